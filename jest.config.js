@@ -1,0 +1,13 @@
+/** Jest runs the TypeScript tests through ts-jest in ESM mode (NODE_OPTIONS=--experimental-vm-modules). */
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', isolatedModules: true }],
+  },
+  // Two cores: two workers. Every database test file gets its own database.
+  maxWorkers: 2,
+  testTimeout: 60000,
+};

@@ -1,0 +1,51 @@
+/**
+ * The plain data that flows from the sources (Kubernetes, Git) to the writer.
+ * Sources produce these; they know nothing of the database.
+ */
+
+/** The identity of a ledger object within a fabric. */
+export interface ResourceKey {
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+/** One object as the cluster reports it. */
+export interface ActualObservation extends ResourceKey {
+  apiVersion: string;
+  spec: Record<string, unknown>;
+  status: Record<string, unknown> | null;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  uid: string;
+  resourceVersion: string;
+}
+
+/** One object as a Git repository declares it. */
+export interface DesiredObservation extends ResourceKey {
+  apiVersion: string;
+  spec: Record<string, unknown>;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** Path relative to the repository root, '/'-separated. */
+  filePath: string;
+  /** 1-based line of the document's first line in the file. */
+  line: number;
+  /** SHA-256 (hex) of the whole file's bytes. */
+  fileHash: string;
+}
+
+/** A problem with one object or document; the run records it and goes on with the rest. */
+export interface ObjectError {
+  kind?: string;
+  namespace?: string;
+  name?: string;
+  file?: string;
+  line?: number;
+  reason: string;
+}
+
+/** Key string used in maps: kind/namespace/name (none of the three may contain '/'). */
+export function keyOf(r: ResourceKey): string {
+  return `${r.kind}/${r.namespace}/${r.name}`;
+}
