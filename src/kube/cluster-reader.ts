@@ -1,0 +1,404 @@
+/**
+ * Reads the fabric kinds from a Kubernetes API server into validated ActualObservations.
+ *
+ * - discover(): which fabric kinds this cluster serves (GET /apis/{group}/{version}).
+ * - listKind(): one kind, paged with limit + continue, all namespaces or the configured ones.
+ *   An expired continue token (410) restarts that kind's list from scratch (bounded);
+ *   429/5xx/network errors/timeouts/malformed bodies are retried with backoff honouring
+ *   Retry-After (bounded); 401/403 throw KubeAuthError. A list that does not complete returns
+ *   `complete: false` with NO observations, so nothing is ever written from half a list.
+ *   Invalid objects become `errors`; the valid ones are kept.
+ *
+ * No database code here: the writer consumes the results.
+ */
+import {
+  CustomObjectsApi,
+  Observable,
+  type KubeConfig,
+  type ObservableMiddleware,
+  type RequestContext,
+  type ResponseContext,
+} from '@kubernetes/client-node';
+import { FABRIC_KINDS, type KindInfo } from './catalog.js';
+import type { ActualObservation, ObjectError } from '../observations.js';
+import { backoffDelay, parseRetryAfter, sleep, AbortedError } from './backoff.js';
+import { toActualObservation, DEFAULT_MAX_OBJECT_BYTES } from './object-validation.js';
+import {
+  KubeAuthError,
+  KubeRequestError,
+  authErrorFor,
+  describeKubeError,
+  headerOf,
+  httpStatusOf,
+  isRetryable,
+  statusBodyOf,
+} from './kube-errors.js';
+import { contextName } from './kube-config.js';
+
+export { KubeAuthError, KubeRequestError } from './kube-errors.js';
+
+export interface KindListResult {
+  kind: KindInfo;
+  /** True only when every page of every listed namespace arrived. */
+  complete: boolean;
+  /** Valid objects; always empty when `complete` is false. */
+  observations: ActualObservation[];
+  /** Objects that failed validation (skipped), and nothing else. */
+  errors: ObjectError[];
+  /** Why the list did not complete. */
+  failure?: string;
+  /** The list's resourceVersion (snapshot) — set when exactly one scope (all namespaces, or one namespace) was listed. */
+  resourceVersion?: string;
+  /** The namespaces listed, or null for all namespaces. A consumer sweeps only within these. */
+  namespaces: string[] | null;
+  pages: number;
+  /** Times the list was restarted from scratch after an expired continue token (410). */
+  restarts: number;
+}
+
+export interface DiscoveryResult {
+  served: KindInfo[];
+  skipped: { kind: string; reason: string }[];
+}
+
+export interface RetryInfo {
+  what: string;
+  /** 1-based number of the retry about to happen. */
+  attempt: number;
+  delayMs: number;
+  error: string;
+}
+
+export interface ClusterReaderOptions {
+  /** Namespaces to read; empty/undefined = all namespaces. */
+  namespaces?: string[];
+  /** Items per page (`limit`). Default 500. */
+  pageSize?: number;
+  /** Retries of one request after a retryable failure. Default 5. */
+  maxRetries?: number;
+  /** First backoff delay. Default 200 ms. */
+  baseDelayMs?: number;
+  /** Backoff ceiling. Default 10 s. */
+  maxDelayMs?: number;
+  /** Ceiling for a server's Retry-After, so a confused server cannot stall a run. Default 60 s. */
+  maxRetryAfterMs?: number;
+  /** Restarts of one kind's list after expired continue tokens. Default 3. */
+  maxRestarts?: number;
+  /** Serialized size limit of one object. Default 1.5 MiB. */
+  maxObjectBytes?: number;
+  /** Timeout of one request (headers and body). Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Called after every page with the number of items it carried (progress bars). */
+  onPage?: (kind: KindInfo, count: number) => void;
+  /** Called before every retry (logging). */
+  onRetry?: (info: RetryInfo) => void;
+  /** Aborts every request and backoff sleep; the pending call rejects with an AbortError. */
+  signal?: AbortSignal;
+}
+
+/** A 200 answer whose body is not what a list/discovery call returns: retried like a network error. */
+export class MalformedResponseError extends Error {
+  override name = 'MalformedResponseError';
+}
+
+const FABRIC_CRD_GROUPS = new Set(FABRIC_KINDS.map((k) => k.group));
+
+/**
+ * Observable-style middleware that attaches an AbortSignal to a request. client-node 1.4's
+ * generated APIs accept no signal parameter; the RequestContext has `setSignal`, reachable only
+ * through middleware. (The ObjectParam APIs take Observable middleware, not Promise middleware.)
+ */
+function signalMiddleware(signal: AbortSignal): ObservableMiddleware {
+  return {
+    pre: (ctx: RequestContext) => {
+      ctx.setSignal(signal);
+      return new Observable(Promise.resolve(ctx));
+    },
+    post: (rsp: ResponseContext) => new Observable(Promise.resolve(rsp)),
+  };
+}
+
+interface ScopeResult {
+  complete: boolean;
+  observations: ActualObservation[];
+  errors: ObjectError[];
+  failure?: string;
+  resourceVersion?: string;
+  pages: number;
+  restarts: number;
+}
+
+type ListBody = { metadata?: { resourceVersion?: string; continue?: string }; items: unknown[] };
+
+export class ClusterReader {
+  private readonly api: CustomObjectsApi;
+  private readonly o: Required<Omit<ClusterReaderOptions, 'onPage' | 'onRetry' | 'signal' | 'namespaces'>> &
+    Pick<ClusterReaderOptions, 'onPage' | 'onRetry' | 'signal'>;
+  private readonly namespaces: string[] | null;
+  private readonly context: string | undefined;
+
+  constructor(kc: KubeConfig, opts: ClusterReaderOptions = {}) {
+    this.api = kc.makeApiClient(CustomObjectsApi);
+    this.context = contextName(kc);
+    this.namespaces = opts.namespaces && opts.namespaces.length > 0 ? [...new Set(opts.namespaces)] : null;
+    this.o = {
+      pageSize: opts.pageSize ?? 500,
+      maxRetries: opts.maxRetries ?? 5,
+      baseDelayMs: opts.baseDelayMs ?? 200,
+      maxDelayMs: opts.maxDelayMs ?? 10_000,
+      maxRetryAfterMs: opts.maxRetryAfterMs ?? 60_000,
+      maxRestarts: opts.maxRestarts ?? 3,
+      maxObjectBytes: opts.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES,
+      requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
+      onPage: opts.onPage,
+      onRetry: opts.onRetry,
+      signal: opts.signal,
+    };
+  }
+
+  /** Which of `kinds` this cluster serves. 401/403 throw KubeAuthError; other failures skip the group's kinds with the reason. */
+  async discover(kinds: readonly KindInfo[] = FABRIC_KINDS): Promise<DiscoveryResult> {
+    const byGv = new Map<string, KindInfo[]>();
+    for (const k of kinds) {
+      const list = byGv.get(k.apiVersion) ?? [];
+      list.push(k);
+      byGv.set(k.apiVersion, list);
+    }
+    const verdicts = new Map<KindInfo, string | null>(); // null = served, string = reason skipped
+    await Promise.all(
+      [...byGv.entries()].map(async ([gv, gvKinds]) => {
+        const { group, version } = gvKinds[0]!;
+        let resources: { name: string; kind: string; namespaced: boolean }[];
+        try {
+          const list = await this.withRetry(`discover ${gv}`, (options) =>
+            this.api.getAPIResources({ group, version }, options),
+          );
+          if (!list || !Array.isArray(list.resources)) throw new MalformedResponseError(`discovery of ${gv} returned no resource list`);
+          resources = list.resources;
+        } catch (err) {
+          if (err instanceof KubeAuthError || this.o.signal?.aborted) throw err;
+          const status = httpStatusOf(err);
+          const reason =
+            status === 404
+              ? `the cluster does not serve ${gv} (404 on /apis/${gv}); is the CRD installed?`
+              : err instanceof KubeRequestError
+                ? err.message
+                : `discovery of ${gv} failed: ${describeKubeError(err)}`;
+          for (const k of gvKinds) verdicts.set(k, reason);
+          return;
+        }
+        for (const k of gvKinds) {
+          const r = resources.find((x) => x.name === k.plural);
+          if (!r) verdicts.set(k, `the cluster serves ${gv} but not ${k.plural} (kind ${k.kind})`);
+          else if (r.kind !== k.kind) verdicts.set(k, `${gv}/${k.plural} is served as kind ${r.kind}, expected ${k.kind}`);
+          else if (r.namespaced !== k.namespaced)
+            verdicts.set(k, `${gv}/${k.plural} is ${r.namespaced ? 'namespaced' : 'cluster-scoped'} on this cluster, expected ${k.namespaced ? 'namespaced' : 'cluster-scoped'}`);
+          else verdicts.set(k, null);
+        }
+      }),
+    );
+    const served: KindInfo[] = [];
+    const skipped: { kind: string; reason: string }[] = [];
+    for (const k of kinds) {
+      const v = verdicts.get(k);
+      if (v === null) served.push(k);
+      else skipped.push({ kind: k.kind, reason: v ?? 'not discovered' });
+    }
+    return { served, skipped };
+  }
+
+  /** List one kind completely (all configured namespaces), or report why not. Throws only KubeAuthError / AbortError. */
+  async listKind(kind: KindInfo): Promise<KindListResult> {
+    const scopes: (string | null)[] = this.namespaces ?? [null];
+    const observations: ActualObservation[] = [];
+    const errors: ObjectError[] = [];
+    let pages = 0;
+    let restarts = 0;
+    let resourceVersion: string | undefined;
+    for (const ns of scopes) {
+      const r = await this.listScope(kind, ns);
+      pages += r.pages;
+      restarts += r.restarts;
+      if (!r.complete) {
+        return {
+          kind,
+          complete: false,
+          observations: [],
+          errors: r.errors,
+          failure: r.failure,
+          namespaces: this.namespaces,
+          pages,
+          restarts,
+        };
+      }
+      for (const o of r.observations) observations.push(o);
+      for (const e of r.errors) errors.push(e);
+      resourceVersion = scopes.length === 1 ? r.resourceVersion : undefined;
+    }
+    return { kind, complete: true, observations, errors, resourceVersion, namespaces: this.namespaces, pages, restarts };
+  }
+
+  /**
+   * List one kind in one scope (a namespace, or null for all namespaces): the building block of
+   * listKind, and what the watcher relists after a 410.
+   */
+  async listScope(kind: KindInfo, namespace: string | null): Promise<KindListResult> {
+    const r = await this.listScopeInner(kind, namespace);
+    return {
+      kind,
+      complete: r.complete,
+      observations: r.complete ? r.observations : [],
+      errors: r.errors,
+      failure: r.failure,
+      resourceVersion: r.resourceVersion,
+      namespaces: namespace === null ? null : [namespace],
+      pages: r.pages,
+      restarts: r.restarts,
+    };
+  }
+
+  /** List several kinds, a few at a time. A KubeAuthError rejects the whole call. */
+  async listKinds(kinds: readonly KindInfo[], concurrency = 4): Promise<KindListResult[]> {
+    const results: KindListResult[] = new Array(kinds.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < kinds.length) {
+        const i = next++;
+        results[i] = await this.listKind(kinds[i]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, kinds.length)) }, worker));
+    return results;
+  }
+
+  /**
+   * The CustomResourceDefinitions of the fabric groups (raw JSON, for schema defaults).
+   * Reading CRDs needs cluster-wide RBAC that a fabric reader may lack: 401/403/404 → [].
+   */
+  async readCrds(): Promise<object[]> {
+    const out: object[] = [];
+    let cont: string | undefined;
+    try {
+      do {
+        const body = (await this.withRetry('list customresourcedefinitions', (options) =>
+          this.api.listClusterCustomObject(
+            { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', limit: this.o.pageSize, _continue: cont },
+            options,
+          ),
+        )) as ListBody;
+        if (!body || !Array.isArray(body.items)) throw new MalformedResponseError('CRD list has no items array');
+        for (const item of body.items) {
+          const group = (item as { spec?: { group?: unknown } })?.spec?.group;
+          if (typeof group === 'string' && FABRIC_CRD_GROUPS.has(group)) out.push(item as object);
+        }
+        cont = body.metadata?.continue || undefined;
+      } while (cont);
+    } catch (err) {
+      if (err instanceof KubeAuthError) return [];
+      const status = httpStatusOf(err);
+      if (status === 404 || status === 410) return [];
+      throw err;
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private async listScopeInner(kind: KindInfo, namespace: string | null): Promise<ScopeResult> {
+    const where = `${kind.plural}.${kind.group}${namespace ? ` in namespace ${namespace}` : ''}`;
+    let pages = 0;
+    let restarts = 0;
+    // eslint-disable-next-line no-constant-condition
+    restart: while (true) {
+      // Keyed by namespace/name: a restart starts from empty, and a server repeating an item
+      // (it should not) cannot produce a duplicate row.
+      const byKey = new Map<string, ActualObservation>();
+      const errors: ObjectError[] = [];
+      let cont: string | undefined;
+      let resourceVersion: string | undefined;
+      do {
+        let body: ListBody;
+        try {
+          body = await this.withRetry(`list ${where}`, async (options) => {
+            const params = {
+              group: kind.group,
+              version: kind.version,
+              plural: kind.plural,
+              limit: this.o.pageSize,
+              _continue: cont,
+            };
+            const b = (namespace
+              ? await this.api.listNamespacedCustomObject({ ...params, namespace }, options)
+              : await this.api.listClusterCustomObject(params, options)) as ListBody;
+            if (!b || typeof b !== 'object' || !Array.isArray(b.items)) {
+              throw new MalformedResponseError(`list ${where} returned a body without an items array`);
+            }
+            return b;
+          });
+        } catch (err) {
+          if (err instanceof KubeAuthError || this.o.signal?.aborted) throw err;
+          const status = httpStatusOf(err);
+          if (status === 410 && cont !== undefined) {
+            // The continue token expired (the server compacted past our snapshot): start over.
+            restarts++;
+            if (restarts > this.o.maxRestarts) {
+              return { complete: false, observations: [], errors, failure: `list ${where}: continue token expired ${restarts} times; gave up`, pages, restarts };
+            }
+            continue restart;
+          }
+          const failure =
+            status === 404
+              ? `list ${where}: the cluster does not serve ${kind.plural}.${kind.group} (404)`
+              : err instanceof KubeRequestError
+                ? err.message
+                : `list ${where} failed: ${describeKubeError(err)}`;
+          return { complete: false, observations: [], errors, failure, pages, restarts };
+        }
+        pages++;
+        if (resourceVersion === undefined) resourceVersion = body.metadata?.resourceVersion;
+        for (const item of body.items) {
+          const r = toActualObservation(item, kind, { maxObjectBytes: this.o.maxObjectBytes });
+          if (r.ok) byKey.set(`${r.value.namespace}/${r.value.name}`, r.value);
+          else errors.push(r.error);
+        }
+        this.o.onPage?.(kind, body.items.length);
+        cont = body.metadata?.continue || undefined;
+      } while (cont);
+      return { complete: true, observations: [...byKey.values()], errors, resourceVersion, pages, restarts };
+    }
+  }
+
+  /** A per-request signal: the caller's abort signal and the request timeout. */
+  private requestOptions() {
+    const timeout = AbortSignal.timeout(this.o.requestTimeoutMs);
+    const signal = this.o.signal ? AbortSignal.any([this.o.signal, timeout]) : timeout;
+    return { middleware: [signalMiddleware(signal)], middlewareMergeStrategy: 'append' as const };
+  }
+
+  /**
+   * Run `op` until it succeeds, a non-retryable error occurs, or retries run out. Waits an
+   * exponential backoff with jitter between attempts — or what a 429/503's Retry-After asks.
+   */
+  private async withRetry<T>(what: string, op: (options: ReturnType<ClusterReader['requestOptions']>) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.o.signal?.aborted) throw new AbortedError(`${what}: aborted`);
+      try {
+        return await op(this.requestOptions());
+      } catch (err) {
+        if (this.o.signal?.aborted) throw new AbortedError(`${what}: aborted`);
+        const auth = authErrorFor(err, this.context, what);
+        if (auth) throw auth;
+        if (!isRetryable(err) || attempt >= this.o.maxRetries) throw new KubeRequestError(what, err, attempt + 1);
+        const status = httpStatusOf(err);
+        const retryAfter = status === 429 || status === 503 ? parseRetryAfter(headerOf(err, 'retry-after')) : undefined;
+        const delayMs =
+          retryAfter !== undefined ? Math.min(retryAfter, this.o.maxRetryAfterMs) : backoffDelay(attempt, { baseMs: this.o.baseDelayMs, maxMs: this.o.maxDelayMs });
+        this.o.onRetry?.({ what, attempt: attempt + 1, delayMs, error: describeKubeError(err) });
+        await sleep(delayMs, this.o.signal);
+      }
+    }
+  }
+}
+
+/** Exposed for tests and callers that want the server's Status reason of an error. */
+export { statusBodyOf, describeKubeError };

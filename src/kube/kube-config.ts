@@ -1,0 +1,159 @@
+/**
+ * Builds a client-node KubeConfig for one fabric: an explicit kubeconfig file (+ context), the
+ * in-cluster service account, or the default loading rules ($KUBECONFIG, ~/.kube/config).
+ *
+ * Errors name the file and the context, never the file's contents: client-node parses with
+ * js-yaml, whose messages quote the offending lines — which may hold a token or a client key.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+
+export interface KubeAccess {
+  /** A kubeconfig file; `~/` is expanded. Absent/null: in-cluster or the default loading rules. */
+  kubeconfigPath?: string | null;
+  /** The context to use; absent/null: the file's current-context. */
+  context?: string | null;
+  /** Use the pod's service account (KUBERNETES_SERVICE_HOST/PORT and the mounted token). */
+  inCluster?: boolean;
+}
+
+/** A kubeconfig that cannot be used; the message says which file/context and what to do. */
+export class KubeConfigError extends Error {
+  override name = 'KubeConfigError';
+}
+
+const SA_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+function expandHome(p: string): string {
+  if (p === '~') return os.homedir();
+  if (p.startsWith('~/')) return path.join(os.homedir(), p.slice(2));
+  return p;
+}
+
+/**
+ * A safe one-line reason for a kubeconfig that failed to parse. js-yaml errors carry `reason`
+ * and `mark.line` (0-based); their `message` includes a snippet of the file, so it is not used.
+ */
+function parseFailureReason(err: unknown): string {
+  const e = err as { name?: string; reason?: string; mark?: { line?: number }; message?: string };
+  if (e && e.name === 'YAMLException') {
+    const line = typeof e.mark?.line === 'number' ? ` at line ${e.mark.line + 1}` : '';
+    return `not valid YAML${line}${e.reason ? ` (${e.reason})` : ''}`;
+  }
+  // client-node's own structural checks ("clusters[0].cluster.server is missing") hold no values.
+  if (e && typeof e.message === 'string' && /^(clusters|users|contexts)\[\d+\]/.test(e.message)) return e.message;
+  if (e && typeof e.message === 'string' && /^Duplicate (cluster|user|context):/.test(e.message)) return e.message;
+  return 'not a valid kubeconfig';
+}
+
+function loadFile(kc: KubeConfig, file: string): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new KubeConfigError(`kubeconfig file ${file} does not exist`);
+    if (code === 'EACCES') throw new KubeConfigError(`kubeconfig file ${file} is not readable (permission denied)`);
+    throw new KubeConfigError(`kubeconfig file ${file} cannot be read (${code ?? 'error'})`);
+  }
+  if (!stat.isFile()) throw new KubeConfigError(`kubeconfig path ${file} is not a file`);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new KubeConfigError(`kubeconfig file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    kc.loadFromString(text);
+  } catch (err) {
+    throw new KubeConfigError(`kubeconfig file ${file} is ${parseFailureReason(err)}`);
+  }
+  // loadFromFile does this too: relative certificate paths are relative to the file.
+  kc.makePathsAbsolute(path.dirname(file));
+  if (kc.getContexts().length === 0) throw new KubeConfigError(`kubeconfig file ${file} defines no contexts`);
+}
+
+function loadInCluster(kc: KubeConfig): void {
+  if (!process.env.KUBERNETES_SERVICE_HOST || !process.env.KUBERNETES_SERVICE_PORT) {
+    throw new KubeConfigError(
+      'in-cluster access requested but KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT are not set: run inside a pod, or give a kubeconfig path',
+    );
+  }
+  if (!fs.existsSync(SA_TOKEN)) {
+    throw new KubeConfigError(`in-cluster access requested but no service account token is mounted at ${SA_TOKEN}`);
+  }
+  kc.loadFromCluster();
+}
+
+function loadDefault(kc: KubeConfig): void {
+  const env = process.env.KUBECONFIG;
+  if (env && env.length > 0) {
+    for (const f of env.split(path.delimiter).filter(Boolean)) {
+      if (!fs.existsSync(f)) throw new KubeConfigError(`kubeconfig file ${f} (from $KUBECONFIG) does not exist`);
+    }
+  }
+  try {
+    kc.loadFromDefault();
+  } catch (err) {
+    if (err instanceof KubeConfigError) throw err;
+    throw new KubeConfigError(`the default kubeconfig ($KUBECONFIG or ~/.kube/config) is ${parseFailureReason(err)}`);
+  }
+  // With nothing to load, client-node silently falls back to http://localhost:8080 with no user.
+  // Talking to whatever listens there would be a surprise; say what is missing instead.
+  const cluster = kc.getCurrentCluster();
+  if (kc.getCurrentContext() === 'loaded-context' && cluster?.name === 'cluster' && cluster.server === 'http://localhost:8080') {
+    throw new KubeConfigError(
+      'no kubeconfig found: set $KUBECONFIG, create ~/.kube/config, give the fabric a kubeconfig path, or run in a cluster',
+    );
+  }
+}
+
+/**
+ * Load the KubeConfig described by `access` and select its context.
+ * @throws KubeConfigError naming the file/context (never its contents) when it cannot be used.
+ */
+export function loadKubeConfig(access: KubeAccess = {}): KubeConfig {
+  const kc = new KubeConfig();
+  const file = access.kubeconfigPath ? path.resolve(expandHome(access.kubeconfigPath)) : undefined;
+  if (file) loadFile(kc, file);
+  else if (access.inCluster) loadInCluster(kc);
+  else loadDefault(kc);
+
+  const where = file ? `kubeconfig file ${file}` : access.inCluster ? 'the in-cluster config' : 'the default kubeconfig';
+  if (access.context) {
+    if (!kc.getContextObject(access.context)) {
+      const known = kc.getContexts().map((c) => c.name);
+      throw new KubeConfigError(
+        `context "${access.context}" is not defined in ${where}${known.length ? ` (known contexts: ${known.join(', ')})` : ''}`,
+      );
+    }
+    kc.setCurrentContext(access.context);
+  }
+  const current = kc.getCurrentContext();
+  if (!current || !kc.getContextObject(current)) {
+    const known = kc.getContexts().map((c) => c.name);
+    throw new KubeConfigError(
+      `${where} has no usable current-context${current ? ` ("${current}" is not defined)` : ''}: choose one with a context${known.length ? ` (known: ${known.join(', ')})` : ''}`,
+    );
+  }
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) {
+    const ctx = kc.getContextObject(current);
+    throw new KubeConfigError(`context "${current}" in ${where} names cluster "${ctx?.cluster}", which is not defined`);
+  }
+  if (!cluster.server) throw new KubeConfigError(`cluster "${cluster.name}" in ${where} has no server URL`);
+  if (cluster.server.startsWith('http:') && !cluster.skipTLSVerify) {
+    // client-node refuses plain http unless skipTLSVerify is set, with a message naming neither.
+    throw new KubeConfigError(
+      `cluster "${cluster.name}" in ${where} uses plain http (${cluster.server}); client-node requires insecure-skip-tls-verify: true for that`,
+    );
+  }
+  return kc;
+}
+
+/** The name of the KubeConfig's current context, for messages. */
+export function contextName(kc: KubeConfig): string | undefined {
+  return kc.getCurrentContext() || undefined;
+}

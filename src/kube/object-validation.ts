@@ -1,0 +1,249 @@
+/**
+ * Checks one object read from the Kubernetes API before it may become an ActualObservation.
+ * A bad object is reported (kind, namespace, name, reason) and skipped; it never stops the others.
+ *
+ * The rules live as class-validator decorators on a plain input class so they read as a list:
+ * DNS-1123 name and namespace, the kind/apiVersion of the list it came from, spec/status/labels
+ * of the right shapes, uid and resourceVersion present, and a serialized size within the limit
+ * (the API server itself refuses objects over ~1.5 MiB; anything larger did not come from one).
+ */
+import {
+  IsNotEmpty,
+  IsObject,
+  IsString,
+  Matches,
+  MaxLength,
+  ValidateBy,
+  ValidateIf,
+  validateSync,
+  type ValidationArguments,
+  type ValidationError,
+} from 'class-validator';
+import type { KindInfo } from './catalog.js';
+import type { ActualObservation, ObjectError } from '../observations.js';
+
+/** Kubernetes refuses objects over about 1.5 MiB (etcd's request limit); so do we. */
+export const DEFAULT_MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+
+/** RFC 1123 label: what Kubernetes requires of a namespace name. */
+export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** RFC 1123 subdomain: what Kubernetes requires of most object names (dot-separated labels). */
+export const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function show(v: unknown, max = 80): string {
+  let s: string;
+  try {
+    s = typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'undefined' : JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return `a ${typeof v}`;
+}
+
+/** The property must equal another property of the same object (the expected kind/apiVersion). */
+function EqualsProperty(other: string, message: (args: ValidationArguments) => string): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'equalsProperty',
+      constraints: [other],
+      validator: {
+        validate: (value: unknown, args?: ValidationArguments) =>
+          !!args && value === (args.object as Record<string, unknown>)[other],
+        defaultMessage: (args?: ValidationArguments) => (args ? message(args) : `must equal ${other}`),
+      },
+    },
+    { message: message },
+  );
+}
+
+/** The property must be at most another (numeric) property of the same object (the byte limit). */
+function AtMostProperty(other: string, message: (args: ValidationArguments) => string): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'atMostProperty',
+      constraints: [other],
+      validator: {
+        validate: (value: unknown, args?: ValidationArguments) =>
+          !!args && typeof value === 'number' && value <= ((args.object as Record<string, unknown>)[other] as number),
+      },
+    },
+    { message },
+  );
+}
+
+/** A Kubernetes string map (labels, annotations): a plain object whose values are all strings. */
+function IsStringMap(field: string): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isStringMap',
+      validator: {
+        validate: (value: unknown) =>
+          !!value &&
+          typeof value === 'object' &&
+          !Array.isArray(value) &&
+          Object.values(value as Record<string, unknown>).every((x) => typeof x === 'string'),
+      },
+    },
+    {
+      message: (a: ValidationArguments) =>
+        a.value && typeof a.value === 'object' && !Array.isArray(a.value)
+          ? `${field} has a non-string value (${show(Object.entries(a.value as object).find(([, x]) => typeof x !== 'string')?.[0])})`
+          : `${field} is ${typeName(a.value)}, not a map of strings`,
+    },
+  );
+}
+
+/**
+ * The fields of a raw object that the rules look at, flattened. Built fresh for every object.
+ * class-validator runs a property's decorators bottom-up and stops at the first failure, so the
+ * type check sits lowest: a non-string name is reported as such, not as a bad DNS name.
+ */
+export class KubeObjectInput {
+  @Matches(DNS1123_SUBDOMAIN, {
+    message: (a) =>
+      `metadata.name ${show(a.value)} is not a valid DNS-1123 subdomain (lower-case letters, digits, '-' and '.', starting and ending with a letter or digit)`,
+  })
+  @MaxLength(253, { message: (a) => `metadata.name is ${String(a.value).length} characters long, over 253` })
+  @IsNotEmpty({ message: 'metadata.name is empty' })
+  @IsString({ message: (a) => `metadata.name is ${typeName(a.value)}, not a string` })
+  name!: unknown;
+
+  @Matches(DNS1123_LABEL, {
+    message: (a) =>
+      `metadata.namespace ${show(a.value)} is not a valid DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit)`,
+  })
+  @MaxLength(63, { message: (a) => `metadata.namespace is ${String(a.value).length} characters long, over 63` })
+  @IsNotEmpty({ message: 'metadata.namespace is empty (every fabric kind is namespaced)' })
+  @IsString({ message: (a) => `metadata.namespace is ${typeName(a.value)}, not a string (every fabric kind is namespaced)` })
+  namespace!: unknown;
+
+  @EqualsProperty('expectedKind', (a) => `kind ${show(a.value)} does not match the listed kind ${show((a.object as KubeObjectInput).expectedKind)}`)
+  kind!: unknown;
+
+  @EqualsProperty(
+    'expectedApiVersion',
+    (a) => `apiVersion ${show(a.value)} does not match the listed ${show((a.object as KubeObjectInput).expectedApiVersion)}`,
+  )
+  apiVersion!: unknown;
+
+  @IsObject({ message: (a) => `spec is ${typeName(a.value)}, not an object` })
+  spec!: unknown;
+
+  @ValidateIf((o: KubeObjectInput) => o.status !== undefined && o.status !== null)
+  @IsObject({ message: (a) => `status is ${typeName(a.value)}, not an object` })
+  status!: unknown;
+
+  @IsStringMap('metadata.labels')
+  labels!: unknown;
+
+  @IsStringMap('metadata.annotations')
+  annotations!: unknown;
+
+  @IsNotEmpty({ message: 'metadata.uid is empty' })
+  @IsString({ message: (a) => `metadata.uid is ${a.value === undefined ? 'missing' : typeName(a.value)}` })
+  uid!: unknown;
+
+  @IsNotEmpty({ message: 'metadata.resourceVersion is empty' })
+  @IsString({ message: (a) => `metadata.resourceVersion is ${a.value === undefined ? 'missing' : typeName(a.value)}` })
+  resourceVersion!: unknown;
+
+  @AtMostProperty(
+    'maxBytes',
+    (a) => `object is ${a.value} bytes serialized, over the limit of ${(a.object as KubeObjectInput).maxBytes} bytes`,
+  )
+  serializedBytes!: number;
+
+  // Context for the rules above, not checked themselves.
+  expectedKind!: string;
+  expectedApiVersion!: string;
+  maxBytes!: number;
+}
+
+export type ValidationOutcome = { ok: true; value: ActualObservation } | { ok: false; error: ObjectError };
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** A name/namespace fit to appear in an error record (only strings, clipped). */
+function idPart(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  return v.length > 253 ? `${v.slice(0, 253)}…` : v;
+}
+
+function reasonOf(errors: ValidationError[]): string {
+  return errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; ');
+}
+
+/**
+ * Validate one raw object from a list or watch of `kind` and map it to an ActualObservation.
+ * An absent or null `spec` counts as `{}` (Kubernetes allows objects without one); absent
+ * `kind`/`apiVersion` are taken from the list (the API server omits them in some list items),
+ * present ones must match it. Labels/annotations absent → `{}`, status absent → null.
+ */
+export function toActualObservation(
+  raw: unknown,
+  kind: KindInfo,
+  opts: { maxObjectBytes?: number } = {},
+): ValidationOutcome {
+  const maxBytes = opts.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
+  if (!isPlainObject(raw)) {
+    return { ok: false, error: { kind: kind.kind, reason: `item is ${typeName(raw)}, not an object` } };
+  }
+  const meta = raw.metadata;
+  if (!isPlainObject(meta)) {
+    return { ok: false, error: { kind: kind.kind, reason: `metadata is ${meta === undefined ? 'missing' : typeName(meta)}` } };
+  }
+
+  let serializedBytes: number;
+  try {
+    serializedBytes = Buffer.byteLength(JSON.stringify(raw), 'utf8');
+  } catch {
+    serializedBytes = Number.POSITIVE_INFINITY; // cyclic: cannot have come from JSON; refuse
+  }
+
+  const input = new KubeObjectInput();
+  input.name = meta.name;
+  input.namespace = meta.namespace;
+  input.kind = raw.kind ?? kind.kind;
+  input.apiVersion = raw.apiVersion ?? kind.apiVersion;
+  input.spec = raw.spec ?? {};
+  input.status = raw.status;
+  input.labels = meta.labels ?? {};
+  input.annotations = meta.annotations ?? {};
+  input.uid = meta.uid;
+  input.resourceVersion = meta.resourceVersion;
+  input.serializedBytes = serializedBytes;
+  input.expectedKind = kind.kind;
+  input.expectedApiVersion = kind.apiVersion;
+  input.maxBytes = maxBytes;
+
+  const errors = validateSync(input, { stopAtFirstError: true, forbidUnknownValues: false });
+  if (errors.length > 0) {
+    return {
+      ok: false,
+      error: { kind: kind.kind, namespace: idPart(meta.namespace), name: idPart(meta.name), reason: reasonOf(errors) },
+    };
+  }
+  return {
+    ok: true,
+    value: {
+      kind: kind.kind,
+      apiVersion: kind.apiVersion,
+      namespace: input.namespace as string,
+      name: input.name as string,
+      spec: input.spec as Record<string, unknown>,
+      status: (input.status ?? null) as Record<string, unknown> | null,
+      labels: input.labels as Record<string, string>,
+      annotations: input.annotations as Record<string, string>,
+      uid: input.uid as string,
+      resourceVersion: input.resourceVersion as string,
+    },
+  };
+}
