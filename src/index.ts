@@ -1,1 +1,3 @@
 export * from "./kube/catalog.js";
+export * from "./entities/index.js";
+export * from "./db/index.js";

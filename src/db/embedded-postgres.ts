@@ -1,0 +1,121 @@
+/**
+ * The embedded database: PGlite (PostgreSQL compiled to WebAssembly) served on a
+ * loopback TCP port by pglite-socket, so the ledger talks to it through the very
+ * same `pg` driver and SQL as to a real server.
+ *
+ * PGlite is one backend. pglite-socket multiplexes several client connections
+ * onto it (a transaction keeps it exclusive until it ends); callers should still
+ * keep their pools at one connection.
+ */
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+
+/** Default data directory, relative to the working directory. */
+export const DEFAULT_DATA_DIR = join('.hh-sync', 'pgdata');
+
+export interface EmbeddedPostgresOptions {
+  /** Directory holding the database files; `'memory'` keeps everything in memory. Default `.hh-sync/pgdata` under cwd. */
+  dataDir?: string;
+  /** Port to listen on; 0 (default) picks a free one. Always bound to 127.0.0.1. */
+  port?: number;
+  /** Client connections pglite-socket accepts at once (they share the one backend). Default 8. */
+  maxConnections?: number;
+}
+
+export interface EmbeddedPostgres {
+  /** postgres://postgres@127.0.0.1:<port>/postgres (PGlite has no password). */
+  url: string;
+  /** Absolute data directory, or null when in memory. */
+  dataDir: string | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * Two processes opening the same PGlite directory would corrupt it, so the data
+ * directory is locked with a pid file; a lock whose process is gone is taken over.
+ */
+function acquireLock(dir: string): () => void {
+  const lockPath = join(dir, 'hh-sync.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockPath, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(lockPath, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
+      if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
+        throw new Error(`embedded database ${dir} is in use by process ${owner}`);
+      }
+      if (owner === process.pid) {
+        throw new Error(`embedded database ${dir} is already open in this process`);
+      }
+      rmSync(lockPath, { force: true });
+    }
+  }
+  throw new Error(`could not lock embedded database ${dir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Starts PGlite and its socket server; stop() shuts both down and releases the data directory. */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
+  const inMemory = options.dataDir === 'memory';
+  const dataDir = inMemory ? null : resolve(options.dataDir ?? DEFAULT_DATA_DIR);
+  let release = () => {};
+  if (dataDir) {
+    // PGlite keeps its files in <dir>/db; the lock file sits beside it.
+    mkdirSync(dataDir, { recursive: true });
+    release = acquireLock(dataDir);
+  }
+  let db: PGlite | undefined;
+  let server: PGLiteSocketServer | undefined;
+  try {
+    db = await PGlite.create(dataDir ? join(dataDir, 'db') : undefined);
+    server = new PGLiteSocketServer({
+      db,
+      host: '127.0.0.1',
+      port: options.port ?? 0,
+      maxConnections: options.maxConnections ?? 8,
+    });
+    await server.start();
+    const conn = server.getServerConn(); // "127.0.0.1:<port>"
+    const port = Number(conn.slice(conn.lastIndexOf(':') + 1));
+    if (!Number.isInteger(port) || port <= 0) throw new Error(`pglite-socket reported an unusable address: ${conn}`);
+    const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    let stopped = false;
+    const [s, d] = [server, db];
+    return {
+      url,
+      dataDir,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        try {
+          await s.stop();
+        } finally {
+          try {
+            await d.close();
+          } finally {
+            release();
+          }
+        }
+      },
+    };
+  } catch (err) {
+    await server?.stop().catch(() => {});
+    await db?.close().catch(() => {});
+    release();
+    throw err;
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * Every migration, in order. Listed explicitly (not globbed) so a host
+ * application can run them from the compiled package; a test fails when a file
+ * in src/migrations is missing here.
+ */
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261126043410_ledger } from '../migrations/Migration20261126043410_ledger.js';
+
+export const MIGRATIONS: MigrationObject[] = [
+  { name: 'Migration20261126043410_ledger', class: Migration20261126043410_ledger },
+];

@@ -1,0 +1,329 @@
+import {
+  BeforeCreate,
+  BeforeUpdate,
+  Check,
+  Entity,
+  Enum,
+  Index,
+  ManyToOne,
+  OptionalProps,
+  PrimaryKey,
+  Property,
+  Unique,
+  type Opt,
+  type Rel,
+} from '@mikro-orm/core';
+import {
+  IsArray,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
+import {
+  CONFLICT_STATUSES,
+  DRIFT_SEVERITIES,
+  DRIFT_STATUSES,
+  RESOURCE_STATES,
+  SYNC_DIRECTIONS,
+  type ConflictStatus,
+  type DriftSeverity,
+  type DriftStatus,
+  type ResourceState,
+  type SyncDirection,
+} from './enums.js';
+import { HedgehogFabric } from './hedgehog-fabric.js';
+import {
+  DNS1123_LABEL,
+  DNS1123_LABEL_MAX,
+  DNS1123_SUBDOMAIN,
+  DNS1123_SUBDOMAIN_MAX,
+  KIND_PATTERN,
+  assertValid,
+} from './validation.js';
+
+type JsonObject = Record<string, unknown>;
+
+/**
+ * The ledger row of one fabric object (VPC, Connection, Switch, …): its desired
+ * state (Git), draft state (GUI), actual state (cluster), lifecycle, drift and
+ * file-sync bookkeeping.
+ *
+ * Only the identity (fabric, kind, name) is required. Everything else is either
+ * NOT NULL with the same TypeScript initializer and database default, or nullable
+ * where "not seen yet / never happened" is the honest value — see docs/schema.md.
+ */
+@Entity({ tableName: 'hedgehog_resource' })
+@Unique({ name: 'hedgehog_resource_identity_unique', properties: ['fabric', 'kind', 'namespace', 'name'] })
+@Index({ name: 'hedgehog_resource_fabric_kind_index', properties: ['fabric', 'kind'] })
+@Index({ name: 'hedgehog_resource_fabric_drift_status_index', properties: ['fabric', 'driftStatus'] })
+@Index({ name: 'hedgehog_resource_fabric_managed_file_path_index', properties: ['fabric', 'managedFilePath'] })
+export class HedgehogResource {
+  /**
+   * Nullable JSON objects MikroORM's typing cannot tell from "required nullable"
+   * (an index-signature type matches its brand), so they are listed as optional here.
+   */
+  [OptionalProps]?: 'desiredSpec' | 'previousDesiredSpec' | 'draftSpec' | 'actualSpec' | 'actualStatus';
+
+  @PrimaryKey({ type: 'integer', autoincrement: true })
+  id!: number;
+
+  // --- Identity ---
+
+  @ManyToOne({ entity: () => HedgehogFabric, deleteRule: 'cascade', updateRule: 'cascade' })
+  fabric!: Rel<HedgehogFabric>;
+
+  @Property({ type: 'text' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(63)
+  @Matches(KIND_PATTERN, { message: 'kind must be an UpperCamelCase Kubernetes kind' })
+  kind!: string;
+
+  @Property({ type: 'text' })
+  @IsString()
+  @MaxLength(DNS1123_SUBDOMAIN_MAX)
+  @Matches(DNS1123_SUBDOMAIN, { message: 'name must be a DNS-1123 subdomain (lowercase alphanumerics, "-" and ".")' })
+  name!: string;
+
+  @Property({ type: 'text', default: 'default' })
+  @IsString()
+  @MaxLength(DNS1123_LABEL_MAX)
+  @Matches(DNS1123_LABEL, { message: 'namespace must be a DNS-1123 label (lowercase alphanumerics and "-")' })
+  namespace: Opt<string> = 'default';
+
+  /** e.g. vpc.githedgehog.com/v1beta1; null until either side has been seen. */
+  @Property({ type: 'text', nullable: true })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  apiVersion: string | null = null;
+
+  // --- Desired state (Git) ---
+
+  @Property({ type: 'json', columnType: 'jsonb', nullable: true })
+  @IsOptional()
+  @IsObject()
+  desiredSpec: JsonObject | null = null;
+
+  /** The desired spec before the last change to it; lets drift tell "removal not applied yet" from a server default. */
+  @Property({ type: 'json', columnType: 'jsonb', nullable: true })
+  @IsOptional()
+  @IsObject()
+  previousDesiredSpec: JsonObject | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  @IsOptional()
+  @IsString()
+  desiredCommit: string | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  @IsOptional()
+  @IsString()
+  desiredFilePath: string | null = null;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  @IsOptional()
+  desiredUpdated: Date | null = null;
+
+  // --- Draft state (edited, not yet committed) ---
+
+  @Property({ type: 'json', columnType: 'jsonb', nullable: true })
+  @IsOptional()
+  @IsObject()
+  draftSpec: JsonObject | null = null;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  @IsOptional()
+  draftUpdated: Date | null = null;
+
+  // --- Actual state (cluster) ---
+
+  @Property({ type: 'json', columnType: 'jsonb', nullable: true })
+  @IsOptional()
+  @IsObject()
+  actualSpec: JsonObject | null = null;
+
+  @Property({ type: 'json', columnType: 'jsonb', nullable: true })
+  @IsOptional()
+  @IsObject()
+  actualStatus: JsonObject | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  @IsOptional()
+  @IsString()
+  actualResourceVersion: string | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  @IsOptional()
+  @IsString()
+  actualUid: string | null = null;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  @IsOptional()
+  actualUpdated: Date | null = null;
+
+  // --- Lifecycle ---
+
+  /** A row nobody has committed or seen in the cluster yet is a draft. */
+  @Enum({ items: [...RESOURCE_STATES], type: 'text', default: 'draft' })
+  @IsIn(RESOURCE_STATES)
+  resourceState: Opt<ResourceState> = 'draft';
+
+  /** null = the state has never changed since the row was created. */
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  @IsOptional()
+  lastStateChange: Date | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  @IsOptional()
+  @IsString()
+  stateChangeReason: string | null = null;
+
+  // --- Drift ---
+
+  /** null = drift never computed for this row (no claim that it is in sync). */
+  @Enum({ items: [...DRIFT_STATUSES], type: 'text', nullable: true })
+  @IsOptional()
+  @IsIn(DRIFT_STATUSES)
+  driftStatus: DriftStatus | null = null;
+
+  @Property({ type: 'json', columnType: 'jsonb', default: '{}' })
+  @IsObject()
+  driftDetails: Opt<JsonObject> = {};
+
+  @Property({ type: 'double', columnType: 'double precision', default: 0 })
+  @Check({ name: 'hedgehog_resource_drift_score_check', expression: 'drift_score >= 0::double precision and drift_score <= 1::double precision' })
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(1)
+  driftScore: Opt<number> = 0;
+
+  @Enum({ items: [...DRIFT_SEVERITIES], type: 'text', default: 'none' })
+  @IsIn(DRIFT_SEVERITIES)
+  driftSeverity: Opt<DriftSeverity> = 'none';
+
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  @IsOptional()
+  lastDriftCheck: Date | null = null;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  @IsOptional()
+  lastReconciliation: Date | null = null;
+
+  @Property({ type: 'integer', default: 0 })
+  @IsInt()
+  @Min(0)
+  reconciliationAttempts: Opt<number> = 0;
+
+  // --- Relations ---
+
+  @Property({ type: 'double', columnType: 'double precision', default: 0 })
+  @Check({ name: 'hedgehog_resource_dependency_score_check', expression: 'dependency_score >= 0::double precision and dependency_score <= 1::double precision' })
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(1)
+  dependencyScore: Opt<number> = 0;
+
+  @Property({ type: 'json', columnType: 'jsonb', default: '{}' })
+  @IsObject()
+  relationshipMetadata: Opt<JsonObject> = {};
+
+  // --- Sync ---
+
+  @Property({ type: 'text', nullable: true })
+  @IsOptional()
+  @IsString()
+  lastSyncedCommit: string | null = null;
+
+  @Property({ type: 'integer', default: 0 })
+  @IsInt()
+  @Min(0)
+  syncAttempts: Opt<number> = 0;
+
+  @Property({ type: 'text', nullable: true })
+  @IsOptional()
+  @IsString()
+  lastSyncError: string | null = null;
+
+  // --- Metadata ---
+
+  @Property({ type: 'json', columnType: 'jsonb', default: '{}' })
+  @IsObject()
+  labels: Opt<Record<string, string>> = {};
+
+  @Property({ type: 'json', columnType: 'jsonb', default: '{}' })
+  @IsObject()
+  annotations: Opt<Record<string, string>> = {};
+
+  @Property({ type: 'json', columnType: 'jsonb', default: '{}' })
+  @IsObject()
+  customFieldData: Opt<JsonObject> = {};
+
+  // --- Tracking ---
+
+  /** When either source first reported the object; null = never observed (e.g. a draft). */
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  @IsOptional()
+  firstSeen: Date | null = null;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz', defaultRaw: 'now()' })
+  created: Opt<Date> = new Date();
+
+  @Property({ type: 'datetime', columnType: 'timestamptz', defaultRaw: 'now()', onUpdate: () => new Date() })
+  lastUpdated: Opt<Date> = new Date();
+
+  // --- File sync ---
+
+  @Property({ type: 'text', nullable: true })
+  @IsOptional()
+  @IsString()
+  managedFilePath: string | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  @IsOptional()
+  @IsString()
+  fileHash: string | null = null;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  @IsOptional()
+  lastFileSync: Date | null = null;
+
+  @Enum({ items: [...SYNC_DIRECTIONS], type: 'text', default: 'bidirectional' })
+  @IsIn(SYNC_DIRECTIONS)
+  syncDirection: Opt<SyncDirection> = 'bidirectional';
+
+  @Enum({ items: [...CONFLICT_STATUSES], type: 'text', default: 'none' })
+  @IsIn(CONFLICT_STATUSES)
+  conflictStatus: Opt<ConflictStatus> = 'none';
+
+  @Property({ type: 'json', columnType: 'jsonb', default: '{}' })
+  @IsObject()
+  conflictDetails: Opt<JsonObject> = {};
+
+  /** Changes made outside the ledger (kubectl edits, direct commits), newest last. */
+  @Property({ type: 'json', columnType: 'jsonb', default: '[]' })
+  @IsArray()
+  externalModifications: Opt<JsonObject[]> = [];
+
+  @Property({ type: 'json', columnType: 'jsonb', default: '{}' })
+  @IsObject()
+  syncMetadata: Opt<JsonObject> = {};
+
+  @BeforeCreate()
+  protected validateBeforeCreate(): void {
+    assertValid(this);
+  }
+
+  @BeforeUpdate()
+  protected validateBeforeUpdate(): void {
+    assertValid(this, true);
+  }
+}

@@ -1,0 +1,26 @@
+import 'reflect-metadata';
+import { HedgehogFabric } from './hedgehog-fabric.js';
+import { HedgehogResource } from './hedgehog-resource.js';
+import { StateTransition } from './state-transition.js';
+import { SyncOperation } from './sync-operation.js';
+
+export { HedgehogFabric, type IgnoreRule } from './hedgehog-fabric.js';
+export { HedgehogResource } from './hedgehog-resource.js';
+export { SyncOperation } from './sync-operation.js';
+export { StateTransition } from './state-transition.js';
+export * from './enums.js';
+export {
+  EntityValidationError,
+  assertValid,
+  validateEntity,
+  type EntityViolation,
+  DNS1123_LABEL,
+  DNS1123_LABEL_MAX,
+  DNS1123_SUBDOMAIN,
+  DNS1123_SUBDOMAIN_MAX,
+  KIND_PATTERN,
+} from './validation.js';
+export { IDENTITY_COLUMNS } from './identity.js';
+
+/** Every entity of the ledger, in dependency order. */
+export const ALL_ENTITIES = [HedgehogFabric, HedgehogResource, SyncOperation, StateTransition] as const;

@@ -1,0 +1,80 @@
+/**
+ * Entity rules (class-validator decorators on the entity classes) enforced before
+ * anything reaches the database. Every entity calls `assertValid` from its
+ * @BeforeCreate / @BeforeUpdate hooks, so the rules hold on every flush no matter
+ * which ORM configuration a host application builds around our entities.
+ */
+import { validateSync, type ValidationError } from 'class-validator';
+
+/** DNS-1123 subdomain (Kubernetes object names): lowercase alphanumerics, '-' and '.', at most 253 characters. */
+export const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+export const DNS1123_SUBDOMAIN_MAX = 253;
+/** DNS-1123 label (Kubernetes namespaces): lowercase alphanumerics and '-', at most 63 characters. */
+export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const DNS1123_LABEL_MAX = 63;
+/** A Kubernetes kind: an UpperCamelCase identifier. */
+export const KIND_PATTERN = /^[A-Z][A-Za-z0-9]*$/;
+
+export interface EntityViolation {
+  entity: string;
+  field: string;
+  value: unknown;
+  messages: string[];
+}
+
+/** Thrown before the database is touched; the message names entity, field and value of every violation. */
+export class EntityValidationError extends Error {
+  readonly violations: EntityViolation[];
+
+  constructor(violations: EntityViolation[]) {
+    super(violations.map(formatViolation).join('; '));
+    this.name = 'EntityValidationError';
+    this.violations = violations;
+  }
+}
+
+function formatViolation(v: EntityViolation): string {
+  return `${v.entity}.${v.field}: invalid value ${describeValue(v.value)} (${v.messages.join(', ')})`;
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+function flatten(entity: string, errors: ValidationError[], prefix = ''): EntityViolation[] {
+  return errors.flatMap((e) => {
+    const field = prefix ? `${prefix}.${e.property}` : e.property;
+    const own: EntityViolation[] = e.constraints
+      ? [{ entity, field, value: e.value, messages: Object.values(e.constraints) }]
+      : [];
+    return [...own, ...flatten(entity, e.children ?? [], field)];
+  });
+}
+
+/**
+ * Returns the violations of one entity instance.
+ * `partial`: skip properties that are undefined (an update of a partially loaded
+ * entity or reference only carries the properties it changes).
+ */
+export function validateEntity(entity: object, partial = false): EntityViolation[] {
+  const name = entity.constructor.name;
+  const errors = validateSync(entity, {
+    skipUndefinedProperties: partial,
+    forbidUnknownValues: false,
+    validationError: { target: false, value: true },
+  });
+  return flatten(name, errors);
+}
+
+/** Throws EntityValidationError when the entity breaks one of its rules. */
+export function assertValid(entity: object, partial = false): void {
+  const violations = validateEntity(entity, partial);
+  if (violations.length > 0) throw new EntityValidationError(violations);
+}
