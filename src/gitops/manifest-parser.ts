@@ -1,0 +1,499 @@
+/**
+ * Pure parsing of one manifest file's bytes into desired-state observations.
+ *
+ * Each YAML document is judged on its own: a broken document becomes an error entry with the
+ * file and the line of the offending node, and every other document of the file still lands.
+ * Nothing here touches the disk, Git or a database.
+ */
+import { createHash } from 'node:crypto';
+import {
+  Document,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  type Node as YamlNode,
+} from 'yaml';
+import { FABRIC_KINDS, kindInfo } from '../kube/catalog.js';
+import type { DesiredObservation, ObjectError } from '../observations.js';
+import {
+  ANNOTATIONS_MAX_BYTES,
+  dns1123LabelProblem,
+  dns1123SubdomainProblem,
+  labelValueProblem,
+  qualifiedKeyProblem,
+} from './k8s-names.js';
+
+/** Default limit of YAML alias expansion per document (the `yaml` package's own default too). */
+export const DEFAULT_MAX_ALIAS_COUNT = 100;
+
+export interface ParseManifestOptions {
+  /** Limit of YAML alias expansion per document; beyond it the document is refused. Default 100. */
+  maxAliasCount?: number;
+  /**
+   * Schema validator hook (the CRD schema of the kind, supplied by src/crds). It receives the
+   * document as parsed and returns its problems, [] when valid. A problem that starts with a JSON
+   * pointer (`/spec/role: must be one of …`) is reported at that node's line.
+   */
+  validate?: (obj: Record<string, unknown>) => string[];
+}
+
+export interface ParsedManifestFile {
+  /** Valid fabric objects, in document order. */
+  observations: DesiredObservation[];
+  errors: ObjectError[];
+  /** Non-fabric kinds seen: "apiVersion/Kind" → count. */
+  otherKinds: Record<string, number>;
+  /** Non-empty YAML documents in the file, broken ones included. */
+  documents: number;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const API_VERSION = /^(?:([^/]+)\/)?([^/]+)$/;
+const KIND = /^[A-Za-z][A-Za-z0-9]*$/;
+const KINDS_BY_LOWER = new Map(FABRIC_KINDS.map((k) => [k.kind.toLowerCase(), k]));
+
+/** SHA-256 (hex) of a file's bytes: the `fileHash` of every object the file declares. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export function parseManifestFile(
+  filePath: string,
+  bytes: Uint8Array,
+  opts: ParseManifestOptions = {},
+): ParsedManifestFile {
+  const out: ParsedManifestFile = { observations: [], errors: [], otherKinds: {}, documents: 0 };
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    const offset = firstInvalidUtf8Offset(bytes);
+    out.errors.push({
+      file: filePath,
+      line: lineAtByte(bytes, offset),
+      reason: `file is not valid UTF-8 (first invalid byte at offset ${offset}); manifests must be UTF-8 encoded`,
+    });
+    return out;
+  }
+  const fileHash = sha256Hex(bytes);
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, {
+    lineCounter,
+    // Kubernetes YAML tooling (sigs.k8s.io/yaml) honours `<<` merge keys; JSON keys are strings.
+    merge: true,
+    stringKeys: true,
+    logLevel: 'error',
+  });
+  const maxAliasCount = opts.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT;
+  for (const doc of docs) {
+    const ctx = new DocContext(doc, filePath, lineCounter);
+    if (doc.errors.length === 0 && isEmptyDocument(doc)) continue;
+    out.documents++;
+    parseDocument(ctx, fileHash, maxAliasCount, opts.validate, out);
+  }
+  return out;
+}
+
+/** Where problems of one document are reported. */
+class DocContext {
+  constructor(
+    readonly doc: Document.Parsed,
+    readonly file: string,
+    private readonly lines: LineCounter,
+  ) {}
+
+  lineAt(offset: number): number {
+    return this.lines.linePos(offset).line;
+  }
+
+  /** Line of the document's content (its first key), or of the document start when empty. */
+  get docLine(): number {
+    const r = this.doc.contents?.range ?? this.doc.range;
+    return this.lineAt(r[0]);
+  }
+
+  /**
+   * Line of the deepest node of `path` that exists: the key line for a map entry, the item line
+   * for a sequence element; the document line when not even the first step exists.
+   */
+  lineOf(path: readonly (string | number)[]): number {
+    let node: unknown = this.doc.contents;
+    let offset = (this.doc.contents?.range ?? this.doc.range)[0];
+    for (const seg of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+        if (!pair) break;
+        const keyRange = (pair.key as YamlNode).range;
+        if (keyRange) offset = keyRange[0];
+        node = pair.value;
+      } else if (isSeq(node) && /^\d+$/.test(String(seg))) {
+        const item = node.items[Number(seg)] as YamlNode | undefined;
+        if (!item?.range) break;
+        offset = item.range[0];
+        node = item;
+      } else {
+        break;
+      }
+    }
+    return this.lineAt(offset);
+  }
+
+  /** kind/namespace/name read straight from the nodes of a document that did not parse cleanly. */
+  bestEffortId(): { kind?: string; namespace?: string; name?: string } {
+    const str = (path: string[]) => {
+      try {
+        const v = this.doc.getIn(path);
+        return typeof v === 'string' && v ? v : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    return pick(str(['kind']), str(['metadata', 'namespace']), str(['metadata', 'name']));
+  }
+
+  error(line: number, reason: string, id: { kind?: string; namespace?: string; name?: string } = {}): ObjectError {
+    return { ...id, file: this.file, line, reason };
+  }
+}
+
+function isEmptyDocument(doc: Document.Parsed): boolean {
+  const c = doc.contents;
+  return c === null || (isScalar(c) && c.value === null && !c.anchor && !c.tag);
+}
+
+function parseDocument(
+  ctx: DocContext,
+  fileHash: string,
+  maxAliasCount: number,
+  validate: ParseManifestOptions['validate'],
+  out: ParsedManifestFile,
+): void {
+  const { doc } = ctx;
+  if (doc.errors.length > 0) {
+    const err = doc.errors[0]!;
+    const pos = err.linePos?.[0];
+    const message = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    const where = pos ? ` (line ${pos.line}, column ${pos.col})` : '';
+    out.errors.push(ctx.error(pos?.line ?? ctx.docLine, `invalid YAML: ${message}${where}`, ctx.bestEffortId()));
+    return;
+  }
+
+  let obj: unknown;
+  try {
+    obj = doc.toJS({ maxAliasCount });
+  } catch (e) {
+    const msg = (e as Error).message;
+    const reason = /alias/i.test(msg)
+      ? `YAML alias expansion exceeds the limit of ${maxAliasCount} (a resource exhaustion guard); document refused`
+      : `YAML document cannot be converted to data: ${msg}`;
+    out.errors.push(ctx.error(ctx.docLine, reason));
+    return;
+  }
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    out.errors.push(ctx.error(ctx.docLine, `document must be a mapping (a Kubernetes object), found ${typeName(obj)}`));
+    return;
+  }
+  const o = obj as Record<string, unknown>;
+
+  // apiVersion and kind decide whether this is a fabric object at all.
+  const apiVersion = o.apiVersion;
+  const kind = o.kind;
+  const rawName = isRecord(o.metadata) ? o.metadata.name : undefined;
+  const idName = typeof rawName === 'string' ? rawName : undefined;
+  if (apiVersion === undefined || apiVersion === null || apiVersion === '') {
+    out.errors.push(ctx.error(ctx.lineOf(['apiVersion']), 'apiVersion is missing', pick(kind, undefined, idName)));
+    return;
+  }
+  if (typeof apiVersion !== 'string' || !validApiVersion(apiVersion)) {
+    out.errors.push(
+      ctx.error(ctx.lineOf(['apiVersion']), `apiVersion ${show(apiVersion)} is not a valid "group/version"`, pick(kind, undefined, idName)),
+    );
+    return;
+  }
+  if (kind === undefined || kind === null || kind === '') {
+    out.errors.push(ctx.error(ctx.lineOf(['kind']), 'kind is missing', pick(undefined, undefined, idName)));
+    return;
+  }
+  if (typeof kind !== 'string' || !KIND.test(kind)) {
+    out.errors.push(ctx.error(ctx.lineOf(['kind']), `kind ${show(kind)} is not a valid kind name`, pick(undefined, undefined, idName)));
+    return;
+  }
+
+  const group = API_VERSION.exec(apiVersion)![1] ?? '';
+  const info = kindInfo(kind);
+  if (!info || info.group !== group) {
+    // Not ours, unless it is a misspelt fabric kind in a fabric group, which Kubernetes would reject.
+    const near = KINDS_BY_LOWER.get(kind.toLowerCase());
+    if (!info && near && near.group === group) {
+      out.errors.push(
+        ctx.error(ctx.lineOf(['kind']), `kind '${kind}' is not a kind of ${group}; did you mean '${near.kind}'?`, pick(kind, undefined, idName)),
+      );
+      return;
+    }
+    // Other groups, and kinds of a fabric group the catalog does not track (a newer release),
+    // are counted, not errors.
+    const key = `${apiVersion}/${kind}`;
+    out.otherKinds[key] = (out.otherKinds[key] ?? 0) + 1;
+    return;
+  }
+  if (info.apiVersion !== apiVersion) {
+    out.errors.push(
+      ctx.error(
+        ctx.lineOf(['apiVersion']),
+        `${kind} must have apiVersion ${info.apiVersion}, found ${apiVersion}`,
+        pick(kind, undefined, idName),
+      ),
+    );
+    return;
+  }
+
+  // metadata: name, namespace, labels, annotations.
+  const metadata = o.metadata;
+  if (metadata === undefined || metadata === null) {
+    out.errors.push(ctx.error(ctx.lineOf(['metadata']), 'metadata.name is missing (no metadata)', { kind }));
+    return;
+  }
+  if (!isRecord(metadata)) {
+    out.errors.push(ctx.error(ctx.lineOf(['metadata']), `metadata must be a mapping, found ${typeName(metadata)}`, { kind }));
+    return;
+  }
+  const name = metadata.name;
+  if (name === undefined || name === null || name === '') {
+    const hint = metadata.generateName !== undefined ? ' (generateName cannot be used for declared objects)' : '';
+    out.errors.push(ctx.error(ctx.lineOf(['metadata', 'name']), `metadata.name is missing${hint}`, { kind }));
+    return;
+  }
+  if (typeof name !== 'string') {
+    out.errors.push(ctx.error(ctx.lineOf(['metadata', 'name']), `metadata.name must be a string, found ${typeName(name)}`, { kind }));
+    return;
+  }
+  const nameProblem = dns1123SubdomainProblem(name);
+  if (nameProblem) {
+    out.errors.push(ctx.error(ctx.lineOf(['metadata', 'name']), `metadata.name '${clip(name)}' ${nameProblem}`, { kind }));
+    return;
+  }
+  const rawNs = metadata.namespace;
+  let namespace = 'default';
+  if (rawNs !== undefined && rawNs !== null && rawNs !== '') {
+    if (typeof rawNs !== 'string') {
+      out.errors.push(
+        ctx.error(ctx.lineOf(['metadata', 'namespace']), `metadata.namespace must be a string, found ${typeName(rawNs)}`, { kind, name }),
+      );
+      return;
+    }
+    const nsProblem = dns1123LabelProblem(rawNs);
+    if (nsProblem) {
+      out.errors.push(
+        ctx.error(ctx.lineOf(['metadata', 'namespace']), `metadata.namespace '${clip(rawNs)}' ${nsProblem}`, { kind, name }),
+      );
+      return;
+    }
+    namespace = rawNs;
+  }
+  const id = { kind, namespace, name };
+
+  const labels = stringMap(ctx, metadata.labels, 'labels', id, out);
+  if (!labels) return;
+  const annotations = stringMap(ctx, metadata.annotations, 'annotations', id, out);
+  if (!annotations) return;
+
+  // spec: optional in these CRDs; an absent or null spec is an empty one (the API server prunes
+  // nulls of non-nullable fields), anything but a mapping is refused.
+  const rawSpec = o.spec;
+  let spec: Record<string, unknown> = {};
+  if (rawSpec !== undefined && rawSpec !== null) {
+    if (!isRecord(rawSpec)) {
+      out.errors.push(ctx.error(ctx.lineOf(['spec']), `spec must be a mapping, found ${typeName(rawSpec)}`, id));
+      return;
+    }
+    const bad = nonFiniteNumberPath(rawSpec, '/spec');
+    if (bad) {
+      out.errors.push(ctx.error(ctx.lineOf(pointerSegments(bad)), `${bad} is not a finite number (.inf/.nan cannot be sent as JSON)`, id));
+      return;
+    }
+    spec = rawSpec;
+  }
+
+  if (validate) {
+    let problems: string[];
+    try {
+      problems = validate(o);
+    } catch (e) {
+      problems = [`schema validation failed: ${(e as Error).message}`];
+    }
+    if (problems.length > 0) {
+      for (const p of problems) {
+        const ptr = /^(\/[^\s:]*)/.exec(p)?.[1];
+        const line = ptr ? ctx.lineOf(pointerSegments(ptr)) : ctx.docLine;
+        out.errors.push(ctx.error(line, `schema: ${p}`, id));
+      }
+      return;
+    }
+  }
+
+  out.observations.push({
+    kind,
+    namespace,
+    name,
+    apiVersion,
+    spec,
+    labels,
+    annotations,
+    filePath: ctx.file,
+    line: ctx.docLine,
+    fileHash,
+  });
+}
+
+/** metadata.labels / metadata.annotations: a mapping of valid keys to string values. */
+function stringMap(
+  ctx: DocContext,
+  raw: unknown,
+  field: 'labels' | 'annotations',
+  id: { kind: string; namespace: string; name: string },
+  out: ParsedManifestFile,
+): Record<string, string> | null {
+  if (raw === undefined || raw === null) return {};
+  if (!isRecord(raw)) {
+    out.errors.push(ctx.error(ctx.lineOf(['metadata', field]), `metadata.${field} must be a mapping, found ${typeName(raw)}`, id));
+    return null;
+  }
+  let total = 0;
+  for (const [k, v] of Object.entries(raw)) {
+    const at = () => ctx.lineOf(['metadata', field, k]);
+    const keyProblem = qualifiedKeyProblem(k);
+    if (keyProblem) {
+      out.errors.push(ctx.error(at(), `metadata.${field} key '${clip(k)}': ${keyProblem}`, id));
+      return null;
+    }
+    if (typeof v !== 'string') {
+      out.errors.push(
+        ctx.error(at(), `metadata.${field}['${clip(k)}'] must be a string, found ${typeName(v)} (quote it)`, id),
+      );
+      return null;
+    }
+    if (field === 'labels') {
+      const valueProblem = labelValueProblem(v);
+      if (valueProblem) {
+        out.errors.push(ctx.error(at(), `metadata.labels['${clip(k)}'] value '${clip(v)}' ${valueProblem}`, id));
+        return null;
+      }
+    } else {
+      total += Buffer.byteLength(k) + Buffer.byteLength(v);
+    }
+  }
+  if (total > ANNOTATIONS_MAX_BYTES) {
+    out.errors.push(
+      ctx.error(ctx.lineOf(['metadata', field]), `metadata.annotations total ${total} bytes exceed the limit of ${ANNOTATIONS_MAX_BYTES}`, id),
+    );
+    return null;
+  }
+  return raw as Record<string, string>;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function validApiVersion(v: string): boolean {
+  const m = API_VERSION.exec(v);
+  if (!m) return false;
+  if (m[1] !== undefined && dns1123SubdomainProblem(m[1])) return false;
+  return dns1123LabelProblem(m[2]!) === null;
+}
+
+function pick(kind: unknown, namespace: string | undefined, name: string | undefined) {
+  const id: { kind?: string; namespace?: string; name?: string } = {};
+  if (typeof kind === 'string' && kind) id.kind = kind;
+  if (namespace) id.namespace = namespace;
+  if (name) id.name = name;
+  return id;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${show(v)}`;
+}
+
+function show(v: unknown): string {
+  return clip(typeof v === 'string' ? `'${v}'` : String(v));
+}
+
+function clip(s: string, max = 80): string {
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
+/** JSON pointer → path segments (RFC 6901 unescaping). */
+function pointerSegments(ptr: string): string[] {
+  return ptr
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+function escapePointer(s: string): string {
+  return s.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** First path (JSON pointer) holding Infinity or NaN, which JSON (and the API server) cannot carry. */
+function nonFiniteNumberPath(v: unknown, at: string): string | null {
+  if (typeof v === 'number') return Number.isFinite(v) ? null : at;
+  if (v === null || typeof v !== 'object') return null;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const p = nonFiniteNumberPath(v[i], `${at}/${i}`);
+      if (p) return p;
+    }
+    return null;
+  }
+  for (const [k, x] of Object.entries(v)) {
+    const p = nonFiniteNumberPath(x, `${at}/${escapePointer(k)}`);
+    if (p) return p;
+  }
+  return null;
+}
+
+/** Offset of the first byte that breaks UTF-8 (only called once the strict decoder refused the file). */
+export function firstInvalidUtf8Offset(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    let n: number;
+    let min: number;
+    if (c < 0x80) {
+      i++;
+      continue;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      n = 1;
+      min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      min = 0x10000;
+    } else {
+      return i;
+    }
+    let cp = c & (0x3f >> n);
+    for (let j = 1; j <= n; j++) {
+      const cc = b[i + j];
+      if (cc === undefined || (cc & 0xc0) !== 0x80) return i;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += n + 1;
+  }
+  return b.length;
+}
+
+/** 1-based line of a byte offset. */
+function lineAtByte(b: Uint8Array, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < b.length; i++) if (b[i] === 0x0a) line++;
+  return line;
+}
