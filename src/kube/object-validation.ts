@@ -41,9 +41,15 @@ function show(v: unknown, max = 80): string {
 }
 
 function typeName(v: unknown): string {
+  if (v === undefined) return 'missing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   return `a ${typeof v}`;
+}
+
+/** "missing", or "a number, not a string". */
+function wrongType(v: unknown, expected: string): string {
+  return v === undefined ? 'missing' : `${typeName(v)}, not ${expected}`;
 }
 
 /** The property must equal another property of the same object (the expected kind/apiVersion). */
@@ -94,7 +100,7 @@ function IsStringMap(field: string): PropertyDecorator {
       message: (a: ValidationArguments) =>
         a.value && typeof a.value === 'object' && !Array.isArray(a.value)
           ? `${field} has a non-string value (${show(Object.entries(a.value as object).find(([, x]) => typeof x !== 'string')?.[0])})`
-          : `${field} is ${typeName(a.value)}, not a map of strings`,
+          : `${field} is ${wrongType(a.value, 'a map of strings')}`,
     },
   );
 }
@@ -111,7 +117,7 @@ export class KubeObjectInput {
   })
   @MaxLength(253, { message: (a) => `metadata.name is ${String(a.value).length} characters long, over 253` })
   @IsNotEmpty({ message: 'metadata.name is empty' })
-  @IsString({ message: (a) => `metadata.name is ${typeName(a.value)}, not a string` })
+  @IsString({ message: (a) => `metadata.name is ${wrongType(a.value, 'a string')}` })
   name!: unknown;
 
   @Matches(DNS1123_LABEL, {
@@ -120,7 +126,7 @@ export class KubeObjectInput {
   })
   @MaxLength(63, { message: (a) => `metadata.namespace is ${String(a.value).length} characters long, over 63` })
   @IsNotEmpty({ message: 'metadata.namespace is empty (every fabric kind is namespaced)' })
-  @IsString({ message: (a) => `metadata.namespace is ${typeName(a.value)}, not a string (every fabric kind is namespaced)` })
+  @IsString({ message: (a) => `metadata.namespace is ${wrongType(a.value, 'a string')} (every fabric kind is namespaced)` })
   namespace!: unknown;
 
   @EqualsProperty('expectedKind', (a) => `kind ${show(a.value)} does not match the listed kind ${show((a.object as KubeObjectInput).expectedKind)}`)
@@ -132,11 +138,11 @@ export class KubeObjectInput {
   )
   apiVersion!: unknown;
 
-  @IsObject({ message: (a) => `spec is ${typeName(a.value)}, not an object` })
+  @IsObject({ message: (a) => `spec is ${wrongType(a.value, 'an object')}` })
   spec!: unknown;
 
   @ValidateIf((o: KubeObjectInput) => o.status !== undefined && o.status !== null)
-  @IsObject({ message: (a) => `status is ${typeName(a.value)}, not an object` })
+  @IsObject({ message: (a) => `status is ${wrongType(a.value, 'an object')}` })
   status!: unknown;
 
   @IsStringMap('metadata.labels')
@@ -146,11 +152,11 @@ export class KubeObjectInput {
   annotations!: unknown;
 
   @IsNotEmpty({ message: 'metadata.uid is empty' })
-  @IsString({ message: (a) => `metadata.uid is ${a.value === undefined ? 'missing' : typeName(a.value)}` })
+  @IsString({ message: (a) => `metadata.uid is ${wrongType(a.value, 'a string')}` })
   uid!: unknown;
 
   @IsNotEmpty({ message: 'metadata.resourceVersion is empty' })
-  @IsString({ message: (a) => `metadata.resourceVersion is ${a.value === undefined ? 'missing' : typeName(a.value)}` })
+  @IsString({ message: (a) => `metadata.resourceVersion is ${wrongType(a.value, 'a string')}` })
   resourceVersion!: unknown;
 
   @AtMostProperty(
@@ -194,11 +200,11 @@ export function toActualObservation(
 ): ValidationOutcome {
   const maxBytes = opts.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
   if (!isPlainObject(raw)) {
-    return { ok: false, error: { kind: kind.kind, reason: `item is ${typeName(raw)}, not an object` } };
+    return { ok: false, error: { kind: kind.kind, reason: `item is ${wrongType(raw, 'an object')}` } };
   }
   const meta = raw.metadata;
   if (!isPlainObject(meta)) {
-    return { ok: false, error: { kind: kind.kind, reason: `metadata is ${meta === undefined ? 'missing' : typeName(meta)}` } };
+    return { ok: false, error: { kind: kind.kind, reason: `metadata is ${wrongType(meta, 'an object')}` } };
   }
 
   let serializedBytes: number;
