@@ -26,9 +26,14 @@ export class KubeConfigError extends Error {
 
 const SA_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
+/** `~` as client-node's default loading rules see it: $HOME first (as shells do), else the OS's answer. */
+function homeDir(): string {
+  return process.env.HOME || os.homedir();
+}
+
 function expandHome(p: string): string {
-  if (p === '~') return os.homedir();
-  if (p.startsWith('~/')) return path.join(os.homedir(), p.slice(2));
+  if (p === '~') return homeDir();
+  if (p.startsWith('~/')) return path.join(homeDir(), p.slice(2));
   return p;
 }
 
