@@ -150,7 +150,8 @@ class DocContext {
         return undefined;
       }
     };
-    return pick(str(['kind']), str(['metadata', 'namespace']), str(['metadata', 'name']));
+    const name = str(['metadata', 'name']);
+    return pick(str(['kind']), name ? (str(['metadata', 'namespace']) ?? 'default') : undefined, name);
   }
 
   error(line: number, reason: string, id: { kind?: string; namespace?: string; name?: string } = {}): ObjectError {
@@ -202,22 +203,25 @@ function parseDocument(
   const kind = o.kind;
   const rawName = isRecord(o.metadata) ? o.metadata.name : undefined;
   const idName = typeof rawName === 'string' ? rawName : undefined;
+  // The namespace an early error is filed under, so it can be tied to the object it concerns.
+  const rawNamespace = isRecord(o.metadata) ? o.metadata.namespace : undefined;
+  const idNs = idName === undefined ? undefined : typeof rawNamespace === 'string' && rawNamespace ? rawNamespace : 'default';
   if (apiVersion === undefined || apiVersion === null || apiVersion === '') {
-    out.errors.push(ctx.error(ctx.lineOf(['apiVersion']), 'apiVersion is missing', pick(kind, undefined, idName)));
+    out.errors.push(ctx.error(ctx.lineOf(['apiVersion']), 'apiVersion is missing', pick(kind, idNs, idName)));
     return;
   }
   if (typeof apiVersion !== 'string' || !validApiVersion(apiVersion)) {
     out.errors.push(
-      ctx.error(ctx.lineOf(['apiVersion']), `apiVersion ${show(apiVersion)} is not a valid "group/version"`, pick(kind, undefined, idName)),
+      ctx.error(ctx.lineOf(['apiVersion']), `apiVersion ${show(apiVersion)} is not a valid "group/version"`, pick(kind, idNs, idName)),
     );
     return;
   }
   if (kind === undefined || kind === null || kind === '') {
-    out.errors.push(ctx.error(ctx.lineOf(['kind']), 'kind is missing', pick(undefined, undefined, idName)));
+    out.errors.push(ctx.error(ctx.lineOf(['kind']), 'kind is missing', pick(undefined, idNs, idName)));
     return;
   }
   if (typeof kind !== 'string' || !KIND.test(kind)) {
-    out.errors.push(ctx.error(ctx.lineOf(['kind']), `kind ${show(kind)} is not a valid kind name`, pick(undefined, undefined, idName)));
+    out.errors.push(ctx.error(ctx.lineOf(['kind']), `kind ${show(kind)} is not a valid kind name`, pick(undefined, idNs, idName)));
     return;
   }
 
@@ -228,7 +232,7 @@ function parseDocument(
     const near = KINDS_BY_LOWER.get(kind.toLowerCase());
     if (!info && near && near.group === group) {
       out.errors.push(
-        ctx.error(ctx.lineOf(['kind']), `kind '${kind}' is not a kind of ${group}; did you mean '${near.kind}'?`, pick(kind, undefined, idName)),
+        ctx.error(ctx.lineOf(['kind']), `kind '${kind}' is not a kind of ${group}; did you mean '${near.kind}'?`, pick(kind, idNs, idName)),
       );
       return;
     }
@@ -243,7 +247,7 @@ function parseDocument(
       ctx.error(
         ctx.lineOf(['apiVersion']),
         `${kind} must have apiVersion ${info.apiVersion}, found ${apiVersion}`,
-        pick(kind, undefined, idName),
+        pick(kind, idNs, idName),
       ),
     );
     return;

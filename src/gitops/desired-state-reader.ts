@@ -1,0 +1,171 @@
+/**
+ * The desired-state source: a Git repository (local path or clonable URL) at a ref, or a plain
+ * directory, read into normalized observations plus the problems found on the way.
+ *
+ * Data flows one way: files → parseManifestFile → observations/errors/conflicts. No database
+ * code here; the sync service hands the result to the writer.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { keyOf, type DesiredObservation, type ObjectError } from '../observations.js';
+import { GitCommandError, redactUrl } from './git-cli.js';
+import { defaultCacheDir, isRemoteRepository, localGitDir, readGitTree, resolveCommit, syncMirror } from './git-source.js';
+import { readDirectoryTree } from './directory-source.js';
+import { DEFAULT_MAX_ALIAS_COUNT, parseManifestFile, type ParsedManifestFile } from './manifest-parser.js';
+import type { ManifestSink } from './manifest-sink.js';
+import { DesiredSourceError } from './source-error.js';
+import { comparePaths, DEFAULT_MAX_FILE_BYTES, normalizeSubPath } from './source-files.js';
+
+export { DesiredSourceError } from './source-error.js';
+
+export interface GitSource {
+  /**
+   * A local repository path (with a `.git`, or a bare repository), a plain directory (no `.git`:
+   * no commit), or a URL the git CLI can clone (mirrored into `cacheDir`).
+   */
+  repository: string;
+  /** Branch, tag or commit; default the repository's HEAD. Not allowed for a plain directory. */
+  ref?: string | null;
+  /** Sub-path of the repository holding the manifests (recursively); default the whole repository. */
+  path?: string;
+  /** Where a remote repository is mirrored; default .hh-sync/git-cache/<hash of the URL>. */
+  cacheDir?: string;
+}
+
+export interface DesiredReadOptions {
+  /** Files larger than this are refused unread. Default 5 MiB. */
+  maxFileBytes?: number;
+  /** YAML alias expansion limit per document. Default 100. */
+  maxAliasCount?: number;
+  /** Schema validator hook: returns the problems of a fabric object, [] when valid. */
+  validate?: (obj: Record<string, unknown>) => string[];
+}
+
+export interface DesiredConflict {
+  kind: string;
+  namespace: string;
+  name: string;
+  /** Every place the object is declared, in (file, line) order; the first one is the observation kept. */
+  locations: { file: string; line: number }[];
+}
+
+export interface DesiredReadResult {
+  /** The resolved commit SHA (null for a plain directory). */
+  commit: string | null;
+  /** The ref read: as requested, or the branch HEAD points at ('HEAD' when detached); null for a directory. */
+  ref: string | null;
+  /** One per (kind, namespace, name): for duplicates the first by (file, line). */
+  observations: DesiredObservation[];
+  /** Objects declared in two or more places. */
+  conflicts: DesiredConflict[];
+  /** Per-file and per-document problems, in (file, line) order. */
+  errors: ObjectError[];
+  /** Non-fabric kinds seen, "apiVersion/Kind" → count (not errors). */
+  otherKinds: Record<string, number>;
+  /** Manifest files read and parsed (refused files not included). */
+  filesRead: number;
+  /** Non-empty YAML documents parsed, broken ones included. */
+  documentsRead: number;
+}
+
+/** Collects each file's parse result; the aggregate is built once every file is in. */
+class Collector implements ManifestSink {
+  private readonly parsed: { path: string; result: ParsedManifestFile }[] = [];
+  private readonly refused: ObjectError[] = [];
+
+  constructor(private readonly opts: DesiredReadOptions) {}
+
+  file(p: string, bytes: Buffer): void {
+    const result = parseManifestFile(p, bytes, {
+      maxAliasCount: this.opts.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT,
+      ...(this.opts.validate ? { validate: this.opts.validate } : {}),
+    });
+    this.parsed.push({ path: p, result });
+  }
+
+  refuse(p: string, reason: string): void {
+    this.refused.push({ file: p, reason });
+  }
+
+  finish(commit: string | null, ref: string | null): DesiredReadResult {
+    this.parsed.sort((a, b) => comparePaths(a.path, b.path));
+    const all: DesiredObservation[] = [];
+    const errors: ObjectError[] = [...this.refused];
+    const otherKinds: Record<string, number> = {};
+    let documentsRead = 0;
+    for (const { result } of this.parsed) {
+      all.push(...result.observations);
+      errors.push(...result.errors);
+      documentsRead += result.documents;
+      for (const [k, n] of Object.entries(result.otherKinds)) otherKinds[k] = (otherKinds[k] ?? 0) + n;
+    }
+    // Files are in path order and documents in line order, so the first seen is the one kept.
+    const byKey = new Map<string, DesiredObservation[]>();
+    for (const o of all) {
+      const k = keyOf(o);
+      const list = byKey.get(k);
+      if (list) list.push(o);
+      else byKey.set(k, [o]);
+    }
+    const observations: DesiredObservation[] = [];
+    const conflicts: DesiredConflict[] = [];
+    for (const list of byKey.values()) {
+      const first = list[0]!;
+      observations.push(first);
+      if (list.length > 1) {
+        conflicts.push({
+          kind: first.kind,
+          namespace: first.namespace,
+          name: first.name,
+          locations: list.map((o) => ({ file: o.filePath, line: o.line })),
+        });
+      }
+    }
+    errors.sort((a, b) => comparePaths(a.file ?? '', b.file ?? '') || (a.line ?? 0) - (b.line ?? 0));
+    return { commit, ref, observations, conflicts, errors, otherKinds, filesRead: this.parsed.length, documentsRead };
+  }
+}
+
+/**
+ * Read the desired state of `source`. Problems with single files or documents are returned as
+ * `errors` (everything else still lands); a source that cannot be read at all throws
+ * {@link DesiredSourceError}.
+ */
+export async function readDesiredState(source: GitSource, opts: DesiredReadOptions = {}): Promise<DesiredReadResult> {
+  const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  if (!(maxFileBytes > 0)) throw new DesiredSourceError(`maxFileBytes must be positive (got ${maxFileBytes})`);
+  if (!source.repository) throw new DesiredSourceError('no repository given');
+  const subPath = normalizeSubPath(source.path);
+  const collector = new Collector(opts);
+
+  let gitDir: string | null;
+  if (isRemoteRepository(source.repository)) {
+    gitDir = await syncMirror(source.repository, source.cacheDir ?? defaultCacheDir(source.repository));
+  } else {
+    const dir = path.resolve(source.repository);
+    let st;
+    try {
+      st = await fs.stat(dir);
+    } catch (e) {
+      throw new DesiredSourceError(`repository ${dir} does not exist`, { cause: e });
+    }
+    if (!st.isDirectory()) throw new DesiredSourceError(`repository ${dir} is not a directory`);
+    gitDir = await localGitDir(dir);
+    if (gitDir === null) {
+      if (source.ref) {
+        throw new DesiredSourceError(`ref '${source.ref}' given, but ${dir} is a plain directory, not a Git repository`);
+      }
+      await readDirectoryTree(dir, subPath, maxFileBytes, collector);
+      return collector.finish(null, null);
+    }
+  }
+
+  try {
+    const { commit, ref } = await resolveCommit(gitDir, source.ref);
+    await readGitTree(gitDir, commit, subPath, maxFileBytes, collector);
+    return collector.finish(commit, ref);
+  } catch (e) {
+    if (e instanceof GitCommandError) throw new DesiredSourceError(`cannot read repository ${redactUrl(source.repository)}: ${e.message}`, { cause: e });
+    throw e;
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The few Git CLI calls the desired-state source needs, run with execFile/spawn (never a shell),
+ * with an environment that cannot redirect them to another repository, prompt for credentials,
+ * or run anything from the repository (hooks, fsmonitor).
+ */
+import { execFile, spawn } from 'node:child_process';
+
+/** Options placed before every git sub-command. */
+const SAFE_CONFIG = [
+  '-c', 'core.hooksPath=/dev/null',
+  '-c', 'core.fsmonitor=false',
+  '-c', 'protocol.ext.allow=never',
+  '-c', 'advice.detachedHead=false',
+];
+
+/** Git sub-process failure, carrying git's own stderr (credentials in URLs already redacted). */
+export class GitCommandError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number | null,
+    readonly stderr: string,
+  ) {
+    super(message);
+    this.name = 'GitCommandError';
+  }
+}
+
+/**
+ * The environment of git sub-processes: the caller's, minus every GIT_* variable (GIT_DIR,
+ * GIT_WORK_TREE, GIT_CONFIG_* … would silently point git elsewhere), with prompts disabled.
+ */
+function gitEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GIT_')) env[k] = v;
+  env.GIT_TERMINAL_PROMPT = '0';
+  env.GIT_ASKPASS = '';
+  env.SSH_ASKPASS = '';
+  env.LC_ALL = 'C';
+  return env;
+}
+
+/** Replace the user-info part of URLs (https://user:token@host) so nothing secret reaches messages or logs. */
+export function redactUrl(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@');
+}
+
+export interface RunGitOptions {
+  /** The repository's git directory (`--git-dir`): no discovery, no work tree. */
+  gitDir?: string;
+  /** Extra `-c key=value` settings, e.g. protocol.file.allow for a local clone. */
+  config?: string[];
+  maxBuffer?: number;
+  /** Git returning this exit code is not an error (e.g. rev-parse --verify -q → 1 when absent). */
+  okExitCodes?: number[];
+}
+
+export interface GitResult {
+  stdout: Buffer;
+  stderr: string;
+  exitCode: number;
+}
+
+/** Run one git command and collect its output. */
+export function runGit(args: string[], opts: RunGitOptions = {}): Promise<GitResult> {
+  const full = [...SAFE_CONFIG];
+  for (const c of opts.config ?? []) full.push('-c', c);
+  if (opts.gitDir) full.push(`--git-dir=${opts.gitDir}`);
+  full.push(...args);
+  return new Promise((resolve, reject) => {
+    execFile(
+      'git',
+      full,
+      { env: gitEnv(), encoding: 'buffer', maxBuffer: opts.maxBuffer ?? 256 * 1024 * 1024, windowsHide: true },
+      (err, stdout, stderrBuf) => {
+        const stderr = redactUrl(stderrBuf.toString('utf8').trim());
+        if (err) {
+          const code = typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null;
+          if (code !== null && opts.okExitCodes?.includes(code)) {
+            resolve({ stdout, stderr, exitCode: code });
+            return;
+          }
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+            reject(new GitCommandError('the git executable was not found on PATH', null, ''));
+            return;
+          }
+          const what = redactUrl(`git ${args.slice(0, 2).join(' ')}`);
+          reject(new GitCommandError(`${what} failed${code !== null ? ` (exit ${code})` : ''}: ${stderr || err.message}`, code, stderr));
+          return;
+        }
+        resolve({ stdout, stderr, exitCode: 0 });
+      },
+    );
+  });
+}
+
+/**
+ * Stream the contents of many blobs through ONE `git cat-file --batch` process.
+ * `onBlob` is called in request order; a missing object is reported with `content: null`.
+ */
+export function catFileBatch(
+  gitDir: string,
+  objectIds: readonly string[],
+  onBlob: (index: number, content: Buffer | null) => void,
+): Promise<void> {
+  if (objectIds.length === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', [...SAFE_CONFIG, `--git-dir=${gitDir}`, 'cat-file', '--batch'], {
+      env: gitEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+      windowsHide: true,
+    });
+    let stderr = '';
+    let failed: Error | null = null;
+    const fail = (e: Error) => {
+      if (failed) return;
+      failed = e;
+      child.kill();
+    };
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => {
+      if (stderr.length < 10_000) stderr += d;
+    });
+
+    // Incremental parser of "<oid> <type> <size>\n<content>\n" | "<oid> missing\n".
+    let index = 0;
+    let chunks: Buffer[] = [];
+    let buffered = 0;
+    let want: { size: number } | null = null;
+    const take = (n: number): Buffer => {
+      const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, buffered);
+      const head = all.subarray(0, n);
+      const rest = all.subarray(n);
+      chunks = rest.length ? [rest] : [];
+      buffered = rest.length;
+      return head;
+    };
+    const findNewline = (): number => {
+      let offset = 0;
+      for (const c of chunks) {
+        const i = c.indexOf(0x0a);
+        if (i >= 0) return offset + i;
+        offset += c.length;
+      }
+      return -1;
+    };
+    child.stdout.on('data', (data: Buffer) => {
+      if (failed) return;
+      chunks.push(data);
+      buffered += data.length;
+      try {
+        for (;;) {
+          if (want) {
+            if (buffered < want.size + 1) return;
+            const content = Buffer.from(take(want.size + 1).subarray(0, want.size));
+            want = null;
+            onBlob(index++, content);
+            continue;
+          }
+          const nl = findNewline();
+          if (nl < 0) return;
+          const header = take(nl + 1).toString('utf8', 0, nl);
+          const parts = header.split(' ');
+          if (parts[1] === 'missing' || parts[1] === 'ambiguous') {
+            onBlob(index++, null);
+            continue;
+          }
+          const size = Number(parts[2]);
+          if (parts.length !== 3 || !Number.isSafeInteger(size)) throw new Error(`unexpected git cat-file output: ${header.slice(0, 200)}`);
+          want = { size };
+        }
+      } catch (e) {
+        fail(e as Error);
+      }
+    });
+    child.on('error', (e) => fail(e));
+    child.on('close', (code) => {
+      if (failed) return reject(failed);
+      if (code !== 0) return reject(new GitCommandError(`git cat-file --batch failed (exit ${code}): ${redactUrl(stderr.trim())}`, code, stderr));
+      if (index !== objectIds.length) {
+        return reject(new Error(`git cat-file --batch returned ${index} of ${objectIds.length} objects`));
+      }
+      resolve();
+    });
+    child.stdin.on('error', (e) => fail(e));
+    child.stdin.end(objectIds.join('\n') + '\n');
+  });
+}

@@ -1,0 +1,203 @@
+/**
+ * Desired state from a Git repository: resolve the ref to a commit and read the manifest files
+ * OF THAT COMMIT (never the working tree, which may hold uncommitted edits), with one
+ * `git ls-tree` and one `git cat-file --batch` process however many files there are.
+ * Remote repositories are mirrored into a cache directory with `git clone --mirror` / `fetch`.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { catFileBatch, GitCommandError, redactUrl, runGit } from './git-cli.js';
+import type { ManifestSink } from './manifest-sink.js';
+import { DesiredSourceError } from './source-error.js';
+import { comparePaths, isManifestPath, isUnder, unsafePathReason } from './source-files.js';
+
+/** True for what the git CLI treats as a remote: scheme://… or scp-like user@host:path. */
+export function isRemoteRepository(repository: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(repository) || /^[^/\s@]+@[^/\s:]+:/.test(repository);
+}
+
+/** Default cache directory of a remote repository: .hh-sync/git-cache/<hash of the URL>. */
+export function defaultCacheDir(repository: string): string {
+  const hash = createHash('sha256').update(repository).digest('hex').slice(0, 16);
+  return path.resolve('.hh-sync', 'git-cache', hash);
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function isBareRepository(dir: string): Promise<boolean> {
+  try {
+    const [head, objects, refs] = await Promise.all([
+      fs.stat(path.join(dir, 'HEAD')),
+      fs.stat(path.join(dir, 'objects')),
+      fs.stat(path.join(dir, 'refs')),
+    ]);
+    return head.isFile() && objects.isDirectory() && refs.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The git directory of a local path: `<dir>/.git` (a directory, or a gitfile of a worktree),
+ * or `<dir>` itself when it is a bare repository; null for a plain directory.
+ */
+export async function localGitDir(dir: string): Promise<string | null> {
+  const dotGit = path.join(dir, '.git');
+  if (await exists(dotGit)) return dotGit;
+  if (await isBareRepository(dir)) return dir;
+  return null;
+}
+
+/**
+ * Make sure a mirror of `url` exists in `cacheDir` and is up to date; returns its git directory.
+ * A fresh clone goes to a temporary sibling and is renamed into place, so an interrupted clone
+ * never leaves a half-made cache behind.
+ */
+export async function syncMirror(url: string, cacheDir: string): Promise<string> {
+  const shown = redactUrl(url);
+  const dir = path.resolve(cacheDir);
+  try {
+    if (await isBareRepository(dir)) {
+      const current = await runGit(['config', '--get', 'remote.origin.url'], { gitDir: dir, okExitCodes: [1] });
+      if (current.stdout.toString('utf8').trim() !== url) {
+        await runGit(['remote', 'set-url', 'origin', url], { gitDir: dir });
+      }
+      await runGit(['fetch', '--quiet', '--prune', '--prune-tags', '--force', 'origin'], { gitDir: dir });
+      await followRemoteHead(dir);
+      return dir;
+    }
+    if (await exists(dir)) {
+      throw new DesiredSourceError(`cache directory ${dir} exists but is not a Git mirror; remove it or choose another cacheDir`);
+    }
+    await fs.mkdir(path.dirname(dir), { recursive: true });
+    const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+    try {
+      await runGit(['clone', '--mirror', '--quiet', '--template=', '--', url, tmp]);
+      await fs.rename(tmp, dir);
+    } catch (e) {
+      await fs.rm(tmp, { recursive: true, force: true });
+      // Another process may have finished the same clone first.
+      if (!(await isBareRepository(dir))) throw e;
+    }
+    return dir;
+  } catch (e) {
+    if (e instanceof DesiredSourceError) throw e;
+    const msg = e instanceof GitCommandError ? e.message : String((e as Error).message ?? e);
+    throw new DesiredSourceError(`cannot clone or fetch repository ${shown}: ${redactUrl(msg)}`, { cause: e });
+  }
+}
+
+/** A mirror's HEAD follows the remote's default branch, which may change after the clone. */
+async function followRemoteHead(gitDir: string): Promise<void> {
+  const r = await runGit(['ls-remote', '--symref', 'origin', 'HEAD'], { gitDir, okExitCodes: [2] });
+  const m = /^ref: (refs\/heads\/\S+)\tHEAD$/m.exec(r.stdout.toString('utf8'));
+  if (m) await runGit(['symbolic-ref', 'HEAD', m[1]!], { gitDir });
+}
+
+/** Resolve a branch, tag or commit (default: the repository's HEAD) to a commit SHA. */
+export async function resolveCommit(gitDir: string, ref: string | null | undefined): Promise<{ commit: string; ref: string }> {
+  const wanted = ref === undefined || ref === null || ref === '' ? null : ref;
+  if (wanted !== null && /[\0-\x1f\x7f]/.test(wanted)) {
+    throw new DesiredSourceError(`ref ${JSON.stringify(wanted)} contains control characters`);
+  }
+  const r = await runGit(['rev-parse', '--verify', '--quiet', '--end-of-options', `${wanted ?? 'HEAD'}^{commit}`], {
+    gitDir,
+    okExitCodes: [1, 128],
+  });
+  const commit = r.stdout.toString('utf8').trim();
+  if (r.exitCode === 128) {
+    throw new DesiredSourceError(`${gitDir} is not a usable Git repository: ${r.stderr || 'git rev-parse failed'}`);
+  }
+  if (r.exitCode !== 0 || !/^[0-9a-f]{40,64}$/.test(commit)) {
+    if (wanted === null) throw new DesiredSourceError('repository has no commit at HEAD (empty repository?)');
+    throw new DesiredSourceError(`ref '${wanted}' is not a branch, tag or commit of the repository`);
+  }
+  if (wanted !== null) return { commit, ref: wanted };
+  // Default ref: name the branch HEAD points at, or 'HEAD' when detached.
+  const head = await runGit(['symbolic-ref', '--quiet', '--short', 'HEAD'], { gitDir, okExitCodes: [1, 128] });
+  const branch = head.exitCode === 0 ? head.stdout.toString('utf8').trim() : '';
+  return { commit, ref: branch || 'HEAD' };
+}
+
+interface TreeEntry {
+  mode: string;
+  type: string;
+  oid: string;
+  size: number | null;
+  path: string;
+}
+
+/** `git ls-tree -r -z -l` output → entries (paths are raw, never quoted, thanks to -z). */
+function parseLsTree(out: Buffer): TreeEntry[] {
+  const entries: TreeEntry[] = [];
+  let start = 0;
+  while (start < out.length) {
+    let end = out.indexOf(0, start);
+    if (end < 0) end = out.length;
+    const rec = out.toString('utf8', start, end);
+    start = end + 1;
+    const tab = rec.indexOf('\t');
+    if (tab < 0) continue;
+    const [mode, type, oid, size] = rec.slice(0, tab).split(/ +/);
+    entries.push({ mode: mode!, type: type!, oid: oid!, size: size === '-' || size === undefined ? null : Number(size), path: rec.slice(tab + 1) });
+  }
+  return entries;
+}
+
+/**
+ * Report every manifest file of `commit` under `subPath` to the sink, refusing symlinks,
+ * submodules, unsafe paths and files over `maxFileBytes` (judged by the tree's size, unread).
+ */
+export async function readGitTree(
+  gitDir: string,
+  commit: string,
+  subPath: string,
+  maxFileBytes: number,
+  sink: ManifestSink,
+): Promise<void> {
+  const args = ['--literal-pathspecs', 'ls-tree', '-r', '-z', '-l', '--full-tree', commit];
+  if (subPath) args.push('--', subPath);
+  const listing = await runGit(args, { gitDir });
+  const entries = parseLsTree(listing.stdout)
+    .filter((e) => isUnder(e.path, subPath))
+    .sort((a, b) => comparePaths(a.path, b.path));
+  if (subPath && entries.length === 0) {
+    throw new DesiredSourceError(`path '${subPath}' does not exist at commit ${commit.slice(0, 12)}`);
+  }
+
+  const wanted: TreeEntry[] = [];
+  for (const e of entries) {
+    const unsafe = unsafePathReason(e.path);
+    if (unsafe) {
+      sink.refuse(e.path, `refused: ${unsafe}`);
+    } else if (e.mode === '120000') {
+      sink.refuse(e.path, 'refused: symbolic link (symlinks are never followed; commit the file itself)');
+    } else if (e.type === 'commit') {
+      sink.refuse(e.path, 'refused: Git submodule (its files are not part of this repository)');
+    } else if (e.type !== 'blob' || !isManifestPath(e.path)) {
+      continue;
+    } else if (e.size !== null && e.size > maxFileBytes) {
+      sink.refuse(e.path, `refused: file is ${e.size} bytes, over the limit of ${maxFileBytes} bytes`);
+    } else {
+      wanted.push(e);
+    }
+  }
+  await catFileBatch(
+    gitDir,
+    wanted.map((e) => e.oid),
+    (i, content) => {
+      const e = wanted[i]!;
+      if (content === null) sink.refuse(e.path, `object ${e.oid} is missing from the repository`);
+      else if (content.length > maxFileBytes) sink.refuse(e.path, `refused: file is ${content.length} bytes, over the limit of ${maxFileBytes} bytes`);
+      else sink.file(e.path, content);
+    },
+  );
+}
