@@ -1,1 +1,2 @@
 export * from './fake-kube-api.js';
+export * from './git-repo.js';
