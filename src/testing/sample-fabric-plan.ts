@@ -57,8 +57,7 @@ export function borderLeavesFor(leaves: number): number {
 export function spinesFor(leaves: number): number {
   if (leaves <= 16) return 2;
   if (leaves <= 64) return 4;
-  if (leaves <= 512) return 8;
-  return 16;
+  return 8;
 }
 
 export function subnetsOfVpc(plan: Pick<FabricPlan, 'subnetsPerVpc'>, vpcIndex: number): number {
@@ -220,7 +219,7 @@ function planForTarget(
   target: number,
   base: { namespace: string; seed: number; subnetsPerVpc: number | undefined; serversPerLeaf: number | undefined },
 ): FabricPlan {
-  const perLeaf = base.serversPerLeaf ?? Math.min(40, Math.max(2, Math.round(Math.sqrt(target) / 2.5)));
+  const perLeaf = base.serversPerLeaf ?? Math.min(48, Math.max(2, Math.round(Math.sqrt(target) / 2.5)));
   const b = { namespace: base.namespace, seed: base.seed, subnetsPerVpc: base.subnetsPerVpc };
   const total = (n: number) => totalOf(countPlan(planForServers(n, perLeaf, b)));
   if (perLeaf === 0) return planForServers(0, 0, b);
