@@ -59,8 +59,16 @@ function resourceName(info: KindInfo): string {
   return info.group ? `${info.plural}.${info.group}` : info.plural;
 }
 
+let stampSecond = -1;
+let stampText = '';
+/** RFC 3339 with second precision, as Kubernetes writes creationTimestamp (formatted once per second: bulk loads). */
 function nowTimestamp(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const sec = Math.floor(Date.now() / 1000);
+  if (sec !== stampSecond) {
+    stampSecond = sec;
+    stampText = new Date(sec * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+  return stampText;
 }
 
 /** JSON with object keys sorted, to compare two objects by content. */
@@ -357,23 +365,24 @@ function makeEntry(
   const obj = { apiVersion: info.apiVersion, kind: info.kind, metadata, ...rest };
   const labels: Record<string, string> = {};
   if (isRecord(metadata.labels)) for (const [k, v] of Object.entries(metadata.labels)) labels[k] = String(v);
-  return Object.freeze({
+  // Entries never leave the fake (readers get parsed copies of `json`), so they are not frozen: bulk loads stay cheap.
+  return {
     info,
     key,
     rv,
     uid: metadata.uid!,
     json: JSON.stringify(obj),
-    labels: Object.freeze(labels),
+    labels,
     name: metadata.name,
     namespace: info.namespaced ? (metadata.namespace as string) : '',
-  });
+  };
 }
 
 /** The same object content stamped with another resourceVersion (deleted objects, selector exits). */
 export function restamp(e: Entry, rv: number): Entry {
   const obj = JSON.parse(e.json) as KubeObject;
   obj.metadata.resourceVersion = String(rv);
-  return Object.freeze({ ...e, rv, json: JSON.stringify(obj) });
+  return { ...e, rv, json: JSON.stringify(obj) };
 }
 
 export function tooOldResourceVersion(rv: number, oldest: number) {
