@@ -340,6 +340,19 @@ describe('generateSampleFabric', () => {
     expect(integrityProblems(objs)).toEqual([]);
   });
 
+  test.each([
+    { leaves: 1 },
+    { leaves: 3, spines: 1 },
+    { leaves: 9, serversPerLeaf: 0 },
+    { leaves: 17, spines: 5, vpcs: 3, subnetsPerVpc: 1 },
+    { leaves: 33, serversPerLeaf: 1, vpcs: 2000, subnetsPerVpc: 7 },
+  ])('odd topology %j is still whole and counted right', (opts) => {
+    const objs = generateSampleFabric(opts);
+    expect(countKinds(objs)).toEqual(sampleFabricCounts(opts));
+    expectWellFormed(objs);
+    expect(integrityProblems(objs)).toEqual([]);
+  });
+
   test('a mid-size fabric is whole: border leaves, several pods, every connection type', () => {
     // Few subnets per pod force several IPv4/VLAN namespaces.
     const objs = generateSampleFabric({ leaves: 20, serversPerLeaf: 30, vpcs: 1400, seed: 5 });

@@ -9,7 +9,6 @@
  */
 import {
   type FabricPlan,
-  type PlanShape,
   POD_VLAN_FROM,
   POD_VLAN_TO,
   podOfVpc,
@@ -473,5 +472,3 @@ function switchProfile(ns: string, name: string, displayName: string, platform: 
   if (sfpPorts > 0) spec.portGroups = portGroups;
   return obj(WIRING_API, 'SwitchProfile', name, ns, spec);
 }
-
-export type { PlanShape };
