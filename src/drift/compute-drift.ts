@@ -46,12 +46,14 @@ interface Walk {
   readonly extras: DriftOp[];
   compared: number;
   differing: number;
-  /** Escaped pointer segments of the current position. */
+  /** Keys (unescaped) of the current position; escaped only when an operation is reported. */
   readonly segs: string[];
 }
 
 function pathOf(w: Walk): string {
-  return '/' + w.segs.join('/');
+  let path = '';
+  for (const seg of w.segs) path += '/' + escapePointerSegment(seg);
+  return path;
 }
 
 /**
@@ -134,7 +136,7 @@ function actualOnly(w: Walk, av: unknown, pv: unknown, ign: IgnoreCursor, sch: D
         ci = stepCursor(ign, k);
         if (isIgnoredAt(ci)) continue;
       }
-      w.segs.push(escapePointerSegment(k));
+      w.segs.push(k);
       actualOnly(w, m, pv[k], ci, sch ? SchemaDefaults.child(sch, k) : null);
       w.segs.pop();
     }
@@ -178,7 +180,7 @@ function walkObject(w: Walk, d: Obj, a: Obj, p: unknown, ign: IgnoreCursor, sch:
       ci = stepCursor(ign, k);
       if (isIgnoredAt(ci)) continue;
     }
-    w.segs.push(escapePointerSegment(k));
+    w.segs.push(k);
     const av = a[k];
     if (isAbsentValue(av)) desiredOnly(w, dv, ci);
     else walkValue(w, dv, av, prev?.[k], ci, sch ? SchemaDefaults.child(sch, k) : null);
@@ -192,7 +194,7 @@ function walkObject(w: Walk, d: Obj, a: Obj, p: unknown, ign: IgnoreCursor, sch:
       ci = stepCursor(ign, k);
       if (isIgnoredAt(ci)) continue;
     }
-    w.segs.push(escapePointerSegment(k));
+    w.segs.push(k);
     actualOnly(w, av, prev?.[k], ci, sch ? SchemaDefaults.child(sch, k) : null);
     w.segs.pop();
   }
@@ -253,7 +255,7 @@ function walkStringMap(
     if (dv === undefined || dv === null || skip.has(k)) continue;
     if (ign && isIgnoredAt(stepCursor(ign, k))) continue;
     const av = am[k];
-    w.segs.push(escapePointerSegment(k));
+    w.segs.push(k);
     if (av === undefined || av === null) record(w, { op: 'add', path: pathOf(w), desired: detail(dv) }, 1);
     else if (av === dv) w.compared++;
     else record(w, { op: 'replace', path: pathOf(w), desired: detail(dv), actual: detail(av) }, 1);
@@ -264,7 +266,7 @@ function walkStringMap(
     if (av === undefined || av === null || skip.has(k)) continue;
     if (dm[k] !== undefined && dm[k] !== null) continue;
     if (ign && isIgnoredAt(stepCursor(ign, k))) continue;
-    w.segs.push(escapePointerSegment(k));
+    w.segs.push(k);
     const op: DriftOp = { op: 'remove', path: pathOf(w), actual: detail(av) };
     if (w.strict || (p && p[k] !== undefined && p[k] !== null)) record(w, op, 1);
     else w.extras.push(op);

@@ -81,9 +81,11 @@ function buildTrie(rules: readonly IgnoreRule[]): IgnoreNode | null {
 }
 
 interface CompiledRules {
+  /** Trie of the unnamed rules that apply to a kind (kind-scoped and unscoped), built on first use. */
   byKind: Map<string, IgnoreNode | null>;
-  /** Name-scoped rules, few by nature; matched per object. */
-  named: IgnoreRule[];
+  /** Name-scoped rules by name: few by nature; their tries are built per (kind, name) on first use. */
+  namedByName: Map<string, IgnoreRule[]>;
+  byKindAndName: Map<string, IgnoreNode | null>;
   unnamed: IgnoreRule[];
 }
 
@@ -94,29 +96,37 @@ function compile(rules: readonly IgnoreRule[]): CompiledRules {
   if (compiled) return compiled;
   const problems = rules.map(ignoreRuleProblem).filter((p): p is string => p !== null);
   if (problems.length) throw new Error(`invalid ignore rules: ${problems.join('; ')}`);
-  compiled = {
-    byKind: new Map(),
-    named: rules.filter((r) => r.name !== undefined),
-    unnamed: rules.filter((r) => r.name === undefined),
-  };
+  const namedByName = new Map<string, IgnoreRule[]>();
+  for (const r of rules) {
+    if (r.name === undefined) continue;
+    const list = namedByName.get(r.name);
+    if (list) list.push(r);
+    else namedByName.set(r.name, [r]);
+  }
+  compiled = { byKind: new Map(), namedByName, byKindAndName: new Map(), unnamed: rules.filter((r) => r.name === undefined) };
   compiledCache.set(rules, compiled);
   return compiled;
 }
 
+const appliesTo = (kind: string) => (r: IgnoreRule) => r.kind === undefined || r.kind === kind;
+
 /**
  * The trie root of the rules that apply to one object (kind-scoped, name-scoped and unscoped rules),
- * or null when none do. Throws when a rule is malformed (see ignoreRuleProblem).
+ * or null when none do. Throws when a rule is malformed (see ignoreRuleProblem). Cached per rules array,
+ * so a sync that passes the fabric's rules array for every object compiles them once.
  */
 export function ignoreRootFor(rules: readonly IgnoreRule[] | undefined, kind: string, name: string): IgnoreNode | null {
   if (!rules || rules.length === 0) return null;
   const compiled = compile(rules);
-  const named = compiled.named.filter((r) => r.name === name && (r.kind === undefined || r.kind === kind));
-  if (named.length) {
-    return buildTrie([...compiled.unnamed.filter((r) => r.kind === undefined || r.kind === kind), ...named]);
+  const named = compiled.namedByName.get(name);
+  if (named && named.some(appliesTo(kind))) {
+    const key = `${kind}\0${name}`;
+    if (!compiled.byKindAndName.has(key)) {
+      compiled.byKindAndName.set(key, buildTrie([...compiled.unnamed, ...named].filter(appliesTo(kind))));
+    }
+    return compiled.byKindAndName.get(key)!;
   }
-  if (!compiled.byKind.has(kind)) {
-    compiled.byKind.set(kind, buildTrie(compiled.unnamed.filter((r) => r.kind === undefined || r.kind === kind)));
-  }
+  if (!compiled.byKind.has(kind)) compiled.byKind.set(kind, buildTrie(compiled.unnamed.filter(appliesTo(kind))));
   return compiled.byKind.get(kind)!;
 }
 
