@@ -31,7 +31,6 @@ import {
   headerOf,
   httpStatusOf,
   isRetryable,
-  statusBodyOf,
 } from './kube-errors.js';
 import { contextName } from './kube-config.js';
 
@@ -257,14 +256,20 @@ export class ClusterReader {
     };
   }
 
-  /** List several kinds, a few at a time. A KubeAuthError rejects the whole call. */
+  /** List several kinds, a few at a time, results in input order. A KubeAuthError rejects the whole call. */
   async listKinds(kinds: readonly KindInfo[], concurrency = 4): Promise<KindListResult[]> {
     const results: KindListResult[] = new Array(kinds.length);
     let next = 0;
+    let failed = false;
     const worker = async () => {
-      while (next < kinds.length) {
+      while (!failed && next < kinds.length) {
         const i = next++;
-        results[i] = await this.listKind(kinds[i]!);
+        try {
+          results[i] = await this.listKind(kinds[i]!);
+        } catch (err) {
+          failed = true; // credentials refused or aborted: start no further kinds
+          throw err;
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, kinds.length)) }, worker));
@@ -399,6 +404,3 @@ export class ClusterReader {
     }
   }
 }
-
-/** Exposed for tests and callers that want the server's Status reason of an error. */
-export { statusBodyOf, describeKubeError };
