@@ -25,6 +25,9 @@ const command = process.argv.find((arg) => arg.startsWith('migration:') || arg.s
 const useSnapshot = command === 'migration:create' || command === 'migration:check';
 
 export default createBaseOrmConfig(url, {
+  // The CLI always runs the compiled config and migrations, even when the
+  // environment looks like TypeScript to MikroORM (e.g. TS_JEST set by Jest).
+  preferTs: false,
   migrations: {
     path: 'dist/src/migrations',
     pathTs: 'src/migrations',

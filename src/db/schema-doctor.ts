@@ -1,0 +1,370 @@
+/**
+ * The schema doctor: finds the incident's bug class in any PostgreSQL database.
+ *
+ * Everywhere: NOT NULL columns with no default (primary keys, identity and
+ * generated columns excepted) — an INSERT that omits such a column fails, and in a
+ * batch it takes every other row down with it.
+ *
+ * On our own tables it also compares the live schema with the entities: column
+ * defaults that differ from the entity's, columns our entities require to be
+ * nullable or to carry a default, pending migrations, and anything else MikroORM's
+ * schema diff would change. It builds the SQL that restores our defaults and, with
+ * `fix`, applies it in one transaction.
+ *
+ * Read-only unless `fix` is set (it never creates the migrations table, unlike
+ * MikroORM's migrator).
+ */
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { MIGRATIONS } from './migrations-list.js';
+import { ledgerColumns, ledgerTables, type LedgerColumn } from './ledger-columns.js';
+import { MIGRATIONS_TABLE } from './orm-base-config.js';
+
+export type DoctorFindingKind =
+  /** NOT NULL, no default, not a key: inserts that omit it fail. */
+  | 'not_null_without_default'
+  /** Our column's database default differs from the entity's. */
+  | 'default_mismatch'
+  /** Migrations of this package not applied to the database. */
+  | 'pending_migrations'
+  /** MikroORM would change the live schema to match the entities. */
+  | 'schema_difference';
+
+export interface DoctorFinding {
+  kind: DoctorFindingKind;
+  schema: string;
+  table?: string;
+  column?: string;
+  /** One line for humans. */
+  message: string;
+  /** Live column default as PostgreSQL prints it (null = none). */
+  liveDefault?: string | null;
+  /** The entity's default (null = none). */
+  expectedDefault?: string | null;
+  /** The statement that repairs this finding, when one is known. */
+  fixSql?: string;
+  /** Pending migration names, or the ORM's schema-diff statements. */
+  details?: string[];
+}
+
+export interface DoctorReport {
+  /** Schemas examined. */
+  schemas: string[];
+  table: string | null;
+  /** Our tables (or migrations table) exist in the ledger schema. */
+  ledgerDetected: boolean;
+  ledgerSchema: string;
+  findings: DoctorFinding[];
+  /** Statements restoring our defaults/nullability, in order (one transaction). */
+  fixSql: string[];
+  /** The statements applied by `fix` (empty on a dry run or without fix). */
+  appliedSql: string[];
+  /** Findings that existed before `fix` repaired them. */
+  fixedFindings: DoctorFinding[];
+  healthy: boolean;
+}
+
+export interface SchemaDoctorOptions {
+  /** Only this schema (default: every user schema for the generic check; `public` for the ledger). */
+  schema?: string;
+  /** Only this table. */
+  table?: string;
+  /** Apply fixSql in one transaction, then examine again. */
+  fix?: boolean;
+  /** With fix: compute and report the SQL, apply nothing. */
+  dryRun?: boolean;
+}
+
+interface CatalogColumn {
+  schema: string;
+  table: string;
+  column: string;
+  type: string;
+  not_null: boolean;
+  default_expr: string | null;
+  domain_default: string | null;
+  is_pk: boolean;
+  is_identity: boolean;
+  is_generated: boolean;
+}
+
+const CATALOG_SQL = `
+select n.nspname as schema, c.relname as "table", a.attname as "column",
+       format_type(a.atttypid, a.atttypmod) as type,
+       a.attnotnull as not_null,
+       pg_get_expr(d.adbin, d.adrelid) as default_expr,
+       t.typdefault as domain_default,
+       exists (select 1 from pg_index i where i.indrelid = c.oid and i.indisprimary and a.attnum = any(i.indkey)) as is_pk,
+       a.attidentity <> '' as is_identity,
+       a.attgenerated <> '' as is_generated
+  from pg_attribute a
+  join pg_class c on c.oid = a.attrelid
+  join pg_namespace n on n.oid = c.relnamespace
+  join pg_type t on t.oid = a.atttypid
+  left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+ where c.relkind in ('r', 'p') and not c.relispartition
+   and a.attnum > 0 and not a.attisdropped
+   and n.nspname not in ('pg_catalog', 'information_schema')
+   and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp%'
+   and (?::text is null or n.nspname = ?::text)
+   and (?::text is null or c.relname = ?::text)
+ order by n.nspname, c.relname, a.attnum`;
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+function qualified(schema: string, table: string): string {
+  return `${quoteIdent(schema)}.${quoteIdent(table)}`;
+}
+
+type Exec = <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>;
+
+/** Examines (and with `fix`, repairs) the database the ORM is connected to. */
+export async function runSchemaDoctor(orm: MikroORM, options: SchemaDoctorOptions = {}): Promise<DoctorReport> {
+  const first = await examine(orm, options);
+  if (!options.fix || options.dryRun || first.fixSql.length === 0) return first;
+
+  const conn = orm.em.getConnection();
+  await conn.transactional(async (trx) => {
+    for (const sql of first.fixSql) await conn.execute(sql, [], 'run', trx);
+  });
+  const after = await examine(orm, options);
+  const remaining = new Set(after.findings.map(findingKey));
+  return {
+    ...after,
+    appliedSql: first.fixSql,
+    fixedFindings: first.findings.filter((f) => !remaining.has(findingKey(f))),
+  };
+}
+
+function findingKey(f: DoctorFinding): string {
+  return [f.kind, f.schema, f.table ?? '', f.column ?? ''].join('.');
+}
+
+async function examine(orm: MikroORM, options: SchemaDoctorOptions): Promise<DoctorReport> {
+  const conn = orm.em.getConnection();
+  const exec: Exec = (sql, params = []) => conn.execute(sql, params as never[], 'all') as never;
+  const ledgerSchema = options.schema ?? orm.config.get('schema') ?? 'public';
+  const table = options.table ?? null;
+  const findings: DoctorFinding[] = [];
+
+  const catalog = await exec<CatalogColumn>(CATALOG_SQL, [
+    options.schema ?? null,
+    options.schema ?? null,
+    table,
+    table,
+  ]);
+  const schemas = [...new Set(catalog.map((c) => c.schema))];
+
+  const metadata = orm.getMetadata();
+  const ours = ledgerColumns(metadata);
+  const ourTables = new Set(ledgerTables(metadata));
+  const expectedByColumn = new Map(ours.map((c) => [`${c.table}.${c.column}`, c]));
+  const isOurs = (c: { schema: string; table: string }) => c.schema === ledgerSchema && ourTables.has(c.table);
+
+  const existing = await exec<{ table_name: string }>(
+    `select table_name from information_schema.tables where table_schema = ? and table_name = any(string_to_array(?, ','))`,
+    [ledgerSchema, [...ourTables, MIGRATIONS_TABLE].join(',')],
+  );
+  const existingNames = new Set(existing.map((r) => r.table_name));
+  const ledgerDetected = existingNames.size > 0;
+  const examineLedger = ledgerDetected && (table === null || ourTables.has(table));
+
+  // 1. NOT NULL without a default, on every table.
+  for (const col of catalog) {
+    if (!col.not_null || col.default_expr !== null || col.domain_default !== null) continue;
+    if (col.is_pk || col.is_identity || col.is_generated) continue;
+    const expected = isOurs(col) ? expectedByColumn.get(`${col.table}.${col.column}`) : undefined;
+    if (expected?.identity) continue;
+    const where = `${col.schema}.${col.table}.${col.column}`;
+    const finding: DoctorFinding = {
+      kind: 'not_null_without_default',
+      schema: col.schema,
+      table: col.table,
+      column: col.column,
+      liveDefault: null,
+      message: `${where}: NOT NULL without a default — every INSERT that omits it fails`,
+    };
+    if (expected) {
+      finding.expectedDefault = expected.defaultSql;
+      const fix = restoreSql(col, expected);
+      if (fix) finding.fixSql = fix;
+      finding.message += expected.defaultSql
+        ? ` (entity default ${expected.defaultSql})`
+        : expected.nullable
+          ? ' (the entity declares it nullable)'
+          : '';
+    } else if (isOurs(col)) {
+      finding.message += ' (no such property in the entities)';
+    } else {
+      finding.message += ' (give it a default or make it nullable)';
+    }
+    findings.push(finding);
+  }
+
+  if (examineLedger) {
+    // 2. Our columns whose live default differs from the entity's.
+    const candidates = catalog.filter(
+      (c) => isOurs(c) && !c.is_pk && expectedByColumn.has(`${c.table}.${c.column}`) && c.default_expr !== null,
+    );
+    const same = await sameDefaults(exec, candidates, expectedByColumn);
+    for (const col of candidates) {
+      const expected = expectedByColumn.get(`${col.table}.${col.column}`)!;
+      if (same.get(col) === true) continue;
+      const where = `${col.schema}.${col.table}.${col.column}`;
+      const finding: DoctorFinding = {
+        kind: 'default_mismatch',
+        schema: col.schema,
+        table: col.table,
+        column: col.column,
+        liveDefault: col.default_expr,
+        expectedDefault: expected.defaultSql,
+        message: `${where}: database default ${col.default_expr} but the entity's is ${expected.defaultSql ?? 'none'}`,
+      };
+      const fix = restoreSql(col, expected);
+      if (fix) finding.fixSql = fix;
+      findings.push(finding);
+    }
+
+    // 3. Pending migrations (read from the migrations table without creating it).
+    const executed = existingNames.has(MIGRATIONS_TABLE)
+      ? (await exec<{ name: string }>(`select name from ${qualified(ledgerSchema, MIGRATIONS_TABLE)}`)).map((r) =>
+          r.name.replace(/\.[jt]s$/, ''),
+        )
+      : [];
+    const pending = MIGRATIONS.map((m) => m.name).filter((name) => !executed.includes(name));
+    if (pending.length > 0) {
+      findings.push({
+        kind: 'pending_migrations',
+        schema: ledgerSchema,
+        message: `${pending.length} migration(s) not applied: ${pending.join(', ')} (schema comparison waits until they are)`,
+        details: pending,
+      });
+    }
+
+    // 4. Whatever else MikroORM would change to make the live schema match the entities.
+    //    Until the migrations are applied that is mostly what they would do, so it waits.
+    const diff = pending.length > 0 ? [] : await schemaDiff(orm, ledgerSchema, table);
+    if (diff.length > 0) {
+      findings.push({
+        kind: 'schema_difference',
+        schema: ledgerSchema,
+        ...(table ? { table } : {}),
+        message: `the live schema differs from the entities (${diff.length} statement(s) to reconcile)`,
+        details: diff,
+      });
+    }
+  }
+
+  const fixSql = findings.flatMap((f) => (f.fixSql ? [f.fixSql] : []));
+  return {
+    schemas,
+    table,
+    ledgerDetected,
+    ledgerSchema,
+    findings,
+    fixSql,
+    appliedSql: [],
+    fixedFindings: [],
+    healthy: findings.length === 0,
+  };
+}
+
+/** The statement that makes a live column carry the entity's default (or nullability); null when none applies. */
+function restoreSql(col: CatalogColumn, expected: LedgerColumn): string | null {
+  const target = `ALTER TABLE ${qualified(col.schema, col.table)} ALTER COLUMN ${quoteIdent(col.column)}`;
+  if (expected.defaultSql !== null) return `${target} SET DEFAULT ${expected.defaultSql};`;
+  if (expected.nullable) {
+    // A nullable entity column: the honest default is NULL.
+    return col.not_null ? `${target} DROP NOT NULL;` : `${target} DROP DEFAULT;`;
+  }
+  // An identity column has no default to restore.
+  return null;
+}
+
+/**
+ * Whether each live default evaluates to the same value as the entity's default,
+ * compared by PostgreSQL itself (so `'x'::text` equals `'x'`, `now()` equals
+ * `CURRENT_TIMESTAMP`). Evaluated in a transaction that is rolled back.
+ */
+async function sameDefaults(
+  exec: Exec,
+  columns: CatalogColumn[],
+  expected: Map<string, LedgerColumn>,
+): Promise<Map<CatalogColumn, boolean>> {
+  const result = new Map<CatalogColumn, boolean>();
+  const comparable = columns.filter((c) => {
+    const e = expected.get(`${c.table}.${c.column}`)!;
+    if (e.defaultSql === null) {
+      result.set(c, false);
+      return false;
+    }
+    return true;
+  });
+  const expr = (c: CatalogColumn) => {
+    const e = expected.get(`${c.table}.${c.column}`)!;
+    return `((${c.default_expr})::${c.type} is not distinct from (${e.defaultSql})::${c.type})`;
+  };
+  if (comparable.length === 0) return result;
+  try {
+    const [row] = await exec<Record<string, boolean>>(
+      `select ${comparable.map((c, i) => `${expr(c)} as c${i}`).join(', ')}`,
+    );
+    comparable.forEach((c, i) => result.set(c, row[`c${i}`] === true));
+  } catch {
+    // One expression does not evaluate (e.g. a default of the wrong type): compare one by one.
+    for (const c of comparable) {
+      try {
+        const [row] = await exec<{ same: boolean }>(`select ${expr(c)} as same`);
+        result.set(c, row.same === true);
+      } catch {
+        result.set(c, false);
+      }
+    }
+  }
+  return result;
+}
+
+/** MikroORM's update-schema SQL against the live database, one statement per entry. */
+async function schemaDiff(orm: MikroORM, schema: string, table: string | null): Promise<string[]> {
+  const sql = await orm.getSchemaGenerator().getUpdateSchemaSQL({ wrap: false, safe: false, dropTables: false, schema });
+  const statements = sql
+    .split(/;\s*\n/)
+    .map((s) => s.trim().replace(/;$/, ''))
+    .filter((s) => s && !/^set names /i.test(s))
+    .map((s) => `${s};`);
+  return table ? statements.filter((s) => s.includes(quoteIdent(table))) : statements;
+}
+
+/** Human-readable report. */
+export function formatDoctorReport(report: DoctorReport, options: { fix?: boolean; dryRun?: boolean } = {}): string {
+  const lines: string[] = [];
+  const scope = report.table ? `table ${report.table}` : `schema(s) ${report.schemas.join(', ') || '(none)'}`;
+  lines.push(`Examined ${scope}${report.ledgerDetected ? `; ledger tables in ${report.ledgerSchema}` : '; no ledger tables found'}.`);
+  for (const f of report.fixedFindings) lines.push(`fixed: ${f.message}`);
+  if (report.appliedSql.length > 0) {
+    lines.push(`Applied in one transaction:`);
+    for (const s of report.appliedSql) lines.push(`  ${s}`);
+  }
+  if (report.findings.length === 0) {
+    lines.push('Healthy: no findings.');
+    return lines.join('\n');
+  }
+  for (const f of report.findings) {
+    lines.push(`✗ ${f.message}`);
+    for (const d of f.details ?? []) lines.push(`    ${d}`);
+  }
+  if (report.fixSql.length > 0) {
+    lines.push(options.fix && options.dryRun ? 'Would apply (dry run):' : 'SQL that restores the entity defaults:');
+    lines.push('  BEGIN;');
+    for (const s of report.fixSql) lines.push(`  ${s}`);
+    lines.push('  COMMIT;');
+    if (!options.fix) lines.push('Run with --fix to apply it in one transaction.');
+  }
+  const unfixable = report.findings.filter((f) => !f.fixSql && f.kind === 'not_null_without_default').length;
+  if (unfixable > 0) lines.push(`${unfixable} column(s) have no known default: decide one, or make them nullable.`);
+  if (report.findings.some((f) => f.kind === 'pending_migrations')) {
+    lines.push('Apply pending migrations with `npx mikro-orm migration:up` (or open the ledger, which migrates).');
+  }
+  return lines.join('\n');
+}
