@@ -10,4 +10,4 @@ export {
   type OpenApiSchema,
 } from './crd-schemas.js';
 export { SchemaDefaults, schemaDefaultsFor, jsonEqual, type DefaultsNode } from './schema-defaults.js';
-export { createCrdValidator, type CrdValidator, type CrdValidatorOptions } from './validator.js';
+export { createCrdValidator, type CrdValidator, type CrdValidatorOptions } from './crd-validator.js';
