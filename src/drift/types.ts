@@ -3,37 +3,13 @@
  * no I/O, no database, no clock.
  */
 import type { SchemaDefaults } from '../crds/schema-defaults.js';
+import type { DriftSeverity, DriftStatus } from '../entities/enums.js';
 
 export type { SchemaDefaults };
 
-export type DriftStatus =
-  | 'in_sync'
-  | 'spec_drift'
-  | 'desired_only'
-  | 'actual_only'
-  | 'creation_pending'
-  | 'deletion_pending';
-
-export type DriftSeverity = 'none' | 'low' | 'medium' | 'high' | 'critical';
-
-/** Every status, in a stable order (for enums, CHECK constraints and report tables). */
-export const DRIFT_STATUSES: readonly DriftStatus[] = Object.freeze([
-  'in_sync',
-  'spec_drift',
-  'desired_only',
-  'actual_only',
-  'creation_pending',
-  'deletion_pending',
-] as const);
-
-/** Every severity, from least to most severe. */
-export const DRIFT_SEVERITIES: readonly DriftSeverity[] = Object.freeze([
-  'none',
-  'low',
-  'medium',
-  'high',
-  'critical',
-] as const);
+// The status and severity vocabularies have one source, shared with the ledger's columns and checks
+// (a module of plain constants, no ORM).
+export { DRIFT_STATUSES, DRIFT_SEVERITIES, type DriftStatus, type DriftSeverity } from '../entities/enums.js';
 
 /**
  * One difference, RFC 6902 style, read as "what would turn the actual object into the desired one":
