@@ -48,7 +48,8 @@ export function crdSchemaKey(apiVersion: string, kind: string): string {
 
 const CRD_API_VERSION = 'apiextensions.k8s.io/v1';
 
-function isObject(v: unknown): v is Record<string, unknown> {
+/** A plain JSON object (not null, not an array). */
+export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

@@ -12,7 +12,7 @@
  * Problems are readable strings with a kubectl-style field path: `spec.subnets.default.vlan: must be integer`.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { crdSchemaKey, type CrdSchemas, type OpenApiSchema } from './crd-schemas.js';
+import { crdSchemaKey, isObject, type CrdSchemas, type OpenApiSchema } from './crd-schemas.js';
 
 export interface CrdValidatorOptions {
   /** 'error' (default): fields the schema does not declare are problems. 'ignore': they are not. */
@@ -26,9 +26,6 @@ export interface CrdValidator {
   readonly schemaProblems: readonly string[];
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * A copy of a CRD schema that ajv judges like the API server: `nullable` made ajv-compatible and,
@@ -90,29 +87,22 @@ function pruneNulls(value: unknown, schema: unknown): unknown {
 
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$-]*$/;
 
-/** "/spec/links/0/leaf/ip" → "spec.links[0].leaf.ip"; map keys that are not identifiers go in brackets. */
-function fieldPath(pointer: string, data: unknown): string {
-  if (pointer === '') return '<root>';
-  let out = '';
+/**
+ * Where an ajv instance path points: the kubectl-style field path ("/spec/links/0/leaf/ip" →
+ * "spec.links[0].leaf.ip"; map keys that are not identifiers go in brackets) and the value found there.
+ */
+function locate(pointer: string, data: unknown): { path: string; value: unknown } {
+  if (pointer === '') return { path: '<root>', value: data };
+  let path = '';
   let cur: unknown = data;
   for (const raw of pointer.slice(1).split('/')) {
     const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (Array.isArray(cur)) out += `[${seg}]`;
-    else if (IDENT.test(seg)) out += out ? `.${seg}` : seg;
-    else out += `[${seg}]`;
+    if (Array.isArray(cur)) path += `[${seg}]`;
+    else if (IDENT.test(seg)) path += path ? `.${seg}` : seg;
+    else path += `[${seg}]`;
     cur = isObject(cur) || Array.isArray(cur) ? (cur as Record<string, unknown>)[seg] : undefined;
   }
-  return out;
-}
-
-function valueAt(pointer: string, data: unknown): unknown {
-  let cur = data;
-  if (pointer === '') return cur;
-  for (const raw of pointer.slice(1).split('/')) {
-    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    cur = isObject(cur) || Array.isArray(cur) ? (cur as Record<string, unknown>)[seg] : undefined;
-  }
-  return cur;
+  return { path, value: cur };
 }
 
 function describe(v: unknown): string {
@@ -122,9 +112,9 @@ function describe(v: unknown): string {
 }
 
 function formatError(e: ErrorObject, data: unknown): string {
-  const here = fieldPath(e.instancePath, data);
+  const { path: here, value } = locate(e.instancePath, data);
   const join = (child: string) => (e.instancePath === '' ? child : `${here}${IDENT.test(child) ? `.${child}` : `[${child}]`}`);
-  const got = () => describe(valueAt(e.instancePath, data));
+  const got = () => describe(value);
   switch (e.keyword) {
     case 'required':
       return `${join(String(e.params.missingProperty))}: required field is missing`;

@@ -6,7 +6,7 @@
  * Structural schemas (the only kind apiextensions.k8s.io/v1 accepts) put defaults in `properties`,
  * `additionalProperties` and `items`, never inside allOf/anyOf/oneOf/not, so those three are all we walk.
  */
-import { crdSchemaKey, type CrdSchemas, type OpenApiSchema } from './crd-schemas.js';
+import { crdSchemaKey, isObject, type CrdSchemas, type OpenApiSchema } from './crd-schemas.js';
 
 /** One schema position on a path that leads to at least one default. */
 export interface DefaultsNode {
@@ -20,9 +20,6 @@ export interface DefaultsNode {
   readonly items?: DefaultsNode;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Structural equality of JSON values (key order irrelevant, 1 === 1.0 as in JS). */
 export function jsonEqual(a: unknown, b: unknown): boolean {

@@ -32,6 +32,7 @@ import {
   IGNORED_LABELS,
   isAbsentValue,
   isPlainObject,
+  metadataMap,
   truncateAnnotationValue,
 } from './normalize.js';
 import { severityFor } from './severity.js';
@@ -283,24 +284,16 @@ function specOf(side: SideState, input: DriftInput, which: string): Obj {
   return spec;
 }
 
-function stringMapCopy(m: Record<string, string> | undefined, skip: ReadonlySet<string>, detail: (v: unknown) => unknown) {
-  const out: Record<string, unknown> = {};
-  let any = false;
-  for (const k of Object.keys(m ?? {}).sort()) {
-    const v = m![k];
-    if (v === undefined || v === null || skip.has(k)) continue;
-    out[k] = detail(v);
-    any = true;
-  }
-  return any ? out : undefined;
-}
-
 /** A whole side as one detail value, shaped like the object so its inner pointers match the op paths. */
 function wholeSide(side: SideState, input: DriftInput, which: string): Obj {
-  const labels = stringMapCopy(side.labels, IGNORED_LABELS, (v) => v);
-  const annotations = stringMapCopy(side.annotations, IGNORED_ANNOTATIONS, truncateAnnotationValue);
+  const labels = metadataMap(side.labels, IGNORED_LABELS);
+  const annotations = metadataMap(side.annotations, IGNORED_ANNOTATIONS);
+  for (const k in annotations) annotations[k] = truncateAnnotationValue(annotations[k]) as string;
+  const metadata: Obj = {};
+  if (Object.keys(labels).length) metadata.labels = labels;
+  if (Object.keys(annotations).length) metadata.annotations = annotations;
   const out: Obj = {};
-  if (labels || annotations) out.metadata = { ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) };
+  if (metadata.labels || metadata.annotations) out.metadata = metadata;
   out.spec = clean(specOf(side, input, which), null, null, false) ?? {};
   return out;
 }

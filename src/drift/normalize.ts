@@ -74,7 +74,8 @@ export function normalizeValue(v: unknown): unknown {
   return out;
 }
 
-function stringMap(v: unknown, ignored: ReadonlySet<string>): Record<string, string> {
+/** Labels or annotations without null values and without the tool-written keys in `ignored`, keys sorted. */
+export function metadataMap(v: unknown, ignored: ReadonlySet<string>): Record<string, string> {
   const out: Record<string, string> = {};
   if (!isPlainObject(v)) return out;
   for (const k of Object.keys(v).sort()) {
@@ -105,8 +106,8 @@ export function normalizeSide(obj: Normalizable): SideState {
   const spec = (normalizeValue(obj.spec ?? {}) ?? {}) as Record<string, unknown>;
   return {
     spec,
-    labels: stringMap(obj.labels ?? obj.metadata?.labels, IGNORED_LABELS),
-    annotations: stringMap(obj.annotations ?? obj.metadata?.annotations, IGNORED_ANNOTATIONS),
+    labels: metadataMap(obj.labels ?? obj.metadata?.labels, IGNORED_LABELS),
+    annotations: metadataMap(obj.annotations ?? obj.metadata?.annotations, IGNORED_ANNOTATIONS),
   };
 }
 
