@@ -304,6 +304,17 @@ test('resync() relists every kind on demand', async () => {
   await waitFor(() => mirror.state.has('VPC/default/after-resync'), 2000, 'event after resync');
 });
 
+test('a resync() asked for while a list is running gets a list of its own', async () => {
+  const { mirror } = await setup(vpcs(2), {}, [VPC]);
+  fake.injectFault({ type: 'delay', ms: 300, times: 1, match: { plural: 'vpcs', watch: false } });
+  watcher!.resync(['VPC']);
+  await waitFor(() => fake.requests.filter((r) => r.path.endsWith('/vpcs') && !r.query.watch).length === 2, 2000, 'slow relist sent');
+  watcher!.resync(['VPC']); // e.g. the consumer's database came back while that list was in flight
+  await waitFor(() => mirror.relists.length === 3, 3000, 'a second relist');
+  await new Promise((r) => setTimeout(r, 100));
+  expect(mirror.relists).toHaveLength(3);
+});
+
 test('start() rejects with KubeAuthError when the credentials are refused, and leaves nothing running', async () => {
   fake = new FakeKubeApi({ token: 'right' });
   await fake.start();

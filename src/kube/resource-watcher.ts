@@ -106,6 +106,8 @@ interface Scope {
   namespace: string | null;
   resourceVersion?: string;
   needList: boolean;
+  /** Bumped by resync(); a list that began before the bump does not satisfy it. */
+  resyncGeneration: number;
   lastListAt: number;
   attempt: number;
   /** Ends the current watch with the given outcome (set while a watch is open). */
@@ -157,7 +159,7 @@ export class ResourceWatcher extends EventEmitter {
     this.context = contextName(kc);
     const namespaces = opts.namespaces && opts.namespaces.length > 0 ? [...new Set(opts.namespaces)] : [null];
     this.scopes = kinds.flatMap((kind) =>
-      namespaces.map((namespace) => ({ kind, namespace, needList: true, lastListAt: 0, attempt: 0 })),
+      namespaces.map((namespace) => ({ kind, namespace, needList: true, resyncGeneration: 0, lastListAt: 0, attempt: 0 })),
     );
   }
 
@@ -211,6 +213,7 @@ export class ResourceWatcher extends EventEmitter {
     for (const s of this.scopes) {
       if (kinds && !kinds.includes(s.kind.kind)) continue;
       s.needList = true;
+      s.resyncGeneration++;
       s.finish?.({ type: 'relist' });
     }
   }
@@ -246,6 +249,7 @@ export class ResourceWatcher extends EventEmitter {
             await this.pause(scope, r.reason, true);
             continue;
           }
+          if (scope.needList) continue; // a resync() arrived during the list
         }
         const outcome = await this.watchOnce(scope);
         if (this.stopped) break;
@@ -263,6 +267,7 @@ export class ResourceWatcher extends EventEmitter {
     scope: Scope,
   ): Promise<{ status: 'ok' } | { status: 'failed'; reason: string } | { status: 'auth'; error: KubeAuthError }> {
     let result: KindListResult;
+    const generation = scope.resyncGeneration;
     try {
       result = await this.reader!.listScope(scope.kind, scope.namespace);
     } catch (err) {
@@ -274,7 +279,8 @@ export class ResourceWatcher extends EventEmitter {
     // Events of an older watch must reach the consumer before the snapshot that supersedes them.
     this.flush();
     scope.resourceVersion = result.resourceVersion;
-    scope.needList = false;
+    // A resync() asked for while this list ran wants a list taken after it: list again.
+    scope.needList = scope.resyncGeneration !== generation;
     scope.lastListAt = Date.now();
     scope.attempt = 0;
     this.counters.relists++;
