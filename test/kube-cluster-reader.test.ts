@@ -162,9 +162,9 @@ describe('listKind', () => {
     expect(elapsed).toBeGreaterThanOrEqual(950);
   });
 
-  test('a huge Retry-After is capped by maxRetryAfterMs', async () => {
+  test('a Retry-After on any retryable answer (here a 500) is honoured, capped by maxRetryAfterMs', async () => {
     await startFake({}, vpcs(1));
-    fake.injectFault({ type: 'status', code: 503, retryAfterSeconds: 3600, times: 1, match: { plural: 'vpcs' } });
+    fake.injectFault({ type: 'status', code: 500, retryAfterSeconds: 3600, times: 1, match: { plural: 'vpcs' } });
     const retries: RetryInfo[] = [];
     const r = await reader({ maxRetryAfterMs: 20, onRetry: (i) => retries.push(i) }).listKind(VPC);
     expect(r.complete).toBe(true);

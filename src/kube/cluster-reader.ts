@@ -382,7 +382,7 @@ export class ClusterReader {
 
   /**
    * Run `op` until it succeeds, a non-retryable error occurs, or retries run out. Waits an
-   * exponential backoff with jitter between attempts — or what a 429/503's Retry-After asks.
+   * exponential backoff with jitter between attempts — or what the answer's Retry-After asks.
    */
   private async withRetry<T>(what: string, op: (options: ReturnType<ClusterReader['requestOptions']>) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
@@ -394,8 +394,8 @@ export class ClusterReader {
         const auth = authErrorFor(err, this.context, what);
         if (auth) throw auth;
         if (!isRetryable(err) || attempt >= this.o.maxRetries) throw new KubeRequestError(what, err, attempt + 1);
-        const status = httpStatusOf(err);
-        const retryAfter = status === 429 || status === 503 ? parseRetryAfter(headerOf(err, 'retry-after')) : undefined;
+        // The API server sends Retry-After with 429 (priority & fairness), 503 and some 504/500s.
+        const retryAfter = parseRetryAfter(headerOf(err, 'retry-after'));
         const delayMs =
           retryAfter !== undefined ? Math.min(retryAfter, this.o.maxRetryAfterMs) : backoffDelay(attempt, { baseMs: this.o.baseDelayMs, maxMs: this.o.maxDelayMs });
         this.o.onRetry?.({ what, attempt: attempt + 1, delayMs, error: describeKubeError(err) });
