@@ -231,7 +231,14 @@ describe('Git source: conflicts and refusals', () => {
     await createGitRepo(repo, { 'bomb.yaml': `${serverDoc('before', 'x')}---\n${bomb}` });
     const r = await readDesiredState({ repository: repo });
     expect(r.errors).toEqual([
-      { file: 'bomb.yaml', line: 8, reason: 'YAML alias expansion exceeds the limit of 100 (a resource exhaustion guard); document refused' },
+      {
+        kind: 'Server',
+        namespace: 'default',
+        name: 'bomb',
+        file: 'bomb.yaml',
+        line: 8,
+        reason: 'YAML alias expansion exceeds the limit of 100 (a resource exhaustion guard); document refused',
+      },
     ]);
     expect(keys(r)).toEqual(['Server/default/before']);
   });

@@ -163,7 +163,14 @@ describe('parseManifestFile: more refusals', () => {
       '---\napiVersion: wiring.githedgehog.com/v1beta1\nkind: Server\nmetadata: {name: fine}\n';
     const p = parse(bomb);
     expect(p.errors).toEqual([
-      { file: 'm.yaml', line: 1, reason: 'YAML alias expansion exceeds the limit of 100 (a resource exhaustion guard); document refused' },
+      {
+        kind: 'Server',
+        namespace: 'default',
+        name: 'bomb',
+        file: 'm.yaml',
+        line: 1,
+        reason: 'YAML alias expansion exceeds the limit of 100 (a resource exhaustion guard); document refused',
+      },
     ]);
     expect(p.observations.map((o) => o.name)).toEqual(['fine']);
     // The limit is configurable: 0 refuses any alias.

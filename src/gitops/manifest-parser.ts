@@ -6,15 +6,6 @@
  * Nothing here touches the disk, Git or a database.
  */
 import { createHash } from 'node:crypto';
-import {
-  Document,
-  isMap,
-  isScalar,
-  isSeq,
-  LineCounter,
-  parseAllDocuments,
-  type Node as YamlNode,
-} from 'yaml';
 import { FABRIC_KINDS, kindInfo } from '../kube/catalog.js';
 import type { DesiredObservation, ObjectError } from '../observations.js';
 import {
@@ -24,6 +15,7 @@ import {
   labelValueProblem,
   qualifiedKeyProblem,
 } from './k8s-names.js';
+import { splitYamlDocuments, YamlDocument } from './yaml-documents.js';
 
 /** Default limit of YAML alias expansion per document (the `yaml` package's own default too). */
 export const DEFAULT_MAX_ALIAS_COUNT = 100;
@@ -78,20 +70,26 @@ export function parseManifestFile(
     return out;
   }
   const fileHash = sha256Hex(bytes);
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, {
-    lineCounter,
-    // Kubernetes YAML tooling (sigs.k8s.io/yaml) honours `<<` merge keys; JSON keys are strings.
-    merge: true,
-    stringKeys: true,
-    logLevel: 'error',
-  });
   const maxAliasCount = opts.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT;
-  for (const doc of docs) {
-    const ctx = new DocContext(doc, filePath, lineCounter);
-    if (doc.errors.length === 0 && isEmptyDocument(doc)) continue;
+  for (const segment of splitYamlDocuments(text)) {
+    const ctx = new DocContext(new YamlDocument(segment), filePath);
+    const loaded = ctx.doc.load();
+    if (!loaded.ok) {
+      out.documents++;
+      out.errors.push(ctx.error(loaded.line, loaded.reason, ctx.bestEffortId()));
+      continue;
+    }
+    // Empty documents (comments only, a bare `---`, a null) are not objects.
+    if (loaded.value === undefined || loaded.value === null) continue;
     out.documents++;
-    parseDocument(ctx, fileHash, maxAliasCount, opts.validate, out);
+    const aliasProblem = ctx.doc.aliasProblem(maxAliasCount);
+    if (aliasProblem) {
+      out.errors.push(ctx.error(ctx.docLine, aliasProblem, ctx.bestEffortId()));
+      continue;
+    }
+    // After the guard, aliases are bounded: copy so no two objects share a node.
+    const value = segment.text.includes('*') ? structuredClone(loaded.value) : loaded.value;
+    parseDocument(ctx, value, fileHash, opts.validate, out);
   }
   return out;
 }
@@ -99,59 +97,23 @@ export function parseManifestFile(
 /** Where problems of one document are reported. */
 class DocContext {
   constructor(
-    readonly doc: Document.Parsed,
+    readonly doc: YamlDocument,
     readonly file: string,
-    private readonly lines: LineCounter,
   ) {}
 
-  lineAt(offset: number): number {
-    return this.lines.linePos(offset).line;
-  }
-
-  /** Line of the document's content (its first key), or of the document start when empty. */
+  /** Line of the document's content (its first key). */
   get docLine(): number {
-    const r = this.doc.contents?.range ?? this.doc.range;
-    return this.lineAt(r[0]);
+    return this.doc.line;
   }
 
-  /**
-   * Line of the deepest node of `path` that exists: the key line for a map entry, the item line
-   * for a sequence element; the document line when not even the first step exists.
-   */
   lineOf(path: readonly (string | number)[]): number {
-    let node: unknown = this.doc.contents;
-    let offset = (this.doc.contents?.range ?? this.doc.range)[0];
-    for (const seg of path) {
-      if (isMap(node)) {
-        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
-        if (!pair) break;
-        const keyRange = (pair.key as YamlNode).range;
-        if (keyRange) offset = keyRange[0];
-        node = pair.value;
-      } else if (isSeq(node) && /^\d+$/.test(String(seg))) {
-        const item = node.items[Number(seg)] as YamlNode | undefined;
-        if (!item?.range) break;
-        offset = item.range[0];
-        node = item;
-      } else {
-        break;
-      }
-    }
-    return this.lineAt(offset);
+    return this.doc.lineOf(path);
   }
 
-  /** kind/namespace/name read straight from the nodes of a document that did not parse cleanly. */
+  /** kind/namespace/name read straight from the nodes of a document that did not load. */
   bestEffortId(): { kind?: string; namespace?: string; name?: string } {
-    const str = (path: string[]) => {
-      try {
-        const v = this.doc.getIn(path);
-        return typeof v === 'string' && v ? v : undefined;
-      } catch {
-        return undefined;
-      }
-    };
-    const name = str(['metadata', 'name']);
-    return pick(str(['kind']), name ? (str(['metadata', 'namespace']) ?? 'default') : undefined, name);
+    const name = this.doc.scalarAt(['metadata', 'name']);
+    return pick(this.doc.scalarAt(['kind']), name ? (this.doc.scalarAt(['metadata', 'namespace']) ?? 'default') : undefined, name);
   }
 
   error(line: number, reason: string, id: { kind?: string; namespace?: string; name?: string } = {}): ObjectError {
@@ -159,40 +121,14 @@ class DocContext {
   }
 }
 
-function isEmptyDocument(doc: Document.Parsed): boolean {
-  const c = doc.contents;
-  return c === null || (isScalar(c) && c.value === null && !c.anchor && !c.tag);
-}
-
 function parseDocument(
   ctx: DocContext,
+  obj: unknown,
   fileHash: string,
-  maxAliasCount: number,
   validate: ParseManifestOptions['validate'],
   out: ParsedManifestFile,
 ): void {
-  const { doc } = ctx;
-  if (doc.errors.length > 0) {
-    const err = doc.errors[0]!;
-    const pos = err.linePos?.[0];
-    const message = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    const where = pos ? ` (line ${pos.line}, column ${pos.col})` : '';
-    out.errors.push(ctx.error(pos?.line ?? ctx.docLine, `invalid YAML: ${message}${where}`, ctx.bestEffortId()));
-    return;
-  }
-
-  let obj: unknown;
-  try {
-    obj = doc.toJS({ maxAliasCount });
-  } catch (e) {
-    const msg = (e as Error).message;
-    const reason = /alias/i.test(msg)
-      ? `YAML alias expansion exceeds the limit of ${maxAliasCount} (a resource exhaustion guard); document refused`
-      : `YAML document cannot be converted to data: ${msg}`;
-    out.errors.push(ctx.error(ctx.docLine, reason));
-    return;
-  }
-  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
     out.errors.push(ctx.error(ctx.docLine, `document must be a mapping (a Kubernetes object), found ${typeName(obj)}`));
     return;
   }
@@ -443,20 +379,26 @@ function escapePointer(s: string): string {
   return s.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
-/** First path (JSON pointer) holding Infinity or NaN, which JSON (and the API server) cannot carry. */
+/** Path (JSON pointer) of the first Infinity or NaN under `v`, which JSON (and the API server) cannot carry. */
 function nonFiniteNumberPath(v: unknown, at: string): string | null {
-  if (typeof v === 'number') return Number.isFinite(v) ? null : at;
+  const segs = findNonFinite(v);
+  return segs === null ? null : [at, ...segs.map((x) => escapePointer(String(x)))].join('/');
+}
+
+// The path is only built on the way back from a hit: the walk itself allocates nothing.
+function findNonFinite(v: unknown): (string | number)[] | null {
+  if (typeof v === 'number') return Number.isFinite(v) ? null : [];
   if (v === null || typeof v !== 'object') return null;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
-      const p = nonFiniteNumberPath(v[i], `${at}/${i}`);
-      if (p) return p;
+      const p = findNonFinite(v[i]);
+      if (p) return [i, ...p];
     }
     return null;
   }
-  for (const [k, x] of Object.entries(v)) {
-    const p = nonFiniteNumberPath(x, `${at}/${escapePointer(k)}`);
-    if (p) return p;
+  for (const k in v) {
+    const p = findNonFinite((v as Record<string, unknown>)[k]);
+    if (p) return [k, ...p];
   }
   return null;
 }
