@@ -24,3 +24,4 @@ export {
   type DriftSummary,
 } from "./drift/index.js";
 export * from "./crds/index.js";
+export * from "./gitops/index.js";
