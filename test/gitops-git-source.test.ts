@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { promises as fs, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, promises as fs, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -241,6 +242,33 @@ describe('Git source: conflicts and refusals', () => {
       },
     ]);
     expect(keys(r)).toEqual(['Server/default/before']);
+  });
+});
+
+describe('Git source: nothing from the repository is executed', () => {
+  test('hooks and an fsmonitor configured in the repository never run, reading locally or through a clone', async () => {
+    const repo = newDir();
+    await createGitRepo(repo, { 'a.yaml': serverDoc('server-01', 'x') });
+    const marker = path.join(tmp, 'executed-marker');
+    const script = path.join(tmp, 'evil.sh');
+    await fs.writeFile(script, `#!/bin/sh\necho "$0 $*" >> '${marker}'\n`, { mode: 0o755 });
+    const hooks = path.join(repo, '.git', 'evil-hooks');
+    await fs.mkdir(hooks);
+    for (const h of ['post-checkout', 'post-merge', 'pre-auto-gc', 'reference-transaction', 'post-index-change']) {
+      await fs.copyFile(script, path.join(hooks, h));
+      await fs.chmod(path.join(hooks, h), 0o755);
+    }
+    await git(repo, 'config', 'core.hooksPath', hooks);
+    await git(repo, 'config', 'core.fsmonitor', script);
+
+    const local = await readDesiredState({ repository: repo });
+    const cloned = await readDesiredState({ repository: `file://${repo}`, cacheDir: path.join(tmp, 'cache', 'evil') });
+    const refetched = await readDesiredState({ repository: `file://${repo}`, cacheDir: path.join(tmp, 'cache', 'evil') });
+    for (const r of [local, cloned, refetched]) expect(keys(r)).toEqual(['Server/default/server-01']);
+    expect(existsSync(marker)).toBe(false);
+    // The trap is live: a plain git command that runs hooks does trigger it.
+    execFileSync('git', ['-C', repo, 'checkout', '-q', '-b', 'trap-check'], { env: { PATH: process.env.PATH ?? '' } });
+    expect(existsSync(marker)).toBe(true);
   });
 });
 
