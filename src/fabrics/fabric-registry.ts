@@ -1,0 +1,82 @@
+/**
+ * Fabric management: create, update, list and remove fabrics with their settings.
+ * Only where credentials are (kubeconfig path + context, or in-cluster) is stored — never a token.
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import { HedgehogFabric, type IgnoreRule } from '../entities/index.js';
+
+export interface FabricSettings {
+  description?: string;
+  status?: HedgehogFabric['status'];
+  kubeconfigPath?: string | null;
+  kubeContext?: string | null;
+  inCluster?: boolean;
+  apiServerUrl?: string | null;
+  namespaces?: string[];
+  gitRepository?: string | null;
+  gitRef?: string | null;
+  gitPath?: string;
+  crdDirectory?: string | null;
+  ignoreRules?: IgnoreRule[];
+  syncEnabled?: boolean;
+  syncIntervalSeconds?: number;
+}
+
+const SETTING_KEYS: readonly (keyof FabricSettings)[] = [
+  'description', 'status', 'kubeconfigPath', 'kubeContext', 'inCluster', 'apiServerUrl', 'namespaces', 'gitRepository',
+  'gitRef', 'gitPath', 'crdDirectory', 'ignoreRules', 'syncEnabled', 'syncIntervalSeconds',
+];
+
+export class FabricExistsError extends Error {
+  constructor(name: string) {
+    super(`a fabric named "${name}" already exists; change it with \`hh-sync fabric set ${name} …\``);
+    this.name = 'FabricExistsError';
+  }
+}
+
+export class FabricRegistry {
+  constructor(private readonly em: EntityManager) {}
+
+  async list(): Promise<HedgehogFabric[]> {
+    return this.em.fork().find(HedgehogFabric, {}, { orderBy: { name: 'asc' } });
+  }
+
+  async get(name: string): Promise<HedgehogFabric | null> {
+    return this.em.fork().findOne(HedgehogFabric, { name });
+  }
+
+  /** Create a fabric; settings not given take the entity (and database) defaults. */
+  async create(name: string, settings: FabricSettings = {}): Promise<HedgehogFabric> {
+    const em = this.em.fork();
+    if (await em.count(HedgehogFabric, { name })) throw new FabricExistsError(name);
+    const fabric = em.create(HedgehogFabric, { name });
+    applySettings(fabric, settings);
+    await em.persistAndFlush(fabric);
+    return fabric;
+  }
+
+  /** Change some settings of an existing fabric; returns null when there is no such fabric. */
+  async update(name: string, settings: FabricSettings): Promise<HedgehogFabric | null> {
+    const em = this.em.fork();
+    const fabric = await em.findOne(HedgehogFabric, { name });
+    if (!fabric) return null;
+    applySettings(fabric, settings);
+    await em.flush();
+    return fabric;
+  }
+
+  /** Remove a fabric and, by cascade, its ledger rows, runs and history. */
+  async remove(name: string): Promise<boolean> {
+    const em = this.em.fork();
+    const fabric = await em.findOne(HedgehogFabric, { name });
+    if (!fabric) return false;
+    await em.removeAndFlush(fabric);
+    return true;
+  }
+}
+
+function applySettings(fabric: HedgehogFabric, settings: FabricSettings): void {
+  for (const key of SETTING_KEYS) {
+    if (settings[key] !== undefined) (fabric as unknown as Record<string, unknown>)[key] = settings[key];
+  }
+}

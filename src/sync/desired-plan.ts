@@ -1,0 +1,184 @@
+/**
+ * Planning the desired side of a fabric — a pure function, no database.
+ *
+ * A row is untouched when its file hash, path, canonical spec, metadata and conflict state are all unchanged.
+ * An object gone from the repository gets its desired state cleared — unless the file that declared it
+ * failed to parse in this run: then the object may still be there, and clearing it would lose good data.
+ */
+import { canonicalJson } from '../drift/normalize.js';
+import { keyOf, type DesiredObservation } from '../observations.js';
+import type { Row } from './sql.js';
+import { evaluateDrift, type DriftContext } from './drift-evaluation.js';
+import type { DesiredMetadata, StoredResource } from './stored-resource.js';
+import type { WritePlan } from './actual-plan.js';
+
+export interface Conflict {
+  kind: string;
+  namespace: string;
+  name: string;
+  locations: { file: string; line: number }[];
+}
+
+export interface DesiredPlanInput {
+  fabricId: number;
+  commit: string | null;
+  observations: readonly DesiredObservation[];
+  conflicts: readonly Conflict[];
+  /** Files that had errors in this run: objects last declared there are kept, not cleared. */
+  filesWithErrors: ReadonlySet<string>;
+  stored: Map<string, StoredResource>;
+}
+
+export const DESIRED_COLUMNS = [
+  'fabric_id', 'kind', 'namespace', 'name', 'api_version',
+  'desired_spec', 'previous_desired_spec', 'desired_commit', 'desired_file_path', 'managed_file_path', 'file_hash',
+  'last_file_sync', 'desired_updated', 'last_synced_commit', 'sync_metadata', 'labels', 'annotations',
+  'conflict_status', 'conflict_details',
+  'drift_status', 'drift_score', 'drift_severity', 'drift_details', 'last_drift_check',
+  'resource_state', 'last_state_change', 'state_change_reason', 'last_updated',
+] as const;
+
+export interface DesiredPlan extends WritePlan {
+  unchanged: number;
+  /** Keys kept although absent, because their file failed to parse. */
+  keptFromBrokenFiles: string[];
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return canonicalJson(a ?? null) === canonicalJson(b ?? null);
+}
+
+export function planDesiredWrites(input: DesiredPlanInput, ctx: DriftContext): DesiredPlan {
+  const now = ctx.now;
+  const plan: DesiredPlan = {
+    upserts: [], deletes: [], transitions: [], created: 0, updated: 0, cleared: 0, recreated: [], unchanged: 0, keptFromBrokenFiles: [],
+  };
+  const conflictByKey = new Map(input.conflicts.map((c) => [keyOf(c), c]));
+  const seen = new Set<string>();
+
+  for (const o of input.observations) {
+    const key = keyOf(o);
+    seen.add(key);
+    const s = input.stored.get(key);
+    const conflict = conflictByKey.get(key);
+    const conflictStatus = conflict ? 'detected' : s && s.conflictStatus === 'detected' ? 'resolved' : (s?.conflictStatus ?? 'none');
+    const desiredMeta: DesiredMetadata = { labels: o.labels, annotations: o.annotations, line: o.line };
+    const specSame = !!s && s.desiredSpec !== null && sameJson(s.desiredSpec, o.spec);
+    const metaSame =
+      !!s && sameJson(s.syncMetadata?.desired?.labels ?? {}, o.labels) && sameJson(s.syncMetadata?.desired?.annotations ?? {}, o.annotations);
+    if (
+      s && specSame && metaSame && s.fileHash === o.fileHash && s.desiredFilePath === o.filePath &&
+      s.conflictStatus === conflictStatus &&
+      (!conflict || sameJson(s.conflictDetails?.locations, conflict.locations))
+    ) {
+      plan.unchanged++;
+      continue;
+    }
+    const contentChanged = !specSame || !metaSame;
+    const desiredUpdated = contentChanged ? now : s?.desiredUpdated ? new Date(s.desiredUpdated) : now;
+    const previousDesiredSpec = contentChanged && s?.desiredSpec ? s.desiredSpec : (s?.previousDesiredSpec ?? null);
+    const drift = evaluateDrift(
+      {
+        kind: o.kind,
+        name: o.name,
+        desiredSpec: o.spec,
+        desiredMeta,
+        previousDesiredSpec,
+        desiredUpdated,
+        draftSpec: s?.draftSpec ?? null,
+        actualSpec: s?.actualSpec ?? null,
+        actualLabels: s?.labels ?? {},
+        actualAnnotations: s?.annotations ?? {},
+      },
+      ctx,
+    );
+    const reason = !s ? `declared in ${o.filePath}` : contentChanged ? `changed in ${o.filePath}` : `moved to ${o.filePath}`;
+    if (s) plan.updated++;
+    else plan.created++;
+    if (!s || s.resourceState !== drift.resource_state) plan.transitions.push({ key, from: s?.resourceState ?? null, to: drift.resource_state, reason });
+    const hasActual = !!s?.actualSpec;
+    plan.upserts.push({
+      fabric_id: input.fabricId,
+      kind: o.kind,
+      namespace: o.namespace,
+      name: o.name,
+      api_version: o.apiVersion,
+      desired_spec: o.spec,
+      previous_desired_spec: previousDesiredSpec,
+      desired_commit: contentChanged || !s ? input.commit : (s.desiredCommit ?? input.commit),
+      desired_file_path: o.filePath,
+      managed_file_path: o.filePath,
+      file_hash: o.fileHash,
+      last_file_sync: now,
+      desired_updated: desiredUpdated,
+      last_synced_commit: input.commit,
+      sync_metadata: { ...(s?.syncMetadata ?? {}), desired: desiredMeta },
+      // The cluster's metadata wins on record while the object exists there; Git's otherwise.
+      labels: hasActual ? s!.labels : o.labels,
+      annotations: hasActual ? s!.annotations : o.annotations,
+      conflict_status: conflictStatus,
+      conflict_details: conflict ? { locations: conflict.locations } : {},
+      ...drift,
+      last_state_change: now,
+      state_change_reason: reason,
+      last_updated: now,
+    });
+  }
+
+  for (const [key, s] of input.stored) {
+    if (seen.has(key) || s.desiredSpec === null) continue;
+    if (s.desiredFilePath && input.filesWithErrors.has(s.desiredFilePath)) {
+      plan.keptFromBrokenFiles.push(key);
+      continue;
+    }
+    plan.cleared++;
+    if (s.actualSpec === null && s.draftSpec === null) {
+      plan.deletes.push(s.id); // declared nowhere and not in the cluster: nothing is left to track
+      continue;
+    }
+    const drift = evaluateDrift(
+      {
+        kind: s.kind,
+        name: s.name,
+        desiredSpec: null,
+        desiredMeta: undefined,
+        previousDesiredSpec: s.desiredSpec,
+        desiredUpdated: now,
+        draftSpec: s.draftSpec,
+        actualSpec: s.actualSpec,
+        actualLabels: s.labels,
+        actualAnnotations: s.annotations,
+      },
+      ctx,
+    );
+    const reason = `removed from the repository (was ${s.desiredFilePath ?? 'declared'})`;
+    if (s.resourceState !== drift.resource_state) plan.transitions.push({ key, from: s.resourceState, to: drift.resource_state, reason });
+    const { desired: _dropped, ...restMeta } = s.syncMetadata ?? {};
+    plan.upserts.push({
+      fabric_id: input.fabricId,
+      kind: s.kind,
+      namespace: s.namespace,
+      name: s.name,
+      api_version: s.apiVersion,
+      desired_spec: null,
+      previous_desired_spec: s.desiredSpec,
+      desired_commit: null,
+      desired_file_path: null,
+      managed_file_path: null,
+      file_hash: null,
+      last_file_sync: now,
+      desired_updated: now,
+      last_synced_commit: input.commit,
+      sync_metadata: restMeta,
+      labels: s.labels,
+      annotations: s.annotations,
+      conflict_status: s.conflictStatus === 'detected' ? 'resolved' : s.conflictStatus,
+      conflict_details: {},
+      ...drift,
+      last_state_change: now,
+      state_change_reason: reason,
+      last_updated: now,
+    });
+  }
+  return plan;
+}

@@ -1,0 +1,31 @@
+/**
+ * The fabric row's cached summaries (per-kind counts, drift counts), recomputed in SQL from the
+ * ledger at the end of each run, inside the run's transaction.
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import { query } from './sql.js';
+
+export async function refreshFabricSummary(em: EntityManager, fabricId: number): Promise<void> {
+  await query(
+    em,
+    `WITH r AS (SELECT kind, drift_status, drift_severity, actual_spec IS NOT NULL AS has_actual,
+                       desired_spec IS NOT NULL AS has_desired
+                FROM hedgehog_resource WHERE fabric_id = ?),
+          kinds AS (SELECT kind, jsonb_build_object('total', count(*), 'actual', count(*) FILTER (WHERE has_actual),
+                                                    'desired', count(*) FILTER (WHERE has_desired)) AS c
+                    FROM r GROUP BY kind),
+          st AS (SELECT drift_status AS k, count(*) AS c FROM r GROUP BY drift_status),
+          sev AS (SELECT drift_severity AS k, count(*) AS c FROM r GROUP BY drift_severity)
+     UPDATE hedgehog_fabric SET
+       kind_counts = (SELECT coalesce(jsonb_object_agg(kind, c), '{}'::jsonb) FROM kinds),
+       drift_summary = jsonb_build_object(
+         'byStatus', (SELECT coalesce(jsonb_object_agg(k, c), '{}'::jsonb) FROM st),
+         'bySeverity', (SELECT coalesce(jsonb_object_agg(k, c), '{}'::jsonb) FROM sev),
+         'total', (SELECT count(*) FROM r)),
+       drifted_count = (SELECT count(*) FROM r WHERE drift_status <> 'in_sync'),
+       in_sync_count = (SELECT count(*) FROM r WHERE drift_status = 'in_sync'),
+       last_updated = now()
+     WHERE id = ?`,
+    [fabricId, fabricId],
+  );
+}

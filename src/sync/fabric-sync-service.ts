@@ -1,0 +1,380 @@
+/**
+ * FabricSyncService: the thin orchestrator that replaces the old `sync_actual_state` / `sync_desired_state`.
+ *
+ *   source (ClusterReader | readDesiredState) → observations → planner (pure) → writer (set-based SQL)
+ *
+ * Each run: a `sync_operation` record committed first (it survives a rolled-back run), then ONE data
+ * transaction holding the fabric's advisory lock, then the record is closed. One bad object becomes an
+ * error entry; every good one still lands. A kind whose list fails is left untouched.
+ */
+import { EventEmitter } from 'node:events';
+import type { EntityManager } from '@mikro-orm/core';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { HedgehogFabric } from '../entities/index.js';
+import { FABRIC_KINDS, type KindInfo } from '../kube/catalog.js';
+import { ClusterReader, type ClusterReaderOptions } from '../kube/cluster-reader.js';
+import { loadKubeConfig } from '../kube/kube-config.js';
+import { readDesiredState, type DesiredReadOptions } from '../gitops/desired-state-reader.js';
+import { keyOf, type ActualObservation, type ObjectError, type ResourceKey } from '../observations.js';
+import type { SchemaDefaults } from '../drift/types.js';
+import { FabricSchemas } from './fabric-schemas.js';
+import { ACTUAL_COLUMNS, diffAgainstIndex, planActualWrites, type WritePlan } from './actual-plan.js';
+import { DESIRED_COLUMNS, planDesiredWrites } from './desired-plan.js';
+import type { DriftContext } from './drift-evaluation.js';
+import { lockFabricForTransaction } from './fabric-lock.js';
+import { refreshFabricSummary } from './fabric-summary.js';
+import { silentLogger, type Logger } from './logger.js';
+import { applyWritePlan } from './resource-writer.js';
+import { addCounts, emptyCounts, finishRun, startRun, type RunCounts, type RunStatus, type RunType, type SyncRunReport } from './run-recorder.js';
+import { query } from './sql.js';
+import { loadActualIndex, loadActualIndexForKeys, loadStoredResourcesByIds, loadStoredResources } from './stored-resource.js';
+import type { TransitionTrigger } from './transitions.js';
+import { driftReport, type DriftReport, type DriftReportFilter } from './drift-report.js';
+
+export interface FabricSyncServiceOptions {
+  logger?: Logger;
+  /** How to build a KubeConfig for a fabric; default: its kubeconfig path + context, or in-cluster. */
+  kubeConfigFor?: (fabric: HedgehogFabric) => KubeConfig;
+  /** Options for the cluster reader (page size, retries, …). */
+  reader?: Omit<ClusterReaderOptions, 'namespaces'>;
+  /** Options for the Git reader (size limits, …). */
+  desired?: DesiredReadOptions;
+  /** Where remote repositories are cloned; default .hh-sync/git-cache under the working directory. */
+  gitCacheDir?: string;
+  /** How long a run waits for another run of the same fabric; default 30 s. */
+  lockTimeoutMs?: number;
+}
+
+export type FabricRef = HedgehogFabric | string | number;
+
+/** What a `resource` event says: one ledger object changed in a run. */
+export interface ResourceEvent extends ResourceKey {
+  fabric: string;
+  change: 'created' | 'updated' | 'cleared' | 'deleted';
+  driftStatus?: string;
+  state?: string;
+}
+
+export interface SyncServiceEvents {
+  'run:start': [{ fabric: string; type: RunType; id: number }];
+  'run:end': [SyncRunReport];
+  resource: [ResourceEvent];
+  error: [Error];
+}
+
+/** A run of one kind on the actual side, usable by full syncs and by the watch. */
+interface KindWriteResult {
+  counts: RunCounts;
+  recreated: WritePlan['recreated'];
+}
+
+export class FabricNotFoundError extends Error {
+  constructor(ref: string | number) {
+    super(`no fabric ${typeof ref === 'number' ? `with id ${ref}` : `named "${ref}"`}; list them with \`hh-sync fabric list\``);
+    this.name = 'FabricNotFoundError';
+  }
+}
+
+export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
+  private readonly log: Logger;
+  private readonly schemas: FabricSchemas;
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly options: FabricSyncServiceOptions = {},
+  ) {
+    super();
+    this.log = options.logger ?? silentLogger;
+    this.schemas = new FabricSchemas();
+  }
+
+  /** Find a fabric by entity, name or id. */
+  async resolveFabric(ref: FabricRef): Promise<HedgehogFabric> {
+    if (ref instanceof HedgehogFabric) return ref;
+    const em = this.em.fork();
+    const fabric = await em.findOne(HedgehogFabric, typeof ref === 'number' ? { id: ref } : { name: ref });
+    if (!fabric) throw new FabricNotFoundError(ref);
+    return fabric;
+  }
+
+  kubeConfigFor(fabric: HedgehogFabric): KubeConfig {
+    if (this.options.kubeConfigFor) return this.options.kubeConfigFor(fabric);
+    return loadKubeConfig({ kubeconfigPath: fabric.kubeconfigPath, context: fabric.kubeContext, inCluster: fabric.inCluster });
+  }
+
+  // ---------------------------------------------------------------- actual state
+
+  /** Read every served fabric kind from the cluster into the ledger. */
+  async syncActualState(ref: FabricRef, opts: { kubeConfig?: KubeConfig; signal?: AbortSignal } = {}): Promise<SyncRunReport> {
+    const fabric = await this.resolveFabric(ref);
+    return this.run(fabric, 'actual', async (em, rec) => {
+      const kc = opts.kubeConfig ?? this.kubeConfigFor(fabric);
+      const reader = new ClusterReader(kc, { ...this.options.reader, namespaces: fabric.namespaces, signal: opts.signal });
+      const discovery = await reader.discover(FABRIC_KINDS);
+      rec.skippedKinds.push(...discovery.skipped);
+      const schemaDefaults = await this.schemas.defaultsFor(fabric, () => reader.readCrds());
+      await em.transactional(async (tem) => {
+        await lockFabricForTransaction(tem, fabric.id, fabric.name, this.lockTimeout);
+        const now = new Date();
+        const ctx = this.driftContext(fabric, schemaDefaults, now, now);
+        for (const kind of discovery.served) {
+          const list = await reader.listKind(kind);
+          rec.errors.push(...list.errors);
+          rec.counts.failed += list.errors.length;
+          if (!list.complete) {
+            rec.failedKinds.push({ kind: kind.kind, reason: list.failure ?? 'list did not complete' });
+            rec.errors.push({ kind: kind.kind, reason: `list failed, rows of this kind left untouched: ${list.failure ?? 'incomplete'}` });
+            continue;
+          }
+          const r = await this.writeActualKind(tem, fabric, kind, list.observations, { sweep: true, namespaces: list.namespaces }, ctx, 'sync_actual');
+          rec.counts = addCounts(rec.counts, r.counts);
+          rec.recreated.push(...r.recreated);
+        }
+        await refreshFabricSummary(tem, fabric.id);
+        await query(
+          tem,
+          `UPDATE hedgehog_fabric SET last_sync = ?, last_actual_sync = ?, connection_status = 'connected', last_sync_error = ?,
+             sync_status = CASE WHEN drifted_count > 0 THEN 'out_of_sync' ELSE 'in_sync' END WHERE id = ?`,
+          [now, now, rec.failedKinds.length ? `kinds not listed: ${rec.failedKinds.map((k) => k.kind).join(', ')}` : null, fabric.id],
+        );
+      });
+    });
+  }
+
+  /**
+   * Write one kind's observations. With `sweep`, the observations are the kind's complete list and rows the
+   * list no longer has get their actual state cleared; without it (watch batches) only `deletes` are cleared.
+   */
+  async writeActualKind(
+    em: EntityManager,
+    fabric: HedgehogFabric,
+    kind: KindInfo,
+    observations: readonly ActualObservation[],
+    mode:
+      | { sweep: true; /** the namespaces the list covered; null = all */ namespaces: readonly string[] | null }
+      | { sweep: false; deletes: readonly { namespace: string; name: string }[] },
+    ctx: DriftContext,
+    trigger: TransitionTrigger,
+  ): Promise<KindWriteResult> {
+    let diff;
+    if (mode.sweep) {
+      const index = await loadActualIndex(em, fabric.id, kind.kind);
+      if (mode.namespaces) {
+        // A list of some namespaces says nothing about objects in the others: never sweep those.
+        const covered = new Set(mode.namespaces);
+        for (const [key, entry] of index) if (!covered.has(key.split('/')[1])) index.delete(key);
+      }
+      diff = diffAgainstIndex(observations, index);
+    } else {
+      const keys = [...observations, ...mode.deletes.map((d) => ({ kind: kind.kind, ...d }))];
+      const index = await loadActualIndexForKeys(em, fabric.id, kind.kind, keys);
+      diff = diffAgainstIndex(observations, index);
+      // Only the explicit deletions are stale: a watch batch is not a complete list.
+      const deleted = new Set(mode.deletes.map((d) => `${kind.kind}/${d.namespace}/${d.name}`));
+      diff.stale = diff.stale.filter((k) => deleted.has(k));
+      const keep = new Set([...diff.changed.map((o) => index.get(keyOf(o))?.id), ...diff.stale.map((k) => index.get(k)?.id)]);
+      diff.idsToLoad = diff.idsToLoad.filter((id) => keep.has(id));
+    }
+    const stored = diff.idsToLoad.length ? await loadStoredResourcesByIds(em, diff.idsToLoad) : new Map();
+    const plan = planActualWrites(fabric.id, diff, stored, ctx);
+    await applyWritePlan(em, fabric.id, plan, ACTUAL_COLUMNS, trigger, ctx.now);
+    this.emitResources(fabric, plan);
+    return {
+      counts: {
+        listed: observations.length,
+        created: plan.created,
+        updated: plan.updated,
+        unchanged: diff.unchanged,
+        cleared: plan.cleared,
+        failed: 0,
+      },
+      recreated: plan.recreated,
+    };
+  }
+
+  // ---------------------------------------------------------------- desired state
+
+  /** Read the fabric's Git source (at its ref, or `opts.ref`) into the ledger's desired state. */
+  async syncDesiredState(ref: FabricRef, opts: { ref?: string } = {}): Promise<SyncRunReport> {
+    const fabric = await this.resolveFabric(ref);
+    return this.run(fabric, 'desired', async (em, rec) => {
+      if (!fabric.gitRepository) {
+        throw new Error(`fabric "${fabric.name}" has no Git source; set one with \`hh-sync fabric set ${fabric.name} --git <path-or-url>\``);
+      }
+      const validate = await this.schemas.validatorFor(fabric);
+      const read = await readDesiredState(
+        { repository: fabric.gitRepository, ref: opts.ref ?? fabric.gitRef, path: fabric.gitPath, cacheDir: this.options.gitCacheDir },
+        { ...this.options.desired, validate: validate ?? this.options.desired?.validate },
+      );
+      rec.commit = read.commit;
+      rec.otherKinds = read.otherKinds;
+      rec.errors.push(...read.errors);
+      for (const c of read.conflicts) {
+        rec.errors.push({
+          kind: c.kind,
+          namespace: c.namespace,
+          name: c.name,
+          file: c.locations[1]?.file,
+          line: c.locations[1]?.line,
+          reason: `declared more than once: ${c.locations.map((l) => `${l.file}:${l.line}`).join(', ')}`,
+        });
+      }
+      rec.counts.failed = read.errors.length;
+      rec.counts.listed = read.observations.length;
+      const schemaDefaults = await this.schemas.defaultsFor(fabric);
+      await em.transactional(async (tem) => {
+        await lockFabricForTransaction(tem, fabric.id, fabric.name, this.lockTimeout);
+        const now = new Date();
+        const lastActual = await this.lastActualSync(tem, fabric.id);
+        const ctx = this.driftContext(fabric, schemaDefaults, lastActual, now);
+        const stored = await loadStoredResources(tem, fabric.id);
+        const plan = planDesiredWrites(
+          {
+            fabricId: fabric.id,
+            commit: read.commit,
+            observations: read.observations,
+            conflicts: read.conflicts,
+            filesWithErrors: new Set(read.errors.map((e) => e.file).filter((f): f is string => !!f)),
+            stored,
+          },
+          ctx,
+        );
+        await applyWritePlan(tem, fabric.id, plan, DESIRED_COLUMNS, 'sync_desired', now);
+        this.emitResources(fabric, plan);
+        rec.counts.created = plan.created;
+        rec.counts.updated = plan.updated;
+        rec.counts.unchanged = plan.unchanged;
+        rec.counts.cleared = plan.cleared;
+        if (plan.keptFromBrokenFiles.length) rec.details.keptFromBrokenFiles = plan.keptFromBrokenFiles;
+        rec.details.conflicts = read.conflicts.length;
+        rec.details.filesRead = read.filesRead;
+        await refreshFabricSummary(tem, fabric.id);
+        await query(
+          tem,
+          `UPDATE hedgehog_fabric SET last_sync = ?, last_desired_sync = ?, desired_commit = ?, last_sync_error = NULL,
+             sync_status = CASE WHEN drifted_count > 0 THEN 'out_of_sync' ELSE 'in_sync' END WHERE id = ?`,
+          [now, now, read.commit, fabric.id],
+        );
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- reports
+
+  async driftReport(ref: FabricRef, filter: DriftReportFilter = {}): Promise<DriftReport> {
+    const fabric = await this.resolveFabric(ref);
+    return driftReport(this.em.fork(), fabric, filter);
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private get lockTimeout(): number {
+    return this.options.lockTimeoutMs ?? 30_000;
+  }
+
+  driftContext(fabric: HedgehogFabric, schemaDefaults: Map<string, SchemaDefaults | null>, lastActualRead: Date | null, now: Date): DriftContext {
+    return {
+      ignore: fabric.ignoreRules ?? [],
+      schemaDefaults: (kind) => schemaDefaults.get(kind) ?? null,
+      lastActualRead,
+      now,
+    };
+  }
+
+  private async lastActualSync(em: EntityManager, fabricId: number): Promise<Date | null> {
+    const [row] = await query<{ t: Date | null }>(em, `SELECT last_actual_sync AS t FROM hedgehog_fabric WHERE id = ?`, [fabricId]);
+    return row?.t ? new Date(row.t) : null;
+  }
+
+  private emitResources(fabric: HedgehogFabric, plan: WritePlan): void {
+    if (this.listenerCount('resource') === 0) return;
+    for (const u of plan.upserts) {
+      const cleared = u.actual_uid === null || u.desired_spec === null;
+      this.emit('resource', {
+        fabric: fabric.name,
+        kind: u.kind as string,
+        namespace: u.namespace as string,
+        name: u.name as string,
+        change: cleared && ('actual_uid' in u ? u.actual_uid === null : u.desired_spec === null) ? 'cleared' : 'updated',
+        driftStatus: u.drift_status as string,
+        state: u.resource_state as string,
+      });
+    }
+  }
+
+  /**
+   * The run envelope: record in_progress, do the work, record the outcome (completed / partial / failed)
+   * and the fabric's error, emit events. The work's own transaction decides what data lands.
+   */
+  private async run(
+    fabric: HedgehogFabric,
+    type: RunType,
+    work: (em: EntityManager, rec: RunAccumulator) => Promise<void>,
+  ): Promise<SyncRunReport> {
+    const em = this.em.fork();
+    const started = await startRun(em, fabric.id, type);
+    this.emit('run:start', { fabric: fabric.name, type, id: started.id });
+    const rec: RunAccumulator = {
+      counts: emptyCounts(),
+      errors: [],
+      skippedKinds: [],
+      failedKinds: [],
+      otherKinds: {},
+      recreated: [],
+      commit: null,
+      details: {},
+    };
+    let status: RunStatus;
+    let errorMessage: string | null = null;
+    try {
+      await work(em, rec);
+      status = rec.failedKinds.length || rec.errors.length ? 'partial' : 'completed';
+      if (rec.failedKinds.length) errorMessage = `kinds not listed: ${rec.failedKinds.map((k) => `${k.kind} (${k.reason})`).join('; ')}`;
+    } catch (err) {
+      status = 'failed';
+      errorMessage = (err as Error).message ?? String(err);
+      this.log.error({ fabric: fabric.name, type, err: errorMessage }, 'sync run failed');
+      await query(em, `UPDATE hedgehog_fabric SET last_sync_error = ?, sync_status = 'error' WHERE id = ?`, [errorMessage, fabric.id]).catch(
+        () => undefined, // the database itself may be what failed; the run record below says so if it can
+      );
+      if (this.listenerCount('error') > 0) this.emit('error', err as Error);
+    }
+    if (rec.recreated.length) rec.details.recreated = rec.recreated;
+    if (rec.failedKinds.length) rec.details.failedKinds = rec.failedKinds;
+    const report: SyncRunReport = {
+      id: started.id,
+      fabric: fabric.name,
+      type,
+      status,
+      startedAt: started.startedAt.toISOString(),
+      finishedAt: null,
+      counts: rec.counts,
+      errors: rec.errors,
+      commit: rec.commit,
+      skippedKinds: rec.skippedKinds,
+      otherKinds: rec.otherKinds,
+      errorMessage,
+      details: rec.details,
+    };
+    try {
+      report.finishedAt = (await finishRun(em, started.id, report)).toISOString();
+    } catch (err) {
+      this.log.error({ fabric: fabric.name, err: (err as Error).message }, 'could not record the end of the run');
+      report.finishedAt = new Date().toISOString();
+    }
+    this.log.info({ fabric: fabric.name, type, status, counts: report.counts, errors: report.errors.length }, 'sync run finished');
+    this.emit('run:end', report);
+    return report;
+  }
+}
+
+interface RunAccumulator {
+  counts: RunCounts;
+  errors: ObjectError[];
+  skippedKinds: { kind: string; reason: string }[];
+  failedKinds: { kind: string; reason: string }[];
+  otherKinds: Record<string, number>;
+  recreated: WritePlan['recreated'];
+  commit: string | null;
+  details: Record<string, unknown>;
+}

@@ -1,0 +1,52 @@
+/**
+ * A loopback TCP proxy in front of a database, so a test can cut the ledger's connections mid-transaction
+ * (the "database connection killed mid-write" case) the same way for the real server and for PGlite.
+ */
+import net from 'node:net';
+
+export interface TcpProxy {
+  /** The target URL with host and port replaced by the proxy's. */
+  url: string;
+  /** Destroy every open connection (both directions), as a crashed server or a cut network would. */
+  cutAll(): void;
+  connections(): number;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
+  const target = new URL(targetUrl);
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port || 5432), target.hostname);
+    sockets.add(client);
+    sockets.add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const url = new URL(targetUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+  return {
+    url: url.toString(),
+    cutAll() {
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
+    connections: () => sockets.size / 2,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
