@@ -4,9 +4,12 @@
  * Exit codes: 0 healthy (after --fix, if it repaired everything), 1 findings,
  * 2 usage error, 3 the database could not be examined.
  */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { DEFAULT_DATA_DIR } from '../db/embedded-postgres.js';
 import { openDatabase } from '../db/open-database.js';
-import { redactDatabaseUrl } from '../db/database-url.js';
+import { redactDatabaseUrl, resolveDatabaseUrl } from '../db/database-url.js';
 import { formatDoctorReport, runSchemaDoctor } from '../db/schema-doctor.js';
 
 export interface DoctorCommandOptions {
@@ -35,6 +38,14 @@ export const DOCTOR_EXIT = { healthy: 0, findings: 1, usage: 2, error: 3 } as co
 
 /** Runs the doctor with already-parsed options; returns the exit code. */
 export async function runDoctor(options: DoctorCommandOptions, io: CommandIO = defaultIO): Promise<number> {
+  if (!resolveDatabaseUrl(options.databaseUrl)) {
+    // Examining an embedded ledger that does not exist would create an empty one.
+    const dir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
+    if (!existsSync(join(dir, 'db'))) {
+      io.stderr(`hh-sync doctor: no database to examine: pass --database-url, set HH_SYNC_DATABASE_URL or DATABASE_URL, or use --data-dir (no embedded ledger at ${dir})`);
+      return DOCTOR_EXIT.usage;
+    }
+  }
   let db;
   try {
     db = await openDatabase({ url: options.databaseUrl, dataDir: options.dataDir, migrate: false });
