@@ -25,3 +25,12 @@ export {
 } from "./drift/index.js";
 export * from "./crds/index.js";
 export * from "./gitops/index.js";
+// The ledger facade, sync service and fabric management.
+export { openLedger, type Ledger, type LedgerOptions } from "./ledger.js";
+export { FabricSyncService, FabricNotFoundError, type FabricSyncServiceOptions, type FabricRef, type ResourceEvent, type SyncServiceEvents } from "./sync/fabric-sync-service.js";
+export { FabricBusyError } from "./sync/fabric-lock.js";
+export type { SyncRunReport, RunCounts, RunStatus, RunType } from "./sync/run-recorder.js";
+export type { DriftReport, DriftReportFilter, DriftedResource } from "./sync/drift-report.js";
+export type { Logger } from "./sync/logger.js";
+export { FabricRegistry, FabricExistsError, type FabricSettings } from "./fabrics/fabric-registry.js";
+export type { ActualObservation, DesiredObservation, ObjectError, ResourceKey } from "./observations.js";

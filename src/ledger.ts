@@ -1,0 +1,74 @@
+/**
+ * `openLedger(options)`: the one call a Node service or script needs. It opens the database (a URL, or
+ * the embedded PGlite), runs pending migrations, and hands back the sync service, fabric management,
+ * the drift report, the schema doctor and `close()`.
+ *
+ * Hosts with their own MikroORM setup skip this and use the exported entities, migrations and
+ * `new FabricSyncService(em)` directly (see the README).
+ */
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/core';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { openDatabase } from './db/open-database.js';
+import { redactDatabaseUrl } from './db/database-url.js';
+import { runSchemaDoctor, type DoctorReport, type SchemaDoctorOptions } from './db/schema-doctor.js';
+import type { HedgehogFabric } from './entities/index.js';
+import { FabricRegistry } from './fabrics/fabric-registry.js';
+import { FabricSyncService, type FabricRef, type FabricSyncServiceOptions } from './sync/fabric-sync-service.js';
+import type { DriftReport, DriftReportFilter } from './sync/drift-report.js';
+import type { Logger } from './sync/logger.js';
+
+export interface LedgerOptions {
+  /** PostgreSQL URL; default HH_SYNC_DATABASE_URL, then DATABASE_URL, then the embedded database. */
+  databaseUrl?: string;
+  /** Embedded database directory (default `.hh-sync/pgdata` under the working directory; `'memory'` for none). */
+  dataDir?: string;
+  /** Use the embedded database even when a URL is in the environment. */
+  embedded?: boolean;
+  /** Apply pending migrations on open (default true). */
+  migrate?: boolean;
+  /** A pino-compatible logger (pino itself fits). Silent by default. */
+  logger?: Logger;
+  /** Build a KubeConfig for a fabric yourself (tests, custom credential stores). */
+  kubeConfigFor?: (fabric: HedgehogFabric) => KubeConfig;
+  /** Further options of the sync service (reader, Git reader, lock timeout, …). */
+  sync?: Omit<FabricSyncServiceOptions, 'logger' | 'kubeConfigFor'>;
+}
+
+export interface Ledger {
+  orm: MikroORM;
+  em: EntityManager;
+  sync: FabricSyncService;
+  fabrics: FabricRegistry;
+  /** Counts per drift status and severity, and the drifted objects with their differences. */
+  driftReport(fabric: FabricRef, filter?: DriftReportFilter): Promise<DriftReport>;
+  /** The schema doctor on this ledger's database. */
+  doctor(options?: SchemaDoctorOptions): Promise<DoctorReport>;
+  /** Where the ledger lives, safe to show (password redacted). */
+  location: string;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+export async function openLedger(options: LedgerOptions = {}): Promise<Ledger> {
+  const db = await openDatabase({
+    url: options.databaseUrl,
+    dataDir: options.dataDir,
+    embedded: options.embedded,
+    migrate: options.migrate,
+    logger: options.logger ? (m: string) => options.logger!.debug(m) : undefined,
+  });
+  const em = db.orm.em;
+  const sync = new FabricSyncService(em, { ...options.sync, logger: options.logger, kubeConfigFor: options.kubeConfigFor });
+  return {
+    orm: db.orm,
+    em,
+    sync,
+    fabrics: new FabricRegistry(em),
+    driftReport: (fabric, filter) => sync.driftReport(fabric, filter),
+    doctor: (o) => runSchemaDoctor(db.orm, o),
+    location: db.embedded ? `embedded PGlite (${options.dataDir ?? '.hh-sync/pgdata'})` : redactDatabaseUrl(db.url),
+    embedded: db.embedded,
+    close: () => db.close(),
+  };
+}
