@@ -24,6 +24,7 @@ import type { DriftContext } from './drift-evaluation.js';
 import { lockFabricForTransaction } from './fabric-lock.js';
 import { refreshFabricSummary } from './fabric-summary.js';
 import { silentLogger, type Logger } from './logger.js';
+import { PhaseTimer } from './phase-timings.js';
 import { applyWritePlan } from './resource-writer.js';
 import { addCounts, emptyCounts, finishRun, startRun, type RunCounts, type RunStatus, type RunType, type SyncRunReport } from './run-recorder.js';
 import { query } from './sql.js';
@@ -110,15 +111,17 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     return this.run(fabric, 'actual', async (em, rec) => {
       const kc = opts.kubeConfig ?? this.kubeConfigFor(fabric);
       const reader = new ClusterReader(kc, { ...this.options.reader, namespaces: fabric.namespaces, signal: opts.signal });
-      const discovery = await reader.discover(FABRIC_KINDS);
+      const { discovery, schemaDefaults } = await rec.timer.time('discover', async () => ({
+        discovery: await reader.discover(FABRIC_KINDS),
+        schemaDefaults: await this.schemas.defaultsFor(fabric, () => reader.readCrds()),
+      }));
       rec.skippedKinds.push(...discovery.skipped);
-      const schemaDefaults = await this.schemas.defaultsFor(fabric, () => reader.readCrds());
       await em.transactional(async (tem) => {
         await lockFabricForTransaction(tem, fabric.id, fabric.name, this.lockTimeout);
         const now = new Date();
         const ctx = this.driftContext(fabric, schemaDefaults, now, now);
         for (const kind of discovery.served) {
-          const list = await reader.listKind(kind);
+          const list = await rec.timer.time('list', () => reader.listKind(kind));
           rec.errors.push(...list.errors);
           rec.counts.failed += list.errors.length;
           if (!list.complete) {
@@ -126,17 +129,21 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
             rec.errors.push({ kind: kind.kind, reason: `list failed, rows of this kind left untouched: ${list.failure ?? 'incomplete'}` });
             continue;
           }
-          const r = await this.writeActualKind(tem, fabric, kind, list.observations, { sweep: true, namespaces: list.namespaces }, ctx, 'sync_actual');
+          const r = await rec.timer.time('write', () =>
+            this.writeActualKind(tem, fabric, kind, list.observations, { sweep: true, namespaces: list.namespaces }, ctx, 'sync_actual'),
+          );
           rec.counts = addCounts(rec.counts, r.counts);
           rec.recreated.push(...r.recreated);
         }
-        await refreshFabricSummary(tem, fabric.id);
-        await query(
-          tem,
-          `UPDATE hedgehog_fabric SET last_sync = ?, last_actual_sync = ?, connection_status = 'connected', last_sync_error = ?,
-             sync_status = CASE WHEN drifted_count > 0 THEN 'out_of_sync' ELSE 'in_sync' END WHERE id = ?`,
-          [now, now, rec.failedKinds.length ? `kinds not listed: ${rec.failedKinds.map((k) => k.kind).join(', ')}` : null, fabric.id],
-        );
+        await rec.timer.time('write', async () => {
+          await refreshFabricSummary(tem, fabric.id);
+          await query(
+            tem,
+            `UPDATE hedgehog_fabric SET last_sync = ?, last_actual_sync = ?, connection_status = 'connected', last_sync_error = ?,
+               sync_status = CASE WHEN drifted_count > 0 THEN 'out_of_sync' ELSE 'in_sync' END WHERE id = ?`,
+            [now, now, rec.failedKinds.length ? `kinds not listed: ${rec.failedKinds.map((k) => k.kind).join(', ')}` : null, fabric.id],
+          );
+        });
       });
     });
   }
@@ -202,9 +209,11 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         throw new Error(`fabric "${fabric.name}" has no Git source; set one with \`hh-sync fabric set ${fabric.name} --git <path-or-url>\``);
       }
       const validate = await this.schemas.validatorFor(fabric);
-      const read = await readDesiredState(
-        { repository: fabric.gitRepository, ref: opts.ref ?? fabric.gitRef, path: fabric.gitPath, cacheDir: this.options.gitCacheDir },
-        { ...this.options.desired, validate: validate ?? this.options.desired?.validate },
+      const read = await rec.timer.time('read', () =>
+        readDesiredState(
+          { repository: fabric.gitRepository!, ref: opts.ref ?? fabric.gitRef, path: fabric.gitPath, cacheDir: this.options.gitCacheDir },
+          { ...this.options.desired, validate: validate ?? this.options.desired?.validate },
+        ),
       );
       rec.commit = read.commit;
       rec.otherKinds = read.otherKinds;
@@ -222,7 +231,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       rec.counts.failed = read.errors.length;
       rec.counts.listed = read.observations.length;
       const schemaDefaults = await this.schemas.defaultsFor(fabric);
-      await em.transactional(async (tem) => {
+      await rec.timer.time('write', () => em.transactional(async (tem) => {
         await lockFabricForTransaction(tem, fabric.id, fabric.name, this.lockTimeout);
         const now = new Date();
         const lastActual = await this.lastActualSync(tem, fabric.id);
@@ -255,7 +264,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
              sync_status = CASE WHEN drifted_count > 0 THEN 'out_of_sync' ELSE 'in_sync' END WHERE id = ?`,
           [now, now, read.commit, fabric.id],
         );
-      });
+      }));
     });
   }
 
@@ -323,6 +332,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       recreated: [],
       commit: null,
       details: {},
+      timer: new PhaseTimer(),
     };
     let status: RunStatus;
     let errorMessage: string | null = null;
@@ -341,6 +351,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     }
     if (rec.recreated.length) rec.details.recreated = rec.recreated;
     if (rec.failedKinds.length) rec.details.failedKinds = rec.failedKinds;
+    rec.details.timingsMs = rec.timer.toJSON();
     const report: SyncRunReport = {
       id: started.id,
       fabric: fabric.name,
@@ -377,4 +388,6 @@ interface RunAccumulator {
   recreated: WritePlan['recreated'];
   commit: string | null;
   details: Record<string, unknown>;
+  /** Time per phase, reported as `details.timingsMs`. */
+  timer: PhaseTimer;
 }
