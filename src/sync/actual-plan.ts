@@ -18,6 +18,8 @@ export interface IndexDiff {
   unchanged: number;
   /** Keys the ledger holds an actual state for that the complete list no longer has. */
   stale: string[];
+  /** Unchanged rows whose drift was pending: this read of the cluster settles them (drift only, no new actual data). */
+  reevaluate: string[];
   /** Row ids whose stored details phase 2 needs. */
   idsToLoad: number[];
 }
@@ -26,6 +28,7 @@ export function diffAgainstIndex(observations: readonly ActualObservation[], ind
   const changed: ActualObservation[] = [];
   const idsToLoad: number[] = [];
   const seen = new Set<string>();
+  const reevaluate: string[] = [];
   let unchanged = 0;
   for (const o of observations) {
     const key = keyOf(o);
@@ -33,6 +36,10 @@ export function diffAgainstIndex(observations: readonly ActualObservation[], ind
     const e = index.get(key);
     if (e && e.uid === o.uid && e.resourceVersion === o.resourceVersion) {
       unchanged++;
+      if (e.pending) {
+        reevaluate.push(key);
+        idsToLoad.push(e.id);
+      }
       continue;
     }
     changed.push(o);
@@ -40,12 +47,16 @@ export function diffAgainstIndex(observations: readonly ActualObservation[], ind
   }
   const stale: string[] = [];
   for (const [key, e] of index) {
-    if (e.hasActual && !seen.has(key)) {
+    if (seen.has(key)) continue;
+    if (e.hasActual) {
       stale.push(key);
+      idsToLoad.push(e.id);
+    } else if (e.pending) {
+      reevaluate.push(key); // declared in Git, still absent from the cluster after a complete read
       idsToLoad.push(e.id);
     }
   }
-  return { changed, unchanged, stale, idsToLoad };
+  return { changed, unchanged, stale, reevaluate, idsToLoad };
 }
 
 export interface WritePlan {
@@ -56,6 +67,8 @@ export interface WritePlan {
   updated: number;
   cleared: number;
   recreated: { kind: string; namespace: string; name: string; oldUid: string; newUid: string }[];
+  /** Rows whose drift was recomputed without a change of their data. */
+  reevaluated: number;
 }
 
 /** Columns the actual side writes; everything else keeps its value (or takes its database default on insert). */
@@ -73,7 +86,7 @@ export function planActualWrites(
   stored: Map<string, StoredResource>,
   ctx: DriftContext,
 ): WritePlan {
-  const plan: WritePlan = { upserts: [], deletes: [], transitions: [], created: 0, updated: 0, cleared: 0, recreated: [] };
+  const plan: WritePlan = { upserts: [], deletes: [], transitions: [], created: 0, updated: 0, cleared: 0, recreated: [], reevaluated: 0 };
   const now = ctx.now;
 
   for (const o of diff.changed) {
@@ -133,42 +146,62 @@ export function planActualWrites(
       plan.deletes.push(s.id);
       continue;
     }
-    const drift = evaluateDrift(
-      {
-        kind: s.kind,
-        name: s.name,
-        desiredSpec: s.desiredSpec,
-        desiredMeta: s.syncMetadata?.desired,
-        previousDesiredSpec: s.previousDesiredSpec,
-        desiredUpdated: s.desiredUpdated ? new Date(s.desiredUpdated) : null,
-        draftSpec: s.draftSpec,
-        actualSpec: null,
-        actualLabels: {},
-        actualAnnotations: {},
-      },
-      ctx,
-    );
-    const reason = 'no longer in the cluster';
-    if (s.resourceState !== drift.resource_state) plan.transitions.push({ key, from: s.resourceState, to: drift.resource_state, reason });
-    plan.upserts.push({
-      fabric_id: fabricId,
-      kind: s.kind,
-      namespace: s.namespace,
-      name: s.name,
-      api_version: s.apiVersion,
-      actual_spec: null,
-      actual_status: null,
-      actual_uid: null,
-      actual_resource_version: null,
-      actual_updated: now,
-      // With the cluster's object gone, the metadata on record is the one Git declares.
-      labels: s.syncMetadata?.desired?.labels ?? {},
-      annotations: s.syncMetadata?.desired?.annotations ?? {},
-      ...drift,
-      last_state_change: now,
-      state_change_reason: reason,
-      last_updated: now,
-    });
+    pushStoredRow(plan, fabricId, key, s, null, 'no longer in the cluster', ctx);
+  }
+
+  for (const key of diff.reevaluate) {
+    const s = stored.get(key);
+    if (!s) continue;
+    plan.reevaluated++;
+    pushStoredRow(plan, fabricId, key, s, s, 'the cluster was read after the Git change', ctx);
   }
   return plan;
+}
+
+/** A row written from its stored state: its actual side cleared (`actual` null) or kept as stored. */
+function pushStoredRow(
+  plan: WritePlan,
+  fabricId: number,
+  key: string,
+  s: StoredResource,
+  actual: StoredResource | null,
+  reason: string,
+  ctx: DriftContext,
+): void {
+  const now = ctx.now;
+  const drift = evaluateDrift(
+    {
+      kind: s.kind,
+      name: s.name,
+      desiredSpec: s.desiredSpec,
+      desiredMeta: s.syncMetadata?.desired,
+      previousDesiredSpec: s.previousDesiredSpec,
+      desiredUpdated: s.desiredUpdated ? new Date(s.desiredUpdated) : null,
+      draftSpec: s.draftSpec,
+      actualSpec: actual?.actualSpec ?? null,
+      actualLabels: actual?.labels ?? {},
+      actualAnnotations: actual?.annotations ?? {},
+    },
+    ctx,
+  );
+  if (s.resourceState !== drift.resource_state) plan.transitions.push({ key, from: s.resourceState, to: drift.resource_state, reason });
+  plan.upserts.push({
+    fabric_id: fabricId,
+    kind: s.kind,
+    namespace: s.namespace,
+    name: s.name,
+    api_version: s.apiVersion,
+    actual_spec: actual?.actualSpec ?? null,
+    actual_status: actual?.actualStatus ?? null,
+    actual_uid: actual?.actualUid ?? null,
+    actual_resource_version: actual?.actualResourceVersion ?? null,
+    actual_updated: actual ? (actual.actualUpdated ?? now) : now,
+    // With the cluster's object gone, the metadata on record is the one Git declares.
+    labels: actual ? actual.labels : (s.syncMetadata?.desired?.labels ?? {}),
+    annotations: actual ? actual.annotations : (s.syncMetadata?.desired?.annotations ?? {}),
+    ...drift,
+    last_state_change: now,
+    state_change_reason: reason,
+    last_updated: now,
+  });
 }

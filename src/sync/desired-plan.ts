@@ -51,7 +51,7 @@ function sameJson(a: unknown, b: unknown): boolean {
 export function planDesiredWrites(input: DesiredPlanInput, ctx: DriftContext): DesiredPlan {
   const now = ctx.now;
   const plan: DesiredPlan = {
-    upserts: [], deletes: [], transitions: [], created: 0, updated: 0, cleared: 0, recreated: [], unchanged: 0, keptFromBrokenFiles: [],
+    upserts: [], deletes: [], transitions: [], created: 0, updated: 0, cleared: 0, recreated: [], reevaluated: 0, unchanged: 0, keptFromBrokenFiles: [],
   };
   const conflictByKey = new Map(input.conflicts.map((c) => [keyOf(c), c]));
   const seen = new Set<string>();

@@ -67,6 +67,7 @@ export interface SyncServiceEvents {
 interface KindWriteResult {
   counts: RunCounts;
   recreated: WritePlan['recreated'];
+  reevaluated: number;
 }
 
 export class FabricNotFoundError extends Error {
@@ -134,6 +135,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
           );
           rec.counts = addCounts(rec.counts, r.counts);
           rec.recreated.push(...r.recreated);
+          if (r.reevaluated) rec.details.reevaluated = ((rec.details.reevaluated as number) ?? 0) + r.reevaluated;
         }
         await rec.timer.time('write', async () => {
           await refreshFabricSummary(tem, fabric.id);
@@ -179,6 +181,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       // Only the explicit deletions are stale: a watch batch is not a complete list.
       const deleted = new Set(mode.deletes.map((d) => `${kind.kind}/${d.namespace}/${d.name}`));
       diff.stale = diff.stale.filter((k) => deleted.has(k));
+      diff.reevaluate = []; // pending rows settle on complete reads only
       const keep = new Set([...diff.changed.map((o) => index.get(keyOf(o))?.id), ...diff.stale.map((k) => index.get(k)?.id)]);
       diff.idsToLoad = diff.idsToLoad.filter((id) => keep.has(id));
     }
@@ -196,6 +199,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         failed: 0,
       },
       recreated: plan.recreated,
+      reevaluated: plan.reevaluated,
     };
   }
 

@@ -30,6 +30,7 @@ export interface StoredResource {
   actualStatus: Record<string, unknown> | null;
   actualUid: string | null;
   actualResourceVersion: string | null;
+  actualUpdated: Date | null;
   labels: Record<string, string>;
   annotations: Record<string, string>;
   syncMetadata: { desired?: DesiredMetadata } & Record<string, unknown>;
@@ -42,6 +43,7 @@ const COLUMNS = `id, kind, namespace, name, api_version AS "apiVersion", desired
   previous_desired_spec AS "previousDesiredSpec", desired_updated AS "desiredUpdated", desired_commit AS "desiredCommit",
   desired_file_path AS "desiredFilePath", file_hash AS "fileHash", draft_spec AS "draftSpec", actual_spec AS "actualSpec",
   actual_status AS "actualStatus", actual_uid AS "actualUid", actual_resource_version AS "actualResourceVersion",
+  actual_updated AS "actualUpdated",
   labels, annotations, sync_metadata AS "syncMetadata", resource_state AS "resourceState", conflict_status AS "conflictStatus",
   conflict_details AS "conflictDetails"`;
 
@@ -73,17 +75,22 @@ export interface ActualIndexEntry {
   uid: string | null;
   resourceVersion: string | null;
   hasActual: boolean;
+  /** Drift is creation_pending / deletion_pending: a complete cluster read settles it either way. */
+  pending: boolean;
 }
 
+const PENDING_SQL = `drift_status IN ('creation_pending', 'deletion_pending') AS pending`;
+
 export async function loadActualIndex(em: EntityManager, fabricId: number, kind: string): Promise<Map<string, ActualIndexEntry>> {
-  const rows = await query<{ id: number; namespace: string; name: string; uid: string | null; rv: string | null }>(
+  const rows = await query<{ id: number; namespace: string; name: string; uid: string | null; rv: string | null; pending: boolean }>(
     em,
-    `SELECT id, namespace, name, actual_uid AS uid, actual_resource_version AS rv FROM hedgehog_resource WHERE fabric_id = ? AND kind = ?`,
+    `SELECT id, namespace, name, actual_uid AS uid, actual_resource_version AS rv, ${PENDING_SQL}
+       FROM hedgehog_resource WHERE fabric_id = ? AND kind = ?`,
     [fabricId, kind],
   );
   const out = new Map<string, ActualIndexEntry>();
   for (const r of rows) {
-    out.set(`${kind}/${r.namespace}/${r.name}`, { id: r.id, uid: r.uid, resourceVersion: r.rv, hasActual: r.uid !== null });
+    out.set(`${kind}/${r.namespace}/${r.name}`, { id: r.id, uid: r.uid, resourceVersion: r.rv, hasActual: r.uid !== null, pending: r.pending });
   }
   return out;
 }
@@ -97,16 +104,16 @@ export async function loadActualIndexForKeys(
 ): Promise<Map<string, ActualIndexEntry>> {
   const out = new Map<string, ActualIndexEntry>();
   if (keys.length === 0) return out;
-  const rows = await query<{ id: number; namespace: string; name: string; uid: string | null; rv: string | null }>(
+  const rows = await query<{ id: number; namespace: string; name: string; uid: string | null; rv: string | null; pending: boolean }>(
     em,
-    `SELECT r.id, r.namespace, r.name, r.actual_uid AS uid, r.actual_resource_version AS rv
+    `SELECT r.id, r.namespace, r.name, r.actual_uid AS uid, r.actual_resource_version AS rv, r.${PENDING_SQL}
        FROM hedgehog_resource r
        JOIN jsonb_to_recordset(?::jsonb) AS k(namespace text, name text) ON k.namespace = r.namespace AND k.name = r.name
       WHERE r.fabric_id = ? AND r.kind = ?`,
     [JSON.stringify(keys.map((k) => ({ namespace: k.namespace, name: k.name }))), fabricId, kind],
   );
   for (const r of rows) {
-    out.set(`${kind}/${r.namespace}/${r.name}`, { id: r.id, uid: r.uid, resourceVersion: r.rv, hasActual: r.uid !== null });
+    out.set(`${kind}/${r.namespace}/${r.name}`, { id: r.id, uid: r.uid, resourceVersion: r.rv, hasActual: r.uid !== null, pending: r.pending });
   }
   return out;
 }
