@@ -6,7 +6,8 @@ import 'reflect-metadata';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { HedgehogFabric } from '../src/entities/index.js';
 import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
-import { FabricRegistry } from '../src/fabrics/fabric-registry.js';
+import { FabricRegistry, InvalidFabricSettingsError } from '../src/fabrics/fabric-registry.js';
+import { FABRIC_KINDS } from '../src/kube/catalog.js';
 import { FakeKubeApi, generateSampleFabric, withServerDefaults, type KubeObjectLike } from '../src/testing/index.js';
 import { createTestDatabase, withPg, type TestDatabase } from './helpers/database.js';
 
@@ -326,5 +327,77 @@ describe('syncActualState', () => {
     expect(r.annotations.note).toBe(evil);
     expect(r.annotations.quote).toBe(`"double" and 'single' and \\ backslash ? $1`);
     expect(r.labels['sql.example.com/x']).toBe('a--b');
+  });
+
+  test('a kind the cluster does not serve is skipped and named in the run record; its rows stay', async () => {
+    const objs = small();
+    const full = await fakeWith(objs);
+    const fabric = await newFabric();
+    await service(full).syncActualState(fabric);
+    const servers = await rows(fabric.id, `kind = 'Server'`);
+    expect(servers.length).toBeGreaterThan(0);
+
+    const partialApi = await fakeWith(
+      objs.filter((o) => o.kind !== 'Server'),
+      { kinds: FABRIC_KINDS.filter((k) => k.kind !== 'Server') },
+    );
+    const run = await service(partialApi).syncActualState(fabric);
+    expect(run.status).toBe('completed');
+    expect(run.skippedKinds.map((k) => k.kind)).toEqual(['Server']);
+    const [rec] = await orm.em.fork().getConnection().execute(`SELECT skipped_kinds FROM sync_operation WHERE id = ?`, [run.id]);
+    expect(rec.skipped_kinds[0]).toMatchObject({ kind: 'Server' });
+    expect(await rows(fabric.id, `kind = 'Server'`)).toEqual(servers);
+  });
+
+  test('runs left in progress by a process that died are closed as failed by the next run', async () => {
+    const api = await fakeWith(small());
+    const fabric = await newFabric();
+    const conn = orm.em.fork().getConnection();
+    const [old] = await conn.execute(
+      `INSERT INTO sync_operation (fabric_id, type, status, started_at) VALUES (?, 'actual', 'in_progress', now() - interval '2 hours') RETURNING id`,
+      [fabric.id],
+    );
+    const run = await service(api).syncActualState(fabric);
+    expect(run.status).toBe('completed');
+    const [closed] = await conn.execute(`SELECT status, error_message, finished_at FROM sync_operation WHERE id = ?`, [old.id]);
+    expect(closed.status).toBe('failed');
+    expect(closed.error_message).toMatch(/abandoned/);
+    expect(closed.finished_at).not.toBeNull();
+  });
+
+  test("the fabric's ignore rules hide fields from drift; malformed rules are refused when saved", async () => {
+    const objs = small();
+    const api = await fakeWith(objs);
+    const registry = new FabricRegistry(orm.em);
+    await expect(registry.create(`bad-rules-${++fabricSeq}`, { ignoreRules: [{ pointer: 'no-slash' }] })).rejects.toThrow(InvalidFabricSettingsError);
+    await expect(registry.create(`bad-kind-${++fabricSeq}`, { ignoreRules: [{ kind: 'Nope', pointer: '/spec/x' }] })).rejects.toThrow(/unknown kind/);
+
+    const fabric = await newFabric();
+    const vpc = objs.find((o) => o.kind === 'VPC')!;
+    const svc = service(api);
+    await svc.syncActualState(fabric);
+    // Declare the VPC in the desired side with a different description-like field.
+    const conn = orm.em.fork().getConnection();
+    await conn.execute(
+      `UPDATE hedgehog_resource SET desired_spec = jsonb_set(actual_spec, '{defaultIsolated}', to_jsonb(NOT coalesce((actual_spec->>'defaultIsolated')::boolean, false)))
+       WHERE fabric_id = ? AND kind = 'VPC' AND name = ?`,
+      [fabric.id, vpc.metadata.name],
+    );
+    const bump = () => {
+      const o = structuredClone(api.get('VPC', vpc.metadata.namespace, vpc.metadata.name)!);
+      (o.metadata as any).labels = { ...(o.metadata as any).labels, bump: String(Date.now()) };
+      api.update(o);
+    };
+    bump();
+    await svc.syncActualState(fabric);
+    let [r] = await rows(fabric.id, `kind = 'VPC' AND name = ?`, [vpc.metadata.name]);
+    expect(r.drift_status).toBe('spec_drift');
+    expect(r.drift_details.differences.map((d: any) => d.path)).toContain('/spec/defaultIsolated');
+
+    await registry.update(fabric.name, { ignoreRules: [{ kind: 'VPC', pointer: '/spec/defaultIsolated' }, { pointer: '/metadata/labels' }] });
+    bump();
+    await service(api).syncActualState(fabric.name);
+    [r] = await rows(fabric.id, `kind = 'VPC' AND name = ?`, [vpc.metadata.name]);
+    expect(r.drift_status).toBe('in_sync');
   });
 });

@@ -29,6 +29,20 @@ export interface IgnoreRule {
   pointer: string;
 }
 
+/** Objects of one kind in the ledger, and how many of them each side has. */
+export interface KindCount {
+  total: number;
+  actual: number;
+  desired: number;
+}
+
+/** The cached drift counts of a fabric (`unchecked` counts rows whose drift was never computed). */
+export interface FabricDriftSummary {
+  byStatus: Record<string, number>;
+  bySeverity: Record<string, number>;
+  total: number;
+}
+
 /**
  * One Hedgehog fabric: where its cluster and its Git source are, how it is synced,
  * and cached summaries of the last sync. Only *where to find* credentials is stored
@@ -163,10 +177,10 @@ export class HedgehogFabric {
 
   // --- Cached summaries ---
 
-  /** Count of resources per drift status, e.g. { spec_drift: 2, in_sync: 40 }. */
+  /** Counts per drift status and severity: { byStatus: { in_sync: 40, … }, bySeverity: { none: 40, … }, total: 42 }. */
   @Property({ type: 'json', columnType: 'jsonb', default: '{}' })
   @IsObject()
-  driftSummary: Opt<Record<string, number>> = {};
+  driftSummary: Opt<FabricDriftSummary | Record<string, never>> = {};
 
   @Property({ type: 'integer', default: 0 })
   @IsInt()
@@ -178,10 +192,10 @@ export class HedgehogFabric {
   @Min(0)
   inSyncCount: Opt<number> = 0;
 
-  /** Count of resources per kind, e.g. { VPC: 3, Switch: 4 }. */
+  /** Counts per kind: { VPC: { total: 3, actual: 3, desired: 2 }, … }. */
   @Property({ type: 'json', columnType: 'jsonb', default: '{}' })
   @IsObject()
-  kindCounts: Opt<Record<string, number>> = {};
+  kindCounts: Opt<Record<string, KindCount>> = {};
 
   @Property({ type: 'datetime', columnType: 'timestamptz', defaultRaw: 'now()' })
   created: Opt<Date> = new Date();

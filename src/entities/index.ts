@@ -4,7 +4,7 @@ import { HedgehogResource } from './hedgehog-resource.js';
 import { StateTransition } from './state-transition.js';
 import { SyncOperation } from './sync-operation.js';
 
-export { HedgehogFabric, type IgnoreRule } from './hedgehog-fabric.js';
+export { HedgehogFabric, type IgnoreRule, type KindCount, type FabricDriftSummary } from './hedgehog-fabric.js';
 export { HedgehogResource } from './hedgehog-resource.js';
 export { SyncOperation } from './sync-operation.js';
 export { StateTransition } from './state-transition.js';

@@ -4,6 +4,8 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { HedgehogFabric, type IgnoreRule } from '../entities/index.js';
+import { ignoreRuleProblem } from '../drift/ignore-rules.js';
+import { kindInfo } from '../kube/catalog.js';
 
 export interface FabricSettings {
   description?: string;
@@ -32,6 +34,30 @@ export class FabricExistsError extends Error {
     super(`a fabric named "${name}" already exists; change it with \`hh-sync fabric set ${name} …\``);
     this.name = 'FabricExistsError';
   }
+}
+
+export class InvalidFabricSettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidFabricSettingsError';
+  }
+}
+
+/**
+ * Problems with settings that the entity's own rules cannot see. Ignore rules are checked here, when
+ * they are saved: a malformed rule would otherwise make every drift computation of the fabric fail.
+ */
+export function fabricSettingsProblems(settings: FabricSettings): string[] {
+  const problems: string[] = [];
+  for (const [i, rule] of (settings.ignoreRules ?? []).entries()) {
+    const p = ignoreRuleProblem(rule);
+    if (p) problems.push(`ignoreRules[${i}]: ${p}`);
+    if (rule.kind !== undefined && !kindInfo(rule.kind)) problems.push(`ignoreRules[${i}]: unknown kind "${rule.kind}"`);
+  }
+  if (settings.syncIntervalSeconds !== undefined && !(Number.isInteger(settings.syncIntervalSeconds) && settings.syncIntervalSeconds > 0)) {
+    problems.push(`syncIntervalSeconds: must be a positive whole number of seconds, got ${settings.syncIntervalSeconds}`);
+  }
+  return problems;
 }
 
 export class FabricRegistry {
@@ -76,6 +102,8 @@ export class FabricRegistry {
 }
 
 function applySettings(fabric: HedgehogFabric, settings: FabricSettings): void {
+  const problems = fabricSettingsProblems(settings);
+  if (problems.length) throw new InvalidFabricSettingsError(`invalid settings for fabric "${fabric.name}": ${problems.join('; ')}`);
   for (const key of SETTING_KEYS) {
     if (settings[key] !== undefined) (fabric as unknown as Record<string, unknown>)[key] = settings[key];
   }

@@ -27,14 +27,15 @@ export interface DriftedResource {
 
 export interface DriftReport {
   fabric: string;
-  summary: { total: number; byStatus: Record<DriftStatus, number>; bySeverity: Record<DriftSeverity, number> };
+  /** `unchecked`: rows whose drift was never computed (e.g. drafts). */
+  summary: { total: number; byStatus: Record<DriftStatus, number>; bySeverity: Record<DriftSeverity, number>; unchecked: number };
   resources: DriftedResource[];
 }
 
 const SEVERITY_ORDER = `CASE drift_severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END`;
 
 export async function driftReport(em: EntityManager, fabric: HedgehogFabric, filter: DriftReportFilter = {}): Promise<DriftReport> {
-  const counts = await query<{ drift_status: DriftStatus; drift_severity: DriftSeverity; c: string | number }>(
+  const counts = await query<{ drift_status: DriftStatus | null; drift_severity: DriftSeverity; c: string | number }>(
     em,
     `SELECT drift_status, drift_severity, count(*) AS c FROM hedgehog_resource WHERE fabric_id = ? GROUP BY drift_status, drift_severity`,
     [fabric.id],
@@ -42,16 +43,21 @@ export async function driftReport(em: EntityManager, fabric: HedgehogFabric, fil
   const byStatus = Object.fromEntries(DRIFT_STATUSES.map((s) => [s, 0])) as Record<DriftStatus, number>;
   const bySeverity = Object.fromEntries(DRIFT_SEVERITIES.map((s) => [s, 0])) as Record<DriftSeverity, number>;
   let total = 0;
+  let unchecked = 0;
   for (const r of counts) {
     const n = Number(r.c);
+    total += n;
+    if (r.drift_status === null) {
+      unchecked += n;
+      continue;
+    }
     byStatus[r.drift_status] += n;
     bySeverity[r.drift_severity] += n;
-    total += n;
   }
 
   const where = ['fabric_id = ?'];
   const params: unknown[] = [fabric.id];
-  if (!filter.includeInSync && !filter.status?.length) where.push(`drift_status <> 'in_sync'`);
+  if (!filter.includeInSync && !filter.status?.length) where.push(`drift_status IS NOT NULL AND drift_status <> 'in_sync'`);
   if (filter.status?.length) {
     where.push(`drift_status IN (${filter.status.map(() => '?').join(', ')})`);
     params.push(...filter.status);
@@ -75,7 +81,7 @@ export async function driftReport(em: EntityManager, fabric: HedgehogFabric, fil
   );
   return {
     fabric: fabric.name,
-    summary: { total, byStatus, bySeverity },
+    summary: { total, byStatus, bySeverity, unchecked },
     resources: rows.map((r) => ({
       kind: r.kind,
       namespace: r.namespace,

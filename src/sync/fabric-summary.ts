@@ -14,7 +14,7 @@ export async function refreshFabricSummary(em: EntityManager, fabricId: number):
           kinds AS (SELECT kind, jsonb_build_object('total', count(*), 'actual', count(*) FILTER (WHERE has_actual),
                                                     'desired', count(*) FILTER (WHERE has_desired)) AS c
                     FROM r GROUP BY kind),
-          st AS (SELECT drift_status AS k, count(*) AS c FROM r GROUP BY drift_status),
+          st AS (SELECT coalesce(drift_status, 'unchecked') AS k, count(*) AS c FROM r GROUP BY 1),
           sev AS (SELECT drift_severity AS k, count(*) AS c FROM r GROUP BY drift_severity)
      UPDATE hedgehog_fabric SET
        kind_counts = (SELECT coalesce(jsonb_object_agg(kind, c), '{}'::jsonb) FROM kinds),
@@ -22,7 +22,7 @@ export async function refreshFabricSummary(em: EntityManager, fabricId: number):
          'byStatus', (SELECT coalesce(jsonb_object_agg(k, c), '{}'::jsonb) FROM st),
          'bySeverity', (SELECT coalesce(jsonb_object_agg(k, c), '{}'::jsonb) FROM sev),
          'total', (SELECT count(*) FROM r)),
-       drifted_count = (SELECT count(*) FROM r WHERE drift_status <> 'in_sync'),
+       drifted_count = (SELECT count(*) FROM r WHERE drift_status IS NOT NULL AND drift_status <> 'in_sync'),
        in_sync_count = (SELECT count(*) FROM r WHERE drift_status = 'in_sync'),
        last_updated = now()
      WHERE id = ?`,

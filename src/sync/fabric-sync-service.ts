@@ -26,7 +26,7 @@ import { refreshFabricSummary } from './fabric-summary.js';
 import { silentLogger, type Logger } from './logger.js';
 import { PhaseTimer } from './phase-timings.js';
 import { applyWritePlan } from './resource-writer.js';
-import { addCounts, emptyCounts, finishRun, startRun, type RunCounts, type RunStatus, type RunType, type SyncRunReport } from './run-recorder.js';
+import { addCounts, closeAbandonedRuns, emptyCounts, finishRun, startRun, type RunCounts, type RunStatus, type RunType, type SyncRunReport } from './run-recorder.js';
 import { query } from './sql.js';
 import { loadActualIndex, loadActualIndexForKeys, loadStoredResourcesByIds, loadStoredResources } from './stored-resource.js';
 import type { TransitionTrigger } from './transitions.js';
@@ -119,6 +119,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       rec.skippedKinds.push(...discovery.skipped);
       await em.transactional(async (tem) => {
         await lockFabricForTransaction(tem, fabric.id, fabric.name, this.lockTimeout);
+        await closeAbandonedRuns(tem, fabric.id, rec.runId, this.lockTimeout);
         const now = new Date();
         const ctx = this.driftContext(fabric, schemaDefaults, now, now);
         for (const kind of discovery.served) {
@@ -237,6 +238,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       const schemaDefaults = await this.schemas.defaultsFor(fabric);
       await rec.timer.time('write', () => em.transactional(async (tem) => {
         await lockFabricForTransaction(tem, fabric.id, fabric.name, this.lockTimeout);
+        await closeAbandonedRuns(tem, fabric.id, rec.runId, this.lockTimeout);
         const now = new Date();
         const lastActual = await this.lastActualSync(tem, fabric.id);
         const ctx = this.driftContext(fabric, schemaDefaults, lastActual, now);
@@ -328,6 +330,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     const started = await startRun(em, fabric.id, type);
     this.emit('run:start', { fabric: fabric.name, type, id: started.id });
     const rec: RunAccumulator = {
+      runId: started.id,
       counts: emptyCounts(),
       errors: [],
       skippedKinds: [],
@@ -384,6 +387,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
 }
 
 interface RunAccumulator {
+  runId: number;
   counts: RunCounts;
   errors: ObjectError[];
   skippedKinds: { kind: string; reason: string }[];

@@ -87,3 +87,20 @@ export async function finishRun(
   );
   return new Date(row.finished_at);
 }
+
+/**
+ * Runs of this fabric still `in_progress` that started longer ago than a lock wait can last belong to a
+ * process that died mid-run (the caller holds the fabric lock, so no live run is inside its transaction).
+ * Close them as failed so the history does not show runs that never end. Watch runs are left to the watch.
+ */
+export async function closeAbandonedRuns(em: EntityManager, fabricId: number, currentRunId: number, lockTimeoutMs: number): Promise<number> {
+  const rows = await query(
+    em,
+    `UPDATE sync_operation SET status = 'failed', finished_at = now(),
+       error_message = 'abandoned: the process running it stopped before it finished'
+     WHERE fabric_id = ? AND id <> ? AND status = 'in_progress' AND type <> 'watch'
+       AND started_at < now() - make_interval(secs => ?) RETURNING id`,
+    [fabricId, currentRunId, Math.ceil(lockTimeoutMs / 1000) + 5],
+  );
+  return rows.length;
+}
