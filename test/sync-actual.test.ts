@@ -400,4 +400,29 @@ describe('syncActualState', () => {
     [r] = await rows(fabric.id, `kind = 'VPC' AND name = ?`, [vpc.metadata.name]);
     expect(r.drift_status).toBe('in_sync');
   });
+
+  test('typed events: run:start, resource (created/updated/deleted) and run:end', async () => {
+    const objs = small();
+    const api = await fakeWith(objs);
+    const fabric = await newFabric();
+    const svc = service(api);
+    const seen: string[] = [];
+    const changes: Record<string, number> = {};
+    svc.on('run:start', (e) => seen.push(`start:${e.type}:${e.fabric}`));
+    svc.on('run:end', (r) => seen.push(`end:${r.type}:${r.status}`));
+    svc.on('resource', (e) => {
+      changes[e.change] = (changes[e.change] ?? 0) + 1;
+      expect(e.fabric).toBe(fabric.name);
+    });
+    await svc.syncActualState(fabric);
+    expect(changes).toEqual({ created: objs.length });
+    const server = objs.find((o) => o.kind === 'Server')!;
+    api.delete('Server', server.metadata.namespace, server.metadata.name);
+    const vpc = structuredClone(api.list('VPC')[0]);
+    (vpc.metadata as any).labels = { x: 'y' };
+    api.update(vpc);
+    await svc.syncActualState(fabric);
+    expect(changes).toEqual({ created: objs.length, deleted: 1, updated: 1 });
+    expect(seen).toEqual([`start:actual:${fabric.name}`, 'end:actual:completed', `start:actual:${fabric.name}`, 'end:actual:completed']);
+  });
 });

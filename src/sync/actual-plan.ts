@@ -8,7 +8,7 @@
  */
 import { keyOf, type ActualObservation } from '../observations.js';
 import type { Row } from './sql.js';
-import { evaluateDrift, type DriftContext } from './drift-evaluation.js';
+import { evaluateDrift, type DriftColumns, type DriftContext } from './drift-evaluation.js';
 import type { ActualIndexEntry, StoredResource } from './stored-resource.js';
 import type { TransitionDraft } from './transitions.js';
 
@@ -69,6 +69,17 @@ export interface WritePlan {
   recreated: { kind: string; namespace: string; name: string; oldUid: string; newUid: string }[];
   /** Rows whose drift was recomputed without a change of their data. */
   reevaluated: number;
+  /** What happened to each object, for the service's `resource` events. */
+  changes: ResourceChange[];
+}
+
+export interface ResourceChange {
+  kind: string;
+  namespace: string;
+  name: string;
+  change: 'created' | 'updated' | 'cleared' | 'deleted';
+  driftStatus?: string;
+  state?: string;
 }
 
 /** Columns the actual side writes; everything else keeps its value (or takes its database default on insert). */
@@ -86,7 +97,7 @@ export function planActualWrites(
   stored: Map<string, StoredResource>,
   ctx: DriftContext,
 ): WritePlan {
-  const plan: WritePlan = { upserts: [], deletes: [], transitions: [], created: 0, updated: 0, cleared: 0, recreated: [], reevaluated: 0 };
+  const plan: WritePlan = { upserts: [], deletes: [], transitions: [], created: 0, updated: 0, cleared: 0, recreated: [], reevaluated: 0, changes: [] };
   const now = ctx.now;
 
   for (const o of diff.changed) {
@@ -114,6 +125,7 @@ export function planActualWrites(
     }
     if (s) plan.updated++;
     else plan.created++;
+    plan.changes.push({ kind: o.kind, namespace: o.namespace, name: o.name, change: s ? 'updated' : 'created', driftStatus: drift.drift_status, state: drift.resource_state });
     if (!s || s.resourceState !== drift.resource_state) {
       plan.transitions.push({ key, from: s?.resourceState ?? null, to: drift.resource_state, reason });
     }
@@ -144,16 +156,19 @@ export function planActualWrites(
     if (s.desiredSpec === null && s.draftSpec === null) {
       // Gone from the cluster and declared nowhere: nothing is left to track.
       plan.deletes.push(s.id);
+      plan.changes.push({ kind: s.kind, namespace: s.namespace, name: s.name, change: 'deleted' });
       continue;
     }
-    pushStoredRow(plan, fabricId, key, s, null, 'no longer in the cluster', ctx);
+    const drift = pushStoredRow(plan, fabricId, key, s, null, 'no longer in the cluster', ctx);
+    plan.changes.push({ kind: s.kind, namespace: s.namespace, name: s.name, change: 'cleared', driftStatus: drift.drift_status, state: drift.resource_state });
   }
 
   for (const key of diff.reevaluate) {
     const s = stored.get(key);
     if (!s) continue;
     plan.reevaluated++;
-    pushStoredRow(plan, fabricId, key, s, s, 'the cluster was read after the Git change', ctx);
+    const drift = pushStoredRow(plan, fabricId, key, s, s, 'the cluster was read after the Git change', ctx);
+    plan.changes.push({ kind: s.kind, namespace: s.namespace, name: s.name, change: 'updated', driftStatus: drift.drift_status, state: drift.resource_state });
   }
   return plan;
 }
@@ -167,7 +182,7 @@ function pushStoredRow(
   actual: StoredResource | null,
   reason: string,
   ctx: DriftContext,
-): void {
+): DriftColumns {
   const now = ctx.now;
   const drift = evaluateDrift(
     {
@@ -204,4 +219,5 @@ function pushStoredRow(
     state_change_reason: reason,
     last_updated: now,
   });
+  return drift;
 }

@@ -51,7 +51,7 @@ function sameJson(a: unknown, b: unknown): boolean {
 export function planDesiredWrites(input: DesiredPlanInput, ctx: DriftContext): DesiredPlan {
   const now = ctx.now;
   const plan: DesiredPlan = {
-    upserts: [], deletes: [], transitions: [], created: 0, updated: 0, cleared: 0, recreated: [], reevaluated: 0, unchanged: 0, keptFromBrokenFiles: [],
+    upserts: [], deletes: [], transitions: [], created: 0, updated: 0, cleared: 0, recreated: [], reevaluated: 0, changes: [], unchanged: 0, keptFromBrokenFiles: [],
   };
   const conflictByKey = new Map(input.conflicts.map((c) => [keyOf(c), c]));
   const seen = new Set<string>();
@@ -95,6 +95,7 @@ export function planDesiredWrites(input: DesiredPlanInput, ctx: DriftContext): D
     const reason = !s ? `declared in ${o.filePath}` : contentChanged ? `changed in ${o.filePath}` : `moved to ${o.filePath}`;
     if (s) plan.updated++;
     else plan.created++;
+    plan.changes.push({ kind: o.kind, namespace: o.namespace, name: o.name, change: s ? 'updated' : 'created', driftStatus: drift.drift_status, state: drift.resource_state });
     if (!s || s.resourceState !== drift.resource_state) plan.transitions.push({ key, from: s?.resourceState ?? null, to: drift.resource_state, reason });
     const hasActual = !!s?.actualSpec;
     plan.upserts.push({
@@ -134,6 +135,7 @@ export function planDesiredWrites(input: DesiredPlanInput, ctx: DriftContext): D
     plan.cleared++;
     if (s.actualSpec === null && s.draftSpec === null) {
       plan.deletes.push(s.id); // declared nowhere and not in the cluster: nothing is left to track
+      plan.changes.push({ kind: s.kind, namespace: s.namespace, name: s.name, change: 'deleted' });
       continue;
     }
     const drift = evaluateDrift(
@@ -152,6 +154,7 @@ export function planDesiredWrites(input: DesiredPlanInput, ctx: DriftContext): D
       ctx,
     );
     const reason = `removed from the repository (was ${s.desiredFilePath ?? 'declared'})`;
+    plan.changes.push({ kind: s.kind, namespace: s.namespace, name: s.name, change: 'cleared', driftStatus: drift.drift_status, state: drift.resource_state });
     if (s.resourceState !== drift.resource_state) plan.transitions.push({ key, from: s.resourceState, to: drift.resource_state, reason });
     const { desired: _dropped, ...restMeta } = s.syncMetadata ?? {};
     plan.upserts.push({

@@ -18,7 +18,7 @@ import { readDesiredState, type DesiredReadOptions } from '../gitops/desired-sta
 import { keyOf, type ActualObservation, type ObjectError, type ResourceKey } from '../observations.js';
 import type { SchemaDefaults } from '../drift/types.js';
 import { FabricSchemas } from './fabric-schemas.js';
-import { ACTUAL_COLUMNS, diffAgainstIndex, planActualWrites, type WritePlan } from './actual-plan.js';
+import { ACTUAL_COLUMNS, diffAgainstIndex, planActualWrites, type ResourceChange, type WritePlan } from './actual-plan.js';
 import { DESIRED_COLUMNS, planDesiredWrites } from './desired-plan.js';
 import type { DriftContext } from './drift-evaluation.js';
 import { lockFabricForTransaction } from './fabric-lock.js';
@@ -49,11 +49,8 @@ export interface FabricSyncServiceOptions {
 export type FabricRef = HedgehogFabric | string | number;
 
 /** What a `resource` event says: one ledger object changed in a run. */
-export interface ResourceEvent extends ResourceKey {
+export interface ResourceEvent extends ResourceChange {
   fabric: string;
-  change: 'created' | 'updated' | 'cleared' | 'deleted';
-  driftStatus?: string;
-  state?: string;
 }
 
 export interface SyncServiceEvents {
@@ -303,18 +300,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
 
   private emitResources(fabric: HedgehogFabric, plan: WritePlan): void {
     if (this.listenerCount('resource') === 0) return;
-    for (const u of plan.upserts) {
-      const cleared = u.actual_uid === null || u.desired_spec === null;
-      this.emit('resource', {
-        fabric: fabric.name,
-        kind: u.kind as string,
-        namespace: u.namespace as string,
-        name: u.name as string,
-        change: cleared && ('actual_uid' in u ? u.actual_uid === null : u.desired_spec === null) ? 'cleared' : 'updated',
-        driftStatus: u.drift_status as string,
-        state: u.resource_state as string,
-      });
-    }
+    for (const c of plan.changes) this.emit('resource', { fabric: fabric.name, ...c });
   }
 
   /**
