@@ -1,0 +1,226 @@
+/**
+ * FabricLeases: which fabrics this watch replica holds. Exactly one replica holds a fabric at a time.
+ *
+ * Every `pollMs` (default 1 s) the replica:
+ *   1. reconnects its lease connection if it is down (a dead connection means every lease is gone: 'lost');
+ *   2. proves a connection that holds leases is alive at least every `checkMs` (default 2 s) — a cheap `SELECT 1`
+ *      with a client-side timeout, so a half-open connection is noticed too;
+ *   3. tries to take the fabrics it wants and nobody holds, up to its capacity;
+ *   4. gives one fabric back ('surplus') when it holds more than its fair share and another replica has room.
+ *
+ * Sharing: replicas of one group (the same fabric list) find each other through the backend (`application_name` of
+ * the lease connections on a server); each replica's capacity is ceil(fabrics / replicas), capped by `maxFabrics`.
+ * A replica that starts late therefore receives fabrics from the others, one per poll, each handed over cleanly
+ * (the holder stops its watch — finishing the batch in flight — before it unlocks).
+ *
+ * Takeover time after a holder dies: the server drops its locks when its connection closes, and a waiting replica
+ * takes the fabric at its next poll, so within `pollMs` (+ the time to list the kinds before the first write).
+ */
+import { EventEmitter } from 'node:events';
+import type { EntityManager } from '@mikro-orm/core';
+import type { LeaseBackend } from './lease-backend.js';
+import { silentLogger, type Logger } from '../sync/logger.js';
+
+export interface FabricLeasesOptions {
+  /** How often non-held fabrics are tried and the group is looked at. Default 1000 ms. */
+  pollMs?: number;
+  /** Longest time between two proofs that the lease connection is alive while holding. Default 2000 ms. */
+  checkMs?: number;
+  /** Most fabrics this replica holds. Default: no limit beyond the fair share. */
+  maxFabrics?: number;
+  /** A fabric is held at least this long before it may be handed to another replica. Default 5 × pollMs. */
+  minHoldMs?: number;
+  logger?: Logger;
+}
+
+export interface FabricLeasesEvents {
+  /** This replica now holds the fabric: start watching it. */
+  acquired: [fabricId: number];
+  /** The leases are gone (connection died): stop writing at once. */
+  lost: [fabricIds: number[], reason: string];
+  /** This replica holds more than its share: stop the fabric's watch, then call release(). */
+  surplus: [fabricId: number];
+  /** The backend could not be reached (kept retrying). */
+  unavailable: [error: Error];
+}
+
+export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
+  private readonly pollMs: number;
+  private readonly checkMs: number;
+  private readonly maxFabrics: number;
+  private readonly minHoldMs: number;
+  private readonly log: Logger;
+  private readonly held = new Map<number, number>(); // fabric id → acquired at (epoch ms)
+  private readonly releasing = new Set<number>();
+  private timer?: NodeJS.Timeout;
+  private tick?: Promise<void>;
+  private running = false;
+  private lastProof = 0;
+  private wasUnavailable = false;
+
+  constructor(
+    private readonly backend: LeaseBackend,
+    private readonly wanted: readonly number[],
+    options: FabricLeasesOptions = {},
+  ) {
+    super();
+    this.pollMs = options.pollMs ?? 1000;
+    this.checkMs = options.checkMs ?? 2000;
+    this.maxFabrics = options.maxFabrics ?? Infinity;
+    this.minHoldMs = options.minHoldMs ?? 5 * this.pollMs;
+    this.log = options.logger ?? silentLogger;
+    backend.onLost((reason) => this.dropAll(reason));
+  }
+
+  /** Fabric ids held now. */
+  heldIds(): number[] {
+    return [...this.held.keys()];
+  }
+
+  holds(fabricId: number): boolean {
+    return this.held.has(fabricId);
+  }
+
+  /** Fencing check for a write transaction (see LeaseBackend.stillHolds). */
+  async stillHolds(em: EntityManager, fabricId: number): Promise<boolean> {
+    return this.held.has(fabricId) && (await this.backend.stillHolds(em, fabricId));
+  }
+
+  /** Run the first poll now and keep polling. */
+  async start(): Promise<void> {
+    this.running = true;
+    await this.poll();
+  }
+
+  /** Stop polling (leases already held stay held until release()/close()). */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.tick;
+  }
+
+  /** Give a fabric back (after its watch stopped). */
+  async release(fabricId: number): Promise<void> {
+    this.releasing.delete(fabricId);
+    if (!this.held.delete(fabricId)) return;
+    await this.backend.release(fabricId).catch((err) => {
+      // An unlock that fails because the connection died released the lock anyway.
+      this.log.warn({ fabricId, err: (err as Error).message }, 'lease release failed');
+    });
+  }
+
+  /**
+   * The fabric turned out not to be held (a fencing check failed): forget it and check the connection at the next
+   * poll, which runs at once.
+   */
+  forget(fabricId: number): void {
+    this.held.delete(fabricId);
+    this.releasing.delete(fabricId);
+    this.lastProof = 0;
+    this.schedule(0);
+  }
+
+  /** Stop polling, release every lease and close the connection. */
+  async close(): Promise<void> {
+    await this.stop();
+    this.held.clear();
+    this.releasing.clear();
+    await this.backend.close();
+  }
+
+  private dropAll(reason: string): void {
+    const ids = [...this.held.keys()];
+    this.held.clear();
+    this.releasing.clear();
+    this.lastProof = 0;
+    if (ids.length) {
+      this.log.warn({ fabricIds: ids, reason }, 'fabric leases lost');
+      this.emit('lost', ids, reason);
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    if (!this.running) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.poll();
+    }, delayMs);
+  }
+
+  private poll(): Promise<void> {
+    if (this.tick) return this.tick;
+    this.tick = this.pollOnce()
+      .catch((err) => {
+        // The backend marks itself lost on a failed query; the next poll reconnects.
+        this.log.debug({ err: (err as Error).message }, 'lease poll failed');
+      })
+      .finally(() => {
+        this.tick = undefined;
+        this.schedule(this.pollMs);
+      });
+    return this.tick;
+  }
+
+  private async pollOnce(): Promise<void> {
+    if (!this.running) return;
+    if (!this.backend.connected) {
+      try {
+        await this.backend.connect();
+        if (this.wasUnavailable) this.log.info({}, 'lease connection restored');
+        this.wasUnavailable = false;
+      } catch (err) {
+        if (!this.wasUnavailable) this.log.warn({ err: (err as Error).message }, 'lease connection unavailable; retrying');
+        this.wasUnavailable = true;
+        this.emit('unavailable', err as Error);
+        return;
+      }
+    }
+    const unheld = this.wanted.filter((id) => !this.held.has(id));
+    if (unheld.length === 0 && this.releasing.size === 0 && this.held.size > 0 && Date.now() - this.lastProof < this.checkMs) return;
+
+    const members = await this.backend.members();
+    this.lastProof = Date.now();
+    if (!this.running) return;
+    const share = Math.ceil(this.wanted.length / Math.max(1, members.length));
+    const capacity = Math.min(this.maxFabrics, share);
+
+    // Take what nobody holds, in random order so replicas starting together spread out.
+    for (const id of shuffle(unheld)) {
+      if (this.held.size >= capacity || !this.running) break;
+      if (await this.backend.tryAcquire(id)) {
+        if (!this.running) {
+          await this.backend.release(id);
+          break;
+        }
+        this.held.set(id, Date.now());
+        this.log.info({ fabricId: id }, 'fabric lease acquired');
+        this.emit('acquired', id);
+      }
+    }
+
+    // Hand one fabric over when holding more than the share and another replica has room for it.
+    if (this.releasing.size === 0 && this.held.size > capacity) {
+      const someoneHasRoom = members.some((m) => !m.self && m.held < Math.min(this.maxFabrics, share));
+      if (someoneHasRoom) {
+        const now = Date.now();
+        const candidate = [...this.held].filter(([, at]) => now - at >= this.minHoldMs).sort((a, b) => b[1] - a[1])[0];
+        if (candidate) {
+          this.releasing.add(candidate[0]);
+          this.log.info({ fabricId: candidate[0], share }, 'handing a fabric to another replica');
+          this.emit('surplus', candidate[0]);
+        }
+      }
+    }
+  }
+}
+
+function shuffle<T>(items: T[]): T[] {
+  const a = [...items];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}

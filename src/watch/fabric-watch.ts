@@ -1,0 +1,528 @@
+/**
+ * FabricWatch: continuous sync of ONE fabric while this replica holds its lease.
+ *
+ *   ResourceWatcher ('relist' | 'batch') → serial write queue → applyWatchWrite (one transaction each) → ledger
+ *                                                              → run window (sync_operation rows), metrics, events
+ *   timer / syncDesiredNow() → FabricSyncService.syncDesiredState (when the fabric has a Git source)
+ *
+ * - Start: discover the kinds the cluster serves, load schema defaults (CRD directory or the cluster's CRDs), then
+ *   the watcher lists every kind (each list replaces and sweeps that kind) and keeps watching. Discovery and
+ *   credential failures are retried with backoff for as long as the fabric is held.
+ * - Write queue: one write at a time, in the order the watcher handed them out. A relist supersedes everything
+ *   queued before it for its kind (the watcher flushes older events first), so those entries are dropped unwritten.
+ * - Database failure: the queue pauses and DROPS what it holds (and what arrives while paused) instead of buffering
+ *   without bound; the database is probed with backoff; on recovery every kind is relisted (watcher.resync()), and
+ *   each relist's sweep converges the ledger on the cluster — deletions during the outage included. Nothing is lost
+ *   because a complete list replaces whatever events were dropped.
+ * - Fencing: every write checks, inside its transaction, that the lease is still held; when it is not, the watch
+ *   is abandoned ('lease-lost') and writes nothing more.
+ * - stop(): stop the watcher (pending events are handed out), write what is queued (bounded by stopTimeoutMs), close
+ *   the run window. abandon(): stop at once and drop everything (the lease is gone; another replica takes over).
+ */
+import { EventEmitter, setMaxListeners } from 'node:events';
+import type { EntityManager } from '@mikro-orm/core';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { HedgehogFabric } from '../entities/index.js';
+import { FABRIC_KINDS, type KindInfo } from '../kube/catalog.js';
+import { ClusterReader } from '../kube/cluster-reader.js';
+import { describeKubeError } from '../kube/kube-errors.js';
+import { ResourceWatcher, type ResourceWatcherOptions, type WatchEventBatch, type WatchRestart } from '../kube/resource-watcher.js';
+import type { KindListResult } from '../kube/cluster-reader.js';
+import { backoffDelay, sleep, type BackoffPolicy } from '../kube/backoff.js';
+import type { SchemaDefaults } from '../drift/types.js';
+import type { FabricSyncService } from '../sync/fabric-sync-service.js';
+import type { FabricSchemas } from '../sync/fabric-schemas.js';
+import type { Logger } from '../sync/logger.js';
+import type { RunCounts, SyncRunReport } from '../sync/run-recorder.js';
+import { query } from '../sync/sql.js';
+import type { WatchMetrics } from './metrics.js';
+import { WatchRunWindow } from './watch-run-window.js';
+import { LeaseLostError, applyWatchWrite, kindOf, refreshWatchSummary, type WatchWrite } from './watch-writer.js';
+
+export interface FabricWatchOptions {
+  /** Longest time a watch event waits before it is handed out (watcher batching). Default 250 ms. */
+  flushIntervalMs?: number;
+  /** Hand a batch out as soon as this many events are pending. Default 500. */
+  maxBatch?: number;
+  /** Restart a watch silent for this long. Default 60 s. */
+  stallTimeoutMs?: number;
+  /** Further ResourceWatcher options (backoff, resyncIntervalMs, list options, …). */
+  watcher?: Omit<ResourceWatcherOptions, 'namespaces' | 'flushIntervalMs' | 'maxBatch' | 'stallTimeoutMs'>;
+  /** Length of one `sync_operation` window row. Default 60 s. */
+  runWindowMs?: number;
+  /** Batches refresh the fabric's cached summaries at most this often (relists always do). Default 5 s. */
+  summaryIntervalMs?: number;
+  /** Backoff of database probes after a failed write and of discovery retries. Default { baseMs: 500, maxMs: 30 000 }. */
+  retry?: BackoffPolicy;
+  /** Desired-state sync period; default the fabric's syncIntervalSeconds. */
+  desiredIntervalMs?: number;
+  /** Periodic desired sync (fabrics with a Git source and syncEnabled). Default true. */
+  desiredSync?: boolean;
+  /** How long stop() waits for queued writes. Default 15 s. */
+  stopTimeoutMs?: number;
+  /** How long a write waits for another run's transaction lock on the fabric. Default 30 s. */
+  lockTimeoutMs?: number;
+}
+
+export interface FabricWatchDeps {
+  sync: FabricSyncService;
+  em: EntityManager;
+  fabric: HedgehogFabric;
+  kubeConfigFor: (fabric: HedgehogFabric) => KubeConfig;
+  schemas: FabricSchemas;
+  /** Fencing inside each write transaction. */
+  stillHolds: (em: EntityManager) => Promise<boolean>;
+  metrics?: WatchMetrics;
+  logger: Logger;
+}
+
+export interface AppliedWrite {
+  kind: string;
+  source: 'relist' | 'batch';
+  counts: RunCounts;
+  /** Objects upserted + deleted (batch) or listed (relist). */
+  objects: number;
+  /** From the watcher handing the write out to its commit. */
+  lagMs: number;
+}
+
+export interface FabricWatchEvents {
+  /** Every kind has been listed and written since the watch started. */
+  ready: [{ kinds: string[]; skipped: { kind: string; reason: string }[] }];
+  applied: [AppliedWrite];
+  restart: [WatchRestart];
+  /** Writes failed; the queue is paused until the database answers again. */
+  paused: [Error];
+  /** The database answers again; every kind is being relisted. */
+  resumed: [{ pausedMs: number }];
+  desired: [SyncRunReport];
+  run: [SyncRunReport];
+  'lease-lost': [Error];
+  /** Something went wrong that the watch handles itself (logged; forwarded as 'error' by the supervisor). */
+  problem: [Error];
+}
+
+type QueueItem = { type: 'write'; write: WatchWrite; handedOutAt: number } | { type: 'housekeeping' };
+
+const DEFAULT_RETRY: BackoffPolicy = { baseMs: 500, maxMs: 30_000 };
+
+export class FabricWatch extends EventEmitter<FabricWatchEvents> {
+  private fabric: HedgehogFabric;
+  private readonly log: Logger;
+  private readonly abort = new AbortController();
+  private readonly retry: BackoffPolicy;
+  private readonly window: WatchRunWindow;
+  private watcher?: ResourceWatcher;
+  private schemaDefaults = new Map<string, SchemaDefaults | null>();
+  private boot?: Promise<void>;
+
+  private queue: QueueItem[] = [];
+  private draining?: Promise<void>;
+  private paused = false;
+  private pausedAt = 0;
+  private consecutiveFailures = 0;
+  private recovery?: Promise<void>;
+  private stopped = false;
+  private abandoned = false;
+  private stopping?: Promise<SyncRunReport | null>;
+
+  /** `${kind}/${namespace|*}` scopes expected, and those listed and written since the last (re)start or outage. */
+  private expectedScopes = new Set<string>();
+  private readonly listedScopes = new Set<string>();
+  private isReady = false;
+  private served: KindInfo[] = [];
+  private skipped: { kind: string; reason: string }[] = [];
+  private lastSummaryAt = 0;
+  private summaryStale = false;
+  private housekeepingTimer?: NodeJS.Timeout;
+
+  private desiredTimer?: NodeJS.Timeout;
+  private desiredRun?: Promise<SyncRunReport | null>;
+  private desiredAgain = false;
+
+  constructor(
+    private readonly deps: FabricWatchDeps,
+    private readonly opts: FabricWatchOptions = {},
+  ) {
+    super();
+    this.fabric = deps.fabric;
+    this.log = deps.logger;
+    this.retry = opts.retry ?? DEFAULT_RETRY;
+    // Discovery, CRD reads and backoff sleeps all listen on this one signal, several at a time.
+    setMaxListeners(64, this.abort.signal);
+    this.window = new WatchRunWindow(deps.em, deps.fabric, opts.runWindowMs ?? 60_000, {
+      opened: (run) => deps.sync.emit('run:start', { fabric: this.fabric.name, type: 'watch', id: run.id }),
+      closed: (report) => {
+        deps.metrics?.runs.inc({ fabric: report.fabric, type: 'watch', status: report.status });
+        if (report.status === 'failed') deps.metrics?.failures.inc({ fabric: report.fabric, type: 'watch' });
+        deps.sync.emit('run:end', report);
+        this.emit('run', report);
+      },
+    });
+  }
+
+  get name(): string {
+    return this.fabric.name;
+  }
+
+  get ready(): boolean {
+    return this.isReady;
+  }
+
+  /** Begin watching in the background (retries on its own until stop()/abandon()). */
+  start(): void {
+    if (this.boot) return;
+    this.boot = this.run().catch((err) => {
+      if (!this.stopped) this.problem(err);
+    });
+    const tick = Math.max(50, Math.min(this.opts.summaryIntervalMs ?? 5000, this.window.intervalMs) / 2);
+    this.housekeepingTimer = setInterval(() => this.enqueue({ type: 'housekeeping' }), tick);
+  }
+
+  /** Graceful: hand out pending events, write what is queued, close the run window. */
+  stop(): Promise<SyncRunReport | null> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  /** The lease is gone: stop at once, write nothing more. */
+  async abandon(reason: string): Promise<void> {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    this.queue.length = 0;
+    this.log.warn({ fabric: this.name, reason }, 'watch abandoned: lease lost');
+    await this.stop();
+  }
+
+  /** Run the desired-state sync now (SIGHUP); coalesced with one already running. */
+  syncDesiredNow(): Promise<SyncRunReport | null> {
+    if (this.stopped) return Promise.resolve(null);
+    if (this.desiredRun) {
+      this.desiredAgain = true;
+      return this.desiredRun;
+    }
+    return this.runDesired(true);
+  }
+
+  // ---------------------------------------------------------------------------------------------- startup
+
+  private async run(): Promise<void> {
+    await this.window.closeOrphans().then(
+      (n) => n && this.log.info({ fabric: this.name, runs: n }, 'closed watch runs left open by a replica that died'),
+      (err) => this.log.warn({ fabric: this.name, err: (err as Error).message }, 'could not close orphaned watch runs'),
+    );
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await this.startWatcher();
+        break;
+      } catch (err) {
+        if (this.stopped) return;
+        const delayMs = backoffDelay(attempt, this.retry);
+        this.problem(new Error(`fabric "${this.name}": watch could not start (${describeKubeError(err)}); retrying in ${delayMs} ms`));
+        try {
+          await sleep(delayMs, this.abort.signal);
+        } catch {
+          return;
+        }
+      }
+    }
+    if (this.stopped) return;
+    this.scheduleDesired(true);
+  }
+
+  private async startWatcher(): Promise<void> {
+    const kc = this.deps.kubeConfigFor(this.fabric);
+    const namespaces = this.fabric.namespaces?.length ? [...this.fabric.namespaces] : undefined;
+    const reader = new ClusterReader(kc, { ...this.opts.watcher?.list, namespaces, signal: this.abort.signal });
+    const discovery = await reader.discover(FABRIC_KINDS);
+    this.schemaDefaults = await this.deps.schemas.defaultsFor(this.fabric, () => reader.readCrds());
+    this.served = discovery.served;
+    this.skipped = discovery.skipped;
+    this.expectedScopes = new Set(discovery.served.flatMap((k) => (namespaces ?? ['*']).map((ns) => `${k.kind}/${ns}`)));
+    if (this.stopped) return;
+    const watcher = new ResourceWatcher(kc, discovery.served, {
+      ...this.opts.watcher,
+      namespaces,
+      flushIntervalMs: this.opts.flushIntervalMs,
+      maxBatch: this.opts.maxBatch,
+      stallTimeoutMs: this.opts.stallTimeoutMs,
+    });
+    watcher.on('relist', (list: KindListResult) => this.enqueue({ type: 'write', write: { source: 'relist', list }, handedOutAt: Date.now() }));
+    watcher.on('batch', (batch: WatchEventBatch) => this.enqueue({ type: 'write', write: { source: 'batch', batch }, handedOutAt: Date.now() }));
+    watcher.on('restart', (r: WatchRestart) => {
+      this.window.noteRestart();
+      this.deps.metrics?.restarts.inc({ fabric: this.name, kind: r.kind.kind });
+      this.log.debug({ fabric: this.name, kind: r.kind.kind, namespace: r.namespace, reason: r.reason, delayMs: r.delayMs }, 'watch restart');
+      this.emit('restart', r);
+    });
+    watcher.on('error', (err: Error) => this.problem(err));
+    this.watcher = watcher;
+    try {
+      await watcher.start(); // rejects (and stops itself) when the credentials are refused
+    } catch (err) {
+      this.watcher = undefined;
+      throw err;
+    }
+    if (this.expectedScopes.size === 0) this.markReady();
+  }
+
+  // ---------------------------------------------------------------------------------------------- write queue
+
+  private enqueue(item: QueueItem): void {
+    if (this.abandoned) return;
+    if (this.paused) return; // dropped: the relist after recovery replaces it
+    if (item.type === 'housekeeping') {
+      if (this.queue.some((q) => q.type === 'housekeeping')) return;
+    } else if (item.write.source === 'relist') {
+      const kind = item.write.list.kind.kind;
+      const ns = item.write.list.namespaces;
+      // What is queued before a complete list is older than it (the watcher hands pending events out before each
+      // list): drop it unwritten. A list of one namespace supersedes only the earlier list of that namespace —
+      // batches mix the kind's namespaces.
+      const superseded = (q: QueueItem) =>
+        q.type === 'write' &&
+        kindOf(q.write).kind === kind &&
+        (ns === null || (q.write.source === 'relist' && sameScope(q.write.list.namespaces, ns)));
+      this.queue = this.queue.filter((q) => !superseded(q));
+    }
+    this.queue.push(item);
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.draining || this.paused || this.abandoned) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined;
+      if (this.queue.length && !this.paused && !this.abandoned) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length && !this.paused && !this.abandoned) {
+      const item = this.queue.shift()!;
+      try {
+        if (item.type === 'write') await this.write(item.write, item.handedOutAt);
+        else await this.housekeeping();
+        this.consecutiveFailures = 0;
+      } catch (err) {
+        if (err instanceof LeaseLostError) {
+          this.emit('lease-lost', err);
+          void this.abandon(err.message);
+          return;
+        }
+        this.enterOutage(err as Error);
+      }
+    }
+  }
+
+  private writeOptions(refreshSummary: boolean) {
+    return {
+      stillHolds: this.deps.stillHolds,
+      schemaDefaults: this.schemaDefaults,
+      refreshSummary,
+      current: this.expectedScopes.size > 0 && this.listedScopes.size >= this.expectedScopes.size,
+      lockTimeoutMs: this.opts.lockTimeoutMs ?? 30_000,
+    };
+  }
+
+  private async write(write: WatchWrite, handedOutAt: number): Promise<void> {
+    const kind = kindOf(write).kind;
+    const summaryDue = write.source === 'relist' || Date.now() - this.lastSummaryAt >= (this.opts.summaryIntervalMs ?? 5000);
+    if (write.source === 'relist') this.listedScopes.add(scopeKey(write.list));
+    let counts: RunCounts;
+    try {
+      counts = await applyWatchWrite(this.deps.sync, this.deps.em, this.fabric, write, this.writeOptions(summaryDue));
+    } catch (err) {
+      if (write.source === 'relist') this.listedScopes.delete(scopeKey(write.list));
+      throw err;
+    }
+    if (summaryDue) this.lastSummaryAt = Date.now();
+    else this.summaryStale = true;
+    const lagMs = Date.now() - handedOutAt;
+    const m = this.deps.metrics;
+    const objects = write.source === 'relist' ? write.list.observations.length : write.batch.upserts.length + write.batch.deletes.length;
+    if (write.source === 'batch') {
+      m?.eventLag.observe({ fabric: this.name, kind }, lagMs / 1000);
+      if (write.batch.upserts.length) m?.events.inc({ fabric: this.name, kind, op: 'upsert' }, write.batch.upserts.length);
+      if (write.batch.deletes.length) m?.events.inc({ fabric: this.name, kind, op: 'delete' }, write.batch.deletes.length);
+    }
+    await this.window.record({
+      kind,
+      source: write.source,
+      counts,
+      errors: write.source === 'relist' ? write.list.errors : write.batch.errors,
+      events: write.source === 'batch' ? objects : 0,
+      lagMs,
+    });
+    if (this.window.due) await this.window.close();
+    this.emit('applied', { kind, source: write.source, counts, objects, lagMs });
+    if (!this.isReady && this.listedScopes.size >= this.expectedScopes.size) this.markReady();
+  }
+
+  private async housekeeping(): Promise<void> {
+    if (this.summaryStale && Date.now() - this.lastSummaryAt >= (this.opts.summaryIntervalMs ?? 5000)) {
+      await refreshWatchSummary(this.deps.em, this.fabric, { stillHolds: this.deps.stillHolds, lockTimeoutMs: this.opts.lockTimeoutMs ?? 30_000 });
+      this.summaryStale = false;
+      this.lastSummaryAt = Date.now();
+    }
+    if (this.window.due) await this.window.close();
+  }
+
+  private markReady(): void {
+    if (this.isReady) return;
+    this.isReady = true;
+    const kinds = this.served.map((k) => k.kind);
+    this.log.info({ fabric: this.name, kinds: kinds.length }, 'watch ready: every kind listed and written');
+    this.emit('ready', { kinds, skipped: this.skipped });
+  }
+
+  // ---------------------------------------------------------------------------------------------- outage
+
+  private enterOutage(err: Error): void {
+    this.consecutiveFailures++;
+    this.deps.metrics?.failures.inc({ fabric: this.name, type: 'watch' });
+    if (this.paused) return;
+    this.paused = true;
+    this.pausedAt = Date.now();
+    this.queue.length = 0;
+    this.listedScopes.clear();
+    this.window.noteOutage({ from: new Date().toISOString(), to: null, error: err.message });
+    this.log.warn({ fabric: this.name, err: err.message }, 'ledger write failed; pausing writes until the database answers');
+    this.emit('paused', err);
+    this.recovery = this.recover();
+  }
+
+  private async recover(): Promise<void> {
+    for (let attempt = Math.max(0, this.consecutiveFailures - 1); !this.stopped && !this.abandoned; attempt++) {
+      try {
+        await sleep(backoffDelay(attempt, this.retry), this.abort.signal);
+      } catch {
+        return; // stopped
+      }
+      try {
+        await query(this.deps.em.fork(), 'SELECT 1');
+        break;
+      } catch {
+        /* still down */
+      }
+    }
+    if (this.stopped || this.abandoned) return;
+    const pausedMs = Date.now() - this.pausedAt;
+    this.paused = false;
+    this.window.endOutage(new Date());
+    this.log.info({ fabric: this.name, pausedMs }, 'database answers again; relisting every kind');
+    this.emit('resumed', { pausedMs });
+    // Batches dropped while paused are replaced by complete lists, whose sweeps also catch deletions.
+    this.watcher?.resync();
+    this.kick();
+  }
+
+  // ---------------------------------------------------------------------------------------------- desired state
+
+  private desiredEnabled(): boolean {
+    return (this.opts.desiredSync ?? true) && !!this.fabric.gitRepository && this.fabric.syncEnabled !== false;
+  }
+
+  private scheduleDesired(first = false): void {
+    if (this.desiredTimer) clearTimeout(this.desiredTimer);
+    this.desiredTimer = undefined;
+    if (this.stopped || !this.desiredEnabled()) return;
+    const interval = this.opts.desiredIntervalMs ?? this.fabric.syncIntervalSeconds * 1000;
+    this.desiredTimer = setTimeout(() => void this.runDesired(false), first ? 0 : interval);
+  }
+
+  private runDesired(onDemand: boolean): Promise<SyncRunReport | null> {
+    const run = (async (): Promise<SyncRunReport | null> => {
+      let report: SyncRunReport | null = null;
+      do {
+        this.desiredAgain = false;
+        try {
+          // Settings may have changed (Git source, interval, ignore rules): take them fresh.
+          this.fabric = await this.deps.sync.resolveFabric(this.fabric.id);
+        } catch (err) {
+          this.problem(err as Error);
+        }
+        if (!this.fabric.gitRepository) {
+          if (onDemand) this.log.info({ fabric: this.name }, 'desired-state sync requested, but the fabric has no Git source');
+          return null;
+        }
+        report = await this.deps.sync.syncDesiredState(this.fabric.id);
+        this.deps.metrics?.runs.inc({ fabric: this.name, type: 'desired', status: report.status });
+        if (report.status === 'failed') this.deps.metrics?.failures.inc({ fabric: this.name, type: 'desired' });
+        this.emit('desired', report);
+      } while (this.desiredAgain && !this.stopped);
+      return report;
+    })()
+      .catch((err) => {
+        this.problem(err as Error);
+        return null;
+      })
+      .finally(() => {
+        this.desiredRun = undefined;
+        this.scheduleDesired();
+      });
+    this.desiredRun = run;
+    return run;
+  }
+
+  // ---------------------------------------------------------------------------------------------- shutdown
+
+  private async shutdown(): Promise<SyncRunReport | null> {
+    this.stopped = true;
+    this.abort.abort();
+    if (this.desiredTimer) clearTimeout(this.desiredTimer);
+    if (this.housekeepingTimer) clearInterval(this.housekeepingTimer);
+    // Stopping the watcher also ends a first list still in progress (and so the startup); its pending events are
+    // handed out (and queued) before stop() resolves.
+    await this.watcher?.stop();
+    await this.boot;
+    await this.watcher?.stop();
+    await this.recovery;
+    const deadline = this.opts.stopTimeoutMs ?? 15_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      this.idle().then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), deadline);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) this.log.warn({ fabric: this.name, queued: this.queue.length }, 'stop: queued writes not finished in time; the next holder relists');
+    if (!this.abandoned) await this.desiredRun;
+    let report: SyncRunReport | null = null;
+    try {
+      report = await this.window.close(
+        this.abandoned
+          ? 'the watch lost its lease and stopped'
+          : this.paused || timedOut
+            ? 'the watch stopped while the database was unavailable; the next holder relists every kind'
+            : undefined,
+      );
+    } catch (err) {
+      this.log.warn({ fabric: this.name, err: (err as Error).message }, 'could not record the end of the watch run');
+    }
+    this.log.info({ fabric: this.name, abandoned: this.abandoned }, 'watch stopped');
+    return report;
+  }
+
+  private async idle(): Promise<void> {
+    while (this.draining || (this.queue.length && !this.paused && !this.abandoned)) {
+      if (!this.draining) this.kick();
+      await this.draining;
+    }
+  }
+
+  private problem(err: Error): void {
+    this.log.warn({ fabric: this.name, err: err.message }, 'watch problem');
+    if (this.listenerCount('problem') > 0) this.emit('problem', err);
+  }
+}
+
+function scopeKey(list: KindListResult): string {
+  return `${list.kind.kind}/${list.namespaces?.length === 1 ? list.namespaces[0] : '*'}`;
+}
+
+function sameScope(a: string[] | null, b: string[] | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -1,0 +1,270 @@
+/**
+ * Where a watch replica's fabric leases live. Two backends behind one small interface:
+ *
+ * - AdvisoryLeaseBackend (a PostgreSQL server): session-level `pg_try_advisory_lock(LOCK_NAMESPACE_WATCH, fabricId)`
+ *   on ONE dedicated `pg` connection per replica, never a pooled ORM connection (a pool would hand the session,
+ *   and the lock with it, to any query). The server releases the locks the moment that connection ends — a replica
+ *   killed with SIGKILL frees its fabrics as soon as the kernel closes its socket.
+ * - InProcessLeaseBackend (the embedded PGlite): PGlite is ONE backend session that pglite-socket shares between all
+ *   its client connections, so a session lock would be granted to every client and would outlive the connection that
+ *   took it. The embedded database is single-process anyway (its data directory is pid-locked), so the leases are a
+ *   table in this process, shared by every watch in it that uses the same database.
+ */
+import pg from 'pg';
+import type { EntityManager } from '@mikro-orm/core';
+import { query } from '../sync/sql.js';
+
+/**
+ * First half of the two-int advisory key of watch leases ("HH" + 2). Deliberately not the per-run transaction lock's
+ * LOCK_NAMESPACE (src/sync/fabric-lock.ts): a watch holds its lease for hours and must not block one-shot syncs; its
+ * own writes still take the per-run transaction lock, so the ledger's writes stay serialized.
+ */
+export const LOCK_NAMESPACE_WATCH = 0x4848_0002;
+
+/** One replica of a watch group as the backend sees it. */
+export interface LeaseMember {
+  /** How many fabric leases this member holds. */
+  held: number;
+  self: boolean;
+}
+
+export interface LeaseBackend {
+  readonly kind: 'advisory' | 'in-process';
+  /** (Re)open the backend's connection; throws when the database cannot be reached. */
+  connect(): Promise<void>;
+  readonly connected: boolean;
+  /** A cheap round trip proving the lease connection (and with it the locks) is still there. */
+  ping(): Promise<void>;
+  tryAcquire(fabricId: number): Promise<boolean>;
+  release(fabricId: number): Promise<void>;
+  /** The replicas of this watch group (same fabric list) and how many leases each holds. */
+  members(): Promise<LeaseMember[]>;
+  /**
+   * Fencing, inside a write transaction of `em`: true while this replica still holds the fabric. A replica whose
+   * connection died without it noticing yet must not write after another replica took over.
+   */
+  stillHolds(em: EntityManager, fabricId: number): Promise<boolean>;
+  /** Called once when the connection is found dead: every lease of this backend is gone. */
+  onLost(listener: (reason: string) => void): void;
+  /** Release everything and close the connection. */
+  close(): Promise<void>;
+}
+
+// ------------------------------------------------------------------------------------------------ PostgreSQL server
+
+export interface AdvisoryLeaseOptions {
+  /** `application_name` of the lease connection: replicas of one group find each other by it. */
+  applicationName: string;
+  /** Client-side timeout of every lease query; a query that hangs means a dead (half-open) connection. */
+  queryTimeoutMs: number;
+}
+
+export class AdvisoryLeaseBackend implements LeaseBackend {
+  readonly kind = 'advisory' as const;
+  private client?: pg.Client;
+  private pid?: number;
+  private lostListeners: ((reason: string) => void)[] = [];
+  private alive = false;
+
+  constructor(
+    private readonly config: pg.ClientConfig,
+    private readonly opts: AdvisoryLeaseOptions,
+  ) {}
+
+  get connected(): boolean {
+    return this.alive;
+  }
+
+  async connect(): Promise<void> {
+    if (this.alive) return;
+    const client = new pg.Client({
+      ...this.config,
+      application_name: this.opts.applicationName,
+      query_timeout: this.opts.queryTimeoutMs,
+      connectionTimeoutMillis: this.opts.queryTimeoutMs,
+      keepAlive: true,
+    });
+    // An 'error' without a listener would crash the process; a dead connection is an expected event here.
+    client.on('error', (err) => this.markLost(`lease connection failed: ${err.message}`, client));
+    client.on('end', () => this.markLost('lease connection closed', client));
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      this.pid = rows[0].pid;
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+    this.client = client;
+    this.alive = true;
+  }
+
+  private markLost(reason: string, client: pg.Client): void {
+    if (client !== this.client || !this.alive) return;
+    this.alive = false;
+    this.client = undefined;
+    client.end().catch(() => undefined);
+    for (const l of this.lostListeners) l(reason);
+  }
+
+  private async run<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const client = this.client;
+    if (!client || !this.alive) throw new Error('lease connection is not open');
+    try {
+      return (await client.query<T>(sql, params)).rows;
+    } catch (err) {
+      // Any failure of this tiny connection (timeout, reset) means its session — and the locks — may be gone.
+      this.markLost(`lease query failed: ${(err as Error).message}`, client);
+      throw err;
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.run('SELECT 1');
+  }
+
+  async tryAcquire(fabricId: number): Promise<boolean> {
+    const [row] = await this.run<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::int, $2::int) AS ok', [LOCK_NAMESPACE_WATCH, fabricId]);
+    return row.ok;
+  }
+
+  async release(fabricId: number): Promise<void> {
+    if (!this.alive) return;
+    await this.run('SELECT pg_advisory_unlock($1::int, $2::int)', [LOCK_NAMESPACE_WATCH, fabricId]);
+  }
+
+  async members(): Promise<LeaseMember[]> {
+    const rows = await this.run<{ pid: number; held: number }>(
+      `SELECT a.pid, (SELECT count(*) FROM pg_locks l
+                       WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                         AND l.database = a.datid AND l.classid::bigint = $2)::int AS held
+         FROM pg_stat_activity a
+        WHERE a.application_name = $1 AND a.datname = current_database()`,
+      [this.opts.applicationName, LOCK_NAMESPACE_WATCH],
+    );
+    return rows.map((r) => ({ held: r.held, self: r.pid === this.pid }));
+  }
+
+  async stillHolds(em: EntityManager, fabricId: number): Promise<boolean> {
+    if (!this.alive || this.pid === undefined) return false;
+    const [row] = await query<{ ok: boolean }>(
+      em,
+      `SELECT EXISTS (SELECT 1 FROM pg_locks
+                       WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND pid = ?
+                         AND classid::bigint = ? AND objid::bigint = ?
+                         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS ok`,
+      [this.pid, LOCK_NAMESPACE_WATCH, fabricId],
+    );
+    return row.ok;
+  }
+
+  onLost(listener: (reason: string) => void): void {
+    this.lostListeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.alive = false;
+    this.client = undefined;
+    // Ending the session releases every advisory lock it holds; no unlock round trips needed.
+    await client?.end().catch(() => undefined);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ embedded database
+
+interface InProcessTable {
+  holders: Map<number, InProcessLeaseBackend>;
+  members: Set<InProcessLeaseBackend>;
+}
+
+/** Lease tables per database identity (and watch group), for every watch of this process. */
+const TABLES = new Map<string, InProcessTable>();
+
+export class InProcessLeaseBackend implements LeaseBackend {
+  readonly kind = 'in-process' as const;
+  private open = false;
+  private readonly table: InProcessTable;
+
+  /**
+   * @param database identifies the database (e.g. host:port/dbname): watches of one database share a table.
+   * @param group the watch group (same fabric list); counted for sharing.
+   */
+  constructor(
+    database: string,
+    private readonly group: string,
+  ) {
+    let t = TABLES.get(database);
+    if (!t) {
+      t = { holders: new Map(), members: new Set() };
+      TABLES.set(database, t);
+    }
+    this.table = t;
+  }
+
+  get connected(): boolean {
+    return this.open;
+  }
+
+  async connect(): Promise<void> {
+    this.open = true;
+    this.table.members.add(this);
+  }
+
+  async ping(): Promise<void> {
+    if (!this.open) throw new Error('lease table is closed');
+  }
+
+  async tryAcquire(fabricId: number): Promise<boolean> {
+    if (!this.open) return false;
+    const holder = this.table.holders.get(fabricId);
+    if (holder && holder !== this) return false;
+    this.table.holders.set(fabricId, this);
+    return true;
+  }
+
+  async release(fabricId: number): Promise<void> {
+    if (this.table.holders.get(fabricId) === this) this.table.holders.delete(fabricId);
+  }
+
+  async members(): Promise<LeaseMember[]> {
+    const counts = new Map<InProcessLeaseBackend, number>();
+    for (const h of this.table.holders.values()) counts.set(h, (counts.get(h) ?? 0) + 1);
+    return [...this.table.members].filter((m) => m.group === this.group).map((m) => ({ held: counts.get(m) ?? 0, self: m === this }));
+  }
+
+  async stillHolds(_em: EntityManager, fabricId: number): Promise<boolean> {
+    return this.open && this.table.holders.get(fabricId) === this;
+  }
+
+  onLost(): void {
+    // An in-process table cannot be lost while the process lives.
+  }
+
+  async close(): Promise<void> {
+    this.open = false;
+    for (const [id, h] of this.table.holders) if (h === this) this.table.holders.delete(id);
+    this.table.members.delete(this);
+  }
+}
+
+/** The `pg` settings the ORM connects with, reused for the dedicated lease connection. */
+export function leaseConnectionConfig(em: EntityManager): pg.ClientConfig {
+  const conn = em.getConnection() as unknown as { getConnectionOptions(): Record<string, unknown> };
+  const base = conn.getConnectionOptions();
+  const driverOptions = (em.config.get('driverOptions') ?? {}) as { connection?: Record<string, unknown> };
+  const { host, port, user, password, database } = base as pg.ClientConfig;
+  return { host, port, user, password, database, ...(driverOptions.connection ?? {}) } as pg.ClientConfig;
+}
+
+/** A key naming the database `em` talks to, for the in-process lease table. */
+export function databaseIdentity(em: EntityManager): string {
+  const c = leaseConnectionConfig(em);
+  return `${c.host ?? ''}:${c.port ?? ''}/${c.database ?? ''}`;
+}
+
+/** PGlite answers `version()` with "PostgreSQL … (PGlite x.y.z) …". */
+export async function isEmbeddedPglite(em: EntityManager): Promise<boolean> {
+  const [row] = await query<{ v: string }>(em.fork(), 'SELECT version() AS v');
+  return /pglite/i.test(row?.v ?? '');
+}

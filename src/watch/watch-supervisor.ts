@@ -1,0 +1,294 @@
+/**
+ * startWatch(): the continuous mode behind `hh-sync watch <fabric…>`. One call per replica; run several replicas
+ * (processes, hosts) against the same ledger for failover:
+ *
+ *   FabricLeases (which fabrics this replica holds) ──acquired──▶ FabricWatch per held fabric
+ *                                                  ──lost──────▶ abandon it at once (another replica takes over)
+ *                                                  ──surplus───▶ stop it gracefully, then hand the lease over
+ *
+ * On a PostgreSQL server the leases are session advisory locks on a dedicated connection; on the embedded PGlite
+ * (one shared backend, one process) they are an in-process table — see lease-backend.ts.
+ */
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type pg from 'pg';
+import type { EntityManager } from '@mikro-orm/core';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { HedgehogFabric } from '../entities/index.js';
+import type { WatchRestart } from '../kube/resource-watcher.js';
+import type { FabricSyncService } from '../sync/fabric-sync-service.js';
+import { FabricSchemas } from '../sync/fabric-schemas.js';
+import { silentLogger, type Logger } from '../sync/logger.js';
+import type { SyncRunReport } from '../sync/run-recorder.js';
+import { query } from '../sync/sql.js';
+import { FabricLeases } from './fabric-lease.js';
+import { FabricWatch, type AppliedWrite, type FabricWatchOptions } from './fabric-watch.js';
+import {
+  AdvisoryLeaseBackend,
+  InProcessLeaseBackend,
+  databaseIdentity,
+  isEmbeddedPglite,
+  leaseConnectionConfig,
+  type LeaseBackend,
+} from './lease-backend.js';
+import { WatchMetrics, type ObjectCount } from './metrics.js';
+
+/** What the watch runs on: an opened ledger (`openLedger()`), or a host's own EntityManager + sync service. */
+export interface WatchTarget {
+  em: EntityManager;
+  sync: FabricSyncService;
+  /** True for the embedded PGlite; detected from `version()` when absent. */
+  embedded?: boolean;
+}
+
+export interface WatchOptions extends FabricWatchOptions {
+  /** Serve Prometheus metrics on this port (0 = any free port; see handle.metrics.port). Off when undefined. */
+  metricsPort?: number;
+  /** Address the metrics server binds. Default 0.0.0.0. */
+  metricsHost?: string;
+  logger?: Logger;
+  /** How often a replica tries the fabrics it does not hold. Default 1000 ms. */
+  leasePollMs?: number;
+  /** Longest time between two checks that the lease connection is alive. Default 2000 ms. */
+  leaseCheckMs?: number;
+  /** Most fabrics this replica holds. Default: its fair share of the group. */
+  maxFabrics?: number;
+  /** Build the KubeConfig of a fabric; default the sync service's (kubeconfig path + context, or in-cluster). */
+  kubeConfigFor?: (fabric: HedgehogFabric) => KubeConfig;
+  /** Lease backend; default 'auto': in-process on the embedded PGlite, advisory locks on a server. */
+  lease?: 'auto' | 'advisory' | 'in-process';
+  /** Connection of the advisory lease; default the ORM's connection settings. */
+  leaseConnection?: string | pg.ClientConfig;
+}
+
+export type ReleaseReason = 'stop' | 'lost' | 'rebalance';
+
+export interface WatchEvents {
+  acquired: [{ fabric: string }];
+  released: [{ fabric: string; reason: ReleaseReason }];
+  ready: [{ fabric: string; kinds: string[]; skipped: { kind: string; reason: string }[] }];
+  applied: [{ fabric: string } & AppliedWrite];
+  restart: [{ fabric: string } & WatchRestart];
+  paused: [{ fabric: string; error: Error }];
+  resumed: [{ fabric: string; pausedMs: number }];
+  desired: [{ fabric: string; report: SyncRunReport }];
+  /** A watch window's `sync_operation` row was closed. */
+  run: [{ fabric: string; report: SyncRunReport }];
+  /** The lease database could not be reached (retried every poll). */
+  unavailable: [{ error: Error }];
+  /** Emitted only when listened to. */
+  error: [{ fabric?: string; error: Error }];
+}
+
+export interface WatchHandle extends EventEmitter<WatchEvents> {
+  readonly fabrics: readonly string[];
+  /** Names of the fabrics this replica holds now. */
+  held(): string[];
+  /** Names of the held fabrics whose kinds have all been listed and written. */
+  ready(): string[];
+  /** Run the desired-state sync of every held fabric with a Git source now (SIGHUP). */
+  syncDesiredNow(): Promise<SyncRunReport[]>;
+  /** Graceful: finish the batches in flight, record the runs, release the leases, close the metrics server. */
+  stop(): Promise<void>;
+  readonly lease: 'advisory' | 'in-process';
+  readonly metrics?: { port: number; url: string; registry: WatchMetrics['registry'] };
+}
+
+class Watch extends EventEmitter<WatchEvents> implements WatchHandle {
+  readonly watches = new Map<number, FabricWatch>();
+  metrics?: WatchHandle['metrics'];
+  private stopping?: Promise<void>;
+
+  constructor(
+    readonly fabrics: readonly string[],
+    readonly lease: 'advisory' | 'in-process',
+  ) {
+    super();
+  }
+
+  held(): string[] {
+    return this.heldNames();
+  }
+
+  /** Set by startWatch. */
+  heldNames!: () => string[];
+
+  ready(): string[] {
+    return [...this.watches.values()].filter((w) => w.ready).map((w) => w.name).sort();
+  }
+
+  async syncDesiredNow(): Promise<SyncRunReport[]> {
+    const reports = await Promise.all([...this.watches.values()].map((w) => w.syncDesiredNow()));
+    return reports.filter((r): r is SyncRunReport => r !== null);
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  /** Set by startWatch. */
+  shutdown!: () => Promise<void>;
+
+  reportError(error: Error, fabric?: string): void {
+    if (this.listenerCount('error') > 0) this.emit('error', { fabric, error });
+  }
+}
+
+/** Start watching `fabricNames` (resolved now: an unknown name throws FabricNotFoundError). */
+export async function startWatch(target: WatchTarget, fabricNames: readonly string[], options: WatchOptions = {}): Promise<WatchHandle> {
+  const log = options.logger ?? silentLogger;
+  const { em, sync } = target;
+  const names = [...new Set(fabricNames)];
+  if (names.length === 0) throw new Error('startWatch: name at least one fabric to watch');
+  const fabrics = new Map<number, HedgehogFabric>();
+  for (const name of names) {
+    const f = await sync.resolveFabric(name);
+    fabrics.set(f.id, f);
+  }
+  const ids = [...fabrics.keys()].sort((a, b) => a - b);
+
+  const mode = await chooseLease(target, options.lease ?? 'auto');
+  // Replicas watching the same fabric list form one group and share its fabrics.
+  const group = `hh-sync-watch:${createHash('sha256').update(ids.join(',')).digest('hex').slice(0, 12)}`;
+  const backend: LeaseBackend =
+    mode === 'in-process'
+      ? new InProcessLeaseBackend(databaseIdentity(em), group)
+      : new AdvisoryLeaseBackend(leaseClientConfig(em, options.leaseConnection), {
+          applicationName: group,
+          queryTimeoutMs: Math.max(2000, options.leaseCheckMs ?? 2000),
+        });
+  const leases = new FabricLeases(backend, ids, {
+    pollMs: options.leasePollMs,
+    checkMs: options.leaseCheckMs,
+    maxFabrics: options.maxFabrics,
+    logger: log,
+  });
+
+  const handle = new Watch(names, mode);
+  const schemas = new FabricSchemas();
+  const kubeConfigFor = options.kubeConfigFor ?? ((f: HedgehogFabric) => sync.kubeConfigFor(f));
+
+  let metrics: WatchMetrics | undefined;
+  if (options.metricsPort !== undefined) {
+    metrics = new WatchMetrics(() => countObjects(em, [...handle.watches.keys()], fabrics));
+    const port = await metrics.listen(options.metricsPort, options.metricsHost);
+    const host = !options.metricsHost || options.metricsHost === '0.0.0.0' ? '127.0.0.1' : options.metricsHost;
+    handle.metrics = { port, url: `http://${host}:${port}/metrics`, registry: metrics.registry };
+    log.info({ port }, 'metrics served');
+  }
+
+  let stopping = false;
+
+  const startFabric = (id: number) => {
+    const fabric = fabrics.get(id)!;
+    const name = fabric.name;
+    // Fencing per watch instance: after a lost lease is taken again, the abandoned instance's in-flight write fails.
+    const stillHolds = async (tem: EntityManager) => handle.watches.get(id) === w && (await leases.stillHolds(tem, id));
+    const w: FabricWatch = new FabricWatch({ sync, em, fabric, kubeConfigFor, schemas, stillHolds, metrics, logger: log }, options);
+    handle.watches.set(id, w);
+    metrics?.held.set({ fabric: name }, 1);
+    w.on('ready', (r) => handle.emit('ready', { fabric: name, ...r }));
+    w.on('applied', (a) => handle.emit('applied', { fabric: name, ...a }));
+    w.on('restart', (r) => handle.emit('restart', { fabric: name, ...r }));
+    w.on('paused', (error) => handle.emit('paused', { fabric: name, error }));
+    w.on('resumed', (r) => handle.emit('resumed', { fabric: name, ...r }));
+    w.on('desired', (report) => handle.emit('desired', { fabric: name, report }));
+    w.on('run', (report) => handle.emit('run', { fabric: name, report }));
+    w.on('problem', (error) => handle.reportError(error, name));
+    w.on('lease-lost', () => {
+      // The fencing check found the lease gone: the watch abandons itself; forget the lease and recheck it.
+      void w.stop().then(() => finished(id, w, 'lost'));
+      leases.forget(id);
+    });
+    handle.emit('acquired', { fabric: name });
+    w.start();
+  };
+
+  const finished = (id: number, w: FabricWatch, reason: ReleaseReason) => {
+    if (handle.watches.get(id) !== w) return;
+    handle.watches.delete(id);
+    metrics?.held.set({ fabric: w.name }, 0);
+    handle.emit('released', { fabric: w.name, reason });
+  };
+
+  // Fabrics taken by the first poll, before startWatch() returns, start on the next turn of the event loop, so
+  // the caller has subscribed to 'acquired' and the rest by then.
+  let starting: number[] | null = [];
+  leases.on('acquired', (id) => {
+    if (stopping) return;
+    if (starting) starting.push(id);
+    else startFabric(id);
+  });
+  leases.on('lost', (lostIds, reason) => {
+    for (const id of lostIds) {
+      const w = handle.watches.get(id);
+      if (!w) continue;
+      void w.abandon(reason).then(() => finished(id, w, 'lost'));
+    }
+  });
+  leases.on('surplus', (id) => {
+    const w = handle.watches.get(id);
+    if (!w) {
+      void leases.release(id);
+      return;
+    }
+    void w
+      .stop()
+      .then(() => leases.release(id))
+      .then(() => finished(id, w, 'rebalance'));
+  });
+  leases.on('unavailable', (error) => handle.emit('unavailable', { error }));
+
+  handle.shutdown = async () => {
+    stopping = true;
+    await leases.stop(); // no new acquisitions from here on
+    await Promise.all(
+      [...handle.watches].map(async ([id, w]) => {
+        await w.stop();
+        await leases.release(id);
+        finished(id, w, 'stop');
+      }),
+    );
+    await leases.close();
+    await metrics?.close();
+    log.info({ fabrics: names }, 'watch stopped');
+  };
+
+  handle.heldNames = () => leases.heldIds().map((id) => fabrics.get(id)!.name).sort();
+  try {
+    await leases.start();
+  } catch (err) {
+    await handle.stop().catch(() => undefined);
+    throw err;
+  }
+  const first = starting;
+  starting = null;
+  setImmediate(() => {
+    for (const id of first) if (!stopping && leases.holds(id)) startFabric(id);
+  });
+  log.info({ fabrics: names, lease: mode, held: handle.held() }, 'watch started');
+  return handle;
+}
+
+async function chooseLease(target: WatchTarget, wanted: 'auto' | 'advisory' | 'in-process'): Promise<'advisory' | 'in-process'> {
+  if (wanted !== 'auto') return wanted;
+  const embedded = target.embedded ?? (await isEmbeddedPglite(target.em));
+  return embedded ? 'in-process' : 'advisory';
+}
+
+function leaseClientConfig(em: EntityManager, explicit: string | pg.ClientConfig | undefined): pg.ClientConfig {
+  if (typeof explicit === 'string') return { connectionString: explicit };
+  return explicit ?? leaseConnectionConfig(em);
+}
+
+async function countObjects(em: EntityManager, heldIds: number[], fabrics: Map<number, HedgehogFabric>): Promise<ObjectCount[]> {
+  if (heldIds.length === 0) return [];
+  const rows = await query<{ fabric_id: number; kind: string; drift_status: string; n: number }>(
+    em.fork(),
+    `SELECT fabric_id, kind, drift_status, count(*)::int AS n FROM hedgehog_resource
+      WHERE fabric_id IN (${heldIds.map(() => '?').join(', ')}) GROUP BY fabric_id, kind, drift_status`,
+    heldIds,
+  );
+  return rows.map((r) => ({ fabric: fabrics.get(r.fabric_id)?.name ?? String(r.fabric_id), kind: r.kind, driftStatus: r.drift_status, count: r.n }));
+}

@@ -1,0 +1,99 @@
+/**
+ * The watch's writes: one transaction per relist (a complete list of one kind: replace and sweep) or per watch batch
+ * (upserts and explicit deletes), through the sync service's set-based `writeActualKind` — the same writer, planner
+ * and drift evaluation as a one-shot `hh-sync sync --actual`.
+ *
+ * Each transaction takes the fabric's per-run advisory lock (so watch writes, one-shot syncs and desired syncs never
+ * interleave) and then checks the replica's watch lease (fencing: a replica that lost its lease without noticing yet
+ * writes nothing).
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import type { HedgehogFabric } from '../entities/index.js';
+import type { KindInfo } from '../kube/catalog.js';
+import type { KindListResult } from '../kube/cluster-reader.js';
+import type { WatchEventBatch } from '../kube/resource-watcher.js';
+import type { SchemaDefaults } from '../drift/types.js';
+import type { FabricSyncService } from '../sync/fabric-sync-service.js';
+import { lockFabricForTransaction } from '../sync/fabric-lock.js';
+import { refreshFabricSummary } from '../sync/fabric-summary.js';
+import type { RunCounts } from '../sync/run-recorder.js';
+import { query } from '../sync/sql.js';
+
+/** The fencing check failed: another replica may hold the fabric now. */
+export class LeaseLostError extends Error {
+  constructor(fabric: string) {
+    super(`the watch lease of fabric "${fabric}" is no longer held by this replica; stopped writing`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+export interface WatchWriteOptions {
+  /** Inside the transaction, after the fabric lock: false = stop, this replica no longer holds the fabric. */
+  stillHolds: (em: EntityManager) => Promise<boolean>;
+  schemaDefaults: Map<string, SchemaDefaults | null>;
+  /** Recompute the fabric's cached summaries (counts per kind and drift status) in this transaction. */
+  refreshSummary: boolean;
+  /** Every kind has been listed since the watch (re)started: the ledger's actual side is current as of now. */
+  current: boolean;
+  lockTimeoutMs: number;
+}
+
+export type WatchWrite =
+  | { source: 'relist'; list: KindListResult }
+  | { source: 'batch'; batch: WatchEventBatch };
+
+export function kindOf(w: WatchWrite): KindInfo {
+  return w.source === 'relist' ? w.list.kind : w.batch.kind;
+}
+
+export async function applyWatchWrite(
+  sync: FabricSyncService,
+  em: EntityManager,
+  fabric: HedgehogFabric,
+  write: WatchWrite,
+  opts: WatchWriteOptions,
+): Promise<RunCounts> {
+  return em.fork().transactional(async (tem) => {
+    await lockFabricForTransaction(tem, fabric.id, fabric.name, opts.lockTimeoutMs);
+    if (!(await opts.stillHolds(tem))) throw new LeaseLostError(fabric.name);
+    const now = new Date();
+    // The rows written were observed just now: a Git change older than this is settled, not pending.
+    const ctx = sync.driftContext(fabric, opts.schemaDefaults, now, now);
+    const r =
+      write.source === 'relist'
+        ? await sync.writeActualKind(tem, fabric, write.list.kind, write.list.observations, { sweep: true, namespaces: write.list.namespaces }, ctx, 'watch')
+        : await sync.writeActualKind(tem, fabric, write.batch.kind, write.batch.upserts, { sweep: false, deletes: write.batch.deletes }, ctx, 'watch');
+    const errors = write.source === 'relist' ? write.list.errors.length : write.batch.errors.length;
+    if (opts.refreshSummary) await refreshFabricSummary(tem, fabric.id);
+    await query(
+      tem,
+      `UPDATE hedgehog_fabric SET last_sync = ?, connection_status = 'connected', last_sync_error = NULL
+         ${opts.current ? ', last_actual_sync = ?' : ''}
+         ${opts.refreshSummary ? `, sync_status = CASE WHEN drifted_count > 0 THEN 'out_of_sync' ELSE 'in_sync' END` : ''}
+       WHERE id = ?`,
+      opts.current ? [now, now, fabric.id] : [now, fabric.id],
+    );
+    return { ...r.counts, failed: r.counts.failed + errors };
+  });
+}
+
+/**
+ * Recompute the fabric's cached summaries after batches that skipped it (they refresh at most every few seconds:
+ * the summary is a full aggregate over the fabric's rows, too heavy for every 250 ms batch of a big fabric).
+ */
+export async function refreshWatchSummary(
+  em: EntityManager,
+  fabric: HedgehogFabric,
+  opts: Pick<WatchWriteOptions, 'stillHolds' | 'lockTimeoutMs'>,
+): Promise<void> {
+  await em.fork().transactional(async (tem) => {
+    await lockFabricForTransaction(tem, fabric.id, fabric.name, opts.lockTimeoutMs);
+    if (!(await opts.stillHolds(tem))) throw new LeaseLostError(fabric.name);
+    await refreshFabricSummary(tem, fabric.id);
+    await query(
+      tem,
+      `UPDATE hedgehog_fabric SET sync_status = CASE WHEN drifted_count > 0 THEN 'out_of_sync' ELSE 'in_sync' END WHERE id = ?`,
+      [fabric.id],
+    );
+  });
+}
