@@ -97,7 +97,7 @@ export class WatchRunWindow {
     const rows = await query<{ id: number }>(
       this.em.fork(),
       `UPDATE sync_operation SET status = 'failed', finished_at = now(),
-         error_message = 'the watch replica holding this fabric stopped without closing its run (killed or disconnected)'
+         error_message = 'the watch replica holding this fabric stopped without closing its run (killed, or its lease connection to the database was lost)'
        WHERE fabric_id = ? AND type = 'watch' AND status = 'in_progress' RETURNING id`,
       [this.fabric.id],
     );
