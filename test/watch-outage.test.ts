@@ -94,15 +94,15 @@ test('database outage mid-watch: writes pause, changes keep coming, the ledger c
 
   await handle.stop();
   handle = undefined;
-  const rows = await db.orm.em.fork().getConnection().execute(
+  type RunRow = { status: string; details: { outages?: unknown[] } | null; error_message: string | null; finished_at: Date | null };
+  const rows = (await db.orm.em.fork().getConnection().execute(
     `SELECT status, error_message, details, finished_at FROM sync_operation WHERE fabric_id = ? AND type = 'watch' ORDER BY id`,
     [fabric.id],
-  );
+  )) as RunRow[];
   // Nothing left running, and the outage is on record.
-  expect(rows.every((r: { finished_at: Date | null }) => r.finished_at !== null)).toBe(true);
+  expect(rows.every((r) => r.finished_at !== null)).toBe(true);
   const noted = rows.some(
-    (r: { status: string; details: { outages?: unknown[] }; error_message: string | null }) =>
-      (r.details?.outages?.length ?? 0) > 0 || (r.status === 'failed' && /lease|database/.test(r.error_message ?? '')),
+    (r) => (r.details?.outages?.length ?? 0) > 0 || (r.status === 'failed' && /lease|database/.test(r.error_message ?? '')),
   );
   expect(noted).toBe(true);
 });

@@ -154,12 +154,13 @@ test('a watch that goes silent (request never answered) is restarted by the watc
 
 test('syncDesiredNow reads the new Git commit', async () => {
   const vpc = api.list('VPC')[0]!;
-  const objects = api.list().map((o) => {
-    const { metadata, ...rest } = o as { metadata: Record<string, unknown> };
+  type Manifest = { kind: string; metadata: { name: string; namespace: string }; spec?: object };
+  const objects: Manifest[] = api.list().map((o) => {
+    const { metadata, ...rest } = o as unknown as Manifest;
     return { ...rest, metadata: { name: metadata.name, namespace: metadata.namespace } };
   });
   const changed = objects.map((o) =>
-    o.kind === 'VPC' && o.metadata.name === (vpc.metadata as { name: string }).name ? { ...o, spec: { ...(o as any).spec, extra: 1 } } : o,
+    o.kind === 'VPC' && o.metadata.name === (vpc.metadata as { name: string }).name ? { ...o, spec: { ...o.spec, extra: 1 } } : o,
   );
   const commit = await commitFiles(repoDir, toManifestFiles(changed as any));
   const before = (seen.desired ?? []).length;

@@ -9,7 +9,8 @@
  *   4. gives one fabric back ('surplus') when it holds more than its fair share and another replica has room.
  *
  * Sharing: replicas of one group (the same fabric list) find each other through the backend (`application_name` of
- * the lease connections on a server); each replica's capacity is ceil(fabrics / replicas), capped by `maxFabrics`.
+ * the lease connections on a server, which also carries each replica's `maxFabrics`); the fabrics are divided evenly
+ * (see fairShares), a capped replica's remainder going to the others.
  * A replica that starts late therefore receives fabrics from the others, one per poll, each handed over cleanly
  * (the holder stops its watch — finishing the batch in flight — before it unlocks).
  *
@@ -18,7 +19,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { EntityManager } from '@mikro-orm/core';
-import type { LeaseBackend } from './lease-backend.js';
+import type { LeaseBackend, LeaseMember } from './lease-backend.js';
 import { silentLogger, type Logger } from '../sync/logger.js';
 
 export interface FabricLeasesOptions {
@@ -183,8 +184,8 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
     const members = await this.backend.members();
     this.lastProof = Date.now();
     if (!this.running) return;
-    const share = Math.ceil(this.wanted.length / Math.max(1, members.length));
-    const capacity = Math.min(this.maxFabrics, share);
+    const targets = fairShares(this.wanted.length, members.length ? members : [{ order: 0, held: this.held.size, cap: this.maxFabrics, self: true }]);
+    const capacity = Math.min(this.maxFabrics, targets.find((t) => t.member.self)?.target ?? this.wanted.length);
 
     // Take what nobody holds, in random order so replicas starting together spread out.
     for (const id of shuffle(unheld)) {
@@ -202,18 +203,32 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
 
     // Hand one fabric over when holding more than the share and another replica has room for it.
     if (this.releasing.size === 0 && this.held.size > capacity) {
-      const someoneHasRoom = members.some((m) => !m.self && m.held < Math.min(this.maxFabrics, share));
+      const someoneHasRoom = targets.some((t) => !t.member.self && t.member.held < t.target);
       if (someoneHasRoom) {
         const now = Date.now();
         const candidate = [...this.held].filter(([, at]) => now - at >= this.minHoldMs).sort((a, b) => b[1] - a[1])[0];
         if (candidate) {
           this.releasing.add(candidate[0]);
-          this.log.info({ fabricId: candidate[0], share }, 'handing a fabric to another replica');
+          this.log.info({ fabricId: candidate[0], target: capacity }, 'handing a fabric to another replica');
           this.emit('surplus', candidate[0]);
         }
       }
     }
   }
+}
+
+/**
+ * How many of `total` fabrics each member should hold: filled evenly, members with a smaller cap first (what they
+ * cannot take goes to the others). Every member computes the same result from the same member list.
+ */
+export function fairShares(total: number, members: readonly LeaseMember[]): { member: LeaseMember; target: number }[] {
+  const sorted = [...members].sort((a, b) => a.cap - b.cap || a.order - b.order);
+  let remaining = total;
+  return sorted.map((member, i) => {
+    const target = Math.min(member.cap, Math.ceil(remaining / (sorted.length - i)));
+    remaining -= target;
+    return { member, target };
+  });
 }
 
 function shuffle<T>(items: T[]): T[] {

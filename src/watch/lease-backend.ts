@@ -23,9 +23,26 @@ export const LOCK_NAMESPACE_WATCH = 0x4848_0002;
 
 /** One replica of a watch group as the backend sees it. */
 export interface LeaseMember {
+  /** Stable order between members (backend pid, or creation order in-process). */
+  order: number;
   /** How many fabric leases this member holds. */
   held: number;
+  /** The member's maxFabrics (Infinity when unlimited). */
+  cap: number;
   self: boolean;
+}
+
+/**
+ * The `application_name` of a lease connection: `hh-sync-watch:<group>:<cap>`. Replicas of a group find each other
+ * by the prefix and read each other's maxFabrics from the end, so all of them compute the same targets.
+ */
+export function leaseApplicationName(group: string, cap: number): string {
+  return `${group}:${Number.isFinite(cap) ? cap : '-'}`;
+}
+
+function capFromApplicationName(name: string): number {
+  const tail = name.slice(name.lastIndexOf(':') + 1);
+  return /^\d+$/.test(tail) ? Number(tail) : Infinity;
 }
 
 export interface LeaseBackend {
@@ -53,8 +70,10 @@ export interface LeaseBackend {
 // ------------------------------------------------------------------------------------------------ PostgreSQL server
 
 export interface AdvisoryLeaseOptions {
-  /** `application_name` of the lease connection: replicas of one group find each other by it. */
-  applicationName: string;
+  /** The watch group (same fabric list): replicas of one group find each other by it. */
+  group: string;
+  /** This replica's maxFabrics (published to the group). Default Infinity. */
+  cap?: number;
   /** Client-side timeout of every lease query; a query that hangs means a dead (half-open) connection. */
   queryTimeoutMs: number;
 }
@@ -79,7 +98,7 @@ export class AdvisoryLeaseBackend implements LeaseBackend {
     if (this.alive) return;
     const client = new pg.Client({
       ...this.config,
-      application_name: this.opts.applicationName,
+      application_name: leaseApplicationName(this.opts.group, this.opts.cap ?? Infinity),
       query_timeout: this.opts.queryTimeoutMs,
       connectionTimeoutMillis: this.opts.queryTimeoutMs,
       keepAlive: true,
@@ -134,15 +153,16 @@ export class AdvisoryLeaseBackend implements LeaseBackend {
   }
 
   async members(): Promise<LeaseMember[]> {
-    const rows = await this.run<{ pid: number; held: number }>(
-      `SELECT a.pid, (SELECT count(*) FROM pg_locks l
-                       WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-                         AND l.database = a.datid AND l.classid::bigint = $2)::int AS held
+    const rows = await this.run<{ pid: number; held: number; app: string }>(
+      `SELECT a.pid, a.application_name AS app,
+              (SELECT count(*) FROM pg_locks l
+                WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                  AND l.database = a.datid AND l.classid::bigint = $2)::int AS held
          FROM pg_stat_activity a
-        WHERE a.application_name = $1 AND a.datname = current_database()`,
-      [this.opts.applicationName, LOCK_NAMESPACE_WATCH],
+        WHERE starts_with(a.application_name, $1) AND a.datname = current_database()`,
+      [`${this.opts.group}:`, LOCK_NAMESPACE_WATCH],
     );
-    return rows.map((r) => ({ held: r.held, self: r.pid === this.pid }));
+    return rows.map((r) => ({ order: r.pid, held: r.held, cap: capFromApplicationName(r.app), self: r.pid === this.pid }));
   }
 
   async stillHolds(em: EntityManager, fabricId: number): Promise<boolean> {
@@ -178,6 +198,8 @@ interface InProcessTable {
   members: Set<InProcessLeaseBackend>;
 }
 
+let memberSeq = 0;
+
 /** Lease tables per database identity (and watch group), for every watch of this process. */
 const TABLES = new Map<string, InProcessTable>();
 
@@ -185,14 +207,17 @@ export class InProcessLeaseBackend implements LeaseBackend {
   readonly kind = 'in-process' as const;
   private open = false;
   private readonly table: InProcessTable;
+  private readonly order = ++memberSeq;
 
   /**
    * @param database identifies the database (e.g. host:port/dbname): watches of one database share a table.
    * @param group the watch group (same fabric list); counted for sharing.
+   * @param cap this replica's maxFabrics.
    */
   constructor(
     database: string,
     private readonly group: string,
+    private readonly cap = Infinity,
   ) {
     let t = TABLES.get(database);
     if (!t) {
@@ -230,7 +255,9 @@ export class InProcessLeaseBackend implements LeaseBackend {
   async members(): Promise<LeaseMember[]> {
     const counts = new Map<InProcessLeaseBackend, number>();
     for (const h of this.table.holders.values()) counts.set(h, (counts.get(h) ?? 0) + 1);
-    return [...this.table.members].filter((m) => m.group === this.group).map((m) => ({ held: counts.get(m) ?? 0, self: m === this }));
+    return [...this.table.members]
+      .filter((m) => m.group === this.group)
+      .map((m) => ({ order: m.order, held: counts.get(m) ?? 0, cap: m.cap, self: m === this }));
   }
 
   async stillHolds(_em: EntityManager, fabricId: number): Promise<boolean> {

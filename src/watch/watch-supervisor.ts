@@ -153,9 +153,10 @@ export async function startWatch(target: WatchTarget, fabricNames: readonly stri
   const group = `hh-sync-watch:${createHash('sha256').update(ids.join(',')).digest('hex').slice(0, 12)}`;
   const backend: LeaseBackend =
     mode === 'in-process'
-      ? new InProcessLeaseBackend(databaseIdentity(em), group)
+      ? new InProcessLeaseBackend(databaseIdentity(em), group, options.maxFabrics)
       : new AdvisoryLeaseBackend(leaseClientConfig(em, options.leaseConnection), {
-          applicationName: group,
+          group,
+          cap: options.maxFabrics,
           queryTimeoutMs: Math.max(2000, options.leaseCheckMs ?? 2000),
         });
   const leases = new FabricLeases(backend, ids, {
