@@ -106,3 +106,44 @@ test('database outage mid-watch: writes pause, changes keep coming, the ledger c
   );
   expect(noted).toBe(true);
 });
+
+test('stop() while the database is down returns promptly; the next holder closes the run left open', async () => {
+  const fabric = await new FabricRegistry(orm.em).create('outage-stop');
+  const sync = new FabricSyncService(orm.em, { kubeConfigFor: () => api.kubeConfig(), reader: { baseDelayMs: 5, maxDelayMs: 50 } });
+  const options = {
+    flushIntervalMs: 50,
+    leasePollMs: 200,
+    leaseCheckMs: 500,
+    retry: { baseMs: 100, maxMs: 400 },
+    lockTimeoutMs: 2000,
+    stopTimeoutMs: 3000,
+    desiredSync: false,
+    watcher: { backoff: { baseMs: 50, maxMs: 500 }, list: { baseDelayMs: 5, maxDelayMs: 50 } },
+  };
+  handle = await startWatch({ em: orm.em, sync }, ['outage-stop'], options);
+  handle.on('error', () => undefined);
+  await waitFor(() => handle!.ready().includes('outage-stop'), 15_000, 'ready');
+  proxy.down();
+  for (let i = 100; i < 110; i++) {
+    churn(api, i, 'outage-stop');
+    await delay(30);
+  }
+  const t0 = Date.now();
+  await handle.stop();
+  handle = undefined;
+  expect(Date.now() - t0).toBeLessThan(8000);
+  proxy.up();
+
+  // The run row could not be closed while the database was down (or the outage was noted in it).
+  handle = await startWatch({ em: orm.em, sync }, ['outage-stop'], options);
+  handle.on('error', () => undefined);
+  await waitFor(() => handle!.ready().includes('outage-stop'), 15_000, 'ready again');
+  await waitFor(async () => viewDiff(await ledgerView(db.orm.em, fabric.id), fakeView(api)).length === 0, 10_000, 'converged');
+  await handle.stop();
+  handle = undefined;
+  const open = await db.orm.em.fork().getConnection().execute(
+    `SELECT count(*)::int AS n FROM sync_operation WHERE fabric_id = ? AND finished_at IS NULL`,
+    [fabric.id],
+  );
+  expect(open[0].n).toBe(0);
+});
