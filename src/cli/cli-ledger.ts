@@ -1,0 +1,69 @@
+/** Opening the ledger the global flags point at, with failures a person can act on. */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DEFAULT_DATA_DIR } from '../db/embedded-postgres.js';
+import { redactDatabaseUrl, resolveDatabaseUrl } from '../db/database-url.js';
+import { openLedger, type Ledger, type LedgerOptions } from '../ledger.js';
+import { RuntimeFailure, UsageError } from './cli-errors.js';
+import type { GlobalOptions, Output } from './cli-output.js';
+
+/** Where the ledger lives, decided from the flags and the environment (same order as `doctor`). */
+export interface LedgerLocation {
+  url?: string;
+  /** Absolute embedded data directory when no URL applies. */
+  dataDir?: string;
+  /** The place, safe to show. */
+  display: string;
+}
+
+export function ledgerLocation(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): LedgerLocation {
+  const url = resolveDatabaseUrl(opts.databaseUrl, env);
+  if (url) return { url, display: redactDatabaseUrl(url) };
+  const dataDir = resolve(opts.dataDir ?? DEFAULT_DATA_DIR);
+  return { dataDir, display: `embedded ledger ${dataDir}` };
+}
+
+export interface OpenLedgerOptions {
+  /** May a missing embedded ledger be created? (`fabric add`, `migrate`); otherwise it is a usage error. */
+  create?: boolean;
+  /** Extra facade options (sync reader hooks, …). */
+  ledger?: Omit<LedgerOptions, 'databaseUrl' | 'dataDir' | 'embedded' | 'logger'>;
+}
+
+/** Opens the ledger the flags point at; failures become one actionable line. */
+export async function openLedgerFor(opts: GlobalOptions, out: Output, o: OpenLedgerOptions = {}): Promise<Ledger> {
+  if (opts.databaseUrl && opts.dataDir) {
+    throw new UsageError('--database-url and --data-dir exclude each other: one ledger at a time');
+  }
+  const where = ledgerLocation(opts);
+  if (where.url && opts.dataDir) {
+    out.warn(`--data-dir ignored: the database URL from ${process.env.HH_SYNC_DATABASE_URL ? 'HH_SYNC_DATABASE_URL' : 'DATABASE_URL'} (${where.display}) takes precedence`);
+  }
+  if (where.dataDir) {
+    const exists = existsSync(join(where.dataDir, 'db'));
+    if (!exists && !o.create) {
+      throw new UsageError(
+        `no ledger at ${where.dataDir}: add a fabric first (\`hh-sync fabric add\`), or point at your ledger with --data-dir or --database-url`,
+      );
+    }
+    if (!exists) out.info(`creating the embedded ledger in ${where.dataDir} (the first start takes a few seconds)`);
+  }
+  out.debug(`ledger: ${where.display}`);
+  try {
+    return await openLedger({
+      ...o.ledger,
+      databaseUrl: where.url,
+      dataDir: where.dataDir,
+      embedded: !where.url,
+      logger: out.logger(),
+    });
+  } catch (err) {
+    const message = ((err as Error).message ?? String(err)).split('\n')[0]!;
+    const hint = where.url
+      ? 'check --database-url / HH_SYNC_DATABASE_URL / DATABASE_URL and that PostgreSQL is running'
+      : /in use by process/.test(message)
+        ? 'stop the other hh-sync process using it, or pass another --data-dir'
+        : 'check the --data-dir directory (or remove it to start afresh)';
+    throw new RuntimeFailure(`cannot open the ledger (${where.display}): ${message}`, hint, { cause: err });
+  }
+}

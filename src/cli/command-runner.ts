@@ -1,0 +1,32 @@
+/**
+ * The one place a command's work is run: global flags merged, output set up, any error turned into its
+ * exit code and one line (the stack only with --verbose).
+ */
+import type { Command } from 'commander';
+import { Output, type GlobalOptions } from './cli-output.js';
+import { classifyError } from './cli-errors.js';
+
+export type CommandWork = (g: GlobalOptions, out: Output) => Promise<number>;
+
+export class CommandRunner {
+  exitCode = 0;
+
+  async run(command: Command, work: CommandWork): Promise<void> {
+    const g = command.optsWithGlobals<GlobalOptions>();
+    const out = new Output(g);
+    try {
+      this.exitCode = await work(g, out);
+    } catch (err) {
+      const { code, line } = classifyError(err);
+      out.error(line);
+      if (out.verbose && err instanceof Error && err.stack) out.debug(err.stack);
+      this.exitCode = code;
+    }
+  }
+}
+
+/** `Examples:` help section shown after a command's own help. */
+export function examples(command: Command, lines: [string, string][]): Command {
+  const body = lines.map(([cmd, what]) => `${what ? `  # ${what}\n` : ''}  $ ${cmd}`).join('\n');
+  return command.addHelpText('after', `\nExamples:\n${body}`);
+}

@@ -1,0 +1,108 @@
+/**
+ * The drift report for people: a summary line and a table of kind, name, status, severity and the
+ * first differing paths with their values (cluster → Git). Pure: report in, text out.
+ */
+import { DRIFT_STATUSES, type DriftOp, type DriftSeverity, type DriftStatus } from '../drift/types.js';
+import type { DriftReport, DriftedResource } from '../sync/drift-report.js';
+import type { Colors } from './cli-output.js';
+import { renderTable, truncate } from './text-table.js';
+
+export interface DriftTableOptions {
+  /** Differing paths shown per object (default 3). */
+  maxPaths?: number;
+  /** Characters of a value shown before "…" (default 40). */
+  maxValue?: number;
+}
+
+const STATUS_WORDS: Record<DriftStatus, string> = {
+  in_sync: 'in sync',
+  spec_drift: 'spec drift',
+  desired_only: 'only in Git',
+  actual_only: 'only in cluster',
+  creation_pending: 'creation pending',
+  deletion_pending: 'deletion pending',
+};
+
+/** What an object-level difference (path '') means, by status. */
+const WHOLE_OBJECT: Record<DriftStatus, string> = {
+  in_sync: '',
+  spec_drift: '',
+  desired_only: 'declared in Git, missing from the cluster',
+  actual_only: 'in the cluster, declared nowhere in Git',
+  creation_pending: 'new in Git; the cluster was not read since',
+  deletion_pending: 'removed from Git; the cluster was not read since',
+};
+
+function severityColor(c: Colors, s: DriftSeverity): (t: string) => string {
+  switch (s) {
+    case 'critical':
+      return (t) => c.bold(c.red(t));
+    case 'high':
+      return c.red;
+    case 'medium':
+      return c.yellow;
+    case 'low':
+      return c.cyan;
+    default:
+      return c.green;
+  }
+}
+
+function valueText(v: unknown, max: number): string {
+  if (v === undefined) return '∅';
+  return truncate(typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v), max);
+}
+
+/** `/spec/subnets/default/vlan: 1000 → 1100` (cluster → Git). */
+export function describeDifference(d: DriftOp, status: DriftStatus, maxValue = 40): string {
+  if (d.path === '') return WHOLE_OBJECT[status] || (d.op === 'add' ? 'only in Git' : 'only in the cluster');
+  switch (d.op) {
+    case 'replace':
+      return `${d.path}: ${valueText(d.actual, maxValue)} → ${valueText(d.desired, maxValue)}`;
+    case 'add':
+      return `${d.path}: missing in cluster (Git: ${valueText(d.desired, maxValue)})`;
+    case 'remove':
+      return `${d.path}: not in Git (cluster: ${valueText(d.actual, maxValue)})`;
+  }
+}
+
+function differencesCell(r: DriftedResource, o: Required<DriftTableOptions>, c: Colors): string {
+  if (r.differences.length === 0) return r.driftStatus === 'in_sync' ? '' : c.dim('(no details)');
+  const shown = r.differences.slice(0, o.maxPaths).map((d) => describeDifference(d, r.driftStatus, o.maxValue));
+  const more = r.differences.length - shown.length;
+  if (more > 0) shown.push(c.dim(`… ${more} more (hh-sync drift --json)`));
+  return shown.join('\n');
+}
+
+/** "59 objects: 56 in sync, 1 spec drift, 1 only in Git, 1 only in cluster". */
+export function summaryLine(report: DriftReport, c: Colors): string {
+  const s = report.summary;
+  const parts = DRIFT_STATUSES.filter((st) => s.byStatus[st] > 0).map((st) => {
+    const text = `${s.byStatus[st]} ${STATUS_WORDS[st]}`;
+    return st === 'in_sync' ? c.green(text) : c.yellow(text);
+  });
+  if (s.unchecked) parts.push(`${s.unchecked} not checked yet`);
+  return `${s.total} object${s.total === 1 ? '' : 's'}${parts.length ? `: ${parts.join(', ')}` : ''}`;
+}
+
+/** The whole report: summary line, then the table of drifted objects (or a line saying there is none). */
+export function formatDriftReport(report: DriftReport, c: Colors, options: DriftTableOptions = {}): string {
+  const o: Required<DriftTableOptions> = { maxPaths: options.maxPaths ?? 3, maxValue: options.maxValue ?? 40 };
+  const lines = [`${c.bold(`Drift of fabric ${report.fabric}`)} — ${summaryLine(report, c)}`];
+  if (report.resources.length === 0) {
+    lines.push(report.summary.total === 0 ? 'The ledger holds no objects of this fabric yet: run `hh-sync sync ' + report.fabric + '`.' : c.green('Nothing to show: no object differs (with these filters).'));
+    return lines.join('\n');
+  }
+  const showNamespace = report.resources.some((r) => r.namespace !== 'default');
+  const header = ['KIND', ...(showNamespace ? ['NAMESPACE'] : []), 'NAME', 'STATUS', 'SEVERITY', 'DIFFERENCES (cluster → Git)'].map((h) => c.dim(h));
+  const rows = report.resources.map((r) => [
+    r.kind,
+    ...(showNamespace ? [r.namespace] : []),
+    r.name,
+    STATUS_WORDS[r.driftStatus],
+    severityColor(c, r.driftSeverity)(r.driftSeverity),
+    differencesCell(r, o, c),
+  ]);
+  lines.push('', ...renderTable(header, rows));
+  return lines.join('\n');
+}

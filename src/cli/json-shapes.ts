@@ -1,0 +1,142 @@
+/**
+ * The JSON the CLI prints. Scripts depend on these shapes (issue 5, docs/cli.md): every key is always
+ * present (null when it has no value), and nothing else is added, so a consumer can validate strictly.
+ */
+import type { HedgehogFabric } from '../entities/index.js';
+import type { DriftReport } from '../sync/drift-report.js';
+import type { RunCounts, RunStatus, RunType, SyncRunReport } from '../sync/run-recorder.js';
+import type { DriftSeverity, DriftStatus } from '../drift/types.js';
+
+/** `hh-sync sync --json`: one per run. */
+export interface RunJson {
+  id: number;
+  fabric: string;
+  type: RunType;
+  status: RunStatus;
+  startedAt: string;
+  finishedAt: string | null;
+  counts: RunCounts;
+  errors: { kind: string | null; namespace: string | null; name: string | null; file: string | null; line: number | null; reason: string }[];
+}
+
+export function runJson(r: SyncRunReport): RunJson {
+  return {
+    id: r.id,
+    fabric: r.fabric,
+    type: r.type,
+    status: r.status,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    counts: {
+      listed: r.counts.listed,
+      created: r.counts.created,
+      updated: r.counts.updated,
+      unchanged: r.counts.unchanged,
+      cleared: r.counts.cleared,
+      failed: r.counts.failed,
+    },
+    errors: r.errors.map((e) => ({
+      kind: e.kind ?? null,
+      namespace: e.namespace ?? null,
+      name: e.name ?? null,
+      file: e.file ?? null,
+      line: e.line ?? null,
+      reason: e.reason,
+    })),
+  };
+}
+
+/** `hh-sync drift --json`. `desired`/`actual` are null where that side has no value (add / remove). */
+export interface DriftJson {
+  fabric: string;
+  /** total, byStatus (every drift status), bySeverity (every severity), unchecked (drift never computed). */
+  summary: DriftReport['summary'];
+  resources: {
+    kind: string;
+    namespace: string;
+    name: string;
+    driftStatus: DriftStatus;
+    driftScore: number;
+    driftSeverity: DriftSeverity;
+    differences: { op: 'add' | 'remove' | 'replace'; path: string; desired: unknown; actual: unknown }[];
+  }[];
+}
+
+export function driftJson(report: DriftReport): DriftJson {
+  return {
+    fabric: report.fabric,
+    summary: { ...report.summary, byStatus: { ...report.summary.byStatus }, bySeverity: { ...report.summary.bySeverity } },
+    resources: report.resources.map((r) => ({
+      kind: r.kind,
+      namespace: r.namespace,
+      name: r.name,
+      driftStatus: r.driftStatus,
+      driftScore: r.driftScore,
+      driftSeverity: r.driftSeverity,
+      differences: r.differences.map((d) => ({ op: d.op, path: d.path, desired: d.desired ?? null, actual: d.actual ?? null })),
+    })),
+  };
+}
+
+/** `hh-sync fabric list|add|set --json`: a fabric's settings and last-sync summary (never a credential). */
+export interface FabricJson {
+  name: string;
+  description: string;
+  status: string;
+  kubeconfigPath: string | null;
+  kubeContext: string | null;
+  inCluster: boolean;
+  apiServerUrl: string | null;
+  namespaces: string[];
+  gitRepository: string | null;
+  gitRef: string | null;
+  gitPath: string;
+  crdDirectory: string | null;
+  ignoreRules: { kind?: string; name?: string; pointer: string }[];
+  syncEnabled: boolean;
+  syncIntervalSeconds: number;
+  connectionStatus: string;
+  syncStatus: string;
+  lastSync: string | null;
+  lastActualSync: string | null;
+  lastDesiredSync: string | null;
+  lastSyncError: string | null;
+  desiredCommit: string | null;
+  driftedCount: number;
+  inSyncCount: number;
+  driftSummary: HedgehogFabric['driftSummary'];
+  kindCounts: HedgehogFabric['kindCounts'];
+}
+
+const iso = (d: Date | string | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
+
+export function fabricJson(f: HedgehogFabric): FabricJson {
+  return {
+    name: f.name,
+    description: f.description,
+    status: f.status,
+    kubeconfigPath: f.kubeconfigPath,
+    kubeContext: f.kubeContext,
+    inCluster: f.inCluster,
+    apiServerUrl: f.apiServerUrl,
+    namespaces: [...f.namespaces],
+    gitRepository: f.gitRepository,
+    gitRef: f.gitRef,
+    gitPath: f.gitPath,
+    crdDirectory: f.crdDirectory,
+    ignoreRules: f.ignoreRules.map((r) => ({ ...r })),
+    syncEnabled: f.syncEnabled,
+    syncIntervalSeconds: f.syncIntervalSeconds,
+    connectionStatus: f.connectionStatus,
+    syncStatus: f.syncStatus,
+    lastSync: iso(f.lastSync),
+    lastActualSync: iso(f.lastActualSync),
+    lastDesiredSync: iso(f.lastDesiredSync),
+    lastSyncError: f.lastSyncError,
+    desiredCommit: f.desiredCommit,
+    driftedCount: f.driftedCount,
+    inSyncCount: f.inSyncCount,
+    driftSummary: structuredClone(f.driftSummary),
+    kindCounts: structuredClone(f.kindCounts),
+  };
+}
