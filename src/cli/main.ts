@@ -1,29 +1,115 @@
 /**
- * hh-sync entry point (bin/hh-sync.js calls main with process.argv.slice(2)).
- * Minimal dispatcher: the CLI is extended command by command.
+ * hh-sync entry point (bin/hh-sync.js calls main with process.argv.slice(2) and exits with its result).
+ *
+ * Exit codes: 0 success, 1 drift or findings (with --exit-code; `doctor` on findings), 2 usage error,
+ * 3 runtime failure, 130 interrupted. docs/cli.md is the reference.
  */
-import { Command, CommanderError } from 'commander';
-import { configureDoctorCommand, runDoctor, type DoctorCommandOptions } from './doctor-command.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import type { DoctorCommandOptions } from './doctor-command.js';
+import { EXIT } from './cli-errors.js';
+import { Output } from './cli-output.js';
+import { CommandRunner, examples } from './command-runner.js';
+import { registerDemoCommand } from './demo-command.js';
+import { registerDriftCommand } from './drift-command.js';
+import { registerFabricCommand } from './fabric-command.js';
+import { registerMigrateCommand } from './migrate-command.js';
+import { registerSyncCommand } from './sync-command.js';
+import { registerWatchCommand } from './watch-command.js';
 
 /** Exit code 2 for usage errors, as every hh-sync command. */
-export const USAGE_EXIT = 2;
+export const USAGE_EXIT = EXIT.usage;
+
+/** The package version (package.json sits above both src/cli and dist/src/cli). */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'hedgehog-fabric-sync') return pkg.version ?? '0.0.0';
+    }
+    dir = dirname(dir);
+  }
+  return '0.0.0';
+}
+
+type DoctorModule = typeof import('./doctor-command.js');
+
+/**
+ * Builds the command tree. Command modules are light (flags, help); their work is imported when they run.
+ * The doctor's options come from doctor-command.ts, which loads the database code: it is imported only
+ * when the command line mentions `doctor` (otherwise the listing needs just its name and summary).
+ */
+export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule): Command {
+  const program = new Command('hh-sync')
+    .description('A PostgreSQL ledger of a Hedgehog Open Network Fabric: desired state from Git, actual state from Kubernetes, and the drift between them.')
+    .version(packageVersion(), '-V, --version')
+    // Set before the subcommands are added: they inherit these settings.
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`hh-sync: ${text.replace(/^error: /, '')}`) })
+    .showHelpAfterError('(add --help for usage and examples)')
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .option('--database-url <url>', 'PostgreSQL URL of the ledger (default: HH_SYNC_DATABASE_URL, then DATABASE_URL, then the embedded ledger)')
+    .option('--data-dir <dir>', 'embedded ledger directory when no URL is configured (default .hh-sync/pgdata)')
+    .option('--json', 'machine-readable output on stdout (logs and progress stay on stderr)')
+    .addOption(new Option('-q, --quiet', 'no progress or notes; only results, warnings and errors').conflicts('verbose'))
+    .option('-v, --verbose', 'debug logs and stack traces on stderr');
+  examples(program, [
+    ['hh-sync demo', 'the whole job on a fake cluster, nothing to install'],
+    ['hh-sync fabric add dc1 --kubeconfig ~/.kube/dc1 --git ./dc1-fabric', ''],
+    ['hh-sync sync dc1', ''],
+    ['hh-sync drift dc1 --exit-code', ''],
+  ]);
+  program.addHelpText('after', '\n\nExit codes: 0 success, 1 drift/findings (with --exit-code), 2 usage error, 3 runtime failure.\nReference: docs/cli.md\n');
+
+  registerMigrateCommand(program, runner);
+
+  if (doctorModule) {
+    const doctor = doctorModule.configureDoctorCommand(program.command('doctor'));
+    examples(doctor, [
+      ['hh-sync doctor', 'the embedded ledger'],
+      ['hh-sync doctor --database-url postgres://db/app --schema public', 'any PostgreSQL database: NOT NULL columns without a default'],
+      ['hh-sync doctor --fix --dry-run', 'show the SQL that restores our defaults'],
+    ]).action(async (_opts: DoctorCommandOptions, cmd: Command) => {
+      // --database-url, --data-dir and --json are parsed as global flags: optsWithGlobals has them all.
+      await runner.run(cmd, () => doctorModule.runDoctor(cmd.optsWithGlobals<DoctorCommandOptions>()));
+    });
+  } else {
+    program.command('doctor').description('find NOT NULL columns without a default and ledger schema drift; --fix repairs our defaults');
+  }
+
+  registerFabricCommand(program, runner);
+  registerSyncCommand(program, runner);
+  registerDriftCommand(program, runner);
+  registerWatchCommand(program, runner);
+  registerDemoCommand(program, runner);
+  return program;
+}
+
+/** `hh-sync … | head`: the reader went away; stop quietly instead of crashing on EPIPE. */
+function exitQuietlyOnBrokenPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') > 0) continue;
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+  }
+}
 
 export async function main(argv: string[]): Promise<number> {
-  let exitCode = 0;
-  const program = new Command('hh-sync')
-    .description('PostgreSQL ledger of a Hedgehog Open Network Fabric')
-    .exitOverride()
-    .showHelpAfterError();
-  configureDoctorCommand(program.command('doctor')).action(async (options: DoctorCommandOptions) => {
-    exitCode = await runDoctor(options);
-  });
+  exitQuietlyOnBrokenPipe();
+  const runner = new CommandRunner();
+  const program = buildProgram(runner, argv.includes('doctor') ? await import('./doctor-command.js') : undefined);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
-    if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : USAGE_EXIT;
-    }
-    throw err;
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    new Output({}).error(`${(err as Error).message ?? err}; run again with --verbose for details`);
+    return EXIT.failure;
   }
-  return exitCode;
+  return runner.exitCode;
 }

@@ -1,0 +1,164 @@
+/**
+ * `hh-sync demo [--dir D] [--keep]`: the whole job on embedded defaults, with no services.
+ *
+ * An embedded ledger in a temporary directory, the project's fake Kubernetes API serving a sample
+ * spine-leaf fabric, a Git repository holding the same fabric with three deliberate differences (a changed
+ * VLAN, an object only in Git, an object only in the cluster), the desired then the actual sync with
+ * progress, and the drift report. Everything it started is stopped, and the directory removed unless
+ * --keep or --dir says otherwise.
+ */
+import { mkdtempSync, promises as fs, readdirSync, existsSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openLedger, type Ledger } from '../ledger.js';
+import { FakeKubeApi } from '../testing/fake-kube-api.js';
+import { createGitRepo } from '../testing/git-repo.js';
+import { demoClusterFabric, demoGitFabric, toManifestFiles } from '../testing/sample-fabric.js';
+import type { GlobalOptions, Output } from './cli-output.js';
+import { EXIT, UsageError } from './cli-errors.js';
+import { formatDriftReport } from './drift-table.js';
+import { onInterrupt } from './interrupt.js';
+import { driftJson, runJson } from './json-shapes.js';
+import { runsOutcome } from './sync-action.js';
+import { SyncProgress } from './sync-progress.js';
+import { describeRun, followRuns, progressLedgerOptions, runDirections } from './sync-runner.js';
+import type { DemoFlags } from './demo-command.js';
+
+const FABRIC = 'demo';
+/** Marks a directory as made by the demo, so `--dir` may reuse it and nothing else is overwritten. */
+const MARKER = '.hh-sync-demo';
+
+/** The directory to work in: `--dir` (created, or a previous demo's), else a fresh temporary one. */
+function workDirectory(flags: DemoFlags): { dir: string; remove: boolean } {
+  if (flags.dir === undefined) return { dir: mkdtempSync(path.join(os.tmpdir(), 'hh-sync-demo-')), remove: !flags.keep };
+  if (flags.dir.trim() === '') throw new UsageError('--dir needs a directory');
+  const dir = path.resolve(flags.dir);
+  if (existsSync(dir)) {
+    const entries = readdirSync(dir);
+    if (entries.length > 0 && !entries.includes(MARKER)) {
+      throw new UsageError(`--dir ${flags.dir}: ${dir} is not empty and not a previous demo directory; give an empty or new directory`);
+    }
+  } else mkdirSync(dir, { recursive: true });
+  return { dir, remove: false };
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** `demo` with its flags checked. */
+export async function runDemo(flags: DemoFlags, g: GlobalOptions, out: Output): Promise<number> {
+  const started = Date.now();
+  const { dir, remove } = workDirectory(flags);
+  await fs.writeFile(path.join(dir, MARKER), 'created by hh-sync demo\n');
+  const c = out.ce;
+  const step = (text: string, since?: number) => out.info(`${c.green('✓')} ${text}${since !== undefined ? c.dim(` (${seconds(Date.now() - since)})`) : ''}`);
+
+  const progress = new SyncProgress(out);
+  let api: FakeKubeApi | undefined;
+  let ledger: Ledger | undefined;
+  let opening: Promise<Ledger> | undefined;
+  let unfollow = () => {};
+  const interrupt = onInterrupt((sig) => {
+    progress.stop();
+    out.warn(`${sig}: stopping the demo and cleaning up (press Ctrl-C again to quit at once)`);
+  });
+  try {
+    out.info(c.bold(`hh-sync demo — working in ${dir}`));
+    // The database's first start (a few seconds) overlaps with the fake cluster and the Git repository.
+    const ledgerStart = Date.now();
+    opening = openLedger({
+      ...progressLedgerOptions(progress),
+      dataDir: path.join(dir, 'pgdata'),
+      embedded: true,
+      logger: out.logger(),
+    });
+    opening.catch(() => undefined); // awaited below; keeps an early failure of the other steps from leaving it unhandled
+
+    const cluster = demoClusterFabric();
+    api = new FakeKubeApi();
+    api.load(cluster);
+    const url = await api.start();
+    const kubeconfig = path.join(dir, 'kubeconfig');
+    await fs.writeFile(kubeconfig, api.kubeconfigYaml(), { mode: 0o600 });
+    step(`fake Kubernetes API on ${url} serving the demo fabric: ${describeFabric(cluster)}`);
+
+    const gitSide = demoGitFabric();
+    const repo = path.join(dir, 'fabric-repo');
+    await fs.rm(repo, { recursive: true, force: true });
+    const files = toManifestFiles(gitSide.objects);
+    const commit = await createGitRepo(repo, files, { message: 'demo fabric manifests' });
+    const d = gitSide.differences;
+    step(`Git repository ${repo}: ${gitSide.objects.length} objects in ${Object.keys(files).length} files (commit ${commit.slice(0, 12)})`);
+    out.info(
+      c.dim(
+        `  deliberate differences: ${d.changedVlan.kind} ${d.changedVlan.name} VLAN ${d.changedVlan.clusterValue} → ${d.changedVlan.gitValue} in Git, ` +
+          `${d.onlyInGit.kind} ${d.onlyInGit.name} only in Git, ${d.onlyInCluster.kind} ${d.onlyInCluster.name} only in the cluster`,
+      ),
+    );
+    if (!out.quiet) out.info(c.dim('  starting the embedded database (the first start takes a few seconds) …'));
+    ledger = await opening;
+    step(`embedded ledger in ${path.join(dir, 'pgdata')}`, ledgerStart);
+    if (interrupt.received) {
+      out.error(`interrupted by ${interrupt.received}`);
+      return EXIT.interrupted;
+    }
+
+    const settings = { kubeconfigPath: kubeconfig, apiServerUrl: url, gitRepository: repo, description: 'hh-sync demo: sample spine-leaf fabric on a fake Kubernetes API' };
+    const fabric = (await ledger.fabrics.update(FABRIC, settings)) ?? (await ledger.fabrics.create(FABRIC, settings));
+    step(`fabric "${FABRIC}" added`);
+
+    unfollow = followRuns(ledger, progress);
+    const reports = await runDirections(ledger, fabric, ['desired', 'actual'], { signal: interrupt.signal });
+    unfollow();
+    if (!out.json) for (const r of reports) out.info(describeRun(r, c));
+    const report = await ledger.driftReport(fabric);
+
+    if (out.json) {
+      out.printJson({ directory: dir, kept: !remove, runs: reports.map(runJson), drift: driftJson(report) });
+    } else {
+      out.result(`\n${formatDriftReport(report, out.c)}\n\n`);
+      out.result(whatNext(dir, remove, out));
+    }
+    if (interrupt.received) {
+      out.error(`interrupted by ${interrupt.received}`);
+      return EXIT.interrupted;
+    }
+    const outcome = runsOutcome(reports, 0, false);
+    for (const w of outcome.warnings) out.warn(w);
+    for (const f of outcome.failures) out.error(f);
+    out.info(c.dim(`demo finished in ${seconds(Date.now() - started)}`));
+    return outcome.code;
+  } finally {
+    unfollow();
+    interrupt.dispose();
+    // Stop everything we started, whatever happened above.
+    await ledger?.close().catch((err: Error) => out.warn(`could not close the embedded ledger: ${err.message}`));
+    // A failure before the database was up: wait for it to finish starting, then close it.
+    if (!ledger && opening) await opening.then((l) => l.close(), () => undefined);
+    await api?.stop().catch(() => undefined);
+    if (remove) await fs.rm(dir, { recursive: true, force: true }).catch((err: Error) => out.warn(`could not remove ${dir}: ${err.message}`));
+  }
+}
+
+function describeFabric(objs: ReturnType<typeof demoClusterFabric>): string {
+  const count = (kind: string) => objs.filter((o) => o.kind === kind).length;
+  const switches = objs.filter((o) => o.kind === 'Switch');
+  const spines = switches.filter((s) => (s.spec as { role?: string }).role === 'spine').length;
+  return `${objs.length} objects (${spines} spines, ${switches.length - spines} leaves, ${count('Server')} servers, ${count('Connection')} connections, ${count('VPC')} VPCs, ${count('VPCAttachment')} attachments, ${count('VPCPeering')} peering${count('VPCPeering') === 1 ? '' : 's'})`;
+}
+
+function whatNext(dir: string, removed: boolean, out: Output): string {
+  const c = out.c;
+  const rows: [string, string][] = [
+    removed
+      ? ['hh-sync demo --keep', 'keep the demo ledger to explore it afterwards']
+      : [`hh-sync --data-dir ${path.join(dir, 'pgdata')} drift ${FABRIC} --json`, 'the kept demo ledger (its fake cluster is gone)'],
+    ['hh-sync fabric add <name> --kubeconfig <path> --git <repo>', 'track your own fabric'],
+    ['hh-sync sync <name> && hh-sync drift <name> --exit-code', 'read both sides; fail CI on drift'],
+    ['hh-sync watch <name> --metrics-port 9464', 'keep it in sync continuously'],
+  ];
+  const width = Math.max(...rows.map(([cmd]) => cmd.length));
+  return [c.bold('What next'), ...rows.map(([cmd, what]) => `  ${cmd.padEnd(width)}   ${c.dim(what)}`)].join('\n');
+}
+

@@ -1,0 +1,26 @@
+/** The work of `hh-sync drift` (loaded when it runs). */
+import type { DriftReportFilter } from '../sync/drift-report.js';
+import { FabricNotFoundError } from '../sync/fabric-sync-service.js';
+import { openLedgerFor } from './cli-ledger.js';
+import type { GlobalOptions, Output } from './cli-output.js';
+import { EXIT } from './cli-errors.js';
+import { formatDriftReport } from './drift-table.js';
+import { driftJson } from './json-shapes.js';
+
+/** `drift` with its flags checked. */
+export async function runDrift(name: string, filter: DriftReportFilter, o: { maxPaths: number; exitCode: boolean }, g: GlobalOptions, out: Output): Promise<number> {
+  const ledger = await openLedgerFor(g, out);
+  try {
+    const fabric = await ledger.fabrics.get(name);
+    if (!fabric) throw new FabricNotFoundError(name);
+    const report = await ledger.driftReport(fabric, filter);
+    if (out.json) out.printJson(driftJson(report));
+    else out.result(formatDriftReport(report, out.c, { maxPaths: o.maxPaths }));
+    if (report.summary.total === 0 && !fabric.lastSync) out.warn(`fabric ${name} was never synced: run \`hh-sync sync ${name}\` first`);
+    const drifted = report.resources.filter((r) => r.driftStatus !== 'in_sync').length;
+    return o.exitCode && drifted > 0 ? EXIT.findings : EXIT.ok;
+  } finally {
+    await ledger.close();
+  }
+}
+

@@ -1,0 +1,110 @@
+/** The work of `hh-sync fabric add|set|list|remove` (loaded when one of them runs). */
+import type { HedgehogFabric } from '../entities/index.js';
+import { FabricNotFoundError } from '../sync/fabric-sync-service.js';
+import { openLedgerFor } from './cli-ledger.js';
+import type { GlobalOptions, Output } from './cli-output.js';
+import { UsageError } from './cli-errors.js';
+import { fabricSettingsFromFlags, type FabricFlags, type PreparedSettings } from './fabric-options.js';
+import { fabricJson } from './json-shapes.js';
+import { renderTable } from './text-table.js';
+
+function describeFabric(f: HedgehogFabric, out: Output): string {
+  const c = out.c;
+  const cluster = f.inCluster ? 'in-cluster service account' : `${f.kubeconfigPath ?? 'default kubeconfig ($KUBECONFIG or ~/.kube/config)'}${f.kubeContext ? ` (context ${f.kubeContext})` : ''}`;
+  const lines = [
+    `${c.bold(f.name)}${f.description ? ` — ${f.description}` : ''}`,
+    `  cluster     ${cluster}${f.apiServerUrl ? c.dim(` → ${f.apiServerUrl}`) : ''}`,
+    `  namespaces  ${f.namespaces.length ? f.namespaces.join(', ') : 'all'}`,
+    `  git         ${f.gitRepository ? `${f.gitRepository}${f.gitRef ? `@${f.gitRef}` : ''}${f.gitPath ? ` (${f.gitPath})` : ''}` : c.dim('none (set one with --git)')}`,
+  ];
+  if (f.crdDirectory) lines.push(`  crds        ${f.crdDirectory}`);
+  if (f.ignoreRules.length) {
+    lines.push(`  ignore      ${f.ignoreRules.map((r) => `${r.kind ? `${r.kind}${r.name ? `/${r.name}` : ''}:` : ''}${r.pointer}`).join(', ')}`);
+  }
+  lines.push(`  interval    ${f.syncIntervalSeconds} s`);
+  return lines.join('\n');
+}
+
+function lastSync(f: HedgehogFabric): string {
+  if (!f.lastSync) return 'never';
+  return new Date(f.lastSync).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+/** `fabric add` with its flags already checked (fabric-command.ts does that before loading this module). */
+export async function addFabric(name: string, prepared: PreparedSettings, g: GlobalOptions, out: Output): Promise<number> {
+  const { settings, notes } = prepared;
+  const ledger = await openLedgerFor(g, out, { create: true });
+  try {
+    const fabric = await ledger.fabrics.create(name, settings);
+    for (const n of notes) out.info(`note: ${n}`);
+    if (out.json) out.printJson(fabricJson(fabric));
+    else {
+      out.result(`${out.c.green('✓')} added fabric ${describeFabric(fabric, out)}`);
+      out.info(`next: hh-sync sync ${name}`);
+    }
+    return 0;
+  } finally {
+    await ledger.close();
+  }
+}
+
+export async function setFabric(name: string, flags: FabricFlags, g: GlobalOptions, out: Output): Promise<number> {
+  const given = Object.entries(flags).filter(([, v]) => v !== undefined && v !== false);
+  if (given.length === 0) throw new UsageError(`nothing to change: give at least one flag (see \`hh-sync fabric set --help\`)`);
+  const ledger = await openLedgerFor(g, out);
+  try {
+    const existing = await ledger.fabrics.get(name);
+    if (!existing) throw new FabricNotFoundError(name);
+    const { settings, notes } = await fabricSettingsFromFlags(flags, existing);
+    const fabric = (await ledger.fabrics.update(name, settings))!;
+    for (const n of notes) out.info(`note: ${n}`);
+    if (out.json) out.printJson(fabricJson(fabric));
+    else out.result(`${out.c.green('✓')} updated fabric ${describeFabric(fabric, out)}`);
+    return 0;
+  } finally {
+    await ledger.close();
+  }
+}
+
+export async function listFabrics(g: GlobalOptions, out: Output): Promise<number> {
+  const ledger = await openLedgerFor(g, out);
+  try {
+    const fabrics = await ledger.fabrics.list();
+    if (out.json) {
+      out.printJson(fabrics.map(fabricJson));
+      return 0;
+    }
+    if (fabrics.length === 0) {
+      out.result('No fabrics yet. Add one with `hh-sync fabric add <name> --kubeconfig <path> --git <repo>`.');
+      return 0;
+    }
+    const c = out.c;
+    const rows = fabrics.map((f) => [
+      f.name,
+      f.inCluster ? 'in-cluster' : (f.apiServerUrl ?? f.kubeconfigPath ?? '-'),
+      f.gitRepository ? `${f.gitRepository}${f.gitRef ? `@${f.gitRef}` : ''}${f.gitPath ? `:${f.gitPath}` : ''}` : '-',
+      f.syncStatus === 'in_sync' ? c.green(f.syncStatus) : f.syncStatus === 'never_synced' ? c.dim(f.syncStatus) : c.yellow(f.syncStatus),
+      String(f.driftedCount),
+      lastSync(f),
+    ]);
+    out.result(renderTable(['NAME', 'CLUSTER', 'GIT', 'STATUS', 'DRIFTED', 'LAST SYNC'].map((h) => c.dim(h)), rows).join('\n'));
+    const errors = fabrics.filter((f) => f.lastSyncError);
+    for (const f of errors) out.result(c.yellow(`${f.name}: last sync error: ${f.lastSyncError}`));
+    return 0;
+  } finally {
+    await ledger.close();
+  }
+}
+
+export async function removeFabric(name: string, g: GlobalOptions, out: Output): Promise<number> {
+  const ledger = await openLedgerFor(g, out);
+  try {
+    if (!(await ledger.fabrics.remove(name))) throw new FabricNotFoundError(name);
+    if (out.json) out.printJson({ removed: name });
+    else out.result(`${out.c.green('✓')} removed fabric ${name} with its ledger objects, runs and history`);
+    return 0;
+  } finally {
+    await ledger.close();
+  }
+}
+

@@ -1,0 +1,118 @@
+/**
+ * Running sync directions for the CLI (`sync` and `demo`): desired first, then actual — so the drift
+ * left at the end was computed against a cluster read made after the Git read — with progress, one
+ * result line per run, and the exit code the runs deserve.
+ */
+import type { HedgehogFabric } from '../entities/index.js';
+import type { Ledger, LedgerOptions } from '../ledger.js';
+import { FABRIC_KINDS } from '../kube/catalog.js';
+import type { RunType, SyncRunReport } from '../sync/run-recorder.js';
+import type { Colors } from './cli-output.js';
+import { SyncProgress } from './sync-progress.js';
+
+export type { Direction } from './sync-command.js';
+import type { Direction } from './sync-command.js';
+
+/** Ledger options that feed the cluster reader's pages into `progress`. */
+export function progressLedgerOptions(progress: SyncProgress): Pick<LedgerOptions, 'sync'> {
+  return { sync: { reader: { onPage: (kind, count) => progress.page(kind.kind, count) } } };
+}
+
+/** Subscribes `progress` to the service's events; returns the unsubscribe function. */
+export function followRuns(ledger: Ledger, progress: SyncProgress): () => void {
+  const onStart = (e: { fabric: string; type: RunType }) => progress.runStarted(e.fabric, e.type);
+  const onEnd = () => progress.runEnded();
+  const onResource = () => progress.objectWritten();
+  ledger.sync.on('run:start', onStart);
+  ledger.sync.on('run:end', onEnd);
+  ledger.sync.on('resource', onResource);
+  return () => {
+    ledger.sync.off('run:start', onStart);
+    ledger.sync.off('run:end', onEnd);
+    ledger.sync.off('resource', onResource);
+    progress.stop();
+  };
+}
+
+export async function runDirections(
+  ledger: Ledger,
+  fabric: HedgehogFabric,
+  directions: readonly Direction[],
+  opts: { ref?: string; signal?: AbortSignal },
+): Promise<SyncRunReport[]> {
+  const reports: SyncRunReport[] = [];
+  for (const d of directions) {
+    if (opts.signal?.aborted) break;
+    reports.push(
+      d === 'desired'
+        ? await ledger.sync.syncDesiredState(fabric, { ref: opts.ref })
+        : await ledger.sync.syncActualState(fabric, { signal: opts.signal }),
+    );
+  }
+  return reports;
+}
+
+const MAX_ERRORS_SHOWN = 10;
+
+function seconds(r: SyncRunReport): string {
+  if (!r.finishedAt) return '';
+  return `${((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000).toFixed(1)} s`;
+}
+
+/** The lines a person reads for one run (stdout). */
+export function describeRun(r: SyncRunReport, c: Colors): string {
+  const empty = nothingRead(r) !== null;
+  const mark = empty || r.status === 'failed' ? c.red('✗') : r.status === 'completed' ? c.green('✓') : c.yellow('!');
+  const status = empty ? c.red(`${r.status}, but read nothing`) : r.status === 'completed' ? c.green(r.status) : r.status === 'partial' ? c.yellow(r.status) : c.red(r.status);
+  const n = r.counts;
+  const counts = `${n.listed} listed, ${n.created} created, ${n.updated} updated, ${n.unchanged} unchanged, ${n.cleared} cleared, ${n.failed} failed`;
+  const extra = [r.commit ? `commit ${r.commit.slice(0, 12)}` : '', seconds(r)].filter(Boolean).join(', ');
+  const lines = [`${mark} ${r.type.padEnd(7)} ${status}  ${counts}${extra ? c.dim(`  (${extra})`) : ''}`];
+  if (r.status === 'failed' && r.errorMessage) lines.push(`    ${c.red(r.errorMessage.split('\n')[0]!)}`);
+  for (const [reason, kinds] of groupSkipped(r)) lines.push(c.dim(`    skipped ${kinds.join(', ')}: ${reason}`));
+  for (const e of r.errors.slice(0, MAX_ERRORS_SHOWN)) {
+    const where = e.file ? `${e.file}${e.line ? `:${e.line}` : ''} ` : '';
+    const what = e.kind ? `${e.kind}${e.name ? ` ${e.namespace ? `${e.namespace}/` : ''}${e.name}` : ''}: ` : '';
+    lines.push(`    ${c.yellow(`${where}${what}`)}${e.reason}`);
+  }
+  if (r.errors.length > MAX_ERRORS_SHOWN) lines.push(c.dim(`    … ${r.errors.length - MAX_ERRORS_SHOWN} more (hh-sync sync --json lists them all)`));
+  return lines.join('\n');
+}
+
+/** Skipped kinds grouped by reason (discovery fails per API group: one line per group, not per kind). */
+function groupSkipped(r: SyncRunReport): Map<string, string[]> {
+  const byReason = new Map<string, string[]>();
+  for (const s of r.skippedKinds) {
+    const list = byReason.get(s.reason) ?? [];
+    list.push(s.kind);
+    byReason.set(s.reason, list);
+  }
+  return byReason;
+}
+
+/**
+ * An actual run that read nothing because discovery skipped every kind (cluster unreachable, or no
+ * Hedgehog CRDs): the service records it as completed, but the command achieved nothing. The reason, or null.
+ */
+export function nothingRead(r: SyncRunReport): string | null {
+  if (r.type !== 'actual' || r.status === 'failed' || r.counts.listed > 0) return null;
+  if (r.skippedKinds.length < FABRIC_KINDS.length) return null;
+  const reasons = [...groupSkipped(r).keys()];
+  return `no fabric kind could be read from the cluster (${reasons[0]}${reasons.length > 1 ? `; and ${reasons.length - 1} more reason(s)` : ''})`;
+}
+
+/** What to do about a failed run, in one line. */
+export function failureLine(r: SyncRunReport): string {
+  const reason = (nothingRead(r) ?? r.errorMessage ?? 'unknown error').split('\n')[0]!;
+  const hint =
+    r.type === 'desired'
+      ? `check the Git source with \`hh-sync fabric list\` (change it with \`hh-sync fabric set ${r.fabric} --git …\`)`
+      : `check that the cluster is reachable with the fabric's kubeconfig (\`hh-sync fabric set ${r.fabric} --kubeconfig … --context …\`)`;
+  return `${r.type} sync of fabric ${r.fabric} failed: ${reason}${reason.includes('hh-sync ') ? '' : `; ${hint}`}`;
+}
+
+/** The line saying a run was only partly done. */
+export function partialLine(r: SyncRunReport): string {
+  const what = r.errors.length === 1 ? '1 problem' : `${r.errors.length} problems`;
+  return `${r.type} sync of fabric ${r.fabric} was partial: ${what} (listed above); everything else was stored`;
+}

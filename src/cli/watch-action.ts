@@ -1,0 +1,32 @@
+/**
+ * The work of `hh-sync watch` (loaded when it runs). The continuous mode itself (informers, leases, metrics,
+ * SIGINT/SIGTERM/SIGHUP) is src/watch's runWatchCommand; this opens the ledger and gives the watch a pino
+ * logger on stderr — a daemon's logs are for a collector.
+ */
+import { pino } from 'pino';
+import { runWatchCommand } from '../watch/index.js';
+import { openLedgerFor } from './cli-ledger.js';
+import type { GlobalOptions, Output } from './cli-output.js';
+
+/** `watch` with its flags checked: runs until SIGINT/SIGTERM (src/watch handles the signals). */
+export async function runWatch(names: string[], metrics: { port?: number; host?: string }, g: GlobalOptions, out: Output): Promise<number> {
+  const logger = pino(
+    { name: 'hh-sync', level: out.verbose ? 'debug' : out.quiet ? 'warn' : 'info' },
+    pino.destination({ fd: 2, sync: true }),
+  );
+  const ledger = await openLedgerFor(g, out);
+  try {
+    return await runWatchCommand({ em: ledger.em, sync: ledger.sync, embedded: ledger.embedded }, names, {
+      metricsPort: metrics.port,
+      metricsHost: metrics.host,
+      logger,
+      onStart: (handle) => {
+        const served = handle.metrics ? `; metrics on ${handle.metrics.url}` : '';
+        out.info(`watching ${names.join(', ')} (lease: ${handle.lease})${served}; Ctrl-C to stop, SIGHUP to re-read Git now`);
+      },
+    });
+  } finally {
+    await ledger.close();
+  }
+}
+

@@ -1,0 +1,37 @@
+/** `hh-sync watch <fabric…> [--metrics-port N] [--metrics-host H]`: continuous mode (the work: watch-action.ts). */
+import type { Command } from 'commander';
+import { UsageError } from './cli-errors.js';
+import { CommandRunner, examples } from './command-runner.js';
+
+export interface WatchFlags {
+  metricsPort?: string;
+  metricsHost?: string;
+}
+
+export function parsePort(flag: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new UsageError(`${flag} ${value}: must be a port number from 0 to 65535 (0 picks a free one)`);
+  }
+  return n;
+}
+
+export function registerWatchCommand(program: Command, runner: CommandRunner): void {
+  const command = program
+    .command('watch')
+    .argument('<fabric...>', 'the fabrics to keep in sync (replicas started with the same list share them)')
+    .description('keep fabrics in sync continuously: cluster watches, periodic Git reads, failover between replicas')
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this port (0: any free port)')
+    .option('--metrics-host <host>', 'address the metrics server binds (default 0.0.0.0)');
+  examples(command, [
+    ['hh-sync watch dc1', 'runs until Ctrl-C / SIGTERM (finishes the batch in flight, records the run)'],
+    ['hh-sync watch dc1 dc2 --metrics-port 9464', 'two fabrics, metrics at http://<host>:9464/metrics'],
+    ['kill -HUP <pid>', 're-read every held fabric\'s Git source now'],
+  ]).action((names: string[], flags: WatchFlags, cmd: Command) =>
+    runner.run(cmd, async (g, out) => {
+      const port = flags.metricsPort !== undefined ? parsePort('--metrics-port', flags.metricsPort) : undefined;
+      if (flags.metricsHost !== undefined && port === undefined) throw new UsageError('--metrics-host needs --metrics-port');
+      return (await import('./watch-action.js')).runWatch(names, { port, host: flags.metricsHost }, g, out);
+    }),
+  );
+}
