@@ -1,0 +1,100 @@
+/**
+ * Running the BUILT hh-sync binary (`node bin/hh-sync.js`, compiled by `npm run build`) in tests, and
+ * giving it a ledger of its own:
+ * - with HH_SYNC_TEST_DATABASE_URL / DATABASE_URL (CI): a fresh database on that server, passed as --database-url;
+ * - otherwise: an embedded ledger in a temporary --data-dir (the CLI starts PGlite itself; the database
+ *   URLs are removed from its environment so nothing else is picked up). A PGlite instance is a single
+ *   backend, so the CLI never shares one with the test process.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createEmptyDatabase, testServerUrl } from './database.js';
+
+export const BIN = resolve('bin', 'hh-sync.js');
+const COMPILED = resolve('dist', 'src', 'cli', 'main.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** The environment of a spawned CLI: no database URLs, no forced colours, no jest NODE_OPTIONS. */
+export function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of ['DATABASE_URL', 'HH_SYNC_DATABASE_URL', 'NODE_OPTIONS', 'FORCE_COLOR', 'NO_COLOR', 'CI']) delete env[k];
+  return { ...env, ...extra };
+}
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  timeoutMs?: number;
+  /** Called with each stderr chunk (to react to a line, e.g. send a signal). */
+  onStderr?: (chunk: string, child: ReturnType<typeof spawn>) => void;
+}
+
+export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult> {
+  if (!existsSync(COMPILED)) throw new Error('compiled CLI missing: run `npm run build` (npm test does)');
+  const started = Date.now();
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: opts.env ?? cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      opts.onStderr?.(d, child);
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`hh-sync ${args.join(' ')} did not finish in ${opts.timeoutMs ?? 60_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, opts.timeoutMs ?? 60_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      fail(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      done({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+/** A ledger for spawned CLIs: the flags that point at it, and how to dispose of it. */
+export interface CliLedger {
+  /** Global flags: ['--database-url', url] or ['--data-dir', dir]. */
+  flags: string[];
+  embedded: boolean;
+  /** The temporary directory (embedded) or null. */
+  dir: string | null;
+  dispose(): Promise<void>;
+}
+
+export async function createCliLedger(): Promise<CliLedger> {
+  if (testServerUrl()) {
+    const db = await createEmptyDatabase();
+    return { flags: ['--database-url', db.url], embedded: false, dir: null, dispose: () => db.drop() };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'hh-cli-ledger-'));
+  return {
+    flags: ['--data-dir', join(dir, 'pgdata')],
+    embedded: true,
+    dir,
+    dispose: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** True when the text holds ANSI escape sequences (colours, cursor movement). */
+export function hasAnsi(text: string): boolean {
+  return /\x1b\[/.test(text);
+}
+
+/** The lines of stderr that are hh-sync's own messages ("hh-sync: …"). */
+export function messageLines(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => l.startsWith('hh-sync:'));
+}
