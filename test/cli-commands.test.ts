@@ -11,8 +11,9 @@ import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DRIFT_SEVERITIES, DRIFT_STATUSES } from '../src/drift/types.js';
+import { FABRIC_KINDS } from '../src/kube/catalog.js';
 import { FakeKubeApi, createGitRepo, demoClusterFabric, demoGitFabric, toManifestFiles } from '../src/testing/index.js';
-import { createCliLedger, hasAnsi, messageLines, runCli, type CliLedger, type CliResult } from './helpers/cli.js';
+import { canRunInTty, cliEnv, createCliLedger, hasAnsi, messageLines, runCli, runCliInTty, type CliLedger, type CliResult } from './helpers/cli.js';
 
 const TOKEN = 'sekret-bearer-token-4d1f';
 
@@ -230,6 +231,19 @@ describe('one ledger, command by command', () => {
     const single = JSON.parse(again.stdout);
     expect(Array.isArray(single)).toBe(false);
     expect(single).toMatchObject({ type: 'actual', status: 'completed', counts: { created: 0, updated: 0, unchanged: demoClusterFabric().length } });
+  }, 90_000);
+
+  // Needs util-linux `script` for a pseudo-terminal; without it there is no terminal to test.
+  if (canRunInTty()) test('on a terminal: a progress bar per run and colours; NO_COLOR turns colours off', async () => {
+    const r = await runCliInTty([...ledger.flags, 'sync', 'lab']);
+    expect(r.code).toBe(0);
+    // The bar (drawn on stderr, which the pseudo-terminal merges into stdout) counts kinds.
+    expect(r.stdout).toMatch(new RegExp(`actual\\s+\\S+ \\d+/${FABRIC_KINDS.length} kinds \\| \\d+ listed \\| \\d+ written`));
+    expect(r.stdout).toMatch(/\x1b\[32m✓\x1b\[39m desired/); // green check mark
+    const plain = await runCliInTty([...ledger.flags, 'drift', 'lab'], { env: cliEnv({ NO_COLOR: '1' }) });
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/spec drift/);
+    expect(plain.stdout).not.toMatch(/\x1b\[\d+m/);
   }, 90_000);
 
   test('drift --json has the documented shape and exactly the deliberate differences; --exit-code gives 1', async () => {

@@ -89,6 +89,37 @@ export async function createCliLedger(): Promise<CliLedger> {
   };
 }
 
+/** True when util-linux `script` can give a spawned CLI a pseudo-terminal. */
+export function canRunInTty(): boolean {
+  return process.platform === 'linux' && existsSync('/usr/bin/script');
+}
+
+/** hh-sync on a pseudo-terminal (`script`), for what only a terminal gets: progress bars and colours. */
+export function runCliInTty(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, BIN, ...args].map(quote).join(' ');
+  const started = Date.now();
+  return new Promise((done, fail) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...(opts.env ?? cliEnv()), TERM: 'xterm' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`hh-sync ${args.join(' ')} (tty) did not finish in time\n${stdout}`));
+    }, opts.timeoutMs ?? 60_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      fail(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      done({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
 /** True when the text holds ANSI escape sequences (colours, cursor movement). */
 export function hasAnsi(text: string): boolean {
   return /\x1b\[/.test(text);
