@@ -4,13 +4,35 @@
  * parse, no per-row queries (the bug this project exists to avoid) and no parameter-count limits.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import type { SqlEntityManager } from '@mikro-orm/postgresql';
+import type { Knex, SqlEntityManager } from '@mikro-orm/postgresql';
 
 export type Row = Record<string, unknown>;
 
 /** Run raw SQL (knex `?` placeholders) in the entity manager's current transaction, if any. */
 export async function query<T = Row>(em: EntityManager, sql: string, params: unknown[] = []): Promise<T[]> {
   return (em as unknown as SqlEntityManager).execute(sql, params as any[], 'all') as Promise<T[]>;
+}
+
+/**
+ * Like `query`, but the parameters travel as protocol parameters ($1, $2, …) instead of being spliced
+ * into the SQL text. MikroORM's `execute` inlines every parameter as an escaped literal; for the
+ * multi-megabyte jsonb payloads of the bulk statements that costs more than the write itself (escaping
+ * in JS, then the server lexing a huge literal: about 4× the time of the same statement with a bound
+ * parameter — see docs/benchmarks.md). Placeholders are `?` as in `query`; an array value would expand
+ * into a list, so pass PostgreSQL array literals as strings.
+ */
+export async function queryBound<T = Row>(em: EntityManager, sql: string, params: readonly unknown[]): Promise<T[]> {
+  const sem = em as unknown as SqlEntityManager;
+  const connection = sem.getConnection();
+  await connection.ensureConnection();
+  const statement = connection.getKnex().raw(sql, params as readonly Knex.RawBinding[]);
+  const trx = sem.getContext(false).getTransactionContext<Knex.Transaction>();
+  if (trx) statement.transacting(trx);
+  try {
+    return ((await statement) as { rows: T[] }).rows;
+  } catch (err) {
+    throw sem.getDriver().convertException(err as Error);
+  }
 }
 
 /** Column name → SQL type, read from the entity metadata so the entities stay the single source of truth. */
@@ -26,12 +48,13 @@ export function columnTypes(em: EntityManager, entityName: string): Map<string, 
 }
 
 /** Quote an identifier that comes from our own metadata (never from user input). */
-function ident(name: string): string {
+export function ident(name: string): string {
   if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unexpected column name ${JSON.stringify(name)}`);
   return `"${name}"`;
 }
 
-function recordsetDefinition(columns: readonly string[], types: Map<string, string>): string {
+/** `"col" type, …` for `jsonb_to_recordset(…) AS x(…)`, the types taken from the entity metadata. */
+export function recordsetDefinition(columns: readonly string[], types: Map<string, string>): string {
   return columns
     .map((c) => {
       const t = types.get(c);
@@ -41,84 +64,41 @@ function recordsetDefinition(columns: readonly string[], types: Map<string, stri
     .join(', ');
 }
 
-/** Serialize rows for jsonb_to_recordset: Dates as ISO strings, undefined as null. */
-function toJsonParam(rows: readonly Row[], columns: readonly string[]): string {
-  return JSON.stringify(
-    rows.map((r) => {
-      const o: Row = {};
-      for (const c of columns) {
-        const v = r[c];
-        o[c] = v instanceof Date ? v.toISOString() : v === undefined ? null : v;
-      }
-      return o;
-    }),
-  );
-}
-
-export interface UpsertOptions {
-  table: string;
-  entityName: string;
-  /** Conflict target, e.g. ['fabric_id', 'kind', 'namespace', 'name']. */
-  key: readonly string[];
-  /** Every column the rows carry (key columns included). */
-  columns: readonly string[];
-  /** Columns overwritten on conflict; defaults to every non-key column. */
-  update?: readonly string[];
-  /** SQL expressions that replace `col = excluded.col` for some columns (`t` is the table, `excluded` the new row). */
-  updateExpressions?: Record<string, string>;
-  /** Columns returned for each row written. */
-  returning?: readonly string[];
-  batchSize?: number;
+/** The columns of `columns` that hold timestamps, by their metadata type. */
+export function timestampColumns(columns: readonly string[], types: Map<string, string>): string[] {
+  return columns.filter((c) => /^timestamp/.test(types.get(c) ?? ''));
 }
 
 /**
- * INSERT … SELECT FROM jsonb_to_recordset(?) ON CONFLICT (key) DO UPDATE, in batches.
- * Columns left out of `columns` take their database default on insert and are not touched on update:
- * that is why every column has a database default.
+ * Rows as the JSON text `jsonb_to_recordset` reads. An undefined value drops its key (read back as
+ * NULL) and keys that are not in the recordset definition are ignored by the server. Timestamps are
+ * turned into ISO strings up front, once per distinct Date: left to JSON.stringify, every Date goes
+ * through its toJSON, the serializer's slow path (a third of the time for ledger rows). The rows are
+ * copied shallowly (same keys, so the copies keep the fast object shape), never changed.
  */
-export async function upsertRows(em: EntityManager, rows: readonly Row[], opts: UpsertOptions): Promise<Row[]> {
-  if (rows.length === 0) return [];
-  const types = columnTypes(em, opts.entityName);
-  const cols = opts.columns.map(ident).join(', ');
-  const update = (opts.update ?? opts.columns.filter((c) => !opts.key.includes(c)))
-    .map((c) => `${ident(c)} = ${opts.updateExpressions?.[c] ?? `excluded.${ident(c)}`}`)
-    .join(', ');
-  const returning = opts.returning?.length ? ` RETURNING ${opts.returning.map(ident).join(', ')}` : '';
-  const sql =
-    `INSERT INTO ${ident(opts.table)} AS t (${cols}) ` +
-    `SELECT ${cols} FROM jsonb_to_recordset(?::jsonb) AS x(${recordsetDefinition(opts.columns, types)}) ` +
-    `ON CONFLICT (${opts.key.map(ident).join(', ')}) DO ${update ? `UPDATE SET ${update}` : 'NOTHING'}${returning}`;
-  const out: Row[] = [];
-  const size = opts.batchSize ?? 5000;
-  for (let i = 0; i < rows.length; i += size) {
-    const res = await query(em, sql, [toJsonParam(rows.slice(i, i + size), opts.columns)]);
-    out.push(...res);
+export function rowsToJson(rows: readonly Row[], timestamps: readonly string[]): string {
+  const iso = new Map<Date, string>();
+  const out: Row[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    const o: Row = { ...row };
+    for (const c of timestamps) {
+      const v = o[c];
+      if (v instanceof Date) {
+        let text = iso.get(v);
+        if (text === undefined) iso.set(v, (text = v.toISOString()));
+        o[c] = text;
+      }
+    }
+    out[i] = o;
   }
-  return out;
-}
-
-/** Plain INSERT of many rows in batches (no conflict handling). */
-export async function insertRows(
-  em: EntityManager,
-  rows: readonly Row[],
-  opts: { table: string; entityName: string; columns: readonly string[]; batchSize?: number },
-): Promise<void> {
-  if (rows.length === 0) return;
-  const types = columnTypes(em, opts.entityName);
-  const cols = opts.columns.map(ident).join(', ');
-  const sql =
-    `INSERT INTO ${ident(opts.table)} (${cols}) ` +
-    `SELECT ${cols} FROM jsonb_to_recordset(?::jsonb) AS x(${recordsetDefinition(opts.columns, types)})`;
-  const size = opts.batchSize ?? 5000;
-  for (let i = 0; i < rows.length; i += size) {
-    await query(em, sql, [toJsonParam(rows.slice(i, i + size), opts.columns)]);
-  }
+  return JSON.stringify(out);
 }
 
 /** DELETE … WHERE id = ANY(?) in batches. */
 export async function deleteByIds(em: EntityManager, table: string, ids: readonly number[]): Promise<void> {
   for (let i = 0; i < ids.length; i += 10000) {
     // A PostgreSQL array literal, not a JS array: knex would expand an array binding into a list.
-    await query(em, `DELETE FROM ${ident(table)} WHERE id = ANY(?::int[])`, [`{${ids.slice(i, i + 10000).join(',')}}`]);
+    await queryBound(em, `DELETE FROM ${ident(table)} WHERE id = ANY(?::int[])`, [`{${ids.slice(i, i + 10000).join(',')}}`]);
   }
 }
