@@ -1,0 +1,163 @@
+/**
+ * `npm run bench [-- --sizes 10000,100000 --db embedded|url|postgres://… --repeat 3 --json out.json]`
+ *
+ * The performance goals of issues 3 and 4, measured (never in timed unit tests):
+ * - actual side, per fabric size, each in a child process of its own (bench/sync-bench.ts): list
+ *   and write phases, total, resources/s, write phase vs the floor (bench/floor.ts), speed-up over
+ *   the naive find-and-save path (bench/naive.ts), no-op re-sync, peak RSS;
+ * - desired side: 10,000 objects in 500 files of a real Git repository, first run and no-op re-run;
+ * - drift: 10,000 pairs (bench/drift-bench.ts);
+ * - a PASS/FAIL table of the targets (bench/targets.ts). Exit code 1 when a target fails.
+ *
+ * Database: the server of HH_SYNC_DATABASE_URL / DATABASE_URL when set (a fresh database per size,
+ * dropped afterwards), else the embedded PGlite in memory; `--db` overrides. Options: bench/options.ts.
+ */
+import { fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { redactDatabaseUrl } from '../src/db/database-url.js';
+import { benchDrift } from './drift-bench.js';
+import { parseBenchOptions, repeatsFor, type BenchOptions } from './options.js';
+import { median } from './stats.js';
+import { judge, perObjectUs, type DriftFigures } from './targets.js';
+import type { SyncBenchOptions, SyncBenchResult } from './sync-bench.js';
+
+type ChildAnswer = { ok: true; result: SyncBenchResult } | { ok: false; error: string };
+
+function runChild(opts: SyncBenchOptions): Promise<SyncBenchResult> {
+  const script = fileURLToPath(new URL('./sync-bench.js', import.meta.url));
+  const child = fork(script, ['--child', JSON.stringify(opts)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    let answer: ChildAnswer | undefined;
+    child.on('message', (m) => (answer = m as ChildAnswer));
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (answer?.ok) resolve(answer.result);
+      else reject(new Error(answer && !answer.ok ? answer.error : `benchmark child for ${opts.objects} objects exited (code ${code}, signal ${signal})`));
+    });
+  });
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' / ');
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+function actualTable(results: readonly SyncBenchResult[]): string {
+  const col = (f: (r: SyncBenchResult) => string) => results.map(f);
+  const rows: [string, string[]][] = [
+    ['runs (median kept)', col((r) => String(r.repeat))],
+    ['list phase', col((r) => ms(r.first.listMs))],
+    ['write phase', col((r) => ms(r.first.writeMs))],
+    ['total first sync', col((r) => ms(r.first.totalMs))],
+    ['resources/s', col((r) => n(Math.round((r.objects * 1000) / r.first.totalMs)))],
+    ['time per object', col((r) => `${perObjectUs(r).toFixed(1)} µs`)],
+    ['FLOOR: resource rows (fastest variant)', col((r) => (r.floor ? `${ms(r.floor.ms)} (${r.floor.variant})` : '–'))],
+    ['floor variants (median ms)', col((r) => (r.floor ? Object.entries(r.floor.variants).map(([k, v]) => `${k} ${median(v).toFixed(0)}`).join('; ') : '–'))],
+    ['write / FLOOR', col((r) => (r.floor ? `${(r.first.writeMs / r.floor.ms).toFixed(2)}×` : '–'))],
+    ['write / floor incl. history rows', col((r) => (r.floor ? `${(r.first.writeMs / r.floor.historyMs).toFixed(2)}×` : '–'))],
+    ['naive path (extrapolated)', col((r) => (r.naive ? `${ms(r.naive.extrapolatedMs)} (${n(r.naive.sample)} in ${ms(r.naive.sampleMs)})` : '–'))],
+    ['speed-up of write over naive', col((r) => (r.naive ? `${(r.naive.extrapolatedMs / r.first.writeMs).toFixed(0)}×` : '–'))],
+    ['no-op re-sync', col((r) => (r.noop ? `${ms(r.noop.totalMs)} (${((r.noop.totalMs / r.first.totalMs) * 100).toFixed(0)} % of first)` : '–'))],
+    ['no-op rows rewritten / reported', col((r) => (r.noop ? `${r.noop.rowsRewritten} / ${r.noop.reportedUpdates}` : '–'))],
+    ['peak RSS: before sync / after syncs / end', col((r) => `${r.rss.beforeSyncMb.toFixed(0)} / ${r.rss.afterActualMb.toFixed(0)} / ${r.rss.finalMb.toFixed(0)} MB`)],
+  ];
+  return table(['actual side', ...results.map((r) => `${n(r.objects)} objects`)], rows.map(([k, v]) => [k, ...v]));
+}
+
+function desiredTable(r: SyncBenchResult): string {
+  const d = r.desired!;
+  return table(
+    [`desired side: ${n(d.objects)} objects in ${d.files} files (Git)`, ''],
+    [
+      ['first desired sync (read / write)', `${ms(d.first.totalMs)} (${ms(d.first.readMs)} / ${ms(d.first.writeMs)})`],
+      ['actual first sync of the same fabric', ms(r.first.totalMs)],
+      ['desired / actual', `${(d.first.totalMs / r.first.totalMs).toFixed(2)}×`],
+      ['no-op re-run', `${ms(d.noop.totalMs)}; ${d.noop.rowsRewritten} rows rewritten, ${d.noop.reportedUpdates} reported`],
+      [
+        'actual sync on top (full drift)',
+        `${ms(d.actualAfterDesired.totalMs)} (list ${ms(d.actualAfterDesired.listMs)}, write ${ms(d.actualAfterDesired.writeMs)}); ` +
+          Object.entries(d.actualAfterDesired.driftStatuses).map(([k, v]) => `${k} ${n(v)}`).join(', '),
+      ],
+    ],
+  );
+}
+
+async function main(opts: BenchOptions): Promise<number> {
+  const cpus = os.cpus();
+  const startLoad = load();
+  console.log('hedgehog-fabric-sync benchmark');
+  console.log(`machine: ${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`);
+  console.log(`load average (1/5/15 min) at start: ${startLoad}`);
+  console.log(`database: ${opts.databaseUrl ? `PostgreSQL server ${redactDatabaseUrl(opts.databaseUrl)} (a fresh database per size)` : 'embedded PGlite, in memory (set DATABASE_URL or --db url for a server)'}`);
+  console.log(`sizes: ${opts.sizes.map(n).join(', ')}; each size in its own child process; fake Kubernetes API in another process\n`);
+
+  const results: SyncBenchResult[] = [];
+  const failures: string[] = [];
+  let desiredOf: SyncBenchResult | undefined;
+  const desiredFiles = opts.desiredObjects > 0 ? opts.desiredFiles : null;
+  const jobs: SyncBenchOptions[] = opts.sizes.map((objects) => ({
+    objects,
+    seed: opts.seed,
+    repeat: repeatsFor(opts, objects),
+    databaseUrl: opts.databaseUrl,
+    full: true,
+    naiveSample: opts.naiveSample,
+    desiredFiles: objects === opts.desiredObjects ? desiredFiles : null,
+  }));
+  if (desiredFiles !== null && !opts.sizes.includes(opts.desiredObjects)) {
+    jobs.push({ ...jobs[0]!, objects: opts.desiredObjects, repeat: repeatsFor(opts, opts.desiredObjects), full: false, desiredFiles });
+  }
+  for (const job of jobs) {
+    const t = performance.now();
+    process.stdout.write(`measuring ${n(job.objects)} objects${job.desiredFiles !== null ? ' (+ desired side)' : ''} … `);
+    try {
+      const r = await runChild(job);
+      console.log(`done in ${((performance.now() - t) / 1000).toFixed(0)} s (load ${load()})`);
+      if (job.full) results.push(r);
+      if (r.desired) desiredOf = r;
+    } catch (err) {
+      console.log('FAILED');
+      failures.push(`${n(job.objects)} objects: ${(err as Error).message}`);
+    }
+  }
+  let drift: DriftFigures | undefined;
+  if (opts.drift) {
+    process.stdout.write('measuring drift … ');
+    drift = await benchDrift();
+    console.log('done');
+  }
+
+  const database = results[0] ?? desiredOf;
+  if (database) console.log(`\ndatabase measured: ${database.database}\n  ${database.serverVersion}`);
+  if (results.length) console.log(`\n${actualTable(results)}`);
+  if (desiredOf?.desired) console.log(`\n${desiredTable(desiredOf)}`);
+  if (drift) console.log(`\ndrift: ${n(drift.pairs)} pairs in ${ms(drift.ms)} (first pass after warm-up; steady state ${ms(drift.steadyMs)}; ${n(drift.drifted)} drifted)`);
+
+  const verdicts = judge(results, desiredOf, drift);
+  console.log(`\n${table(['target', 'measured', 'verdict'], verdicts.map((v) => [v.target, v.measured, v.pass === null ? 'n/a' : v.pass ? 'PASS' : 'FAIL']))}`);
+  console.log(`\nload average (1/5/15 min) at end: ${load()} (start: ${startLoad}); ${cpus.length} cores`);
+  for (const f of failures) console.error(`\nERROR ${f}`);
+
+  if (opts.json) {
+    writeFileSync(
+      opts.json,
+      `${JSON.stringify({ startedLoad: startLoad, endLoad: load(), cpus: cpus.length, node: process.version, options: { ...opts, databaseUrl: opts.databaseUrl && redactDatabaseUrl(opts.databaseUrl) }, results, desired: desiredOf?.desired, drift, verdicts, failures }, null, 2)}\n`,
+    );
+    console.log(`figures written to ${opts.json}`);
+  }
+  return failures.length || verdicts.some((v) => v.pass === false) ? 1 : 0;
+}
+
+try {
+  process.exitCode = await main(parseBenchOptions(process.argv.slice(2)));
+} catch (err) {
+  console.error((err as Error).message);
+  process.exitCode = 2;
+}

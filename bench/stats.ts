@@ -1,0 +1,34 @@
+/** Small numeric helpers shared by the benchmark modules. */
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** The element whose `by` is the median (odd counts) or the lower middle one: keeps a run's splits together. */
+export function medianBy<T>(xs: readonly T[], by: (x: T) => number): T {
+  const s = [...xs].sort((a, b) => by(a) - by(b));
+  return s[(s.length - 1) >> 1]!;
+}
+
+export const round1 = (x: number) => Math.round(x * 10) / 10;
+export const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/** Peak resident set size of this process so far, in MB. */
+export function peakRssMb(): number {
+  return round1(process.resourceUsage().maxRSS / 1024);
+}
+
+/** Collect garbage first when the process runs with --expose-gc, so one measurement does not pay for the last one's. */
+export function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  collectGarbage();
+  const t = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - t, value };
+}
