@@ -106,6 +106,27 @@ test('hh-sync demo --dir --json: the documented shapes, the ledger kept for late
   expect(JSON.parse(fabrics.stdout).map((f: { name: string }) => f.name)).toEqual(['demo']);
 }, 240_000);
 
+test('Ctrl-C during the demo still stops everything and removes the temporary directory (exit 130)', async () => {
+  let sent = false;
+  let seen = '';
+  const r = await runCli(['demo'], {
+    timeoutMs: 90_000,
+    onStderr: (chunk, child) => {
+      seen += chunk;
+      if (sent || !seen.includes('fake Kubernetes API on')) return;
+      sent = true;
+      child.kill('SIGINT');
+    },
+  });
+  expect(sent).toBe(true);
+  expect(r.code).toBe(130);
+  expect(messageLines(r.stderr).join('\n')).toMatch(/interrupted by SIGINT/);
+  const dir = /working in (\S+)/.exec(r.stderr)?.[1];
+  const url = /fake Kubernetes API on (http:\/\/\S+)/.exec(r.stderr)?.[1];
+  expect(existsSync(dir!)).toBe(false);
+  await expect(fetch(`${url}/version`)).rejects.toThrow();
+}, 120_000);
+
 test('hh-sync demo --dir refuses a directory that holds something else (exit 2, nothing touched)', async () => {
   const dir = join(scratch, 'precious');
   mkdirSync(dir);
