@@ -96,7 +96,7 @@ export async function runDemo(flags: DemoFlags, g: GlobalOptions, out: Output): 
           `${d.onlyInGit.kind} ${d.onlyInGit.name} only in Git, ${d.onlyInCluster.kind} ${d.onlyInCluster.name} only in the cluster`,
       ),
     );
-    if (!out.quiet) out.info(c.dim('  starting the embedded database (the first start takes a few seconds) …'));
+    out.info(c.dim('  starting the embedded database (the first start takes a few seconds) …'));
     ledger = await opening;
     step(`embedded ledger in ${path.join(dir, 'pgdata')}`, ledgerStart);
     if (interrupt.received) {
