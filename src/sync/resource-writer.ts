@@ -2,11 +2,14 @@
  * Executes a write plan: ONE statement per batch of rows that upserts the rows and records the state
  * transitions of those whose state changed, then one delete. The caller owns the transaction.
  *
- * The batch's transitions travel as a second JSON parameter and are inserted by a second
- * data-modifying CTE joined to the upsert's RETURNING: no round trip to fetch the new rows' ids.
- * (Not as extra members of the rows: adding keys to the row copies makes them dictionary objects,
- * which JSON.stringify serializes several times slower.) A row deleted in this run gets no
- * transition: its history went with it.
+ * Transitions are inserted by a second data-modifying CTE fed by the upsert's RETURNING, so no round
+ * trip fetches the new rows' ids. Two shapes:
+ * - rows the plan creates (its transition is null → the row's own state, for the row's own reason):
+ *   the transition is built from RETURNING alone — the bulk of a first sync costs no extra payload;
+ * - every other row: the batch's transitions travel as a second JSON parameter, joined by key. (Not
+ *   as extra members of the rows: adding keys to the row copies makes them dictionary objects, which
+ *   JSON.stringify serializes several times slower.)
+ * A row deleted in this run gets no transition: its history went with it.
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { keyOf, type ResourceKey } from '../observations.js';
@@ -31,11 +34,12 @@ export interface AppliedPlan {
   transitions: number;
 }
 
-/**
- * The upsert-with-history statement for rows of `columns`.
- * Parameters: the rows (JSON), their transitions (JSON, keyed kind/namespace/name), trigger, timestamp.
- */
-function upsertStatement(columns: readonly string[], types: Map<string, string>): string {
+const TRANSITION_INSERT =
+  'INSERT INTO state_transition (resource_id, fabric_id, from_state, to_state, "trigger", reason, context, "timestamp")';
+const COUNTS = 'SELECT (SELECT count(*) FROM up)::int AS written, (SELECT count(*) FROM tr)::int AS transitions';
+
+/** `WITH up AS (INSERT … ON CONFLICT … DO UPDATE … RETURNING …)` for rows of `columns` (parameter: the rows' JSON). */
+function upsertCte(columns: readonly string[], types: Map<string, string>, returning: string): string {
   const cols = columns.map(ident).join(', ');
   const key = RESOURCE_KEY.map(ident).join(', ');
   const update = columns
@@ -45,28 +49,49 @@ function upsertStatement(columns: readonly string[], types: Map<string, string>)
   return (
     `WITH up AS (INSERT INTO hedgehog_resource AS t (${cols}) ` +
     `SELECT ${cols} FROM jsonb_to_recordset(?::jsonb) AS x(${recordsetDefinition(columns, types)}) ` +
-    `ON CONFLICT (${key}) DO UPDATE SET ${update} RETURNING t.id, t.fabric_id, t.kind, t.namespace, t.name), ` +
-    `tr AS (INSERT INTO state_transition (resource_id, fabric_id, from_state, to_state, "trigger", reason, context, "timestamp") ` +
-    `SELECT up.id, up.fabric_id, d.from_state, d.to_state, ?, d.reason, coalesce(d.context, '{}'::jsonb), ?::timestamptz ` +
-    `FROM up JOIN jsonb_to_recordset(?::jsonb) AS d("key" text, from_state text, to_state text, reason text, context jsonb) ` +
-    `ON d."key" = up.kind || '/' || up.namespace || '/' || up.name RETURNING 1) ` +
-    `SELECT (SELECT count(*) FROM up)::int AS written, (SELECT count(*) FROM tr)::int AS transitions`
+    `ON CONFLICT (${key}) DO UPDATE SET ${update} RETURNING ${returning})`
   );
 }
 
-/** The transitions of the rows of one batch, as the statement's second JSON parameter. */
+/** New rows, each with the transition null → its state. Parameters: rows, trigger, timestamp. */
+function createStatement(columns: readonly string[], types: Map<string, string>): string {
+  return (
+    `${upsertCte(columns, types, 't.id, t.fabric_id, t.resource_state, t.state_change_reason')}, ` +
+    `tr AS (${TRANSITION_INSERT} SELECT up.id, up.fabric_id, NULL, up.resource_state, ?, up.state_change_reason, '{}'::jsonb, ?::timestamptz ` +
+    `FROM up RETURNING 1) ${COUNTS}`
+  );
+}
+
+/** Any rows, with the transitions given. Parameters: rows, trigger, timestamp, transitions (keyed kind/namespace/name). */
+function upsertStatement(columns: readonly string[], types: Map<string, string>): string {
+  return (
+    `${upsertCte(columns, types, 't.id, t.fabric_id, t.kind, t.namespace, t.name')}, ` +
+    `tr AS (${TRANSITION_INSERT} SELECT up.id, up.fabric_id, d.from_state, d.to_state, ?, d.reason, coalesce(d.context, '{}'::jsonb), ?::timestamptz ` +
+    `FROM up JOIN jsonb_to_recordset(?::jsonb) AS d(kind text, namespace text, name text, from_state text, to_state text, reason text, context jsonb) ` +
+    `USING (kind, namespace, name) RETURNING 1) ${COUNTS}`
+  );
+}
+
+/** The transitions of the rows of one batch, as the upsert statement's last parameter. */
 function transitionsJson(rows: readonly Row[], drafts: Map<string, TransitionDraft>): string {
-  const out: { key: string; from_state: string | null; to_state: string; reason: string; context: Record<string, unknown> }[] = [];
+  const out: Row[] = [];
   for (const row of rows) {
     const d = drafts.get(keyOf(row as unknown as ResourceKey));
-    if (d) out.push({ key: d.key, from_state: d.from, to_state: d.to, reason: d.reason, context: d.context ?? {} });
+    if (d) {
+      out.push({ kind: row.kind, namespace: row.namespace, name: row.name, from_state: d.from, to_state: d.to, reason: d.reason, context: d.context ?? {} });
+    }
   }
   return JSON.stringify(out);
 }
 
+/** True when the row's transition is exactly what createStatement derives from the row itself. */
+function isPlainCreation(row: Row, d: TransitionDraft | undefined): boolean {
+  return !!d && d.from === null && d.to === row.resource_state && d.reason === row.state_change_reason && !d.context;
+}
+
 export async function applyWritePlan(
   em: EntityManager,
-  fabricId: number,
+  _fabricId: number,
   plan: WritePlan,
   columns: readonly string[],
   trigger: TransitionTrigger,
@@ -77,19 +102,23 @@ export async function applyWritePlan(
   if (plan.upserts.length > 0) {
     const types = columnTypes(em, 'HedgehogResource');
     const timestamps = timestampColumns(columns, types);
-    const sql = upsertStatement(columns, types);
     const drafts = new Map(plan.transitions.map((d) => [d.key, d]));
-    for (let i = 0; i < plan.upserts.length; i += BATCH_SIZE) {
-      const batch = plan.upserts.slice(i, i + BATCH_SIZE);
-      const [r] = await queryBound<{ written: number; transitions: number }>(em, sql, [
-        rowsToJson(batch, timestamps),
-        trigger,
-        now.toISOString(),
-        transitionsJson(batch, drafts),
-      ]);
-      written += r!.written;
-      transitions += r!.transitions;
-    }
+    const created: Row[] = [];
+    const others: Row[] = [];
+    for (const row of plan.upserts) (isPlainCreation(row, drafts.get(keyOf(row as unknown as ResourceKey))) ? created : others).push(row);
+    const at = now.toISOString();
+    const run = async (rows: Row[], sql: string, withDrafts: boolean) => {
+      for (let i = 0; i < rows.length; i += BATCH_SIZE) {
+        const batch = rows.slice(i, i + BATCH_SIZE);
+        const params = [rowsToJson(batch, timestamps), trigger, at];
+        if (withDrafts) params.push(transitionsJson(batch, drafts));
+        const [r] = await queryBound<{ written: number; transitions: number }>(em, sql, params);
+        written += r!.written;
+        transitions += r!.transitions;
+      }
+    };
+    await run(created, createStatement(columns, types), false);
+    await run(others, upsertStatement(columns, types), true);
   }
   await deleteByIds(em, 'hedgehog_resource', plan.deletes);
   return { written, deleted: plan.deletes.length, transitions };
