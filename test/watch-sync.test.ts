@@ -129,11 +129,11 @@ test('an expired resourceVersion (410) relists the kind and sweeps objects delet
   const victims = api.list('VPC').slice(0, 3).map((o) => (o.metadata as { name: string }).name);
   for (const name of victims) api.delete('VPC', 'default', name);
   api.compact();
+  const vpcRelists = () => (seen.applied ?? []).filter((a) => a.source === 'relist' && a.kind === 'VPC');
+  await waitFor(() => vpcRelists().length > relistsBefore, 8000, 'a VPC relist');
   await expectConverged(8000, 'convergence after a 410');
-  const vpcRelists = (seen.applied ?? []).filter((a) => a.source === 'relist' && a.kind === 'VPC');
-  expect(vpcRelists.length).toBeGreaterThan(relistsBefore);
   expect((seen.restart ?? []).some((r) => r.kind.kind === 'VPC' && /410/.test(r.reason))).toBe(true);
-  const swept = vpcRelists.slice(relistsBefore).reduce((n, a) => n + a.counts.cleared, 0);
+  const swept = vpcRelists().slice(relistsBefore).reduce((n, a) => n + a.counts.cleared, 0);
   expect(swept).toBe(3);
   const rows = await em.fork().getConnection().execute(
     `SELECT count(*)::int AS n FROM hedgehog_resource WHERE fabric_id = ? AND kind = 'VPC' AND name IN (?, ?, ?) AND actual_uid IS NOT NULL`,

@@ -346,6 +346,9 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
       if (write.batch.upserts.length) m?.events.inc({ fabric: this.name, kind, op: 'upsert' }, write.batch.upserts.length);
       if (write.batch.deletes.length) m?.events.inc({ fabric: this.name, kind, op: 'delete' }, write.batch.deletes.length);
     }
+    // Announced as soon as it is committed; the bookkeeping below is another round trip.
+    this.emit('applied', { kind, source: write.source, counts, objects, lagMs });
+    if (!this.isReady && this.listedScopes.size >= this.expectedScopes.size) this.markReady();
     await this.window.record({
       kind,
       source: write.source,
@@ -355,8 +358,6 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
       lagMs,
     });
     if (this.window.due) await this.window.close();
-    this.emit('applied', { kind, source: write.source, counts, objects, lagMs });
-    if (!this.isReady && this.listedScopes.size >= this.expectedScopes.size) this.markReady();
   }
 
   private async housekeeping(): Promise<void> {
