@@ -34,3 +34,19 @@ export type { DriftReport, DriftReportFilter, DriftedResource } from "./sync/dri
 export type { Logger } from "./sync/logger.js";
 export { FabricRegistry, FabricExistsError, type FabricSettings } from "./fabrics/fabric-registry.js";
 export type { ActualObservation, DesiredObservation, ObjectError, ResourceKey } from "./observations.js";
+// Continuous mode (`hh-sync watch`): startWatch for hosts, runWatchCommand for the CLI.
+export {
+  startWatch,
+  runWatchCommand,
+  LOCK_NAMESPACE_WATCH,
+  LeaseLostError,
+  WatchMetrics,
+  type WatchTarget,
+  type WatchOptions,
+  type WatchHandle,
+  type WatchEvents,
+  type WatchCommandOptions,
+  type FabricWatchOptions,
+  type AppliedWrite,
+  type ReleaseReason,
+} from "./watch/index.js";
