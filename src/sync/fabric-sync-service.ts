@@ -28,7 +28,7 @@ import { PhaseTimer } from './phase-timings.js';
 import { applyWritePlan } from './resource-writer.js';
 import { addCounts, closeAbandonedRuns, emptyCounts, finishRun, startRun, type RunCounts, type RunStatus, type RunType, type SyncRunReport } from './run-recorder.js';
 import { query } from './sql.js';
-import { loadActualIndex, loadActualIndexForKeys, loadStoredResourcesByIds, loadStoredResources } from './stored-resource.js';
+import { loadActualIndex, loadActualIndexes, loadActualIndexForKeys, type ActualIndexEntry, loadStoredResourcesByIds, loadStoredResources } from './stored-resource.js';
 import type { TransitionTrigger } from './transitions.js';
 import { driftReport, type DriftReport, type DriftReportFilter } from './drift-report.js';
 
@@ -119,6 +119,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         await closeAbandonedRuns(tem, fabric.id, rec.runId, this.lockTimeout);
         const now = new Date();
         const ctx = this.driftContext(fabric, schemaDefaults, now, now);
+        const indexes = await rec.timer.time('write', () => loadActualIndexes(tem, fabric.id));
         for (const kind of discovery.served) {
           const list = await rec.timer.time('list', () => reader.listKind(kind));
           rec.errors.push(...list.errors);
@@ -129,7 +130,15 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
             continue;
           }
           const r = await rec.timer.time('write', () =>
-            this.writeActualKind(tem, fabric, kind, list.observations, { sweep: true, namespaces: list.namespaces }, ctx, 'sync_actual'),
+            this.writeActualKind(
+              tem,
+              fabric,
+              kind,
+              list.observations,
+              { sweep: true, namespaces: list.namespaces, index: indexes.get(kind.kind) ?? new Map() },
+              ctx,
+              'sync_actual',
+            ),
           );
           rec.counts = addCounts(rec.counts, r.counts);
           rec.recreated.push(...r.recreated);
@@ -158,14 +167,20 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     kind: KindInfo,
     observations: readonly ActualObservation[],
     mode:
-      | { sweep: true; /** the namespaces the list covered; null = all */ namespaces: readonly string[] | null }
+      | {
+          sweep: true;
+          /** the namespaces the list covered; null = all */
+          namespaces: readonly string[] | null;
+          /** the kind's index, when the caller loaded it already (loadActualIndexes); it is consumed */
+          index?: Map<string, ActualIndexEntry>;
+        }
       | { sweep: false; deletes: readonly { namespace: string; name: string }[] },
     ctx: DriftContext,
     trigger: TransitionTrigger,
   ): Promise<KindWriteResult> {
     let diff;
     if (mode.sweep) {
-      const index = await loadActualIndex(em, fabric.id, kind.kind);
+      const index = mode.index ?? (await loadActualIndex(em, fabric.id, kind.kind));
       if (mode.namespaces) {
         // A list of some namespaces says nothing about objects in the others: never sweep those.
         const covered = new Set(mode.namespaces);

@@ -82,15 +82,25 @@ export interface ActualIndexEntry {
 const PENDING_SQL = `drift_status IN ('creation_pending', 'deletion_pending') AS pending`;
 
 export async function loadActualIndex(em: EntityManager, fabricId: number, kind: string): Promise<Map<string, ActualIndexEntry>> {
-  const rows = await query<{ id: number; namespace: string; name: string; uid: string | null; rv: string | null; pending: boolean }>(
+  return (await loadActualIndexes(em, fabricId, kind)).get(kind) ?? new Map();
+}
+
+/**
+ * The index of every kind of a fabric (or of one kind), in one query, by kind: a full sync reads all
+ * kinds, and one round trip per kind costs more than the rows of a small kind.
+ */
+export async function loadActualIndexes(em: EntityManager, fabricId: number, kind?: string): Promise<Map<string, Map<string, ActualIndexEntry>>> {
+  const rows = await query<{ id: number; kind: string; namespace: string; name: string; uid: string | null; rv: string | null; pending: boolean }>(
     em,
-    `SELECT id, namespace, name, actual_uid AS uid, actual_resource_version AS rv, ${PENDING_SQL}
-       FROM hedgehog_resource WHERE fabric_id = ? AND kind = ?`,
-    [fabricId, kind],
+    `SELECT id, kind, namespace, name, actual_uid AS uid, actual_resource_version AS rv, ${PENDING_SQL}
+       FROM hedgehog_resource WHERE fabric_id = ?${kind ? ' AND kind = ?' : ''}`,
+    kind ? [fabricId, kind] : [fabricId],
   );
-  const out = new Map<string, ActualIndexEntry>();
+  const out = new Map<string, Map<string, ActualIndexEntry>>();
   for (const r of rows) {
-    out.set(`${kind}/${r.namespace}/${r.name}`, { id: r.id, uid: r.uid, resourceVersion: r.rv, hasActual: r.uid !== null, pending: r.pending });
+    let index = out.get(r.kind);
+    if (!index) out.set(r.kind, (index = new Map()));
+    index.set(keyOf(r), { id: r.id, uid: r.uid, resourceVersion: r.rv, hasActual: r.uid !== null, pending: r.pending });
   }
   return out;
 }
