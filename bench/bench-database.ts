@@ -1,9 +1,13 @@
 /**
- * A fresh, empty ledger for one benchmark process, so runs never see each other's rows:
- * an in-memory PGlite, or a new database `hh_bench_<random>` on the configured server that is
- * dropped again on close. Migrations are applied through the ledger's own openDatabase().
+ * A fresh, empty ledger for one benchmark process, so runs never see each other's rows: an embedded
+ * PGlite in a new temporary data directory on disk (as the CLI keeps it; removed on close), or a new
+ * database `hh_bench_<random>` on the configured server (dropped on close). Migrations are applied
+ * through the ledger's own openDatabase().
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { openDatabase } from '../src/db/open-database.js';
@@ -11,7 +15,7 @@ import { redactDatabaseUrl } from '../src/db/database-url.js';
 
 export interface BenchDatabase {
   orm: MikroORM;
-  /** What to print: "embedded PGlite (in memory)" or the server URL without its password. */
+  /** What to print: "embedded PGlite (…)" or the server URL without its password. */
   label: string;
   embedded: boolean;
   /** The URL of this benchmark's own database (for the raw `pg` client of the floor). */
@@ -31,8 +35,26 @@ async function onServer<T>(serverUrl: string, fn: (c: pg.Client) => Promise<T>):
 
 export async function openBenchDatabase(serverUrl: string | null): Promise<BenchDatabase> {
   if (!serverUrl) {
-    const db = await openDatabase({ embedded: true, dataDir: 'memory' });
-    return { orm: db.orm, label: 'embedded PGlite (in memory)', embedded: true, url: db.url, close: () => db.close() };
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'hh-bench-pglite-'));
+    try {
+      const db = await openDatabase({ embedded: true, dataDir });
+      return {
+        orm: db.orm,
+        label: 'embedded PGlite (in this process; data directory on disk)',
+        embedded: true,
+        url: db.url,
+        async close() {
+          try {
+            await db.close();
+          } finally {
+            rmSync(dataDir, { recursive: true, force: true });
+          }
+        },
+      };
+    } catch (err) {
+      rmSync(dataDir, { recursive: true, force: true });
+      throw err;
+    }
   }
   const name = `hh_bench_${randomBytes(5).toString('hex')}`;
   await onServer(serverUrl, (c) => c.query(`CREATE DATABASE "${name}"`));

@@ -5,8 +5,8 @@
  *   --db embedded|url|<postgres://…>
  *                          embedded = in-memory PGlite; url = HH_SYNC_DATABASE_URL / DATABASE_URL;
  *                          default: the URL when one is set, else embedded
- *   --repeat N             repetitions of the cheap measurements (median); default 3 up to 20,000
- *                          objects, 1 above
+ *   --repeat N             repetitions of the cheap measurements (median); default 5 up to 20,000
+ *                          objects (the machine is shared: medians of more runs), 1 above
  *   --desired-objects N    objects of the desired-side run (default 10000; 0 skips it)
  *   --desired-files N      files they are spread over (default 500)
  *   --naive-sample N       objects the naive path writes before extrapolating (default 1000)
@@ -84,5 +84,5 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
 
 /** Repetitions for a run of `objects`: cheap runs are repeated and the median kept. */
 export function repeatsFor(opts: Pick<BenchOptions, 'repeat'>, objects: number): number {
-  return opts.repeat ?? (objects <= 20_000 ? 3 : 1);
+  return opts.repeat ?? (objects <= 20_000 ? 5 : 1);
 }
