@@ -330,7 +330,7 @@ describe('one ledger, command by command', () => {
     const gone = await hh(['sync', 'gone', '--actual', '--json']);
     expect(gone.code).toBe(3);
     expect(JSON.parse(gone.stdout).counts.listed).toBe(0);
-    expectOneLine(gone, /actual sync of fabric gone failed: no fabric kind could be read from the cluster \(.*ECONNREFUSED.*check that the cluster is reachable/);
+    expectOneLine(gone, /actual sync of fabric gone failed: no fabric kind could be read from the cluster: .*ECONNREFUSED.*check that the cluster is reachable/);
 
     const noGit = await hh(['sync', 'denied', '--desired']);
     expect(noGit.code).toBe(3);

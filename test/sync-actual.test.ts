@@ -425,4 +425,33 @@ describe('syncActualState', () => {
     expect(changes).toEqual({ created: objs.length, deleted: 1, updated: 1 });
     expect(seen).toEqual([`start:actual:${fabric.name}`, 'end:actual:completed', `start:actual:${fabric.name}`, 'end:actual:completed']);
   });
+
+  test('a cluster that serves no fabric kind, or cannot be reached, fails the run and touches nothing', async () => {
+    const objs = small();
+    const api = await fakeWith(objs);
+    const fabric = await newFabric();
+    await service(api).syncActualState(fabric);
+    const before = await rows(fabric.id);
+
+    const empty = await fakeWith([], { kinds: [] });
+    const none = await service(empty).syncActualState(fabric);
+    expect(none.status).toBe('failed');
+    expect(none.errorMessage).toMatch(/no fabric kind could be read/);
+    let f = await orm.em.fork().findOneOrFail(HedgehogFabric, fabric.id);
+    expect(f.connectionStatus).toBe('error');
+
+    const gone = new FakeKubeApi();
+    await gone.start();
+    const kc = gone.kubeConfig();
+    await gone.stop(); // connection refused from now on
+    const unreachable = await new FabricSyncService(orm.em, {
+      kubeConfigFor: () => kc,
+      reader: { baseDelayMs: 1, maxDelayMs: 5, maxRetries: 1 },
+    }).syncActualState(fabric);
+    expect(unreachable.status).toBe('failed');
+    expect(await rows(fabric.id)).toEqual(before);
+    f = await orm.em.fork().findOneOrFail(HedgehogFabric, fabric.id);
+    expect(f.syncStatus).toBe('error');
+    expect(f.lastSyncError).toBeTruthy();
+  });
 });

@@ -9,13 +9,12 @@ import { onInterrupt } from './interrupt.js';
 import { runJson } from './json-shapes.js';
 import type { SyncFlags } from './sync-command.js';
 import { SyncProgress } from './sync-progress.js';
-import { describeRun, failureLine, nothingRead, followRuns, partialLine, progressLedgerOptions, runDirections, type Direction } from './sync-runner.js';
+import { describeRun, failureLine, followRuns, partialLine, progressLedgerOptions, runDirections, type Direction } from './sync-runner.js';
 
 /** The exit code a set of runs deserves, and the lines explaining it. */
 export function runsOutcome(reports: SyncRunReport[], drifted: number, exitCodeFlag: boolean): { code: number; failures: string[]; warnings: string[] } {
-  // A run that read nothing at all (every kind skipped) failed at its job, whatever its recorded status.
-  const failures = reports.filter((r) => r.status === 'failed' || nothingRead(r) !== null).map(failureLine);
-  const warnings = reports.filter((r) => r.status === 'partial' && nothingRead(r) === null).map(partialLine);
+  const failures = reports.filter((r) => r.status === 'failed').map(failureLine);
+  const warnings = reports.filter((r) => r.status === 'partial').map(partialLine);
   if (failures.length) return { code: EXIT.failure, failures, warnings };
   if (exitCodeFlag && (warnings.length || drifted > 0)) return { code: EXIT.findings, failures, warnings };
   return { code: EXIT.ok, failures, warnings };

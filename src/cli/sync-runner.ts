@@ -5,7 +5,6 @@
  */
 import type { HedgehogFabric } from '../entities/index.js';
 import type { Ledger, LedgerOptions } from '../ledger.js';
-import { FABRIC_KINDS } from '../kube/catalog.js';
 import type { RunType, SyncRunReport } from '../sync/run-recorder.js';
 import type { Colors } from './cli-output.js';
 import { SyncProgress } from './sync-progress.js';
@@ -61,9 +60,8 @@ function seconds(r: SyncRunReport): string {
 
 /** The lines a person reads for one run (stdout). */
 export function describeRun(r: SyncRunReport, c: Colors): string {
-  const empty = nothingRead(r) !== null;
-  const mark = empty || r.status === 'failed' ? c.red('✗') : r.status === 'completed' ? c.green('✓') : c.yellow('!');
-  const status = empty ? c.red(`${r.status}, but read nothing`) : r.status === 'completed' ? c.green(r.status) : r.status === 'partial' ? c.yellow(r.status) : c.red(r.status);
+  const mark = r.status === 'failed' ? c.red('✗') : r.status === 'completed' ? c.green('✓') : c.yellow('!');
+  const status = r.status === 'completed' ? c.green(r.status) : r.status === 'partial' ? c.yellow(r.status) : c.red(r.status);
   const n = r.counts;
   const counts = `${n.listed} listed, ${n.created} created, ${n.updated} updated, ${n.unchanged} unchanged, ${n.cleared} cleared, ${n.failed} failed`;
   const extra = [r.commit ? `commit ${r.commit.slice(0, 12)}` : '', seconds(r)].filter(Boolean).join(', ');
@@ -90,20 +88,9 @@ function groupSkipped(r: SyncRunReport): Map<string, string[]> {
   return byReason;
 }
 
-/**
- * An actual run that read nothing because discovery skipped every kind (cluster unreachable, or no
- * Hedgehog CRDs): the service records it as completed, but the command achieved nothing. The reason, or null.
- */
-export function nothingRead(r: SyncRunReport): string | null {
-  if (r.type !== 'actual' || r.status === 'failed' || r.counts.listed > 0) return null;
-  if (r.skippedKinds.length < FABRIC_KINDS.length) return null;
-  const reasons = [...groupSkipped(r).keys()];
-  return `no fabric kind could be read from the cluster (${reasons[0]}${reasons.length > 1 ? `; and ${reasons.length - 1} more reason(s)` : ''})`;
-}
-
 /** What to do about a failed run, in one line. */
 export function failureLine(r: SyncRunReport): string {
-  const reason = (nothingRead(r) ?? r.errorMessage ?? 'unknown error').split('\n')[0]!;
+  const reason = (r.errorMessage ?? 'unknown error').split('\n')[0]!;
   const hint =
     r.type === 'desired'
       ? `check the Git source with \`hh-sync fabric list\` (change it with \`hh-sync fabric set ${r.fabric} --git …\`)`

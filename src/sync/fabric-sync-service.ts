@@ -13,7 +13,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { HedgehogFabric } from '../entities/index.js';
 import { FABRIC_KINDS, type KindInfo } from '../kube/catalog.js';
 import { ClusterReader, type ClusterReaderOptions } from '../kube/cluster-reader.js';
-import { loadKubeConfig } from '../kube/kube-config.js';
+import { KubeConfigError, loadKubeConfig } from '../kube/kube-config.js';
+import { KubeAuthError, KubeRequestError } from '../kube/kube-errors.js';
 import { readDesiredState, type DesiredReadOptions } from '../gitops/desired-state-reader.js';
 import { keyOf, type ActualObservation, type ObjectError, type ResourceKey } from '../observations.js';
 import type { SchemaDefaults } from '../drift/types.js';
@@ -67,6 +68,14 @@ interface KindWriteResult {
   reevaluated: number;
 }
 
+/** Discovery found none of the fabric kinds: the cluster is unreachable, or has no Hedgehog CRDs. */
+export class ClusterUnreachableError extends Error {
+  constructor(reason: string) {
+    super(`no fabric kind could be read from the cluster: ${reason}`);
+    this.name = 'ClusterUnreachableError';
+  }
+}
+
 export class FabricNotFoundError extends Error {
   constructor(ref: string | number) {
     super(`no fabric ${typeof ref === 'number' ? `with id ${ref}` : `named "${ref}"`}; list them with \`hh-sync fabric list\``);
@@ -76,7 +85,8 @@ export class FabricNotFoundError extends Error {
 
 export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
   private readonly log: Logger;
-  private readonly schemas: FabricSchemas;
+  /** CRD schemas per fabric (validation of Git documents, server defaults); shared with the watch. */
+  readonly schemas: FabricSchemas;
 
   constructor(
     private readonly em: EntityManager,
@@ -114,6 +124,11 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         schemaDefaults: await this.schemas.defaultsFor(fabric, () => reader.readCrds()),
       }));
       rec.skippedKinds.push(...discovery.skipped);
+      if (discovery.served.length === 0) {
+        // Reading nothing is not a successful read of an empty fabric: never sweep, never report "connected".
+        const reasons = [...new Set(discovery.skipped.map((k) => k.reason))];
+        throw new ClusterUnreachableError(reasons.slice(0, 2).join('; ') || 'discovery returned no kinds');
+      }
       await em.transactional(async (tem) => {
         await lockFabricForTransaction(tem, fabric.id, fabric.name, this.lockTimeout);
         await closeAbandonedRuns(tem, fabric.id, rec.runId, this.lockTimeout);
@@ -352,7 +367,13 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       status = 'failed';
       errorMessage = (err as Error).message ?? String(err);
       this.log.error({ fabric: fabric.name, type, err: errorMessage }, 'sync run failed');
-      await query(em, `UPDATE hedgehog_fabric SET last_sync_error = ?, sync_status = 'error' WHERE id = ?`, [errorMessage, fabric.id]).catch(
+      // A failure to reach the cluster says something about the connection; a database failure does not.
+      const clusterFault = type !== 'desired' && isClusterFault(err);
+      await query(
+        em,
+        `UPDATE hedgehog_fabric SET last_sync_error = ?, sync_status = 'error'${clusterFault ? `, connection_status = 'error'` : ''} WHERE id = ?`,
+        [errorMessage, fabric.id],
+      ).catch(
         () => undefined, // the database itself may be what failed; the run record below says so if it can
       );
       if (this.listenerCount('error') > 0) this.emit('error', err as Error);
@@ -399,4 +420,8 @@ interface RunAccumulator {
   details: Record<string, unknown>;
   /** Time per phase, reported as `details.timingsMs`. */
   timer: PhaseTimer;
+}
+
+function isClusterFault(err: unknown): boolean {
+  return err instanceof ClusterUnreachableError || err instanceof KubeAuthError || err instanceof KubeRequestError || err instanceof KubeConfigError;
 }
