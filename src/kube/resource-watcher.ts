@@ -22,7 +22,7 @@
  * - non-200 answers arrive in `done` as an Error with `.statusCode`; an expired resourceVersion
  *   arrives either that way (HTTP 410) or in-stream as an ERROR event with a Status code 410.
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import type { Agent } from 'node:http';
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { KindInfo } from './catalog.js';
@@ -172,6 +172,9 @@ export class ResourceWatcher extends EventEmitter {
     if (this.started) throw new Error('ResourceWatcher.start() called twice');
     this.started = true;
     this.abort = new AbortController();
+    // Every scope's backoff sleep and request listens on this one signal: 14 kinds × namespaces can exceed
+    // Node's default of 10 listeners without any leak.
+    setMaxListeners(0, this.abort.signal);
     this.reader = new ClusterReader(this.kc, {
       ...this.opts.list,
       maxObjectBytes: this.maxObjectBytes,

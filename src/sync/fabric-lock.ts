@@ -3,7 +3,7 @@
  *
  * Sync runs take a transaction-scoped lock (released by COMMIT/ROLLBACK, so a crashed process can never
  * leave a fabric locked). Watch replicas take a session-scoped lock on a dedicated connection (see
- * src/sync/fabric-lease.ts): the lock lives exactly as long as that connection.
+ * src/watch/lease-backend.ts): the lock lives exactly as long as that connection.
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { query } from './sql.js';

@@ -17,7 +17,6 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { HedgehogFabric } from '../entities/index.js';
 import type { WatchRestart } from '../kube/resource-watcher.js';
 import type { FabricSyncService } from '../sync/fabric-sync-service.js';
-import { FabricSchemas } from '../sync/fabric-schemas.js';
 import { silentLogger, type Logger } from '../sync/logger.js';
 import type { SyncRunReport } from '../sync/run-recorder.js';
 import { query } from '../sync/sql.js';
@@ -167,7 +166,7 @@ export async function startWatch(target: WatchTarget, fabricNames: readonly stri
   });
 
   const handle = new Watch(names, mode);
-  const schemas = new FabricSchemas();
+  const schemas = sync.schemas;
   const kubeConfigFor = options.kubeConfigFor ?? ((f: HedgehogFabric) => sync.kubeConfigFor(f));
 
   let metrics: WatchMetrics | undefined;
