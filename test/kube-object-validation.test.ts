@@ -4,8 +4,15 @@
  * cases the fake server cannot produce, e.g. a missing uid or a foreign apiVersion.)
  */
 import fc from 'fast-check';
+import { validateSync } from 'class-validator';
 import { kindInfo } from '../src/kube/catalog.js';
-import { DEFAULT_MAX_OBJECT_BYTES, DNS1123_SUBDOMAIN, toActualObservation } from '../src/kube/object-validation.js';
+import {
+  DEFAULT_MAX_OBJECT_BYTES,
+  DNS1123_SUBDOMAIN,
+  KubeObjectInput,
+  passesObjectRules,
+  toActualObservation,
+} from '../src/kube/object-validation.js';
 
 const SWITCH = kindInfo('Switch')!;
 
@@ -123,4 +130,43 @@ test('property: any name that breaks DNS-1123 is refused, never silently kept', 
       return !toActualObservation(sw({}, { name }), SWITCH).ok;
     }),
   );
+});
+
+test('property: the fast path accepts exactly what the class-validator rules accept', () => {
+  // Each field: mostly a good value (so whole objects are often valid), else an edge case or any JSON type.
+  const anyJson = fc.oneof(fc.constant(undefined), fc.constant(null), fc.boolean(), fc.integer(), fc.string({ maxLength: 5 }), fc.constant([]), fc.constant({}));
+  const field = <T,>(good: fc.Arbitrary<T>, edges: unknown[]) =>
+    fc.oneof({ arbitrary: good, weight: 12 }, { arbitrary: fc.constantFrom(...edges), weight: 1 }, { arbitrary: anyJson, weight: 1 });
+  const input = fc.record({
+    name: field(fc.constantFrom('leaf-01', 'a.b-c', 'n'.repeat(253)), ['n'.repeat(254), 'Leaf', 'leaf-', '-a', 'a/b', '']),
+    namespace: field(fc.constantFrom('default', 'fab-1', 'n'.repeat(63)), ['n'.repeat(64), 'a.b', 'A', '']),
+    kind: field(fc.constant('Switch'), ['Server']),
+    apiVersion: field(fc.constant('wiring.githedgehog.com/v1beta1'), ['wiring.githedgehog.com/v1alpha2']),
+    spec: field(fc.constantFrom({}, { a: [1] }), [[], 'x']),
+    status: field(fc.constantFrom(undefined, null, {}, { ready: true }), [[], 1]),
+    labels: field(fc.constantFrom({}, { a: 'b' }), [{ a: 1 }, { a: null }, ['x']]),
+    annotations: field(fc.constantFrom({}, { a: 'b' }), [{ a: 1 }, { a: null }, ['x']]),
+    uid: field(fc.constant('u-1'), ['']),
+    resourceVersion: field(fc.constant('17'), ['']),
+    serializedBytes: field(fc.constantFrom(0, 99, 100), [101, Number.POSITIVE_INFINITY]),
+  });
+  let accepted = 0;
+  let refused = 0;
+  fc.assert(
+    fc.property(input, (fields) => {
+      const o = Object.assign(new KubeObjectInput(), fields, {
+        expectedKind: 'Switch',
+        expectedApiVersion: 'wiring.githedgehog.com/v1beta1',
+        maxBytes: 100,
+      });
+      const valid = validateSync(o, { stopAtFirstError: true, forbidUnknownValues: false }).length === 0;
+      if (valid) accepted++;
+      else refused++;
+      return passesObjectRules(o) === valid;
+    }),
+    { numRuns: 3000 },
+  );
+  // The generators reach both sides often.
+  expect(accepted).toBeGreaterThan(100);
+  expect(refused).toBeGreaterThan(100);
 });

@@ -171,6 +171,45 @@ export class KubeObjectInput {
   maxBytes!: number;
 }
 
+function isStringMap(v: unknown): boolean {
+  if (!isPlainObject(v)) return false;
+  for (const k in v) if (typeof v[k] !== 'string') return false;
+  return true;
+}
+
+/**
+ * The rules of KubeObjectInput in plain code, for the common case of an object that passes them all.
+ * class-validator spends about 13 µs per object (a metadata lookup and an arguments object per rule):
+ * most of the CPU time of a large list. This check never accepts what the decorators refuse (a
+ * property test compares the two), so when it says no, validateSync runs and writes the messages;
+ * the decorators stay the rules' one readable statement.
+ */
+export function passesObjectRules(input: KubeObjectInput): boolean {
+  const { name, namespace, uid, resourceVersion, status } = input;
+  return (
+    typeof name === 'string' &&
+    name.length > 0 &&
+    name.length <= 253 &&
+    DNS1123_SUBDOMAIN.test(name) &&
+    typeof namespace === 'string' &&
+    namespace.length > 0 &&
+    namespace.length <= 63 &&
+    DNS1123_LABEL.test(namespace) &&
+    input.kind === input.expectedKind &&
+    input.apiVersion === input.expectedApiVersion &&
+    isPlainObject(input.spec) &&
+    (status === undefined || status === null || isPlainObject(status)) &&
+    isStringMap(input.labels) &&
+    isStringMap(input.annotations) &&
+    typeof uid === 'string' &&
+    uid.length > 0 &&
+    typeof resourceVersion === 'string' &&
+    resourceVersion.length > 0 &&
+    typeof input.serializedBytes === 'number' &&
+    input.serializedBytes <= input.maxBytes
+  );
+}
+
 export type ValidationOutcome = { ok: true; value: ActualObservation } | { ok: false; error: ObjectError };
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -230,7 +269,7 @@ export function toActualObservation(
   input.expectedApiVersion = kind.apiVersion;
   input.maxBytes = maxBytes;
 
-  const errors = validateSync(input, { stopAtFirstError: true, forbidUnknownValues: false });
+  const errors = passesObjectRules(input) ? [] : validateSync(input, { stopAtFirstError: true, forbidUnknownValues: false });
   if (errors.length > 0) {
     return {
       ok: false,
