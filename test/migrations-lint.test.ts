@@ -17,7 +17,9 @@ import { lintMigrationStatements, migrationSql, type MigrationSql } from '../src
 import { ledgerColumns } from '../src/db/ledger-columns.js';
 import { MIGRATIONS, createOrmConfig } from '../src/db/orm-config.js';
 
-const SQUAWK = resolve('node_modules', '.bin', 'squawk');
+// The platform package of squawk-cli, installed directly: the wrapper package's optional dependencies for
+// other platforms are not on this registry, which would leave package-lock.json unusable for `npm ci`.
+const SQUAWK = resolve('node_modules', '@squawk-cli', 'linux-x64', 'bin', 'squawk');
 const ERROR_RULES = ['adding-required-field', 'adding-not-nullable-field', 'ban-drop-column'];
 
 interface SquawkViolation {
