@@ -2,6 +2,9 @@
  * Executes a write plan: ONE statement per batch of rows that upserts the rows and records the state
  * transitions of those whose state changed, then one delete. The caller owns the transaction.
  *
+ * Statements go one at a time on the transaction's connection; while the server works on one, the
+ * JSON of the next batch is built.
+ *
  * Transitions are inserted by a second data-modifying CTE fed by the upsert's RETURNING, so no round
  * trip fetches the new rows' ids. Two shapes:
  * - rows the plan creates (its transition is null → the row's own state, for the row's own reason):
@@ -18,7 +21,8 @@ import { columnTypes, deleteByIds, ident, queryBound, recordsetDefinition, rowsT
 import type { TransitionDraft, TransitionTrigger } from './transitions.js';
 
 const RESOURCE_KEY = ['fabric_id', 'kind', 'namespace', 'name'] as const;
-const BATCH_SIZE = 5000;
+/** Rows per statement: small enough for the overlap to matter in a kind of a few thousand objects. */
+const BATCH_SIZE = 2000;
 
 /** A state change is stamped only when the state really changes; otherwise the old stamp stays. */
 const KEEP_UNLESS_STATE_CHANGED = (col: string) =>
@@ -89,6 +93,36 @@ function isPlainCreation(row: Row, d: TransitionDraft | undefined): boolean {
   return !!d && d.from === null && d.to === row.resource_state && d.reason === row.state_change_reason && !d.context;
 }
 
+/**
+ * The statements of one plan, batch by batch. Lazy: a batch's JSON is built when the writer asks for
+ * it, which is while the server runs the previous statement.
+ */
+function* statementsOf(
+  em: EntityManager,
+  plan: WritePlan,
+  columns: readonly string[],
+  trigger: TransitionTrigger,
+  at: string,
+): Generator<{ sql: string; params: unknown[] }> {
+  if (plan.upserts.length === 0) return;
+  const types = columnTypes(em, 'HedgehogResource');
+  const timestamps = timestampColumns(columns, types);
+  const drafts = new Map(plan.transitions.map((d) => [d.key, d]));
+  const created: Row[] = [];
+  const others: Row[] = [];
+  for (const row of plan.upserts) (isPlainCreation(row, drafts.get(keyOf(row as unknown as ResourceKey))) ? created : others).push(row);
+  const create = createStatement(columns, types);
+  for (let i = 0; i < created.length; i += BATCH_SIZE) {
+    const batch = created.slice(i, i + BATCH_SIZE);
+    yield { sql: create, params: [rowsToJson(batch, timestamps), trigger, at] };
+  }
+  const upsert = upsertStatement(columns, types);
+  for (let i = 0; i < others.length; i += BATCH_SIZE) {
+    const batch = others.slice(i, i + BATCH_SIZE);
+    yield { sql: upsert, params: [rowsToJson(batch, timestamps), trigger, at, transitionsJson(batch, drafts)] };
+  }
+}
+
 export async function applyWritePlan(
   em: EntityManager,
   _fabricId: number,
@@ -99,26 +133,19 @@ export async function applyWritePlan(
 ): Promise<AppliedPlan> {
   let written = 0;
   let transitions = 0;
-  if (plan.upserts.length > 0) {
-    const types = columnTypes(em, 'HedgehogResource');
-    const timestamps = timestampColumns(columns, types);
-    const drafts = new Map(plan.transitions.map((d) => [d.key, d]));
-    const created: Row[] = [];
-    const others: Row[] = [];
-    for (const row of plan.upserts) (isPlainCreation(row, drafts.get(keyOf(row as unknown as ResourceKey))) ? created : others).push(row);
-    const at = now.toISOString();
-    const run = async (rows: Row[], sql: string, withDrafts: boolean) => {
-      for (let i = 0; i < rows.length; i += BATCH_SIZE) {
-        const batch = rows.slice(i, i + BATCH_SIZE);
-        const params = [rowsToJson(batch, timestamps), trigger, at];
-        if (withDrafts) params.push(transitionsJson(batch, drafts));
-        const [r] = await queryBound<{ written: number; transitions: number }>(em, sql, params);
+  let running: Promise<void> | undefined;
+  try {
+    for (const { sql, params } of statementsOf(em, plan, columns, trigger, now.toISOString())) {
+      await running;
+      running = queryBound<{ written: number; transitions: number }>(em, sql, params).then(([r]) => {
         written += r!.written;
         transitions += r!.transitions;
-      }
-    };
-    await run(created, createStatement(columns, types), false);
-    await run(others, upsertStatement(columns, types), true);
+      });
+    }
+    await running;
+  } catch (err) {
+    await running?.catch(() => undefined); // never leave a statement running behind an error
+    throw err;
   }
   await deleteByIds(em, 'hedgehog_resource', plan.deletes);
   return { written, deleted: plan.deletes.length, transitions };
