@@ -66,7 +66,8 @@ function actualTable(results: readonly SyncBenchResult[]): string {
     ['speed-up of write over naive', col((r) => (r.naive ? `${(r.naive.extrapolatedMs / r.first.writeMs).toFixed(0)}×` : '–'))],
     ['no-op re-sync', col((r) => (r.noop ? `${ms(r.noop.totalMs)} (${((r.noop.totalMs / r.first.totalMs) * 100).toFixed(0)} % of first)` : '–'))],
     ['no-op rows rewritten / reported', col((r) => (r.noop ? `${r.noop.rowsRewritten} / ${r.noop.reportedUpdates}` : '–'))],
-    ['peak RSS: before sync / after syncs / end', col((r) => `${r.rss.beforeSyncMb.toFixed(0)} / ${r.rss.afterActualMb.toFixed(0)} / ${r.rss.finalMb.toFixed(0)} MB`)],
+    ['RSS before the sync / peak during the syncs', col((r) => `${r.rss.beforeSyncMb.toFixed(0)} / ${r.rss.syncPeakMb.toFixed(0)} MB`)],
+    ['process peak RSS (all of the above)', col((r) => `${r.rss.processPeakMb.toFixed(0)} MB`)],
   ];
   return table(['actual side', ...results.map((r) => `${n(r.objects)} objects`)], rows.map(([k, v]) => [k, ...v]));
 }
@@ -95,7 +96,7 @@ async function main(opts: BenchOptions): Promise<number> {
   console.log('hedgehog-fabric-sync benchmark');
   console.log(`machine: ${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`);
   console.log(`load average (1/5/15 min) at start: ${startLoad}`);
-  console.log(`database: ${opts.databaseUrl ? `PostgreSQL server ${redactDatabaseUrl(opts.databaseUrl)} (a fresh database per size)` : 'embedded PGlite, in memory (set DATABASE_URL or --db url for a server)'}`);
+  console.log(`database: ${opts.databaseUrl ? `PostgreSQL server ${redactDatabaseUrl(opts.databaseUrl)} (a fresh database per size)` : 'embedded PGlite in each benchmark process, data in a temporary directory (set DATABASE_URL or --db url for a server)'}`);
   console.log(`sizes: ${opts.sizes.map(n).join(', ')}; each size in its own child process; fake Kubernetes API in another process\n`);
 
   const results: SyncBenchResult[] = [];

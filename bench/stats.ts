@@ -16,9 +16,38 @@ export function medianBy<T>(xs: readonly T[], by: (x: T) => number): T {
 export const round1 = (x: number) => Math.round(x * 10) / 10;
 export const round2 = (x: number) => Math.round(x * 100) / 100;
 
-/** Peak resident set size of this process so far, in MB. */
+/** Peak resident set size of this process so far (the kernel's high-water mark), in MB. */
 export function peakRssMb(): number {
   return round1(process.resourceUsage().maxRSS / 1024);
+}
+
+/** Resident set size now, in MB. */
+export function rssMb(): number {
+  return round1(process.memoryUsage.rss() / 2 ** 20);
+}
+
+/**
+ * The highest RSS seen while the functions given to `during` run, sampled every `everyMs`. Unlike the
+ * process's high-water mark, it is not raised by what happened before (an embedded database's start).
+ */
+export class RssSampler {
+  peakMb = 0;
+
+  constructor(private readonly everyMs = 20) {}
+
+  async during<T>(fn: () => Promise<T>): Promise<T> {
+    const sample = () => {
+      this.peakMb = Math.max(this.peakMb, rssMb());
+    };
+    sample();
+    const timer = setInterval(sample, this.everyMs);
+    try {
+      return await fn();
+    } finally {
+      clearInterval(timer);
+      sample();
+    }
+  }
 }
 
 /** Collect garbage first when the process runs with --expose-gc, so one measurement does not pay for the last one's. */

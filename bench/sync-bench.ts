@@ -27,7 +27,7 @@ import { openBenchDatabase, type BenchDatabase } from './bench-database.js';
 import { startFakeCluster, type FakeCluster } from './fake-cluster.js';
 import { FLOOR_COLUMNS, FLOOR_VARIANTS, HISTORY_FLOOR, timeFloor, type FloorRow } from './floor.js';
 import { sampleRows, timeNaive } from './naive.js';
-import { collectGarbage, median, medianBy, peakRssMb, round1, timed } from './stats.js';
+import { collectGarbage, median, medianBy, peakRssMb, round1, RssSampler, rssMb, timed } from './stats.js';
 
 export interface SyncBenchOptions {
   objects: number;
@@ -60,7 +60,11 @@ export interface SyncBenchResult {
   /** Fastest resource-rows variant (the FLOOR), every variant's runs, and the resource + history floor. */
   floor?: { ms: number; variant: string; variants: Record<string, number[]>; historyMs: number; batch: number };
   naive?: { sample: number; sampleMs: number; extrapolatedMs: number };
-  rss: { beforeSyncMb: number; afterActualMb: number; finalMb: number };
+  /**
+   * RSS now before the first sync; highest RSS sampled during the actual syncs (first and no-op);
+   * the process's high-water mark at the end (floor, naive path and desired side included).
+   */
+  rss: { beforeSyncMb: number; syncPeakMb: number; processPeakMb: number };
   desired?: {
     files: number;
     objects: number;
@@ -108,13 +112,19 @@ async function writtenRows(orm: MikroORM, fabricId: number): Promise<FloorRow[]>
 }
 
 /** No-op re-syncs of a synced fabric: their median time, and every row and history entry they touched. */
-async function noopResyncs(orm: MikroORM, svc: FabricSyncService, fabricId: number, repeat: number): Promise<SyncBenchResult['noop']> {
+async function noopResyncs(
+  orm: MikroORM,
+  svc: FabricSyncService,
+  fabricId: number,
+  repeat: number,
+  sampler: RssSampler,
+): Promise<SyncBenchResult['noop']> {
   const versions = await rowVersions(orm, fabricId);
   const transitions = await transitionCount(orm, fabricId);
   const runs: number[] = [];
   let reportedUpdates = 0;
   for (let i = 0; i < repeat; i++) {
-    const { ms, value: report } = await timed(() => svc.syncActualState(fabricId));
+    const { ms, value: report } = await sampler.during(() => timed(() => svc.syncActualState(fabricId)));
     expectCompleted(report, 'no-op re-sync');
     reportedUpdates += report.counts.created + report.counts.updated + report.counts.cleared;
     runs.push(round1(ms));
@@ -158,7 +168,10 @@ export async function benchSync(opts: SyncBenchOptions): Promise<SyncBenchResult
     const kc = cluster.kubeConfig();
     const svc = new FabricSyncService(db.orm.em, { kubeConfigFor: () => kc });
     await warmUp(db, opts.seed);
-    const beforeSyncMb = peakRssMb();
+    collectGarbage();
+    await new Promise((resolve) => setTimeout(resolve, 500)); // V8 returns freed pages to the system lazily
+    const beforeSyncMb = rssMb();
+    const sampler = new RssSampler();
 
     // ---- first sync into fresh fabrics, each followed by the floor writing the same rows; after
     // the first one, the no-op re-syncs, so the peak RSS taken then is the syncs' own
@@ -166,17 +179,13 @@ export async function benchSync(opts: SyncBenchOptions): Promise<SyncBenchResult
     const variants: Record<string, number[]> = Object.fromEntries([...FLOOR_VARIANTS, HISTORY_FLOOR].map((v) => [v.name, []]));
     let noop: SyncBenchResult['noop'];
     let rows: FloorRow[] = [];
-    let peakAfterSyncs = 0;
     for (let i = 0; i < opts.repeat; i++) {
       const fabric = await newFabric(db.orm, 'actual');
-      const { ms, value: report } = await timed(() => svc.syncActualState(fabric));
+      const { ms, value: report } = await sampler.during(() => timed(() => svc.syncActualState(fabric)));
       expectCompleted(report, 'first sync');
       if (report.counts.created !== opts.objects) throw new Error(`first sync created ${report.counts.created} rows, expected ${opts.objects}`);
       firstRuns.push(timingOf(report, ms));
-      if (i === 0) {
-        if (opts.full) noop = await noopResyncs(db.orm, svc, fabric.id, opts.repeat);
-        peakAfterSyncs = peakRssMb();
-      }
+      if (i === 0 && opts.full) noop = await noopResyncs(db.orm, svc, fabric.id, opts.repeat, sampler);
       if (!opts.full) continue;
       rows = await writtenRows(db.orm, fabric.id);
       for (const v of [...FLOOR_VARIANTS, HISTORY_FLOOR]) {
@@ -193,7 +202,7 @@ export async function benchSync(opts: SyncBenchOptions): Promise<SyncBenchResult
       embedded: db.embedded,
       repeat: opts.repeat,
       first,
-      rss: { beforeSyncMb, afterActualMb: peakAfterSyncs, finalMb: 0 },
+      rss: { beforeSyncMb, syncPeakMb: 0, processPeakMb: 0 },
       noop,
     };
 
@@ -258,7 +267,8 @@ export async function benchSync(opts: SyncBenchOptions): Promise<SyncBenchResult
         },
       };
     }
-    result.rss.finalMb = peakRssMb();
+    result.rss.syncPeakMb = sampler.peakMb;
+    result.rss.processPeakMb = peakRssMb();
     return result;
   } finally {
     await cluster?.stop().catch(() => undefined);
