@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --sizes 10000,100000 --db embedded|url|postgres://… --repeat 3 --json out.json]`
+ * `npm run bench [-- --sizes 10000,100000 --db embedded|url|postgres://… --repeat 5 --json out.json]`
  *
  * The performance goals of issues 3 and 4, measured (never in timed unit tests):
  * - actual side, per fabric size, each in a child process of its own (bench/sync-bench.ts): list
@@ -10,7 +10,8 @@
  * - a PASS/FAIL table of the targets (bench/targets.ts). Exit code 1 when a target fails.
  *
  * Database: the server of HH_SYNC_DATABASE_URL / DATABASE_URL when set (a fresh database per size,
- * dropped afterwards), else the embedded PGlite in memory; `--db` overrides. Options: bench/options.ts.
+ * dropped afterwards), else the embedded PGlite (in each child, data in a temporary directory); `--db`
+ * overrides. Options: bench/options.ts. Method and figures: docs/benchmarks.md.
  */
 import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';

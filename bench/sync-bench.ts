@@ -152,7 +152,7 @@ async function warmUp(db: BenchDatabase, seed: number): Promise<void> {
     expectCompleted(await svc.syncActualState(fabric), 'warm-up sync');
     expectCompleted(await svc.syncActualState(fabric), 'warm-up re-sync');
     const rows = await writtenRows(db.orm, fabric.id);
-    for (const v of FLOOR_VARIANTS) await timeFloor(db.url, v, rows, (await newFabric(db.orm, 'warmup-floor')).id);
+    for (const v of [...FLOOR_VARIANTS, HISTORY_FLOOR]) await timeFloor(db.url, v, rows, (await newFabric(db.orm, 'warmup-floor')).id);
     await timeNaive(db.orm, (await newFabric(db.orm, 'warmup-naive')).id, rows.slice(0, 50));
   } finally {
     await api.stop();
