@@ -44,7 +44,8 @@ test('em.create + flush with only the required properties, for every entity', as
   const fabric = em.create(HedgehogFabric, { name: 'create-flush' });
   const resource = em.create(HedgehogResource, { fabric, kind: 'Switch', name: 'leaf-01' });
   const op = em.create(SyncOperation, { fabric });
-  const tr = em.create(StateTransition, { fabric, resource, toState: 'draft' });
+  await em.flush(); // the history row names its fabric by id (a plain column), so the fabric needs one first
+  const tr = em.create(StateTransition, { fabricId: fabric.id, resource, toState: 'draft' });
   await em.flush();
   expect(await rawRow('hedgehog_fabric', fabric.id)).toMatchObject({ name: 'create-flush', status: 'active', sync_interval_seconds: 300, namespaces: [] });
   expect(await rawRow('hedgehog_resource', resource.id)).toMatchObject({ namespace: 'default', resource_state: 'draft', drift_score: 0, external_modifications: [] });

@@ -5,7 +5,9 @@
  */
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261126043410_ledger } from '../migrations/Migration20261126043410_ledger.js';
+import { Migration20261126060155_transition_fabric_plain_column } from '../migrations/Migration20261126060155_transition_fabric_plain_column.js';
 
 export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261126043410_ledger', class: Migration20261126043410_ledger },
+  { name: 'Migration20261126060155_transition_fabric_plain_column', class: Migration20261126060155_transition_fabric_plain_column },
 ];

@@ -108,7 +108,7 @@ export const SCHEMA_RATIONALE: Readonly<Record<string, Readonly<Record<string, s
   state_transition: {
     id: 'Surrogate key (serial).',
     resource_id: 'Identity: the resource whose state changed (cascade delete).',
-    fabric_id: 'Identity: denormalised fabric for per-fabric history queries (cascade delete).',
+    fabric_id: 'Identity: denormalised fabric for per-fabric history queries; a plain indexed column (rows go with their resource, which cascades from the fabric).',
     from_state: 'Null = the resource was created in to_state.',
     to_state: 'Identity: a transition is defined by where it goes; no default could be right.',
     trigger: 'Generic sync unless a more precise trigger is known.',
