@@ -13,10 +13,9 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { HedgehogFabric } from '../entities/index.js';
 import { FABRIC_KINDS, type KindInfo } from '../kube/catalog.js';
 import { ClusterReader, type ClusterReaderOptions } from '../kube/cluster-reader.js';
-import { KubeConfigError, loadKubeConfig } from '../kube/kube-config.js';
-import { KubeAuthError, KubeRequestError } from '../kube/kube-errors.js';
+import { loadKubeConfig } from '../kube/kube-config.js';
 import { readDesiredState, type DesiredReadOptions } from '../gitops/desired-state-reader.js';
-import { keyOf, type ActualObservation, type ObjectError, type ResourceKey } from '../observations.js';
+import { keyOf, type ActualObservation } from '../observations.js';
 import type { SchemaDefaults } from '../drift/types.js';
 import { FabricSchemas } from './fabric-schemas.js';
 import { ACTUAL_COLUMNS, diffAgainstIndex, planActualWrites, type ResourceChange, type WritePlan } from './actual-plan.js';
@@ -25,9 +24,10 @@ import type { DriftContext } from './drift-evaluation.js';
 import { lockFabricForTransaction } from './fabric-lock.js';
 import { refreshFabricSummary } from './fabric-summary.js';
 import { silentLogger, type Logger } from './logger.js';
-import { PhaseTimer } from './phase-timings.js';
 import { applyWritePlan } from './resource-writer.js';
-import { addCounts, closeAbandonedRuns, emptyCounts, finishRun, startRun, type RunCounts, type RunStatus, type RunType, type SyncRunReport } from './run-recorder.js';
+import { addCounts, closeAbandonedRuns, type RunCounts, type RunType, type SyncRunReport } from './run-recorder.js';
+import { runEnvelope, type RunAccumulator } from './run-envelope.js';
+import { ClusterUnreachableError, FabricNotFoundError } from './sync-errors.js';
 import { query } from './sql.js';
 import { loadActualIndex, loadActualIndexes, loadActualIndexForKeys, type ActualIndexEntry, loadStoredResourcesByIds, loadStoredResources } from './stored-resource.js';
 import type { TransitionTrigger } from './transitions.js';
@@ -66,21 +66,6 @@ interface KindWriteResult {
   counts: RunCounts;
   recreated: WritePlan['recreated'];
   reevaluated: number;
-}
-
-/** Discovery found none of the fabric kinds: the cluster is unreachable, or has no Hedgehog CRDs. */
-export class ClusterUnreachableError extends Error {
-  constructor(reason: string) {
-    super(`no fabric kind could be read from the cluster: ${reason}`);
-    this.name = 'ClusterUnreachableError';
-  }
-}
-
-export class FabricNotFoundError extends Error {
-  constructor(ref: string | number) {
-    super(`no fabric ${typeof ref === 'number' ? `with id ${ref}` : `named "${ref}"`}; list them with \`hh-sync fabric list\``);
-    this.name = 'FabricNotFoundError';
-  }
 }
 
 export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
@@ -333,95 +318,23 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     for (const c of plan.changes) this.emit('resource', { fabric: fabric.name, ...c });
   }
 
-  /**
-   * The run envelope: record in_progress, do the work, record the outcome (completed / partial / failed)
-   * and the fabric's error, emit events. The work's own transaction decides what data lands.
-   */
-  private async run(
-    fabric: HedgehogFabric,
-    type: RunType,
-    work: (em: EntityManager, rec: RunAccumulator) => Promise<void>,
-  ): Promise<SyncRunReport> {
-    const em = this.em.fork();
-    const started = await startRun(em, fabric.id, type);
-    this.emit('run:start', { fabric: fabric.name, type, id: started.id });
-    const rec: RunAccumulator = {
-      runId: started.id,
-      counts: emptyCounts(),
-      errors: [],
-      skippedKinds: [],
-      failedKinds: [],
-      otherKinds: {},
-      recreated: [],
-      commit: null,
-      details: {},
-      timer: new PhaseTimer(),
-    };
-    let status: RunStatus;
-    let errorMessage: string | null = null;
-    try {
-      await work(em, rec);
-      status = rec.failedKinds.length || rec.errors.length ? 'partial' : 'completed';
-      if (rec.failedKinds.length) errorMessage = `kinds not listed: ${rec.failedKinds.map((k) => `${k.kind} (${k.reason})`).join('; ')}`;
-    } catch (err) {
-      status = 'failed';
-      errorMessage = (err as Error).message ?? String(err);
-      this.log.error({ fabric: fabric.name, type, err: errorMessage }, 'sync run failed');
-      // A failure to reach the cluster says something about the connection; a database failure does not.
-      const clusterFault = type !== 'desired' && isClusterFault(err);
-      await query(
-        em,
-        `UPDATE hedgehog_fabric SET last_sync_error = ?, sync_status = 'error'${clusterFault ? `, connection_status = 'error'` : ''} WHERE id = ?`,
-        [errorMessage, fabric.id],
-      ).catch(
-        () => undefined, // the database itself may be what failed; the run record below says so if it can
-      );
-      if (this.listenerCount('error') > 0) this.emit('error', err as Error);
-    }
-    if (rec.recreated.length) rec.details.recreated = rec.recreated;
-    if (rec.failedKinds.length) rec.details.failedKinds = rec.failedKinds;
-    rec.details.timingsMs = rec.timer.toJSON();
-    const report: SyncRunReport = {
-      id: started.id,
-      fabric: fabric.name,
+  /** Every run goes through the envelope: run record, outcome, fabric error, events. */
+  private run(fabric: HedgehogFabric, type: RunType, work: (em: EntityManager, rec: RunAccumulator) => Promise<void>): Promise<SyncRunReport> {
+    return runEnvelope(
+      this.em.fork(),
+      fabric,
       type,
-      status,
-      startedAt: started.startedAt.toISOString(),
-      finishedAt: null,
-      counts: rec.counts,
-      errors: rec.errors,
-      commit: rec.commit,
-      skippedKinds: rec.skippedKinds,
-      otherKinds: rec.otherKinds,
-      errorMessage,
-      details: rec.details,
-    };
-    try {
-      report.finishedAt = (await finishRun(em, started.id, report)).toISOString();
-    } catch (err) {
-      this.log.error({ fabric: fabric.name, err: (err as Error).message }, 'could not record the end of the run');
-      report.finishedAt = new Date().toISOString();
-    }
-    this.log.info({ fabric: fabric.name, type, status, counts: report.counts, errors: report.errors.length }, 'sync run finished');
-    this.emit('run:end', report);
-    return report;
+      {
+        log: this.log,
+        started: (e) => this.emit('run:start', e),
+        failed: (err) => {
+          if (this.listenerCount('error') > 0) this.emit('error', err);
+        },
+        ended: (report) => this.emit('run:end', report),
+      },
+      work,
+    );
   }
 }
 
-interface RunAccumulator {
-  runId: number;
-  counts: RunCounts;
-  errors: ObjectError[];
-  skippedKinds: { kind: string; reason: string }[];
-  failedKinds: { kind: string; reason: string }[];
-  otherKinds: Record<string, number>;
-  recreated: WritePlan['recreated'];
-  commit: string | null;
-  details: Record<string, unknown>;
-  /** Time per phase, reported as `details.timingsMs`. */
-  timer: PhaseTimer;
-}
-
-function isClusterFault(err: unknown): boolean {
-  return err instanceof ClusterUnreachableError || err instanceof KubeAuthError || err instanceof KubeRequestError || err instanceof KubeConfigError;
-}
+export { ClusterUnreachableError, FabricNotFoundError } from './sync-errors.js';
