@@ -266,6 +266,14 @@ describe('syncDesiredState', () => {
           `${differences.onlyInCluster.kind}/${differences.onlyInCluster.name}:actual_only`,
         ].sort(),
       );
+      // Whole-object differences: stored without a copy of the side (the row holds it), rebuilt by the report.
+      const onlyGit = report.resources.find((r) => r.driftStatus === 'desired_only')!;
+      const gitObj = objects.find((o) => o.kind === differences.onlyInGit.kind && o.metadata.name === differences.onlyInGit.name)!;
+      expect(onlyGit.differences).toEqual([{ op: 'add', path: '', desired: expect.objectContaining({ spec: gitObj.spec }) }]);
+      const onlyCluster = report.resources.find((r) => r.driftStatus === 'actual_only')!;
+      expect(onlyCluster.differences[0]).toMatchObject({ op: 'remove', path: '', actual: { spec: expect.any(Object) } });
+      const [stored] = await q(`SELECT drift_details FROM hedgehog_resource WHERE fabric_id = ? AND name = ?`, [fabric.id, differences.onlyInGit.name]);
+      expect(stored.drift_details.differences).toEqual([{ op: 'add', path: '' }]);
       const changed = report.resources.find((r) => r.driftStatus === 'spec_drift')!;
       expect(changed.differences).toEqual([
         expect.objectContaining({ op: 'replace', path: '/spec/subnets/default/vlan' }),

@@ -298,6 +298,15 @@ function wholeSide(side: SideState, input: DriftInput, which: string): Obj {
   return out;
 }
 
+/**
+ * The value a desired-only / actual-only result carries on its root op, for one side. Exported so a store
+ * that keeps the side itself (the ledger's desired_spec / actual_spec columns) need not keep a second copy
+ * in the details, and can rebuild the same value when it reports.
+ */
+export function wholeSideValue(side: SideState, kind: string, name: string): Obj {
+  return wholeSide(side, { kind, name, desired: null, actual: null }, 'whole');
+}
+
 const identity = (v: unknown) => v;
 
 /** Compares one object's desired and actual sides (see the module comment and docs/drift.md). */

@@ -1,6 +1,6 @@
 /** The drift engine: pure functions comparing an object's desired (Git) and actual (cluster) sides. */
 export * from './types.js';
-export { computeDrift } from './compute-drift.js';
+export { computeDrift, wholeSideValue } from './compute-drift.js';
 export {
   normalizeSide,
   normalizeValue,

@@ -1,6 +1,7 @@
 /** `driftReport(fabric)`: counts per drift status and severity, and the drifted objects with their differences. */
 import type { EntityManager } from '@mikro-orm/core';
 import type { HedgehogFabric } from '../entities/index.js';
+import { wholeSideValue } from '../drift/compute-drift.js';
 import { DRIFT_SEVERITIES, DRIFT_STATUSES, type DriftOp, type DriftSeverity, type DriftStatus } from '../drift/types.js';
 import { query } from './sql.js';
 
@@ -73,9 +74,13 @@ export async function driftReport(em: EntityManager, fabric: HedgehogFabric, fil
   const rows = await query<{
     kind: string; namespace: string; name: string; drift_status: DriftStatus; drift_score: number; drift_severity: DriftSeverity;
     drift_details: { differences?: DriftOp[]; extras?: DriftOp[] } | null; managed_file_path: string | null; last_drift_check: Date | null;
+    desired_spec: Record<string, unknown> | null; actual_spec: Record<string, unknown> | null;
+    labels: Record<string, string>; annotations: Record<string, string>;
+    sync_metadata: { desired?: { labels?: Record<string, string>; annotations?: Record<string, string> } } | null;
   }>(
     em,
-    `SELECT kind, namespace, name, drift_status, drift_score, drift_severity, drift_details, managed_file_path, last_drift_check
+    `SELECT kind, namespace, name, drift_status, drift_score, drift_severity, drift_details, managed_file_path, last_drift_check,
+            desired_spec, actual_spec, labels, annotations, sync_metadata
        FROM hedgehog_resource WHERE ${where.join(' AND ')} ORDER BY ${SEVERITY_ORDER}, kind, namespace, name`,
     params,
   );
@@ -89,10 +94,34 @@ export async function driftReport(em: EntityManager, fabric: HedgehogFabric, fil
       driftStatus: r.drift_status,
       driftScore: Number(r.drift_score),
       driftSeverity: r.drift_severity,
-      differences: r.drift_details?.differences ?? [],
+      differences: (r.drift_details?.differences ?? []).map((op) => withWholeValue(op, r)),
       extras: r.drift_details?.extras ?? [],
       filePath: r.managed_file_path,
       lastDriftCheck: r.last_drift_check ? new Date(r.last_drift_check).toISOString() : null,
     })),
   };
+}
+
+/** The ledger stores a whole-object op without its value (the row holds the side); the report puts it back. */
+function withWholeValue(
+  op: DriftOp,
+  r: {
+    kind: string;
+    name: string;
+    desired_spec: Record<string, unknown> | null;
+    actual_spec: Record<string, unknown> | null;
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+    sync_metadata: { desired?: { labels?: Record<string, string>; annotations?: Record<string, string> } } | null;
+  },
+): DriftOp {
+  if (op.path !== '' || 'desired' in op || 'actual' in op) return op;
+  if (op.op === 'add' && r.desired_spec) {
+    const meta = r.sync_metadata?.desired ?? {};
+    return { ...op, desired: wholeSideValue({ spec: r.desired_spec, labels: meta.labels, annotations: meta.annotations }, r.kind, r.name) };
+  }
+  if (op.op === 'remove' && r.actual_spec) {
+    return { ...op, actual: wholeSideValue({ spec: r.actual_spec, labels: r.labels, annotations: r.annotations }, r.kind, r.name) };
+  }
+  return op;
 }
