@@ -13,7 +13,7 @@ import { startWatch, type WatchHandle, type WatchOptions } from '../src/watch/in
 import { fairShares } from '../src/watch/fabric-lease.js';
 import { AdvisoryLeaseBackend, InProcessLeaseBackend, leaseConnectionConfig, type LeaseBackend } from '../src/watch/lease-backend.js';
 import { createTestDatabase, testServerUrl, type TestDatabase } from './helpers/database.js';
-import { startOutageProxy } from './helpers/watch-outage-proxy.js';
+import { startTcpProxy } from './helpers/tcp-proxy.js';
 import { delay, fakeView, ledgerView, viewDiff, waitFor } from './helpers/watch-support.js';
 
 let db: TestDatabase;
@@ -161,7 +161,7 @@ test('maxFabrics caps a replica; a graceful stop hands its fabrics to the others
 if (testServerUrl()) test('a replica whose lease connection dies gives its fabrics up; another takes them over', async () => {
   // a's lease connection goes through a proxy: cutting it is a network failure between a and the database that
   // a cannot repair at once (its writes, direct, would still work — the fencing check stops them).
-  const proxy = await startOutageProxy(db.url);
+  const proxy = await startTcpProxy(db.url);
   try {
     const a = await watch(['f1'], { leaseConnection: proxy.url });
     await waitFor(() => a.ready().includes('f1'), 10_000, 'a ready');

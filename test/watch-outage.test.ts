@@ -12,18 +12,18 @@ import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
 import { FakeKubeApi, generateSampleFabric } from '../src/testing/index.js';
 import { startWatch, type WatchEvents, type WatchHandle } from '../src/watch/index.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
-import { startOutageProxy, type OutageProxy } from './helpers/watch-outage-proxy.js';
+import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import { churn, delay, fakeView, ledgerView, viewDiff, waitFor } from './helpers/watch-support.js';
 
 let db: TestDatabase;
-let proxy: OutageProxy;
+let proxy: TcpProxy;
 let orm: MikroORM;
 let api: FakeKubeApi;
 let handle: WatchHandle | undefined;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  proxy = await startOutageProxy(db.url);
+  proxy = await startTcpProxy(db.url);
   orm = await MikroORM.init(createOrmConfig(proxy.url, db.embedded ? { pool: { min: 0, max: 1 } } : {}));
   api = new FakeKubeApi();
   api.load(generateSampleFabric({ targetObjects: 100, seed: 21 }));

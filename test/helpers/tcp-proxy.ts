@@ -1,6 +1,7 @@
 /**
  * A loopback TCP proxy in front of a database, so a test can cut the ledger's connections mid-transaction
- * (the "database connection killed mid-write" case) the same way for the real server and for PGlite.
+ * (`cutAll`) or play a whole outage (`down` … `up`: open connections cut, new ones reset at once, as a
+ * restarting server's port does) — the same way for the real server and for PGlite.
  */
 import net from 'node:net';
 
@@ -9,6 +10,9 @@ export interface TcpProxy {
   url: string;
   /** Destroy every open connection (both directions), as a crashed server or a cut network would. */
   cutAll(): void;
+  /** Cut every connection and refuse new ones until `up()`. */
+  down(): void;
+  up(): void;
   connections(): number;
   close(): Promise<void>;
 }
@@ -16,7 +20,12 @@ export interface TcpProxy {
 export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
   const target = new URL(targetUrl);
   const sockets = new Set<net.Socket>();
+  let available = true;
   const server = net.createServer((client) => {
+    if (!available) {
+      client.resetAndDestroy();
+      return;
+    }
     const upstream = net.connect(Number(target.port || 5432), target.hostname);
     sockets.add(client);
     sockets.add(upstream);
@@ -32,20 +41,27 @@ export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
     upstream.pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
   const url = new URL(targetUrl);
   url.hostname = '127.0.0.1';
-  url.port = String(port);
+  url.port = String((server.address() as net.AddressInfo).port);
+  const cutAll = () => {
+    for (const s of sockets) s.destroy();
+    sockets.clear();
+  };
   return {
     url: url.toString(),
-    cutAll() {
-      for (const s of sockets) s.destroy();
-      sockets.clear();
+    cutAll,
+    down() {
+      available = false;
+      cutAll();
+    },
+    up() {
+      available = true;
     },
     connections: () => sockets.size / 2,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
+        cutAll();
         server.close(() => resolve());
       }),
   };
