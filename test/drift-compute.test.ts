@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { loadCrdSchemasFromDir, schemaDefaultsFor, type SchemaDefaults } from '../src/crds/index.js';
-import { computeDrift, normalizeSide, type DriftInput, type DriftOp, type DriftResult, type SideState } from '../src/drift/index.js';
+import { computeDrift, wholeSideValue, normalizeSide, type DriftInput, type DriftOp, type DriftResult, type SideState } from '../src/drift/index.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/crds', import.meta.url));
 
@@ -602,5 +602,19 @@ describe('computeDrift: bad input', () => {
     const before = JSON.stringify([desired, actual]);
     drift({ desired, actual, previousDesiredSpec: { e: 1 }, ignore: [{ pointer: '/spec/a/b/*/c' }] });
     expect(JSON.stringify([desired, actual])).toBe(before);
+  });
+});
+
+describe('omitWholeValue (a store that keeps the sides itself)', () => {
+  const side = { spec: { role: 'server-leaf', ports: [1, 2] }, labels: { rack: 'r1' }, annotations: {} };
+  test.each([
+    ['desired only', { desired: side, actual: null }, 'add', 'desired'],
+    ['actual only', { desired: null, actual: side }, 'remove', 'actual'],
+  ] as const)('%s: same status, score and severity; the root op has no value; wholeSideValue rebuilds it', (_, sides, op, key) => {
+    const full = computeDrift({ kind: 'Switch', name: 'leaf-1', ...sides });
+    const lean = computeDrift({ kind: 'Switch', name: 'leaf-1', ...sides, omitWholeValue: true });
+    expect(lean).toMatchObject({ status: full.status, score: full.score, severity: full.severity, comparedPaths: full.comparedPaths });
+    expect(lean.differences).toEqual([{ op, path: '' }]);
+    expect(wholeSideValue(side, 'Switch', 'leaf-1')).toEqual((full.differences[0] as unknown as Record<string, unknown>)[key]);
   });
 });

@@ -317,6 +317,12 @@ export function computeDrift(input: DriftInput): DriftResult {
   }
   if (!desired || !actual) {
     const side = (desired ?? actual)!;
+    if (input.omitWholeValue) {
+      // The caller keeps the side itself and rebuilds the value with wholeSideValue when it needs it.
+      const status = desired ? (input.pending?.desiredChangedRecently ? 'creation_pending' : 'desired_only') : input.pending?.desiredRemovedRecently ? 'deletion_pending' : 'actual_only';
+      const op: DriftOp = { op: desired ? 'add' : 'remove', path: '' };
+      return { status, score: 1, severity: severityFor(input.kind, status, 1, [op]), differences: [op], extras: [], comparedPaths: Math.max(1, leafCount(specOf(side, input, desired ? 'desired' : 'actual')) + Object.keys(metadataMap(side.labels, IGNORED_LABELS)).length + Object.keys(metadataMap(side.annotations, IGNORED_ANNOTATIONS)).length) };
+    }
     const value = wholeSide(side, input, desired ? 'desired' : 'actual');
     const status = desired
       ? input.pending?.desiredChangedRecently

@@ -68,6 +68,11 @@ export interface DriftInput {
    * Symmetric by construction; for audits and tests. Default false.
    */
   strict?: boolean;
+  /**
+   * Desired-only / actual-only results carry their root op without the whole side as its value (a store
+   * that keeps the side itself, like the ledger, rebuilds it with `wholeSideValue`). Default false.
+   */
+  omitWholeValue?: boolean;
 }
 
 export interface DriftResult {

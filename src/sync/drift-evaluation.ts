@@ -54,6 +54,7 @@ export function evaluateDrift(row: RowSides, ctx: DriftContext): DriftColumns {
     previousDesiredSpec: row.previousDesiredSpec,
     ignore: ctx.ignore,
     schemaDefaults: ctx.schemaDefaults(row.kind),
+    omitWholeValue: true, // the row holds the side; the drift report rebuilds the value (drift-report.ts)
     pending: {
       desiredChangedRecently: gitNewerThanCluster && row.desiredSpec !== null,
       desiredRemovedRecently: gitNewerThanCluster && row.desiredSpec === null && row.previousDesiredSpec !== null,
@@ -63,7 +64,7 @@ export function evaluateDrift(row: RowSides, ctx: DriftContext): DriftColumns {
     drift_status: result.status,
     drift_score: result.score,
     drift_severity: result.severity,
-    drift_details: { differences: withoutWholeValues(result.differences), extras: result.extras, comparedPaths: result.comparedPaths },
+    drift_details: { differences: result.differences, extras: result.extras, comparedPaths: result.comparedPaths },
     last_drift_check: ctx.now,
     resource_state: resourceStateFor(result.status, {
       desired: row.desiredSpec !== null,
@@ -73,11 +74,3 @@ export function evaluateDrift(row: RowSides, ctx: DriftContext): DriftColumns {
   };
 }
 
-/**
- * A desired-only / actual-only result's root op carries the whole side, which the row already holds in
- * desired_spec / actual_spec: store the op without it (halving what a first sync writes) and let the drift
- * report rebuild the value from the row (src/sync/drift-report.ts).
- */
-function withoutWholeValues(ops: DriftResult['differences']): DriftResult['differences'] {
-  return ops.map((o) => (o.path === '' ? { op: o.op, path: '' } : o));
-}
