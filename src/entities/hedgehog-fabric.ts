@@ -18,16 +18,10 @@ import {
   type FabricSyncStatus,
 } from './enums.js';
 import { assertValid } from './validation.js';
+import type { IgnoreRule } from '../drift/types.js';
 
-/** A field the drift engine must not compare, e.g. a server-managed value. */
-export interface IgnoreRule {
-  /** Limit the rule to one kind (all kinds when absent). */
-  kind?: string;
-  /** Limit the rule to one object name (all names when absent). */
-  name?: string;
-  /** JSON pointer into the spec, e.g. `/spec/ipv4Namespace`. */
-  pointer: string;
-}
+/** A field the drift engine must not compare (one definition, the engine's). */
+export type { IgnoreRule };
 
 /** Objects of one kind in the ledger, and how many of them each side has. */
 export interface KindCount {

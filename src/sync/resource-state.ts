@@ -11,8 +11,9 @@
  * | (only a draft, no other side)      | draft          | edited in a GUI, not committed yet                 |
  */
 import type { DriftStatus } from '../drift/types.js';
+import type { ResourceState } from '../entities/enums.js';
 
-export type ResourceState = 'draft' | 'committed' | 'pending' | 'synced' | 'drifted' | 'orphaned';
+export type { ResourceState };
 
 export function resourceStateFor(status: DriftStatus, sides: { desired: boolean; actual: boolean; draft: boolean }): ResourceState {
   if (!sides.desired && !sides.actual && sides.draft) return 'draft';

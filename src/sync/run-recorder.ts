@@ -2,12 +2,14 @@
  * `sync_operation` rows: one per run, written OUTSIDE the run's data transaction, so the record of a
  * failed run survives the rollback of its data.
  */
+import type { SyncOperationStatus, SyncOperationType } from '../entities/enums.js';
 import type { EntityManager } from '@mikro-orm/core';
 import type { ObjectError } from '../observations.js';
 import { query } from './sql.js';
 
-export type RunType = 'actual' | 'desired' | 'watch';
-export type RunStatus = 'pending' | 'in_progress' | 'completed' | 'partial' | 'failed';
+/** One vocabulary with the sync_operation columns' check constraints (src/entities/enums.ts). */
+export type RunType = SyncOperationType;
+export type RunStatus = SyncOperationStatus;
 
 export interface RunCounts {
   listed: number;

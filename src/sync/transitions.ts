@@ -2,9 +2,9 @@
  * `state_transition` rows: the history of every `resource_state` change. The planners draft them; the
  * resource writer inserts them in the same statement as the rows whose state changed.
  */
-import type { ResourceState } from './resource-state.js';
+import type { ResourceState, TransitionTrigger } from '../entities/enums.js';
 
-export type TransitionTrigger = 'sync_actual' | 'sync_desired' | 'watch' | 'manual' | 'sync';
+export type { TransitionTrigger };
 
 export interface TransitionDraft {
   key: string;
