@@ -24,7 +24,17 @@ export interface IndexDiff {
   idsToLoad: number[];
 }
 
-export function diffAgainstIndex(observations: readonly ActualObservation[], index: Map<string, ActualIndexEntry>): IndexDiff {
+/**
+ * `deletes` absent: the observations are a kind's complete list — rows it lacks are stale, and pending rows
+ * are settled. `deletes` given: the observations are a partial batch (a watch) — only the named keys are
+ * stale, and nothing is settled, since the batch says nothing about the other objects.
+ */
+export function diffAgainstIndex(
+  observations: readonly ActualObservation[],
+  index: Map<string, ActualIndexEntry>,
+  deletes?: readonly string[],
+): IndexDiff {
+  const complete = deletes === undefined;
   const changed: ActualObservation[] = [];
   const idsToLoad: number[] = [];
   const seen = new Set<string>();
@@ -36,7 +46,7 @@ export function diffAgainstIndex(observations: readonly ActualObservation[], ind
     const e = index.get(key);
     if (e && e.uid === o.uid && e.resourceVersion === o.resourceVersion) {
       unchanged++;
-      if (e.pending) {
+      if (complete && e.pending) {
         reevaluate.push(key);
         idsToLoad.push(e.id);
       }
@@ -46,12 +56,14 @@ export function diffAgainstIndex(observations: readonly ActualObservation[], ind
     if (e) idsToLoad.push(e.id);
   }
   const stale: string[] = [];
-  for (const [key, e] of index) {
-    if (seen.has(key)) continue;
+  const candidates: Iterable<string> = complete ? index.keys() : deletes;
+  for (const key of candidates) {
+    const e = index.get(key);
+    if (!e || seen.has(key)) continue;
     if (e.hasActual) {
       stale.push(key);
       idsToLoad.push(e.id);
-    } else if (e.pending) {
+    } else if (complete && e.pending) {
       reevaluate.push(key); // declared in Git, still absent from the cluster after a complete read
       idsToLoad.push(e.id);
     }

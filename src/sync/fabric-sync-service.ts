@@ -184,23 +184,17 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       if (mode.namespaces) {
         // A list of some namespaces says nothing about objects in the others: never sweep those.
         const covered = new Set(mode.namespaces);
-        for (const [key, entry] of index) if (!covered.has(key.split('/')[1])) index.delete(key);
+        for (const key of index.keys()) if (!covered.has(key.split('/')[1])) index.delete(key);
       }
       diff = diffAgainstIndex(observations, index);
     } else {
-      const keys = [...observations, ...mode.deletes.map((d) => ({ kind: kind.kind, ...d }))];
-      const index = await loadActualIndexForKeys(em, fabric.id, kind.kind, keys);
-      diff = diffAgainstIndex(observations, index);
-      // Only the explicit deletions are stale: a watch batch is not a complete list.
-      const deleted = new Set(mode.deletes.map((d) => `${kind.kind}/${d.namespace}/${d.name}`));
-      diff.stale = diff.stale.filter((k) => deleted.has(k));
-      diff.reevaluate = []; // pending rows settle on complete reads only
-      const keep = new Set([...diff.changed.map((o) => index.get(keyOf(o))?.id), ...diff.stale.map((k) => index.get(k)?.id)]);
-      diff.idsToLoad = diff.idsToLoad.filter((id) => keep.has(id));
+      const deleted = mode.deletes.map((d) => ({ kind: kind.kind, ...d }));
+      const index = await loadActualIndexForKeys(em, fabric.id, kind.kind, [...observations, ...deleted]);
+      diff = diffAgainstIndex(observations, index, deleted.map(keyOf));
     }
     const stored = diff.idsToLoad.length ? await loadStoredResourcesByIds(em, diff.idsToLoad) : new Map();
     const plan = planActualWrites(fabric.id, diff, stored, ctx);
-    await applyWritePlan(em, fabric.id, plan, ACTUAL_COLUMNS, trigger, ctx.now);
+    await applyWritePlan(em, plan, ACTUAL_COLUMNS, trigger, ctx.now);
     this.emitResources(fabric, plan);
     return {
       counts: {
@@ -266,7 +260,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
           },
           ctx,
         );
-        await applyWritePlan(tem, fabric.id, plan, DESIRED_COLUMNS, 'sync_desired', now);
+        await applyWritePlan(tem, plan, DESIRED_COLUMNS, 'sync_desired', now);
         this.emitResources(fabric, plan);
         rec.counts.created = plan.created;
         rec.counts.updated = plan.updated;

@@ -125,7 +125,6 @@ function* statementsOf(
 
 export async function applyWritePlan(
   em: EntityManager,
-  _fabricId: number,
   plan: WritePlan,
   columns: readonly string[],
   trigger: TransitionTrigger,
