@@ -6,9 +6,9 @@
  * Phase 2 (`planActualWrites`) turns the changes into full rows, with drift and lifecycle recomputed,
  * using the stored details of just the rows involved.
  */
-import { keyOf, type ActualObservation } from '../observations.js';
+import { keyOf, type ActualObservation, type ResourceKey } from '../observations.js';
 import type { Row } from './sql.js';
-import { evaluateDrift, type DriftColumns, type DriftContext } from './drift-evaluation.js';
+import { evaluateDrift, type DriftContext } from './drift-evaluation.js';
 import type { ActualIndexEntry, StoredResource } from './stored-resource.js';
 import type { TransitionDraft } from './transitions.js';
 
@@ -110,26 +110,9 @@ export function planActualWrites(
   ctx: DriftContext,
 ): WritePlan {
   const plan: WritePlan = { upserts: [], deletes: [], transitions: [], created: 0, updated: 0, cleared: 0, recreated: [], reevaluated: 0, changes: [] };
-  const now = ctx.now;
 
   for (const o of diff.changed) {
-    const key = keyOf(o);
-    const s = stored.get(key);
-    const drift = evaluateDrift(
-      {
-        kind: o.kind,
-        name: o.name,
-        desiredSpec: s?.desiredSpec ?? null,
-        desiredMeta: s?.syncMetadata?.desired,
-        previousDesiredSpec: s?.previousDesiredSpec ?? null,
-        desiredUpdated: s?.desiredUpdated ? new Date(s.desiredUpdated) : null,
-        draftSpec: s?.draftSpec ?? null,
-        actualSpec: o.spec,
-        actualLabels: o.labels,
-        actualAnnotations: o.annotations,
-      },
-      ctx,
-    );
+    const s = stored.get(keyOf(o));
     let reason = s?.actualUid ? 'changed in the cluster' : 'appeared in the cluster';
     if (s?.actualUid && s.actualUid !== o.uid) {
       reason = `deleted and recreated in the cluster (uid ${s.actualUid} → ${o.uid})`;
@@ -137,28 +120,8 @@ export function planActualWrites(
     }
     if (s) plan.updated++;
     else plan.created++;
-    plan.changes.push({ kind: o.kind, namespace: o.namespace, name: o.name, change: s ? 'updated' : 'created', driftStatus: drift.drift_status, state: drift.resource_state });
-    if (!s || s.resourceState !== drift.resource_state) {
-      plan.transitions.push({ key, from: s?.resourceState ?? null, to: drift.resource_state, reason });
-    }
-    plan.upserts.push({
-      fabric_id: fabricId,
-      kind: o.kind,
-      namespace: o.namespace,
-      name: o.name,
-      api_version: o.apiVersion,
-      actual_spec: o.spec,
-      actual_status: o.status,
-      actual_uid: o.uid,
-      actual_resource_version: o.resourceVersion,
-      actual_updated: now,
-      labels: o.labels,
-      annotations: o.annotations,
-      ...drift,
-      last_state_change: now,
-      state_change_reason: reason,
-      last_updated: now,
-    });
+    const side: ActualSide = { ...o, updated: ctx.now };
+    pushRow(plan, fabricId, o, s, side, reason, s ? 'updated' : 'created', ctx);
   }
 
   for (const key of diff.stale) {
@@ -171,65 +134,81 @@ export function planActualWrites(
       plan.changes.push({ kind: s.kind, namespace: s.namespace, name: s.name, change: 'deleted' });
       continue;
     }
-    const drift = pushStoredRow(plan, fabricId, key, s, null, 'no longer in the cluster', ctx);
-    plan.changes.push({ kind: s.kind, namespace: s.namespace, name: s.name, change: 'cleared', driftStatus: drift.drift_status, state: drift.resource_state });
+    pushRow(plan, fabricId, s, s, null, 'no longer in the cluster', 'cleared', ctx);
   }
 
   for (const key of diff.reevaluate) {
     const s = stored.get(key);
     if (!s) continue;
     plan.reevaluated++;
-    const drift = pushStoredRow(plan, fabricId, key, s, s, 'the cluster was read after the Git change', ctx);
-    plan.changes.push({ kind: s.kind, namespace: s.namespace, name: s.name, change: 'updated', driftStatus: drift.drift_status, state: drift.resource_state });
+    const side: ActualSide | null = s.actualSpec
+      ? {
+          apiVersion: s.apiVersion, spec: s.actualSpec, status: s.actualStatus, uid: s.actualUid!, resourceVersion: s.actualResourceVersion!,
+          labels: s.labels, annotations: s.annotations, updated: s.actualUpdated ?? ctx.now,
+        }
+      : null;
+    pushRow(plan, fabricId, s, s, side, 'the cluster was read after the Git change', 'updated', ctx);
   }
   return plan;
 }
 
-/** A row written from its stored state: its actual side cleared (`actual` null) or kept as stored. */
-function pushStoredRow(
+/** The cluster's side of a row as the writer stores it. */
+type ActualSide = Pick<ActualObservation, 'apiVersion' | 'spec' | 'status' | 'uid' | 'resourceVersion' | 'labels' | 'annotations'> & {
+  updated: Date;
+};
+
+/**
+ * One row of the plan: the object's actual side (`actual`, or null when the cluster no longer has it)
+ * next to its stored desired side, with drift, lifecycle state and the state transition recomputed.
+ */
+function pushRow(
   plan: WritePlan,
   fabricId: number,
-  key: string,
-  s: StoredResource,
-  actual: StoredResource | null,
+  id: ResourceKey,
+  s: StoredResource | undefined,
+  actual: ActualSide | null,
   reason: string,
+  change: ResourceChange['change'],
   ctx: DriftContext,
-): DriftColumns {
+): void {
   const now = ctx.now;
   const drift = evaluateDrift(
     {
-      kind: s.kind,
-      name: s.name,
-      desiredSpec: s.desiredSpec,
-      desiredMeta: s.syncMetadata?.desired,
-      previousDesiredSpec: s.previousDesiredSpec,
-      desiredUpdated: s.desiredUpdated ? new Date(s.desiredUpdated) : null,
-      draftSpec: s.draftSpec,
-      actualSpec: actual?.actualSpec ?? null,
+      kind: id.kind,
+      name: id.name,
+      desiredSpec: s?.desiredSpec ?? null,
+      desiredMeta: s?.syncMetadata?.desired,
+      previousDesiredSpec: s?.previousDesiredSpec ?? null,
+      desiredUpdated: s?.desiredUpdated ? new Date(s.desiredUpdated) : null,
+      draftSpec: s?.draftSpec ?? null,
+      actualSpec: actual?.spec ?? null,
       actualLabels: actual?.labels ?? {},
       actualAnnotations: actual?.annotations ?? {},
     },
     ctx,
   );
-  if (s.resourceState !== drift.resource_state) plan.transitions.push({ key, from: s.resourceState, to: drift.resource_state, reason });
+  if (!s || s.resourceState !== drift.resource_state) {
+    plan.transitions.push({ key: keyOf(id), from: s?.resourceState ?? null, to: drift.resource_state, reason });
+  }
+  plan.changes.push({ kind: id.kind, namespace: id.namespace, name: id.name, change, driftStatus: drift.drift_status, state: drift.resource_state });
   plan.upserts.push({
     fabric_id: fabricId,
-    kind: s.kind,
-    namespace: s.namespace,
-    name: s.name,
-    api_version: s.apiVersion,
-    actual_spec: actual?.actualSpec ?? null,
-    actual_status: actual?.actualStatus ?? null,
-    actual_uid: actual?.actualUid ?? null,
-    actual_resource_version: actual?.actualResourceVersion ?? null,
-    actual_updated: actual ? (actual.actualUpdated ?? now) : now,
+    kind: id.kind,
+    namespace: id.namespace,
+    name: id.name,
+    api_version: actual?.apiVersion ?? s!.apiVersion,
+    actual_spec: actual?.spec ?? null,
+    actual_status: actual?.status ?? null,
+    actual_uid: actual?.uid ?? null,
+    actual_resource_version: actual?.resourceVersion ?? null,
+    // Stamped when the cluster side changes (seen, or gone now); a re-evaluation keeps the old stamp.
+    actual_updated: actual ? actual.updated : change === 'cleared' ? now : (s?.actualUpdated ?? now),
     // With the cluster's object gone, the metadata on record is the one Git declares.
-    labels: actual ? actual.labels : (s.syncMetadata?.desired?.labels ?? {}),
-    annotations: actual ? actual.annotations : (s.syncMetadata?.desired?.annotations ?? {}),
+    labels: actual ? actual.labels : (s?.syncMetadata?.desired?.labels ?? {}),
+    annotations: actual ? actual.annotations : (s?.syncMetadata?.desired?.annotations ?? {}),
     ...drift,
     last_state_change: now,
     state_change_reason: reason,
     last_updated: now,
   });
-  return drift;
 }

@@ -81,6 +81,18 @@ export interface ActualIndexEntry {
 
 const PENDING_SQL = `drift_status IN ('creation_pending', 'deletion_pending') AS pending`;
 
+interface IndexRow {
+  id: number;
+  kind: string;
+  namespace: string;
+  name: string;
+  uid: string | null;
+  rv: string | null;
+  pending: boolean;
+}
+
+const toEntry = (r: IndexRow): ActualIndexEntry => ({ id: r.id, uid: r.uid, resourceVersion: r.rv, hasActual: r.uid !== null, pending: r.pending });
+
 export async function loadActualIndex(em: EntityManager, fabricId: number, kind: string): Promise<Map<string, ActualIndexEntry>> {
   return (await loadActualIndexes(em, fabricId, kind)).get(kind) ?? new Map();
 }
@@ -90,7 +102,7 @@ export async function loadActualIndex(em: EntityManager, fabricId: number, kind:
  * kinds, and one round trip per kind costs more than the rows of a small kind.
  */
 export async function loadActualIndexes(em: EntityManager, fabricId: number, kind?: string): Promise<Map<string, Map<string, ActualIndexEntry>>> {
-  const rows = await query<{ id: number; kind: string; namespace: string; name: string; uid: string | null; rv: string | null; pending: boolean }>(
+  const rows = await query<IndexRow>(
     em,
     `SELECT id, kind, namespace, name, actual_uid AS uid, actual_resource_version AS rv, ${PENDING_SQL}
        FROM hedgehog_resource WHERE fabric_id = ?${kind ? ' AND kind = ?' : ''}`,
@@ -100,7 +112,7 @@ export async function loadActualIndexes(em: EntityManager, fabricId: number, kin
   for (const r of rows) {
     let index = out.get(r.kind);
     if (!index) out.set(r.kind, (index = new Map()));
-    index.set(keyOf(r), { id: r.id, uid: r.uid, resourceVersion: r.rv, hasActual: r.uid !== null, pending: r.pending });
+    index.set(keyOf(r), toEntry(r));
   }
   return out;
 }
@@ -114,16 +126,14 @@ export async function loadActualIndexForKeys(
 ): Promise<Map<string, ActualIndexEntry>> {
   const out = new Map<string, ActualIndexEntry>();
   if (keys.length === 0) return out;
-  const rows = await query<{ id: number; namespace: string; name: string; uid: string | null; rv: string | null; pending: boolean }>(
+  const rows = await query<IndexRow>(
     em,
-    `SELECT r.id, r.namespace, r.name, r.actual_uid AS uid, r.actual_resource_version AS rv, r.${PENDING_SQL}
+    `SELECT r.id, r.kind, r.namespace, r.name, r.actual_uid AS uid, r.actual_resource_version AS rv, r.${PENDING_SQL}
        FROM hedgehog_resource r
        JOIN jsonb_to_recordset(?::jsonb) AS k(namespace text, name text) ON k.namespace = r.namespace AND k.name = r.name
       WHERE r.fabric_id = ? AND r.kind = ?`,
     [JSON.stringify(keys.map((k) => ({ namespace: k.namespace, name: k.name }))), fabricId, kind],
   );
-  for (const r of rows) {
-    out.set(`${kind}/${r.namespace}/${r.name}`, { id: r.id, uid: r.uid, resourceVersion: r.rv, hasActual: r.uid !== null, pending: r.pending });
-  }
+  for (const r of rows) out.set(keyOf(r), toEntry(r));
   return out;
 }
