@@ -6,7 +6,7 @@
  *   URLs are removed from its environment so nothing else is picked up). A PGlite instance is a single
  *   backend, so the CLI never shares one with the test process.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -35,14 +35,20 @@ export interface RunOptions {
   cwd?: string;
   timeoutMs?: number;
   /** Called with each stderr chunk (to react to a line, e.g. send a signal). */
-  onStderr?: (chunk: string, child: ReturnType<typeof spawn>) => void;
+  onStderr?: (chunk: string, child: ChildProcess) => void;
 }
 
 export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult> {
   if (!existsSync(COMPILED)) throw new Error('compiled CLI missing: run `npm run build` (npm test does)');
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: opts.env ?? cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  return collect(child, `hh-sync ${args.join(' ')}`, opts);
+}
+
+/** Gathers a spawned CLI's output until it exits; kills it and fails after `timeoutMs` (default 60 s). */
+function collect(child: ChildProcess, what: string, opts: Pick<RunOptions, 'timeoutMs' | 'onStderr'>): Promise<CliResult> {
   const started = Date.now();
+  const timeoutMs = opts.timeoutMs ?? 60_000;
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: opts.env ?? cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -52,8 +58,8 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult
     });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      fail(new Error(`hh-sync ${args.join(' ')} did not finish in ${opts.timeoutMs ?? 60_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, opts.timeoutMs ?? 60_000);
+      fail(new Error(`${what} did not finish in ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
     child.on('error', (err) => {
       clearTimeout(timer);
       fail(err);
@@ -98,26 +104,8 @@ export function canRunInTty(): boolean {
 export function runCliInTty(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
   const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
   const command = [process.execPath, BIN, ...args].map(quote).join(' ');
-  const started = Date.now();
-  return new Promise((done, fail) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...(opts.env ?? cliEnv()), TERM: 'xterm' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      fail(new Error(`hh-sync ${args.join(' ')} (tty) did not finish in time\n${stdout}`));
-    }, opts.timeoutMs ?? 60_000);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      fail(err);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      done({ code, signal, stdout, stderr, ms: Date.now() - started });
-    });
-  });
+  const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...(opts.env ?? cliEnv()), TERM: 'xterm' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return collect(child, `hh-sync ${args.join(' ')} (tty)`, opts);
 }
 
 /** True when the text holds ANSI escape sequences (colours, cursor movement). */
