@@ -37,11 +37,12 @@ async function newFabric(name = `fab-${++fabricSeq}`): Promise<HedgehogFabric> {
   return new FabricRegistry(orm.em).create(name);
 }
 
-function service(api: FakeKubeApi, opts: { token?: string; pageSize?: number; lockTimeoutMs?: number } = {}) {
+function service(api: FakeKubeApi, opts: { token?: string; pageSize?: number; lockTimeoutMs?: number; writeBatchRows?: number } = {}) {
   return new FabricSyncService(orm.em, {
     kubeConfigFor: () => api.kubeConfig({ token: opts.token }),
     reader: { baseDelayMs: 5, maxDelayMs: 50, pageSize: opts.pageSize ?? 500 },
     lockTimeoutMs: opts.lockTimeoutMs,
+    writeBatchRows: opts.writeBatchRows,
   });
 }
 
@@ -126,6 +127,52 @@ describe('syncActualState', () => {
     expect(await rows(fabric.id, `kind = 'Server' AND name = ?`, [server.metadata.name])).toHaveLength(0);
     const [c] = await rows(fabric.id, `kind = 'Connection' AND name = ?`, [conn.metadata.name]);
     expect(c.actual_uid).toBe(newUid);
+  });
+
+  test('tiny write batches (kinds sharing a statement, a kind spread over several) leave the same ledger as the default', async () => {
+    const objs = small();
+    const api = await fakeWith(objs);
+    const [tinyFabric, defaultFabric] = [await newFabric(), await newFabric()];
+    const tiny = service(api, { writeBatchRows: 7 });
+    const normal = service(api);
+    // Everything but ids and timestamps, and each object's history.
+    const ledger = async (fabricId: number) => ({
+      rows: (await rows(fabricId)).map((r: any) => ({
+        key: `${r.kind}/${r.namespace}/${r.name}`, spec: r.actual_spec, status: r.actual_status, uid: r.actual_uid, rv: r.actual_resource_version,
+        labels: r.labels, annotations: r.annotations, drift: [r.drift_status, r.drift_score, r.drift_severity, r.drift_details],
+        state: r.resource_state, reason: r.state_change_reason,
+      })),
+      history: await orm.em.fork().getConnection().execute(
+        `SELECT r.kind, r.name, t.from_state, t.to_state, t.trigger, t.reason FROM state_transition t JOIN hedgehog_resource r ON r.id = t.resource_id
+         WHERE t.fabric_id = ? ORDER BY r.kind, r.name, t.id`,
+        [fabricId],
+      ),
+    });
+    const both = async () => {
+      const [a, b] = [await tiny.syncActualState(tinyFabric), await normal.syncActualState(defaultFabric)];
+      expect(a.status).toBe('completed');
+      expect(a.counts).toEqual(b.counts);
+      expect(a.details.recreated).toEqual(b.details.recreated);
+      const [la, lb] = [await ledger(tinyFabric.id), await ledger(defaultFabric.id)];
+      expect(la).toEqual(lb);
+      return { run: a, ledger: la };
+    };
+
+    const first = await both();
+    expect(first.ledger.rows).toHaveLength(objs.length);
+    expect(first.ledger.history).toHaveLength(objs.length);
+
+    const vpc = objs.find((o) => o.kind === 'VPC')!;
+    const changed = structuredClone(api.get('VPC', vpc.metadata.namespace, vpc.metadata.name)!);
+    (changed.spec as any).defaultIsolated = !(changed.spec as any).defaultIsolated;
+    api.update(changed);
+    for (const server of objs.filter((o) => o.kind === 'Server').slice(0, 9)) api.delete('Server', server.metadata.namespace, server.metadata.name);
+    const conn = objs.find((o) => o.kind === 'Connection')!;
+    api.delete('Connection', conn.metadata.namespace, conn.metadata.name);
+    api.create(conn);
+    const second = await both();
+    expect(second.run.counts).toMatchObject({ updated: 2, cleared: 9, created: 0 });
+    expect(second.ledger.rows).toHaveLength(objs.length - 9);
   });
 
   test('a swept object that Git declares keeps its row, with the desired side only', async () => {

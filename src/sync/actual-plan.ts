@@ -3,8 +3,9 @@
  *
  * Phase 1 (`diffAgainstIndex`) compares the listed objects with the cheap index (uid + resourceVersion)
  * and finds what changed: an object whose uid and resourceVersion are unchanged is not touched at all.
- * Phase 2 (`planActualWrites`) turns the changes into full rows, with drift and lifecycle recomputed,
- * using the stored details of just the rows involved.
+ * Phase 2 (`planActualWriteChunks`) turns the changes into full rows, with drift and lifecycle recomputed,
+ * using the stored details of just the rows involved — in chunks, so the writer can send one while the
+ * next is planned.
  */
 import { keyOf, type ActualObservation, type ResourceKey } from '../observations.js';
 import type { Row } from './sql.js';
@@ -103,13 +104,31 @@ export const ACTUAL_COLUMNS = [
   'resource_state', 'last_state_change', 'state_change_reason', 'last_updated',
 ] as const;
 
-export function planActualWrites(
+
+export function emptyPlan(): WritePlan {
+  return { upserts: [], deletes: [], transitions: [], created: 0, updated: 0, cleared: 0, recreated: [], reevaluated: 0, changes: [] };
+}
+
+/**
+ * The plan in chunks of `rowsPerChunk` rows at most, built lazily: a chunk is planned when the consumer
+ * asks for it, so the writer can send one chunk while the next is planned, and a large kind's rows are
+ * never all in memory at once. Deletes travel in the chunk that found them. The last chunk is always
+ * yielded, even empty.
+ */
+export function* planActualWriteChunks(
   fabricId: number,
   diff: IndexDiff,
   stored: Map<string, StoredResource>,
   ctx: DriftContext,
-): WritePlan {
-  const plan: WritePlan = { upserts: [], deletes: [], transitions: [], created: 0, updated: 0, cleared: 0, recreated: [], reevaluated: 0, changes: [] };
+  rowsPerChunk: number,
+): Generator<WritePlan> {
+  let plan = emptyPlan();
+  const full = () => plan.upserts.length >= rowsPerChunk;
+  const next = () => {
+    const done = plan;
+    plan = emptyPlan();
+    return done;
+  };
 
   for (const o of diff.changed) {
     const s = stored.get(keyOf(o));
@@ -122,6 +141,7 @@ export function planActualWrites(
     else plan.created++;
     const side: ActualSide = { ...o, updated: ctx.now };
     pushRow(plan, fabricId, o, s, side, reason, s ? 'updated' : 'created', ctx);
+    if (full()) yield next();
   }
 
   for (const key of diff.stale) {
@@ -135,6 +155,7 @@ export function planActualWrites(
       continue;
     }
     pushRow(plan, fabricId, s, s, null, 'no longer in the cluster', 'cleared', ctx);
+    if (full()) yield next();
   }
 
   for (const key of diff.reevaluate) {
@@ -148,8 +169,19 @@ export function planActualWrites(
         }
       : null;
     pushRow(plan, fabricId, s, s, side, 'the cluster was read after the Git change', 'updated', ctx);
+    if (full()) yield next();
   }
-  return plan;
+  yield plan;
+}
+
+/** Adds a chunk's outcome (counts, changes, recreated objects) to `total`; the rows are the writer's alone. */
+export function addOutcome(total: WritePlan, chunk: WritePlan): void {
+  total.created += chunk.created;
+  total.updated += chunk.updated;
+  total.cleared += chunk.cleared;
+  total.reevaluated += chunk.reevaluated;
+  for (const r of chunk.recreated) total.recreated.push(r);
+  for (const c of chunk.changes) total.changes.push(c);
 }
 
 /** The cluster's side of a row as the writer stores it. */

@@ -18,13 +18,13 @@ import { readDesiredState, type DesiredReadOptions } from '../gitops/desired-sta
 import { keyOf, type ActualObservation } from '../observations.js';
 import type { SchemaDefaults } from '../drift/types.js';
 import { FabricSchemas } from './fabric-schemas.js';
-import { ACTUAL_COLUMNS, diffAgainstIndex, planActualWrites, type ResourceChange, type WritePlan } from './actual-plan.js';
+import { ACTUAL_COLUMNS, addOutcome, diffAgainstIndex, emptyPlan, planActualWriteChunks, type ResourceChange, type WritePlan } from './actual-plan.js';
 import { DESIRED_COLUMNS, planDesiredWrites } from './desired-plan.js';
 import type { DriftContext } from './drift-evaluation.js';
 import { lockFabricForTransaction } from './fabric-lock.js';
 import { refreshFabricSummary } from './fabric-summary.js';
 import { silentLogger, type Logger } from './logger.js';
-import { applyWritePlan } from './resource-writer.js';
+import { applyWritePlan, ResourceWriter, WRITE_BATCH_ROWS } from './resource-writer.js';
 import { addCounts, closeAbandonedRuns, type RunCounts, type RunType, type SyncRunReport } from './run-recorder.js';
 import { runEnvelope, type RunAccumulator } from './run-envelope.js';
 import { ClusterUnreachableError, FabricNotFoundError } from './sync-errors.js';
@@ -45,6 +45,8 @@ export interface FabricSyncServiceOptions {
   gitCacheDir?: string;
   /** How long a run waits for another run of the same fabric; default 30 s. */
   lockTimeoutMs?: number;
+  /** Rows per write statement (and per plan chunk); default WRITE_BATCH_ROWS (1,000), measured best. A tuning knob. */
+  writeBatchRows?: number;
 }
 
 export type FabricRef = HedgehogFabric | string | number;
@@ -120,6 +122,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         const now = new Date();
         const ctx = this.driftContext(fabric, schemaDefaults, now, now);
         const indexes = await rec.timer.time('write', () => loadActualIndexes(tem, fabric.id));
+        const writer = new ResourceWriter(tem, ACTUAL_COLUMNS, 'sync_actual', now, this.writeBatchRows);
         for (const kind of discovery.served) {
           const list = await rec.timer.time('list', () => reader.listKind(kind));
           rec.errors.push(...list.errors);
@@ -138,6 +141,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
               { sweep: true, namespaces: list.namespaces, index: indexes.get(kind.kind) ?? new Map() },
               ctx,
               'sync_actual',
+              writer,
             ),
           );
           rec.counts = addCounts(rec.counts, r.counts);
@@ -145,6 +149,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
           if (r.reevaluated) rec.details.reevaluated = ((rec.details.reevaluated as number) ?? 0) + r.reevaluated;
         }
         await rec.timer.time('write', async () => {
+          await writer.flush();
           await refreshFabricSummary(tem, fabric.id);
           await query(
             tem,
@@ -177,6 +182,8 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       | { sweep: false; deletes: readonly { namespace: string; name: string }[] },
     ctx: DriftContext,
     trigger: TransitionTrigger,
+    /** A run-wide writer (rows batched across kinds), which the caller flushes; else the kind is written and flushed alone. */
+    writer?: ResourceWriter,
   ): Promise<KindWriteResult> {
     let diff;
     if (mode.sweep) {
@@ -193,8 +200,15 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       diff = diffAgainstIndex(observations, index, deleted.map(keyOf));
     }
     const stored = diff.idsToLoad.length ? await loadStoredResourcesByIds(em, diff.idsToLoad) : new Map();
-    const plan = planActualWrites(fabric.id, diff, stored, ctx);
-    await applyWritePlan(em, plan, ACTUAL_COLUMNS, trigger, ctx.now);
+    // Planned in chunks, each handed to the writer as it is built: the database works on one while the next is planned.
+    const own = !writer;
+    writer ??= new ResourceWriter(em, ACTUAL_COLUMNS, trigger, ctx.now, this.writeBatchRows);
+    const plan = emptyPlan(); // the outcome
+    for (const chunk of planActualWriteChunks(fabric.id, diff, stored, ctx, this.writeBatchRows)) {
+      await writer.add(chunk);
+      addOutcome(plan, chunk);
+    }
+    await (own ? writer.flush() : writer.settle());
     this.emitResources(fabric, plan);
     return {
       counts: {
@@ -260,7 +274,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
           },
           ctx,
         );
-        await applyWritePlan(tem, plan, DESIRED_COLUMNS, 'sync_desired', now);
+        await applyWritePlan(tem, plan, DESIRED_COLUMNS, 'sync_desired', now, this.writeBatchRows);
         this.emitResources(fabric, plan);
         rec.counts.created = plan.created;
         rec.counts.updated = plan.updated;
@@ -291,6 +305,10 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
 
   private get lockTimeout(): number {
     return this.options.lockTimeoutMs ?? 30_000;
+  }
+
+  private get writeBatchRows(): number {
+    return this.options.writeBatchRows ?? WRITE_BATCH_ROWS;
   }
 
   driftContext(fabric: HedgehogFabric, schemaDefaults: Map<string, SchemaDefaults | null>, lastActualRead: Date | null, now: Date): DriftContext {

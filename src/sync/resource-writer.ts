@@ -1,9 +1,6 @@
 /**
- * Executes a write plan: ONE statement per batch of rows that upserts the rows and records the state
- * transitions of those whose state changed, then one delete. The caller owns the transaction.
- *
- * Statements go one at a time on the transaction's connection; while the server works on one, the
- * JSON of the next batch is built.
+ * Executes write plans: ONE statement per batch of rows that upserts the rows and records the state
+ * transitions of those whose state changed, then the deletes. The caller owns the transaction.
  *
  * Transitions are inserted by a second data-modifying CTE fed by the upsert's RETURNING, so no round
  * trip fetches the new rows' ids. Two shapes:
@@ -21,8 +18,12 @@ import { columnTypes, deleteByIds, ident, queryBound, recordsetDefinition, rowsT
 import type { TransitionDraft, TransitionTrigger } from './transitions.js';
 
 const RESOURCE_KEY = ['fabric_id', 'kind', 'namespace', 'name'] as const;
-/** Rows per statement: small enough for the overlap to matter in a kind of a few thousand objects. */
-const BATCH_SIZE = 2000;
+/**
+ * Rows per statement (and per plan chunk): small enough for planning and serializing the next batch to
+ * overlap the server's work on this one, large enough for the per-statement cost not to show. 1,000
+ * measured best of 500–4,000 (docs/benchmarks.md).
+ */
+export const WRITE_BATCH_ROWS = 1000;
 
 /** A state change is stamped only when the state really changes; otherwise the old stamp stays. */
 const KEEP_UNLESS_STATE_CHANGED = (col: string) =>
@@ -94,58 +95,112 @@ function isPlainCreation(row: Row, d: TransitionDraft | undefined): boolean {
 }
 
 /**
- * The statements of one plan, batch by batch. Lazy: a batch's JSON is built when the writer asks for
- * it, which is while the server runs the previous statement.
+ * Writes plans in batches of `batchRows` rows, across plans: the rows of a small kind wait in the buffer
+ * for the next kind's, so a run sends a few full statements rather than one per kind. One statement is
+ * in flight at a time on the transaction's connection; the next batch is serialized — and, when the
+ * caller feeds plan chunks, planned — while it runs. Deletes go last, in `flush`.
+ *
+ * `add` returns once its full batches are sent (the last one may still be running); `settle` waits
+ * for it, so a caller can keep the database idle while it does something else (reading the cluster);
+ * `flush` sends everything left and returns the totals.
  */
-function* statementsOf(
-  em: EntityManager,
-  plan: WritePlan,
-  columns: readonly string[],
-  trigger: TransitionTrigger,
-  at: string,
-): Generator<{ sql: string; params: unknown[] }> {
-  if (plan.upserts.length === 0) return;
-  const types = columnTypes(em, 'HedgehogResource');
-  const timestamps = timestampColumns(columns, types);
-  const drafts = new Map(plan.transitions.map((d) => [d.key, d]));
-  const created: Row[] = [];
-  const others: Row[] = [];
-  for (const row of plan.upserts) (isPlainCreation(row, drafts.get(keyOf(row as unknown as ResourceKey))) ? created : others).push(row);
-  const create = createStatement(columns, types);
-  for (let i = 0; i < created.length; i += BATCH_SIZE) {
-    const batch = created.slice(i, i + BATCH_SIZE);
-    yield { sql: create, params: [rowsToJson(batch, timestamps), trigger, at] };
+export class ResourceWriter {
+  private readonly created: Row[] = [];
+  private readonly others: Row[] = [];
+  /** Transitions of the rows in `others`, by key. */
+  private readonly drafts = new Map<string, TransitionDraft>();
+  private readonly deletes: number[] = [];
+  private readonly timestamps: string[];
+  private readonly createSql: string;
+  private readonly upsertSql: string;
+  private readonly at: string;
+  private running: Promise<void> | undefined;
+  private readonly totals: AppliedPlan = { written: 0, deleted: 0, transitions: 0 };
+
+  constructor(
+    private readonly em: EntityManager,
+    columns: readonly string[],
+    private readonly trigger: TransitionTrigger,
+    now: Date,
+    private readonly batchRows: number = WRITE_BATCH_ROWS,
+  ) {
+    if (!(batchRows >= 1)) throw new RangeError(`batchRows must be at least 1, got ${batchRows}`);
+    const types = columnTypes(em, 'HedgehogResource');
+    this.timestamps = timestampColumns(columns, types);
+    this.createSql = createStatement(columns, types);
+    this.upsertSql = upsertStatement(columns, types);
+    this.at = now.toISOString();
   }
-  const upsert = upsertStatement(columns, types);
-  for (let i = 0; i < others.length; i += BATCH_SIZE) {
-    const batch = others.slice(i, i + BATCH_SIZE);
-    yield { sql: upsert, params: [rowsToJson(batch, timestamps), trigger, at, transitionsJson(batch, drafts)] };
+
+  /** Buffer a plan (or one chunk of a plan) and send every full batch. */
+  async add(plan: WritePlan): Promise<void> {
+    const drafts = plan.transitions.length ? new Map(plan.transitions.map((d) => [d.key, d])) : undefined;
+    for (const row of plan.upserts) {
+      const d = drafts?.get(keyOf(row as unknown as ResourceKey));
+      if (isPlainCreation(row, d)) {
+        this.created.push(row);
+      } else {
+        this.others.push(row);
+        if (d) this.drafts.set(d.key, d);
+      }
+    }
+    for (const id of plan.deletes) this.deletes.push(id);
+    await this.send(this.batchRows);
+  }
+
+  /** Wait for the statement in flight, if any; buffered rows stay buffered. */
+  async settle(): Promise<void> {
+    const running = this.running;
+    this.running = undefined;
+    await running;
+  }
+
+  /** Send every buffered row, then the deletes; the totals of everything this writer wrote. */
+  async flush(): Promise<AppliedPlan> {
+    await this.send(1);
+    await this.settle();
+    await deleteByIds(this.em, 'hedgehog_resource', this.deletes);
+    this.totals.deleted += this.deletes.length;
+    this.deletes.length = 0;
+    return { ...this.totals };
+  }
+
+  /** Send batches while a buffer holds at least `min` rows. */
+  private async send(min: number): Promise<void> {
+    while (this.created.length >= min) {
+      const batch = this.created.splice(0, this.batchRows);
+      await this.issue(this.createSql, [rowsToJson(batch, this.timestamps), this.trigger, this.at]);
+    }
+    while (this.others.length >= min) {
+      const batch = this.others.splice(0, this.batchRows);
+      const transitions = transitionsJson(batch, this.drafts);
+      for (const row of batch) this.drafts.delete(keyOf(row as unknown as ResourceKey));
+      await this.issue(this.upsertSql, [rowsToJson(batch, this.timestamps), this.trigger, this.at, transitions]);
+    }
+  }
+
+  /** Start a statement once the previous one is done; do not wait for it. */
+  private async issue(sql: string, params: unknown[]): Promise<void> {
+    await this.settle();
+    const running = queryBound<{ written: number; transitions: number }>(this.em, sql, params).then(([r]) => {
+      this.totals.written += r!.written;
+      this.totals.transitions += r!.transitions;
+    });
+    running.catch(() => undefined); // a failure surfaces where it is awaited (settle), never as unhandled
+    this.running = running;
   }
 }
 
+/** Write one whole plan in the caller's transaction. */
 export async function applyWritePlan(
   em: EntityManager,
   plan: WritePlan,
   columns: readonly string[],
   trigger: TransitionTrigger,
   now: Date,
+  batchRows?: number,
 ): Promise<AppliedPlan> {
-  let written = 0;
-  let transitions = 0;
-  let running: Promise<void> | undefined;
-  try {
-    for (const { sql, params } of statementsOf(em, plan, columns, trigger, now.toISOString())) {
-      await running;
-      running = queryBound<{ written: number; transitions: number }>(em, sql, params).then(([r]) => {
-        written += r!.written;
-        transitions += r!.transitions;
-      });
-    }
-    await running;
-  } catch (err) {
-    await running?.catch(() => undefined); // never leave a statement running behind an error
-    throw err;
-  }
-  await deleteByIds(em, 'hedgehog_resource', plan.deletes);
-  return { written, deleted: plan.deletes.length, transitions };
+  const writer = new ResourceWriter(em, columns, trigger, now, batchRows);
+  await writer.add(plan);
+  return writer.flush();
 }
