@@ -81,6 +81,33 @@ test('rows of several plans share statements; a partial batch waits for more row
   ]);
 });
 
+test('values read back exactly, whether a batch sends a column once (shared) or per row, and across batch shapes', async () => {
+  const fabric = await new FabricRegistry(db.orm.em).create('writer-shapes');
+  const objects = ['a', 'b', 'c', 'd', 'e'].map((n, i) => ({
+    ...obs(i < 3 ? 'Switch' : 'Server', n),
+    namespace: i === 4 ? 'other' : 'default',
+    labels: (i % 2 ? { role: 'leaf' } : {}) as Record<string, string>,
+    status: i === 0 ? { ready: true } : null,
+  }));
+  const plan = planFor(fabric.id, objects);
+  // A varying timestamp (a re-evaluated row keeps its old stamp) next to shared ones.
+  plan.upserts.forEach((row, i) => (row.actual_updated = new Date(NOW.getTime() - i * 60_000)));
+  await db.orm.em.fork().transactional(async (em) => {
+    const writer = new ResourceWriter(em, ACTUAL_COLUMNS, 'sync_actual', NOW, 2); // batches of 2, 2 and 1 rows
+    await writer.add(plan);
+    await writer.flush();
+  });
+  const stored = await query<Record<string, unknown>>(
+    db.orm.em.fork(),
+    `SELECT ${ACTUAL_COLUMNS.join(', ')} FROM hedgehog_resource WHERE fabric_id = ? ORDER BY name`,
+    [fabric.id],
+  );
+  const timestamps = new Set(['actual_updated', 'last_drift_check', 'last_state_change', 'last_updated']);
+  const normalize = (r: Record<string, unknown>) =>
+    Object.fromEntries(ACTUAL_COLUMNS.map((c) => [c, timestamps.has(c) ? new Date(r[c] as string).toISOString() : (r[c] ?? null)]));
+  expect(stored.map(normalize)).toEqual(plan.upserts.map(normalize));
+});
+
 test('a failed statement surfaces from the next call that waits, never as an unhandled rejection', async () => {
   // In a child process of plain Node: Jest keeps the real process's unhandledRejection events from test code.
   // Asynchronous: an embedded database is served by this process's event loop.

@@ -14,7 +14,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { keyOf, type ResourceKey } from '../observations.js';
 import type { WritePlan } from './actual-plan.js';
-import { columnTypes, deleteByIds, ident, queryBound, recordsetDefinition, rowsToJson, timestampColumns, type Row } from './sql.js';
+import { columnTypes, deleteByIds, encodeBatch, ident, queryBound, recordsetDefinition, timestampColumns, type EncodedBatch, type Row } from './sql.js';
 import type { TransitionDraft, TransitionTrigger } from './transitions.js';
 
 const RESOURCE_KEY = ['fabric_id', 'kind', 'namespace', 'name'] as const;
@@ -43,38 +43,64 @@ const TRANSITION_INSERT =
   'INSERT INTO state_transition (resource_id, fabric_id, from_state, to_state, "trigger", reason, context, "timestamp")';
 const COUNTS = 'SELECT (SELECT count(*) FROM up)::int AS written, (SELECT count(*) FROM tr)::int AS transitions';
 
-/** `WITH up AS (INSERT … ON CONFLICT … DO UPDATE … RETURNING …)` for rows of `columns` (parameter: the rows' JSON). */
-function upsertCte(columns: readonly string[], types: Map<string, string>, returning: string): string {
+/**
+ * `WITH up AS (INSERT … SELECT … ON CONFLICT … DO UPDATE … RETURNING …)` for one encoded batch: constant
+ * columns from `k` (one record), the others from `x` (the rows). Parameters: [constants,] rows.
+ */
+function upsertCte(columns: readonly string[], types: Map<string, string>, batch: Shape, returning: string): string {
   const cols = columns.map(ident).join(', ');
   const key = RESOURCE_KEY.map(ident).join(', ');
   const update = columns
     .filter((c) => !(RESOURCE_KEY as readonly string[]).includes(c))
     .map((c) => `${ident(c)} = ${UPDATE_EXPRESSIONS[c] ?? `excluded.${ident(c)}`}`)
     .join(', ');
+  const constant = new Set(batch.constant);
+  const select = columns.map((c) => `${constant.has(c) ? 'k' : 'x'}.${ident(c)}`).join(', ');
+  const rows = `jsonb_to_recordset(?::jsonb) AS x(${recordsetDefinition(batch.varying, types)})`;
+  const from = batch.constant.length ? `jsonb_to_record(?::jsonb) AS k(${recordsetDefinition(batch.constant, types)}) CROSS JOIN ${rows}` : rows;
   return (
-    `WITH up AS (INSERT INTO hedgehog_resource AS t (${cols}) ` +
-    `SELECT ${cols} FROM jsonb_to_recordset(?::jsonb) AS x(${recordsetDefinition(columns, types)}) ` +
+    `WITH up AS (INSERT INTO hedgehog_resource AS t (${cols}) SELECT ${select} FROM ${from} ` +
     `ON CONFLICT (${key}) DO UPDATE SET ${update} RETURNING ${returning})`
   );
 }
 
-/** New rows, each with the transition null → its state. Parameters: rows, trigger, timestamp. */
-function createStatement(columns: readonly string[], types: Map<string, string>): string {
+/** Which columns of a batch are constant (sent once) and which vary (sent per row): what shapes its SQL. */
+type Shape = Pick<EncodedBatch, 'constant' | 'varying'>;
+
+/** New rows, each with the transition null → its state. Parameters: [constants,] rows, trigger, timestamp. */
+function createStatement(columns: readonly string[], types: Map<string, string>, batch: Shape): string {
   return (
-    `${upsertCte(columns, types, 't.id, t.fabric_id, t.resource_state, t.state_change_reason')}, ` +
+    `${upsertCte(columns, types, batch, 't.id, t.fabric_id, t.resource_state, t.state_change_reason')}, ` +
     `tr AS (${TRANSITION_INSERT} SELECT up.id, up.fabric_id, NULL, up.resource_state, ?, up.state_change_reason, '{}'::jsonb, ?::timestamptz ` +
     `FROM up RETURNING 1) ${COUNTS}`
   );
 }
 
-/** Any rows, with the transitions given. Parameters: rows, trigger, timestamp, transitions (keyed kind/namespace/name). */
-function upsertStatement(columns: readonly string[], types: Map<string, string>): string {
+/** Any rows, with the transitions given. Parameters: [constants,] rows, trigger, timestamp, transitions (keyed kind/namespace/name). */
+function upsertStatement(columns: readonly string[], types: Map<string, string>, batch: Shape): string {
   return (
-    `${upsertCte(columns, types, 't.id, t.fabric_id, t.kind, t.namespace, t.name')}, ` +
+    `${upsertCte(columns, types, batch, 't.id, t.fabric_id, t.kind, t.namespace, t.name')}, ` +
     `tr AS (${TRANSITION_INSERT} SELECT up.id, up.fabric_id, d.from_state, d.to_state, ?, d.reason, coalesce(d.context, '{}'::jsonb), ?::timestamptz ` +
     `FROM up JOIN jsonb_to_recordset(?::jsonb) AS d(kind text, namespace text, name text, from_state text, to_state text, reason text, context jsonb) ` +
     `USING (kind, namespace, name) RETURNING 1) ${COUNTS}`
   );
+}
+
+/** The statement text of a batch shape, built once per shape (a run sees a handful). */
+class StatementCache {
+  private readonly texts = new Map<string, string>();
+  constructor(private readonly build: (batch: Shape) => string) {}
+  get(batch: Shape): string {
+    const key = batch.constant.join(',');
+    let text = this.texts.get(key);
+    if (text === undefined) this.texts.set(key, (text = this.build(batch)));
+    return text;
+  }
+}
+
+/** The leading parameters of a batch's statement: the constants (when any), then the rows. */
+function batchParams(batch: EncodedBatch): string[] {
+  return batch.constant.length ? [batch.constantsJson, batch.rowsJson] : [batch.rowsJson];
 }
 
 /** The transitions of the rows of one batch, as the upsert statement's last parameter. */
@@ -110,9 +136,10 @@ export class ResourceWriter {
   /** Transitions of the rows in `others`, by key. */
   private readonly drafts = new Map<string, TransitionDraft>();
   private readonly deletes: number[] = [];
+  private readonly columns: readonly string[];
   private readonly timestamps: string[];
-  private readonly createSql: string;
-  private readonly upsertSql: string;
+  private readonly createSql: StatementCache;
+  private readonly upsertSql: StatementCache;
   private readonly at: string;
   private running: Promise<void> | undefined;
   private readonly totals: AppliedPlan = { written: 0, deleted: 0, transitions: 0 };
@@ -126,9 +153,10 @@ export class ResourceWriter {
   ) {
     if (!(batchRows >= 1)) throw new RangeError(`batchRows must be at least 1, got ${batchRows}`);
     const types = columnTypes(em, 'HedgehogResource');
+    this.columns = columns;
     this.timestamps = timestampColumns(columns, types);
-    this.createSql = createStatement(columns, types);
-    this.upsertSql = upsertStatement(columns, types);
+    this.createSql = new StatementCache((batch) => createStatement(columns, types, batch));
+    this.upsertSql = new StatementCache((batch) => upsertStatement(columns, types, batch));
     this.at = now.toISOString();
   }
 
@@ -168,15 +196,21 @@ export class ResourceWriter {
   /** Send batches while a buffer holds at least `min` rows. */
   private async send(min: number): Promise<void> {
     while (this.created.length >= min) {
-      const batch = this.created.splice(0, this.batchRows);
-      await this.issue(this.createSql, [rowsToJson(batch, this.timestamps), this.trigger, this.at]);
+      const batch = this.encode(this.created.splice(0, this.batchRows));
+      await this.issue(this.createSql.get(batch), [...batchParams(batch), this.trigger, this.at]);
     }
     while (this.others.length >= min) {
-      const batch = this.others.splice(0, this.batchRows);
-      const transitions = transitionsJson(batch, this.drafts);
-      for (const row of batch) this.drafts.delete(keyOf(row as unknown as ResourceKey));
-      await this.issue(this.upsertSql, [rowsToJson(batch, this.timestamps), this.trigger, this.at, transitions]);
+      const rows = this.others.splice(0, this.batchRows);
+      const transitions = transitionsJson(rows, this.drafts);
+      for (const row of rows) this.drafts.delete(keyOf(row as unknown as ResourceKey));
+      const batch = this.encode(rows);
+      await this.issue(this.upsertSql.get(batch), [...batchParams(batch), this.trigger, this.at, transitions]);
     }
+  }
+
+  /** The name always varies within a batch of several rows; keeping it in the rows keeps the recordset non-empty. */
+  private encode(rows: readonly Row[]): EncodedBatch {
+    return encodeBatch(rows, this.columns, this.timestamps, ['name']);
   }
 
   /** Start a statement once the previous one is done; do not wait for it. */

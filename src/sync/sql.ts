@@ -70,29 +70,64 @@ export function timestampColumns(columns: readonly string[], types: Map<string, 
 }
 
 /**
- * Rows as the JSON text `jsonb_to_recordset` reads. An undefined value drops its key (read back as
- * NULL) and keys that are not in the recordset definition are ignored by the server. Timestamps are
- * turned into ISO strings up front, once per distinct Date: left to JSON.stringify, every Date goes
- * through its toJSON, the serializer's slow path (a third of the time for ledger rows). The rows are
- * copied shallowly (same keys, so the copies keep the fast object shape), never changed.
+ * A batch of rows as the bulk statements read them. Columns holding the same scalar in every row — the
+ * run's timestamps, the fabric, often the kind, namespace, state and reason — travel once, as one JSON
+ * object (`constantsJson`, for `jsonb_to_record`); the others as an array of row objects (`rowsJson`, for
+ * `jsonb_to_recordset`). In a typical batch that halves the JSON the client builds and the server parses.
+ *
+ * Only scalars and null count as constant (objects are not compared). Columns in `alwaysVarying` stay in
+ * the rows, so the recordset never has zero columns. Timestamps become ISO strings once per distinct Date:
+ * left to JSON.stringify, every Date goes through its toJSON, the serializer's slow path. The row objects
+ * are built with the same keys in the same order, so they share one shape and serialize fast.
  */
-export function rowsToJson(rows: readonly Row[], timestamps: readonly string[]): string {
-  const iso = new Map<Date, string>();
+export interface EncodedBatch {
+  constant: string[];
+  varying: string[];
+  constantsJson: string;
+  rowsJson: string;
+}
+
+export function encodeBatch(
+  rows: readonly Row[],
+  columns: readonly string[],
+  timestamps: readonly string[],
+  alwaysVarying: readonly string[],
+): EncodedBatch {
+  const iso = new Map<number, string>();
+  const json = (c: string, v: unknown): unknown => {
+    if (v instanceof Date && timestamps.includes(c)) {
+      const t = v.getTime();
+      let text = iso.get(t);
+      if (text === undefined) iso.set(t, (text = v.toISOString()));
+      return text;
+    }
+    return v ?? null;
+  };
+  const constant: string[] = [];
+  const varying: string[] = [];
+  for (const c of columns) (!alwaysVarying.includes(c) && sameScalarInAll(rows, c) ? constant : varying).push(c);
+  const constants: Row = {};
+  if (rows.length) for (const c of constant) constants[c] = json(c, rows[0]![c]);
   const out: Row[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
-    const o: Row = { ...row };
-    for (const c of timestamps) {
-      const v = o[c];
-      if (v instanceof Date) {
-        let text = iso.get(v);
-        if (text === undefined) iso.set(v, (text = v.toISOString()));
-        o[c] = text;
-      }
-    }
+    const o: Row = {};
+    for (const c of varying) o[c] = json(c, row[c]);
     out[i] = o;
   }
-  return JSON.stringify(out);
+  return { constant, varying, constantsJson: JSON.stringify(constants), rowsJson: JSON.stringify(out) };
+}
+
+/** True when every row holds the same scalar (or null/undefined) in `column`; Dates compare by time. */
+function sameScalarInAll(rows: readonly Row[], column: string): boolean {
+  if (rows.length === 0) return false;
+  const first = rows[0]![column] ?? null;
+  if (first instanceof Date) {
+    const t = first.getTime();
+    return rows.every((r) => r[column] instanceof Date && (r[column] as Date).getTime() === t);
+  }
+  if (first !== null && typeof first === 'object') return false;
+  return rows.every((r) => (r[column] ?? null) === first);
 }
 
 /** DELETE … WHERE id = ANY(?) in batches. */
