@@ -1,8 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HedgehogFabric } from '../src/entities/index.js';
 import { openDatabase } from '../src/db/open-database.js';
+import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js';
+import { withPg } from './helpers/database.js';
 import { MIGRATIONS } from '../src/db/orm-config.js';
 import { redactDatabaseUrl, resolveDatabaseUrl } from '../src/db/database-url.js';
 
@@ -38,6 +40,23 @@ describe('openDatabase (embedded)', () => {
       await second.close();
     }
     expect(messages.some((m) => m.includes('applied'))).toBe(true);
+  });
+
+  test('a new data directory is created whole, replacing a half-made one; shared buffers are 16MB', async () => {
+    const dataDir = join(dir, 'half-made');
+    mkdirSync(join(dataDir, 'db'), { recursive: true });
+    writeFileSync(join(dataDir, 'db', 'leftover'), 'an initdb that was interrupted');
+    const server = await startEmbeddedPostgres({ dataDir });
+    try {
+      expect(readdirSync(dataDir).sort()).toEqual(['db', 'hh-sync.lock']); // no build directory left beside it
+      expect(readdirSync(join(dataDir, 'db'))).toContain('PG_VERSION');
+      expect(readdirSync(join(dataDir, 'db'))).not.toContain('leftover');
+      const settings = await withPg(server.url, async (c) => (await c.query(`SELECT current_setting('shared_buffers') AS sb`)).rows[0]);
+      expect(settings).toEqual({ sb: '16MB' });
+    } finally {
+      await server.stop();
+    }
+    await expect(startEmbeddedPostgres({ dataDir: 'memory', sharedBuffers: '16 MB; DROP' })).rejects.toThrow(/sharedBuffers must look like 16MB/);
   });
 
   test('migrate: false leaves the database empty', async () => {
