@@ -1,7 +1,8 @@
 /**
  * Set-based SQL for the ledger's hot paths. Each helper sends ONE statement for a whole batch of rows,
- * passing the rows as a single jsonb parameter expanded by `jsonb_to_recordset`: one round trip, one
- * parse, no per-row queries (the bug this project exists to avoid) and no parameter-count limits.
+ * passing the rows as a jsonb parameter expanded by `jsonb_to_recordset` (and the values every row
+ * shares as one more, expanded by `jsonb_to_record`; see encodeBatch): one round trip, one parse, no
+ * per-row queries (the bug this project exists to avoid) and no parameter-count limits.
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { Knex, SqlEntityManager } from '@mikro-orm/postgresql';
