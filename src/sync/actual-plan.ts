@@ -104,7 +104,7 @@ export const ACTUAL_COLUMNS = [
   'resource_state', 'last_state_change', 'state_change_reason', 'last_updated',
 ] as const;
 
-
+/** A plan with nothing in it: the start of a chunk, or of a run's tally. */
 export function emptyPlan(): WritePlan {
   return { upserts: [], deletes: [], transitions: [], created: 0, updated: 0, cleared: 0, recreated: [], reevaluated: 0, changes: [] };
 }

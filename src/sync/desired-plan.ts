@@ -10,7 +10,7 @@ import { keyOf, type DesiredObservation } from '../observations.js';
 import type { Row } from './sql.js';
 import { evaluateDrift, type DriftContext } from './drift-evaluation.js';
 import type { DesiredMetadata, StoredResource } from './stored-resource.js';
-import type { WritePlan } from './actual-plan.js';
+import { emptyPlan, type WritePlan } from './actual-plan.js';
 
 export interface Conflict {
   kind: string;
@@ -50,9 +50,7 @@ function sameJson(a: unknown, b: unknown): boolean {
 
 export function planDesiredWrites(input: DesiredPlanInput, ctx: DriftContext): DesiredPlan {
   const now = ctx.now;
-  const plan: DesiredPlan = {
-    upserts: [], deletes: [], transitions: [], created: 0, updated: 0, cleared: 0, recreated: [], reevaluated: 0, changes: [], unchanged: 0, keptFromBrokenFiles: [],
-  };
+  const plan: DesiredPlan = { ...emptyPlan(), unchanged: 0, keptFromBrokenFiles: [] };
   const conflictByKey = new Map(input.conflicts.map((c) => [keyOf(c), c]));
   const seen = new Set<string>();
 
