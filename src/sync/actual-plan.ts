@@ -11,7 +11,7 @@ import { keyOf, type ActualObservation, type ResourceKey } from '../observations
 import type { Row } from './sql.js';
 import { evaluateDrift, type DriftContext } from './drift-evaluation.js';
 import type { ActualIndexEntry, StoredResource } from './stored-resource.js';
-import type { TransitionDraft } from './transitions.js';
+import { deletionDraft, type TransitionDraft } from './transitions.js';
 
 export interface IndexDiff {
   /** New objects and objects whose uid or resourceVersion changed. */
@@ -101,7 +101,7 @@ export const ACTUAL_COLUMNS = [
   'actual_spec', 'actual_status', 'actual_uid', 'actual_resource_version', 'actual_updated',
   'labels', 'annotations',
   'drift_status', 'drift_score', 'drift_severity', 'drift_details', 'last_drift_check',
-  'resource_state', 'last_state_change', 'state_change_reason', 'last_updated',
+  'resource_state', 'last_state_change', 'state_change_reason', 'last_updated', 'first_seen',
 ] as const;
 
 /** A plan with nothing in it: the start of a chunk, or of a run's tally. */
@@ -149,8 +149,9 @@ export function* planActualWriteChunks(
     if (!s) continue; // deleted concurrently; nothing to clear
     plan.cleared++;
     if (s.desiredSpec === null && s.draftSpec === null) {
-      // Gone from the cluster and declared nowhere: nothing is left to track.
+      // Gone from the cluster and declared nowhere: nothing is left to track but its history.
       plan.deletes.push(s.id);
+      plan.transitions.push(deletionDraft(s, 'deleted from the cluster (declared nowhere)'));
       plan.changes.push({ kind: s.kind, namespace: s.namespace, name: s.name, change: 'deleted' });
       continue;
     }
@@ -242,5 +243,7 @@ function pushRow(
     last_state_change: now,
     state_change_reason: reason,
     last_updated: now,
+    // Only a new row takes it: the writer never overwrites a first_seen already set.
+    first_seen: now,
   });
 }

@@ -122,7 +122,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         const now = new Date();
         const ctx = this.driftContext(fabric, schemaDefaults, now, now);
         const indexes = await rec.timer.time('write', () => loadActualIndexes(tem, fabric.id));
-        const writer = new ResourceWriter(tem, ACTUAL_COLUMNS, 'sync_actual', now, this.writeBatchRows);
+        const writer = new ResourceWriter(tem, ACTUAL_COLUMNS, 'sync_actual', now, this.writeBatchRows, rec.runId);
         for (const kind of discovery.served) {
           const list = await rec.timer.time('list', () => reader.listKind(kind));
           rec.errors.push(...list.errors);
@@ -274,7 +274,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
           },
           ctx,
         );
-        await applyWritePlan(tem, plan, DESIRED_COLUMNS, 'sync_desired', now, this.writeBatchRows);
+        await applyWritePlan(tem, plan, DESIRED_COLUMNS, 'sync_desired', now, this.writeBatchRows, rec.runId);
         this.emitResources(fabric, plan);
         rec.counts.created = plan.created;
         rec.counts.updated = plan.updated;
