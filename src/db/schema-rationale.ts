@@ -73,7 +73,7 @@ export const SCHEMA_RATIONALE: Readonly<Record<string, Readonly<Record<string, s
     labels: 'No labels is a real, empty set (Kubernetes treats absent and empty alike).',
     annotations: 'No annotations is a real, empty set.',
     custom_field_data: 'No custom fields.',
-    first_seen: 'Null = never observed by either source (e.g. a draft).',
+    first_seen: 'Set once, from the run that first saw the object in Git or the cluster; never changed. Null = never observed (e.g. a draft).',
     created: 'Row creation time, set by the database (unquoted now()) and by the model.',
     last_updated: 'Last change, set on creation and on every ORM update.',
     managed_file_path: 'Null = no file manages this object.',
