@@ -187,6 +187,25 @@ describe('history of deleted objects', () => {
     expect(again[2]!.resourceId).not.toBeNull();
   });
 
+  test('a deletion and recreation between two reads (new uid, same state) is recorded too', async () => {
+    const api = await fake([server('s-uid')]);
+    const fabric = await newFabric();
+    const svc = service(api);
+    await svc.syncActualState(fabric);
+    const oldUid = api.get('Server', 'default', 's-uid')!.metadata.uid;
+    api.delete('Server', 'default', 's-uid');
+    api.create(server('s-uid'));
+    const newUid = api.get('Server', 'default', 's-uid')!.metadata.uid;
+    const run = await svc.syncActualState(fabric);
+    const history = await resourceHistory(orm.em.fork(), fabric.name, { kind: 'Server', name: 's-uid' });
+    expect(history.map((h) => [h.from, h.to, h.runId])).toEqual([
+      [null, 'orphaned', history[0]!.runId],
+      ['orphaned', 'orphaned', run.id],
+    ]);
+    expect(history[1]!.reason).toBe(`deleted and recreated in the cluster (uid ${oldUid} → ${newUid})`);
+    expect(history[1]!.context).toEqual({ oldUid, newUid });
+  });
+
   test('Git-side removal of an object the cluster does not have: deleted, by the desired run', async () => {
     const dir = path.join(tmp, `repo-${++seq}`);
     await createGitRepo(dir, { 'a.yaml': serverYaml('g-gone'), 'b.yaml': serverYaml('g-kept') });

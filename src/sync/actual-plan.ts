@@ -133,14 +133,16 @@ export function* planActualWriteChunks(
   for (const o of diff.changed) {
     const s = stored.get(keyOf(o));
     let reason = s?.actualUid ? 'changed in the cluster' : 'appeared in the cluster';
+    let recreation: Record<string, unknown> | undefined;
     if (s?.actualUid && s.actualUid !== o.uid) {
       reason = `deleted and recreated in the cluster (uid ${s.actualUid} → ${o.uid})`;
       plan.recreated.push({ kind: o.kind, namespace: o.namespace, name: o.name, oldUid: s.actualUid, newUid: o.uid });
+      recreation = { oldUid: s.actualUid, newUid: o.uid };
     }
     if (s) plan.updated++;
     else plan.created++;
     const side: ActualSide = { ...o, updated: ctx.now };
-    pushRow(plan, fabricId, o, s, side, reason, s ? 'updated' : 'created', ctx);
+    pushRow(plan, fabricId, o, s, side, reason, s ? 'updated' : 'created', ctx, recreation);
     if (full()) yield next();
   }
 
@@ -203,6 +205,8 @@ function pushRow(
   reason: string,
   change: ResourceChange['change'],
   ctx: DriftContext,
+  /** A deletion and recreation between two reads: recorded in the history even when the state stays the same. */
+  recreation?: Record<string, unknown>,
 ): void {
   const now = ctx.now;
   const drift = evaluateDrift(
@@ -220,8 +224,8 @@ function pushRow(
     },
     ctx,
   );
-  if (!s || s.resourceState !== drift.resource_state) {
-    plan.transitions.push({ key: keyOf(id), from: s?.resourceState ?? null, to: drift.resource_state, reason });
+  if (!s || s.resourceState !== drift.resource_state || recreation) {
+    plan.transitions.push({ key: keyOf(id), from: s?.resourceState ?? null, to: drift.resource_state, reason, ...(recreation ? { context: recreation } : {}) });
   }
   plan.changes.push({ kind: id.kind, namespace: id.namespace, name: id.name, change, driftStatus: drift.drift_status, state: drift.resource_state });
   plan.upserts.push({
