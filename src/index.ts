@@ -31,6 +31,7 @@ export { FabricSyncService, FabricNotFoundError, type FabricSyncServiceOptions, 
 export { FabricBusyError } from "./sync/fabric-lock.js";
 export type { SyncRunReport, RunCounts, RunStatus, RunType } from "./sync/run-recorder.js";
 export type { DriftReport, DriftReportFilter, DriftedResource } from "./sync/drift-report.js";
+export { resourceHistory, type ResourceHistoryEntry, type ResourceIdentity } from "./sync/history.js";
 export type { Logger } from "./sync/logger.js";
 export { FabricRegistry, FabricExistsError, type FabricSettings } from "./fabrics/fabric-registry.js";
 export type { ActualObservation, DesiredObservation, ObjectError, ResourceKey } from "./observations.js";

@@ -115,10 +115,8 @@ async function insertIdentityOnly(): Promise<Record<string, Record<string, unkno
     ).rows[0];
     const operation = (await c.query(`insert into sync_operation (fabric_id) values ($1) returning *`, [fabric.id])).rows[0];
     const transition = (
-      await c.query(`insert into state_transition (resource_id, fabric_id, to_state) values ($1, $2, 'draft') returning *`, [
-        resource.id,
-        fabric.id,
-      ])
+      // resource_id is not identity: history outlives its resource row (null after the row is deleted).
+      await c.query(`insert into state_transition (fabric_id, to_state) values ($1, 'draft') returning *`, [fabric.id])
     ).rows[0];
     return { hedgehog_fabric: fabric, hedgehog_resource: resource, sync_operation: operation, state_transition: transition };
   });

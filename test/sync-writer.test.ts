@@ -102,7 +102,7 @@ test('values read back exactly, whether a batch sends a column once (shared) or 
     `SELECT ${ACTUAL_COLUMNS.join(', ')} FROM hedgehog_resource WHERE fabric_id = ? ORDER BY name`,
     [fabric.id],
   );
-  const timestamps = new Set(['actual_updated', 'last_drift_check', 'last_state_change', 'last_updated']);
+  const timestamps = new Set(['actual_updated', 'last_drift_check', 'last_state_change', 'last_updated', 'first_seen']);
   const normalize = (r: Record<string, unknown>) =>
     Object.fromEntries(ACTUAL_COLUMNS.map((c) => [c, timestamps.has(c) ? new Date(r[c] as string).toISOString() : (r[c] ?? null)]));
   expect(stored.map(normalize)).toEqual(plan.upserts.map(normalize));

@@ -15,6 +15,10 @@ export type FabricSyncStatus = (typeof FABRIC_SYNC_STATUSES)[number];
 export const RESOURCE_STATES = ['draft', 'committed', 'pending', 'synced', 'drifted', 'orphaned'] as const;
 export type ResourceState = (typeof RESOURCE_STATES)[number];
 
+/** Where a state transition can go: a resource state, or `deleted` (the row left the ledger; its history stays). */
+export const TRANSITION_STATES = [...RESOURCE_STATES, 'deleted'] as const;
+export type TransitionState = (typeof TRANSITION_STATES)[number];
+
 export const DRIFT_STATUSES = [
   'in_sync',
   'spec_drift',

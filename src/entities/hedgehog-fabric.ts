@@ -177,11 +177,13 @@ export class HedgehogFabric {
   driftSummary: Opt<FabricDriftSummary | Record<string, never>> = {};
 
   @Property({ type: 'integer', default: 0 })
+  @Check({ name: 'hedgehog_fabric_drifted_count_check', expression: 'drifted_count >= 0' })
   @IsInt()
   @Min(0)
   driftedCount: Opt<number> = 0;
 
   @Property({ type: 'integer', default: 0 })
+  @Check({ name: 'hedgehog_fabric_in_sync_count_check', expression: 'in_sync_count >= 0' })
   @IsInt()
   @Min(0)
   inSyncCount: Opt<number> = 0;

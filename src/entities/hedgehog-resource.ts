@@ -219,6 +219,7 @@ export class HedgehogResource {
   lastReconciliation: Date | null = null;
 
   @Property({ type: 'integer', default: 0 })
+  @Check({ name: 'hedgehog_resource_reconciliation_attempts_check', expression: 'reconciliation_attempts >= 0' })
   @IsInt()
   @Min(0)
   reconciliationAttempts: Opt<number> = 0;
@@ -244,6 +245,7 @@ export class HedgehogResource {
   lastSyncedCommit: string | null = null;
 
   @Property({ type: 'integer', default: 0 })
+  @Check({ name: 'hedgehog_resource_sync_attempts_check', expression: 'sync_attempts >= 0' })
   @IsInt()
   @Min(0)
   syncAttempts: Opt<number> = 0;
@@ -269,7 +271,10 @@ export class HedgehogResource {
 
   // --- Tracking ---
 
-  /** When either source first reported the object; null = never observed (e.g. a draft). */
+  /**
+   * When either source first reported the object: the timestamp of the run (or watch write) that created the
+   * row from Git or the cluster, never changed afterwards. null = never observed (e.g. a draft).
+   */
   @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
   @IsOptional()
   firstSeen: Date | null = null;

@@ -8,5 +8,5 @@ export const IDENTITY_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   hedgehog_fabric: ['name'],
   hedgehog_resource: ['fabric_id', 'kind', 'name'],
   sync_operation: ['fabric_id'],
-  state_transition: ['resource_id', 'fabric_id', 'to_state'],
+  state_transition: ['fabric_id', 'to_state'],
 };

@@ -1,26 +1,66 @@
 import { BeforeCreate, BeforeUpdate, Entity, Enum, Index, ManyToOne, PrimaryKey, Property, type Opt, type Rel } from '@mikro-orm/core';
 import { IsIn, IsObject, IsOptional, IsString } from 'class-validator';
-import { RESOURCE_STATES, TRANSITION_TRIGGERS, type ResourceState, type TransitionTrigger } from './enums.js';
+import { RESOURCE_STATES, TRANSITION_STATES, TRANSITION_TRIGGERS, type ResourceState, type TransitionState, type TransitionTrigger } from './enums.js';
 import { HedgehogResource } from './hedgehog-resource.js';
 import { assertValid } from './validation.js';
 
-/** History of `hedgehog_resource.resource_state`: one row per change. */
+/**
+ * History of `hedgehog_resource.resource_state`: one row per change, and one (`to_state` = `deleted`) when the
+ * resource row is deleted. The history outlives the row: the foreign key becomes null and the row's identity
+ * (kind/namespace/name) is copied onto its history, so "when did X disappear, in which run?" keeps an answer.
+ */
 @Entity({ tableName: 'state_transition' })
 @Index({ name: 'state_transition_resource_timestamp_index', properties: ['resource', 'timestamp'] })
+// Only detached history (its resource deleted) is looked up by identity; live history goes through resource_id.
+@Index({
+  name: 'state_transition_detached_identity_index',
+  expression:
+    'create index "state_transition_detached_identity_index" on "state_transition" ("fabric_id", "kind", "namespace", "name", "timestamp") where "resource_id" is null',
+})
 export class StateTransition {
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;
 
-  @ManyToOne({ entity: () => HedgehogResource, deleteRule: 'cascade', updateRule: 'cascade' })
-  resource!: Rel<HedgehogResource>;
+  /** null = the resource row was deleted; `kind`/`namespace`/`name` then say which object this was. */
+  @ManyToOne({ entity: () => HedgehogResource, deleteRule: 'set null', updateRule: 'cascade', nullable: true })
+  @IsOptional()
+  resource: Rel<HedgehogResource> | null = null;
 
   /**
    * Denormalised from the resource so a fabric's history is one indexed query. A plain column, not a
-   * foreign key: integrity (and cascade delete with the fabric) already flows through `resource`, and a
-   * second key check on every history row cost the bulk writer ~7 % (docs/benchmarks.md).
+   * foreign key: a second key check on every history row cost the bulk writer ~7 % (docs/benchmarks.md).
+   * Removing a fabric deletes its history explicitly (FabricRegistry.remove).
    */
   @Property({ type: 'integer', index: 'state_transition_fabric_id_index' })
   fabricId!: number;
+
+  /**
+   * The resource's identity, written when its row is deleted (copied onto all its history then); null while
+   * the row exists (`resource` says which object it is). Not written on every transition: the bulk writer
+   * would carry three more columns per history row for the rare deletion.
+   */
+  @Property({ type: 'text', nullable: true })
+  @IsOptional()
+  @IsString()
+  kind: string | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  @IsOptional()
+  @IsString()
+  namespace: string | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  @IsOptional()
+  @IsString()
+  name: string | null = null;
+
+  /**
+   * The run (sync_operation.id) that recorded the transition. null = not recorded by a one-shot run (a watch
+   * write, a manual change, or history older than this column). A plain column: runs are pruned independently.
+   */
+  @Property({ type: 'integer', nullable: true })
+  @IsOptional()
+  syncOperationId: number | null = null;
 
   /** null = the row was created in `toState` (no earlier state). */
   @Enum({ items: [...RESOURCE_STATES], type: 'text', nullable: true })
@@ -28,10 +68,10 @@ export class StateTransition {
   @IsIn(RESOURCE_STATES)
   fromState: ResourceState | null = null;
 
-  /** Required: a transition is defined by where it goes. */
-  @Enum({ items: [...RESOURCE_STATES], type: 'text' })
-  @IsIn(RESOURCE_STATES)
-  toState!: ResourceState;
+  /** Required: a transition is defined by where it goes (`deleted`: the row left the ledger). */
+  @Enum({ items: [...TRANSITION_STATES], type: 'text' })
+  @IsIn(TRANSITION_STATES)
+  toState!: TransitionState;
 
   @Enum({ items: [...TRANSITION_TRIGGERS], type: 'text', default: 'sync' })
   @IsIn(TRANSITION_TRIGGERS)

@@ -1,4 +1,4 @@
-import { BeforeCreate, BeforeUpdate, Entity, Enum, Index, ManyToOne, PrimaryKey, Property, type Opt, type Rel } from '@mikro-orm/core';
+import { BeforeCreate, BeforeUpdate, Check, Entity, Enum, Index, ManyToOne, PrimaryKey, Property, type Opt, type Rel } from '@mikro-orm/core';
 import { IsArray, IsIn, IsInt, IsObject, IsOptional, IsString, Min } from 'class-validator';
 import type { ObjectError } from '../observations.js';
 import {
@@ -37,31 +37,37 @@ export class SyncOperation {
   finishedAt: Date | null = null;
 
   @Property({ type: 'integer', default: 0 })
+  @Check({ name: 'sync_operation_listed_check', expression: 'listed >= 0' })
   @IsInt()
   @Min(0)
   listed: Opt<number> = 0;
 
   @Property({ type: 'integer', default: 0 })
+  @Check({ name: 'sync_operation_created_check', expression: 'created >= 0' })
   @IsInt()
   @Min(0)
   created: Opt<number> = 0;
 
   @Property({ type: 'integer', default: 0 })
+  @Check({ name: 'sync_operation_updated_check', expression: 'updated >= 0' })
   @IsInt()
   @Min(0)
   updated: Opt<number> = 0;
 
   @Property({ type: 'integer', default: 0 })
+  @Check({ name: 'sync_operation_unchanged_check', expression: 'unchanged >= 0' })
   @IsInt()
   @Min(0)
   unchanged: Opt<number> = 0;
 
   @Property({ type: 'integer', default: 0 })
+  @Check({ name: 'sync_operation_cleared_check', expression: 'cleared >= 0' })
   @IsInt()
   @Min(0)
   cleared: Opt<number> = 0;
 
   @Property({ type: 'integer', default: 0 })
+  @Check({ name: 'sync_operation_failed_check', expression: 'failed >= 0' })
   @IsInt()
   @Min(0)
   failed: Opt<number> = 0;

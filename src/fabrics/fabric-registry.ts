@@ -6,6 +6,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import { HedgehogFabric, type IgnoreRule } from '../entities/index.js';
 import { ignoreRuleProblem } from '../drift/ignore-rules.js';
 import { kindInfo } from '../kube/catalog.js';
+import { query } from '../sync/sql.js';
 
 export interface FabricSettings {
   description?: string;
@@ -91,13 +92,18 @@ export class FabricRegistry {
     return fabric;
   }
 
-  /** Remove a fabric and, by cascade, its ledger rows, runs and history. */
+  /**
+   * Remove a fabric with its ledger rows and runs (by cascade) and its history (explicitly: history outlives
+   * its resource rows, so the resource cascade would only detach it).
+   */
   async remove(name: string): Promise<boolean> {
-    const em = this.em.fork();
-    const fabric = await em.findOne(HedgehogFabric, { name });
-    if (!fabric) return false;
-    await em.removeAndFlush(fabric);
-    return true;
+    return this.em.fork().transactional(async (em) => {
+      const fabric = await em.findOne(HedgehogFabric, { name });
+      if (!fabric) return false;
+      await query(em, 'DELETE FROM state_transition WHERE fabric_id = ?', [fabric.id]);
+      await em.removeAndFlush(fabric);
+      return true;
+    });
   }
 }
 

@@ -11,7 +11,7 @@ import { keyOf, type ActualObservation, type ResourceKey } from '../observations
 import type { Row } from './sql.js';
 import { evaluateDrift, type DriftContext } from './drift-evaluation.js';
 import type { ActualIndexEntry, StoredResource } from './stored-resource.js';
-import type { TransitionDraft } from './transitions.js';
+import { deletionDraft, type TransitionDraft } from './transitions.js';
 
 export interface IndexDiff {
   /** New objects and objects whose uid or resourceVersion changed. */
@@ -101,7 +101,7 @@ export const ACTUAL_COLUMNS = [
   'actual_spec', 'actual_status', 'actual_uid', 'actual_resource_version', 'actual_updated',
   'labels', 'annotations',
   'drift_status', 'drift_score', 'drift_severity', 'drift_details', 'last_drift_check',
-  'resource_state', 'last_state_change', 'state_change_reason', 'last_updated',
+  'resource_state', 'last_state_change', 'state_change_reason', 'last_updated', 'first_seen',
 ] as const;
 
 /** A plan with nothing in it: the start of a chunk, or of a run's tally. */
@@ -133,14 +133,16 @@ export function* planActualWriteChunks(
   for (const o of diff.changed) {
     const s = stored.get(keyOf(o));
     let reason = s?.actualUid ? 'changed in the cluster' : 'appeared in the cluster';
+    let recreation: Record<string, unknown> | undefined;
     if (s?.actualUid && s.actualUid !== o.uid) {
       reason = `deleted and recreated in the cluster (uid ${s.actualUid} → ${o.uid})`;
       plan.recreated.push({ kind: o.kind, namespace: o.namespace, name: o.name, oldUid: s.actualUid, newUid: o.uid });
+      recreation = { oldUid: s.actualUid, newUid: o.uid };
     }
     if (s) plan.updated++;
     else plan.created++;
     const side: ActualSide = { ...o, updated: ctx.now };
-    pushRow(plan, fabricId, o, s, side, reason, s ? 'updated' : 'created', ctx);
+    pushRow(plan, fabricId, o, s, side, reason, s ? 'updated' : 'created', ctx, recreation);
     if (full()) yield next();
   }
 
@@ -149,8 +151,9 @@ export function* planActualWriteChunks(
     if (!s) continue; // deleted concurrently; nothing to clear
     plan.cleared++;
     if (s.desiredSpec === null && s.draftSpec === null) {
-      // Gone from the cluster and declared nowhere: nothing is left to track.
+      // Gone from the cluster and declared nowhere: nothing is left to track but its history.
       plan.deletes.push(s.id);
+      plan.transitions.push(deletionDraft(s, 'deleted from the cluster (declared nowhere)'));
       plan.changes.push({ kind: s.kind, namespace: s.namespace, name: s.name, change: 'deleted' });
       continue;
     }
@@ -202,6 +205,8 @@ function pushRow(
   reason: string,
   change: ResourceChange['change'],
   ctx: DriftContext,
+  /** A deletion and recreation between two reads: recorded in the history even when the state stays the same. */
+  recreation?: Record<string, unknown>,
 ): void {
   const now = ctx.now;
   const drift = evaluateDrift(
@@ -219,8 +224,8 @@ function pushRow(
     },
     ctx,
   );
-  if (!s || s.resourceState !== drift.resource_state) {
-    plan.transitions.push({ key: keyOf(id), from: s?.resourceState ?? null, to: drift.resource_state, reason });
+  if (!s || s.resourceState !== drift.resource_state || recreation) {
+    plan.transitions.push({ key: keyOf(id), from: s?.resourceState ?? null, to: drift.resource_state, reason, ...(recreation ? { context: recreation } : {}) });
   }
   plan.changes.push({ kind: id.kind, namespace: id.namespace, name: id.name, change, driftStatus: drift.drift_status, state: drift.resource_state });
   plan.upserts.push({
@@ -242,5 +247,7 @@ function pushRow(
     last_state_change: now,
     state_change_reason: reason,
     last_updated: now,
+    // Only a new row takes it: the writer never overwrites a first_seen already set.
+    first_seen: now,
   });
 }

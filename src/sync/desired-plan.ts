@@ -11,6 +11,7 @@ import type { Row } from './sql.js';
 import { evaluateDrift, type DriftContext } from './drift-evaluation.js';
 import type { DesiredMetadata, StoredResource } from './stored-resource.js';
 import { emptyPlan, type WritePlan } from './actual-plan.js';
+import { deletionDraft } from './transitions.js';
 
 export interface Conflict {
   kind: string;
@@ -35,7 +36,7 @@ export const DESIRED_COLUMNS = [
   'last_file_sync', 'desired_updated', 'last_synced_commit', 'sync_metadata', 'labels', 'annotations',
   'conflict_status', 'conflict_details',
   'drift_status', 'drift_score', 'drift_severity', 'drift_details', 'last_drift_check',
-  'resource_state', 'last_state_change', 'state_change_reason', 'last_updated',
+  'resource_state', 'last_state_change', 'state_change_reason', 'last_updated', 'first_seen',
 ] as const;
 
 export interface DesiredPlan extends WritePlan {
@@ -121,6 +122,7 @@ export function planDesiredWrites(input: DesiredPlanInput, ctx: DriftContext): D
       last_state_change: now,
       state_change_reason: reason,
       last_updated: now,
+      first_seen: now, // kept by the writer when already set
     });
   }
 
@@ -132,7 +134,8 @@ export function planDesiredWrites(input: DesiredPlanInput, ctx: DriftContext): D
     }
     plan.cleared++;
     if (s.actualSpec === null && s.draftSpec === null) {
-      plan.deletes.push(s.id); // declared nowhere and not in the cluster: nothing is left to track
+      plan.deletes.push(s.id); // declared nowhere and not in the cluster: nothing is left to track but its history
+      plan.transitions.push(deletionDraft(s, `removed from the repository (was ${s.desiredFilePath ?? 'declared'})`));
       plan.changes.push({ kind: s.kind, namespace: s.namespace, name: s.name, change: 'deleted' });
       continue;
     }
@@ -179,6 +182,7 @@ export function planDesiredWrites(input: DesiredPlanInput, ctx: DriftContext): D
       last_state_change: now,
       state_change_reason: reason,
       last_updated: now,
+      first_seen: now, // kept by the writer when already set
     });
   }
   return plan;

@@ -32,6 +32,7 @@ import { query } from './sql.js';
 import { loadActualIndex, loadActualIndexes, loadActualIndexForKeys, type ActualIndexEntry, loadStoredResourcesByIds, loadStoredResources } from './stored-resource.js';
 import type { TransitionTrigger } from './transitions.js';
 import { driftReport, type DriftReport, type DriftReportFilter } from './drift-report.js';
+import { checkLedgerSchema, LedgerSchemaUnhealthyError } from '../db/schema-preflight.js';
 
 export interface FabricSyncServiceOptions {
   logger?: Logger;
@@ -47,6 +48,12 @@ export interface FabricSyncServiceOptions {
   lockTimeoutMs?: number;
   /** Rows per write statement (and per plan chunk); default WRITE_BATCH_ROWS (1,000), measured best. A tuning knob. */
   writeBatchRows?: number;
+  /**
+   * Check the ledger's schema (NOT NULL columns without a default, pending migrations) before every run; an
+   * unhealthy schema fails the run before anything is written (LedgerSchemaUnhealthyError). Default true;
+   * false for hosts that check their schema themselves.
+   */
+  preflight?: boolean;
 }
 
 export type FabricRef = HedgehogFabric | string | number;
@@ -122,7 +129,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         const now = new Date();
         const ctx = this.driftContext(fabric, schemaDefaults, now, now);
         const indexes = await rec.timer.time('write', () => loadActualIndexes(tem, fabric.id));
-        const writer = new ResourceWriter(tem, ACTUAL_COLUMNS, 'sync_actual', now, this.writeBatchRows);
+        const writer = new ResourceWriter(tem, ACTUAL_COLUMNS, 'sync_actual', now, this.writeBatchRows, rec.runId);
         for (const kind of discovery.served) {
           const list = await rec.timer.time('list', () => reader.listKind(kind));
           rec.errors.push(...list.errors);
@@ -274,7 +281,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
           },
           ctx,
         );
-        await applyWritePlan(tem, plan, DESIRED_COLUMNS, 'sync_desired', now, this.writeBatchRows);
+        await applyWritePlan(tem, plan, DESIRED_COLUMNS, 'sync_desired', now, this.writeBatchRows, rec.runId);
         this.emitResources(fabric, plan);
         rec.counts.created = plan.created;
         rec.counts.updated = plan.updated;
@@ -330,8 +337,29 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     for (const c of plan.changes) this.emit('resource', { fabric: fabric.name, ...c });
   }
 
-  /** Every run goes through the envelope: run record, outcome, fabric error, events. */
-  private run(fabric: HedgehogFabric, type: RunType, work: (em: EntityManager, rec: RunAccumulator) => Promise<void>): Promise<SyncRunReport> {
+  /**
+   * Every run goes through the envelope: run record, outcome, fabric error, events. An unhealthy ledger schema
+   * (pre-flight check) makes it a failed run that writes nothing — or, when even the run record cannot be
+   * written, a LedgerSchemaUnhealthyError.
+   */
+  private async run(fabric: HedgehogFabric, type: RunType, work: (em: EntityManager, rec: RunAccumulator) => Promise<void>): Promise<SyncRunReport> {
+    const unhealthy = await this.preflight();
+    if (!unhealthy) return this.envelope(fabric, type, work);
+    return this.envelope(fabric, type, async () => {
+      throw unhealthy;
+    }).catch(() => {
+      throw unhealthy;
+    });
+  }
+
+  /** The schema problem that forbids writing now, if any (checked afresh every run: nothing cached). */
+  private async preflight(): Promise<LedgerSchemaUnhealthyError | undefined> {
+    if (this.options.preflight === false) return undefined;
+    const result = await checkLedgerSchema(this.em.fork());
+    return result.healthy ? undefined : new LedgerSchemaUnhealthyError(result);
+  }
+
+  private envelope(fabric: HedgehogFabric, type: RunType, work: (em: EntityManager, rec: RunAccumulator) => Promise<void>): Promise<SyncRunReport> {
     return runEnvelope(
       this.em.fork(),
       fabric,

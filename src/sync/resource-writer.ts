@@ -9,7 +9,9 @@
  * - every other row: the batch's transitions travel as a second JSON parameter, joined by key. (Not
  *   as extra members of the rows: adding keys to the row copies makes them dictionary objects, which
  *   JSON.stringify serializes several times slower.)
- * A row deleted in this run gets no transition: its history went with it.
+ * A row deleted in this run gets a `deleted` transition, and its history is detached (resource_id null,
+ * the row's kind/namespace/name copied onto it), so it outlives the row: see recordDeletions.
+ * Every transition carries the run id (sync_operation_id) when the writer has one.
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { keyOf, type ResourceKey } from '../observations.js';
@@ -31,6 +33,8 @@ const KEEP_UNLESS_STATE_CHANGED = (col: string) =>
 const UPDATE_EXPRESSIONS: Record<string, string> = {
   last_state_change: KEEP_UNLESS_STATE_CHANGED('last_state_change'),
   state_change_reason: KEEP_UNLESS_STATE_CHANGED('state_change_reason'),
+  // Set once, when a source first reports the object (a draft-only row has none yet); never moved after.
+  first_seen: 'coalesce(t.first_seen, excluded.first_seen)',
 };
 
 export interface AppliedPlan {
@@ -40,7 +44,7 @@ export interface AppliedPlan {
 }
 
 const TRANSITION_INSERT =
-  'INSERT INTO state_transition (resource_id, fabric_id, from_state, to_state, "trigger", reason, context, "timestamp")';
+  'INSERT INTO state_transition (resource_id, fabric_id, from_state, to_state, "trigger", reason, context, "timestamp", sync_operation_id)';
 const COUNTS = 'SELECT (SELECT count(*) FROM up)::int AS written, (SELECT count(*) FROM tr)::int AS transitions';
 
 /**
@@ -67,20 +71,20 @@ function upsertCte(columns: readonly string[], types: Map<string, string>, batch
 /** Which columns of a batch are constant (sent once) and which vary (sent per row): what shapes its SQL. */
 type Shape = Pick<EncodedBatch, 'constant' | 'varying'>;
 
-/** New rows, each with the transition null → its state. Parameters: [constants,] rows, trigger, timestamp. */
+/** New rows, each with the transition null → its state. Parameters: [constants,] rows, trigger, timestamp, run id. */
 function createStatement(columns: readonly string[], types: Map<string, string>, batch: Shape): string {
   return (
     `${upsertCte(columns, types, batch, 't.id, t.fabric_id, t.resource_state, t.state_change_reason')}, ` +
-    `tr AS (${TRANSITION_INSERT} SELECT up.id, up.fabric_id, NULL, up.resource_state, ?, up.state_change_reason, '{}'::jsonb, ?::timestamptz ` +
+    `tr AS (${TRANSITION_INSERT} SELECT up.id, up.fabric_id, NULL, up.resource_state, ?, up.state_change_reason, '{}'::jsonb, ?::timestamptz, ?::int ` +
     `FROM up RETURNING 1) ${COUNTS}`
   );
 }
 
-/** Any rows, with the transitions given. Parameters: [constants,] rows, trigger, timestamp, transitions (keyed kind/namespace/name). */
+/** Any rows, with the transitions given. Parameters: [constants,] rows, trigger, timestamp, run id, transitions (keyed kind/namespace/name). */
 function upsertStatement(columns: readonly string[], types: Map<string, string>, batch: Shape): string {
   return (
     `${upsertCte(columns, types, batch, 't.id, t.fabric_id, t.kind, t.namespace, t.name')}, ` +
-    `tr AS (${TRANSITION_INSERT} SELECT up.id, up.fabric_id, d.from_state, d.to_state, ?, d.reason, coalesce(d.context, '{}'::jsonb), ?::timestamptz ` +
+    `tr AS (${TRANSITION_INSERT} SELECT up.id, up.fabric_id, d.from_state, d.to_state, ?, d.reason, coalesce(d.context, '{}'::jsonb), ?::timestamptz, ?::int ` +
     `FROM up JOIN jsonb_to_recordset(?::jsonb) AS d(kind text, namespace text, name text, from_state text, to_state text, reason text, context jsonb) ` +
     `USING (kind, namespace, name) RETURNING 1) ${COUNTS}`
   );
@@ -136,6 +140,8 @@ export class ResourceWriter {
   /** Transitions of the rows in `others`, by key. */
   private readonly drafts = new Map<string, TransitionDraft>();
   private readonly deletes: number[] = [];
+  /** Transitions of the rows in `deletes` (their reasons), by key. */
+  private readonly deletionDrafts: TransitionDraft[] = [];
   private readonly columns: readonly string[];
   private readonly timestamps: string[];
   private readonly createSql: StatementCache;
@@ -150,6 +156,8 @@ export class ResourceWriter {
     private readonly trigger: TransitionTrigger,
     now: Date,
     private readonly batchRows: number = WRITE_BATCH_ROWS,
+    /** The run (sync_operation.id) the transitions belong to; null = not a one-shot run (a watch write). */
+    private readonly runId: number | null = null,
   ) {
     if (!(batchRows >= 1)) throw new RangeError(`batchRows must be at least 1, got ${batchRows}`);
     const types = columnTypes(em, 'HedgehogResource');
@@ -173,6 +181,7 @@ export class ResourceWriter {
       }
     }
     for (const id of plan.deletes) this.deletes.push(id);
+    for (const d of plan.transitions) if (d.to === 'deleted') this.deletionDrafts.push(d);
     await this.send(this.batchRows);
   }
 
@@ -187,9 +196,11 @@ export class ResourceWriter {
   async flush(): Promise<AppliedPlan> {
     await this.send(1);
     await this.settle();
+    this.totals.transitions += await recordDeletions(this.em, this.deletes, this.deletionDrafts, this.trigger, this.at, this.runId);
     await deleteByIds(this.em, 'hedgehog_resource', this.deletes);
     this.totals.deleted += this.deletes.length;
     this.deletes.length = 0;
+    this.deletionDrafts.length = 0;
     return { ...this.totals };
   }
 
@@ -197,14 +208,14 @@ export class ResourceWriter {
   private async send(min: number): Promise<void> {
     while (this.created.length >= min) {
       const batch = this.encode(this.created.splice(0, this.batchRows));
-      await this.issue(this.createSql.get(batch), [...batchParams(batch), this.trigger, this.at]);
+      await this.issue(this.createSql.get(batch), [...batchParams(batch), this.trigger, this.at, this.runId]);
     }
     while (this.others.length >= min) {
       const rows = this.others.splice(0, this.batchRows);
       const transitions = transitionsJson(rows, this.drafts);
       for (const row of rows) this.drafts.delete(keyOf(row as unknown as ResourceKey));
       const batch = this.encode(rows);
-      await this.issue(this.upsertSql.get(batch), [...batchParams(batch), this.trigger, this.at, transitions]);
+      await this.issue(this.upsertSql.get(batch), [...batchParams(batch), this.trigger, this.at, this.runId, transitions]);
     }
   }
 
@@ -225,6 +236,38 @@ export class ResourceWriter {
   }
 }
 
+/**
+ * Before rows are deleted: a `deleted` transition for each (from its current state, for the plan's reason),
+ * and their identity copied onto all their history, which the foreign key then detaches (ON DELETE SET NULL)
+ * instead of deleting. Returns the number of transitions recorded. A separate statement from the DELETE: the
+ * key's SET NULL must not touch rows this statement updates.
+ */
+async function recordDeletions(
+  em: EntityManager,
+  ids: readonly number[],
+  drafts: readonly TransitionDraft[],
+  trigger: TransitionTrigger,
+  at: string,
+  runId: number | null,
+): Promise<number> {
+  let recorded = 0;
+  const reasons = JSON.stringify(drafts.map((d) => { const [kind, namespace, name] = d.key.split('/'); return { kind, namespace, name, reason: d.reason }; }));
+  for (let i = 0; i < ids.length; i += 10000) {
+    const [r] = await queryBound<{ transitions: number }>(em, DELETION_HISTORY, [`{${ids.slice(i, i + 10000).join(',')}}`, trigger, at, runId, reasons]);
+    recorded += r!.transitions;
+  }
+  return recorded;
+}
+
+/** Parameters: ids (PostgreSQL array literal), trigger, timestamp, run id, reasons (keyed kind/namespace/name). */
+const DELETION_HISTORY =
+  `WITH r AS (SELECT id, fabric_id, kind, namespace, name, resource_state FROM hedgehog_resource WHERE id = ANY(?::int[])), ` +
+  `hist AS (UPDATE state_transition st SET kind = r.kind, namespace = r.namespace, name = r.name FROM r WHERE st.resource_id = r.id RETURNING 1), ` +
+  `tr AS (INSERT INTO state_transition (resource_id, fabric_id, kind, namespace, name, from_state, to_state, "trigger", reason, context, "timestamp", sync_operation_id) ` +
+  `SELECT NULL, r.fabric_id, r.kind, r.namespace, r.name, r.resource_state, 'deleted', ?, coalesce(d.reason, 'deleted'), '{}'::jsonb, ?::timestamptz, ?::int ` +
+  `FROM r LEFT JOIN jsonb_to_recordset(?::jsonb) AS d(kind text, namespace text, name text, reason text) USING (kind, namespace, name) RETURNING 1) ` +
+  `SELECT (SELECT count(*) FROM tr)::int AS transitions, (SELECT count(*) FROM hist)::int AS detached`;
+
 /** Write one whole plan in the caller's transaction. */
 export async function applyWritePlan(
   em: EntityManager,
@@ -233,8 +276,9 @@ export async function applyWritePlan(
   trigger: TransitionTrigger,
   now: Date,
   batchRows?: number,
+  runId: number | null = null,
 ): Promise<AppliedPlan> {
-  const writer = new ResourceWriter(em, columns, trigger, now, batchRows);
+  const writer = new ResourceWriter(em, columns, trigger, now, batchRows, runId);
   await writer.add(plan);
   return writer.flush();
 }

@@ -11,6 +11,9 @@
  *   hh_sync_watch_events_total{fabric,kind,op}            objects upserted/deleted by watch batches
  *   hh_sync_watch_restarts_total{fabric,kind}             watch restarts (errors, stalls, 410s, early closes)
  *   hh_sync_fabric_held{fabric}                           1 while this replica holds the fabric
+ *   hh_sync_ledger_schema_healthy                         1 = the ledger's schema passes the pre-flight check, 0 = it
+ *                                                         does not (writes would fail: run `hh-sync doctor --fix`);
+ *                                                         checked at scrape time, NaN when the check cannot run
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,9 +36,24 @@ export class WatchMetrics {
   readonly held: Gauge<'fabric'>;
   private server?: Server;
 
-  /** @param countObjects reads the per-kind, per-drift-status counts of the held fabrics from the ledger. */
-  constructor(countObjects: () => Promise<ObjectCount[]>) {
+  /**
+   * @param countObjects reads the per-kind, per-drift-status counts of the held fabrics from the ledger.
+   * @param schemaHealthy runs the ledger's pre-flight schema check (no gauge without it: the check is disabled).
+   */
+  constructor(countObjects: () => Promise<ObjectCount[]>, schemaHealthy?: () => Promise<boolean>) {
     const registers = [this.registry];
+    if (schemaHealthy) {
+      new Gauge({
+        name: 'hh_sync_ledger_schema_healthy',
+        help: "1 when the ledger's schema passes the pre-flight check (no NOT NULL column without a default, no pending migration), else 0",
+        registers,
+        async collect() {
+          // A check that cannot run (database down) reports NaN: unknown, never a stale 1.
+          const healthy = await schemaHealthy().catch(() => undefined);
+          this.set(healthy === undefined ? NaN : Number(healthy));
+        },
+      });
+    }
     new Gauge({
       name: 'hh_sync_objects',
       help: 'Ledger objects per kind and drift status, for the fabrics this replica holds',

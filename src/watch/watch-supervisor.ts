@@ -9,6 +9,7 @@
  * On a PostgreSQL server the leases are session advisory locks on a dedicated connection; on the embedded PGlite
  * (one shared backend, one process) they are an in-process table — see lease-backend.ts.
  */
+import { assertLedgerSchemaHealthy, checkLedgerSchema } from '../db/schema-preflight.js';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type pg from 'pg';
@@ -58,6 +59,11 @@ export interface WatchOptions extends FabricWatchOptions {
   lease?: 'auto' | 'advisory' | 'in-process';
   /** Connection of the advisory lease; default the ORM's connection settings. */
   leaseConnection?: string | pg.ClientConfig;
+  /**
+   * Check the ledger's schema at start (refuse to start when unhealthy: LedgerSchemaUnhealthyError) and export it
+   * as the `hh_sync_ledger_schema_healthy` gauge. Default true.
+   */
+  preflight?: boolean;
 }
 
 export type ReleaseReason = 'stop' | 'lost' | 'rebalance';
@@ -146,6 +152,8 @@ export async function startWatch(target: WatchTarget, fabricNames: readonly stri
     fabrics.set(f.id, f);
   }
   const ids = [...fabrics.keys()].sort((a, b) => a - b);
+  const preflight = options.preflight !== false;
+  if (preflight) await assertLedgerSchemaHealthy(em.fork());
 
   const mode = await chooseLease(target, options.lease ?? 'auto');
   // Replicas watching the same fabric list form one group and share its fabrics.
@@ -171,7 +179,10 @@ export async function startWatch(target: WatchTarget, fabricNames: readonly stri
 
   let metrics: WatchMetrics | undefined;
   if (options.metricsPort !== undefined) {
-    metrics = new WatchMetrics(() => countObjects(em, [...handle.watches.keys()], fabrics));
+    metrics = new WatchMetrics(
+      () => countObjects(em, [...handle.watches.keys()], fabrics),
+      preflight ? async () => (await checkLedgerSchema(em.fork())).healthy : undefined,
+    );
     const port = await metrics.listen(options.metricsPort, options.metricsHost);
     const host = !options.metricsHost || options.metricsHost === '0.0.0.0' ? '127.0.0.1' : options.metricsHost;
     handle.metrics = { port, url: `http://${host}:${port}/metrics`, registry: metrics.registry };
