@@ -4,7 +4,7 @@
  * that omits it fails exactly like one on a NOT NULL column. The schema doctor
  * treats such columns as NOT NULL.
  */
-import { checkExpression, escapeBindMarks, sqlIdent, type SqlExec } from './default-repair.js';
+import { checkExpression, sqlIdent, type SqlExec } from './default-repair.js';
 
 export interface CheckConstraint {
   schema: string;
@@ -68,7 +68,7 @@ async function rejectsNull(exec: SqlExec, check: CheckConstraint, typeOf: (key: 
   if (!type) return [];
   const sql = `select (${checkExpression(check.def)}) as ok from (select null::${type} as ${sqlIdent(column)}) probe`;
   try {
-    const [row] = await exec<{ ok: boolean | null }>(escapeBindMarks(sql));
+    const [row] = await exec<{ ok: boolean | null }>(sql);
     return row.ok === false ? [column] : [];
   } catch {
     // NULL is not even a value of the type (a NOT NULL domain): the domain already says so.

@@ -42,14 +42,6 @@ export function sqlLiteral(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-/**
- * The connection layer turns a bare `?` into a bind parameter; statements that
- * embed expressions or labels from the catalog must escape it.
- */
-export function escapeBindMarks(sql: string): string {
-  return sql.replace(/\?/g, '\\?');
-}
-
 function tableName(col: Pick<RepairColumn, 'schema' | 'table'>): string {
   return `${sqlIdent(col.schema)}.${sqlIdent(col.table)}`;
 }
@@ -132,8 +124,11 @@ export async function firstFailingCheck(
   checks: { name: string; def: string }[],
 ): Promise<string | null> {
   const tests = checks.map((c, i) => `coalesce((${checkExpression(c.def)}), true) as c${i}`);
-  const sql = `select ${['true as typed', ...tests].join(', ')} from (select (${valueSql})::${col.type} as ${sqlIdent(col.column)}) probe`;
-  const [row] = await exec<Record<string, boolean>>(escapeBindMarks(sql));
+  // Selecting the value itself makes PostgreSQL compute it (and its domain checks): unused, it would be optimised away.
+  const typed = `${sqlIdent(col.column)} is null as typed`;
+  // No bind parameters: the statement is sent as is, so a `?` in an expression stays a `?`.
+  const sql = `select ${[typed, ...tests].join(', ')} from (select (${valueSql})::${col.type} as ${sqlIdent(col.column)}) probe`;
+  const [row] = await exec<Record<string, boolean>>(sql);
   const failing = checks.findIndex((_, i) => row[`c${i}`] === false);
   return failing < 0 ? null : checks[failing].name;
 }

@@ -19,7 +19,7 @@ import { MIGRATIONS } from './migrations-list.js';
 import { ledgerColumns, ledgerTables, type LedgerColumn } from './ledger-columns.js';
 import { MIGRATIONS_TABLE } from './orm-base-config.js';
 import { columnKey, columnsRequiredByChecks, loadCheckConstraints } from './check-not-null.js';
-import { dropDefaultSql, escapeBindMarks, setDefaultSql, setNotNullSql, type DoctorRepair } from './default-repair.js';
+import { dropDefaultSql, setDefaultSql, setNotNullSql, type DoctorRepair } from './default-repair.js';
 import { foreignColumnRepair, foreignTableNotes } from './foreign-table-repair.js';
 import { CATALOG_SQL, type CatalogColumn } from './doctor-catalog.js';
 import { checkScope } from './doctor-scope.js';
@@ -108,7 +108,7 @@ export async function runSchemaDoctor(orm: MikroORM, options: SchemaDoctorOption
 
   const conn = orm.em.getConnection();
   await conn.transactional(async (trx) => {
-    for (const sql of first.fixSql) await conn.execute(escapeBindMarks(sql), [], 'run', trx);
+    for (const sql of first.fixSql) await conn.execute(sql, [], 'run', trx);
   });
   const after = await examine(orm, options);
   const remaining = new Set(after.findings.map(findingKey));
