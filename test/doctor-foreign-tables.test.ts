@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { runDoctorCli } from '../src/cli/doctor-command.js';
 import { notNullTerms } from '../src/db/check-not-null.js';
 import { DoctorScopeError, runSchemaDoctor, type DoctorReport } from '../src/db/schema-doctor.js';
-import { createTestDatabase, withPg, type TestDatabase } from './helpers/database.js';
+import { connectPg, createTestDatabase, testServerUrl, withPg, type TestDatabase } from './helpers/database.js';
 
 let db: TestDatabase;
 let databaseName: string;
@@ -208,7 +208,8 @@ describe('a Django table in its own schema', () => {
     expect(r.out).toContain(`-- Tables: "shop"."orders" (database ${databaseName})`);
     expect(r.out).toMatch(/^-- Generated: \d{4}-\d\d-\d\dT/m);
     const body = r.out.slice(r.out.indexOf('\nBEGIN;\n'), r.out.indexOf('\nCOMMIT;\n'));
-    expect(body.trim().split('\n').slice(1)).toEqual(dryRun.fixSql);
+    expect(body.trim().split('\n').slice(2)).toEqual(dryRun.fixSql);
+    expect(body).toContain(`SET LOCAL lock_timeout = '5s';`);
     expect(r.out).toContain(`-- ALTER TABLE "shop"."orders" ALTER COLUMN "title" DROP DEFAULT;`);
     expect(Object.values(await liveDefaults('shop.orders')).filter((d) => d !== null)).toEqual([]);
     expect(await tableContents('shop.orders')).toBe(before);
@@ -376,4 +377,27 @@ test('an enum label holding "?" is proposed and applied intact (the SQL is sent 
   expect(report.healthy).toBe(true);
   const { rows } = await withPg(db.url, (c) => c.query('insert into shop.quiz default values returning answer'));
   expect(rows[0].answer).toBe('why?');
+});
+
+// PGlite is one session: no other session can hold a lock there.
+const onServer = testServerUrl() ? describe : describe.skip;
+onServer('a busy table (PostgreSQL server only)', () => {
+  test('--fix gives up after the lock timeout instead of queueing behind a long transaction; nothing changes', async () => {
+    await withPg(db.url, (c) => c.query(`create table shop.busy (id serial primary key, a text not null, b text not null)`));
+    const holder = await connectPg(db.url);
+    try {
+      await holder.query('begin');
+      await holder.query('lock table shop.busy in access share mode');
+      const started = Date.now();
+      await expect(runSchemaDoctor(db.orm, { schema: 'shop', table: 'busy', fix: true, lockTimeoutMs: 200 })).rejects.toThrow(
+        /^could not lock "shop"\."busy" within 200 ms \(another session is using it\); nothing was changed/,
+      );
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await holder.query('rollback');
+      await holder.end();
+    }
+    expect(await liveDefaults('shop.busy')).toMatchObject({ a: null, b: null });
+    expect((await runSchemaDoctor(db.orm, { schema: 'shop', table: 'busy', fix: true })).healthy).toBe(true);
+  });
 });

@@ -183,6 +183,7 @@ export function formatRepairMigration(repairs: DoctorRepair[], context: RepairMi
     '-- Changes column defaults/nullability only: no row is written, no other table is touched.',
     ...repairs.map((r) => `--   ${r.finding}`),
     'BEGIN;',
+    "SET LOCAL lock_timeout = '5s'; -- give up rather than queue (and make every query on the table queue) behind a long transaction",
     ...repairs.map((r) => r.sql),
     'COMMIT;',
     '',

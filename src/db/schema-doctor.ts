@@ -3,7 +3,11 @@
  *
  * Everywhere: NOT NULL columns with no default (primary keys, identity and
  * generated columns excepted) — an INSERT that omits such a column fails, and in a
- * batch it takes every other row down with it.
+ * batch it takes every other row down with it. NOT NULL may come from the column,
+ * from a NOT NULL domain, or from a CHECK constraint (check-not-null.ts). On a
+ * table the user names that is not ours, it proposes type-based defaults
+ * (foreign-table-repair.ts, default-repair.ts). A schema or table that does not
+ * exist is an error (doctor-scope.ts), never an empty "healthy" report.
  *
  * On our own tables it also compares the live schema with the entities: column
  * defaults that differ from the entity's, columns our entities require to be
@@ -89,7 +93,11 @@ export interface SchemaDoctorOptions {
   fix?: boolean;
   /** With fix: compute and report the SQL, apply nothing. */
   dryRun?: boolean;
+  /** With fix: how long to wait for each table's lock before giving up, changing nothing (default 5000). */
+  lockTimeoutMs?: number;
 }
+
+export const DEFAULT_FIX_LOCK_TIMEOUT_MS = 5000;
 
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -107,8 +115,15 @@ export async function runSchemaDoctor(orm: MikroORM, options: SchemaDoctorOption
   if (!options.fix || options.dryRun || first.fixSql.length === 0) return first;
 
   const conn = orm.em.getConnection();
+  const lockTimeoutMs = Math.max(1, Math.floor(options.lockTimeoutMs ?? DEFAULT_FIX_LOCK_TIMEOUT_MS));
   await conn.transactional(async (trx) => {
-    for (const sql of first.fixSql) await conn.execute(sql, [], 'run', trx);
+    // ALTER TABLE waits for an exclusive lock, and every query on the table queues behind it: give up instead.
+    await conn.execute(`SET LOCAL lock_timeout = ${lockTimeoutMs}`, [], 'run', trx);
+    for (const sql of first.fixSql) {
+      await conn.execute(sql, [], 'run', trx).catch((err: unknown) => {
+        throw lockTimeoutError(err, sql, lockTimeoutMs);
+      });
+    }
   });
   const after = await examine(orm, options);
   const remaining = new Set(after.findings.map(findingKey));
@@ -118,6 +133,13 @@ export async function runSchemaDoctor(orm: MikroORM, options: SchemaDoctorOption
     repairs: first.repairs,
     fixedFindings: first.findings.filter((f) => !remaining.has(findingKey(f))),
   };
+}
+
+/** A lock timeout as one clear line naming the table; any other error unchanged. */
+function lockTimeoutError(err: unknown, sql: string, ms: number): unknown {
+  if ((err as { code?: string }).code !== '55P03') return err;
+  const table = /^ALTER TABLE (\S+)/.exec(sql)?.[1] ?? 'a table';
+  return new Error(`could not lock ${table} within ${ms} ms (another session is using it); nothing was changed — retry when it is idle`);
 }
 
 function findingKey(f: DoctorFinding): string {
@@ -191,7 +213,7 @@ async function examine(orm: MikroORM, options: SchemaDoctorOptions): Promise<Doc
       Object.assign(finding, fix);
       finding.message += note;
     } else {
-      finding.message += ` (give it a default or make it nullable; --table ${col.table} --fix proposes one)`;
+      finding.message += ` (give it a default or make it nullable; --schema ${col.schema} --table ${col.table} --fix proposes one)`;
     }
     findings.push(finding);
   }
