@@ -319,6 +319,7 @@ describe('NOT NULL through a domain or a CHECK constraint', () => {
     for (const column of ['handle', 'bio', 'nickname', 'first_name', 'last_name']) expect(r.out).toContain(`fixed: shop.profile.${column}: NOT NULL through`);
     const { rows } = await withPg(db.url, (c) => c.query(`insert into shop.profile (code, email) values ('c', 'e@x') returning *`));
     expect(rows[0]).toMatchObject({ handle: '', bio: '', first_name: '', last_name: '' });
+    expect(r.out).toContain(`fixed: shop.profile.handle: NOT NULL through domain shop.nn_text without a default — every INSERT that omits it fails (--fix sets DEFAULT '': empty text, the default of shop.nn_text's base type text)`);
   });
 
   test('a table check counts only its AND-ed `x IS NOT NULL` terms', () => {

@@ -11,6 +11,8 @@ export interface CatalogColumn extends RepairColumn {
   default_expr: string | null;
   /** The nearest default of a domain the column's type is built on. */
   domain_default: string | null;
+  /** The column's type is a domain. */
+  is_domain: boolean;
   /** A domain in the type's chain says NOT NULL. */
   domain_not_null: boolean;
   domain_name: string | null;
@@ -29,6 +31,7 @@ select n.nspname as schema, c.relname as "table", a.attname as "column",
        pg_get_expr(d.adbin, d.adrelid) as default_expr,
        dom.domain_default,
        coalesce(dom.domain_not_null, false) as domain_not_null,
+       coalesce(dom.is_domain, false) as is_domain,
        dom.domain_name,
        bt.typname as base_name, bt.typtype as base_kind, bt.typcategory as base_category,
        format_type(bt.oid, null) as base_type,
@@ -50,7 +53,8 @@ select n.nspname as schema, c.relname as "table", a.attname as "column",
       union all
       select t.typbasetype, chain.depth + 1 from chain join pg_type t on t.oid = chain.type_oid where t.typtype = 'd'
     )
-    select bool_or(t.typnotnull) as domain_not_null,
+    select bool_or(t.typtype = 'd') as is_domain,
+           bool_or(t.typnotnull) as domain_not_null,
            (array_agg(t.typdefault order by chain.depth) filter (where t.typdefault is not null))[1] as domain_default,
            (array_agg(format_type(t.oid, null) order by chain.depth) filter (where t.typnotnull))[1] as domain_name,
            (array_agg(t.oid order by chain.depth desc))[1] as base_oid

@@ -26,7 +26,7 @@ export async function foreignColumnRepair(
   const choice = await chooseDefault(exec, col, checks);
   if (choice.kind === 'manual') return { note: ` (needs a manual default: ${choice.reason})` };
   return {
-    note: ` (--fix sets DEFAULT ${choice.expr}: ${choice.why})`,
+    note: ` (--fix sets DEFAULT ${choice.expr}: ${choice.why}${col.is_domain ? `, the default of ${col.type}'s base type ${col.base_type}` : ''})`,
     fixSql: setDefaultSql(col, choice.expr),
     downSql: dropDefaultSql(col),
   };
