@@ -1,16 +1,18 @@
 /**
- * `hh-sync doctor [--database-url URL] [--schema S] [--table T] [--json] [--fix] [--dry-run]`
+ * `hh-sync doctor [--database-url URL] [--schema S] [--table T] [--json] [--fix] [--dry-run] [--out FILE]`
  *
  * Exit codes: 0 healthy (after --fix, if it repaired everything), 1 findings,
- * 2 usage error, 3 the database could not be examined.
+ * 2 usage error (including a schema or table that does not exist), 3 the
+ * database could not be examined.
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { DEFAULT_DATA_DIR } from '../db/embedded-postgres.js';
 import { openDatabase } from '../db/open-database.js';
 import { redactDatabaseUrl, resolveDatabaseUrl } from '../db/database-url.js';
-import { formatDoctorReport, runSchemaDoctor } from '../db/schema-doctor.js';
+import { DoctorScopeError, formatDoctorReport, runSchemaDoctor } from '../db/schema-doctor.js';
+import { formatRepairMigration } from '../db/default-repair.js';
 
 export interface DoctorCommandOptions {
   /** PostgreSQL URL; default HH_SYNC_DATABASE_URL, DATABASE_URL, else the embedded ledger. */
@@ -22,6 +24,8 @@ export interface DoctorCommandOptions {
   json?: boolean;
   fix?: boolean;
   dryRun?: boolean;
+  /** Write the repair SQL as a migration file here (never overwrites). */
+  out?: string;
 }
 
 export interface CommandIO {
@@ -38,6 +42,11 @@ export const DOCTOR_EXIT = { healthy: 0, findings: 1, usage: 2, error: 3 } as co
 
 /** Runs the doctor with already-parsed options; returns the exit code. */
 export async function runDoctor(options: DoctorCommandOptions, io: CommandIO = defaultIO): Promise<number> {
+  const outProblem = options.out === undefined ? null : checkOutFile(resolve(options.out));
+  if (outProblem) {
+    io.stderr(`hh-sync doctor: --out ${options.out}: ${outProblem}`);
+    return DOCTOR_EXIT.usage;
+  }
   if (!resolveDatabaseUrl(options.databaseUrl)) {
     // Examining an embedded ledger that does not exist would create an empty one.
     const dir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
@@ -61,18 +70,48 @@ export async function runDoctor(options: DoctorCommandOptions, io: CommandIO = d
       dryRun: options.dryRun,
     });
     const database = db.embedded ? `embedded (${db.url})` : redactDatabaseUrl(db.url);
+    const migration = wantsMigration(options) && report.repairs.length > 0 ? formatRepairMigration(report.repairs, report) : undefined;
+    const written = writeMigration(options.out, migration, io);
     if (options.json) {
-      io.stdout(JSON.stringify({ database, ...report }, null, 2));
+      io.stdout(JSON.stringify({ database, ...report, ...(migration ? { migration } : {}), ...(written ? { migrationFile: written } : {}) }, null, 2));
     } else {
-      io.stdout(`hh-sync doctor: ${database}\n${formatDoctorReport(report, options)}`);
+      const text = formatDoctorReport(report, { ...options, migration });
+      io.stdout(`hh-sync doctor: ${database}\n${text}${written ? `\nWrote the migration to ${written}.` : ''}`);
     }
     return report.healthy ? DOCTOR_EXIT.healthy : DOCTOR_EXIT.findings;
   } catch (err) {
+    if (err instanceof DoctorScopeError) {
+      io.stderr(`hh-sync doctor: ${err.message}`);
+      return DOCTOR_EXIT.usage;
+    }
     io.stderr(`hh-sync doctor: ${(err as Error).message.split(db.url).join(redactDatabaseUrl(db.url))}`);
     return DOCTOR_EXIT.error;
   } finally {
     await db.close();
   }
+}
+
+/** Why the migration file cannot be written there (checked before the database is touched), or null. */
+function checkOutFile(path: string): string | null {
+  if (existsSync(path)) return 'the file exists (the doctor never overwrites one)';
+  if (!existsSync(dirname(path))) return `directory ${dirname(path)} does not exist`;
+  return null;
+}
+
+function wantsMigration(options: DoctorCommandOptions): boolean {
+  return options.out !== undefined || Boolean(options.fix && options.dryRun);
+}
+
+/** Writes the migration to --out; the absolute path written, or null when there was nothing to write. */
+function writeMigration(out: string | undefined, migration: string | undefined, io: CommandIO): string | null {
+  if (out === undefined) return null;
+  if (migration === undefined) {
+    io.stderr(`hh-sync doctor: nothing to repair; ${out} not written`);
+    return null;
+  }
+  const path = resolve(out);
+  writeFileSync(path, migration, { flag: 'wx' });
+  return path;
 }
 
 /** Declares the doctor's options on a commander command (used by the hh-sync CLI). */
@@ -84,8 +123,9 @@ export function configureDoctorCommand(command: Command): Command {
     .option('--schema <schema>', 'only this schema')
     .option('--table <table>', 'only this table')
     .option('--json', 'print the report as JSON')
-    .option('--fix', 'apply the SQL that restores the entity defaults, in one transaction')
-    .option('--dry-run', 'with --fix: show what would be applied, change nothing');
+    .option('--fix', 'apply the SQL that restores the entity defaults (with --table, type defaults on any table), in one transaction')
+    .option('--dry-run', 'with --fix: print what would be applied as a migration, change nothing')
+    .option('--out <file>', 'write the repair SQL as a migration file (never overwrites)');
 }
 
 /**

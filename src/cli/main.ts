@@ -73,6 +73,7 @@ export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule)
       ['hh-sync doctor', 'the embedded ledger'],
       ['hh-sync doctor --database-url postgres://db/app --schema public', 'any PostgreSQL database: NOT NULL columns without a default'],
       ['hh-sync doctor --fix --dry-run', 'show the SQL that restores our defaults'],
+      ['hh-sync doctor --database-url postgres://db/app --schema app --table orders --fix --dry-run --out fix.sql', 'type defaults for another table, as a migration file'],
     ]).action(async (_opts: DoctorCommandOptions, cmd: Command) => {
       // --database-url, --data-dir and --json are parsed as global flags: optsWithGlobals has them all.
       await runner.run(cmd, () => doctorModule.runDoctor(cmd.optsWithGlobals<DoctorCommandOptions>()));

@@ -3,3 +3,4 @@ export { startEmbeddedPostgres, DEFAULT_DATA_DIR, type EmbeddedPostgres, type Em
 export { createOrmConfig, createBaseOrmConfig, MIGRATIONS, MIGRATIONS_DIR, MIGRATIONS_TABLE, SNAPSHOT_NAME } from './orm-config.js';
 export { redactDatabaseUrl, resolveDatabaseUrl } from './database-url.js';
 export { checkLedgerSchema, assertLedgerSchemaHealthy, LedgerSchemaUnhealthyError, type SchemaPreflight } from './schema-preflight.js';
+export { DoctorScopeError, type DoctorReport, type DoctorFinding, type DoctorRepair, type SchemaDoctorOptions } from './schema-doctor.js';

@@ -3,7 +3,11 @@
  *
  * Everywhere: NOT NULL columns with no default (primary keys, identity and
  * generated columns excepted) — an INSERT that omits such a column fails, and in a
- * batch it takes every other row down with it.
+ * batch it takes every other row down with it. NOT NULL may come from the column,
+ * from a NOT NULL domain, or from a CHECK constraint (check-not-null.ts). On a
+ * table the user names that is not ours, it proposes type-based defaults
+ * (foreign-table-repair.ts, default-repair.ts). A schema or table that does not
+ * exist is an error (doctor-scope.ts), never an empty "healthy" report.
  *
  * On our own tables it also compares the live schema with the entities: column
  * defaults that differ from the entity's, columns our entities require to be
@@ -18,6 +22,13 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { MIGRATIONS } from './migrations-list.js';
 import { ledgerColumns, ledgerTables, type LedgerColumn } from './ledger-columns.js';
 import { MIGRATIONS_TABLE } from './orm-base-config.js';
+import { columnKey, columnsRequiredByChecks, loadCheckConstraints } from './check-not-null.js';
+import { dropDefaultSql, setDefaultSql, setNotNullSql, type DoctorRepair } from './default-repair.js';
+import { foreignColumnRepair, foreignTableNotes } from './foreign-table-repair.js';
+import { CATALOG_SQL, type CatalogColumn } from './doctor-catalog.js';
+import { checkScope } from './doctor-scope.js';
+
+export type { DoctorRepair } from './default-repair.js';
 
 export type DoctorFindingKind =
   /** NOT NULL, no default, not a key: inserts that omit it fail. */
@@ -42,6 +53,8 @@ export interface DoctorFinding {
   expectedDefault?: string | null;
   /** The statement that repairs this finding, when one is known. */
   fixSql?: string;
+  /** The statement that undoes fixSql (for the migration's down section). */
+  downSql?: string;
   /** Pending migration names, or the ORM's schema-diff statements. */
   details?: string[];
 }
@@ -61,7 +74,15 @@ export interface DoctorReport {
   /** Findings that existed before `fix` repaired them. */
   fixedFindings: DoctorFinding[];
   healthy: boolean;
+  /** current_database() of the examined database. */
+  databaseName: string;
+  /** Columns of a named foreign table left alone on purpose (identity, serial, generated, keys), one line each. */
+  notes: string[];
+  /** fixSql with down statements: what `fix` applies (or applied), for a reviewable migration. */
+  repairs: DoctorRepair[];
 }
+
+export { DoctorScopeError } from './doctor-scope.js';
 
 export interface SchemaDoctorOptions {
   /** Only this schema (default: every user schema for the generic check; `public` for the ledger). */
@@ -72,42 +93,11 @@ export interface SchemaDoctorOptions {
   fix?: boolean;
   /** With fix: compute and report the SQL, apply nothing. */
   dryRun?: boolean;
+  /** With fix: how long to wait for each table's lock before giving up, changing nothing (default 5000). */
+  lockTimeoutMs?: number;
 }
 
-interface CatalogColumn {
-  schema: string;
-  table: string;
-  column: string;
-  type: string;
-  not_null: boolean;
-  default_expr: string | null;
-  domain_default: string | null;
-  is_pk: boolean;
-  is_identity: boolean;
-  is_generated: boolean;
-}
-
-const CATALOG_SQL = `
-select n.nspname as schema, c.relname as "table", a.attname as "column",
-       format_type(a.atttypid, a.atttypmod) as type,
-       a.attnotnull as not_null,
-       pg_get_expr(d.adbin, d.adrelid) as default_expr,
-       t.typdefault as domain_default,
-       exists (select 1 from pg_index i where i.indrelid = c.oid and i.indisprimary and a.attnum = any(i.indkey)) as is_pk,
-       a.attidentity <> '' as is_identity,
-       a.attgenerated <> '' as is_generated
-  from pg_attribute a
-  join pg_class c on c.oid = a.attrelid
-  join pg_namespace n on n.oid = c.relnamespace
-  join pg_type t on t.oid = a.atttypid
-  left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
- where c.relkind in ('r', 'p') and not c.relispartition
-   and a.attnum > 0 and not a.attisdropped
-   and n.nspname not in ('pg_catalog', 'information_schema')
-   and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp%'
-   and (?::text is null or n.nspname = ?::text)
-   and (?::text is null or c.relname = ?::text)
- order by n.nspname, c.relname, a.attnum`;
+export const DEFAULT_FIX_LOCK_TIMEOUT_MS = 5000;
 
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -125,16 +115,31 @@ export async function runSchemaDoctor(orm: MikroORM, options: SchemaDoctorOption
   if (!options.fix || options.dryRun || first.fixSql.length === 0) return first;
 
   const conn = orm.em.getConnection();
+  const lockTimeoutMs = Math.max(1, Math.floor(options.lockTimeoutMs ?? DEFAULT_FIX_LOCK_TIMEOUT_MS));
   await conn.transactional(async (trx) => {
-    for (const sql of first.fixSql) await conn.execute(sql, [], 'run', trx);
+    // ALTER TABLE waits for an exclusive lock, and every query on the table queues behind it: give up instead.
+    await conn.execute(`SET LOCAL lock_timeout = ${lockTimeoutMs}`, [], 'run', trx);
+    for (const sql of first.fixSql) {
+      await conn.execute(sql, [], 'run', trx).catch((err: unknown) => {
+        throw lockTimeoutError(err, sql, lockTimeoutMs);
+      });
+    }
   });
   const after = await examine(orm, options);
   const remaining = new Set(after.findings.map(findingKey));
   return {
     ...after,
     appliedSql: first.fixSql,
+    repairs: first.repairs,
     fixedFindings: first.findings.filter((f) => !remaining.has(findingKey(f))),
   };
+}
+
+/** A lock timeout as one clear line naming the table; any other error unchanged. */
+function lockTimeoutError(err: unknown, sql: string, ms: number): unknown {
+  if ((err as { code?: string }).code !== '55P03') return err;
+  const table = /^ALTER TABLE (\S+)/.exec(sql)?.[1] ?? 'a table';
+  return new Error(`could not lock ${table} within ${ms} ms (another session is using it); nothing was changed — retry when it is idle`);
 }
 
 function findingKey(f: DoctorFinding): string {
@@ -144,6 +149,7 @@ function findingKey(f: DoctorFinding): string {
 async function examine(orm: MikroORM, options: SchemaDoctorOptions): Promise<DoctorReport> {
   const conn = orm.em.getConnection();
   const exec: Exec = (sql, params = []) => conn.execute(sql, params as never[], 'all') as never;
+  const databaseName = await checkScope(exec, options);
   const ledgerSchema = options.schema ?? orm.config.get('schema') ?? 'public';
   const table = options.table ?? null;
   const findings: DoctorFinding[] = [];
@@ -170,9 +176,13 @@ async function examine(orm: MikroORM, options: SchemaDoctorOptions): Promise<Doc
   const ledgerDetected = existingNames.size > 0;
   const examineLedger = ledgerDetected && (table === null || ourTables.has(table));
 
-  // 1. NOT NULL without a default, on every table.
+  // 1. NOT NULL (by the column, a domain or a CHECK) without a default, on every table.
+  const checks = await loadCheckConstraints(exec, options.schema ?? null, table);
+  const types = new Map(catalog.map((c) => [columnKey(c.schema, c.table, c.column), c.type]));
+  const requiredByCheck = await columnsRequiredByChecks(exec, checks, (key) => types.get(key));
   for (const col of catalog) {
-    if (!col.not_null || col.default_expr !== null || col.domain_default !== null) continue;
+    const enforcedBy = notNullSource(col, requiredByCheck.get(columnKey(col.schema, col.table, col.column)));
+    if (enforcedBy === null || col.default_expr !== null || col.domain_default !== null) continue;
     if (col.is_pk || col.is_identity || col.is_generated) continue;
     const expected = isOurs(col) ? expectedByColumn.get(`${col.table}.${col.column}`) : undefined;
     if (expected?.identity) continue;
@@ -183,12 +193,12 @@ async function examine(orm: MikroORM, options: SchemaDoctorOptions): Promise<Doc
       table: col.table,
       column: col.column,
       liveDefault: null,
-      message: `${where}: NOT NULL without a default — every INSERT that omits it fails`,
+      message: `${where}: NOT NULL${enforcedBy} without a default — every INSERT that omits it fails`,
     };
     if (expected) {
       finding.expectedDefault = expected.defaultSql;
       const fix = restoreSql(col, expected);
-      if (fix) finding.fixSql = fix;
+      if (fix) Object.assign(finding, { fixSql: fix, downSql: undoRestoreSql(col, fix) });
       finding.message += expected.defaultSql
         ? ` (entity default ${expected.defaultSql})`
         : expected.nullable
@@ -196,11 +206,18 @@ async function examine(orm: MikroORM, options: SchemaDoctorOptions): Promise<Doc
           : '';
     } else if (isOurs(col)) {
       finding.message += ' (no such property in the entities)';
+    } else if (table !== null) {
+      // The user named this table: propose a default from the column's type.
+      const own = checks.filter((c) => c.schema === col.schema && c.table === col.table && c.columns.length === 1 && c.columns[0] === col.column);
+      const { note, ...fix } = await foreignColumnRepair(exec, col, own);
+      Object.assign(finding, fix);
+      finding.message += note;
     } else {
-      finding.message += ' (give it a default or make it nullable)';
+      finding.message += ` (give it a default or make it nullable; --schema ${col.schema} --table ${col.table} --fix proposes one)`;
     }
     findings.push(finding);
   }
+  const notes = table !== null ? foreignTableNotes(catalog.filter((c) => !isOurs(c))) : [];
 
   if (examineLedger) {
     // 2. Our columns whose live default differs from the entity's.
@@ -257,7 +274,11 @@ async function examine(orm: MikroORM, options: SchemaDoctorOptions): Promise<Doc
   }
 
   const fixSql = findings.flatMap((f) => (f.fixSql ? [f.fixSql] : []));
+  const repairs = findings.flatMap((f) => (f.fixSql ? [{ sql: f.fixSql, downSql: f.downSql ?? '', finding: f.message }] : []));
   return {
+    databaseName,
+    notes,
+    repairs,
     schemas,
     table,
     ledgerDetected,
@@ -268,6 +289,20 @@ async function examine(orm: MikroORM, options: SchemaDoctorOptions): Promise<Doc
     fixedFindings: [],
     healthy: findings.length === 0,
   };
+}
+
+/** Where a column's NOT NULL comes from, as a message fragment ('' = the column itself); null = nullable. */
+function notNullSource(col: CatalogColumn, check: string | undefined): string | null {
+  if (col.not_null) return '';
+  if (col.domain_not_null) return ` through domain ${col.domain_name}`;
+  if (check !== undefined) return ` through CHECK constraint ${check}`;
+  return null;
+}
+
+/** The statement that undoes restoreSql's, for a migration's down section. */
+function undoRestoreSql(col: CatalogColumn, fix: string): string {
+  if (fix.endsWith('DROP NOT NULL;')) return setNotNullSql(col);
+  return col.default_expr === null ? dropDefaultSql(col) : setDefaultSql(col, col.default_expr);
 }
 
 /** The statement that makes a live column carry the entity's default (or nullability); null when none applies. */
@@ -336,11 +371,12 @@ async function schemaDiff(orm: MikroORM, schema: string, table: string | null): 
   return table ? statements.filter((s) => s.includes(quoteIdent(table))) : statements;
 }
 
-/** Human-readable report. */
-export function formatDoctorReport(report: DoctorReport, options: { fix?: boolean; dryRun?: boolean } = {}): string {
+/** Human-readable report; `migration` (formatRepairMigration) replaces the bare SQL of a dry run. */
+export function formatDoctorReport(report: DoctorReport, options: { fix?: boolean; dryRun?: boolean; migration?: string } = {}): string {
   const lines: string[] = [];
   const scope = report.table ? `table ${report.table}` : `schema(s) ${report.schemas.join(', ') || '(none)'}`;
   lines.push(`Examined ${scope}${report.ledgerDetected ? `; ledger tables in ${report.ledgerSchema}` : '; no ledger tables found'}.`);
+  for (const note of report.notes ?? []) lines.push(`· ${note}`);
   for (const f of report.fixedFindings) lines.push(`fixed: ${f.message}`);
   if (report.appliedSql.length > 0) {
     lines.push(`Applied in one transaction:`);
@@ -354,8 +390,10 @@ export function formatDoctorReport(report: DoctorReport, options: { fix?: boolea
     lines.push(`✗ ${f.message}`);
     for (const d of f.details ?? []) lines.push(`    ${d}`);
   }
-  if (report.fixSql.length > 0) {
-    lines.push(options.fix && options.dryRun ? 'Would apply (dry run):' : 'SQL that restores the entity defaults:');
+  if (report.fixSql.length > 0 && options.fix && options.dryRun && options.migration) {
+    lines.push('Would apply (dry run), as a migration:', options.migration.trimEnd());
+  } else if (report.fixSql.length > 0) {
+    lines.push(options.fix && options.dryRun ? 'Would apply (dry run):' : 'SQL that repairs them:');
     lines.push('  BEGIN;');
     for (const s of report.fixSql) lines.push(`  ${s}`);
     lines.push('  COMMIT;');
