@@ -11,6 +11,7 @@
  *   errors named `AbortError`.
  */
 import { ApiException } from '@kubernetes/client-node';
+import type { KindInfo } from './catalog.js';
 
 /** 401/403 from the API server: the run fails with this message; retrying cannot help. */
 export class KubeAuthError extends Error {
@@ -119,6 +120,20 @@ export function authErrorFor(err: unknown, context: string | undefined, what: st
     403,
     context,
   );
+}
+
+/**
+ * Why RBAC refused the list of one kind, and the grant that would allow it — one line, for the run's errors:
+ * `forbidden: cannot list vpcs.vpc.githedgehog.com in all namespaces (RBAC: grant "list" on "vpcs" in API group "vpc.githedgehog.com")`.
+ */
+export function forbiddenListMessage(kind: Pick<KindInfo, 'plural' | 'group'>, namespace: string | null): string {
+  const where = namespace ? `in namespace ${namespace}` : 'in all namespaces';
+  return `forbidden: cannot list ${kind.plural}.${kind.group} ${where} (RBAC: grant "list" on "${kind.plural}" in API group "${kind.group}")`;
+}
+
+/** Why RBAC refused the discovery of one API group version, and the grant that would allow it. */
+export function forbiddenDiscoveryMessage(groupVersion: string): string {
+  return `forbidden: cannot discover /apis/${groupVersion} (RBAC: grant "get" on the non-resource URL "/apis/${groupVersion}", e.g. the system:discovery ClusterRole)`;
 }
 
 /**
