@@ -53,7 +53,7 @@ async function names(fabricId: number, kind?: string): Promise<string[]> {
 
 async function fabricRow(id: number): Promise<{ connection_status: string; last_sync_error: string | null }> {
   const [row] = await orm.em.fork().getConnection().execute(`SELECT connection_status, last_sync_error FROM hedgehog_fabric WHERE id = ?`, [id]);
-  return row;
+  return row as { connection_status: string; last_sync_error: string | null };
 }
 
 const good = () => [...vpcs(3), obj('Server', 'srv-1'), obj('Switch', 'sw-1')];

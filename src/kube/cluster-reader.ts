@@ -35,7 +35,7 @@ import {
   httpStatusOf,
   isRetryable,
 } from './kube-errors.js';
-import { contextName } from './kube-config.js';
+import { contextName, ExecPluginError, guardExecPlugin } from './kube-config.js';
 
 export { KubeAuthError, KubeRequestError } from './kube-errors.js';
 
@@ -154,7 +154,7 @@ export class ClusterReader {
   private readonly context: string | undefined;
 
   constructor(kc: KubeConfig, opts: ClusterReaderOptions = {}) {
-    this.api = kc.makeApiClient(CustomObjectsApi);
+    this.api = guardExecPlugin(kc).makeApiClient(CustomObjectsApi);
     this.context = contextName(kc);
     this.namespaces = opts.namespaces && opts.namespaces.length > 0 ? [...new Set(opts.namespaces)] : null;
     this.o = {
@@ -450,6 +450,10 @@ export class ClusterReader {
         return await this.attempt(what, op);
       } catch (err) {
         if (this.o.signal?.aborted) throw new AbortedError(`${what}: aborted`);
+        if (err instanceof ExecPluginError) {
+          // No credentials at all: every kind would fail the same way, so the run fails, like a 401.
+          throw new KubeAuthError(`cannot get the credentials of ${this.context ? `context "${this.context}"` : 'the current context'}: ${err.message}`, 401, this.context);
+        }
         const auth = authErrorFor(err, this.context, what);
         if (auth) throw auth;
         if (!isRetryable(err) || attempt >= this.o.maxRetries) throw new KubeRequestError(what, err, attempt + 1);

@@ -12,6 +12,7 @@
  */
 import { ApiException } from '@kubernetes/client-node';
 import type { KindInfo } from './catalog.js';
+import { redactUrlCredentials } from './redact.js';
 
 /** 401/403 from the API server: the run fails with this message; retrying cannot help. */
 export class KubeAuthError extends Error {
@@ -67,8 +68,10 @@ export function isAbortError(err: unknown): boolean {
   return !!err && typeof err === 'object' && (err as { name?: unknown }).name === 'AbortError';
 }
 
+/** Clipped to one short line, and never a URL's credentials (network errors quote the URL they failed on). */
 function clip(s: string, max = 300): string {
-  return s.length > max ? `${s.slice(0, max)}…` : s;
+  const safe = redactUrlCredentials(s);
+  return safe.length > max ? `${safe.slice(0, max)}…` : safe;
 }
 
 /**
