@@ -26,7 +26,8 @@ const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
  * means "look closer" (an escaped backslash followed by `u0000` also matches).
  */
 export function hasSuspectEscape(json: string): boolean {
-  return SUSPECT_ESCAPE.test(json);
+  // indexOf first: a plain substring search is several times faster than the regex on clean text.
+  return json.includes('\\u') && SUSPECT_ESCAPE.test(json);
 }
 
 /** What is wrong with one string, or null when PostgreSQL can store it. */
