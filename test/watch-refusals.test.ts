@@ -85,3 +85,13 @@ test('watch batch: a refused object among good ones; the good ones land, no reli
   expect(vpcRelists()).toHaveLength(1);
   expect(paused).toEqual([]);
 });
+
+test('a DELETED event whose name no ledger row can have is reported, not written (its batch still lands)', async () => {
+  api.create(obj('VPC', 'nul\u0000name', 'default', { n: 1 }));
+  api.delete('VPC', 'default', 'nul\u0000name');
+  api.delete('VPC', 'default', 'good-1');
+  await waitFor(async () => !(await names('VPC')).includes('VPC/default/good-1'), 5000, 'the good delete of the batch');
+  await waitFor(() => reportedErrors().some((e) => /DELETED event without a valid metadata\.namespace/.test(e.reason)), 5000, 'the bad delete reported');
+  expect(vpcRelists()).toHaveLength(1);
+  expect(paused).toEqual([]);
+});
