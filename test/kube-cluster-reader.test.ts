@@ -188,13 +188,15 @@ describe('listKind', () => {
     expect((await reader({}, { token: 's3cret-token' }).listKind(VPC)).complete).toBe(true);
   });
 
-  test('403 throws KubeAuthError too (RBAC)', async () => {
+  test('403 (RBAC) fails that kind only: complete false, the missing grant named, not retried', async () => {
     await startFake({}, vpcs(2));
     fake.injectFault({ type: 'status', code: 403, match: { plural: 'vpcs' } });
-    const err = await reader().listKind(VPC).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(KubeAuthError);
-    expect((err as KubeAuthError).status).toBe(403);
-    expect((err as Error).message).toMatch(/403 Forbidden.*RBAC/);
+    const r = await reader().listKind(VPC);
+    expect(r.complete).toBe(false);
+    expect(r.failure).toBe(
+      'forbidden: cannot list vpcs.vpc.githedgehog.com in all namespaces (RBAC: grant "list" on "vpcs" in API group "vpc.githedgehog.com")',
+    );
+    expect(listRequests('vpcs')).toHaveLength(1);
   });
 
   test('500 beyond the retries → complete false, a failure, and no observations at all', async () => {
@@ -252,7 +254,7 @@ describe('listKind', () => {
     expect(r.complete).toBe(true);
     expect(r.observations).toHaveLength(3);
     expect(retries).toHaveLength(1);
-    expect(retries[0]!.error).toMatch(/abort/i);
+    expect(retries[0]!.error).toMatch(/no complete answer within 100 ms/);
   });
 
   test('a kind the server does not serve (404) fails at once, unretried', async () => {

@@ -128,10 +128,10 @@ async function checkKubeAccess(
     return { apiServerUrl: host ? `https://${host.includes(':') ? `[${host}]` : host}${port ? `:${port}` : ''}` : null };
   }
   // Loaded here, not at the top: client-node is heavy, and help and flag errors should answer at once.
-  const { KubeConfigError, loadKubeConfig } = await import('../kube/kube-config.js');
+  const { KubeConfigError, apiServerUrlOf, loadKubeConfig } = await import('../kube/kube-config.js');
   try {
     const kc = loadKubeConfig({ kubeconfigPath: access.kubeconfigPath, context: access.kubeContext });
-    return { apiServerUrl: kc.getCurrentCluster()?.server ?? null };
+    return { apiServerUrl: apiServerUrlOf(kc) }; // never the user:password a server URL may carry
   } catch (err) {
     if (!(err instanceof KubeConfigError)) throw err;
     // A fabric may be Git-only for now: without an explicit kubeconfig/context the default lookup may fail.

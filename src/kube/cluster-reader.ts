@@ -5,7 +5,8 @@
  * - listKind(): one kind, paged with limit + continue, all namespaces or the configured ones.
  *   An expired continue token (410) restarts that kind's list from scratch (bounded);
  *   429/5xx/network errors/timeouts/malformed bodies are retried with backoff honouring
- *   Retry-After (bounded); 401/403 throw KubeAuthError. A list that does not complete returns
+ *   Retry-After (bounded); 401 throws KubeAuthError, 403 (RBAC) fails that kind's list only, naming
+ *   the missing grant. A list that does not complete returns
  *   `complete: false` with NO observations, so nothing is ever written from half a list.
  *   Invalid objects become `errors`; the valid ones are kept.
  *
@@ -28,11 +29,13 @@ import {
   KubeRequestError,
   authErrorFor,
   describeKubeError,
+  forbiddenDiscoveryMessage,
+  forbiddenListMessage,
   headerOf,
   httpStatusOf,
   isRetryable,
 } from './kube-errors.js';
-import { contextName } from './kube-config.js';
+import { contextName, ExecPluginError, guardExecPlugin } from './kube-config.js';
 
 export { KubeAuthError, KubeRequestError } from './kube-errors.js';
 
@@ -57,7 +60,13 @@ export interface KindListResult {
 
 export interface DiscoveryResult {
   served: KindInfo[];
+  /** Every kind not served, with the reason: those the cluster does not serve, and those in `failed`. */
   skipped: { kind: string; reason: string }[];
+  /**
+   * The subset of `skipped` whose discovery failed (403, 5xx or network errors after the retries, malformed
+   * answers): the cluster may well serve them; they were not read, which a run reports as a failure.
+   */
+  failed: { kind: string; reason: string }[];
 }
 
 export interface RetryInfo {
@@ -94,6 +103,14 @@ export interface ClusterReaderOptions {
   /** Aborts every request and backoff sleep; the pending call rejects with an AbortError. */
   signal?: AbortSignal;
 }
+
+/** A request without a complete answer (headers and body) within `requestTimeoutMs`: retried like a network error. */
+export class RequestTimeoutError extends Error {
+  override name = 'RequestTimeoutError';
+}
+
+/** The per-request options handed to client-node's generated API calls. */
+type RequestOptions = { middleware: ObservableMiddleware[]; middlewareMergeStrategy: 'append' };
 
 /** A 200 answer whose body is not what a list/discovery call returns: retried like a network error. */
 export class MalformedResponseError extends Error {
@@ -137,7 +154,7 @@ export class ClusterReader {
   private readonly context: string | undefined;
 
   constructor(kc: KubeConfig, opts: ClusterReaderOptions = {}) {
-    this.api = kc.makeApiClient(CustomObjectsApi);
+    this.api = guardExecPlugin(kc).makeApiClient(CustomObjectsApi);
     this.context = contextName(kc);
     this.namespaces = opts.namespaces && opts.namespaces.length > 0 ? [...new Set(opts.namespaces)] : null;
     this.o = {
@@ -155,7 +172,10 @@ export class ClusterReader {
     };
   }
 
-  /** Which of `kinds` this cluster serves. 401/403 throw KubeAuthError; other failures skip the group's kinds with the reason. */
+  /**
+   * Which of `kinds` this cluster serves. 401 throws KubeAuthError (the credentials concern every kind); a group
+   * that is not served (404) skips its kinds; any other failure of one group (403, 5xx, …) marks its kinds failed.
+   */
   async discover(kinds: readonly KindInfo[] = FABRIC_KINDS): Promise<DiscoveryResult> {
     const byGv = new Map<string, KindInfo[]>();
     for (const k of kinds) {
@@ -164,6 +184,7 @@ export class ClusterReader {
       byGv.set(k.apiVersion, list);
     }
     const verdicts = new Map<KindInfo, string | null>(); // null = served, string = reason skipped
+    const failedKinds = new Set<KindInfo>();
     await Promise.all(
       [...byGv.entries()].map(async ([gv, gvKinds]) => {
         const { group, version } = gvKinds[0]!;
@@ -175,15 +196,20 @@ export class ClusterReader {
           if (!list || !Array.isArray(list.resources)) throw new MalformedResponseError(`discovery of ${gv} returned no resource list`);
           resources = list.resources;
         } catch (err) {
-          if (err instanceof KubeAuthError || this.o.signal?.aborted) throw err;
-          const status = httpStatusOf(err);
+          if ((err instanceof KubeAuthError && err.status !== 403) || this.o.signal?.aborted) throw err;
+          const status = err instanceof KubeAuthError ? err.status : httpStatusOf(err);
           const reason =
             status === 404
               ? `the cluster does not serve ${gv} (404 on /apis/${gv}); is the CRD installed?`
-              : err instanceof KubeRequestError
-                ? err.message
-                : `discovery of ${gv} failed: ${describeKubeError(err)}`;
-          for (const k of gvKinds) verdicts.set(k, reason);
+              : status === 403
+                ? forbiddenDiscoveryMessage(gv)
+                : err instanceof KubeRequestError
+                  ? err.message
+                  : `discovery of ${gv} failed: ${describeKubeError(err)}`;
+          for (const k of gvKinds) {
+            verdicts.set(k, reason);
+            if (status !== 404) failedKinds.add(k);
+          }
           return;
         }
         for (const k of gvKinds) {
@@ -198,15 +224,19 @@ export class ClusterReader {
     );
     const served: KindInfo[] = [];
     const skipped: { kind: string; reason: string }[] = [];
+    const failed: { kind: string; reason: string }[] = [];
     for (const k of kinds) {
       const v = verdicts.get(k);
       if (v === null) served.push(k);
-      else skipped.push({ kind: k.kind, reason: v ?? 'not discovered' });
+      else {
+        skipped.push({ kind: k.kind, reason: v ?? 'not discovered' });
+        if (failedKinds.has(k) || v === undefined) failed.push({ kind: k.kind, reason: v ?? 'not discovered' });
+      }
     }
-    return { served, skipped };
+    return { served, skipped, failed };
   }
 
-  /** List one kind completely (all configured namespaces), or report why not. Throws only KubeAuthError / AbortError. */
+  /** List one kind completely (all configured namespaces), or report why not (403 included). Throws only a 401 KubeAuthError / AbortError. */
   async listKind(kind: KindInfo): Promise<KindListResult> {
     const scopes: (string | null)[] = this.namespaces ?? [null];
     const observations: ActualObservation[] = [];
@@ -341,6 +371,10 @@ export class ClusterReader {
             return b;
           });
         } catch (err) {
+          // RBAC refusing one kind leaves that kind unread, like any failed list; 401 concerns every kind.
+          if (err instanceof KubeAuthError && err.status === 403) {
+            return { complete: false, observations: [], errors, failure: forbiddenListMessage(kind, namespace), pages, restarts };
+          }
           if (err instanceof KubeAuthError || this.o.signal?.aborted) throw err;
           const status = httpStatusOf(err);
           if (status === 410 && cont !== undefined) {
@@ -373,24 +407,53 @@ export class ClusterReader {
     }
   }
 
-  /** A per-request signal: the caller's abort signal and the request timeout. */
-  private requestOptions() {
-    const timeout = AbortSignal.timeout(this.o.requestTimeoutMs);
-    const signal = this.o.signal ? AbortSignal.any([this.o.signal, timeout]) : timeout;
-    return { middleware: [signalMiddleware(signal)], middlewareMergeStrategy: 'append' as const };
+  /**
+   * Run one request attempt under its own timeout. The timer and the AbortController are held here, strongly,
+   * until the attempt settles: a signal combined with AbortSignal.any() could be collected mid-request, and the
+   * timeout with it — a server that accepted the request and never answered then hung the run forever. The
+   * abort frees the socket; the race ends the attempt even if a client library ignored the signal.
+   */
+  private async attempt<T>(what: string, op: (options: RequestOptions) => Promise<T>): Promise<T> {
+    const ms = this.o.requestTimeoutMs;
+    const controller = new AbortController();
+    const caller = this.o.signal;
+    const onCallerAbort = () => controller.abort(caller?.reason);
+    caller?.addEventListener('abort', onCallerAbort, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new RequestTimeoutError(`no complete answer within ${ms} ms`);
+        controller.abort(err);
+        reject(err);
+      }, ms);
+    });
+    try {
+      return await Promise.race([op({ middleware: [signalMiddleware(controller.signal)], middlewareMergeStrategy: 'append' }), timedOut]);
+    } catch (err) {
+      // node-fetch reports our own abort as "The user aborted a request": say what happened instead.
+      const reason: unknown = controller.signal.reason;
+      throw reason instanceof RequestTimeoutError ? reason : err;
+    } finally {
+      clearTimeout(timer);
+      caller?.removeEventListener('abort', onCallerAbort);
+    }
   }
 
   /**
    * Run `op` until it succeeds, a non-retryable error occurs, or retries run out. Waits an
    * exponential backoff with jitter between attempts — or what the answer's Retry-After asks.
    */
-  private async withRetry<T>(what: string, op: (options: ReturnType<ClusterReader['requestOptions']>) => Promise<T>): Promise<T> {
+  private async withRetry<T>(what: string, op: (options: RequestOptions) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       if (this.o.signal?.aborted) throw new AbortedError(`${what}: aborted`);
       try {
-        return await op(this.requestOptions());
+        return await this.attempt(what, op);
       } catch (err) {
         if (this.o.signal?.aborted) throw new AbortedError(`${what}: aborted`);
+        if (err instanceof ExecPluginError) {
+          // No credentials at all: every kind would fail the same way, so the run fails, like a 401.
+          throw new KubeAuthError(`cannot get the credentials of ${this.context ? `context "${this.context}"` : 'the current context'}: ${err.message}`, 401, this.context);
+        }
         const auth = authErrorFor(err, this.context, what);
         if (auth) throw auth;
         if (!isRetryable(err) || attempt >= this.o.maxRetries) throw new KubeRequestError(what, err, attempt + 1);

@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, type User } from '@kubernetes/client-node';
+import { stripUrlCredentials } from './redact.js';
 
 export interface KubeAccess {
   /** A kubeconfig file; `~/` is expanded. Absent/null: in-cluster or the default loading rules. */
@@ -152,8 +153,74 @@ export function loadKubeConfig(access: KubeAccess = {}): KubeConfig {
   if (cluster.server.startsWith('http:') && !cluster.skipTLSVerify) {
     // client-node refuses plain http unless skipTLSVerify is set, with a message naming neither.
     throw new KubeConfigError(
-      `cluster "${cluster.name}" in ${where} uses plain http (${cluster.server}); client-node requires insecure-skip-tls-verify: true for that`,
+      `cluster "${cluster.name}" in ${where} uses plain http (${stripUrlCredentials(cluster.server)}); client-node requires insecure-skip-tls-verify: true for that`,
     );
+  }
+  return guardExecPlugin(kc);
+}
+
+/** The current cluster's API server URL, fit to show and store: without the user name and password it may carry. */
+export function apiServerUrlOf(kc: KubeConfig): string | null {
+  const server = kc.getCurrentCluster()?.server;
+  return server ? stripUrlCredentials(server) : null;
+}
+
+/**
+ * A kubeconfig exec plugin (users[].user.exec) that failed. The message names the command and the exit code only:
+ * the plugin's stderr, which client-node puts verbatim in its error, can carry tokens.
+ */
+export class ExecPluginError extends Error {
+  override name = 'ExecPluginError';
+}
+
+const EXEC_GUARDED = Symbol('hh-sync.execPluginGuarded');
+
+interface ExecAuthLike {
+  execFn: (command: string, args: string[], opts: object) => { on(event: 'close', l: (code: number | null) => void): unknown };
+  getCredential: (user: User) => Promise<unknown>;
+  [EXEC_GUARDED]?: true;
+}
+
+function execCommandOf(user: User): string | undefined {
+  const exec = (user.exec ?? (user.authProvider?.config as { exec?: { command?: unknown } } | undefined)?.exec) as { command?: unknown } | undefined;
+  return typeof exec?.command === 'string' && exec.command ? path.basename(exec.command) : undefined;
+}
+
+function execFailure(user: User, err: unknown, exitCode: number | null | undefined): string {
+  const command = execCommandOf(user);
+  if (!command) return `the exec plugin of user "${user.name}" has no command`;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return `exec plugin ${command} could not be started (${code})`;
+  if (err instanceof SyntaxError) return `exec plugin ${command} did not print an ExecCredential (invalid JSON)`;
+  return `exec plugin ${command} failed with exit code ${exitCode ?? 'unknown'}`;
+}
+
+/**
+ * Make the kubeconfig's exec plugin fail with an ExecPluginError (command, exit code) instead of client-node's
+ * Error carrying the plugin's stderr. client-node 1.4 keeps its ExecAuth in a private list and does not export the
+ * class, so it is found by shape. Idempotent; returns `kc`.
+ */
+export function guardExecPlugin(kc: KubeConfig): KubeConfig {
+  const authenticators = (kc as unknown as { authenticators?: unknown[] }).authenticators ?? [];
+  for (const a of authenticators) {
+    const auth = a as ExecAuthLike;
+    if (typeof auth?.execFn !== 'function' || typeof auth.getCredential !== 'function' || auth[EXEC_GUARDED]) continue;
+    auth[EXEC_GUARDED] = true;
+    const spawn = auth.execFn.bind(auth);
+    const getCredential = auth.getCredential.bind(auth);
+    let lastExitCode: number | null | undefined;
+    auth.execFn = (command, args, opts) => {
+      const child = spawn(command, args, opts);
+      child.on('close', (code) => (lastExitCode = code)); // registered before client-node's own 'close' listener
+      return child;
+    };
+    auth.getCredential = async (user) => {
+      try {
+        return await getCredential(user);
+      } catch (err) {
+        throw new ExecPluginError(execFailure(user, err, lastExitCode));
+      }
+    };
   }
   return kc;
 }

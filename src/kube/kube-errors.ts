@@ -11,6 +11,8 @@
  *   errors named `AbortError`.
  */
 import { ApiException } from '@kubernetes/client-node';
+import type { KindInfo } from './catalog.js';
+import { redactUrlCredentials } from './redact.js';
 
 /** 401/403 from the API server: the run fails with this message; retrying cannot help. */
 export class KubeAuthError extends Error {
@@ -66,8 +68,10 @@ export function isAbortError(err: unknown): boolean {
   return !!err && typeof err === 'object' && (err as { name?: unknown }).name === 'AbortError';
 }
 
+/** Clipped to one short line, and never a URL's credentials (network errors quote the URL they failed on). */
 function clip(s: string, max = 300): string {
-  return s.length > max ? `${s.slice(0, max)}…` : s;
+  const safe = redactUrlCredentials(s);
+  return safe.length > max ? `${safe.slice(0, max)}…` : safe;
 }
 
 /**
@@ -119,6 +123,20 @@ export function authErrorFor(err: unknown, context: string | undefined, what: st
     403,
     context,
   );
+}
+
+/**
+ * Why RBAC refused the list of one kind, and the grant that would allow it — one line, for the run's errors:
+ * `forbidden: cannot list vpcs.vpc.githedgehog.com in all namespaces (RBAC: grant "list" on "vpcs" in API group "vpc.githedgehog.com")`.
+ */
+export function forbiddenListMessage(kind: Pick<KindInfo, 'plural' | 'group'>, namespace: string | null): string {
+  const where = namespace ? `in namespace ${namespace}` : 'in all namespaces';
+  return `forbidden: cannot list ${kind.plural}.${kind.group} ${where} (RBAC: grant "list" on "${kind.plural}" in API group "${kind.group}")`;
+}
+
+/** Why RBAC refused the discovery of one API group version, and the grant that would allow it. */
+export function forbiddenDiscoveryMessage(groupVersion: string): string {
+  return `forbidden: cannot discover /apis/${groupVersion} (RBAC: grant "get" on the non-resource URL "/apis/${groupVersion}", e.g. the system:discovery ClusterRole)`;
 }
 
 /**

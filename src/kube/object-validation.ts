@@ -6,6 +6,7 @@
  * DNS-1123 name and namespace, the kind/apiVersion of the list it came from, spec/status/labels
  * of the right shapes, uid and resourceVersion present, and a serialized size within the limit
  * (the API server itself refuses objects over ~1.5 MiB; anything larger did not come from one).
+ * Last, no stored string may hold what PostgreSQL refuses (NUL, lone surrogates: json-safety.ts).
  */
 import {
   IsNotEmpty,
@@ -21,6 +22,7 @@ import {
 } from 'class-validator';
 import type { KindInfo } from './catalog.js';
 import type { ActualObservation, ObjectError } from '../observations.js';
+import { findUnstorableString, hasSuspectEscape, unstorableProblem, type UnstorableString } from './json-safety.js';
 
 /** Kubernetes refuses objects over about 1.5 MiB (etcd's request limit); so do we. */
 export const DEFAULT_MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
@@ -216,10 +218,28 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** A name/namespace fit to appear in an error record (only strings, clipped). */
+/** A name/namespace fit to appear in an error record (only strings, clipped; NULs and lone surrogates escaped). */
 function idPart(v: unknown): string | undefined {
   if (typeof v !== 'string') return undefined;
-  return v.length > 253 ? `${v.slice(0, 253)}…` : v;
+  const clipped = v.length > 253 ? `${v.slice(0, 253)}…` : v;
+  // The error record is stored as jsonb, which refuses these characters: show them as JSON escapes.
+  return unstorableProblem(clipped) ? JSON.stringify(clipped).slice(1, -1) : clipped;
+}
+
+/**
+ * The first string of the stored fields that PostgreSQL would refuse (see json-safety.ts). `json` is the
+ * object's JSON text: when it holds no suspect escape, nothing needs walking (the common case).
+ */
+function findUnstorableField(input: KubeObjectInput, json: string | undefined): UnstorableString | null {
+  if (json !== undefined && !hasSuspectEscape(json)) return null;
+  return (
+    findUnstorableString(input.uid, 'metadata.uid') ??
+    findUnstorableString(input.resourceVersion, 'metadata.resourceVersion') ??
+    findUnstorableString(input.labels, 'metadata.labels') ??
+    findUnstorableString(input.annotations, 'metadata.annotations') ??
+    findUnstorableString(input.spec, 'spec') ??
+    findUnstorableString(input.status, 'status')
+  );
 }
 
 function reasonOf(errors: ValidationError[]): string {
@@ -247,8 +267,10 @@ export function toActualObservation(
   }
 
   let serializedBytes: number;
+  let json: string | undefined;
   try {
-    serializedBytes = Buffer.byteLength(JSON.stringify(raw), 'utf8');
+    json = JSON.stringify(raw);
+    serializedBytes = Buffer.byteLength(json, 'utf8');
   } catch {
     serializedBytes = Number.POSITIVE_INFINITY; // cyclic: cannot have come from JSON; refuse
   }
@@ -274,6 +296,14 @@ export function toActualObservation(
     return {
       ok: false,
       error: { kind: kind.kind, namespace: idPart(meta.namespace), name: idPart(meta.name), reason: reasonOf(errors) },
+    };
+  }
+  // Decided here, before any SQL: PostgreSQL would refuse the whole batch this object travels in.
+  const unstorable = findUnstorableField(input, json);
+  if (unstorable) {
+    return {
+      ok: false,
+      error: { kind: kind.kind, namespace: idPart(meta.namespace), name: idPart(meta.name), reason: `${unstorable.path} ${unstorable.problem}` },
     };
   }
   return {

@@ -28,7 +28,7 @@ import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { KindInfo } from './catalog.js';
 import type { ActualObservation, ObjectError } from '../observations.js';
 import { ClusterReader, type ClusterReaderOptions, type KindListResult } from './cluster-reader.js';
-import { toActualObservation, DEFAULT_MAX_OBJECT_BYTES } from './object-validation.js';
+import { toActualObservation, DEFAULT_MAX_OBJECT_BYTES, DNS1123_LABEL, DNS1123_SUBDOMAIN } from './object-validation.js';
 import { KubeAuthError, authErrorFor, describeKubeError, httpStatusOf } from './kube-errors.js';
 import { backoffDelay, sleep, type BackoffPolicy } from './backoff.js';
 import { contextName } from './kube-config.js';
@@ -447,10 +447,11 @@ export class ResourceWatcher extends EventEmitter {
       case 'DELETED': {
         counted();
         if (rv) scope.resourceVersion = rv;
-        if (typeof meta?.namespace === 'string' && typeof meta?.name === 'string' && meta.namespace && meta.name) {
+        // Valid names only: a name no ledger row can have (a NUL, say) would fail the whole batch's SQL.
+        if (typeof meta?.namespace === 'string' && typeof meta?.name === 'string' && DNS1123_LABEL.test(meta.namespace) && DNS1123_SUBDOMAIN.test(meta.name)) {
           this.enqueue(kind, `${meta.namespace}/${meta.name}`, { op: 'delete', namespace: meta.namespace, name: meta.name });
         } else {
-          this.enqueueError(kind, { kind: kind.kind, reason: 'DELETED event without metadata.namespace and metadata.name' });
+          this.enqueueError(kind, { kind: kind.kind, reason: 'DELETED event without a valid metadata.namespace and metadata.name' });
         }
         return;
       }

@@ -117,7 +117,10 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         discovery: await reader.discover(FABRIC_KINDS),
         schemaDefaults: await this.schemas.defaultsFor(fabric, () => reader.readCrds()),
       }));
-      rec.skippedKinds.push(...discovery.skipped);
+      // A kind whose discovery failed (403, 5xx, …) may well exist: it is a failed kind, not a skipped one.
+      const discoveryFailed = new Set(discovery.failed.map((k) => k.kind));
+      rec.skippedKinds.push(...discovery.skipped.filter((k) => !discoveryFailed.has(k.kind)));
+      for (const k of discovery.failed) this.noteFailedKind(rec, 'discovery', k.kind, k.reason);
       if (discovery.served.length === 0) {
         // Reading nothing is not a successful read of an empty fabric: never sweep, never report "connected".
         const reasons = [...new Set(discovery.skipped.map((k) => k.reason))];
@@ -130,15 +133,17 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         const ctx = this.driftContext(fabric, schemaDefaults, now, now);
         const indexes = await rec.timer.time('write', () => loadActualIndexes(tem, fabric.id));
         const writer = new ResourceWriter(tem, ACTUAL_COLUMNS, 'sync_actual', now, this.writeBatchRows, rec.runId);
+        let listed = 0;
         for (const kind of discovery.served) {
           const list = await rec.timer.time('list', () => reader.listKind(kind));
+          // counts.failed counts refused objects; a failed kind is an error entry, not an object.
           rec.errors.push(...list.errors);
           rec.counts.failed += list.errors.length;
           if (!list.complete) {
-            rec.failedKinds.push({ kind: kind.kind, reason: list.failure ?? 'list did not complete' });
-            rec.errors.push({ kind: kind.kind, reason: `list failed, rows of this kind left untouched: ${list.failure ?? 'incomplete'}` });
+            this.noteFailedKind(rec, 'list', kind.kind, list.failure ?? 'list did not complete');
             continue;
           }
+          listed++;
           const r = await rec.timer.time('write', () =>
             this.writeActualKind(
               tem,
@@ -155,6 +160,11 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
           rec.recreated.push(...r.recreated);
           if (r.reevaluated) rec.details.reevaluated = ((rec.details.reevaluated as number) ?? 0) + r.reevaluated;
         }
+        if (listed === 0) {
+          // Not one kind read: the run failed (rolled back, nothing swept) and the fabric is not "connected".
+          const reasons = [...new Set(rec.failedKinds.map((k) => k.reason))];
+          throw new ClusterUnreachableError(`every list failed: ${reasons.slice(0, 2).join('; ')}`);
+        }
         await rec.timer.time('write', async () => {
           await writer.flush();
           await refreshFabricSummary(tem, fabric.id);
@@ -167,6 +177,12 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         });
       });
     });
+  }
+
+  /** A kind that could not be read: named with the reason; its rows are left untouched. */
+  private noteFailedKind(rec: RunAccumulator, step: 'list' | 'discovery', kind: string, reason: string): void {
+    rec.failedKinds.push({ kind, reason });
+    rec.errors.push({ kind, reason: `${step} failed, rows of this kind left untouched: ${reason}` });
   }
 
   /**

@@ -63,7 +63,7 @@ type Route =
   | { t: 'crd'; name: string }
   | { t: 'notfound' };
 
-type BodyFault = Extract<Fault, { type: 'drop' } | { type: 'malformed' }> | undefined;
+type BodyFault = Extract<Fault, { type: 'drop' } | { type: 'malformed' } | { type: 'hang' }> | undefined;
 
 interface Ctx {
   req: IncomingMessage;
@@ -296,6 +296,14 @@ export class FakeKubeApi {
     if (delayMs > 0) {
       await this.sleep(delayMs);
       if (!this.server || res.destroyed) return;
+    }
+    if (fault?.type === 'hang') {
+      if (fault.afterHeaders) {
+        record.status = 200;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"kind":"');
+      }
+      return; // the reply is never finished; stop() destroys the socket
     }
     if (fault?.type === 'status') {
       const verb = isWatch ? 'watch' : route.t === 'object' ? 'get' : 'list';

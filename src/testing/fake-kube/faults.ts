@@ -23,7 +23,13 @@ export type Fault =
   /** Hold the reply back for `ms` milliseconds. */
   | { type: 'delay'; ms: number; times?: number; match?: FaultMatch }
   /** A garbage line at the start of a watch stream; an invalid JSON body (status 200) for anything else. */
-  | { type: 'malformed'; times?: number; match?: FaultMatch };
+  | { type: 'malformed'; times?: number; match?: FaultMatch }
+  /**
+   * Accept the request and never answer it (a wedged server or a half-open connection): no headers at all, or
+   * with `afterHeaders` a 200 and the first bytes of a body that never ends. The socket stays open until the
+   * client gives up or stop() closes it.
+   */
+  | { type: 'hang'; afterHeaders?: boolean; times?: number; match?: FaultMatch };
 
 /** What a fault can be matched against. */
 export interface RequestFacts {
