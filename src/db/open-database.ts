@@ -3,7 +3,8 @@
  * one), runs pending migrations, and returns one handle that closes all of it.
  */
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
-import { redactDatabaseUrl, resolveDatabaseUrl } from './database-url.js';
+import { maskDatabaseUrl, redactDatabaseUrl, resolveDatabaseUrl } from './database-url.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, missingDatabase, probeDatabase } from './database-probe.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
 import { createOrmConfig } from './orm-config.js';
 
@@ -20,6 +21,13 @@ export interface OpenDatabaseOptions {
   migrate?: boolean;
   /** Receives one-line progress messages (never a password). */
   logger?: DatabaseLogger;
+  /**
+   * Create the database the URL names when it does not exist (default false: a missing database is a
+   * DatabaseMissingError, so a typo never yields an empty ledger). The embedded data directory is always created.
+   */
+  createDatabase?: boolean;
+  /** Bound of one connection attempt, in ms (default 10 000): a server that accepts and never answers fails in time. */
+  connectTimeoutMs?: number;
   /** Extra MikroORM options (merged over ours). */
   ormOptions?: Partial<Options>;
 }
@@ -55,13 +63,25 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
     log(`database: embedded PGlite (${embedded.dataDir ?? 'in memory'}) on ${url}`);
   }
 
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   let orm: MikroORM | undefined;
   try {
-    const { migrations, ...rest } = options.ormOptions ?? {};
+    const missing = embedded ? false : (await probeDatabase(url, connectTimeoutMs)) === 'missing';
+    if (missing && !options.createDatabase) throw missingDatabase(url);
+    const { migrations, driverOptions, ...rest } = options.ormOptions ?? {};
     orm = await MikroORM.init(
       createOrmConfig(url, {
         // PGlite is a single backend: one pooled connection.
         ...(embedded ? { pool: { min: 0, max: 1 } } : {}),
+        // Only an explicit createDatabase may create one (MikroORM would do it silently on connect).
+        ensureDatabase: missing,
+        // Every later connection is bounded too: pg gives up on a silent server, and the pool does not
+        // keep retrying it for a minute (the knex default).
+        driverOptions: {
+          acquireConnectionTimeout: connectTimeoutMs,
+          ...(driverOptions as object | undefined),
+          connection: { connectionTimeoutMillis: connectTimeoutMs, ...(driverOptions as { connection?: object } | undefined)?.connection },
+        },
         ...rest,
         migrations: { silent: true, ...migrations },
       }),
@@ -93,7 +113,7 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
   } catch (err) {
     await orm?.close(true).catch(() => {});
     await embedded?.stop().catch(() => {});
-    if (err instanceof Error) err.message = err.message.split(url).join(redactDatabaseUrl(url));
+    if (err instanceof Error) err.message = maskDatabaseUrl(err.message, url);
     throw err;
   }
 }
