@@ -49,6 +49,11 @@ function logWith(logger: DatabaseLogger | undefined): (message: string) => void 
   return typeof logger === 'function' ? logger : (m) => logger.info(m);
 }
 
+function knexLog(log: (message: string) => void): Record<'warn' | 'error' | 'deprecate' | 'debug', (message: unknown) => void> {
+  const line = (level: string) => (message: unknown) => log(`database ${level}: ${typeof message === 'string' ? message : JSON.stringify(message)}`);
+  return { warn: line('warning'), error: line('error'), deprecate: line('deprecation'), debug: () => undefined };
+}
+
 export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<OpenedDatabase> {
   const log = logWith(options.logger);
   const configured = options.embedded ? undefined : resolveDatabaseUrl(options.url);
@@ -79,6 +84,9 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
         // keep retrying it for a minute (the knex default).
         driverOptions: {
           acquireConnectionTimeout: connectTimeoutMs,
+          // knex writes its warnings ("Connection Error: …") with console.log — on a CLI's stdout, in the middle
+          // of its JSON. They go to our logger instead; the error itself reaches the caller anyway.
+          log: knexLog(log),
           ...(driverOptions as object | undefined),
           connection: { connectionTimeoutMillis: connectTimeoutMs, ...(driverOptions as { connection?: object } | undefined)?.connection },
         },
