@@ -13,6 +13,7 @@ import { jest } from '@jest/globals';
 import pc from 'picocolors';
 import { main } from '../src/cli/main.js';
 import { classifyError } from '../src/cli/cli-errors.js';
+import { runDoctorCli } from '../src/cli/doctor-command.js';
 import { Output } from '../src/cli/cli-output.js';
 import { checkFabricName } from '../src/cli/fabric-options.js';
 import { formatDriftReport } from '../src/cli/drift-table.js';
@@ -179,6 +180,14 @@ describe('--json is one JSON document, also on failure', () => {
     }
   });
 
+  test('doctor --json on a database it cannot open: the same error object, exit 3', async () => {
+    const out: string[] = [];
+    const code = await runDoctorCli(['--json', '--database-url', 'postgres://hh:s3cret-pw@127.0.0.1:1/hh'], { stdout: (t) => out.push(t), stderr: () => undefined });
+    expect(code).toBe(3);
+    expect(JSON.parse(out.join(''))).toEqual({ error: { message: expect.stringMatching(/ECONNREFUSED/), code: 'database', exitCode: 3 } });
+    expect(out.join('')).not.toMatch(/s3cret-pw/);
+  });
+
   test('a usage error found by the flag parser: {"error": …}, exit 2', async () => {
     const r = await hh(['drift', 'lab', '--json', '--no-such-flag']);
     expect(r.code).toBe(2);
@@ -266,6 +275,14 @@ describe('errors: one line, the database\'s own message first, the hint of the s
     expect(line).toMatch(/^could not extend file "base\/16384\/2619": No space left on device; check --database-url/);
     expect(line.length).toBeLessThan(300);
     expect(line).not.toMatch(/insert into|cluster/);
+  });
+
+  test('SQL after a MikroORM prefix is dropped too; a message kilobytes long is cut', () => {
+    const migration = classifyError(new Error(`Migration Migration20260101 (up) failed: Original error: alter table "x" add column "y" int; ${'x'.repeat(3000)} - column "y" of relation "x" already exists`));
+    expect(migration.line).toMatch(/^Migration Migration20260101 \(up\) failed: Original error: column "y" of relation "x" already exists;/);
+    const long = classifyError(new Error(`odd: ${'y'.repeat(5000)}`));
+    expect(long.line.length).toBeLessThan(700);
+    expect(long.line).toMatch(/--verbose/);
   });
 
   test('a lock failure and a connection error get no cluster hint; an unknown error class a generic one', () => {

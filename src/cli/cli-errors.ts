@@ -43,6 +43,7 @@ export interface ClassifiedError {
 }
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN', '28P01', '3D000', '28000']);
+const MAX_LINE = 600;
 const DATABASE_HINT = 'check --database-url / HH_SYNC_DATABASE_URL / DATABASE_URL and that PostgreSQL is running';
 
 /** Only the first line of a message, SQL stripped: the rest (statements, stacks, snippets) belongs to --verbose. */
@@ -53,7 +54,9 @@ function firstLine(message: string): string {
 /** Maps anything thrown by a command to its exit code and the one line shown for it. */
 export function classifyError(err: unknown): ClassifiedError {
   const c = classify(err);
-  return { ...c, line: safeText(c.line).replace(/[\r\n]+/g, ' ') };
+  const line = safeText(c.line).replace(/[\r\n]+/g, ' ');
+  // One line a person reads: a message kilobytes long is cut (--verbose has all of it).
+  return { ...c, line: line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}… (run again with --verbose for all of it)` : line };
 }
 
 function classify(err: unknown): ClassifiedError {

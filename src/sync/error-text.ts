@@ -14,8 +14,9 @@ const GIT_ERROR_NAMES = new Set(['DesiredSourceError', 'GitCommandError']);
 // Socket-level codes: on their own they could be either side, so they count as the database's only
 // when the error did not come from the cluster reader (whose errors are named above).
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
-// knex prefixes a failed statement: "<sql> - <the server's message>".
-const SQL_PREFIX = /^\s*(select|insert|update|delete|with|create|alter|drop|begin|commit|rollback|set|lock|savepoint|release|truncate|copy)\b/i;
+// knex prefixes a failed statement: "<sql> - <the server's message>", at the start of the message or after
+// a MikroORM prefix ("Migration … failed: Original error: <sql> - …").
+const SQL_START = /(^|:\s+)\s*(select|insert|update|delete|with|create|alter|drop|begin|commit|rollback|set|lock|savepoint|release|truncate|copy|do)\s/i;
 const PG_MESSAGES = /^(Connection terminated|Client has encountered a connection error|terminating connection|Knex: Timeout)/;
 
 export function failureSource(err: unknown): FailureSource {
@@ -30,11 +31,13 @@ export function failureSource(err: unknown): FailureSource {
   return 'other';
 }
 
-/** The message without a leading SQL statement (knex: "<sql> - <message>"), on one line. */
+/** The message without the SQL statement knex put before the server's message ("<sql> - <message>"). */
 export function stripSql(message: string): string {
-  if (!SQL_PREFIX.test(message)) return message;
+  const sql = SQL_START.exec(message);
+  if (!sql) return message;
+  const start = sql.index + sql[1]!.length;
   const cut = message.lastIndexOf(' - ');
-  return cut >= 0 ? message.slice(cut + 3) : message;
+  return cut > start ? `${message.slice(0, start)}${message.slice(cut + 3)}` : message;
 }
 
 /** The whole message (every line), without a leading SQL statement: what a run record keeps. */
