@@ -80,10 +80,9 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
         ...(embedded ? { pool: { min: 0, max: 1 } } : {}),
         // Only an explicit createDatabase may create one (MikroORM would do it silently on connect).
         ensureDatabase: missing,
-        // Every later connection is bounded too: pg gives up on a silent server, and the pool does not
-        // keep retrying it for a minute (the knex default).
+        // Every later connection attempt is bounded too: pg gives up on a silent server, and the pool passes
+        // the failure on at once (knex's propagateCreateError). Waiting for a busy pool keeps knex's own bound.
         driverOptions: {
-          acquireConnectionTimeout: connectTimeoutMs,
           // knex writes its warnings ("Connection Error: …") with console.log — on a CLI's stdout, in the middle
           // of its JSON. They go to our logger instead; the error itself reaches the caller anyway.
           log: knexLog(log),
