@@ -49,6 +49,19 @@ function logWith(logger: DatabaseLogger | undefined): (message: string) => void 
   return typeof logger === 'function' ? logger : (m) => logger.info(m);
 }
 
+/**
+ * Our knex settings under the caller's: every connection attempt bounded (pg gives up on a silent server,
+ * and the pool passes the failure on at once — knex's propagateCreateError; waiting for a busy pool keeps
+ * knex's own bound), and knex's warnings ("Connection Error: …", written with console.log — on a CLI's
+ * stdout, in the middle of its JSON) sent to our logger; the error itself reaches the caller anyway.
+ * A knex client of the caller's own (driverOptions.context) is passed through untouched.
+ */
+function boundedDriverOptions(driverOptions: unknown, connectTimeoutMs: number, log: (message: string) => void): Options['driverOptions'] {
+  const given = (driverOptions ?? {}) as { context?: unknown; connection?: object };
+  if (given.context) return driverOptions as Options['driverOptions'];
+  return { log: knexLog(log), ...given, connection: { connectionTimeoutMillis: connectTimeoutMs, ...given.connection } };
+}
+
 function knexLog(log: (message: string) => void): Record<'warn' | 'error' | 'deprecate' | 'debug', (message: unknown) => void> {
   const line = (level: string) => (message: unknown) => log(`database ${level}: ${typeof message === 'string' ? message : JSON.stringify(message)}`);
   return { warn: line('warning'), error: line('error'), deprecate: line('deprecation'), debug: () => undefined };
@@ -82,13 +95,7 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
         ensureDatabase: missing,
         // Every later connection attempt is bounded too: pg gives up on a silent server, and the pool passes
         // the failure on at once (knex's propagateCreateError). Waiting for a busy pool keeps knex's own bound.
-        driverOptions: {
-          // knex writes its warnings ("Connection Error: …") with console.log — on a CLI's stdout, in the middle
-          // of its JSON. They go to our logger instead; the error itself reaches the caller anyway.
-          log: knexLog(log),
-          ...(driverOptions as object | undefined),
-          connection: { connectionTimeoutMillis: connectTimeoutMs, ...(driverOptions as { connection?: object } | undefined)?.connection },
-        },
+        driverOptions: boundedDriverOptions(driverOptions, connectTimeoutMs, log),
         ...rest,
         migrations: { silent: true, ...migrations },
       }),
