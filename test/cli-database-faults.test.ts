@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { DatabaseMissingError } from '../src/db/index.js';
 import { openLedger } from '../src/ledger.js';
 import { createGitRepo } from '../src/testing/index.js';
 import { cliEnv, messageLines, runCli } from './helpers/cli.js';
@@ -106,6 +107,25 @@ const server = testServerUrl();
       const created = await runCli(['migrate', '--create-database', '--json', '--database-url', url], { timeoutMs: 60_000 });
       expect(created.code).toBe(0);
       expect(JSON.parse(created.stdout).applied.length).toBeGreaterThan(0);
+      expect(await exists(name)).toBe(true);
+    } finally {
+      await withPg(server!, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+    }
+  });
+
+  test('library: openLedger throws DatabaseMissingError for a missing database unless createDatabase is given', async () => {
+    const name = `hh_missing_${randomBytes(5).toString('hex')}`;
+    const url = withDatabase(name);
+    try {
+      const err = await openLedger({ databaseUrl: url }).then(
+        (l) => l.close().then(() => null),
+        (e: Error) => e,
+      );
+      expect(err).toBeInstanceOf(DatabaseMissingError);
+      expect(err!.message).not.toMatch(/not-printed-pw/);
+      expect(await exists(name)).toBe(false);
+      const ledger = await openLedger({ databaseUrl: url, createDatabase: true });
+      await ledger.close();
       expect(await exists(name)).toBe(true);
     } finally {
       await withPg(server!, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
