@@ -57,6 +57,8 @@ function runnableDirections(ledger: Ledger, fabric: HedgehogFabric, directions: 
 function printRunsJson(out: Output, reports: SyncRunReport[], directions: Direction[]): void {
   if (directions.length > 1) out.printJson(reports.map(runJson));
   else if (reports[0]) out.printJson(runJson(reports[0]));
+  // Interrupted before the one run started: stdout still holds one document.
+  else out.printJson(errorJson({ code: EXIT.interrupted, kind: 'interrupted', line: 'interrupted before the run started' }));
 }
 
 /** `sync` with its flags checked: `directions` in the order they run (desired first). */
