@@ -27,6 +27,10 @@ export interface LedgerOptions {
   embedded?: boolean;
   /** Apply pending migrations on open (default true). */
   migrate?: boolean;
+  /** Create the database the URL names if it does not exist (default false: a missing database is an error). */
+  createDatabase?: boolean;
+  /** Bound of one database connection attempt in ms (default 10 000). */
+  connectTimeoutMs?: number;
   /** A pino-compatible logger (pino itself fits). Silent by default. */
   logger?: Logger;
   /** Build a KubeConfig for a fabric yourself (tests, custom credential stores). */
@@ -56,6 +60,8 @@ export async function openLedger(options: LedgerOptions = {}): Promise<Ledger> {
     dataDir: options.dataDir,
     embedded: options.embedded,
     migrate: options.migrate,
+    createDatabase: options.createDatabase,
+    connectTimeoutMs: options.connectTimeoutMs,
     logger: options.logger ? (m: string) => options.logger!.debug(m) : undefined,
   });
   const em = db.orm.em;

@@ -4,6 +4,8 @@
  *   0 success · 1 drift or findings (only with --exit-code; `doctor` always) · 2 usage error · 3 runtime failure
  */
 import { CommanderError } from 'commander';
+import { errorText, failureSource } from '../sync/error-text.js';
+import { safeText } from './terminal-text.js';
 
 // The library's errors are recognised by name, so this module (loaded for every command, help included)
 // pulls in no database or Kubernetes code.
@@ -23,41 +25,66 @@ export class RuntimeFailure extends Error {
   constructor(
     message: string,
     readonly hint?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; kind?: string },
   ) {
     super(message, options);
+    this.kind = options?.kind ?? 'failure';
   }
+  /** The failure's kind in `--json`'s error object (database, cluster, git, failure). */
+  readonly kind: string;
 }
 
 export interface ClassifiedError {
   code: ExitCode;
   /** One line, without the "hh-sync:" prefix. */
   line: string;
+  /** What kind of failure, for `--json`'s error object: usage, database, cluster, git, failure. */
+  kind: string;
 }
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN', '28P01', '3D000', '28000']);
+const MAX_LINE = 600;
+const DATABASE_HINT = 'check --database-url / HH_SYNC_DATABASE_URL / DATABASE_URL and that PostgreSQL is running';
 
-/** Only the first line of a message: the rest (SQL, stacks, snippets) belongs to --verbose. */
+/** Only the first line of a message, SQL stripped: the rest (statements, stacks, snippets) belongs to --verbose. */
 function firstLine(message: string): string {
-  const line = message.split('\n').find((l) => l.trim() !== '') ?? message;
-  return line.trim();
+  return errorText(message);
 }
 
 /** Maps anything thrown by a command to its exit code and the one line shown for it. */
 export function classifyError(err: unknown): ClassifiedError {
+  const c = classify(err);
+  const line = safeText(c.line).replace(/[\r\n]+/g, ' ');
+  // One line a person reads: a message kilobytes long is cut (--verbose has all of it).
+  return { ...c, line: line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}… (run again with --verbose for all of it)` : line };
+}
+
+function classify(err: unknown): ClassifiedError {
   const name = (err as Error)?.name;
-  if (err instanceof UsageError) return { code: EXIT.usage, line: err.message };
-  if (USAGE_ERRORS.has(name)) return { code: EXIT.usage, line: (err as Error).message };
-  if (err instanceof RuntimeFailure) return { code: EXIT.failure, line: err.hint ? `${err.message}; ${err.hint}` : err.message };
-  if (name === 'FabricBusyError') return { code: EXIT.failure, line: (err as Error).message };
-  if (name === 'DesiredSourceError') {
-    return { code: EXIT.failure, line: `${firstLine((err as Error).message)}; check the fabric's Git source with \`hh-sync fabric list\`` };
-  }
-  if (err instanceof CommanderError) return { code: EXIT.usage, line: err.message };
+  if (err instanceof UsageError) return { code: EXIT.usage, kind: 'usage', line: err.message };
+  if (USAGE_ERRORS.has(name)) return { code: EXIT.usage, kind: 'usage', line: firstLine((err as Error).message) };
+  if (err instanceof RuntimeFailure) return { code: EXIT.failure, kind: err.kind, line: err.hint ? `${err.message}; ${err.hint}` : err.message };
+  if (err instanceof CommanderError) return { code: EXIT.usage, kind: 'usage', line: err.message };
+  if (name === 'DatabaseMissingError') return { code: EXIT.failure, kind: 'database', line: missingDatabaseLine(err as Error) };
+  const message = firstLine(errorText(err));
+  const source = failureSource(err);
+  if (name === 'FabricBusyError') return { code: EXIT.failure, kind: 'database', line: message };
+  if (source === 'git') return { code: EXIT.failure, kind: 'git', line: `${message}; check the fabric's Git source with \`hh-sync fabric list\`` };
   const code = (err as { code?: unknown })?.code;
-  const message = firstLine((err as Error)?.message ?? String(err));
-  if (typeof code === 'string' && CONNECTION_CODES.has(code)) {
-    return { code: EXIT.failure, line: `cannot reach the ledger database (${message}); check --database-url / HH_SYNC_DATABASE_URL and that PostgreSQL is running` };
+  if (source === 'database' || (typeof code === 'string' && CONNECTION_CODES.has(code))) {
+    return { code: EXIT.failure, kind: 'database', line: `${message}; ${DATABASE_HINT}` };
   }
-  return { code: EXIT.failure, line: `${message}; run again with --verbose for details` };
+  if (source === 'cluster') return { code: EXIT.failure, kind: 'cluster', line: `${message}; check that the cluster is reachable with the fabric's kubeconfig` };
+  return { code: EXIT.failure, kind: 'failure', line: `${message}; run again with --verbose for details` };
+}
+
+/** `database "x" does not exist on host:port — create it, or run hh-sync migrate --create-database` */
+export function missingDatabaseLine(err: Error): string {
+  const e = err as Error & { database?: string; server?: string };
+  return `database "${e.database}" does not exist on ${e.server} — create it, or run hh-sync migrate --create-database`;
+}
+
+/** What `--json` prints on stdout when a command fails before it has a result: one document, always. */
+export function errorJson(c: ClassifiedError): { error: { message: string; code: string; exitCode: number } } {
+  return { error: { message: c.line, code: c.kind, exitCode: c.code } };
 }

@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { DEFAULT_DATA_DIR } from '../db/embedded-postgres.js';
 import { redactDatabaseUrl, resolveDatabaseUrl } from '../db/database-url.js';
 import { openLedger, type Ledger, type LedgerOptions } from '../ledger.js';
-import { RuntimeFailure, UsageError } from './cli-errors.js';
+import { errorText } from '../sync/error-text.js';
+import { RuntimeFailure, UsageError, missingDatabaseLine } from './cli-errors.js';
 import type { GlobalOptions, Output } from './cli-output.js';
 
 /** Where the ledger lives, decided from the flags and the environment (same order as `doctor`). */
@@ -23,11 +24,37 @@ export function ledgerLocation(opts: GlobalOptions, env: NodeJS.ProcessEnv = pro
   return { dataDir, display: `embedded ledger ${dataDir}` };
 }
 
+/**
+ * Milliseconds one database connection attempt may take: --connect-timeout, else HH_SYNC_CONNECT_TIMEOUT
+ * (seconds, fractions allowed); undefined = the library's default (10 s).
+ */
+export function connectTimeoutMs(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const [source, value] = opts.connectTimeout !== undefined ? ['--connect-timeout', opts.connectTimeout] : ['HH_SYNC_CONNECT_TIMEOUT', env.HH_SYNC_CONNECT_TIMEOUT];
+  if (value === undefined || value === '') return undefined;
+  const seconds = Number(value);
+  if (!/^\s*\d*\.?\d+\s*$/.test(value) || !(seconds > 0) || seconds > 3600) {
+    throw new UsageError(`${source} ${JSON.stringify(value)}: must be a number of seconds greater than 0 (at most 3600)`);
+  }
+  return Math.round(seconds * 1000);
+}
+
+/** The RuntimeFailure for a ledger that could not be opened: the server's own reason, one line, what to check. */
+export function openFailure(err: unknown, where: LedgerLocation, action = 'open'): RuntimeFailure {
+  if ((err as Error)?.name === 'DatabaseMissingError') return new RuntimeFailure(missingDatabaseLine(err as Error), undefined, { cause: err, kind: 'database' });
+  const message = errorText(err);
+  const hint = where.url
+    ? 'check --database-url / HH_SYNC_DATABASE_URL / DATABASE_URL and that PostgreSQL is running'
+    : /in use by process/.test(message)
+      ? 'stop the other hh-sync process using it, or pass another --data-dir'
+      : 'check the --data-dir directory (or remove it to start afresh)';
+  return new RuntimeFailure(`cannot ${action} the ledger (${where.display}): ${message}`, hint, { cause: err, kind: 'database' });
+}
+
 export interface OpenLedgerOptions {
   /** May a missing embedded ledger be created? (`fabric add`, `migrate`); otherwise it is a usage error. */
   create?: boolean;
   /** Extra facade options (sync reader hooks, …). */
-  ledger?: Omit<LedgerOptions, 'databaseUrl' | 'dataDir' | 'embedded' | 'logger'>;
+  ledger?: Omit<LedgerOptions, 'databaseUrl' | 'dataDir' | 'embedded' | 'logger' | 'connectTimeoutMs'>;
 }
 
 /** Opens the ledger the flags point at; failures become one actionable line. */
@@ -49,21 +76,17 @@ export async function openLedgerFor(opts: GlobalOptions, out: Output, o: OpenLed
     if (!exists) out.info(`creating the embedded ledger in ${where.dataDir} (the first start takes a few seconds)`);
   }
   out.debug(`ledger: ${where.display}`);
+  const timeout = connectTimeoutMs(opts);
   try {
     return await openLedger({
       ...o.ledger,
       databaseUrl: where.url,
       dataDir: where.dataDir,
       embedded: !where.url,
+      connectTimeoutMs: timeout,
       logger: out.logger(),
     });
   } catch (err) {
-    const message = ((err as Error).message ?? String(err)).split('\n')[0]!;
-    const hint = where.url
-      ? 'check --database-url / HH_SYNC_DATABASE_URL / DATABASE_URL and that PostgreSQL is running'
-      : /in use by process/.test(message)
-        ? 'stop the other hh-sync process using it, or pass another --data-dir'
-        : 'check the --data-dir directory (or remove it to start afresh)';
-    throw new RuntimeFailure(`cannot open the ledger (${where.display}): ${message}`, hint, { cause: err });
+    throw openFailure(err, where);
   }
 }

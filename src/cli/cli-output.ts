@@ -6,12 +6,15 @@
 import { format } from 'node:util';
 import pc from 'picocolors';
 import type { Logger } from '../sync/logger.js';
+import { safeText } from './terminal-text.js';
 
 /** Flags every command accepts (declared once on the program). */
 export interface GlobalOptions {
   databaseUrl?: string;
   dataDir?: string;
   json?: boolean;
+  /** Seconds one database connection attempt may take (--connect-timeout; default HH_SYNC_CONNECT_TIMEOUT, then 10). */
+  connectTimeout?: string;
   quiet?: boolean;
   verbose?: boolean;
 }
@@ -40,6 +43,8 @@ export class Output {
   /** Colours for what goes to stdout / stderr. */
   readonly c: Colors;
   readonly ce: Colors;
+  /** Something was printed on stdout (with --json: the one document it may hold). */
+  wroteStdout = false;
 
   constructor(
     opts: GlobalOptions,
@@ -61,18 +66,21 @@ export class Output {
   /** The command's result for people (suppressed by --json: stdout then holds JSON only). */
   result(text: string): void {
     if (this.json) return;
+    this.wroteStdout = true;
     this.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 
   /** The command's result for machines. */
   printJson(value: unknown): void {
+    this.wroteStdout = true;
     this.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   }
 
-  /** Progress and side notes: stderr, silenced by --quiet. */
+  /** Progress and side notes: stderr, silenced by --quiet. Foreign text in them is made inert (terminal-text.ts). */
   info(text: string): void {
     if (this.quiet) return;
-    this.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+    const safe = safeText(text);
+    this.stderr.write(safe.endsWith('\n') ? safe : `${safe}\n`);
   }
 
   /** Detail only --verbose wants. */
@@ -83,12 +91,12 @@ export class Output {
 
   /** Worth knowing even with --quiet. */
   warn(text: string): void {
-    this.stderr.write(`${this.ce.yellow('hh-sync:')} ${text}\n`);
+    this.stderr.write(`${this.ce.yellow('hh-sync:')} ${safeText(text)}\n`);
   }
 
   /** The one line of a failure. */
   error(text: string): void {
-    this.stderr.write(`${this.ce.red('hh-sync:')} ${text}\n`);
+    this.stderr.write(`${this.ce.red('hh-sync:')} ${safeText(text)}\n`);
   }
 
   /** A pino-compatible logger for the library, writing readable lines to stderr (only with --verbose). */

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { Output, type GlobalOptions } from './cli-output.js';
-import { classifyError } from './cli-errors.js';
+import { classifyError, errorJson } from './cli-errors.js';
 
 export type CommandWork = (g: GlobalOptions, out: Output) => Promise<number>;
 
@@ -17,10 +17,12 @@ export class CommandRunner {
     try {
       this.exitCode = await work(g, out);
     } catch (err) {
-      const { code, line } = classifyError(err);
-      out.error(line);
+      const classified = classifyError(err);
+      out.error(classified.line);
       if (out.verbose && err instanceof Error && err.stack) out.debug(err.stack);
-      this.exitCode = code;
+      // With --json, stdout holds one JSON document whatever happened: the error when there is no result.
+      if (out.json && !out.wroteStdout) out.printJson(errorJson(classified));
+      this.exitCode = classified.code;
     }
   }
 }

@@ -13,6 +13,7 @@ import { openDatabase } from '../db/open-database.js';
 import { redactDatabaseUrl, resolveDatabaseUrl } from '../db/database-url.js';
 import { DoctorScopeError, formatDoctorReport, runSchemaDoctor } from '../db/schema-doctor.js';
 import { formatRepairMigration } from '../db/default-repair.js';
+import { errorText } from '../sync/error-text.js';
 
 export interface DoctorCommandOptions {
   /** PostgreSQL URL; default HH_SYNC_DATABASE_URL, DATABASE_URL, else the embedded ledger. */
@@ -59,7 +60,10 @@ export async function runDoctor(options: DoctorCommandOptions, io: CommandIO = d
   try {
     db = await openDatabase({ url: options.databaseUrl, dataDir: options.dataDir, migrate: false });
   } catch (err) {
-    io.stderr(`hh-sync doctor: cannot open the database: ${(err as Error).message}`);
+    const message = `cannot open the database: ${errorText(err)}`;
+    io.stderr(`hh-sync doctor: ${message}`);
+    // --json: stdout holds one JSON document, also when there is no report (docs/cli.md, JSON output).
+    if (options.json) io.stdout(JSON.stringify({ error: { message, code: 'database', exitCode: DOCTOR_EXIT.error } }, null, 2));
     return DOCTOR_EXIT.error;
   }
   try {

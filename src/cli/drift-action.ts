@@ -6,6 +6,7 @@ import type { GlobalOptions, Output } from './cli-output.js';
 import { EXIT } from './cli-errors.js';
 import { formatDriftReport } from './drift-table.js';
 import { driftJson } from './json-shapes.js';
+import { shellArg } from './terminal-text.js';
 
 /** `drift` with its flags checked. */
 export async function runDrift(name: string, filter: DriftReportFilter, o: { maxPaths: number; exitCode: boolean }, g: GlobalOptions, out: Output): Promise<number> {
@@ -16,7 +17,7 @@ export async function runDrift(name: string, filter: DriftReportFilter, o: { max
     const report = await ledger.driftReport(fabric, filter);
     if (out.json) out.printJson(driftJson(report));
     else out.result(formatDriftReport(report, out.c, { maxPaths: o.maxPaths }));
-    if (report.summary.total === 0 && !fabric.lastSync) out.warn(`fabric ${name} was never synced: run \`hh-sync sync ${name}\` first`);
+    if (report.summary.total === 0 && !fabric.lastSync) out.warn(`fabric ${name} was never synced: run \`hh-sync sync ${shellArg(name)}\` first`);
     const drifted = report.resources.filter((r) => r.driftStatus !== 'in_sync').length;
     return o.exitCode && drifted > 0 ? EXIT.findings : EXIT.ok;
   } finally {

@@ -6,6 +6,7 @@ import { DRIFT_STATUSES, type DriftOp, type DriftSeverity, type DriftStatus } fr
 import type { DriftReport, DriftedResource } from '../sync/drift-report.js';
 import type { Colors } from './cli-output.js';
 import { renderTable, truncate } from './text-table.js';
+import { safeLine, shellArg } from './terminal-text.js';
 
 export interface DriftTableOptions {
   /** Differing paths shown per object (default 3). */
@@ -50,19 +51,22 @@ function severityColor(c: Colors, s: DriftSeverity): (t: string) => string {
 
 function valueText(v: unknown, max: number): string {
   if (v === undefined) return '∅';
-  return truncate(typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v), max);
+  // JSON escapes C0 controls but not C1 ones (U+0080–U+009F): those are removed.
+  return truncate(safeLine(typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v)), max);
 }
 
 /** `/spec/subnets/default/vlan: 1000 → 1100` (cluster → Git). */
 export function describeDifference(d: DriftOp, status: DriftStatus, maxValue = 40): string {
   if (d.path === '') return WHOLE_OBJECT[status] || (d.op === 'add' ? 'only in Git' : 'only in the cluster');
+  // Paths are keys from Git or the cluster (values are JSON, whose escaping already makes them inert).
+  const path = safeLine(d.path);
   switch (d.op) {
     case 'replace':
-      return `${d.path}: ${valueText(d.actual, maxValue)} → ${valueText(d.desired, maxValue)}`;
+      return `${path}: ${valueText(d.actual, maxValue)} → ${valueText(d.desired, maxValue)}`;
     case 'add':
-      return `${d.path}: missing in cluster (Git: ${valueText(d.desired, maxValue)})`;
+      return `${path}: missing in cluster (Git: ${valueText(d.desired, maxValue)})`;
     case 'remove':
-      return `${d.path}: not in Git (cluster: ${valueText(d.actual, maxValue)})`;
+      return `${path}: not in Git (cluster: ${valueText(d.actual, maxValue)})`;
   }
 }
 
@@ -88,17 +92,17 @@ export function summaryLine(report: DriftReport, c: Colors): string {
 /** The whole report: summary line, then the table of drifted objects (or a line saying there is none). */
 export function formatDriftReport(report: DriftReport, c: Colors, options: DriftTableOptions = {}): string {
   const o: Required<DriftTableOptions> = { maxPaths: options.maxPaths ?? 3, maxValue: options.maxValue ?? 40 };
-  const lines = [`${c.bold(`Drift of fabric ${report.fabric}`)} — ${summaryLine(report, c)}`];
+  const lines = [`${c.bold(`Drift of fabric ${safeLine(report.fabric)}`)} — ${summaryLine(report, c)}`];
   if (report.resources.length === 0) {
-    lines.push(report.summary.total === 0 ? 'The ledger holds no objects of this fabric yet: run `hh-sync sync ' + report.fabric + '`.' : c.green('Nothing to show: no object differs (with these filters).'));
+    lines.push(report.summary.total === 0 ? `The ledger holds no objects of this fabric yet: run \`hh-sync sync ${shellArg(report.fabric)}\`.` : c.green('Nothing to show: no object differs (with these filters).'));
     return lines.join('\n');
   }
   const showNamespace = report.resources.some((r) => r.namespace !== 'default');
   const header = ['KIND', ...(showNamespace ? ['NAMESPACE'] : []), 'NAME', 'STATUS', 'SEVERITY', 'DIFFERENCES (cluster → Git)'].map((h) => c.dim(h));
   const rows = report.resources.map((r) => [
-    r.kind,
-    ...(showNamespace ? [r.namespace] : []),
-    r.name,
+    safeLine(r.kind),
+    ...(showNamespace ? [safeLine(r.namespace)] : []),
+    safeLine(r.name),
     STATUS_WORDS[r.driftStatus],
     severityColor(c, r.driftSeverity)(r.driftSeverity),
     differencesCell(r, o, c),

@@ -7,6 +7,7 @@ import { UsageError } from './cli-errors.js';
 import { fabricSettingsFromFlags, type FabricFlags, type PreparedSettings } from './fabric-options.js';
 import { fabricJson } from './json-shapes.js';
 import { renderTable } from './text-table.js';
+import { safeLine, shellArg } from './terminal-text.js';
 
 function describeFabric(f: HedgehogFabric, out: Output): string {
   const c = out.c;
@@ -40,7 +41,7 @@ export async function addFabric(name: string, prepared: PreparedSettings, g: Glo
     if (out.json) out.printJson(fabricJson(fabric));
     else {
       out.result(`${out.c.green('✓')} added fabric ${describeFabric(fabric, out)}`);
-      out.info(`next: hh-sync sync ${name}`);
+      out.info(`next: hh-sync sync ${shellArg(name)}`);
     }
     return 0;
   } finally {
@@ -79,17 +80,18 @@ export async function listFabrics(g: GlobalOptions, out: Output): Promise<number
       return 0;
     }
     const c = out.c;
+    // Names and settings may predate name checks or come from a library caller: made inert before printing.
     const rows = fabrics.map((f) => [
-      f.name,
-      f.inCluster ? 'in-cluster' : (f.apiServerUrl ?? f.kubeconfigPath ?? '-'),
-      f.gitRepository ? `${f.gitRepository}${f.gitRef ? `@${f.gitRef}` : ''}${f.gitPath ? `:${f.gitPath}` : ''}` : '-',
+      safeLine(f.name),
+      safeLine(f.inCluster ? 'in-cluster' : (f.apiServerUrl ?? f.kubeconfigPath ?? '-')),
+      safeLine(f.gitRepository ? `${f.gitRepository}${f.gitRef ? `@${f.gitRef}` : ''}${f.gitPath ? `:${f.gitPath}` : ''}` : '-'),
       f.syncStatus === 'in_sync' ? c.green(f.syncStatus) : f.syncStatus === 'never_synced' ? c.dim(f.syncStatus) : c.yellow(f.syncStatus),
       String(f.driftedCount),
       lastSync(f),
     ]);
     out.result(renderTable(['NAME', 'CLUSTER', 'GIT', 'STATUS', 'DRIFTED', 'LAST SYNC'].map((h) => c.dim(h)), rows).join('\n'));
     const errors = fabrics.filter((f) => f.lastSyncError);
-    for (const f of errors) out.result(c.yellow(`${f.name}: last sync error: ${f.lastSyncError}`));
+    for (const f of errors) out.result(c.yellow(`${safeLine(f.name)}: last sync error: ${safeLine(f.lastSyncError!.split('\n')[0]!)}`));
     return 0;
   } finally {
     await ledger.close();

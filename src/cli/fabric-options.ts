@@ -51,12 +51,14 @@ export function resolveKind(input: string, flag = '--kind'): string {
   return found.kind;
 }
 
-/** A fabric name: what the ledger accepts, and nothing a shell would read as a flag. */
+/**
+ * A fabric name is a DNS-1123 label, as Kubernetes names its namespaces: safe in every shell hint, file
+ * name and terminal, and nothing a shell would read as a flag.
+ */
 export function checkFabricName(name: string): void {
-  if (name.trim() === '') throw new UsageError('the fabric name must not be empty');
-  if (name !== name.trim()) throw new UsageError(`fabric name ${JSON.stringify(name)} must not start or end with whitespace`);
-  if (name.startsWith('-')) throw new UsageError(`fabric name ${JSON.stringify(name)} must not start with "-"`);
-  if (name.length > 253) throw new UsageError('the fabric name must be at most 253 characters');
+  const rule = 'lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters';
+  if (name === '') throw new UsageError(`the fabric name must not be empty: ${rule}`);
+  if (name.length > 63 || !DNS_LABEL.test(name)) throw new UsageError(`fabric name ${JSON.stringify(name)} is not a DNS-1123 label: ${rule}`);
 }
 
 /**

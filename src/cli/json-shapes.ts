@@ -7,7 +7,7 @@ import type { DriftReport } from '../sync/drift-report.js';
 import type { RunCounts, RunStatus, RunType, SyncRunReport } from '../sync/run-recorder.js';
 import type { DriftSeverity, DriftStatus } from '../drift/types.js';
 
-/** `hh-sync sync --json`: one per run. */
+/** `hh-sync sync --json`: one per run — the whole SyncRunReport, so a failed run's reason is on stdout too. */
 export interface RunJson {
   id: number;
   fabric: string;
@@ -17,6 +17,15 @@ export interface RunJson {
   finishedAt: string | null;
   counts: RunCounts;
   errors: { kind: string | null; namespace: string | null; name: string | null; file: string | null; line: number | null; reason: string }[];
+  /** Why the run failed or was partial (null when it completed). */
+  errorMessage: string | null;
+  /** Git commit read (desired runs), else null. */
+  commit: string | null;
+  skippedKinds: { kind: string; reason: string }[];
+  /** Objects of kinds outside the fabric's, by kind (desired runs). */
+  otherKinds: Record<string, number>;
+  /** Timings per phase, failure source, conflicts, … (see docs/cli.md). */
+  details: Record<string, unknown>;
 }
 
 export function runJson(r: SyncRunReport): RunJson {
@@ -43,6 +52,11 @@ export function runJson(r: SyncRunReport): RunJson {
       line: e.line ?? null,
       reason: e.reason,
     })),
+    errorMessage: r.errorMessage ?? null,
+    commit: r.commit ?? null,
+    skippedKinds: r.skippedKinds.map((k) => ({ kind: k.kind, reason: k.reason })),
+    otherKinds: { ...r.otherKinds },
+    details: structuredClone(r.details ?? {}),
   };
 }
 

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import type { DoctorCommandOptions } from './doctor-command.js';
-import { EXIT } from './cli-errors.js';
+import { EXIT, classifyError, errorJson } from './cli-errors.js';
 import { Output } from './cli-output.js';
 import { CommandRunner, examples } from './command-runner.js';
 import { registerDemoCommand } from './demo-command.js';
@@ -54,7 +54,8 @@ export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule)
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .option('--database-url <url>', 'PostgreSQL URL of the ledger (default: HH_SYNC_DATABASE_URL, then DATABASE_URL, then the embedded ledger)')
     .option('--data-dir <dir>', 'embedded ledger directory when no URL is configured (default .hh-sync/pgdata)')
-    .option('--json', 'machine-readable output on stdout (logs and progress stay on stderr)')
+    .option('--json', 'machine-readable output on stdout (logs and progress stay on stderr); on failure {"error": {…}}')
+    .option('--connect-timeout <seconds>', 'how long one database connection attempt may take (default: HH_SYNC_CONNECT_TIMEOUT, then 10)')
     .addOption(new Option('-q, --quiet', 'no progress or notes; only results, warnings and errors').conflicts('verbose'))
     .option('-v, --verbose', 'debug logs and stack traces on stderr');
   examples(program, [
@@ -108,9 +109,18 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    new Output({}).error(`${(err as Error).message ?? err}; run again with --verbose for details`);
-    return EXIT.failure;
+    // Usage errors never reach the runner: with --json, stdout still gets its one document.
+    const json = argv.includes('--json') && !argv.includes('--help') && !argv.includes('-h');
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return EXIT.ok;
+      if (json) new Output({ json }).printJson(errorJson({ code: EXIT.usage, kind: 'usage', line: err.message.replace(/^error: /, '') }));
+      return EXIT.usage;
+    }
+    const classified = classifyError(err);
+    const out = new Output({ json });
+    out.error(classified.line);
+    if (json) out.printJson(errorJson(classified));
+    return classified.code;
   }
   return runner.exitCode;
 }

@@ -1,13 +1,14 @@
 /** `hh-sync migrate`: create or upgrade the ledger schema (every other command does it on open too). */
 import type { Command } from 'commander';
-import { RuntimeFailure, UsageError } from './cli-errors.js';
+import { UsageError } from './cli-errors.js';
 import { CommandRunner, examples } from './command-runner.js';
 
-async function migrate(cmd: Command, runner: CommandRunner): Promise<void> {
+async function migrate(cmd: Command, runner: CommandRunner, flags: { createDatabase?: boolean }): Promise<void> {
   await runner.run(cmd, async (g, out) => {
     if (g.databaseUrl && g.dataDir) throw new UsageError('--database-url and --data-dir exclude each other: one ledger at a time');
-    const [{ openDatabase }, { ledgerLocation }] = await Promise.all([import('../db/open-database.js'), import('./cli-ledger.js')]);
+    const [{ openDatabase }, { ledgerLocation, connectTimeoutMs, openFailure }] = await Promise.all([import('../db/open-database.js'), import('./cli-ledger.js')]);
     const where = ledgerLocation(g);
+    if (flags.createDatabase && !where.url) throw new UsageError('--create-database is for a --database-url (the embedded ledger directory is created anyway)');
     let db;
     try {
       db = await openDatabase({
@@ -15,15 +16,12 @@ async function migrate(cmd: Command, runner: CommandRunner): Promise<void> {
         dataDir: where.dataDir,
         embedded: !where.url,
         migrate: true,
+        createDatabase: flags.createDatabase === true,
+        connectTimeoutMs: connectTimeoutMs(g),
         logger: out.verbose ? (m) => out.debug(m) : undefined,
       });
     } catch (err) {
-      const message = ((err as Error).message ?? String(err)).split('\n')[0];
-      throw new RuntimeFailure(
-        `cannot migrate the ledger (${where.display}): ${message}`,
-        where.url ? 'check --database-url / HH_SYNC_DATABASE_URL / DATABASE_URL, that PostgreSQL is running and that the user may create tables' : 'check the --data-dir directory',
-        { cause: err },
-      );
+      throw openFailure(err, where, 'migrate');
     }
     try {
       const applied = db.appliedMigrations;
@@ -40,9 +38,11 @@ async function migrate(cmd: Command, runner: CommandRunner): Promise<void> {
 export function registerMigrateCommand(program: Command, runner: CommandRunner): void {
   const command = program
     .command('migrate')
-    .description('create the ledger tables or apply pending migrations (other commands also migrate when they open the ledger)');
+    .description('create the ledger tables or apply pending migrations (other commands also migrate when they open the ledger)')
+    .option('--create-database', 'create the database the URL names if it does not exist (no other command does)');
   examples(command, [
+    ['hh-sync migrate --create-database --database-url postgres://hh@db.example.com/hh_sync', 'a new database on an existing server'],
     ['hh-sync migrate --database-url postgres://hh@db.example.com/hh_sync', ''],
     ['HH_SYNC_DATABASE_URL=postgres://localhost/hh hh-sync migrate --json', '{"database": …, "applied": [names]}'],
-  ]).action((_opts: unknown, cmd: Command) => migrate(cmd, runner));
+  ]).action((flags: { createDatabase?: boolean }, cmd: Command) => migrate(cmd, runner, flags));
 }

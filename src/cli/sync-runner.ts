@@ -8,6 +8,7 @@ import type { Ledger, LedgerOptions } from '../ledger.js';
 import type { RunType, SyncRunReport } from '../sync/run-recorder.js';
 import type { Colors } from './cli-output.js';
 import { SyncProgress } from './sync-progress.js';
+import { safeLine, shellArg } from './terminal-text.js';
 
 export type { Direction } from './sync-command.js';
 import type { Direction } from './sync-command.js';
@@ -38,8 +39,9 @@ export async function runDirections(
   fabric: HedgehogFabric,
   directions: readonly Direction[],
   opts: { ref?: string; signal?: AbortSignal },
+  /** Receives each report as its run ends, so a caller still has the earlier runs when a later one throws. */
+  reports: SyncRunReport[] = [],
 ): Promise<SyncRunReport[]> {
-  const reports: SyncRunReport[] = [];
   for (const d of directions) {
     if (opts.signal?.aborted) break;
     reports.push(
@@ -66,12 +68,13 @@ export function describeRun(r: SyncRunReport, c: Colors): string {
   const counts = `${n.listed} listed, ${n.created} created, ${n.updated} updated, ${n.unchanged} unchanged, ${n.cleared} cleared, ${n.failed} failed`;
   const extra = [r.commit ? `commit ${r.commit.slice(0, 12)}` : '', seconds(r)].filter(Boolean).join(', ');
   const lines = [`${mark} ${r.type.padEnd(7)} ${status}  ${counts}${extra ? c.dim(`  (${extra})`) : ''}`];
-  if (r.status === 'failed' && r.errorMessage) lines.push(`    ${c.red(r.errorMessage.split('\n')[0]!)}`);
-  for (const [reason, kinds] of groupSkipped(r)) lines.push(c.dim(`    skipped ${kinds.join(', ')}: ${reason}`));
+  // Names, files and reasons come from Git content or the cluster: made inert before printing.
+  if (r.status === 'failed' && r.errorMessage) lines.push(`    ${c.red(safeLine(r.errorMessage.split('\n')[0]!))}`);
+  for (const [reason, kinds] of groupSkipped(r)) lines.push(c.dim(`    skipped ${kinds.join(', ')}: ${safeLine(reason)}`));
   for (const e of r.errors.slice(0, MAX_ERRORS_SHOWN)) {
     const where = e.file ? `${e.file}${e.line ? `:${e.line}` : ''} ` : '';
     const what = e.kind ? `${e.kind}${e.name ? ` ${e.namespace ? `${e.namespace}/` : ''}${e.name}` : ''}: ` : '';
-    lines.push(`    ${c.yellow(`${where}${what}`)}${e.reason}`);
+    lines.push(`    ${c.yellow(safeLine(`${where}${what}`))}${safeLine(e.reason)}`);
   }
   if (r.errors.length > MAX_ERRORS_SHOWN) lines.push(c.dim(`    … ${r.errors.length - MAX_ERRORS_SHOWN} more (hh-sync sync --json lists them all)`));
   return lines.join('\n');
@@ -88,18 +91,27 @@ function groupSkipped(r: SyncRunReport): Map<string, string[]> {
   return byReason;
 }
 
-/** What to do about a failed run, in one line. */
+/** Whose fault a failed run was, as the run envelope recorded it (details.failure.source). */
+function failureSourceOf(r: SyncRunReport): string | undefined {
+  const failure = r.details?.failure as { source?: string } | undefined;
+  return failure?.source;
+}
+
+/** What to do about a failed run, in one line; the hint follows whose fault it was (never "check the cluster" for a database error). */
 export function failureLine(r: SyncRunReport): string {
-  const reason = (r.errorMessage ?? 'unknown error').split('\n')[0]!;
-  const hint =
-    r.type === 'desired'
-      ? `check the Git source with \`hh-sync fabric list\` (change it with \`hh-sync fabric set ${r.fabric} --git …\`)`
-      : `check that the cluster is reachable with the fabric's kubeconfig (\`hh-sync fabric set ${r.fabric} --kubeconfig … --context …\`)`;
-  return `${r.type} sync of fabric ${r.fabric} failed: ${reason}${reason.includes('hh-sync ') ? '' : `; ${hint}`}`;
+  const reason = safeLine((r.errorMessage ?? 'unknown error').split('\n')[0]!);
+  const fabric = shellArg(r.fabric);
+  const hints: Record<string, string> = {
+    git: `check the Git source with \`hh-sync fabric list\` (change it with \`hh-sync fabric set ${fabric} --git …\`)`,
+    cluster: `check that the cluster is reachable with the fabric's kubeconfig (\`hh-sync fabric set ${fabric} --kubeconfig … --context …\`)`,
+    database: 'check the ledger database (--database-url / HH_SYNC_DATABASE_URL / DATABASE_URL) and that PostgreSQL is running; nothing of this run was stored',
+  };
+  const hint = hints[failureSourceOf(r) ?? ''] ?? 'run again with --verbose for details';
+  return `${r.type} sync of fabric ${safeLine(r.fabric)} failed: ${reason}${reason.includes('hh-sync ') ? '' : `; ${hint}`}`;
 }
 
 /** The line saying a run was only partly done. */
 export function partialLine(r: SyncRunReport): string {
   const what = r.errors.length === 1 ? '1 problem' : `${r.errors.length} problems`;
-  return `${r.type} sync of fabric ${r.fabric} was partial: ${what} (listed above); everything else was stored`;
+  return `${r.type} sync of fabric ${safeLine(r.fabric)} was partial: ${what} (listed above); everything else was stored`;
 }

@@ -19,3 +19,36 @@ export function redactDatabaseUrl(url: string): string {
     return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
   }
 }
+
+/** `host:port` of a database URL, for messages (never the user or password). */
+export function databaseServer(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname || 'localhost'}:${parsed.port || '5432'}`;
+  } catch {
+    return 'the database server';
+  }
+}
+
+/** The database name of a URL (PostgreSQL's default: the user name, else "postgres"). */
+export function databaseName(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const name = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+    return name || decodeURIComponent(parsed.username) || 'postgres';
+  } catch {
+    return 'postgres';
+  }
+}
+
+/** Every occurrence of the URL (and of its password) in a message, replaced by the redacted form. */
+export function maskDatabaseUrl(message: string, url: string): string {
+  let masked = message.split(url).join(redactDatabaseUrl(url));
+  try {
+    const password = decodeURIComponent(new URL(url).password);
+    if (password.length >= 3) masked = masked.split(password).join('***');
+  } catch {
+    // not a URL: nothing more to mask
+  }
+  return masked;
+}

@@ -4,3 +4,4 @@ export { createOrmConfig, createBaseOrmConfig, MIGRATIONS, MIGRATIONS_DIR, MIGRA
 export { redactDatabaseUrl, resolveDatabaseUrl } from './database-url.js';
 export { checkLedgerSchema, assertLedgerSchemaHealthy, LedgerSchemaUnhealthyError, type SchemaPreflight } from './schema-preflight.js';
 export { DoctorScopeError, type DoctorReport, type DoctorFinding, type DoctorRepair, type SchemaDoctorOptions } from './schema-doctor.js';
+export { DatabaseMissingError, DatabaseUnavailableError, DEFAULT_CONNECT_TIMEOUT_MS, probeDatabase } from './database-probe.js';

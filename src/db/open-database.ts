@@ -3,7 +3,8 @@
  * one), runs pending migrations, and returns one handle that closes all of it.
  */
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
-import { redactDatabaseUrl, resolveDatabaseUrl } from './database-url.js';
+import { maskDatabaseUrl, redactDatabaseUrl, resolveDatabaseUrl } from './database-url.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, missingDatabase, probeDatabase } from './database-probe.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
 import { createOrmConfig } from './orm-config.js';
 
@@ -20,6 +21,13 @@ export interface OpenDatabaseOptions {
   migrate?: boolean;
   /** Receives one-line progress messages (never a password). */
   logger?: DatabaseLogger;
+  /**
+   * Create the database the URL names when it does not exist (default false: a missing database is a
+   * DatabaseMissingError, so a typo never yields an empty ledger). The embedded data directory is always created.
+   */
+  createDatabase?: boolean;
+  /** Bound of one connection attempt, in ms (default 10 000): a server that accepts and never answers fails in time. */
+  connectTimeoutMs?: number;
   /** Extra MikroORM options (merged over ours). */
   ormOptions?: Partial<Options>;
 }
@@ -41,6 +49,24 @@ function logWith(logger: DatabaseLogger | undefined): (message: string) => void 
   return typeof logger === 'function' ? logger : (m) => logger.info(m);
 }
 
+/**
+ * Our knex settings under the caller's: every connection attempt bounded (pg gives up on a silent server,
+ * and the pool passes the failure on at once — knex's propagateCreateError; waiting for a busy pool keeps
+ * knex's own bound), and knex's warnings ("Connection Error: …", written with console.log — on a CLI's
+ * stdout, in the middle of its JSON) sent to our logger; the error itself reaches the caller anyway.
+ * A knex client of the caller's own (driverOptions.context) is passed through untouched.
+ */
+function boundedDriverOptions(driverOptions: unknown, connectTimeoutMs: number, log: (message: string) => void): Options['driverOptions'] {
+  const given = (driverOptions ?? {}) as { context?: unknown; connection?: object };
+  if (given.context) return driverOptions as Options['driverOptions'];
+  return { log: knexLog(log), ...given, connection: { connectionTimeoutMillis: connectTimeoutMs, ...given.connection } };
+}
+
+function knexLog(log: (message: string) => void): Record<'warn' | 'error' | 'deprecate' | 'debug', (message: unknown) => void> {
+  const line = (level: string) => (message: unknown) => log(`database ${level}: ${typeof message === 'string' ? message : JSON.stringify(message)}`);
+  return { warn: line('warning'), error: line('error'), deprecate: line('deprecation'), debug: () => undefined };
+}
+
 export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<OpenedDatabase> {
   const log = logWith(options.logger);
   const configured = options.embedded ? undefined : resolveDatabaseUrl(options.url);
@@ -55,13 +81,21 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
     log(`database: embedded PGlite (${embedded.dataDir ?? 'in memory'}) on ${url}`);
   }
 
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   let orm: MikroORM | undefined;
   try {
-    const { migrations, ...rest } = options.ormOptions ?? {};
+    const missing = embedded ? false : (await probeDatabase(url, connectTimeoutMs)) === 'missing';
+    if (missing && !options.createDatabase) throw missingDatabase(url);
+    const { migrations, driverOptions, ...rest } = options.ormOptions ?? {};
     orm = await MikroORM.init(
       createOrmConfig(url, {
         // PGlite is a single backend: one pooled connection.
         ...(embedded ? { pool: { min: 0, max: 1 } } : {}),
+        // Only an explicit createDatabase may create one (MikroORM would do it silently on connect).
+        ensureDatabase: missing,
+        // Every later connection attempt is bounded too: pg gives up on a silent server, and the pool passes
+        // the failure on at once (knex's propagateCreateError). Waiting for a busy pool keeps knex's own bound.
+        driverOptions: boundedDriverOptions(driverOptions, connectTimeoutMs, log),
         ...rest,
         migrations: { silent: true, ...migrations },
       }),
@@ -93,7 +127,7 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
   } catch (err) {
     await orm?.close(true).catch(() => {});
     await embedded?.stop().catch(() => {});
-    if (err instanceof Error) err.message = err.message.split(url).join(redactDatabaseUrl(url));
+    if (err instanceof Error) err.message = maskDatabaseUrl(err.message, url);
     throw err;
   }
 }

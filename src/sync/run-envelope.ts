@@ -11,6 +11,7 @@ import type { WritePlan } from './actual-plan.js';
 import type { Logger } from './logger.js';
 import { PhaseTimer } from './phase-timings.js';
 import { emptyCounts, finishRun, startRun, type RunCounts, type RunStatus, type RunType, type SyncRunReport } from './run-recorder.js';
+import { errorMessageOf, failureSource } from './error-text.js';
 import { query } from './sql.js';
 import { isClusterFault } from './sync-errors.js';
 
@@ -65,7 +66,13 @@ export async function runEnvelope(
     if (rec.failedKinds.length) errorMessage = `kinds not listed: ${rec.failedKinds.map((k) => `${k.kind} (${k.reason})`).join('; ')}`;
   } catch (err) {
     status = 'failed';
-    errorMessage = (err as Error).message ?? String(err);
+    // The work's data transaction is its last step: a throw means it rolled back, so nothing was
+    // created, updated or cleared — whatever the plan counted. What was listed or failed stays true.
+    rec.counts = { ...rec.counts, created: 0, updated: 0, cleared: 0 };
+    rec.recreated = [];
+    errorMessage = errorMessageOf(err);
+    const code = (err as { code?: unknown })?.code;
+    rec.details.failure = { source: failureSource(err), ...(typeof code === 'string' ? { code } : {}) };
     hooks.log.error({ fabric: fabric.name, type, err: errorMessage }, 'sync run failed');
     const clusterFault = type !== 'desired' && isClusterFault(err);
     await query(
