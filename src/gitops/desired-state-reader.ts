@@ -62,10 +62,18 @@ export interface DesiredReadResult {
   errors: ObjectError[];
   /** Non-fabric kinds seen, "apiVersion/Kind" → count (not errors). */
   otherKinds: Record<string, number>;
+  /** The files holding each of `otherKinds`, "apiVersion/Kind" → paths in path order. */
+  otherKindFiles: Record<string, string[]>;
   /** Manifest files read and parsed (refused files not included). */
   filesRead: number;
-  /** Non-empty YAML documents parsed, broken ones included. */
+  /** Objects parsed (non-empty YAML documents, a List counting as its items), broken ones included. */
   documentsRead: number;
+  /**
+   * What was refused, each counted once: a document or List item with problems (however many), a
+   * file refused whole (unreadable, too large, not UTF-8, a symlink, …), and each ignored duplicate
+   * declaration. The desired run's `counts.failed`.
+   */
+  refused: number;
 }
 
 /** Collects each file's parse result; the aggregate is built once every file is in. */
@@ -92,11 +100,15 @@ class Collector implements ManifestSink {
     const all: DesiredObservation[] = [];
     const errors: ObjectError[] = [...this.refused];
     const otherKinds: Record<string, number> = {};
+    const otherKindFiles: Record<string, string[]> = {};
     let documentsRead = 0;
-    for (const { result } of this.parsed) {
+    let refused = this.refused.length;
+    for (const { path: file, result } of this.parsed) {
+      for (const k of Object.keys(result.otherKinds)) (otherKindFiles[k] ??= []).push(file);
       all.push(...result.observations);
       errors.push(...result.errors);
       documentsRead += result.documents;
+      refused += result.refused;
       for (const [k, n] of Object.entries(result.otherKinds)) otherKinds[k] = (otherKinds[k] ?? 0) + n;
     }
     // Files are in path order and documents in line order, so the first seen is the one kept.
@@ -113,6 +125,7 @@ class Collector implements ManifestSink {
       const first = list[0]!;
       observations.push(first);
       if (list.length > 1) {
+        refused += list.length - 1;
         conflicts.push({
           kind: first.kind,
           namespace: first.namespace,
@@ -122,7 +135,7 @@ class Collector implements ManifestSink {
       }
     }
     errors.sort((a, b) => comparePaths(a.file ?? '', b.file ?? '') || (a.line ?? 0) - (b.line ?? 0));
-    return { commit, ref, observations, conflicts, errors, otherKinds, filesRead: this.parsed.length, documentsRead };
+    return { commit, ref, observations, conflicts, errors, otherKinds, otherKindFiles, filesRead: this.parsed.length, documentsRead, refused };
   }
 }
 
