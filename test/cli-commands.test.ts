@@ -213,7 +213,7 @@ describe('one ledger, command by command', () => {
     expect(Array.isArray(runs)).toBe(true);
     expect(runs.map((x: { type: string }) => x.type)).toEqual(['desired', 'actual']);
     for (const run of runs) {
-      expect(Object.keys(run).sort()).toEqual(['counts', 'errors', 'fabric', 'finishedAt', 'id', 'startedAt', 'status', 'type']);
+      expect(Object.keys(run).sort()).toEqual(['counts', 'errors', 'fabric', 'finishedAt', 'id', 'otherKinds', 'schemaSource', 'startedAt', 'status', 'type']);
       expect(Object.keys(run.counts).sort()).toEqual(['cleared', 'created', 'failed', 'listed', 'unchanged', 'updated']);
       expect(run).toMatchObject({ fabric: 'lab', status: 'completed', errors: [] });
       expect(Date.parse(run.finishedAt)).toBeGreaterThanOrEqual(Date.parse(run.startedAt));

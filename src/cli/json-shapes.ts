@@ -16,6 +16,10 @@ export interface RunJson {
   startedAt: string;
   finishedAt: string | null;
   counts: RunCounts;
+  /** Documents of kinds outside the fabric catalog, "apiVersion/Kind" → count ({} on the actual side). */
+  otherKinds: Record<string, number>;
+  /** Desired runs: where the CRD schemas Git documents were checked against came from; null on the actual side. */
+  schemaSource: string | null;
   errors: { kind: string | null; namespace: string | null; name: string | null; file: string | null; line: number | null; reason: string }[];
 }
 
@@ -35,6 +39,8 @@ export function runJson(r: SyncRunReport): RunJson {
       cleared: r.counts.cleared,
       failed: r.counts.failed,
     },
+    otherKinds: { ...r.otherKinds },
+    schemaSource: typeof r.details.schemaSource === 'string' ? r.details.schemaSource : null,
     errors: r.errors.map((e) => ({
       kind: e.kind ?? null,
       namespace: e.namespace ?? null,

@@ -1,9 +1,9 @@
 /** The work of `hh-sync sync` (loaded when it runs). */
-import { FabricNotFoundError } from '../sync/fabric-sync-service.js';
+import { FabricNotFoundError, otherRefProblem } from '../sync/fabric-sync-service.js';
 import type { SyncRunReport } from '../sync/run-recorder.js';
 import { openLedgerFor } from './cli-ledger.js';
 import type { GlobalOptions, Output } from './cli-output.js';
-import { EXIT } from './cli-errors.js';
+import { EXIT, UsageError } from './cli-errors.js';
 import { summaryLine } from './drift-table.js';
 import { onInterrupt } from './interrupt.js';
 import { runJson } from './json-shapes.js';
@@ -33,6 +33,8 @@ export async function runSync(name: string, directions: Direction[], flags: Sync
   try {
     const fabric = await ledger.fabrics.get(name);
     if (!fabric) throw new FabricNotFoundError(name);
+    const refProblem = otherRefProblem(fabric, flags.ref);
+    if (refProblem) throw new UsageError(refProblem);
     let run = directions;
     if (both && !fabric.gitRepository) {
       // A cluster-only fabric: nothing to read from Git, and that is not a failure.
@@ -47,7 +49,7 @@ export async function runSync(name: string, directions: Direction[], flags: Sync
       if (directions.length > 1) out.printJson(reports.map(runJson));
       else if (reports[0]) out.printJson(runJson(reports[0]));
     } else {
-      for (const r of reports) out.result(describeRun(r, out.c));
+      for (const r of reports) out.result(describeRun(r, out.c, out.verbose));
       out.result(`drift: ${summaryLine(report, out.c)}${drifted > 0 ? ` — details: hh-sync drift ${name}` : ''}`);
     }
     if (interrupt.received) {

@@ -14,8 +14,8 @@ import { HedgehogFabric } from '../entities/index.js';
 import { FABRIC_KINDS, type KindInfo } from '../kube/catalog.js';
 import { ClusterReader, type ClusterReaderOptions } from '../kube/cluster-reader.js';
 import { loadKubeConfig } from '../kube/kube-config.js';
-import { readDesiredState, type DesiredReadOptions } from '../gitops/desired-state-reader.js';
-import { keyOf, type ActualObservation } from '../observations.js';
+import { readDesiredState, type DesiredConflict, type DesiredReadOptions } from '../gitops/desired-state-reader.js';
+import { keyOf, type ActualObservation, type ObjectError } from '../observations.js';
 import type { SchemaDefaults } from '../drift/types.js';
 import { FabricSchemas } from './fabric-schemas.js';
 import { ACTUAL_COLUMNS, addOutcome, diffAgainstIndex, emptyPlan, planActualWriteChunks, type ResourceChange, type WritePlan } from './actual-plan.js';
@@ -226,9 +226,15 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
 
   // ---------------------------------------------------------------- desired state
 
-  /** Read the fabric's Git source (at its ref, or `opts.ref`) into the ledger's desired state. */
+  /**
+   * Read the fabric's Git source at its configured ref into the ledger's desired state. `opts.ref` is
+   * accepted only when it is that ref: the desired state of another (unmerged) ref would replace the
+   * fabric's while every listing still shows the configured ref.
+   */
   async syncDesiredState(ref: FabricRef, opts: { ref?: string } = {}): Promise<SyncRunReport> {
     const fabric = await this.resolveFabric(ref);
+    const refProblem = otherRefProblem(fabric, opts.ref);
+    if (refProblem) throw new Error(refProblem);
     return this.run(fabric, 'desired', async (em, rec) => {
       if (!fabric.gitRepository) {
         throw new Error(`fabric "${fabric.name}" has no Git source; set one with \`hh-sync fabric set ${fabric.name} --git <path-or-url>\``);
@@ -242,18 +248,10 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       );
       rec.commit = read.commit;
       rec.otherKinds = read.otherKinds;
+      if (Object.keys(read.otherKindFiles).length) rec.details.otherKindFiles = read.otherKindFiles;
       rec.errors.push(...read.errors);
-      for (const c of read.conflicts) {
-        rec.errors.push({
-          kind: c.kind,
-          namespace: c.namespace,
-          name: c.name,
-          file: c.locations[1]?.file,
-          line: c.locations[1]?.line,
-          reason: `declared more than once: ${c.locations.map((l) => `${l.file}:${l.line}`).join(', ')}`,
-        });
-      }
-      rec.counts.failed = read.errors.length;
+      for (const c of read.conflicts) rec.errors.push(conflictError(c));
+      rec.counts.failed = read.refused;
       rec.counts.listed = read.observations.length;
       const schemaDefaults = await this.schemas.defaultsFor(fabric);
       await rec.timer.time('write', () => em.transactional(async (tem) => {
@@ -347,6 +345,33 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       work,
     );
   }
+}
+
+/**
+ * Why `ref` may not be read into `fabric`'s desired state, or null when it may (none given, or the
+ * fabric's own ref).
+ */
+export function otherRefProblem(fabric: HedgehogFabric, ref: string | undefined): string | null {
+  if (ref === undefined || ref === (fabric.gitRef ?? undefined)) return null;
+  const configured = fabric.gitRef ? `'${fabric.gitRef}'` : "the repository's HEAD";
+  return (
+    `--ref '${ref}' is not the ref of fabric "${fabric.name}" (${configured}): its desired state would then come from a ref ` +
+    `that \`hh-sync fabric list\` does not show; to follow '${ref}', run \`hh-sync fabric set ${fabric.name} --ref ${ref}\` ` +
+    `(a read-only comparison of another ref is planned)`
+  );
+}
+
+/** The error entry of an object declared more than once: which declaration was kept (the first by file, line) and which were ignored. */
+export function conflictError(c: DesiredConflict): ObjectError {
+  const [kept, ...ignored] = c.locations.map((l) => `${l.file}:${l.line}`);
+  return {
+    kind: c.kind,
+    namespace: c.namespace,
+    name: c.name,
+    file: c.locations[1]?.file,
+    line: c.locations[1]?.line,
+    reason: `declared more than once: kept ${kept}, ignored ${ignored.join(', ')}`,
+  };
 }
 
 export { ClusterUnreachableError, FabricNotFoundError } from './sync-errors.js';
