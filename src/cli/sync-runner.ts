@@ -83,6 +83,7 @@ function schemaLines(r: SyncRunReport, c: Colors): string[] {
   if (r.type !== 'desired' || r.status === 'failed') return [];
   const source = r.details.schemaSource;
   if (source === 'crds-dir') return [c.dim('    schemas: checked against the fabric\'s CRD directory (--crds)')];
+  if (source === 'cluster') return [c.dim('    schemas: checked against the CRD schemas this process read from the cluster')];
   if (source === 'stored') return [c.dim('    schemas: checked against the CRD schemas last read from the cluster')];
   if (source === 'none') {
     return [c.yellow('    schemas: none known, documents were NOT checked against the CRD schemas (run an actual sync, or set --crds)')];

@@ -17,7 +17,8 @@ import { loadKubeConfig } from '../kube/kube-config.js';
 import { readDesiredState, type DesiredConflict, type DesiredReadOptions } from '../gitops/desired-state-reader.js';
 import { keyOf, type ActualObservation, type ObjectError } from '../observations.js';
 import type { SchemaDefaults } from '../drift/types.js';
-import { FabricSchemas } from './fabric-schemas.js';
+import { defaultsOf, FabricSchemas, validatorOf } from './fabric-schemas.js';
+import { loadCrdSchemas, saveCrdSchemas } from './crd-schema-store.js';
 import { ACTUAL_COLUMNS, addOutcome, diffAgainstIndex, emptyPlan, planActualWriteChunks, type ResourceChange, type WritePlan } from './actual-plan.js';
 import { DESIRED_COLUMNS, planDesiredWrites } from './desired-plan.js';
 import type { DriftContext } from './drift-evaluation.js';
@@ -81,7 +82,13 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
   ) {
     super();
     this.log = options.logger ?? silentLogger;
-    this.schemas = new FabricSchemas();
+    this.schemas = new FabricSchemas(
+      {
+        save: (fabricId, objs) => saveCrdSchemas(this.em.fork(), fabricId, objs),
+        load: async (fabricId) => (await loadCrdSchemas(this.em.fork(), fabricId)).objects,
+      },
+      this.log,
+    );
   }
 
   /** Find a fabric by entity, name or id. */
@@ -106,10 +113,12 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     return this.run(fabric, 'actual', async (em, rec) => {
       const kc = opts.kubeConfig ?? this.kubeConfigFor(fabric);
       const reader = new ClusterReader(kc, { ...this.options.reader, namespaces: fabric.namespaces, signal: opts.signal });
-      const { discovery, schemaDefaults } = await rec.timer.time('discover', async () => ({
+      const { discovery, schemaSet } = await rec.timer.time('discover', async () => ({
         discovery: await reader.discover(FABRIC_KINDS),
-        schemaDefaults: await this.schemas.defaultsFor(fabric, () => reader.readCrds()),
+        schemaSet: await this.schemas.schemaSetFor(fabric, () => reader.readCrds()),
       }));
+      const schemaDefaults = defaultsOf(schemaSet.schemas);
+      rec.details.schemaSource = schemaSet.source;
       rec.skippedKinds.push(...discovery.skipped);
       if (discovery.served.length === 0) {
         // Reading nothing is not a successful read of an empty fabric: never sweep, never report "connected".
@@ -239,7 +248,10 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       if (!fabric.gitRepository) {
         throw new Error(`fabric "${fabric.name}" has no Git source; set one with \`hh-sync fabric set ${fabric.name} --git <path-or-url>\``);
       }
-      const validate = await this.schemas.validatorFor(fabric);
+      const schemaSet = await this.schemas.schemaSetFor(fabric);
+      const validate = validatorOf(schemaSet.schemas);
+      // Said in every desired run, so "no problems" is never mistaken for "checked and valid".
+      rec.details.schemaSource = validate ? schemaSet.source : this.options.desired?.validate ? 'custom' : 'none';
       const read = await rec.timer.time('read', () =>
         readDesiredState(
           { repository: fabric.gitRepository!, ref: opts.ref ?? fabric.gitRef, path: fabric.gitPath, cacheDir: this.options.gitCacheDir },
@@ -253,7 +265,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       for (const c of read.conflicts) rec.errors.push(conflictError(c));
       rec.counts.failed = read.refused;
       rec.counts.listed = read.observations.length;
-      const schemaDefaults = await this.schemas.defaultsFor(fabric);
+      const schemaDefaults = defaultsOf(schemaSet.schemas);
       await rec.timer.time('write', () => em.transactional(async (tem) => {
         await lockFabricForTransaction(tem, fabric.id, fabric.name, this.lockTimeout);
         await closeAbandonedRuns(tem, fabric.id, rec.runId, this.lockTimeout);
