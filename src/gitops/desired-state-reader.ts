@@ -8,7 +8,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { keyOf, type DesiredObservation, type ObjectError } from '../observations.js';
-import { GitCommandError, redactUrl } from './git-cli.js';
+import { DEFAULT_GIT_TIMEOUT_MS, GitCommandError, redactUrl } from './git-cli.js';
 import { defaultCacheDir, isRemoteRepository, localGitDir, readGitTree, resolveCommit, syncMirror } from './git-source.js';
 import { readDirectoryTree } from './directory-source.js';
 import { DEFAULT_MAX_ALIAS_COUNT, parseManifestFile, type ParsedManifestFile } from './manifest-parser.js';
@@ -39,6 +39,24 @@ export interface DesiredReadOptions {
   maxAliasCount?: number;
   /** Schema validator hook: returns the problems of a fabric object, [] when valid. */
   validate?: (obj: Record<string, unknown>) => string[];
+  /**
+   * Time limit of each git network operation (clone, fetch) of a remote repository; default
+   * HH_SYNC_GIT_TIMEOUT (seconds) when set, else 120 s.
+   */
+  gitTimeoutMs?: number;
+}
+
+/** The git network time limit: the option, else HH_SYNC_GIT_TIMEOUT (seconds), else the default. */
+export function gitTimeoutMs(opts: Pick<DesiredReadOptions, 'gitTimeoutMs'> = {}): number {
+  if (opts.gitTimeoutMs !== undefined) {
+    if (!(opts.gitTimeoutMs > 0)) throw new DesiredSourceError(`gitTimeoutMs must be positive (got ${opts.gitTimeoutMs})`);
+    return opts.gitTimeoutMs;
+  }
+  const env = process.env.HH_SYNC_GIT_TIMEOUT;
+  if (env === undefined || env === '') return DEFAULT_GIT_TIMEOUT_MS;
+  const seconds = Number(env);
+  if (!(seconds > 0) || !Number.isFinite(seconds)) throw new DesiredSourceError(`HH_SYNC_GIT_TIMEOUT must be a positive number of seconds (got '${env}')`);
+  return seconds * 1000;
 }
 
 export interface DesiredConflict {
@@ -140,6 +158,44 @@ class Collector implements ManifestSink {
 }
 
 /**
+ * The git directory of `source` (a remote one mirrored and fetched first), or null for a plain
+ * directory, which cannot have a ref.
+ */
+async function openSource(source: GitSource, opts: Pick<DesiredReadOptions, 'gitTimeoutMs'>): Promise<string | null> {
+  if (isRemoteRepository(source.repository)) {
+    return syncMirror(source.repository, source.cacheDir ?? defaultCacheDir(source.repository), { timeoutMs: gitTimeoutMs(opts) });
+  }
+  const dir = path.resolve(source.repository);
+  let st;
+  try {
+    st = await fs.stat(dir);
+  } catch (e) {
+    throw new DesiredSourceError(`repository ${dir} does not exist`, { cause: e });
+  }
+  if (!st.isDirectory()) throw new DesiredSourceError(`repository ${dir} is not a directory`);
+  const gitDir = await localGitDir(dir);
+  if (gitDir === null && source.ref) {
+    throw new DesiredSourceError(`ref '${source.ref}' given, but ${dir} is a plain directory, not a Git repository`);
+  }
+  return gitDir;
+}
+
+/**
+ * Check that `source.ref` resolves to a commit (a remote repository is fetched first); throws
+ * {@link DesiredSourceError} saying why not. Nothing is read beyond the ref.
+ */
+export async function resolveSourceRef(source: GitSource, opts: Pick<DesiredReadOptions, 'gitTimeoutMs'> = {}): Promise<{ commit: string | null; ref: string | null }> {
+  const gitDir = await openSource(source, opts);
+  if (gitDir === null) return { commit: null, ref: null };
+  try {
+    return await resolveCommit(gitDir, source.ref);
+  } catch (e) {
+    if (e instanceof GitCommandError) throw new DesiredSourceError(`cannot read repository ${redactUrl(source.repository)}: ${e.message}`, { cause: e });
+    throw e;
+  }
+}
+
+/**
  * Read the desired state of `source`. Problems with single files or documents are returned as
  * `errors` (everything else still lands); a source that cannot be read at all throws
  * {@link DesiredSourceError}.
@@ -151,26 +207,10 @@ export async function readDesiredState(source: GitSource, opts: DesiredReadOptio
   const subPath = normalizeSubPath(source.path);
   const collector = new Collector(opts);
 
-  let gitDir: string | null;
-  if (isRemoteRepository(source.repository)) {
-    gitDir = await syncMirror(source.repository, source.cacheDir ?? defaultCacheDir(source.repository));
-  } else {
-    const dir = path.resolve(source.repository);
-    let st;
-    try {
-      st = await fs.stat(dir);
-    } catch (e) {
-      throw new DesiredSourceError(`repository ${dir} does not exist`, { cause: e });
-    }
-    if (!st.isDirectory()) throw new DesiredSourceError(`repository ${dir} is not a directory`);
-    gitDir = await localGitDir(dir);
-    if (gitDir === null) {
-      if (source.ref) {
-        throw new DesiredSourceError(`ref '${source.ref}' given, but ${dir} is a plain directory, not a Git repository`);
-      }
-      await readDirectoryTree(dir, subPath, maxFileBytes, collector);
-      return collector.finish(null, null);
-    }
+  const gitDir = await openSource(source, opts);
+  if (gitDir === null) {
+    await readDirectoryTree(path.resolve(source.repository), subPath, maxFileBytes, collector);
+    return collector.finish(null, null);
   }
 
   try {
