@@ -116,9 +116,12 @@ function groupSkipped(r: SyncRunReport): Map<string, string[]> {
 /** What to do about a failed run, in one line. */
 export function failureLine(r: SyncRunReport): string {
   const reason = (r.errorMessage ?? 'unknown error').split('\n')[0]!;
+  const badRef = /^ref '.*' is not a branch, tag or commit/.test(reason);
   const hint =
     r.type === 'desired'
-      ? `check the Git source with \`hh-sync fabric list\` (change it with \`hh-sync fabric set ${r.fabric} --git …\`)`
+      ? badRef
+        ? `check the fabric's ref with \`hh-sync fabric list\` (change it with \`hh-sync fabric set ${r.fabric} --ref <branch|tag|commit>\`)`
+        : `check the Git source with \`hh-sync fabric list\` (change it with \`hh-sync fabric set ${r.fabric} --git …\`)`
       : `check that the cluster is reachable with the fabric's kubeconfig (\`hh-sync fabric set ${r.fabric} --kubeconfig … --context …\`)`;
   return `${r.type} sync of fabric ${r.fabric} failed: ${reason}${reason.includes('hh-sync ') ? '' : `; ${hint}`}`;
 }
