@@ -5,7 +5,7 @@
  * later desired sync, in another process too (here: another service instance); a foreign --ref is refused.
  */
 import 'reflect-metadata';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,6 +95,20 @@ describe('desired runs tell the truth', () => {
     expect(run.details.otherKindFiles).toEqual({ 'v1/ConfigMap': ['x.yaml', 'y.yaml'] });
     const [op] = await q(`SELECT other_kinds FROM sync_operation WHERE id = ?`, [run.id]);
     expect(op.other_kinds).toEqual({ 'v1/ConfigMap': 3 });
+  });
+
+  test('with gitCacheDir, each remote repository gets its own mirror under it', async () => {
+    const origins = [path.join(tmp, 'origin-a'), path.join(tmp, 'origin-b')];
+    await createGitRepo(origins[0]!, { 'a.yaml': sw('leaf-a') });
+    await createGitRepo(origins[1]!, { 'b.yaml': sw('leaf-b') });
+    const cache = path.join(tmp, 'git-cache');
+    const s = new FabricSyncService(orm.em, { gitCacheDir: cache });
+    for (const [i, origin] of origins.entries()) {
+      const fabric = await new FabricRegistry(orm.em).create(`mirror-${i}-${++seq}`, { gitRepository: `file://${origin}` });
+      const run = await s.syncDesiredState(fabric);
+      expect(run.counts).toMatchObject({ listed: 1, failed: 0 });
+    }
+    expect(readdirSync(cache)).toHaveLength(2);
   });
 
   test('another ref than the fabric\'s is refused before anything is read or written', async () => {

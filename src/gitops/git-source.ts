@@ -17,10 +17,13 @@ export function isRemoteRepository(repository: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(repository) || /^[^/\s@]+@[^/\s:]+:/.test(repository);
 }
 
-/** Default cache directory of a remote repository: .hh-sync/git-cache/<hash of the URL>. */
-export function defaultCacheDir(repository: string): string {
+/**
+ * Cache directory of a remote repository: <base>/<hash of the URL>, base .hh-sync/git-cache by default.
+ * One directory per URL: fabrics with different remotes never share (and re-point) one mirror.
+ */
+export function defaultCacheDir(repository: string, base = path.join('.hh-sync', 'git-cache')): string {
   const hash = createHash('sha256').update(repository).digest('hex').slice(0, 16);
-  return path.resolve('.hh-sync', 'git-cache', hash);
+  return path.resolve(base, hash);
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -15,6 +15,7 @@ import { FABRIC_KINDS, type KindInfo } from '../kube/catalog.js';
 import { ClusterReader, type ClusterReaderOptions } from '../kube/cluster-reader.js';
 import { loadKubeConfig } from '../kube/kube-config.js';
 import { readDesiredState, type DesiredConflict, type DesiredReadOptions } from '../gitops/desired-state-reader.js';
+import { defaultCacheDir } from '../gitops/git-source.js';
 import { keyOf, type ActualObservation, type ObjectError } from '../observations.js';
 import type { SchemaDefaults } from '../drift/types.js';
 import { defaultsOf, FabricSchemas, validatorOf } from './fabric-schemas.js';
@@ -254,7 +255,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       rec.details.schemaSource = validate ? schemaSet.source : this.options.desired?.validate ? 'custom' : 'none';
       const read = await rec.timer.time('read', () =>
         readDesiredState(
-          { repository: fabric.gitRepository!, ref: opts.ref ?? fabric.gitRef, path: fabric.gitPath, cacheDir: this.options.gitCacheDir },
+          { repository: fabric.gitRepository!, ref: opts.ref ?? fabric.gitRef, path: fabric.gitPath, cacheDir: this.mirrorDir(fabric.gitRepository!) },
           { ...this.options.desired, validate: validate ?? this.options.desired?.validate },
         ),
       );
@@ -312,6 +313,11 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /** The mirror of a remote repository under `gitCacheDir`, one per URL; undefined = the reader's default. */
+  private mirrorDir(repository: string): string | undefined {
+    return this.options.gitCacheDir ? defaultCacheDir(repository, this.options.gitCacheDir) : undefined;
+  }
 
   private get lockTimeout(): number {
     return this.options.lockTimeoutMs ?? 30_000;
