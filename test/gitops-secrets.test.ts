@@ -160,3 +160,12 @@ describe('resolveSourceRef', () => {
     await expect(resolveSourceRef({ repository: repo, ref: 'nope' })).rejects.toThrow(/^ref 'nope' is not a branch, tag or commit of the repository$/);
   });
 });
+
+describe('fabric output', () => {
+  test('a Git URL stored with a token (before credentials were removed on input) is shown without it', async () => {
+    const { HedgehogFabric } = await import('../src/entities/index.js');
+    const { fabricJson } = await import('../src/cli/json-shapes.js');
+    const f = Object.assign(new HedgehogFabric(), { name: 'old', gitRepository: `https://me:${TOKEN}@git.example.com/r.git?access_token=${TOKEN}` });
+    expect(fabricJson(f).gitRepository).toBe('https://me@git.example.com/r.git');
+  });
+});

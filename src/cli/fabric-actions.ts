@@ -7,6 +7,10 @@ import { UsageError } from './cli-errors.js';
 import { fabricSettingsFromFlags, type FabricFlags, type PreparedSettings } from './fabric-options.js';
 import { fabricJson } from './json-shapes.js';
 import { renderTable } from './text-table.js';
+import { stripUrlCredentials } from '../gitops/git-url.js';
+
+/** A Git URL as shown: without credentials, even one stored before they were removed on input. */
+const shownUrl = (url: string): string => stripUrlCredentials(url).url;
 
 function describeFabric(f: HedgehogFabric, out: Output): string {
   const c = out.c;
@@ -15,7 +19,7 @@ function describeFabric(f: HedgehogFabric, out: Output): string {
     `${c.bold(f.name)}${f.description ? ` — ${f.description}` : ''}`,
     `  cluster     ${cluster}${f.apiServerUrl ? c.dim(` → ${f.apiServerUrl}`) : ''}`,
     `  namespaces  ${f.namespaces.length ? f.namespaces.join(', ') : 'all'}`,
-    `  git         ${f.gitRepository ? `${f.gitRepository}${f.gitRef ? `@${f.gitRef}` : ''}${f.gitPath ? ` (${f.gitPath})` : ''}` : c.dim('none (set one with --git)')}`,
+    `  git         ${f.gitRepository ? `${shownUrl(f.gitRepository)}${f.gitRef ? `@${f.gitRef}` : ''}${f.gitPath ? ` (${f.gitPath})` : ''}` : c.dim('none (set one with --git)')}`,
   ];
   if (f.crdDirectory) lines.push(`  crds        ${f.crdDirectory}`);
   if (f.ignoreRules.length) {
@@ -82,7 +86,7 @@ export async function listFabrics(g: GlobalOptions, out: Output): Promise<number
     const rows = fabrics.map((f) => [
       f.name,
       f.inCluster ? 'in-cluster' : (f.apiServerUrl ?? f.kubeconfigPath ?? '-'),
-      f.gitRepository ? `${f.gitRepository}${f.gitRef ? `@${f.gitRef}` : ''}${f.gitPath ? `:${f.gitPath}` : ''}` : '-',
+      f.gitRepository ? `${shownUrl(f.gitRepository)}${f.gitRef ? `@${f.gitRef}` : ''}${f.gitPath ? `:${f.gitPath}` : ''}` : '-',
       f.syncStatus === 'in_sync' ? c.green(f.syncStatus) : f.syncStatus === 'never_synced' ? c.dim(f.syncStatus) : c.yellow(f.syncStatus),
       String(f.driftedCount),
       lastSync(f),

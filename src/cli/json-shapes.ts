@@ -3,6 +3,7 @@
  * present (null when it has no value), and nothing else is added, so a consumer can validate strictly.
  */
 import type { HedgehogFabric } from '../entities/index.js';
+import { stripUrlCredentials } from '../gitops/git-url.js';
 import type { DriftReport } from '../sync/drift-report.js';
 import type { RunCounts, RunStatus, RunType, SyncRunReport } from '../sync/run-recorder.js';
 import type { DriftSeverity, DriftStatus } from '../drift/types.js';
@@ -126,7 +127,7 @@ export function fabricJson(f: HedgehogFabric): FabricJson {
     inCluster: f.inCluster,
     apiServerUrl: f.apiServerUrl,
     namespaces: [...f.namespaces],
-    gitRepository: f.gitRepository,
+    gitRepository: f.gitRepository && stripUrlCredentials(f.gitRepository).url, // a URL stored before credentials were removed
     gitRef: f.gitRef,
     gitPath: f.gitPath,
     crdDirectory: f.crdDirectory,
