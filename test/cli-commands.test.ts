@@ -96,7 +96,6 @@ describe('help and usage errors (no ledger needed)', () => {
     ['ignore rule of an unknown kind', ['fabric', 'add', 'f', '--ignore', 'Router:/spec/x'], /not a fabric kind/],
     ['kubeconfig that does not exist', ['fabric', 'add', 'f', '--kubeconfig', missing], /--kubeconfig .*does not exist/],
     ['git path that does not exist', ['fabric', 'add', 'f', '--git', join(tmpdir(), 'hh-cli-no-repo')], /--git .*does not exist/],
-    ['git URL with a token', ['fabric', 'add', 'f', '--git', 'https://me:tok@git.example.com/r.git'], /password or token/],
     ['bad namespace', ['fabric', 'add', 'f', '--namespace', 'Not_A_Label'], /--namespace Not_A_Label: not a valid namespace/],
     ['--ref without a Git source', ['fabric', 'add', 'f', '--ref', 'main'], /--ref needs a Git source/],
     ['--in-cluster with --kubeconfig', ['fabric', 'add', 'f', '--in-cluster', '--kubeconfig', missing], /--in-cluster/],
@@ -213,7 +212,7 @@ describe('one ledger, command by command', () => {
     expect(Array.isArray(runs)).toBe(true);
     expect(runs.map((x: { type: string }) => x.type)).toEqual(['desired', 'actual']);
     for (const run of runs) {
-      expect(Object.keys(run).sort()).toEqual(['commit', 'counts', 'details', 'errorMessage', 'errors', 'fabric', 'finishedAt', 'id', 'otherKinds', 'skippedKinds', 'startedAt', 'status', 'type']);
+      expect(Object.keys(run).sort()).toEqual(['commit', 'counts', 'details', 'errorMessage', 'errors', 'fabric', 'finishedAt', 'id', 'otherKinds', 'schemaSource', 'skippedKinds', 'startedAt', 'status', 'type']);
       expect(Object.keys(run.counts).sort()).toEqual(['cleared', 'created', 'failed', 'listed', 'unchanged', 'updated']);
       expect(run).toMatchObject({ fabric: 'lab', status: 'completed', errors: [] });
       expect(Date.parse(run.finishedAt)).toBeGreaterThanOrEqual(Date.parse(run.startedAt));

@@ -52,7 +52,7 @@ test('the four ledger tables exist with exactly the entity columns', async () =>
   const metaSet = columns.map((c) => `${c.table}.${c.column}`).sort();
   expect(liveSet).toEqual(metaSet);
   expect(new Set(live.map((c) => c.table))).toEqual(
-    new Set(['hedgehog_fabric', 'hedgehog_resource', 'sync_operation', 'state_transition']),
+    new Set(['hedgehog_fabric', 'hedgehog_resource', 'sync_operation', 'state_transition', 'fabric_crd_schema']),
   );
 });
 
@@ -118,7 +118,16 @@ async function insertIdentityOnly(): Promise<Record<string, Record<string, unkno
       // resource_id is not identity: history outlives its resource row (null after the row is deleted).
       await c.query(`insert into state_transition (fabric_id, to_state) values ($1, 'draft') returning *`, [fabric.id])
     ).rows[0];
-    return { hedgehog_fabric: fabric, hedgehog_resource: resource, sync_operation: operation, state_transition: transition };
+    const crdSchema = (
+      await c.query(`insert into fabric_crd_schema (fabric_id, kind, crd_name) values ($1, 'VPC', 'vpcs.vpc.githedgehog.com') returning *`, [fabric.id])
+    ).rows[0];
+    return {
+      hedgehog_fabric: fabric,
+      hedgehog_resource: resource,
+      sync_operation: operation,
+      state_transition: transition,
+      fabric_crd_schema: crdSchema,
+    };
   });
 }
 

@@ -56,7 +56,7 @@ test('migration:check, up, check, down, check — and the committed snapshot is 
 
   r = await run(['migration:up'], db.url);
   expect(r.code).toBe(0);
-  expect(await ourTables()).toEqual(['hedgehog_fabric', 'hedgehog_resource', 'state_transition', 'sync_operation']);
+  expect(await ourTables()).toEqual(['fabric_crd_schema', 'hedgehog_fabric', 'hedgehog_resource', 'state_transition', 'sync_operation']);
 
   r = await run(['migration:check'], db.url);
   expect(r.code).toBe(0);

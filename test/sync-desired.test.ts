@@ -156,7 +156,10 @@ describe('syncDesiredState', () => {
     expect(rows.map((r) => r.name)).toEqual(['vpc-a']);
     expect(rows[0].desired_spec.subnets.default.vlan).toBe(1001);
 
-    const run = await s.syncDesiredState(fabric, { ref: 'staging' });
+    // Another ref is read only once it is the fabric's ref (never behind `fabric list`'s back).
+    await expect(s.syncDesiredState(fabric, { ref: 'staging' })).rejects.toThrow(/fabric set .* --ref staging/);
+    await new FabricRegistry(orm.em).update(fabric.name, { gitRef: 'staging' });
+    const run = await s.syncDesiredState(fabric.name, { ref: 'staging' });
     expect(run.commit).toBe(await git(dir, 'rev-parse', 'staging'));
     rows = await q(`SELECT name, desired_spec FROM hedgehog_resource WHERE fabric_id = ? ORDER BY name`, [fabric.id]);
     expect(rows.map((r) => r.name)).toEqual(['leaf-x', 'vpc-a']);

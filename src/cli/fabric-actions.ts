@@ -8,6 +8,10 @@ import { fabricSettingsFromFlags, type FabricFlags, type PreparedSettings } from
 import { fabricJson } from './json-shapes.js';
 import { renderTable } from './text-table.js';
 import { safeLine, shellArg } from './terminal-text.js';
+import { stripUrlCredentials } from '../gitops/git-url.js';
+
+/** A Git URL as shown: without credentials, even one stored before they were removed on input. */
+const shownUrl = (url: string): string => stripUrlCredentials(url).url;
 
 function describeFabric(f: HedgehogFabric, out: Output): string {
   const c = out.c;
@@ -16,7 +20,7 @@ function describeFabric(f: HedgehogFabric, out: Output): string {
     `${c.bold(f.name)}${f.description ? ` — ${f.description}` : ''}`,
     `  cluster     ${cluster}${f.apiServerUrl ? c.dim(` → ${f.apiServerUrl}`) : ''}`,
     `  namespaces  ${f.namespaces.length ? f.namespaces.join(', ') : 'all'}`,
-    `  git         ${f.gitRepository ? `${f.gitRepository}${f.gitRef ? `@${f.gitRef}` : ''}${f.gitPath ? ` (${f.gitPath})` : ''}` : c.dim('none (set one with --git)')}`,
+    `  git         ${f.gitRepository ? `${shownUrl(f.gitRepository)}${f.gitRef ? `@${f.gitRef}` : ''}${f.gitPath ? ` (${f.gitPath})` : ''}` : c.dim('none (set one with --git)')}`,
   ];
   if (f.crdDirectory) lines.push(`  crds        ${f.crdDirectory}`);
   if (f.ignoreRules.length) {
@@ -84,7 +88,7 @@ export async function listFabrics(g: GlobalOptions, out: Output): Promise<number
     const rows = fabrics.map((f) => [
       safeLine(f.name),
       safeLine(f.inCluster ? 'in-cluster' : (f.apiServerUrl ?? f.kubeconfigPath ?? '-')),
-      safeLine(f.gitRepository ? `${f.gitRepository}${f.gitRef ? `@${f.gitRef}` : ''}${f.gitPath ? `:${f.gitPath}` : ''}` : '-'),
+      safeLine(f.gitRepository ? `${shownUrl(f.gitRepository)}${f.gitRef ? `@${f.gitRef}` : ''}${f.gitPath ? `:${f.gitPath}` : ''}` : '-'),
       f.syncStatus === 'in_sync' ? c.green(f.syncStatus) : f.syncStatus === 'never_synced' ? c.dim(f.syncStatus) : c.yellow(f.syncStatus),
       String(f.driftedCount),
       lastSync(f),

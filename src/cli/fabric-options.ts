@@ -11,6 +11,7 @@ import type { FabricSettings } from '../fabrics/fabric-registry.js';
 import { FABRIC_KINDS } from '../kube/catalog.js';
 import { ignoreRuleProblem } from '../drift/ignore-rules.js';
 import { isRemoteRepository } from '../gitops/git-source.js';
+import { stripUrlCredentials } from '../gitops/git-url.js';
 import { normalizeSubPath } from '../gitops/source-files.js';
 import { UsageError } from './cli-errors.js';
 
@@ -106,17 +107,27 @@ function existingPath(flag: string, value: string, want: 'file' | 'directory'): 
   return abs;
 }
 
-/** A repository URL must not carry a password or token: it would be stored in the ledger. */
-function checkRepositoryUrl(value: string): void {
-  let parsed: URL | undefined;
+/** A ref that does not resolve is refused now, not at the next sync (a remote repository is fetched for it). */
+async function checkRefResolves(repository: string, ref: string): Promise<void> {
+  const { resolveSourceRef } = await import('../gitops/desired-state-reader.js');
   try {
-    parsed = new URL(value);
-  } catch {
-    return; // scp-like user@host:path has no place for a secret
+    await resolveSourceRef({ repository, ref });
+  } catch (err) {
+    if ((err as Error).name !== 'DesiredSourceError') throw err;
+    throw new UsageError(`--ref ${ref}: ${(err as Error).message.split('\n')[0]}`);
   }
-  if (parsed.password) {
-    throw new UsageError('--git: the URL holds a password or token, which would be stored in the ledger; use a git credential helper or SSH keys instead');
+}
+
+/** A repository URL is stored and printed: it is kept without its password or token (never echoed). */
+function withoutCredentials(value: string, notes: string[]): string {
+  const { url, removed } = stripUrlCredentials(value);
+  if (removed.length) {
+    notes.push(
+      `--git: removed the ${removed.join(', ')} from the URL before storing it (stored: ${url}); ` +
+        'git gets credentials from a credential helper, the SSH agent, or HH_SYNC_GIT_TOKEN',
+    );
   }
+  return url;
 }
 
 /** Kubeconfig access after the change, checked by loading it; returns the server URL to show. */
@@ -173,8 +184,7 @@ export async function fabricSettingsFromFlags(flags: FabricFlags, existing?: Hed
   if (flags.git !== undefined) {
     if (flags.git.trim() === '') throw new UsageError('--git needs a repository path or URL');
     if (isRemoteRepository(flags.git)) {
-      checkRepositoryUrl(flags.git);
-      s.gitRepository = flags.git;
+      s.gitRepository = withoutCredentials(flags.git, notes);
     } else {
       s.gitRepository = existingPath('--git', flags.git, 'directory');
     }
@@ -185,6 +195,9 @@ export async function fabricSettingsFromFlags(flags: FabricFlags, existing?: Hed
     if (!/^[^\s-][^\s]*$/.test(flags.ref)) throw new UsageError(`--ref ${JSON.stringify(flags.ref)}: not a branch, tag or commit name`);
     s.gitRef = flags.ref;
   }
+  // The ref must resolve in the repository it will be read from (a new ref, or a new repository).
+  const ref = flags.ref ?? (flags.git !== undefined ? existing?.gitRef : undefined);
+  if (ref) await checkRefResolves(s.gitRepository ?? existing!.gitRepository!, ref);
   if (flags.path !== undefined) {
     if (!hasGit) throw new UsageError('--path needs a Git source: add --git <path-or-url>');
     try {

@@ -3,6 +3,7 @@
  * present (null when it has no value), and nothing else is added, so a consumer can validate strictly.
  */
 import type { HedgehogFabric } from '../entities/index.js';
+import { stripUrlCredentials } from '../gitops/git-url.js';
 import type { DriftReport } from '../sync/drift-report.js';
 import type { RunCounts, RunStatus, RunType, SyncRunReport } from '../sync/run-recorder.js';
 import type { DriftSeverity, DriftStatus } from '../drift/types.js';
@@ -16,14 +17,16 @@ export interface RunJson {
   startedAt: string;
   finishedAt: string | null;
   counts: RunCounts;
+  /** Documents of kinds outside the fabric catalog, "apiVersion/Kind" → count ({} on the actual side). */
+  otherKinds: Record<string, number>;
+  /** Desired runs: where the CRD schemas Git documents were checked against came from; null on the actual side. */
+  schemaSource: string | null;
   errors: { kind: string | null; namespace: string | null; name: string | null; file: string | null; line: number | null; reason: string }[];
   /** Why the run failed or was partial (null when it completed). */
   errorMessage: string | null;
   /** Git commit read (desired runs), else null. */
   commit: string | null;
   skippedKinds: { kind: string; reason: string }[];
-  /** Objects of kinds outside the fabric's, by kind (desired runs). */
-  otherKinds: Record<string, number>;
   /** Timings per phase, failure source, conflicts, … (see docs/cli.md). */
   details: Record<string, unknown>;
 }
@@ -44,6 +47,8 @@ export function runJson(r: SyncRunReport): RunJson {
       cleared: r.counts.cleared,
       failed: r.counts.failed,
     },
+    otherKinds: { ...r.otherKinds },
+    schemaSource: typeof r.details.schemaSource === 'string' ? r.details.schemaSource : null,
     errors: r.errors.map((e) => ({
       kind: e.kind ?? null,
       namespace: e.namespace ?? null,
@@ -55,7 +60,6 @@ export function runJson(r: SyncRunReport): RunJson {
     errorMessage: r.errorMessage ?? null,
     commit: r.commit ?? null,
     skippedKinds: r.skippedKinds.map((k) => ({ kind: k.kind, reason: k.reason })),
-    otherKinds: { ...r.otherKinds },
     details: structuredClone(r.details ?? {}),
   };
 }
@@ -134,7 +138,7 @@ export function fabricJson(f: HedgehogFabric): FabricJson {
     inCluster: f.inCluster,
     apiServerUrl: f.apiServerUrl,
     namespaces: [...f.namespaces],
-    gitRepository: f.gitRepository,
+    gitRepository: f.gitRepository && stripUrlCredentials(f.gitRepository).url, // a URL stored before credentials were removed
     gitRef: f.gitRef,
     gitPath: f.gitPath,
     crdDirectory: f.crdDirectory,

@@ -1,9 +1,9 @@
 /** The work of `hh-sync sync` (loaded when it runs). */
-import { FabricNotFoundError } from '../sync/fabric-sync-service.js';
+import { FabricNotFoundError, otherRefProblem } from '../sync/fabric-sync-service.js';
 import type { SyncRunReport } from '../sync/run-recorder.js';
 import { openLedgerFor } from './cli-ledger.js';
 import type { GlobalOptions, Output } from './cli-output.js';
-import { EXIT, classifyError, errorJson } from './cli-errors.js';
+import { EXIT, UsageError, classifyError, errorJson } from './cli-errors.js';
 import type { Ledger } from '../ledger.js';
 import type { HedgehogFabric } from '../entities/index.js';
 import { shellArg } from './terminal-text.js';
@@ -74,13 +74,15 @@ export async function runSync(name: string, directions: Direction[], flags: Sync
   try {
     const fabric = await ledger.fabrics.get(name);
     if (!fabric) throw new FabricNotFoundError(name);
+    const refProblem = otherRefProblem(fabric, flags.ref);
+    if (refProblem) throw new UsageError(refProblem);
     await runDirections(ledger, fabric, runnableDirections(ledger, fabric, directions, out), { ref: flags.ref, signal: interrupt.signal }, reports);
     unfollow();
     const report = await ledger.driftReport(fabric);
     const drifted = report.summary.total - report.summary.byStatus.in_sync - report.summary.unchecked;
     if (out.json) printRunsJson(out, reports, directions);
     else {
-      for (const r of reports) out.result(describeRun(r, out.c));
+      for (const r of reports) out.result(describeRun(r, out.c, out.verbose));
       out.result(`drift: ${summaryLine(report, out.c)}${drifted > 0 ? ` — details: hh-sync drift ${shellArg(name)}` : ''}`);
     }
     if (interrupt.received) {
@@ -95,7 +97,7 @@ export async function runSync(name: string, directions: Direction[], flags: Sync
     // The runs done before the failure are recorded: they are printed with it, never lost.
     if (reports.length && !out.wroteStdout) {
       if (out.json) out.printJson({ runs: reports.map(runJson), ...errorJson(classifyError(err)) });
-      else for (const r of reports) out.result(describeRun(r, out.c));
+      else for (const r of reports) out.result(describeRun(r, out.c, out.verbose));
     }
     throw err;
   } finally {

@@ -60,8 +60,8 @@ function seconds(r: SyncRunReport): string {
   return `${((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000).toFixed(1)} s`;
 }
 
-/** The lines a person reads for one run (stdout). */
-export function describeRun(r: SyncRunReport, c: Colors): string {
+/** The lines a person reads for one run (stdout); `verbose` adds the files behind the summaries. */
+export function describeRun(r: SyncRunReport, c: Colors, verbose = false): string {
   const mark = r.status === 'failed' ? c.red('✗') : r.status === 'completed' ? c.green('✓') : c.yellow('!');
   const status = r.status === 'completed' ? c.green(r.status) : r.status === 'partial' ? c.yellow(r.status) : c.red(r.status);
   const n = r.counts;
@@ -71,6 +71,7 @@ export function describeRun(r: SyncRunReport, c: Colors): string {
   // Names, files and reasons come from Git content or the cluster: made inert before printing.
   if (r.status === 'failed' && r.errorMessage) lines.push(`    ${c.red(safeLine(r.errorMessage.split('\n')[0]!))}`);
   for (const [reason, kinds] of groupSkipped(r)) lines.push(c.dim(`    skipped ${kinds.join(', ')}: ${safeLine(reason)}`));
+  lines.push(...schemaLines(r, c), ...otherKindLines(r, c, verbose));
   for (const e of r.errors.slice(0, MAX_ERRORS_SHOWN)) {
     const where = e.file ? `${e.file}${e.line ? `:${e.line}` : ''} ` : '';
     const what = e.kind ? `${e.kind}${e.name ? ` ${e.namespace ? `${e.namespace}/` : ''}${e.name}` : ''}: ` : '';
@@ -78,6 +79,30 @@ export function describeRun(r: SyncRunReport, c: Colors): string {
   }
   if (r.errors.length > MAX_ERRORS_SHOWN) lines.push(c.dim(`    … ${r.errors.length - MAX_ERRORS_SHOWN} more (hh-sync sync --json lists them all)`));
   return lines.join('\n');
+}
+
+/** Where the CRD schemas of a desired run came from; said loudly when there were none. */
+function schemaLines(r: SyncRunReport, c: Colors): string[] {
+  if (r.type !== 'desired' || r.status === 'failed') return [];
+  const source = r.details.schemaSource;
+  if (source === 'crds-dir') return [c.dim('    schemas: checked against the fabric\'s CRD directory (--crds)')];
+  if (source === 'cluster') return [c.dim('    schemas: checked against the CRD schemas this process read from the cluster')];
+  if (source === 'stored') return [c.dim('    schemas: checked against the CRD schemas last read from the cluster')];
+  if (source === 'none') {
+    return [c.yellow('    schemas: none known, documents were NOT checked against the CRD schemas (run an actual sync, or set --crds)')];
+  }
+  return [];
+}
+
+/** Documents of kinds the ledger does not track: counted by kind, with their files under --verbose. */
+function otherKindLines(r: SyncRunReport, c: Colors, verbose: boolean): string[] {
+  const kinds = Object.entries(r.otherKinds);
+  if (kinds.length === 0) return [];
+  const total = kinds.reduce((n, [, count]) => n + count, 0);
+  const lines = [c.dim(`    not tracked (${total} document${total === 1 ? '' : 's'} of other kinds): ${kinds.map(([k, n]) => `${k} ×${n}`).join(', ')}`)];
+  const files = (r.details.otherKindFiles ?? {}) as Record<string, string[]>;
+  if (verbose) for (const [k] of kinds) lines.push(c.dim(`      ${k}: ${(files[k] ?? []).join(', ')}`));
+  return lines;
 }
 
 /** Skipped kinds grouped by reason (discovery fails per API group: one line per group, not per kind). */
@@ -101,12 +126,15 @@ function failureSourceOf(r: SyncRunReport): string | undefined {
 export function failureLine(r: SyncRunReport): string {
   const reason = safeLine((r.errorMessage ?? 'unknown error').split('\n')[0]!);
   const fabric = shellArg(r.fabric);
+  const badRef = /^ref '.*' is not a branch, tag or commit/.test(reason);
   const hints: Record<string, string> = {
-    git: `check the Git source with \`hh-sync fabric list\` (change it with \`hh-sync fabric set ${fabric} --git …\`)`,
+    git: badRef
+      ? `check the fabric's ref with \`hh-sync fabric list\` (change it with \`hh-sync fabric set ${fabric} --ref <branch|tag|commit>\`)`
+      : `check the Git source with \`hh-sync fabric list\` (change it with \`hh-sync fabric set ${fabric} --git …\`)`,
     cluster: `check that the cluster is reachable with the fabric's kubeconfig (\`hh-sync fabric set ${fabric} --kubeconfig … --context …\`)`,
     database: 'check the ledger database (--database-url / HH_SYNC_DATABASE_URL / DATABASE_URL) and that PostgreSQL is running; nothing of this run was stored',
   };
-  const hint = hints[failureSourceOf(r) ?? ''] ?? 'run again with --verbose for details';
+  const hint = hints[failureSourceOf(r) ?? (badRef ? 'git' : '')] ?? 'run again with --verbose for details';
   return `${r.type} sync of fabric ${safeLine(r.fabric)} failed: ${reason}${reason.includes('hh-sync ') ? '' : `; ${hint}`}`;
 }
 

@@ -7,9 +7,11 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261126043410_ledger } from '../migrations/Migration20261126043410_ledger.js';
 import { Migration20261126060155_transition_fabric_plain_column } from '../migrations/Migration20261126060155_transition_fabric_plain_column.js';
 import { Migration20261201002405_counters_non_negative } from '../migrations/Migration20261201002405_counters_non_negative.js';
+import { Migration20261201002747_crd_schemas } from '../migrations/Migration20261201002747_crd_schemas.js';
 
 export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261126043410_ledger', class: Migration20261126043410_ledger },
   { name: 'Migration20261126060155_transition_fabric_plain_column', class: Migration20261126060155_transition_fabric_plain_column },
   { name: 'Migration20261201002405_counters_non_negative', class: Migration20261201002405_counters_non_negative },
+  { name: 'Migration20261201002747_crd_schemas', class: Migration20261201002747_crd_schemas },
 ];

@@ -120,4 +120,13 @@ export const SCHEMA_RATIONALE: Readonly<Record<string, Readonly<Record<string, s
     context: 'No extra context.',
     timestamp: 'When the transition was recorded.',
   },
+  fabric_crd_schema: {
+    id: 'Surrogate key (serial).',
+    fabric_id: 'Identity: the fabric whose cluster served the CRD (cascade delete with the fabric).',
+    kind: 'Identity: the kind the CRD defines; no default could be right.',
+    crd_name: 'Identity: the CRD\'s name; no default could be right.',
+    resource_version: 'Null = the cluster gave no resourceVersion.',
+    spec: 'The CRD\'s spec with its schemas; empty would validate nothing, and is never written.',
+    read_at: 'When the schema was read from the cluster.',
+  },
 };

@@ -9,4 +9,5 @@ export const IDENTITY_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   hedgehog_resource: ['fabric_id', 'kind', 'name'],
   sync_operation: ['fabric_id'],
   state_transition: ['fabric_id', 'to_state'],
+  fabric_crd_schema: ['fabric_id', 'kind', 'crd_name'],
 };

@@ -3,11 +3,13 @@ import { HedgehogFabric } from './hedgehog-fabric.js';
 import { HedgehogResource } from './hedgehog-resource.js';
 import { StateTransition } from './state-transition.js';
 import { SyncOperation } from './sync-operation.js';
+import { FabricCrdSchema } from './fabric-crd-schema.js';
 
 export { HedgehogFabric, type IgnoreRule, type KindCount, type FabricDriftSummary } from './hedgehog-fabric.js';
 export { HedgehogResource } from './hedgehog-resource.js';
 export { SyncOperation } from './sync-operation.js';
 export { StateTransition } from './state-transition.js';
+export { FabricCrdSchema } from './fabric-crd-schema.js';
 export * from './enums.js';
 export {
   EntityValidationError,
@@ -23,4 +25,4 @@ export {
 export { IDENTITY_COLUMNS } from './identity.js';
 
 /** Every entity of the ledger, in dependency order. */
-export const ALL_ENTITIES = [HedgehogFabric, HedgehogResource, SyncOperation, StateTransition] as const;
+export const ALL_ENTITIES = [HedgehogFabric, HedgehogResource, SyncOperation, StateTransition, FabricCrdSchema] as const;

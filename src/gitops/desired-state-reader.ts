@@ -8,7 +8,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { keyOf, type DesiredObservation, type ObjectError } from '../observations.js';
-import { GitCommandError, redactUrl } from './git-cli.js';
+import { DEFAULT_GIT_TIMEOUT_MS, GitCommandError, redactUrl } from './git-cli.js';
 import { defaultCacheDir, isRemoteRepository, localGitDir, readGitTree, resolveCommit, syncMirror } from './git-source.js';
 import { readDirectoryTree } from './directory-source.js';
 import { DEFAULT_MAX_ALIAS_COUNT, parseManifestFile, type ParsedManifestFile } from './manifest-parser.js';
@@ -39,6 +39,24 @@ export interface DesiredReadOptions {
   maxAliasCount?: number;
   /** Schema validator hook: returns the problems of a fabric object, [] when valid. */
   validate?: (obj: Record<string, unknown>) => string[];
+  /**
+   * Time limit of each git network operation (clone, fetch) of a remote repository; default
+   * HH_SYNC_GIT_TIMEOUT (seconds) when set, else 120 s.
+   */
+  gitTimeoutMs?: number;
+}
+
+/** The git network time limit: the option, else HH_SYNC_GIT_TIMEOUT (seconds), else the default. */
+export function gitTimeoutMs(opts: Pick<DesiredReadOptions, 'gitTimeoutMs'> = {}): number {
+  if (opts.gitTimeoutMs !== undefined) {
+    if (!(opts.gitTimeoutMs > 0)) throw new DesiredSourceError(`gitTimeoutMs must be positive (got ${opts.gitTimeoutMs})`);
+    return opts.gitTimeoutMs;
+  }
+  const env = process.env.HH_SYNC_GIT_TIMEOUT;
+  if (env === undefined || env === '') return DEFAULT_GIT_TIMEOUT_MS;
+  const seconds = Number(env);
+  if (!(seconds > 0) || !Number.isFinite(seconds)) throw new DesiredSourceError(`HH_SYNC_GIT_TIMEOUT must be a positive number of seconds (got '${env}')`);
+  return seconds * 1000;
 }
 
 export interface DesiredConflict {
@@ -62,10 +80,18 @@ export interface DesiredReadResult {
   errors: ObjectError[];
   /** Non-fabric kinds seen, "apiVersion/Kind" → count (not errors). */
   otherKinds: Record<string, number>;
+  /** The files holding each of `otherKinds`, "apiVersion/Kind" → paths in path order. */
+  otherKindFiles: Record<string, string[]>;
   /** Manifest files read and parsed (refused files not included). */
   filesRead: number;
-  /** Non-empty YAML documents parsed, broken ones included. */
+  /** Objects parsed (non-empty YAML documents, a List counting as its items), broken ones included. */
   documentsRead: number;
+  /**
+   * What was refused, each counted once: a document or List item with problems (however many), a
+   * file refused whole (unreadable, too large, not UTF-8, a symlink, …), and each ignored duplicate
+   * declaration. The desired run's `counts.failed`.
+   */
+  refused: number;
 }
 
 /** Collects each file's parse result; the aggregate is built once every file is in. */
@@ -92,11 +118,15 @@ class Collector implements ManifestSink {
     const all: DesiredObservation[] = [];
     const errors: ObjectError[] = [...this.refused];
     const otherKinds: Record<string, number> = {};
+    const otherKindFiles: Record<string, string[]> = {};
     let documentsRead = 0;
-    for (const { result } of this.parsed) {
+    let refused = this.refused.length;
+    for (const { path: file, result } of this.parsed) {
+      for (const k of Object.keys(result.otherKinds)) (otherKindFiles[k] ??= []).push(file);
       all.push(...result.observations);
       errors.push(...result.errors);
       documentsRead += result.documents;
+      refused += result.refused;
       for (const [k, n] of Object.entries(result.otherKinds)) otherKinds[k] = (otherKinds[k] ?? 0) + n;
     }
     // Files are in path order and documents in line order, so the first seen is the one kept.
@@ -113,6 +143,7 @@ class Collector implements ManifestSink {
       const first = list[0]!;
       observations.push(first);
       if (list.length > 1) {
+        refused += list.length - 1;
         conflicts.push({
           kind: first.kind,
           namespace: first.namespace,
@@ -122,7 +153,45 @@ class Collector implements ManifestSink {
       }
     }
     errors.sort((a, b) => comparePaths(a.file ?? '', b.file ?? '') || (a.line ?? 0) - (b.line ?? 0));
-    return { commit, ref, observations, conflicts, errors, otherKinds, filesRead: this.parsed.length, documentsRead };
+    return { commit, ref, observations, conflicts, errors, otherKinds, otherKindFiles, filesRead: this.parsed.length, documentsRead, refused };
+  }
+}
+
+/**
+ * The git directory of `source` (a remote one mirrored and fetched first), or null for a plain
+ * directory, which cannot have a ref.
+ */
+async function openSource(source: GitSource, opts: Pick<DesiredReadOptions, 'gitTimeoutMs'>): Promise<string | null> {
+  if (isRemoteRepository(source.repository)) {
+    return syncMirror(source.repository, source.cacheDir ?? defaultCacheDir(source.repository), { timeoutMs: gitTimeoutMs(opts) });
+  }
+  const dir = path.resolve(source.repository);
+  let st;
+  try {
+    st = await fs.stat(dir);
+  } catch (e) {
+    throw new DesiredSourceError(`repository ${dir} does not exist`, { cause: e });
+  }
+  if (!st.isDirectory()) throw new DesiredSourceError(`repository ${dir} is not a directory`);
+  const gitDir = await localGitDir(dir);
+  if (gitDir === null && source.ref) {
+    throw new DesiredSourceError(`ref '${source.ref}' given, but ${dir} is a plain directory, not a Git repository`);
+  }
+  return gitDir;
+}
+
+/**
+ * Check that `source.ref` resolves to a commit (a remote repository is fetched first); throws
+ * {@link DesiredSourceError} saying why not. Nothing is read beyond the ref.
+ */
+export async function resolveSourceRef(source: GitSource, opts: Pick<DesiredReadOptions, 'gitTimeoutMs'> = {}): Promise<{ commit: string | null; ref: string | null }> {
+  const gitDir = await openSource(source, opts);
+  if (gitDir === null) return { commit: null, ref: null };
+  try {
+    return await resolveCommit(gitDir, source.ref);
+  } catch (e) {
+    if (e instanceof GitCommandError) throw new DesiredSourceError(`cannot read repository ${redactUrl(source.repository)}: ${e.message}`, { cause: e });
+    throw e;
   }
 }
 
@@ -138,26 +207,10 @@ export async function readDesiredState(source: GitSource, opts: DesiredReadOptio
   const subPath = normalizeSubPath(source.path);
   const collector = new Collector(opts);
 
-  let gitDir: string | null;
-  if (isRemoteRepository(source.repository)) {
-    gitDir = await syncMirror(source.repository, source.cacheDir ?? defaultCacheDir(source.repository));
-  } else {
-    const dir = path.resolve(source.repository);
-    let st;
-    try {
-      st = await fs.stat(dir);
-    } catch (e) {
-      throw new DesiredSourceError(`repository ${dir} does not exist`, { cause: e });
-    }
-    if (!st.isDirectory()) throw new DesiredSourceError(`repository ${dir} is not a directory`);
-    gitDir = await localGitDir(dir);
-    if (gitDir === null) {
-      if (source.ref) {
-        throw new DesiredSourceError(`ref '${source.ref}' given, but ${dir} is a plain directory, not a Git repository`);
-      }
-      await readDirectoryTree(dir, subPath, maxFileBytes, collector);
-      return collector.finish(null, null);
-    }
+  const gitDir = await openSource(source, opts);
+  if (gitDir === null) {
+    await readDirectoryTree(path.resolve(source.repository), subPath, maxFileBytes, collector);
+    return collector.finish(null, null);
   }
 
   try {

@@ -3,7 +3,8 @@
  * with an environment that cannot redirect them to another repository, prompt for credentials,
  * or run anything from the repository (hooks, fsmonitor).
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { isTokenLikeUser, SECRET_QUERY_PARAM } from './git-url.js';
 
 /** Options placed before every git sub-command. */
 const SAFE_CONFIG = [
@@ -39,9 +40,62 @@ function gitEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Replace the user-info part of URLs (https://user:token@host) so nothing secret reaches messages or logs. */
+/**
+ * Replace the user-info part of URLs (https://user:token@host), a token-like user of scp-like
+ * addresses (TOKEN@host:path) and credential query parameters (`access_token=…`) so nothing secret
+ * reaches messages or logs.
+ */
 export function redactUrl(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@');
+  return text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@')
+    .replace(/(^|[\s'"(])([^\s'"(@/:]+)@(?=[^\s/:@]+:)/g, (all, pre: string, user: string) => (isTokenLikeUser(user) ? `${pre}***@` : all))
+    .replace(/([?&;])([^=&;#\s]+)=([^&;#\s'"]*)/g, (all, sep: string, name: string) =>
+      SECRET_QUERY_PARAM.test(decodeURIComponentSafe(name)) ? `${sep}${name}=***` : all,
+    );
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** Default time limit of one git network operation (clone, fetch, ls-remote). */
+export const DEFAULT_GIT_TIMEOUT_MS = 120_000;
+
+/**
+ * Git's own credential sources (credential helpers, the SSH agent) always apply. HH_SYNC_GIT_TOKEN adds
+ * a credential helper that answers with the token: the helper's text names the environment variable,
+ * never the token, so the token appears neither in `ps` nor in any message.
+ */
+function tokenHelperConfig(): string[] {
+  if (!process.env.HH_SYNC_GIT_TOKEN) return [];
+  return [
+    '-c',
+    'credential.helper=!f() { test "$1" = get || exit 0; echo "username=${HH_SYNC_GIT_USERNAME:-x-access-token}"; echo "password=$HH_SYNC_GIT_TOKEN"; }; f',
+  ];
+}
+
+/** Git processes of network operations still running: killed with their process group if this process exits. */
+const liveNetworkGroups = new Set<number>();
+let exitHookInstalled = false;
+function trackNetworkGroup(pid: number): void {
+  liveNetworkGroups.add(pid);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const g of liveNetworkGroups) killGroup(g);
+  });
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL'); // git and its helpers (git-remote-https, ssh) together
+  } catch {
+    // already gone
+  }
 }
 
 export interface RunGitOptions {
@@ -52,6 +106,12 @@ export interface RunGitOptions {
   maxBuffer?: number;
   /** Git returning this exit code is not an error (e.g. rev-parse --verify -q → 1 when absent). */
   okExitCodes?: number[];
+  /**
+   * A network operation (clone, fetch, ls-remote): limited to `timeoutMs` (default 120 s), after which
+   * git and every helper it started are killed; a stalled transfer is also abandoned by git itself
+   * (GIT_HTTP_LOW_SPEED_LIMIT/TIME). HH_SYNC_GIT_TOKEN, when set, is offered to the remote.
+   */
+  network?: { timeoutMs?: number };
 }
 
 export interface GitResult {
@@ -64,32 +124,62 @@ export interface GitResult {
 export function runGit(args: string[], opts: RunGitOptions = {}): Promise<GitResult> {
   const full = [...SAFE_CONFIG];
   for (const c of opts.config ?? []) full.push('-c', c);
+  if (opts.network) full.push(...tokenHelperConfig());
   if (opts.gitDir) full.push(`--git-dir=${opts.gitDir}`);
   full.push(...args);
+  const timeoutMs = opts.network ? (opts.network.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS) : 0;
+  const env = gitEnv();
+  if (opts.network) {
+    env.GIT_HTTP_LOW_SPEED_LIMIT = '1000';
+    env.GIT_HTTP_LOW_SPEED_TIME = String(Math.max(1, Math.min(60, Math.ceil(timeoutMs / 1000))));
+  }
   return new Promise((resolve, reject) => {
-    execFile(
-      'git',
-      full,
-      { env: gitEnv(), encoding: 'buffer', maxBuffer: opts.maxBuffer ?? 256 * 1024 * 1024, windowsHide: true },
-      (err, stdout, stderrBuf) => {
-        const stderr = redactUrl(stderrBuf.toString('utf8').trim());
-        if (err) {
-          const code = typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null;
-          if (code !== null && opts.okExitCodes?.includes(code)) {
-            resolve({ stdout, stderr, exitCode: code });
-            return;
-          }
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-            reject(new GitCommandError('the git executable was not found on PATH', null, ''));
-            return;
-          }
-          const what = redactUrl(`git ${args.slice(0, 2).join(' ')}`);
-          reject(new GitCommandError(`${what} failed${code !== null ? ` (exit ${code})` : ''}: ${stderr || err.message}`, code, stderr));
-          return;
-        }
-        resolve({ stdout, stderr, exitCode: 0 });
-      },
-    );
+    const maxBuffer = opts.maxBuffer ?? 256 * 1024 * 1024;
+    // A network operation leads its own process group, so a timeout kills its helpers (git-remote-https, ssh) too.
+    const child = spawn('git', full, { env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true, detached: !!opts.network });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let outBytes = 0;
+    let failure: 'timeout' | 'maxBuffer' | null = null;
+    const stop = (why: 'timeout' | 'maxBuffer') => {
+      failure ??= why;
+      if (opts.network && child.pid) killGroup(child.pid);
+      else child.kill('SIGKILL');
+    };
+    child.stdout.on('data', (d: Buffer) => {
+      outBytes += d.length;
+      if (outBytes > maxBuffer) stop('maxBuffer');
+      else out.push(d);
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      if (err.length < 1000) err.push(d);
+    });
+    const timer = opts.network ? setTimeout(() => stop('timeout'), timeoutMs) : undefined;
+    if (opts.network && child.pid) trackNetworkGroup(child.pid);
+    const done = () => {
+      if (timer) clearTimeout(timer);
+      if (child.pid) liveNetworkGroups.delete(child.pid);
+    };
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      done();
+      reject(new GitCommandError(e.code === 'ENOENT' ? 'the git executable was not found on PATH' : `git could not be started: ${e.message}`, null, ''));
+    });
+    child.on('close', (code) => {
+      done();
+      const stderr = redactUrl(Buffer.concat(err).toString('utf8').trim());
+      const stdout = Buffer.concat(out);
+      if (failure === 'timeout') {
+        const what = `git ${args[0]}`;
+        reject(new GitCommandError(`${what} timed out after ${timeoutMs / 1000} s (the remote did not answer in time; the limit is HH_SYNC_GIT_TIMEOUT seconds)`, null, stderr));
+      } else if (failure === 'maxBuffer') {
+        reject(new GitCommandError(`git ${args[0]} printed more than ${maxBuffer} bytes`, null, stderr));
+      } else if (code === 0 || (code !== null && opts.okExitCodes?.includes(code))) {
+        resolve({ stdout, stderr, exitCode: code });
+      } else {
+        const what = redactUrl(`git ${args.slice(0, 2).join(' ')}`);
+        reject(new GitCommandError(`${what} failed${code !== null ? ` (exit ${code})` : ' (killed)'}: ${stderr || 'no message'}`, code, stderr));
+      }
+    });
   });
 }
 

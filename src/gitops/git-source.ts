@@ -17,10 +17,13 @@ export function isRemoteRepository(repository: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(repository) || /^[^/\s@]+@[^/\s:]+:/.test(repository);
 }
 
-/** Default cache directory of a remote repository: .hh-sync/git-cache/<hash of the URL>. */
-export function defaultCacheDir(repository: string): string {
+/**
+ * Cache directory of a remote repository: <base>/<hash of the URL>, base .hh-sync/git-cache by default.
+ * One directory per URL: fabrics with different remotes never share (and re-point) one mirror.
+ */
+export function defaultCacheDir(repository: string, base = path.join('.hh-sync', 'git-cache')): string {
   const hash = createHash('sha256').update(repository).digest('hex').slice(0, 16);
-  return path.resolve('.hh-sync', 'git-cache', hash);
+  return path.resolve(base, hash);
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -61,8 +64,9 @@ export async function localGitDir(dir: string): Promise<string | null> {
  * A fresh clone goes to a temporary sibling and is renamed into place, so an interrupted clone
  * never leaves a half-made cache behind.
  */
-export async function syncMirror(url: string, cacheDir: string): Promise<string> {
+export async function syncMirror(url: string, cacheDir: string, opts: { timeoutMs?: number } = {}): Promise<string> {
   const shown = redactUrl(url);
+  const network = { timeoutMs: opts.timeoutMs };
   const dir = path.resolve(cacheDir);
   try {
     if (await isBareRepository(dir)) {
@@ -70,8 +74,8 @@ export async function syncMirror(url: string, cacheDir: string): Promise<string>
       if (current.stdout.toString('utf8').trim() !== url) {
         await runGit(['remote', 'set-url', 'origin', url], { gitDir: dir });
       }
-      await runGit(['fetch', '--quiet', '--prune', '--prune-tags', '--force', 'origin'], { gitDir: dir });
-      await followRemoteHead(dir);
+      await runGit(['fetch', '--quiet', '--prune', '--prune-tags', '--force', 'origin'], { gitDir: dir, network });
+      await followRemoteHead(dir, network);
       return dir;
     }
     if (await exists(dir)) {
@@ -80,7 +84,7 @@ export async function syncMirror(url: string, cacheDir: string): Promise<string>
     await fs.mkdir(path.dirname(dir), { recursive: true });
     const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
     try {
-      await runGit(['clone', '--mirror', '--quiet', '--template=', '--', url, tmp]);
+      await runGit(['clone', '--mirror', '--quiet', '--template=', '--', url, tmp], { network });
       await fs.rename(tmp, dir);
     } catch (e) {
       await fs.rm(tmp, { recursive: true, force: true });
@@ -96,8 +100,8 @@ export async function syncMirror(url: string, cacheDir: string): Promise<string>
 }
 
 /** A mirror's HEAD follows the remote's default branch, which may change after the clone. */
-async function followRemoteHead(gitDir: string): Promise<void> {
-  const r = await runGit(['ls-remote', '--symref', 'origin', 'HEAD'], { gitDir, okExitCodes: [2] });
+async function followRemoteHead(gitDir: string, network: { timeoutMs?: number }): Promise<void> {
+  const r = await runGit(['ls-remote', '--symref', 'origin', 'HEAD'], { gitDir, okExitCodes: [2], network });
   const m = /^ref: (refs\/heads\/\S+)\tHEAD$/m.exec(r.stdout.toString('utf8'));
   if (m) await runGit(['symbolic-ref', 'HEAD', m[1]!], { gitDir });
 }

@@ -15,6 +15,7 @@ import {
   labelValueProblem,
   qualifiedKeyProblem,
 } from './k8s-names.js';
+import { escapeUnstorable, findUnstorableStringSegments } from './unstorable-strings.js';
 import { splitYamlDocuments, YamlDocument } from './yaml-documents.js';
 
 /** Default limit of YAML alias expansion per document (the `yaml` package's own default too). */
@@ -37,14 +38,26 @@ export interface ParsedManifestFile {
   errors: ObjectError[];
   /** Non-fabric kinds seen: "apiVersion/Kind" → count. */
   otherKinds: Record<string, number>;
-  /** Non-empty YAML documents in the file, broken ones included. */
+  /**
+   * Objects in the file, broken ones included: each non-empty YAML document, except that a List
+   * (`kind: List`, `kind: VPCList`, … with `items`) counts as its items.
+   */
   documents: number;
+  /** Documents (or List items) refused: each is one, however many problems it has; a file refused whole is one. */
+  refused: number;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const API_VERSION = /^(?:([^/]+)\/)?([^/]+)$/;
 const KIND = /^[A-Za-z][A-Za-z0-9]*$/;
 const KINDS_BY_LOWER = new Map(FABRIC_KINDS.map((k) => [k.kind.toLowerCase(), k]));
+/** Fabric API groups → the versions the catalog knows. */
+const FABRIC_GROUP_VERSIONS = new Map<string, Set<string>>();
+for (const k of FABRIC_KINDS) {
+  const versions = FABRIC_GROUP_VERSIONS.get(k.group) ?? new Set<string>();
+  versions.add(k.version);
+  FABRIC_GROUP_VERSIONS.set(k.group, versions);
+}
 
 /** SHA-256 (hex) of a file's bytes: the `fileHash` of every object the file declares. */
 export function sha256Hex(bytes: Uint8Array): string {
@@ -56,7 +69,7 @@ export function parseManifestFile(
   bytes: Uint8Array,
   opts: ParseManifestOptions = {},
 ): ParsedManifestFile {
-  const out: ParsedManifestFile = { observations: [], errors: [], otherKinds: {}, documents: 0 };
+  const out: ParsedManifestFile = { observations: [], errors: [], otherKinds: {}, documents: 0, refused: 0 };
   let text: string;
   try {
     text = utf8.decode(bytes);
@@ -67,6 +80,7 @@ export function parseManifestFile(
       line: lineAtByte(bytes, offset),
       reason: `file is not valid UTF-8 (first invalid byte at offset ${offset}); manifests must be UTF-8 encoded`,
     });
+    out.refused++;
     return out;
   }
   const fileHash = sha256Hex(bytes);
@@ -76,38 +90,73 @@ export function parseManifestFile(
     const loaded = ctx.doc.load();
     if (!loaded.ok) {
       out.documents++;
-      out.errors.push(ctx.error(loaded.line, loaded.reason, ctx.bestEffortId()));
+      refuse(out, ctx.error(loaded.line, loaded.reason, ctx.bestEffortId()));
       continue;
     }
     // Empty documents (comments only, a bare `---`, a null) are not objects.
     if (loaded.value === undefined || loaded.value === null) continue;
-    out.documents++;
     const aliasProblem = ctx.doc.aliasProblem(maxAliasCount);
     if (aliasProblem) {
-      out.errors.push(ctx.error(ctx.docLine, aliasProblem, ctx.bestEffortId()));
+      out.documents++;
+      refuse(out, ctx.error(ctx.docLine, aliasProblem, ctx.bestEffortId()));
       continue;
     }
     // After the guard, aliases are bounded: copy so no two objects share a node.
     const value = segment.text.includes('*') ? structuredClone(loaded.value) : loaded.value;
-    parseDocument(ctx, value, fileHash, opts.validate, out);
+    parseObjectOrList(ctx, value, fileHash, opts.validate, out);
   }
   return out;
 }
 
-/** Where problems of one document are reported. */
+function refuse(out: ParsedManifestFile, error: ObjectError): void {
+  out.errors.push(error);
+  out.refused++;
+}
+
+/**
+ * A List (what `kubectl get -o yaml` writes: `kind: List`, or `kind: <Kind>List`, with `items`) is
+ * read as its items, each at its own line, as `kubectl apply -f` does; anything else is one object.
+ */
+function parseObjectOrList(
+  ctx: DocContext,
+  value: unknown,
+  fileHash: string,
+  validate: ParseManifestOptions['validate'],
+  out: ParsedManifestFile,
+): void {
+  if (isRecord(value) && typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)) {
+    value.items.forEach((item, i) => {
+      if (item === null || item === undefined) return;
+      parseObjectOrList(ctx.at(['items', i]), item, fileHash, validate, out);
+    });
+    return;
+  }
+  out.documents++;
+  const before = out.errors.length;
+  parseDocument(ctx, value, fileHash, validate, out);
+  if (out.errors.length > before) out.refused++;
+}
+
+/** Where problems of one document (or of one item of a List document, at `prefix`) are reported. */
 class DocContext {
   constructor(
     readonly doc: YamlDocument,
     readonly file: string,
+    private readonly prefix: readonly (string | number)[] = [],
   ) {}
 
-  /** Line of the document's content (its first key). */
+  /** The context of the node at `path` below this one (an item of a List). */
+  at(path: readonly (string | number)[]): DocContext {
+    return new DocContext(this.doc, this.file, [...this.prefix, ...path]);
+  }
+
+  /** Line of the object's content: the document's first key, or a List item's first line. */
   get docLine(): number {
-    return this.doc.line;
+    return this.prefix.length ? this.doc.lineOf(this.prefix) : this.doc.line;
   }
 
   lineOf(path: readonly (string | number)[]): number {
-    return this.doc.lineOf(path);
+    return this.doc.lineOf([...this.prefix, ...path]);
   }
 
   /** kind/namespace/name read straight from the nodes of a document that did not load. */
@@ -116,8 +165,11 @@ class DocContext {
     return pick(this.doc.scalarAt(['kind']), name ? (this.doc.scalarAt(['metadata', 'namespace']) ?? 'default') : undefined, name);
   }
 
+  /** An error entry; the reason is escaped so it can always be stored (it may quote the document's strings). */
   error(line: number, reason: string, id: { kind?: string; namespace?: string; name?: string } = {}): ObjectError {
-    return { ...id, file: this.file, line, reason };
+    const safeId: typeof id = {};
+    for (const [k, v] of Object.entries(id) as [keyof typeof id, string | undefined][]) if (v !== undefined) safeId[k] = escapeUnstorable(v);
+    return { ...safeId, file: this.file, line, reason: escapeUnstorable(reason) };
   }
 }
 
@@ -161,8 +213,21 @@ function parseDocument(
     return;
   }
 
-  const group = API_VERSION.exec(apiVersion)![1] ?? '';
+  const [, group = '', version = ''] = API_VERSION.exec(apiVersion)!;
   const info = kindInfo(kind);
+  const groupVersions = FABRIC_GROUP_VERSIONS.get(group);
+  // (A catalog kind in its group with another version gets the more precise message below.)
+  if (groupVersions && !groupVersions.has(version) && info?.group !== group) {
+    // A fabric group in a version this release does not know: the object would not mean what it says.
+    out.errors.push(
+      ctx.error(
+        ctx.lineOf(['apiVersion']),
+        `apiVersion ${apiVersion} is not a known version of ${group} (known: ${[...groupVersions].join(', ')})`,
+        pick(kind, idNs, idName),
+      ),
+    );
+    return;
+  }
   if (!info || info.group !== group) {
     // Not ours, unless it is a misspelt fabric kind in a fabric group, which Kubernetes would reject.
     const near = KINDS_BY_LOWER.get(kind.toLowerCase());
@@ -234,6 +299,15 @@ function parseDocument(
   }
   const id = { kind, namespace, name };
 
+  const unstorable = findUnstorableStringSegments({
+    metadata: { labels: metadata.labels, annotations: metadata.annotations },
+    spec: o.spec,
+  });
+  if (unstorable) {
+    out.errors.push(ctx.error(ctx.lineOf(unstorable.segments), `${unstorable.path}: ${unstorable.problem}`, id));
+    return;
+  }
+
   const labels = stringMap(ctx, metadata.labels, 'labels', id, out);
   if (!labels) return;
   const annotations = stringMap(ctx, metadata.annotations, 'annotations', id, out);
@@ -265,8 +339,8 @@ function parseDocument(
     }
     if (problems.length > 0) {
       for (const p of problems) {
-        const ptr = /^(\/[^\s:]*)/.exec(p)?.[1];
-        const line = ptr ? ctx.lineOf(pointerSegments(ptr)) : ctx.docLine;
+        const segments = problemPathSegments(p);
+        const line = segments ? ctx.lineOf(segments) : ctx.docLine;
         out.errors.push(ctx.error(line, `schema: ${p}`, id));
       }
       return;
@@ -365,6 +439,22 @@ function show(v: unknown): string {
 
 function clip(s: string, max = 80): string {
   return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
+const FIELD_PATH = /^((?:[A-Za-z_$][A-Za-z0-9_$-]*|\[[^\]]*\])(?:\.[A-Za-z_$][A-Za-z0-9_$-]*|\[[^\]]*\])*): /;
+const FIELD_STEP = /\.?([A-Za-z_$][A-Za-z0-9_$-]*)|\[([^\]]*)\]/g;
+
+/**
+ * The path segments of the field a validation problem is about: a JSON pointer
+ * (`/spec/role: …`) or a kubectl-style field path (`spec.links[0].leaf.ip: …`, the CRD validator's
+ * form); null when the problem names no field.
+ */
+export function problemPathSegments(problem: string): string[] | null {
+  const ptr = /^(\/[^\s:]*)/.exec(problem)?.[1];
+  if (ptr) return pointerSegments(ptr);
+  const path = FIELD_PATH.exec(problem)?.[1];
+  if (!path) return null;
+  return [...path.matchAll(FIELD_STEP)].map((m) => m[1] ?? m[2]!);
 }
 
 /** JSON pointer → path segments (RFC 6901 unescaping). */

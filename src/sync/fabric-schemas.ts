@@ -1,44 +1,101 @@
 /**
  * CRD schemas of a fabric, for two jobs: validating Git documents, and telling server defaults apart from
  * drift. They come from the fabric's CRD directory when it has one, else from the cluster's
- * apiextensions.k8s.io/v1 CRDs (read during an actual sync and remembered for this process).
+ * apiextensions.k8s.io/v1 CRDs: read during an actual sync, and kept in the ledger (fabric_crd_schema)
+ * so a desired sync in any later process validates against them too.
  */
 import type { HedgehogFabric } from '../entities/index.js';
 import { FABRIC_KINDS } from '../kube/catalog.js';
 import { loadCrdSchemasFromDir, crdSchemasFromObjects, type CrdSchemas } from '../crds/crd-schemas.js';
 import { schemaDefaultsFor, type SchemaDefaults } from '../crds/schema-defaults.js';
 import { createCrdValidator } from '../crds/crd-validator.js';
+import { silentLogger, type Logger } from './logger.js';
+
+/**
+ * Where a run's schemas came from: the fabric's CRD directory (`--crds`), the cluster just now, the
+ * copy stored by an earlier actual sync, or nowhere (documents then go unchecked, and the run says so).
+ */
+export type SchemaSource = 'crds-dir' | 'cluster' | 'stored' | 'none';
+
+/** Where cluster CRDs are kept between processes (src/sync/crd-schema-store.ts over the ledger). */
+export interface CrdSchemaPersistence {
+  save(fabricId: number, crdObjects: readonly object[]): Promise<unknown>;
+  load(fabricId: number): Promise<readonly object[]>;
+}
+
+export interface FabricSchemaSet {
+  schemas: CrdSchemas | null;
+  source: SchemaSource;
+}
 
 export class FabricSchemas {
   private readonly fromDir = new Map<string, Promise<CrdSchemas>>();
+  /** Read from the cluster by this process: the fallback when nothing is stored (no persistence, or it failed). */
   private readonly fromCluster = new Map<number, CrdSchemas>();
 
-  private async schemasFor(fabric: HedgehogFabric, readClusterCrds?: () => Promise<object[]>): Promise<CrdSchemas | null> {
-    if (fabric.crdDirectory) {
-      let p = this.fromDir.get(fabric.crdDirectory);
-      if (!p) {
-        p = loadCrdSchemasFromDir(fabric.crdDirectory);
-        this.fromDir.set(fabric.crdDirectory, p);
-        p.catch(() => this.fromDir.delete(fabric.crdDirectory!));
-      }
-      return p;
-    }
+  constructor(
+    private readonly store?: CrdSchemaPersistence,
+    private readonly log: Logger = silentLogger,
+  ) {}
+
+  /** The fabric's schemas and their source; with `readClusterCrds`, the cluster is read (and the result stored). */
+  async schemaSetFor(fabric: HedgehogFabric, readClusterCrds?: () => Promise<object[]>): Promise<FabricSchemaSet> {
+    if (fabric.crdDirectory) return { schemas: await this.fromDirectory(fabric.crdDirectory), source: 'crds-dir' };
     if (readClusterCrds) {
       const objs = await readClusterCrds().catch(() => []);
-      if (objs.length) this.fromCluster.set(fabric.id, crdSchemasFromObjects(objs));
+      if (objs.length) {
+        const schemas = crdSchemasFromObjects(objs);
+        this.fromCluster.set(fabric.id, schemas);
+        await this.store?.save(fabric.id, objs).catch((err: Error) => {
+          this.log.warn({ fabric: fabric.name, err: err.message }, 'could not store the CRD schemas read from the cluster');
+        });
+        return { schemas, source: 'cluster' };
+      }
     }
-    return this.fromCluster.get(fabric.id) ?? null;
+    const stored = await this.loadStored(fabric);
+    if (stored?.size) return { schemas: stored, source: 'stored' };
+    const remembered = this.fromCluster.get(fabric.id);
+    if (remembered?.size) return { schemas: remembered, source: 'cluster' };
+    return { schemas: null, source: 'none' };
+  }
+
+  private fromDirectory(dir: string): Promise<CrdSchemas> {
+    let p = this.fromDir.get(dir);
+    if (!p) {
+      p = loadCrdSchemasFromDir(dir);
+      this.fromDir.set(dir, p);
+      p.catch(() => this.fromDir.delete(dir));
+    }
+    return p;
+  }
+
+  private async loadStored(fabric: HedgehogFabric): Promise<CrdSchemas | null> {
+    if (!this.store) return null;
+    try {
+      const objs = await this.store.load(fabric.id);
+      // They were usable when stored; one that no longer is (a newer loader) is skipped, not fatal.
+      return objs.length ? crdSchemasFromObjects(objs, { onProblem: () => undefined }) : null;
+    } catch (err) {
+      this.log.warn({ fabric: fabric.name, err: (err as Error).message }, 'could not read the stored CRD schemas');
+      return null;
+    }
   }
 
   /** Schema defaults per kind name (null where no schema is known). */
   async defaultsFor(fabric: HedgehogFabric, readClusterCrds?: () => Promise<object[]>): Promise<Map<string, SchemaDefaults | null>> {
-    const schemas = await this.schemasFor(fabric, readClusterCrds);
-    return new Map(FABRIC_KINDS.map((k) => [k.kind, schemaDefaultsFor(schemas, k.apiVersion, k.kind)]));
+    return defaultsOf((await this.schemaSetFor(fabric, readClusterCrds)).schemas);
   }
 
   /** A validator for Git documents, or undefined when no schema is known. */
   async validatorFor(fabric: HedgehogFabric): Promise<((obj: Record<string, unknown>) => string[]) | undefined> {
-    const schemas = await this.schemasFor(fabric);
-    return schemas && schemas.size ? createCrdValidator(schemas) : undefined;
+    return validatorOf((await this.schemaSetFor(fabric)).schemas);
   }
+}
+
+export function defaultsOf(schemas: CrdSchemas | null): Map<string, SchemaDefaults | null> {
+  return new Map(FABRIC_KINDS.map((k) => [k.kind, schemaDefaultsFor(schemas, k.apiVersion, k.kind)]));
+}
+
+export function validatorOf(schemas: CrdSchemas | null): ((obj: Record<string, unknown>) => string[]) | undefined {
+  return schemas && schemas.size ? createCrdValidator(schemas) : undefined;
 }

@@ -14,10 +14,12 @@ import { HedgehogFabric } from '../entities/index.js';
 import { FABRIC_KINDS, type KindInfo } from '../kube/catalog.js';
 import { ClusterReader, type ClusterReaderOptions } from '../kube/cluster-reader.js';
 import { loadKubeConfig } from '../kube/kube-config.js';
-import { readDesiredState, type DesiredReadOptions } from '../gitops/desired-state-reader.js';
-import { keyOf, type ActualObservation } from '../observations.js';
+import { readDesiredState, type DesiredConflict, type DesiredReadOptions } from '../gitops/desired-state-reader.js';
+import { defaultCacheDir } from '../gitops/git-source.js';
+import { keyOf, type ActualObservation, type ObjectError } from '../observations.js';
 import type { SchemaDefaults } from '../drift/types.js';
-import { FabricSchemas } from './fabric-schemas.js';
+import { defaultsOf, FabricSchemas, validatorOf } from './fabric-schemas.js';
+import { loadCrdSchemas, saveCrdSchemas } from './crd-schema-store.js';
 import { ACTUAL_COLUMNS, addOutcome, diffAgainstIndex, emptyPlan, planActualWriteChunks, type ResourceChange, type WritePlan } from './actual-plan.js';
 import { DESIRED_COLUMNS, planDesiredWrites } from './desired-plan.js';
 import type { DriftContext } from './drift-evaluation.js';
@@ -88,7 +90,13 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
   ) {
     super();
     this.log = options.logger ?? silentLogger;
-    this.schemas = new FabricSchemas();
+    this.schemas = new FabricSchemas(
+      {
+        save: (fabricId, objs) => saveCrdSchemas(this.em.fork(), fabricId, objs),
+        load: async (fabricId) => (await loadCrdSchemas(this.em.fork(), fabricId)).objects,
+      },
+      this.log,
+    );
   }
 
   /** Find a fabric by entity, name or id. */
@@ -113,10 +121,12 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     return this.run(fabric, 'actual', async (em, rec) => {
       const kc = opts.kubeConfig ?? this.kubeConfigFor(fabric);
       const reader = new ClusterReader(kc, { ...this.options.reader, namespaces: fabric.namespaces, signal: opts.signal });
-      const { discovery, schemaDefaults } = await rec.timer.time('discover', async () => ({
+      const { discovery, schemaSet } = await rec.timer.time('discover', async () => ({
         discovery: await reader.discover(FABRIC_KINDS),
-        schemaDefaults: await this.schemas.defaultsFor(fabric, () => reader.readCrds()),
+        schemaSet: await this.schemas.schemaSetFor(fabric, () => reader.readCrds()),
       }));
+      const schemaDefaults = defaultsOf(schemaSet.schemas);
+      rec.details.schemaSource = schemaSet.source;
       // A kind whose discovery failed (403, 5xx, …) may well exist: it is a failed kind, not a skipped one.
       const discoveryFailed = new Set(discovery.failed.map((k) => k.kind));
       rec.skippedKinds.push(...discovery.skipped.filter((k) => !discoveryFailed.has(k.kind)));
@@ -249,36 +259,37 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
 
   // ---------------------------------------------------------------- desired state
 
-  /** Read the fabric's Git source (at its ref, or `opts.ref`) into the ledger's desired state. */
+  /**
+   * Read the fabric's Git source at its configured ref into the ledger's desired state. `opts.ref` is
+   * accepted only when it is that ref: the desired state of another (unmerged) ref would replace the
+   * fabric's while every listing still shows the configured ref.
+   */
   async syncDesiredState(ref: FabricRef, opts: { ref?: string } = {}): Promise<SyncRunReport> {
     const fabric = await this.resolveFabric(ref);
+    const refProblem = otherRefProblem(fabric, opts.ref);
+    if (refProblem) throw new Error(refProblem);
     return this.run(fabric, 'desired', async (em, rec) => {
       if (!fabric.gitRepository) {
         throw new Error(`fabric "${fabric.name}" has no Git source; set one with \`hh-sync fabric set ${fabric.name} --git <path-or-url>\``);
       }
-      const validate = await this.schemas.validatorFor(fabric);
+      const schemaSet = await this.schemas.schemaSetFor(fabric);
+      const validate = validatorOf(schemaSet.schemas);
+      // Said in every desired run, so "no problems" is never mistaken for "checked and valid".
+      rec.details.schemaSource = validate ? schemaSet.source : this.options.desired?.validate ? 'custom' : 'none';
       const read = await rec.timer.time('read', () =>
         readDesiredState(
-          { repository: fabric.gitRepository!, ref: opts.ref ?? fabric.gitRef, path: fabric.gitPath, cacheDir: this.options.gitCacheDir },
+          { repository: fabric.gitRepository!, ref: opts.ref ?? fabric.gitRef, path: fabric.gitPath, cacheDir: this.mirrorDir(fabric.gitRepository!) },
           { ...this.options.desired, validate: validate ?? this.options.desired?.validate },
         ),
       );
       rec.commit = read.commit;
       rec.otherKinds = read.otherKinds;
+      if (Object.keys(read.otherKindFiles).length) rec.details.otherKindFiles = read.otherKindFiles;
       rec.errors.push(...read.errors);
-      for (const c of read.conflicts) {
-        rec.errors.push({
-          kind: c.kind,
-          namespace: c.namespace,
-          name: c.name,
-          file: c.locations[1]?.file,
-          line: c.locations[1]?.line,
-          reason: `declared more than once: ${c.locations.map((l) => `${l.file}:${l.line}`).join(', ')}`,
-        });
-      }
-      rec.counts.failed = read.errors.length;
+      for (const c of read.conflicts) rec.errors.push(conflictError(c));
+      rec.counts.failed = read.refused;
       rec.counts.listed = read.observations.length;
-      const schemaDefaults = await this.schemas.defaultsFor(fabric);
+      const schemaDefaults = defaultsOf(schemaSet.schemas);
       await rec.timer.time('write', () => em.transactional(async (tem) => {
         await lockFabricForTransaction(tem, fabric.id, fabric.name, this.lockTimeout);
         await closeAbandonedRuns(tem, fabric.id, rec.runId, this.lockTimeout);
@@ -325,6 +336,11 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /** The mirror of a remote repository under `gitCacheDir`, one per URL; undefined = the reader's default. */
+  private mirrorDir(repository: string): string | undefined {
+    return this.options.gitCacheDir ? defaultCacheDir(repository, this.options.gitCacheDir) : undefined;
+  }
 
   private get lockTimeout(): number {
     return this.options.lockTimeoutMs ?? 30_000;
@@ -391,6 +407,33 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       work,
     );
   }
+}
+
+/**
+ * Why `ref` may not be read into `fabric`'s desired state, or null when it may (none given, or the
+ * fabric's own ref).
+ */
+export function otherRefProblem(fabric: HedgehogFabric, ref: string | undefined): string | null {
+  if (ref === undefined || ref === (fabric.gitRef ?? undefined)) return null;
+  const configured = fabric.gitRef ? `'${fabric.gitRef}'` : "the repository's HEAD";
+  return (
+    `--ref '${ref}' is not the ref of fabric "${fabric.name}" (${configured}): its desired state would then come from a ref ` +
+    `that \`hh-sync fabric list\` does not show; to follow '${ref}', run \`hh-sync fabric set ${fabric.name} --ref ${ref}\` ` +
+    `(a read-only comparison of another ref is planned)`
+  );
+}
+
+/** The error entry of an object declared more than once: which declaration was kept (the first by file, line) and which were ignored. */
+export function conflictError(c: DesiredConflict): ObjectError {
+  const [kept, ...ignored] = c.locations.map((l) => `${l.file}:${l.line}`);
+  return {
+    kind: c.kind,
+    namespace: c.namespace,
+    name: c.name,
+    file: c.locations[1]?.file,
+    line: c.locations[1]?.line,
+    reason: `declared more than once: kept ${kept}, ignored ${ignored.join(', ')}`,
+  };
 }
 
 export { ClusterUnreachableError, FabricNotFoundError } from './sync-errors.js';
