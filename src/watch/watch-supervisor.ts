@@ -6,7 +6,8 @@
  *                                                  ──lost──────▶ abandon it at once (another replica takes over)
  *                                                  ──surplus───▶ stop it gracefully, then hand the lease over
  *
- * On a PostgreSQL server the leases are session advisory locks on a dedicated connection; on the embedded PGlite
+ * On a PostgreSQL server the leases are session advisory locks on a dedicated connection, renewed with a heartbeat
+ * that expires (a frozen replica loses them); on the embedded PGlite
  * (one shared backend, one process) they are an in-process table — see lease-backend.ts.
  */
 import { createHash } from 'node:crypto';
@@ -48,8 +49,13 @@ export interface WatchOptions extends FabricWatchOptions {
   logger?: Logger;
   /** How often a replica tries the fabrics it does not hold. Default 1000 ms. */
   leasePollMs?: number;
-  /** Longest time between two checks that the lease connection is alive. Default 2000 ms. */
+  /** How often the leases are renewed (the lease connection proven alive). Default min(2000, leasePeriodMs / 3) ms. */
   leaseCheckMs?: number;
+  /**
+   * A lease not renewed for this long expires (on the database clock): a frozen replica's fabrics are taken over
+   * after about this long, and it writes nothing when it wakes. Default 15 000 ms. (In-process leases never expire.)
+   */
+  leasePeriodMs?: number;
   /** Most fabrics this replica holds. Default: its fair share of the group. */
   maxFabrics?: number;
   /** Build the KubeConfig of a fabric; default the sync service's (kubeconfig path + context, or in-cluster). */
@@ -157,6 +163,7 @@ export async function startWatch(target: WatchTarget, fabricNames: readonly stri
           group,
           cap: options.maxFabrics,
           queryTimeoutMs: Math.max(2000, options.leaseCheckMs ?? 2000),
+          leasePeriodMs: options.leasePeriodMs,
         });
   const leases = new FabricLeases(backend, ids, {
     pollMs: options.leasePollMs,
