@@ -8,9 +8,9 @@
  * keep their pools at one connection.
  */
 import { execFile } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
@@ -86,25 +86,82 @@ PGlite.create(process.argv[2]).then((db) => db.close()).catch((err) => { console
  * Creates a new data directory (initdb) in a short-lived child process. PGlite's initdb peaks near
  * 800 MB of RSS, and V8 hands that memory back only slowly: done in-process, it would make the first run
  * of a synchronizer its heaviest by far, whatever the fabric's size. Opening an existing directory costs
- * about 250 MB. The directory is built beside its final place and renamed into it, so an interrupted
- * initdb never leaves a half-made database behind.
+ * about 250 MB. The directory is built beside its final place (`db.init-<our pid>`) and renamed into it,
+ * so an interrupted initdb never leaves a half-made database behind; the child's pid is recorded beside it
+ * (`db.init-<our pid>.child`) so that, when this process is killed mid-way, the next start can end the
+ * orphaned child and remove its ~40 MB directory (cleanAbandonedSetups).
  */
 async function createDataDirectory(pgDir: string): Promise<void> {
+  cleanAbandonedSetups(pgDir);
   if (existsSync(join(pgDir, 'PG_VERSION'))) return;
-  const building = `${pgDir}.init-${process.pid}`;
+  const building = `${pgDir}${SETUP_MARK}${process.pid}`;
+  const childFile = `${building}.child`;
   rmSync(building, { recursive: true, force: true });
   const pglite = createRequire(import.meta.url).resolve('@electric-sql/pglite');
   try {
     await new Promise<void>((done, fail) => {
-      execFile(process.execPath, ['-e', INIT_SCRIPT, pglite, building], { timeout: 120_000, maxBuffer: 1 << 20 }, (err, _stdout, stderr) => {
+      const child = execFile(process.execPath, ['-e', INIT_SCRIPT, pglite, building], { timeout: 120_000, maxBuffer: 1 << 20 }, (err, _stdout, stderr) => {
         if (err) fail(new Error(`could not create the embedded database in ${pgDir}: ${stderr.trim().split('\n').slice(-3).join(' ') || err.message}`));
         else done();
       });
+      if (child.pid !== undefined) writeFileSync(childFile, String(child.pid), { mode: 0o600 });
     });
     rmSync(pgDir, { recursive: true, force: true }); // an empty or half-made directory from an older version
     renameSync(building, pgDir);
   } finally {
     rmSync(building, { recursive: true, force: true });
+    rmSync(childFile, { force: true });
+  }
+}
+
+/** `<data dir>/db.init-<pid of the creating process>`: a data directory being made (see createDataDirectory). */
+const SETUP_MARK = '.init-';
+
+/**
+ * Removes what a creation killed mid-way left beside `pgDir` (the caller holds the data directory's lock, so no
+ * creation is running): ends the orphaned initdb child, when it still runs, and deletes its directory.
+ */
+function cleanAbandonedSetups(pgDir: string): void {
+  const parent = dirname(pgDir);
+  const prefix = `${basename(pgDir)}${SETUP_MARK}`;
+  for (const name of readdirSync(parent)) {
+    if (!name.startsWith(prefix) || name.endsWith('.child')) continue;
+    const building = join(parent, name);
+    killOrphanedInit(building);
+    rmSync(building, { recursive: true, force: true });
+    rmSync(`${building}.child`, { force: true });
+  }
+}
+
+/**
+ * Kills the initdb child recorded for `building` if it still runs. Only when /proc/<pid>/cmdline shows it IS that
+ * child (node -e … <building>): the pid of a long-dead child may belong to an unrelated process by now.
+ */
+function killOrphanedInit(building: string): void {
+  let pid: number;
+  let cmdline: string[];
+  try {
+    pid = Number.parseInt(readFileSync(`${building}.child`, 'utf8'), 10);
+    if (!Number.isInteger(pid) || pid <= 0) return;
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return; // no record, or the process is gone (or no /proc: nothing we can check safely)
+  }
+  if (!cmdline.includes('-e') || cmdline.at(-2) !== building) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return; // exited meanwhile
+  }
+  // Give the kernel a moment, so the directory is not written to while it is removed.
+  for (const until = Date.now() + 2000; Date.now() < until && isAlive(pid) && !isZombie(pid); ) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true; // gone
   }
 }
 
