@@ -32,6 +32,7 @@ import {
   type LeaseBackend,
 } from './lease-backend.js';
 import { WatchMetrics, type ObjectCount } from './metrics.js';
+import { embeddedServedByOtherProcess } from '../db/embedded-postgres.js';
 
 /** What the watch runs on: an opened ledger (`openLedger()`), or a host's own EntityManager + sync service. */
 export interface WatchTarget {
@@ -279,9 +280,19 @@ export async function startWatch(target: WatchTarget, fabricNames: readonly stri
 }
 
 async function chooseLease(target: WatchTarget, wanted: 'auto' | 'advisory' | 'in-process'): Promise<'advisory' | 'in-process'> {
-  if (wanted !== 'auto') return wanted;
-  const embedded = target.embedded ?? (await isEmbeddedPglite(target.em));
-  return embedded ? 'in-process' : 'advisory';
+  const mode = wanted !== 'auto' ? wanted : (target.embedded ?? (await isEmbeddedPglite(target.em))) ? 'in-process' : 'advisory';
+  if (mode === 'in-process') {
+    // In-process leases are this process's: a watch in another process sharing the embedded database (its
+    // server) would hold the same fabrics at the same time.
+    const { host, port } = leaseConnectionConfig(target.em);
+    const holder = embeddedServedByOtherProcess(host, port);
+    if (holder !== undefined) {
+      throw new Error(
+        `the embedded ledger is served by another hh-sync process (${holder}); only that process may watch it (embedded leases do not span processes): stop it first, or use PostgreSQL (--database-url) for several watch replicas`,
+      );
+    }
+  }
+  return mode;
 }
 
 function leaseClientConfig(em: EntityManager, explicit: string | pg.ClientConfig | undefined): pg.ClientConfig {
