@@ -16,8 +16,9 @@
  *   writes nothing, even before it notices). The lease session (pid + backend_start) is the fencing token.
  * - InProcessLeaseBackend (the embedded PGlite): PGlite is ONE backend session that pglite-socket shares between all
  *   its client connections, so a session lock would be granted to every client and would outlive the connection that
- *   took it. The embedded database is single-process anyway (its data directory is pid-locked), so the leases are a
- *   table in this process, shared by every watch in it that uses the same database.
+ *   took it. Only the process holding the embedded data directory (pid lock) may watch it — others reach it
+ *   through that process's port, but startWatch refuses them — so the leases are a table in this process, shared
+ *   by every watch in it that uses the same database. They never expire: the process cannot freeze without them.
  */
 import pg from 'pg';
 import type { EntityManager } from '@mikro-orm/core';
