@@ -5,9 +5,11 @@
  * refused with a clear line (embedded leases cannot span processes); a dead holder's lock is taken over.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createServer } from 'node:net';
+import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js';
 import { FakeKubeApi, generateSampleFabric } from '../src/testing/index.js';
 import { BIN, cliEnv, runCli } from './helpers/cli.js';
 import { waitFor } from './helpers/watch-support.js';
@@ -87,3 +89,43 @@ test('a dead holder\'s lock (port and all) is taken over: the next command opens
   expect(list.code).toBe(0);
   expect(list.stdout).toMatch(/dc1/);
 }, 60_000);
+
+describe('a live holder that does not answer: a bounded wait, then one line naming it', () => {
+  let other: ChildProcess;
+  beforeAll(() => {
+    other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+    holders.push(other);
+  });
+  afterAll(() => {
+    other.kill('SIGKILL');
+  });
+
+  test('no port published (still starting, or an older hh-sync)', async () => {
+    const held = path.join(dir, 'no-port');
+    mkdirSync(held, { recursive: true });
+    writeFileSync(path.join(held, 'hh-sync.lock'), String(other.pid), { mode: 0o600 });
+    const t0 = Date.now();
+    await expect(startEmbeddedPostgres({ dataDir: held, holderWaitMs: 500 })).rejects.toThrow(
+      new RegExp(`^embedded database .*no-port is in use by process ${other.pid}, which does not serve it .*; waited 1 s$`),
+    );
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
+  test('a port that accepts but never answers', async () => {
+    const silent = createServer(() => undefined); // takes connections, says nothing
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as { port: number }).port;
+    const held = path.join(dir, 'silent');
+    mkdirSync(held, { recursive: true });
+    writeFileSync(path.join(held, 'hh-sync.lock'), JSON.stringify({ pid: other.pid, port }), { mode: 0o600 });
+    try {
+      const t0 = Date.now();
+      await expect(startEmbeddedPostgres({ dataDir: held, holderWaitMs: 500 })).rejects.toThrow(
+        new RegExp(`in use by process ${other.pid}, which serves it on 127\\.0\\.0\\.1:${port} but did not answer \\(.+\\); waited 1 s$`),
+      );
+      expect(Date.now() - t0).toBeLessThan(5000);
+    } finally {
+      silent.close();
+    }
+  });
+});
