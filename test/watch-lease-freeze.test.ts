@@ -16,7 +16,11 @@ import path from 'node:path';
 import type { EntityManager } from '@mikro-orm/core';
 import { openLedger } from '../src/ledger.js';
 import { FakeKubeApi, generateSampleFabric } from '../src/testing/index.js';
+import { FabricRegistry } from '../src/fabrics/fabric-registry.js';
+import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
+import { silentLogger } from '../src/sync/logger.js';
 import { FabricLeases } from '../src/watch/fabric-lease.js';
+import { FabricWatch } from '../src/watch/fabric-watch.js';
 import { AdvisoryLeaseBackend, InProcessLeaseBackend, leaseConnectionConfig, type LeaseBackend } from '../src/watch/lease-backend.js';
 import { createEmptyDatabase, createTestDatabase, testServerUrl, type TestDatabase } from './helpers/database.js';
 import { assertBuilt, spawnReplica, type Replica } from './helpers/watch-replica-process.js';
@@ -68,6 +72,32 @@ test('a replica that did not renew within the lease period (its clock) drops its
   } finally {
     await leases.close();
   }
+});
+
+test('a desired-state sync due when the lease is gone (a replica waking up) does not run: the watch gives the fabric up', async () => {
+  const sync = new FabricSyncService(em);
+  const fabric = await new FabricRegistry(em).create('fz-desired', { gitRepository: 'file:///nowhere/fabric.git' });
+  let desiredRuns = 0;
+  sync.syncDesiredState = async () => {
+    desiredRuns++;
+    throw new Error('must not run');
+  };
+  const w = new FabricWatch({
+    sync,
+    em,
+    fabric,
+    kubeConfigFor: () => {
+      throw new Error('no cluster in this test');
+    },
+    schemas: sync.schemas,
+    stillHolds: async () => false,
+    logger: silentLogger,
+  });
+  const lost = new Promise((resolve) => w.once('lease-lost', resolve));
+  expect(await w.syncDesiredNow()).toBeNull();
+  await lost;
+  await w.stop();
+  expect(desiredRuns).toBe(0);
 });
 
 (testServerUrl() ? describe : describe.skip)('expiry on the database clock (PostgreSQL server; skipped without one)', () => {
