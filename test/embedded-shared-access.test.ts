@@ -90,6 +90,35 @@ test('a dead holder\'s lock (port and all) is taken over: the next command opens
   expect(list.stdout).toMatch(/dc1/);
 }, 60_000);
 
+test('the holder stops only after the processes using its database are done', async () => {
+  const built = path.resolve('dist/src/db/embedded-postgres.js');
+  const holder = await startEmbeddedPostgres({ dataDir });
+  let stopped = false;
+  try {
+    const script = `import { startEmbeddedPostgres } from ${JSON.stringify(built)}; import pg from 'pg';
+      const e = await startEmbeddedPostgres({ dataDir: process.argv[1] });
+      const c = new pg.Client({ connectionString: e.url }); await c.connect();
+      console.log('joined ' + e.servedBy);
+      await new Promise((r) => setTimeout(r, 1000));
+      console.log('answer ' + (await c.query('SELECT 41 + 1 AS n')).rows[0].n);
+      await c.end();`;
+    const client = spawn(process.execPath, ['--input-type=module', '-e', script, dataDir], { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    holders.push(client);
+    let out = '';
+    client.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    client.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const exited = new Promise<number | null>((r) => client.on('exit', (code) => r(code)));
+    await waitFor(() => /joined/.test(out) || client.exitCode !== null, 20_000, 'the client to join', 20);
+    expect(out).toMatch(new RegExp(`joined ${process.pid}`));
+    const stopping = holder.stop().then(() => (stopped = true));
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/answer 42/); // its query ran although the holder was stopping
+    await stopping;
+  } finally {
+    if (!stopped) await holder.stop();
+  }
+}, 60_000);
+
 describe('a live holder that does not answer: a bounded wait, then one line naming it', () => {
   let other: ChildProcess;
   beforeAll(() => {

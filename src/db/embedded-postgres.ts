@@ -34,6 +34,8 @@ export interface EmbeddedPostgresOptions {
   sharedBuffers?: string;
   /** When another process holds the data directory: how long to wait for it to serve it. Default 60 s. */
   holderWaitMs?: number;
+  /** stop() waits this long for connections still open (other processes using the database). Default 30 s. */
+  clientDrainMs?: number;
 }
 
 export const DEFAULT_EMBEDDED_SHARED_BUFFERS = '16MB';
@@ -266,6 +268,15 @@ async function probe(url: string, timeoutMs: number): Promise<void> {
   }
 }
 
+/** How long stop() waits for other processes' connections to close. */
+export const DEFAULT_CLIENT_DRAIN_MS = 30_000;
+
+async function drainClients(server: PGLiteSocketServer, waitMs: number): Promise<void> {
+  for (const until = Date.now() + waitMs; server.getStats().activeConnections > 0 && Date.now() < until; ) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Database servers (`127.0.0.1:<port>`) this process reaches through another process that holds them → its pid. */
 const SHARED = new Map<string, number>();
 
@@ -335,6 +346,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
         if (stopped) return;
         stopped = true;
         try {
+          // Other processes may be using this database through the port (see joinHolder): let their work end
+          // before it goes away — bounded, so a client that never disconnects cannot keep this process alive.
+          if (dataDir) await drainClients(s, options.clientDrainMs ?? DEFAULT_CLIENT_DRAIN_MS);
           await s.stop();
         } finally {
           try {
