@@ -7,8 +7,8 @@
  *
  * Why failover needs a server: the lease is a session advisory lock on a dedicated connection, and a PGlite database
  * is ONE session (pglite-socket shares it between all clients) inside ONE process (its data directory is pid-locked).
- * Two processes cannot open the same embedded ledger at all — which the embedded branch below checks, since that is
- * what makes its in-process lease sound. CI sets DATABASE_URL, so the failover case runs there.
+ * Other processes reach it through the holder's port, but only the holder may watch it — which the embedded branch
+ * below checks, since that is what makes its in-process lease sound. CI sets DATABASE_URL, so the failover case runs there.
  */
 import 'reflect-metadata';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -84,10 +84,10 @@ test('SIGTERM: the replica writes what it received, records the run, releases th
   const a = start({ ...place.config, fabrics: ['term'], options: REPLICA_OPTIONS });
   await a.waitFor((l) => l.event === 'ready', 20_000, 'ready');
   if (!testServerUrl()) {
-    // The embedded ledger belongs to one process: a second replica cannot even open it.
+    // The embedded ledger is served by the process holding it: a second replica may use it, but not watch it.
     const b = start({ ...place.config, fabrics: ['term'], options: REPLICA_OPTIONS });
     const failed = await b.waitFor((l) => l.event === 'failed', 20_000, 'second process refused');
-    expect(String(failed.error)).toMatch(/in use by process/);
+    expect(String(failed.error)).toMatch(/served by another hh-sync process/);
     expect((await b.exited).code).toBe(3);
   }
   api.create({ apiVersion: 'vpc.githedgehog.com/v1beta1', kind: 'VPC', metadata: { name: 'before-term', namespace: 'default' }, spec: {} });

@@ -5,12 +5,14 @@
  *
  * PGlite is one backend. pglite-socket multiplexes several client connections
  * onto it (a transaction keeps it exclusive until it ends); callers should still
- * keep their pools at one connection.
+ * keep their pools at one connection. The process that opened a data directory
+ * serves it to the other hh-sync processes wanting it (port in the lock file).
  */
 import { execFile } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
@@ -30,6 +32,10 @@ export interface EmbeddedPostgresOptions {
    * (docs/benchmarks.md: same sync times at 16–128MB, 140 MB less peak RSS at 100,000 objects).
    */
   sharedBuffers?: string;
+  /** When another process holds the data directory: how long to wait for it to serve it. Default 60 s. */
+  holderWaitMs?: number;
+  /** stop() waits this long for connections still open (other processes using the database). Default 30 s. */
+  clientDrainMs?: number;
 }
 
 export const DEFAULT_EMBEDDED_SHARED_BUFFERS = '16MB';
@@ -39,34 +45,87 @@ export interface EmbeddedPostgres {
   url: string;
   /** Absolute data directory, or null when in memory. */
   dataDir: string | null;
+  /** null: this process serves the database; else the pid of the process serving it, which this one joined. */
+  servedBy: number | null;
   stop(): Promise<void>;
 }
 
+/** How long a process waits for the holder of a data directory to serve it. */
+export const DEFAULT_HOLDER_WAIT_MS = 60_000;
+
+/** The data directory's lock file: `{"pid":…,"port":…}` (port once the holder serves the database), mode 0600. */
+interface LockRecord {
+  pid: number;
+  port?: number;
+}
+
+function readLock(lockPath: string): LockRecord | 'unreadable' | 'missing' {
+  let text: string;
+  try {
+    text = readFileSync(lockPath, 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw err;
+  }
+  if (/^\d+$/.test(text)) return { pid: Number(text) }; // written by an older version: pid only
+  try {
+    const r = JSON.parse(text) as LockRecord;
+    if (Number.isInteger(r.pid) && r.pid > 0 && (r.port === undefined || (Number.isInteger(r.port) && r.port > 0))) return r;
+  } catch {
+    /* being written, or damaged */
+  }
+  return 'unreadable';
+}
+
+/** Replaces the lock's content at once (rename), so a reader never sees half of it. */
+function writeLock(lockPath: string, record: LockRecord): void {
+  const tmp = `${lockPath}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(record), { mode: 0o600 });
+  renameSync(tmp, lockPath);
+}
+
+type LockResult = { owner: true; release: () => void; publish: (port: number) => void } | { owner: false; holder: LockRecord };
+
 /**
- * Two processes opening the same PGlite directory would corrupt it, so the data
- * directory is locked with a pid file; a lock whose process is gone is taken over.
+ * Two processes opening the same PGlite directory would corrupt it, so the data directory is locked with a pid
+ * file; a lock whose process is gone is taken over. A live holder is not an error: it serves the database on the
+ * port it publishes in the lock, and the caller connects through that (see startEmbeddedPostgres).
  */
-function acquireLock(dir: string): () => void {
+function acquireLock(dir: string): LockResult {
   const lockPath = join(dir, 'hh-sync.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
+  for (let attempt = 0; attempt < 50; attempt++) {
     try {
-      const fd = openSync(lockPath, 'wx');
-      writeSync(fd, String(process.pid));
+      const fd = openSync(lockPath, 'wx', 0o600);
+      writeSync(fd, JSON.stringify({ pid: process.pid }));
       closeSync(fd);
-      return () => rmSync(lockPath, { force: true });
+      return {
+        owner: true,
+        release: () => rmSync(lockPath, { force: true }),
+        publish: (port) => writeLock(lockPath, { pid: process.pid, port }),
+      };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
-      if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
-        throw new Error(`embedded database ${dir} is in use by process ${owner}`);
-      }
-      if (owner === process.pid) {
-        throw new Error(`embedded database ${dir} is already open in this process`);
-      }
-      rmSync(lockPath, { force: true });
     }
+    const lock = readLock(lockPath);
+    if (lock === 'missing') continue;
+    if (lock === 'unreadable') {
+      // Created an instant ago and not written yet — or left damaged: wait a little before taking it over.
+      if (attempt < 10) {
+        sleepSync(20);
+        continue;
+      }
+    } else if (lock.pid === process.pid) {
+      throw new Error(`embedded database ${dir} is already open in this process`);
+    } else if (isAlive(lock.pid)) {
+      return { owner: false, holder: lock };
+    }
+    rmSync(lockPath, { force: true });
   }
   throw new Error(`could not lock embedded database ${dir}`);
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 function isAlive(pid: number): boolean {
@@ -86,39 +145,176 @@ PGlite.create(process.argv[2]).then((db) => db.close()).catch((err) => { console
  * Creates a new data directory (initdb) in a short-lived child process. PGlite's initdb peaks near
  * 800 MB of RSS, and V8 hands that memory back only slowly: done in-process, it would make the first run
  * of a synchronizer its heaviest by far, whatever the fabric's size. Opening an existing directory costs
- * about 250 MB. The directory is built beside its final place and renamed into it, so an interrupted
- * initdb never leaves a half-made database behind.
+ * about 250 MB. The directory is built beside its final place (`db.init-<our pid>`) and renamed into it,
+ * so an interrupted initdb never leaves a half-made database behind; the child's pid is recorded beside it
+ * (`db.init-<our pid>.child`) so that, when this process is killed mid-way, the next start can end the
+ * orphaned child and remove its ~40 MB directory (cleanAbandonedSetups).
  */
 async function createDataDirectory(pgDir: string): Promise<void> {
+  cleanAbandonedSetups(pgDir);
   if (existsSync(join(pgDir, 'PG_VERSION'))) return;
-  const building = `${pgDir}.init-${process.pid}`;
+  const building = `${pgDir}${SETUP_MARK}${process.pid}`;
+  const childFile = `${building}.child`;
   rmSync(building, { recursive: true, force: true });
   const pglite = createRequire(import.meta.url).resolve('@electric-sql/pglite');
   try {
     await new Promise<void>((done, fail) => {
-      execFile(process.execPath, ['-e', INIT_SCRIPT, pglite, building], { timeout: 120_000, maxBuffer: 1 << 20 }, (err, _stdout, stderr) => {
+      const child = execFile(process.execPath, ['-e', INIT_SCRIPT, pglite, building], { timeout: 120_000, maxBuffer: 1 << 20 }, (err, _stdout, stderr) => {
         if (err) fail(new Error(`could not create the embedded database in ${pgDir}: ${stderr.trim().split('\n').slice(-3).join(' ') || err.message}`));
         else done();
       });
+      if (child.pid !== undefined) writeFileSync(childFile, String(child.pid), { mode: 0o600 });
     });
     rmSync(pgDir, { recursive: true, force: true }); // an empty or half-made directory from an older version
     renameSync(building, pgDir);
   } finally {
     rmSync(building, { recursive: true, force: true });
+    rmSync(childFile, { force: true });
   }
 }
 
-/** Starts PGlite and its socket server; stop() shuts both down and releases the data directory. */
+/** `<data dir>/db.init-<pid of the creating process>`: a data directory being made (see createDataDirectory). */
+const SETUP_MARK = '.init-';
+
+/**
+ * Removes what a creation killed mid-way left beside `pgDir` (the caller holds the data directory's lock, so no
+ * creation is running): ends the orphaned initdb child, when it still runs, and deletes its directory.
+ */
+function cleanAbandonedSetups(pgDir: string): void {
+  const parent = dirname(pgDir);
+  const prefix = `${basename(pgDir)}${SETUP_MARK}`;
+  for (const name of readdirSync(parent)) {
+    if (!name.startsWith(prefix) || name.endsWith('.child')) continue;
+    const building = join(parent, name);
+    killOrphanedInit(building);
+    rmSync(building, { recursive: true, force: true });
+    rmSync(`${building}.child`, { force: true });
+  }
+}
+
+/**
+ * Kills the initdb child recorded for `building` if it still runs. Only when /proc/<pid>/cmdline shows it IS that
+ * child (node -e … <building>): the pid of a long-dead child may belong to an unrelated process by now.
+ */
+function killOrphanedInit(building: string): void {
+  let pid: number;
+  let cmdline: string[];
+  try {
+    pid = Number.parseInt(readFileSync(`${building}.child`, 'utf8'), 10);
+    if (!Number.isInteger(pid) || pid <= 0) return;
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return; // no record, or the process is gone (or no /proc: nothing we can check safely)
+  }
+  if (!cmdline.includes('-e') || cmdline.at(-2) !== building) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return; // exited meanwhile
+  }
+  // Give the kernel a moment, so the directory is not written to while it is removed.
+  for (const until = Date.now() + 2000; Date.now() < until && isAlive(pid) && !isZombie(pid); ) sleepSync(20);
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true; // gone
+  }
+}
+
+/**
+ * Waits (bounded) for the live holder of `dir` to publish its port and answer through it. Returns null when the
+ * holder died meanwhile (the caller takes the lock over).
+ */
+async function joinHolder(dir: string, first: LockRecord, waitMs: number): Promise<EmbeddedPostgres | null> {
+  const deadline = Date.now() + waitMs;
+  let holder = first;
+  let lastError = '';
+  for (;;) {
+    if (holder.port !== undefined) {
+      const url = `postgres://postgres@127.0.0.1:${holder.port}/postgres`;
+      try {
+        await probe(url, Math.max(1000, Math.min(5000, deadline - Date.now())));
+        SHARED.set(`127.0.0.1:${holder.port}`, holder.pid);
+        return { url, dataDir: dir, servedBy: holder.pid, stop: async () => undefined };
+      } catch (err) {
+        lastError = (err as Error).message; // its connections are all taken, or it is busy: try again
+      }
+    }
+    if (Date.now() >= deadline) {
+      const why =
+        holder.port === undefined
+          ? 'which does not serve it (still starting, or an older hh-sync)'
+          : `which serves it on 127.0.0.1:${holder.port} but did not answer (${lastError})`;
+      throw new Error(`embedded database ${dir} is in use by process ${holder.pid}, ${why}; waited ${Math.round(waitMs / 1000)} s`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const now = readLock(join(dir, 'hh-sync.lock'));
+    if (now === 'missing' || (now !== 'unreadable' && (now.pid !== holder.pid || !isAlive(now.pid)))) return null;
+    if (now !== 'unreadable') holder = now;
+  }
+}
+
+async function probe(url: string, timeoutMs: number): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
+  client.on('error', () => undefined); // a refused or dropped connection rejects connect()/query() below
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** How long stop() waits for other processes' connections to close. */
+export const DEFAULT_CLIENT_DRAIN_MS = 30_000;
+
+async function drainClients(server: PGLiteSocketServer, waitMs: number): Promise<void> {
+  for (const until = Date.now() + waitMs; server.getStats().activeConnections > 0 && Date.now() < until; ) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Database servers (`127.0.0.1:<port>`) this process reaches through another process that holds them → its pid. */
+const SHARED = new Map<string, number>();
+
+/**
+ * The pid of the other process serving the embedded database at `host:port`, when this process joined it
+ * (startEmbeddedPostgres found its data directory held); undefined otherwise.
+ */
+export function embeddedServedByOtherProcess(host: string | undefined, port: number | string | undefined): number | undefined {
+  return SHARED.get(`${host ?? ''}:${port ?? ''}`);
+}
+
+/**
+ * Starts PGlite and its socket server; stop() shuts both down and releases the data directory.
+ *
+ * When another live process holds the data directory, this connects through the loopback port that process
+ * publishes in the lock instead (servedBy: its pid; stop() then only forgets it). PGlite is one backend:
+ * pglite-socket runs one query at a time and keeps a client's transaction exclusive, so the processes' work is
+ * serialized. Waits at most `holderWaitMs` for the holder to serve and answer.
+ */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
   const inMemory = options.dataDir === 'memory';
   const sharedBuffers = options.sharedBuffers ?? DEFAULT_EMBEDDED_SHARED_BUFFERS;
   if (!/^\d+(kB|MB|GB)$/.test(sharedBuffers)) throw new Error(`sharedBuffers must look like 16MB (a number and kB, MB or GB), got ${JSON.stringify(sharedBuffers)}`);
   const dataDir = inMemory ? null : resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   let release = () => {};
+  let publish = (_port: number) => {};
   if (dataDir) {
     // PGlite keeps its files in <dir>/db; the lock file sits beside it.
     mkdirSync(dataDir, { recursive: true });
-    release = acquireLock(dataDir);
+    for (;;) {
+      const lock = acquireLock(dataDir);
+      if (lock.owner) {
+        ({ release, publish } = lock);
+        break;
+      }
+      const joined = await joinHolder(dataDir, lock.holder, options.holderWaitMs ?? DEFAULT_HOLDER_WAIT_MS);
+      if (joined) return joined;
+    }
   }
   let db: PGlite | undefined;
   let server: PGLiteSocketServer | undefined;
@@ -138,15 +334,21 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     const port = Number(conn.slice(conn.lastIndexOf(':') + 1));
     if (!Number.isInteger(port) || port <= 0) throw new Error(`pglite-socket reported an unusable address: ${conn}`);
     const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    // Other hh-sync processes find the port here and use this database through it.
+    publish(port);
     let stopped = false;
     const [s, d] = [server, db];
     return {
       url,
       dataDir,
+      servedBy: null,
       async stop() {
         if (stopped) return;
         stopped = true;
         try {
+          // Other processes may be using this database through the port (see joinHolder): let their work end
+          // before it goes away — bounded, so a client that never disconnects cannot keep this process alive.
+          if (dataDir) await drainClients(s, options.clientDrainMs ?? DEFAULT_CLIENT_DRAIN_MS);
           await s.stop();
         } finally {
           try {

@@ -16,17 +16,28 @@
  *
  * Takeover time after a holder dies: the server drops its locks when its connection closes, and a waiting replica
  * takes the fabric at its next poll, so within `pollMs` (+ the time to list the kinds before the first write).
+ * After a holder FREEZES (SIGSTOP, paused VM): its lease expires `leasePeriodMs` after its last renewal (every
+ * `checkMs`), and a waiting replica takes the fabric at its next poll after that (see lease-backend.ts). The frozen
+ * replica, when it wakes, drops every lease at its next poll (its own clock says it did not renew in time) or at
+ * its next renewal (the database's clock says so), and its writes are fenced meanwhile (stillHolds).
  */
 import { EventEmitter } from 'node:events';
 import type { EntityManager } from '@mikro-orm/core';
-import type { LeaseBackend, LeaseMember } from './lease-backend.js';
+import { DEFAULT_LEASE_PERIOD_MS, type LeaseBackend, type LeaseMember } from './lease-backend.js';
 import { silentLogger, type Logger } from '../sync/logger.js';
 
 export interface FabricLeasesOptions {
   /** How often non-held fabrics are tried and the group is looked at. Default 1000 ms. */
   pollMs?: number;
-  /** Longest time between two proofs that the lease connection is alive while holding. Default 2000 ms. */
+  /** Renew the leases (prove the lease connection alive) this often. Default min(2000, leasePeriodMs / 3) ms. */
   checkMs?: number;
+  /**
+   * A lease not renewed for this long is lost (the backend's expiry on the database clock is the authority; this is
+   * this replica's own, earlier, view of it). Default the backend's lease period, else DEFAULT_LEASE_PERIOD_MS.
+   */
+  leasePeriodMs?: number;
+  /** Monotonic clock in ms (tests inject one). Default performance.now. */
+  now?: () => number;
   /** Most fabrics this replica holds. Default: no limit beyond the fair share. */
   maxFabrics?: number;
   /** A fabric is held at least this long before it may be handed to another replica. Default 5 × pollMs. */
@@ -51,6 +62,11 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
   private readonly maxFabrics: number;
   private readonly minHoldMs: number;
   private readonly log: Logger;
+  private readonly leasePeriodMs: number;
+  private readonly now: () => number;
+  /** When the last successful renewal was sent (this.now()); the leases are valid until leasePeriodMs after it. */
+  private renewedAt = -Infinity;
+  private renewNow = false;
   private readonly held = new Map<number, number>(); // fabric id → acquired at (epoch ms)
   private readonly releasing = new Set<number>();
   private timer?: NodeJS.Timeout;
@@ -66,7 +82,12 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
   ) {
     super();
     this.pollMs = options.pollMs ?? 1000;
-    this.checkMs = options.checkMs ?? 2000;
+    this.leasePeriodMs = options.leasePeriodMs ?? backend.leasePeriodMs ?? DEFAULT_LEASE_PERIOD_MS;
+    this.checkMs = options.checkMs ?? Math.min(2000, Math.floor(this.leasePeriodMs / 3));
+    if (this.checkMs * 2 > this.leasePeriodMs) {
+      throw new Error(`lease check interval ${this.checkMs} ms must be at most half the lease period (${this.leasePeriodMs} ms)`);
+    }
+    this.now = options.now ?? (() => performance.now());
     this.maxFabrics = options.maxFabrics ?? Infinity;
     this.minHoldMs = options.minHoldMs ?? 5 * this.pollMs;
     this.log = options.logger ?? silentLogger;
@@ -84,7 +105,16 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
 
   /** Fencing check for a write transaction (see LeaseBackend.stillHolds). */
   async stillHolds(em: EntityManager, fabricId: number): Promise<boolean> {
-    return this.held.has(fabricId) && (await this.backend.stillHolds(em, fabricId));
+    if (!this.held.has(fabricId)) return false;
+    if (!this.renewedInTime()) {
+      this.schedule(0); // the poll drops every lease
+      return false;
+    }
+    return this.backend.stillHolds(em, fabricId);
+  }
+
+  private renewedInTime(): boolean {
+    return this.now() - this.renewedAt <= this.leasePeriodMs;
   }
 
   /** Run the first poll now and keep polling. */
@@ -119,6 +149,7 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
     this.held.delete(fabricId);
     this.releasing.delete(fabricId);
     this.lastProof = 0;
+    this.renewNow = true;
     this.schedule(0);
   }
 
@@ -127,6 +158,13 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
     await this.stop();
     this.held.clear();
     this.releasing.clear();
+    await this.backend.close();
+  }
+
+  /** Every lease is gone: forget them and close the backend, so the server frees what this replica may still hold. */
+  private async expire(): Promise<void> {
+    const late = Math.round(this.now() - this.renewedAt);
+    this.dropAll(`lease expired: not renewed for ${late} ms (lease period ${this.leasePeriodMs} ms); this replica was stalled`);
     await this.backend.close();
   }
 
@@ -166,9 +204,12 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
 
   private async pollOnce(): Promise<void> {
     if (!this.running) return;
+    if (this.held.size > 0 && !this.renewedInTime()) await this.expire();
     if (!this.backend.connected) {
       try {
+        const sentAt = this.now();
         await this.backend.connect();
+        this.renewedAt = sentAt;
         if (this.wasUnavailable) this.log.info({}, 'lease connection restored');
         this.wasUnavailable = false;
       } catch (err) {
@@ -177,6 +218,12 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
         this.emit('unavailable', err as Error);
         return;
       }
+    }
+    if (this.renewNow || this.now() - this.renewedAt >= this.checkMs) {
+      this.renewNow = false;
+      const sentAt = this.now();
+      await this.backend.ping(); // throws (and the backend reports the leases lost) when they expired meanwhile
+      this.renewedAt = sentAt;
     }
     const unheld = this.wanted.filter((id) => !this.held.has(id));
     if (unheld.length === 0 && this.releasing.size === 0 && this.held.size > 0 && Date.now() - this.lastProof < this.checkMs) return;

@@ -447,6 +447,13 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
           if (onDemand) this.log.info({ fabric: this.name }, 'desired-state sync requested, but the fabric has no Git source');
           return null;
         }
+        // A replica waking from a freeze may find this timer due before it noticed its lease expired: check first.
+        if (!(await this.deps.em.fork().transactional((tem) => this.deps.stillHolds(tem)))) {
+          const lost = new LeaseLostError(this.name);
+          this.emit('lease-lost', lost);
+          void this.abandon(lost.message);
+          return null;
+        }
         report = await this.deps.sync.syncDesiredState(this.fabric.id);
         this.deps.metrics?.runs.inc({ fabric: this.name, type: 'desired', status: report.status });
         if (report.status === 'failed') this.deps.metrics?.failures.inc({ fabric: this.name, type: 'desired' });

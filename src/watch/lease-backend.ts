@@ -5,13 +5,24 @@
  *   on ONE dedicated `pg` connection per replica, never a pooled ORM connection (a pool would hand the session,
  *   and the lock with it, to any query). The server releases the locks the moment that connection ends — a replica
  *   killed with SIGKILL frees its fabrics as soon as the kernel closes its socket.
+ *   A lock alone is not a lease, though: a FROZEN holder (SIGSTOP, a VM paused, an event loop stuck) keeps its
+ *   connection — its kernel still answers TCP keepalives — and so its locks, forever. So the lease also EXPIRES:
+ *   the replica renews a heartbeat, taken from the database's clock, in its connection's `application_name`
+ *   (`<group>:<cap>:<heartbeat ms>`, visible to every replica in pg_stat_activity) every few seconds. A heartbeat
+ *   older than the lease period means the lease has expired: a replica wanting the fabric terminates the
+ *   holder's lease session (pg_terminate_backend; the server then drops its locks) and takes the lock; the
+ *   holder's own late renewal fails and drops everything; and every write is fenced in its transaction by
+ *   stillHolds(), which checks the lock AND the heartbeat against the database clock (so a holder waking up
+ *   writes nothing, even before it notices). The lease session (pid + backend_start) is the fencing token.
  * - InProcessLeaseBackend (the embedded PGlite): PGlite is ONE backend session that pglite-socket shares between all
  *   its client connections, so a session lock would be granted to every client and would outlive the connection that
- *   took it. The embedded database is single-process anyway (its data directory is pid-locked), so the leases are a
- *   table in this process, shared by every watch in it that uses the same database.
+ *   took it. Only the process holding the embedded data directory (pid lock) may watch it — others reach it
+ *   through that process's port, but startWatch refuses them — so the leases are a table in this process, shared
+ *   by every watch in it that uses the same database. They never expire: the process cannot freeze without them.
  */
 import pg from 'pg';
 import type { EntityManager } from '@mikro-orm/core';
+import { LOCK_NAMESPACE } from '../sync/fabric-lock.js';
 import { query } from '../sync/sql.js';
 
 /**
@@ -40,17 +51,24 @@ export function leaseApplicationName(group: string, cap: number): string {
   return `${group}:${Number.isFinite(cap) ? cap : '-'}`;
 }
 
+/** `<group>:<cap>:<heartbeat>`: the cap is the second-to-last segment. */
 function capFromApplicationName(name: string): number {
-  const tail = name.slice(name.lastIndexOf(':') + 1);
-  return /^\d+$/.test(tail) ? Number(tail) : Infinity;
+  const parts = name.split(':');
+  const cap = parts[parts.length - 2] ?? '';
+  return /^\d+$/.test(cap) ? Number(cap) : Infinity;
 }
 
 export interface LeaseBackend {
   readonly kind: 'advisory' | 'in-process';
+  /** How long a lease lasts without renewal (ping()); undefined: FabricLeases' default. */
+  readonly leasePeriodMs?: number;
   /** (Re)open the backend's connection; throws when the database cannot be reached. */
   connect(): Promise<void>;
   readonly connected: boolean;
-  /** A cheap round trip proving the lease connection (and with it the locks) is still there. */
+  /**
+   * Renew the leases: a cheap round trip proving the lease connection (and with it the locks) is still there.
+   * Throws (and reports onLost) when the connection is gone or the leases expired before this renewal.
+   */
   ping(): Promise<void>;
   tryAcquire(fabricId: number): Promise<boolean>;
   release(fabricId: number): Promise<void>;
@@ -76,19 +94,39 @@ export interface AdvisoryLeaseOptions {
   cap?: number;
   /** Client-side timeout of every lease query; a query that hangs means a dead (half-open) connection. */
   queryTimeoutMs: number;
+  /**
+   * A lease not renewed (ping()) for this long has expired, on the database's clock: the holder may be frozen;
+   * another replica may take the fabric. Default DEFAULT_LEASE_PERIOD_MS.
+   */
+  leasePeriodMs?: number;
 }
+
+/** Default lease period: a frozen holder's fabrics are taken over within about this long. */
+export const DEFAULT_LEASE_PERIOD_MS = 15_000;
+
+/** SQL: the database clock in epoch milliseconds (clock_timestamp, not the transaction's now()). */
+const DB_NOW_MS = `floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
+/** SQL: the heartbeat (epoch ms) at the end of a lease connection's application_name `a`, or NULL. */
+const HEARTBEAT_MS = (a: string) => `substring(${a}.application_name FROM ':(\\d+)$')::bigint`;
 
 export class AdvisoryLeaseBackend implements LeaseBackend {
   readonly kind = 'advisory' as const;
   private client?: pg.Client;
   private pid?: number;
+  /** When the server started the lease session: with the pid, the fencing token (pids are reused). */
+  private backendStart?: string;
+  /** The last heartbeat written, on the database's clock (epoch ms). */
+  private heartbeatMs?: number;
   private lostListeners: ((reason: string) => void)[] = [];
   private alive = false;
+  readonly leasePeriodMs: number;
 
   constructor(
     private readonly config: pg.ClientConfig,
     private readonly opts: AdvisoryLeaseOptions,
-  ) {}
+  ) {
+    this.leasePeriodMs = opts.leasePeriodMs ?? DEFAULT_LEASE_PERIOD_MS;
+  }
 
   get connected(): boolean {
     return this.alive;
@@ -108,8 +146,12 @@ export class AdvisoryLeaseBackend implements LeaseBackend {
     client.on('end', () => this.markLost('lease connection closed', client));
     try {
       await client.connect();
-      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      const { rows } = await client.query<{ pid: number; started: string }>(
+        'SELECT pid, backend_start::text AS started FROM pg_stat_activity WHERE pid = pg_backend_pid()',
+      );
       this.pid = rows[0].pid;
+      this.backendStart = rows[0].started;
+      this.heartbeatMs = await this.heartbeat(client);
       // A holder that vanishes without closing its socket (power loss, partition) keeps its locks until the SERVER
       // notices: ask it to probe this session's TCP connection every few seconds instead of after two hours.
       // (Ignored on Unix sockets; best effort where a provider forbids it.)
@@ -141,19 +183,95 @@ export class AdvisoryLeaseBackend implements LeaseBackend {
     try {
       return (await client.query<T>(sql, params)).rows;
     } catch (err) {
-      // Any failure of this tiny connection (timeout, reset) means its session — and the locks — may be gone.
+      // A lock wait that timed out is an answer from a live session.
+      if ((err as { code?: string }).code === '55P03') throw err;
+      // Any other failure of this tiny connection (timeout, reset) means its session — and the locks — may be gone.
       this.markLost(`lease query failed: ${(err as Error).message}`, client);
       throw err;
     }
   }
 
+  /** Write a new heartbeat (the database's clock) into the session's application_name; returns it. */
+  private async heartbeat(client: pg.Client): Promise<number> {
+    const name = leaseApplicationName(this.opts.group, this.opts.cap ?? Infinity);
+    const { rows } = await client.query<{ hb: string }>(
+      `SELECT hb::text, set_config('application_name', $1 || ':' || hb, false) FROM (SELECT ${DB_NOW_MS} AS hb) t`,
+      [name],
+    );
+    return Number(rows[0].hb);
+  }
+
   async ping(): Promise<void> {
-    await this.run('SELECT 1');
+    const client = this.client;
+    if (!client || !this.alive) throw new Error('lease connection is not open');
+    // Renew only while the previous heartbeat is still valid: a replica that was frozen past its lease period
+    // must not revive a lease another replica may be taking over right now.
+    const [row] = await this.run<{ now: string; hb: string | null }>(
+      `SELECT now::text, CASE WHEN now - $2::bigint <= $3::bigint
+                             THEN set_config('application_name', $1 || ':' || now, false) END AS hb
+         FROM (SELECT ${DB_NOW_MS} AS now) t`,
+      [leaseApplicationName(this.opts.group, this.opts.cap ?? Infinity), this.heartbeatMs ?? 0, this.leasePeriodMs],
+    );
+    if (row.hb === null) {
+      const late = Number(row.now) - (this.heartbeatMs ?? 0);
+      const reason = `lease expired: not renewed for ${late} ms (lease period ${this.leasePeriodMs} ms); this replica was stalled`;
+      this.markLost(reason, client);
+      throw new Error(reason);
+    }
+    this.heartbeatMs = Number(row.now);
   }
 
   async tryAcquire(fabricId: number): Promise<boolean> {
-    const [row] = await this.run<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::int, $2::int) AS ok', [LOCK_NAMESPACE_WATCH, fabricId]);
-    return row.ok;
+    if (await this.lockWatch(fabricId)) return true;
+    // Held: by a live replica, or by one whose lease expired (frozen) — whose session is then ended, so the
+    // server drops its locks, and the lock is tried once more.
+    if (!(await this.endExpiredHolder(fabricId))) return false;
+    return this.lockWatch(fabricId);
+  }
+
+  /**
+   * Take the watch lock inside a transaction that first takes the fabric's per-run transaction lock: a write the
+   * previous holder still has in flight (it passed its fence before it froze) commits or rolls back BEFORE this
+   * replica holds the fabric, never after.
+   */
+  private async lockWatch(fabricId: number): Promise<boolean> {
+    await this.run('BEGIN');
+    try {
+      await this.run(`SELECT set_config('lock_timeout', $1, true)`, [`${Math.max(1, Math.round(this.opts.queryTimeoutMs / 2))}ms`]);
+      const busy = await this.run('SELECT pg_advisory_xact_lock($1::int, $2::int)', [LOCK_NAMESPACE, fabricId]).then(
+        () => false,
+        (err: { code?: string }) => {
+          if (err.code !== '55P03') throw err;
+          return true; // a write (or sync run) holds the fabric: try again at the next poll
+        },
+      );
+      const [row] = busy ? [{ ok: false }] : await this.run<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::int, $2::int) AS ok', [LOCK_NAMESPACE_WATCH, fabricId]);
+      await this.run(busy ? 'ROLLBACK' : 'COMMIT');
+      return row.ok;
+    } catch (err) {
+      if (this.alive) await this.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Ends the lease session of the fabric's holder when its heartbeat is older than the lease period. */
+  private async endExpiredHolder(fabricId: number): Promise<boolean> {
+    const [holder] = await this.run<{ pid: number; stale_ms: string | null }>(
+      `SELECT a.pid, (${DB_NOW_MS} - ${HEARTBEAT_MS('a')})::text AS stale_ms
+         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+          AND l.classid::bigint = $1 AND l.objid::bigint = $2
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      [LOCK_NAMESPACE_WATCH, fabricId],
+    );
+    if (!holder || holder.pid === this.pid || holder.stale_ms === null || Number(holder.stale_ms) <= this.leasePeriodMs) return false;
+    // The holder is frozen or cut off: end its session (it notices at its next renewal and writes nothing, see
+    // stillHolds). Needs the same database role as the holder (or pg_signal_backend).
+    const [ended] = await this.run<{ ok: boolean }>('SELECT pg_terminate_backend($1::int, $2::bigint) AS ok', [
+      holder.pid,
+      Math.max(1000, this.opts.queryTimeoutMs / 2),
+    ]);
+    return ended.ok;
   }
 
   async release(fabricId: number): Promise<void> {
@@ -162,27 +280,36 @@ export class AdvisoryLeaseBackend implements LeaseBackend {
   }
 
   async members(): Promise<LeaseMember[]> {
+    // A replica whose heartbeat expired (frozen) is no member: counting it would keep its share from the others.
     const rows = await this.run<{ pid: number; held: number; app: string }>(
       `SELECT a.pid, a.application_name AS app,
               (SELECT count(*) FROM pg_locks l
                 WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
                   AND l.database = a.datid AND l.classid::bigint = $2)::int AS held
          FROM pg_stat_activity a
-        WHERE starts_with(a.application_name, $1) AND a.datname = current_database()`,
-      [`${this.opts.group}:`, LOCK_NAMESPACE_WATCH],
+        WHERE starts_with(a.application_name, $1) AND a.datname = current_database()
+          AND (a.pid = pg_backend_pid() OR ${DB_NOW_MS} - ${HEARTBEAT_MS('a')} <= $3)`,
+      [`${this.opts.group}:`, LOCK_NAMESPACE_WATCH, this.leasePeriodMs],
     );
     return rows.map((r) => ({ order: r.pid, held: r.held, cap: capFromApplicationName(r.app), self: r.pid === this.pid }));
   }
 
   async stillHolds(em: EntityManager, fabricId: number): Promise<boolean> {
     if (!this.alive || this.pid === undefined) return false;
+    // A process frozen INSIDE this transaction would keep the fabric's transaction lock, and with it the next
+    // holder's takeover (see lockWatch), waiting: the server ends such a transaction after one lease period.
+    await query(em, `SELECT set_config('idle_in_transaction_session_timeout', ?, true)`, [`${this.leasePeriodMs}ms`]);
+    // Our lease session (pid + start: the fencing token) holds the lock, and its heartbeat is within the lease
+    // period on the database's clock: a holder that was frozen fails here even before it notices itself.
     const [row] = await query<{ ok: boolean }>(
       em,
-      `SELECT EXISTS (SELECT 1 FROM pg_locks
-                       WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND pid = ?
-                         AND classid::bigint = ? AND objid::bigint = ?
-                         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS ok`,
-      [this.pid, LOCK_NAMESPACE_WATCH, fabricId],
+      `SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.pid = ?
+                         AND a.backend_start = ?::timestamptz
+                         AND ${DB_NOW_MS} - ${HEARTBEAT_MS('a')} <= ?
+                         AND l.classid::bigint = ? AND l.objid::bigint = ?
+                         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS ok`,
+      [this.pid, this.backendStart, this.leasePeriodMs, LOCK_NAMESPACE_WATCH, fabricId],
     );
     return row.ok;
   }
@@ -214,6 +341,8 @@ const TABLES = new Map<string, InProcessTable>();
 
 export class InProcessLeaseBackend implements LeaseBackend {
   readonly kind = 'in-process' as const;
+  /** Never expires: the leases live in this process, which cannot be frozen without its holders. */
+  readonly leasePeriodMs = Infinity;
   private open = false;
   private readonly table: InProcessTable;
   private readonly order = ++memberSeq;

@@ -6,7 +6,8 @@
  *                                                  ──lost──────▶ abandon it at once (another replica takes over)
  *                                                  ──surplus───▶ stop it gracefully, then hand the lease over
  *
- * On a PostgreSQL server the leases are session advisory locks on a dedicated connection; on the embedded PGlite
+ * On a PostgreSQL server the leases are session advisory locks on a dedicated connection, renewed with a heartbeat
+ * that expires (a frozen replica loses them); on the embedded PGlite
  * (one shared backend, one process) they are an in-process table — see lease-backend.ts.
  */
 import { assertLedgerSchemaHealthy, checkLedgerSchema } from '../db/schema-preflight.js';
@@ -32,6 +33,7 @@ import {
   type LeaseBackend,
 } from './lease-backend.js';
 import { WatchMetrics, type ObjectCount } from './metrics.js';
+import { embeddedServedByOtherProcess } from '../db/embedded-postgres.js';
 
 /** What the watch runs on: an opened ledger (`openLedger()`), or a host's own EntityManager + sync service. */
 export interface WatchTarget {
@@ -49,8 +51,13 @@ export interface WatchOptions extends FabricWatchOptions {
   logger?: Logger;
   /** How often a replica tries the fabrics it does not hold. Default 1000 ms. */
   leasePollMs?: number;
-  /** Longest time between two checks that the lease connection is alive. Default 2000 ms. */
+  /** How often the leases are renewed (the lease connection proven alive). Default min(2000, leasePeriodMs / 3) ms. */
   leaseCheckMs?: number;
+  /**
+   * A lease not renewed for this long expires (on the database clock): a frozen replica's fabrics are taken over
+   * after about this long, and it writes nothing when it wakes. Default 15 000 ms. (In-process leases never expire.)
+   */
+  leasePeriodMs?: number;
   /** Most fabrics this replica holds. Default: its fair share of the group. */
   maxFabrics?: number;
   /** Build the KubeConfig of a fabric; default the sync service's (kubeconfig path + context, or in-cluster). */
@@ -165,6 +172,7 @@ export async function startWatch(target: WatchTarget, fabricNames: readonly stri
           group,
           cap: options.maxFabrics,
           queryTimeoutMs: Math.max(2000, options.leaseCheckMs ?? 2000),
+          leasePeriodMs: options.leasePeriodMs,
         });
   const leases = new FabricLeases(backend, ids, {
     pollMs: options.leasePollMs,
@@ -283,9 +291,19 @@ export async function startWatch(target: WatchTarget, fabricNames: readonly stri
 }
 
 async function chooseLease(target: WatchTarget, wanted: 'auto' | 'advisory' | 'in-process'): Promise<'advisory' | 'in-process'> {
-  if (wanted !== 'auto') return wanted;
-  const embedded = target.embedded ?? (await isEmbeddedPglite(target.em));
-  return embedded ? 'in-process' : 'advisory';
+  const mode = wanted !== 'auto' ? wanted : (target.embedded ?? (await isEmbeddedPglite(target.em))) ? 'in-process' : 'advisory';
+  if (mode === 'in-process') {
+    // In-process leases are this process's: a watch in another process sharing the embedded database (its
+    // server) would hold the same fabrics at the same time.
+    const { host, port } = leaseConnectionConfig(target.em);
+    const holder = embeddedServedByOtherProcess(host, port);
+    if (holder !== undefined) {
+      throw new Error(
+        `the embedded ledger is served by another hh-sync process (${holder}); only that process may watch it (embedded leases do not span processes): stop it first, or use PostgreSQL (--database-url) for several watch replicas`,
+      );
+    }
+  }
+  return mode;
 }
 
 function leaseClientConfig(em: EntityManager, explicit: string | pg.ClientConfig | undefined): pg.ClientConfig {
