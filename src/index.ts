@@ -33,7 +33,7 @@ export type { SyncRunReport, RunCounts, RunStatus, RunType } from "./sync/run-re
 export type { DriftReport, DriftReportFilter, DriftedResource } from "./sync/drift-report.js";
 export { resourceHistory, type ResourceHistoryEntry, type ResourceIdentity } from "./sync/history.js";
 export type { Logger } from "./sync/logger.js";
-export { FabricRegistry, FabricExistsError, type FabricSettings } from "./fabrics/fabric-registry.js";
+export { FabricRegistry, FabricExistsError, InvalidFabricSettingsError, type FabricSettings } from "./fabrics/fabric-registry.js";
 export type { ActualObservation, DesiredObservation, ObjectError, ResourceKey } from "./observations.js";
 // Continuous mode (`hh-sync watch`): startWatch for hosts, runWatchCommand for the CLI.
 export {

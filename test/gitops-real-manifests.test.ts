@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { loadCrdSchemasFromDir } from '../src/crds/crd-schemas.js';
 import { createCrdValidator } from '../src/crds/crd-validator.js';
 import { parseManifestFile } from '../src/gitops/manifest-parser.js';
-import { escapeUnstorable, findUnstorableString } from '../src/gitops/unstorable-strings.js';
+import { findUnstorableString } from '../src/json-safety.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const parse = (text: string, opts?: Parameters<typeof parseManifestFile>[2]) => parseManifestFile('m.yaml', Buffer.from(text), opts);
@@ -20,16 +20,6 @@ metadata:
 spec:
   role: server-leaf
 ${extra}`;
-
-describe('findUnstorableString', () => {
-  test('finds NUL and lone surrogates in keys and values, with their JSON pointer; accepts paired surrogates', () => {
-    expect(findUnstorableString({ a: ['ok', 'x\u0000y'] })).toEqual({ path: '/a/1', problem: expect.stringMatching(/NUL/) });
-    expect(findUnstorableString({ spec: { 'k\ud800': 1 } })).toEqual({ path: '/spec/k\\ud800', problem: expect.stringMatching(/^key .*surrogate \(U\+D800\)/) });
-    expect(findUnstorableString({ a: 'lone low \udc00' })?.problem).toMatch(/U\+DC00/);
-    expect(findUnstorableString({ a: 'emoji 😀', 'b/c~': ['é', 1, null, true] })).toBeNull();
-    expect(escapeUnstorable('a\u0000b\ud800')).toBe('a\\u0000b\\ud800');
-  });
-});
 
 describe('strings PostgreSQL cannot store', () => {
   test.each([

@@ -1,9 +1,9 @@
 /**
- * Strings PostgreSQL refuses (NUL, lone UTF-16 surrogates) are found before any SQL: the helper names the
- * path and the problem, and toActualObservation refuses that one object.
+ * Strings PostgreSQL refuses (NUL, lone UTF-16 surrogates) are found before any SQL: toActualObservation refuses
+ * that one object, naming the path and the problem (the helper itself: test/json-safety.test.ts).
  */
 import 'reflect-metadata';
-import { findUnstorableString, hasSuspectEscape } from '../src/kube/json-safety.js';
+import { findUnstorableString } from '../src/json-safety.js';
 import { toActualObservation } from '../src/kube/object-validation.js';
 import { kindInfo } from '../src/kube/catalog.js';
 
@@ -25,30 +25,6 @@ function sw(patch: { spec?: unknown; status?: unknown; labels?: unknown; annotat
     ...(patch.status !== undefined ? { status: patch.status } : {}),
   };
 }
-
-describe('findUnstorableString', () => {
-  test('clean data, proper surrogate pairs (emoji) and escaped backslashes pass', () => {
-    expect(findUnstorableString({ a: ['x', 1, null, true, { '😀': 'ok 😀' }], b: '\\u0000 is text' })).toBeNull();
-  });
-
-  test.each([
-    ['NUL in a value', { spec: { ports: [{ name: 'E1\u0000' }] } }, 'spec.ports[0].name', 'NUL'],
-    ['NUL in a key', { spec: { 'a\u0000b': 1 } }, 'spec["a\\u0000b"] (a key)', 'NUL'],
-    ['lone high surrogate', { status: { x: 'ab\ud800' } }, 'status.x', 'lone UTF-16 surrogate (\\ud800)'],
-    ['lone low surrogate in a key', { labels: { '\udc00': 'v' } }, 'labels["\\udc00"] (a key)', 'lone UTF-16 surrogate (\\udc00)'],
-    ['reversed pair', { a: ['\udc00\ud800'] }, 'a[0]', 'lone UTF-16 surrogate'],
-  ])('%s', (_label, value, path, problem) => {
-    const found = findUnstorableString(value);
-    expect(found?.path).toBe(path);
-    expect(found?.problem).toContain(problem);
-  });
-
-  test('hasSuspectEscape rules out clean JSON and flags NUL / lone surrogates in JSON.stringify output', () => {
-    expect(hasSuspectEscape(JSON.stringify({ a: 'x 😀' }))).toBe(false);
-    expect(hasSuspectEscape(JSON.stringify({ a: 'x\u0000' }))).toBe(true);
-    expect(hasSuspectEscape(JSON.stringify({ a: '\ud9ff' }))).toBe(true);
-  });
-});
 
 describe('toActualObservation refuses objects PostgreSQL cannot store', () => {
   test.each([

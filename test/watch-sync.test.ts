@@ -235,7 +235,12 @@ test('stop() writes what is in flight, closes the run and releases the lease', a
   expect(['completed', 'partial']).toContain(last.status);
   if (!db.embedded) {
     const locks = await withPg(db.url, (c) =>
-      c.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = $1`, [LOCK_NAMESPACE_WATCH]),
+      // Only this test's database: other test files' watches may hold advisory locks on the same server.
+      c.query(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = $1
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        [LOCK_NAMESPACE_WATCH],
+      ),
     );
     expect(locks.rows[0].n).toBe(0);
   }

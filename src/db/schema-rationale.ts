@@ -112,7 +112,7 @@ export const SCHEMA_RATIONALE: Readonly<Record<string, Readonly<Record<string, s
     kind: 'Null while the resource row exists; its kind once the row is deleted.',
     namespace: 'Null while the resource row exists; its namespace once the row is deleted.',
     name: 'Null while the resource row exists; its name once the row is deleted.',
-    sync_operation_id: 'Null = not recorded by a one-shot sync run (watch write, manual change, or older history).',
+    sync_operation_id: 'The sync run or watch run that recorded it. Null = no run (manual change, or history older than this column).',
     from_state: 'Null = the resource was created in to_state.',
     to_state: 'Identity: a transition is defined by where it goes (deleted = the row left the ledger); no default could be right.',
     trigger: 'Generic sync unless a more precise trigger is known.',

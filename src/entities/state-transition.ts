@@ -55,8 +55,8 @@ export class StateTransition {
   name: string | null = null;
 
   /**
-   * The run (sync_operation.id) that recorded the transition. null = not recorded by a one-shot run (a watch
-   * write, a manual change, or history older than this column). A plain column: runs are pruned independently.
+   * The run (sync_operation.id) that recorded the transition: a sync run, or the watch's open run window.
+   * null = no run (a manual change, or history older than this column). A plain column: runs are pruned independently.
    */
   @Property({ type: 'integer', nullable: true })
   @IsOptional()

@@ -6,6 +6,8 @@ import type { EntityManager } from '@mikro-orm/core';
 import { HedgehogFabric, type IgnoreRule } from '../entities/index.js';
 import { ignoreRuleProblem } from '../drift/ignore-rules.js';
 import { kindInfo } from '../kube/catalog.js';
+import { stripUrlCredentials as stripKubeUrlCredentials } from '../kube/redact.js';
+import { stripUrlCredentials as stripGitUrlCredentials } from '../gitops/git-url.js';
 import { query } from '../sync/sql.js';
 
 export interface FabricSettings {
@@ -58,6 +60,32 @@ export function fabricSettingsProblems(settings: FabricSettings): string[] {
   if (settings.syncIntervalSeconds !== undefined && !(Number.isInteger(settings.syncIntervalSeconds) && settings.syncIntervalSeconds > 0)) {
     problems.push(`syncIntervalSeconds: must be a positive whole number of seconds, got ${settings.syncIntervalSeconds}`);
   }
+  problems.push(...urlCredentialProblems(settings));
+  return problems;
+}
+
+/**
+ * URLs are stored and printed, so one that carries a password or token is refused rather than stored or
+ * silently changed (the caller would not know its URL was altered). The message shows the URL without
+ * the credentials, never the credentials themselves.
+ */
+function urlCredentialProblems(settings: FabricSettings): string[] {
+  const problems: string[] = [];
+  if (settings.gitRepository) {
+    const { url, removed } = stripGitUrlCredentials(settings.gitRepository);
+    if (removed.length) {
+      problems.push(
+        `gitRepository: the URL carries credentials (${removed.join(', ')}); give it without them (${url}): ` +
+          'git gets credentials from a credential helper, the SSH agent, or HH_SYNC_GIT_TOKEN',
+      );
+    }
+  }
+  if (settings.apiServerUrl) {
+    const url = stripKubeUrlCredentials(settings.apiServerUrl);
+    if (url !== settings.apiServerUrl) {
+      problems.push(`apiServerUrl: the URL carries credentials (user name or password); give it without them (${url}): they belong in the kubeconfig`);
+    }
+  }
   return problems;
 }
 
@@ -78,7 +106,7 @@ export class FabricRegistry {
     if (await em.count(HedgehogFabric, { name })) throw new FabricExistsError(name);
     const fabric = em.create(HedgehogFabric, { name });
     applySettings(fabric, settings);
-    await em.persistAndFlush(fabric);
+    await em.persist(fabric).flush();
     return fabric;
   }
 
@@ -101,7 +129,7 @@ export class FabricRegistry {
       const fabric = await em.findOne(HedgehogFabric, { name });
       if (!fabric) return false;
       await query(em, 'DELETE FROM state_transition WHERE fabric_id = ?', [fabric.id]);
-      await em.removeAndFlush(fabric);
+      await em.remove(fabric).flush();
       return true;
     });
   }

@@ -15,7 +15,7 @@ import {
   labelValueProblem,
   qualifiedKeyProblem,
 } from './k8s-names.js';
-import { escapeUnstorable, findUnstorableStringSegments } from './unstorable-strings.js';
+import { escapeUnstorable, findUnstorablePointer } from '../json-safety.js';
 import { splitYamlDocuments, YamlDocument } from './yaml-documents.js';
 
 /** Default limit of YAML alias expansion per document (the `yaml` package's own default too). */
@@ -299,7 +299,7 @@ function parseDocument(
   }
   const id = { kind, namespace, name };
 
-  const unstorable = findUnstorableStringSegments({
+  const unstorable = findUnstorablePointer({
     metadata: { labels: metadata.labels, annotations: metadata.annotations },
     spec: o.spec,
   });

@@ -9,7 +9,7 @@ export {
   DEFAULT_MAX_OBJECT_BYTES,
   type ValidationOutcome,
 } from './object-validation.js';
-export { findUnstorableString, type UnstorableString } from './json-safety.js';
+export { findUnstorableString, type UnstorableString } from '../json-safety.js';
 export {
   ClusterReader,
   MalformedResponseError,

@@ -6,7 +6,7 @@
  * DNS-1123 name and namespace, the kind/apiVersion of the list it came from, spec/status/labels
  * of the right shapes, uid and resourceVersion present, and a serialized size within the limit
  * (the API server itself refuses objects over ~1.5 MiB; anything larger did not come from one).
- * Last, no stored string may hold what PostgreSQL refuses (NUL, lone surrogates: json-safety.ts).
+ * Last, no stored string may hold what PostgreSQL refuses (NUL, lone surrogates: src/json-safety.ts).
  */
 import {
   IsNotEmpty,
@@ -22,7 +22,7 @@ import {
 } from 'class-validator';
 import type { KindInfo } from './catalog.js';
 import type { ActualObservation, ObjectError } from '../observations.js';
-import { findUnstorableString, hasSuspectEscape, unstorableProblem, type UnstorableString } from './json-safety.js';
+import { escapeUnstorable, findUnstorableString, hasSuspectEscape, type UnstorableString } from '../json-safety.js';
 
 /** Kubernetes refuses objects over about 1.5 MiB (etcd's request limit); so do we. */
 export const DEFAULT_MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
@@ -222,12 +222,12 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 function idPart(v: unknown): string | undefined {
   if (typeof v !== 'string') return undefined;
   const clipped = v.length > 253 ? `${v.slice(0, 253)}…` : v;
-  // The error record is stored as jsonb, which refuses these characters: show them as JSON escapes.
-  return unstorableProblem(clipped) ? JSON.stringify(clipped).slice(1, -1) : clipped;
+  // The error record is stored as jsonb, which refuses these characters: show them as \uXXXX escapes.
+  return escapeUnstorable(clipped);
 }
 
 /**
- * The first string of the stored fields that PostgreSQL would refuse (see json-safety.ts). `json` is the
+ * The first string of the stored fields that PostgreSQL would refuse (see src/json-safety.ts). `json` is the
  * object's JSON text: when it holds no suspect escape, nothing needs walking (the common case).
  */
 function findUnstorableField(input: KubeObjectInput, json: string | undefined): UnstorableString | null {

@@ -6,12 +6,10 @@
 /** `scheme://userinfo@` anywhere in a text; userinfo has no '/', '@' or whitespace. */
 const URL_USERINFO = /\b([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^\s/@?#]*@/g;
 
-/** The URL without its user name and password (the text unchanged when it is not a URL with credentials). */
-export function stripUrlCredentials(url: string): string {
-  return url.replace(URL_USERINFO, '$1');
-}
-
 /** Every URL in `text` stripped of its credentials. */
 export function redactUrlCredentials(text: string): string {
   return text.replace(URL_USERINFO, '$1');
 }
+
+/** The URL without its user name and password (the text unchanged when it is not a URL with credentials). */
+export const stripUrlCredentials: (url: string) => string = redactUrlCredentials;

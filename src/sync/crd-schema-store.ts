@@ -3,7 +3,7 @@
  * sync in any later process can validate Git documents against them. All its SQL is here.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import { findUnstorableString } from '../gitops/unstorable-strings.js';
+import { findUnstorableString } from '../json-safety.js';
 import { query, queryBound } from './sql.js';
 
 export interface StoredCrds {

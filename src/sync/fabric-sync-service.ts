@@ -217,6 +217,8 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     trigger: TransitionTrigger,
     /** A run-wide writer (rows batched across kinds), which the caller flushes; else the kind is written and flushed alone. */
     writer?: ResourceWriter,
+    /** The run the transitions belong to, when no writer is given (the watch passes its open run's id). */
+    runId: number | null = null,
   ): Promise<KindWriteResult> {
     let diff;
     if (mode.sweep) {
@@ -235,7 +237,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     const stored = diff.idsToLoad.length ? await loadStoredResourcesByIds(em, diff.idsToLoad) : new Map();
     // Planned in chunks, each handed to the writer as it is built: the database works on one while the next is planned.
     const own = !writer;
-    writer ??= new ResourceWriter(em, ACTUAL_COLUMNS, trigger, ctx.now, this.writeBatchRows);
+    writer ??= new ResourceWriter(em, ACTUAL_COLUMNS, trigger, ctx.now, this.writeBatchRows, runId);
     const plan = emptyPlan(); // the outcome
     for (const chunk of planActualWriteChunks(fabric.id, diff, stored, ctx, this.writeBatchRows)) {
       await writer.add(chunk);

@@ -315,8 +315,9 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
     }
   }
 
-  private writeOptions(refreshSummary: boolean) {
+  private writeOptions(refreshSummary: boolean, runId: number) {
     return {
+      runId,
       stillHolds: this.deps.stillHolds,
       schemaDefaults: this.schemaDefaults,
       refreshSummary,
@@ -331,7 +332,8 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
     if (write.source === 'relist') this.listedScopes.add(scopeKey(write.list));
     let counts: RunCounts;
     try {
-      counts = await applyWatchWrite(this.deps.sync, this.deps.em, this.fabric, write, this.writeOptions(summaryDue));
+      const runId = await this.window.openRunId();
+      counts = await applyWatchWrite(this.deps.sync, this.deps.em, this.fabric, write, this.writeOptions(summaryDue, runId));
     } catch (err) {
       if (write.source === 'relist') this.listedScopes.delete(scopeKey(write.list));
       throw err;

@@ -182,6 +182,15 @@ export class WatchRunWindow {
     return report;
   }
 
+  /**
+   * The id of the open window's run, opening one if none is open: a write asks for it first, so every transition
+   * it records names its run (a write that then fails leaves the row to be closed with the window).
+   */
+  async openRunId(): Promise<number> {
+    await this.ensureRow();
+    return this.acc.row!.id;
+  }
+
   private async ensureRow(): Promise<void> {
     if (this.acc.row) return;
     const row = await startRun(this.em.fork(), this.fabric.id, 'watch');

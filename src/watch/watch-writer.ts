@@ -36,6 +36,8 @@ export interface WatchWriteOptions {
   /** Every kind has been listed since the watch (re)started: the ledger's actual side is current as of now. */
   current: boolean;
   lockTimeoutMs: number;
+  /** The watch run (sync_operation) this write belongs to: every transition it records names it. */
+  runId?: number | null;
 }
 
 export type WatchWrite =
@@ -59,10 +61,11 @@ export async function applyWatchWrite(
     const now = new Date();
     // The rows written were observed just now: a Git change older than this is settled, not pending.
     const ctx = sync.driftContext(fabric, opts.schemaDefaults, now, now);
+    const runId = opts.runId ?? null;
     const r =
       write.source === 'relist'
-        ? await sync.writeActualKind(tem, fabric, write.list.kind, write.list.observations, { sweep: true, namespaces: write.list.namespaces }, ctx, 'watch')
-        : await sync.writeActualKind(tem, fabric, write.batch.kind, write.batch.upserts, { sweep: false, deletes: write.batch.deletes }, ctx, 'watch');
+        ? await sync.writeActualKind(tem, fabric, write.list.kind, write.list.observations, { sweep: true, namespaces: write.list.namespaces }, ctx, 'watch', undefined, runId)
+        : await sync.writeActualKind(tem, fabric, write.batch.kind, write.batch.upserts, { sweep: false, deletes: write.batch.deletes }, ctx, 'watch', undefined, runId);
     const errors = write.source === 'relist' ? write.list.errors.length : write.batch.errors.length;
     if (opts.refreshSummary) await refreshFabricSummary(tem, fabric.id);
     await query(
