@@ -170,6 +170,11 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
   }
 
   /** Begin watching in the background (retries on its own until stop()/abandon()). */
+  /** Watch events received from the API server so far (before coalescing and writing); tests wait on it. */
+  get eventsReceived(): number {
+    return this.watcher?.stats().events ?? 0;
+  }
+
   start(): void {
     if (this.boot) return;
     this.boot = this.run().catch((err) => {
