@@ -60,6 +60,9 @@ export interface FabricSyncServiceOptions {
 
 export type FabricRef = HedgehogFabric | string | number;
 
+/** An actual run's whole-run list deadline unless `reader.listDeadlineMs` says otherwise: 10 minutes. */
+export const DEFAULT_LIST_DEADLINE_MS = 10 * 60_000;
+
 /** What a `resource` event says: one ledger object changed in a run. */
 export interface ResourceEvent extends ResourceChange {
   fabric: string;
@@ -120,7 +123,13 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     const fabric = await this.resolveFabric(ref);
     return this.run(fabric, 'actual', async (em, rec) => {
       const kc = opts.kubeConfig ?? this.kubeConfigFor(fabric);
-      const reader = new ClusterReader(kc, { ...this.options.reader, namespaces: fabric.namespaces, signal: opts.signal });
+      // The run holds the fabric lock while it lists: its lists get a deadline, so a wedged server cannot hold it for long.
+      const reader = new ClusterReader(kc, {
+        ...this.options.reader,
+        listDeadlineMs: this.options.reader?.listDeadlineMs ?? DEFAULT_LIST_DEADLINE_MS,
+        namespaces: fabric.namespaces,
+        signal: opts.signal,
+      });
       const { discovery, schemaSet } = await rec.timer.time('discover', async () => ({
         discovery: await reader.discover(FABRIC_KINDS),
         schemaSet: await this.schemas.schemaSetFor(fabric, () => reader.readCrds()),
