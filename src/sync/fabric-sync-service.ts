@@ -18,7 +18,7 @@ import { readDesiredState, type DesiredConflict, type DesiredReadOptions } from 
 import { defaultCacheDir } from '../gitops/git-source.js';
 import { keyOf, type ActualObservation, type ObjectError } from '../observations.js';
 import type { SchemaDefaults } from '../drift/types.js';
-import { defaultsOf, FabricSchemas, validatorOf } from './fabric-schemas.js';
+import { crdProblemError, defaultsOf, FabricSchemas, validatorOf } from './fabric-schemas.js';
 import { loadCrdSchemas, saveCrdSchemas } from './crd-schema-store.js';
 import { ACTUAL_COLUMNS, addOutcome, diffAgainstIndex, emptyPlan, planActualWriteChunks, type ResourceChange, type WritePlan } from './actual-plan.js';
 import { DESIRED_COLUMNS, planDesiredWrites } from './desired-plan.js';
@@ -136,6 +136,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       }));
       const schemaDefaults = defaultsOf(schemaSet.schemas);
       rec.details.schemaSource = schemaSet.source;
+      rec.errors.push(...(schemaSet.problems ?? []).map(crdProblemError));
       // A kind whose discovery failed (403, 5xx, …) may well exist: it is a failed kind, not a skipped one.
       const discoveryFailed = new Set(discovery.failed.map((k) => k.kind));
       rec.skippedKinds.push(...discovery.skipped.filter((k) => !discoveryFailed.has(k.kind)));
