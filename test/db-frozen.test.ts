@@ -5,11 +5,17 @@
  * with the connection — the next run takes it at once. Runs on PostgreSQL and on PGlite.
  */
 import 'reflect-metadata';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { openLedger } from '../src/ledger.js';
+import { createGitRepo } from '../src/testing/index.js';
+import { messageLines, runCli } from './helpers/cli.js';
 import { openDatabase, type OpenedDatabase } from '../src/db/open-database.js';
 import { FabricRegistry } from '../src/fabrics/fabric-registry.js';
 import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
 import { FakeKubeApi } from '../src/testing/index.js';
-import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { createEmptyDatabase, createTestDatabase, testServerUrl, type TestDatabase } from './helpers/database.js';
 import { obj, vpcs } from './helpers/kube-objects.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 
@@ -65,4 +71,48 @@ test('the database goes silent mid-run: the run fails in bounded time with one l
   expect(next.errorMessage).toBeNull();
   expect(next.status).toBe('completed');
   expect(next.counts.created).toBe(4);
+});
+
+const server = testServerUrl();
+// The CLI opens a pool of several connections: PGlite serves one at a time, so this needs a PostgreSQL server.
+(server ? describe : describe.skip)('the CLI against a database gone silent mid-run (PostgreSQL server)', () => {
+  test('sync --statement-timeout: one JSON document, exit 3, the process ends', async () => {
+    const empty = await createEmptyDatabase();
+    const silentProxy = await startTcpProxy(empty.url);
+    const tmp = mkdtempSync(path.join(tmpdir(), 'hh-db-frozen-'));
+    try {
+      const repo = path.join(tmp, 'repo');
+      await createGitRepo(repo, { 'vpc.yaml': 'apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: vpc-1\nspec: {}\n' });
+      const ledger = await openLedger({ databaseUrl: empty.url, createDatabase: true });
+      await ledger.fabrics.create('dc1', { gitRepository: repo });
+      await ledger.close();
+
+      let frozen = false;
+      const r = await runCli(['sync', 'dc1', '--desired', '--json', '--connect-timeout', '0.5', '--statement-timeout', '0.5', '--database-url', silentProxy.url], {
+        timeoutMs: 30_000,
+        onStderr: (chunk) => {
+          if (!frozen && /reading the desired state/.test(chunk)) {
+            frozen = true;
+            silentProxy.freeze();
+          }
+        },
+      });
+      expect(frozen).toBe(true);
+      expect(r.code).toBe(3);
+      const doc = JSON.parse(r.stdout);
+      const text = JSON.stringify(doc);
+      expect(text).toMatch(/did not answer a statement within 0.5 s|no answer within 0.5 s/);
+      for (const line of messageLines(r.stderr)) expect(line.length).toBeLessThan(400);
+    } finally {
+      await silentProxy.close();
+      await empty.drop();
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  test('an invalid --statement-timeout is a usage error', async () => {
+    const r = await runCli(['fabric', 'list', '--statement-timeout', '-1', '--database-url', 'postgres://127.0.0.1:1/x']);
+    expect(r.code).toBe(2);
+    expect(messageLines(r.stderr)[0]).toMatch(/--statement-timeout "-1": must be a number of seconds greater than 0/);
+  });
 });

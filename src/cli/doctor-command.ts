@@ -14,7 +14,7 @@ import { redactDatabaseUrl, resolveDatabaseUrl } from '../db/database-url.js';
 import { DoctorScopeError, formatDoctorReport, runSchemaDoctor } from '../db/schema-doctor.js';
 import { formatRepairMigration } from '../db/default-repair.js';
 import { errorText } from '../sync/error-text.js';
-import { connectTimeoutMs } from './cli-ledger.js';
+import { connectTimeoutMs, statementTimeoutMs } from './cli-ledger.js';
 
 export interface DoctorCommandOptions {
   /** PostgreSQL URL; default HH_SYNC_DATABASE_URL, DATABASE_URL, else the embedded ledger. */
@@ -30,6 +30,8 @@ export interface DoctorCommandOptions {
   out?: string;
   /** Seconds one connection attempt may take (the global --connect-timeout; default HH_SYNC_CONNECT_TIMEOUT, then 10). */
   connectTimeout?: string;
+  /** Seconds one statement may go unanswered (the global --statement-timeout; default HH_SYNC_STATEMENT_TIMEOUT, then 300). */
+  statementTimeout?: string;
 }
 
 export interface CommandIO {
@@ -60,15 +62,17 @@ export async function runDoctor(options: DoctorCommandOptions, io: CommandIO = d
     }
   }
   let timeoutMs: number | undefined;
+  let statementMs: number | undefined;
   try {
     timeoutMs = connectTimeoutMs(options);
+    statementMs = statementTimeoutMs(options);
   } catch (err) {
     io.stderr(`hh-sync doctor: ${(err as Error).message}`);
     return DOCTOR_EXIT.usage;
   }
   let db;
   try {
-    db = await openDatabase({ url: options.databaseUrl, dataDir: options.dataDir, migrate: false, connectTimeoutMs: timeoutMs });
+    db = await openDatabase({ url: options.databaseUrl, dataDir: options.dataDir, migrate: false, connectTimeoutMs: timeoutMs, statementTimeoutMs: statementMs });
   } catch (err) {
     const message = `cannot open the database: ${errorText(err)}`;
     io.stderr(`hh-sync doctor: ${message}`);

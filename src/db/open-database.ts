@@ -3,7 +3,7 @@
  * one), runs pending migrations, and returns one handle that closes all of it.
  */
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
-import { maskDatabaseUrl, redactDatabaseUrl, resolveDatabaseUrl } from './database-url.js';
+import { databaseServer, maskDatabaseUrl, redactDatabaseUrl, resolveDatabaseUrl } from './database-url.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, missingDatabase, probeDatabase } from './database-probe.js';
 
 /** Default client-side bound of one statement (OpenDatabaseOptions.statementTimeoutMs): 5 minutes. */
@@ -125,6 +125,23 @@ function closeOnStatementTimeout(timeoutMs: number) {
   };
 }
 
+/**
+ * A pooled connection attempt that times out mid-run (the server went silent) fails with pg's bare "timeout
+ * expired": say which server and which bound, as the first connection's probe does.
+ */
+function explainConnectTimeouts(orm: MikroORM, url: string, timeoutMs: number): void {
+  type KnexClient = { acquireRawConnection(): Promise<unknown> };
+  const client = (orm.em.getConnection() as unknown as { getKnex(): { client: KnexClient } }).getKnex().client;
+  const acquire = client.acquireRawConnection.bind(client);
+  client.acquireRawConnection = () =>
+    acquire().catch((err: unknown) => {
+      if (err instanceof Error && /^(timeout expired|Connection terminated due to connection timeout)/.test(err.message)) {
+        err.message = maskDatabaseUrl(`cannot connect to ${databaseServer(url)}: no answer within ${timeoutMs / 1000} s (${err.message})`, url);
+      }
+      throw err;
+    });
+}
+
 function knexLog(log: (message: string) => void): Record<'warn' | 'error' | 'deprecate' | 'debug', (message: unknown) => void> {
   const line = (level: string) => (message: unknown) => log(`database ${level}: ${typeof message === 'string' ? message : JSON.stringify(message)}`);
   return { warn: line('warning'), error: line('error'), deprecate: line('deprecation'), debug: () => undefined };
@@ -167,6 +184,7 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
         migrations: { silent: true, ...migrations },
       }),
     );
+    if (!(driverOptions as { context?: unknown } | undefined)?.context) explainConnectTimeouts(orm, url, connectTimeoutMs);
     const appliedMigrations: string[] = [];
     if (options.migrate ?? true) {
       const applied = await orm.getMigrator().up();
