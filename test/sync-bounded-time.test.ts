@@ -9,7 +9,8 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { FABRIC_KINDS } from '../src/kube/catalog.js';
 import { FabricRegistry } from '../src/fabrics/fabric-registry.js';
 import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
-import type { ClusterReaderOptions } from '../src/kube/cluster-reader.js';
+import { ClusterReader, type ClusterReaderOptions } from '../src/kube/cluster-reader.js';
+import { kindInfo } from '../src/kube/catalog.js';
 import { FakeKubeApi } from '../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { obj, vpcs } from './helpers/kube-objects.js';
@@ -97,4 +98,20 @@ test('kinds listed before the deadline land; the others are failed, never swept;
     [fabric.id],
   );
   expect(rows.map((r: any) => `${r.kind}/${r.name}`)).toEqual(['Server/srv-1', 'Switch/sw-1', 'VPC/vpc-00000', 'VPC/vpc-00001']);
+});
+
+test('any answer restores the retries: after a silent kind, a kind answering 500 once is not retried, the next one is', async () => {
+  const reader = new ClusterReader(api.kubeConfig(), { requestTimeoutMs: 150, maxRetries: 2, baseDelayMs: 1, maxDelayMs: 5 });
+  api.injectFault({ type: 'hang', times: 3, match: { plural: 'vpcs' } });
+  api.injectFault({ type: 'status', code: 500, times: 1, match: { plural: 'servers' } });
+  api.injectFault({ type: 'status', code: 500, times: 1, match: { plural: 'switches' } });
+
+  const silent = await reader.listKind(kindInfo('VPC')!);
+  expect(silent.failure).toMatch(/after 3 attempts: RequestTimeoutError/);
+  const afterSilence = await reader.listKind(kindInfo('Server')!);
+  expect(afterSilence.complete).toBe(false);
+  expect(afterSilence.failure).toMatch(/servers.* failed: HTTP 500/);
+  const afterAnAnswer = await reader.listKind(kindInfo('Switch')!);
+  expect(afterAnAnswer.complete).toBe(true);
+  expect(afterAnAnswer.observations.map((o) => o.name)).toEqual(['sw-1']);
 });

@@ -87,8 +87,8 @@ export interface ResourceWatcherOptions {
   resyncIntervalMs?: number;
   /** Serialized size limit of one object. Default 1.5 MiB. */
   maxObjectBytes?: number;
-  /** Options of the lists (page size, retries, timeouts). */
-  list?: Omit<ClusterReaderOptions, 'namespaces' | 'signal' | 'maxObjectBytes'>;
+  /** Options of the lists (page size, retries, timeouts). No list deadline: the watcher's reader lives as long as it does. */
+  list?: Omit<ClusterReaderOptions, 'namespaces' | 'signal' | 'maxObjectBytes' | 'listDeadlineMs'>;
 }
 
 type Change = { op: 'upsert'; obs: ActualObservation } | { op: 'delete'; namespace: string; name: string };
