@@ -31,6 +31,8 @@ export interface LedgerOptions {
   createDatabase?: boolean;
   /** Bound of one database connection attempt in ms (default 10 000). */
   connectTimeoutMs?: number;
+  /** Client-side bound of one statement in ms (default 300 000): a database gone silent mid-run fails the run. */
+  statementTimeoutMs?: number;
   /** A pino-compatible logger (pino itself fits). Silent by default. */
   logger?: Logger;
   /** Build a KubeConfig for a fabric yourself (tests, custom credential stores). */
@@ -62,6 +64,7 @@ export async function openLedger(options: LedgerOptions = {}): Promise<Ledger> {
     migrate: options.migrate,
     createDatabase: options.createDatabase,
     connectTimeoutMs: options.connectTimeoutMs,
+    statementTimeoutMs: options.statementTimeoutMs,
     logger: options.logger ? (m: string) => options.logger!.debug(m) : undefined,
   });
   const em = db.orm.em;

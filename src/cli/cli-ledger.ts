@@ -29,11 +29,26 @@ export function ledgerLocation(opts: GlobalOptions, env: NodeJS.ProcessEnv = pro
  * (seconds, fractions allowed); undefined = the library's default (10 s).
  */
 export function connectTimeoutMs(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): number | undefined {
-  const [source, value] = opts.connectTimeout !== undefined ? ['--connect-timeout', opts.connectTimeout] : ['HH_SYNC_CONNECT_TIMEOUT', env.HH_SYNC_CONNECT_TIMEOUT];
+  return secondsOption(opts.connectTimeout !== undefined ? ['--connect-timeout', opts.connectTimeout] : ['HH_SYNC_CONNECT_TIMEOUT', env.HH_SYNC_CONNECT_TIMEOUT], 3600);
+}
+
+/**
+ * Milliseconds one database statement may go unanswered: --statement-timeout, else HH_SYNC_STATEMENT_TIMEOUT
+ * (seconds, fractions allowed); undefined = the library's default (300 s).
+ */
+export function statementTimeoutMs(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  return secondsOption(
+    opts.statementTimeout !== undefined ? ['--statement-timeout', opts.statementTimeout] : ['HH_SYNC_STATEMENT_TIMEOUT', env.HH_SYNC_STATEMENT_TIMEOUT],
+    86_400,
+  );
+}
+
+/** A number of seconds from a flag or an environment variable, in ms; a bad value is a usage error naming its source. */
+function secondsOption([source, value]: [string, string | undefined], maxSeconds: number): number | undefined {
   if (value === undefined || value === '') return undefined;
   const seconds = Number(value);
-  if (!/^\s*\d*\.?\d+\s*$/.test(value) || !(seconds > 0) || seconds > 3600) {
-    throw new UsageError(`${source} ${JSON.stringify(value)}: must be a number of seconds greater than 0 (at most 3600)`);
+  if (!/^\s*\d*\.?\d+\s*$/.test(value) || !(seconds > 0) || seconds > maxSeconds) {
+    throw new UsageError(`${source} ${JSON.stringify(value)}: must be a number of seconds greater than 0 (at most ${maxSeconds})`);
   }
   return Math.round(seconds * 1000);
 }
@@ -54,7 +69,7 @@ export interface OpenLedgerOptions {
   /** May a missing embedded ledger be created? (`fabric add`, `migrate`); otherwise it is a usage error. */
   create?: boolean;
   /** Extra facade options (sync reader hooks, …). */
-  ledger?: Omit<LedgerOptions, 'databaseUrl' | 'dataDir' | 'embedded' | 'logger' | 'connectTimeoutMs'>;
+  ledger?: Omit<LedgerOptions, 'databaseUrl' | 'dataDir' | 'embedded' | 'logger' | 'connectTimeoutMs' | 'statementTimeoutMs'>;
 }
 
 /** Opens the ledger the flags point at; failures become one actionable line. */
@@ -77,6 +92,7 @@ export async function openLedgerFor(opts: GlobalOptions, out: Output, o: OpenLed
   }
   out.debug(`ledger: ${where.display}`);
   const timeout = connectTimeoutMs(opts);
+  const statementTimeout = statementTimeoutMs(opts);
   try {
     return await openLedger({
       ...o.ledger,
@@ -84,6 +100,7 @@ export async function openLedgerFor(opts: GlobalOptions, out: Output, o: OpenLed
       dataDir: where.dataDir,
       embedded: !where.url,
       connectTimeoutMs: timeout,
+      statementTimeoutMs: statementTimeout,
       logger: out.logger(),
     });
   } catch (err) {

@@ -15,6 +15,8 @@ export interface GlobalOptions {
   json?: boolean;
   /** Seconds one database connection attempt may take (--connect-timeout; default HH_SYNC_CONNECT_TIMEOUT, then 10). */
   connectTimeout?: string;
+  /** Seconds one database statement may take (--statement-timeout; default HH_SYNC_STATEMENT_TIMEOUT, then 300). */
+  statementTimeout?: string;
   quiet?: boolean;
   verbose?: boolean;
 }

@@ -14,6 +14,7 @@ import { redactDatabaseUrl, resolveDatabaseUrl } from '../db/database-url.js';
 import { DoctorScopeError, formatDoctorReport, runSchemaDoctor } from '../db/schema-doctor.js';
 import { formatRepairMigration } from '../db/default-repair.js';
 import { errorText } from '../sync/error-text.js';
+import { connectTimeoutMs, statementTimeoutMs } from './cli-ledger.js';
 
 export interface DoctorCommandOptions {
   /** PostgreSQL URL; default HH_SYNC_DATABASE_URL, DATABASE_URL, else the embedded ledger. */
@@ -27,6 +28,10 @@ export interface DoctorCommandOptions {
   dryRun?: boolean;
   /** Write the repair SQL as a migration file here (never overwrites). */
   out?: string;
+  /** Seconds one connection attempt may take (the global --connect-timeout; default HH_SYNC_CONNECT_TIMEOUT, then 10). */
+  connectTimeout?: string;
+  /** Seconds one statement may go unanswered (the global --statement-timeout; default HH_SYNC_STATEMENT_TIMEOUT, then 300). */
+  statementTimeout?: string;
 }
 
 export interface CommandIO {
@@ -56,9 +61,18 @@ export async function runDoctor(options: DoctorCommandOptions, io: CommandIO = d
       return DOCTOR_EXIT.usage;
     }
   }
+  let timeoutMs: number | undefined;
+  let statementMs: number | undefined;
+  try {
+    timeoutMs = connectTimeoutMs(options);
+    statementMs = statementTimeoutMs(options);
+  } catch (err) {
+    io.stderr(`hh-sync doctor: ${(err as Error).message}`);
+    return DOCTOR_EXIT.usage;
+  }
   let db;
   try {
-    db = await openDatabase({ url: options.databaseUrl, dataDir: options.dataDir, migrate: false });
+    db = await openDatabase({ url: options.databaseUrl, dataDir: options.dataDir, migrate: false, connectTimeoutMs: timeoutMs, statementTimeoutMs: statementMs });
   } catch (err) {
     const message = `cannot open the database: ${errorText(err)}`;
     io.stderr(`hh-sync doctor: ${message}`);

@@ -56,6 +56,7 @@ export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule)
     .option('--data-dir <dir>', 'embedded ledger directory when no URL is configured (default .hh-sync/pgdata)')
     .option('--json', 'machine-readable output on stdout (logs and progress stay on stderr); on failure {"error": {…}}')
     .option('--connect-timeout <seconds>', 'how long one database connection attempt may take (default: HH_SYNC_CONNECT_TIMEOUT, then 10)')
+    .option('--statement-timeout <seconds>', 'how long one database statement may go unanswered before its connection is given up (default: HH_SYNC_STATEMENT_TIMEOUT, then 300)')
     .addOption(new Option('-q, --quiet', 'no progress or notes; only results, warnings and errors').conflicts('verbose'))
     .option('-v, --verbose', 'debug logs and stack traces on stderr');
   examples(program, [

@@ -6,7 +6,7 @@ import { CommandRunner, examples } from './command-runner.js';
 async function migrate(cmd: Command, runner: CommandRunner, flags: { createDatabase?: boolean }): Promise<void> {
   await runner.run(cmd, async (g, out) => {
     if (g.databaseUrl && g.dataDir) throw new UsageError('--database-url and --data-dir exclude each other: one ledger at a time');
-    const [{ openDatabase }, { ledgerLocation, connectTimeoutMs, openFailure }] = await Promise.all([import('../db/open-database.js'), import('./cli-ledger.js')]);
+    const [{ openDatabase }, { ledgerLocation, connectTimeoutMs, statementTimeoutMs, openFailure }] = await Promise.all([import('../db/open-database.js'), import('./cli-ledger.js')]);
     const where = ledgerLocation(g);
     if (flags.createDatabase && !where.url) throw new UsageError('--create-database is for a --database-url (the embedded ledger directory is created anyway)');
     let db;
@@ -18,6 +18,7 @@ async function migrate(cmd: Command, runner: CommandRunner, flags: { createDatab
         migrate: true,
         createDatabase: flags.createDatabase === true,
         connectTimeoutMs: connectTimeoutMs(g),
+        statementTimeoutMs: statementTimeoutMs(g),
         logger: out.verbose ? (m) => out.debug(m) : undefined,
       });
     } catch (err) {

@@ -3,8 +3,19 @@
  * one), runs pending migrations, and returns one handle that closes all of it.
  */
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
-import { maskDatabaseUrl, redactDatabaseUrl, resolveDatabaseUrl } from './database-url.js';
+import { databaseServer, maskDatabaseUrl, redactDatabaseUrl, resolveDatabaseUrl } from './database-url.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, missingDatabase, probeDatabase } from './database-probe.js';
+
+/** Default client-side bound of one statement (OpenDatabaseOptions.statementTimeoutMs): 5 minutes. */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 5 * 60_000;
+/** TCP keepalive probes start after this much silence, so a vanished peer is noticed by the OS too. */
+const KEEPALIVE_INITIAL_DELAY_MS = 30_000;
+
+/** The bounds every pooled connection gets. */
+interface ConnectionBounds {
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+}
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
 import { createOrmConfig } from './orm-config.js';
 
@@ -28,6 +39,13 @@ export interface OpenDatabaseOptions {
   createDatabase?: boolean;
   /** Bound of one connection attempt, in ms (default 10 000): a server that accepts and never answers fails in time. */
   connectTimeoutMs?: number;
+  /**
+   * Client-side bound of one statement, in ms (default 300 000, DEFAULT_STATEMENT_TIMEOUT_MS): a database that stops
+   * answering mid-run (a proxy that stops forwarding, a frozen host) fails the statement and its connection is closed,
+   * so the transaction and its fabric lock end with it. Generous: the longest statement of a 100,000-object sync
+   * takes well under a second (docs/benchmarks.md).
+   */
+  statementTimeoutMs?: number;
   /** Extra MikroORM options (merged over ours). */
   ormOptions?: Partial<Options>;
 }
@@ -52,14 +70,76 @@ function logWith(logger: DatabaseLogger | undefined): (message: string) => void 
 /**
  * Our knex settings under the caller's: every connection attempt bounded (pg gives up on a silent server,
  * and the pool passes the failure on at once — knex's propagateCreateError; waiting for a busy pool keeps
- * knex's own bound), and knex's warnings ("Connection Error: …", written with console.log — on a CLI's
+ * knex's own bound), every statement bounded and every connection kept alive (a database that goes silent
+ * mid-run fails the run instead of hanging it), and knex's warnings ("Connection Error: …", written with console.log — on a CLI's
  * stdout, in the middle of its JSON) sent to our logger; the error itself reaches the caller anyway.
  * A knex client of the caller's own (driverOptions.context) is passed through untouched.
  */
-function boundedDriverOptions(driverOptions: unknown, connectTimeoutMs: number, log: (message: string) => void): Options['driverOptions'] {
-  const given = (driverOptions ?? {}) as { context?: unknown; connection?: object };
+function boundedDriverOptions(driverOptions: unknown, bounds: ConnectionBounds, log: (message: string) => void): Options['driverOptions'] {
+  const given = (driverOptions ?? {}) as { context?: unknown; connection?: object; pool?: object };
   if (given.context) return driverOptions as Options['driverOptions'];
-  return { log: knexLog(log), ...given, connection: { connectionTimeoutMillis: connectTimeoutMs, ...given.connection } };
+  return {
+    log: knexLog(log),
+    ...given,
+    connection: {
+      connectionTimeoutMillis: bounds.connectTimeoutMs,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_INITIAL_DELAY_MS,
+      // pg's own client-side statement bound; closeOnStatementTimeout below then ends the connection.
+      query_timeout: bounds.statementTimeoutMs,
+      ...given.connection,
+    },
+    pool: { afterCreate: closeOnStatementTimeout(bounds.statementTimeoutMs), ...given.pool },
+  };
+}
+
+/** What pg's client-side query_timeout rejects a statement with. */
+const PG_QUERY_TIMEOUT = 'Query read timeout';
+
+type PgCallback = (err: Error | null, result?: unknown) => void;
+type RawPgClient = { query: (...args: unknown[]) => unknown; connection?: { stream?: { destroy(): void } } };
+
+/**
+ * A pool hook (knex `afterCreate`): when pg's query_timeout gives up on a statement, close the connection. pg
+ * alone leaves the unanswered statement in place, so the ROLLBACK that follows would queue behind it and the
+ * connection, returned to the pool, would hang the next user; closed, it is discarded, and the server ends the
+ * transaction (and its transaction-scoped fabric lock) when it sees the connection go. The error says what happened.
+ */
+function closeOnStatementTimeout(timeoutMs: number) {
+  return (conn: RawPgClient, done: (err: Error | null, conn: RawPgClient) => void): void => {
+    const query = conn.query.bind(conn);
+    conn.query = (...args: unknown[]) => {
+      const callback = args[args.length - 1];
+      if (typeof callback === 'function') {
+        args[args.length - 1] = (err: Error | null, result?: unknown) => {
+          if (err?.message === PG_QUERY_TIMEOUT) {
+            err.message = `the database did not answer a statement within ${timeoutMs / 1000} s (statement timeout); the connection was closed`;
+            conn.connection?.stream?.destroy();
+          }
+          (callback as PgCallback)(err, result);
+        };
+      }
+      return query(...args);
+    };
+    done(null, conn);
+  };
+}
+
+/**
+ * A pooled connection attempt that times out mid-run (the server went silent) fails with pg's bare "timeout
+ * expired": say which server and which bound, as the first connection's probe does.
+ */
+function explainConnectTimeouts(orm: MikroORM, url: string, timeoutMs: number): void {
+  type KnexClient = { acquireRawConnection(): Promise<unknown> };
+  const client = (orm.em.getConnection() as unknown as { getKnex(): { client: KnexClient } }).getKnex().client;
+  const acquire = client.acquireRawConnection.bind(client);
+  client.acquireRawConnection = () =>
+    acquire().catch((err: unknown) => {
+      if (err instanceof Error && /^(timeout expired|Connection terminated due to connection timeout)/.test(err.message)) {
+        err.message = maskDatabaseUrl(`cannot connect to ${databaseServer(url)}: no answer within ${timeoutMs / 1000} s (${err.message})`, url);
+      }
+      throw err;
+    });
 }
 
 function knexLog(log: (message: string) => void): Record<'warn' | 'error' | 'deprecate' | 'debug', (message: unknown) => void> {
@@ -95,11 +175,16 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
         ensureDatabase: missing,
         // Every later connection attempt is bounded too: pg gives up on a silent server, and the pool passes
         // the failure on at once (knex's propagateCreateError). Waiting for a busy pool keeps knex's own bound.
-        driverOptions: boundedDriverOptions(driverOptions, connectTimeoutMs, log),
+        driverOptions: boundedDriverOptions(
+          driverOptions,
+          { connectTimeoutMs, statementTimeoutMs: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS },
+          log,
+        ),
         ...rest,
         migrations: { silent: true, ...migrations },
       }),
     );
+    if (!(driverOptions as { context?: unknown } | undefined)?.context) explainConnectTimeouts(orm, url, connectTimeoutMs);
     const appliedMigrations: string[] = [];
     if (options.migrate ?? true) {
       const applied = await orm.getMigrator().up();

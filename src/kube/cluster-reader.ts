@@ -96,6 +96,12 @@ export interface ClusterReaderOptions {
   maxObjectBytes?: number;
   /** Timeout of one request (headers and body). Default 30 s. */
   requestTimeoutMs?: number;
+  /**
+   * Time budget of everything this reader requests, counted from its construction: past it, no request is
+   * started (a list then fails with "not listed: the run's list deadline passed") and a running attempt is
+   * cut at the deadline. Default none (the watch's reader lives for ever); an actual sync run sets one.
+   */
+  listDeadlineMs?: number;
   /** Called after every page with the number of items it carried (progress bars). */
   onPage?: (kind: KindInfo, count: number) => void;
   /** Called before every retry (logging). */
@@ -116,6 +122,18 @@ type RequestOptions = { middleware: ObservableMiddleware[]; middlewareMergeStrat
 export class MalformedResponseError extends Error {
   override name = 'MalformedResponseError';
 }
+
+/** A request not started (or cut) because the reader's `listDeadlineMs` passed: never retried. */
+export class ListDeadlineError extends Error {
+  override name = 'ListDeadlineError';
+}
+
+/**
+ * Retries of one request once an earlier request got no answer at all through all its retries: a server that
+ * did not answer one kind's list in minutes will not answer the next, and 14 kinds × 6 attempts × 30 s would
+ * hold the run (and the fabric lock) for 45 minutes. One answer of any kind restores the full budget.
+ */
+export const SILENT_SERVER_RETRIES = 0;
 
 const FABRIC_CRD_GROUPS = new Set(FABRIC_KINDS.map((k) => k.group));
 
@@ -148,8 +166,12 @@ type ListBody = { metadata?: { resourceVersion?: string; continue?: string }; it
 
 export class ClusterReader {
   private readonly api: CustomObjectsApi;
-  private readonly o: Required<Omit<ClusterReaderOptions, 'onPage' | 'onRetry' | 'signal' | 'namespaces'>> &
-    Pick<ClusterReaderOptions, 'onPage' | 'onRetry' | 'signal'>;
+  private readonly o: Required<Omit<ClusterReaderOptions, 'onPage' | 'onRetry' | 'signal' | 'namespaces' | 'listDeadlineMs'>> &
+    Pick<ClusterReaderOptions, 'onPage' | 'onRetry' | 'signal' | 'listDeadlineMs'>;
+  /** When the reader's list deadline passes (epoch ms), if it has one. */
+  private readonly deadline: number | undefined;
+  /** True while the last request that ran out of retries never got any answer (see SILENT_SERVER_RETRIES). */
+  private serverSilent = false;
   private readonly namespaces: string[] | null;
   private readonly context: string | undefined;
 
@@ -166,10 +188,12 @@ export class ClusterReader {
       maxRestarts: opts.maxRestarts ?? 3,
       maxObjectBytes: opts.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES,
       requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
+      listDeadlineMs: opts.listDeadlineMs,
       onPage: opts.onPage,
       onRetry: opts.onRetry,
       signal: opts.signal,
     };
+    this.deadline = opts.listDeadlineMs === undefined ? undefined : Date.now() + opts.listDeadlineMs;
   }
 
   /**
@@ -203,7 +227,7 @@ export class ClusterReader {
               ? `the cluster does not serve ${gv} (404 on /apis/${gv}); is the CRD installed?`
               : status === 403
                 ? forbiddenDiscoveryMessage(gv)
-                : err instanceof KubeRequestError
+                : err instanceof KubeRequestError || err instanceof ListDeadlineError
                   ? err.message
                   : `discovery of ${gv} failed: ${describeKubeError(err)}`;
           for (const k of gvKinds) {
@@ -388,7 +412,7 @@ export class ClusterReader {
           const failure =
             status === 404
               ? `list ${where}: the cluster does not serve ${kind.plural}.${kind.group} (404)`
-              : err instanceof KubeRequestError
+              : err instanceof KubeRequestError || err instanceof ListDeadlineError
                 ? err.message
                 : `list ${where} failed: ${describeKubeError(err)}`;
           return { complete: false, observations: [], errors, failure, pages, restarts };
@@ -413,8 +437,7 @@ export class ClusterReader {
    * timeout with it — a server that accepted the request and never answered then hung the run forever. The
    * abort frees the socket; the race ends the attempt even if a client library ignored the signal.
    */
-  private async attempt<T>(what: string, op: (options: RequestOptions) => Promise<T>): Promise<T> {
-    const ms = this.o.requestTimeoutMs;
+  private async attempt<T>(what: string, op: (options: RequestOptions) => Promise<T>, ms: number): Promise<T> {
     const controller = new AbortController();
     const caller = this.o.signal;
     const onCallerAbort = () => controller.abort(caller?.reason);
@@ -444,26 +467,42 @@ export class ClusterReader {
    * exponential backoff with jitter between attempts — or what the answer's Retry-After asks.
    */
   private async withRetry<T>(what: string, op: (options: RequestOptions) => Promise<T>): Promise<T> {
+    const maxRetries = this.serverSilent ? Math.min(this.o.maxRetries, SILENT_SERVER_RETRIES) : this.o.maxRetries;
+    let answered = false;
     for (let attempt = 0; ; attempt++) {
       if (this.o.signal?.aborted) throw new AbortedError(`${what}: aborted`);
+      const left = this.deadlineLeft();
+      if (left <= 0) throw new ListDeadlineError(`${what}: not listed: the run's list deadline (${this.o.listDeadlineMs} ms) passed`);
       try {
-        return await this.attempt(what, op);
+        const result = await this.attempt(what, op, Math.min(this.o.requestTimeoutMs, left));
+        this.serverSilent = false;
+        return result;
       } catch (err) {
         if (this.o.signal?.aborted) throw new AbortedError(`${what}: aborted`);
+        if (!(err instanceof RequestTimeoutError)) answered = true;
         if (err instanceof ExecPluginError) {
           // No credentials at all: every kind would fail the same way, so the run fails, like a 401.
           throw new KubeAuthError(`cannot get the credentials of ${this.context ? `context "${this.context}"` : 'the current context'}: ${err.message}`, 401, this.context);
         }
         const auth = authErrorFor(err, this.context, what);
         if (auth) throw auth;
-        if (!isRetryable(err) || attempt >= this.o.maxRetries) throw new KubeRequestError(what, err, attempt + 1);
+        if (!isRetryable(err) || attempt >= maxRetries) {
+          this.serverSilent = !answered;
+          throw new KubeRequestError(what, err, attempt + 1);
+        }
         // The API server sends Retry-After with 429 (priority & fairness), 503 and some 504/500s.
         const retryAfter = parseRetryAfter(headerOf(err, 'retry-after'));
         const delayMs =
           retryAfter !== undefined ? Math.min(retryAfter, this.o.maxRetryAfterMs) : backoffDelay(attempt, { baseMs: this.o.baseDelayMs, maxMs: this.o.maxDelayMs });
         this.o.onRetry?.({ what, attempt: attempt + 1, delayMs, error: describeKubeError(err) });
-        await sleep(delayMs, this.o.signal);
+        // Never sleep past the deadline: the next loop turn then says the deadline passed.
+        await sleep(Math.min(delayMs, Math.max(0, this.deadlineLeft())), this.o.signal);
       }
     }
+  }
+
+  /** Milliseconds until the list deadline (Infinity without one). */
+  private deadlineLeft(): number {
+    return this.deadline === undefined ? Infinity : this.deadline - Date.now();
   }
 }

@@ -87,8 +87,8 @@ export interface ResourceWatcherOptions {
   resyncIntervalMs?: number;
   /** Serialized size limit of one object. Default 1.5 MiB. */
   maxObjectBytes?: number;
-  /** Options of the lists (page size, retries, timeouts). */
-  list?: Omit<ClusterReaderOptions, 'namespaces' | 'signal' | 'maxObjectBytes'>;
+  /** Options of the lists (page size, retries, timeouts). No list deadline: the watcher's reader lives as long as it does. */
+  list?: Omit<ClusterReaderOptions, 'namespaces' | 'signal' | 'maxObjectBytes' | 'listDeadlineMs'>;
 }
 
 type Change = { op: 'upsert'; obs: ActualObservation } | { op: 'delete'; namespace: string; name: string };
@@ -221,13 +221,33 @@ export class ResourceWatcher extends EventEmitter {
     }
   }
 
+  /**
+   * List and watch more kinds from now on (kinds whose discovery failed at start and succeeded later); each one's
+   * first list emits 'relist'. Kinds already watched are ignored. A refusal of their credentials is reported
+   * ('error') and retried like any later one: it never stops the kinds already watched.
+   */
+  addKinds(kinds: readonly KindInfo[]): void {
+    if (!this.started || this.stopped) return;
+    const known = new Set(this.scopes.map((s) => s.kind.kind));
+    const namespaces = this.opts.namespaces && this.opts.namespaces.length > 0 ? [...new Set(this.opts.namespaces)] : [null];
+    for (const kind of kinds) {
+      if (known.has(kind.kind)) continue;
+      for (const namespace of namespaces) {
+        const scope: Scope = { kind, namespace, needList: true, resyncGeneration: 0, lastListAt: 0, attempt: 0 };
+        this.scopes.push(scope);
+        this.loops.push(this.runScope(scope, () => undefined, false));
+      }
+    }
+  }
+
   stats(): WatcherStats {
     return { ...this.counters, lastEventAt: { ...this.lastEventAt } };
   }
 
   // --- the per-scope loop --------------------------------------------------------------------
 
-  private async runScope(scope: Scope, firstListDone: (err?: unknown) => void): Promise<void> {
+  /** `failStartOnAuth`: a refused first list ends this scope and fails start() (false for kinds added later). */
+  private async runScope(scope: Scope, firstListDone: (err?: unknown) => void, failStartOnAuth = true): Promise<void> {
     let first = true;
     try {
       while (!this.stopped) {
@@ -236,7 +256,7 @@ export class ResourceWatcher extends EventEmitter {
           const r = await this.relist(scope);
           if (first) {
             first = false;
-            if (r.status === 'auth') {
+            if (r.status === 'auth' && failStartOnAuth) {
               firstListDone(r.error); // start() rejects at once: the credentials are wrong
               return;
             }

@@ -6,7 +6,8 @@
  */
 import type { HedgehogFabric } from '../entities/index.js';
 import { FABRIC_KINDS } from '../kube/catalog.js';
-import { loadCrdSchemasFromDir, crdSchemasFromObjects, type CrdSchemas } from '../crds/crd-schemas.js';
+import { loadCrdSchemasFromDir, crdSchemasFromObjects, type CrdProblem, type CrdSchemas } from '../crds/crd-schemas.js';
+import type { ObjectError } from '../observations.js';
 import { schemaDefaultsFor, type SchemaDefaults } from '../crds/schema-defaults.js';
 import { createCrdValidator } from '../crds/crd-validator.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -26,6 +27,8 @@ export interface CrdSchemaPersistence {
 export interface FabricSchemaSet {
   schemas: CrdSchemas | null;
   source: SchemaSource;
+  /** Cluster CRDs that could not be used (read now): each costs only itself; its kind goes without a schema. */
+  problems?: readonly CrdProblem[];
 }
 
 export class FabricSchemas {
@@ -44,12 +47,15 @@ export class FabricSchemas {
     if (readClusterCrds) {
       const objs = await readClusterCrds().catch(() => []);
       if (objs.length) {
-        const schemas = crdSchemasFromObjects(objs);
+        // One malformed CRD must not cost the others (nor the run): it is reported, its kind goes without a schema.
+        const problems: CrdProblem[] = [];
+        const schemas = crdSchemasFromObjects(objs, { onProblem: (p) => problems.push(p) });
+        for (const p of problems) this.log.warn({ fabric: fabric.name, crd: p.source, err: p.reason }, 'unusable CRD read from the cluster');
         this.fromCluster.set(fabric.id, schemas);
         await this.store?.save(fabric.id, objs).catch((err: Error) => {
           this.log.warn({ fabric: fabric.name, err: err.message }, 'could not store the CRD schemas read from the cluster');
         });
-        return { schemas, source: 'cluster' };
+        return { schemas, source: 'cluster', ...(problems.length ? { problems } : {}) };
       }
     }
     const stored = await this.loadStored(fabric);
@@ -90,6 +96,16 @@ export class FabricSchemas {
   async validatorFor(fabric: HedgehogFabric): Promise<((obj: Record<string, unknown>) => string[]) | undefined> {
     return validatorOf((await this.schemaSetFor(fabric)).schemas);
   }
+}
+
+/** The run's error entry for an unusable cluster CRD: which CRD, what is wrong, and which fabric kind goes without a schema. */
+export function crdProblemError(p: CrdProblem): ObjectError {
+  const kind = FABRIC_KINDS.find((k) => `${k.plural}.${k.group}` === p.source);
+  return {
+    kind: 'CustomResourceDefinition',
+    name: p.source,
+    reason: `${p.reason}; ${kind ? `kind ${kind.kind} is` : 'its kind is'} read without schema defaults or validation`,
+  };
 }
 
 export function defaultsOf(schemas: CrdSchemas | null): Map<string, SchemaDefaults | null> {

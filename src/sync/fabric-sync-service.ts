@@ -18,7 +18,7 @@ import { readDesiredState, type DesiredConflict, type DesiredReadOptions } from 
 import { defaultCacheDir } from '../gitops/git-source.js';
 import { keyOf, type ActualObservation, type ObjectError } from '../observations.js';
 import type { SchemaDefaults } from '../drift/types.js';
-import { defaultsOf, FabricSchemas, validatorOf } from './fabric-schemas.js';
+import { crdProblemError, defaultsOf, FabricSchemas, validatorOf } from './fabric-schemas.js';
 import { loadCrdSchemas, saveCrdSchemas } from './crd-schema-store.js';
 import { ACTUAL_COLUMNS, addOutcome, diffAgainstIndex, emptyPlan, planActualWriteChunks, type ResourceChange, type WritePlan } from './actual-plan.js';
 import { DESIRED_COLUMNS, planDesiredWrites } from './desired-plan.js';
@@ -59,6 +59,9 @@ export interface FabricSyncServiceOptions {
 }
 
 export type FabricRef = HedgehogFabric | string | number;
+
+/** An actual run's whole-run list deadline unless `reader.listDeadlineMs` says otherwise: 10 minutes. */
+export const DEFAULT_LIST_DEADLINE_MS = 10 * 60_000;
 
 /** What a `resource` event says: one ledger object changed in a run. */
 export interface ResourceEvent extends ResourceChange {
@@ -120,13 +123,20 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     const fabric = await this.resolveFabric(ref);
     return this.run(fabric, 'actual', async (em, rec) => {
       const kc = opts.kubeConfig ?? this.kubeConfigFor(fabric);
-      const reader = new ClusterReader(kc, { ...this.options.reader, namespaces: fabric.namespaces, signal: opts.signal });
+      // The run holds the fabric lock while it lists: its lists get a deadline, so a wedged server cannot hold it for long.
+      const reader = new ClusterReader(kc, {
+        ...this.options.reader,
+        listDeadlineMs: this.options.reader?.listDeadlineMs ?? DEFAULT_LIST_DEADLINE_MS,
+        namespaces: fabric.namespaces,
+        signal: opts.signal,
+      });
       const { discovery, schemaSet } = await rec.timer.time('discover', async () => ({
         discovery: await reader.discover(FABRIC_KINDS),
         schemaSet: await this.schemas.schemaSetFor(fabric, () => reader.readCrds()),
       }));
       const schemaDefaults = defaultsOf(schemaSet.schemas);
       rec.details.schemaSource = schemaSet.source;
+      rec.errors.push(...(schemaSet.problems ?? []).map(crdProblemError));
       // A kind whose discovery failed (403, 5xx, …) may well exist: it is a failed kind, not a skipped one.
       const discoveryFailed = new Set(discovery.failed.map((k) => k.kind));
       rec.skippedKinds.push(...discovery.skipped.filter((k) => !discoveryFailed.has(k.kind)));

@@ -24,7 +24,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { HedgehogFabric } from '../entities/index.js';
 import { FABRIC_KINDS, type KindInfo } from '../kube/catalog.js';
-import { ClusterReader } from '../kube/cluster-reader.js';
+import { ClusterReader, type DiscoveryResult } from '../kube/cluster-reader.js';
 import { describeKubeError } from '../kube/kube-errors.js';
 import { ResourceWatcher, type ResourceWatcherOptions, type WatchEventBatch, type WatchRestart } from '../kube/resource-watcher.js';
 import type { KindListResult } from '../kube/cluster-reader.js';
@@ -54,6 +54,11 @@ export interface FabricWatchOptions {
   summaryIntervalMs?: number;
   /** Backoff of database probes after a failed write and of discovery retries. Default { baseMs: 500, maxMs: 30 000 }. */
   retry?: BackoffPolicy;
+  /**
+   * Backoff of the discovery retries of kinds whose discovery failed (403, 5xx, …) while the others are watched.
+   * Default `retry`.
+   */
+  discoveryRetry?: BackoffPolicy;
   /** Desired-state sync period; default the fabric's syncIntervalSeconds. */
   desiredIntervalMs?: number;
   /** Periodic desired sync (fabrics with a Git source and syncEnabled). Default true. */
@@ -89,6 +94,8 @@ export interface AppliedWrite {
 export interface FabricWatchEvents {
   /** Every kind has been listed and written since the watch started. */
   ready: [{ kinds: string[]; skipped: { kind: string; reason: string }[] }];
+  /** Kinds whose discovery failed at start answered a later retry: they are listed and watched from now on. */
+  discovered: [{ kinds: string[] }];
   applied: [AppliedWrite];
   restart: [WatchRestart];
   /** Writes failed; the queue is paused until the database answers again. */
@@ -115,6 +122,7 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
   private watcher?: ResourceWatcher;
   private schemaDefaults = new Map<string, SchemaDefaults | null>();
   private boot?: Promise<void>;
+  private discoveryRetry?: Promise<void>;
 
   private queue: QueueItem[] = [];
   private draining?: Promise<void>;
@@ -269,6 +277,51 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
       throw err;
     }
     if (this.expectedScopes.size === 0) this.markReady();
+    // The cluster may well serve the kinds whose discovery failed: ask again until it answers, then watch them.
+    if (discovery.failed.length) this.discoveryRetry = this.retryDiscovery(reader, discovery.failed);
+  }
+
+  /**
+   * Discovery of the kinds in `failed`, again and again with backoff (a 403 fixed by RBAC, a 503 that passes) until
+   * the cluster answers for each: a served kind is listed and watched from then on; one the cluster does not serve
+   * (404) joins the skipped kinds for good. Ends with stop().
+   */
+  private async retryDiscovery(reader: ClusterReader, failed: readonly { kind: string }[]): Promise<void> {
+    const failedNames = new Set(failed.map((f) => f.kind));
+    let pending = FABRIC_KINDS.filter((k) => failedNames.has(k.kind));
+    const backoff = this.opts.discoveryRetry ?? this.retry;
+    for (let attempt = 0; pending.length && !this.stopped; attempt++) {
+      try {
+        await sleep(backoffDelay(attempt, backoff), this.abort.signal);
+      } catch {
+        return; // stopped
+      }
+      let d: DiscoveryResult;
+      try {
+        d = await reader.discover(pending);
+      } catch (err) {
+        if (this.stopped) return;
+        this.problem(new Error(`fabric "${this.name}": discovery retry of ${pending.map((k) => k.kind).join(', ')} failed (${describeKubeError(err)})`));
+        continue;
+      }
+      if (this.stopped) return;
+      // Every kind asked about gets this answer's verdict (served, not served, or still failed with today's reason).
+      const asked = new Set(pending.map((k) => k.kind));
+      this.skipped = [...this.skipped.filter((s) => !asked.has(s.kind)), ...d.skipped];
+      if (d.served.length) this.watchMore(d.served);
+      const stillFailed = new Set(d.failed.map((f) => f.kind));
+      pending = pending.filter((k) => stillFailed.has(k.kind));
+    }
+  }
+
+  /** Start listing and watching kinds discovered after the start. */
+  private watchMore(kinds: readonly KindInfo[]): void {
+    const namespaces = this.fabric.namespaces?.length ? [...this.fabric.namespaces] : ['*'];
+    this.served = [...this.served, ...kinds];
+    for (const k of kinds) for (const ns of namespaces) this.expectedScopes.add(`${k.kind}/${ns}`);
+    this.log.info({ fabric: this.name, kinds: kinds.map((k) => k.kind) }, 'discovery answered: watching these kinds from now on');
+    this.watcher?.addKinds(kinds);
+    this.emit('discovered', { kinds: kinds.map((k) => k.kind) });
   }
 
   // ---------------------------------------------------------------------------------------------- write queue
@@ -491,6 +544,7 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
     // handed out (and queued) before stop() resolves.
     await this.watcher?.stop();
     await this.boot;
+    await this.discoveryRetry;
     await this.watcher?.stop();
     await this.recovery;
     const deadline = this.opts.stopTimeoutMs ?? 15_000;

@@ -79,6 +79,8 @@ export interface WatchEvents {
   acquired: [{ fabric: string }];
   released: [{ fabric: string; reason: ReleaseReason }];
   ready: [{ fabric: string; kinds: string[]; skipped: { kind: string; reason: string }[] }];
+  /** Kinds whose discovery failed at start answered a retry and are watched from now on. */
+  discovered: [{ fabric: string; kinds: string[] }];
   applied: [{ fabric: string } & AppliedWrite];
   restart: [{ fabric: string } & WatchRestart];
   paused: [{ fabric: string; error: Error }];
@@ -208,6 +210,7 @@ export async function startWatch(target: WatchTarget, fabricNames: readonly stri
     handle.watches.set(id, w);
     metrics?.held.set({ fabric: name }, 1);
     w.on('ready', (r) => handle.emit('ready', { fabric: name, ...r }));
+    w.on('discovered', (d) => handle.emit('discovered', { fabric: name, ...d }));
     w.on('applied', (a) => handle.emit('applied', { fabric: name, ...a }));
     w.on('restart', (r) => handle.emit('restart', { fabric: name, ...r }));
     w.on('paused', (error) => handle.emit('paused', { fabric: name, error }));

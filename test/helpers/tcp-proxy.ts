@@ -13,6 +13,11 @@ export interface TcpProxy {
   /** Cut every connection and refuse new ones until `up()`. */
   down(): void;
   up(): void;
+  /**
+   * Stop forwarding, both ways, on every open connection and accept new ones without ever connecting them (a
+   * proxy or network that goes silent): nothing answers; only a side that closes its connection closes the other.
+   */
+  freeze(): void;
   connections(): number;
   close(): Promise<void>;
 }
@@ -21,9 +26,16 @@ export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
   const target = new URL(targetUrl);
   const sockets = new Set<net.Socket>();
   let available = true;
+  let frozen = false;
+  const pairs = new Set<[net.Socket, net.Socket]>();
   const server = net.createServer((client) => {
     if (!available) {
       client.resetAndDestroy();
+      return;
+    }
+    if (frozen) {
+      sockets.add(client);
+      client.on('error', () => undefined);
       return;
     }
     const upstream = net.connect(Number(target.port || 5432), target.hostname);
@@ -39,6 +51,7 @@ export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
     upstream.on('error', drop).on('close', drop);
     client.pipe(upstream);
     upstream.pipe(client);
+    pairs.add([client, upstream]);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = new URL(targetUrl);
@@ -57,6 +70,16 @@ export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
     },
     up() {
       available = true;
+    },
+    freeze() {
+      frozen = true;
+      for (const [client, upstream] of pairs) {
+        // Data is dropped, not held; a side that closes is still noticed (and closes the other), as a load balancer does.
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.on('data', () => undefined).resume();
+        upstream.on('data', () => undefined).resume();
+      }
     },
     connections: () => sockets.size / 2,
     close: () =>
