@@ -19,6 +19,8 @@ import { FabricRegistry } from '../src/fabrics/fabric-registry.js';
 import { FabricSyncService, type FabricSyncServiceOptions } from '../src/sync/fabric-sync-service.js';
 import type { SyncRunReport } from '../src/sync/run-recorder.js';
 import { describeRun } from '../src/cli/sync-runner.js';
+import { crdSchemasFromObjects } from '../src/crds/crd-schemas.js';
+import { trackSchemaCoverage, validatorOf } from '../src/sync/fabric-schemas.js';
 import { FakeKubeApi } from '../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { obj, vpcs } from './helpers/kube-objects.js';
@@ -150,6 +152,19 @@ describe('schema coverage per kind', () => {
     expect(run.details.schemaProblem).toBeUndefined();
     expect(text(run)).toContain('schemas: none known, documents were NOT checked against the CRD schemas (run an actual sync, or set --crds)');
   });
+});
+
+test('a schema ajv cannot compile does not count as checked: its kind is unchecked', () => {
+  const crd = (kind: string, spec: object) => ({
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${kind.toLowerCase()}s.example.com` },
+    spec: { group: 'example.com', names: { kind }, versions: [{ name: 'v1', schema: { openAPIV3Schema: { type: 'object', properties: { spec } } } }] },
+  });
+  const schemas = crdSchemasFromObjects([crd('Bad', { type: 'object', pattern: '(' }), crd('Good', { type: 'object' })]);
+  const tracked = trackSchemaCoverage(schemas, validatorOf(schemas));
+  for (const kind of ['Bad', 'Good', 'Other']) tracked.validate({ apiVersion: 'example.com/v1', kind, spec: {} });
+  expect(tracked.coverage()).toEqual({ checked: ['Good'], unchecked: ['Bad', 'Other'] });
 });
 
 describe('a failed CRD read is reported, never swallowed', () => {
