@@ -95,7 +95,7 @@ const service = (api?: FakeKubeApi, options: FabricSyncServiceOptions = {}) =>
 
 async function storedCrdNames(fabricId: number): Promise<string[]> {
   const rows = await orm.em.fork().getConnection().execute(`SELECT crd_name FROM fabric_crd_schema WHERE fabric_id = ? ORDER BY 1`, [fabricId]);
-  return rows.map((r: { crd_name: string }) => r.crd_name);
+  return rows.map((r) => String(r.crd_name));
 }
 
 describe('schema coverage per kind', () => {
