@@ -337,10 +337,10 @@ describe('readCrds', () => {
     expect(await reader().readCrds()).toEqual([]);
   });
 
-  test('403 → [] (a fabric reader may lack cluster-wide RBAC)', async () => {
+  test('403 throws, naming the missing grant (a fabric reader may lack cluster-wide RBAC; never taken for "no CRDs")', async () => {
     await startFake({ crds: [] });
     fake.injectFault({ type: 'status', code: 403, match: { path: /customresourcedefinitions/ } });
-    expect(await reader().readCrds()).toEqual([]);
+    await expect(reader().readCrds()).rejects.toThrow(/^forbidden: cannot list customresourcedefinitions\.apiextensions\.k8s\.io .*grant "list" on "customresourcedefinitions"/);
   });
 
   test('returns only the CRDs of the fabric groups', async () => {

@@ -81,17 +81,35 @@ export function describeRun(r: SyncRunReport, c: Colors, verbose = false): strin
   return lines.join('\n');
 }
 
-/** Where the CRD schemas of a desired run came from; said loudly when there were none. */
+/** Where the CRD schemas of a desired run came from, and the kinds it had none for; said loudly when any went unchecked. */
 function schemaLines(r: SyncRunReport, c: Colors): string[] {
   if (r.type !== 'desired' || r.status === 'failed') return [];
   const source = r.details.schemaSource;
-  if (source === 'crds-dir') return [c.dim('    schemas: checked against the fabric\'s CRD directory (--crds)')];
-  if (source === 'cluster') return [c.dim('    schemas: checked against the CRD schemas this process read from the cluster')];
-  if (source === 'stored') return [c.dim('    schemas: checked against the CRD schemas last read from the cluster')];
   if (source === 'none') {
-    return [c.yellow('    schemas: none known, documents were NOT checked against the CRD schemas (run an actual sync, or set --crds)')];
+    const problem = typeof r.details.schemaProblem === 'string' ? r.details.schemaProblem : undefined;
+    const why = problem ? `the last actual sync could not read the CRDs: ${safeLine(problem)}; fix that, or set --crds` : 'run an actual sync, or set --crds';
+    return [c.yellow(`    schemas: none known, documents were NOT checked against the CRD schemas (${why})`)];
   }
-  return [];
+  const against = SCHEMA_SOURCES[String(source)];
+  if (!against) return [];
+  const checked = stringList(r.details.schemaChecked);
+  const unchecked = stringList(r.details.schemaUnchecked);
+  if (unchecked.length === 0) return [c.dim(`    schemas: checked against ${against}`)];
+  const them = unchecked.length === 1 ? 'it' : 'them';
+  const line = checked.length
+    ? `checked against ${against}; NOT checked: ${unchecked.join(', ')} (no CRD schema for ${them})`
+    : `NOT checked: ${unchecked.join(', ')} (no CRD schema for ${them} in ${against})`;
+  return [c.yellow(`    schemas: ${line}`)];
+}
+
+const SCHEMA_SOURCES: Record<string, string> = {
+  'crds-dir': "the fabric's CRD directory (--crds)",
+  cluster: 'the CRD schemas this process read from the cluster',
+  stored: 'the CRD schemas last read from the cluster',
+};
+
+function stringList(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').map(safeLine) : [];
 }
 
 /** Documents of kinds the ledger does not track: counted by kind, with their files under --verbose. */

@@ -136,6 +136,12 @@ export class ListDeadlineError extends Error {
 export const SILENT_SERVER_RETRIES = 0;
 
 const FABRIC_CRD_GROUPS = new Set(FABRIC_KINDS.map((k) => k.group));
+const CRD_RESOURCE = { plural: 'customresourcedefinitions', group: 'apiextensions.k8s.io' };
+
+/** RBAC refused the list of CustomResourceDefinitions; the message names the grant that would allow it. */
+export class CrdReadForbiddenError extends Error {
+  override name = 'CrdReadForbiddenError';
+}
 
 /**
  * Observable-style middleware that attaches an AbortSignal to a request. client-node 1.4's
@@ -331,8 +337,9 @@ export class ClusterReader {
   }
 
   /**
-   * The CustomResourceDefinitions of the fabric groups (raw JSON, for schema defaults).
-   * Reading CRDs needs cluster-wide RBAC that a fabric reader may lack: 401/403/404 → [].
+   * The CustomResourceDefinitions of the fabric groups (raw JSON, for schema defaults and validation).
+   * No CRD API (404) → []. Anything else that stops the read throws: a 403 (reading CRDs needs cluster-wide
+   * RBAC a fabric reader may lack) as a CrdReadForbiddenError naming the missing grant.
    */
   async readCrds(): Promise<object[]> {
     const out: object[] = [];
@@ -353,9 +360,11 @@ export class ClusterReader {
         cont = body.metadata?.continue || undefined;
       } while (cont);
     } catch (err) {
-      if (err instanceof KubeAuthError) return [];
+      // A refused read is reported, never taken for "no CRDs": schemas are then missing for a reason the user can fix.
+      if (err instanceof KubeAuthError && err.status === 403) throw new CrdReadForbiddenError(forbiddenListMessage(CRD_RESOURCE, null));
       const status = httpStatusOf(err);
-      if (status === 404 || status === 410) return [];
+      // No CRD API at all (404): nothing to read.
+      if (status === 404) return [];
       throw err;
     }
     return out;

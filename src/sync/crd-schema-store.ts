@@ -73,3 +73,17 @@ export async function loadCrdSchemas(em: EntityManager, fabricId: number): Promi
   const times = rows.map((r) => new Date(r.read_at).getTime());
   return { objects, readAt: times.length ? new Date(Math.min(...times)) : null };
 }
+
+/**
+ * Why the fabric's latest actual sync could not read the cluster's CRDs (its run's details.schemaProblem), or
+ * null when it could (or none ran): a desired run without schemas then says why, not "run an actual sync".
+ */
+export async function lastCrdReadProblem(em: EntityManager, fabricId: number): Promise<string | null> {
+  const [row] = await query<{ problem: string | null }>(
+    em,
+    `SELECT details->>'schemaProblem' AS problem FROM sync_operation
+      WHERE fabric_id = ? AND type = 'actual' AND status <> 'in_progress' ORDER BY started_at DESC, id DESC LIMIT 1`,
+    [fabricId],
+  );
+  return row?.problem ?? null;
+}

@@ -6,10 +6,10 @@
  */
 import type { HedgehogFabric } from '../entities/index.js';
 import { FABRIC_KINDS } from '../kube/catalog.js';
-import { loadCrdSchemasFromDir, crdSchemasFromObjects, type CrdProblem, type CrdSchemas } from '../crds/crd-schemas.js';
+import { loadCrdSchemasFromDir, crdSchemaKey, crdSchemasFromObjects, type CrdProblem, type CrdSchemas } from '../crds/crd-schemas.js';
 import type { ObjectError } from '../observations.js';
 import { schemaDefaultsFor, type SchemaDefaults } from '../crds/schema-defaults.js';
-import { createCrdValidator } from '../crds/crd-validator.js';
+import { createCrdValidator, type CrdValidator } from '../crds/crd-validator.js';
 import { silentLogger, type Logger } from './logger.js';
 
 /**
@@ -29,6 +29,11 @@ export interface FabricSchemaSet {
   source: SchemaSource;
   /** Cluster CRDs that could not be used (read now): each costs only itself; its kind goes without a schema. */
   problems?: readonly CrdProblem[];
+  /**
+   * Why the cluster's CRDs could not be read just now (403, 5xx after retries, …), one line. The schemas are
+   * then those stored by an earlier read (never deleted because a read failed), or none.
+   */
+  readFailure?: string;
 }
 
 export class FabricSchemas {
@@ -44,8 +49,15 @@ export class FabricSchemas {
   /** The fabric's schemas and their source; with `readClusterCrds`, the cluster is read (and the result stored). */
   async schemaSetFor(fabric: HedgehogFabric, readClusterCrds?: () => Promise<object[]>): Promise<FabricSchemaSet> {
     if (fabric.crdDirectory) return { schemas: await this.fromDirectory(fabric.crdDirectory), source: 'crds-dir' };
+    let readFailure: string | undefined;
     if (readClusterCrds) {
-      const objs = await readClusterCrds().catch(() => []);
+      let objs: object[] = [];
+      try {
+        objs = await readClusterCrds();
+      } catch (err) {
+        readFailure = oneLine(err);
+        this.log.warn({ fabric: fabric.name, err: readFailure }, 'could not read the CRDs from the cluster');
+      }
       if (objs.length) {
         // One malformed CRD must not cost the others (nor the run): it is reported, its kind goes without a schema.
         const problems: CrdProblem[] = [];
@@ -58,11 +70,12 @@ export class FabricSchemas {
         return { schemas, source: 'cluster', ...(problems.length ? { problems } : {}) };
       }
     }
+    const failure = readFailure === undefined ? {} : { readFailure };
     const stored = await this.loadStored(fabric);
-    if (stored?.size) return { schemas: stored, source: 'stored' };
+    if (stored?.size) return { schemas: stored, source: 'stored', ...failure };
     const remembered = this.fromCluster.get(fabric.id);
-    if (remembered?.size) return { schemas: remembered, source: 'cluster' };
-    return { schemas: null, source: 'none' };
+    if (remembered?.size) return { schemas: remembered, source: 'cluster', ...failure };
+    return { schemas: null, source: 'none', ...failure };
   }
 
   private fromDirectory(dir: string): Promise<CrdSchemas> {
@@ -112,6 +125,57 @@ export function defaultsOf(schemas: CrdSchemas | null): Map<string, SchemaDefaul
   return new Map(FABRIC_KINDS.map((k) => [k.kind, schemaDefaultsFor(schemas, k.apiVersion, k.kind)]));
 }
 
-export function validatorOf(schemas: CrdSchemas | null): ((obj: Record<string, unknown>) => string[]) | undefined {
+export function validatorOf(schemas: CrdSchemas | null): CrdValidator | undefined {
   return schemas && schemas.size ? createCrdValidator(schemas) : undefined;
+}
+
+/** The run's error entry for a cluster CRD read that failed: why, and what the run used instead. */
+export function crdReadFailureError(set: FabricSchemaSet): ObjectError {
+  const instead =
+    set.source === 'none'
+      ? 'no CRD schemas are known, so drift is computed without schema defaults and Git documents go unchecked'
+      : 'the CRD schemas read by an earlier actual sync are used (they may be out of date)';
+  return { kind: 'CustomResourceDefinition', reason: `could not read the fabric's CRDs from the cluster: ${set.readFailure}; ${instead}` };
+}
+
+/** Which fabric kinds of a desired read were checked against a CRD schema, and which had none (kind names, sorted). */
+export interface SchemaCoverage {
+  checked: string[];
+  unchecked: string[];
+}
+
+/**
+ * Wraps the validator of a desired read so it also notes, per kind, whether its documents had a usable schema
+ * (one ajv could compile): a source that lacks some kinds must never be reported as having checked them.
+ */
+export function trackSchemaCoverage(
+  schemas: CrdSchemas | null,
+  validator: CrdValidator | undefined,
+): { validate: (obj: Record<string, unknown>) => string[]; coverage(): SchemaCoverage } {
+  const keysByKind = new Map<string, Set<string>>();
+  const validate = (obj: Record<string, unknown>): string[] => {
+    if (typeof obj.apiVersion === 'string' && typeof obj.kind === 'string') {
+      const keys = keysByKind.get(obj.kind) ?? new Set<string>();
+      keys.add(crdSchemaKey(obj.apiVersion, obj.kind));
+      keysByKind.set(obj.kind, keys);
+    }
+    return validator ? validator(obj) : [];
+  };
+  const coverage = (): SchemaCoverage => {
+    const uncompiled = new Set((validator?.schemaProblems ?? []).map((p) => p.slice(0, p.indexOf(': '))));
+    const usable = (key: string) => !!validator && !!schemas?.has(key) && !uncompiled.has(key);
+    const out: SchemaCoverage = { checked: [], unchecked: [] };
+    for (const [kind, keys] of [...keysByKind].sort(([a], [b]) => a.localeCompare(b))) {
+      (([...keys].every(usable)) ? out.checked : out.unchecked).push(kind);
+    }
+    return out;
+  };
+  return { validate, coverage };
+}
+
+/** An error as one short line (client errors can carry multi-line bodies). */
+function oneLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const line = text.split('\n')[0]!.trim();
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }

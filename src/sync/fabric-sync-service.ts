@@ -18,8 +18,8 @@ import { readDesiredState, type DesiredConflict, type DesiredReadOptions } from 
 import { defaultCacheDir } from '../gitops/git-source.js';
 import { keyOf, type ActualObservation, type ObjectError } from '../observations.js';
 import type { SchemaDefaults } from '../drift/types.js';
-import { crdProblemError, defaultsOf, FabricSchemas, validatorOf } from './fabric-schemas.js';
-import { loadCrdSchemas, saveCrdSchemas } from './crd-schema-store.js';
+import { crdProblemError, crdReadFailureError, defaultsOf, FabricSchemas, trackSchemaCoverage, validatorOf } from './fabric-schemas.js';
+import { lastCrdReadProblem, loadCrdSchemas, saveCrdSchemas } from './crd-schema-store.js';
 import { ACTUAL_COLUMNS, addOutcome, diffAgainstIndex, emptyPlan, planActualWriteChunks, type ResourceChange, type WritePlan } from './actual-plan.js';
 import { DESIRED_COLUMNS, planDesiredWrites } from './desired-plan.js';
 import type { DriftContext } from './drift-evaluation.js';
@@ -137,6 +137,11 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       const schemaDefaults = defaultsOf(schemaSet.schemas);
       rec.details.schemaSource = schemaSet.source;
       rec.errors.push(...(schemaSet.problems ?? []).map(crdProblemError));
+      if (schemaSet.readFailure) {
+        // The objects still land, but drift without the CRDs' defaults can differ: partial, and said why.
+        rec.details.schemaProblem = schemaSet.readFailure;
+        rec.errors.push(crdReadFailureError(schemaSet));
+      }
       // A kind whose discovery failed (403, 5xx, …) may well exist: it is a failed kind, not a skipped one.
       const discoveryFailed = new Set(discovery.failed.map((k) => k.kind));
       rec.skippedKinds.push(...discovery.skipped.filter((k) => !discoveryFailed.has(k.kind)));
@@ -197,6 +202,15 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         });
       });
     });
+  }
+
+  /** A desired run without schemas says why when it can: the last actual sync could not read the CRDs. */
+  private async noteWhyNoSchemas(em: EntityManager, fabric: HedgehogFabric, rec: RunAccumulator): Promise<void> {
+    const problem = await lastCrdReadProblem(em, fabric.id).catch((err: Error) => {
+      this.log.warn({ fabric: fabric.name, err: err.message }, 'could not read the last actual sync\'s CRD read problem');
+      return null;
+    });
+    if (problem) rec.details.schemaProblem = problem;
   }
 
   /** A kind that could not be read: named with the reason; its rows are left untouched. */
@@ -286,14 +300,23 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       }
       const schemaSet = await this.schemas.schemaSetFor(fabric);
       const validate = validatorOf(schemaSet.schemas);
+      const custom = !validate && this.options.desired?.validate;
       // Said in every desired run, so "no problems" is never mistaken for "checked and valid".
-      rec.details.schemaSource = validate ? schemaSet.source : this.options.desired?.validate ? 'custom' : 'none';
+      rec.details.schemaSource = validate ? schemaSet.source : custom ? 'custom' : 'none';
+      if (!validate && !custom) await this.noteWhyNoSchemas(em, fabric, rec);
+      // Per kind: a schema source lacking some kinds must not pass for having checked their documents.
+      const coverage = custom ? undefined : trackSchemaCoverage(schemaSet.schemas, validate);
       const read = await rec.timer.time('read', () =>
         readDesiredState(
           { repository: fabric.gitRepository!, ref: opts.ref ?? fabric.gitRef, path: fabric.gitPath, cacheDir: this.mirrorDir(fabric.gitRepository!) },
-          { ...this.options.desired, validate: validate ?? this.options.desired?.validate },
+          { ...this.options.desired, validate: coverage?.validate ?? this.options.desired?.validate },
         ),
       );
+      if (coverage) {
+        const { checked, unchecked } = coverage.coverage();
+        rec.details.schemaChecked = checked;
+        rec.details.schemaUnchecked = unchecked;
+      }
       rec.commit = read.commit;
       rec.otherKinds = read.otherKinds;
       if (Object.keys(read.otherKindFiles).length) rec.details.otherKindFiles = read.otherKindFiles;
