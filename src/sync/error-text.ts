@@ -38,10 +38,11 @@ export function failureSource(err: unknown): FailureSource {
  */
 export type DatabaseFailureKind = 'connection' | 'busy' | 'migration' | 'statement';
 
-// SQLSTATEs of a connection that failed or was lost: class 08 (connection exception), 28 (authorization),
-// 3D000 (no such database), 53300 (too many connections), 57P01-57P05 (server shut down, terminated, starting up),
-// 57014 (statement cancelled: our statement timeout on a silent server).
-const CONNECTION_STATES = /^(08...|28...|3D000|53300|57P0[1-5]|57014)$/;
+// SQLSTATEs of a connection that failed or was lost, or of a server in trouble: class 08 (connection exception),
+// 28 (authorization), 3D000 (no such database), 53 (disk full, out of memory, too many connections), 57P01-57P05
+// (server shut down, terminated, starting up), 57014 (statement cancelled: our statement timeout on a silent
+// server), 58 (I/O error), XX (internal error). None is about the ledger's schema.
+const CONNECTION_STATES = /^(08...|28...|3D000|53...|57P0[1-5]|57014|58...|XX...)$/;
 const CONNECTION_MESSAGES =
   /^(Connection terminated|Client has encountered a connection error|Client was closed|terminating connection|Knex: Timeout|timeout expired|cannot connect to|the database did not answer)/;
 const MIGRATION_MESSAGE = /^Migration \S+ \((up|down)\) failed: /;

@@ -77,6 +77,8 @@ export async function runEnvelope(
     const databaseKind = source === 'database' ? { database: databaseFailureKind(err) } : {};
     rec.details.failure = { source, ...databaseKind, ...(typeof code === 'string' ? { code } : {}) };
     hooks.log.error({ fabric: fabric.name, type, err: errorMessage }, 'sync run failed');
+    // The statement and the row MikroORM appended are kept out of the record and the line, but not lost: --verbose.
+    hooks.log.debug({ fabric: fabric.name, type, err: (err as Error)?.message }, 'sync run failed: the error in full');
     const clusterFault = type !== 'desired' && isClusterFault(err);
     await query(
       em,
