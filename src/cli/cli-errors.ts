@@ -4,7 +4,7 @@
  *   0 success · 1 drift or findings (only with --exit-code; `doctor` always) · 2 usage error · 3 runtime failure
  */
 import { CommanderError } from 'commander';
-import { errorText, failureSource } from '../sync/error-text.js';
+import { databaseFailureKind, databaseHint, errorText, failureSource } from '../sync/error-text.js';
 import { safeText } from './terminal-text.js';
 
 // The library's errors are recognised by name, so this module (loaded for every command, help included)
@@ -68,11 +68,14 @@ function classify(err: unknown): ClassifiedError {
   if (name === 'DatabaseMissingError') return { code: EXIT.failure, kind: 'database', line: missingDatabaseLine(err as Error) };
   const message = firstLine(errorText(err));
   const source = failureSource(err);
-  if (name === 'FabricBusyError') return { code: EXIT.failure, kind: 'database', line: message };
   if (source === 'git') return { code: EXIT.failure, kind: 'git', line: `${message}; check the fabric's Git source with \`hh-sync fabric list\`` };
   const code = (err as { code?: unknown })?.code;
-  if (source === 'database' || (typeof code === 'string' && CONNECTION_CODES.has(code))) {
-    return { code: EXIT.failure, kind: 'database', line: `${message}; ${DATABASE_HINT}` };
+  if (typeof code === 'string' && CONNECTION_CODES.has(code)) return { code: EXIT.failure, kind: 'database', line: `${message}; ${DATABASE_HINT}` };
+  if (source === 'database') {
+    // Only a lost or unreachable server is told to check PostgreSQL; a lock wait's message is its own advice.
+    const kind = databaseFailureKind(err);
+    const hint = kind === 'connection' ? DATABASE_HINT : databaseHint(kind);
+    return { code: EXIT.failure, kind: 'database', line: hint ? `${message}; ${hint}` : message };
   }
   if (source === 'cluster') return { code: EXIT.failure, kind: 'cluster', line: `${message}; check that the cluster is reachable with the fabric's kubeconfig` };
   return { code: EXIT.failure, kind: 'failure', line: `${message}; run again with --verbose for details` };

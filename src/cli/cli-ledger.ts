@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { DEFAULT_DATA_DIR } from '../db/embedded-postgres.js';
 import { redactDatabaseUrl, resolveDatabaseUrl } from '../db/database-url.js';
 import { openLedger, type Ledger, type LedgerOptions } from '../ledger.js';
-import { errorText } from '../sync/error-text.js';
+import { databaseFailureKind, databaseHint, errorText } from '../sync/error-text.js';
 import { RuntimeFailure, UsageError, missingDatabaseLine } from './cli-errors.js';
 import type { GlobalOptions, Output } from './cli-output.js';
 
@@ -57,7 +57,11 @@ function secondsOption([source, value]: [string, string | undefined], maxSeconds
 export function openFailure(err: unknown, where: LedgerLocation, action = 'open'): RuntimeFailure {
   if ((err as Error)?.name === 'DatabaseMissingError') return new RuntimeFailure(missingDatabaseLine(err as Error), undefined, { cause: err, kind: 'database' });
   const message = errorText(err);
-  const hint = where.url
+  // A failed migration is not a server that is down: the schema and the migration table disagree.
+  const migrationHint = databaseFailureKind(err) === 'migration' ? databaseHint('migration') : undefined;
+  const hint = migrationHint
+    ? migrationHint
+    : where.url
     ? 'check --database-url / HH_SYNC_DATABASE_URL / DATABASE_URL and that PostgreSQL is running'
     : /in use by process/.test(message)
       ? 'stop the other hh-sync process using it, or pass another --data-dir'

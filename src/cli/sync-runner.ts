@@ -8,6 +8,7 @@ import type { Ledger, LedgerOptions } from '../ledger.js';
 import type { RunType, SyncRunReport } from '../sync/run-recorder.js';
 import type { Colors } from './cli-output.js';
 import { SyncProgress } from './sync-progress.js';
+import { DATABASE_CONNECTION_HINT, databaseHint, type DatabaseFailureKind } from '../sync/error-text.js';
 import { safeLine, shellArg } from './terminal-text.js';
 
 export type { Direction } from './sync-command.js';
@@ -134,10 +135,15 @@ function groupSkipped(r: SyncRunReport): Map<string, string[]> {
   return byReason;
 }
 
-/** Whose fault a failed run was, as the run envelope recorded it (details.failure.source). */
-function failureSourceOf(r: SyncRunReport): string | undefined {
-  const failure = r.details?.failure as { source?: string } | undefined;
-  return failure?.source;
+/** Whose fault a failed run was, as the run envelope recorded it (details.failure.source, and .database for a database failure). */
+function failureOf(r: SyncRunReport): { source?: string; database?: DatabaseFailureKind } {
+  return (r.details?.failure as { source?: string; database?: DatabaseFailureKind } | undefined) ?? {};
+}
+
+/** What to do about a failed run's database failure: a lock wait says it itself; only a lost server gets "is PostgreSQL running". */
+function databaseRunHint(kind: DatabaseFailureKind | undefined): string {
+  const hint = kind === undefined || kind === 'connection' ? DATABASE_CONNECTION_HINT : databaseHint(kind);
+  return hint ? `${hint}; nothing of this run was stored` : 'nothing of this run was stored';
 }
 
 /** What to do about a failed run, in one line; the hint follows whose fault it was (never "check the cluster" for a database error). */
@@ -145,19 +151,29 @@ export function failureLine(r: SyncRunReport): string {
   const reason = safeLine((r.errorMessage ?? 'unknown error').split('\n')[0]!);
   const fabric = shellArg(r.fabric);
   const badRef = /^ref '.*' is not a branch, tag or commit/.test(reason);
+  const failure = failureOf(r);
   const hints: Record<string, string> = {
     git: badRef
       ? `check the fabric's ref with \`hh-sync fabric list\` (change it with \`hh-sync fabric set ${fabric} --ref <branch|tag|commit>\`)`
       : `check the Git source with \`hh-sync fabric list\` (change it with \`hh-sync fabric set ${fabric} --git …\`)`,
     cluster: `check that the cluster is reachable with the fabric's kubeconfig (\`hh-sync fabric set ${fabric} --kubeconfig … --context …\`)`,
-    database: 'check the ledger database (--database-url / HH_SYNC_DATABASE_URL / DATABASE_URL) and that PostgreSQL is running; nothing of this run was stored',
+    database: databaseRunHint(failure.database),
   };
-  const hint = hints[failureSourceOf(r) ?? (badRef ? 'git' : '')] ?? 'run again with --verbose for details';
+  const hint = hints[failure.source ?? (badRef ? 'git' : '')] ?? 'run again with --verbose for details';
   return `${r.type} sync of fabric ${safeLine(r.fabric)} failed: ${reason}${reason.includes('hh-sync ') ? '' : `; ${hint}`}`;
 }
 
-/** The line saying a run was only partly done. */
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * The line saying a run was only partly done. It names the same number as the run line's "N failed" (objects
+ * refused, counts.failed) and, when they differ, how many messages say why: one message may cover several
+ * refused objects (a duplicate declared 4 times), and one object may have several (schema problems).
+ */
 export function partialLine(r: SyncRunReport): string {
-  const what = r.errors.length === 1 ? '1 problem' : `${r.errors.length} problems`;
-  return `${r.type} sync of fabric ${safeLine(r.fabric)} was partial: ${what} (listed above); everything else was stored`;
+  const refused = r.counts?.failed ?? 0;
+  const messages = plural(r.errors.length, 'problem', 'problems');
+  const objects = plural(refused, 'object refused', 'objects refused');
+  const what = refused === 0 || refused === r.errors.length ? `${messages} (listed above)` : `${objects}; ${messages} listed above`;
+  return `${r.type} sync of fabric ${safeLine(r.fabric)} was partial: ${what}; everything else was stored`;
 }

@@ -97,7 +97,14 @@ function boundedDriverOptions(driverOptions: unknown, bounds: ConnectionBounds, 
 const PG_QUERY_TIMEOUT = 'Query read timeout';
 
 type PgCallback = (err: Error | null, result?: unknown) => void;
-type RawPgClient = { query: (...args: unknown[]) => unknown; connection?: { stream?: { destroy(): void } } };
+type RawPgClient = {
+  query: (...args: unknown[]) => unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  connection?: { stream?: { destroy(): void } };
+};
+
+// What pg says of a connection already lost: the server's reason came earlier, on the connection's 'error' event.
+const PG_CONNECTION_LOST = /^(Client has encountered a connection error|Connection terminated unexpectedly)/;
 
 /**
  * A pool hook (knex `afterCreate`): when pg's query_timeout gives up on a statement, close the connection. pg
@@ -107,6 +114,10 @@ type RawPgClient = { query: (...args: unknown[]) => unknown; connection?: { stre
  */
 function closeOnStatementTimeout(timeoutMs: number) {
   return (conn: RawPgClient, done: (err: Error | null, conn: RawPgClient) => void): void => {
+    // The first error the connection reported ("terminating connection due to administrator command", 57P01):
+    // a later statement on it fails only with pg's "not queryable", so that error gets it as its cause and code.
+    let lost: (Error & { code?: unknown }) | undefined;
+    conn.on('error', (err) => (lost ??= err));
     const query = conn.query.bind(conn);
     conn.query = (...args: unknown[]) => {
       const callback = args[args.length - 1];
@@ -115,6 +126,8 @@ function closeOnStatementTimeout(timeoutMs: number) {
           if (err?.message === PG_QUERY_TIMEOUT) {
             err.message = `the database did not answer a statement within ${timeoutMs / 1000} s (statement timeout); the connection was closed`;
             conn.connection?.stream?.destroy();
+          } else if (err && lost && err !== lost && PG_CONNECTION_LOST.test(err.message)) {
+            Object.assign(err, { cause: lost, ...(typeof lost.code === 'string' ? { code: lost.code } : {}) });
           }
           (callback as PgCallback)(err, result);
         };

@@ -11,7 +11,7 @@ import type { WritePlan } from './actual-plan.js';
 import type { Logger } from './logger.js';
 import { PhaseTimer } from './phase-timings.js';
 import { emptyCounts, finishRun, startRun, type RunCounts, type RunStatus, type RunType, type SyncRunReport } from './run-recorder.js';
-import { errorMessageOf, failureSource } from './error-text.js';
+import { databaseFailureKind, errorMessageOf, failureSource } from './error-text.js';
 import { query } from './sql.js';
 import { isClusterFault } from './sync-errors.js';
 
@@ -72,8 +72,13 @@ export async function runEnvelope(
     rec.recreated = [];
     errorMessage = errorMessageOf(err);
     const code = (err as { code?: unknown })?.code;
-    rec.details.failure = { source: failureSource(err), ...(typeof code === 'string' ? { code } : {}) };
+    const source = failureSource(err);
+    // For a database failure, which kind (connection, busy, migration, statement): it decides the hint.
+    const databaseKind = source === 'database' ? { database: databaseFailureKind(err) } : {};
+    rec.details.failure = { source, ...databaseKind, ...(typeof code === 'string' ? { code } : {}) };
     hooks.log.error({ fabric: fabric.name, type, err: errorMessage }, 'sync run failed');
+    // The statement and the row MikroORM appended are kept out of the record and the line, but not lost: --verbose.
+    hooks.log.debug({ fabric: fabric.name, type, err: (err as Error)?.message }, 'sync run failed: the error in full');
     const clusterFault = type !== 'desired' && isClusterFault(err);
     await query(
       em,
