@@ -5,7 +5,7 @@
  *     in a batch it takes every other row down)? — the schema doctor's finder, narrowed to our tables;
  *   - is any of this package's migrations not applied?
  * Nothing is cached between runs (a later bad migration must be seen by the next run); the query reads only
- * the catalog rows of four tables and the migrations table: about a millisecond (docs/cli.md).
+ * the catalog rows of the ledger's tables, the domains and the migrations table: a few milliseconds (docs/cli.md).
  */
 import type { EntityManager, MetadataStorage } from '@mikro-orm/core';
 import { ledgerColumns, ledgerTables } from './ledger-columns.js';
@@ -54,23 +54,25 @@ const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
  * its type's chain (nested domains included), as the schema doctor sees it (doctor-catalog.ts).
  */
 const OMITTABLE_COLUMNS = `
-with omittable as (
+with recursive domain_chain(domain_oid, type_oid, depth) as (
+  -- Every domain's chain of types, walked once (not per column): the few domains a database has.
+  select t.oid, t.oid, 0 from pg_type t where t.typtype = 'd'
+  union all
+  select ch.domain_oid, t.typbasetype, ch.depth + 1 from domain_chain ch join pg_type t on t.oid = ch.type_oid where t.typtype = 'd'
+), domains as (
+  select ch.domain_oid,
+         (array_agg(format_type(t.oid, null) order by ch.depth) filter (where t.typnotnull))[1] as not_null_domain,
+         bool_or(t.typdefault is not null) as domain_default
+    from domain_chain ch join pg_type t on t.oid = ch.type_oid
+   group by ch.domain_oid
+), omittable as (
   select c.oid as relid, c.relname as tbl, a.attname as col, a.attnum,
          a.attnotnull, dom.not_null_domain
     from pg_attribute a
     join pg_class c on c.oid = a.attrelid
     join pg_namespace n on n.oid = c.relnamespace
     left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
-    left join lateral (
-      with recursive chain(type_oid, depth) as (
-        select a.atttypid, 0
-        union all
-        select t.typbasetype, chain.depth + 1 from chain join pg_type t on t.oid = chain.type_oid where t.typtype = 'd'
-      )
-      select (array_agg(format_type(t.oid, null) order by chain.depth) filter (where t.typnotnull))[1] as not_null_domain,
-             bool_or(t.typdefault is not null) as domain_default
-        from chain join pg_type t on t.oid = chain.type_oid
-    ) dom on true
+    left join domains dom on dom.domain_oid = a.atttypid
    where n.nspname = ?::text and c.relname = any(?::text[]) and c.relkind in ('r', 'p')
      and a.attnum > 0 and not a.attisdropped
      and d.adbin is null and not coalesce(dom.domain_default, false) and a.attidentity = '' and a.attgenerated = ''
@@ -95,8 +97,9 @@ coalesce((select json_agg(json_build_object('table', k.tbl, 'name', k.conname, '
                          array(select o.col::text from omittable o where o.relid = x.conrelid and o.attnum = any(x.conkey)
                                   and not o.attnotnull and o.not_null_domain is null) as nullable
                     from pg_constraint x join pg_class c on c.oid = x.conrelid
-                   where x.contype = 'c' and x.conrelid in (select relid from omittable)) k
-           where cardinality(k.nullable) > 0), '[]') as checks`;
+                   where x.contype = 'c'
+                     and exists (select 1 from omittable o where o.relid = x.conrelid and o.attnum = any(x.conkey)
+                                    and not o.attnotnull and o.not_null_domain is null)) k), '[]') as checks`;
 
 /** Parameters: schema, our tables, identity columns (`table.column`)[, expected migration names]. */
 function preflightSql(schema: string, withMigrations: boolean): string {
