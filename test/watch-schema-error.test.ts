@@ -68,7 +68,7 @@ test('a CHECK constraint added while the watch runs: a failed run in one line, g
   const fabric = await new FabricRegistry(orm.em).create('refused');
   const sync = new FabricSyncService(orm.em, { kubeConfigFor: () => api.kubeConfig(), reader: { baseDelayMs: 5, maxDelayMs: 50 } });
   const lines: LogLine[] = [];
-  const runs: WatchEvents['run'][0][] = [];
+  const runs: WatchEvents['run'][0]['report'][] = [];
   let resumed = 0;
   handle = await startWatch({ em: orm.em, sync }, ['refused'], {
     lease: 'in-process',
