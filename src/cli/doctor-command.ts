@@ -14,6 +14,7 @@ import { redactDatabaseUrl, resolveDatabaseUrl } from '../db/database-url.js';
 import { DoctorScopeError, formatDoctorReport, runSchemaDoctor } from '../db/schema-doctor.js';
 import { formatRepairMigration } from '../db/default-repair.js';
 import { errorText } from '../sync/error-text.js';
+import { errorJson } from './cli-errors.js';
 import { connectTimeoutMs, statementTimeoutMs } from './cli-ledger.js';
 
 export interface DoctorCommandOptions {
@@ -46,19 +47,27 @@ const defaultIO: CommandIO = {
 
 export const DOCTOR_EXIT = { healthy: 0, findings: 1, usage: 2, error: 3 } as const;
 
+/**
+ * Reports a doctor error: one line on stderr and, with --json, the error document every command prints
+ * on stdout (docs/cli.md, JSON output), so stdout always holds one JSON document. Returns the exit code.
+ */
+function fail(io: CommandIO, options: DoctorCommandOptions, message: string, exitCode: number, code = exitCode === DOCTOR_EXIT.usage ? 'usage' : 'database'): number {
+  const line = message.replace(/[\r\n]+/g, ' ');
+  io.stderr(`hh-sync doctor: ${line}`);
+  if (options.json) io.stdout(JSON.stringify(errorJson({ line, kind: code, code: exitCode as 2 | 3 }), null, 2));
+  return exitCode;
+}
+
 /** Runs the doctor with already-parsed options; returns the exit code. */
 export async function runDoctor(options: DoctorCommandOptions, io: CommandIO = defaultIO): Promise<number> {
   const outProblem = options.out === undefined ? null : checkOutFile(resolve(options.out));
-  if (outProblem) {
-    io.stderr(`hh-sync doctor: --out ${options.out}: ${outProblem}`);
-    return DOCTOR_EXIT.usage;
-  }
+  if (outProblem) return fail(io, options, `--out ${options.out}: ${outProblem}`, DOCTOR_EXIT.usage);
   if (!resolveDatabaseUrl(options.databaseUrl)) {
     // Examining an embedded ledger that does not exist would create an empty one.
     const dir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
     if (!existsSync(join(dir, 'db'))) {
-      io.stderr(`hh-sync doctor: no database to examine: pass --database-url, set HH_SYNC_DATABASE_URL or DATABASE_URL, or use --data-dir (no embedded ledger at ${dir})`);
-      return DOCTOR_EXIT.usage;
+      const message = `no database to examine: pass --database-url, set HH_SYNC_DATABASE_URL or DATABASE_URL, or use --data-dir (no embedded ledger at ${dir})`;
+      return fail(io, options, message, DOCTOR_EXIT.usage);
     }
   }
   let timeoutMs: number | undefined;
@@ -67,18 +76,13 @@ export async function runDoctor(options: DoctorCommandOptions, io: CommandIO = d
     timeoutMs = connectTimeoutMs(options);
     statementMs = statementTimeoutMs(options);
   } catch (err) {
-    io.stderr(`hh-sync doctor: ${(err as Error).message}`);
-    return DOCTOR_EXIT.usage;
+    return fail(io, options, (err as Error).message, DOCTOR_EXIT.usage);
   }
   let db;
   try {
     db = await openDatabase({ url: options.databaseUrl, dataDir: options.dataDir, migrate: false, connectTimeoutMs: timeoutMs, statementTimeoutMs: statementMs });
   } catch (err) {
-    const message = `cannot open the database: ${errorText(err)}`;
-    io.stderr(`hh-sync doctor: ${message}`);
-    // --json: stdout holds one JSON document, also when there is no report (docs/cli.md, JSON output).
-    if (options.json) io.stdout(JSON.stringify({ error: { message, code: 'database', exitCode: DOCTOR_EXIT.error } }, null, 2));
-    return DOCTOR_EXIT.error;
+    return fail(io, options, `cannot open the database: ${errorText(err)}`, DOCTOR_EXIT.error);
   }
   try {
     const report = await runSchemaDoctor(db.orm, {
@@ -98,12 +102,8 @@ export async function runDoctor(options: DoctorCommandOptions, io: CommandIO = d
     }
     return report.healthy ? DOCTOR_EXIT.healthy : DOCTOR_EXIT.findings;
   } catch (err) {
-    if (err instanceof DoctorScopeError) {
-      io.stderr(`hh-sync doctor: ${err.message}`);
-      return DOCTOR_EXIT.usage;
-    }
-    io.stderr(`hh-sync doctor: ${(err as Error).message.split(db.url).join(redactDatabaseUrl(db.url))}`);
-    return DOCTOR_EXIT.error;
+    if (err instanceof DoctorScopeError) return fail(io, options, err.message, DOCTOR_EXIT.usage);
+    return fail(io, options, errorText(err).split(db.url).join(redactDatabaseUrl(db.url)), DOCTOR_EXIT.error);
   } finally {
     await db.close();
   }
@@ -159,7 +159,11 @@ export async function runDoctorCli(argv: string[], io: CommandIO = defaultIO): P
     command.parse(argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : DOCTOR_EXIT.usage;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
+      // commander already wrote the message to stderr; --json still gets its one document on stdout.
+      const line = err.message.replace(/^error: /, '');
+      if (argv.includes('--json')) io.stdout(JSON.stringify(errorJson({ line, kind: 'usage', code: DOCTOR_EXIT.usage }), null, 2));
+      return DOCTOR_EXIT.usage;
     }
     throw err;
   }

@@ -22,7 +22,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { MIGRATIONS } from './migrations-list.js';
 import { ledgerColumns, ledgerTables, type LedgerColumn } from './ledger-columns.js';
 import { MIGRATIONS_TABLE } from './orm-base-config.js';
-import { columnKey, columnsRequiredByChecks, loadCheckConstraints } from './check-not-null.js';
+import { columnKey, columnsRequiredByChecks, loadCheckConstraints, type CheckConstraint } from './check-not-null.js';
 import { dropDefaultSql, setDefaultSql, setNotNullSql, type DoctorRepair } from './default-repair.js';
 import { foreignColumnRepair, foreignTableNotes } from './foreign-table-repair.js';
 import { CATALOG_SQL, type CatalogColumn } from './doctor-catalog.js';
@@ -73,6 +73,8 @@ export interface DoctorReport {
   appliedSql: string[];
   /** Findings that existed before `fix` repaired them. */
   fixedFindings: DoctorFinding[];
+  /** Findings whose statement `fix` applied yet which the examination afterwards still finds. */
+  notFixedFindings?: DoctorFinding[];
   healthy: boolean;
   /** current_database() of the examined database. */
   databaseName: string;
@@ -132,6 +134,7 @@ export async function runSchemaDoctor(orm: MikroORM, options: SchemaDoctorOption
     appliedSql: first.fixSql,
     repairs: first.repairs,
     fixedFindings: first.findings.filter((f) => !remaining.has(findingKey(f))),
+    notFixedFindings: first.findings.filter((f) => f.fixSql && remaining.has(findingKey(f))),
   };
 }
 
@@ -197,12 +200,13 @@ async function examine(orm: MikroORM, options: SchemaDoctorOptions): Promise<Doc
     };
     if (expected) {
       finding.expectedDefault = expected.defaultSql;
-      const fix = restoreSql(col, expected);
-      if (fix) Object.assign(finding, { fixSql: fix, downSql: undoRestoreSql(col, fix) });
+      const check = checks.find((c) => c.schema === col.schema && c.table === col.table && c.name === requiredByCheck.get(columnKey(col.schema, col.table, col.column)));
+      const repair = ledgerRepair(col, expected, check);
+      if (repair.fixSql) Object.assign(finding, { fixSql: repair.fixSql, downSql: repair.downSql });
       finding.message += expected.defaultSql
         ? ` (entity default ${expected.defaultSql})`
         : expected.nullable
-          ? ' (the entity declares it nullable)'
+          ? ` (the entity declares it nullable${repair.manual ? `; manual fix: ${repair.manual}` : ''})`
           : '';
     } else if (isOurs(col)) {
       finding.message += ' (no such property in the entities)';
@@ -305,6 +309,36 @@ function undoRestoreSql(col: CatalogColumn, fix: string): string {
   return col.default_expr === null ? dropDefaultSql(col) : setDefaultSql(col, col.default_expr);
 }
 
+interface LedgerRepair {
+  fixSql?: string;
+  downSql?: string;
+  /** The statement a person must review and run, when the doctor will not apply one itself. */
+  manual?: string;
+}
+
+/**
+ * The repair of a ledger column that refuses NULL without a default. A default from the entity is restored;
+ * for a column the entity declares nullable, what makes it refuse NULL is removed: the column's NOT NULL, or
+ * a foreign CHECK constraint (re-added NOT VALID on the way down). A NOT NULL domain means changing the
+ * column's type: that is left to a person, named plainly — never a statement that leaves the finding in place.
+ */
+function ledgerRepair(col: CatalogColumn, expected: LedgerColumn, check: CheckConstraint | undefined): LedgerRepair {
+  const target = `ALTER TABLE ${qualified(col.schema, col.table)}`;
+  if (expected.defaultSql !== null || col.not_null) {
+    const fixSql = restoreSql(col, expected);
+    return fixSql ? { fixSql, downSql: undoRestoreSql(col, fixSql) } : {};
+  }
+  if (!expected.nullable) return {};
+  if (col.domain_not_null) return { manual: `${target} ALTER COLUMN ${quoteIdent(col.column)} TYPE ${col.base_type};` };
+  if (check) {
+    return {
+      fixSql: `${target} DROP CONSTRAINT ${quoteIdent(check.name)};`,
+      downSql: `${target} ADD CONSTRAINT ${quoteIdent(check.name)} ${check.def.replace(/\s+NOT VALID$/i, '')} NOT VALID;`,
+    };
+  }
+  return {};
+}
+
 /** The statement that makes a live column carry the entity's default (or nullability); null when none applies. */
 function restoreSql(col: CatalogColumn, expected: LedgerColumn): string | null {
   const target = `ALTER TABLE ${qualified(col.schema, col.table)} ALTER COLUMN ${quoteIdent(col.column)}`;
@@ -381,6 +415,8 @@ export function formatDoctorReport(report: DoctorReport, options: { fix?: boolea
   if (report.appliedSql.length > 0) {
     lines.push(`Applied in one transaction:`);
     for (const s of report.appliedSql) lines.push(`  ${s}`);
+    // Examined again afterwards: a statement that did not remove its finding is said so, not passed off as a fix.
+    for (const f of report.notFixedFindings ?? []) lines.push(`not fixed by it: ${f.message}`);
   }
   if (report.findings.length === 0) {
     lines.push('Healthy: no findings.');

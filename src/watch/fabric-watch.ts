@@ -37,6 +37,9 @@ import type { RunCounts, SyncRunReport } from '../sync/run-recorder.js';
 import { query } from '../sync/sql.js';
 import type { WatchMetrics } from './metrics.js';
 import { WatchRunWindow } from './watch-run-window.js';
+import { isDatabaseOutage } from './write-failure.js';
+import { checkLedgerSchema, LedgerSchemaUnhealthyError } from '../db/schema-preflight.js';
+import { errorText } from '../sync/error-text.js';
 import { LeaseLostError, applyWatchWrite, kindOf, refreshWatchSummary, type WatchWrite } from './watch-writer.js';
 
 export interface FabricWatchOptions {
@@ -127,6 +130,8 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
   private queue: QueueItem[] = [];
   private draining?: Promise<void>;
   private paused = false;
+  /** Paused because the database refused a write (it answers), not because it is unreachable. */
+  private refused = false;
   private pausedAt = 0;
   private consecutiveFailures = 0;
   private recovery?: Promise<void>;
@@ -359,16 +364,20 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
     while (this.queue.length && !this.paused && !this.abandoned) {
       const item = this.queue.shift()!;
       try {
-        if (item.type === 'write') await this.write(item.write, item.handedOutAt);
-        else await this.housekeeping();
-        this.consecutiveFailures = 0;
+        if (item.type === 'write') {
+          await this.write(item.write, item.handedOutAt);
+          // Writing works again once every kind is listed and written since the failure: housekeeping, and the
+          // relist of a kind with no objects, succeed while every write of an object is refused.
+          if (this.listedScopes.size >= this.expectedScopes.size) this.consecutiveFailures = 0;
+        } else await this.housekeeping();
       } catch (err) {
         if (err instanceof LeaseLostError) {
           this.emit('lease-lost', err);
           void this.abandon(err.message);
           return;
         }
-        this.enterOutage(err as Error);
+        if (isDatabaseOutage(err)) this.enterOutage(err as Error);
+        else this.enterRefusal(err as Error);
       }
     }
   }
@@ -447,10 +456,56 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
     this.pausedAt = Date.now();
     this.queue.length = 0;
     this.listedScopes.clear();
-    this.window.noteOutage({ from: new Date().toISOString(), to: null, error: err.message });
-    this.log.warn({ fabric: this.name, err: err.message }, 'ledger write failed; pausing writes until the database answers');
+    this.window.noteOutage({ from: new Date().toISOString(), to: null, error: errorText(err) });
+    // One line; the whole message (it may hold the statement's SQL) only at debug level.
+    this.log.warn({ fabric: this.name, err: errorText(err) }, 'ledger write failed; pausing writes until the database answers');
+    this.log.debug({ fabric: this.name, err: err.message }, 'ledger write failure in full');
     this.emit('paused', err);
     this.recovery = this.recover();
+  }
+
+  /**
+   * A write the database refused while answering (a constraint violation, a column our INSERTs cannot fill, a data
+   * error): not an outage, so no "answers again" relist loop. The window's run is closed as failed with one line
+   * (the pre-flight's verdict when the schema is at fault), writes pause, and every kind is relisted after a
+   * backoff that grows while writes keep being refused; each refusal logs one warn line, without SQL.
+   */
+  private enterRefusal(err: Error): void {
+    this.consecutiveFailures++;
+    this.deps.metrics?.failures.inc({ fabric: this.name, type: 'watch' });
+    if (this.paused) return;
+    this.paused = true;
+    this.refused = true;
+    this.pausedAt = Date.now();
+    this.queue.length = 0;
+    this.listedScopes.clear();
+    const retryInMs = backoffDelay(this.consecutiveFailures - 1, this.retry);
+    this.emit('paused', err);
+    this.recovery = (async () => {
+      const line = await this.refusalLine(err);
+      this.log.warn({ fabric: this.name, err: line, retryInMs }, 'ledger write refused by the database (not an outage); relisting after a backoff');
+      this.log.debug({ fabric: this.name, err: err.message }, 'ledger write refusal in full');
+      await this.window.close(line).catch((closeErr: Error) => this.log.debug({ fabric: this.name, err: errorText(closeErr) }, 'could not close the run window'));
+      try {
+        await sleep(retryInMs, this.abort.signal);
+      } catch {
+        return; // stopped
+      }
+      if (this.stopped || this.abandoned) return;
+      this.paused = false;
+      this.refused = false;
+      this.log.debug({ fabric: this.name, pausedMs: Date.now() - this.pausedAt }, 'relisting every kind after a refused write');
+      this.emit('resumed', { pausedMs: Date.now() - this.pausedAt });
+      this.watcher?.resync();
+      this.kick();
+    })();
+  }
+
+  /** One line for a refused write: the pre-flight's verdict when the ledger's schema is at fault, else the database's message. */
+  private async refusalLine(err: Error): Promise<string> {
+    const preflight = await checkLedgerSchema(this.deps.em.fork()).catch(() => null);
+    if (preflight && !preflight.healthy) return `ledger write refused: ${new LedgerSchemaUnhealthyError(preflight).message}`;
+    return `ledger write refused by the database: ${errorText(err)}`;
   }
 
   private async recover(): Promise<void> {
@@ -563,8 +618,10 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
       report = await this.window.close(
         this.abandoned
           ? 'the watch lost its lease and stopped'
-          : this.paused || timedOut
-            ? 'the watch stopped while the database was unavailable; the next holder relists every kind'
+          : this.paused && this.refused
+            ? 'the watch stopped while the database refused its writes; the next holder relists every kind'
+            : this.paused || timedOut
+              ? 'the watch stopped while the database was unavailable; the next holder relists every kind'
             : undefined,
       );
     } catch (err) {
