@@ -7,7 +7,7 @@
  */
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -123,5 +123,23 @@ describe('a file name that is not valid UTF-8', () => {
     expect(r.errors).toEqual([expect.objectContaining({ file: 'bad\\xffname.yaml', reason: expect.stringContaining('not valid UTF-8') })]);
     expect(JSON.stringify(r)).not.toContain('\uFFFD');
     expect(r.refused).toBe(1);
+  });
+
+  test('in a plain directory too: a file and a directory with such names are refused, by their escaped names', async () => {
+    const dir = path.join(tmp, 'latin1-dir');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'good.yaml'), sw('leaf-1'));
+    writeFileSync(Buffer.concat([Buffer.from(`${dir}/caf`), Buffer.from([0xe9]), Buffer.from('.yaml')]), sw('leaf-2'));
+    const subdir = Buffer.concat([Buffer.from(`${dir}/d`), Buffer.from([0xfe])]);
+    mkdirSync(subdir);
+    writeFileSync(Buffer.concat([subdir, Buffer.from('/x.yaml')]), sw('leaf-3'));
+
+    const r = await readDesiredState({ repository: dir });
+    expect(r.observations.map((o) => [o.name, o.filePath])).toEqual([['leaf-1', 'good.yaml']]);
+    expect(r.errors.map((e) => [e.file, e.reason])).toEqual([
+      ['caf\\xe9.yaml', expect.stringContaining('file name is not valid UTF-8')],
+      ['d\\xfe', expect.stringContaining('directory name is not valid UTF-8')],
+    ]);
+    expect(JSON.stringify(r)).not.toContain('\uFFFD');
   });
 });
