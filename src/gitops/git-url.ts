@@ -35,11 +35,6 @@ export function isLoginUser(user: string): boolean {
   return !machineMade;
 }
 
-/** A user name that would be removed from an ssh URL (kept for callers of the earlier API). */
-export function isTokenLikeUser(user: string): boolean {
-  return !isLoginUser(user);
-}
-
 /** Whether the user name of a URL with this scheme (lowercased, `ssh` for scp-like) may be stored and shown. */
 export function userIsKept(scheme: string, user: string): boolean {
   const parts = scheme.toLowerCase().split('+');
