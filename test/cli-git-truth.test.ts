@@ -40,8 +40,8 @@ afterAll(async () => {
 test('a token in a Git URL is removed before the URL is stored, and never printed', async () => {
   const add = await hh(['fabric', 'add', 'remote', '--git', `https://oauth2:${TOKEN}@git.example.com/org/fabric.git?private_token=${TOKEN}`, '--json']);
   expect(add.code).toBe(0);
-  expect(JSON.parse(add.stdout).gitRepository).toBe('https://oauth2@git.example.com/org/fabric.git');
-  expect(add.stderr).toMatch(/removed the password, query parameter private_token from the URL/);
+  expect(JSON.parse(add.stdout).gitRepository).toBe('https://git.example.com/org/fabric.git');
+  expect(add.stderr).toMatch(/removed the password, user name, query parameter private_token from the URL/);
   const list = await hh(['fabric', 'list']);
   for (const r of [add, list]) expect(`${r.stdout}${r.stderr}`).not.toContain(TOKEN);
 });

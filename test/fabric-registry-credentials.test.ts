@@ -36,7 +36,7 @@ async function refusal(p: Promise<unknown>): Promise<Error> {
 
 describe.each([
   ['a token as the user name', `https://${TOKEN}@github.com/org/fabric.git`, 'https://github.com/org/fabric.git'],
-  ['a password', `https://user:${TOKEN}@git.example.com/fabric.git`, 'https://user@git.example.com/fabric.git'],
+  ['a password', `https://user:${TOKEN}@git.example.com/fabric.git`, 'https://git.example.com/fabric.git'],
   ['a token in the query', `https://git.example.com/fabric.git?access_token=${TOKEN}`, 'https://git.example.com/fabric.git'],
   ['an ssh token user', `ssh://${TOKEN}@git.example.com/fabric.git`, 'ssh://git.example.com/fabric.git'],
 ])('gitRepository with %s', (_what, url, clean) => {

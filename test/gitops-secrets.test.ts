@@ -22,8 +22,9 @@ const TOKEN = 'ghp_0123456789abcdefABCDEF0123456789abcd';
 describe('stripUrlCredentials', () => {
   test.each([
     [`https://${TOKEN}@github.com/org/repo.git`, 'https://github.com/org/repo.git', ['user name']],
-    [`https://oauth2:${TOKEN}@gitlab.example.com/org/repo.git`, 'https://oauth2@gitlab.example.com/org/repo.git', ['password']],
-    [`https://x-access-token:${TOKEN}@github.com/o/r`, 'https://x-access-token@github.com/o/r', ['password']],
+    // https keeps no user name at all: the credential helper / HH_SYNC_GIT_USERNAME supplies it.
+    [`https://oauth2:${TOKEN}@gitlab.example.com/org/repo.git`, 'https://gitlab.example.com/org/repo.git', ['password', 'user name']],
+    [`https://x-access-token:${TOKEN}@github.com/o/r`, 'https://github.com/o/r', ['password', 'user name']],
     [`ssh://${TOKEN}@git.example.com/o/r.git`, 'ssh://git.example.com/o/r.git', ['user name']],
     [`https://git.example.com/o/r.git?access_token=${TOKEN}`, 'https://git.example.com/o/r.git', ['query parameter access_token']],
     [`https://git.example.com/o/r.git?private_token=${TOKEN}&ref=x`, 'https://git.example.com/o/r.git?ref=x', ['query parameter private_token']],
@@ -166,6 +167,6 @@ describe('fabric output', () => {
     const { HedgehogFabric } = await import('../src/entities/index.js');
     const { fabricJson } = await import('../src/cli/json-shapes.js');
     const f = Object.assign(new HedgehogFabric(), { name: 'old', gitRepository: `https://me:${TOKEN}@git.example.com/r.git?access_token=${TOKEN}` });
-    expect(fabricJson(f).gitRepository).toBe('https://me@git.example.com/r.git');
+    expect(fabricJson(f).gitRepository).toBe('https://git.example.com/r.git');
   });
 });

@@ -8,7 +8,7 @@ import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ManifestSink } from './manifest-sink.js';
 import { DesiredSourceError } from './source-error.js';
-import { comparePaths, isManifestPath } from './source-files.js';
+import { comparePaths, decodePathBytes, isManifestPath, NON_UTF8_NAME_REASON } from './source-files.js';
 
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 
@@ -49,16 +49,20 @@ export async function readDirectoryTree(root: string, subPath: string, maxFileBy
   if (!st.isDirectory()) throw new DesiredSourceError(`path '${subPath}' is neither a directory nor a file`);
 
   const walk = async (dir: string): Promise<void> => {
-    const entries = await fs.readdir(dir, { withFileTypes: true });
-    entries.sort((a, b) => comparePaths(a.name, b.name));
-    for (const ent of entries) {
-      const abs = path.join(dir, ent.name);
+    // Names as bytes: one that is not UTF-8 is refused by its escaped name, never read under a lossy one.
+    const entries = (await fs.readdir(dir, { withFileTypes: true, encoding: 'buffer' })).map((ent) => ({ ent, name: decodePathBytes(ent.name) }));
+    entries.sort((a, b) => comparePaths(a.name.path, b.name.path));
+    for (const { ent, name } of entries) {
+      const abs = path.join(dir, name.path);
       const relPath = rel(abs);
-      if (ent.isSymbolicLink()) {
+      if (!name.valid) {
+        if (ent.isDirectory()) sink.refuse(relPath, 'refused: the directory name is not valid UTF-8 (invalid bytes shown as \\xNN); its files are not read, rename it');
+        else if (isManifestPath(name.path)) sink.refuse(relPath, NON_UTF8_NAME_REASON);
+      } else if (ent.isSymbolicLink()) {
         sink.refuse(relPath, 'refused: symbolic link (symlinks are never followed)');
       } else if (ent.isDirectory()) {
         await walk(abs);
-      } else if (!isManifestPath(ent.name)) {
+      } else if (!isManifestPath(name.path)) {
         continue;
       } else if (!ent.isFile()) {
         sink.refuse(relPath, 'refused: not a regular file');

@@ -4,7 +4,7 @@
  * or run anything from the repository (hooks, fsmonitor).
  */
 import { spawn } from 'node:child_process';
-import { isTokenLikeUser, SECRET_QUERY_PARAM } from './git-url.js';
+import { maskUrlCredentials } from './git-url.js';
 
 /** Options placed before every git sub-command. */
 const SAFE_CONFIG = [
@@ -41,25 +41,11 @@ function gitEnv(): NodeJS.ProcessEnv {
 }
 
 /**
- * Replace the user-info part of URLs (https://user:token@host), a token-like user of scp-like
- * addresses (TOKEN@host:path) and credential query parameters (`access_token=…`) so nothing secret
- * reaches messages or logs.
+ * Mask the credentials of every URL in `text` (git's messages) by the one rule of git-url.ts, so a
+ * message never shows what `fabric list` would not.
  */
 export function redactUrl(text: string): string {
-  return text
-    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@')
-    .replace(/(^|[\s'"(])([^\s'"(@/:]+)@(?=[^\s/:@]+:)/g, (all, pre: string, user: string) => (isTokenLikeUser(user) ? `${pre}***@` : all))
-    .replace(/([?&;])([^=&;#\s]+)=([^&;#\s'"]*)/g, (all, sep: string, name: string) =>
-      SECRET_QUERY_PARAM.test(decodeURIComponentSafe(name)) ? `${sep}${name}=***` : all,
-    );
-}
-
-function decodeURIComponentSafe(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
+  return maskUrlCredentials(text);
 }
 
 /** Default time limit of one git network operation (clone, fetch, ls-remote). */

@@ -10,11 +10,13 @@ import path from 'node:path';
 import { catFileBatch, GitCommandError, redactUrl, runGit } from './git-cli.js';
 import type { ManifestSink } from './manifest-sink.js';
 import { DesiredSourceError } from './source-error.js';
-import { comparePaths, isManifestPath, isUnder, unsafePathReason } from './source-files.js';
+import { comparePaths, decodePathBytes, isManifestPath, isUnder, NON_UTF8_NAME_REASON, unsafePathReason } from './source-files.js';
 
 /** True for what the git CLI treats as a remote: scheme://… or scp-like user@host:path. */
 export function isRemoteRepository(repository: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(repository) || /^[^/\s@]+@[^/\s:]+:/.test(repository);
+  // Git's own rule: a colon before any slash is scp-like ssh (`host:path`, also once a token user was
+  // removed from `TOKEN@host:path`), except a drive letter (`C:`).
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(repository) || /^[^/\s:]{2,}:/.test(repository);
 }
 
 /**
@@ -137,6 +139,8 @@ interface TreeEntry {
   oid: string;
   size: number | null;
   path: string;
+  /** The path's bytes are not valid UTF-8: `path` shows them escaped (`\xff`), and the file is refused. */
+  nameNotUtf8: boolean;
 }
 
 /** `git ls-tree -r -z -l` output → entries (paths are raw, never quoted, thanks to -z). */
@@ -146,12 +150,14 @@ function parseLsTree(out: Buffer): TreeEntry[] {
   while (start < out.length) {
     let end = out.indexOf(0, start);
     if (end < 0) end = out.length;
-    const rec = out.toString('utf8', start, end);
+    const tab = out.indexOf(9, start);
+    const recStart = start;
     start = end + 1;
-    const tab = rec.indexOf('\t');
-    if (tab < 0) continue;
-    const [mode, type, oid, size] = rec.slice(0, tab).split(/ +/);
-    entries.push({ mode: mode!, type: type!, oid: oid!, size: size === '-' || size === undefined ? null : Number(size), path: rec.slice(tab + 1) });
+    if (tab < 0 || tab > end) continue;
+    const [mode, type, oid, size] = out.toString('latin1', recStart, tab).split(/ +/);
+    // The path is raw bytes: decoded strictly, never lossily (see decodePathBytes).
+    const name = decodePathBytes(out.subarray(tab + 1, end));
+    entries.push({ mode: mode!, type: type!, oid: oid!, size: size === '-' || size === undefined ? null : Number(size), path: name.path, nameNotUtf8: !name.valid });
   }
   return entries;
 }
@@ -188,6 +194,8 @@ export async function readGitTree(
       sink.refuse(e.path, 'refused: Git submodule (its files are not part of this repository)');
     } else if (e.type !== 'blob' || !isManifestPath(e.path)) {
       continue;
+    } else if (e.nameNotUtf8) {
+      sink.refuse(e.path, NON_UTF8_NAME_REASON);
     } else if (e.size !== null && e.size > maxFileBytes) {
       sink.refuse(e.path, `refused: file is ${e.size} bytes, over the limit of ${maxFileBytes} bytes`);
     } else {

@@ -59,6 +59,44 @@ for (const k of FABRIC_KINDS) {
   FABRIC_GROUP_VERSIONS.set(k.group, versions);
 }
 
+/** Why `kind` is refused in fabric group `group`: the kind elsewhere, a close spelling, or the kinds it has. */
+function unknownFabricKindReason(kind: string, group: string): string {
+  const elsewhere = kindInfo(kind);
+  if (elsewhere) return `${kind} is a kind of ${elsewhere.group}, not ${group}: its apiVersion is ${elsewhere.apiVersion}`;
+  const near = closestKind(kind);
+  if (near) {
+    const where = near.group === group ? '' : ` (apiVersion ${near.apiVersion})`;
+    return `kind '${kind}' is not a kind of ${group}; did you mean '${near.kind}'${where}?`;
+  }
+  const known = FABRIC_KINDS.filter((k) => k.group === group).map((k) => k.kind);
+  return `kind '${kind}' is not a kind of ${group} known to this release (known: ${known.join(', ')})`;
+}
+
+/** The catalog kind spelt like `kind` but for letter case or at most two edits (one for short names). */
+function closestKind(kind: string): (typeof FABRIC_KINDS)[number] | undefined {
+  const lower = kind.toLowerCase();
+  const exact = KINDS_BY_LOWER.get(lower);
+  if (exact) return exact;
+  const limit = lower.length <= 4 ? 1 : 2;
+  let best: { k: (typeof FABRIC_KINDS)[number]; d: number } | undefined;
+  for (const k of FABRIC_KINDS) {
+    const d = editDistance(lower, k.kind.toLowerCase());
+    if (d <= limit && (!best || d < best.d)) best = { k, d };
+  }
+  return best?.k;
+}
+
+/** Levenshtein distance (kind names are short). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
 /** SHA-256 (hex) of a file's bytes: the `fileHash` of every object the file declares. */
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -126,8 +164,14 @@ function parseObjectOrList(
 ): void {
   if (isRecord(value) && typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)) {
     value.items.forEach((item, i) => {
-      if (item === null || item === undefined) return;
-      parseObjectOrList(ctx.at(['items', i]), item, fileHash, validate, out);
+      const itemCtx = ctx.at(['items', i]);
+      if (!isRecord(item)) {
+        // `- null`, `- 5`, `- [a]`: an item kubectl would refuse; never skipped without a word.
+        out.documents++;
+        refuse(out, itemCtx.error(itemCtx.docLine, `List item ${i + 1} (items[${i}]) is not an object, found ${typeName(item)}`));
+        return;
+      }
+      parseObjectOrList(itemCtx, item, fileHash, validate, out);
     });
     return;
   }
@@ -229,16 +273,13 @@ function parseDocument(
     return;
   }
   if (!info || info.group !== group) {
-    // Not ours, unless it is a misspelt fabric kind in a fabric group, which Kubernetes would reject.
-    const near = KINDS_BY_LOWER.get(kind.toLowerCase());
-    if (!info && near && near.group === group) {
-      out.errors.push(
-        ctx.error(ctx.lineOf(['kind']), `kind '${kind}' is not a kind of ${group}; did you mean '${near.kind}'?`, pick(kind, idNs, idName)),
-      );
+    // A fabric group's kinds are all in the catalog: any other kind there is a mistake Kubernetes would
+    // reject (or a newer release's kind this one cannot judge), never a silently untracked object.
+    if (groupVersions) {
+      out.errors.push(ctx.error(ctx.lineOf(['kind']), unknownFabricKindReason(kind, group), pick(kind, idNs, idName)));
       return;
     }
-    // Other groups, and kinds of a fabric group the catalog does not track (a newer release),
-    // are counted, not errors.
+    // Other groups (fabricator.githedgehog.com, core kinds, …) are counted, not errors.
     const key = `${apiVersion}/${kind}`;
     out.otherKinds[key] = (out.otherKinds[key] ?? 0) + 1;
     return;

@@ -53,3 +53,45 @@ export function unsafePathReason(p: string): string | null {
 export function comparePaths(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A file path's bytes as text. A path that is not valid UTF-8 is never altered silently (a lossy
+ * decode would store `bad\uFFFDname.yaml`, a file that does not exist): its invalid bytes are shown
+ * escaped (`bad\xffname.yaml`) and `valid` is false, so the caller refuses the file by that name.
+ */
+export function decodePathBytes(bytes: Uint8Array): { path: string; valid: boolean } {
+  try {
+    return { path: strictUtf8.decode(bytes), valid: true };
+  } catch {
+    return { path: escapeInvalidUtf8(bytes), valid: false };
+  }
+}
+
+function escapeInvalidUtf8(bytes: Uint8Array): string {
+  let out = '';
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    const len = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
+    const seq = len ? bytes.subarray(i, i + len) : null;
+    let text: string | null = null;
+    try {
+      if (seq && seq.length === len) text = strictUtf8.decode(seq);
+    } catch {
+      text = null;
+    }
+    if (text === null) {
+      out += `\\x${b.toString(16).padStart(2, '0')}`;
+      i++;
+    } else {
+      out += text;
+      i += len;
+    }
+  }
+  return out;
+}
+
+/** The reason a file whose name is not valid UTF-8 is refused. */
+export const NON_UTF8_NAME_REASON = 'refused: the file name is not valid UTF-8 (invalid bytes shown as \\xNN); rename the file';

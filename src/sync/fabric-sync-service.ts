@@ -308,7 +308,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       const coverage = custom ? undefined : trackSchemaCoverage(schemaSet.schemas, validate);
       const read = await rec.timer.time('read', () =>
         readDesiredState(
-          { repository: fabric.gitRepository!, ref: opts.ref ?? fabric.gitRef, path: fabric.gitPath, cacheDir: this.mirrorDir(fabric.gitRepository!) },
+          { repository: fabric.gitRepository!, ref: fabric.gitRef, path: fabric.gitPath, cacheDir: this.mirrorDir(fabric.gitRepository!) },
           { ...this.options.desired, validate: coverage?.validate ?? this.options.desired?.validate },
         ),
       );
@@ -449,13 +449,19 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
  * fabric's own ref).
  */
 export function otherRefProblem(fabric: HedgehogFabric, ref: string | undefined): string | null {
-  if (ref === undefined || ref === (fabric.gitRef ?? undefined)) return null;
+  if (ref === undefined || sameRef(ref, fabric.gitRef)) return null;
   const configured = fabric.gitRef ? `'${fabric.gitRef}'` : "the repository's HEAD";
   return (
     `--ref '${ref}' is not the ref of fabric "${fabric.name}" (${configured}): its desired state would then come from a ref ` +
     `that \`hh-sync fabric list\` does not show; to follow '${ref}', run \`hh-sync fabric set ${fabric.name} --ref ${ref}\` ` +
     `(a read-only comparison of another ref is planned)`
   );
+}
+
+/** A fabric without a ref follows the repository's HEAD, so `HEAD` (and no ref) names that same ref. */
+function sameRef(a: string | null | undefined, b: string | null | undefined): boolean {
+  const norm = (r: string | null | undefined) => (r === undefined || r === null || r.trim() === '' || r === 'HEAD' ? 'HEAD' : r);
+  return norm(a) === norm(b);
 }
 
 /** The error entry of an object declared more than once: which declaration was kept (the first by file, line) and which were ignored. */
