@@ -154,4 +154,12 @@ describe('the watch', () => {
     expect((await row(fabric.id, 'vpc-w'))?.last_sync_error).toBeNull();
     expect((await driftReport(em.fork(), fabric)).unreadable).toEqual([]);
   });
+
+  test('a valid change followed by a refused one (one batch or two): the row ends marked, never passing for current', async () => {
+    api.update(obj('VPC', 'vpc-w', 'default', { n: 4 }));
+    api.update(obj('VPC', 'vpc-w', 'default', { description: 'x\ud800' }));
+    await waitFor(async () => (await row(fabric.id, 'vpc-w'))?.last_sync_error != null, 5000, 'the mark on vpc-w');
+    expect((await row(fabric.id, 'vpc-w'))?.last_sync_error).toMatch(/spec\.description contains a lone UTF-16 surrogate/);
+    expect((await driftReport(em.fork(), fabric)).unreadable.map((u) => u.name)).toEqual(['vpc-w']);
+  });
 });

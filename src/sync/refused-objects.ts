@@ -22,11 +22,12 @@ export interface RefusedObject {
  */
 export function refusedByKey(kind: string, errors: readonly ObjectError[], written: Iterable<{ namespace: string; name: string }>): Map<string, RefusedObject> {
   const out = new Map<string, RefusedObject>();
+  if (errors.length === 0) return out; // the usual case: no pass over the written objects
   for (const e of errors) {
     if (e.kind !== kind || !e.namespace || !e.name) continue;
     out.set(keyOf({ kind, namespace: e.namespace, name: e.name }), { namespace: e.namespace, name: e.name, reason: e.reason });
   }
-  for (const w of written) out.delete(keyOf({ kind, ...w }));
+  if (out.size) for (const w of written) out.delete(keyOf({ kind, namespace: w.namespace, name: w.name }));
   return out;
 }
 
