@@ -11,11 +11,11 @@
 import { execFile } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createConnection } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
-import { createConnection } from 'node:net';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './database-probe.js';
 
 /** Default data directory, relative to the working directory. */
@@ -248,20 +248,23 @@ async function joinHolder(dir: string, first: LockRecord, waitMs: number, silent
   for (;;) {
     if (holder.port !== undefined) {
       const url = `postgres://postgres@127.0.0.1:${holder.port}/postgres`;
-      const remaining = Math.max(1, deadline - Date.now());
-      if ((await pingHolder(holder.port, Math.min(silentMs, remaining))) === 'silent') {
-        const silentFor = Math.min(silentMs, remaining);
-        throw new Error(
-          `embedded database ${dir} is in use by process ${holder.pid}, which serves it on 127.0.0.1:${holder.port} but did not answer ` +
-            `(no answer at all within ${seconds(silentFor)} s, the connection timeout: is that process stopped or hung?); waited ${seconds(Date.now() - started)} s`,
-        );
-      }
-      try {
-        await probe(url, Math.max(1000, Math.min(5000, deadline - Date.now())));
-        SHARED.set(`127.0.0.1:${holder.port}`, holder.pid);
-        return { url, dataDir: dir, servedBy: holder.pid, stop: async () => undefined };
-      } catch (err) {
-        lastError = (err as Error).message; // its connections are all taken, or it is busy: try again
+      const pingMs = Math.min(silentMs, Math.max(1, deadline - Date.now()));
+      if ((await pingHolder(holder.port, pingMs)) === 'silent') {
+        if (pingMs >= silentMs) {
+          throw new Error(
+            `embedded database ${dir} is in use by process ${holder.pid}, which serves it on 127.0.0.1:${holder.port} but did not answer ` +
+              `(no answer at all within ${seconds(silentMs)} s, the connection timeout: is that process stopped or hung?); waited ${seconds(Date.now() - started)} s`,
+          );
+        }
+        lastError = `no answer within ${seconds(pingMs)} s`; // cut short by the overall wait, which ends below
+      } else {
+        try {
+          await probe(url, Math.max(1000, Math.min(5000, deadline - Date.now())));
+          SHARED.set(`127.0.0.1:${holder.port}`, holder.pid);
+          return { url, dataDir: dir, servedBy: holder.pid, stop: async () => undefined };
+        } catch (err) {
+          lastError = (err as Error).message; // its connections are all taken, or it is busy: try again
+        }
       }
     }
     if (Date.now() >= deadline) {
