@@ -7,10 +7,12 @@
  */
 import 'reflect-metadata';
 import type { EntityManager } from '@mikro-orm/core';
+import { jest } from '@jest/globals';
 import pc from 'picocolors';
 import type { HedgehogFabric } from '../src/entities/index.js';
 import { FabricRegistry } from '../src/fabrics/fabric-registry.js';
 import { formatDriftReport } from '../src/cli/drift-table.js';
+import { main } from '../src/cli/main.js';
 import { driftJson } from '../src/cli/json-shapes.js';
 import { driftReport } from '../src/sync/drift-report.js';
 import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
@@ -39,6 +41,20 @@ async function fakeWith(objs: readonly object[]): Promise<FakeKubeApi> {
   await api.start();
   apis.push(api);
   return api;
+}
+
+/** hh-sync in this process, stdout and stderr captured. */
+async function hh(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+  try {
+    return { code: await main(args), stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
 }
 
 interface RowView {
@@ -91,6 +107,14 @@ describe('a full actual sync', () => {
     expect(text).toMatch(/^ {2}VPC default\/vpc-01 — the cluster's current version could not be read \(spec\.description contains a NUL character /m);
     // A kind filter that excludes it leaves it out.
     expect((await driftReport(em.fork(), fabric, { kind: ['Server'] })).unreadable).toEqual([]);
+  });
+
+  test('hh-sync drift names it, in text and --json; --exit-code counts it as a finding', async () => {
+    const text = await hh(['drift', fabric.name, '--status', 'in_sync', '--exit-code', '--database-url', db.url]);
+    expect(text.stdout).toMatch(/1 object could not be read[^\n]*\n {2}VPC default\/vpc-01 — /);
+    expect(text.code).toBe(1); // nothing differs with this filter, yet the ledger cannot vouch for vpc-01
+    const json = await hh(['drift', fabric.name, '--json', '--database-url', db.url]);
+    expect(JSON.parse(json.stdout).unreadable).toEqual([{ kind: 'VPC', namespace: 'default', name: 'vpc-01', reason: expect.stringMatching(/NUL character/) }]);
   });
 
   test('the mark clears when a valid version lands', async () => {
