@@ -30,7 +30,7 @@ export { openLedger, type Ledger, type LedgerOptions } from "./ledger.js";
 export { FabricSyncService, FabricNotFoundError, type FabricSyncServiceOptions, type FabricRef, type ResourceEvent, type SyncServiceEvents } from "./sync/fabric-sync-service.js";
 export { FabricBusyError } from "./sync/fabric-lock.js";
 export type { SyncRunReport, RunCounts, RunStatus, RunType } from "./sync/run-recorder.js";
-export type { DriftReport, DriftReportFilter, DriftedResource } from "./sync/drift-report.js";
+export type { DriftReport, DriftReportFilter, DriftedResource, UnreadableResource } from "./sync/drift-report.js";
 export { resourceHistory, type ResourceHistoryEntry, type ResourceIdentity } from "./sync/history.js";
 export type { Logger } from "./sync/logger.js";
 export { FabricRegistry, FabricExistsError, InvalidFabricSettingsError, type FabricSettings } from "./fabrics/fabric-registry.js";

@@ -249,7 +249,8 @@ describe('one ledger, command by command', () => {
     const r = await hh(['drift', 'lab', '--json', '--exit-code']);
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout);
-    expect(Object.keys(report).sort()).toEqual(['fabric', 'resources', 'summary']);
+    expect(Object.keys(report).sort()).toEqual(['fabric', 'resources', 'summary', 'unreadable']);
+    expect(report.unreadable).toEqual([]); // every object of this fabric was read
     expect(Object.keys(report.summary.byStatus).sort()).toEqual([...DRIFT_STATUSES].sort());
     expect(Object.keys(report.summary.bySeverity).sort()).toEqual([...DRIFT_SEVERITIES].sort());
     const total = demoClusterFabric().length + 1; // + the object only in Git

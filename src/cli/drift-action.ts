@@ -19,7 +19,8 @@ export async function runDrift(name: string, filter: DriftReportFilter, o: { max
     else out.result(formatDriftReport(report, out.c, { maxPaths: o.maxPaths }));
     if (report.summary.total === 0 && !fabric.lastSync) out.warn(`fabric ${name} was never synced: run \`hh-sync sync ${shellArg(name)}\` first`);
     const drifted = report.resources.filter((r) => r.driftStatus !== 'in_sync').length;
-    return o.exitCode && drifted > 0 ? EXIT.findings : EXIT.ok;
+    // A stale row (its object's current version unreadable) is a finding too: the ledger cannot vouch for it.
+    return o.exitCode && drifted + (report.unreadable ?? []).length > 0 ? EXIT.findings : EXIT.ok;
   } finally {
     await ledger.close();
   }

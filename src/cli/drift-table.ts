@@ -94,8 +94,14 @@ export function formatDriftReport(report: DriftReport, c: Colors, options: Drift
   const o: Required<DriftTableOptions> = { maxPaths: options.maxPaths ?? 3, maxValue: options.maxValue ?? 40 };
   const lines = [`${c.bold(`Drift of fabric ${safeLine(report.fabric)}`)} — ${summaryLine(report, c)}`];
   if (report.resources.length === 0) {
-    lines.push(report.summary.total === 0 ? `The ledger holds no objects of this fabric yet: run \`hh-sync sync ${shellArg(report.fabric)}\`.` : c.green('Nothing to show: no object differs (with these filters).'));
-    return lines.join('\n');
+    lines.push(
+      report.summary.total === 0
+        ? `The ledger holds no objects of this fabric yet: run \`hh-sync sync ${shellArg(report.fabric)}\`.`
+        : (report.unreadable ?? []).length
+          ? 'No object differs as far as the ledger knows (with these filters).'
+          : c.green('Nothing to show: no object differs (with these filters).'),
+    );
+    return [...lines, ...unreadableLines(report, c)].join('\n');
   }
   const showNamespace = report.resources.some((r) => r.namespace !== 'default');
   const header = ['KIND', ...(showNamespace ? ['NAMESPACE'] : []), 'NAME', 'STATUS', 'SEVERITY', 'DIFFERENCES (cluster → Git)'].map((h) => c.dim(h));
@@ -108,5 +114,20 @@ export function formatDriftReport(report: DriftReport, c: Colors, options: Drift
     differencesCell(r, o, c),
   ]);
   lines.push('', ...renderTable(header, rows));
-  return lines.join('\n');
+  return [...lines, ...unreadableLines(report, c)].join('\n');
+}
+
+/**
+ * The footnote naming objects whose current version could not be read: their rows (shown above or not) are as of
+ * the last version read, so "no drift" would be a claim the ledger cannot make for them.
+ */
+function unreadableLines(report: DriftReport, c: Colors): string[] {
+  const unreadable = report.unreadable ?? []; // a report built by an older caller has none
+  const n = unreadable.length;
+  if (n === 0) return [];
+  return [
+    '',
+    c.yellow(`${n} object${n === 1 ? '' : 's'} could not be read (the ledger holds an older version; drift may be stale):`),
+    ...unreadable.map((u) => `  ${safeLine(u.kind)} ${safeLine(u.namespace)}/${safeLine(u.name)} — ${safeLine(u.reason)}`),
+  ];
 }

@@ -78,6 +78,8 @@ export interface DriftJson {
     driftSeverity: DriftSeverity;
     differences: { op: 'add' | 'remove' | 'replace'; path: string; desired: unknown; actual: unknown }[];
   }[];
+  /** Objects whose current version in the cluster could not be read: their rows (and drift) are stale. */
+  unreadable: { kind: string; namespace: string; name: string; reason: string }[];
 }
 
 export function driftJson(report: DriftReport): DriftJson {
@@ -93,6 +95,7 @@ export function driftJson(report: DriftReport): DriftJson {
       driftSeverity: r.driftSeverity,
       differences: r.differences.map((d) => ({ op: d.op, path: d.path, desired: d.desired ?? null, actual: d.actual ?? null })),
     })),
+    unreadable: (report.unreadable ?? []).map((u) => ({ ...u })),
   };
 }
 

@@ -11,10 +11,12 @@
 import { execFile } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createConnection } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { DEFAULT_CONNECT_TIMEOUT_MS } from './database-probe.js';
 
 /** Default data directory, relative to the working directory. */
 export const DEFAULT_DATA_DIR = join('.hh-sync', 'pgdata');
@@ -32,8 +34,13 @@ export interface EmbeddedPostgresOptions {
    * (docs/benchmarks.md: same sync times at 16–128MB, 140 MB less peak RSS at 100,000 objects).
    */
   sharedBuffers?: string;
-  /** When another process holds the data directory: how long to wait for it to serve it. Default 60 s. */
+  /** When another process holds the data directory: how long to wait for it to serve it while it is busy. Default 60 s. */
   holderWaitMs?: number;
+  /**
+   * When the holder's port accepts connections but the process says nothing at all (stopped with SIGSTOP, hung):
+   * fail after this long instead of waiting `holderWaitMs`. Default 10 s (DEFAULT_CONNECT_TIMEOUT_MS).
+   */
+  connectTimeoutMs?: number;
   /** stop() waits this long for connections still open (other processes using the database). Default 30 s. */
   clientDrainMs?: number;
 }
@@ -227,20 +234,37 @@ function isZombie(pid: number): boolean {
 /**
  * Waits (bounded) for the live holder of `dir` to publish its port and answer through it. Returns null when the
  * holder died meanwhile (the caller takes the lock over).
+ *
+ * Two kinds of "no" are told apart, since they deserve different waits: a holder that is alive but busy (all its
+ * connections taken, or our handshake queued behind another client's transaction) answers its liveness ping and
+ * is waited for, up to `waitMs`; a holder whose port accepts but that says nothing at all (a stopped or hung
+ * process) fails within `silentMs`, the connection timeout.
  */
-async function joinHolder(dir: string, first: LockRecord, waitMs: number): Promise<EmbeddedPostgres | null> {
-  const deadline = Date.now() + waitMs;
+async function joinHolder(dir: string, first: LockRecord, waitMs: number, silentMs: number): Promise<EmbeddedPostgres | null> {
+  const started = Date.now();
+  const deadline = started + waitMs;
   let holder = first;
   let lastError = '';
   for (;;) {
     if (holder.port !== undefined) {
       const url = `postgres://postgres@127.0.0.1:${holder.port}/postgres`;
-      try {
-        await probe(url, Math.max(1000, Math.min(5000, deadline - Date.now())));
-        SHARED.set(`127.0.0.1:${holder.port}`, holder.pid);
-        return { url, dataDir: dir, servedBy: holder.pid, stop: async () => undefined };
-      } catch (err) {
-        lastError = (err as Error).message; // its connections are all taken, or it is busy: try again
+      const pingMs = Math.min(silentMs, Math.max(1, deadline - Date.now()));
+      if ((await pingHolder(holder.port, pingMs)) === 'silent') {
+        if (pingMs >= silentMs) {
+          throw new Error(
+            `embedded database ${dir} is in use by process ${holder.pid}, which serves it on 127.0.0.1:${holder.port} but did not answer ` +
+              `(no answer at all within ${seconds(silentMs)} s, the connection timeout: is that process stopped or hung?); waited ${seconds(Date.now() - started)} s`,
+          );
+        }
+        lastError = `no answer within ${seconds(pingMs)} s`; // cut short by the overall wait, which ends below
+      } else {
+        try {
+          await probe(url, Math.max(1000, Math.min(5000, deadline - Date.now())));
+          SHARED.set(`127.0.0.1:${holder.port}`, holder.pid);
+          return { url, dataDir: dir, servedBy: holder.pid, stop: async () => undefined };
+        } catch (err) {
+          lastError = (err as Error).message; // its connections are all taken, or it is busy: try again
+        }
       }
     }
     if (Date.now() >= deadline) {
@@ -255,6 +279,35 @@ async function joinHolder(dir: string, first: LockRecord, waitMs: number): Promi
     if (now === 'missing' || (now !== 'unreadable' && (now.pid !== holder.pid || !isAlive(now.pid)))) return null;
     if (now !== 'unreadable') holder = now;
   }
+}
+
+function seconds(ms: number): string {
+  return String(Math.round(ms / 100) / 10);
+}
+
+/** PostgreSQL's SSLRequest: length 8, code 80877103. */
+const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+
+/**
+ * Is the process behind `port` alive? pglite-socket answers an SSLRequest at once ('N'), outside its query queue,
+ * so a holder busy with another client's transaction still answers; so does one refusing a connection ("Too many
+ * connections") or closing it. Only a process that does not run (SIGSTOP) or whose event loop is stuck says
+ * nothing: 'silent' after `timeoutMs`.
+ */
+function pingHolder(port: number, timeoutMs: number): Promise<'answered' | 'silent'> {
+  return new Promise((done) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    const finish = (result: 'answered' | 'silent') => {
+      clearTimeout(timer);
+      socket.destroy();
+      done(result);
+    };
+    const timer = setTimeout(() => finish('silent'), timeoutMs);
+    socket.once('connect', () => socket.write(SSL_REQUEST));
+    socket.once('data', () => finish('answered'));
+    socket.once('close', () => finish('answered')); // refused or closed: a live answer, not silence
+    socket.once('error', () => undefined); // followed by 'close'
+  });
 }
 
 async function probe(url: string, timeoutMs: number): Promise<void> {
@@ -294,7 +347,8 @@ export function embeddedServedByOtherProcess(host: string | undefined, port: num
  * When another live process holds the data directory, this connects through the loopback port that process
  * publishes in the lock instead (servedBy: its pid; stop() then only forgets it). PGlite is one backend:
  * pglite-socket runs one query at a time and keeps a client's transaction exclusive, so the processes' work is
- * serialized. Waits at most `holderWaitMs` for the holder to serve and answer.
+ * serialized. Waits at most `holderWaitMs` for a busy holder to serve and answer, and at most `connectTimeoutMs`
+ * for one whose port accepts but that says nothing at all (a stopped process).
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
   const inMemory = options.dataDir === 'memory';
@@ -312,7 +366,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
         ({ release, publish } = lock);
         break;
       }
-      const joined = await joinHolder(dataDir, lock.holder, options.holderWaitMs ?? DEFAULT_HOLDER_WAIT_MS);
+      const joined = await joinHolder(
+        dataDir,
+        lock.holder,
+        options.holderWaitMs ?? DEFAULT_HOLDER_WAIT_MS,
+        options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      );
       if (joined) return joined;
     }
   }

@@ -169,7 +169,8 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
     url = configured;
     log(`database: ${redactDatabaseUrl(url)}`);
   } else {
-    embedded = await startEmbeddedPostgres({ dataDir: options.dataDir });
+    // A frozen process holding the data directory must fail this open within the connection timeout too.
+    embedded = await startEmbeddedPostgres({ dataDir: options.dataDir, connectTimeoutMs: options.connectTimeoutMs });
     url = embedded.url;
     log(`database: embedded PGlite (${embedded.dataDir ?? 'in memory'}) on ${url}`);
   }

@@ -461,7 +461,11 @@ export class ResourceWatcher extends EventEmitter {
         if (rv) scope.resourceVersion = rv;
         const r = toActualObservation(obj, kind, { maxObjectBytes: this.maxObjectBytes });
         if (r.ok) this.enqueue(kind, `${r.value.namespace}/${r.value.name}`, { op: 'upsert', obs: r.value });
-        else this.enqueueError(kind, { ...r.error, reason: `${phase} event: ${r.error.reason}` });
+        else {
+          // This refused version is the object's latest: an earlier change of it queued in this batch is not current.
+          if (r.error.namespace && r.error.name) this.slot(kind).changes.delete(`${r.error.namespace}/${r.error.name}`);
+          this.enqueueError(kind, { ...r.error, reason: `${phase} event: ${r.error.reason}` });
+        }
         return;
       }
       case 'DELETED': {

@@ -102,6 +102,8 @@ export const ACTUAL_COLUMNS = [
   'labels', 'annotations',
   'drift_status', 'drift_score', 'drift_severity', 'drift_details', 'last_drift_check',
   'resource_state', 'last_state_change', 'state_change_reason', 'last_updated', 'first_seen',
+  // Always null here: a version written (or the object gone) ends the mark of a refused one (refused-objects.ts).
+  'last_sync_error',
 ] as const;
 
 /** A plan with nothing in it: the start of a chunk, or of a run's tally. */
@@ -249,5 +251,6 @@ function pushRow(
     last_updated: now,
     // Only a new row takes it: the writer never overwrites a first_seen already set.
     first_seen: now,
+    last_sync_error: null,
   });
 }

@@ -31,6 +31,18 @@ export interface DriftReport {
   /** `unchecked`: rows whose drift was never computed (e.g. drafts). */
   summary: { total: number; byStatus: Record<DriftStatus, number>; bySeverity: Record<DriftSeverity, number>; unchecked: number };
   resources: DriftedResource[];
+  /**
+   * Objects whose current version in the cluster was refused (see src/sync/refused-objects.ts): their rows, and so
+   * their drift, are as of the last version read — stale. `reason` is the row's last_sync_error.
+   */
+  unreadable: UnreadableResource[];
+}
+
+export interface UnreadableResource {
+  kind: string;
+  namespace: string;
+  name: string;
+  reason: string;
 }
 
 const SEVERITY_ORDER = `CASE drift_severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END`;
@@ -84,9 +96,17 @@ export async function driftReport(em: EntityManager, fabric: HedgehogFabric, fil
        FROM hedgehog_resource WHERE ${where.join(' AND ')} ORDER BY ${SEVERITY_ORDER}, kind, namespace, name`,
     params,
   );
+  const unreadable = await query<UnreadableResource>(
+    em,
+    `SELECT kind, namespace, name, last_sync_error AS reason FROM hedgehog_resource
+      WHERE fabric_id = ? AND last_sync_error IS NOT NULL${filter.kind?.length ? ` AND kind IN (${filter.kind.map(() => '?').join(', ')})` : ''}
+      ORDER BY kind, namespace, name`,
+    [fabric.id, ...(filter.kind ?? [])],
+  );
   return {
     fabric: fabric.name,
     summary: { total, byStatus, bySeverity, unchecked },
+    unreadable: unreadable.map((u) => ({ kind: u.kind, namespace: u.namespace, name: u.name, reason: u.reason })),
     resources: rows.map((r) => ({
       kind: r.kind,
       namespace: r.namespace,

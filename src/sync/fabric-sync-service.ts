@@ -30,6 +30,7 @@ import { applyWritePlan, ResourceWriter, WRITE_BATCH_ROWS } from './resource-wri
 import { addCounts, closeAbandonedRuns, type RunCounts, type RunType, type SyncRunReport } from './run-recorder.js';
 import { runEnvelope, type RunAccumulator } from './run-envelope.js';
 import { ClusterUnreachableError, FabricNotFoundError } from './sync-errors.js';
+import { markRefusedObjects, refusedByKey } from './refused-objects.js';
 import { query } from './sql.js';
 import { loadActualIndex, loadActualIndexes, loadActualIndexForKeys, type ActualIndexEntry, loadStoredResourcesByIds, loadStoredResources } from './stored-resource.js';
 import type { TransitionTrigger } from './transitions.js';
@@ -175,7 +176,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
               fabric,
               kind,
               list.observations,
-              { sweep: true, namespaces: list.namespaces, index: indexes.get(kind.kind) ?? new Map() },
+              { sweep: true, namespaces: list.namespaces, index: indexes.get(kind.kind) ?? new Map(), refused: list.errors },
               ctx,
               'sync_actual',
               writer,
@@ -235,8 +236,10 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
           namespaces: readonly string[] | null;
           /** the kind's index, when the caller loaded it already (loadActualIndexes); it is consumed */
           index?: Map<string, ActualIndexEntry>;
+          /** objects the list holds but the reader refused: never swept, their rows marked */
+          refused?: readonly ObjectError[];
         }
-      | { sweep: false; deletes: readonly { namespace: string; name: string }[] },
+      | { sweep: false; deletes: readonly { namespace: string; name: string }[]; refused?: readonly ObjectError[] },
     ctx: DriftContext,
     trigger: TransitionTrigger,
     /** A run-wide writer (rows batched across kinds), which the caller flushes; else the kind is written and flushed alone. */
@@ -245,6 +248,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     runId: number | null = null,
   ): Promise<KindWriteResult> {
     let diff;
+    const refused = refusedByKey(kind.kind, mode.refused ?? [], mode.sweep ? observations : [...observations, ...mode.deletes]);
     if (mode.sweep) {
       const index = mode.index ?? (await loadActualIndex(em, fabric.id, kind.kind));
       if (mode.namespaces) {
@@ -252,6 +256,8 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         const covered = new Set(mode.namespaces);
         for (const key of index.keys()) if (!covered.has(key.split('/')[1])) index.delete(key);
       }
+      // Listed but refused: present in the cluster, only unreadable. Their rows stay (and are marked below).
+      for (const key of refused.keys()) index.delete(key);
       diff = diffAgainstIndex(observations, index);
     } else {
       const deleted = mode.deletes.map((d) => ({ kind: kind.kind, ...d }));
@@ -268,6 +274,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       addOutcome(plan, chunk);
     }
     await (own ? writer.flush() : writer.settle());
+    await markRefusedObjects(em, fabric.id, kind.kind, refused);
     this.emitResources(fabric, plan);
     return {
       counts: {

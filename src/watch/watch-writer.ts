@@ -64,8 +64,8 @@ export async function applyWatchWrite(
     const runId = opts.runId ?? null;
     const r =
       write.source === 'relist'
-        ? await sync.writeActualKind(tem, fabric, write.list.kind, write.list.observations, { sweep: true, namespaces: write.list.namespaces }, ctx, 'watch', undefined, runId)
-        : await sync.writeActualKind(tem, fabric, write.batch.kind, write.batch.upserts, { sweep: false, deletes: write.batch.deletes }, ctx, 'watch', undefined, runId);
+        ? await sync.writeActualKind(tem, fabric, write.list.kind, write.list.observations, { sweep: true, namespaces: write.list.namespaces, refused: write.list.errors }, ctx, 'watch', undefined, runId)
+        : await sync.writeActualKind(tem, fabric, write.batch.kind, write.batch.upserts, { sweep: false, deletes: write.batch.deletes, refused: write.batch.errors }, ctx, 'watch', undefined, runId);
     const errors = write.source === 'relist' ? write.list.errors.length : write.batch.errors.length;
     if (opts.refreshSummary) await refreshFabricSummary(tem, fabric.id);
     await query(
