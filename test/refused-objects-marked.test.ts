@@ -15,6 +15,7 @@ import { formatDriftReport } from '../src/cli/drift-table.js';
 import { main } from '../src/cli/main.js';
 import { driftJson } from '../src/cli/json-shapes.js';
 import { driftReport } from '../src/sync/drift-report.js';
+import { FABRIC_SYNC_STATUS_SQL } from '../src/sync/fabric-summary.js';
 import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
 import { FakeKubeApi } from '../src/testing/index.js';
 import { startWatch, type WatchEvents, type WatchHandle } from '../src/watch/index.js';
@@ -109,6 +110,17 @@ describe('a full actual sync', () => {
     expect((await driftReport(em.fork(), fabric, { kind: ['Server'] })).unreadable).toEqual([]);
   });
 
+  test('the fabric is never shown in_sync while a row is stale', async () => {
+    const conn = em.fork().getConnection();
+    const [summary] = await conn.execute(`SELECT drift_summary->'unreadable' AS n FROM hedgehog_fabric WHERE id = ?`, [fabric.id]);
+    expect(Number(summary.n)).toBe(1);
+    // Even with no drifted object at all (this fabric has no Git side, so every object drifts: take that away).
+    await conn.execute(`UPDATE hedgehog_fabric SET drifted_count = 0 WHERE id = ?`, [fabric.id]);
+    await conn.execute(`UPDATE hedgehog_fabric SET sync_status = ${FABRIC_SYNC_STATUS_SQL} WHERE id = ?`, [fabric.id]);
+    const [status] = await conn.execute(`SELECT sync_status FROM hedgehog_fabric WHERE id = ?`, [fabric.id]);
+    expect(status.sync_status).toBe('out_of_sync');
+  });
+
   test('hh-sync drift names it, in text and --json; --exit-code counts it as a finding', async () => {
     const text = await hh(['drift', fabric.name, '--status', 'in_sync', '--exit-code', '--database-url', db.url]);
     expect(text.stdout).toMatch(/1 object could not be read[^\n]*\n {2}VPC default\/vpc-01 — /);
@@ -125,6 +137,8 @@ describe('a full actual sync', () => {
     const drift = await driftReport(em.fork(), fabric);
     expect(drift.unreadable).toEqual([]);
     expect(formatDriftReport(drift, pc.createColors(false))).not.toMatch(/could not be read/);
+    const [summary] = await em.fork().getConnection().execute(`SELECT drift_summary->'unreadable' AS n FROM hedgehog_fabric WHERE id = ?`, [fabric.id]);
+    expect(Number(summary.n)).toBe(0);
   });
 
   test('an object refused on its first read gets no row (nothing readable to put in it)', async () => {

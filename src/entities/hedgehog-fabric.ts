@@ -35,6 +35,8 @@ export interface FabricDriftSummary {
   byStatus: Record<string, number>;
   bySeverity: Record<string, number>;
   total: number;
+  /** Rows whose cluster version could not be read last time (marked by last_sync_error): drift may be stale. */
+  unreadable?: number;
 }
 
 /**

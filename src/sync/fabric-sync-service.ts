@@ -24,7 +24,7 @@ import { ACTUAL_COLUMNS, addOutcome, diffAgainstIndex, emptyPlan, planActualWrit
 import { DESIRED_COLUMNS, planDesiredWrites } from './desired-plan.js';
 import type { DriftContext } from './drift-evaluation.js';
 import { lockFabricForTransaction } from './fabric-lock.js';
-import { refreshFabricSummary } from './fabric-summary.js';
+import { FABRIC_SYNC_STATUS_SQL, refreshFabricSummary } from './fabric-summary.js';
 import { silentLogger, type Logger } from './logger.js';
 import { applyWritePlan, ResourceWriter, WRITE_BATCH_ROWS } from './resource-writer.js';
 import { addCounts, closeAbandonedRuns, type RunCounts, type RunType, type SyncRunReport } from './run-recorder.js';
@@ -197,7 +197,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
           await query(
             tem,
             `UPDATE hedgehog_fabric SET last_sync = ?, last_actual_sync = ?, connection_status = 'connected', last_sync_error = ?,
-               sync_status = CASE WHEN drifted_count > 0 THEN 'out_of_sync' ELSE 'in_sync' END WHERE id = ?`,
+               sync_status = ${FABRIC_SYNC_STATUS_SQL} WHERE id = ?`,
             [now, now, rec.failedKinds.length ? `kinds not listed: ${rec.failedKinds.map((k) => k.kind).join(', ')}` : null, fabric.id],
           );
         });
@@ -363,7 +363,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         await query(
           tem,
           `UPDATE hedgehog_fabric SET last_sync = ?, last_desired_sync = ?, desired_commit = ?, last_sync_error = NULL,
-             sync_status = CASE WHEN drifted_count > 0 THEN 'out_of_sync' ELSE 'in_sync' END WHERE id = ?`,
+             sync_status = ${FABRIC_SYNC_STATUS_SQL} WHERE id = ?`,
           [now, now, read.commit, fabric.id],
         );
       }));

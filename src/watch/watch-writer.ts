@@ -15,7 +15,7 @@ import type { WatchEventBatch } from '../kube/resource-watcher.js';
 import type { SchemaDefaults } from '../drift/types.js';
 import type { FabricSyncService } from '../sync/fabric-sync-service.js';
 import { lockFabricForTransaction } from '../sync/fabric-lock.js';
-import { refreshFabricSummary } from '../sync/fabric-summary.js';
+import { FABRIC_SYNC_STATUS_SQL, refreshFabricSummary } from '../sync/fabric-summary.js';
 import type { RunCounts } from '../sync/run-recorder.js';
 import { query } from '../sync/sql.js';
 
@@ -72,7 +72,7 @@ export async function applyWatchWrite(
       tem,
       `UPDATE hedgehog_fabric SET last_sync = ?, connection_status = 'connected', last_sync_error = NULL
          ${opts.current ? ', last_actual_sync = ?' : ''}
-         ${opts.refreshSummary ? `, sync_status = CASE WHEN drifted_count > 0 THEN 'out_of_sync' ELSE 'in_sync' END` : ''}
+         ${opts.refreshSummary ? `, sync_status = ${FABRIC_SYNC_STATUS_SQL}` : ''}
        WHERE id = ?`,
       opts.current ? [now, now, fabric.id] : [now, fabric.id],
     );
@@ -95,7 +95,7 @@ export async function refreshWatchSummary(
     await refreshFabricSummary(tem, fabric.id);
     await query(
       tem,
-      `UPDATE hedgehog_fabric SET sync_status = CASE WHEN drifted_count > 0 THEN 'out_of_sync' ELSE 'in_sync' END WHERE id = ?`,
+      `UPDATE hedgehog_fabric SET sync_status = ${FABRIC_SYNC_STATUS_SQL} WHERE id = ?`,
       [fabric.id],
     );
   });
