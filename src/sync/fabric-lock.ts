@@ -20,7 +20,8 @@ export class FabricBusyError extends Error {
 
 /**
  * Take the fabric's advisory lock inside the current transaction of `em`, waiting at most `timeoutMs`.
- * `lock_timeout` applies to advisory locks too, and `set_config(..., true)` scopes it to this transaction.
+ * `lock_timeout` applies to advisory locks too, and `set_config(..., true)` scopes it to this transaction;
+ * afterwards the transaction's own setting (a host's `SET LOCAL`, or the session's) is put back.
  */
 export async function lockFabricForTransaction(
   em: EntityManager,
@@ -28,6 +29,7 @@ export async function lockFabricForTransaction(
   fabricName: string,
   timeoutMs: number,
 ): Promise<void> {
+  const [before] = await query<{ previous: string }>(em, `SELECT current_setting('lock_timeout') AS previous`);
   await query(em, `SELECT set_config('lock_timeout', ?, true)`, [`${Math.max(1, Math.round(timeoutMs))}ms`]);
   try {
     await query(em, `SELECT pg_advisory_xact_lock(?::int, ?::int)`, [LOCK_NAMESPACE, fabricId]);
@@ -35,7 +37,7 @@ export async function lockFabricForTransaction(
     if ((err as { code?: string }).code === '55P03') throw new FabricBusyError(fabricName, timeoutMs);
     throw err;
   } finally {
-    // Only our lock wait should be bounded; the rest of the transaction keeps the server default.
-    await query(em, `SELECT set_config('lock_timeout', '0', true)`).catch(() => undefined);
+    // Only our lock wait is bounded by us; the rest of the transaction keeps the setting it had.
+    await query(em, `SELECT set_config('lock_timeout', ?, true)`, [before?.previous ?? '0']).catch(() => undefined);
   }
 }
