@@ -9,8 +9,6 @@ import 'reflect-metadata';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { jest } from '@jest/globals';
-import { main } from '../src/cli/main.js';
 import { classifyError } from '../src/cli/cli-errors.js';
 import { failureLine, partialLine } from '../src/cli/sync-runner.js';
 import { openLedger } from '../src/ledger.js';
@@ -18,29 +16,12 @@ import { FabricBusyError, LOCK_NAMESPACE } from '../src/sync/fabric-lock.js';
 import type { SyncRunReport } from '../src/sync/run-recorder.js';
 import { createGitRepo } from '../src/testing/index.js';
 import { createEmptyDatabase, testServerUrl, withPg } from './helpers/database.js';
+import { hh } from './helpers/cli-in-process.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'hh-cli-hints-'));
 const savedEnv = { ...process.env };
 
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-/** hh-sync in this process, its stdout and stderr captured. */
-async function hh(args: string[]): Promise<Captured> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 const messages = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('hh-sync:'));
 

@@ -9,9 +9,7 @@ import 'reflect-metadata';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { jest } from '@jest/globals';
 import pc from 'picocolors';
-import { main } from '../src/cli/main.js';
 import { classifyError } from '../src/cli/cli-errors.js';
 import { runDoctorCli } from '../src/cli/doctor-command.js';
 import { Output } from '../src/cli/cli-output.js';
@@ -25,6 +23,7 @@ import type { DriftReport } from '../src/sync/drift-report.js';
 import type { SyncRunReport } from '../src/sync/run-recorder.js';
 import { createGitRepo } from '../src/testing/index.js';
 import { createEmptyDatabase, withPg } from './helpers/database.js';
+import { hh } from './helpers/cli-in-process.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'hh-cli-truth-'));
 const savedEnv = { ...process.env };
@@ -42,26 +41,7 @@ spec:
       vlan: ${vlan}
 `;
 
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-/** hh-sync in this process, its stdout and stderr captured (nothing reaches the test runner's output). */
-async function hh(args: string[]): Promise<Captured> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 const messages = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('hh-sync:'));
 const ledgerFlags = () => ['--database-url', db.url];

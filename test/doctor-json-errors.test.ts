@@ -7,10 +7,9 @@ import 'reflect-metadata';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { jest } from '@jest/globals';
-import { main } from '../src/cli/main.js';
 import { runDoctorCli } from '../src/cli/doctor-command.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { hh, type Captured } from './helpers/cli-in-process.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'hh-doctor-json-'));
 const savedEnv = { ...process.env };
@@ -29,25 +28,7 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-/** hh-sync in this process (main), stdout and stderr captured. */
-async function hh(args: string[]): Promise<Captured> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 /** runDoctorCli (the arguments after `doctor`), output captured. */
 async function doctor(args: string[]): Promise<Captured> {

@@ -8,9 +8,8 @@ import 'reflect-metadata';
 import { redactUrl } from '../src/gitops/git-cli.js';
 import { stripUrlCredentials } from '../src/gitops/git-url.js';
 import { FabricRegistry, InvalidFabricSettingsError } from '../src/index.js';
-import { jest } from '@jest/globals';
-import { main } from '../src/cli/main.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { hh } from './helpers/cli-in-process.js';
 
 /** [fabric name, URL with a secret, the secret, the URL that may be stored and shown]. */
 const WITH_SECRETS: [string, string, string, string][] = [
@@ -63,20 +62,6 @@ describe('library registry', () => {
   });
 });
 
-/** hh-sync in this process (a spawned CLI per URL cost ~45 s on the server, ~2 min embedded), output captured. */
-async function hh(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 describe('CLI: fabric add, then fabric list (text and --json)', () => {
   let cliDb: TestDatabase;

@@ -7,12 +7,10 @@
  */
 import 'reflect-metadata';
 import type { EntityManager } from '@mikro-orm/core';
-import { jest } from '@jest/globals';
 import pc from 'picocolors';
 import type { HedgehogFabric } from '../src/entities/index.js';
 import { FabricRegistry } from '../src/fabrics/fabric-registry.js';
 import { formatDriftReport } from '../src/cli/drift-table.js';
-import { main } from '../src/cli/main.js';
 import { driftJson } from '../src/cli/json-shapes.js';
 import { driftReport } from '../src/sync/drift-report.js';
 import { FABRIC_SYNC_STATUS_SQL } from '../src/sync/fabric-summary.js';
@@ -22,6 +20,7 @@ import { startWatch, type WatchEvents, type WatchHandle } from '../src/watch/ind
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { obj, vpcs } from './helpers/kube-objects.js';
 import { waitFor } from './helpers/watch-support.js';
+import { hh } from './helpers/cli-in-process.js';
 
 let db: TestDatabase;
 let em: EntityManager;
@@ -44,19 +43,6 @@ async function fakeWith(objs: readonly object[]): Promise<FakeKubeApi> {
   return api;
 }
 
-/** hh-sync in this process, stdout and stderr captured. */
-async function hh(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 interface RowView {
   actual_spec: Record<string, unknown> | null;
