@@ -23,7 +23,7 @@ import { MIGRATIONS } from './migrations-list.js';
 import { ledgerColumns, ledgerTables, type LedgerColumn } from './ledger-columns.js';
 import { MIGRATIONS_TABLE } from './orm-base-config.js';
 import { columnKey, columnsRequiredByChecks, loadCheckConstraints, type CheckConstraint } from './check-not-null.js';
-import { dropDefaultSql, setDefaultSql, setNotNullSql, type DoctorRepair } from './default-repair.js';
+import { dropDefaultSql, setDefaultSql, setNotNullSql, sqlIdent, type DoctorRepair } from './default-repair.js';
 import { foreignColumnRepair, foreignTableNotes } from './foreign-table-repair.js';
 import { CATALOG_SQL, type CatalogColumn } from './doctor-catalog.js';
 import { checkScope } from './doctor-scope.js';
@@ -101,12 +101,9 @@ export interface SchemaDoctorOptions {
 
 export const DEFAULT_FIX_LOCK_TIMEOUT_MS = 5000;
 
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
 
 function qualified(schema: string, table: string): string {
-  return `${quoteIdent(schema)}.${quoteIdent(table)}`;
+  return `${sqlIdent(schema)}.${sqlIdent(table)}`;
 }
 
 type Exec = <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>;
@@ -329,11 +326,11 @@ function ledgerRepair(col: CatalogColumn, expected: LedgerColumn, check: CheckCo
     return fixSql ? { fixSql, downSql: undoRestoreSql(col, fixSql) } : {};
   }
   if (!expected.nullable) return {};
-  if (col.domain_not_null) return { manual: `${target} ALTER COLUMN ${quoteIdent(col.column)} TYPE ${col.base_type};` };
+  if (col.domain_not_null) return { manual: `${target} ALTER COLUMN ${sqlIdent(col.column)} TYPE ${col.base_type};` };
   if (check) {
     return {
-      fixSql: `${target} DROP CONSTRAINT ${quoteIdent(check.name)};`,
-      downSql: `${target} ADD CONSTRAINT ${quoteIdent(check.name)} ${check.def.replace(/\s+NOT VALID$/i, '')} NOT VALID;`,
+      fixSql: `${target} DROP CONSTRAINT ${sqlIdent(check.name)};`,
+      downSql: `${target} ADD CONSTRAINT ${sqlIdent(check.name)} ${check.def.replace(/\s+NOT VALID$/i, '')} NOT VALID;`,
     };
   }
   return {};
@@ -341,7 +338,7 @@ function ledgerRepair(col: CatalogColumn, expected: LedgerColumn, check: CheckCo
 
 /** The statement that makes a live column carry the entity's default (or nullability); null when none applies. */
 function restoreSql(col: CatalogColumn, expected: LedgerColumn): string | null {
-  const target = `ALTER TABLE ${qualified(col.schema, col.table)} ALTER COLUMN ${quoteIdent(col.column)}`;
+  const target = `ALTER TABLE ${qualified(col.schema, col.table)} ALTER COLUMN ${sqlIdent(col.column)}`;
   if (expected.defaultSql !== null) return `${target} SET DEFAULT ${expected.defaultSql};`;
   if (expected.nullable) {
     // A nullable entity column: the honest default is NULL.
@@ -402,7 +399,7 @@ async function schemaDiff(orm: MikroORM, schema: string, table: string | null): 
     .map((s) => s.trim().replace(/;$/, ''))
     .filter((s) => s && !/^set names /i.test(s))
     .map((s) => `${s};`);
-  return table ? statements.filter((s) => s.includes(quoteIdent(table))) : statements;
+  return table ? statements.filter((s) => s.includes(sqlIdent(table))) : statements;
 }
 
 /** Human-readable report; `migration` (formatRepairMigration) replaces the bare SQL of a dry run. */

@@ -12,7 +12,7 @@ import { ledgerColumns, ledgerTables } from './ledger-columns.js';
 import { MIGRATIONS } from './migrations-list.js';
 import { MIGRATIONS_TABLE } from './orm-base-config.js';
 import { columnKey, columnsRequiredByChecks, type CheckConstraint } from './check-not-null.js';
-import type { SqlExec } from './default-repair.js';
+import { sqlIdent, type SqlExec } from './default-repair.js';
 
 export interface SchemaPreflight {
   healthy: boolean;
@@ -45,8 +45,6 @@ function describeProblems(p: SchemaPreflight): string {
   else if (p.pendingMigrations.length) problems.push(`migrations not applied: ${p.pendingMigrations.join(', ')}`);
   return `ledger schema unhealthy (${problems.join('; ')}); nothing written — run \`hh-sync doctor --fix\``;
 }
-
-const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /**
  * The columns an INSERT of ours may omit (no default of their own or of a domain; not a key, identity or
@@ -104,7 +102,7 @@ coalesce((select json_agg(json_build_object('table', k.tbl, 'name', k.conname, '
 /** Parameters: schema, our tables, identity columns (`table.column`)[, expected migration names]. */
 function preflightSql(schema: string, withMigrations: boolean): string {
   if (!withMigrations) return `${OMITTABLE_COLUMNS} select ${NOT_NULL_WITHOUT_DEFAULT}`;
-  const migrations = `${ident(schema)}.${ident(MIGRATIONS_TABLE)}`;
+  const migrations = `${sqlIdent(schema)}.${sqlIdent(MIGRATIONS_TABLE)}`;
   return `${OMITTABLE_COLUMNS} select ${NOT_NULL_WITHOUT_DEFAULT},
     array(select m from unnest(?::text[]) as m
            where m not in (select regexp_replace(name, '\\.[jt]s$', '') from ${migrations})) as pending`;
