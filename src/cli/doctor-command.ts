@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { DEFAULT_DATA_DIR } from '../db/embedded-postgres.js';
 import { openDatabase } from '../db/open-database.js';
-import { redactDatabaseUrl, resolveDatabaseUrl } from '../db/database-url.js';
+import { maskDatabaseUrl, redactDatabaseUrl, resolveDatabaseUrl } from '../db/database-url.js';
 import { DoctorScopeError, formatDoctorReport, runSchemaDoctor } from '../db/schema-doctor.js';
 import { formatRepairMigration } from '../db/default-repair.js';
 import { errorText } from '../sync/error-text.js';
@@ -103,7 +103,7 @@ export async function runDoctor(options: DoctorCommandOptions, io: CommandIO = d
     return report.healthy ? DOCTOR_EXIT.healthy : DOCTOR_EXIT.findings;
   } catch (err) {
     if (err instanceof DoctorScopeError) return fail(io, options, err.message, DOCTOR_EXIT.usage);
-    return fail(io, options, errorText(err).split(db.url).join(redactDatabaseUrl(db.url)), DOCTOR_EXIT.error);
+    return fail(io, options, maskDatabaseUrl(errorText(err), db.url), DOCTOR_EXIT.error);
   } finally {
     await db.close();
   }
