@@ -260,8 +260,10 @@ async function joinHolder(dir: string, first: LockRecord, waitMs: number, silent
       } else {
         try {
           await probe(url, Math.max(1000, Math.min(5000, deadline - Date.now())));
-          SHARED.set(`127.0.0.1:${holder.port}`, holder.pid);
-          return { url, dataDir: dir, servedBy: holder.pid, stop: async () => undefined };
+          const server = `127.0.0.1:${holder.port}`;
+          SHARED.set(server, holder.pid);
+          // Nothing of ours runs; stop() forgets the holder, so a later server on a reused port is not taken for it.
+          return { url, dataDir: dir, servedBy: holder.pid, stop: async () => void SHARED.delete(server) };
         } catch (err) {
           lastError = (err as Error).message; // its connections are all taken, or it is busy: try again
         }
