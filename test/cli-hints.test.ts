@@ -64,7 +64,8 @@ describe('a lock wait gets only its own advice', () => {
   });
 
   // PGlite is one backend: no second session can hold the lock.
-  (testServerUrl() ? test : test.skip)('a real run that waited for the lock (needs a PostgreSQL server: DATABASE_URL)', async () => {
+  (testServerUrl() ? describe : describe.skip)('a real run that waited for the lock (needs a PostgreSQL server: DATABASE_URL)', () => {
+  test('gets only its own advice', async () => {
     const db = await createEmptyDatabase();
     const ledger = await openLedger({ databaseUrl: db.url, sync: { lockTimeoutMs: 200 } });
     try {
@@ -83,6 +84,7 @@ describe('a lock wait gets only its own advice', () => {
       await ledger.close();
       await db.drop();
     }
+  });
   });
 });
 

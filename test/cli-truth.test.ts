@@ -212,8 +212,11 @@ describe('text from Git or the cluster is made inert before printing', () => {
     details: {},
     ...over,
   });
+  // Stripped of control sequences, but still shown: the name's printable rest is there, only made inert
+  // (an OSC sequence's payload, here a window title, is part of the sequence and goes with it).
   const inert = (text: string) => {
     expect(text).not.toMatch(/[\u001b\u009b\r\u0007]/);
+    expect(text).toContain('vpc-1');
   };
 
   test('run lines, failure lines, drift table and error lines', () => {
