@@ -50,7 +50,9 @@ export async function saveCrdSchemas(em: EntityManager, fabricId: number, crdObj
        SELECT ?, x.kind, x.crd_name, x.resource_version, x.spec, now()
          FROM jsonb_to_recordset(?::jsonb) AS x(kind text, crd_name text, resource_version text, spec jsonb)
        ON CONFLICT (fabric_id, crd_name) DO UPDATE
-         SET kind = excluded.kind, resource_version = excluded.resource_version, spec = excluded.spec, read_at = excluded.read_at`,
+         SET kind = excluded.kind, resource_version = excluded.resource_version, spec = excluded.spec, read_at = excluded.read_at
+         -- A CRD at the same resourceVersion is the same CRD: its large spec is not rewritten on every run.
+         WHERE fabric_crd_schema.resource_version IS DISTINCT FROM excluded.resource_version OR excluded.resource_version IS NULL`,
       [fabricId, JSON.stringify(rows)],
     );
   });
