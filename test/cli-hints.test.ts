@@ -123,6 +123,11 @@ describe('only a lost or unreachable server is told to check PostgreSQL', () => 
     const err = named('insert into "t" ("a") values (1) - new row for relation "t" violates check constraint "ck"', { name: 'CheckConstraintViolationException', code: '23514' });
     expect(classifyError(err).line).toBe('new row for relation "t" violates check constraint "ck"; check the ledger database: it refused a statement (`hh-sync doctor` checks its schema)');
   });
+
+  test('an API server that refused the connection is the cluster, not PostgreSQL', () => {
+    const err = named('connect ECONNREFUSED 10.0.0.1:6443', { name: 'KubeRequestError', code: 'ECONNREFUSED' });
+    expect(classifyError(err)).toMatchObject({ kind: 'cluster', line: expect.stringMatching(/check that the cluster is reachable/) });
+  });
 });
 
 describe('a partial run counts what its run line counts', () => {

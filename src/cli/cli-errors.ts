@@ -42,14 +42,9 @@ export interface ClassifiedError {
   kind: string;
 }
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN', '28P01', '3D000', '28000']);
 const MAX_LINE = 600;
-const DATABASE_HINT = 'check --database-url / HH_SYNC_DATABASE_URL / DATABASE_URL and that PostgreSQL is running';
-
-/** Only the first line of a message, SQL stripped: the rest (statements, stacks, snippets) belongs to --verbose. */
-function firstLine(message: string): string {
-  return errorText(message);
-}
+/** A command that could not reach its database (the run-level hint, DATABASE_CONNECTION_HINT, also says nothing was stored). */
+export const DATABASE_HINT = 'check --database-url / HH_SYNC_DATABASE_URL / DATABASE_URL and that PostgreSQL is running';
 
 /** Maps anything thrown by a command to its exit code and the one line shown for it. */
 export function classifyError(err: unknown): ClassifiedError {
@@ -62,15 +57,14 @@ export function classifyError(err: unknown): ClassifiedError {
 function classify(err: unknown): ClassifiedError {
   const name = (err as Error)?.name;
   if (err instanceof UsageError) return { code: EXIT.usage, kind: 'usage', line: err.message };
-  if (USAGE_ERRORS.has(name)) return { code: EXIT.usage, kind: 'usage', line: firstLine((err as Error).message) };
+  if (USAGE_ERRORS.has(name)) return { code: EXIT.usage, kind: 'usage', line: errorText((err as Error).message) };
   if (err instanceof RuntimeFailure) return { code: EXIT.failure, kind: err.kind, line: err.hint ? `${err.message}; ${err.hint}` : err.message };
   if (err instanceof CommanderError) return { code: EXIT.usage, kind: 'usage', line: err.message };
   if (name === 'DatabaseMissingError') return { code: EXIT.failure, kind: 'database', line: missingDatabaseLine(err as Error) };
-  const message = firstLine(errorText(err));
+  // One line, the server's own message first, no SQL (errorText); the rest belongs to --verbose.
+  const message = errorText(err);
   const source = failureSource(err);
   if (source === 'git') return { code: EXIT.failure, kind: 'git', line: `${message}; check the fabric's Git source with \`hh-sync fabric list\`` };
-  const code = (err as { code?: unknown })?.code;
-  if (typeof code === 'string' && CONNECTION_CODES.has(code)) return { code: EXIT.failure, kind: 'database', line: `${message}; ${DATABASE_HINT}` };
   if (source === 'database') {
     // Only a lost or unreachable server is told to check PostgreSQL; a lock wait's message is its own advice.
     const kind = databaseFailureKind(err);

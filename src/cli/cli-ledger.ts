@@ -5,7 +5,7 @@ import { DEFAULT_DATA_DIR } from '../db/embedded-postgres.js';
 import { redactDatabaseUrl, resolveDatabaseUrl } from '../db/database-url.js';
 import { openLedger, type Ledger, type LedgerOptions } from '../ledger.js';
 import { databaseFailureKind, databaseHint, errorText } from '../sync/error-text.js';
-import { RuntimeFailure, UsageError, missingDatabaseLine } from './cli-errors.js';
+import { DATABASE_HINT, RuntimeFailure, UsageError, missingDatabaseLine } from './cli-errors.js';
 import type { GlobalOptions, Output } from './cli-output.js';
 
 /** Where the ledger lives, decided from the flags and the environment (same order as `doctor`). */
@@ -62,7 +62,7 @@ export function openFailure(err: unknown, where: LedgerLocation, action = 'open'
   const hint = migrationHint
     ? migrationHint
     : where.url
-    ? 'check --database-url / HH_SYNC_DATABASE_URL / DATABASE_URL and that PostgreSQL is running'
+    ? DATABASE_HINT
     : /in use by process/.test(message)
       ? 'stop the other hh-sync process using it, or pass another --data-dir'
       : 'check the --data-dir directory (or remove it to start afresh)';
