@@ -50,6 +50,10 @@ export function redactUrl(text: string): string {
 
 /** Default time limit of one git network operation (clone, fetch, ls-remote). */
 export const DEFAULT_GIT_TIMEOUT_MS = 120_000;
+/** The longest delay setTimeout honours; beyond it Node fires after 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+/** How much of a git command's stderr is kept for its error message. */
+const MAX_STDERR_BYTES = 64 * 1024;
 
 /**
  * Git's own credential sources (credential helpers, the SSH agent) always apply. HH_SYNC_GIT_TOKEN adds
@@ -113,7 +117,8 @@ export function runGit(args: string[], opts: RunGitOptions = {}): Promise<GitRes
   if (opts.network) full.push(...tokenHelperConfig());
   if (opts.gitDir) full.push(`--git-dir=${opts.gitDir}`);
   full.push(...args);
-  const timeoutMs = opts.network ? (opts.network.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS) : 0;
+  // setTimeout fires at once past 2^31-1 ms (~24.8 days): a huge limit must stay a limit, not become "no time at all".
+  const timeoutMs = opts.network ? Math.min(opts.network.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS, MAX_TIMER_MS) : 0;
   const env = gitEnv();
   if (opts.network) {
     env.GIT_HTTP_LOW_SPEED_LIMIT = '1000';
@@ -125,6 +130,7 @@ export function runGit(args: string[], opts: RunGitOptions = {}): Promise<GitRes
     const child = spawn('git', full, { env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true, detached: !!opts.network });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
+    let errBytes = 0;
     let outBytes = 0;
     let failure: 'timeout' | 'maxBuffer' | null = null;
     const stop = (why: 'timeout' | 'maxBuffer') => {
@@ -138,7 +144,9 @@ export function runGit(args: string[], opts: RunGitOptions = {}): Promise<GitRes
       else out.push(d);
     });
     child.stderr.on('data', (d: Buffer) => {
-      if (err.length < 1000) err.push(d);
+      // Only the start of stderr is kept for the message: a chatty or hostile remote cannot fill memory.
+      if (errBytes < MAX_STDERR_BYTES) err.push(d);
+      errBytes += d.length;
     });
     const timer = opts.network ? setTimeout(() => stop('timeout'), timeoutMs) : undefined;
     if (opts.network && child.pid) trackNetworkGroup(child.pid);
