@@ -30,7 +30,7 @@ import { applyWritePlan, ResourceWriter, WRITE_BATCH_ROWS } from './resource-wri
 import { addCounts, closeAbandonedRuns, type RunCounts, type RunType, type SyncRunReport } from './run-recorder.js';
 import { runEnvelope, type RunAccumulator } from './run-envelope.js';
 import { ClusterUnreachableError, FabricNotFoundError } from './sync-errors.js';
-import { markRefusedObjects, refusedByKey } from './refused-objects.js';
+import { markRefusedObjects, refusedByKey, type RefusedObject } from './refused-objects.js';
 import { query } from './sql.js';
 import { loadActualIndex, loadActualIndexes, loadActualIndexForKeys, type ActualIndexEntry, loadStoredResourcesByIds, loadStoredResources } from './stored-resource.js';
 import type { TransitionTrigger } from './transitions.js';
@@ -248,7 +248,10 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     runId: number | null = null,
   ): Promise<KindWriteResult> {
     let diff;
-    const refused = refusedByKey(kind.kind, mode.refused ?? [], mode.sweep ? observations : [...observations, ...mode.deletes]);
+    // Refusals are rare: a watch batch without any builds nothing for them.
+    const refused = mode.refused?.length
+      ? refusedByKey(kind.kind, mode.refused, mode.sweep ? observations : [...observations, ...mode.deletes])
+      : new Map<string, RefusedObject>();
     if (mode.sweep) {
       const index = mode.index ?? (await loadActualIndex(em, fabric.id, kind.kind));
       if (mode.namespaces) {
