@@ -62,6 +62,9 @@ test('which failures are outages: connection and timeout errors are; constraint,
   for (const code of ['08006', '57P01', '53300', '57014', '55P03', '40P01', 'ECONNREFUSED']) expect(isDatabaseOutage(pgError(code))).toBe(true);
   expect(isDatabaseOutage(new Error('Connection terminated unexpectedly'))).toBe(true);
   expect(isDatabaseOutage(Object.assign(new Error('wrapped'), { cause: pgError('23514') }))).toBe(false);
+  // A bug of ours is no outage (waiting for the database would not help); a lock wait is.
+  expect(isDatabaseOutage(new TypeError("Cannot read properties of undefined (reading 'spec')"))).toBe(false);
+  expect(isDatabaseOutage(Object.assign(new Error('another sync run holds fabric "f"'), { name: 'FabricBusyError' }))).toBe(true);
 });
 
 test('a CHECK constraint added while the watch runs: a failed run in one line, gauge 0, growing backoff, no relist loop; repaired, it converges', async () => {

@@ -3,6 +3,7 @@
  * that answers (a constraint, a schema that does not fit our INSERTs, a data error)? Treating a refusal as an
  * outage relists in a loop: the database "answers again" at once and refuses the same write again.
  */
+import { databaseFailureKind } from '../sync/error-text.js';
 
 /** SQLSTATE classes and codes that mean the database is unreachable, restarting or too busy: transient. */
 const OUTAGE_CLASSES = new Set(['08', '53', '57', '40']);
@@ -19,11 +20,16 @@ export function sqlState(err: unknown): string | undefined {
 
 /**
  * True when the write failed because the database could not be reached or could not answer in time. An error
- * without a SQLSTATE (a socket error, a pool timeout, a terminated connection) counts as an outage; any other
- * SQLSTATE (class 23 constraint violations, 22 data errors, 42 schema errors, …) is a refusal.
+ * without a SQLSTATE is an outage when error-text's classification calls it a lost or unreachable connection
+ * (a socket error, a pool timeout, a terminated connection) or a lock wait; anything else — a bug of ours, say —
+ * is not: it would fail again the moment the database "answers again". Any other SQLSTATE (class 23 constraint
+ * violations, 22 data errors, 42 schema errors, …) is a refusal.
  */
 export function isDatabaseOutage(err: unknown): boolean {
   const state = sqlState(err);
-  if (state === undefined) return true;
+  if (state === undefined) {
+    const kind = databaseFailureKind(err);
+    return kind === 'connection' || kind === 'busy';
+  }
   return OUTAGE_CLASSES.has(state.slice(0, 2)) || OUTAGE_CODES.has(state);
 }
