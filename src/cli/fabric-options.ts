@@ -13,6 +13,7 @@ import { ignoreRuleProblem } from '../drift/ignore-rules.js';
 import { isRemoteRepository } from '../gitops/git-source.js';
 import { stripUrlCredentials } from '../gitops/git-url.js';
 import { normalizeSubPath } from '../gitops/source-files.js';
+import { dns1123LabelProblem } from '../gitops/k8s-names.js';
 import { UsageError } from './cli-errors.js';
 
 /** The flags as commander hands them over. */
@@ -42,8 +43,6 @@ export function collectRaw(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
 /** The catalog's kind for `VPC`, `vpc` or `vpcs`; UsageError naming the known kinds otherwise. */
 export function resolveKind(input: string, flag = '--kind'): string {
   const lower = input.toLowerCase();
@@ -59,7 +58,7 @@ export function resolveKind(input: string, flag = '--kind'): string {
 export function checkFabricName(name: string): void {
   const rule = 'lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters';
   if (name === '') throw new UsageError(`the fabric name must not be empty: ${rule}`);
-  if (name.length > 63 || !DNS_LABEL.test(name)) throw new UsageError(`fabric name ${JSON.stringify(name)} is not a DNS-1123 label: ${rule}`);
+  if (dns1123LabelProblem(name)) throw new UsageError(`fabric name ${JSON.stringify(name)} is not a DNS-1123 label: ${rule}`);
 }
 
 /**
@@ -176,7 +175,7 @@ export async function fabricSettingsFromFlags(flags: FabricFlags, existing?: Hed
 
   if (flags.namespace?.length) {
     for (const ns of flags.namespace) {
-      if (ns.length > 63 || !DNS_LABEL.test(ns)) throw new UsageError(`--namespace ${ns}: not a valid namespace name (lower-case letters, digits and '-', at most 63)`);
+      if (dns1123LabelProblem(ns)) throw new UsageError(`--namespace ${ns}: not a valid namespace name (lower-case letters, digits and '-', at most 63)`);
     }
     s.namespaces = [...new Set(flags.namespace)];
   } else if (flags.allNamespaces) s.namespaces = [];
