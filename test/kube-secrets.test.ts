@@ -14,7 +14,7 @@ import { kindInfo } from '../src/kube/catalog.js';
 import { ClusterReader } from '../src/kube/cluster-reader.js';
 import { KubeAuthError, describeKubeError } from '../src/kube/kube-errors.js';
 import { apiServerUrlOf, loadKubeConfig } from '../src/kube/kube-config.js';
-import { stripUrlCredentials } from '../src/kube/redact.js';
+import { redactUrlCredentials as stripUrlCredentials } from '../src/kube/redact.js';
 import { fabricSettingsFromFlags } from '../src/cli/fabric-options.js';
 import { FabricRegistry } from '../src/fabrics/fabric-registry.js';
 import { FabricSyncService } from '../src/sync/fabric-sync-service.js';

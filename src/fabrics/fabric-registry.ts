@@ -6,7 +6,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import { HedgehogFabric, type IgnoreRule } from '../entities/index.js';
 import { ignoreRuleProblem } from '../drift/ignore-rules.js';
 import { kindInfo } from '../kube/catalog.js';
-import { stripUrlCredentials as stripKubeUrlCredentials } from '../kube/redact.js';
+import { redactUrlCredentials } from '../kube/redact.js';
 import { stripUrlCredentials as stripGitUrlCredentials } from '../gitops/git-url.js';
 import { query } from '../sync/sql.js';
 
@@ -81,7 +81,7 @@ function urlCredentialProblems(settings: FabricSettings): string[] {
     }
   }
   if (settings.apiServerUrl) {
-    const url = stripKubeUrlCredentials(settings.apiServerUrl);
+    const url = redactUrlCredentials(settings.apiServerUrl);
     if (url !== settings.apiServerUrl) {
       problems.push(`apiServerUrl: the URL carries credentials (user name or password); give it without them (${url}): they belong in the kubeconfig`);
     }

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { KubeConfig, type User } from '@kubernetes/client-node';
-import { stripUrlCredentials } from './redact.js';
+import { redactUrlCredentials } from './redact.js';
 
 export interface KubeAccess {
   /** A kubeconfig file; `~/` is expanded. Absent/null: in-cluster or the default loading rules. */
@@ -153,7 +153,7 @@ export function loadKubeConfig(access: KubeAccess = {}): KubeConfig {
   if (cluster.server.startsWith('http:') && !cluster.skipTLSVerify) {
     // client-node refuses plain http unless skipTLSVerify is set, with a message naming neither.
     throw new KubeConfigError(
-      `cluster "${cluster.name}" in ${where} uses plain http (${stripUrlCredentials(cluster.server)}); client-node requires insecure-skip-tls-verify: true for that`,
+      `cluster "${cluster.name}" in ${where} uses plain http (${redactUrlCredentials(cluster.server)}); client-node requires insecure-skip-tls-verify: true for that`,
     );
   }
   return guardExecPlugin(kc);
@@ -162,7 +162,7 @@ export function loadKubeConfig(access: KubeAccess = {}): KubeConfig {
 /** The current cluster's API server URL, fit to show and store: without the user name and password it may carry. */
 export function apiServerUrlOf(kc: KubeConfig): string | null {
   const server = kc.getCurrentCluster()?.server;
-  return server ? stripUrlCredentials(server) : null;
+  return server ? redactUrlCredentials(server) : null;
 }
 
 /**

@@ -10,6 +10,3 @@ const URL_USERINFO = /\b([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^\s/@?#]*@/g;
 export function redactUrlCredentials(text: string): string {
   return text.replace(URL_USERINFO, '$1');
 }
-
-/** The URL without its user name and password (the text unchanged when it is not a URL with credentials). */
-export const stripUrlCredentials: (url: string) => string = redactUrlCredentials;
