@@ -9,6 +9,7 @@ import { fabricJson } from './json-shapes.js';
 import { renderTable } from './text-table.js';
 import { safeLine, shellArg } from './terminal-text.js';
 import { stripUrlCredentials } from '../gitops/git-url.js';
+import { redactUrlCredentials } from '../kube/redact.js';
 
 /** A Git URL as shown: without credentials, even one stored before they were removed on input. */
 const shownUrl = (url: string): string => stripUrlCredentials(url).url;
@@ -18,7 +19,7 @@ function describeFabric(f: HedgehogFabric, out: Output): string {
   const cluster = f.inCluster ? 'in-cluster service account' : `${f.kubeconfigPath ?? 'default kubeconfig ($KUBECONFIG or ~/.kube/config)'}${f.kubeContext ? ` (context ${f.kubeContext})` : ''}`;
   const lines = [
     `${c.bold(f.name)}${f.description ? ` — ${f.description}` : ''}`,
-    `  cluster     ${cluster}${f.apiServerUrl ? c.dim(` → ${f.apiServerUrl}`) : ''}`,
+    `  cluster     ${cluster}${f.apiServerUrl ? c.dim(` → ${redactUrlCredentials(f.apiServerUrl)}`) : ''}`,
     `  namespaces  ${f.namespaces.length ? f.namespaces.join(', ') : 'all'}`,
     `  git         ${f.gitRepository ? `${shownUrl(f.gitRepository)}${f.gitRef ? `@${f.gitRef}` : ''}${f.gitPath ? ` (${f.gitPath})` : ''}` : c.dim('none (set one with --git)')}`,
   ];
@@ -87,7 +88,7 @@ export async function listFabrics(g: GlobalOptions, out: Output): Promise<number
     // Names and settings may predate name checks or come from a library caller: made inert before printing.
     const rows = fabrics.map((f) => [
       safeLine(f.name),
-      safeLine(f.inCluster ? 'in-cluster' : (f.apiServerUrl ?? f.kubeconfigPath ?? '-')),
+      safeLine(f.inCluster ? 'in-cluster' : (f.apiServerUrl ? redactUrlCredentials(f.apiServerUrl) : (f.kubeconfigPath ?? '-'))),
       safeLine(f.gitRepository ? `${shownUrl(f.gitRepository)}${f.gitRef ? `@${f.gitRef}` : ''}${f.gitPath ? `:${f.gitPath}` : ''}` : '-'),
       f.syncStatus === 'in_sync' ? c.green(f.syncStatus) : f.syncStatus === 'never_synced' ? c.dim(f.syncStatus) : c.yellow(f.syncStatus),
       String(f.driftedCount),

@@ -4,6 +4,7 @@
  */
 import type { HedgehogFabric } from '../entities/index.js';
 import { stripUrlCredentials } from '../gitops/git-url.js';
+import { redactUrlCredentials } from '../kube/redact.js';
 import type { DriftReport } from '../sync/drift-report.js';
 import type { RunCounts, RunStatus, RunType, SyncRunReport } from '../sync/run-recorder.js';
 import type { DriftSeverity, DriftStatus } from '../drift/types.js';
@@ -139,7 +140,7 @@ export function fabricJson(f: HedgehogFabric): FabricJson {
     kubeconfigPath: f.kubeconfigPath,
     kubeContext: f.kubeContext,
     inCluster: f.inCluster,
-    apiServerUrl: f.apiServerUrl,
+    apiServerUrl: f.apiServerUrl && redactUrlCredentials(f.apiServerUrl), // stored before credentials were removed
     namespaces: [...f.namespaces],
     gitRepository: f.gitRepository && stripUrlCredentials(f.gitRepository).url, // a URL stored before credentials were removed
     gitRef: f.gitRef,
