@@ -10,6 +10,7 @@ import type { Colors } from './cli-output.js';
 import { SyncProgress } from './sync-progress.js';
 import { DATABASE_CONNECTION_HINT, databaseHint, type DatabaseFailureKind } from '../sync/error-text.js';
 import { safeLine, shellArg } from './terminal-text.js';
+import { MAX_OTHER_KIND_FILES } from '../gitops/desired-state-reader.js';
 
 export type { Direction } from './sync-command.js';
 import type { Direction } from './sync-command.js';
@@ -120,7 +121,10 @@ function otherKindLines(r: SyncRunReport, c: Colors, verbose: boolean): string[]
   const total = kinds.reduce((n, [, count]) => n + count, 0);
   const lines = [c.dim(`    not tracked (${total} document${total === 1 ? '' : 's'} of other kinds): ${kinds.map(([k, n]) => `${k} ×${n}`).join(', ')}`)];
   const files = (r.details.otherKindFiles ?? {}) as Record<string, string[]>;
-  if (verbose) for (const [k] of kinds) lines.push(c.dim(`      ${k}: ${(files[k] ?? []).join(', ')}`));
+  for (const [k] of verbose ? kinds : []) {
+    const listed = files[k] ?? [];
+    lines.push(c.dim(safeLine(`      ${k}: ${listed.join(', ')}${listed.length >= MAX_OTHER_KIND_FILES ? ', … (the first ' + MAX_OTHER_KIND_FILES + ' files)' : ''}`)));
+  }
   return lines;
 }
 

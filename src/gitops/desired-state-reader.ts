@@ -16,6 +16,9 @@ import type { ManifestSink } from './manifest-sink.js';
 import { DesiredSourceError } from './source-error.js';
 import { comparePaths, DEFAULT_MAX_FILE_BYTES, normalizeSubPath } from './source-files.js';
 
+/** Files listed per kind of other documents in a run's report (`-v`); the counts stay complete. */
+export const MAX_OTHER_KIND_FILES = 50;
+
 export { DesiredSourceError } from './source-error.js';
 
 export interface GitSource {
@@ -122,7 +125,11 @@ class Collector implements ManifestSink {
     let documentsRead = 0;
     let refused = this.refused.length;
     for (const { path: file, result } of this.parsed) {
-      for (const k of Object.keys(result.otherKinds)) (otherKindFiles[k] ??= []).push(file);
+      for (const k of Object.keys(result.otherKinds)) {
+        // Kept in every run record: a repository of thousands of ConfigMaps must not write thousands of paths each run.
+        const files = (otherKindFiles[k] ??= []);
+        if (files.length < MAX_OTHER_KIND_FILES) files.push(file);
+      }
       all.push(...result.observations);
       errors.push(...result.errors);
       documentsRead += result.documents;
