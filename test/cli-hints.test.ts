@@ -17,13 +17,14 @@ import type { SyncRunReport } from '../src/sync/run-recorder.js';
 import { createGitRepo } from '../src/testing/index.js';
 import { createEmptyDatabase, testServerUrl, withPg } from './helpers/database.js';
 import { hh } from './helpers/cli-in-process.js';
+import { messageLines } from './helpers/cli.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'hh-cli-hints-'));
 const savedEnv = { ...process.env };
 
 
 
-const messages = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('hh-sync:'));
+const messages = messageLines;
 
 const vpc = (name: string, vlan: number) => `apiVersion: vpc.githedgehog.com/v1beta1
 kind: VPC

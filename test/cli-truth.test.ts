@@ -24,6 +24,7 @@ import type { SyncRunReport } from '../src/sync/run-recorder.js';
 import { createGitRepo } from '../src/testing/index.js';
 import { createEmptyDatabase, withPg } from './helpers/database.js';
 import { hh } from './helpers/cli-in-process.js';
+import { messageLines } from './helpers/cli.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'hh-cli-truth-'));
 const savedEnv = { ...process.env };
@@ -43,7 +44,7 @@ spec:
 
 
 
-const messages = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('hh-sync:'));
+const messages = messageLines;
 const ledgerFlags = () => ['--database-url', db.url];
 
 beforeAll(async () => {

@@ -17,6 +17,7 @@ import { resourceHistory } from '../src/sync/history.js';
 import { FakeKubeApi, commitFiles, createGitRepo } from '../src/testing/index.js';
 import { applyWatchWrite } from '../src/watch/watch-writer.js';
 import { createTestDatabase, withPg, type TestDatabase } from './helpers/database.js';
+import { obj } from './helpers/kube-objects.js';
 
 let db: TestDatabase;
 let orm: MikroORM;
@@ -34,12 +35,7 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const server = (name: string, description = name) => ({
-  apiVersion: 'wiring.githedgehog.com/v1beta1',
-  kind: 'Server',
-  metadata: { name, namespace: 'default' },
-  spec: { description },
-});
+const server = (name: string, description = name) => obj('Server', name, 'default', { description });
 
 const serverYaml = (name: string) => `apiVersion: wiring.githedgehog.com/v1beta1
 kind: Server

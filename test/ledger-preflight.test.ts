@@ -16,18 +16,14 @@ import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
 import { FakeKubeApi } from '../src/testing/index.js';
 import { startWatch, type WatchHandle } from '../src/watch/index.js';
 import { createTestDatabase, withPg, type TestDatabase } from './helpers/database.js';
+import { obj } from './helpers/kube-objects.js';
 
 let db: TestDatabase;
 let orm: MikroORM;
 let api: FakeKubeApi;
 let seq = 0;
 
-const server = (name: string, description = name) => ({
-  apiVersion: 'wiring.githedgehog.com/v1beta1',
-  kind: 'Server',
-  metadata: { name, namespace: 'default' },
-  spec: { description },
-});
+const server = (name: string, description = name) => obj('Server', name, 'default', { description });
 
 beforeAll(async () => {
   db = await createTestDatabase();

@@ -13,13 +13,9 @@ import { FakeKubeApi } from '../src/testing/index.js';
 import { startWatch, type WatchHandle } from '../src/watch/index.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitFor } from './helpers/watch-support.js';
+import { obj } from './helpers/kube-objects.js';
 
-const server = (name: string) => ({
-  apiVersion: 'wiring.githedgehog.com/v1beta1',
-  kind: 'Server',
-  metadata: { name, namespace: 'default' },
-  spec: { description: name },
-});
+const server = (name: string) => obj('Server', name, 'default', { description: name });
 
 let db: TestDatabase;
 let em: EntityManager;

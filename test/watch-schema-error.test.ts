@@ -16,18 +16,14 @@ import { startWatch, type WatchEvents, type WatchHandle } from '../src/watch/ind
 import { isDatabaseOutage } from '../src/watch/write-failure.js';
 import { createTestDatabase, withPg, type TestDatabase } from './helpers/database.js';
 import { fakeView, ledgerView, viewDiff, waitFor } from './helpers/watch-support.js';
+import { obj } from './helpers/kube-objects.js';
 
 let db: TestDatabase;
 let orm: MikroORM;
 let api: FakeKubeApi;
 let handle: WatchHandle | undefined;
 
-const server = (name: string) => ({
-  apiVersion: 'wiring.githedgehog.com/v1beta1',
-  kind: 'Server',
-  metadata: { name, namespace: 'default' },
-  spec: { description: name },
-});
+const server = (name: string) => obj('Server', name, 'default', { description: name });
 
 beforeAll(async () => {
   db = await createTestDatabase();
