@@ -17,24 +17,7 @@ import { createGitRepo } from '../src/testing/index.js';
 import { cliEnv, messageLines, runCli } from './helpers/cli.js';
 import { createEmptyDatabase, testServerUrl, withPg } from './helpers/database.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
-
-/** A TCP server that accepts every connection and never says a word (a hung server, a half-open firewall). */
-async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
+import { silentServer } from './helpers/silent-server.js';
 
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {

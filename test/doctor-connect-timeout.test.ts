@@ -2,26 +2,8 @@
  * `hh-sync doctor` honours --connect-timeout (and HH_SYNC_CONNECT_TIMEOUT) like every other command: a
  * database that accepts TCP and never answers fails within that bound, not after the 10 s default.
  */
-import net from 'node:net';
 import { runDoctor } from '../src/cli/doctor-command.js';
-
-/** A TCP server that accepts every connection and never says a word. */
-async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
+import { silentServer } from './helpers/silent-server.js';
 
 function captured() {
   const out = { stdout: '', stderr: '' };

@@ -13,6 +13,7 @@ import { syncMirror } from '../src/gitops/git-source.js';
 import { stripUrlCredentials } from '../src/gitops/git-url.js';
 import { readDesiredState, resolveSourceRef } from '../src/gitops/desired-state-reader.js';
 import { createGitRepo } from '../src/testing/index.js';
+import { silentServer } from './helpers/silent-server.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'hh-secrets-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -51,29 +52,6 @@ describe('redactUrl', () => {
   });
 });
 
-/** A "Git server" that accepts connections and never answers. */
-async function silentServer(): Promise<{ port: number; open: () => number; seen: () => number; close: () => Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  let seen = 0;
-  const server = net.createServer((s) => {
-    seen++;
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => undefined);
-    s.resume(); // read (and drop) what git sends, so its hang-up is seen
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    open: () => sockets.size,
-    seen: () => seen,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => server.close(r));
-    },
-  };
-}
-
 async function until(cond: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
@@ -93,7 +71,7 @@ describe('git network operations have a time limit', () => {
         /cannot clone or fetch repository http:\/\/127\.0\.0\.1:\d+\/repo\.git: git clone timed out after 1 s/,
       );
       expect(Date.now() - started).toBeLessThan(5000);
-      expect(server.seen()).toBeGreaterThan(0);
+      expect(server.accepted()).toBeGreaterThan(0);
       // git and git-remote-http were killed: nobody holds the connection any more.
       expect(await until(() => server.open() === 0, 2000)).toBe(true);
       expect(existsSync(cache)).toBe(false);

@@ -5,7 +5,6 @@
  * fabric lock. Servers here are closed (sockets destroyed) in afterEach/afterAll so Jest never waits on them.
  */
 import 'reflect-metadata';
-import net from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { jest } from '@jest/globals';
@@ -19,32 +18,10 @@ import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
 import { FakeKubeApi } from '../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { obj, vpcs } from './helpers/kube-objects.js';
+import { silentServer } from './helpers/silent-server.js';
 
 const VPC = kindInfo('VPC')!;
 const FAST: ClusterReaderOptions = { baseDelayMs: 1, maxDelayMs: 5, maxRetries: 1, requestTimeoutMs: 150 };
-
-/** A TCP server that accepts every connection, reads the request, and never writes a byte back. */
-async function silentServer(): Promise<{ url: string; connections: () => number; close: () => Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  let accepted = 0;
-  const server = net.createServer((s) => {
-    accepted++;
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => undefined);
-    s.resume();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    connections: () => accepted,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 function kubeConfigFor(url: string): KubeConfig {
   const kc = new KubeConfig();
@@ -81,7 +58,7 @@ describe('a server that accepts the connection and never answers', () => {
     expect(discovery.failed).toEqual([{ kind: 'VPC', reason: expect.stringMatching(/discover vpc\.githedgehog\.com\/v1beta1 failed after 2 attempts: .*no complete answer within 150 ms/) }]);
     await expect(fresh().readCrds()).rejects.toThrow(/no complete answer within 150 ms/);
     expect(Date.now() - started).toBeLessThan(5000);
-    expect(silent.connections()).toBeGreaterThanOrEqual(6);
+    expect(silent.accepted()).toBeGreaterThanOrEqual(6);
   });
 
   test('the timeout survives garbage collection while a caller signal is also passed', async () => {
@@ -111,7 +88,7 @@ describe('a server that accepts the connection and never answers', () => {
       const reader = new ClusterReader(kubeConfigFor(silent.url), { signal: caller.signal });
       const pending = reader.listKind(VPC);
       const deadline = Date.now() + 3000;
-      while (silent.connections() === 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+      while (silent.accepted() === 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
       expect(spy.mock.calls.some(([, ms]) => ms === 30_000)).toBe(true);
       caller.abort();
       await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
