@@ -1,6 +1,6 @@
 /** URLs a ledger stored before credentials were removed on input are never printed with them. */
 import 'reflect-metadata';
-import { query } from '../src/sync/sql.js';
+import { query } from '../src/store/sql.js';
 import { hh } from './helpers/cli-in-process.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 

@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { FabricRegistry } from '../src/fabrics/fabric-registry.js';
 import { saveCrdSchemas } from '../src/sync/crd-schema-store.js';
-import { query } from '../src/sync/sql.js';
+import { query } from '../src/store/sql.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 
 let db: TestDatabase;

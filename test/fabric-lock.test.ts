@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import type { EntityManager } from '@mikro-orm/core';
 import { lockFabricForTransaction } from '../src/sync/fabric-lock.js';
-import { query } from '../src/sync/sql.js';
+import { query } from '../src/store/sql.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 
 let db: TestDatabase;

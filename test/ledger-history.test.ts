@@ -132,7 +132,7 @@ describe('first_seen', () => {
       spec: { description }, status: null, labels: {}, annotations: {}, uid: 'uid-w-1', resourceVersion: rv,
     });
     const write = (o: ActualObservation) =>
-      applyWatchWrite(svc, orm.em, fabric, { source: 'batch', batch: { kind, upserts: [o], deletes: [], errors: [] } }, {
+      applyWatchWrite(svc.actualKindWriter, orm.em, fabric, { source: 'batch', batch: { kind, upserts: [o], deletes: [], errors: [] } }, {
         stillHolds: async () => true, schemaDefaults: new Map(), refreshSummary: true, current: true, lockTimeoutMs: 5000,
       });
     const before = Date.now();
@@ -227,8 +227,8 @@ describe('history of deleted objects', () => {
       kind: 'Server', namespace: 'default', name: 'w-del', apiVersion: 'wiring.githedgehog.com/v1beta1',
       spec: {}, status: null, labels: {}, annotations: {}, uid: 'u', resourceVersion: '1',
     };
-    await applyWatchWrite(svc, orm.em, fabric, { source: 'batch', batch: { kind, upserts: [o], deletes: [], errors: [] } }, opts);
-    await applyWatchWrite(svc, orm.em, fabric, { source: 'batch', batch: { kind, upserts: [], deletes: [{ namespace: 'default', name: 'w-del' }], errors: [] } }, opts);
+    await applyWatchWrite(svc.actualKindWriter, orm.em, fabric, { source: 'batch', batch: { kind, upserts: [o], deletes: [], errors: [] } }, opts);
+    await applyWatchWrite(svc.actualKindWriter, orm.em, fabric, { source: 'batch', batch: { kind, upserts: [], deletes: [{ namespace: 'default', name: 'w-del' }], errors: [] } }, opts);
     const history = await resourceHistory(orm.em.fork(), fabric.name, { kind: 'Server', name: 'w-del' });
     expect(history.map((h) => [h.to, h.trigger, h.runId])).toEqual([
       ['orphaned', 'watch', null],

@@ -13,7 +13,7 @@ import { FabricRegistry } from '../src/fabrics/fabric-registry.js';
 import { formatDriftReport } from '../src/cli/drift-table.js';
 import { driftJson } from '../src/cli/json-shapes.js';
 import { driftReport } from '../src/sync/drift-report.js';
-import { FABRIC_SYNC_STATUS_SQL } from '../src/sync/fabric-summary.js';
+import { FABRIC_SYNC_STATUS_SQL } from '../src/store/fabrics.js';
 import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
 import { FakeKubeApi } from '../src/testing/index.js';
 import { startWatch, type WatchEvents, type WatchHandle } from '../src/watch/index.js';

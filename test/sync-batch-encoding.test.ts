@@ -1,5 +1,5 @@
 /** How a batch of rows is encoded for the bulk statements: shared scalars once, the rest per row (pure). */
-import { encodeBatch } from '../src/sync/sql.js';
+import { encodeBatch } from '../src/store/sql.js';
 
 const T1 = new Date('2026-11-26T10:00:00.000Z');
 const COLUMNS = ['fabric_id', 'kind', 'name', 'labels', 'drift_score', 'actual_uid', 'last_updated', 'actual_updated'];

@@ -2,9 +2,10 @@
  * The actual-side planner, pure functions: what changed against the ledger's index (phase 1), and the
  * rows to write, in chunks (phase 2).
  */
-import { addOutcome, diffAgainstIndex, emptyPlan, planActualWriteChunks, type WritePlan } from '../src/sync/actual-plan.js';
+import { addOutcome, diffAgainstIndex, planActualWriteChunks } from '../src/sync/actual-plan.js';
+import { emptyPlan, type WritePlan } from '../src/sync/write-plan.js';
 import type { DriftContext } from '../src/sync/drift-evaluation.js';
-import type { ActualIndexEntry, StoredResource } from '../src/sync/stored-resource.js';
+import type { ActualIndexEntry, StoredResource } from '../src/store/stored-resources.js';
 import type { ActualObservation } from '../src/observations.js';
 
 const obs = (name: string, rv: string, uid = `uid-${name}`): ActualObservation => ({

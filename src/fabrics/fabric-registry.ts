@@ -8,7 +8,7 @@ import { ignoreRuleProblem } from '../drift/ignore-rules.js';
 import { kindInfo } from '../kube/catalog.js';
 import { redactUrlCredentials } from '../kube/redact.js';
 import { stripUrlCredentials as stripGitUrlCredentials } from '../gitops/git-url.js';
-import { query } from '../sync/sql.js';
+import { deleteFabricHistory } from '../store/fabrics.js';
 
 export interface FabricSettings {
   description?: string;
@@ -128,7 +128,7 @@ export class FabricRegistry {
     return this.em.fork().transactional(async (em) => {
       const fabric = await em.findOne(HedgehogFabric, { name });
       if (!fabric) return false;
-      await query(em, 'DELETE FROM state_transition WHERE fabric_id = ?', [fabric.id]);
+      await deleteFabricHistory(em, fabric.id);
       await em.remove(fabric).flush();
       return true;
     });

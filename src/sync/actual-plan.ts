@@ -8,9 +8,9 @@
  * next is planned.
  */
 import { keyOf, type ActualObservation, type ResourceKey } from '../observations.js';
-import type { Row } from './sql.js';
 import { evaluateDrift, type DriftContext } from './drift-evaluation.js';
-import type { ActualIndexEntry, StoredResource } from './stored-resource.js';
+import type { ActualIndexEntry, StoredResource } from '../store/stored-resources.js';
+import { emptyPlan, type ResourceChange, type WritePlan } from './write-plan.js';
 import { deletionDraft, type TransitionDraft } from './transitions.js';
 
 export interface IndexDiff {
@@ -72,29 +72,6 @@ export function diffAgainstIndex(
   return { changed, unchanged, stale, reevaluate, idsToLoad };
 }
 
-export interface WritePlan {
-  upserts: Row[];
-  deletes: number[];
-  transitions: TransitionDraft[];
-  created: number;
-  updated: number;
-  cleared: number;
-  recreated: { kind: string; namespace: string; name: string; oldUid: string; newUid: string }[];
-  /** Rows whose drift was recomputed without a change of their data. */
-  reevaluated: number;
-  /** What happened to each object, for the service's `resource` events. */
-  changes: ResourceChange[];
-}
-
-export interface ResourceChange {
-  kind: string;
-  namespace: string;
-  name: string;
-  change: 'created' | 'updated' | 'cleared' | 'deleted';
-  driftStatus?: string;
-  state?: string;
-}
-
 /** Columns the actual side writes; everything else keeps its value (or takes its database default on insert). */
 export const ACTUAL_COLUMNS = [
   'fabric_id', 'kind', 'namespace', 'name', 'api_version',
@@ -105,11 +82,6 @@ export const ACTUAL_COLUMNS = [
   // Always null here: a version written (or the object gone) ends the mark of a refused one (refused-objects.ts).
   'last_sync_error',
 ] as const;
-
-/** A plan with nothing in it: the start of a chunk, or of a run's tally. */
-export function emptyPlan(): WritePlan {
-  return { upserts: [], deletes: [], transitions: [], created: 0, updated: 0, cleared: 0, recreated: [], reevaluated: 0, changes: [] };
-}
 
 /**
  * The plan in chunks of `rowsPerChunk` rows at most, built lazily: a chunk is planned when the consumer

@@ -7,10 +7,10 @@
  */
 import { canonicalJson } from '../drift/normalize.js';
 import { keyOf, type DesiredObservation } from '../observations.js';
-import type { Row } from './sql.js';
+import type { Row } from '../store/sql.js';
 import { evaluateDrift, type DriftContext } from './drift-evaluation.js';
-import type { DesiredMetadata, StoredResource } from './stored-resource.js';
-import { emptyPlan, type WritePlan } from './actual-plan.js';
+import type { DesiredMetadata, StoredResource } from '../store/stored-resources.js';
+import { emptyPlan, type WritePlan } from './write-plan.js';
 import { deletionDraft } from './transitions.js';
 
 export interface Conflict {

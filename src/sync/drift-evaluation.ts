@@ -5,7 +5,7 @@
 import { computeDrift } from '../drift/compute-drift.js';
 import type { DriftResult, IgnoreRule, SchemaDefaults } from '../drift/types.js';
 import { resourceStateFor, type ResourceState } from './resource-state.js';
-import type { DesiredMetadata } from './stored-resource.js';
+import type { DesiredMetadata } from '../store/stored-resources.js';
 
 export interface RowSides {
   kind: string;

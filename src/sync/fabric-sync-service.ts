@@ -3,6 +3,10 @@
  *
  *   source (ClusterReader | readDesiredState) → observations → planner (pure) → writer (set-based SQL)
  *
+ * The sources sit behind small interfaces (src/sync/sources.ts): ActualSource (default ClusterReader) and
+ * DesiredSource (default the Git reader). The actual side's writes go through one ActualKindWriter, which the
+ * watch shares.
+ *
  * Each run: a `sync_operation` record committed first (it survives a rolled-back run), then ONE data
  * transaction holding the fabric's advisory lock, then the record is closed. One bad object becomes an
  * error entry; every good one still lands. A kind whose list fails is left untouched.
@@ -12,28 +16,26 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { HedgehogFabric } from '../entities/index.js';
 import { FABRIC_KINDS, type KindInfo } from '../kube/catalog.js';
-import { ClusterReader, type ClusterReaderOptions } from '../kube/cluster-reader.js';
+import type { ClusterReaderOptions } from '../kube/cluster-reader.js';
 import { loadKubeConfig } from '../kube/kube-config.js';
-import { readDesiredState, type DesiredConflict, type DesiredReadOptions } from '../gitops/desired-state-reader.js';
+import type { DesiredConflict, DesiredReadOptions } from '../gitops/desired-state-reader.js';
 import { defaultCacheDir } from '../gitops/git-source.js';
-import { keyOf, type ActualObservation, type ObjectError } from '../observations.js';
-import type { SchemaDefaults } from '../drift/types.js';
+import type { ObjectError } from '../observations.js';
+import { lastActualSync, markActualSynced, markDesiredSynced, refreshFabricSummary } from '../store/fabrics.js';
+import { lastCrdReadProblem } from '../store/runs.js';
+import { loadActualIndexes, loadStoredResources } from '../store/stored-resources.js';
 import { crdProblemError, crdReadFailureError, defaultsOf, FabricSchemas, trackSchemaCoverage, validatorOf } from './fabric-schemas.js';
-import { lastCrdReadProblem, loadCrdSchemas, saveCrdSchemas } from './crd-schema-store.js';
-import { ACTUAL_COLUMNS, addOutcome, diffAgainstIndex, emptyPlan, planActualWriteChunks, type ResourceChange, type WritePlan } from './actual-plan.js';
+import { loadCrdSchemas, saveCrdSchemas } from './crd-schema-store.js';
+import { ActualKindWriter, driftContextFor } from './actual-kind-writer.js';
 import { DESIRED_COLUMNS, planDesiredWrites } from './desired-plan.js';
-import type { DriftContext } from './drift-evaluation.js';
 import { lockFabricForTransaction } from './fabric-lock.js';
-import { FABRIC_SYNC_STATUS_SQL, refreshFabricSummary } from './fabric-summary.js';
 import { silentLogger, type Logger } from './logger.js';
-import { applyWritePlan, ResourceWriter, WRITE_BATCH_ROWS } from './resource-writer.js';
-import { addCounts, closeAbandonedRuns, type RunCounts, type RunType, type SyncRunReport } from './run-recorder.js';
+import { applyWritePlan } from './resource-writer.js';
+import { addCounts, closeAbandonedRuns, type RunType, type SyncRunReport } from './run-recorder.js';
 import { runEnvelope, type RunAccumulator } from './run-envelope.js';
+import { clusterActualSource, gitDesiredSource, type ActualSourceFactory, type DesiredSource } from './sources.js';
 import { ClusterUnreachableError, FabricNotFoundError } from './sync-errors.js';
-import { markRefusedObjects, refusedByKey, type RefusedObject } from './refused-objects.js';
-import { query } from './sql.js';
-import { loadActualIndex, loadActualIndexes, loadActualIndexForKeys, type ActualIndexEntry, loadStoredResourcesByIds, loadStoredResources } from './stored-resource.js';
-import type { TransitionTrigger } from './transitions.js';
+import type { ResourceChange, WritePlan } from './write-plan.js';
 import { driftReport, type DriftReport, type DriftReportFilter } from './drift-report.js';
 import { checkLedgerSchema, LedgerSchemaUnhealthyError } from '../db/schema-preflight.js';
 
@@ -57,6 +59,10 @@ export interface FabricSyncServiceOptions {
    * false for hosts that check their schema themselves.
    */
   preflight?: boolean;
+  /** Where actual runs read a fabric's cluster; default its API server (ClusterReader). */
+  actualSource?: ActualSourceFactory;
+  /** Where desired runs read a fabric's Git source; default the Git reader (readDesiredState). */
+  desiredSource?: DesiredSource;
 }
 
 export type FabricRef = HedgehogFabric | string | number;
@@ -76,17 +82,15 @@ export interface SyncServiceEvents {
   error: [Error];
 }
 
-/** A run of one kind on the actual side, usable by full syncs and by the watch. */
-interface KindWriteResult {
-  counts: RunCounts;
-  recreated: WritePlan['recreated'];
-  reevaluated: number;
-}
-
 export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
   private readonly log: Logger;
   /** CRD schemas per fabric (validation of Git documents, server defaults); shared with the watch. */
   readonly schemas: FabricSchemas;
+  /**
+   * @internal How actual observations are written (one kind at a time), shared with the watch so both write
+   * alike; its writes are this service's `resource` events.
+   */
+  readonly actualKindWriter: ActualKindWriter;
 
   constructor(
     private readonly em: EntityManager,
@@ -101,6 +105,10 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       },
       this.log,
     );
+    this.actualKindWriter = new ActualKindWriter({
+      writeBatchRows: options.writeBatchRows,
+      onChanges: (fabric, plan) => this.emitResources(fabric, plan),
+    });
   }
 
   /** Find a fabric by entity, name or id. */
@@ -123,13 +131,11 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
   async syncActualState(ref: FabricRef, opts: { kubeConfig?: KubeConfig; signal?: AbortSignal } = {}): Promise<SyncRunReport> {
     const fabric = await this.resolveFabric(ref);
     return this.run(fabric, 'actual', async (em, rec) => {
-      const kc = opts.kubeConfig ?? this.kubeConfigFor(fabric);
       // The run holds the fabric lock while it lists: its lists get a deadline, so a wedged server cannot hold it for long.
-      const reader = new ClusterReader(kc, {
-        ...this.options.reader,
-        listDeadlineMs: this.options.reader?.listDeadlineMs ?? DEFAULT_LIST_DEADLINE_MS,
-        namespaces: fabric.namespaces,
+      const reader = (this.options.actualSource ?? clusterActualSource)(fabric, {
+        kubeConfig: () => opts.kubeConfig ?? this.kubeConfigFor(fabric),
         signal: opts.signal,
+        reader: { ...this.options.reader, listDeadlineMs: this.options.reader?.listDeadlineMs ?? DEFAULT_LIST_DEADLINE_MS },
       });
       const { discovery, schemaSet } = await rec.timer.time('discover', async () => ({
         discovery: await reader.discover(FABRIC_KINDS),
@@ -156,9 +162,9 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         await lockFabricForTransaction(tem, fabric.id, fabric.name, this.lockTimeout);
         await closeAbandonedRuns(tem, fabric.id, rec.runId, this.lockTimeout);
         const now = new Date();
-        const ctx = this.driftContext(fabric, schemaDefaults, now, now);
+        const ctx = driftContextFor(fabric, schemaDefaults, now, now);
         const indexes = await rec.timer.time('write', () => loadActualIndexes(tem, fabric.id));
-        const writer = new ResourceWriter(tem, ACTUAL_COLUMNS, 'sync_actual', now, this.writeBatchRows, rec.runId);
+        const writer = this.actualKindWriter.runWriter(tem, 'sync_actual', now, rec.runId);
         let listed = 0;
         for (const kind of discovery.served) {
           const list = await rec.timer.time('list', () => reader.listKind(kind));
@@ -171,7 +177,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
           }
           listed++;
           const r = await rec.timer.time('write', () =>
-            this.writeActualKind(
+            this.actualKindWriter.write(
               tem,
               fabric,
               kind,
@@ -194,12 +200,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         await rec.timer.time('write', async () => {
           await writer.flush();
           await refreshFabricSummary(tem, fabric.id);
-          await query(
-            tem,
-            `UPDATE hedgehog_fabric SET last_sync = ?, last_actual_sync = ?, connection_status = 'connected', last_sync_error = ?,
-               sync_status = ${FABRIC_SYNC_STATUS_SQL} WHERE id = ?`,
-            [now, now, rec.failedKinds.length ? `kinds not listed: ${rec.failedKinds.map((k) => k.kind).join(', ')}` : null, fabric.id],
-          );
+          await markActualSynced(tem, fabric.id, now, rec.failedKinds.length ? `kinds not listed: ${rec.failedKinds.map((k) => k.kind).join(', ')}` : null);
         });
       });
     });
@@ -218,79 +219,6 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
   private noteFailedKind(rec: RunAccumulator, step: 'list' | 'discovery', kind: string, reason: string): void {
     rec.failedKinds.push({ kind, reason });
     rec.errors.push({ kind, reason: `${step} failed, rows of this kind left untouched: ${reason}` });
-  }
-
-  /**
-   * Write one kind's observations. With `sweep`, the observations are the kind's complete list and rows the
-   * list no longer has get their actual state cleared; without it (watch batches) only `deletes` are cleared.
-   */
-  async writeActualKind(
-    em: EntityManager,
-    fabric: HedgehogFabric,
-    kind: KindInfo,
-    observations: readonly ActualObservation[],
-    mode:
-      | {
-          sweep: true;
-          /** the namespaces the list covered; null = all */
-          namespaces: readonly string[] | null;
-          /** the kind's index, when the caller loaded it already (loadActualIndexes); it is consumed */
-          index?: Map<string, ActualIndexEntry>;
-          /** objects the list holds but the reader refused: never swept, their rows marked */
-          refused?: readonly ObjectError[];
-        }
-      | { sweep: false; deletes: readonly { namespace: string; name: string }[]; refused?: readonly ObjectError[] },
-    ctx: DriftContext,
-    trigger: TransitionTrigger,
-    /** A run-wide writer (rows batched across kinds), which the caller flushes; else the kind is written and flushed alone. */
-    writer?: ResourceWriter,
-    /** The run the transitions belong to, when no writer is given (the watch passes its open run's id). */
-    runId: number | null = null,
-  ): Promise<KindWriteResult> {
-    let diff;
-    // Refusals are rare: a watch batch without any builds nothing for them.
-    const refused = mode.refused?.length
-      ? refusedByKey(kind.kind, mode.refused, mode.sweep ? observations : [...observations, ...mode.deletes])
-      : new Map<string, RefusedObject>();
-    if (mode.sweep) {
-      const index = mode.index ?? (await loadActualIndex(em, fabric.id, kind.kind));
-      if (mode.namespaces) {
-        // A list of some namespaces says nothing about objects in the others: never sweep those.
-        const covered = new Set(mode.namespaces);
-        for (const key of index.keys()) if (!covered.has(key.split('/')[1])) index.delete(key);
-      }
-      // Listed but refused: present in the cluster, only unreadable. Their rows stay (and are marked below).
-      for (const key of refused.keys()) index.delete(key);
-      diff = diffAgainstIndex(observations, index);
-    } else {
-      const deleted = mode.deletes.map((d) => ({ kind: kind.kind, ...d }));
-      const index = await loadActualIndexForKeys(em, fabric.id, kind.kind, [...observations, ...deleted]);
-      diff = diffAgainstIndex(observations, index, deleted.map(keyOf));
-    }
-    const stored = diff.idsToLoad.length ? await loadStoredResourcesByIds(em, diff.idsToLoad) : new Map();
-    // Planned in chunks, each handed to the writer as it is built: the database works on one while the next is planned.
-    const own = !writer;
-    writer ??= new ResourceWriter(em, ACTUAL_COLUMNS, trigger, ctx.now, this.writeBatchRows, runId);
-    const plan = emptyPlan(); // the outcome
-    for (const chunk of planActualWriteChunks(fabric.id, diff, stored, ctx, this.writeBatchRows)) {
-      await writer.add(chunk);
-      addOutcome(plan, chunk);
-    }
-    await (own ? writer.flush() : writer.settle());
-    await markRefusedObjects(em, fabric.id, kind.kind, refused);
-    this.emitResources(fabric, plan);
-    return {
-      counts: {
-        listed: observations.length,
-        created: plan.created,
-        updated: plan.updated,
-        unchanged: diff.unchanged,
-        cleared: plan.cleared,
-        failed: 0,
-      },
-      recreated: plan.recreated,
-      reevaluated: plan.reevaluated,
-    };
   }
 
   // ---------------------------------------------------------------- desired state
@@ -317,7 +245,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       // Per kind: a schema source lacking some kinds must not pass for having checked their documents.
       const coverage = custom ? undefined : trackSchemaCoverage(schemaSet.schemas, validate);
       const read = await rec.timer.time('read', () =>
-        readDesiredState(
+        (this.options.desiredSource ?? gitDesiredSource).read(
           { repository: fabric.gitRepository!, ref: fabric.gitRef, path: fabric.gitPath, cacheDir: this.mirrorDir(fabric.gitRepository!) },
           { ...this.options.desired, validate: coverage?.validate ?? this.options.desired?.validate },
         ),
@@ -339,8 +267,8 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         await lockFabricForTransaction(tem, fabric.id, fabric.name, this.lockTimeout);
         await closeAbandonedRuns(tem, fabric.id, rec.runId, this.lockTimeout);
         const now = new Date();
-        const lastActual = await this.lastActualSync(tem, fabric.id);
-        const ctx = this.driftContext(fabric, schemaDefaults, lastActual, now);
+        const lastActual = await lastActualSync(tem, fabric.id);
+        const ctx = driftContextFor(fabric, schemaDefaults, lastActual, now);
         const stored = await loadStoredResources(tem, fabric.id);
         const plan = planDesiredWrites(
           {
@@ -353,7 +281,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
           },
           ctx,
         );
-        await applyWritePlan(tem, plan, DESIRED_COLUMNS, 'sync_desired', now, this.writeBatchRows, rec.runId);
+        await applyWritePlan(tem, plan, DESIRED_COLUMNS, 'sync_desired', now, this.actualKindWriter.writeBatchRows, rec.runId);
         this.emitResources(fabric, plan);
         rec.counts.created = plan.created;
         rec.counts.updated = plan.updated;
@@ -363,12 +291,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         rec.details.conflicts = read.conflicts.length;
         rec.details.filesRead = read.filesRead;
         await refreshFabricSummary(tem, fabric.id);
-        await query(
-          tem,
-          `UPDATE hedgehog_fabric SET last_sync = ?, last_desired_sync = ?, desired_commit = ?, last_sync_error = NULL,
-             sync_status = ${FABRIC_SYNC_STATUS_SQL} WHERE id = ?`,
-          [now, now, read.commit, fabric.id],
-        );
+        await markDesiredSynced(tem, fabric.id, now, read.commit);
       }));
     });
   }
@@ -389,24 +312,6 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
 
   private get lockTimeout(): number {
     return this.options.lockTimeoutMs ?? 30_000;
-  }
-
-  private get writeBatchRows(): number {
-    return this.options.writeBatchRows ?? WRITE_BATCH_ROWS;
-  }
-
-  driftContext(fabric: HedgehogFabric, schemaDefaults: Map<string, SchemaDefaults | null>, lastActualRead: Date | null, now: Date): DriftContext {
-    return {
-      ignore: fabric.ignoreRules ?? [],
-      schemaDefaults: (kind) => schemaDefaults.get(kind) ?? null,
-      lastActualRead,
-      now,
-    };
-  }
-
-  private async lastActualSync(em: EntityManager, fabricId: number): Promise<Date | null> {
-    const [row] = await query<{ t: Date | null }>(em, `SELECT last_actual_sync AS t FROM hedgehog_fabric WHERE id = ?`, [fabricId]);
-    return row?.t ? new Date(row.t) : null;
   }
 
   private emitResources(fabric: HedgehogFabric, plan: WritePlan): void {

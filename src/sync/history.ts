@@ -6,7 +6,8 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { ResourceState, TransitionState, TransitionTrigger } from '../entities/enums.js';
-import { query } from './sql.js';
+import { fabricIdOf } from '../store/fabrics.js';
+import { selectResourceHistory } from '../store/resource-reads.js';
 import { FabricNotFoundError } from './sync-errors.js';
 
 export interface ResourceHistoryEntry {
@@ -32,33 +33,19 @@ export interface ResourceIdentity {
   name: string;
 }
 
-const ENTRY = `st.id, st."timestamp" AS at, st.from_state AS "from", st.to_state AS "to", st."trigger", st.reason,
-  st.sync_operation_id AS "runId", st.resource_id AS "resourceId", st.context`;
-
 /**
  * Every transition of `Kind/namespace/name` in a fabric (by name or id), oldest first: the live row's history
  * (through resource_id, indexed) after that of any earlier incarnations that were deleted (by identity, on a
  * partial index of detached history). Empty when the ledger never held the object.
  */
 export async function resourceHistory(em: EntityManager, fabric: string | number, object: ResourceIdentity): Promise<ResourceHistoryEntry[]> {
-  const fabricId = await fabricIdOf(em, fabric);
-  const key = [fabricId, object.kind, object.namespace ?? 'default', object.name];
-  const rows = await query<ResourceHistoryEntry>(
-    em,
-    `SELECT ${ENTRY} FROM state_transition st
-       JOIN hedgehog_resource r ON r.id = st.resource_id
-      WHERE r.fabric_id = ? AND r.kind = ? AND r.namespace = ? AND r.name = ?
-     UNION ALL
-     SELECT ${ENTRY} FROM state_transition st
-      WHERE st.resource_id IS NULL AND st.fabric_id = ? AND st.kind = ? AND st.namespace = ? AND st.name = ?
-     ORDER BY at, id`,
-    [...key, ...key],
-  );
+  const fabricId = await fabricIdOrThrow(em, fabric);
+  const rows = await selectResourceHistory(em, fabricId, object.kind, object.namespace ?? 'default', object.name);
   return rows.map((r) => ({ ...r, at: new Date(r.at) }));
 }
 
-async function fabricIdOf(em: EntityManager, fabric: string | number): Promise<number> {
-  const [row] = await query<{ id: number }>(em, `SELECT id FROM hedgehog_fabric WHERE ${typeof fabric === 'number' ? 'id' : 'name'} = ?`, [fabric]);
-  if (!row) throw new FabricNotFoundError(fabric);
-  return row.id;
+async function fabricIdOrThrow(em: EntityManager, fabric: string | number): Promise<number> {
+  const id = await fabricIdOf(em, fabric);
+  if (id === undefined) throw new FabricNotFoundError(fabric);
+  return id;
 }

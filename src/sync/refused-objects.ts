@@ -7,7 +7,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { escapeUnstorable } from '../json-safety.js';
 import { keyOf, type ObjectError } from '../observations.js';
-import { queryBound } from './sql.js';
+import { markRefusedRows } from '../store/resource-reads.js';
 
 export interface RefusedObject {
   namespace: string;
@@ -42,14 +42,6 @@ export function refusalMark(reason: string): string {
  */
 export async function markRefusedObjects(em: EntityManager, fabricId: number, kind: string, refused: Map<string, RefusedObject>): Promise<number> {
   if (refused.size === 0) return 0;
-  const rows = JSON.stringify([...refused.values()].map((r) => ({ namespace: r.namespace, name: r.name, mark: refusalMark(r.reason) })));
-  const marked = await queryBound<{ id: number }>(
-    em,
-    `UPDATE hedgehog_resource t SET last_sync_error = r.mark
-       FROM jsonb_to_recordset(?::jsonb) AS r(namespace text, name text, mark text)
-      WHERE t.fabric_id = ? AND t.kind = ? AND t.namespace = r.namespace AND t.name = r.name
-      RETURNING t.id`,
-    [rows, fabricId, kind],
-  );
-  return marked.length;
+  const marks = [...refused.values()].map((r) => ({ namespace: r.namespace, name: r.name, mark: refusalMark(r.reason) }));
+  return markRefusedRows(em, fabricId, kind, marks);
 }

@@ -7,12 +7,12 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { HedgehogFabric } from '../entities/index.js';
 import type { ObjectError } from '../observations.js';
-import type { WritePlan } from './actual-plan.js';
+import type { WritePlan } from './write-plan.js';
 import type { Logger } from './logger.js';
 import { PhaseTimer } from './phase-timings.js';
 import { emptyCounts, finishRun, startRun, type RunCounts, type RunStatus, type RunType, type SyncRunReport } from './run-recorder.js';
+import { markRunFailed } from '../store/fabrics.js';
 import { databaseFailureKind, errorMessageOf, failureSource } from './error-text.js';
-import { query } from './sql.js';
 import { isClusterFault } from './sync-errors.js';
 
 /** What a run's work reports as it goes. */
@@ -80,11 +80,7 @@ export async function runEnvelope(
     // The statement and the row MikroORM appended are kept out of the record and the line, but not lost: --verbose.
     hooks.log.debug({ fabric: fabric.name, type, err: (err as Error)?.message }, 'sync run failed: the error in full');
     const clusterFault = type !== 'desired' && isClusterFault(err);
-    await query(
-      em,
-      `UPDATE hedgehog_fabric SET last_sync_error = ?, sync_status = 'error'${clusterFault ? `, connection_status = 'error'` : ''} WHERE id = ?`,
-      [errorMessage, fabric.id],
-    ).catch(
+    await markRunFailed(em, fabric.id, errorMessage, clusterFault).catch(
       () => undefined, // the database itself may be what failed; the run record below says so if it can
     );
     hooks.failed(err as Error);

@@ -5,7 +5,7 @@
 import type { SyncOperationStatus, SyncOperationType } from '../entities/enums.js';
 import type { EntityManager } from '@mikro-orm/core';
 import type { ObjectError } from '../observations.js';
-import { query } from './sql.js';
+import { closeAbandonedRuns as closeAbandonedRunRows, finishRun as finishRunRow, insertRun } from '../store/runs.js';
 
 /** One vocabulary with the sync_operation columns' check constraints (src/entities/enums.ts). */
 export type RunType = SyncOperationType;
@@ -50,44 +50,25 @@ export interface SyncRunReport {
   details: Record<string, unknown>;
 }
 
-export async function startRun(em: EntityManager, fabricId: number, type: RunType): Promise<{ id: number; startedAt: Date }> {
-  const [row] = await query<{ id: number; started_at: Date }>(
-    em,
-    `INSERT INTO sync_operation (fabric_id, type, status, started_at) VALUES (?, ?, 'in_progress', now()) RETURNING id, started_at`,
-    [fabricId, type],
-  );
-  return { id: row.id, startedAt: new Date(row.started_at) };
+export function startRun(em: EntityManager, fabricId: number, type: RunType): Promise<{ id: number; startedAt: Date }> {
+  return insertRun(em, fabricId, type);
 }
 
-export async function finishRun(
+export function finishRun(
   em: EntityManager,
   runId: number,
   r: Omit<SyncRunReport, 'id' | 'fabric' | 'type' | 'startedAt' | 'finishedAt'>,
 ): Promise<Date> {
-  const [row] = await query<{ finished_at: Date }>(
-    em,
-    `UPDATE sync_operation SET status = ?, finished_at = now(), listed = ?, created = ?, updated = ?, unchanged = ?,
-       cleared = ?, failed = ?, commit_sha = ?, error_message = ?, errors = ?::jsonb, skipped_kinds = ?::jsonb,
-       other_kinds = ?::jsonb, details = ?::jsonb
-     WHERE id = ? RETURNING finished_at`,
-    [
-      r.status,
-      r.counts.listed,
-      r.counts.created,
-      r.counts.updated,
-      r.counts.unchanged,
-      r.counts.cleared,
-      r.counts.failed,
-      r.commit,
-      r.errorMessage,
-      JSON.stringify(r.errors),
-      JSON.stringify(r.skippedKinds),
-      JSON.stringify(r.otherKinds),
-      JSON.stringify(r.details),
-      runId,
-    ],
-  );
-  return new Date(row.finished_at);
+  return finishRunRow(em, runId, {
+    status: r.status,
+    ...r.counts,
+    commitSha: r.commit,
+    errorMessage: r.errorMessage,
+    errors: r.errors,
+    skippedKinds: r.skippedKinds,
+    otherKinds: r.otherKinds,
+    details: r.details,
+  });
 }
 
 /**
@@ -95,14 +76,6 @@ export async function finishRun(
  * process that died mid-run (the caller holds the fabric lock, so no live run is inside its transaction).
  * Close them as failed so the history does not show runs that never end. Watch runs are left to the watch.
  */
-export async function closeAbandonedRuns(em: EntityManager, fabricId: number, currentRunId: number, lockTimeoutMs: number): Promise<number> {
-  const rows = await query(
-    em,
-    `UPDATE sync_operation SET status = 'failed', finished_at = now(),
-       error_message = 'abandoned: the process running it stopped before it finished'
-     WHERE fabric_id = ? AND id <> ? AND status = 'in_progress' AND type <> 'watch'
-       AND started_at < now() - make_interval(secs => ?) RETURNING id`,
-    [fabricId, currentRunId, Math.ceil(lockTimeoutMs / 1000) + 5],
-  );
-  return rows.length;
+export function closeAbandonedRuns(em: EntityManager, fabricId: number, currentRunId: number, lockTimeoutMs: number): Promise<number> {
+  return closeAbandonedRunRows(em, fabricId, currentRunId, Math.ceil(lockTimeoutMs / 1000) + 5);
 }

@@ -34,7 +34,7 @@ import type { FabricSyncService } from '../sync/fabric-sync-service.js';
 import type { FabricSchemas } from '../sync/fabric-schemas.js';
 import type { Logger } from '../sync/logger.js';
 import type { RunCounts, SyncRunReport } from '../sync/run-recorder.js';
-import { query } from '../sync/sql.js';
+import { ping } from '../store/database.js';
 import type { WatchMetrics } from './metrics.js';
 import { WatchRunWindow } from './watch-run-window.js';
 import { isDatabaseOutage } from './write-failure.js';
@@ -400,7 +400,7 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
     let counts: RunCounts;
     try {
       const runId = await this.window.openRunId();
-      counts = await applyWatchWrite(this.deps.sync, this.deps.em, this.fabric, write, this.writeOptions(summaryDue, runId));
+      counts = await applyWatchWrite(this.deps.sync.actualKindWriter, this.deps.em, this.fabric, write, this.writeOptions(summaryDue, runId));
     } catch (err) {
       if (write.source === 'relist') this.listedScopes.delete(scopeKey(write.list));
       throw err;
@@ -516,7 +516,7 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
         return; // stopped
       }
       try {
-        await query(this.deps.em.fork(), 'SELECT 1');
+        await ping(this.deps.em.fork());
         break;
       } catch {
         /* still down */

@@ -22,15 +22,11 @@
  */
 import pg from 'pg';
 import type { EntityManager } from '@mikro-orm/core';
-import { LOCK_NAMESPACE } from '../sync/fabric-lock.js';
-import { query } from '../sync/sql.js';
+import { LOCK_NAMESPACE } from '../store/fabric-lock.js';
+import { serverVersion } from '../store/database.js';
+import { DB_NOW_MS, HEARTBEAT_MS, LOCK_NAMESPACE_WATCH, watchLeaseHeld } from '../store/watch-lease.js';
 
-/**
- * First half of the two-int advisory key of watch leases ("HH" + 2). Deliberately not the per-run transaction lock's
- * LOCK_NAMESPACE (src/sync/fabric-lock.ts): a watch holds its lease for hours and must not block one-shot syncs; its
- * own writes still take the per-run transaction lock, so the ledger's writes stay serialized.
- */
-export const LOCK_NAMESPACE_WATCH = 0x4848_0002;
+export { LOCK_NAMESPACE_WATCH };
 
 /** One replica of a watch group as the backend sees it. */
 export interface LeaseMember {
@@ -103,11 +99,6 @@ export interface AdvisoryLeaseOptions {
 
 /** Default lease period: a frozen holder's fabrics are taken over within about this long. */
 export const DEFAULT_LEASE_PERIOD_MS = 15_000;
-
-/** SQL: the database clock in epoch milliseconds (clock_timestamp, not the transaction's now()). */
-const DB_NOW_MS = `floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
-/** SQL: the heartbeat (epoch ms) at the end of a lease connection's application_name `a`, or NULL. */
-const HEARTBEAT_MS = (a: string) => `substring(${a}.application_name FROM ':(\\d+)$')::bigint`;
 
 export class AdvisoryLeaseBackend implements LeaseBackend {
   readonly kind = 'advisory' as const;
@@ -295,23 +286,8 @@ export class AdvisoryLeaseBackend implements LeaseBackend {
   }
 
   async stillHolds(em: EntityManager, fabricId: number): Promise<boolean> {
-    if (!this.alive || this.pid === undefined) return false;
-    // A process frozen INSIDE this transaction would keep the fabric's transaction lock, and with it the next
-    // holder's takeover (see lockWatch), waiting: the server ends such a transaction after one lease period.
-    await query(em, `SELECT set_config('idle_in_transaction_session_timeout', ?, true)`, [`${this.leasePeriodMs}ms`]);
-    // Our lease session (pid + start: the fencing token) holds the lock, and its heartbeat is within the lease
-    // period on the database's clock: a holder that was frozen fails here even before it notices itself.
-    const [row] = await query<{ ok: boolean }>(
-      em,
-      `SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.pid = ?
-                         AND a.backend_start = ?::timestamptz
-                         AND ${DB_NOW_MS} - ${HEARTBEAT_MS('a')} <= ?
-                         AND l.classid::bigint = ? AND l.objid::bigint = ?
-                         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS ok`,
-      [this.pid, this.backendStart, this.leasePeriodMs, LOCK_NAMESPACE_WATCH, fabricId],
-    );
-    return row.ok;
+    if (!this.alive || this.pid === undefined || this.backendStart === undefined) return false;
+    return watchLeaseHeld(em, { pid: this.pid, backendStart: this.backendStart, leasePeriodMs: this.leasePeriodMs }, fabricId);
   }
 
   onLost(listener: (reason: string) => void): void {
@@ -430,6 +406,5 @@ export function databaseIdentity(em: EntityManager): string {
 
 /** PGlite answers `version()` with "PostgreSQL … (PGlite x.y.z) …". */
 export async function isEmbeddedPglite(em: EntityManager): Promise<boolean> {
-  const [row] = await query<{ v: string }>(em.fork(), 'SELECT version() AS v');
-  return /pglite/i.test(row?.v ?? '');
+  return /pglite/i.test(await serverVersion(em.fork()));
 }

@@ -16,7 +16,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { HedgehogFabric } from '../entities/index.js';
 import type { ObjectError } from '../observations.js';
 import { addCounts, emptyCounts, finishRun, startRun, type RunCounts, type RunStatus, type SyncRunReport } from '../sync/run-recorder.js';
-import { query } from '../sync/sql.js';
+import { closeOrphanWatchRuns } from '../store/runs.js';
 
 /** Object errors kept per window row; the rest are counted in details.errorsNotKept. */
 const MAX_ERRORS = 500;
@@ -94,14 +94,7 @@ export class WatchRunWindow {
    * them): close them as failed so the history does not show a watch running forever.
    */
   async closeOrphans(): Promise<number> {
-    const rows = await query<{ id: number }>(
-      this.em.fork(),
-      `UPDATE sync_operation SET status = 'failed', finished_at = now(),
-         error_message = 'the watch replica holding this fabric stopped without closing its run (killed, or its lease connection to the database was lost)'
-       WHERE fabric_id = ? AND type = 'watch' AND status = 'in_progress' RETURNING id`,
-      [this.fabric.id],
-    );
-    return rows.length;
+    return closeOrphanWatchRuns(this.em.fork(), this.fabric.id);
   }
 
   /** Account one successful write (opens a row when none is open). */

@@ -21,7 +21,7 @@ import type { WatchRestart } from '../kube/resource-watcher.js';
 import type { FabricSyncService } from '../sync/fabric-sync-service.js';
 import { silentLogger, type Logger } from '../sync/logger.js';
 import type { SyncRunReport } from '../sync/run-recorder.js';
-import { query } from '../sync/sql.js';
+import { countObjectsByKindAndDrift } from '../store/resource-reads.js';
 import { FabricLeases } from './fabric-lease.js';
 import { FabricWatch, type AppliedWrite, type FabricWatchOptions } from './fabric-watch.js';
 import {
@@ -316,11 +316,6 @@ function leaseClientConfig(em: EntityManager, explicit: string | pg.ClientConfig
 
 async function countObjects(em: EntityManager, heldIds: number[], fabrics: Map<number, HedgehogFabric>): Promise<ObjectCount[]> {
   if (heldIds.length === 0) return [];
-  const rows = await query<{ fabric_id: number; kind: string; drift_status: string; n: number }>(
-    em.fork(),
-    `SELECT fabric_id, kind, drift_status, count(*)::int AS n FROM hedgehog_resource
-      WHERE fabric_id IN (${heldIds.map(() => '?').join(', ')}) GROUP BY fabric_id, kind, drift_status`,
-    heldIds,
-  );
+  const rows = await countObjectsByKindAndDrift(em.fork(), heldIds);
   return rows.map((r) => ({ fabric: fabrics.get(r.fabric_id)?.name ?? String(r.fabric_id), kind: r.kind, driftStatus: r.drift_status, count: r.n }));
 }

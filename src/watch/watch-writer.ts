@@ -1,7 +1,7 @@
 /**
  * The watch's writes: one transaction per relist (a complete list of one kind: replace and sweep) or per watch batch
- * (upserts and explicit deletes), through the sync service's set-based `writeActualKind` — the same writer, planner
- * and drift evaluation as a one-shot `hh-sync sync --actual`.
+ * (upserts and explicit deletes), through the sync service's ActualKindWriter — the same writer, planner and drift
+ * evaluation as a one-shot `hh-sync sync --actual`.
  *
  * Each transaction takes the fabric's per-run advisory lock (so watch writes, one-shot syncs and desired syncs never
  * interleave) and then checks the replica's watch lease (fencing: a replica that lost its lease without noticing yet
@@ -13,11 +13,10 @@ import type { KindInfo } from '../kube/catalog.js';
 import type { KindListResult } from '../kube/cluster-reader.js';
 import type { WatchEventBatch } from '../kube/resource-watcher.js';
 import type { SchemaDefaults } from '../drift/types.js';
-import type { FabricSyncService } from '../sync/fabric-sync-service.js';
+import { markWatchWritten, refreshFabricSummary, refreshSyncStatus } from '../store/fabrics.js';
+import { driftContextFor, type ActualKindWriter } from '../sync/actual-kind-writer.js';
 import { lockFabricForTransaction } from '../sync/fabric-lock.js';
-import { FABRIC_SYNC_STATUS_SQL, refreshFabricSummary } from '../sync/fabric-summary.js';
 import type { RunCounts } from '../sync/run-recorder.js';
-import { query } from '../sync/sql.js';
 
 /** The fencing check failed: another replica may hold the fabric now. */
 export class LeaseLostError extends Error {
@@ -49,7 +48,7 @@ export function kindOf(w: WatchWrite): KindInfo {
 }
 
 export async function applyWatchWrite(
-  sync: FabricSyncService,
+  writer: ActualKindWriter,
   em: EntityManager,
   fabric: HedgehogFabric,
   write: WatchWrite,
@@ -60,22 +59,15 @@ export async function applyWatchWrite(
     if (!(await opts.stillHolds(tem))) throw new LeaseLostError(fabric.name);
     const now = new Date();
     // The rows written were observed just now: a Git change older than this is settled, not pending.
-    const ctx = sync.driftContext(fabric, opts.schemaDefaults, now, now);
+    const ctx = driftContextFor(fabric, opts.schemaDefaults, now, now);
     const runId = opts.runId ?? null;
     const r =
       write.source === 'relist'
-        ? await sync.writeActualKind(tem, fabric, write.list.kind, write.list.observations, { sweep: true, namespaces: write.list.namespaces, refused: write.list.errors }, ctx, 'watch', undefined, runId)
-        : await sync.writeActualKind(tem, fabric, write.batch.kind, write.batch.upserts, { sweep: false, deletes: write.batch.deletes, refused: write.batch.errors }, ctx, 'watch', undefined, runId);
+        ? await writer.write(tem, fabric, write.list.kind, write.list.observations, { sweep: true, namespaces: write.list.namespaces, refused: write.list.errors }, ctx, 'watch', undefined, runId)
+        : await writer.write(tem, fabric, write.batch.kind, write.batch.upserts, { sweep: false, deletes: write.batch.deletes, refused: write.batch.errors }, ctx, 'watch', undefined, runId);
     const errors = write.source === 'relist' ? write.list.errors.length : write.batch.errors.length;
     if (opts.refreshSummary) await refreshFabricSummary(tem, fabric.id);
-    await query(
-      tem,
-      `UPDATE hedgehog_fabric SET last_sync = ?, connection_status = 'connected', last_sync_error = NULL
-         ${opts.current ? ', last_actual_sync = ?' : ''}
-         ${opts.refreshSummary ? `, sync_status = ${FABRIC_SYNC_STATUS_SQL}` : ''}
-       WHERE id = ?`,
-      opts.current ? [now, now, fabric.id] : [now, fabric.id],
-    );
+    await markWatchWritten(tem, fabric.id, now, { current: opts.current, statusFromSummary: opts.refreshSummary });
     return { ...r.counts, failed: r.counts.failed + errors };
   });
 }
@@ -93,10 +85,6 @@ export async function refreshWatchSummary(
     await lockFabricForTransaction(tem, fabric.id, fabric.name, opts.lockTimeoutMs);
     if (!(await opts.stillHolds(tem))) throw new LeaseLostError(fabric.name);
     await refreshFabricSummary(tem, fabric.id);
-    await query(
-      tem,
-      `UPDATE hedgehog_fabric SET sync_status = ${FABRIC_SYNC_STATUS_SQL} WHERE id = ?`,
-      [fabric.id],
-    );
+    await refreshSyncStatus(tem, fabric.id);
   });
 }

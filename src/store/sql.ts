@@ -1,28 +1,24 @@
 /**
- * Set-based SQL for the ledger's hot paths. Each helper sends ONE statement for a whole batch of rows,
- * passing the rows as a jsonb parameter expanded by `jsonb_to_recordset` (and the values every row
- * shares as one more, expanded by `jsonb_to_record`; see encodeBatch): one round trip, one parse, no
- * per-row queries (the bug this project exists to avoid) and no parameter-count limits.
+ * How the store sends SQL (`query`: bound parameters, always), and the helpers of the set-based statements.
+ * Each bulk statement sends ONE statement for a whole batch of rows, passing the rows as a jsonb parameter
+ * expanded by `jsonb_to_recordset` (and the values every row shares as one more, expanded by
+ * `jsonb_to_record`; see encodeBatch): one round trip, one parse, no per-row queries (the bug this project
+ * exists to avoid) and no parameter-count limits.
  */
-import type { EntityManager } from '@mikro-orm/core';
+import type { EntityManager, EntityName } from '@mikro-orm/core';
 import type { Knex, SqlEntityManager } from '@mikro-orm/postgresql';
 
 export type Row = Record<string, unknown>;
 
-/** Run raw SQL (knex `?` placeholders) in the entity manager's current transaction, if any. */
-export async function query<T = Row>(em: EntityManager, sql: string, params: unknown[] = []): Promise<T[]> {
-  return (em as unknown as SqlEntityManager).execute(sql, params as any[], 'all') as Promise<T[]>;
-}
-
 /**
- * Like `query`, but the parameters travel as protocol parameters ($1, $2, …) instead of being spliced
- * into the SQL text. MikroORM's `execute` inlines every parameter as an escaped literal; for the
- * multi-megabyte jsonb payloads of the bulk statements that costs more than the write itself (escaping
- * in JS, then the server lexing a huge literal: about 4× the time of the same statement with a bound
- * parameter — see docs/benchmarks.md). Placeholders are `?` as in `query`; an array value would expand
- * into a list, so pass PostgreSQL array literals as strings.
+ * Run one statement in the entity manager's current transaction, if any; `?` placeholders. Values always
+ * travel as protocol parameters ($1, $2, …), never spliced into the SQL text: MikroORM's own `execute`
+ * inlines every value as an escaped literal, which for the multi-megabyte jsonb payloads of the bulk
+ * statements costs more than the write itself (about 4× the time — see docs/benchmarks.md). An array value
+ * would expand into a list, so pass arrays as PostgreSQL array literals (`intArray`) with a cast
+ * (`= ANY(?::int[])`). Errors are converted as MikroORM converts its own (the same exception classes).
  */
-export async function queryBound<T = Row>(em: EntityManager, sql: string, params: readonly unknown[]): Promise<T[]> {
+export async function query<T = Row>(em: EntityManager, sql: string, params: readonly unknown[] = []): Promise<T[]> {
   const sem = em as unknown as SqlEntityManager;
   const connection = sem.getConnection();
   await connection.ensureConnection();
@@ -35,6 +31,19 @@ export async function queryBound<T = Row>(em: EntityManager, sql: string, params
     throw sem.getDriver().convertException(err as Error);
   }
 }
+
+/** A PostgreSQL int[] literal for one bound parameter (`= ANY(?::int[])`): knex would expand a JS array into a list. */
+export function intArray(ids: readonly number[]): string {
+  return `{${ids.join(',')}}`;
+}
+
+/** A MikroORM QueryBuilder on `entity`, in the entity manager's current transaction, if any. */
+export function queryBuilder<T extends object>(em: EntityManager, entity: EntityName<T>) {
+  return (em as unknown as SqlEntityManager).createQueryBuilder(entity);
+}
+
+/** Statements taking an id list send at most this many ids each. */
+export const IDS_PER_STATEMENT = 10000;
 
 /** Column name → SQL type, read from the entity metadata so the entities stay the single source of truth. */
 export function columnTypes(em: EntityManager, entityName: string): Map<string, string> {
@@ -133,8 +142,7 @@ function sameScalarInAll(rows: readonly Row[], column: string): boolean {
 
 /** DELETE … WHERE id = ANY(?) in batches. */
 export async function deleteByIds(em: EntityManager, table: string, ids: readonly number[]): Promise<void> {
-  for (let i = 0; i < ids.length; i += 10000) {
-    // A PostgreSQL array literal, not a JS array: knex would expand an array binding into a list.
-    await queryBound(em, `DELETE FROM ${ident(table)} WHERE id = ANY(?::int[])`, [`{${ids.slice(i, i + 10000).join(',')}}`]);
+  for (let i = 0; i < ids.length; i += IDS_PER_STATEMENT) {
+    await query(em, `DELETE FROM ${ident(table)} WHERE id = ANY(?::int[])`, [intArray(ids.slice(i, i + IDS_PER_STATEMENT))]);
   }
 }

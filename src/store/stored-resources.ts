@@ -4,8 +4,8 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { keyOf } from '../observations.js';
-import { query } from './sql.js';
-import type { ResourceState } from './resource-state.js';
+import { IDS_PER_STATEMENT, intArray, query } from './sql.js';
+import type { ResourceState } from '../sync/resource-state.js';
 
 export interface DesiredMetadata {
   labels?: Record<string, string>;
@@ -60,9 +60,9 @@ export async function loadStoredResources(em: EntityManager, fabricId: number, k
 /** Rows by id: the second, narrow phase of the actual sync loads details only for rows that changed. */
 export async function loadStoredResourcesByIds(em: EntityManager, ids: readonly number[]): Promise<Map<string, StoredResource>> {
   const out = new Map<string, StoredResource>();
-  for (let i = 0; i < ids.length; i += 10000) {
+  for (let i = 0; i < ids.length; i += IDS_PER_STATEMENT) {
     const rows = await query<StoredResource>(em, `SELECT ${COLUMNS} FROM hedgehog_resource WHERE id = ANY(?::int[])`, [
-      `{${ids.slice(i, i + 10000).join(',')}}`,
+      intArray(ids.slice(i, i + IDS_PER_STATEMENT)),
     ]);
     for (const r of rows) out.set(keyOf(r), r);
   }

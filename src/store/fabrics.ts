@@ -1,0 +1,122 @@
+/**
+ * The `hedgehog_fabric` row's ledger-side columns: its cached summaries, its sync status, and what each run
+ * records on it. Single-row updates go through MikroORM (typed against the entity); the summary, a set-based
+ * aggregate over the fabric's resources, is SQL.
+ */
+import { raw, type EntityManager } from '@mikro-orm/core';
+import { HedgehogFabric } from '../entities/hedgehog-fabric.js';
+import { StateTransition } from '../entities/state-transition.js';
+import { query, queryBuilder } from './sql.js';
+
+/**
+ * The fabric's sync status from its refreshed summary, as one SQL expression for every writer: out of sync
+ * when an object drifted, and also when an object's row is stale because its last version was refused
+ * (drift_summary.unreadable) — "in_sync" is said only when it is true.
+ */
+export const FABRIC_SYNC_STATUS_SQL = `CASE WHEN drifted_count > 0 OR coalesce((drift_summary->>'unreadable')::int, 0) > 0 THEN 'out_of_sync' ELSE 'in_sync' END`;
+
+/** FABRIC_SYNC_STATUS_SQL as the value of a MikroORM update: the status follows the summary in the same statement. */
+const statusFromSummary = () => raw(FABRIC_SYNC_STATUS_SQL);
+
+/** Recompute the fabric's cached summaries (per-kind counts, drift counts) from its resource rows. */
+export async function refreshFabricSummary(em: EntityManager, fabricId: number): Promise<void> {
+  await query(
+    em,
+    `WITH r AS (SELECT kind, drift_status, drift_severity, actual_spec IS NOT NULL AS has_actual,
+                       desired_spec IS NOT NULL AS has_desired, last_sync_error IS NOT NULL AS unreadable
+                FROM hedgehog_resource WHERE fabric_id = ?),
+          kinds AS (SELECT kind, jsonb_build_object('total', count(*), 'actual', count(*) FILTER (WHERE has_actual),
+                                                    'desired', count(*) FILTER (WHERE has_desired)) AS c
+                    FROM r GROUP BY kind),
+          st AS (SELECT coalesce(drift_status, 'unchecked') AS k, count(*) AS c FROM r GROUP BY 1),
+          sev AS (SELECT drift_severity AS k, count(*) AS c FROM r GROUP BY drift_severity)
+     UPDATE hedgehog_fabric SET
+       kind_counts = (SELECT coalesce(jsonb_object_agg(kind, c), '{}'::jsonb) FROM kinds),
+       drift_summary = jsonb_build_object(
+         'byStatus', (SELECT coalesce(jsonb_object_agg(k, c), '{}'::jsonb) FROM st),
+         'bySeverity', (SELECT coalesce(jsonb_object_agg(k, c), '{}'::jsonb) FROM sev),
+         'total', (SELECT count(*) FROM r),
+         'unreadable', (SELECT count(*) FROM r WHERE unreadable)),
+       drifted_count = (SELECT count(*) FROM r WHERE drift_status IS NOT NULL AND drift_status <> 'in_sync'),
+       in_sync_count = (SELECT count(*) FROM r WHERE drift_status = 'in_sync'),
+       last_updated = now()
+     WHERE id = ?`,
+    [fabricId, fabricId],
+  );
+}
+
+/** After a complete actual read (refreshFabricSummary first): connected, synced at `at`, status from the summary. */
+export async function markActualSynced(em: EntityManager, fabricId: number, at: Date, error: string | null): Promise<void> {
+  await em.nativeUpdate(
+    HedgehogFabric,
+    { id: fabricId },
+    { lastSync: at, lastActualSync: at, connectionStatus: 'connected', lastSyncError: error, syncStatus: statusFromSummary() },
+  );
+}
+
+/** After a desired read of `commit` (refreshFabricSummary first). */
+export async function markDesiredSynced(em: EntityManager, fabricId: number, at: Date, commit: string | null): Promise<void> {
+  await em.nativeUpdate(
+    HedgehogFabric,
+    { id: fabricId },
+    { lastSync: at, lastDesiredSync: at, desiredCommit: commit, lastSyncError: null, syncStatus: statusFromSummary() },
+  );
+}
+
+/**
+ * After a watch write: connected; `current` = every kind was listed since the watch (re)started, so the actual
+ * side is current as of `at`; `statusFromSummary` when the summary was refreshed in this transaction.
+ */
+export async function markWatchWritten(
+  em: EntityManager,
+  fabricId: number,
+  at: Date,
+  opts: { current: boolean; statusFromSummary: boolean },
+): Promise<void> {
+  await em.nativeUpdate(
+    HedgehogFabric,
+    { id: fabricId },
+    {
+      lastSync: at,
+      connectionStatus: 'connected',
+      lastSyncError: null,
+      ...(opts.current ? { lastActualSync: at } : {}),
+      ...(opts.statusFromSummary ? { syncStatus: statusFromSummary() } : {}),
+    },
+  );
+}
+
+/** The status again from the summary (after refreshFabricSummary). */
+export async function refreshSyncStatus(em: EntityManager, fabricId: number): Promise<void> {
+  await em.nativeUpdate(HedgehogFabric, { id: fabricId }, { syncStatus: statusFromSummary() });
+}
+
+/** A failed run: the fabric's error, and its connection in error too when the cluster was what failed. */
+export async function markRunFailed(em: EntityManager, fabricId: number, message: string, clusterFault: boolean): Promise<void> {
+  await em.nativeUpdate(
+    HedgehogFabric,
+    { id: fabricId },
+    { lastSyncError: message, syncStatus: 'error', ...(clusterFault ? { connectionStatus: 'error' as const } : {}) },
+  );
+}
+
+/** When the fabric's actual side was last read completely, in the caller's transaction; null when never. */
+export async function lastActualSync(em: EntityManager, fabricId: number): Promise<Date | null> {
+  const row = await queryBuilder(em, HedgehogFabric).select('lastActualSync').where({ id: fabricId }).execute('get');
+  const t = (row as { lastActualSync?: Date | string | null } | undefined)?.lastActualSync;
+  return t ? new Date(t) : null;
+}
+
+/** A fabric's id by id or name; undefined when there is no such fabric. */
+export async function fabricIdOf(em: EntityManager, fabric: string | number): Promise<number | undefined> {
+  const row = await queryBuilder(em, HedgehogFabric)
+    .select('id')
+    .where(typeof fabric === 'number' ? { id: fabric } : { name: fabric })
+    .execute('get');
+  return (row as { id?: number } | undefined)?.id;
+}
+
+/** Delete a fabric's history (before the fabric: the resource cascade would only detach it). */
+export async function deleteFabricHistory(em: EntityManager, fabricId: number): Promise<void> {
+  await em.nativeDelete(StateTransition, { fabricId });
+}

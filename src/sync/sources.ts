@@ -1,0 +1,38 @@
+/**
+ * What FabricSyncService reads its runs from, behind two small interfaces (as gitops-engine's consumers depend on
+ * its ClusterCache): the cluster (ActualSource; default ClusterReader) and the Git source (DesiredSource; default
+ * readDesiredState). A host or a test can give its own — an in-memory source needs no API server and no Git.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { HedgehogFabric } from '../entities/index.js';
+import type { KindInfo } from '../kube/catalog.js';
+import { ClusterReader, type ClusterReaderOptions, type DiscoveryResult, type KindListResult } from '../kube/cluster-reader.js';
+import { readDesiredState, type DesiredReadOptions, type DesiredReadResult, type GitSource } from '../gitops/desired-state-reader.js';
+
+/** What an actual run reads from a fabric's cluster. */
+export interface ActualSource {
+  /** Which of `kinds` the cluster serves (and which it skipped or failed to say). */
+  discover(kinds: readonly KindInfo[]): Promise<DiscoveryResult>;
+  /** One kind's complete list, or why it is not complete. */
+  listKind(kind: KindInfo): Promise<KindListResult>;
+  /** The cluster's fabric CRDs (for schema defaults and validation). */
+  readCrds(): Promise<object[]>;
+}
+
+/** How a run gets the ActualSource of a fabric. `kubeConfig` is built only when called (an in-memory source needs none). */
+export type ActualSourceFactory = (
+  fabric: HedgehogFabric,
+  context: { kubeConfig: () => KubeConfig; signal?: AbortSignal; reader: Omit<ClusterReaderOptions, 'namespaces' | 'signal'> },
+) => ActualSource;
+
+/** What a desired run reads from a fabric's Git source. */
+export interface DesiredSource {
+  read(source: GitSource, options: DesiredReadOptions): Promise<DesiredReadResult>;
+}
+
+/** The default ActualSource: the cluster's API server, listing only the fabric's namespaces (all when none). */
+export const clusterActualSource: ActualSourceFactory = (fabric, { kubeConfig, signal, reader }) =>
+  new ClusterReader(kubeConfig(), { ...reader, namespaces: fabric.namespaces, signal });
+
+/** The default DesiredSource: the Git repository (or directory), read by readDesiredState. */
+export const gitDesiredSource: DesiredSource = { read: readDesiredState };
