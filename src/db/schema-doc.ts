@@ -30,6 +30,24 @@ follows, and the tests that hold it to them:
 
 \`hh-sync doctor\` checks any PostgreSQL database for NOT NULL columns without a
 default, and our tables against this document's source (the entities).
+
+## Where each entity rule is enforced
+
+The entities' class-validator rules run in their @BeforeCreate/@BeforeUpdate hooks, that is on ORM flushes
+only. The set-based writer (src/store/resource-batches.ts) and the other statements of src/store bypass
+them, so every rule that matters for those rows is held by the database as well:
+
+- **CHECK constraints** (listed under each table): every enum-like column (its allowed values); the
+  counters (\`>= 0\`) and scores (within 0..1, which also refuses NaN); \`sync_interval_seconds > 0\`;
+  and the resource's identity: \`kind\` an UpperCamelCase kind of at most 63 characters, \`name\` a
+  DNS-1123 subdomain of at most 253, \`namespace\` a DNS-1123 label of at most 63, \`api_version\`
+  never empty (\`test/store-check-constraints.test.ts\`).
+- **Validated in the sources, before planning**: the cluster reader refuses objects whose metadata breaks
+  these rules (src/kube/object-validation.ts) and the Git reader refuses such documents
+  (src/gitops/k8s-names.ts), each as an object error of the run; the CHECK constraints are the backstop.
+- **ORM hooks only**: the fabric row's rules (its name's whitespace and length, its settings): fabric rows
+  are created and changed through the ORM (FabricRegistry), and the store's updates of it write only
+  enum values, timestamps and counters the checks above cover.
 `;
 
 function code(value: string | null): string {

@@ -80,7 +80,9 @@ export class HedgehogResource {
   @ManyToOne({ entity: () => HedgehogFabric, deleteRule: 'cascade', updateRule: 'cascade' })
   fabric!: Rel<HedgehogFabric>;
 
+  // The writer's set-based statements skip the validation hooks: the database holds the identity rules too.
   @Property({ type: 'text' })
+  @Check({ name: 'hedgehog_resource_kind_check', expression: "kind ~ '^[A-Z][A-Za-z0-9]*$' and length(kind) <= 63" })
   @IsString()
   @IsNotEmpty()
   @MaxLength(63)
@@ -88,12 +90,17 @@ export class HedgehogResource {
   kind!: string;
 
   @Property({ type: 'text' })
+  @Check({
+    name: 'hedgehog_resource_name_check',
+    expression: "name ~ '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' and length(name) <= 253",
+  })
   @IsString()
   @MaxLength(DNS1123_SUBDOMAIN_MAX)
   @Matches(DNS1123_SUBDOMAIN, { message: 'name must be a DNS-1123 subdomain (lowercase alphanumerics, "-" and ".")' })
   name!: string;
 
   @Property({ type: 'text', default: 'default' })
+  @Check({ name: 'hedgehog_resource_namespace_check', expression: "namespace ~ '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' and length(namespace) <= 63" })
   @IsString()
   @MaxLength(DNS1123_LABEL_MAX)
   @Matches(DNS1123_LABEL, { message: 'namespace must be a DNS-1123 label (lowercase alphanumerics and "-")' })
@@ -101,6 +108,7 @@ export class HedgehogResource {
 
   /** e.g. vpc.githedgehog.com/v1beta1; null until either side has been seen. */
   @Property({ type: 'text', nullable: true })
+  @Check({ name: 'hedgehog_resource_api_version_check', expression: "api_version <> ''" })
   @IsOptional()
   @IsString()
   @IsNotEmpty()
