@@ -11,7 +11,7 @@ import { keyOf, type ActualObservation, type ResourceKey } from '../observations
 import { evaluateDrift, type DriftContext } from './drift-evaluation.js';
 import type { ActualIndexEntry, StoredResource } from '../store/stored-resources.js';
 import { emptyPlan, type ResourceChange, type WritePlan } from './write-plan.js';
-import { deletionDraft, type TransitionDraft } from './transitions.js';
+import { deletionDraft } from './transitions.js';
 
 export interface IndexDiff {
   /** New objects and objects whose uid or resourceVersion changed. */

@@ -7,7 +7,6 @@
  */
 import { canonicalJson } from '../drift/normalize.js';
 import { keyOf, type DesiredObservation } from '../observations.js';
-import type { Row } from '../store/sql.js';
 import { evaluateDrift, type DriftContext } from './drift-evaluation.js';
 import type { DesiredMetadata, StoredResource } from '../store/stored-resources.js';
 import { emptyPlan, type WritePlan } from './write-plan.js';

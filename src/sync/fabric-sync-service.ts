@@ -15,7 +15,7 @@ import { EventEmitter } from 'node:events';
 import type { EntityManager } from '@mikro-orm/core';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { HedgehogFabric } from '../entities/index.js';
-import { FABRIC_KINDS, type KindInfo } from '../kube/catalog.js';
+import { FABRIC_KINDS } from '../kube/catalog.js';
 import type { ClusterReaderOptions } from '../kube/cluster-reader.js';
 import { loadKubeConfig } from '../kube/kube-config.js';
 import type { DesiredConflict, DesiredReadOptions } from '../gitops/desired-state-reader.js';
