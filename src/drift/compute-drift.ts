@@ -31,10 +31,10 @@ import {
   IGNORED_ANNOTATIONS,
   IGNORED_LABELS,
   isAbsentValue,
-  isPlainObject,
   metadataMap,
   truncateAnnotationValue,
 } from './normalize.js';
+import { isRecord } from '../common/values.js';
 import { severityFor } from './severity.js';
 import type { DriftInput, DriftOp, DriftResult, SideState } from './types.js';
 
@@ -68,7 +68,7 @@ function clean(v: unknown, ign: IgnoreCursor, sch: DefaultsNode | null, dropDefa
   if (Array.isArray(v)) {
     return v.map((item, i) => cleanKeepShape(item, ign ? stepCursor(ign, String(i)) : null));
   }
-  if (!isPlainObject(v)) return v;
+  if (!isRecord(v)) return v;
   const out: Obj = {};
   let any = false;
   for (const k of Object.keys(v).sort()) {
@@ -91,7 +91,7 @@ function clean(v: unknown, ign: IgnoreCursor, sch: DefaultsNode | null, dropDefa
 function cleanKeepShape(v: unknown, ign: IgnoreCursor): unknown {
   const c = clean(v, ign, null, false);
   if (c !== undefined) return c;
-  return Array.isArray(v) ? [] : isPlainObject(v) ? {} : null;
+  return Array.isArray(v) ? [] : isRecord(v) ? {} : null;
 }
 
 /** Leaves of a (cleaned) value: scalars and null array items count one; absent members none. */
@@ -127,7 +127,7 @@ function desiredOnly(w: Walk, dv: unknown, ign: IgnoreCursor): void {
 /** Only the actual side has the current path: a removal not yet applied, or an extra. */
 function actualOnly(w: Walk, av: unknown, pv: unknown, ign: IgnoreCursor, sch: DefaultsNode | null): void {
   const previouslyDeclared = !w.strict && !isAbsentValue(pv);
-  if (previouslyDeclared && isPlainObject(av) && isPlainObject(pv)) {
+  if (previouslyDeclared && isRecord(av) && isRecord(pv)) {
     // Recurse: within a removed object, what the old desired spec declared is drift, the rest extras.
     for (const k of Object.keys(av)) {
       const m = av[k];
@@ -172,7 +172,7 @@ function walkValue(w: Walk, dv: unknown, av: unknown, pv: unknown, ign: IgnoreCu
 }
 
 function walkObject(w: Walk, d: Obj, a: Obj, p: unknown, ign: IgnoreCursor, sch: DefaultsNode | null): void {
-  const prev = !w.strict && isPlainObject(p) ? p : undefined;
+  const prev = !w.strict && isRecord(p) ? p : undefined;
   for (const k in d) {
     const dv = d[k];
     if (isAbsentValue(dv)) continue; // an absent desired member is handled with the actual-only ones
@@ -278,7 +278,7 @@ function walkStringMap(
 function specOf(side: SideState, input: DriftInput, which: string): Obj {
   const spec = side.spec;
   if (spec === undefined || spec === null) return {};
-  if (!isPlainObject(spec)) {
+  if (!isRecord(spec)) {
     throw new TypeError(`${input.kind} ${input.name}: the ${which} spec must be an object, got ${Array.isArray(spec) ? 'an array' : typeof spec}`);
   }
   return spec;

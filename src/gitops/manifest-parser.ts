@@ -14,7 +14,8 @@ import {
   dns1123SubdomainProblem,
   labelValueProblem,
   qualifiedKeyProblem,
-} from './k8s-names.js';
+} from '../common/k8s-names.js';
+import { clip, isRecord, showYamlScalar, yamlTypeName } from '../common/values.js';
 import { escapeUnstorable, findUnstorablePointer } from '../json-safety.js';
 import { splitYamlDocuments, YamlDocument } from './yaml-documents.js';
 
@@ -168,7 +169,7 @@ function parseObjectOrList(
       if (!isRecord(item)) {
         // `- null`, `- 5`, `- [a]`: an item kubectl would refuse; never skipped without a word.
         out.documents++;
-        refuse(out, itemCtx.error(itemCtx.docLine, `List item ${i + 1} (items[${i}]) is not an object, found ${typeName(item)}`));
+        refuse(out, itemCtx.error(itemCtx.docLine, `List item ${i + 1} (items[${i}]) is not an object, found ${yamlTypeName(item)}`));
         return;
       }
       parseObjectOrList(itemCtx, item, fileHash, validate, out);
@@ -225,7 +226,7 @@ function parseDocument(
   out: ParsedManifestFile,
 ): void {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-    out.errors.push(ctx.error(ctx.docLine, `document must be a mapping (a Kubernetes object), found ${typeName(obj)}`));
+    out.errors.push(ctx.error(ctx.docLine, `document must be a mapping (a Kubernetes object), found ${yamlTypeName(obj)}`));
     return;
   }
   const o = obj as Record<string, unknown>;
@@ -244,7 +245,7 @@ function parseDocument(
   }
   if (typeof apiVersion !== 'string' || !validApiVersion(apiVersion)) {
     out.errors.push(
-      ctx.error(ctx.lineOf(['apiVersion']), `apiVersion ${show(apiVersion)} is not a valid "group/version"`, pick(kind, idNs, idName)),
+      ctx.error(ctx.lineOf(['apiVersion']), `apiVersion ${showYamlScalar(apiVersion)} is not a valid "group/version"`, pick(kind, idNs, idName)),
     );
     return;
   }
@@ -253,7 +254,7 @@ function parseDocument(
     return;
   }
   if (typeof kind !== 'string' || !KIND.test(kind)) {
-    out.errors.push(ctx.error(ctx.lineOf(['kind']), `kind ${show(kind)} is not a valid kind name`, pick(undefined, idNs, idName)));
+    out.errors.push(ctx.error(ctx.lineOf(['kind']), `kind ${showYamlScalar(kind)} is not a valid kind name`, pick(undefined, idNs, idName)));
     return;
   }
 
@@ -302,7 +303,7 @@ function parseDocument(
     return;
   }
   if (!isRecord(metadata)) {
-    out.errors.push(ctx.error(ctx.lineOf(['metadata']), `metadata must be a mapping, found ${typeName(metadata)}`, { kind }));
+    out.errors.push(ctx.error(ctx.lineOf(['metadata']), `metadata must be a mapping, found ${yamlTypeName(metadata)}`, { kind }));
     return;
   }
   const name = metadata.name;
@@ -312,7 +313,7 @@ function parseDocument(
     return;
   }
   if (typeof name !== 'string') {
-    out.errors.push(ctx.error(ctx.lineOf(['metadata', 'name']), `metadata.name must be a string, found ${typeName(name)}`, { kind }));
+    out.errors.push(ctx.error(ctx.lineOf(['metadata', 'name']), `metadata.name must be a string, found ${yamlTypeName(name)}`, { kind }));
     return;
   }
   const nameProblem = dns1123SubdomainProblem(name);
@@ -325,7 +326,7 @@ function parseDocument(
   if (rawNs !== undefined && rawNs !== null && rawNs !== '') {
     if (typeof rawNs !== 'string') {
       out.errors.push(
-        ctx.error(ctx.lineOf(['metadata', 'namespace']), `metadata.namespace must be a string, found ${typeName(rawNs)}`, { kind, name }),
+        ctx.error(ctx.lineOf(['metadata', 'namespace']), `metadata.namespace must be a string, found ${yamlTypeName(rawNs)}`, { kind, name }),
       );
       return;
     }
@@ -360,7 +361,7 @@ function parseDocument(
   let spec: Record<string, unknown> = {};
   if (rawSpec !== undefined && rawSpec !== null) {
     if (!isRecord(rawSpec)) {
-      out.errors.push(ctx.error(ctx.lineOf(['spec']), `spec must be a mapping, found ${typeName(rawSpec)}`, id));
+      out.errors.push(ctx.error(ctx.lineOf(['spec']), `spec must be a mapping, found ${yamlTypeName(rawSpec)}`, id));
       return;
     }
     const bad = nonFiniteNumberPath(rawSpec, '/spec');
@@ -412,7 +413,7 @@ function stringMap(
 ): Record<string, string> | null {
   if (raw === undefined || raw === null) return {};
   if (!isRecord(raw)) {
-    out.errors.push(ctx.error(ctx.lineOf(['metadata', field]), `metadata.${field} must be a mapping, found ${typeName(raw)}`, id));
+    out.errors.push(ctx.error(ctx.lineOf(['metadata', field]), `metadata.${field} must be a mapping, found ${yamlTypeName(raw)}`, id));
     return null;
   }
   let total = 0;
@@ -425,7 +426,7 @@ function stringMap(
     }
     if (typeof v !== 'string') {
       out.errors.push(
-        ctx.error(at(), `metadata.${field}['${clip(k)}'] must be a string, found ${typeName(v)} (quote it)`, id),
+        ctx.error(at(), `metadata.${field}['${clip(k)}'] must be a string, found ${yamlTypeName(v)} (quote it)`, id),
       );
       return null;
     }
@@ -448,10 +449,6 @@ function stringMap(
   return raw as Record<string, string>;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
 function validApiVersion(v: string): boolean {
   const m = API_VERSION.exec(v);
   if (!m) return false;
@@ -465,21 +462,6 @@ function pick(kind: unknown, namespace: string | undefined, name: string | undef
   if (namespace) id.namespace = namespace;
   if (name) id.name = name;
   return id;
-}
-
-function typeName(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  return `${typeof v} ${show(v)}`;
-}
-
-function show(v: unknown): string {
-  return clip(typeof v === 'string' ? `'${v}'` : String(v));
-}
-
-function clip(s: string, max = 80): string {
-  return s.length > max ? `${s.slice(0, max)}…` : s;
 }
 
 const FIELD_PATH = /^((?:[A-Za-z_$][A-Za-z0-9_$-]*|\[[^\]]*\])(?:\.[A-Za-z_$][A-Za-z0-9_$-]*|\[[^\]]*\])*): /;
