@@ -56,8 +56,8 @@ try {
     debug: false,
   });
   try {
-    await orm.getMigrator().up();
-    check('pending migrations after up()', (await orm.getMigrator().getPendingMigrations()).length, 0);
+    await orm.migrator.up();
+    check('pending migrations after up()', (await orm.migrator.getPendingMigrations()).length, 0);
 
     const objects = generateSampleFabric({ targetObjects: 60, seed: 3 }).map((o) => withServerDefaults(o));
     api.load(objects);

@@ -429,7 +429,7 @@ async function sameDefaults(
 
 /** MikroORM's update-schema SQL against the live database, one statement per entry. */
 async function schemaDiff(orm: MikroORM, schema: string, table: string | null): Promise<string[]> {
-  const sql = await orm.getSchemaGenerator().getUpdateSchemaSQL({ wrap: false, safe: false, dropTables: false, schema });
+  const sql = await orm.schema.getUpdateSchemaSQL({ wrap: false, safe: false, dropTables: false, schema });
   const statements = sql
     .split(/;\s*\n/)
     .map((s) => s.trim().replace(/;$/, ''))
