@@ -22,7 +22,7 @@ import {
 } from 'class-validator';
 import type { KindInfo } from './catalog.js';
 import type { ActualObservation, ObjectError } from '../observations.js';
-import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from '../common/k8s-names.js';
+import { DNS1123_LABEL, DNS1123_LABEL_MAX, DNS1123_SUBDOMAIN, DNS1123_SUBDOMAIN_MAX } from '../common/k8s-names.js';
 import { isRecord, show, typeName } from '../common/values.js';
 import { escapeUnstorable, findUnstorableString, hasSuspectEscape, type UnstorableString } from '../json-safety.js';
 
@@ -100,7 +100,7 @@ export class KubeObjectInput {
     message: (a) =>
       `metadata.name ${show(a.value)} is not a valid DNS-1123 subdomain (lower-case letters, digits, '-' and '.', starting and ending with a letter or digit)`,
   })
-  @MaxLength(253, { message: (a) => `metadata.name is ${String(a.value).length} characters long, over 253` })
+  @MaxLength(DNS1123_SUBDOMAIN_MAX, { message: (a) => `metadata.name is ${String(a.value).length} characters long, over ${DNS1123_SUBDOMAIN_MAX}` })
   @IsNotEmpty({ message: 'metadata.name is empty' })
   @IsString({ message: (a) => `metadata.name is ${wrongType(a.value, 'a string')}` })
   name!: unknown;
@@ -109,7 +109,7 @@ export class KubeObjectInput {
     message: (a) =>
       `metadata.namespace ${show(a.value)} is not a valid DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit)`,
   })
-  @MaxLength(63, { message: (a) => `metadata.namespace is ${String(a.value).length} characters long, over 63` })
+  @MaxLength(DNS1123_LABEL_MAX, { message: (a) => `metadata.namespace is ${String(a.value).length} characters long, over ${DNS1123_LABEL_MAX}` })
   @IsNotEmpty({ message: 'metadata.namespace is empty (every fabric kind is namespaced)' })
   @IsString({ message: (a) => `metadata.namespace is ${wrongType(a.value, 'a string')} (every fabric kind is namespaced)` })
   namespace!: unknown;
@@ -174,11 +174,11 @@ export function passesObjectRules(input: KubeObjectInput): boolean {
   return (
     typeof name === 'string' &&
     name.length > 0 &&
-    name.length <= 253 &&
+    name.length <= DNS1123_SUBDOMAIN_MAX &&
     DNS1123_SUBDOMAIN.test(name) &&
     typeof namespace === 'string' &&
     namespace.length > 0 &&
-    namespace.length <= 63 &&
+    namespace.length <= DNS1123_LABEL_MAX &&
     DNS1123_LABEL.test(namespace) &&
     input.kind === input.expectedKind &&
     input.apiVersion === input.expectedApiVersion &&
