@@ -4,7 +4,8 @@
  * is one the shipped code imports.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname ?? '.', '..');
@@ -36,4 +37,64 @@ test('every runtime dependency is imported by the shipped code (no unused ones),
   const unused = Object.keys(pkg.dependencies).filter((dep) => !new RegExp(`(from |import\\(|import )'${dep.replace(/[/.]/g, '\\$&')}(/[^']*)?'`).test(code));
   expect(unused).toEqual([]);
   expect(Object.keys(pkg.dependencies).filter((d) => d.startsWith('@types/'))).toEqual([]);
+});
+
+/** Every .d.ts file under `dir`. */
+function declarationFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = path.join(dir, name);
+    return statSync(p).isDirectory() ? declarationFiles(p) : p.endsWith('.d.ts') ? [p] : [];
+  });
+}
+
+/** The packages a declaration file imports (types included): `@scope/name` or `name`, node built-ins left out. */
+function packagesReferenced(declarations: string): string[] {
+  const text = declarations.replace(/\/\*[\s\S]*?\*\//g, ''); // doc comments quote code, e.g. `from "…"`
+  const specifiers = [
+    ...text.matchAll(/^\s*(?:import|export)\b[^;]*?\sfrom\s+['"]([^'"]+)['"]/gm),
+    ...text.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm),
+    ...text.matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g),
+    ...text.matchAll(/\/\/\/\s*<reference\s+types=['"]([^'"]+)['"]/g),
+  ].map((m) => m[1]!);
+  return specifiers
+    .filter((s) => !s.startsWith('.') && !s.startsWith('node:') && !builtinModules.includes(s))
+    .map((s) => (s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]!));
+}
+
+/** True when the package ships its own declarations (so a consumer needs no @types package for it). */
+function shipsOwnTypes(name: string): boolean {
+  const dir = path.join(root, 'node_modules', name);
+  const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
+  return Boolean(pkg.types ?? pkg.typings) || JSON.stringify(pkg.exports ?? {}).includes('"types"') || existsSync(path.join(dir, 'index.d.ts'));
+}
+
+test('the public .d.ts files reference only packages a consumer gets (dependencies, peerDependencies, node built-ins), with their types', () => {
+  const dist = path.join(root, 'dist', 'src');
+  expect(existsSync(path.join(dist, 'index.d.ts'))).toBe(true); // run `npm run build` first (npm test does)
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+    peerDependencies?: Record<string, string>;
+  };
+  const installed = new Set([...Object.keys(pkg.dependencies), ...Object.keys(pkg.peerDependencies ?? {})]);
+  const byPackage = new Map<string, string[]>();
+  for (const file of declarationFiles(dist)) {
+    for (const name of packagesReferenced(readFileSync(file, 'utf8'))) {
+      byPackage.set(name, [...(byPackage.get(name) ?? []), path.relative(dist, file)]);
+    }
+  }
+  // The scan finds what it should: the entities' declarations name MikroORM.
+  expect(byPackage.get('@mikro-orm/core')).toEqual(expect.arrayContaining([path.join('entities', 'hedgehog-fabric.d.ts')]));
+  const missing = [...byPackage].filter(([name]) => !installed.has(name)).map(([name, files]) => `${name} (${files.join(', ')})`);
+  expect(missing).toEqual([]);
+  const untyped = [...byPackage.keys()].filter((name) => !shipsOwnTypes(name) && !installed.has(`@types/${name}`));
+  expect(untyped).toEqual([]);
+});
+
+test('MikroORM is a peer dependency (the host\'s one copy, or "Metadata for entity … not found"), pinned for development here', () => {
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, Record<string, string>>;
+  for (const name of ['@mikro-orm/core', '@mikro-orm/postgresql', '@mikro-orm/migrations']) {
+    expect(pkg.dependencies![name]).toBeUndefined();
+    expect(pkg.peerDependencies![name]).toMatch(/^\^6\.\d+\.\d+$/);
+    expect(pkg.devDependencies![name]).toMatch(/^6\.\d+\.\d+$/);
+  }
 });

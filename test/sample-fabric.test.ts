@@ -13,9 +13,10 @@ import {
   toManifestFiles,
   withServerDefaults,
 } from '../src/testing/sample-fabric.js';
+import { DNS1123_SUBDOMAIN } from '../src/common/k8s-names.js';
 import { FABRIC_KINDS, isFabricKind } from '../src/kube/catalog.js';
 
-const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1123 = DNS1123_SUBDOMAIN;
 const CONNECTION_TYPES = [
   'unbundled',
   'bundled',

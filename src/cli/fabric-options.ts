@@ -6,14 +6,15 @@
 import { statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { HedgehogFabric, IgnoreRule } from '../entities/index.js';
+import type { HedgehogFabric } from '../entities/index.js';
+import type { IgnoreRule } from '../drift/types.js';
 import type { FabricSettings } from '../fabrics/fabric-registry.js';
 import { FABRIC_KINDS } from '../kube/catalog.js';
 import { ignoreRuleProblem } from '../drift/ignore-rules.js';
 import { isRemoteRepository } from '../gitops/git-source.js';
 import { stripUrlCredentials } from '../gitops/git-url.js';
 import { normalizeSubPath } from '../gitops/source-files.js';
-import { dns1123LabelProblem } from '../gitops/k8s-names.js';
+import { dns1123LabelProblem } from '../common/k8s-names.js';
 import { UsageError } from './cli-errors.js';
 
 /** The flags as commander hands them over. */

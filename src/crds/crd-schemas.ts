@@ -7,6 +7,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
+import { isRecord } from '../common/values.js';
 
 /** An OpenAPI v3 schema object as a CRD carries it (structural schema, x-kubernetes-* extensions). */
 export type OpenApiSchema = { readonly [keyword: string]: unknown };
@@ -48,11 +49,6 @@ export function crdSchemaKey(apiVersion: string, kind: string): string {
 
 const CRD_API_VERSION = 'apiextensions.k8s.io/v1';
 
-/** A plain JSON object (not null, not an array). */
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /**
  * Adds the schemas of one CRD object to `into`. Objects that are not CustomResourceDefinitions are
  * skipped without a word (a directory of CRDs may hold a kustomization or other manifests).
@@ -63,28 +59,28 @@ function addCrd(
   where: { source: string; line?: number },
   problem: (p: CrdProblem) => void,
 ): void {
-  if (!isObject(obj) || obj.kind !== 'CustomResourceDefinition') return;
-  const name = isObject(obj.metadata) && typeof obj.metadata.name === 'string' ? obj.metadata.name : '(unnamed CRD)';
+  if (!isRecord(obj) || obj.kind !== 'CustomResourceDefinition') return;
+  const name = isRecord(obj.metadata) && typeof obj.metadata.name === 'string' ? obj.metadata.name : '(unnamed CRD)';
   const report = (reason: string) => problem({ ...where, reason: `CRD ${name}: ${reason}` });
   if (obj.apiVersion !== CRD_API_VERSION) {
     report(`apiVersion ${JSON.stringify(obj.apiVersion)} is not supported (only ${CRD_API_VERSION})`);
     return;
   }
   const spec = obj.spec;
-  if (!isObject(spec)) return report('spec is missing or not an object');
+  if (!isRecord(spec)) return report('spec is missing or not an object');
   const group = spec.group;
-  const kind = isObject(spec.names) ? spec.names.kind : undefined;
+  const kind = isRecord(spec.names) ? spec.names.kind : undefined;
   if (typeof group !== 'string' || !group) return report('spec.group is missing');
   if (typeof kind !== 'string' || !kind) return report('spec.names.kind is missing');
   if (!Array.isArray(spec.versions) || spec.versions.length === 0) return report('spec.versions is missing or empty');
   for (const [i, version] of spec.versions.entries()) {
-    const vname = isObject(version) ? version.name : undefined;
+    const vname = isRecord(version) ? version.name : undefined;
     if (typeof vname !== 'string' || !vname) {
       report(`spec.versions[${i}].name is missing`);
       continue;
     }
-    const schema = isObject(version.schema) ? version.schema.openAPIV3Schema : undefined;
-    if (!isObject(schema)) {
+    const schema = isRecord(version.schema) ? version.schema.openAPIV3Schema : undefined;
+    if (!isRecord(schema)) {
       report(`version ${vname} has no schema.openAPIV3Schema`);
       continue;
     }
@@ -111,7 +107,7 @@ export function crdSchemasFromObjects(crdObjects: readonly object[], opts?: CrdL
   const problems: CrdProblem[] = [];
   const problem = (p: CrdProblem) => (opts?.onProblem ? opts.onProblem(p) : problems.push(p));
   crdObjects.forEach((obj, i) => {
-    const name = isObject(obj) && isObject(obj.metadata) ? obj.metadata.name : undefined;
+    const name = isRecord(obj) && isRecord(obj.metadata) ? obj.metadata.name : undefined;
     addCrd(obj, schemas, { source: typeof name === 'string' ? name : `object #${i}` }, problem);
   });
   return finish(schemas, problems, opts);

@@ -12,7 +12,8 @@
  * Problems are readable strings with a kubectl-style field path: `spec.subnets.default.vlan: must be integer`.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { crdSchemaKey, isObject, type CrdSchemas, type OpenApiSchema } from './crd-schemas.js';
+import { isRecord } from '../common/values.js';
+import { crdSchemaKey, type CrdSchemas, type OpenApiSchema } from './crd-schemas.js';
 
 export interface CrdValidatorOptions {
   /** 'error' (default): fields the schema does not declare are problems. 'ignore': they are not. */
@@ -32,17 +33,17 @@ export interface CrdValidator {
  * when asked, additionalProperties: false on objects that do not preserve unknown fields.
  */
 function prepareSchema(schema: unknown, strictFields: boolean, at: 'root' | 'metadata' | 'status' | 'other'): unknown {
-  if (!isObject(schema)) return schema;
+  if (!isRecord(schema)) return schema;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(schema)) {
-    if (k === 'properties' && isObject(v)) {
+    if (k === 'properties' && isRecord(v)) {
       const props: Record<string, unknown> = {};
       for (const [pk, pv] of Object.entries(v)) {
         const where = at === 'root' && (pk === 'metadata' || pk === 'status') ? pk : 'other';
         props[pk] = prepareSchema(pv, strictFields, where);
       }
       out[k] = props;
-    } else if ((k === 'additionalProperties' || k === 'items' || k === 'not') && isObject(v)) {
+    } else if ((k === 'additionalProperties' || k === 'items' || k === 'not') && isRecord(v)) {
       out[k] = prepareSchema(v, strictFields, 'other');
     } else if ((k === 'allOf' || k === 'anyOf' || k === 'oneOf') && Array.isArray(v)) {
       out[k] = v.map((s) => prepareSchema(s, strictFields, 'other'));
@@ -55,7 +56,7 @@ function prepareSchema(schema: unknown, strictFields: boolean, at: 'root' | 'met
     if (out.type === undefined) delete out.nullable;
     else if (Array.isArray(out.enum) && !out.enum.includes(null)) out.enum = [...out.enum, null];
   }
-  const isObjectSchema = out.type === 'object' || isObject(out.properties);
+  const isObjectSchema = out.type === 'object' || isRecord(out.properties);
   if (
     strictFields &&
     isObjectSchema &&
@@ -72,14 +73,14 @@ function prepareSchema(schema: unknown, strictFields: boolean, at: 'root' | 'met
 
 /** The object with nulls dropped where the schema does not say `nullable: true` (API server pruning). */
 function pruneNulls(value: unknown, schema: unknown): unknown {
-  const s = isObject(schema) ? schema : {};
+  const s = isRecord(schema) ? schema : {};
   if (Array.isArray(value)) return value.map((item) => pruneNulls(item, s.items));
-  if (!isObject(value)) return value;
-  const props = isObject(s.properties) ? s.properties : {};
+  if (!isRecord(value)) return value;
+  const props = isRecord(s.properties) ? s.properties : {};
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     const sub = Object.prototype.hasOwnProperty.call(props, k) ? props[k] : s.additionalProperties;
-    if (v === null && !(isObject(sub) && sub.nullable === true)) continue;
+    if (v === null && !(isRecord(sub) && sub.nullable === true)) continue;
     out[k] = pruneNulls(v, sub);
   }
   return out;
@@ -100,7 +101,7 @@ function locate(pointer: string, data: unknown): { path: string; value: unknown 
     if (Array.isArray(cur)) path += `[${seg}]`;
     else if (IDENT.test(seg)) path += path ? `.${seg}` : seg;
     else path += `[${seg}]`;
-    cur = isObject(cur) || Array.isArray(cur) ? (cur as Record<string, unknown>)[seg] : undefined;
+    cur = isRecord(cur) || Array.isArray(cur) ? (cur as Record<string, unknown>)[seg] : undefined;
   }
   return { path, value: cur };
 }
@@ -157,7 +158,7 @@ export function createCrdValidator(schemas: CrdSchemas, options: CrdValidatorOpt
   };
 
   const validate = (obj: unknown): string[] => {
-    if (!isObject(obj)) return ['<root>: document is not an object'];
+    if (!isRecord(obj)) return ['<root>: document is not an object'];
     if (typeof obj.apiVersion !== 'string' || typeof obj.kind !== 'string') return [];
     const entry = lookup(crdSchemaKey(obj.apiVersion, obj.kind));
     if (!entry) return [];

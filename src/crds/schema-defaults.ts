@@ -6,7 +6,8 @@
  * Structural schemas (the only kind apiextensions.k8s.io/v1 accepts) put defaults in `properties`,
  * `additionalProperties` and `items`, never inside allOf/anyOf/oneOf/not, so those three are all we walk.
  */
-import { crdSchemaKey, isObject, type CrdSchemas, type OpenApiSchema } from './crd-schemas.js';
+import { isRecord } from '../common/values.js';
+import { crdSchemaKey, type CrdSchemas, type OpenApiSchema } from './crd-schemas.js';
 
 /** One schema position on a path that leads to at least one default. */
 export interface DefaultsNode {
@@ -42,16 +43,16 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 
 function compile(schema: unknown, depth = 0): DefaultsNode | null {
   // Structural schemas are trees (no $ref); the depth guard only protects against hostile input.
-  if (!isObject(schema) || depth > 64) return null;
+  if (!isRecord(schema) || depth > 64) return null;
   let properties: Map<string, DefaultsNode> | undefined;
-  if (isObject(schema.properties)) {
+  if (isRecord(schema.properties)) {
     for (const [k, sub] of Object.entries(schema.properties)) {
       const node = compile(sub, depth + 1);
       if (node) (properties ??= new Map()).set(k, node);
     }
   }
-  const additional = isObject(schema.additionalProperties) ? compile(schema.additionalProperties, depth + 1) : null;
-  const items = isObject(schema.items) ? compile(schema.items, depth + 1) : null;
+  const additional = isRecord(schema.additionalProperties) ? compile(schema.additionalProperties, depth + 1) : null;
+  const items = isRecord(schema.items) ? compile(schema.items, depth + 1) : null;
   const hasDefault = Object.prototype.hasOwnProperty.call(schema, 'default');
   if (!hasDefault && !properties && !additional && !items) return null;
   return {

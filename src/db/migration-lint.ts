@@ -12,7 +12,7 @@
  * Also extracts the SQL of MikroORM migration classes without a database.
  */
 import type { Configuration, MigrationObject } from '@mikro-orm/core';
-import type { AbstractSqlDriver } from '@mikro-orm/knex';
+import type { AbstractSqlDriver } from '@mikro-orm/postgresql';
 
 export type MigrationLintRule = 'drop-default-on-not-null' | 'quoted-now-default';
 

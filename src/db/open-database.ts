@@ -201,7 +201,7 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
     if (!(driverOptions as { context?: unknown } | undefined)?.context) explainConnectTimeouts(orm, url, connectTimeoutMs);
     const appliedMigrations: string[] = [];
     if (options.migrate ?? true) {
-      const applied = await orm.getMigrator().up();
+      const applied = await orm.migrator.up();
       for (const m of applied) appliedMigrations.push(m.name);
       if (applied.length > 0) log(`database: applied ${applied.length} migration(s): ${appliedMigrations.join(', ')}`);
     }

@@ -146,111 +146,33 @@ function findingKey(f: DoctorFinding): string {
   return [f.kind, f.schema, f.table ?? '', f.column ?? ''].join('.');
 }
 
+/** What one examination looks at: the live catalog, and which of its tables are the ledger's. */
+interface Examined {
+  catalog: CatalogColumn[];
+  ledgerSchema: string;
+  /** The one table the user named (--table), or null for all. */
+  table: string | null;
+  ourTables: Set<string>;
+  expectedByColumn: Map<string, LedgerColumn>;
+  /** The ledger's tables (and the migrations table) that exist. */
+  existingNames: Set<string>;
+  isOurs(c: { schema: string; table: string }): boolean;
+}
+
 async function examine(orm: MikroORM, options: SchemaDoctorOptions): Promise<DoctorReport> {
   const conn = orm.em.getConnection();
   const exec: Exec = (sql, params = []) => conn.execute(sql, params as never[], 'all') as never;
   const databaseName = await checkScope(exec, options);
-  const ledgerSchema = options.schema ?? orm.config.get('schema') ?? 'public';
-  const table = options.table ?? null;
-  const findings: DoctorFinding[] = [];
-
-  const catalog = await exec<CatalogColumn>(CATALOG_SQL, [
-    options.schema ?? null,
-    options.schema ?? null,
-    table,
-    table,
-  ]);
-  const schemas = [...new Set(catalog.map((c) => c.schema))];
-
-  const metadata = orm.getMetadata();
-  const ours = ledgerColumns(metadata);
-  const ourTables = new Set(ledgerTables(metadata));
-  const expectedByColumn = new Map(ours.map((c) => [`${c.table}.${c.column}`, c]));
-  const isOurs = (c: { schema: string; table: string }) => c.schema === ledgerSchema && ourTables.has(c.table);
-
-  const existing = await exec<{ table_name: string }>(
-    `select table_name from information_schema.tables where table_schema = ? and table_name = any(string_to_array(?, ','))`,
-    [ledgerSchema, [...ourTables, MIGRATIONS_TABLE].join(',')],
-  );
-  const existingNames = new Set(existing.map((r) => r.table_name));
-  const ledgerDetected = existingNames.size > 0;
+  const scope = await loadExamined(orm, exec, options);
+  const { catalog, ledgerSchema, table, ourTables } = scope;
+  const ledgerDetected = scope.existingNames.size > 0;
   const examineLedger = ledgerDetected && (table === null || ourTables.has(table));
 
-  // 1. NOT NULL (by the column, a domain or a CHECK) without a default, on every table.
-  const checks = await loadCheckConstraints(exec, options.schema ?? null, table);
-  const types = new Map(catalog.map((c) => [columnKey(c.schema, c.table, c.column), c.type]));
-  const requiredByCheck = await columnsRequiredByChecks(exec, checks, (key) => types.get(key));
-  for (const col of catalog) {
-    const enforcedBy = notNullSource(col, requiredByCheck.get(columnKey(col.schema, col.table, col.column)));
-    if (enforcedBy === null || col.default_expr !== null || col.domain_default !== null) continue;
-    if (col.is_pk || col.is_identity || col.is_generated) continue;
-    const expected = isOurs(col) ? expectedByColumn.get(`${col.table}.${col.column}`) : undefined;
-    if (expected?.identity) continue;
-    const where = `${col.schema}.${col.table}.${col.column}`;
-    const finding: DoctorFinding = {
-      kind: 'not_null_without_default',
-      schema: col.schema,
-      table: col.table,
-      column: col.column,
-      liveDefault: null,
-      message: `${where}: NOT NULL${enforcedBy} without a default — every INSERT that omits it fails`,
-    };
-    if (expected) {
-      finding.expectedDefault = expected.defaultSql;
-      const check = checks.find((c) => c.schema === col.schema && c.table === col.table && c.name === requiredByCheck.get(columnKey(col.schema, col.table, col.column)));
-      const repair = ledgerRepair(col, expected, check);
-      if (repair.fixSql) Object.assign(finding, { fixSql: repair.fixSql, downSql: repair.downSql });
-      finding.message += expected.defaultSql
-        ? ` (entity default ${expected.defaultSql})`
-        : expected.nullable
-          ? ` (the entity declares it nullable${repair.manual ? `; manual fix: ${repair.manual}` : ''})`
-          : '';
-    } else if (isOurs(col)) {
-      finding.message += ' (no such property in the entities)';
-    } else if (table !== null) {
-      // The user named this table: propose a default from the column's type.
-      const own = checks.filter((c) => c.schema === col.schema && c.table === col.table && c.columns.length === 1 && c.columns[0] === col.column);
-      const { note, ...fix } = await foreignColumnRepair(exec, col, own);
-      Object.assign(finding, fix);
-      finding.message += note;
-    } else {
-      finding.message += ` (give it a default or make it nullable; --schema ${col.schema} --table ${col.table} --fix proposes one)`;
-    }
-    findings.push(finding);
-  }
-  const notes = table !== null ? foreignTableNotes(catalog.filter((c) => !isOurs(c))) : [];
-
+  const findings = await notNullFindings(exec, scope, options);
+  const notes = table !== null ? foreignTableNotes(catalog.filter((c) => !scope.isOurs(c))) : [];
   if (examineLedger) {
-    // 2. Our columns whose live default differs from the entity's.
-    const candidates = catalog.filter(
-      (c) => isOurs(c) && !c.is_pk && expectedByColumn.has(`${c.table}.${c.column}`) && c.default_expr !== null,
-    );
-    const same = await sameDefaults(exec, candidates, expectedByColumn);
-    for (const col of candidates) {
-      const expected = expectedByColumn.get(`${col.table}.${col.column}`)!;
-      if (same.get(col) === true) continue;
-      const where = `${col.schema}.${col.table}.${col.column}`;
-      const finding: DoctorFinding = {
-        kind: 'default_mismatch',
-        schema: col.schema,
-        table: col.table,
-        column: col.column,
-        liveDefault: col.default_expr,
-        expectedDefault: expected.defaultSql,
-        message: `${where}: database default ${col.default_expr} but the entity's is ${expected.defaultSql ?? 'none'}`,
-      };
-      const fix = restoreSql(col, expected);
-      if (fix) finding.fixSql = fix;
-      findings.push(finding);
-    }
-
-    // 3. Pending migrations (read from the migrations table without creating it).
-    const executed = existingNames.has(MIGRATIONS_TABLE)
-      ? (await exec<{ name: string }>(`select name from ${qualified(ledgerSchema, MIGRATIONS_TABLE)}`)).map((r) =>
-          r.name.replace(/\.[jt]s$/, ''),
-        )
-      : [];
-    const pending = MIGRATIONS.map((m) => m.name).filter((name) => !executed.includes(name));
+    findings.push(...(await defaultMismatchFindings(exec, scope)));
+    const pending = await pendingMigrations(exec, scope);
     if (pending.length > 0) {
       findings.push({
         kind: 'pending_migrations',
@@ -259,7 +181,6 @@ async function examine(orm: MikroORM, options: SchemaDoctorOptions): Promise<Doc
         details: pending,
       });
     }
-
     // 4. Whatever else MikroORM would change to make the live schema match the entities.
     //    Until the migrations are applied that is mostly what they would do, so it waits.
     const diff = pending.length > 0 ? [] : await schemaDiff(orm, ledgerSchema, table);
@@ -280,7 +201,7 @@ async function examine(orm: MikroORM, options: SchemaDoctorOptions): Promise<Doc
     databaseName,
     notes,
     repairs,
-    schemas,
+    schemas: [...new Set(catalog.map((c) => c.schema))],
     table,
     ledgerDetected,
     ledgerSchema,
@@ -290,6 +211,121 @@ async function examine(orm: MikroORM, options: SchemaDoctorOptions): Promise<Doc
     fixedFindings: [],
     healthy: findings.length === 0,
   };
+}
+
+async function loadExamined(orm: MikroORM, exec: Exec, options: SchemaDoctorOptions): Promise<Examined> {
+  const ledgerSchema = options.schema ?? orm.config.get('schema') ?? 'public';
+  const table = options.table ?? null;
+  const catalog = await exec<CatalogColumn>(CATALOG_SQL, [
+    options.schema ?? null,
+    options.schema ?? null,
+    table,
+    table,
+  ]);
+  const metadata = orm.getMetadata();
+  const ours = ledgerColumns(metadata);
+  const ourTables = new Set(ledgerTables(metadata));
+  const expectedByColumn = new Map(ours.map((c) => [`${c.table}.${c.column}`, c]));
+  const existing = await exec<{ table_name: string }>(
+    `select table_name from information_schema.tables where table_schema = ? and table_name = any(string_to_array(?, ','))`,
+    [ledgerSchema, [...ourTables, MIGRATIONS_TABLE].join(',')],
+  );
+  return {
+    catalog,
+    ledgerSchema,
+    table,
+    ourTables,
+    expectedByColumn,
+    existingNames: new Set(existing.map((r) => r.table_name)),
+    isOurs: (c) => c.schema === ledgerSchema && ourTables.has(c.table),
+  };
+}
+
+/** 1. NOT NULL (by the column, a domain or a CHECK) without a default, on every table. */
+async function notNullFindings(exec: Exec, scope: Examined, options: SchemaDoctorOptions): Promise<DoctorFinding[]> {
+  const { catalog, table, expectedByColumn } = scope;
+  const findings: DoctorFinding[] = [];
+  const checks = await loadCheckConstraints(exec, options.schema ?? null, table);
+  const types = new Map(catalog.map((c) => [columnKey(c.schema, c.table, c.column), c.type]));
+  const requiredByCheck = await columnsRequiredByChecks(exec, checks, (key) => types.get(key));
+  for (const col of catalog) {
+    const checkName = requiredByCheck.get(columnKey(col.schema, col.table, col.column));
+    const enforcedBy = notNullSource(col, checkName);
+    if (enforcedBy === null || col.default_expr !== null || col.domain_default !== null) continue;
+    if (col.is_pk || col.is_identity || col.is_generated) continue;
+    const expected = scope.isOurs(col) ? expectedByColumn.get(`${col.table}.${col.column}`) : undefined;
+    if (expected?.identity) continue;
+    const where = `${col.schema}.${col.table}.${col.column}`;
+    const finding: DoctorFinding = {
+      kind: 'not_null_without_default',
+      schema: col.schema,
+      table: col.table,
+      column: col.column,
+      liveDefault: null,
+      message: `${where}: NOT NULL${enforcedBy} without a default — every INSERT that omits it fails`,
+    };
+    if (expected) {
+      finding.expectedDefault = expected.defaultSql;
+      const check = checks.find((c) => c.schema === col.schema && c.table === col.table && c.name === checkName);
+      const repair = ledgerRepair(col, expected, check);
+      if (repair.fixSql) Object.assign(finding, { fixSql: repair.fixSql, downSql: repair.downSql });
+      finding.message += expected.defaultSql
+        ? ` (entity default ${expected.defaultSql})`
+        : expected.nullable
+          ? ` (the entity declares it nullable${repair.manual ? `; manual fix: ${repair.manual}` : ''})`
+          : '';
+    } else if (scope.isOurs(col)) {
+      finding.message += ' (no such property in the entities)';
+    } else if (table !== null) {
+      // The user named this table: propose a default from the column's type.
+      const own = checks.filter((c) => c.schema === col.schema && c.table === col.table && c.columns.length === 1 && c.columns[0] === col.column);
+      const { note, ...fix } = await foreignColumnRepair(exec, col, own);
+      Object.assign(finding, fix);
+      finding.message += note;
+    } else {
+      finding.message += ` (give it a default or make it nullable; --schema ${col.schema} --table ${col.table} --fix proposes one)`;
+    }
+    findings.push(finding);
+  }
+  return findings;
+}
+
+/** 2. Our columns whose live default differs from the entity's. */
+async function defaultMismatchFindings(exec: Exec, scope: Examined): Promise<DoctorFinding[]> {
+  const { expectedByColumn } = scope;
+  const candidates = scope.catalog.filter(
+    (c) => scope.isOurs(c) && !c.is_pk && expectedByColumn.has(`${c.table}.${c.column}`) && c.default_expr !== null,
+  );
+  const same = await sameDefaults(exec, candidates, expectedByColumn);
+  const findings: DoctorFinding[] = [];
+  for (const col of candidates) {
+    const expected = expectedByColumn.get(`${col.table}.${col.column}`)!;
+    if (same.get(col) === true) continue;
+    const where = `${col.schema}.${col.table}.${col.column}`;
+    const finding: DoctorFinding = {
+      kind: 'default_mismatch',
+      schema: col.schema,
+      table: col.table,
+      column: col.column,
+      liveDefault: col.default_expr,
+      expectedDefault: expected.defaultSql,
+      message: `${where}: database default ${col.default_expr} but the entity's is ${expected.defaultSql ?? 'none'}`,
+    };
+    const fix = restoreSql(col, expected);
+    if (fix) finding.fixSql = fix;
+    findings.push(finding);
+  }
+  return findings;
+}
+
+/** 3. The names of the migrations not applied (read from the migrations table without creating it). */
+async function pendingMigrations(exec: Exec, scope: Examined): Promise<string[]> {
+  const executed = scope.existingNames.has(MIGRATIONS_TABLE)
+    ? (await exec<{ name: string }>(`select name from ${qualified(scope.ledgerSchema, MIGRATIONS_TABLE)}`)).map((r) =>
+        r.name.replace(/\.[jt]s$/, ''),
+      )
+    : [];
+  return MIGRATIONS.map((m) => m.name).filter((name) => !executed.includes(name));
 }
 
 /** Where a column's NOT NULL comes from, as a message fragment ('' = the column itself); null = nullable. */
@@ -393,7 +429,7 @@ async function sameDefaults(
 
 /** MikroORM's update-schema SQL against the live database, one statement per entry. */
 async function schemaDiff(orm: MikroORM, schema: string, table: string | null): Promise<string[]> {
-  const sql = await orm.getSchemaGenerator().getUpdateSchemaSQL({ wrap: false, safe: false, dropTables: false, schema });
+  const sql = await orm.schema.getUpdateSchemaSQL({ wrap: false, safe: false, dropTables: false, schema });
   const statements = sql
     .split(/;\s*\n/)
     .map((s) => s.trim().replace(/;$/, ''))

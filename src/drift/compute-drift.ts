@@ -31,10 +31,10 @@ import {
   IGNORED_ANNOTATIONS,
   IGNORED_LABELS,
   isAbsentValue,
-  isPlainObject,
   metadataMap,
   truncateAnnotationValue,
 } from './normalize.js';
+import { isRecord } from '../common/values.js';
 import { severityFor } from './severity.js';
 import type { DriftInput, DriftOp, DriftResult, SideState } from './types.js';
 
@@ -68,7 +68,7 @@ function clean(v: unknown, ign: IgnoreCursor, sch: DefaultsNode | null, dropDefa
   if (Array.isArray(v)) {
     return v.map((item, i) => cleanKeepShape(item, ign ? stepCursor(ign, String(i)) : null));
   }
-  if (!isPlainObject(v)) return v;
+  if (!isRecord(v)) return v;
   const out: Obj = {};
   let any = false;
   for (const k of Object.keys(v).sort()) {
@@ -91,7 +91,7 @@ function clean(v: unknown, ign: IgnoreCursor, sch: DefaultsNode | null, dropDefa
 function cleanKeepShape(v: unknown, ign: IgnoreCursor): unknown {
   const c = clean(v, ign, null, false);
   if (c !== undefined) return c;
-  return Array.isArray(v) ? [] : isPlainObject(v) ? {} : null;
+  return Array.isArray(v) ? [] : isRecord(v) ? {} : null;
 }
 
 /** Leaves of a (cleaned) value: scalars and null array items count one; absent members none. */
@@ -127,7 +127,7 @@ function desiredOnly(w: Walk, dv: unknown, ign: IgnoreCursor): void {
 /** Only the actual side has the current path: a removal not yet applied, or an extra. */
 function actualOnly(w: Walk, av: unknown, pv: unknown, ign: IgnoreCursor, sch: DefaultsNode | null): void {
   const previouslyDeclared = !w.strict && !isAbsentValue(pv);
-  if (previouslyDeclared && isPlainObject(av) && isPlainObject(pv)) {
+  if (previouslyDeclared && isRecord(av) && isRecord(pv)) {
     // Recurse: within a removed object, what the old desired spec declared is drift, the rest extras.
     for (const k of Object.keys(av)) {
       const m = av[k];
@@ -172,7 +172,7 @@ function walkValue(w: Walk, dv: unknown, av: unknown, pv: unknown, ign: IgnoreCu
 }
 
 function walkObject(w: Walk, d: Obj, a: Obj, p: unknown, ign: IgnoreCursor, sch: DefaultsNode | null): void {
-  const prev = !w.strict && isPlainObject(p) ? p : undefined;
+  const prev = !w.strict && isRecord(p) ? p : undefined;
   for (const k in d) {
     const dv = d[k];
     if (isAbsentValue(dv)) continue; // an absent desired member is handled with the actual-only ones
@@ -278,7 +278,7 @@ function walkStringMap(
 function specOf(side: SideState, input: DriftInput, which: string): Obj {
   const spec = side.spec;
   if (spec === undefined || spec === null) return {};
-  if (!isPlainObject(spec)) {
+  if (!isRecord(spec)) {
     throw new TypeError(`${input.kind} ${input.name}: the ${which} spec must be an object, got ${Array.isArray(spec) ? 'an array' : typeof spec}`);
   }
   return spec;
@@ -315,42 +315,65 @@ export function computeDrift(input: DriftInput): DriftResult {
   if (!desired && !actual) {
     return { status: 'in_sync', score: 0, severity: 'none', differences: [], extras: [], comparedPaths: 0 };
   }
-  if (!desired || !actual) {
-    const side = (desired ?? actual)!;
-    if (input.omitWholeValue) {
-      // The caller keeps the side itself and rebuilds the value with wholeSideValue when it needs it.
-      const status = desired ? (input.pending?.desiredChangedRecently ? 'creation_pending' : 'desired_only') : input.pending?.desiredRemovedRecently ? 'deletion_pending' : 'actual_only';
-      const op: DriftOp = { op: desired ? 'add' : 'remove', path: '' };
-      return { status, score: 1, severity: severityFor(input.kind, status, 1, [op]), differences: [op], extras: [], comparedPaths: Math.max(1, leafCount(specOf(side, input, desired ? 'desired' : 'actual')) + Object.keys(metadataMap(side.labels, IGNORED_LABELS)).length + Object.keys(metadataMap(side.annotations, IGNORED_ANNOTATIONS)).length) };
-    }
-    const value = wholeSide(side, input, desired ? 'desired' : 'actual');
-    const status = desired
-      ? input.pending?.desiredChangedRecently
-        ? 'creation_pending'
-        : 'desired_only'
-      : input.pending?.desiredRemovedRecently
-        ? 'deletion_pending'
-        : 'actual_only';
-    const op: DriftOp = desired ? { op: 'add', path: '', desired: value } : { op: 'remove', path: '', actual: value };
-    return {
-      status,
-      score: 1,
-      severity: severityFor(input.kind, status, 1, [op]),
-      differences: [op],
-      extras: [],
-      comparedPaths: Math.max(1, leafCount(value)),
-    };
-  }
+  if (!desired || !actual) return oneSidedResult(input, desired ? 'desired' : 'actual');
 
   const strict = input.strict === true;
   const w: Walk = { strict, diffs: [], extras: [], compared: 0, differing: 0, segs: [] };
+  walkBothSides(w, input, desired, actual);
+  const drifted = w.diffs.length > 0;
+  const status = drifted ? 'spec_drift' : 'in_sync';
+  const score = drifted ? w.differing / w.compared : 0;
+  return {
+    status,
+    score,
+    severity: severityFor(input.kind, status, score, w.diffs),
+    differences: w.diffs,
+    extras: w.extras,
+    comparedPaths: w.compared,
+  };
+}
+
+/** Declared only in Git, or only in the cluster: the whole object is the one difference. */
+function oneSidedResult(input: DriftInput, which: 'desired' | 'actual'): DriftResult {
+  const isDesired = which === 'desired';
+  const side = (isDesired ? input.desired : input.actual)!;
+  const status = isDesired
+    ? input.pending?.desiredChangedRecently
+      ? 'creation_pending'
+      : 'desired_only'
+    : input.pending?.desiredRemovedRecently
+      ? 'deletion_pending'
+      : 'actual_only';
+  if (input.omitWholeValue) {
+    // The caller keeps the side itself and rebuilds the value with wholeSideValue when it needs it.
+    const op: DriftOp = { op: isDesired ? 'add' : 'remove', path: '' };
+    const compared =
+      leafCount(specOf(side, input, which)) +
+      Object.keys(metadataMap(side.labels, IGNORED_LABELS)).length +
+      Object.keys(metadataMap(side.annotations, IGNORED_ANNOTATIONS)).length;
+    return { status, score: 1, severity: severityFor(input.kind, status, 1, [op]), differences: [op], extras: [], comparedPaths: Math.max(1, compared) };
+  }
+  const value = wholeSide(side, input, which);
+  const op: DriftOp = isDesired ? { op: 'add', path: '', desired: value } : { op: 'remove', path: '', actual: value };
+  return {
+    status,
+    score: 1,
+    severity: severityFor(input.kind, status, 1, [op]),
+    differences: [op],
+    extras: [],
+    comparedPaths: Math.max(1, leafCount(value)),
+  };
+}
+
+/** Compares spec, labels and annotations of both sides into `w`, skipping what the ignore rules hide. */
+function walkBothSides(w: Walk, input: DriftInput, desired: SideState, actual: SideState): void {
   const root = rootCursor(ignoreRootFor(input.ignore, input.kind, input.name));
-  const defaults = strict ? null : (input.schemaDefaults ?? null);
+  const defaults = w.strict ? null : (input.schemaDefaults ?? null);
 
   const specIgn = stepCursor(root, 'spec');
   if (!isIgnoredAt(specIgn)) {
     w.segs.push('spec');
-    const prevSpec = strict ? undefined : (input.previousDesiredSpec ?? undefined);
+    const prevSpec = w.strict ? undefined : (input.previousDesiredSpec ?? undefined);
     walkObject(
       w,
       specOf(desired, input, 'desired'),
@@ -363,31 +386,18 @@ export function computeDrift(input: DriftInput): DriftResult {
   }
 
   const metaIgn = stepCursor(root, 'metadata');
-  if (!isIgnoredAt(metaIgn)) {
-    const prevMeta = strict ? undefined : (input.previousDesiredMetadata ?? undefined);
-    const labelsIgn = stepCursor(metaIgn, 'labels');
-    if (!isIgnoredAt(labelsIgn)) {
-      w.segs.push('metadata', 'labels');
-      walkStringMap(w, desired.labels, actual.labels, prevMeta?.labels, labelsIgn, IGNORED_LABELS, identity);
-      w.segs.length = 0;
-    }
-    const annotationsIgn = stepCursor(metaIgn, 'annotations');
-    if (!isIgnoredAt(annotationsIgn)) {
-      w.segs.push('metadata', 'annotations');
-      walkStringMap(w, desired.annotations, actual.annotations, prevMeta?.annotations, annotationsIgn, IGNORED_ANNOTATIONS, truncateAnnotationValue);
-      w.segs.length = 0;
-    }
+  if (isIgnoredAt(metaIgn)) return;
+  const prevMeta = w.strict ? undefined : (input.previousDesiredMetadata ?? undefined);
+  const labelsIgn = stepCursor(metaIgn, 'labels');
+  if (!isIgnoredAt(labelsIgn)) {
+    w.segs.push('metadata', 'labels');
+    walkStringMap(w, desired.labels, actual.labels, prevMeta?.labels, labelsIgn, IGNORED_LABELS, identity);
+    w.segs.length = 0;
   }
-
-  const drifted = w.diffs.length > 0;
-  const status = drifted ? 'spec_drift' : 'in_sync';
-  const score = drifted ? w.differing / w.compared : 0;
-  return {
-    status,
-    score,
-    severity: severityFor(input.kind, status, score, w.diffs),
-    differences: w.diffs,
-    extras: w.extras,
-    comparedPaths: w.compared,
-  };
+  const annotationsIgn = stepCursor(metaIgn, 'annotations');
+  if (!isIgnoredAt(annotationsIgn)) {
+    w.segs.push('metadata', 'annotations');
+    walkStringMap(w, desired.annotations, actual.annotations, prevMeta?.annotations, annotationsIgn, IGNORED_ANNOTATIONS, truncateAnnotationValue);
+    w.segs.length = 0;
+  }
 }

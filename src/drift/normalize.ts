@@ -14,6 +14,7 @@
  *   each other; inside arrays, positions matter, and items are kept as they are;
  * - numbers compare by value (1 and 1.0 are one number in JSON and in JS), strings never equal numbers ("1" ≠ 1).
  */
+import { isRecord } from '../common/values.js';
 import type { SideState } from './types.js';
 
 /** Annotations written by tools on apply, not by users in Git; dropped from both sides. */
@@ -39,10 +40,6 @@ export const IGNORED_LABELS: ReadonlySet<string> = new Set([
 /** Annotation values longer than this are truncated in drift details (never in the comparison). */
 export const ANNOTATION_DETAIL_LIMIT = 1024;
 
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /**
  * True for values that count as absent when they are an object member: undefined, null, and objects or
  * arrays with nothing in them once those rules are applied recursively (`{a: {b: null}}` is empty).
@@ -65,7 +62,7 @@ export function normalizeValue(v: unknown): unknown {
   if (v === undefined) return undefined;
   // Array items keep their position even when empty or null: `[{}]` is one item, not none.
   if (Array.isArray(v)) return v.map((item) => (item === undefined ? null : normalizeValue(item)));
-  if (!isPlainObject(v)) return v;
+  if (!isRecord(v)) return v;
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(v).sort()) {
     const n = normalizeValue(v[k]);
@@ -77,7 +74,7 @@ export function normalizeValue(v: unknown): unknown {
 /** Labels or annotations without null values and without the tool-written keys in `ignored`, keys sorted. */
 export function metadataMap(v: unknown, ignored: ReadonlySet<string>): Record<string, string> {
   const out: Record<string, string> = {};
-  if (!isPlainObject(v)) return out;
+  if (!isRecord(v)) return out;
   for (const k of Object.keys(v).sort()) {
     const val = v[k];
     if (val === undefined || val === null || ignored.has(k)) continue;
@@ -100,7 +97,7 @@ export interface Normalizable {
  * `metadata.labels`/`metadata.annotations` (Kubernetes objects). A missing spec is `{}`.
  */
 export function normalizeSide(obj: Normalizable): SideState {
-  if (obj.spec !== undefined && obj.spec !== null && !isPlainObject(obj.spec)) {
+  if (obj.spec !== undefined && obj.spec !== null && !isRecord(obj.spec)) {
     throw new TypeError(`spec must be an object, got ${Array.isArray(obj.spec) ? 'an array' : typeof obj.spec}`);
   }
   const spec = (normalizeValue(obj.spec ?? {}) ?? {}) as Record<string, unknown>;

@@ -3,13 +3,23 @@
  * no I/O, no database, no clock.
  */
 import type { SchemaDefaults } from '../crds/schema-defaults.js';
-import type { DriftSeverity, DriftStatus } from '../entities/enums.js';
 
 export type { SchemaDefaults };
 
-// The status and severity vocabularies have one source, shared with the ledger's columns and checks
-// (a module of plain constants, no ORM).
-export { DRIFT_STATUSES, DRIFT_SEVERITIES, type DriftStatus, type DriftSeverity } from '../entities/enums.js';
+// The status and severity vocabularies have one source, here; the ledger's columns and checks
+// (src/entities) import them, never the reverse.
+export const DRIFT_STATUSES = [
+  'in_sync',
+  'spec_drift',
+  'desired_only',
+  'actual_only',
+  'creation_pending',
+  'deletion_pending',
+] as const;
+export type DriftStatus = (typeof DRIFT_STATUSES)[number];
+
+export const DRIFT_SEVERITIES = ['none', 'low', 'medium', 'high', 'critical'] as const;
+export type DriftSeverity = (typeof DRIFT_SEVERITIES)[number];
 
 /**
  * One difference, RFC 6902 style, read as "what would turn the actual object into the desired one":

@@ -19,18 +19,9 @@ export type ResourceState = (typeof RESOURCE_STATES)[number];
 export const TRANSITION_STATES = [...RESOURCE_STATES, 'deleted'] as const;
 export type TransitionState = (typeof TRANSITION_STATES)[number];
 
-export const DRIFT_STATUSES = [
-  'in_sync',
-  'spec_drift',
-  'desired_only',
-  'actual_only',
-  'creation_pending',
-  'deletion_pending',
-] as const;
-export type DriftStatus = (typeof DRIFT_STATUSES)[number];
-
-export const DRIFT_SEVERITIES = ['none', 'low', 'medium', 'high', 'critical'] as const;
-export type DriftSeverity = (typeof DRIFT_SEVERITIES)[number];
+// The drift vocabulary belongs to the drift engine (it is pure and imports nothing from the ledger);
+// the ledger's columns and checks take it from there.
+export { DRIFT_STATUSES, DRIFT_SEVERITIES, type DriftStatus, type DriftSeverity } from '../drift/types.js';
 
 export const SYNC_DIRECTIONS = ['gui_to_git', 'git_to_gui', 'bidirectional', 'disabled'] as const;
 export type SyncDirection = (typeof SYNC_DIRECTIONS)[number];

@@ -29,25 +29,16 @@ import {
 } from 'class-validator';
 import {
   CONFLICT_STATUSES,
-  DRIFT_SEVERITIES,
-  DRIFT_STATUSES,
   RESOURCE_STATES,
   SYNC_DIRECTIONS,
   type ConflictStatus,
-  type DriftSeverity,
-  type DriftStatus,
   type ResourceState,
   type SyncDirection,
 } from './enums.js';
+import { DRIFT_SEVERITIES, DRIFT_STATUSES, type DriftSeverity, type DriftStatus } from '../drift/types.js';
 import { HedgehogFabric } from './hedgehog-fabric.js';
-import {
-  DNS1123_LABEL,
-  DNS1123_LABEL_MAX,
-  DNS1123_SUBDOMAIN,
-  DNS1123_SUBDOMAIN_MAX,
-  KIND_PATTERN,
-  assertValid,
-} from './validation.js';
+import { DNS1123_LABEL, DNS1123_LABEL_MAX, DNS1123_SUBDOMAIN, DNS1123_SUBDOMAIN_MAX } from '../common/k8s-names.js';
+import { KIND_PATTERN, assertValid } from './validation.js';
 
 type JsonObject = Record<string, unknown>;
 

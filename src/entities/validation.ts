@@ -6,12 +6,8 @@
  */
 import { validateSync, type ValidationError } from 'class-validator';
 
-/** DNS-1123 subdomain (Kubernetes object names): lowercase alphanumerics, '-' and '.', at most 253 characters. */
-export const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-export const DNS1123_SUBDOMAIN_MAX = 253;
-/** DNS-1123 label (Kubernetes namespaces): lowercase alphanumerics and '-', at most 63 characters. */
-export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-export const DNS1123_LABEL_MAX = 63;
+// The Kubernetes name rules the entities enforce; exported from here too, as the entities' public API did.
+export { DNS1123_LABEL, DNS1123_LABEL_MAX, DNS1123_SUBDOMAIN, DNS1123_SUBDOMAIN_MAX } from '../common/k8s-names.js';
 /** A Kubernetes kind: an UpperCamelCase identifier. */
 export const KIND_PATTERN = /^[A-Z][A-Za-z0-9]*$/;
 

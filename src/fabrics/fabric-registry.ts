@@ -3,7 +3,8 @@
  * Only where credentials are (kubeconfig path + context, or in-cluster) is stored — never a token.
  */
 import type { EntityManager } from '@mikro-orm/core';
-import { HedgehogFabric, type IgnoreRule } from '../entities/index.js';
+import { HedgehogFabric } from '../entities/index.js';
+import type { IgnoreRule } from '../drift/types.js';
 import { ignoreRuleProblem } from '../drift/ignore-rules.js';
 import { kindInfo } from '../kube/catalog.js';
 import { redactUrlCredentials } from '../kube/redact.js';

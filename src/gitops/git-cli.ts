@@ -205,53 +205,11 @@ export function catFileBatch(
       if (stderr.length < 10_000) stderr += d;
     });
 
-    // Incremental parser of "<oid> <type> <size>\n<content>\n" | "<oid> missing\n".
-    let index = 0;
-    let chunks: Buffer[] = [];
-    let buffered = 0;
-    let want: { size: number } | null = null;
-    const take = (n: number): Buffer => {
-      const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, buffered);
-      const head = all.subarray(0, n);
-      const rest = all.subarray(n);
-      chunks = rest.length ? [rest] : [];
-      buffered = rest.length;
-      return head;
-    };
-    const findNewline = (): number => {
-      let offset = 0;
-      for (const c of chunks) {
-        const i = c.indexOf(0x0a);
-        if (i >= 0) return offset + i;
-        offset += c.length;
-      }
-      return -1;
-    };
+    const parser = new CatFileBatchParser(onBlob);
     child.stdout.on('data', (data: Buffer) => {
       if (failed) return;
-      chunks.push(data);
-      buffered += data.length;
       try {
-        for (;;) {
-          if (want) {
-            if (buffered < want.size + 1) return;
-            const content = Buffer.from(take(want.size + 1).subarray(0, want.size));
-            want = null;
-            onBlob(index++, content);
-            continue;
-          }
-          const nl = findNewline();
-          if (nl < 0) return;
-          const header = take(nl + 1).toString('utf8', 0, nl);
-          const parts = header.split(' ');
-          if (parts[1] === 'missing' || parts[1] === 'ambiguous') {
-            onBlob(index++, null);
-            continue;
-          }
-          const size = Number(parts[2]);
-          if (parts.length !== 3 || !Number.isSafeInteger(size)) throw new Error(`unexpected git cat-file output: ${header.slice(0, 200)}`);
-          want = { size };
-        }
+        parser.push(data);
       } catch (e) {
         fail(e as Error);
       }
@@ -260,12 +218,72 @@ export function catFileBatch(
     child.on('close', (code) => {
       if (failed) return reject(failed);
       if (code !== 0) return reject(new GitCommandError(`git cat-file --batch failed (exit ${code}): ${redactUrl(stderr.trim())}`, code, stderr));
-      if (index !== objectIds.length) {
-        return reject(new Error(`git cat-file --batch returned ${index} of ${objectIds.length} objects`));
+      if (parser.count !== objectIds.length) {
+        return reject(new Error(`git cat-file --batch returned ${parser.count} of ${objectIds.length} objects`));
       }
       resolve();
     });
     child.stdin.on('error', (e) => fail(e));
     child.stdin.end(objectIds.join('\n') + '\n');
   });
+}
+
+/**
+ * Incremental parser of `git cat-file --batch` output, "<oid> <type> <size>\n<content>\n" or
+ * "<oid> missing\n" per requested object, fed the stdout chunks as they come.
+ */
+class CatFileBatchParser {
+  /** Objects reported so far (the index of the next one). */
+  count = 0;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** The content size of the object whose header was read, while its content is awaited. */
+  private want: { size: number } | null = null;
+
+  constructor(private readonly onBlob: (index: number, content: Buffer | null) => void) {}
+
+  /** Reports every object complete in what has arrived; throws on output that is not the batch format. */
+  push(data: Buffer): void {
+    this.chunks.push(data);
+    this.buffered += data.length;
+    for (;;) {
+      if (this.want) {
+        if (this.buffered < this.want.size + 1) return;
+        const content = Buffer.from(this.take(this.want.size + 1).subarray(0, this.want.size));
+        this.want = null;
+        this.onBlob(this.count++, content);
+        continue;
+      }
+      const nl = this.findNewline();
+      if (nl < 0) return;
+      const header = this.take(nl + 1).toString('utf8', 0, nl);
+      const parts = header.split(' ');
+      if (parts[1] === 'missing' || parts[1] === 'ambiguous') {
+        this.onBlob(this.count++, null);
+        continue;
+      }
+      const size = Number(parts[2]);
+      if (parts.length !== 3 || !Number.isSafeInteger(size)) throw new Error(`unexpected git cat-file output: ${header.slice(0, 200)}`);
+      this.want = { size };
+    }
+  }
+
+  private take(n: number): Buffer {
+    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
+    const head = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.chunks = rest.length ? [rest] : [];
+    this.buffered = rest.length;
+    return head;
+  }
+
+  private findNewline(): number {
+    let offset = 0;
+    for (const c of this.chunks) {
+      const i = c.indexOf(0x0a);
+      if (i >= 0) return offset + i;
+      offset += c.length;
+    }
+    return -1;
+  }
 }

@@ -14,7 +14,8 @@ import {
   dns1123SubdomainProblem,
   labelValueProblem,
   qualifiedKeyProblem,
-} from './k8s-names.js';
+} from '../common/k8s-names.js';
+import { clip, isRecord, showYamlScalar, yamlTypeName } from '../common/values.js';
 import { escapeUnstorable, findUnstorablePointer } from '../json-safety.js';
 import { splitYamlDocuments, YamlDocument } from './yaml-documents.js';
 
@@ -168,7 +169,7 @@ function parseObjectOrList(
       if (!isRecord(item)) {
         // `- null`, `- 5`, `- [a]`: an item kubectl would refuse; never skipped without a word.
         out.documents++;
-        refuse(out, itemCtx.error(itemCtx.docLine, `List item ${i + 1} (items[${i}]) is not an object, found ${typeName(item)}`));
+        refuse(out, itemCtx.error(itemCtx.docLine, `List item ${i + 1} (items[${i}]) is not an object, found ${yamlTypeName(item)}`));
         return;
       }
       parseObjectOrList(itemCtx, item, fileHash, validate, out);
@@ -217,6 +218,15 @@ class DocContext {
   }
 }
 
+type ObjectId = { kind: string; namespace: string; name: string };
+/** The kind/namespace/name an early error is filed under, as far as the document tells them. */
+type PartialId = { kind?: string; namespace?: string; name?: string };
+
+/**
+ * One document to at most one observation. Each step below checks one part of the object; a step that
+ * finds a problem records it in `out.errors` and returns null, and the document stops there (one error
+ * per document, at the line of the first thing wrong).
+ */
 function parseDocument(
   ctx: DocContext,
   obj: unknown,
@@ -225,12 +235,45 @@ function parseDocument(
   out: ParsedManifestFile,
 ): void {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-    out.errors.push(ctx.error(ctx.docLine, `document must be a mapping (a Kubernetes object), found ${typeName(obj)}`));
+    out.errors.push(ctx.error(ctx.docLine, `document must be a mapping (a Kubernetes object), found ${yamlTypeName(obj)}`));
     return;
   }
   const o = obj as Record<string, unknown>;
+  const typeMeta = readTypeMeta(ctx, o, out);
+  if (!typeMeta || !isTrackedFabricKind(ctx, typeMeta, out)) return;
+  const { apiVersion, kind } = typeMeta;
+  const identity = readIdentity(ctx, o.metadata, kind, out);
+  if (!identity) return;
+  const { metadata, id } = identity;
+  const maps = readLabelsAndAnnotations(ctx, o, metadata, id, out);
+  if (!maps) return;
+  const spec = readSpec(ctx, o.spec, id, out);
+  if (!spec) return;
+  if (validate && !passesSchema(ctx, o, validate, id, out)) return;
 
-  // apiVersion and kind decide whether this is a fabric object at all.
+  out.observations.push({
+    kind: id.kind,
+    namespace: id.namespace,
+    name: id.name,
+    apiVersion,
+    spec,
+    labels: maps.labels,
+    annotations: maps.annotations,
+    filePath: ctx.file,
+    line: ctx.docLine,
+    fileHash,
+  });
+}
+
+interface TypeMeta {
+  apiVersion: string;
+  kind: string;
+  /** Where an error about apiVersion or kind is filed (namespace and name as the metadata has them). */
+  early: PartialId;
+}
+
+/** apiVersion and kind: present and well-formed (they decide whether this is a fabric object at all). */
+function readTypeMeta(ctx: DocContext, o: Record<string, unknown>, out: ParsedManifestFile): TypeMeta | null {
   const apiVersion = o.apiVersion;
   const kind = o.kind;
   const rawName = isRecord(o.metadata) ? o.metadata.name : undefined;
@@ -240,23 +283,30 @@ function parseDocument(
   const idNs = idName === undefined ? undefined : typeof rawNamespace === 'string' && rawNamespace ? rawNamespace : 'default';
   if (apiVersion === undefined || apiVersion === null || apiVersion === '') {
     out.errors.push(ctx.error(ctx.lineOf(['apiVersion']), 'apiVersion is missing', pick(kind, idNs, idName)));
-    return;
+    return null;
   }
   if (typeof apiVersion !== 'string' || !validApiVersion(apiVersion)) {
     out.errors.push(
-      ctx.error(ctx.lineOf(['apiVersion']), `apiVersion ${show(apiVersion)} is not a valid "group/version"`, pick(kind, idNs, idName)),
+      ctx.error(ctx.lineOf(['apiVersion']), `apiVersion ${showYamlScalar(apiVersion)} is not a valid "group/version"`, pick(kind, idNs, idName)),
     );
-    return;
+    return null;
   }
   if (kind === undefined || kind === null || kind === '') {
     out.errors.push(ctx.error(ctx.lineOf(['kind']), 'kind is missing', pick(undefined, idNs, idName)));
-    return;
+    return null;
   }
   if (typeof kind !== 'string' || !KIND.test(kind)) {
-    out.errors.push(ctx.error(ctx.lineOf(['kind']), `kind ${show(kind)} is not a valid kind name`, pick(undefined, idNs, idName)));
-    return;
+    out.errors.push(ctx.error(ctx.lineOf(['kind']), `kind ${showYamlScalar(kind)} is not a valid kind name`, pick(undefined, idNs, idName)));
+    return null;
   }
+  return { apiVersion, kind, early: pick(kind, idNs, idName) };
+}
 
+/**
+ * True for a catalog kind at its apiVersion. A kind of another group is counted in `out.otherKinds`
+ * (false, no error); a fabric group's unknown version or kind, or a catalog kind at another version, is an error.
+ */
+function isTrackedFabricKind(ctx: DocContext, { apiVersion, kind, early }: TypeMeta, out: ParsedManifestFile): boolean {
   const [, group = '', version = ''] = API_VERSION.exec(apiVersion)!;
   const info = kindInfo(kind);
   const groupVersions = FABRIC_GROUP_VERSIONS.get(group);
@@ -267,139 +317,145 @@ function parseDocument(
       ctx.error(
         ctx.lineOf(['apiVersion']),
         `apiVersion ${apiVersion} is not a known version of ${group} (known: ${[...groupVersions].join(', ')})`,
-        pick(kind, idNs, idName),
+        early,
       ),
     );
-    return;
+    return false;
   }
   if (!info || info.group !== group) {
     // A fabric group's kinds are all in the catalog: any other kind there is a mistake Kubernetes would
     // reject (or a newer release's kind this one cannot judge), never a silently untracked object.
     if (groupVersions) {
-      out.errors.push(ctx.error(ctx.lineOf(['kind']), unknownFabricKindReason(kind, group), pick(kind, idNs, idName)));
-      return;
+      out.errors.push(ctx.error(ctx.lineOf(['kind']), unknownFabricKindReason(kind, group), early));
+      return false;
     }
     // Other groups (fabricator.githedgehog.com, core kinds, …) are counted, not errors.
     const key = `${apiVersion}/${kind}`;
     out.otherKinds[key] = (out.otherKinds[key] ?? 0) + 1;
-    return;
+    return false;
   }
   if (info.apiVersion !== apiVersion) {
-    out.errors.push(
-      ctx.error(
-        ctx.lineOf(['apiVersion']),
-        `${kind} must have apiVersion ${info.apiVersion}, found ${apiVersion}`,
-        pick(kind, idNs, idName),
-      ),
-    );
-    return;
+    out.errors.push(ctx.error(ctx.lineOf(['apiVersion']), `${kind} must have apiVersion ${info.apiVersion}, found ${apiVersion}`, early));
+    return false;
   }
+  return true;
+}
 
-  // metadata: name, namespace, labels, annotations.
-  const metadata = o.metadata;
+/** metadata as a mapping, with a valid name and namespace (absent or empty: `default`). */
+function readIdentity(
+  ctx: DocContext,
+  metadata: unknown,
+  kind: string,
+  out: ParsedManifestFile,
+): { metadata: Record<string, unknown>; id: ObjectId } | null {
   if (metadata === undefined || metadata === null) {
     out.errors.push(ctx.error(ctx.lineOf(['metadata']), 'metadata.name is missing (no metadata)', { kind }));
-    return;
+    return null;
   }
   if (!isRecord(metadata)) {
-    out.errors.push(ctx.error(ctx.lineOf(['metadata']), `metadata must be a mapping, found ${typeName(metadata)}`, { kind }));
-    return;
+    out.errors.push(ctx.error(ctx.lineOf(['metadata']), `metadata must be a mapping, found ${yamlTypeName(metadata)}`, { kind }));
+    return null;
   }
   const name = metadata.name;
   if (name === undefined || name === null || name === '') {
     const hint = metadata.generateName !== undefined ? ' (generateName cannot be used for declared objects)' : '';
     out.errors.push(ctx.error(ctx.lineOf(['metadata', 'name']), `metadata.name is missing${hint}`, { kind }));
-    return;
+    return null;
   }
   if (typeof name !== 'string') {
-    out.errors.push(ctx.error(ctx.lineOf(['metadata', 'name']), `metadata.name must be a string, found ${typeName(name)}`, { kind }));
-    return;
+    out.errors.push(ctx.error(ctx.lineOf(['metadata', 'name']), `metadata.name must be a string, found ${yamlTypeName(name)}`, { kind }));
+    return null;
   }
   const nameProblem = dns1123SubdomainProblem(name);
   if (nameProblem) {
     out.errors.push(ctx.error(ctx.lineOf(['metadata', 'name']), `metadata.name '${clip(name)}' ${nameProblem}`, { kind }));
-    return;
+    return null;
   }
-  const rawNs = metadata.namespace;
-  let namespace = 'default';
-  if (rawNs !== undefined && rawNs !== null && rawNs !== '') {
-    if (typeof rawNs !== 'string') {
-      out.errors.push(
-        ctx.error(ctx.lineOf(['metadata', 'namespace']), `metadata.namespace must be a string, found ${typeName(rawNs)}`, { kind, name }),
-      );
-      return;
-    }
-    const nsProblem = dns1123LabelProblem(rawNs);
-    if (nsProblem) {
-      out.errors.push(
-        ctx.error(ctx.lineOf(['metadata', 'namespace']), `metadata.namespace '${clip(rawNs)}' ${nsProblem}`, { kind, name }),
-      );
-      return;
-    }
-    namespace = rawNs;
-  }
-  const id = { kind, namespace, name };
+  const namespace = readNamespace(ctx, metadata.namespace, kind, name, out);
+  if (namespace === null) return null;
+  return { metadata, id: { kind, namespace, name } };
+}
 
+/** metadata.namespace: absent, null or empty is `default`; otherwise a DNS-1123 label. */
+function readNamespace(ctx: DocContext, rawNs: unknown, kind: string, name: string, out: ParsedManifestFile): string | null {
+  if (rawNs === undefined || rawNs === null || rawNs === '') return 'default';
+  if (typeof rawNs !== 'string') {
+    out.errors.push(
+      ctx.error(ctx.lineOf(['metadata', 'namespace']), `metadata.namespace must be a string, found ${yamlTypeName(rawNs)}`, { kind, name }),
+    );
+    return null;
+  }
+  const nsProblem = dns1123LabelProblem(rawNs);
+  if (nsProblem) {
+    out.errors.push(
+      ctx.error(ctx.lineOf(['metadata', 'namespace']), `metadata.namespace '${clip(rawNs)}' ${nsProblem}`, { kind, name }),
+    );
+    return null;
+  }
+  return rawNs;
+}
+
+/** Labels and annotations, once nothing in them or in the spec is a string the ledger cannot store. */
+function readLabelsAndAnnotations(
+  ctx: DocContext,
+  o: Record<string, unknown>,
+  metadata: Record<string, unknown>,
+  id: ObjectId,
+  out: ParsedManifestFile,
+): { labels: Record<string, string>; annotations: Record<string, string> } | null {
   const unstorable = findUnstorablePointer({
     metadata: { labels: metadata.labels, annotations: metadata.annotations },
     spec: o.spec,
   });
   if (unstorable) {
     out.errors.push(ctx.error(ctx.lineOf(unstorable.segments), `${unstorable.path}: ${unstorable.problem}`, id));
-    return;
+    return null;
   }
-
   const labels = stringMap(ctx, metadata.labels, 'labels', id, out);
-  if (!labels) return;
+  if (!labels) return null;
   const annotations = stringMap(ctx, metadata.annotations, 'annotations', id, out);
-  if (!annotations) return;
+  if (!annotations) return null;
+  return { labels, annotations };
+}
 
-  // spec: optional in these CRDs; an absent or null spec is an empty one (the API server prunes
-  // nulls of non-nullable fields), anything but a mapping is refused.
-  const rawSpec = o.spec;
-  let spec: Record<string, unknown> = {};
-  if (rawSpec !== undefined && rawSpec !== null) {
-    if (!isRecord(rawSpec)) {
-      out.errors.push(ctx.error(ctx.lineOf(['spec']), `spec must be a mapping, found ${typeName(rawSpec)}`, id));
-      return;
-    }
-    const bad = nonFiniteNumberPath(rawSpec, '/spec');
-    if (bad) {
-      out.errors.push(ctx.error(ctx.lineOf(pointerSegments(bad)), `${bad} is not a finite number (.inf/.nan cannot be sent as JSON)`, id));
-      return;
-    }
-    spec = rawSpec;
+/**
+ * spec: optional in these CRDs; an absent or null spec is an empty one (the API server prunes
+ * nulls of non-nullable fields), anything but a mapping is refused, and so are .inf/.nan.
+ */
+function readSpec(ctx: DocContext, rawSpec: unknown, id: ObjectId, out: ParsedManifestFile): Record<string, unknown> | null {
+  if (rawSpec === undefined || rawSpec === null) return {};
+  if (!isRecord(rawSpec)) {
+    out.errors.push(ctx.error(ctx.lineOf(['spec']), `spec must be a mapping, found ${yamlTypeName(rawSpec)}`, id));
+    return null;
   }
-
-  if (validate) {
-    let problems: string[];
-    try {
-      problems = validate(o);
-    } catch (e) {
-      problems = [`schema validation failed: ${(e as Error).message}`];
-    }
-    if (problems.length > 0) {
-      for (const p of problems) {
-        const segments = problemPathSegments(p);
-        const line = segments ? ctx.lineOf(segments) : ctx.docLine;
-        out.errors.push(ctx.error(line, `schema: ${p}`, id));
-      }
-      return;
-    }
+  const bad = nonFiniteNumberPath(rawSpec, '/spec');
+  if (bad) {
+    out.errors.push(ctx.error(ctx.lineOf(pointerSegments(bad)), `${bad} is not a finite number (.inf/.nan cannot be sent as JSON)`, id));
+    return null;
   }
+  return rawSpec;
+}
 
-  out.observations.push({
-    kind,
-    namespace,
-    name,
-    apiVersion,
-    spec,
-    labels,
-    annotations,
-    filePath: ctx.file,
-    line: ctx.docLine,
-    fileHash,
-  });
+/** The CRD schema check: every problem is an error at the line of the field it names. */
+function passesSchema(
+  ctx: DocContext,
+  o: Record<string, unknown>,
+  validate: NonNullable<ParseManifestOptions['validate']>,
+  id: ObjectId,
+  out: ParsedManifestFile,
+): boolean {
+  let problems: string[];
+  try {
+    problems = validate(o);
+  } catch (e) {
+    problems = [`schema validation failed: ${(e as Error).message}`];
+  }
+  for (const p of problems) {
+    const segments = problemPathSegments(p);
+    const line = segments ? ctx.lineOf(segments) : ctx.docLine;
+    out.errors.push(ctx.error(line, `schema: ${p}`, id));
+  }
+  return problems.length === 0;
 }
 
 /** metadata.labels / metadata.annotations: a mapping of valid keys to string values. */
@@ -412,7 +468,7 @@ function stringMap(
 ): Record<string, string> | null {
   if (raw === undefined || raw === null) return {};
   if (!isRecord(raw)) {
-    out.errors.push(ctx.error(ctx.lineOf(['metadata', field]), `metadata.${field} must be a mapping, found ${typeName(raw)}`, id));
+    out.errors.push(ctx.error(ctx.lineOf(['metadata', field]), `metadata.${field} must be a mapping, found ${yamlTypeName(raw)}`, id));
     return null;
   }
   let total = 0;
@@ -425,7 +481,7 @@ function stringMap(
     }
     if (typeof v !== 'string') {
       out.errors.push(
-        ctx.error(at(), `metadata.${field}['${clip(k)}'] must be a string, found ${typeName(v)} (quote it)`, id),
+        ctx.error(at(), `metadata.${field}['${clip(k)}'] must be a string, found ${yamlTypeName(v)} (quote it)`, id),
       );
       return null;
     }
@@ -448,10 +504,6 @@ function stringMap(
   return raw as Record<string, string>;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
 function validApiVersion(v: string): boolean {
   const m = API_VERSION.exec(v);
   if (!m) return false;
@@ -465,21 +517,6 @@ function pick(kind: unknown, namespace: string | undefined, name: string | undef
   if (namespace) id.namespace = namespace;
   if (name) id.name = name;
   return id;
-}
-
-function typeName(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  return `${typeof v} ${show(v)}`;
-}
-
-function show(v: unknown): string {
-  return clip(typeof v === 'string' ? `'${v}'` : String(v));
-}
-
-function clip(s: string, max = 80): string {
-  return s.length > max ? `${s.slice(0, max)}…` : s;
 }
 
 const FIELD_PATH = /^((?:[A-Za-z_$][A-Za-z0-9_$-]*|\[[^\]]*\])(?:\.[A-Za-z_$][A-Za-z0-9_$-]*|\[[^\]]*\])*): /;

@@ -1,7 +1,7 @@
 /**
  * The Kubernetes source: kubeconfig loading, validated reads of the fabric kinds, and the watch loop.
- * (The DNS-1123 patterns are exported by the entities already; object-validation keeps its own copy
- * so the source does not import database code.)
+ * (The DNS-1123 patterns live in src/common/k8s-names, which imports nothing, so the source shares them
+ * with the entities without importing database code.)
  */
 export { loadKubeConfig, contextName, KubeConfigError, type KubeAccess } from './kube-config.js';
 export {

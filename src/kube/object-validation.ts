@@ -22,32 +22,15 @@ import {
 } from 'class-validator';
 import type { KindInfo } from './catalog.js';
 import type { ActualObservation, ObjectError } from '../observations.js';
+import { DNS1123_LABEL, DNS1123_LABEL_MAX, DNS1123_SUBDOMAIN, DNS1123_SUBDOMAIN_MAX } from '../common/k8s-names.js';
+import { isRecord, show, typeName } from '../common/values.js';
 import { escapeUnstorable, findUnstorableString, hasSuspectEscape, type UnstorableString } from '../json-safety.js';
 
 /** Kubernetes refuses objects over about 1.5 MiB (etcd's request limit); so do we. */
 export const DEFAULT_MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
 
-/** RFC 1123 label: what Kubernetes requires of a namespace name. */
-export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-/** RFC 1123 subdomain: what Kubernetes requires of most object names (dot-separated labels). */
-export const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-function show(v: unknown, max = 80): string {
-  let s: string;
-  try {
-    s = typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'undefined' : JSON.stringify(v) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  return s.length > max ? `${s.slice(0, max)}…` : s;
-}
-
-function typeName(v: unknown): string {
-  if (v === undefined) return 'missing';
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return `a ${typeof v}`;
-}
+// Re-exported for the watcher and the tests, which take the patterns from this module.
+export { DNS1123_LABEL, DNS1123_SUBDOMAIN };
 
 /** "missing", or "a number, not a string". */
 function wrongType(v: unknown, expected: string): string {
@@ -117,7 +100,7 @@ export class KubeObjectInput {
     message: (a) =>
       `metadata.name ${show(a.value)} is not a valid DNS-1123 subdomain (lower-case letters, digits, '-' and '.', starting and ending with a letter or digit)`,
   })
-  @MaxLength(253, { message: (a) => `metadata.name is ${String(a.value).length} characters long, over 253` })
+  @MaxLength(DNS1123_SUBDOMAIN_MAX, { message: (a) => `metadata.name is ${String(a.value).length} characters long, over ${DNS1123_SUBDOMAIN_MAX}` })
   @IsNotEmpty({ message: 'metadata.name is empty' })
   @IsString({ message: (a) => `metadata.name is ${wrongType(a.value, 'a string')}` })
   name!: unknown;
@@ -126,7 +109,7 @@ export class KubeObjectInput {
     message: (a) =>
       `metadata.namespace ${show(a.value)} is not a valid DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit)`,
   })
-  @MaxLength(63, { message: (a) => `metadata.namespace is ${String(a.value).length} characters long, over 63` })
+  @MaxLength(DNS1123_LABEL_MAX, { message: (a) => `metadata.namespace is ${String(a.value).length} characters long, over ${DNS1123_LABEL_MAX}` })
   @IsNotEmpty({ message: 'metadata.namespace is empty (every fabric kind is namespaced)' })
   @IsString({ message: (a) => `metadata.namespace is ${wrongType(a.value, 'a string')} (every fabric kind is namespaced)` })
   namespace!: unknown;
@@ -174,7 +157,7 @@ export class KubeObjectInput {
 }
 
 function isStringMap(v: unknown): boolean {
-  if (!isPlainObject(v)) return false;
+  if (!isRecord(v)) return false;
   for (const k in v) if (typeof v[k] !== 'string') return false;
   return true;
 }
@@ -191,16 +174,16 @@ export function passesObjectRules(input: KubeObjectInput): boolean {
   return (
     typeof name === 'string' &&
     name.length > 0 &&
-    name.length <= 253 &&
+    name.length <= DNS1123_SUBDOMAIN_MAX &&
     DNS1123_SUBDOMAIN.test(name) &&
     typeof namespace === 'string' &&
     namespace.length > 0 &&
-    namespace.length <= 63 &&
+    namespace.length <= DNS1123_LABEL_MAX &&
     DNS1123_LABEL.test(namespace) &&
     input.kind === input.expectedKind &&
     input.apiVersion === input.expectedApiVersion &&
-    isPlainObject(input.spec) &&
-    (status === undefined || status === null || isPlainObject(status)) &&
+    isRecord(input.spec) &&
+    (status === undefined || status === null || isRecord(status)) &&
     isStringMap(input.labels) &&
     isStringMap(input.annotations) &&
     typeof uid === 'string' &&
@@ -213,10 +196,6 @@ export function passesObjectRules(input: KubeObjectInput): boolean {
 }
 
 export type ValidationOutcome = { ok: true; value: ActualObservation } | { ok: false; error: ObjectError };
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return !!v && typeof v === 'object' && !Array.isArray(v);
-}
 
 /** A name/namespace fit to appear in an error record (only strings, clipped; NULs and lone surrogates escaped). */
 function idPart(v: unknown): string | undefined {
@@ -258,11 +237,11 @@ export function toActualObservation(
   opts: { maxObjectBytes?: number } = {},
 ): ValidationOutcome {
   const maxBytes = opts.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
-  if (!isPlainObject(raw)) {
+  if (!isRecord(raw)) {
     return { ok: false, error: { kind: kind.kind, reason: `item is ${wrongType(raw, 'an object')}` } };
   }
   const meta = raw.metadata;
-  if (!isPlainObject(meta)) {
+  if (!isRecord(meta)) {
     return { ok: false, error: { kind: kind.kind, reason: `metadata is ${wrongType(meta, 'an object')}` } };
   }
 

@@ -49,7 +49,6 @@ function sameJson(a: unknown, b: unknown): boolean {
 }
 
 export function planDesiredWrites(input: DesiredPlanInput, ctx: DriftContext): DesiredPlan {
-  const now = ctx.now;
   const plan: DesiredPlan = { ...emptyPlan(), unchanged: 0, keptFromBrokenFiles: [] };
   const conflictByKey = new Map(input.conflicts.map((c) => [keyOf(c), c]));
   const seen = new Set<string>();
@@ -57,132 +56,166 @@ export function planDesiredWrites(input: DesiredPlanInput, ctx: DriftContext): D
   for (const o of input.observations) {
     const key = keyOf(o);
     seen.add(key);
-    const s = input.stored.get(key);
-    const conflict = conflictByKey.get(key);
-    const conflictStatus = conflict ? 'detected' : s && s.conflictStatus === 'detected' ? 'resolved' : (s?.conflictStatus ?? 'none');
-    const desiredMeta: DesiredMetadata = { labels: o.labels, annotations: o.annotations, line: o.line };
-    const specSame = !!s && s.desiredSpec !== null && sameJson(s.desiredSpec, o.spec);
-    const metaSame =
-      !!s && sameJson(s.syncMetadata?.desired?.labels ?? {}, o.labels) && sameJson(s.syncMetadata?.desired?.annotations ?? {}, o.annotations);
-    if (
-      s && specSame && metaSame && s.fileHash === o.fileHash && s.desiredFilePath === o.filePath &&
-      s.conflictStatus === conflictStatus &&
-      (!conflict || sameJson(s.conflictDetails?.locations, conflict.locations))
-    ) {
-      plan.unchanged++;
-      continue;
-    }
-    const contentChanged = !specSame || !metaSame;
-    const desiredUpdated = contentChanged ? now : s?.desiredUpdated ? new Date(s.desiredUpdated) : now;
-    const previousDesiredSpec = contentChanged && s?.desiredSpec ? s.desiredSpec : (s?.previousDesiredSpec ?? null);
-    const drift = evaluateDrift(
-      {
-        kind: o.kind,
-        name: o.name,
-        desiredSpec: o.spec,
-        desiredMeta,
-        previousDesiredSpec,
-        desiredUpdated,
-        draftSpec: s?.draftSpec ?? null,
-        actualSpec: s?.actualSpec ?? null,
-        actualLabels: s?.labels ?? {},
-        actualAnnotations: s?.annotations ?? {},
-      },
-      ctx,
-    );
-    const reason = !s ? `declared in ${o.filePath}` : contentChanged ? `changed in ${o.filePath}` : `moved to ${o.filePath}`;
-    if (s) plan.updated++;
-    else plan.created++;
-    plan.changes.push({ kind: o.kind, namespace: o.namespace, name: o.name, change: s ? 'updated' : 'created', driftStatus: drift.drift_status, state: drift.resource_state });
-    if (!s || s.resourceState !== drift.resource_state) plan.transitions.push({ key, from: s?.resourceState ?? null, to: drift.resource_state, reason });
-    const hasActual = !!s?.actualSpec;
-    plan.upserts.push({
-      fabric_id: input.fabricId,
-      kind: o.kind,
-      namespace: o.namespace,
-      name: o.name,
-      api_version: o.apiVersion,
-      desired_spec: o.spec,
-      previous_desired_spec: previousDesiredSpec,
-      desired_commit: contentChanged || !s ? input.commit : (s.desiredCommit ?? input.commit),
-      desired_file_path: o.filePath,
-      managed_file_path: o.filePath,
-      file_hash: o.fileHash,
-      last_file_sync: now,
-      desired_updated: desiredUpdated,
-      last_synced_commit: input.commit,
-      sync_metadata: { ...(s?.syncMetadata ?? {}), desired: desiredMeta },
-      // The cluster's metadata wins on record while the object exists there; Git's otherwise.
-      labels: hasActual ? s!.labels : o.labels,
-      annotations: hasActual ? s!.annotations : o.annotations,
-      conflict_status: conflictStatus,
-      conflict_details: conflict ? { locations: conflict.locations } : {},
-      ...drift,
-      last_state_change: now,
-      state_change_reason: reason,
-      last_updated: now,
-      first_seen: now, // kept by the writer when already set
-    });
+    planDeclared(plan, input, key, o, conflictByKey.get(key), ctx);
   }
-
   for (const [key, s] of input.stored) {
     if (seen.has(key) || s.desiredSpec === null) continue;
-    if (s.desiredFilePath && input.filesWithErrors.has(s.desiredFilePath)) {
-      plan.keptFromBrokenFiles.push(key);
-      continue;
-    }
-    plan.cleared++;
-    if (s.actualSpec === null && s.draftSpec === null) {
-      plan.deletes.push(s.id); // declared nowhere and not in the cluster: nothing is left to track but its history
-      plan.transitions.push(deletionDraft(s, `removed from the repository (was ${s.desiredFilePath ?? 'declared'})`));
-      plan.changes.push({ kind: s.kind, namespace: s.namespace, name: s.name, change: 'deleted' });
-      continue;
-    }
-    const drift = evaluateDrift(
-      {
-        kind: s.kind,
-        name: s.name,
-        desiredSpec: null,
-        desiredMeta: undefined,
-        previousDesiredSpec: s.desiredSpec,
-        desiredUpdated: now,
-        draftSpec: s.draftSpec,
-        actualSpec: s.actualSpec,
-        actualLabels: s.labels,
-        actualAnnotations: s.annotations,
-      },
-      ctx,
-    );
-    const reason = `removed from the repository (was ${s.desiredFilePath ?? 'declared'})`;
-    plan.changes.push({ kind: s.kind, namespace: s.namespace, name: s.name, change: 'cleared', driftStatus: drift.drift_status, state: drift.resource_state });
-    if (s.resourceState !== drift.resource_state) plan.transitions.push({ key, from: s.resourceState, to: drift.resource_state, reason });
-    const { desired: _dropped, ...restMeta } = s.syncMetadata ?? {};
-    plan.upserts.push({
-      fabric_id: input.fabricId,
-      kind: s.kind,
-      namespace: s.namespace,
-      name: s.name,
-      api_version: s.apiVersion,
-      desired_spec: null,
-      previous_desired_spec: s.desiredSpec,
-      desired_commit: null,
-      desired_file_path: null,
-      managed_file_path: null,
-      file_hash: null,
-      last_file_sync: now,
-      desired_updated: now,
-      last_synced_commit: input.commit,
-      sync_metadata: restMeta,
-      labels: s.labels,
-      annotations: s.annotations,
-      conflict_status: s.conflictStatus === 'detected' ? 'resolved' : s.conflictStatus,
-      conflict_details: {},
-      ...drift,
-      last_state_change: now,
-      state_change_reason: reason,
-      last_updated: now,
-      first_seen: now, // kept by the writer when already set
-    });
+    planUndeclared(plan, input, key, s, ctx);
   }
   return plan;
+}
+
+/** How a declared object compares with its stored row. */
+interface DeclaredComparison {
+  conflictStatus: string;
+  specSame: boolean;
+  metaSame: boolean;
+  /** Nothing to write: content, file, path and conflict state all as stored. */
+  unchanged: boolean;
+}
+
+function compareDeclared(o: DesiredObservation, s: StoredResource | undefined, conflict: Conflict | undefined): DeclaredComparison {
+  const conflictStatus = conflict ? 'detected' : s && s.conflictStatus === 'detected' ? 'resolved' : (s?.conflictStatus ?? 'none');
+  const specSame = !!s && s.desiredSpec !== null && sameJson(s.desiredSpec, o.spec);
+  const metaSame =
+    !!s && sameJson(s.syncMetadata?.desired?.labels ?? {}, o.labels) && sameJson(s.syncMetadata?.desired?.annotations ?? {}, o.annotations);
+  const unchanged =
+    !!s && specSame && metaSame && s.fileHash === o.fileHash && s.desiredFilePath === o.filePath &&
+    s.conflictStatus === conflictStatus &&
+    (!conflict || sameJson(s.conflictDetails?.locations, conflict.locations));
+  return { conflictStatus, specSame, metaSame, unchanged };
+}
+
+/** An object the repository declares: created, updated (content, file or conflict changed) or unchanged. */
+function planDeclared(
+  plan: DesiredPlan,
+  input: DesiredPlanInput,
+  key: string,
+  o: DesiredObservation,
+  conflict: Conflict | undefined,
+  ctx: DriftContext,
+): void {
+  const now = ctx.now;
+  const s = input.stored.get(key);
+  const { conflictStatus, specSame, metaSame, unchanged } = compareDeclared(o, s, conflict);
+  if (unchanged) {
+    plan.unchanged++;
+    return;
+  }
+  const desiredMeta: DesiredMetadata = { labels: o.labels, annotations: o.annotations, line: o.line };
+  const contentChanged = !specSame || !metaSame;
+  const desiredUpdated = contentChanged ? now : s?.desiredUpdated ? new Date(s.desiredUpdated) : now;
+  const previousDesiredSpec = contentChanged && s?.desiredSpec ? s.desiredSpec : (s?.previousDesiredSpec ?? null);
+  const drift = evaluateDrift(
+    {
+      kind: o.kind,
+      name: o.name,
+      desiredSpec: o.spec,
+      desiredMeta,
+      previousDesiredSpec,
+      desiredUpdated,
+      draftSpec: s?.draftSpec ?? null,
+      actualSpec: s?.actualSpec ?? null,
+      actualLabels: s?.labels ?? {},
+      actualAnnotations: s?.annotations ?? {},
+    },
+    ctx,
+  );
+  const reason = !s ? `declared in ${o.filePath}` : contentChanged ? `changed in ${o.filePath}` : `moved to ${o.filePath}`;
+  if (s) plan.updated++;
+  else plan.created++;
+  plan.changes.push({ kind: o.kind, namespace: o.namespace, name: o.name, change: s ? 'updated' : 'created', driftStatus: drift.drift_status, state: drift.resource_state });
+  if (!s || s.resourceState !== drift.resource_state) plan.transitions.push({ key, from: s?.resourceState ?? null, to: drift.resource_state, reason });
+  const hasActual = !!s?.actualSpec;
+  plan.upserts.push({
+    fabric_id: input.fabricId,
+    kind: o.kind,
+    namespace: o.namespace,
+    name: o.name,
+    api_version: o.apiVersion,
+    desired_spec: o.spec,
+    previous_desired_spec: previousDesiredSpec,
+    desired_commit: contentChanged || !s ? input.commit : (s.desiredCommit ?? input.commit),
+    desired_file_path: o.filePath,
+    managed_file_path: o.filePath,
+    file_hash: o.fileHash,
+    last_file_sync: now,
+    desired_updated: desiredUpdated,
+    last_synced_commit: input.commit,
+    sync_metadata: { ...(s?.syncMetadata ?? {}), desired: desiredMeta },
+    // The cluster's metadata wins on record while the object exists there; Git's otherwise.
+    labels: hasActual ? s!.labels : o.labels,
+    annotations: hasActual ? s!.annotations : o.annotations,
+    conflict_status: conflictStatus,
+    conflict_details: conflict ? { locations: conflict.locations } : {},
+    ...drift,
+    last_state_change: now,
+    state_change_reason: reason,
+    last_updated: now,
+    first_seen: now, // kept by the writer when already set
+  });
+}
+
+/**
+ * A stored object the repository no longer declares: kept when its file failed to parse, deleted when nothing
+ * else tracks it (not in the cluster, no draft), otherwise its desired state is cleared.
+ */
+function planUndeclared(plan: DesiredPlan, input: DesiredPlanInput, key: string, s: StoredResource, ctx: DriftContext): void {
+  const now = ctx.now;
+  if (s.desiredFilePath && input.filesWithErrors.has(s.desiredFilePath)) {
+    plan.keptFromBrokenFiles.push(key);
+    return;
+  }
+  plan.cleared++;
+  if (s.actualSpec === null && s.draftSpec === null) {
+    plan.deletes.push(s.id); // declared nowhere and not in the cluster: nothing is left to track but its history
+    plan.transitions.push(deletionDraft(s, `removed from the repository (was ${s.desiredFilePath ?? 'declared'})`));
+    plan.changes.push({ kind: s.kind, namespace: s.namespace, name: s.name, change: 'deleted' });
+    return;
+  }
+  const drift = evaluateDrift(
+    {
+      kind: s.kind,
+      name: s.name,
+      desiredSpec: null,
+      desiredMeta: undefined,
+      previousDesiredSpec: s.desiredSpec,
+      desiredUpdated: now,
+      draftSpec: s.draftSpec,
+      actualSpec: s.actualSpec,
+      actualLabels: s.labels,
+      actualAnnotations: s.annotations,
+    },
+    ctx,
+  );
+  const reason = `removed from the repository (was ${s.desiredFilePath ?? 'declared'})`;
+  plan.changes.push({ kind: s.kind, namespace: s.namespace, name: s.name, change: 'cleared', driftStatus: drift.drift_status, state: drift.resource_state });
+  if (s.resourceState !== drift.resource_state) plan.transitions.push({ key, from: s.resourceState, to: drift.resource_state, reason });
+  const { desired: _dropped, ...restMeta } = s.syncMetadata ?? {};
+  plan.upserts.push({
+    fabric_id: input.fabricId,
+    kind: s.kind,
+    namespace: s.namespace,
+    name: s.name,
+    api_version: s.apiVersion,
+    desired_spec: null,
+    previous_desired_spec: s.desiredSpec,
+    desired_commit: null,
+    desired_file_path: null,
+    managed_file_path: null,
+    file_hash: null,
+    last_file_sync: now,
+    desired_updated: now,
+    last_synced_commit: input.commit,
+    sync_metadata: restMeta,
+    labels: s.labels,
+    annotations: s.annotations,
+    conflict_status: s.conflictStatus === 'detected' ? 'resolved' : s.conflictStatus,
+    conflict_details: {},
+    ...drift,
+    last_state_change: now,
+    state_change_reason: reason,
+    last_updated: now,
+    first_seen: now, // kept by the writer when already set
+  });
 }

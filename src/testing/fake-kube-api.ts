@@ -320,7 +320,12 @@ export class FakeKubeApi {
         status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
       );
     }
-    const ctx: Ctx = { req, res, record, query, fault };
+    return this.serve({ req, res, record, query, fault }, route, isWatch);
+  }
+
+  /** A GET of a known route, once authorization and faults have had their say. */
+  private serve(ctx: Ctx, route: Exclude<Route, { t: 'notfound' }>, isWatch: boolean): void | Promise<void> {
+    const { res, record } = ctx;
     switch (route.t) {
       case 'doc':
         return this.sendJson(ctx, JSON.stringify(route.body()));

@@ -57,16 +57,57 @@ function podSubnetBase(pod: number, index: number): number {
   return ipToInt('10.0.0.0') + (pod * 2048 + index) * 256;
 }
 
+/**
+ * Every object of the plan, in a fixed order. The steps draw from one seeded random stream in the order
+ * they run (leaves, servers, VPCs, attachments, peerings), so the same plan always gives the same objects.
+ */
 export function buildFabric(plan: FabricPlan): KubeObjectLike[] {
-  const ns = plan.namespace;
-  const rng = new Prng(plan.seed);
   const shape = shapeOf(plan);
+  const groups = leafGroups(shape);
+  const b: Build = {
+    plan,
+    ns: plan.namespace,
+    rng: new Prng(plan.seed),
+    shape,
+    spineNames: names('spine', plan.spines),
+    leafNames: names('leaf', plan.leaves),
+    groups,
+    vpcName: vpcNamer(plan.vpcs),
+    out: [],
+  };
+  addNamespaces(b);
+  addSwitches(b);
+  const servers = buildServers(b);
+  b.out.push(...servers.servers);
+  const fabricSide = addFabricConnections(b, servers.leafServerPort);
+  b.out.push(...servers.connections);
+  const vpcs = addVpcs(b);
+  addVpcAttachments(b, servers.connInfo, vpcs);
+  addVpcPeerings(b, vpcs.subnetNames);
+  addExternals(b, fabricSide, vpcs.subnetNames);
+  return b.out;
+}
 
-  const spineNames = names('spine', plan.spines);
-  const leafNames = names('leaf', plan.leaves);
-  const serverNames = names('server', plan.servers);
+/** What every step of one build shares; `out` collects the objects in their final order. */
+interface Build {
+  plan: FabricPlan;
+  ns: string;
+  rng: Prng;
+  shape: ReturnType<typeof shapeOf>;
+  spineNames: string[];
+  leafNames: string[];
+  groups: LeafGroup[];
+  vpcName: (index: number) => string;
+  out: KubeObjectLike[];
+}
 
-  // ---- groups of server leaves, and which pod each serves
+function vpcNamer(vpcs: number): (index: number) => string {
+  const width = widthFor(vpcs);
+  return (i) => `vpc-${pad(i + 1, width)}`;
+}
+
+/** Groups of server leaves (redundancy pairs, every third MCLAG, and an odd last leaf alone), and the pod each serves. */
+function leafGroups(shape: ReturnType<typeof shapeOf>): LeafGroup[] {
   const groups: LeafGroup[] = [];
   const groupCount = shape.pairs + shape.singles;
   let mclagN = 0;
@@ -79,12 +120,11 @@ export function buildFabric(plan: FabricPlan): KubeObjectLike[] {
   if (shape.singles) {
     groups.push({ members: [shape.serverLeaves - 1], type: 'single', pod: Math.floor((shape.pairs * shape.pods) / groupCount) });
   }
-  const leafGroup = new Array<LeafGroup | undefined>(plan.leaves);
-  for (const g of groups) for (const m of g.members) leafGroup[m] = g;
+  return groups;
+}
 
-  const out: KubeObjectLike[] = [];
-
-  // ---- namespaces
+/** An IPv4Namespace and a VLANNamespace per pod. */
+function addNamespaces({ shape, ns, out }: Build): void {
   for (let p = 0; p < shape.pods; p++) {
     const subnets: string[] = [];
     for (let j = 0; j < 8; j++) subnets.push(`${ipFromInt(podSubnetBase(p, j * 256))}/16`);
@@ -93,13 +133,17 @@ export function buildFabric(plan: FabricPlan): KubeObjectLike[] {
   for (let p = 0; p < shape.pods; p++) {
     out.push(obj(WIRING_API, 'VLANNamespace', podName(p), ns, { ranges: [{ from: POD_VLAN_FROM, to: POD_VLAN_TO }] }));
   }
+}
 
-  // ---- switch profiles (the models the switches name), switch groups, switches
+/** Switch profiles (the models the switches name), switch groups, spines, then leaves. */
+function addSwitches({ plan, shape, ns, rng, groups, spineNames, leafNames, out }: Build): void {
   out.push(switchProfile(ns, SPINE_PROFILE, 'Dell S5232F-ON', 'x86_64-dellemc_s5232f_c3538-r0', 32, 0));
   out.push(switchProfile(ns, LEAF_PROFILE, 'Dell S5248F-ON', 'x86_64-dellemc_s5248f_c3538-r0', 56, 48));
   for (const g of groups) if (g.group) out.push(obj(WIRING_API, 'SwitchGroup', g.group, ns, {}));
   if (plan.borderLeaves > 0) out.push(obj(WIRING_API, 'SwitchGroup', 'border', ns, {}));
 
+  const leafGroup = new Array<LeafGroup | undefined>(plan.leaves);
+  for (const g of groups) for (const m of g.members) leafGroup[m] = g;
   let switchIndex = 0;
   for (let s = 0; s < plan.spines; s++) {
     const spec: Record<string, unknown> = {
@@ -132,13 +176,23 @@ export function buildFabric(plan: FabricPlan): KubeObjectLike[] {
     if (rng.chance(0.15)) spec.ecmp = { roceQPN: false };
     out.push(obj(WIRING_API, 'Switch', leafNames[l]!, ns, spec));
   }
+}
 
-  // ---- servers and their connections (server ports first on every leaf: E1/1, E1/2 …)
+interface Servers {
+  servers: KubeObjectLike[];
+  connections: KubeObjectLike[];
+  connInfo: ServerConn[];
+  /** Server ports used on each leaf (the fabric-side ports follow them). */
+  leafServerPort: number[];
+}
+
+/** Servers and their one server-facing connection each, on the server ports of their group's leaves (E1/1, E1/2 …). */
+function buildServers(b: Build): Servers {
+  const { plan, shape, ns, rng, groups } = b;
+  const serverNames = names('server', plan.servers);
   const leafServerPort = new Array<number>(plan.leaves).fill(0);
-  const leafPort = (l: number) => `${leafNames[l]}/E1/${++leafServerPort[l]!}`;
-  const servers: KubeObjectLike[] = [];
-  const serverConns: KubeObjectLike[] = [];
-  const serverConnInfo: ServerConn[] = [];
+  const leafPort = (l: number) => `${b.leafNames[l]}/E1/${++leafServerPort[l]!}`;
+  const result: Servers = { servers: [], connections: [], connInfo: [], leafServerPort };
   const perLeafBase = Math.floor(plan.servers / Math.max(1, shape.serverLeaves));
   const perLeafExtra = plan.servers % Math.max(1, shape.serverLeaves);
   let srv = 0;
@@ -147,76 +201,124 @@ export function buildFabric(plan: FabricPlan): KubeObjectLike[] {
     for (const m of g.members) quota += perLeafBase + (m < perLeafExtra ? 1 : 0);
     for (let j = 0; j < quota; j++, srv++) {
       const name = serverNames[srv]!;
-      const sp1 = `${name}/enp2s1`;
-      const sp2 = `${name}/enp2s2`;
-      let conn: KubeObjectLike;
-      let description: string;
-      let multi = false;
-      if (g.type === 'single') {
-        const a = g.members[0]!;
-        if (j % 3 === 2) {
-          conn = bundled(ns, name, leafNames[a]!, [sp1, sp2], [leafPort(a), leafPort(a)], rng);
-          description = `bundled to ${leafNames[a]}`;
-        } else {
-          conn = unbundled(ns, name, leafNames[a]!, sp1, leafPort(a), rng);
-          description = `single-homed to ${leafNames[a]}`;
-        }
-      } else {
-        const [a, b] = g.members as [number, number];
-        const k = j % 5;
-        if (k === 0 || k === 2) {
-          multi = true;
-          const links = [
-            { server: { port: sp1 }, switch: { port: leafPort(a) } },
-            { server: { port: sp2 }, switch: { port: leafPort(b) } },
-          ];
-          const body: Record<string, unknown> = { links };
-          if (g.type === 'eslag' && rng.chance(0.2)) body.fallback = true;
-          if (rng.chance(0.1)) body.mtu = 9000;
-          conn = obj(WIRING_API, 'Connection', `${name}--${g.type}--${leafNames[a]}--${leafNames[b]}`, ns, { [g.type]: body });
-          description = `MH ${leafNames[a]} ${leafNames[b]}`;
-        } else if (k === 3) {
-          conn = bundled(ns, name, leafNames[b]!, [sp1, sp2], [leafPort(b), leafPort(b)], rng);
-          description = `bundled to ${leafNames[b]}`;
-        } else {
-          const l = k === 1 ? a : b;
-          conn = unbundled(ns, name, leafNames[l]!, sp1, leafPort(l), rng);
-          description = `single-homed to ${leafNames[l]}`;
-        }
-      }
-      servers.push(obj(WIRING_API, 'Server', name, ns, { description: `${description}, rack ${1 + rng.int(40)} U${1 + rng.int(42)}` }));
-      serverConns.push(conn);
-      serverConnInfo.push({ name: conn.metadata.name, pod: g.pod, multi });
+      const { conn, description, multi } = g.type === 'single' ? singleHomed(b, g, j, name, leafPort) : pairHomed(b, g, j, name, leafPort);
+      result.servers.push(obj(WIRING_API, 'Server', name, ns, { description: `${description}, rack ${1 + rng.int(40)} U${1 + rng.int(42)}` }));
+      result.connections.push(conn);
+      result.connInfo.push({ name: conn.metadata.name, pod: g.pod, multi });
     }
   }
-  out.push(...servers);
+  return result;
+}
 
-  // ---- fabric-side connections: uplinks, MCLAG domains, mesh, loopbacks, gateway, externals
-  const infraPort = leafServerPort.map((used) => Math.max(LEAF_SERVER_PORTS, used));
-  const leafInfra = (l: number) => `${leafNames[l]}/E1/${++infraPort[l]!}`;
-  const spinePort = new Array<number>(plan.spines).fill(0);
-  const spineInfra = (s: number) => `${spineNames[s]}/E1/${++spinePort[s]!}`;
-  let p2p = 0; // /31 point-to-point links from 172.30.128.0
-  const p2pBase = ipToInt('172.30.128.0');
-  const linkIps = (): [string, string] => {
-    const a = p2pBase + 2 * p2p++;
+interface ServerLink {
+  conn: KubeObjectLike;
+  description: string;
+  /** Multi-homed (MCLAG/ESLAG): such a connection never gets a native VLAN. */
+  multi: boolean;
+}
+
+/** A server on a lone leaf: every third bundled, the others unbundled. */
+function singleHomed({ ns, rng, leafNames }: Build, g: LeafGroup, j: number, name: string, leafPort: (l: number) => string): ServerLink {
+  const a = g.members[0]!;
+  const [sp1, sp2] = [`${name}/enp2s1`, `${name}/enp2s2`];
+  if (j % 3 === 2) {
+    return { conn: bundled(ns, name, leafNames[a]!, [sp1, sp2], [leafPort(a), leafPort(a)], rng), description: `bundled to ${leafNames[a]}`, multi: false };
+  }
+  return { conn: unbundled(ns, name, leafNames[a]!, sp1, leafPort(a), rng), description: `single-homed to ${leafNames[a]}`, multi: false };
+}
+
+/** A server on a redundancy pair: by turns multi-homed to both, unbundled to either, or bundled to the second. */
+function pairHomed({ ns, rng, leafNames }: Build, g: LeafGroup, j: number, name: string, leafPort: (l: number) => string): ServerLink {
+  const [a, b] = g.members as [number, number];
+  const [sp1, sp2] = [`${name}/enp2s1`, `${name}/enp2s2`];
+  const k = j % 5;
+  if (k === 0 || k === 2) {
+    const links = [
+      { server: { port: sp1 }, switch: { port: leafPort(a) } },
+      { server: { port: sp2 }, switch: { port: leafPort(b) } },
+    ];
+    const body: Record<string, unknown> = { links };
+    if (g.type === 'eslag' && rng.chance(0.2)) body.fallback = true;
+    if (rng.chance(0.1)) body.mtu = 9000;
+    const conn = obj(WIRING_API, 'Connection', `${name}--${g.type}--${leafNames[a]}--${leafNames[b]}`, ns, { [g.type]: body });
+    return { conn, description: `MH ${leafNames[a]} ${leafNames[b]}`, multi: true };
+  }
+  if (k === 3) {
+    return { conn: bundled(ns, name, leafNames[b]!, [sp1, sp2], [leafPort(b), leafPort(b)], rng), description: `bundled to ${leafNames[b]}`, multi: false };
+  }
+  const l = k === 1 ? a : b;
+  return { conn: unbundled(ns, name, leafNames[l]!, sp1, leafPort(l), rng), description: `single-homed to ${leafNames[l]}`, multi: false };
+}
+
+/** Port and address allocation for the fabric-side connections: infra ports follow the server ports. */
+class FabricPorts {
+  private readonly infraPort: number[];
+  private readonly spinePort: number[];
+  private p2p = 0; // /31 point-to-point links from 172.30.128.0
+  private readonly p2pBase = ipToInt('172.30.128.0');
+
+  constructor(
+    private readonly b: Build,
+    leafServerPort: readonly number[],
+  ) {
+    this.infraPort = leafServerPort.map((used) => Math.max(LEAF_SERVER_PORTS, used));
+    this.spinePort = new Array<number>(b.plan.spines).fill(0);
+  }
+
+  leaf(l: number): string {
+    return `${this.b.leafNames[l]}/E1/${++this.infraPort[l]!}`;
+  }
+
+  spine(s: number): string {
+    return `${this.b.spineNames[s]}/E1/${++this.spinePort[s]!}`;
+  }
+
+  linkIps(): [string, string] {
+    const a = this.p2pBase + 2 * this.p2p++;
     return [`${ipFromInt(a)}/31`, `${ipFromInt(a + 1)}/31`];
-  };
+  }
+}
 
+/** What the external steps need from the fabric side: the Externals' names and their attachment connections. */
+interface ExternalSide {
+  externalNames: string[];
+  externalConns: { leaf: number; external: number; conn: string }[];
+}
+
+/** Fabric-side connections: uplinks, MCLAG domains, mesh, loopbacks, gateway, externals, static externals. */
+function addFabricConnections(b: Build, leafServerPort: readonly number[]): ExternalSide {
+  const ports = new FabricPorts(b, leafServerPort);
+  addSpineLeafLinks(b, ports);
+  addLeafPairLinks(b, ports);
+  addGatewayLinks(b, ports);
+  const extLeaves: number[] = [];
+  for (let i = 0; i < b.shape.externalLeaves; i++) {
+    extLeaves.push(b.plan.borderLeaves > 0 ? b.shape.serverLeaves + i : b.plan.leaves - 1);
+  }
+  const side = addExternalLinks(b, ports, extLeaves);
+  addStaticExternals(b, ports, extLeaves);
+  return side;
+}
+
+function addSpineLeafLinks({ plan, shape, ns, spineNames, leafNames, out }: Build, ports: FabricPorts): void {
   for (let s = 0; s < plan.spines; s++) {
     for (let l = 0; l < plan.leaves; l++) {
       const links = [];
       for (let k = 0; k < shape.linksPerSpine; k++) {
-        const [spineIp, leafIp] = linkIps();
-        links.push({ spine: { port: spineInfra(s), ip: spineIp }, leaf: { port: leafInfra(l), ip: leafIp } });
+        const [spineIp, leafIp] = ports.linkIps();
+        links.push({ spine: { port: ports.spine(s), ip: spineIp }, leaf: { port: ports.leaf(l), ip: leafIp } });
       }
       out.push(obj(WIRING_API, 'Connection', `${spineNames[s]}--fabric--${leafNames[l]}`, ns, { fabric: { links } }));
     }
   }
+}
+
+/** Leaf-to-leaf: MCLAG domains of the MCLAG pairs, mesh links, VPC loopbacks. */
+function addLeafPairLinks({ shape, ns, groups, leafNames, out }: Build, ports: FabricPorts): void {
   for (const g of groups) {
     if (g.type !== 'mclag') continue;
     const [a, b] = g.members as [number, number];
-    const pair = () => ({ switch1: { port: leafInfra(a) }, switch2: { port: leafInfra(b) } });
+    const pair = () => ({ switch1: { port: ports.leaf(a) }, switch2: { port: ports.leaf(b) } });
     out.push(
       obj(WIRING_API, 'Connection', `${leafNames[a]}--mclag-domain--${leafNames[b]}`, ns, {
         mclagDomain: { peerLinks: [pair(), pair()], sessionLinks: [pair()] },
@@ -228,51 +330,57 @@ export function buildFabric(plan: FabricPlan): KubeObjectLike[] {
     const b = 2 * m + 2;
     const links = [];
     for (let k = 0; k < 2; k++) {
-      const [ip1, ip2] = linkIps();
-      links.push({ leaf1: { port: leafInfra(a), ip: ip1 }, leaf2: { port: leafInfra(b), ip: ip2 } });
+      const [ip1, ip2] = ports.linkIps();
+      links.push({ leaf1: { port: ports.leaf(a), ip: ip1 }, leaf2: { port: ports.leaf(b), ip: ip2 } });
     }
     out.push(obj(WIRING_API, 'Connection', `${leafNames[a]}--mesh--${leafNames[b]}`, ns, { mesh: { links } }));
   }
   for (let v = 0; v < shape.loopbacks; v++) {
     const l = 4 * v;
-    const links = [0, 1].map(() => ({ switch1: { port: leafInfra(l) }, switch2: { port: leafInfra(l) } }));
+    const links = [0, 1].map(() => ({ switch1: { port: ports.leaf(l) }, switch2: { port: ports.leaf(l) } }));
     out.push(obj(WIRING_API, 'Connection', `${leafNames[l]}--vpc-loopback`, ns, { vpcLoopback: { links } }));
   }
+}
+
+function addGatewayLinks({ plan, ns, spineNames, out }: Build, ports: FabricPorts): void {
   for (let s = 0; s < plan.spines; s++) {
     const gw = `gateway-${Math.floor(s / 2) + 1}`;
-    const [swIp, gwIp] = linkIps();
+    const [swIp, gwIp] = ports.linkIps();
     out.push(
       obj(WIRING_API, 'Connection', `${spineNames[s]}--gateway--${gw}`, ns, {
-        gateway: { links: [{ switch: { port: spineInfra(s), ip: swIp }, gateway: { port: `${gw}/enp2s${(s % 2) + 1}`, ip: gwIp } }] },
+        gateway: { links: [{ switch: { port: ports.spine(s), ip: swIp }, gateway: { port: `${gw}/enp2s${(s % 2) + 1}`, ip: gwIp } }] },
       }),
     );
   }
-  const extLeaves: number[] = [];
-  for (let i = 0; i < shape.externalLeaves; i++) {
-    extLeaves.push(plan.borderLeaves > 0 ? shape.serverLeaves + i : plan.leaves - 1);
-  }
+}
+
+/** The External connections: each External attached to `attachmentsPerExternal` of the external leaves. */
+function addExternalLinks({ shape, ns, leafNames, out }: Build, ports: FabricPorts, extLeaves: readonly number[]): ExternalSide {
   const externalNames: string[] = [];
   const ew = widthFor(shape.externals);
   for (let e = 0; e < shape.externals; e++) {
     externalNames.push(`${e % 3 === 2 ? 'static' : 'bgp'}-edge-${pad(e + 1, ew)}`);
   }
-  const externalConns: { leaf: number; external: number; conn: string }[] = [];
+  const externalConns: ExternalSide['externalConns'] = [];
   for (let e = 0; e < shape.externals; e++) {
     for (let t = 0; t < shape.attachmentsPerExternal; t++) {
       const l = extLeaves[(e + t) % extLeaves.length]!;
       const conn = `${leafNames[l]}--external--${externalNames[e]}`;
-      out.push(obj(WIRING_API, 'Connection', conn, ns, { external: { link: { switch: { port: leafInfra(l) } } } }));
+      out.push(obj(WIRING_API, 'Connection', conn, ns, { external: { link: { switch: { port: ports.leaf(l) } } } }));
       externalConns.push({ leaf: l, external: e, conn });
     }
   }
+  return { externalNames, externalConns };
+}
+
+/** One static-external connection per external leaf (every other one with a VLAN, or within the first VPC). */
+function addStaticExternals({ ns, leafNames, vpcName, out }: Build, ports: FabricPorts, extLeaves: readonly number[]): void {
   const staticBase = ipToInt('172.31.0.0');
-  const vw = widthFor(plan.vpcs);
-  const vpcName = (i: number) => `vpc-${pad(i + 1, vw)}`;
   for (let i = 0; i < extLeaves.length; i++) {
     const l = extLeaves[i]!;
     const net = staticBase + i * 256;
     const sw: Record<string, unknown> = {
-      port: leafInfra(l),
+      port: ports.leaf(l),
       ip: `${ipFromInt(net + 5)}/24`,
       nextHop: ipFromInt(net + 1),
       subnets: [`${ipFromInt(ipToInt('10.199.0.0') + i * 256)}/24`],
@@ -282,16 +390,22 @@ export function buildFabric(plan: FabricPlan): KubeObjectLike[] {
     if (i % 2 === 1) body.withinVPC = vpcName(0);
     out.push(obj(WIRING_API, 'Connection', `${leafNames[l]}--static-external`, ns, { staticExternal: body }));
   }
-  out.push(...serverConns);
+}
 
-  // ---- VPCs
+interface Vpcs {
+  /** Subnet names of each VPC, by VPC index. */
+  subnetNames: string[][];
+  /** VPC indexes of each pod. */
+  byPod: number[][];
+}
+
+function addVpcs({ plan, shape, ns, rng, vpcName, out }: Build): Vpcs {
   const layout = { pods: shape.pods, vpcsPerPod: shape.vpcsPerPod };
   const podVlan = new Array<number>(shape.pods).fill(0);
-  const vpcSubnets: string[][] = [];
-  const podVpcs: number[][] = Array.from({ length: shape.pods }, () => []);
+  const result: Vpcs = { subnetNames: [], byPod: Array.from({ length: shape.pods }, () => []) };
   for (let i = 0; i < plan.vpcs; i++) {
     const pod = podOfVpc(i, layout);
-    podVpcs[pod]!.push(i);
+    result.byPod[pod]!.push(i);
     const subnets: Record<string, unknown> = {};
     const subnetNames: string[] = [];
     const n = subnetsOfVpc(plan, i);
@@ -302,7 +416,7 @@ export function buildFabric(plan: FabricPlan): KubeObjectLike[] {
       subnetNames.push(sname);
       subnets[sname] = vpcSubnet(rng, net, POD_VLAN_FROM + idx);
     }
-    vpcSubnets.push(subnetNames);
+    result.subnetNames.push(subnetNames);
     const spec: Record<string, unknown> = {};
     // Pod 0 VPCs leave the namespaces to the webhook half of the time, as many users do.
     if (pod !== 0 || i % 2 === 0) {
@@ -318,12 +432,16 @@ export function buildFabric(plan: FabricPlan): KubeObjectLike[] {
     if (rng.chance(0.05)) spec.staticRoutes = [{ prefix: '10.250.0.0/24', nextHops: [ipFromInt(podSubnetBase(pod, podVlan[pod]! - 1) + 10)] }];
     out.push(obj(VPC_API, 'VPC', vpcName(i), ns, spec));
   }
+  return result;
+}
 
-  // ---- VPCAttachments: one per server connection, a second one for every eighth
+/** VPCAttachments: one per server connection (to a VPC of its pod), a second one for every eighth. */
+function addVpcAttachments({ plan, ns, rng, vpcName, out }: Build, connInfo: readonly ServerConn[], vpcs: Vpcs): void {
+  const vpcSubnets = vpcs.subnetNames;
   const attachments: KubeObjectLike[] = [];
-  for (let c = 0; c < serverConnInfo.length; c++) {
-    const info = serverConnInfo[c]!;
-    const choices = podVpcs[info.pod]!;
+  for (let c = 0; c < connInfo.length; c++) {
+    const info = connInfo[c]!;
+    const choices = vpcs.byPod[info.pod]!;
     const v = choices[rng.int(choices.length)]!;
     const sIdx = rng.int(vpcSubnets[v]!.length);
     const second = c % 8 === 7;
@@ -344,8 +462,10 @@ export function buildFabric(plan: FabricPlan): KubeObjectLike[] {
   }
   attachments.length -= plan.trimAttachments;
   out.push(...attachments);
+}
 
-  // ---- VPCPeerings: VPC 4k with VPC 4k+1 (same pod by construction)
+/** VPCPeerings: VPC 4k with VPC 4k+1 (same pod by construction). */
+function addVpcPeerings({ shape, ns, rng, vpcName, out }: Build, vpcSubnets: readonly string[][]): void {
   for (let k = 0; k < shape.vpcPeerings; k++) {
     const a = 4 * k;
     const b = 4 * k + 1;
@@ -353,8 +473,10 @@ export function buildFabric(plan: FabricPlan): KubeObjectLike[] {
     const side = (v: number) => (filtered ? { subnets: [vpcSubnets[v]![0]!] } : {});
     out.push(obj(VPC_API, 'VPCPeering', `${vpcName(a)}--${vpcName(b)}`, ns, { permit: [{ [vpcName(a)]: side(a), [vpcName(b)]: side(b) }] }));
   }
+}
 
-  // ---- Externals, their attachments and peerings (all in the default IPv4Namespace)
+/** Externals, their attachments and peerings (all in the default IPv4Namespace). */
+function addExternals({ shape, ns, leafNames, vpcName, out }: Build, { externalNames, externalConns }: ExternalSide, vpcSubnets: readonly string[][]): void {
   for (let e = 0; e < shape.externals; e++) {
     const spec: Record<string, unknown> = { ipv4Namespace: 'default' };
     if (e % 3 === 2) spec.static = { prefixes: ['0.0.0.0/0'] };
@@ -395,7 +517,6 @@ export function buildFabric(plan: FabricPlan): KubeObjectLike[] {
       }),
     );
   }
-  return out;
 }
 
 function names(prefix: string, count: number): string[] {

@@ -107,4 +107,4 @@ export function macFromIndex(prefix: string, index: number): string {
 }
 
 /** DNS-1123 subdomain, as Kubernetes checks object names (253 characters at most). */
-export const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+export { DNS1123_SUBDOMAIN } from '../common/k8s-names.js';

@@ -21,6 +21,7 @@
  *   by every watch in it that uses the same database. They never expire: the process cannot freeze without them.
  */
 import pg from 'pg';
+import type { PgConnectionConfig } from '../db/pg-connection-config.js';
 import type { EntityManager } from '@mikro-orm/core';
 import { LOCK_NAMESPACE } from '../store/fabric-lock.js';
 import { serverVersion } from '../store/database.js';
@@ -113,7 +114,7 @@ export class AdvisoryLeaseBackend implements LeaseBackend {
   readonly leasePeriodMs: number;
 
   constructor(
-    private readonly config: pg.ClientConfig,
+    private readonly config: PgConnectionConfig,
     private readonly opts: AdvisoryLeaseOptions,
   ) {
     this.leasePeriodMs = opts.leasePeriodMs ?? DEFAULT_LEASE_PERIOD_MS;
@@ -390,12 +391,12 @@ export class InProcessLeaseBackend implements LeaseBackend {
 }
 
 /** The `pg` settings the ORM connects with, reused for the dedicated lease connection. */
-export function leaseConnectionConfig(em: EntityManager): pg.ClientConfig {
+export function leaseConnectionConfig(em: EntityManager): PgConnectionConfig {
   const conn = em.getConnection() as unknown as { getConnectionOptions(): Record<string, unknown> };
   const base = conn.getConnectionOptions();
   const driverOptions = (em.config.get('driverOptions') ?? {}) as { connection?: Record<string, unknown> };
-  const { host, port, user, password, database } = base as pg.ClientConfig;
-  return { host, port, user, password, database, ...(driverOptions.connection ?? {}) } as pg.ClientConfig;
+  const { host, port, user, password, database } = base as PgConnectionConfig;
+  return { host, port, user, password, database, ...(driverOptions.connection ?? {}) } as PgConnectionConfig;
 }
 
 /** A key naming the database `em` talks to, for the in-process lease table. */

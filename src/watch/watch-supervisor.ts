@@ -13,7 +13,7 @@
 import { assertLedgerSchemaHealthy, checkLedgerSchema } from '../db/schema-preflight.js';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type pg from 'pg';
+import type { PgConnectionConfig } from '../db/pg-connection-config.js';
 import type { EntityManager } from '@mikro-orm/core';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { HedgehogFabric } from '../entities/index.js';
@@ -65,7 +65,7 @@ export interface WatchOptions extends FabricWatchOptions {
   /** Lease backend; default 'auto': in-process on the embedded PGlite, advisory locks on a server. */
   lease?: 'auto' | 'advisory' | 'in-process';
   /** Connection of the advisory lease; default the ORM's connection settings. */
-  leaseConnection?: string | pg.ClientConfig;
+  leaseConnection?: string | PgConnectionConfig;
   /**
    * Check the ledger's schema at start (refuse to start when unhealthy: LedgerSchemaUnhealthyError) and export it
    * as the `hh_sync_ledger_schema_healthy` gauge. Default true.
@@ -309,7 +309,7 @@ async function chooseLease(target: WatchTarget, wanted: 'auto' | 'advisory' | 'i
   return mode;
 }
 
-function leaseClientConfig(em: EntityManager, explicit: string | pg.ClientConfig | undefined): pg.ClientConfig {
+function leaseClientConfig(em: EntityManager, explicit: string | PgConnectionConfig | undefined): PgConnectionConfig {
   if (typeof explicit === 'string') return { connectionString: explicit };
   return explicit ?? leaseConnectionConfig(em);
 }

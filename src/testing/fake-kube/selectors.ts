@@ -4,6 +4,7 @@
  * Field selectors of custom resources: only `metadata.name` and `metadata.namespace`, with `=`, `==`, `!=`.
  * A selector that does not parse is a 400 BadRequest, as on the real server.
  */
+import { DNS1123_SUBDOMAIN, DNS1123_SUBDOMAIN_MAX, QUALIFIED_NAME, QUALIFIED_NAME_MAX } from '../../common/k8s-names.js';
 import { badRequest } from './status.js';
 
 /** What a selector looks at: the object's labels, name and namespace. */
@@ -54,18 +55,15 @@ function lex(input: string): Tok[] {
   return out;
 }
 
-const NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
 function checkKey(key: string, selector: string): void {
   const slash = key.indexOf('/');
   const name = slash >= 0 ? key.slice(slash + 1) : key;
   const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
   const ok =
     name.length > 0 &&
-    name.length <= 63 &&
-    NAME.test(name) &&
-    (prefix === undefined || (prefix.length > 0 && prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix)));
+    name.length <= QUALIFIED_NAME_MAX &&
+    QUALIFIED_NAME.test(name) &&
+    (prefix === undefined || (prefix.length > 0 && prefix.length <= DNS1123_SUBDOMAIN_MAX && DNS1123_SUBDOMAIN.test(prefix)));
   if (!ok) {
     throw badRequest(
       `unable to parse requirement: <nil>: Invalid value: "${key}": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (in label selector "${selector}")`,
@@ -75,7 +73,7 @@ function checkKey(key: string, selector: string): void {
 
 function checkValue(value: string, selector: string): void {
   if (value === '') return;
-  if (value.length > 63 || !NAME.test(value)) {
+  if (value.length > QUALIFIED_NAME_MAX || !QUALIFIED_NAME.test(value)) {
     throw badRequest(
       `unable to parse requirement: values[0][${value}]: Invalid value: "${value}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (in label selector "${selector}")`,
     );

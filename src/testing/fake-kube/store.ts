@@ -6,6 +6,7 @@
  * lists are served by concatenating strings (fast for 100,000 objects), and readers get fresh copies.
  */
 import { randomUUID } from 'node:crypto';
+import { isRecord } from '../../common/values.js';
 import type { KindInfo } from '../../kube/catalog.js';
 import type { Selectable } from './selectors.js';
 import { statusError } from './status.js';
@@ -87,10 +88,6 @@ function stable(v: unknown): string {
 function specPart(o: Record<string, unknown>): string {
   const { metadata: _m, status: _s, ...rest } = o;
   return stable(rest);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 export class ObjectStore {
