@@ -13,7 +13,9 @@ import type { GlobalOptions, Output } from './cli-output.js';
 export async function runWatch(names: string[], metrics: { port?: number; host?: string }, g: GlobalOptions, out: Output, context: CliContext): Promise<number> {
   const logger = pino(
     { name: 'hh-sync', level: out.verbose ? 'debug' : out.quiet ? 'warn' : 'info' },
-    pino.destination({ fd: 2, sync: true }),
+    // The process's own stderr is written synchronously (a log line must not be lost at exit); another
+    // stream (the CLI driven in-process) gets the lines as they come.
+    context.stderr === process.stderr ? pino.destination({ fd: 2, sync: true }) : { write: (line: string) => context.stderr.write(line) },
   );
   const ledger = await openLedgerFor(g, out, context);
   try {
