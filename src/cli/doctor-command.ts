@@ -73,9 +73,8 @@ export async function runDoctor(options: DoctorCommandOptions, io: CommandIO = d
   const dataDir = resolve(cwd, options.dataDir ?? DEFAULT_DATA_DIR);
   if (!url) {
     // Examining an embedded ledger that does not exist would create an empty one.
-    const dir = dataDir;
-    if (!existsSync(join(dir, 'db'))) {
-      const message = `no database to examine: pass --database-url, set HH_SYNC_DATABASE_URL or DATABASE_URL, or use --data-dir (no embedded ledger at ${dir})`;
+    if (!existsSync(join(dataDir, 'db'))) {
+      const message = `no database to examine: pass --database-url, set HH_SYNC_DATABASE_URL or DATABASE_URL, or use --data-dir (no embedded ledger at ${dataDir})`;
       return fail(io, options, message, DOCTOR_EXIT.usage);
     }
   }
