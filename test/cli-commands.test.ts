@@ -199,6 +199,12 @@ describe('the ledger, command by command', () => {
     expectOneLine(ctx, /context "nope" is not defined in kubeconfig file .*known contexts: fake/);
   }, 90_000);
 
+  test('relative paths are resolved against the working directory the command was given', async () => {
+    const r = await shared.hh(['fabric', 'add', 'relative', '--git', 'repo', '--kubeconfig', './kubeconfig', '--json'], { cwd: work });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ gitRepository: repo, kubeconfigPath: kubeconfig });
+  });
+
   test('fabric set changes only what it is given; list shows it; set of nothing / of an unknown fabric is a usage error', async () => {
     await addFabric('setlab', ['--kubeconfig', kubeconfig, '--git', repo, '--namespace', 'default', '--interval', '60', '--ignore', 'Switch:/spec/description', '--ignore', '/metadata/annotations/note']);
     const r = await hh(['fabric', 'set', 'setlab', '--ref', 'main', '--path', './fabric/', '--all-namespaces', '--json']);

@@ -62,7 +62,7 @@ export async function setFabric(name: string, flags: FabricFlags, g: GlobalOptio
   try {
     const existing = await ledger.fabrics.get(name);
     if (!existing) throw new FabricNotFoundError(name);
-    const { settings, notes } = await fabricSettingsFromFlags(flags, existing);
+    const { settings, notes } = await fabricSettingsFromFlags(flags, existing, context);
     const fabric = (await ledger.fabrics.update(name, settings))!;
     for (const n of notes) out.info(`note: ${n}`);
     if (out.json) out.printJson(fabricJson(fabric));

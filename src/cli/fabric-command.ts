@@ -48,7 +48,7 @@ export function registerFabricCommand(program: Command, runner: CommandRunner): 
       // Flags are checked before the database code is even loaded: a typo answers at once.
       checkFabricName(name);
       if (flags.clearIgnore) throw new UsageError('--clear-ignore is for `fabric set`');
-      const prepared = await fabricSettingsFromFlags(flags);
+      const prepared = await fabricSettingsFromFlags(flags, undefined, context);
       return (await actions()).addFabric(name, prepared, g, out, context);
     }),
   );
