@@ -67,17 +67,32 @@ export async function openLedger(options: LedgerOptions = {}): Promise<Ledger> {
     statementTimeoutMs: options.statementTimeoutMs,
     logger: options.logger ? (m: string) => options.logger!.debug(m) : undefined,
   });
-  const em = db.orm.em;
+  return ledgerOnOrm(db.orm, options, {
+    location: db.embedded ? `embedded PGlite (${options.dataDir ?? '.hh-sync/pgdata'})` : redactDatabaseUrl(db.url),
+    embedded: db.embedded,
+    close: () => db.close(),
+  });
+}
+
+/**
+ * The facade over an ORM that is already open and migrated (openLedger's second half). Not exported from
+ * the package: hosts with their own ORM use the service directly; the CLI's in-process tests use this to
+ * give every command of a test file one open database.
+ */
+export function ledgerOnOrm(
+  orm: MikroORM,
+  options: Pick<LedgerOptions, 'logger' | 'kubeConfigFor' | 'sync'>,
+  place: Pick<Ledger, 'location' | 'embedded' | 'close'>,
+): Ledger {
+  const em = orm.em;
   const sync = new FabricSyncService(em, { ...options.sync, logger: options.logger, kubeConfigFor: options.kubeConfigFor });
   return {
-    orm: db.orm,
+    orm,
     em,
     sync,
     fabrics: new FabricRegistry(em),
     driftReport: (fabric, filter) => sync.driftReport(fabric, filter),
-    doctor: (o) => runSchemaDoctor(db.orm, o),
-    location: db.embedded ? `embedded PGlite (${options.dataDir ?? '.hh-sync/pgdata'})` : redactDatabaseUrl(db.url),
-    embedded: db.embedded,
-    close: () => db.close(),
+    doctor: (o) => runSchemaDoctor(orm, o),
+    ...place,
   };
 }

@@ -1,38 +1,41 @@
 /**
- * The built `hh-sync` on the actual side: a run that could read no kind exits 3 and leaves the fabric not
+ * `hh-sync` on the actual side: a run that could read no kind exits 3 and leaves the fabric not
  * "connected"; one kind refused by RBAC is a warning (exit 0) naming the missing grant; a server URL's password
- * is never stored. Spawns the compiled CLI (`npm run build` first) against a fake API in this process.
+ * is never stored. Driven in-process on one database against a fake API in this process; each test has a
+ * fabric of its own.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { FakeKubeApi } from '../src/testing/index.js';
-import { createCliLedger, runCli, type CliLedger } from './helpers/cli.js';
+import { createSharedCliLedger, type SharedCliLedger } from './helpers/cli-in-process.js';
 import { obj, vpcs } from './helpers/kube-objects.js';
 
 const PASSWORD = 'pw-9d2e-hunter2';
-let ledger: CliLedger;
+let ledger: SharedCliLedger;
 let api: FakeKubeApi;
 let work: string;
 
-const hh = (args: string[]) => runCli([...ledger.flags, ...args]);
+const hh = (args: string[]) => ledger.hh(args);
 const EVERY_LIST = /\/(vpcs|vpcattachments|vpcpeerings|externals|externalattachments|externalpeerings|ipv4namespaces|connections|servers|switches|switchgroups|switchprofiles|serverprofiles|vlannamespaces)$/;
 
 beforeAll(async () => {
-  ledger = await createCliLedger();
+  ledger = await createSharedCliLedger();
   work = mkdtempSync(join(tmpdir(), 'hh-cli-actual-'));
   api = new FakeKubeApi();
   api.load([...vpcs(2), obj('Server', 'srv-1')]);
   await api.start();
   writeFileSync(join(work, 'kubeconfig'), api.kubeconfigYaml());
-  expect((await hh(['migrate'])).code).toBe(0);
-  expect((await hh(['fabric', 'add', 'lab', '--kubeconfig', join(work, 'kubeconfig')])).code).toBe(0);
 }, 60_000);
+
+async function addFabric(name: string): Promise<void> {
+  expect((await hh(['fabric', 'add', name, '--kubeconfig', join(work, 'kubeconfig')])).code).toBe(0);
+}
 
 afterAll(async () => {
   await api?.stop();
-  await ledger?.dispose();
+  await ledger?.close();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -44,6 +47,7 @@ async function connectionStatus(name: string): Promise<string> {
 }
 
 test('no kind readable (every list refused): the run is failed, exit 3, and the fabric is not "connected"', async () => {
+  await addFabric('lab');
   api.injectFault({ type: 'status', code: 403, match: { watch: false, path: EVERY_LIST } });
   const r = await hh(['sync', 'lab', '--actual', '--json']);
   expect(r.code).toBe(3);
@@ -55,8 +59,9 @@ test('no kind readable (every list refused): the run is failed, exit 3, and the 
 }, 60_000);
 
 test('one kind refused by RBAC: partial, exit 0, the missing grant named; the rest lands', async () => {
+  await addFabric('rbac');
   api.injectFault({ type: 'status', code: 403, match: { plural: 'servers' } });
-  const r = await hh(['sync', 'lab', '--actual', '--json']);
+  const r = await hh(['sync', 'rbac', '--actual', '--json']);
   expect(r.code).toBe(0);
   const report = JSON.parse(r.stdout);
   expect(report.status).toBe('partial');

@@ -1,20 +1,20 @@
 /**
- * The built `hh-sync` telling schema coverage the way a person meets it: `--crds` holding only the VPC CRD
+ * `hh-sync` telling schema coverage the way a person meets it: `--crds` holding only the VPC CRD
  * names the Switch as NOT checked (text and --json), and an actual run whose CRD read is refused (403) is
- * partial naming the grant, after which the desired run says why it has no schemas. Spawns the compiled CLI
- * (`npm run build` first) against a fake API in this process.
+ * partial naming the grant, after which the desired run says why it has no schemas. Driven in-process on one
+ * database against a fake API in this process.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeKubeApi } from '../src/testing/index.js';
-import { createCliLedger, runCli, type CliLedger } from './helpers/cli.js';
+import { createSharedCliLedger, type SharedCliLedger } from './helpers/cli-in-process.js';
 import { obj, vpcs } from './helpers/kube-objects.js';
 
-let ledger: CliLedger;
+let ledger: SharedCliLedger;
 let api: FakeKubeApi;
 let work: string;
-const hh = (args: string[]) => runCli([...ledger.flags, ...args]);
+const hh = (args: string[]) => ledger.hh(args);
 
 const MANIFESTS = `apiVersion: vpc.githedgehog.com/v1beta1
 kind: VPC
@@ -35,7 +35,7 @@ spec:
 `;
 
 beforeAll(async () => {
-  ledger = await createCliLedger();
+  ledger = await createSharedCliLedger();
   work = mkdtempSync(join(tmpdir(), 'hh-cli-crds-'));
   mkdirSync(join(work, 'repo'));
   writeFileSync(join(work, 'repo', 'fabric.yaml'), MANIFESTS);
@@ -45,12 +45,11 @@ beforeAll(async () => {
   api.load([...vpcs(1), obj('Switch', 'sw-1')]);
   await api.start();
   writeFileSync(join(work, 'kubeconfig'), api.kubeconfigYaml());
-  expect((await hh(['migrate'])).code).toBe(0);
 }, 60_000);
 
 afterAll(async () => {
   await api?.stop();
-  await ledger?.dispose();
+  await ledger?.close();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 

@@ -15,6 +15,7 @@ import { DatabaseMissingError } from '../src/db/index.js';
 import { openLedger } from '../src/ledger.js';
 import { createGitRepo } from '../src/testing/index.js';
 import { cliEnv, messageLines, runCli } from './helpers/cli.js';
+import { hh } from './helpers/cli-in-process.js';
 import { createEmptyDatabase, testServerUrl, withPg } from './helpers/database.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
 import { silentServer } from './helpers/silent-server.js';
@@ -53,7 +54,8 @@ describe('a database that cannot be used: one line, exit 3, the process ends', (
   });
 
   test('an invalid --connect-timeout is a usage error', async () => {
-    const r = await runCli(['fabric', 'list', '--connect-timeout', '0', '--database-url', 'postgres://127.0.0.1:1/x']);
+    // Refused before any connection: nothing about the process to watch, so in-process.
+    const r = await hh(['fabric', 'list', '--connect-timeout', '0', '--database-url', 'postgres://127.0.0.1:1/x']);
     expect(r.code).toBe(2);
     expect(messageLines(r.stderr)[0]).toMatch(/--connect-timeout "0": must be a number of seconds greater than 0/);
   });

@@ -3,12 +3,16 @@
  * Git repository with three deliberate differences. The drift it reports must be exactly those three —
  * every other object of the demo differs only by server-side defaults and must be in sync — and it must
  * leave nothing behind (process exits by itself, fake API closed, temporary directory removed).
+ *
+ * The BUILT binary is spawned where the process is what is tested (it exits by itself; Ctrl-C); the rest
+ * drives the command in-process.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { demoClusterFabric, demoGitFabric } from '../src/testing/index.js';
 import { cliEnv, hasAnsi, messageLines, runCli } from './helpers/cli.js';
+import { hh } from './helpers/cli-in-process.js';
 
 const { differences: d } = demoGitFabric();
 /** Every object of either side: the cluster's, plus the one only Git declares. */
@@ -62,7 +66,7 @@ test('hh-sync demo: both syncs, the three deliberate differences and nothing els
 
 test('hh-sync demo --dir --json: the documented shapes, the ledger kept for later commands, and --dir reused', async () => {
   const dir = join(scratch, 'kept');
-  const r = await runCli(['demo', '--dir', dir, '--json'], { timeoutMs: 90_000 });
+  const r = await hh(['demo', '--dir', dir, '--json']);
   expect(r.code).toBe(0);
   const out = JSON.parse(r.stdout);
   expect(Object.keys(out).sort()).toEqual(['directory', 'drift', 'kept', 'runs']);
@@ -93,16 +97,16 @@ test('hh-sync demo --dir --json: the documented shapes, the ledger kept for late
   expect(byName[d.onlyInCluster.name]).toMatchObject({ kind: d.onlyInCluster.kind, driftStatus: 'actual_only', driftScore: 1 });
 
   // The kept ledger answers the ordinary commands (the fake cluster is gone, the ledger is not).
-  const later = await runCli(['--data-dir', join(dir, 'pgdata'), 'drift', 'demo', '--json', '--exit-code']);
+  const later = await hh(['--data-dir', join(dir, 'pgdata'), 'drift', 'demo', '--json', '--exit-code']);
   expect(later.code).toBe(1);
   expect(JSON.parse(later.stdout)).toEqual(drift);
 
   // Run again in the same directory: same result, the fabric updated rather than duplicated.
-  const again = await runCli(['demo', '--dir', dir, '--quiet'], { timeoutMs: 90_000 });
+  const again = await hh(['demo', '--dir', dir, '--quiet']);
   expect(again.code).toBe(0);
   expect(again.stdout).toContain(`${TOTAL} objects: ${TOTAL - 3} in sync, 1 spec drift, 1 only in Git, 1 only in cluster`);
   expect(messageLines(again.stderr)).toEqual([]);
-  const fabrics = await runCli(['--data-dir', join(dir, 'pgdata'), 'fabric', 'list', '--json']);
+  const fabrics = await hh(['--data-dir', join(dir, 'pgdata'), 'fabric', 'list', '--json']);
   expect(JSON.parse(fabrics.stdout).map((f: { name: string }) => f.name)).toEqual(['demo']);
 }, 240_000);
 
@@ -131,7 +135,7 @@ test('hh-sync demo --dir refuses a directory that holds something else (exit 2, 
   const dir = join(scratch, 'precious');
   mkdirSync(dir);
   writeFileSync(join(dir, 'notes.txt'), 'keep me');
-  const r = await runCli(['demo', '--dir', dir]);
+  const r = await hh(['demo', '--dir', dir]);
   expect(r.code).toBe(2);
   expect(messageLines(r.stderr).join('\n')).toMatch(/is not empty and not a previous demo directory/);
   expect(existsSync(join(dir, 'pgdata'))).toBe(false);

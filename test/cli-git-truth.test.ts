@@ -1,18 +1,20 @@
 /**
  * The Git side of hh-sync as a person meets it (issue 9): URLs stored without their secrets, refs checked
  * when they are set, no foreign --ref behind `fabric list`'s back, and a desired run that says what it did
- * not track and whether documents were checked against CRD schemas.
+ * not track and whether documents were checked against CRD schemas. Driven in-process on one database;
+ * each test has a fabric of its own.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commitFiles, createGitRepo, git } from '../src/testing/index.js';
-import { createCliLedger, messageLines, runCli, type CliLedger } from './helpers/cli.js';
+import { messageLines } from './helpers/cli.js';
+import { createSharedCliLedger, type SharedCliLedger } from './helpers/cli-in-process.js';
 
-let ledger: CliLedger;
+let ledger: SharedCliLedger;
 let work: string;
 let repo: string;
-const hh = (args: string[]) => runCli([...ledger.flags, ...args]);
+const hh = (args: string[]) => ledger.hh(args);
 const TOKEN = 'glpat-AbCdEf0123456789xyzQ';
 
 const sw = (name: string) => `apiVersion: wiring.githedgehog.com/v1beta1
@@ -24,7 +26,7 @@ spec:
 `;
 
 beforeAll(async () => {
-  ledger = await createCliLedger();
+  ledger = await createSharedCliLedger();
   work = mkdtempSync(join(tmpdir(), 'hh-cli-git-'));
   repo = join(work, 'repo');
   await createGitRepo(repo, { 'sw.yaml': sw('leaf-1'), 'extra/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n' });
@@ -33,7 +35,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await ledger?.dispose();
+  await ledger?.close();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -55,26 +57,28 @@ test('fabric set --ref checks the ref at once; a bad one is refused in one line 
 });
 
 test('sync --ref with another ref than the fabric\'s is refused, pointing at fabric set --ref', async () => {
-  const r = await hh(['sync', 'local', '--desired', '--ref', 'feature']);
+  expect((await hh(['fabric', 'add', 'onmain', '--git', repo, '--ref', 'main'])).code).toBe(0);
+  const r = await hh(['sync', 'onmain', '--desired', '--ref', 'feature']);
   expect(r.code).toBe(2);
-  expect(messageLines(r.stderr).join('\n')).toMatch(/--ref 'feature' is not the ref of fabric "local" \('main'\).*hh-sync fabric set local --ref feature/);
+  expect(messageLines(r.stderr).join('\n')).toMatch(/--ref 'feature' is not the ref of fabric "onmain" \('main'\).*hh-sync fabric set onmain --ref feature/);
 });
 
 test('a desired run prints the kinds it did not track (their files with -v) and whether schemas were checked', async () => {
-  const text = await hh(['sync', 'local', '--desired', '--verbose']);
+  expect((await hh(['fabric', 'add', 'untracked', '--git', repo, '--ref', 'main'])).code).toBe(0);
+  const text = await hh(['sync', 'untracked', '--desired', '--verbose']);
   expect(text.code).toBe(0);
   expect(text.stdout).toMatch(/not tracked \(1 document of other kinds\): v1\/ConfigMap ×1/);
   expect(text.stdout).toMatch(/v1\/ConfigMap: extra\/cm\.yaml/);
   expect(text.stdout).toMatch(/schemas: none known, documents were NOT checked/);
-  const json = await hh(['sync', 'local', '--desired', '--json']);
+  const json = await hh(['sync', 'untracked', '--desired', '--json']);
   expect(JSON.parse(json.stdout)).toMatchObject({ otherKinds: { 'v1/ConfigMap': 1 }, schemaSource: 'none' });
 });
 
 test('a configured ref that vanished fails the run with a hint naming --ref', async () => {
   await git(repo, 'tag', 'gone');
-  expect((await hh(['fabric', 'set', 'local', '--ref', 'gone'])).code).toBe(0);
+  expect((await hh(['fabric', 'add', 'vanished', '--git', repo, '--ref', 'gone'])).code).toBe(0);
   await git(repo, 'tag', '-d', 'gone');
-  const r = await hh(['sync', 'local', '--desired']);
+  const r = await hh(['sync', 'vanished', '--desired']);
   expect(r.code).toBe(3);
-  expect(r.stderr).toMatch(/ref 'gone' is not a branch, tag or commit.*hh-sync fabric set local --ref <branch\|tag\|commit>/);
+  expect(r.stderr).toMatch(/ref 'gone' is not a branch, tag or commit.*hh-sync fabric set vanished --ref <branch\|tag\|commit>/);
 });

@@ -13,6 +13,7 @@ import { runDoctorCli } from '../src/cli/doctor-command.js';
 import { ledgerColumns } from '../src/db/ledger-columns.js';
 import { runSchemaDoctor, type DoctorReport } from '../src/db/schema-doctor.js';
 import { createTestDatabase, withPg, type TestDatabase } from './helpers/database.js';
+import { cliEnv } from './helpers/cli.js';
 
 /** The columns the incident's migration added (plus one it wrongly made NOT NULL). */
 const BROKEN = ['sync_direction', 'conflict_status', 'conflict_details', 'external_modifications', 'sync_metadata', 'dependency_score'];
@@ -94,9 +95,8 @@ describe('the incident shape', () => {
     );
   });
 
-  let report: DoctorReport;
   test('the doctor lists every offending column, with the SQL that restores the entity defaults', async () => {
-    report = await runSchemaDoctor(db.orm);
+    const report = await runSchemaDoctor(db.orm);
     expect(report.healthy).toBe(false);
     const offending = report.findings
       .filter((f) => f.kind === 'not_null_without_default')
@@ -126,7 +126,7 @@ describe('the incident shape', () => {
     expect(json.code).toBe(1);
     const parsed = JSON.parse(json.out) as DoctorReport & { database: string };
     expect(parsed.findings.filter((f) => f.kind === 'not_null_without_default')).toHaveLength(BROKEN.length + 1);
-    expect(parsed.fixSql).toEqual(report.fixSql);
+    expect(parsed.fixSql).toEqual((await runSchemaDoctor(db.orm)).fixSql); // what the library reports
   });
 
   test('--fix --dry-run changes nothing', async () => {
@@ -251,15 +251,20 @@ const compiled = resolve('dist', 'src', 'cli', 'main.js');
 
 test('the hh-sync binary: doctor exits 0 on a healthy table and 1 on a broken one', async () => {
   if (!existsSync(compiled)) throw new Error('compiled CLI missing: run npm run build');
+  // A table of its own with a NOT NULL column without a default (this test runs alone too).
+  await withPg(db.url, (c) => c.query('create table binary_widget (sku text not null)'));
   const run = (args: string[]) =>
     new Promise<number>((done) => {
       execFile(process.execPath, [bin, 'doctor', '--database-url', db.url, ...args], { timeout: 60_000 }, (err) =>
         done(err ? (typeof err.code === 'number' ? err.code : 99) : 0),
       );
     });
-  expect(await run(['--table', 'hedgehog_resource'])).toBe(0);
-  expect(await run(['--table', 'legacy_widget'])).toBe(1);
-  expect(await run(['--no-such-flag'])).toBe(2);
+  // Side by side: three process starts cost one's wall time.
+  try {
+    expect(await Promise.all([run(['--table', 'hedgehog_resource']), run(['--table', 'binary_widget']), run(['--no-such-flag'])])).toEqual([0, 1, 2]);
+  } finally {
+    await withPg(db.url, (c) => c.query('drop table binary_widget'));
+  }
 });
 
 test('with no URL and no embedded ledger there is nothing to examine: exit 2, nothing created', async () => {
@@ -267,18 +272,15 @@ test('with no URL and no embedded ledger there is nothing to examine: exit 2, no
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'hh-doctor-'));
-  const saved = { a: process.env.DATABASE_URL, b: process.env.HH_SYNC_DATABASE_URL };
-  delete process.env.DATABASE_URL;
-  delete process.env.HH_SYNC_DATABASE_URL;
   try {
     let err = '';
-    const code = await runDoctorCli(['--data-dir', join(dir, 'pgdata')], { stdout: () => {}, stderr: (t) => (err += t) });
+    // An environment without database URLs (the test process's may name the test server).
+    const env = cliEnv();
+    const code = await runDoctorCli(['--data-dir', join(dir, 'pgdata')], { stdout: () => {}, stderr: (t) => (err += t), env });
     expect(code).toBe(2);
     expect(err).toMatch(/no database to examine/);
     expect(existsSync(join(dir, 'pgdata'))).toBe(false);
   } finally {
-    if (saved.a !== undefined) process.env.DATABASE_URL = saved.a;
-    if (saved.b !== undefined) process.env.HH_SYNC_DATABASE_URL = saved.b;
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -3,6 +3,8 @@
  * database on a loopback port recorded in the data directory's lock (mode 0600), and every other hh-sync process
  * that finds a live holder connects through it instead of failing with "in use by process N". A second watch is
  * refused with a clear line (embedded leases cannot span processes); a dead holder's lock is taken over.
+ * The holders are real processes; the commands using them run in this process (another process all the same),
+ * on a ledger whose fabric the file's beforeAll adds.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -11,7 +13,8 @@ import path from 'node:path';
 import { createServer } from 'node:net';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js';
 import { FakeKubeApi, generateSampleFabric } from '../src/testing/index.js';
-import { BIN, cliEnv, runCli } from './helpers/cli.js';
+import { BIN, cliEnv } from './helpers/cli.js';
+import { hh } from './helpers/cli-in-process.js';
 import { waitFor } from './helpers/watch-support.js';
 
 let api: FakeKubeApi;
@@ -28,7 +31,10 @@ beforeAll(async () => {
   dataDir = path.join(dir, 'pgdata');
   kubeconfig = path.join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, api.kubeconfigYaml(), { mode: 0o600 });
-}, 30_000);
+  const add = await hh(['fabric', 'add', 'dc1', '--kubeconfig', kubeconfig, '--data-dir', dataDir]);
+  expect(add.stderr).not.toMatch(/error/i);
+  expect(add.code).toBe(0);
+}, 60_000);
 
 afterAll(async () => {
   for (const h of holders) if (h.exitCode === null && h.signalCode === null) h.kill('SIGKILL');
@@ -50,10 +56,6 @@ async function startWatchProcess(): Promise<{ proc: ChildProcess; output: () => 
 }
 
 test('fabric list and drift work while the watch holds the embedded ledger; a second watch is refused clearly', async () => {
-  const add = await runCli(['fabric', 'add', 'dc1', '--kubeconfig', kubeconfig, '--data-dir', dataDir], { env: cliEnv() });
-  expect(add.stderr).not.toMatch(/error/i);
-  expect(add.code).toBe(0);
-
   const watch = await startWatchProcess();
   const lockPath = path.join(dataDir, 'hh-sync.lock');
   expect(statSync(lockPath).mode & 0o777).toBe(0o600);
@@ -61,18 +63,18 @@ test('fabric list and drift work while the watch holds the embedded ledger; a se
   expect(lock.pid).toBe(watch.proc.pid);
   expect(Number.isInteger(lock.port)).toBe(true);
 
-  const list = await runCli(['fabric', 'list', '--data-dir', dataDir], { env: cliEnv(), timeoutMs: 30_000 });
+  const list = await hh(['fabric', 'list', '--data-dir', dataDir]);
   expect(list.stderr).not.toMatch(/in use by process/);
   expect(list.code).toBe(0);
   expect(list.stdout).toMatch(/dc1/);
 
   // The watch writes the cluster's objects meanwhile; drift reads them through the same port.
-  const drift = await runCli(['drift', 'dc1', '--json', '--data-dir', dataDir], { env: cliEnv(), timeoutMs: 30_000 });
+  const drift = await hh(['drift', 'dc1', '--json', '--data-dir', dataDir]);
   expect(drift.stderr).not.toMatch(/in use by process/);
   expect(drift.code).toBe(0);
   expect(JSON.parse(drift.stdout).fabric).toBe('dc1');
 
-  const second = await runCli(['watch', 'dc1', '--data-dir', dataDir], { env: cliEnv(), timeoutMs: 30_000 });
+  const second = await hh(['watch', 'dc1', '--data-dir', dataDir]);
   expect(second.code).toBe(3);
   expect(second.stderr).toMatch(new RegExp(`served by another hh-sync process \\(${watch.proc.pid}\\)`));
   expect(second.stderr.trim().split('\n').filter((l) => l.startsWith('hh-sync:')).length).toBeLessThanOrEqual(2);
@@ -85,7 +87,7 @@ test('a dead holder\'s lock (port and all) is taken over: the next command opens
   const gone = spawn(process.execPath, ['-e', '']);
   await new Promise((r) => gone.on('exit', r));
   writeFileSync(path.join(dataDir, 'hh-sync.lock'), JSON.stringify({ pid: gone.pid, port: 1 }), { mode: 0o600 });
-  const list = await runCli(['fabric', 'list', '--data-dir', dataDir], { env: cliEnv(), timeoutMs: 30_000 });
+  const list = await hh(['fabric', 'list', '--data-dir', dataDir]);
   expect(list.code).toBe(0);
   expect(list.stdout).toMatch(/dc1/);
 }, 60_000);

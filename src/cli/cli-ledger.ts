@@ -3,9 +3,10 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULT_DATA_DIR } from '../db/embedded-postgres.js';
 import { redactDatabaseUrl, resolveDatabaseUrl } from '../db/database-url.js';
-import { openLedger, type Ledger, type LedgerOptions } from '../ledger.js';
+import type { Ledger, LedgerOptions } from '../ledger.js';
 import { databaseFailureKind, databaseHint, errorText } from '../sync/error-text.js';
 import { DATABASE_HINT, RuntimeFailure, UsageError, missingDatabaseLine } from './cli-errors.js';
+import type { CliContext } from './cli-context.js';
 import type { GlobalOptions, Output } from './cli-output.js';
 
 /** Where the ledger lives, decided from the flags and the environment (same order as `doctor`). */
@@ -17,10 +18,10 @@ export interface LedgerLocation {
   display: string;
 }
 
-export function ledgerLocation(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): LedgerLocation {
+export function ledgerLocation(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): LedgerLocation {
   const url = resolveDatabaseUrl(opts.databaseUrl, env);
   if (url) return { url, display: redactDatabaseUrl(url) };
-  const dataDir = resolve(opts.dataDir ?? DEFAULT_DATA_DIR);
+  const dataDir = resolve(cwd, opts.dataDir ?? DEFAULT_DATA_DIR);
   return { dataDir, display: `embedded ledger ${dataDir}` };
 }
 
@@ -77,13 +78,14 @@ export interface OpenLedgerOptions {
 }
 
 /** Opens the ledger the flags point at; failures become one actionable line. */
-export async function openLedgerFor(opts: GlobalOptions, out: Output, o: OpenLedgerOptions = {}): Promise<Ledger> {
+export async function openLedgerFor(opts: GlobalOptions, out: Output, context: CliContext, o: OpenLedgerOptions = {}): Promise<Ledger> {
+  const { env } = context;
   if (opts.databaseUrl && opts.dataDir) {
     throw new UsageError('--database-url and --data-dir exclude each other: one ledger at a time');
   }
-  const where = ledgerLocation(opts);
+  const where = ledgerLocation(opts, env, context.cwd);
   if (where.url && opts.dataDir) {
-    out.warn(`--data-dir ignored: the database URL from ${process.env.HH_SYNC_DATABASE_URL ? 'HH_SYNC_DATABASE_URL' : 'DATABASE_URL'} (${where.display}) takes precedence`);
+    out.warn(`--data-dir ignored: the database URL from ${env.HH_SYNC_DATABASE_URL ? 'HH_SYNC_DATABASE_URL' : 'DATABASE_URL'} (${where.display}) takes precedence`);
   }
   if (where.dataDir) {
     const exists = existsSync(join(where.dataDir, 'db'));
@@ -95,10 +97,10 @@ export async function openLedgerFor(opts: GlobalOptions, out: Output, o: OpenLed
     if (!exists) out.info(`creating the embedded ledger in ${where.dataDir} (the first start takes a few seconds)`);
   }
   out.debug(`ledger: ${where.display}`);
-  const timeout = connectTimeoutMs(opts);
-  const statementTimeout = statementTimeoutMs(opts);
+  const timeout = connectTimeoutMs(opts, env);
+  const statementTimeout = statementTimeoutMs(opts, env);
   try {
-    return await openLedger({
+    return await context.openLedger({
       ...o.ledger,
       databaseUrl: where.url,
       dataDir: where.dataDir,

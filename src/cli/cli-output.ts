@@ -52,12 +52,13 @@ export class Output {
     opts: GlobalOptions,
     readonly stdout: Stream = process.stdout,
     readonly stderr: Stream = process.stderr,
+    env: NodeJS.ProcessEnv = process.env,
   ) {
     this.json = opts.json === true;
     this.quiet = opts.quiet === true;
     this.verbose = opts.verbose === true;
-    this.c = colorsFor(stdout);
-    this.ce = colorsFor(stderr);
+    this.c = colorsFor(stdout, env);
+    this.ce = colorsFor(stderr, env);
   }
 
   /** A progress display makes sense: stderr is a terminal and nobody asked for silence. */

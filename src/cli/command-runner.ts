@@ -3,19 +3,27 @@
  * exit code and one line (the stack only with --verbose).
  */
 import type { Command } from 'commander';
+import { cliContext, type CliContext } from './cli-context.js';
 import { Output, type GlobalOptions } from './cli-output.js';
 import { classifyError, errorJson } from './cli-errors.js';
 
-export type CommandWork = (g: GlobalOptions, out: Output) => Promise<number>;
+export type CommandWork = (g: GlobalOptions, out: Output, context: CliContext) => Promise<number>;
 
 export class CommandRunner {
   exitCode = 0;
 
+  constructor(readonly context: CliContext = cliContext()) {}
+
+  /** Output for these flags on this invocation's streams. */
+  output(g: GlobalOptions): Output {
+    return new Output(g, this.context.stdout, this.context.stderr, this.context.env);
+  }
+
   async run(command: Command, work: CommandWork): Promise<void> {
     const g = command.optsWithGlobals<GlobalOptions>();
-    const out = new Output(g);
+    const out = this.output(g);
     try {
-      this.exitCode = await work(g, out);
+      this.exitCode = await work(g, out, this.context);
     } catch (err) {
       const classified = classifyError(err);
       out.error(classified.line);

@@ -10,7 +10,8 @@
 import { mkdtempSync, promises as fs, readdirSync, existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openLedger, type Ledger } from '../ledger.js';
+import type { Ledger } from '../ledger.js';
+import type { CliContext } from './cli-context.js';
 import { FakeKubeApi } from '../testing/fake-kube-api.js';
 import { createGitRepo } from '../testing/git-repo.js';
 import { demoClusterFabric, demoGitFabric, toManifestFiles } from '../testing/sample-fabric.js';
@@ -29,10 +30,10 @@ const FABRIC = 'demo';
 const MARKER = '.hh-sync-demo';
 
 /** The directory to work in: `--dir` (created, or a previous demo's), else a fresh temporary one. */
-function workDirectory(flags: DemoFlags): { dir: string; remove: boolean } {
+function workDirectory(flags: DemoFlags, cwd: string): { dir: string; remove: boolean } {
   if (flags.dir === undefined) return { dir: mkdtempSync(path.join(os.tmpdir(), 'hh-sync-demo-')), remove: !flags.keep };
   if (flags.dir.trim() === '') throw new UsageError('--dir needs a directory');
-  const dir = path.resolve(flags.dir);
+  const dir = path.resolve(cwd, flags.dir);
   if (existsSync(dir)) {
     const entries = readdirSync(dir);
     if (entries.length > 0 && !entries.includes(MARKER)) {
@@ -47,9 +48,9 @@ function seconds(ms: number): string {
 }
 
 /** `demo` with its flags checked. */
-export async function runDemo(flags: DemoFlags, g: GlobalOptions, out: Output): Promise<number> {
+export async function runDemo(flags: DemoFlags, g: GlobalOptions, out: Output, context: CliContext): Promise<number> {
   const started = Date.now();
-  const { dir, remove } = workDirectory(flags);
+  const { dir, remove } = workDirectory(flags, context.cwd);
   await fs.writeFile(path.join(dir, MARKER), 'created by hh-sync demo\n');
   const c = out.ce;
   const step = (text: string, since?: number) => out.info(`${c.green('✓')} ${text}${since !== undefined ? c.dim(` (${seconds(Date.now() - since)})`) : ''}`);
@@ -67,7 +68,7 @@ export async function runDemo(flags: DemoFlags, g: GlobalOptions, out: Output): 
     out.info(c.bold(`hh-sync demo — working in ${dir}`));
     // The database's first start (a few seconds) overlaps with the fake cluster and the Git repository.
     const ledgerStart = Date.now();
-    opening = openLedger({
+    opening = context.openLedger({
       ...progressLedgerOptions(progress),
       dataDir: path.join(dir, 'pgdata'),
       embedded: true,

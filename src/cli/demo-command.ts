@@ -19,11 +19,11 @@ export function registerDemoCommand(program: Command, runner: CommandRunner): vo
     ['hh-sync demo --dir ./demo', 'then: hh-sync --data-dir ./demo/pgdata drift demo'],
     ['hh-sync demo --json', '{"directory", "kept", "runs": [desired, actual], "drift": {…}}'],
   ]).action((flags: DemoFlags, cmd: Command) =>
-    runner.run(cmd, async (g, out) => {
+    runner.run(cmd, async (g, out, context) => {
       if (g.databaseUrl || g.dataDir) {
         throw new UsageError('the demo always uses its own embedded ledger: leave out --database-url and --data-dir (use --dir to choose where)');
       }
-      return (await import('./demo-action.js')).runDemo(flags, g, out);
+      return (await import('./demo-action.js')).runDemo(flags, g, out, context);
     }),
   );
 }

@@ -38,6 +38,10 @@ export interface DoctorCommandOptions {
 export interface CommandIO {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Where database URLs and timeouts are read (default: this process's environment). */
+  env?: NodeJS.ProcessEnv;
+  /** What relative --data-dir and --out paths are resolved against (default: this process's directory). */
+  cwd?: string;
 }
 
 const defaultIO: CommandIO = {
@@ -60,27 +64,31 @@ function fail(io: CommandIO, options: DoctorCommandOptions, message: string, exi
 
 /** Runs the doctor with already-parsed options; returns the exit code. */
 export async function runDoctor(options: DoctorCommandOptions, io: CommandIO = defaultIO): Promise<number> {
-  const outProblem = options.out === undefined ? null : checkOutFile(resolve(options.out));
+  const env = io.env ?? process.env;
+  const cwd = io.cwd ?? process.cwd();
+  const outFile = options.out === undefined ? undefined : resolve(cwd, options.out);
+  const outProblem = outFile === undefined ? null : checkOutFile(outFile);
   if (outProblem) return fail(io, options, `--out ${options.out}: ${outProblem}`, DOCTOR_EXIT.usage);
-  if (!resolveDatabaseUrl(options.databaseUrl)) {
+  const url = resolveDatabaseUrl(options.databaseUrl, env);
+  const dataDir = resolve(cwd, options.dataDir ?? DEFAULT_DATA_DIR);
+  if (!url) {
     // Examining an embedded ledger that does not exist would create an empty one.
-    const dir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
-    if (!existsSync(join(dir, 'db'))) {
-      const message = `no database to examine: pass --database-url, set HH_SYNC_DATABASE_URL or DATABASE_URL, or use --data-dir (no embedded ledger at ${dir})`;
+    if (!existsSync(join(dataDir, 'db'))) {
+      const message = `no database to examine: pass --database-url, set HH_SYNC_DATABASE_URL or DATABASE_URL, or use --data-dir (no embedded ledger at ${dataDir})`;
       return fail(io, options, message, DOCTOR_EXIT.usage);
     }
   }
   let timeoutMs: number | undefined;
   let statementMs: number | undefined;
   try {
-    timeoutMs = connectTimeoutMs(options);
-    statementMs = statementTimeoutMs(options);
+    timeoutMs = connectTimeoutMs(options, env);
+    statementMs = statementTimeoutMs(options, env);
   } catch (err) {
     return fail(io, options, (err as Error).message, DOCTOR_EXIT.usage);
   }
   let db;
   try {
-    db = await openDatabase({ url: options.databaseUrl, dataDir: options.dataDir, migrate: false, connectTimeoutMs: timeoutMs, statementTimeoutMs: statementMs });
+    db = await openDatabase({ url, dataDir, embedded: !url, migrate: false, connectTimeoutMs: timeoutMs, statementTimeoutMs: statementMs });
   } catch (err) {
     return fail(io, options, `cannot open the database: ${errorText(err)}`, DOCTOR_EXIT.error);
   }
@@ -93,7 +101,7 @@ export async function runDoctor(options: DoctorCommandOptions, io: CommandIO = d
     });
     const database = db.embedded ? `embedded (${db.url})` : redactDatabaseUrl(db.url);
     const migration = wantsMigration(options) && report.repairs.length > 0 ? formatRepairMigration(report.repairs, report) : undefined;
-    const written = writeMigration(options.out, migration, io);
+    const written = writeMigration(options.out, outFile, migration, io);
     if (options.json) {
       io.stdout(JSON.stringify({ database, ...report, ...(migration ? { migration } : {}), ...(written ? { migrationFile: written } : {}) }, null, 2));
     } else {
@@ -121,13 +129,12 @@ function wantsMigration(options: DoctorCommandOptions): boolean {
 }
 
 /** Writes the migration to --out; the absolute path written, or null when there was nothing to write. */
-function writeMigration(out: string | undefined, migration: string | undefined, io: CommandIO): string | null {
-  if (out === undefined) return null;
+function writeMigration(out: string | undefined, path: string | undefined, migration: string | undefined, io: CommandIO): string | null {
+  if (out === undefined || path === undefined) return null;
   if (migration === undefined) {
     io.stderr(`hh-sync doctor: nothing to repair; ${out} not written`);
     return null;
   }
-  const path = resolve(out);
   writeFileSync(path, migration, { flag: 'wx' });
   return path;
 }

@@ -2,6 +2,7 @@
 import type { DriftReportFilter } from '../sync/drift-report.js';
 import { FabricNotFoundError } from '../sync/fabric-sync-service.js';
 import { openLedgerFor } from './cli-ledger.js';
+import type { CliContext } from './cli-context.js';
 import type { GlobalOptions, Output } from './cli-output.js';
 import { EXIT } from './cli-errors.js';
 import { formatDriftReport } from './drift-table.js';
@@ -9,8 +10,8 @@ import { driftJson } from './json-shapes.js';
 import { shellArg } from './terminal-text.js';
 
 /** `drift` with its flags checked. */
-export async function runDrift(name: string, filter: DriftReportFilter, o: { maxPaths: number; exitCode: boolean }, g: GlobalOptions, out: Output): Promise<number> {
-  const ledger = await openLedgerFor(g, out);
+export async function runDrift(name: string, filter: DriftReportFilter, o: { maxPaths: number; exitCode: boolean }, g: GlobalOptions, out: Output, context: CliContext): Promise<number> {
+  const ledger = await openLedgerFor(g, out, context);
   try {
     const fabric = await ledger.fabrics.get(name);
     if (!fabric) throw new FabricNotFoundError(name);

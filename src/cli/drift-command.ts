@@ -55,14 +55,14 @@ export function registerDriftCommand(program: Command, runner: CommandRunner): v
     ['hh-sync drift dc1 --kind VPC --status spec_drift', ''],
     ['hh-sync drift dc1 --json | jq \'.resources[] | select(.driftSeverity=="critical")\'', ''],
   ]).action((fabric: string, flags: DriftFlags, cmd: Command) =>
-    runner.run(cmd, async (g, out) => {
+    runner.run(cmd, async (g, out, context) => {
       const filter = driftFilter(flags);
       let maxPaths = 3;
       if (flags.maxPaths !== undefined) {
         maxPaths = Number(flags.maxPaths);
         if (!/^\d+$/.test(flags.maxPaths) || maxPaths < 1) throw new UsageError(`--max-paths ${flags.maxPaths}: must be a positive whole number`);
       }
-      return (await import('./drift-action.js')).runDrift(fabric, filter, { maxPaths, exitCode: flags.exitCode === true }, g, out);
+      return (await import('./drift-action.js')).runDrift(fabric, filter, { maxPaths, exitCode: flags.exitCode === true }, g, out, context);
     }),
   );
 }

@@ -2,6 +2,7 @@
 import type { HedgehogFabric } from '../entities/index.js';
 import { FabricNotFoundError } from '../sync/fabric-sync-service.js';
 import { openLedgerFor } from './cli-ledger.js';
+import type { CliContext } from './cli-context.js';
 import type { GlobalOptions, Output } from './cli-output.js';
 import { UsageError } from './cli-errors.js';
 import { fabricSettingsFromFlags, type FabricFlags, type PreparedSettings } from './fabric-options.js';
@@ -37,9 +38,9 @@ function lastSync(f: HedgehogFabric): string {
 }
 
 /** `fabric add` with its flags already checked (fabric-command.ts does that before loading this module). */
-export async function addFabric(name: string, prepared: PreparedSettings, g: GlobalOptions, out: Output): Promise<number> {
+export async function addFabric(name: string, prepared: PreparedSettings, g: GlobalOptions, out: Output, context: CliContext): Promise<number> {
   const { settings, notes } = prepared;
-  const ledger = await openLedgerFor(g, out, { create: true });
+  const ledger = await openLedgerFor(g, out, context, { create: true });
   try {
     const fabric = await ledger.fabrics.create(name, settings);
     for (const n of notes) out.info(`note: ${n}`);
@@ -54,14 +55,14 @@ export async function addFabric(name: string, prepared: PreparedSettings, g: Glo
   }
 }
 
-export async function setFabric(name: string, flags: FabricFlags, g: GlobalOptions, out: Output): Promise<number> {
+export async function setFabric(name: string, flags: FabricFlags, g: GlobalOptions, out: Output, context: CliContext): Promise<number> {
   const given = Object.entries(flags).filter(([, v]) => v !== undefined && v !== false);
   if (given.length === 0) throw new UsageError(`nothing to change: give at least one flag (see \`hh-sync fabric set --help\`)`);
-  const ledger = await openLedgerFor(g, out);
+  const ledger = await openLedgerFor(g, out, context);
   try {
     const existing = await ledger.fabrics.get(name);
     if (!existing) throw new FabricNotFoundError(name);
-    const { settings, notes } = await fabricSettingsFromFlags(flags, existing);
+    const { settings, notes } = await fabricSettingsFromFlags(flags, existing, context);
     const fabric = (await ledger.fabrics.update(name, settings))!;
     for (const n of notes) out.info(`note: ${n}`);
     if (out.json) out.printJson(fabricJson(fabric));
@@ -72,8 +73,8 @@ export async function setFabric(name: string, flags: FabricFlags, g: GlobalOptio
   }
 }
 
-export async function listFabrics(g: GlobalOptions, out: Output): Promise<number> {
-  const ledger = await openLedgerFor(g, out);
+export async function listFabrics(g: GlobalOptions, out: Output, context: CliContext): Promise<number> {
+  const ledger = await openLedgerFor(g, out, context);
   try {
     const fabrics = await ledger.fabrics.list();
     if (out.json) {
@@ -103,8 +104,8 @@ export async function listFabrics(g: GlobalOptions, out: Output): Promise<number
   }
 }
 
-export async function removeFabric(name: string, g: GlobalOptions, out: Output): Promise<number> {
-  const ledger = await openLedgerFor(g, out);
+export async function removeFabric(name: string, g: GlobalOptions, out: Output, context: CliContext): Promise<number> {
+  const ledger = await openLedgerFor(g, out, context);
   try {
     if (!(await ledger.fabrics.remove(name))) throw new FabricNotFoundError(name);
     if (out.json) out.printJson({ removed: name });

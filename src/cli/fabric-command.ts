@@ -44,12 +44,12 @@ export function registerFabricCommand(program: Command, runner: CommandRunner): 
       ['hh-sync fabric add dc1 --in-cluster --git /srv/fabric --ignore "VPC:/spec/subnets/*/dhcp"', ''],
     ],
   ).action((name: string, flags: FabricFlags, cmd: Command) =>
-    runner.run(cmd, async (g, out) => {
+    runner.run(cmd, async (g, out, context) => {
       // Flags are checked before the database code is even loaded: a typo answers at once.
       checkFabricName(name);
       if (flags.clearIgnore) throw new UsageError('--clear-ignore is for `fabric set`');
-      const prepared = await fabricSettingsFromFlags(flags);
-      return (await actions()).addFabric(name, prepared, g, out);
+      const prepared = await fabricSettingsFromFlags(flags, undefined, context);
+      return (await actions()).addFabric(name, prepared, g, out, context);
     }),
   );
 
@@ -61,18 +61,18 @@ export function registerFabricCommand(program: Command, runner: CommandRunner): 
       ['hh-sync fabric set dc1 --ignore Switch:/spec/description --interval 600', ''],
     ],
   ).action((name: string, flags: FabricFlags, cmd: Command) =>
-    runner.run(cmd, async (g, out) => (await actions()).setFabric(name, flags, g, out)),
+    runner.run(cmd, async (g, out, context) => (await actions()).setFabric(name, flags, g, out, context)),
   );
 
   examples(fabric.command('list').description('list the fabrics with their sources and last sync'), [
     ['hh-sync fabric list', ''],
     ['hh-sync fabric list --json', 'settings and sync summaries as JSON'],
-  ]).action((_opts: unknown, cmd: Command) => runner.run(cmd, async (g, out) => (await actions()).listFabrics(g, out)));
+  ]).action((_opts: unknown, cmd: Command) => runner.run(cmd, async (g, out, context) => (await actions()).listFabrics(g, out, context)));
 
   examples(
     fabric.command('remove').argument('<name>', 'the fabric to remove').description('remove a fabric and everything the ledger holds about it'),
     [['hh-sync fabric remove lab-old', '']],
   ).action((name: string, _opts: unknown, cmd: Command) =>
-    runner.run(cmd, async (g, out) => (await actions()).removeFabric(name, g, out)),
+    runner.run(cmd, async (g, out, context) => (await actions()).removeFabric(name, g, out, context)),
   );
 }

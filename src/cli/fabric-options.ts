@@ -15,6 +15,7 @@ import { isRemoteRepository } from '../gitops/git-source.js';
 import { stripUrlCredentials } from '../gitops/git-url.js';
 import { normalizeSubPath } from '../gitops/source-files.js';
 import { dns1123LabelProblem } from '../common/k8s-names.js';
+import type { CliContext } from './cli-context.js';
 import { UsageError } from './cli-errors.js';
 
 /** The flags as commander hands them over. */
@@ -86,16 +87,19 @@ export function parseIgnoreRule(value: string): IgnoreRule {
   return rule;
 }
 
-function expandHome(p: string): string {
-  const home = process.env.HOME || os.homedir();
+/** Where relative paths and `~` on the command line point: the invocation's directory and HOME. */
+export type PathBase = Pick<CliContext, 'env' | 'cwd'>;
+
+function expandHome(p: string, env: NodeJS.ProcessEnv): string {
+  const home = env.HOME || os.homedir();
   if (p === '~') return home;
   return p.startsWith('~/') ? path.join(home, p.slice(2)) : p;
 }
 
 /** An absolute path that must exist and be a directory (or a file). */
-function existingPath(flag: string, value: string, want: 'file' | 'directory'): string {
+function existingPath(flag: string, value: string, want: 'file' | 'directory', base: PathBase): string {
   if (value.trim() === '') throw new UsageError(`${flag} needs a path`);
-  const abs = path.resolve(expandHome(value));
+  const abs = path.resolve(base.cwd, expandHome(value, base.env));
   let isDir: boolean;
   try {
     isDir = statSync(abs).isDirectory();
@@ -134,10 +138,11 @@ function withoutCredentials(value: string, notes: string[]): string {
 async function checkKubeAccess(
   access: { kubeconfigPath: string | null; kubeContext: string | null; inCluster: boolean },
   explicit: boolean,
+  env: NodeJS.ProcessEnv,
 ): Promise<{ apiServerUrl: string | null; note?: string }> {
   if (access.inCluster) {
-    const host = process.env.KUBERNETES_SERVICE_HOST;
-    const port = process.env.KUBERNETES_SERVICE_PORT;
+    const host = env.KUBERNETES_SERVICE_HOST;
+    const port = env.KUBERNETES_SERVICE_PORT;
     return { apiServerUrl: host ? `https://${host.includes(':') ? `[${host}]` : host}${port ? `:${port}` : ''}` : null };
   }
   // Loaded here, not at the top: client-node is heavy, and help and flag errors should answer at once.
@@ -163,7 +168,11 @@ export interface PreparedSettings {
   notes: string[];
 }
 
-export async function fabricSettingsFromFlags(flags: FabricFlags, existing?: HedgehogFabric): Promise<PreparedSettings> {
+export async function fabricSettingsFromFlags(
+  flags: FabricFlags,
+  existing?: HedgehogFabric,
+  base: PathBase = { env: process.env, cwd: process.cwd() },
+): Promise<PreparedSettings> {
   const s: FabricSettings = {};
   const notes: string[] = [];
 
@@ -186,7 +195,7 @@ export async function fabricSettingsFromFlags(flags: FabricFlags, existing?: Hed
     if (isRemoteRepository(flags.git)) {
       s.gitRepository = withoutCredentials(flags.git, notes);
     } else {
-      s.gitRepository = existingPath('--git', flags.git, 'directory');
+      s.gitRepository = existingPath('--git', flags.git, 'directory', base);
     }
   }
   const hasGit = (s.gitRepository ?? existing?.gitRepository ?? null) !== null;
@@ -206,7 +215,7 @@ export async function fabricSettingsFromFlags(flags: FabricFlags, existing?: Hed
       throw new UsageError(`--path: ${(err as Error).message}`);
     }
   }
-  if (flags.crds !== undefined) s.crdDirectory = existingPath('--crds', flags.crds, 'directory');
+  if (flags.crds !== undefined) s.crdDirectory = existingPath('--crds', flags.crds, 'directory', base);
 
   if (flags.interval !== undefined) {
     const n = Number(flags.interval);
@@ -230,13 +239,13 @@ export async function fabricSettingsFromFlags(flags: FabricFlags, existing?: Hed
   const kubeChanged = !existing || flags.kubeconfig !== undefined || flags.context !== undefined || flags.inCluster === true;
   if (kubeChanged) {
     const access = {
-      kubeconfigPath: flags.kubeconfig !== undefined ? existingPath('--kubeconfig', flags.kubeconfig, 'file') : flags.inCluster ? null : (existing?.kubeconfigPath ?? null),
+      kubeconfigPath: flags.kubeconfig !== undefined ? existingPath('--kubeconfig', flags.kubeconfig, 'file', base) : flags.inCluster ? null : (existing?.kubeconfigPath ?? null),
       kubeContext: flags.context !== undefined ? flags.context : flags.inCluster || flags.kubeconfig !== undefined ? null : (existing?.kubeContext ?? null),
       inCluster: flags.inCluster === true || (flags.kubeconfig === undefined && flags.context === undefined && (existing?.inCluster ?? false)),
     };
     if (access.kubeContext !== null && access.kubeContext.trim() === '') throw new UsageError('--context needs a context name');
     const explicit = flags.kubeconfig !== undefined || flags.context !== undefined || access.kubeconfigPath !== null;
-    const checked = await checkKubeAccess(access, explicit);
+    const checked = await checkKubeAccess(access, explicit, base.env);
     if (checked.note) notes.push(checked.note);
     Object.assign(s, access, { apiServerUrl: checked.apiServerUrl });
   }

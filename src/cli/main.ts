@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import type { DoctorCommandOptions } from './doctor-command.js';
 import { EXIT, classifyError, errorJson } from './cli-errors.js';
-import { Output } from './cli-output.js';
+import { cliContext, type CliContext } from './cli-context.js';
 import { CommandRunner, examples } from './command-runner.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerDriftCommand } from './drift-command.js';
@@ -44,12 +44,17 @@ type DoctorModule = typeof import('./doctor-command.js');
  * when the command line mentions `doctor` (otherwise the listing needs just its name and summary).
  */
 export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule): Command {
+  const { stdout, stderr } = runner.context;
   const program = new Command('hh-sync')
     .description('A PostgreSQL ledger of a Hedgehog Open Network Fabric: desired state from Git, actual state from Kubernetes, and the drift between them.')
     .version(packageVersion(), '-V, --version')
     // Set before the subcommands are added: they inherit these settings.
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(`hh-sync: ${text.replace(/^error: /, '')}`) })
+    .configureOutput({
+      writeOut: (text) => stdout.write(text),
+      writeErr: (text) => stderr.write(text),
+      outputError: (text, write) => write(`hh-sync: ${text.replace(/^error: /, '')}`),
+    })
     .showHelpAfterError('(add --help for usage and examples)')
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .option('--database-url <url>', 'PostgreSQL URL of the ledger (default: HH_SYNC_DATABASE_URL, then DATABASE_URL, then the embedded ledger)')
@@ -78,7 +83,7 @@ export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule)
       ['hh-sync doctor --database-url postgres://db/app --schema app --table orders --fix --dry-run --out fix.sql', 'type defaults for another table, as a migration file'],
     ]).action(async (_opts: DoctorCommandOptions, cmd: Command) => {
       // --database-url, --data-dir and --json are parsed as global flags: optsWithGlobals has them all.
-      await runner.run(cmd, () => doctorModule.runDoctor(cmd.optsWithGlobals<DoctorCommandOptions>()));
+      await runner.run(cmd, (_g, _out, context) => doctorModule.runDoctor(cmd.optsWithGlobals<DoctorCommandOptions>(), doctorIO(context)));
     });
   } else {
     program.command('doctor').description('find NOT NULL columns without a default and ledger schema drift; --fix repairs our defaults');
@@ -92,6 +97,17 @@ export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule)
   return program;
 }
 
+/** The doctor's line-oriented IO on this invocation's streams (it predates Output and keeps its own). */
+function doctorIO(context: CliContext): import('./doctor-command.js').CommandIO {
+  const line = (text: string) => (text.endsWith('\n') ? text : `${text}\n`);
+  return {
+    stdout: (text) => context.stdout.write(line(text)),
+    stderr: (text) => context.stderr.write(line(text)),
+    env: context.env,
+    cwd: context.cwd,
+  };
+}
+
 /** `hh-sync … | head`: the reader went away; stop quietly instead of crashing on EPIPE. */
 function exitQuietlyOnBrokenPipe(): void {
   for (const stream of [process.stdout, process.stderr]) {
@@ -103,9 +119,15 @@ function exitQuietlyOnBrokenPipe(): void {
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
-  exitQuietlyOnBrokenPipe();
-  const runner = new CommandRunner();
+/**
+ * Runs one command line; returns the exit code. `given` replaces parts of the process the command would
+ * otherwise use (streams, environment, working directory, the ledger opener): tests run the CLI in-process
+ * through it.
+ */
+export async function main(argv: string[], given: Partial<CliContext> = {}): Promise<number> {
+  // Only this process's own streams can lose their reader (and only then may the process exit).
+  if (!given.stdout && !given.stderr) exitQuietlyOnBrokenPipe();
+  const runner = new CommandRunner(cliContext(given));
   const program = buildProgram(runner, argv.includes('doctor') ? await import('./doctor-command.js') : undefined);
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -114,11 +136,11 @@ export async function main(argv: string[]): Promise<number> {
     const json = argv.includes('--json') && !argv.includes('--help') && !argv.includes('-h');
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return EXIT.ok;
-      if (json) new Output({ json }).printJson(errorJson({ code: EXIT.usage, kind: 'usage', line: err.message.replace(/^error: /, '') }));
+      if (json) runner.output({ json }).printJson(errorJson({ code: EXIT.usage, kind: 'usage', line: err.message.replace(/^error: /, '') }));
       return EXIT.usage;
     }
     const classified = classifyError(err);
-    const out = new Output({ json });
+    const out = runner.output({ json });
     out.error(classified.line);
     if (json) out.printJson(errorJson(classified));
     return classified.code;

@@ -4,10 +4,10 @@ import { UsageError } from './cli-errors.js';
 import { CommandRunner, examples } from './command-runner.js';
 
 async function migrate(cmd: Command, runner: CommandRunner, flags: { createDatabase?: boolean }): Promise<void> {
-  await runner.run(cmd, async (g, out) => {
+  await runner.run(cmd, async (g, out, { env, cwd }) => {
     if (g.databaseUrl && g.dataDir) throw new UsageError('--database-url and --data-dir exclude each other: one ledger at a time');
     const [{ openDatabase }, { ledgerLocation, connectTimeoutMs, statementTimeoutMs, openFailure }] = await Promise.all([import('../db/open-database.js'), import('./cli-ledger.js')]);
-    const where = ledgerLocation(g);
+    const where = ledgerLocation(g, env, cwd);
     if (flags.createDatabase && !where.url) throw new UsageError('--create-database is for a --database-url (the embedded ledger directory is created anyway)');
     let db;
     try {
@@ -17,8 +17,8 @@ async function migrate(cmd: Command, runner: CommandRunner, flags: { createDatab
         embedded: !where.url,
         migrate: true,
         createDatabase: flags.createDatabase === true,
-        connectTimeoutMs: connectTimeoutMs(g),
-        statementTimeoutMs: statementTimeoutMs(g),
+        connectTimeoutMs: connectTimeoutMs(g, env),
+        statementTimeoutMs: statementTimeoutMs(g, env),
         logger: out.verbose ? (m) => out.debug(m) : undefined,
       });
     } catch (err) {

@@ -2,6 +2,7 @@
 import { FabricNotFoundError, otherRefProblem } from '../sync/fabric-sync-service.js';
 import type { SyncRunReport } from '../sync/run-recorder.js';
 import { openLedgerFor } from './cli-ledger.js';
+import type { CliContext } from './cli-context.js';
 import type { GlobalOptions, Output } from './cli-output.js';
 import { EXIT, UsageError, classifyError, errorJson } from './cli-errors.js';
 import type { Ledger } from '../ledger.js';
@@ -62,9 +63,9 @@ function printRunsJson(out: Output, reports: SyncRunReport[], directions: Direct
 }
 
 /** `sync` with its flags checked: `directions` in the order they run (desired first). */
-export async function runSync(name: string, directions: Direction[], flags: SyncFlags, g: GlobalOptions, out: Output): Promise<number> {
+export async function runSync(name: string, directions: Direction[], flags: SyncFlags, g: GlobalOptions, out: Output, context: CliContext): Promise<number> {
   const progress = new SyncProgress(out);
-  const ledger = await openLedgerFor(g, out, { ledger: progressLedgerOptions(progress) });
+  const ledger = await openLedgerFor(g, out, context, { ledger: progressLedgerOptions(progress) });
   const interrupt = onInterrupt((sig) => {
     progress.stop();
     out.warn(`${sig}: stopping after the current step (press Ctrl-C again to quit at once)`);

@@ -37,9 +37,9 @@ export function registerSyncCommand(program: Command, runner: CommandRunner): vo
     ['hh-sync sync dc1 --json', 'an array of two run objects'],
     ['hh-sync sync dc1 --exit-code --quiet', 'CI: fail the job on drift'],
   ]).action((fabric: string, flags: SyncFlags, cmd: Command) =>
-    runner.run(cmd, async (g, out) => {
+    runner.run(cmd, async (g, out, context) => {
       const directions = syncDirections(flags);
-      return (await import('./sync-action.js')).runSync(fabric, directions, flags, g, out);
+      return (await import('./sync-action.js')).runSync(fabric, directions, flags, g, out, context);
     }),
   );
 }

@@ -6,15 +6,18 @@
 import { pino } from 'pino';
 import { runWatchCommand } from '../watch/index.js';
 import { openLedgerFor } from './cli-ledger.js';
+import type { CliContext } from './cli-context.js';
 import type { GlobalOptions, Output } from './cli-output.js';
 
 /** `watch` with its flags checked: runs until SIGINT/SIGTERM (src/watch handles the signals). */
-export async function runWatch(names: string[], metrics: { port?: number; host?: string }, g: GlobalOptions, out: Output): Promise<number> {
+export async function runWatch(names: string[], metrics: { port?: number; host?: string }, g: GlobalOptions, out: Output, context: CliContext): Promise<number> {
   const logger = pino(
     { name: 'hh-sync', level: out.verbose ? 'debug' : out.quiet ? 'warn' : 'info' },
-    pino.destination({ fd: 2, sync: true }),
+    // The process's own stderr is written synchronously (a log line must not be lost at exit); another
+    // stream (the CLI driven in-process) gets the lines as they come.
+    context.stderr === process.stderr ? pino.destination({ fd: 2, sync: true }) : { write: (line: string) => context.stderr.write(line) },
   );
-  const ledger = await openLedgerFor(g, out);
+  const ledger = await openLedgerFor(g, out, context);
   try {
     return await runWatchCommand({ em: ledger.em, sync: ledger.sync, embedded: ledger.embedded }, names, {
       metricsPort: metrics.port,

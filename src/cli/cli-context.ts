@@ -1,0 +1,31 @@
+/**
+ * What a CLI invocation takes from its process: where output goes, the environment, the working directory,
+ * and how a ledger is opened. bin/hh-sync.js runs with the process's own; tests drive `main(args, context)`
+ * in-process with their own streams and environment (so invocations need no global spies and may run side
+ * by side) and with a ledger opener that reuses one open database instead of connecting and migrating on
+ * every command.
+ */
+import type { Ledger, LedgerOptions } from '../ledger.js';
+import type { Stream } from './cli-output.js';
+
+export interface CliContext {
+  stdout: Stream;
+  stderr: Stream;
+  /** Database URLs, timeouts and colour settings are read from here. */
+  env: NodeJS.ProcessEnv;
+  /** Relative paths given on the command line (--data-dir, --dir, --out) are resolved against it. */
+  cwd: string;
+  /** Opens the ledger the flags point at; the command closes what it gets. */
+  openLedger(options: LedgerOptions): Promise<Ledger>;
+}
+
+/** The context with anything not given taken from this process (the ledger code is loaded only when opened). */
+export function cliContext(given: Partial<CliContext> = {}): CliContext {
+  return {
+    stdout: given.stdout ?? process.stdout,
+    stderr: given.stderr ?? process.stderr,
+    env: given.env ?? process.env,
+    cwd: given.cwd ?? process.cwd(),
+    openLedger: given.openLedger ?? (async (options) => (await import('../ledger.js')).openLedger(options)),
+  };
+}
