@@ -7,6 +7,7 @@
  * using the stored details of just the rows involved — in chunks, so the writer can send one while the
  * next is planned.
  */
+import type { DriftStatus, ResourceState } from '../entities/enums.js';
 import { keyOf, type ActualObservation, type ResourceKey } from '../observations.js';
 import type { Row } from './sql.js';
 import { evaluateDrift, type DriftContext } from './drift-evaluation.js';
@@ -91,8 +92,8 @@ export interface ResourceChange {
   namespace: string;
   name: string;
   change: 'created' | 'updated' | 'cleared' | 'deleted';
-  driftStatus?: string;
-  state?: string;
+  driftStatus?: DriftStatus;
+  state?: ResourceState;
 }
 
 /** Columns the actual side writes; everything else keeps its value (or takes its database default on insert). */

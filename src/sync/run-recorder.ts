@@ -5,6 +5,7 @@
 import type { SyncOperationStatus, SyncOperationType } from '../entities/enums.js';
 import type { EntityManager } from '@mikro-orm/core';
 import type { ObjectError } from '../observations.js';
+import type { RunDetails } from './run-details.js';
 import { query } from './sql.js';
 
 /** One vocabulary with the sync_operation columns' check constraints (src/entities/enums.ts). */
@@ -47,7 +48,7 @@ export interface SyncRunReport {
   skippedKinds: { kind: string; reason: string }[];
   otherKinds: Record<string, number>;
   errorMessage: string | null;
-  details: Record<string, unknown>;
+  details: RunDetails;
 }
 
 export async function startRun(em: EntityManager, fabricId: number, type: RunType): Promise<{ id: number; startedAt: Date }> {
