@@ -37,6 +37,7 @@ export {
 export type { SyncRunReport, RunCounts, RunStatus, RunType } from './sync/run-recorder.js';
 export type { RunDetails, RunFailure, RecreatedObject, RunOutage } from './sync/run-details.js';
 export type { ObjectError } from './observations.js';
+export type { TransitionContext } from './sync/transitions.js';
 export type { DriftReport, DriftReportFilter, DriftedResource, UnreadableResource } from './sync/drift-report.js';
 export { resourceHistory, type ResourceHistoryEntry, type ResourceIdentity } from './sync/history.js';
 export type { DoctorReport, DoctorFinding, SchemaDoctorOptions } from './db/schema-doctor.js';
