@@ -1,53 +1,87 @@
-export * from "./kube/catalog.js";
-export * from "./entities/index.js";
-export * from "./db/index.js";
-export * from "./kube/index.js";
-// Drift engine (statuses, severities and IgnoreRule come with the entities above).
+/**
+ * The public API of `hedgehog-fabric-sync`: what a host service needs to keep a fabric's ledger. An explicit list
+ * (no `export *`), so adding or removing a name is a deliberate change: test/public-api.test.ts snapshots it.
+ * Source-level tools are public under subpaths (`hedgehog-fabric-sync/drift`, `/kube`, `/gitops`, `/crds`, `/db`,
+ * `/testing`; see package.json `exports`); everything else is internal. The CLI imports modules directly.
+ */
+
+// Opening a ledger: the one call most hosts need.
+export { openLedger, type Ledger, type LedgerOptions } from './ledger.js';
+
+// The sync service (also usable on a host's own EntityManager) and its events.
 export {
-  computeDrift,
-  normalizeSide,
-  normalizeValue,
-  canonicalJson,
-  summarizeDrift,
-  severityFor,
-  touchesCriticalPath,
-  ignoreRuleProblem,
-  CRITICAL_PATHS,
-  HIGH_SCORE_THRESHOLD,
-  IGNORED_ANNOTATIONS,
-  IGNORED_LABELS,
-  ANNOTATION_DETAIL_LIMIT,
-  type DriftInput,
-  type DriftResult,
-  type DriftOp,
-  type SideState,
-  type DriftSummary,
-} from "./drift/index.js";
-export * from "./crds/index.js";
-export * from "./gitops/index.js";
-// The ledger facade, sync service and fabric management.
-export { openLedger, type Ledger, type LedgerOptions } from "./ledger.js";
-export { FabricSyncService, FabricNotFoundError, type FabricSyncServiceOptions, type FabricRef, type ResourceEvent, type SyncServiceEvents } from "./sync/fabric-sync-service.js";
-export { FabricBusyError } from "./sync/fabric-lock.js";
-export type { SyncRunReport, RunCounts, RunStatus, RunType } from "./sync/run-recorder.js";
-export type { DriftReport, DriftReportFilter, DriftedResource, UnreadableResource } from "./sync/drift-report.js";
-export { resourceHistory, type ResourceHistoryEntry, type ResourceIdentity } from "./sync/history.js";
-export type { Logger } from "./sync/logger.js";
-export { FabricRegistry, FabricExistsError, InvalidFabricSettingsError, type FabricSettings } from "./fabrics/fabric-registry.js";
-export type { ActualObservation, DesiredObservation, ObjectError, ResourceKey } from "./observations.js";
-// Continuous mode (`hh-sync watch`): startWatch for hosts, runWatchCommand for the CLI.
+  FabricSyncService,
+  type FabricSyncServiceOptions,
+  type FabricRef,
+  type ResourceEvent,
+  type SyncServiceEvents,
+} from './sync/fabric-sync-service.js';
+export type { ResourceChange } from './sync/write-plan.js';
+export type { Logger } from './sync/logger.js';
+// Where a run reads from: the seams a host may fill with its own sources (defaults: the cluster and Git readers).
+export type { ActualSource, ActualSourceFactory, DesiredSource } from './sync/sources.js';
+
+// Fabric management.
+export { FabricRegistry, type FabricSettings } from './fabrics/fabric-registry.js';
+
+// Continuous mode (`hh-sync watch` from code).
 export {
   startWatch,
-  runWatchCommand,
-  LOCK_NAMESPACE_WATCH,
-  LeaseLostError,
-  WatchMetrics,
   type WatchTarget,
   type WatchOptions,
   type WatchHandle,
   type WatchEvents,
-  type WatchCommandOptions,
-  type FabricWatchOptions,
-  type AppliedWrite,
   type ReleaseReason,
-} from "./watch/index.js";
+} from './watch/watch-supervisor.js';
+
+// Reports: runs, drift, the history of one object, the schema doctor.
+export type { SyncRunReport, RunCounts, RunStatus, RunType } from './sync/run-recorder.js';
+export type { RunDetails, RunFailure, RecreatedObject, RunOutage } from './sync/run-details.js';
+export type { ObjectError } from './observations.js';
+export type { TransitionContext } from './sync/transitions.js';
+export type { DriftReport, DriftReportFilter, DriftedResource, UnreadableResource } from './sync/drift-report.js';
+export { resourceHistory, type ResourceHistoryEntry, type ResourceIdentity } from './sync/history.js';
+export type { DoctorReport, DoctorFinding, SchemaDoctorOptions } from './db/schema-doctor.js';
+
+// The ledger's entities and migrations (also for a host that brings its own MikroORM setup).
+export { HedgehogFabric, type IgnoreRule, type KindCount, type FabricDriftSummary } from './entities/hedgehog-fabric.js';
+export { HedgehogResource } from './entities/hedgehog-resource.js';
+export { SyncOperation } from './entities/sync-operation.js';
+export { StateTransition } from './entities/state-transition.js';
+export { FabricCrdSchema } from './entities/fabric-crd-schema.js';
+export { ALL_ENTITIES } from './entities/index.js';
+export { MIGRATIONS } from './db/migrations-list.js';
+
+// The closed vocabularies of the ledger's columns: the lists a host filters or validates with, and every union type.
+export {
+  DRIFT_STATUSES,
+  DRIFT_SEVERITIES,
+  RESOURCE_STATES,
+  type FabricStatus,
+  type ConnectionStatus,
+  type FabricSyncStatus,
+  type ResourceState,
+  type TransitionState,
+  type DriftStatus,
+  type DriftSeverity,
+  type SyncDirection,
+  type ConflictStatus,
+  type SyncOperationType,
+  type SyncOperationStatus,
+  type TransitionTrigger,
+} from './entities/enums.js';
+
+// Every error a host may catch (thrown by a call, or handed to an `error` event / a failed run).
+export { FabricNotFoundError, ClusterUnreachableError } from './sync/sync-errors.js';
+export { FabricBusyError } from './sync/fabric-lock.js';
+export { FabricExistsError, InvalidFabricSettingsError } from './fabrics/fabric-registry.js';
+export { EntityValidationError } from './entities/validation.js';
+export { LedgerSchemaUnhealthyError } from './db/schema-preflight.js';
+export { DatabaseMissingError, DatabaseUnavailableError } from './db/database-probe.js';
+export { DoctorScopeError } from './db/doctor-scope.js';
+export { KubeConfigError } from './kube/kube-config.js';
+export { KubeAuthError, KubeRequestError } from './kube/kube-errors.js';
+export { MalformedResponseError } from './kube/cluster-reader.js';
+export { DesiredSourceError } from './gitops/source-error.js';
+export { CrdLoadError } from './crds/crd-schemas.js';
+export { LeaseLostError } from './watch/watch-writer.js';

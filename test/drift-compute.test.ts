@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { loadCrdSchemasFromDir, schemaDefaultsFor, type SchemaDefaults } from '../src/crds/index.js';
-import { computeDrift, wholeSideValue, normalizeSide, type DriftInput, type DriftOp, type DriftResult, type SideState } from '../src/drift/index.js';
+import { computeDrift, normalizeSide, type DriftInput, type DriftOp, type DriftResult, type SideState } from '../src/drift/index.js';
+import { wholeSideValue } from '../src/drift/compute-drift.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/crds', import.meta.url));
 

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { canonicalJson, normalizeSide, normalizeValue, isAbsentValue, truncateAnnotationValue } from '../src/drift/index.js';
+import { canonicalJson, normalizeSide, normalizeValue } from '../src/drift/index.js';
+import { isAbsentValue, truncateAnnotationValue } from '../src/drift/normalize.js';
 
 describe('normalizeSide', () => {
   const k8sObject = {

@@ -6,6 +6,7 @@ import type { HedgehogFabric } from '../entities/index.js';
 import { stripUrlCredentials } from '../gitops/git-url.js';
 import { redactUrlCredentials } from '../kube/redact.js';
 import type { DriftReport } from '../sync/drift-report.js';
+import type { RunDetails } from '../sync/run-details.js';
 import type { RunCounts, RunStatus, RunType, SyncRunReport } from '../sync/run-recorder.js';
 import type { DriftSeverity, DriftStatus } from '../drift/types.js';
 
@@ -29,7 +30,7 @@ export interface RunJson {
   commit: string | null;
   skippedKinds: { kind: string; reason: string }[];
   /** Timings per phase, failure source, conflicts, … (see docs/cli.md). */
-  details: Record<string, unknown>;
+  details: RunDetails;
 }
 
 export function runJson(r: SyncRunReport): RunJson {

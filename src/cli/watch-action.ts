@@ -4,7 +4,7 @@
  * logger on stderr — a daemon's logs are for a collector.
  */
 import { pino } from 'pino';
-import { runWatchCommand } from '../watch/index.js';
+import { runWatchCommand } from '../watch/watch-command.js';
 import { openLedgerFor } from './cli-ledger.js';
 import type { CliContext } from './cli-context.js';
 import type { GlobalOptions, Output } from './cli-output.js';

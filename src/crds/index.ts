@@ -1,4 +1,7 @@
-/** CRD schemas: loading (files or cluster objects), defaults for the drift engine, manifest validation. */
+/**
+ * CRD schemas, public as `hedgehog-fabric-sync/crds`: loading (files or cluster objects), defaults for the drift
+ * engine, manifest validation. An explicit list, so a change to it is deliberate (test/public-api.test.ts).
+ */
 export {
   crdSchemaKey,
   crdSchemasFromObjects,
@@ -9,5 +12,5 @@ export {
   type CrdLoadOptions,
   type OpenApiSchema,
 } from './crd-schemas.js';
-export { SchemaDefaults, schemaDefaultsFor, jsonEqual, type DefaultsNode } from './schema-defaults.js';
+export { SchemaDefaults, schemaDefaultsFor, type DefaultsNode } from './schema-defaults.js';
 export { createCrdValidator, type CrdValidator, type CrdValidatorOptions } from './crd-validator.js';

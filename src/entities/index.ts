@@ -10,7 +10,32 @@ export { HedgehogResource } from './hedgehog-resource.js';
 export { SyncOperation } from './sync-operation.js';
 export { StateTransition } from './state-transition.js';
 export { FabricCrdSchema } from './fabric-crd-schema.js';
-export * from './enums.js';
+export {
+  FABRIC_STATUSES,
+  CONNECTION_STATUSES,
+  FABRIC_SYNC_STATUSES,
+  RESOURCE_STATES,
+  TRANSITION_STATES,
+  DRIFT_STATUSES,
+  DRIFT_SEVERITIES,
+  SYNC_DIRECTIONS,
+  CONFLICT_STATUSES,
+  SYNC_OPERATION_TYPES,
+  SYNC_OPERATION_STATUSES,
+  TRANSITION_TRIGGERS,
+  type FabricStatus,
+  type ConnectionStatus,
+  type FabricSyncStatus,
+  type ResourceState,
+  type TransitionState,
+  type DriftStatus,
+  type DriftSeverity,
+  type SyncDirection,
+  type ConflictStatus,
+  type SyncOperationType,
+  type SyncOperationStatus,
+  type TransitionTrigger,
+} from './enums.js';
 export {
   EntityValidationError,
   assertValid,

@@ -3,6 +3,7 @@ import { IsIn, IsObject, IsOptional, IsString } from 'class-validator';
 import { RESOURCE_STATES, TRANSITION_STATES, TRANSITION_TRIGGERS, type ResourceState, type TransitionState, type TransitionTrigger } from './enums.js';
 import { HedgehogResource } from './hedgehog-resource.js';
 import { assertValid } from './validation.js';
+import type { TransitionContext } from '../sync/transitions.js';
 
 /**
  * History of `hedgehog_resource.resource_state`: one row per change, and one (`to_state` = `deleted`) when the
@@ -83,7 +84,7 @@ export class StateTransition {
 
   @Property({ type: 'json', columnType: 'jsonb', default: '{}' })
   @IsObject()
-  context: Opt<Record<string, unknown>> = {};
+  context: Opt<TransitionContext> = {};
 
   @Property({ type: 'datetime', columnType: 'timestamptz', defaultRaw: 'now()' })
   timestamp: Opt<Date> = new Date();

@@ -1,6 +1,7 @@
 import { BeforeCreate, BeforeUpdate, Check, Entity, Enum, Index, ManyToOne, PrimaryKey, Property, type Opt, type Rel } from '@mikro-orm/core';
 import { IsArray, IsIn, IsInt, IsObject, IsOptional, IsString, Min } from 'class-validator';
 import type { ObjectError } from '../observations.js';
+import type { RunDetails } from '../sync/run-details.js';
 import {
   SYNC_OPERATION_STATUSES,
   SYNC_OPERATION_TYPES,
@@ -101,7 +102,7 @@ export class SyncOperation {
 
   @Property({ type: 'json', columnType: 'jsonb', default: '{}' })
   @IsObject()
-  details: Opt<Record<string, unknown>> = {};
+  details: Opt<RunDetails> = {};
 
   @BeforeCreate()
   protected validateBeforeCreate(): void {

@@ -1,15 +1,12 @@
 /**
- * The Kubernetes source: kubeconfig loading, validated reads of the fabric kinds, and the watch loop.
- * (The DNS-1123 patterns live in src/common/k8s-names, which imports nothing, so the source shares them
- * with the entities without importing database code.)
+ * The Kubernetes source, public as `hedgehog-fabric-sync/kube`: the catalog of fabric kinds, kubeconfig loading,
+ * validated reads of the fabric kinds (ClusterReader), the watch loop (ResourceWatcher) and the errors they throw.
+ * An explicit list, so a change to it is deliberate (test/public-api.test.ts); the modules' own helpers
+ * (object validation, retries, error texts) are imported from their modules.
  */
+export { FABRIC_KINDS, kindInfo, isFabricKind, type KindInfo } from './catalog.js';
 export { loadKubeConfig, contextName, KubeConfigError, type KubeAccess } from './kube-config.js';
-export {
-  toActualObservation,
-  DEFAULT_MAX_OBJECT_BYTES,
-  type ValidationOutcome,
-} from './object-validation.js';
-export { findUnstorableString, type UnstorableString } from '../json-safety.js';
+export { DEFAULT_MAX_OBJECT_BYTES } from './object-validation.js';
 export {
   ClusterReader,
   MalformedResponseError,
@@ -18,7 +15,7 @@ export {
   type KindListResult,
   type RetryInfo,
 } from './cluster-reader.js';
-export { KubeAuthError, KubeRequestError, describeKubeError } from './kube-errors.js';
+export { KubeAuthError, KubeRequestError } from './kube-errors.js';
 export {
   ResourceWatcher,
   type ResourceWatcherOptions,
@@ -26,3 +23,4 @@ export {
   type WatchRestart,
   type WatcherStats,
 } from './resource-watcher.js';
+export type { ActualObservation, ObjectError, ResourceKey } from '../observations.js';

@@ -7,11 +7,12 @@
  * using the stored details of just the rows involved — in chunks, so the writer can send one while the
  * next is planned.
  */
+import type { DriftStatus, ResourceState } from '../entities/enums.js';
 import { keyOf, type ActualObservation, type ResourceKey } from '../observations.js';
 import { evaluateDrift, type DriftContext } from './drift-evaluation.js';
 import type { ActualIndexEntry, StoredResource } from '../store/stored-resources.js';
 import { emptyPlan, type ResourceChange, type WritePlan } from './write-plan.js';
-import { deletionDraft } from './transitions.js';
+import { deletionDraft, type TransitionContext } from './transitions.js';
 
 export interface IndexDiff {
   /** New objects and objects whose uid or resourceVersion changed. */
@@ -107,7 +108,7 @@ export function* planActualWriteChunks(
   for (const o of diff.changed) {
     const s = stored.get(keyOf(o));
     let reason = s?.actualUid ? 'changed in the cluster' : 'appeared in the cluster';
-    let recreation: Record<string, unknown> | undefined;
+    let recreation: TransitionContext | undefined;
     if (s?.actualUid && s.actualUid !== o.uid) {
       reason = `deleted and recreated in the cluster (uid ${s.actualUid} → ${o.uid})`;
       plan.recreated.push({ kind: o.kind, namespace: o.namespace, name: o.name, oldUid: s.actualUid, newUid: o.uid });
@@ -180,7 +181,7 @@ function pushRow(
   change: ResourceChange['change'],
   ctx: DriftContext,
   /** A deletion and recreation between two reads: recorded in the history even when the state stays the same. */
-  recreation?: Record<string, unknown>,
+  recreation?: TransitionContext,
 ): void {
   const now = ctx.now;
   const drift = evaluateDrift(

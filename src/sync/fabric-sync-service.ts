@@ -190,7 +190,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
           );
           rec.counts = addCounts(rec.counts, r.counts);
           rec.recreated.push(...r.recreated);
-          if (r.reevaluated) rec.details.reevaluated = ((rec.details.reevaluated as number) ?? 0) + r.reevaluated;
+          if (r.reevaluated) rec.details.reevaluated = (rec.details.reevaluated ?? 0) + r.reevaluated;
         }
         if (listed === 0) {
           // Not one kind read: the run failed (rolled back, nothing swept) and the fabric is not "connected".

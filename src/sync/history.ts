@@ -8,6 +8,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { ResourceState, TransitionState, TransitionTrigger } from '../entities/enums.js';
 import { fabricIdOf } from '../store/fabrics.js';
 import { selectResourceHistory } from '../store/resource-reads.js';
+import type { TransitionContext } from './transitions.js';
 import { FabricNotFoundError } from './sync-errors.js';
 
 export interface ResourceHistoryEntry {
@@ -23,7 +24,7 @@ export interface ResourceHistoryEntry {
   runId: number | null;
   /** The ledger row it belonged to; null once that row was deleted. */
   resourceId: number | null;
-  context: Record<string, unknown>;
+  context: TransitionContext;
 }
 
 export interface ResourceIdentity {

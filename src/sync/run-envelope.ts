@@ -10,6 +10,7 @@ import type { ObjectError } from '../observations.js';
 import type { WritePlan } from './write-plan.js';
 import type { Logger } from './logger.js';
 import { PhaseTimer } from './phase-timings.js';
+import type { RunDetails } from './run-details.js';
 import { emptyCounts, finishRun, startRun, type RunCounts, type RunStatus, type RunType, type SyncRunReport } from './run-recorder.js';
 import { markRunFailed } from '../store/fabrics.js';
 import { databaseFailureKind, errorMessageOf, failureSource } from './error-text.js';
@@ -25,7 +26,7 @@ export interface RunAccumulator {
   otherKinds: Record<string, number>;
   recreated: WritePlan['recreated'];
   commit: string | null;
-  details: Record<string, unknown>;
+  details: RunDetails;
   /** Time per phase, reported as `details.timingsMs`. */
   timer: PhaseTimer;
 }

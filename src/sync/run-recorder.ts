@@ -6,6 +6,7 @@ import type { SyncOperationStatus, SyncOperationType } from '../entities/enums.j
 import type { EntityManager } from '@mikro-orm/core';
 import type { ObjectError } from '../observations.js';
 import { closeAbandonedRuns as closeAbandonedRunRows, finishRun as finishRunRow, insertRun } from '../store/runs.js';
+import type { RunDetails } from './run-details.js';
 
 /** One vocabulary with the sync_operation columns' check constraints (src/entities/enums.ts). */
 export type RunType = SyncOperationType;
@@ -47,7 +48,7 @@ export interface SyncRunReport {
   skippedKinds: { kind: string; reason: string }[];
   otherKinds: Record<string, number>;
   errorMessage: string | null;
-  details: Record<string, unknown>;
+  details: RunDetails;
 }
 
 export function startRun(em: EntityManager, fabricId: number, type: RunType): Promise<{ id: number; startedAt: Date }> {

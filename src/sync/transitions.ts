@@ -8,12 +8,18 @@ import { keyOf, type ResourceKey } from '../observations.js';
 
 export type { TransitionTrigger };
 
+/**
+ * What a transition's `context` holds (`state_transition.context`, jsonb): empty, except for an object deleted and
+ * recreated in the cluster between two reads, whose transition names both uids. A type alias: it is stored as a record.
+ */
+export type TransitionContext = { oldUid?: string; newUid?: string };
+
 export interface TransitionDraft {
   key: string;
   from: ResourceState | null;
   to: TransitionState;
   reason: string;
-  context?: Record<string, unknown>;
+  context?: TransitionContext;
 }
 
 /** The transition of a row the plan deletes (the row itself is in the plan's `deletes`, by id). */

@@ -2,6 +2,7 @@
  * What a planner hands the writer (src/sync/resource-writer.ts): the rows to upsert, the ids to delete and the
  * state transitions to record, with the tallies a run reports. The actual and the desired planners both build it.
  */
+import type { DriftStatus, ResourceState } from '../entities/enums.js';
 import type { Row } from '../store/sql.js';
 import type { TransitionDraft } from './transitions.js';
 
@@ -24,8 +25,8 @@ export interface ResourceChange {
   namespace: string;
   name: string;
   change: 'created' | 'updated' | 'cleared' | 'deleted';
-  driftStatus?: string;
-  state?: string;
+  driftStatus?: DriftStatus;
+  state?: ResourceState;
 }
 
 /** A plan with nothing in it: the start of a chunk, or of a run's tally. */

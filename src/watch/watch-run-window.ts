@@ -15,6 +15,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { HedgehogFabric } from '../entities/index.js';
 import type { ObjectError } from '../observations.js';
+import type { RunDetails } from '../sync/run-details.js';
 import { addCounts, emptyCounts, finishRun, startRun, type RunCounts, type RunStatus, type SyncRunReport } from '../sync/run-recorder.js';
 import { closeOrphanWatchRuns } from '../store/runs.js';
 
@@ -144,7 +145,7 @@ export class WatchRunWindow {
       ? `database unavailable ${a.outages.length} time(s) during the window; writes paused and every kind relisted after recovery`
       : null;
     const status: RunStatus = failure ? 'failed' : a.errors.length || a.errorsNotKept || a.outages.length ? 'partial' : 'completed';
-    const details: Record<string, unknown> = {
+    const details: RunDetails = {
       relists: a.relists,
       batches: a.batches,
       events: a.events,
