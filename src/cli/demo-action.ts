@@ -11,6 +11,8 @@ import { mkdtempSync, promises as fs, readdirSync, existsSync, mkdirSync } from 
 import os from 'node:os';
 import path from 'node:path';
 import type { Ledger } from '../ledger.js';
+import type { SyncRunReport } from '../sync/run-recorder.js';
+import type { DriftReport } from '../sync/drift-report.js';
 import type { CliContext } from './cli-context.js';
 import { FakeKubeApi } from '../testing/fake-kube-api.js';
 import { createGitRepo } from '../testing/git-repo.js';
@@ -76,27 +78,9 @@ export async function runDemo(flags: DemoFlags, g: GlobalOptions, out: Output, c
     });
     opening.catch(() => undefined); // awaited below; keeps an early failure of the other steps from leaving it unhandled
 
-    const cluster = demoClusterFabric();
     api = new FakeKubeApi();
-    api.load(cluster);
-    const url = await api.start();
-    const kubeconfig = path.join(dir, 'kubeconfig');
-    await fs.writeFile(kubeconfig, api.kubeconfigYaml(), { mode: 0o600 });
-    step(`fake Kubernetes API on ${url} serving the demo fabric: ${describeFabric(cluster)}`);
-
-    const gitSide = demoGitFabric();
-    const repo = path.join(dir, 'fabric-repo');
-    await fs.rm(repo, { recursive: true, force: true });
-    const files = toManifestFiles(gitSide.objects);
-    const commit = await createGitRepo(repo, files, { message: 'demo fabric manifests' });
-    const d = gitSide.differences;
-    step(`Git repository ${repo}: ${gitSide.objects.length} objects in ${Object.keys(files).length} files (commit ${commit.slice(0, 12)})`);
-    out.info(
-      c.dim(
-        `  deliberate differences: ${d.changedVlan.kind} ${d.changedVlan.name} VLAN ${d.changedVlan.clusterValue} → ${d.changedVlan.gitValue} in Git, ` +
-          `${d.onlyInGit.kind} ${d.onlyInGit.name} only in Git, ${d.onlyInCluster.kind} ${d.onlyInCluster.name} only in the cluster`,
-      ),
-    );
+    const { url, kubeconfig } = await startDemoCluster(api, dir, step);
+    const repo = await createDemoRepository(dir, step, out);
     out.info(c.dim('  starting the embedded database (the first start takes a few seconds) …'));
     ledger = await opening;
     step(`embedded ledger in ${path.join(dir, 'pgdata')}`, ledgerStart);
@@ -113,14 +97,7 @@ export async function runDemo(flags: DemoFlags, g: GlobalOptions, out: Output, c
     const reports = await runDirections(ledger, fabric, ['desired', 'actual'], { signal: interrupt.signal });
     unfollow();
     if (!out.json) for (const r of reports) out.info(describeRun(r, c));
-    const report = await ledger.driftReport(fabric);
-
-    if (out.json) {
-      out.printJson({ directory: dir, kept: !remove, runs: reports.map(runJson), drift: driftJson(report) });
-    } else {
-      out.result(`\n${formatDriftReport(report, out.c)}\n\n`);
-      out.result(whatNext(dir, remove, out));
-    }
+    printDemoResult(out, dir, remove, reports, await ledger.driftReport(fabric));
     if (interrupt.received) {
       out.error(`interrupted by ${interrupt.received}`);
       return EXIT.interrupted;
@@ -139,6 +116,45 @@ export async function runDemo(flags: DemoFlags, g: GlobalOptions, out: Output, c
     if (!ledger && opening) await opening.then((l) => l.close(), () => undefined);
     await api?.stop().catch(() => undefined);
     if (remove) await fs.rm(dir, { recursive: true, force: true }).catch((err: Error) => out.warn(`could not remove ${dir}: ${err.message}`));
+  }
+}
+
+/** The fake Kubernetes API serving the demo fabric, and a kubeconfig for it in the demo directory. */
+async function startDemoCluster(api: FakeKubeApi, dir: string, step: (text: string) => void): Promise<{ url: string; kubeconfig: string }> {
+  const cluster = demoClusterFabric();
+  api.load(cluster);
+  const url = await api.start();
+  const kubeconfig = path.join(dir, 'kubeconfig');
+  await fs.writeFile(kubeconfig, api.kubeconfigYaml(), { mode: 0o600 });
+  step(`fake Kubernetes API on ${url} serving the demo fabric: ${describeFabric(cluster)}`);
+  return { url, kubeconfig };
+}
+
+/** The Git repository declaring the demo fabric with its three deliberate differences; returns its path. */
+async function createDemoRepository(dir: string, step: (text: string) => void, out: Output): Promise<string> {
+  const gitSide = demoGitFabric();
+  const repo = path.join(dir, 'fabric-repo');
+  await fs.rm(repo, { recursive: true, force: true });
+  const files = toManifestFiles(gitSide.objects);
+  const commit = await createGitRepo(repo, files, { message: 'demo fabric manifests' });
+  const d = gitSide.differences;
+  step(`Git repository ${repo}: ${gitSide.objects.length} objects in ${Object.keys(files).length} files (commit ${commit.slice(0, 12)})`);
+  out.info(
+    out.ce.dim(
+      `  deliberate differences: ${d.changedVlan.kind} ${d.changedVlan.name} VLAN ${d.changedVlan.clusterValue} → ${d.changedVlan.gitValue} in Git, ` +
+        `${d.onlyInGit.kind} ${d.onlyInGit.name} only in Git, ${d.onlyInCluster.kind} ${d.onlyInCluster.name} only in the cluster`,
+    ),
+  );
+  return repo;
+}
+
+/** The drift report as a table with what to do next, or everything as one JSON document with --json. */
+function printDemoResult(out: Output, dir: string, remove: boolean, reports: SyncRunReport[], report: DriftReport): void {
+  if (out.json) {
+    out.printJson({ directory: dir, kept: !remove, runs: reports.map(runJson), drift: driftJson(report) });
+  } else {
+    out.result(`\n${formatDriftReport(report, out.c)}\n\n`);
+    out.result(whatNext(dir, remove, out));
   }
 }
 

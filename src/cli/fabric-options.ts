@@ -175,21 +175,32 @@ export async function fabricSettingsFromFlags(
 ): Promise<PreparedSettings> {
   const s: FabricSettings = {};
   const notes: string[] = [];
-
   if (flags.inCluster && (flags.kubeconfig !== undefined || flags.context !== undefined)) {
     throw new UsageError('--in-cluster uses the pod\'s service account: leave out --kubeconfig and --context');
   }
   if (flags.namespace?.length && flags.allNamespaces) throw new UsageError('--namespace and --all-namespaces exclude each other');
 
   if (flags.description !== undefined) s.description = flags.description;
+  namespacesFromFlags(flags, s);
+  await gitSourceFromFlags(flags, existing, base, s, notes);
+  if (flags.crds !== undefined) s.crdDirectory = existingPath('--crds', flags.crds, 'directory', base);
+  if (flags.interval !== undefined) s.syncIntervalSeconds = intervalFromFlag(flags.interval);
+  ignoreRulesFromFlags(flags, s);
+  await clusterAccessFromFlags(flags, existing, base, s, notes);
+  return { settings: s, notes };
+}
 
+function namespacesFromFlags(flags: FabricFlags, s: FabricSettings): void {
   if (flags.namespace?.length) {
     for (const ns of flags.namespace) {
       if (dns1123LabelProblem(ns)) throw new UsageError(`--namespace ${ns}: not a valid namespace name (lower-case letters, digits and '-', at most 63)`);
     }
     s.namespaces = [...new Set(flags.namespace)];
   } else if (flags.allNamespaces) s.namespaces = [];
+}
 
+/** --git, --ref and --path; a ref must resolve in the repository it will be read from. */
+async function gitSourceFromFlags(flags: FabricFlags, existing: HedgehogFabric | undefined, base: PathBase, s: FabricSettings, notes: string[]): Promise<void> {
   if (flags.git !== undefined) {
     if (flags.git.trim() === '') throw new UsageError('--git needs a repository path or URL');
     if (isRemoteRepository(flags.git)) {
@@ -215,16 +226,18 @@ export async function fabricSettingsFromFlags(
       throw new UsageError(`--path: ${(err as Error).message}`);
     }
   }
-  if (flags.crds !== undefined) s.crdDirectory = existingPath('--crds', flags.crds, 'directory', base);
+}
 
-  if (flags.interval !== undefined) {
-    const n = Number(flags.interval);
-    if (!/^\d+$/.test(flags.interval.trim()) || !Number.isSafeInteger(n) || n <= 0) {
-      throw new UsageError(`--interval ${flags.interval}: must be a positive whole number of seconds`);
-    }
-    s.syncIntervalSeconds = n;
+function intervalFromFlag(interval: string): number {
+  const n = Number(interval);
+  if (!/^\d+$/.test(interval.trim()) || !Number.isSafeInteger(n) || n <= 0) {
+    throw new UsageError(`--interval ${interval}: must be a positive whole number of seconds`);
   }
+  return n;
+}
 
+/** --ignore (duplicates dropped) or --clear-ignore. */
+function ignoreRulesFromFlags(flags: FabricFlags, s: FabricSettings): void {
   if (flags.ignore?.length && flags.clearIgnore) throw new UsageError('--ignore and --clear-ignore exclude each other');
   if (flags.ignore?.length) {
     const rules = flags.ignore.map(parseIgnoreRule);
@@ -234,21 +247,20 @@ export async function fabricSettingsFromFlags(
       return seen.has(key) ? false : (seen.add(key), true);
     });
   } else if (flags.clearIgnore) s.ignoreRules = [];
+}
 
-  // Cluster access: re-check whenever any part of it changes (and always on add, for the server URL).
+/** Cluster access: re-checked whenever any part of it changes (and always on add, for the server URL). */
+async function clusterAccessFromFlags(flags: FabricFlags, existing: HedgehogFabric | undefined, base: PathBase, s: FabricSettings, notes: string[]): Promise<void> {
   const kubeChanged = !existing || flags.kubeconfig !== undefined || flags.context !== undefined || flags.inCluster === true;
-  if (kubeChanged) {
-    const access = {
-      kubeconfigPath: flags.kubeconfig !== undefined ? existingPath('--kubeconfig', flags.kubeconfig, 'file', base) : flags.inCluster ? null : (existing?.kubeconfigPath ?? null),
-      kubeContext: flags.context !== undefined ? flags.context : flags.inCluster || flags.kubeconfig !== undefined ? null : (existing?.kubeContext ?? null),
-      inCluster: flags.inCluster === true || (flags.kubeconfig === undefined && flags.context === undefined && (existing?.inCluster ?? false)),
-    };
-    if (access.kubeContext !== null && access.kubeContext.trim() === '') throw new UsageError('--context needs a context name');
-    const explicit = flags.kubeconfig !== undefined || flags.context !== undefined || access.kubeconfigPath !== null;
-    const checked = await checkKubeAccess(access, explicit, base.env);
-    if (checked.note) notes.push(checked.note);
-    Object.assign(s, access, { apiServerUrl: checked.apiServerUrl });
-  }
-
-  return { settings: s, notes };
+  if (!kubeChanged) return;
+  const access = {
+    kubeconfigPath: flags.kubeconfig !== undefined ? existingPath('--kubeconfig', flags.kubeconfig, 'file', base) : flags.inCluster ? null : (existing?.kubeconfigPath ?? null),
+    kubeContext: flags.context !== undefined ? flags.context : flags.inCluster || flags.kubeconfig !== undefined ? null : (existing?.kubeContext ?? null),
+    inCluster: flags.inCluster === true || (flags.kubeconfig === undefined && flags.context === undefined && (existing?.inCluster ?? false)),
+  };
+  if (access.kubeContext !== null && access.kubeContext.trim() === '') throw new UsageError('--context needs a context name');
+  const explicit = flags.kubeconfig !== undefined || flags.context !== undefined || access.kubeconfigPath !== null;
+  const checked = await checkKubeAccess(access, explicit, base.env);
+  if (checked.note) notes.push(checked.note);
+  Object.assign(s, access, { apiServerUrl: checked.apiServerUrl });
 }
