@@ -55,7 +55,9 @@ test('src/common imports nothing (no node: modules, no packages, no other src fo
 });
 
 test('the DNS-1123 patterns are written once, in src/common/k8s-names.ts', () => {
+  // Migrations are frozen records of the schema at their time: the CHECK they created keeps its own text.
   const copies = sourceFiles(src)
+    .filter((f) => !f.startsWith(path.join(src, 'migrations') + path.sep))
     .filter((f) => readFileSync(f, 'utf8').includes('[a-z0-9]([-a-z0-9]*[a-z0-9])?'))
     .map((f) => path.relative(src, f));
   expect(copies).toEqual([path.join('common', 'k8s-names.ts')]);

@@ -83,7 +83,8 @@ export class HedgehogResource {
   @Property({ type: 'text' })
   @Check({
     name: 'hedgehog_resource_name_check',
-    expression: "name ~ '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' and length(name) <= 253",
+    // The same pattern as the entity hook below: one rule, enforced by the database for rows the writer inserts.
+    expression: `name ~ '${DNS1123_SUBDOMAIN.source}' and length(name) <= ${DNS1123_SUBDOMAIN_MAX}`,
   })
   @IsString()
   @MaxLength(DNS1123_SUBDOMAIN_MAX)
@@ -91,7 +92,7 @@ export class HedgehogResource {
   name!: string;
 
   @Property({ type: 'text', default: 'default' })
-  @Check({ name: 'hedgehog_resource_namespace_check', expression: "namespace ~ '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' and length(namespace) <= 63" })
+  @Check({ name: 'hedgehog_resource_namespace_check', expression: `namespace ~ '${DNS1123_LABEL.source}' and length(namespace) <= ${DNS1123_LABEL_MAX}` })
   @IsString()
   @MaxLength(DNS1123_LABEL_MAX)
   @Matches(DNS1123_LABEL, { message: 'namespace must be a DNS-1123 label (lowercase alphanumerics and "-")' })
