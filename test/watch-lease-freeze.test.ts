@@ -22,7 +22,7 @@ import { silentLogger } from '../src/sync/logger.js';
 import { FabricLeases } from '../src/watch/fabric-lease.js';
 import { FabricWatch } from '../src/watch/fabric-watch.js';
 import { AdvisoryLeaseBackend, InProcessLeaseBackend, leaseConnectionConfig, type LeaseBackend } from '../src/watch/lease-backend.js';
-import { createEmptyDatabase, createTestDatabase, testServerUrl, type TestDatabase } from './helpers/database.js';
+import { describeWithServer, createEmptyDatabase, createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { assertBuilt, spawnReplica, type Replica } from './helpers/watch-replica-process.js';
 import { churn, delay, fakeView, ledgerView, viewDiff, waitFor } from './helpers/watch-support.js';
 
@@ -100,7 +100,7 @@ test('a desired-state sync due when the lease is gone (a replica waking up) does
   expect(desiredRuns).toBe(0);
 });
 
-(testServerUrl() ? describe : describe.skip)('expiry on the database clock (PostgreSQL server; skipped without one)', () => {
+describeWithServer('expiry on the database clock (PostgreSQL server; skipped without one)', () => {
   test('an expired holder fails the fence in a write transaction; a replica wanting the fabric ends its session and takes it', async () => {
     const opts = { group: 'hh-sync-watch:freeze-db', queryTimeoutMs: 2000, leasePeriodMs: 400 };
     const a = new AdvisoryLeaseBackend(leaseConnectionConfig(em), opts);
@@ -148,7 +148,7 @@ test('a desired-state sync due when the lease is gone (a replica waking up) does
   });
 });
 
-(testServerUrl() ? describe : describe.skip)('a frozen replica process (SIGSTOP) — PostgreSQL server; skipped without one', () => {
+describeWithServer('a frozen replica process (SIGSTOP) — PostgreSQL server; skipped without one', () => {
   const LEASE_PERIOD_MS = 2000;
   const OPTIONS = {
     flushIntervalMs: 50,

@@ -33,6 +33,15 @@ export function testServerUrl(): string | undefined {
   return process.env.HH_SYNC_TEST_DATABASE_URL || process.env.DATABASE_URL || undefined;
 }
 
+/**
+ * `describe` when a PostgreSQL server is given (DATABASE_URL), else `describe.skip`: a block that needs a real server
+ * (two sessions, SIGSTOP, server-side errors) is then reported as skipped, never silently absent.
+ */
+export const describeWithServer: jest.Describe = testServerUrl() ? describe : describe.skip;
+
+/** `test` with a server, `test.skip` without one (see describeWithServer). */
+export const testWithServer: jest.It = testServerUrl() ? test : test.skip;
+
 /** A connected raw `pg` client; the caller ends it (`await client.end()`). */
 export async function connectPg(url: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url });
