@@ -73,7 +73,7 @@ export interface FabricWatchOptions {
   lockTimeoutMs?: number;
   /**
    * Time source of the restart and probe backoff, the periodic Git sync, housekeeping, the stop deadline, and (unless
-   * `watcher.clock` is given) the watcher and its lists. Default real time.
+   * `watcher.clock` is given) the watcher and its lists; startWatch also runs the lease polls on it. Default real time.
    */
   clock?: Clock;
 }
