@@ -15,7 +15,7 @@ import { openDatabase, type OpenedDatabase } from '../src/db/open-database.js';
 import { FabricRegistry } from '../src/fabrics/fabric-registry.js';
 import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
 import { FakeKubeApi } from '../src/testing/index.js';
-import { createEmptyDatabase, createTestDatabase, testServerUrl, type TestDatabase } from './helpers/database.js';
+import { describeWithServer, createEmptyDatabase, createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { obj, vpcs } from './helpers/kube-objects.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 
@@ -73,9 +73,8 @@ test('the database goes silent mid-run: the run fails in bounded time with one l
   expect(next.counts.created).toBe(4);
 });
 
-const server = testServerUrl();
 // The CLI opens a pool of several connections: PGlite serves one at a time, so this needs a PostgreSQL server.
-(server ? describe : describe.skip)('the CLI against a database gone silent mid-run (PostgreSQL server)', () => {
+describeWithServer('the CLI against a database gone silent mid-run (PostgreSQL server)', () => {
   test('sync --statement-timeout: one JSON document, exit 3, the process ends', async () => {
     const empty = await createEmptyDatabase();
     const silentProxy = await startTcpProxy(empty.url);

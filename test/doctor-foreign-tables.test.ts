@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { runDoctorCli } from '../src/cli/doctor-command.js';
 import { notNullTerms } from '../src/db/check-not-null.js';
 import { DoctorScopeError, runSchemaDoctor, type DoctorReport } from '../src/db/schema-doctor.js';
-import { connectPg, createTestDatabase, testServerUrl, withPg, type TestDatabase } from './helpers/database.js';
+import { describeWithServer, connectPg, createTestDatabase, withPg, type TestDatabase } from './helpers/database.js';
 
 let db: TestDatabase;
 let databaseName: string;
@@ -381,7 +381,7 @@ test('an enum label holding "?" is proposed and applied intact (the SQL is sent 
 });
 
 // PGlite is one session: no other session can hold a lock there.
-const onServer = testServerUrl() ? describe : describe.skip;
+const onServer = describeWithServer;
 onServer('a busy table (PostgreSQL server only)', () => {
   test('--fix gives up after the lock timeout instead of queueing behind a long transaction; nothing changes', async () => {
     await withPg(db.url, (c) => c.query(`create table shop.busy (id serial primary key, a text not null, b text not null)`));

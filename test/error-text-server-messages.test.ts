@@ -14,7 +14,7 @@ import { openDatabase } from '../src/db/open-database.js';
 import { openLedger, type Ledger } from '../src/ledger.js';
 import { databaseFailureKind, errorMessageOf, errorText, failureSource } from '../src/sync/error-text.js';
 import { createGitRepo } from '../src/testing/index.js';
-import { createEmptyDatabase, testServerUrl, withPg } from './helpers/database.js';
+import { describeWithServer, createEmptyDatabase, withPg } from './helpers/database.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'hh-error-text-'));
 let db: { url: string; drop(): Promise<void> };
@@ -142,7 +142,7 @@ describe('a real constraint violation during a sync run', () => {
 });
 
 // pg_terminate_backend needs a real server (PGlite has one backend and no such function that ends it).
-(testServerUrl() ? describe : describe.skip)('a connection the server terminated (needs a PostgreSQL server: DATABASE_URL)', () => {
+describeWithServer('a connection the server terminated (needs a PostgreSQL server: DATABASE_URL)', () => {
   test('the server\'s "terminating connection due to administrator command" leads, not pg\'s "not queryable"', async () => {
     const opened = await openDatabase({ url: db.url });
     try {

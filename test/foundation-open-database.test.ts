@@ -59,6 +59,10 @@ describe('openDatabase (embedded)', () => {
     await expect(startEmbeddedPostgres({ dataDir: 'memory', sharedBuffers: '16 MB; DROP' })).rejects.toThrow(/sharedBuffers must look like 16MB/);
   });
 
+  test('a data-directory dump is for an in-memory database only (the test databases start from one)', async () => {
+    await expect(startEmbeddedPostgres({ dataDir: join(dir, 'not-memory'), loadDataDir: new Blob([]) })).rejects.toThrow(/in-memory database .* only/);
+  });
+
   test('migrate: false leaves the database empty', async () => {
     const db = await openDatabase({ embedded: true, dataDir: 'memory', migrate: false });
     try {

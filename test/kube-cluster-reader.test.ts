@@ -8,6 +8,7 @@ import { FakeKubeApi } from '../src/testing/fake-kube-api.js';
 import { FABRIC_KINDS, kindInfo } from '../src/kube/catalog.js';
 import { ClusterReader, KubeAuthError, type ClusterReaderOptions, type RetryInfo } from '../src/kube/cluster-reader.js';
 import { names, obj, vpcs } from './helpers/kube-objects.js';
+import { ManualClock } from './helpers/manual-clock.js';
 
 const VPC = kindInfo('VPC')!;
 const SERVER = kindInfo('Server')!;
@@ -152,14 +153,22 @@ describe('listKind', () => {
     await startFake({}, vpcs(4));
     fake.injectFault({ type: 'status', code: 429, retryAfterSeconds: 1, times: 1, match: { plural: 'vpcs' } });
     const retries: RetryInfo[] = [];
-    const t0 = Date.now();
-    const r = await reader({ onRetry: (i) => retries.push(i) }).listKind(VPC);
-    const elapsed = Date.now() - t0;
+    // The reader waits on an injected clock: the test moves it, instead of waiting the real second.
+    const clock = new ManualClock();
+    const t0 = clock.now();
+    const listing = reader({ onRetry: (i) => retries.push(i), clock }).listKind(VPC);
+    await clock.whenTimer((ms) => ms === 1000);
+    clock.advance(999);
+    expect(listRequests('vpcs')).toHaveLength(1); // no retry before the second is over
+    clock.advance(1);
+    const r = await listing;
+    const elapsed = clock.now() - t0;
     expect(r.complete).toBe(true);
     expect(r.observations).toHaveLength(4);
     expect(retries).toHaveLength(1);
     expect(retries[0]!.delayMs).toBe(1000); // the server's choice, not the 10 ms backoff
     expect(elapsed).toBeGreaterThanOrEqual(950);
+    expect(listRequests('vpcs')).toHaveLength(2);
   });
 
   test('a Retry-After on any retryable answer (here a 500) is honoured, capped by maxRetryAfterMs', async () => {

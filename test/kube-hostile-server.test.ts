@@ -7,7 +7,6 @@
 import 'reflect-metadata';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { jest } from '@jest/globals';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { KubeConfig } from '@kubernetes/client-node';
 import { kindInfo } from '../src/kube/catalog.js';
@@ -19,6 +18,7 @@ import { FakeKubeApi } from '../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { obj, vpcs } from './helpers/kube-objects.js';
 import { silentServer } from './helpers/silent-server.js';
+import { ManualClock } from './helpers/manual-clock.js';
 
 const VPC = kindInfo('VPC')!;
 const FAST: ClusterReaderOptions = { baseDelayMs: 1, maxDelayMs: 5, maxRetries: 1, requestTimeoutMs: 150 };
@@ -82,19 +82,25 @@ describe('a server that accepts the connection and never answers', () => {
   });
 
   test('the default timeout (30 s) is armed for every request even when a caller signal is passed, and the caller can still abort', async () => {
-    const spy = jest.spyOn(globalThis, 'setTimeout');
-    try {
-      const caller = new AbortController();
-      const reader = new ClusterReader(kubeConfigFor(silent.url), { signal: caller.signal });
-      const pending = reader.listKind(VPC);
-      const deadline = Date.now() + 3000;
-      while (silent.accepted() === 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
-      expect(spy.mock.calls.some(([, ms]) => ms === 30_000)).toBe(true);
-      caller.abort();
-      await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
-    } finally {
-      spy.mockRestore();
-    }
+    // The reader's timers run on an injected clock: the test sees the 30 s timer armed without waiting 30 s.
+    const clock = new ManualClock();
+    const caller = new AbortController();
+    const reader = new ClusterReader(kubeConfigFor(silent.url), { signal: caller.signal, clock });
+    const pending = reader.listKind(VPC);
+    await clock.whenTimer((ms) => ms === 30_000);
+    expect(clock.pendingDelays()).toContain(30_000);
+    caller.abort();
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    expect(clock.pendingDelays()).toEqual([]); // the aborted attempt left no timer behind
+  });
+
+  test('the default 30 s timeout ends a request the server never answers (30 s passing on the injected clock)', async () => {
+    const clock = new ManualClock();
+    const reader = new ClusterReader(kubeConfigFor(silent.url), { maxRetries: 0, clock });
+    const pending = reader.listKind(VPC).then((r) => r.failure);
+    await clock.whenTimer((ms) => ms === 30_000);
+    clock.advance(30_000);
+    expect(await pending).toBe('list vpcs.vpc.githedgehog.com failed: RequestTimeoutError: no complete answer within 30000 ms');
   });
 
   test("the watch's initial list times out too: start() returns and the kind is retried, not hung", async () => {

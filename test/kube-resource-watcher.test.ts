@@ -10,6 +10,7 @@ import type { KindListResult } from '../src/kube/cluster-reader.js';
 import { KubeAuthError } from '../src/kube/kube-errors.js';
 import type { ActualObservation } from '../src/observations.js';
 import { obj, vpcs } from './helpers/kube-objects.js';
+import { ManualClock } from './helpers/manual-clock.js';
 
 const VPC = kindInfo('VPC')!;
 const SERVER = kindInfo('Server')!;
@@ -238,8 +239,17 @@ test('a compacted resourceVersion (410) relists the kind; deletions during the o
 });
 
 test('the stall watchdog restarts a watch that stays silent', async () => {
-  // The server keeps the watch open without a byte (no events, bookmarks once a minute).
-  const { w, mirror } = await setup([], { stallTimeoutMs: 300, watchTimeoutSeconds: 60 }, [VPC]);
+  // The server keeps the watch open without a byte (no events, bookmarks once a minute). The watcher's timers run on
+  // an injected clock: the silence is 300 ms of clock time, not of real time, and maxBatch 1 hands events out at once.
+  const clock = new ManualClock();
+  const { w, mirror } = await setup([], { stallTimeoutMs: 300, watchTimeoutSeconds: 60, maxBatch: 1, clock }, [VPC]);
+  const watchdogEvery = await clock.whenTimer((ms) => ms === 75); // a quarter of the stall timeout
+  clock.advance(300);
+  expect(mirror.restarts).toHaveLength(0); // silent for exactly the timeout: not yet stalled
+  clock.advance(watchdogEvery);
+  await new Promise<WatchRestart>((resolve) => w.once('restart', resolve));
+  await clock.whenTimer((ms) => ms <= 100); // the restart's backoff (at most backoff.maxMs)
+  clock.advance(100);
   await waitFor(() => mirror.restarts.length >= 1 && watchRequests('vpcs').length >= 2, 3000, 'a stall restart');
   expect(mirror.restarts[0]!.reason).toMatch(/silent for more than 300 ms/);
   // Still delivering afterwards.

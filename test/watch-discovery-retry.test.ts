@@ -14,6 +14,8 @@ import { startWatch, type WatchEvents, type WatchHandle } from '../src/watch/ind
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { obj, vpcs } from './helpers/kube-objects.js';
 import { ledgerView, waitFor } from './helpers/watch-support.js';
+import { ManualClock } from './helpers/manual-clock.js';
+import { systemClock } from '../src/clock.js';
 
 const WIRING_DISCOVERY = /^\/apis\/wiring\.githedgehog\.com\/v1beta1$/;
 const WIRING_KINDS = FABRIC_KINDS.filter((k) => k.group === 'wiring.githedgehog.com').map((k) => k.kind);
@@ -47,7 +49,14 @@ test('discovery 503 for one group at start, then healthy: its kinds are watched 
   // The start's discovery and the first retry get 503; the second retry is answered.
   api.injectFault({ type: 'status', code: 503, times: 2, match: { path: WIRING_DISCOVERY } });
   const sync = new FabricSyncService(em, { kubeConfigFor: () => api.kubeConfig() });
+  // The discovery retries wait on an injected clock, moved by the test once the first 'ready' is in: on a loaded
+  // machine a real 100 ms backoff could answer before the initial lists were written, and 'ready' would come only
+  // after the retried kinds too. The watcher and its requests keep real time; so do the leases in effect: nothing
+  // polls them on this clock, and their period is longer than the test.
+  const clock = new ManualClock();
   handle = await startWatch({ em, sync }, [fabric.name], {
+    clock,
+    leasePeriodMs: 600_000,
     flushIntervalMs: 50,
     stallTimeoutMs: 5000,
     leasePollMs: 200,
@@ -55,8 +64,9 @@ test('discovery 503 for one group at start, then healthy: its kinds are watched 
     summaryIntervalMs: 200,
     desiredSync: false,
     retry: { baseMs: 50, maxMs: 500 },
-    discoveryRetry: { baseMs: 100, maxMs: 200 },
-    watcher: { backoff: { baseMs: 50, maxMs: 500 }, list: { maxRetries: 0, baseDelayMs: 5, maxDelayMs: 50 } },
+    // 500–1000 ms per retry: never mistaken for the 100 ms housekeeping tick on the same clock.
+    discoveryRetry: { baseMs: 1000, maxMs: 1000 },
+    watcher: { clock: systemClock, backoff: { baseMs: 50, maxMs: 500 }, list: { maxRetries: 0, baseDelayMs: 5, maxDelayMs: 50 } },
   });
   const ready: WatchEvents['ready'][0][] = [];
   const discovered: WatchEvents['discovered'][0][] = [];
@@ -68,6 +78,14 @@ test('discovery 503 for one group at start, then healthy: its kinds are watched 
   expect(ready[0]!.skipped[0]!.reason).toMatch(/503/);
   expect(await inLedger('VPC')).toEqual(['VPC/default/vpc-00000', 'VPC/default/vpc-00001']);
 
+  // First retry: still 503. Second: answered.
+  const discoveryRetryDue = (ms: number) => ms >= 500;
+  await clock.whenTimer(discoveryRetryDue);
+  clock.advance(1000);
+  await clock.whenTimer(discoveryRetryDue);
+  const answered = new Promise((resolve) => handle!.once('discovered', resolve));
+  clock.advance(1000);
+  await answered;
   await waitFor(() => discovered.length > 0, 10_000, 'the retried discovery');
   expect(discovered[0]!.kinds.sort()).toEqual([...WIRING_KINDS].sort());
   await waitFor(async () => (await inLedger('Server')).length === 1 && (await inLedger('Switch')).length === 1, 10_000, 'the wiring objects');

@@ -22,7 +22,8 @@ import { silentLogger } from '../src/sync/logger.js';
 import { FabricLeases } from '../src/watch/fabric-lease.js';
 import { FabricWatch } from '../src/watch/fabric-watch.js';
 import { AdvisoryLeaseBackend, InProcessLeaseBackend, leaseConnectionConfig, type LeaseBackend } from '../src/watch/lease-backend.js';
-import { createEmptyDatabase, createTestDatabase, testServerUrl, type TestDatabase } from './helpers/database.js';
+import { describeWithServer, createEmptyDatabase, createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { ManualClock } from './helpers/manual-clock.js';
 import { assertBuilt, spawnReplica, type Replica } from './helpers/watch-replica-process.js';
 import { churn, delay, fakeView, ledgerView, viewDiff, waitFor } from './helpers/watch-support.js';
 
@@ -44,12 +45,13 @@ function backendFor(group: string, leasePeriodMs: number): LeaseBackend {
 }
 
 test('a replica that did not renew within the lease period (its clock) drops its leases and fails the fence', async () => {
-  let clock = 1_000;
+  // The leases' timers and clock are an injected clock: nothing moves unless the test moves it.
+  const clock = new ManualClock(1_000);
   const leases = new FabricLeases(backendFor('hh-sync-watch:freeze-clock', 10_000), [41], {
     pollMs: 60_000, // no timer poll during the test: the clock alone decides
     checkMs: 300,
     leasePeriodMs: 1_000,
-    now: () => clock,
+    clock,
   });
   const events: string[] = [];
   const lost: string[] = [];
@@ -61,11 +63,16 @@ test('a replica that did not renew within the lease period (its clock) drops its
   try {
     await leases.start();
     expect(leases.heldIds()).toEqual([41]);
-    clock += 900; // within the period: still held, and the database agrees
+    clock.advance(900); // within the period: still held, and the database agrees
     expect(await em.fork().transactional((tem) => leases.stillHolds(tem, 41))).toBe(true);
-    clock += 200; // 1 100 ms without a renewal: the process was frozen
+    clock.advance(200); // 1 100 ms without a renewal: the process was frozen
     expect(await em.fork().transactional((tem) => leases.stillHolds(tem, 41))).toBe(false);
-    await waitFor(() => events.length >= 3, 3000, 'the leases dropped and taken afresh');
+    // The failed fence asked for a poll now (a 0 ms timer): it drops the leases and takes the fabric afresh.
+    const retaken = new Promise((resolve) => leases.once('acquired', resolve));
+    await clock.whenTimer((ms) => ms === 0);
+    clock.advance(0);
+    await retaken;
+    expect(events.length).toBeGreaterThanOrEqual(3);
     expect(lost[0]).toMatch(/lease expired: not renewed for 1100 ms \(lease period 1000 ms\)/);
     // Nobody else wants the fabric: the same poll takes it again, as a NEW lease (its watch starts afresh).
     expect(events).toEqual(['acquired', 'lost', 'acquired']);
@@ -100,7 +107,7 @@ test('a desired-state sync due when the lease is gone (a replica waking up) does
   expect(desiredRuns).toBe(0);
 });
 
-(testServerUrl() ? describe : describe.skip)('expiry on the database clock (PostgreSQL server; skipped without one)', () => {
+describeWithServer('expiry on the database clock (PostgreSQL server; skipped without one)', () => {
   test('an expired holder fails the fence in a write transaction; a replica wanting the fabric ends its session and takes it', async () => {
     const opts = { group: 'hh-sync-watch:freeze-db', queryTimeoutMs: 2000, leasePeriodMs: 400 };
     const a = new AdvisoryLeaseBackend(leaseConnectionConfig(em), opts);
@@ -148,7 +155,7 @@ test('a desired-state sync due when the lease is gone (a replica waking up) does
   });
 });
 
-(testServerUrl() ? describe : describe.skip)('a frozen replica process (SIGSTOP) — PostgreSQL server; skipped without one', () => {
+describeWithServer('a frozen replica process (SIGSTOP) — PostgreSQL server; skipped without one', () => {
   const LEASE_PERIOD_MS = 2000;
   const OPTIONS = {
     flushIntervalMs: 50,

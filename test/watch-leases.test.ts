@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { startWatch, type WatchHandle, type WatchOptions } from '../src/watch/index.js';
 import { fairShares } from '../src/watch/fabric-lease.js';
 import { AdvisoryLeaseBackend, InProcessLeaseBackend, leaseConnectionConfig, type LeaseBackend } from '../src/watch/lease-backend.js';
-import { createTestDatabase, testServerUrl, type TestDatabase } from './helpers/database.js';
+import { testWithServer, createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
 import { delay, fakeView, ledgerView, viewDiff, waitFor } from './helpers/watch-support.js';
 
@@ -158,7 +158,7 @@ test('maxFabrics caps a replica; a graceful stop hands its fabrics to the others
 });
 
 // On PGlite the lease is an in-process table: there is no lease connection to lose (the cases above cover it).
-if (testServerUrl()) test('a replica whose lease connection dies gives its fabrics up; another takes them over', async () => {
+testWithServer('a replica whose lease connection dies gives its fabrics up; another takes them over', async () => {
   // a's lease connection goes through a proxy: cutting it is a network failure between a and the database that
   // a cannot repair at once (its writes, direct, would still work — the fencing check stops them).
   const proxy = await startTcpProxy(db.url);

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { openLedger, type Ledger } from '../src/ledger.js';
 import { FakeKubeApi, generateSampleFabric } from '../src/testing/index.js';
 import { LOCK_NAMESPACE_WATCH } from '../src/watch/index.js';
-import { createEmptyDatabase, testServerUrl, withPg } from './helpers/database.js';
+import { describeWithServer, createEmptyDatabase, testServerUrl, withPg } from './helpers/database.js';
 import { assertBuilt, spawnReplica, type Replica } from './helpers/watch-replica-process.js';
 import { churn, delay, fakeView, ledgerView, viewDiff, waitFor } from './helpers/watch-support.js';
 
@@ -131,7 +131,7 @@ test('SIGTERM: the replica writes what it received, records the run, releases th
 
 // Two real database sessions are needed: without a server this shows as skipped, never silently absent.
 {
-  (testServerUrl() ? describe : describe.skip)('failover between two replica processes (PostgreSQL server)', () => {
+  describeWithServer('failover between two replica processes (PostgreSQL server)', () => {
     test('SIGKILL of the holder: the other replica takes over within seconds and no event is lost', async () => {
       const place = await ledgerPlace();
       const ledger = await place.open();

@@ -43,6 +43,11 @@ export interface EmbeddedPostgresOptions {
   connectTimeoutMs?: number;
   /** stop() waits this long for connections still open (other processes using the database). Default 30 s. */
   clientDrainMs?: number;
+  /**
+   * An in-memory database only: start from this PGlite data-directory dump (`PGlite.dumpDataDir()`) instead of
+   * running initdb — about six times faster, which is what a test suite creating one database per file needs.
+   */
+  loadDataDir?: Blob;
 }
 
 export const DEFAULT_EMBEDDED_SHARED_BUFFERS = '16MB';
@@ -357,6 +362,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
   const sharedBuffers = options.sharedBuffers ?? DEFAULT_EMBEDDED_SHARED_BUFFERS;
   if (!/^\d+(kB|MB|GB)$/.test(sharedBuffers)) throw new Error(`sharedBuffers must look like 16MB (a number and kB, MB or GB), got ${JSON.stringify(sharedBuffers)}`);
   const dataDir = inMemory ? null : resolve(options.dataDir ?? DEFAULT_DATA_DIR);
+  if (options.loadDataDir && !inMemory) throw new Error('loadDataDir is for an in-memory database (dataDir: "memory") only');
   let release = () => {};
   let publish = (_port: number) => {};
   if (dataDir) {
@@ -383,6 +389,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     if (dataDir) await createDataDirectory(join(dataDir, 'db'));
     db = await PGlite.create(dataDir ? join(dataDir, 'db') : undefined, {
       startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffers}`],
+      loadDataDir: options.loadDataDir,
     });
     server = new PGLiteSocketServer({
       db,

@@ -4,6 +4,7 @@
  * callers need things p-retry makes awkward: a server-chosen delay (`Retry-After`) that replaces
  * the computed one, and sleeps that a stop()/AbortSignal cancels without leaving a timer behind.
  */
+import { systemClock, type Clock } from '../clock.js';
 
 export interface BackoffPolicy {
   /** Delay of the first retry, before jitter. */
@@ -45,20 +46,20 @@ export class AbortedError extends Error {
 }
 
 /**
- * Wait `ms`, or reject with AbortedError as soon as `signal` aborts. The timer is always cleared,
+ * Wait `ms` on `clock`, or reject with AbortedError as soon as `signal` aborts. The timer is always cleared,
  * so an aborted sleep leaves no handle that would keep the process (or a Jest worker) alive.
  */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal?: AbortSignal, clock: Clock = systemClock): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(new AbortedError());
       return;
     }
     const onAbort = () => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       reject(new AbortedError());
     };
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, Math.max(0, ms));

@@ -23,6 +23,7 @@ import {
 import { FABRIC_KINDS, type KindInfo } from './catalog.js';
 import type { ActualObservation, ObjectError } from '../observations.js';
 import { backoffDelay, parseRetryAfter, sleep, AbortedError } from './backoff.js';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { toActualObservation, DEFAULT_MAX_OBJECT_BYTES } from './object-validation.js';
 import {
   KubeAuthError,
@@ -108,6 +109,8 @@ export interface ClusterReaderOptions {
   onRetry?: (info: RetryInfo) => void;
   /** Aborts every request and backoff sleep; the pending call rejects with an AbortError. */
   signal?: AbortSignal;
+  /** Time source of the request timeouts, backoff sleeps, Retry-After dates and the list deadline. Default real time. */
+  clock?: Clock;
 }
 
 /** A request without a complete answer (headers and body) within `requestTimeoutMs`: retried like a network error. */
@@ -172,7 +175,7 @@ type ListBody = { metadata?: { resourceVersion?: string; continue?: string }; it
 
 export class ClusterReader {
   private readonly api: CustomObjectsApi;
-  private readonly o: Required<Omit<ClusterReaderOptions, 'onPage' | 'onRetry' | 'signal' | 'namespaces' | 'listDeadlineMs'>> &
+  private readonly o: Required<Omit<ClusterReaderOptions, 'onPage' | 'onRetry' | 'signal' | 'namespaces' | 'listDeadlineMs' | 'clock'>> &
     Pick<ClusterReaderOptions, 'onPage' | 'onRetry' | 'signal' | 'listDeadlineMs'>;
   /** When the reader's list deadline passes (epoch ms), if it has one. */
   private readonly deadline: number | undefined;
@@ -180,8 +183,10 @@ export class ClusterReader {
   private serverSilent = false;
   private readonly namespaces: string[] | null;
   private readonly context: string | undefined;
+  private readonly clock: Clock;
 
   constructor(kc: KubeConfig, opts: ClusterReaderOptions = {}) {
+    this.clock = opts.clock ?? systemClock;
     this.api = guardExecPlugin(kc).makeApiClient(CustomObjectsApi);
     this.context = contextName(kc);
     this.namespaces = opts.namespaces && opts.namespaces.length > 0 ? [...new Set(opts.namespaces)] : null;
@@ -199,7 +204,7 @@ export class ClusterReader {
       onRetry: opts.onRetry,
       signal: opts.signal,
     };
-    this.deadline = opts.listDeadlineMs === undefined ? undefined : Date.now() + opts.listDeadlineMs;
+    this.deadline = opts.listDeadlineMs === undefined ? undefined : this.clock.now() + opts.listDeadlineMs;
   }
 
   /**
@@ -451,9 +456,9 @@ export class ClusterReader {
     const caller = this.o.signal;
     const onCallerAbort = () => controller.abort(caller?.reason);
     caller?.addEventListener('abort', onCallerAbort, { once: true });
-    let timer: NodeJS.Timeout | undefined;
+    let timer: TimerHandle | undefined;
     const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+      timer = this.clock.setTimeout(() => {
         const err = new RequestTimeoutError(`no complete answer within ${ms} ms`);
         controller.abort(err);
         reject(err);
@@ -466,7 +471,7 @@ export class ClusterReader {
       const reason: unknown = controller.signal.reason;
       throw reason instanceof RequestTimeoutError ? reason : err;
     } finally {
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
       caller?.removeEventListener('abort', onCallerAbort);
     }
   }
@@ -500,18 +505,18 @@ export class ClusterReader {
           throw new KubeRequestError(what, err, attempt + 1);
         }
         // The API server sends Retry-After with 429 (priority & fairness), 503 and some 504/500s.
-        const retryAfter = parseRetryAfter(headerOf(err, 'retry-after'));
+        const retryAfter = parseRetryAfter(headerOf(err, 'retry-after'), this.clock.now());
         const delayMs =
           retryAfter !== undefined ? Math.min(retryAfter, this.o.maxRetryAfterMs) : backoffDelay(attempt, { baseMs: this.o.baseDelayMs, maxMs: this.o.maxDelayMs });
         this.o.onRetry?.({ what, attempt: attempt + 1, delayMs, error: describeKubeError(err) });
         // Never sleep past the deadline: the next loop turn then says the deadline passed.
-        await sleep(Math.min(delayMs, Math.max(0, this.deadlineLeft())), this.o.signal);
+        await sleep(Math.min(delayMs, Math.max(0, this.deadlineLeft())), this.o.signal, this.clock);
       }
     }
   }
 
   /** Milliseconds until the list deadline (Infinity without one). */
   private deadlineLeft(): number {
-    return this.deadline === undefined ? Infinity : this.deadline - Date.now();
+    return this.deadline === undefined ? Infinity : this.deadline - this.clock.now();
   }
 }

@@ -31,6 +31,7 @@ import { ClusterReader, type ClusterReaderOptions, type KindListResult } from '.
 import { toActualObservation, DEFAULT_MAX_OBJECT_BYTES, DNS1123_LABEL, DNS1123_SUBDOMAIN } from './object-validation.js';
 import { KubeAuthError, authErrorFor, describeKubeError, httpStatusOf } from './kube-errors.js';
 import { backoffDelay, sleep, type BackoffPolicy } from './backoff.js';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { contextName } from './kube-config.js';
 
 export interface WatchEventBatch {
@@ -88,7 +89,9 @@ export interface ResourceWatcherOptions {
   /** Serialized size limit of one object. Default 1.5 MiB. */
   maxObjectBytes?: number;
   /** Options of the lists (page size, retries, timeouts). No list deadline: the watcher's reader lives as long as it does. */
-  list?: Omit<ClusterReaderOptions, 'namespaces' | 'signal' | 'maxObjectBytes' | 'listDeadlineMs'>;
+  list?: Omit<ClusterReaderOptions, 'namespaces' | 'signal' | 'maxObjectBytes' | 'listDeadlineMs' | 'clock'>;
+  /** Time source of the batching window, the watchdog, restart backoff, resync interval and the lists. Default real time. */
+  clock?: Clock;
 }
 
 type Change = { op: 'upsert'; obs: ActualObservation } | { op: 'delete'; namespace: string; name: string };
@@ -129,6 +132,7 @@ export class ResourceWatcher extends EventEmitter {
   private readonly maxObjectBytes: number;
   private readonly context: string | undefined;
   private readonly scopes: Scope[];
+  private readonly clock: Clock;
 
   private abort?: AbortController;
   private reader?: ClusterReader;
@@ -138,7 +142,7 @@ export class ResourceWatcher extends EventEmitter {
 
   private pending = new Map<string, { kind: KindInfo; changes: Map<string, Change>; errors: ObjectError[] }>();
   private pendingEvents = 0;
-  private flushTimer?: NodeJS.Timeout;
+  private flushTimer?: TimerHandle;
 
   private readonly counters = { restarts: 0, relists: 0, events: 0, activeWatches: 0 };
   private readonly lastEventAt: Record<string, number> = {};
@@ -149,6 +153,7 @@ export class ResourceWatcher extends EventEmitter {
     private readonly opts: ResourceWatcherOptions = {},
   ) {
     super();
+    this.clock = opts.clock ?? systemClock;
     this.flushIntervalMs = opts.flushIntervalMs ?? 250;
     this.maxBatch = Math.max(1, opts.maxBatch ?? 500);
     this.stallTimeoutMs = opts.stallTimeoutMs ?? 60_000;
@@ -179,6 +184,7 @@ export class ResourceWatcher extends EventEmitter {
       ...this.opts.list,
       maxObjectBytes: this.maxObjectBytes,
       signal: this.abort.signal,
+      clock: this.clock,
     });
     const firstLists = this.scopes.map((scope) => {
       let settle!: (err?: unknown) => void;
@@ -204,7 +210,7 @@ export class ResourceWatcher extends EventEmitter {
     for (const s of this.scopes) s.finish?.({ type: 'stopped' });
     await Promise.allSettled(this.loops);
     this.flush();
-    if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.flushTimer) this.clock.clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
   }
 
@@ -251,7 +257,7 @@ export class ResourceWatcher extends EventEmitter {
     let first = true;
     try {
       while (!this.stopped) {
-        const resyncDue = this.resyncIntervalMs > 0 && Date.now() - scope.lastListAt >= this.resyncIntervalMs;
+        const resyncDue = this.resyncIntervalMs > 0 && this.clock.now() - scope.lastListAt >= this.resyncIntervalMs;
         if (scope.needList || resyncDue) {
           const r = await this.relist(scope);
           if (first) {
@@ -304,7 +310,7 @@ export class ResourceWatcher extends EventEmitter {
     scope.resourceVersion = result.resourceVersion;
     // A resync() asked for while this list ran wants a list taken after it: list again.
     scope.needList = scope.resyncGeneration !== generation;
-    scope.lastListAt = Date.now();
+    scope.lastListAt = this.clock.now();
     scope.attempt = 0;
     this.counters.relists++;
     this.safeEmit('relist', result);
@@ -361,7 +367,7 @@ export class ResourceWatcher extends EventEmitter {
       delayMs,
     } satisfies WatchRestart);
     try {
-      await sleep(delayMs, this.abort!.signal);
+      await sleep(delayMs, this.abort!.signal, this.clock);
     } catch {
       /* stopped */
     }
@@ -384,19 +390,19 @@ export class ResourceWatcher extends EventEmitter {
     };
 
     this.counters.activeWatches++;
-    const startedAt = Date.now();
+    const startedAt = this.clock.now();
     let lastActivity = startedAt;
     let events = 0;
     let settled = false;
     let controller: AbortController | undefined;
-    let watchdog: NodeJS.Timeout | undefined;
+    let watchdog: TimerHandle | undefined;
 
     return new Promise<Outcome>((resolve) => {
       const finish = (o: Outcome) => {
         if (settled) return;
         settled = true;
         scope.finish = undefined;
-        if (watchdog) clearInterval(watchdog);
+        if (watchdog) this.clock.clearInterval(watchdog);
         controller?.abort();
         for (const a of agents) a.destroy();
         this.counters.activeWatches--;
@@ -404,16 +410,16 @@ export class ResourceWatcher extends EventEmitter {
       };
       scope.finish = finish;
 
-      watchdog = setInterval(
+      watchdog = this.clock.setInterval(
         () => {
-          if (Date.now() - lastActivity > this.stallTimeoutMs) finish({ type: 'stalled' });
+          if (this.clock.now() - lastActivity > this.stallTimeoutMs) finish({ type: 'stalled' });
         },
         Math.max(10, Math.min(1000, Math.floor(this.stallTimeoutMs / 4))),
       );
 
       const onEvent = (phase: string, obj: unknown) => {
         if (settled) return;
-        lastActivity = Date.now();
+        lastActivity = this.clock.now();
         try {
           this.handleEvent(scope, phase, obj, finish, () => events++);
         } catch (err) {
@@ -423,7 +429,7 @@ export class ResourceWatcher extends EventEmitter {
       const onDone = (err: unknown) => {
         if (settled) return;
         if (!err) {
-          finish({ type: 'closed', events, durationMs: Date.now() - startedAt });
+          finish({ type: 'closed', events, durationMs: this.clock.now() - startedAt });
           return;
         }
         const status = httpStatusOf(err);
@@ -518,26 +524,26 @@ export class ResourceWatcher extends EventEmitter {
     p.changes.delete(key);
     p.changes.set(key, change);
     this.counters.events++;
-    this.lastEventAt[kind.kind] = Date.now();
+    this.lastEventAt[kind.kind] = this.clock.now();
     this.noteEvent();
   }
 
   private enqueueError(kind: KindInfo, error: ObjectError): void {
     this.slot(kind).errors.push(error);
     this.counters.events++;
-    this.lastEventAt[kind.kind] = Date.now();
+    this.lastEventAt[kind.kind] = this.clock.now();
     this.noteEvent();
   }
 
   private noteEvent(): void {
     this.pendingEvents++;
     if (this.pendingEvents >= this.maxBatch) this.flush();
-    else if (!this.flushTimer) this.flushTimer = setTimeout(() => this.flush(), this.flushIntervalMs);
+    else if (!this.flushTimer) this.flushTimer = this.clock.setTimeout(() => this.flush(), this.flushIntervalMs);
   }
 
   /** Emit one 'batch' per kind with pending changes. Synchronous: emission order is event order. */
   private flush(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.flushTimer) this.clock.clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     if (this.pendingEvents === 0) return;
     const pending = this.pending;

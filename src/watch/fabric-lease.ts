@@ -25,6 +25,7 @@ import { EventEmitter } from 'node:events';
 import type { EntityManager } from '@mikro-orm/core';
 import { DEFAULT_LEASE_PERIOD_MS, type LeaseBackend, type LeaseMember } from './lease-backend.js';
 import { silentLogger, type Logger } from '../sync/logger.js';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 
 export interface FabricLeasesOptions {
   /** How often non-held fabrics are tried and the group is looked at. Default 1000 ms. */
@@ -36,8 +37,10 @@ export interface FabricLeasesOptions {
    * this replica's own, earlier, view of it). Default the backend's lease period, else DEFAULT_LEASE_PERIOD_MS.
    */
   leasePeriodMs?: number;
-  /** Monotonic clock in ms (tests inject one). Default performance.now. */
+  /** Monotonic clock in ms of the lease period (tests inject one). Default `clock.now` when a clock is given, else performance.now. */
   now?: () => number;
+  /** Time source of the poll timer, the hold times and the proof interval. Default real time. */
+  clock?: Clock;
   /** Most fabrics this replica holds. Default: no limit beyond the fair share. */
   maxFabrics?: number;
   /** A fabric is held at least this long before it may be handed to another replica. Default 5 × pollMs. */
@@ -69,7 +72,8 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
   private renewNow = false;
   private readonly held = new Map<number, number>(); // fabric id → acquired at (epoch ms)
   private readonly releasing = new Set<number>();
-  private timer?: NodeJS.Timeout;
+  private timer?: TimerHandle;
+  private readonly clock: Clock;
   private tick?: Promise<void>;
   private running = false;
   private lastProof = 0;
@@ -87,7 +91,9 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
     if (this.checkMs * 2 > this.leasePeriodMs) {
       throw new Error(`lease check interval ${this.checkMs} ms must be at most half the lease period (${this.leasePeriodMs} ms)`);
     }
-    this.now = options.now ?? (() => performance.now());
+    this.clock = options.clock ?? systemClock;
+    const clock = options.clock;
+    this.now = options.now ?? (clock ? () => clock.now() : () => performance.now());
     this.maxFabrics = options.maxFabrics ?? Infinity;
     this.minHoldMs = options.minHoldMs ?? 5 * this.pollMs;
     this.log = options.logger ?? silentLogger;
@@ -126,7 +132,7 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
   /** Stop polling (leases already held stay held until release()/close()). */
   async stop(): Promise<void> {
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     await this.tick;
   }
@@ -181,8 +187,8 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
 
   private schedule(delayMs: number): void {
     if (!this.running) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
       void this.poll();
     }, delayMs);
@@ -226,10 +232,10 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
       this.renewedAt = sentAt;
     }
     const unheld = this.wanted.filter((id) => !this.held.has(id));
-    if (unheld.length === 0 && this.releasing.size === 0 && this.held.size > 0 && Date.now() - this.lastProof < this.checkMs) return;
+    if (unheld.length === 0 && this.releasing.size === 0 && this.held.size > 0 && this.clock.now() - this.lastProof < this.checkMs) return;
 
     const members = await this.backend.members();
-    this.lastProof = Date.now();
+    this.lastProof = this.clock.now();
     if (!this.running) return;
     const targets = fairShares(this.wanted.length, members.length ? members : [{ order: 0, held: this.held.size, cap: this.maxFabrics, self: true }]);
     const capacity = Math.min(this.maxFabrics, targets.find((t) => t.member.self)?.target ?? this.wanted.length);
@@ -242,7 +248,7 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
           await this.backend.release(id);
           break;
         }
-        this.held.set(id, Date.now());
+        this.held.set(id, this.clock.now());
         this.log.info({ fabricId: id }, 'fabric lease acquired');
         this.emit('acquired', id);
       }
@@ -252,7 +258,7 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
     if (this.releasing.size === 0 && this.held.size > capacity) {
       const someoneHasRoom = targets.some((t) => !t.member.self && t.member.held < t.target);
       if (someoneHasRoom) {
-        const now = Date.now();
+        const now = this.clock.now();
         const candidate = [...this.held].filter(([, at]) => now - at >= this.minHoldMs).sort((a, b) => b[1] - a[1])[0];
         if (candidate) {
           this.releasing.add(candidate[0]);

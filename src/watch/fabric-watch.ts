@@ -29,6 +29,7 @@ import { describeKubeError } from '../kube/kube-errors.js';
 import { ResourceWatcher, type ResourceWatcherOptions, type WatchEventBatch, type WatchRestart } from '../kube/resource-watcher.js';
 import type { KindListResult } from '../kube/cluster-reader.js';
 import { backoffDelay, sleep, type BackoffPolicy } from '../kube/backoff.js';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import type { SchemaDefaults } from '../drift/types.js';
 import type { FabricSyncService } from '../sync/fabric-sync-service.js';
 import type { FabricSchemas } from '../sync/fabric-schemas.js';
@@ -70,6 +71,11 @@ export interface FabricWatchOptions {
   stopTimeoutMs?: number;
   /** How long a write waits for another run's transaction lock on the fabric. Default 30 s. */
   lockTimeoutMs?: number;
+  /**
+   * Time source of the restart and probe backoff, the periodic Git sync, housekeeping, the stop deadline, and (unless
+   * `watcher.clock` is given) the watcher and its lists; startWatch also runs the lease polls on it. Default real time.
+   */
+  clock?: Clock;
 }
 
 export interface FabricWatchDeps {
@@ -121,6 +127,7 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
   private readonly log: Logger;
   private readonly abort = new AbortController();
   private readonly retry: BackoffPolicy;
+  private readonly clock: Clock;
   private readonly window: WatchRunWindow;
   private watcher?: ResourceWatcher;
   private schemaDefaults = new Map<string, SchemaDefaults | null>();
@@ -147,9 +154,9 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
   private skipped: { kind: string; reason: string }[] = [];
   private lastSummaryAt = 0;
   private summaryStale = false;
-  private housekeepingTimer?: NodeJS.Timeout;
+  private housekeepingTimer?: TimerHandle;
 
-  private desiredTimer?: NodeJS.Timeout;
+  private desiredTimer?: TimerHandle;
   private desiredRun?: Promise<SyncRunReport | null>;
   private desiredAgain = false;
 
@@ -161,6 +168,7 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
     this.fabric = deps.fabric;
     this.log = deps.logger;
     this.retry = opts.retry ?? DEFAULT_RETRY;
+    this.clock = opts.clock ?? systemClock;
     // Discovery, CRD reads and backoff sleeps all listen on this one signal, several at a time.
     setMaxListeners(64, this.abort.signal);
     this.window = new WatchRunWindow(deps.em, deps.fabric, opts.runWindowMs ?? 60_000, {
@@ -194,7 +202,7 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
       if (!this.stopped) this.problem(err);
     });
     const tick = Math.max(50, Math.min(this.opts.summaryIntervalMs ?? 5000, this.window.intervalMs) / 2);
-    this.housekeepingTimer = setInterval(() => this.enqueue({ type: 'housekeeping' }), tick);
+    this.housekeepingTimer = this.clock.setInterval(() => this.enqueue({ type: 'housekeeping' }), tick);
   }
 
   /** Graceful: hand out pending events, write what is queued, close the run window. */
@@ -238,7 +246,7 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
         const delayMs = backoffDelay(attempt, this.retry);
         this.problem(new Error(`fabric "${this.name}": watch could not start (${describeKubeError(err)}); retrying in ${delayMs} ms`));
         try {
-          await sleep(delayMs, this.abort.signal);
+          await sleep(delayMs, this.abort.signal, this.clock);
         } catch {
           return;
         }
@@ -251,7 +259,7 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
   private async startWatcher(): Promise<void> {
     const kc = this.deps.kubeConfigFor(this.fabric);
     const namespaces = this.fabric.namespaces?.length ? [...this.fabric.namespaces] : undefined;
-    const reader = new ClusterReader(kc, { ...this.opts.watcher?.list, namespaces, signal: this.abort.signal });
+    const reader = new ClusterReader(kc, { ...this.opts.watcher?.list, namespaces, signal: this.abort.signal, clock: this.opts.watcher?.clock ?? this.clock });
     const discovery = await reader.discover(FABRIC_KINDS);
     this.schemaDefaults = await this.deps.schemas.defaultsFor(this.fabric, () => reader.readCrds());
     this.served = discovery.served;
@@ -260,13 +268,14 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
     if (this.stopped) return;
     const watcher = new ResourceWatcher(kc, discovery.served, {
       ...this.opts.watcher,
+      clock: this.opts.watcher?.clock ?? this.clock,
       namespaces,
       flushIntervalMs: this.opts.flushIntervalMs,
       maxBatch: this.opts.maxBatch,
       stallTimeoutMs: this.opts.stallTimeoutMs,
     });
-    watcher.on('relist', (list: KindListResult) => this.enqueue({ type: 'write', write: { source: 'relist', list }, handedOutAt: Date.now() }));
-    watcher.on('batch', (batch: WatchEventBatch) => this.enqueue({ type: 'write', write: { source: 'batch', batch }, handedOutAt: Date.now() }));
+    watcher.on('relist', (list: KindListResult) => this.enqueue({ type: 'write', write: { source: 'relist', list }, handedOutAt: this.clock.now() }));
+    watcher.on('batch', (batch: WatchEventBatch) => this.enqueue({ type: 'write', write: { source: 'batch', batch }, handedOutAt: this.clock.now() }));
     watcher.on('restart', (r: WatchRestart) => {
       this.window.noteRestart();
       this.deps.metrics?.restarts.inc({ fabric: this.name, kind: r.kind.kind });
@@ -297,7 +306,7 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
     const backoff = this.opts.discoveryRetry ?? this.retry;
     for (let attempt = 0; pending.length && !this.stopped; attempt++) {
       try {
-        await sleep(backoffDelay(attempt, backoff), this.abort.signal);
+        await sleep(backoffDelay(attempt, backoff), this.abort.signal, this.clock);
       } catch {
         return; // stopped
       }
@@ -395,7 +404,7 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
 
   private async write(write: WatchWrite, handedOutAt: number): Promise<void> {
     const kind = kindOf(write).kind;
-    const summaryDue = write.source === 'relist' || Date.now() - this.lastSummaryAt >= (this.opts.summaryIntervalMs ?? 5000);
+    const summaryDue = write.source === 'relist' || this.clock.now() - this.lastSummaryAt >= (this.opts.summaryIntervalMs ?? 5000);
     if (write.source === 'relist') this.listedScopes.add(scopeKey(write.list));
     let counts: RunCounts;
     try {
@@ -405,9 +414,9 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
       if (write.source === 'relist') this.listedScopes.delete(scopeKey(write.list));
       throw err;
     }
-    if (summaryDue) this.lastSummaryAt = Date.now();
+    if (summaryDue) this.lastSummaryAt = this.clock.now();
     else this.summaryStale = true;
-    const lagMs = Date.now() - handedOutAt;
+    const lagMs = this.clock.now() - handedOutAt;
     const m = this.deps.metrics;
     const objects = write.source === 'relist' ? write.list.observations.length : write.batch.upserts.length + write.batch.deletes.length;
     if (write.source === 'batch') {
@@ -430,10 +439,10 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
   }
 
   private async housekeeping(): Promise<void> {
-    if (this.summaryStale && Date.now() - this.lastSummaryAt >= (this.opts.summaryIntervalMs ?? 5000)) {
+    if (this.summaryStale && this.clock.now() - this.lastSummaryAt >= (this.opts.summaryIntervalMs ?? 5000)) {
       await refreshWatchSummary(this.deps.em, this.fabric, { stillHolds: this.deps.stillHolds, lockTimeoutMs: this.opts.lockTimeoutMs ?? 30_000 });
       this.summaryStale = false;
-      this.lastSummaryAt = Date.now();
+      this.lastSummaryAt = this.clock.now();
     }
     if (this.window.due) await this.window.close();
   }
@@ -453,7 +462,7 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
     this.deps.metrics?.failures.inc({ fabric: this.name, type: 'watch' });
     if (this.paused) return;
     this.paused = true;
-    this.pausedAt = Date.now();
+    this.pausedAt = this.clock.now();
     this.queue.length = 0;
     this.listedScopes.clear();
     this.window.noteOutage({ from: new Date().toISOString(), to: null, error: errorText(err) });
@@ -476,7 +485,7 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
     if (this.paused) return;
     this.paused = true;
     this.refused = true;
-    this.pausedAt = Date.now();
+    this.pausedAt = this.clock.now();
     this.queue.length = 0;
     this.listedScopes.clear();
     const retryInMs = backoffDelay(this.consecutiveFailures - 1, this.retry);
@@ -487,15 +496,15 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
       this.log.debug({ fabric: this.name, err: err.message }, 'ledger write refusal in full');
       await this.window.close(line).catch((closeErr: Error) => this.log.debug({ fabric: this.name, err: errorText(closeErr) }, 'could not close the run window'));
       try {
-        await sleep(retryInMs, this.abort.signal);
+        await sleep(retryInMs, this.abort.signal, this.clock);
       } catch {
         return; // stopped
       }
       if (this.stopped || this.abandoned) return;
       this.paused = false;
       this.refused = false;
-      this.log.debug({ fabric: this.name, pausedMs: Date.now() - this.pausedAt }, 'relisting every kind after a refused write');
-      this.emit('resumed', { pausedMs: Date.now() - this.pausedAt });
+      this.log.debug({ fabric: this.name, pausedMs: this.clock.now() - this.pausedAt }, 'relisting every kind after a refused write');
+      this.emit('resumed', { pausedMs: this.clock.now() - this.pausedAt });
       this.watcher?.resync();
       this.kick();
     })();
@@ -511,7 +520,7 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
   private async recover(): Promise<void> {
     for (let attempt = Math.max(0, this.consecutiveFailures - 1); !this.stopped && !this.abandoned; attempt++) {
       try {
-        await sleep(backoffDelay(attempt, this.retry), this.abort.signal);
+        await sleep(backoffDelay(attempt, this.retry), this.abort.signal, this.clock);
       } catch {
         return; // stopped
       }
@@ -523,7 +532,7 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
       }
     }
     if (this.stopped || this.abandoned) return;
-    const pausedMs = Date.now() - this.pausedAt;
+    const pausedMs = this.clock.now() - this.pausedAt;
     this.paused = false;
     this.window.endOutage(new Date());
     this.log.info({ fabric: this.name, pausedMs }, 'database answers again; relisting every kind');
@@ -540,11 +549,11 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
   }
 
   private scheduleDesired(first = false): void {
-    if (this.desiredTimer) clearTimeout(this.desiredTimer);
+    if (this.desiredTimer) this.clock.clearTimeout(this.desiredTimer);
     this.desiredTimer = undefined;
     if (this.stopped || !this.desiredEnabled()) return;
     const interval = this.opts.desiredIntervalMs ?? this.fabric.syncIntervalSeconds * 1000;
-    this.desiredTimer = setTimeout(() => void this.runDesired(false), first ? 0 : interval);
+    this.desiredTimer = this.clock.setTimeout(() => void this.runDesired(false), first ? 0 : interval);
   }
 
   private runDesired(onDemand: boolean): Promise<SyncRunReport | null> {
@@ -593,8 +602,8 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
   private async shutdown(): Promise<SyncRunReport | null> {
     this.stopped = true;
     this.abort.abort();
-    if (this.desiredTimer) clearTimeout(this.desiredTimer);
-    if (this.housekeepingTimer) clearInterval(this.housekeepingTimer);
+    if (this.desiredTimer) this.clock.clearTimeout(this.desiredTimer);
+    if (this.housekeepingTimer) this.clock.clearInterval(this.housekeepingTimer);
     // Stopping the watcher also ends a first list still in progress (and so the startup); its pending events are
     // handed out (and queued) before stop() resolves.
     await this.watcher?.stop();
@@ -603,14 +612,14 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
     await this.watcher?.stop();
     await this.recovery;
     const deadline = this.opts.stopTimeoutMs ?? 15_000;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: TimerHandle | undefined;
     const timedOut = await Promise.race([
       this.idle().then(() => false),
       new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), deadline);
+        timer = this.clock.setTimeout(() => resolve(true), deadline);
       }),
     ]);
-    clearTimeout(timer);
+    this.clock.clearTimeout(timer);
     if (timedOut) this.log.warn({ fabric: this.name, queued: this.queue.length }, 'stop: queued writes not finished in time; the next holder relists');
     if (!this.abandoned) await this.desiredRun;
     let report: SyncRunReport | null = null;

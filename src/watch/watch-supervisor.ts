@@ -180,6 +180,7 @@ export async function startWatch(target: WatchTarget, fabricNames: readonly stri
     pollMs: options.leasePollMs,
     checkMs: options.leaseCheckMs,
     maxFabrics: options.maxFabrics,
+    clock: options.clock,
     logger: log,
   });
 
