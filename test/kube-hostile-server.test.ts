@@ -11,7 +11,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { KubeConfig } from '@kubernetes/client-node';
 import { kindInfo } from '../src/kube/catalog.js';
 import { ClusterReader, type ClusterReaderOptions } from '../src/kube/cluster-reader.js';
-import { ResourceWatcher, type WatchRestart } from '../src/kube/resource-watcher.js';
+import { ClusterInformer, type WatchRestart } from '../src/kube/cluster-informer.js';
 import { FabricRegistry } from '../src/fabrics/fabric-registry.js';
 import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
 import { FakeKubeApi } from '../src/testing/index.js';
@@ -105,7 +105,7 @@ describe('a server that accepts the connection and never answers', () => {
 
   test("the watch's initial list times out too: start() returns and the kind is retried, not hung", async () => {
     const restarts: WatchRestart[] = [];
-    const w = new ResourceWatcher(kubeConfigFor(silent.url), [VPC], {
+    const w = new ClusterInformer(kubeConfigFor(silent.url), [VPC], {
       list: { maxRetries: 0, requestTimeoutMs: 150 },
       backoff: { baseMs: 60_000, maxMs: 60_000 },
     });

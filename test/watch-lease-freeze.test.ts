@@ -20,7 +20,7 @@ import { FabricRegistry } from '../src/fabrics/fabric-registry.js';
 import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
 import { silentLogger } from '../src/sync/logger.js';
 import { FabricLeases } from '../src/watch/fabric-lease.js';
-import { FabricWatch } from '../src/watch/fabric-watch.js';
+import { LeasedFabricSync } from '../src/watch/leased-fabric-sync.js';
 import { AdvisoryLeaseBackend, InProcessLeaseBackend, leaseConnectionConfig, type LeaseBackend } from '../src/watch/lease-backend.js';
 import { describeWithServer, createEmptyDatabase, createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { ManualClock } from './helpers/manual-clock.js';
@@ -89,7 +89,7 @@ test('a desired-state sync due when the lease is gone (a replica waking up) does
     desiredRuns++;
     throw new Error('must not run');
   };
-  const w = new FabricWatch({
+  const w = new LeasedFabricSync({
     sync,
     em,
     fabric,

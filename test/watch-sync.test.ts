@@ -15,7 +15,7 @@ import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
 import type { SyncRunReport } from '../src/sync/run-recorder.js';
 import { FakeKubeApi, commitFiles, createGitRepo, generateSampleFabric, toManifestFiles } from '../src/testing/index.js';
 import { startWatch, LOCK_NAMESPACE_WATCH, type WatchEvents, type WatchHandle } from '../src/watch/index.js';
-import type { FabricWatch } from '../src/watch/fabric-watch.js';
+import type { LeasedFabricSync } from '../src/watch/leased-fabric-sync.js';
 import { createTestDatabase, withPg, type TestDatabase } from './helpers/database.js';
 import { churn, delay, fakeView, ledgerView, viewDiff, waitFor } from './helpers/watch-support.js';
 
@@ -222,7 +222,7 @@ test('stop() writes what is in flight, closes the run and releases the lease', a
   // A change right before stopping is still written: stop hands pending events out and drains the queue.
   // Stopped once the watcher has received the event (not a fixed delay: on a loaded machine delivery takes longer),
   // and before the next flush, so the event is still in flight: stop must hand it out and write it.
-  const received = () => [...(handle as unknown as { watches: Map<number, FabricWatch> }).watches.values()].reduce((n, w) => n + w.eventsReceived, 0);
+  const received = () => [...(handle as unknown as { watches: Map<number, LeasedFabricSync> }).watches.values()].reduce((n, w) => n + w.eventsReceived, 0);
   const before = received();
   api.create({ apiVersion: 'vpc.githedgehog.com/v1beta1', kind: 'VPC', metadata: { name: 'last-moment', namespace: 'default' }, spec: {} });
   await waitFor(() => received() > before, 10_000, 'the watcher received the event', 1);

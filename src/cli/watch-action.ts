@@ -1,10 +1,10 @@
 /**
  * The work of `hh-sync watch` (loaded when it runs). The continuous mode itself (informers, leases, metrics,
- * SIGINT/SIGTERM/SIGHUP) is src/watch's runWatchCommand; this opens the ledger and gives the watch a pino
+ * SIGINT/SIGTERM/SIGHUP) is src/watch's runWatchUntilSignal; this opens the ledger and gives the watch a pino
  * logger on stderr — a daemon's logs are for a collector.
  */
 import { pino } from 'pino';
-import { runWatchCommand } from '../watch/watch-command.js';
+import { runWatchUntilSignal } from '../watch/run-until-signal.js';
 import { openLedgerFor } from './cli-ledger.js';
 import type { CliContext } from './cli-context.js';
 import type { GlobalOptions, Output } from './cli-output.js';
@@ -19,7 +19,7 @@ export async function runWatch(names: string[], metrics: { port?: number; host?:
   );
   const ledger = await openLedgerFor(g, out, context);
   try {
-    return await runWatchCommand({ em: ledger.em, sync: ledger.sync, embedded: ledger.embedded }, names, {
+    return await runWatchUntilSignal({ em: ledger.em, sync: ledger.sync, embedded: ledger.embedded }, names, {
       metricsPort: metrics.port,
       metricsHost: metrics.host,
       logger,

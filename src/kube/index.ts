@@ -1,6 +1,6 @@
 /**
  * The Kubernetes source, public as `hedgehog-fabric-sync/kube`: the catalog of fabric kinds, kubeconfig loading,
- * validated reads of the fabric kinds (ClusterReader), the watch loop (ResourceWatcher) and the errors they throw.
+ * validated reads of the fabric kinds (ClusterReader), the watch loop (ClusterInformer) and the errors they throw.
  * An explicit list, so a change to it is deliberate (test/public-api.test.ts); the modules' own helpers
  * (object validation, retries, error texts) are imported from their modules.
  */
@@ -17,10 +17,10 @@ export {
 } from './cluster-reader.js';
 export { KubeAuthError, KubeRequestError } from './kube-errors.js';
 export {
-  ResourceWatcher,
-  type ResourceWatcherOptions,
+  ClusterInformer,
+  type ClusterInformerOptions,
   type WatchEventBatch,
   type WatchRestart,
-  type WatcherStats,
-} from './resource-watcher.js';
+  type InformerStats,
+} from './cluster-informer.js';
 export type { ActualObservation, ObjectError, ResourceKey } from '../observations.js';

@@ -10,8 +10,8 @@ export {
   type WatchEvents,
   type ReleaseReason,
 } from './watch-supervisor.js';
-export { runWatchCommand, type WatchCommandOptions } from './watch-command.js';
-export type { FabricWatchOptions, AppliedWrite } from './fabric-watch.js';
+export { runWatchUntilSignal, type RunUntilSignalOptions } from './run-until-signal.js';
+export type { LeasedFabricSyncOptions, AppliedWrite } from './leased-fabric-sync.js';
 export { LOCK_NAMESPACE_WATCH } from './lease-backend.js';
 export { LeaseLostError } from './watch-writer.js';
 export { WatchMetrics } from './metrics.js';

@@ -2,7 +2,7 @@
  * startWatch(): the continuous mode behind `hh-sync watch <fabric…>`. One call per replica; run several replicas
  * (processes, hosts) against the same ledger for failover:
  *
- *   FabricLeases (which fabrics this replica holds) ──acquired──▶ FabricWatch per held fabric
+ *   FabricLeases (which fabrics this replica holds) ──acquired──▶ LeasedFabricSync per held fabric
  *                                                  ──lost──────▶ abandon it at once (another replica takes over)
  *                                                  ──surplus───▶ stop it gracefully, then hand the lease over
  *
@@ -17,13 +17,13 @@ import type { PgConnectionConfig } from '../db/pg-connection-config.js';
 import type { EntityManager } from '@mikro-orm/core';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { HedgehogFabric } from '../entities/index.js';
-import type { WatchRestart } from '../kube/resource-watcher.js';
+import type { WatchRestart } from '../kube/cluster-informer.js';
 import type { FabricSyncService } from '../sync/fabric-sync-service.js';
 import { silentLogger, type Logger } from '../sync/logger.js';
 import type { SyncRunReport } from '../sync/run-recorder.js';
 import { countObjectsByKindAndDrift } from '../store/resource-reads.js';
 import { FabricLeases } from './fabric-lease.js';
-import { FabricWatch, type AppliedWrite, type FabricWatchOptions } from './fabric-watch.js';
+import { LeasedFabricSync, type AppliedWrite, type LeasedFabricSyncOptions } from './leased-fabric-sync.js';
 import {
   AdvisoryLeaseBackend,
   InProcessLeaseBackend,
@@ -43,7 +43,7 @@ export interface WatchTarget {
   embedded?: boolean;
 }
 
-export interface WatchOptions extends FabricWatchOptions {
+export interface WatchOptions extends LeasedFabricSyncOptions {
   /** Serve Prometheus metrics on this port (0 = any free port; see handle.metrics.port). Off when undefined. */
   metricsPort?: number;
   /** Address the metrics server binds. Default 0.0.0.0. */
@@ -108,24 +108,42 @@ export interface WatchHandle extends EventEmitter<WatchEvents> {
   readonly metrics?: { port: number; url: string; registry: WatchMetrics['registry'] };
 }
 
-class Watch extends EventEmitter<WatchEvents> implements WatchHandle {
-  readonly watches = new Map<number, FabricWatch>();
+/** What a supervisor needs to run the fabrics it is handed: their rows, the leases, metrics and a way to build each sync. */
+interface SupervisorParts {
+  fabrics: Map<number, HedgehogFabric>;
+  leases: FabricLeases;
+  metrics?: WatchMetrics;
+  logger: Logger;
+  /** Builds one fabric's sync; `stillHolds` is its fencing check. */
+  createSync: (fabric: HedgehogFabric, stillHolds: (tem: EntityManager) => Promise<boolean>) => LeasedFabricSync;
+}
+
+/**
+ * The handle startWatch returns: it follows the leases (acquired → start a LeasedFabricSync, lost → abandon it,
+ * surplus → stop it and hand the lease over) and forwards each fabric's events under the fabric's name.
+ */
+class WatchSupervisor extends EventEmitter<WatchEvents> implements WatchHandle {
+  readonly watches = new Map<number, LeasedFabricSync>();
   metrics?: WatchHandle['metrics'];
   private stopping?: Promise<void>;
+  private stopRequested = false;
+  /** Fabrics acquired before start() returned: started on the next turn, once the caller has subscribed. */
+  private starting: number[] | null = [];
 
   constructor(
     readonly fabrics: readonly string[],
     readonly lease: 'advisory' | 'in-process',
+    private readonly parts: SupervisorParts,
   ) {
     super();
   }
 
   held(): string[] {
-    return this.heldNames();
+    return this.parts.leases
+      .heldIds()
+      .map((id) => this.parts.fabrics.get(id)!.name)
+      .sort();
   }
-
-  /** Set by startWatch. */
-  heldNames!: () => string[];
 
   ready(): string[] {
     return [...this.watches.values()].filter((w) => w.ready).map((w) => w.name).sort();
@@ -141,11 +159,106 @@ class Watch extends EventEmitter<WatchEvents> implements WatchHandle {
     return this.stopping;
   }
 
-  /** Set by startWatch. */
-  shutdown!: () => Promise<void>;
-
   reportError(error: Error, fabric?: string): void {
     if (this.listenerCount('error') > 0) this.emit('error', { fabric, error });
+  }
+
+  /** Take the first leases; the fabrics held by then start on the next turn of the event loop. */
+  async start(): Promise<void> {
+    this.followLeases();
+    try {
+      await this.parts.leases.start();
+    } catch (err) {
+      await this.stop().catch(() => undefined);
+      throw err;
+    }
+    const first = this.starting ?? [];
+    this.starting = null;
+    setImmediate(() => {
+      for (const id of first) if (!this.stopRequested && this.parts.leases.holds(id)) this.startFabric(id);
+    });
+  }
+
+  private followLeases(): void {
+    const { leases } = this.parts;
+    leases.on('acquired', (id) => {
+      if (this.stopRequested) return;
+      if (this.starting) this.starting.push(id);
+      else this.startFabric(id);
+    });
+    leases.on('lost', (lostIds, reason) => {
+      for (const id of lostIds) {
+        const w = this.watches.get(id);
+        if (!w) continue;
+        void w.abandon(reason).then(() => this.finished(id, w, 'lost'));
+      }
+    });
+    leases.on('surplus', (id) => {
+      const w = this.watches.get(id);
+      if (!w) {
+        void leases.release(id);
+        return;
+      }
+      void w
+        .stop()
+        .then(() => leases.release(id))
+        .then(() => this.finished(id, w, 'rebalance'));
+    });
+    leases.on('unavailable', (error) => this.emit('unavailable', { error }));
+  }
+
+  private startFabric(id: number): void {
+    const { leases, metrics } = this.parts;
+    const fabric = this.parts.fabrics.get(id)!;
+    const name = fabric.name;
+    // Fencing per watch instance: after a lost lease is taken again, the abandoned instance's in-flight write fails.
+    const stillHolds = async (tem: EntityManager) => this.watches.get(id) === w && (await leases.stillHolds(tem, id));
+    const w: LeasedFabricSync = this.parts.createSync(fabric, stillHolds);
+    this.watches.set(id, w);
+    metrics?.held.set({ fabric: name }, 1);
+    this.forwardEvents(w, name);
+    w.on('lease-lost', () => {
+      // The fencing check found the lease gone: the watch abandons itself; forget the lease and recheck it.
+      void w.stop().then(() => this.finished(id, w, 'lost'));
+      leases.forget(id);
+    });
+    this.emit('acquired', { fabric: name });
+    w.start();
+  }
+
+  private forwardEvents(w: LeasedFabricSync, name: string): void {
+    w.on('ready', (r) => this.emit('ready', { fabric: name, ...r }));
+    w.on('discovered', (d) => this.emit('discovered', { fabric: name, ...d }));
+    w.on('applied', (a) => this.emit('applied', { fabric: name, ...a }));
+    w.on('restart', (r) => this.emit('restart', { fabric: name, ...r }));
+    w.on('paused', (error) => this.emit('paused', { fabric: name, error }));
+    w.on('resumed', (r) => this.emit('resumed', { fabric: name, ...r }));
+    w.on('desired', (report) => this.emit('desired', { fabric: name, report }));
+    w.on('run', (report) => this.emit('run', { fabric: name, report }));
+    w.on('problem', (error) => this.reportError(error, name));
+  }
+
+  private finished(id: number, w: LeasedFabricSync, reason: ReleaseReason): void {
+    if (this.watches.get(id) !== w) return;
+    this.watches.delete(id);
+    this.parts.metrics?.held.set({ fabric: w.name }, 0);
+    this.emit('released', { fabric: w.name, reason });
+  }
+
+  private async shutdown(): Promise<void> {
+    const { leases, metrics, logger } = this.parts;
+    this.stopRequested = true;
+    await leases.stop(); // no new acquisitions from here on
+    await Promise.all(
+      [...this.watches].map(async ([id, w]) => {
+        await w.stop();
+        await leases.release(id);
+        this.finished(id, w, 'stop');
+      }),
+    );
+    await leases.close();
+    await metrics?.close();
+    logger.info({ fabrics: this.fabrics }, 'watch stopped');
   }
 }
 
@@ -155,17 +268,38 @@ export async function startWatch(target: WatchTarget, fabricNames: readonly stri
   const { em, sync } = target;
   const names = [...new Set(fabricNames)];
   if (names.length === 0) throw new Error('startWatch: name at least one fabric to watch');
+  const fabrics = await resolveFabrics(sync, names);
+  const preflight = options.preflight !== false;
+  if (preflight) await assertLedgerSchemaHealthy(em.fork());
+
+  const mode = await chooseLease(target, options.lease ?? 'auto');
+  const leases = createLeases(em, mode, [...fabrics.keys()], options, log);
+  let supervisor: WatchSupervisor | undefined; // the metrics count what it holds once it exists
+  const heldIds = (): number[] => [...(supervisor?.watches.keys() ?? [])];
+  const metrics = options.metricsPort !== undefined ? createMetrics(em, fabrics, heldIds, preflight) : undefined;
+  const kubeConfigFor = options.kubeConfigFor ?? ((f: HedgehogFabric) => sync.kubeConfigFor(f));
+  const createSync = (fabric: HedgehogFabric, stillHolds: (tem: EntityManager) => Promise<boolean>) =>
+    new LeasedFabricSync({ sync, em, fabric, kubeConfigFor, schemas: sync.schemas, stillHolds, metrics, logger: log }, options);
+  const handle = (supervisor = new WatchSupervisor(names, mode, { fabrics, leases, metrics, logger: log, createSync }));
+
+  if (metrics) handle.metrics = await serveMetrics(metrics, options, log);
+  await handle.start();
+  log.info({ fabrics: names, lease: mode, held: handle.held() }, 'watch started');
+  return handle;
+}
+
+async function resolveFabrics(sync: FabricSyncService, names: readonly string[]): Promise<Map<number, HedgehogFabric>> {
   const fabrics = new Map<number, HedgehogFabric>();
   for (const name of names) {
     const f = await sync.resolveFabric(name);
     fabrics.set(f.id, f);
   }
-  const ids = [...fabrics.keys()].sort((a, b) => a - b);
-  const preflight = options.preflight !== false;
-  if (preflight) await assertLedgerSchemaHealthy(em.fork());
+  return fabrics;
+}
 
-  const mode = await chooseLease(target, options.lease ?? 'auto');
-  // Replicas watching the same fabric list form one group and share its fabrics.
+/** The leases of one replica group: replicas watching the same fabric list share its fabrics. */
+function createLeases(em: EntityManager, mode: 'advisory' | 'in-process', fabricIds: number[], options: WatchOptions, log: Logger): FabricLeases {
+  const ids = [...fabricIds].sort((a, b) => a - b);
   const group = `hh-sync-watch:${createHash('sha256').update(ids.join(',')).digest('hex').slice(0, 12)}`;
   const backend: LeaseBackend =
     mode === 'in-process'
@@ -176,122 +310,27 @@ export async function startWatch(target: WatchTarget, fabricNames: readonly stri
           queryTimeoutMs: Math.max(2000, options.leaseCheckMs ?? 2000),
           leasePeriodMs: options.leasePeriodMs,
         });
-  const leases = new FabricLeases(backend, ids, {
+  return new FabricLeases(backend, ids, {
     pollMs: options.leasePollMs,
     checkMs: options.leaseCheckMs,
     maxFabrics: options.maxFabrics,
     clock: options.clock,
     logger: log,
   });
+}
 
-  const handle = new Watch(names, mode);
-  const schemas = sync.schemas;
-  const kubeConfigFor = options.kubeConfigFor ?? ((f: HedgehogFabric) => sync.kubeConfigFor(f));
+function createMetrics(em: EntityManager, fabrics: Map<number, HedgehogFabric>, heldIds: () => number[], preflight: boolean): WatchMetrics {
+  return new WatchMetrics(
+    () => countObjects(em, heldIds(), fabrics),
+    preflight ? async () => (await checkLedgerSchema(em.fork())).healthy : undefined,
+  );
+}
 
-  let metrics: WatchMetrics | undefined;
-  if (options.metricsPort !== undefined) {
-    metrics = new WatchMetrics(
-      () => countObjects(em, [...handle.watches.keys()], fabrics),
-      preflight ? async () => (await checkLedgerSchema(em.fork())).healthy : undefined,
-    );
-    const port = await metrics.listen(options.metricsPort, options.metricsHost);
-    const host = !options.metricsHost || options.metricsHost === '0.0.0.0' ? '127.0.0.1' : options.metricsHost;
-    handle.metrics = { port, url: `http://${host}:${port}/metrics`, registry: metrics.registry };
-    log.info({ port }, 'metrics served');
-  }
-
-  let stopping = false;
-
-  const startFabric = (id: number) => {
-    const fabric = fabrics.get(id)!;
-    const name = fabric.name;
-    // Fencing per watch instance: after a lost lease is taken again, the abandoned instance's in-flight write fails.
-    const stillHolds = async (tem: EntityManager) => handle.watches.get(id) === w && (await leases.stillHolds(tem, id));
-    const w: FabricWatch = new FabricWatch({ sync, em, fabric, kubeConfigFor, schemas, stillHolds, metrics, logger: log }, options);
-    handle.watches.set(id, w);
-    metrics?.held.set({ fabric: name }, 1);
-    w.on('ready', (r) => handle.emit('ready', { fabric: name, ...r }));
-    w.on('discovered', (d) => handle.emit('discovered', { fabric: name, ...d }));
-    w.on('applied', (a) => handle.emit('applied', { fabric: name, ...a }));
-    w.on('restart', (r) => handle.emit('restart', { fabric: name, ...r }));
-    w.on('paused', (error) => handle.emit('paused', { fabric: name, error }));
-    w.on('resumed', (r) => handle.emit('resumed', { fabric: name, ...r }));
-    w.on('desired', (report) => handle.emit('desired', { fabric: name, report }));
-    w.on('run', (report) => handle.emit('run', { fabric: name, report }));
-    w.on('problem', (error) => handle.reportError(error, name));
-    w.on('lease-lost', () => {
-      // The fencing check found the lease gone: the watch abandons itself; forget the lease and recheck it.
-      void w.stop().then(() => finished(id, w, 'lost'));
-      leases.forget(id);
-    });
-    handle.emit('acquired', { fabric: name });
-    w.start();
-  };
-
-  const finished = (id: number, w: FabricWatch, reason: ReleaseReason) => {
-    if (handle.watches.get(id) !== w) return;
-    handle.watches.delete(id);
-    metrics?.held.set({ fabric: w.name }, 0);
-    handle.emit('released', { fabric: w.name, reason });
-  };
-
-  // Fabrics taken by the first poll, before startWatch() returns, start on the next turn of the event loop, so
-  // the caller has subscribed to 'acquired' and the rest by then.
-  let starting: number[] | null = [];
-  leases.on('acquired', (id) => {
-    if (stopping) return;
-    if (starting) starting.push(id);
-    else startFabric(id);
-  });
-  leases.on('lost', (lostIds, reason) => {
-    for (const id of lostIds) {
-      const w = handle.watches.get(id);
-      if (!w) continue;
-      void w.abandon(reason).then(() => finished(id, w, 'lost'));
-    }
-  });
-  leases.on('surplus', (id) => {
-    const w = handle.watches.get(id);
-    if (!w) {
-      void leases.release(id);
-      return;
-    }
-    void w
-      .stop()
-      .then(() => leases.release(id))
-      .then(() => finished(id, w, 'rebalance'));
-  });
-  leases.on('unavailable', (error) => handle.emit('unavailable', { error }));
-
-  handle.shutdown = async () => {
-    stopping = true;
-    await leases.stop(); // no new acquisitions from here on
-    await Promise.all(
-      [...handle.watches].map(async ([id, w]) => {
-        await w.stop();
-        await leases.release(id);
-        finished(id, w, 'stop');
-      }),
-    );
-    await leases.close();
-    await metrics?.close();
-    log.info({ fabrics: names }, 'watch stopped');
-  };
-
-  handle.heldNames = () => leases.heldIds().map((id) => fabrics.get(id)!.name).sort();
-  try {
-    await leases.start();
-  } catch (err) {
-    await handle.stop().catch(() => undefined);
-    throw err;
-  }
-  const first = starting;
-  starting = null;
-  setImmediate(() => {
-    for (const id of first) if (!stopping && leases.holds(id)) startFabric(id);
-  });
-  log.info({ fabrics: names, lease: mode, held: handle.held() }, 'watch started');
-  return handle;
+async function serveMetrics(metrics: WatchMetrics, options: WatchOptions, log: Logger): Promise<WatchHandle['metrics']> {
+  const port = await metrics.listen(options.metricsPort!, options.metricsHost);
+  const host = !options.metricsHost || options.metricsHost === '0.0.0.0' ? '127.0.0.1' : options.metricsHost;
+  log.info({ port }, 'metrics served');
+  return { port, url: `http://${host}:${port}/metrics`, registry: metrics.registry };
 }
 
 async function chooseLease(target: WatchTarget, wanted: 'auto' | 'advisory' | 'in-process'): Promise<'advisory' | 'in-process'> {

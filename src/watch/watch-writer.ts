@@ -11,7 +11,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { HedgehogFabric } from '../entities/index.js';
 import type { KindInfo } from '../kube/catalog.js';
 import type { KindListResult } from '../kube/cluster-reader.js';
-import type { WatchEventBatch } from '../kube/resource-watcher.js';
+import type { WatchEventBatch } from '../kube/cluster-informer.js';
 import type { SchemaDefaults } from '../drift/types.js';
 import { markWatchWritten, refreshFabricSummary, refreshSyncStatus } from '../store/fabrics.js';
 import { driftContextFor, type ActualKindWriter } from '../sync/actual-kind-writer.js';

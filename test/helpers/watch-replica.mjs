@@ -1,10 +1,10 @@
 // One `hh-sync watch` replica as its own process, for the failover and signal tests (test/watch-replicas.test.ts).
 // Runs the BUILT package (dist/, `npx tsc -p tsconfig.build.json`; `npm test` builds first) the way the CLI does:
-// openLedger → runWatchCommand (SIGINT/SIGTERM: graceful stop, exit 0; SIGHUP: desired sync).
+// openLedger → runWatchUntilSignal (SIGINT/SIGTERM: graceful stop, exit 0; SIGHUP: desired sync).
 // argv[2]: JSON { databaseUrl?, dataDir?, embedded?, fabrics: string[], options?: WatchOptions }.
 // stdout: one JSON line per event { t, pid, event, fabric?, … }.
 import { openLedger } from '../../dist/src/ledger.js';
-import { runWatchCommand } from '../../dist/src/watch/index.js';
+import { runWatchUntilSignal } from '../../dist/src/watch/index.js';
 
 const cfg = JSON.parse(process.argv[2]);
 const out = (o) => process.stdout.write(`${JSON.stringify({ t: Date.now(), pid: process.pid, ...o })}\n`);
@@ -18,7 +18,7 @@ try {
 }
 let code;
 try {
-  code = await runWatchCommand(ledger, cfg.fabrics, {
+  code = await runWatchUntilSignal(ledger, cfg.fabrics, {
     ...cfg.options,
     onStart(handle) {
       out({ event: 'started', held: handle.held(), lease: handle.lease });

@@ -1,5 +1,5 @@
 /**
- * runWatchCommand(): `hh-sync watch <fabric…>` minus argument parsing and ledger opening (the CLI owns those).
+ * runWatchUntilSignal(): `hh-sync watch <fabric…>` minus argument parsing and ledger opening (the CLI owns those).
  *
  * Starts the watch and runs until a signal:
  *   SIGINT / SIGTERM → graceful stop (finish the batch in flight, record the runs, release the leases) → resolves 0;
@@ -12,14 +12,14 @@ import type { EventEmitter } from 'node:events';
 import { silentLogger } from '../sync/logger.js';
 import { startWatch, type WatchHandle, type WatchOptions, type WatchTarget } from './watch-supervisor.js';
 
-export interface WatchCommandOptions extends WatchOptions {
+export interface RunUntilSignalOptions extends WatchOptions {
   /** Called once the watch runs (print the metrics URL, subscribe to events, …). */
   onStart?: (handle: WatchHandle) => void;
   /** Where the signal handlers go; default `process`. */
   signals?: Pick<EventEmitter, 'on' | 'off'>;
 }
 
-export async function runWatchCommand(target: WatchTarget, fabricNames: readonly string[], options: WatchCommandOptions = {}): Promise<number> {
+export async function runWatchUntilSignal(target: WatchTarget, fabricNames: readonly string[], options: RunUntilSignalOptions = {}): Promise<number> {
   const log = options.logger ?? silentLogger;
   const proc = options.signals ?? process;
   const handle = await startWatch(target, fabricNames, options);

@@ -1,7 +1,7 @@
 /**
- * FabricWatch: continuous sync of ONE fabric while this replica holds its lease.
+ * LeasedFabricSync: continuous sync of ONE fabric while this replica holds its lease.
  *
- *   ResourceWatcher ('relist' | 'batch') → serial write queue → applyWatchWrite (one transaction each) → ledger
+ *   ClusterInformer ('relist' | 'batch') → serial write queue → applyWatchWrite (one transaction each) → ledger
  *                                                              → run window (sync_operation rows), metrics, events
  *   timer / syncDesiredNow() → FabricSyncService.syncDesiredState (when the fabric has a Git source)
  *
@@ -26,7 +26,7 @@ import type { HedgehogFabric } from '../entities/index.js';
 import { FABRIC_KINDS, type KindInfo } from '../kube/catalog.js';
 import { ClusterReader, type DiscoveryResult } from '../kube/cluster-reader.js';
 import { describeKubeError } from '../kube/kube-errors.js';
-import { ResourceWatcher, type ResourceWatcherOptions, type WatchEventBatch, type WatchRestart } from '../kube/resource-watcher.js';
+import { ClusterInformer, type ClusterInformerOptions, type WatchEventBatch, type WatchRestart } from '../kube/cluster-informer.js';
 import type { KindListResult } from '../kube/cluster-reader.js';
 import { backoffDelay, sleep, type BackoffPolicy } from '../kube/backoff.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
@@ -43,15 +43,15 @@ import { checkLedgerSchema, LedgerSchemaUnhealthyError } from '../db/schema-pref
 import { errorText } from '../sync/error-text.js';
 import { LeaseLostError, applyWatchWrite, kindOf, refreshWatchSummary, type WatchWrite } from './watch-writer.js';
 
-export interface FabricWatchOptions {
+export interface LeasedFabricSyncOptions {
   /** Longest time a watch event waits before it is handed out (watcher batching). Default 250 ms. */
   flushIntervalMs?: number;
   /** Hand a batch out as soon as this many events are pending. Default 500. */
   maxBatch?: number;
   /** Restart a watch silent for this long. Default 60 s. */
   stallTimeoutMs?: number;
-  /** Further ResourceWatcher options (backoff, resyncIntervalMs, list options, …). */
-  watcher?: Omit<ResourceWatcherOptions, 'namespaces' | 'flushIntervalMs' | 'maxBatch' | 'stallTimeoutMs'>;
+  /** Further ClusterInformer options (backoff, resyncIntervalMs, list options, …). */
+  watcher?: Omit<ClusterInformerOptions, 'namespaces' | 'flushIntervalMs' | 'maxBatch' | 'stallTimeoutMs'>;
   /** Length of one `sync_operation` window row. Default 60 s. */
   runWindowMs?: number;
   /** Batches refresh the fabric's cached summaries at most this often (relists always do). Default 5 s. */
@@ -78,7 +78,7 @@ export interface FabricWatchOptions {
   clock?: Clock;
 }
 
-export interface FabricWatchDeps {
+export interface LeasedFabricSyncDeps {
   sync: FabricSyncService;
   em: EntityManager;
   fabric: HedgehogFabric;
@@ -100,7 +100,7 @@ export interface AppliedWrite {
   lagMs: number;
 }
 
-export interface FabricWatchEvents {
+export interface LeasedFabricSyncEvents {
   /** Every kind has been listed and written since the watch started. */
   ready: [{ kinds: string[]; skipped: { kind: string; reason: string }[] }];
   /** Kinds whose discovery failed at start answered a later retry: they are listed and watched from now on. */
@@ -122,14 +122,14 @@ type QueueItem = { type: 'write'; write: WatchWrite; handedOutAt: number } | { t
 
 const DEFAULT_RETRY: BackoffPolicy = { baseMs: 500, maxMs: 30_000 };
 
-export class FabricWatch extends EventEmitter<FabricWatchEvents> {
+export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
   private fabric: HedgehogFabric;
   private readonly log: Logger;
   private readonly abort = new AbortController();
   private readonly retry: BackoffPolicy;
   private readonly clock: Clock;
   private readonly window: WatchRunWindow;
-  private watcher?: ResourceWatcher;
+  private watcher?: ClusterInformer;
   private schemaDefaults = new Map<string, SchemaDefaults | null>();
   private boot?: Promise<void>;
   private discoveryRetry?: Promise<void>;
@@ -161,8 +161,8 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
   private desiredAgain = false;
 
   constructor(
-    private readonly deps: FabricWatchDeps,
-    private readonly opts: FabricWatchOptions = {},
+    private readonly deps: LeasedFabricSyncDeps,
+    private readonly opts: LeasedFabricSyncOptions = {},
   ) {
     super();
     this.fabric = deps.fabric;
@@ -266,7 +266,7 @@ export class FabricWatch extends EventEmitter<FabricWatchEvents> {
     this.skipped = discovery.skipped;
     this.expectedScopes = new Set(discovery.served.flatMap((k) => (namespaces ?? ['*']).map((ns) => `${k.kind}/${ns}`)));
     if (this.stopped) return;
-    const watcher = new ResourceWatcher(kc, discovery.served, {
+    const watcher = new ClusterInformer(kc, discovery.served, {
       ...this.opts.watcher,
       clock: this.opts.watcher?.clock ?? this.clock,
       namespaces,

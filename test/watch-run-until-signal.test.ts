@@ -1,5 +1,5 @@
 /**
- * runWatchCommand (what `hh-sync watch` runs): SIGHUP syncs the desired state now, SIGTERM/SIGINT stop gracefully and
+ * runWatchUntilSignal (what `hh-sync watch` runs): SIGHUP syncs the desired state now, SIGTERM/SIGINT stop gracefully and
  * resolve 0, a second signal while stopping resolves 130 at once. Signals come from an EventEmitter standing in for
  * `process` (the real process signals are covered by test/watch-replicas.test.ts).
  */
@@ -12,7 +12,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import { FabricRegistry } from '../src/fabrics/fabric-registry.js';
 import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
 import { FakeKubeApi, commitFiles, createGitRepo, generateSampleFabric, toManifestFiles } from '../src/testing/index.js';
-import { runWatchCommand, type WatchHandle } from '../src/watch/index.js';
+import { runWatchUntilSignal, type WatchHandle } from '../src/watch/index.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitFor } from './helpers/watch-support.js';
 
@@ -46,7 +46,7 @@ test('SIGHUP re-reads Git now; SIGTERM stops gracefully and resolves 0; the hand
   const signals = new EventEmitter();
   let handle: WatchHandle | undefined;
   const commits: (string | null)[] = [];
-  const done = runWatchCommand({ em, sync }, ['cmd'], {
+  const done = runWatchUntilSignal({ em, sync }, ['cmd'], {
     ...OPTIONS,
     signals,
     onStart: (h) => {
@@ -69,7 +69,7 @@ test('SIGHUP re-reads Git now; SIGTERM stops gracefully and resolves 0; the hand
 test('a second stop signal while stopping resolves 130 without waiting', async () => {
   const signals = new EventEmitter();
   let handle: WatchHandle | undefined;
-  const done = runWatchCommand({ em, sync }, ['cmd'], { ...OPTIONS, desiredSync: false, signals, onStart: (h) => (handle = h) });
+  const done = runWatchUntilSignal({ em, sync }, ['cmd'], { ...OPTIONS, desiredSync: false, signals, onStart: (h) => (handle = h) });
   await waitFor(() => !!handle && handle.held().includes('cmd'), 10_000, 'held');
   signals.emit('SIGINT');
   signals.emit('SIGINT');
@@ -79,5 +79,5 @@ test('a second stop signal while stopping resolves 130 without waiting', async (
 });
 
 test('an unknown fabric rejects before anything starts', async () => {
-  await expect(runWatchCommand({ em, sync }, ['nope'], { ...OPTIONS, signals: new EventEmitter() })).rejects.toThrow(/no fabric named "nope"/);
+  await expect(runWatchUntilSignal({ em, sync }, ['nope'], { ...OPTIONS, signals: new EventEmitter() })).rejects.toThrow(/no fabric named "nope"/);
 });

@@ -55,7 +55,7 @@ export interface WatchRestart {
   delayMs: number;
 }
 
-export interface WatcherStats {
+export interface InformerStats {
   /** Unexpected watch restarts (errors, stalls, 410s, early closes); a watch ending at its timeoutSeconds is not one. */
   restarts: number;
   /** Completed lists emitted as 'relist', the initial ones included. */
@@ -68,7 +68,7 @@ export interface WatcherStats {
   activeWatches: number;
 }
 
-export interface ResourceWatcherOptions {
+export interface ClusterInformerOptions {
   /** Namespaces to watch; empty/undefined = all namespaces (one watch per kind). */
   namespaces?: string[];
   /** Longest time an event waits before it is handed out. Default 250 ms. */
@@ -122,7 +122,7 @@ function scopePath(kind: KindInfo, namespace: string | null): string {
   return `/apis/${kind.group}/${kind.version}${ns}/${kind.plural}`;
 }
 
-export class ResourceWatcher extends EventEmitter {
+export class ClusterInformer extends EventEmitter {
   private readonly flushIntervalMs: number;
   private readonly maxBatch: number;
   private readonly stallTimeoutMs: number;
@@ -150,7 +150,7 @@ export class ResourceWatcher extends EventEmitter {
   constructor(
     private readonly kc: KubeConfig,
     kinds: readonly KindInfo[],
-    private readonly opts: ResourceWatcherOptions = {},
+    private readonly opts: ClusterInformerOptions = {},
   ) {
     super();
     this.clock = opts.clock ?? systemClock;
@@ -174,7 +174,7 @@ export class ResourceWatcher extends EventEmitter {
    * Rejects with KubeAuthError — and stops — when the credentials are refused.
    */
   async start(): Promise<void> {
-    if (this.started) throw new Error('ResourceWatcher.start() called twice');
+    if (this.started) throw new Error('ClusterInformer.start() called twice');
     this.started = true;
     this.abort = new AbortController();
     // Every scope's backoff sleep and request listens on this one signal: 14 kinds × namespaces can exceed
@@ -246,7 +246,7 @@ export class ResourceWatcher extends EventEmitter {
     }
   }
 
-  stats(): WatcherStats {
+  stats(): InformerStats {
     return { ...this.counters, lastEventAt: { ...this.lastEventAt } };
   }
 

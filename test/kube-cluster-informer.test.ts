@@ -1,11 +1,11 @@
 /**
- * ResourceWatcher against the project's fake API server, through the real client-node Watch.
+ * ClusterInformer against the project's fake API server, through the real client-node Watch.
  * A small "mirror" plays the consumer (the writer): it replaces a kind on 'relist' and applies
  * 'batch'es; each scenario ends by comparing the mirror with the server's objects.
  */
 import { FakeKubeApi } from '../src/testing/fake-kube-api.js';
 import { kindInfo } from '../src/kube/catalog.js';
-import { ResourceWatcher, type ResourceWatcherOptions, type WatchEventBatch, type WatchRestart } from '../src/kube/resource-watcher.js';
+import { ClusterInformer, type ClusterInformerOptions, type WatchEventBatch, type WatchRestart } from '../src/kube/cluster-informer.js';
 import type { KindListResult } from '../src/kube/cluster-reader.js';
 import { KubeAuthError } from '../src/kube/kube-errors.js';
 import type { ActualObservation } from '../src/observations.js';
@@ -16,7 +16,7 @@ const VPC = kindInfo('VPC')!;
 const SERVER = kindInfo('Server')!;
 
 let fake: FakeKubeApi;
-let watcher: ResourceWatcher | undefined;
+let watcher: ClusterInformer | undefined;
 
 afterEach(async () => {
   await watcher?.stop();
@@ -32,7 +32,7 @@ class Mirror {
   readonly restarts: WatchRestart[] = [];
   readonly errors: Error[] = [];
 
-  constructor(w: ResourceWatcher) {
+  constructor(w: ClusterInformer) {
     w.on('relist', (r: KindListResult) => {
       this.relists.push(r);
       for (const [k, o] of this.state) {
@@ -99,11 +99,11 @@ function extraHandles(baseline: Record<string, number>): string[] {
     .map(([k, n]) => `${k}×${n - (baseline[k] ?? 0)}`);
 }
 
-async function setup(objects: object[] = [], opts: ResourceWatcherOptions = {}, kinds = [VPC, SERVER], fakeOpts = {}) {
+async function setup(objects: object[] = [], opts: ClusterInformerOptions = {}, kinds = [VPC, SERVER], fakeOpts = {}) {
   fake = new FakeKubeApi(fakeOpts);
   await fake.start();
   fake.load(objects);
-  watcher = new ResourceWatcher(fake.kubeConfig(), kinds, {
+  watcher = new ClusterInformer(fake.kubeConfig(), kinds, {
     flushIntervalMs: 30,
     stallTimeoutMs: 10_000,
     backoff: { baseMs: 10, maxMs: 100 },
@@ -332,7 +332,7 @@ test('a resync() asked for while a list is running gets a list of its own', asyn
 test('start() rejects with KubeAuthError when the credentials are refused, and leaves nothing running', async () => {
   fake = new FakeKubeApi({ token: 'right' });
   await fake.start();
-  const w = new ResourceWatcher(fake.kubeConfig({ token: 'wrong' }), [VPC, SERVER], { list: { baseDelayMs: 10 } });
+  const w = new ClusterInformer(fake.kubeConfig({ token: 'wrong' }), [VPC, SERVER], { list: { baseDelayMs: 10 } });
   await expect(w.start()).rejects.toBeInstanceOf(KubeAuthError);
   expect(w.stats().activeWatches).toBe(0);
   expect(fake.requests.filter((r) => r.query.watch !== undefined)).toHaveLength(0);
