@@ -120,7 +120,7 @@ function otherKindLines(r: SyncRunReport, c: Colors, verbose: boolean): string[]
   if (kinds.length === 0) return [];
   const total = kinds.reduce((n, [, count]) => n + count, 0);
   const lines = [c.dim(`    not tracked (${total} document${total === 1 ? '' : 's'} of other kinds): ${kinds.map(([k, n]) => `${k} ×${n}`).join(', ')}`)];
-  const files = (r.details.otherKindFiles ?? {}) as Record<string, string[]>;
+  const files = (r.details.otherKindFiles ?? {});
   for (const [k] of verbose ? kinds : []) {
     const listed = files[k] ?? [];
     lines.push(c.dim(safeLine(`      ${k}: ${listed.join(', ')}${listed.length >= MAX_OTHER_KIND_FILES ? ', … (the first ' + MAX_OTHER_KIND_FILES + ' files)' : ''}`)));

@@ -134,7 +134,7 @@ function sameScalarInAll(rows: readonly Row[], column: string): boolean {
   const first = rows[0]![column] ?? null;
   if (first instanceof Date) {
     const t = first.getTime();
-    return rows.every((r) => r[column] instanceof Date && (r[column] as Date).getTime() === t);
+    return rows.every((r) => r[column] instanceof Date && (r[column]).getTime() === t);
   }
   if (first !== null && typeof first === 'object') return false;
   return rows.every((r) => (r[column] ?? null) === first);

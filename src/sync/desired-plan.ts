@@ -144,8 +144,8 @@ function planDeclared(
     last_synced_commit: input.commit,
     sync_metadata: { ...(s?.syncMetadata ?? {}), desired: desiredMeta },
     // The cluster's metadata wins on record while the object exists there; Git's otherwise.
-    labels: hasActual ? s!.labels : o.labels,
-    annotations: hasActual ? s!.annotations : o.annotations,
+    labels: hasActual ? s.labels : o.labels,
+    annotations: hasActual ? s.annotations : o.annotations,
     conflict_status: conflictStatus,
     conflict_details: conflict ? { locations: conflict.locations } : {},
     ...drift,

@@ -394,9 +394,9 @@ export class InProcessLeaseBackend implements LeaseBackend {
 export function leaseConnectionConfig(em: EntityManager): PgConnectionConfig {
   const conn = em.getConnection() as unknown as { getConnectionOptions(): Record<string, unknown> };
   const base = conn.getConnectionOptions();
-  const driverOptions = (em.config.get('driverOptions') ?? {}) as { connection?: Record<string, unknown> };
+  const driverOptions = (em.config.get('driverOptions') ?? {});
   const { host, port, user, password, database } = base as PgConnectionConfig;
-  return { host, port, user, password, database, ...(driverOptions.connection ?? {}) } as PgConnectionConfig;
+  return { host, port, user, password, database, ...(driverOptions.connection ?? {}) };
 }
 
 /** A key naming the database `em` talks to, for the in-process lease table. */
