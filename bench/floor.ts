@@ -112,7 +112,7 @@ export const HISTORY_FLOOR: FloorVariant = {
 export async function timeFloor(url: string, variant: FloorVariant, rows: readonly FloorRow[], fabricId: number): Promise<number> {
   const own = rows.map((r) => {
     const o: FloorRow = { ...r, fabric_id: fabricId };
-    for (const k in o) if (o[k] instanceof Date) o[k] = (o[k] as Date).toISOString();
+    for (const k in o) if (o[k] instanceof Date) o[k] = (o[k]).toISOString();
     return o;
   });
   const client = new pg.Client({ connectionString: url });

@@ -28,10 +28,12 @@ export interface UnstorablePointer {
 }
 
 /** A NUL or any surrogate code unit; surrogates are then checked in pairs. */
+// eslint-disable-next-line no-control-regex -- NUL is one of the characters PostgreSQL cannot store
 const SUSPECT = /[\u0000\ud800-\udfff]/;
 /** In JSON.stringify's output NUL is `\u0000` and a lone surrogate is `\udXXX` (lower-case hex). */
 const SUSPECT_ESCAPE = /\\u(?:0000|d[89a-f])/;
 /** Exactly the unstorable characters: NUL, a high surrogate without its low one, a low one without its high one. */
+// eslint-disable-next-line no-control-regex -- NUL is one of the characters PostgreSQL cannot store
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 

@@ -27,8 +27,8 @@ async function spawnHolder(): Promise<ChildProcess> {
     s.listen(0, '127.0.0.1', () => console.log('serving ' + s.address().port));`;
   const proc = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  proc.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  proc.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
   await waitFor(() => /serving \d+/.test(out) || proc.exitCode !== null, 15_000, 'the holder to serve', 20);
   if (proc.exitCode !== null) throw new Error(`the holder exited ${proc.exitCode}: ${out}`);
   const port = Number(/serving (\d+)/.exec(out)![1]);
@@ -82,7 +82,7 @@ describe('a frozen holder of the embedded ledger', () => {
 
 describe('a holder that is alive but busy', () => {
   let busy: Server;
-  let sockets: import('node:net').Socket[] = [];
+  const sockets: import('node:net').Socket[] = [];
   afterAll(() => {
     for (const s of sockets) s.destroy();
     busy?.close();

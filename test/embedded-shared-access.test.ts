@@ -47,8 +47,8 @@ async function startWatchProcess(): Promise<{ proc: ChildProcess; output: () => 
   const proc = spawn(process.execPath, [BIN, 'watch', 'dc1', '--data-dir', dataDir], { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   holders.push(proc);
   let output = '';
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
+  proc.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
+  proc.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
   const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
   await waitFor(() => /watching dc1/.test(output) || proc.exitCode !== null, 30_000, 'the watch to start', 50);
   if (proc.exitCode !== null) throw new Error(`the watch exited ${proc.exitCode}: ${output}`);
@@ -107,8 +107,8 @@ test('the holder stops only after the processes using its database are done', as
     const client = spawn(process.execPath, ['--input-type=module', '-e', script, dataDir], { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     holders.push(client);
     let out = '';
-    client.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-    client.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    client.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    client.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
     const exited = new Promise<number | null>((r) => client.on('exit', (code) => r(code)));
     await waitFor(() => /joined/.test(out) || client.exitCode !== null, 20_000, 'the client to join', 20);
     expect(out).toMatch(new RegExp(`joined ${process.pid}`));

@@ -33,7 +33,7 @@ afterAll(async () => {
   await db?.close();
 });
 
-const fork = (): EntityManager => db.orm.em.fork() as EntityManager;
+const fork = (): EntityManager => db.orm.em.fork();
 
 async function rawRow(table: string, id: number): Promise<Record<string, unknown>> {
   return withPg(db.url, async (c) => (await c.query(`select * from ${table} where id = $1`, [id])).rows[0]);
@@ -56,7 +56,7 @@ test('em.create + flush with only the required properties, for every entity', as
 test('em.insert with a plain sparse object relies on the database defaults', async () => {
   const em = fork();
   const id = await em.insert(HedgehogResource, { fabric: fabricId, kind: 'VPC', name: 'vpc-insert' });
-  const row = await rawRow('hedgehog_resource', id as number);
+  const row = await rawRow('hedgehog_resource', id);
   expect(row).toMatchObject({
     namespace: 'default',
     resource_state: 'draft',
@@ -68,7 +68,7 @@ test('em.insert with a plain sparse object relies on the database defaults', asy
   });
   expect(row.created).toBeInstanceOf(Date);
   const opId = await em.insert(SyncOperation, { fabric: fabricId });
-  expect(await rawRow('sync_operation', opId as number)).toMatchObject({ listed: 0, skipped_kinds: [], other_kinds: {} });
+  expect(await rawRow('sync_operation', opId)).toMatchObject({ listed: 0, skipped_kinds: [], other_kinds: {} });
 });
 
 test('em.insertMany and em.upsertMany with sparse rows of different shapes', async () => {
@@ -211,7 +211,7 @@ test('property: any subset of optional fields with valid values persists and rea
       const loaded = await fork().findOneOrFail(HedgehogResource, id);
       const fresh = new HedgehogResource();
       for (const [key, value] of Object.entries(optionalResourceFields)) {
-        void value;
+        value;
         const expected = key in fields ? (fields as Record<string, unknown>)[key] : (fresh as unknown as Record<string, unknown>)[key];
         expect({ key, value: (loaded as unknown as Record<string, unknown>)[key] }).toEqual({ key, value: expected });
       }

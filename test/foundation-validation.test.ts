@@ -27,7 +27,7 @@ afterAll(async () => {
   await db?.close();
 });
 
-const fork = (): EntityManager => db.orm.em.fork() as EntityManager;
+const fork = (): EntityManager => db.orm.em.fork();
 
 async function resourceCount(): Promise<number> {
   return withPg(db.url, async (c) => (await c.query('select count(*)::int as n from hedgehog_resource')).rows[0].n);

@@ -38,9 +38,9 @@ describe('strings PostgreSQL cannot store', () => {
   });
 
   test('in labels and annotations, keys and values', () => {
-    const labels = parse(`${sw('leaf-1').replace('  name: leaf-1\n', '  name: leaf-1\n  labels:\n    rack: "r\\0"\n')}`);
+    const labels = parse(sw('leaf-1').replace('  name: leaf-1\n', '  name: leaf-1\n  labels:\n    rack: "r\\0"\n'));
     expect(labels.errors.map((e) => [e.line, e.reason.split(':')[0]])).toEqual([[6, '/metadata/labels/rack']]);
-    const annotations = parse(`${sw('leaf-1').replace('  name: leaf-1\n', '  name: leaf-1\n  annotations:\n    "a\\ud800": x\n')}`);
+    const annotations = parse(sw('leaf-1').replace('  name: leaf-1\n', '  name: leaf-1\n  annotations:\n    "a\\ud800": x\n'));
     expect(annotations.errors[0]!.reason).toMatch(/^\/metadata\/annotations\/a\\ud800: key .*surrogate/);
     expect(annotations.errors[0]!.line).toBe(6);
   });

@@ -61,7 +61,7 @@ const service = (api?: FakeKubeApi) =>
   new FabricSyncService(orm.em, { kubeConfigFor: () => api!.kubeConfig(), reader: { baseDelayMs: 5, maxDelayMs: 50 } });
 
 async function sql<T = any>(text: string, params: unknown[] = []): Promise<T[]> {
-  return orm.em.fork().getConnection().execute(text, params as any[]);
+  return orm.em.fork().getConnection().execute(text, params);
 }
 
 /** first_seen and xmin (the row version: it changes whenever the row is rewritten) of every row of a fabric. */

@@ -261,7 +261,7 @@ function entryPoints(): [subpath: string, source: string][] {
 
 /** Type-only import or export of a name (`export type { X }`, `export { type X }`, `import type`). */
 function typeOnly(decl: ts.Declaration): boolean {
-  if (ts.isExportSpecifier(decl) || ts.isImportSpecifier(decl)) return decl.isTypeOnly || typeOnly(decl.parent.parent as ts.Declaration);
+  if (ts.isExportSpecifier(decl) || ts.isImportSpecifier(decl)) return decl.isTypeOnly || typeOnly(decl.parent.parent);
   if (ts.isExportDeclaration(decl) || ts.isImportClause(decl)) return decl.isTypeOnly;
   if (ts.isNamedImports(decl)) return typeOnly(decl.parent);
   return false;

@@ -311,8 +311,8 @@ describe('syncActualState', () => {
       // Over-long names are shortened (with …) in error entries.
       const e = run.errors.find((x) => x.name === m.metadata.name || (x.name?.endsWith('…') && m.metadata.name.startsWith(x.name.slice(0, -1))));
       if (!e) throw new Error(`no error for ${m.metadata.name}: ${JSON.stringify(run.errors.map((x) => [x.name, x.reason]))}`);
-      expect(e!.kind).toBe('VPC');
-      expect(e!.reason.length).toBeGreaterThan(5);
+      expect(e.kind).toBe('VPC');
+      expect(e.reason.length).toBeGreaterThan(5);
     }
     expect(await rows(fabric.id)).toHaveLength(valid.length);
     const [rec] = await orm.em.fork().getConnection().execute(`SELECT errors FROM sync_operation WHERE id = ?`, [run.id]);

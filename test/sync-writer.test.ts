@@ -87,7 +87,7 @@ test('values read back exactly, whether a batch sends a column once (shared) or 
   const objects = ['a', 'b', 'c', 'd', 'e'].map((n, i) => ({
     ...obs(i < 3 ? 'Switch' : 'Server', n),
     namespace: i === 4 ? 'other' : 'default',
-    labels: (i % 2 ? { role: 'leaf' } : {}) as Record<string, string>,
+    labels: (i % 2 ? { role: 'leaf' } : {}),
     status: i === 0 ? { ready: true } : null,
   }));
   const plan = planFor(fabric.id, objects);

@@ -55,9 +55,9 @@ export function classifyError(err: unknown): ClassifiedError {
 }
 
 function classify(err: unknown): ClassifiedError {
-  const name = (err as Error)?.name;
+  const name = (err as Error | null | undefined)?.name;
   if (err instanceof UsageError) return { code: EXIT.usage, kind: 'usage', line: err.message };
-  if (USAGE_ERRORS.has(name)) return { code: EXIT.usage, kind: 'usage', line: errorText((err as Error).message) };
+  if (name !== undefined && USAGE_ERRORS.has(name)) return { code: EXIT.usage, kind: 'usage', line: errorText((err as Error).message) };
   if (err instanceof RuntimeFailure) return { code: EXIT.failure, kind: err.kind, line: err.hint ? `${err.message}; ${err.hint}` : err.message };
   if (err instanceof CommanderError) return { code: EXIT.usage, kind: 'usage', line: err.message };
   if (name === 'DatabaseMissingError') return { code: EXIT.failure, kind: 'database', line: missingDatabaseLine(err as Error) };

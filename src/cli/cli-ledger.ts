@@ -56,7 +56,7 @@ function secondsOption([source, value]: [string, string | undefined], maxSeconds
 
 /** The RuntimeFailure for a ledger that could not be opened: the server's own reason, one line, what to check. */
 export function openFailure(err: unknown, where: LedgerLocation, action = 'open'): RuntimeFailure {
-  if ((err as Error)?.name === 'DatabaseMissingError') return new RuntimeFailure(missingDatabaseLine(err as Error), undefined, { cause: err, kind: 'database' });
+  if ((err as Error | null | undefined)?.name === 'DatabaseMissingError') return new RuntimeFailure(missingDatabaseLine(err as Error), undefined, { cause: err, kind: 'database' });
   const message = errorText(err);
   // A failed migration is not a server that is down: the schema and the migration table disagree.
   const migrationHint = databaseFailureKind(err) === 'migration' ? databaseHint('migration') : undefined;

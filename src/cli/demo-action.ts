@@ -84,8 +84,8 @@ export async function runDemo(flags: DemoFlags, g: GlobalOptions, out: Output, c
     out.info(c.dim('  starting the embedded database (the first start takes a few seconds) …'));
     ledger = await opening;
     step(`embedded ledger in ${path.join(dir, 'pgdata')}`, ledgerStart);
-    if (interrupt.received) {
-      out.error(`interrupted by ${interrupt.received}`);
+    if (interrupt.received()) {
+      out.error(`interrupted by ${interrupt.received()}`);
       return EXIT.interrupted;
     }
 
@@ -98,8 +98,8 @@ export async function runDemo(flags: DemoFlags, g: GlobalOptions, out: Output, c
     unfollow();
     if (!out.json) for (const r of reports) out.info(describeRun(r, c));
     printDemoResult(out, dir, remove, reports, await ledger.driftReport(fabric));
-    if (interrupt.received) {
-      out.error(`interrupted by ${interrupt.received}`);
+    if (interrupt.received()) {
+      out.error(`interrupted by ${interrupt.received()}`);
       return EXIT.interrupted;
     }
     const outcome = runsOutcome(reports, 0, false);
@@ -111,11 +111,11 @@ export async function runDemo(flags: DemoFlags, g: GlobalOptions, out: Output, c
     unfollow();
     interrupt.dispose();
     // Stop everything we started, whatever happened above.
-    await ledger?.close().catch((err: Error) => out.warn(`could not close the embedded ledger: ${err.message}`));
+    await ledger?.close().catch((err: unknown) => out.warn(`could not close the embedded ledger: ${(err as Error).message}`));
     // A failure before the database was up: wait for it to finish starting, then close it.
     if (!ledger && opening) await opening.then((l) => l.close(), () => undefined);
     await api?.stop().catch(() => undefined);
-    if (remove) await fs.rm(dir, { recursive: true, force: true }).catch((err: Error) => out.warn(`could not remove ${dir}: ${err.message}`));
+    if (remove) await fs.rm(dir, { recursive: true, force: true }).catch((err: unknown) => out.warn(`could not remove ${dir}: ${(err as Error).message}`));
   }
 }
 

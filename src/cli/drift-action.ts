@@ -21,7 +21,7 @@ export async function runDrift(name: string, filter: DriftReportFilter, o: { max
     if (report.summary.total === 0 && !fabric.lastSync) out.warn(`fabric ${name} was never synced: run \`hh-sync sync ${shellArg(name)}\` first`);
     const drifted = report.resources.filter((r) => r.driftStatus !== 'in_sync').length;
     // A stale row (its object's current version unreadable) is a finding too: the ledger cannot vouch for it.
-    return o.exitCode && drifted + (report.unreadable ?? []).length > 0 ? EXIT.findings : EXIT.ok;
+    return o.exitCode && drifted + report.unreadable.length > 0 ? EXIT.findings : EXIT.ok;
   } finally {
     await ledger.close();
   }

@@ -4,7 +4,11 @@
  */
 import { DRIFT_STATUSES, type DriftOp, type DriftSeverity, type DriftStatus } from '../drift/types.js';
 import type { DriftReport, DriftedResource } from '../sync/drift-report.js';
+
+/** A drift report as the printers accept it: one built by an older caller (or by hand) has no `unreadable`. */
+export type PrintableDriftReport = Omit<DriftReport, 'unreadable'> & Partial<Pick<DriftReport, 'unreadable'>>;
 import type { Colors } from './cli-output.js';
+import { jsonOrString } from '../common/values.js';
 import { renderTable, truncate } from './text-table.js';
 import { safeLine, shellArg } from './terminal-text.js';
 
@@ -52,7 +56,7 @@ function severityColor(c: Colors, s: DriftSeverity): (t: string) => string {
 function valueText(v: unknown, max: number): string {
   if (v === undefined) return '∅';
   // JSON escapes C0 controls but not C1 ones (U+0080–U+009F): those are removed.
-  return truncate(safeLine(typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v)), max);
+  return truncate(safeLine(typeof v === 'string' ? JSON.stringify(v) : jsonOrString(v)), max);
 }
 
 /** `/spec/subnets/default/vlan: 1000 → 1100` (cluster → Git). */
@@ -79,7 +83,7 @@ function differencesCell(r: DriftedResource, o: Required<DriftTableOptions>, c: 
 }
 
 /** "59 objects: 56 in sync, 1 spec drift, 1 only in Git, 1 only in cluster". */
-export function summaryLine(report: DriftReport, c: Colors): string {
+export function summaryLine(report: PrintableDriftReport, c: Colors): string {
   const s = report.summary;
   const parts = DRIFT_STATUSES.filter((st) => s.byStatus[st] > 0).map((st) => {
     const text = `${s.byStatus[st]} ${STATUS_WORDS[st]}`;
@@ -90,7 +94,7 @@ export function summaryLine(report: DriftReport, c: Colors): string {
 }
 
 /** The whole report: summary line, then the table of drifted objects (or a line saying there is none). */
-export function formatDriftReport(report: DriftReport, c: Colors, options: DriftTableOptions = {}): string {
+export function formatDriftReport(report: PrintableDriftReport, c: Colors, options: DriftTableOptions = {}): string {
   const o: Required<DriftTableOptions> = { maxPaths: options.maxPaths ?? 3, maxValue: options.maxValue ?? 40 };
   const lines = [`${c.bold(`Drift of fabric ${safeLine(report.fabric)}`)} — ${summaryLine(report, c)}`];
   if (report.resources.length === 0) {
@@ -121,7 +125,7 @@ export function formatDriftReport(report: DriftReport, c: Colors, options: Drift
  * The footnote naming objects whose current version could not be read: their rows (shown above or not) are as of
  * the last version read, so "no drift" would be a claim the ledger cannot make for them.
  */
-function unreadableLines(report: DriftReport, c: Colors): string[] {
+function unreadableLines(report: PrintableDriftReport, c: Colors): string[] {
   const unreadable = report.unreadable ?? []; // a report built by an older caller has none
   const n = unreadable.length;
   if (n === 0) return [];

@@ -4,8 +4,11 @@
  */
 export interface Interrupt {
   signal: AbortSignal;
-  /** The signal name received, if any. */
-  readonly received: NodeJS.Signals | null;
+  /**
+   * The signal name received so far, if any. A method, not a property: it changes while the command awaits, and the
+   * compiler would carry a property's narrowing (`if (received)` once false) past later awaits.
+   */
+  received(): NodeJS.Signals | null;
   dispose(): void;
 }
 
@@ -22,7 +25,7 @@ export function onInterrupt(notify: (signal: NodeJS.Signals) => void): Interrupt
   process.on('SIGTERM', handler);
   return {
     signal: controller.signal,
-    get received() {
+    received() {
       return received;
     },
     dispose() {

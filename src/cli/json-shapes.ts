@@ -6,6 +6,7 @@ import type { HedgehogFabric } from '../entities/index.js';
 import { stripUrlCredentials } from '../gitops/git-url.js';
 import { redactUrlCredentials } from '../kube/redact.js';
 import type { DriftReport } from '../sync/drift-report.js';
+import type { PrintableDriftReport } from './drift-table.js';
 import type { RunDetails } from '../sync/run-details.js';
 import type { RunCounts, RunStatus, RunType, SyncRunReport } from '../sync/run-recorder.js';
 import type { DriftSeverity, DriftStatus } from '../drift/types.js';
@@ -62,7 +63,7 @@ export function runJson(r: SyncRunReport): RunJson {
     errorMessage: r.errorMessage ?? null,
     commit: r.commit ?? null,
     skippedKinds: r.skippedKinds.map((k) => ({ kind: k.kind, reason: k.reason })),
-    details: structuredClone(r.details ?? {}),
+    details: structuredClone(r.details),
   };
 }
 
@@ -84,7 +85,7 @@ export interface DriftJson {
   unreadable: { kind: string; namespace: string; name: string; reason: string }[];
 }
 
-export function driftJson(report: DriftReport): DriftJson {
+export function driftJson(report: PrintableDriftReport): DriftJson {
   return {
     fabric: report.fabric,
     summary: { ...report.summary, byStatus: { ...report.summary.byStatus }, bySeverity: { ...report.summary.bySeverity } },

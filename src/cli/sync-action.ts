@@ -86,8 +86,8 @@ export async function runSync(name: string, directions: Direction[], flags: Sync
       for (const r of reports) out.result(describeRun(r, out.c, out.verbose));
       out.result(`drift: ${summaryLine(report, out.c)}${drifted > 0 ? ` — details: hh-sync drift ${shellArg(name)}` : ''}`);
     }
-    if (interrupt.received) {
-      out.error(`interrupted by ${interrupt.received}; the runs above were recorded`);
+    if (interrupt.received()) {
+      out.error(`interrupted by ${interrupt.received()}; the runs above were recorded`);
       return EXIT.interrupted;
     }
     const outcome = runsOutcome(reports, drifted, flags.exitCode === true);

@@ -120,10 +120,10 @@ function otherKindLines(r: SyncRunReport, c: Colors, verbose: boolean): string[]
   if (kinds.length === 0) return [];
   const total = kinds.reduce((n, [, count]) => n + count, 0);
   const lines = [c.dim(`    not tracked (${total} document${total === 1 ? '' : 's'} of other kinds): ${kinds.map(([k, n]) => `${k} ×${n}`).join(', ')}`)];
-  const files = (r.details.otherKindFiles ?? {}) as Record<string, string[]>;
+  const files = (r.details.otherKindFiles ?? {});
   for (const [k] of verbose ? kinds : []) {
     const listed = files[k] ?? [];
-    lines.push(c.dim(safeLine(`      ${k}: ${listed.join(', ')}${listed.length >= MAX_OTHER_KIND_FILES ? ', … (the first ' + MAX_OTHER_KIND_FILES + ' files)' : ''}`)));
+    lines.push(c.dim(safeLine(`      ${k}: ${listed.join(', ')}${listed.length >= MAX_OTHER_KIND_FILES ? `, … (the first ${MAX_OTHER_KIND_FILES} files)` : ''}`)));
   }
   return lines;
 }
@@ -139,8 +139,11 @@ function groupSkipped(r: SyncRunReport): Map<string, string[]> {
   return byReason;
 }
 
+/** A report as the one-line summaries read it: one assembled by hand (or by an older caller) may lack counts or details. */
+type LenientRunReport = Omit<SyncRunReport, 'counts' | 'details'> & { counts?: Partial<SyncRunReport['counts']>; details?: SyncRunReport['details'] };
+
 /** Whose fault a failed run was, as the run envelope recorded it (details.failure.source, and .database for a database failure). */
-function failureOf(r: SyncRunReport): { source?: string; database?: DatabaseFailureKind } {
+function failureOf(r: LenientRunReport): { source?: string; database?: DatabaseFailureKind } {
   return (r.details?.failure as { source?: string; database?: DatabaseFailureKind } | undefined) ?? {};
 }
 
@@ -174,7 +177,7 @@ const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one :
  * refused, counts.failed) and, when they differ, how many messages say why: one message may cover several
  * refused objects (a duplicate declared 4 times), and one object may have several (schema problems).
  */
-export function partialLine(r: SyncRunReport): string {
+export function partialLine(r: LenientRunReport): string {
   const refused = r.counts?.failed ?? 0;
   const messages = plural(r.errors.length, 'problem', 'problems');
   const objects = plural(refused, 'object refused', 'objects refused');

@@ -1,5 +1,6 @@
 /** Aligned text columns for terminal output (colour codes do not count towards a column's width). */
 
+// eslint-disable-next-line no-control-regex -- ESC introduces the colour codes this pattern removes
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 export function visibleLength(s: string): number {
@@ -15,7 +16,7 @@ export function truncate(s: string, max: number): string {
  * Rows of cells → lines. The last column is not padded (it may be long); a cell may hold several lines,
  * printed below each other with the other columns left blank.
  */
-export function renderTable(header: string[], rows: string[][], gap = 2): string[] {
+export function renderTable(header: string[], rows: (string | undefined)[][], gap = 2): string[] {
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => Math.max(...(r[i] ?? '').split('\n').map(visibleLength)))));
   const lines: string[] = [];

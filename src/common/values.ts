@@ -18,11 +18,24 @@ export function clip(s: string, max = 80): string {
   return s.length > max ? `${s.slice(0, max)}…` : s;
 }
 
+/** JSON.stringify as it behaves: lib.d.ts says it always returns a string, it returns undefined for these. */
+const stringify: (v: unknown) => string | undefined = JSON.stringify;
+
+/** A list read from a jsonb column: NOT NULL still admits a JSON null, read as an empty list. */
+export function listOrEmpty<T>(list: T[] | null | undefined): T[] {
+  return list ?? [];
+}
+
+/** JSON text of a value; a function or a symbol (which JSON.stringify turns into undefined) as String() writes it. */
+export function jsonOrString(v: unknown): string {
+  return stringify(v) ?? String(v);
+}
+
 /** A value as JSON (strings quoted), clipped to `max` characters. */
 export function show(v: unknown, max = 80): string {
   let s: string;
   try {
-    s = typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'undefined' : JSON.stringify(v) ?? String(v);
+    s = typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'undefined' : jsonOrString(v);
   } catch {
     s = String(v);
   }

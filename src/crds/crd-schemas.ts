@@ -67,12 +67,12 @@ function addCrd(
     return;
   }
   const spec = obj.spec;
-  if (!isRecord(spec)) return report('spec is missing or not an object');
+  if (!isRecord(spec)) { report('spec is missing or not an object'); return; }
   const group = spec.group;
   const kind = isRecord(spec.names) ? spec.names.kind : undefined;
-  if (typeof group !== 'string' || !group) return report('spec.group is missing');
-  if (typeof kind !== 'string' || !kind) return report('spec.names.kind is missing');
-  if (!Array.isArray(spec.versions) || spec.versions.length === 0) return report('spec.versions is missing or empty');
+  if (typeof group !== 'string' || !group) { report('spec.group is missing'); return; }
+  if (typeof kind !== 'string' || !kind) { report('spec.names.kind is missing'); return; }
+  if (!Array.isArray(spec.versions) || spec.versions.length === 0) { report('spec.versions is missing or empty'); return; }
   for (const [i, version] of spec.versions.entries()) {
     const vname = isRecord(version) ? version.name : undefined;
     if (typeof vname !== 'string' || !vname) {

@@ -92,7 +92,7 @@ export function renderSchemaDoc(metadata: MetadataStorage): string {
     }
     const constraints: string[] = [];
     for (const u of meta.uniques) {
-      const props = ([] as string[]).concat((u.properties as string | string[] | undefined) ?? []);
+      const props = ([] as string[]).concat((u.properties) ?? []);
       const cols = props.flatMap((p) => meta.properties[p as never]?.fieldNames ?? [p]);
       constraints.push(`- unique \`${u.name}\` (${cols.join(', ')})`);
     }
@@ -100,7 +100,7 @@ export function renderSchemaDoc(metadata: MetadataStorage): string {
       if (typeof p.unique === 'string') constraints.push(`- unique \`${p.unique}\` (${p.fieldNames.join(', ')})`);
     }
     for (const i of meta.indexes) {
-      const props = ([] as string[]).concat((i.properties as string | string[] | undefined) ?? []);
+      const props = ([] as string[]).concat((i.properties) ?? []);
       const cols = props.flatMap((p) => meta.properties[p as never]?.fieldNames ?? [p]);
       constraints.push(`- index \`${i.name}\` (${cols.join(', ')})`);
     }

@@ -161,7 +161,7 @@ interface Examined {
 
 async function examine(orm: MikroORM, options: SchemaDoctorOptions): Promise<DoctorReport> {
   const conn = orm.em.getConnection();
-  const exec: Exec = (sql, params = []) => conn.execute(sql, params as never[], 'all') as never;
+  const exec: Exec = (sql, params = []) => conn.execute(sql, params, 'all') as never;
   const databaseName = await checkScope(exec, options);
   const scope = await loadExamined(orm, exec, options);
   const { catalog, ledgerSchema, table, ourTables } = scope;
@@ -418,7 +418,7 @@ async function sameDefaults(
     for (const c of comparable) {
       try {
         const [row] = await exec<{ same: boolean }>(`select ${expr(c)} as same`);
-        result.set(c, row.same === true);
+        result.set(c, row.same);
       } catch {
         result.set(c, false);
       }

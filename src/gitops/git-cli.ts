@@ -216,10 +216,10 @@ export function catFileBatch(
     });
     child.on('error', (e) => fail(e));
     child.on('close', (code) => {
-      if (failed) return reject(failed);
-      if (code !== 0) return reject(new GitCommandError(`git cat-file --batch failed (exit ${code}): ${redactUrl(stderr.trim())}`, code, stderr));
+      if (failed) { reject(failed); return; }
+      if (code !== 0) { reject(new GitCommandError(`git cat-file --batch failed (exit ${code}): ${redactUrl(stderr.trim())}`, code, stderr)); return; }
       if (parser.count !== objectIds.length) {
-        return reject(new Error(`git cat-file --batch returned ${parser.count} of ${objectIds.length} objects`));
+        reject(new Error(`git cat-file --batch returned ${parser.count} of ${objectIds.length} objects`)); return;
       }
       resolve();
     });

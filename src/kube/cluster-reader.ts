@@ -381,7 +381,7 @@ export class ClusterReader {
     const where = `${kind.plural}.${kind.group}${namespace ? ` in namespace ${namespace}` : ''}`;
     let pages = 0;
     let restarts = 0;
-    // eslint-disable-next-line no-constant-condition
+     
     restart: while (true) {
       // Keyed by namespace/name: a restart starts from empty, and a server repeating an item
       // (it should not) cannot produce a duplicate row.

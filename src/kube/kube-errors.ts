@@ -59,7 +59,7 @@ export function statusBodyOf(err: unknown): { reason?: string; message?: string;
     }
   }
   if (parsed && typeof parsed === 'object' && (parsed as { kind?: unknown }).kind === 'Status') {
-    return parsed as { reason?: string; message?: string; code?: number };
+    return parsed;
   }
   return undefined;
 }

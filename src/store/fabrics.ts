@@ -4,6 +4,7 @@
  * aggregate over the fabric's resources, is SQL.
  */
 import { raw, type EntityManager } from '@mikro-orm/core';
+import type { FabricSyncStatus } from '../entities/enums.js';
 import { HedgehogFabric } from '../entities/hedgehog-fabric.js';
 import { StateTransition } from '../entities/state-transition.js';
 import { query, queryBuilder } from './sql.js';
@@ -16,7 +17,8 @@ import { query, queryBuilder } from './sql.js';
 export const FABRIC_SYNC_STATUS_SQL = `CASE WHEN drifted_count > 0 OR coalesce((drift_summary->>'unreadable')::int, 0) > 0 THEN 'out_of_sync' ELSE 'in_sync' END`;
 
 /** FABRIC_SYNC_STATUS_SQL as the value of a MikroORM update: the status follows the summary in the same statement. */
-const statusFromSummary = () => raw(FABRIC_SYNC_STATUS_SQL);
+// raw() returns a marker MikroORM recognizes in place of a value; it is typed as the column it computes.
+const statusFromSummary = () => raw<HedgehogFabric, FabricSyncStatus>(FABRIC_SYNC_STATUS_SQL);
 
 /** Recompute the fabric's cached summaries (per-kind counts, drift counts) from its resource rows. */
 export async function refreshFabricSummary(em: EntityManager, fabricId: number): Promise<void> {

@@ -5,7 +5,7 @@
  * `jsonb_to_record`; see encodeBatch): one round trip, one parse, no per-row queries (the bug this project
  * exists to avoid) and no parameter-count limits.
  */
-import type { EntityManager, EntityName } from '@mikro-orm/core';
+import type { EntityManager, EntityName, EntityProperty } from '@mikro-orm/core';
 import type { Knex, SqlEntityManager } from '@mikro-orm/postgresql';
 
 export type Row = Record<string, unknown>;
@@ -49,7 +49,8 @@ export const IDS_PER_STATEMENT = 10000;
 export function columnTypes(em: EntityManager, entityName: string): Map<string, string> {
   const meta = em.getMetadata().get(entityName);
   const types = new Map<string, string>();
-  for (const prop of Object.values(meta.properties)) {
+  // The metadata types declare both lists on every property; a collection (1:m, m:n) has no column and no lists.
+  for (const prop of Object.values(meta.properties) as Partial<Pick<EntityProperty, 'fieldNames' | 'columnTypes'>>[]) {
     const field = prop.fieldNames?.[0];
     const type = prop.columnTypes?.[0];
     if (field && type) types.set(field, type);
@@ -118,7 +119,7 @@ export function encodeBatch(
   for (const c of columns) (!alwaysVarying.includes(c) && sameScalarInAll(rows, c) ? constant : varying).push(c);
   const constants: Row = {};
   if (rows.length) for (const c of constant) constants[c] = json(c, rows[0]![c]);
-  const out: Row[] = new Array(rows.length);
+  const out = new Array<Row>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
     const o: Row = {};
@@ -134,7 +135,7 @@ function sameScalarInAll(rows: readonly Row[], column: string): boolean {
   const first = rows[0]![column] ?? null;
   if (first instanceof Date) {
     const t = first.getTime();
-    return rows.every((r) => r[column] instanceof Date && (r[column] as Date).getTime() === t);
+    return rows.every((r) => r[column] instanceof Date && (r[column]).getTime() === t);
   }
   if (first !== null && typeof first === 'object') return false;
   return rows.every((r) => (r[column] ?? null) === first);

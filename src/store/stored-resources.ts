@@ -33,10 +33,12 @@ export interface StoredResource {
   actualUpdated: Date | null;
   labels: Record<string, string>;
   annotations: Record<string, string>;
-  syncMetadata: { desired?: DesiredMetadata } & Record<string, unknown>;
+  /** jsonb: NOT NULL still admits a JSON null. */
+  syncMetadata: ({ desired?: DesiredMetadata } & Record<string, unknown>) | null;
   resourceState: ResourceState;
   conflictStatus: string;
-  conflictDetails: Record<string, unknown>;
+  /** jsonb: NOT NULL still admits a JSON null. */
+  conflictDetails: Record<string, unknown> | null;
 }
 
 const COLUMNS = `id, kind, namespace, name, api_version AS "apiVersion", desired_spec AS "desiredSpec",
@@ -111,7 +113,7 @@ export async function loadActualIndexes(em: EntityManager, fabricId: number, kin
   const out = new Map<string, Map<string, ActualIndexEntry>>();
   for (const r of rows) {
     let index = out.get(r.kind);
-    if (!index) out.set(r.kind, (index = new Map()));
+    if (!index) out.set(r.kind, (index = new Map<string, ActualIndexEntry>()));
     index.set(keyOf(r), toEntry(r));
   }
   return out;

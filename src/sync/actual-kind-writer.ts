@@ -4,11 +4,12 @@
  * (src/watch/watch-writer.ts), so both write through the same planner, drift evaluation and writer.
  */
 import type { EntityManager } from '@mikro-orm/core';
+import { listOrEmpty } from '../common/values.js';
 import type { HedgehogFabric } from '../entities/index.js';
 import type { KindInfo } from '../kube/catalog.js';
 import { keyOf, type ActualObservation, type ObjectError } from '../observations.js';
 import type { SchemaDefaults } from '../drift/types.js';
-import { loadActualIndex, loadActualIndexForKeys, loadStoredResourcesByIds, type ActualIndexEntry } from '../store/stored-resources.js';
+import { loadActualIndex, loadActualIndexForKeys, loadStoredResourcesByIds, type ActualIndexEntry, type StoredResource } from '../store/stored-resources.js';
 import { ACTUAL_COLUMNS, addOutcome, diffAgainstIndex, planActualWriteChunks } from './actual-plan.js';
 import type { DriftContext } from './drift-evaluation.js';
 import { markRefusedObjects, refusedByKey, type RefusedObject } from './refused-objects.js';
@@ -48,7 +49,7 @@ export function driftContextFor(
   now: Date,
 ): DriftContext {
   return {
-    ignore: fabric.ignoreRules ?? [],
+    ignore: listOrEmpty(fabric.ignoreRules),
     schemaDefaults: (kind) => schemaDefaults.get(kind) ?? null,
     lastActualRead,
     now,
@@ -95,7 +96,7 @@ export class ActualKindWriter {
       ? refusedByKey(kind.kind, mode.refused, mode.sweep ? observations : [...observations, ...mode.deletes])
       : new Map<string, RefusedObject>();
     const diff = await this.diff(em, fabric, kind, observations, mode, refused);
-    const stored = diff.idsToLoad.length ? await loadStoredResourcesByIds(em, diff.idsToLoad) : new Map();
+    const stored = diff.idsToLoad.length ? await loadStoredResourcesByIds(em, diff.idsToLoad) : new Map<string, StoredResource>();
     // Planned in chunks, each handed to the writer as it is built: the database works on one while the next is planned.
     const own = !writer;
     writer ??= new ResourceWriter(em, ACTUAL_COLUMNS, trigger, ctx.now, this.writeBatchRows, runId);
@@ -135,7 +136,11 @@ export class ActualKindWriter {
       if (mode.namespaces) {
         // A list of some namespaces says nothing about objects in the others: never sweep those.
         const covered = new Set(mode.namespaces);
-        for (const key of index.keys()) if (!covered.has(key.split('/')[1])) index.delete(key);
+        for (const key of index.keys()) {
+          // Keys are kind/namespace/name; a key without a namespace part is never covered.
+          const namespace = key.split('/')[1];
+          if (namespace === undefined || !covered.has(namespace)) index.delete(key);
+        }
       }
       // Listed but refused: present in the cluster, only unreadable. Their rows stay (and are marked).
       for (const key of refused.keys()) index.delete(key);

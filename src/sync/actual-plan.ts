@@ -7,7 +7,6 @@
  * using the stored details of just the rows involved — in chunks, so the writer can send one while the
  * next is planned.
  */
-import type { DriftStatus, ResourceState } from '../entities/enums.js';
 import { keyOf, type ActualObservation, type ResourceKey } from '../observations.js';
 import { evaluateDrift, type DriftContext } from './drift-evaluation.js';
 import type { ActualIndexEntry, StoredResource } from '../store/stored-resources.js';

@@ -21,7 +21,7 @@ function toRow(obj: object): CrdRow | null {
   // A schema PostgreSQL cannot store is not kept (it could not have come from a real API server anyway).
   if (findUnstorableString(o.spec)) return null;
   const rv = o.metadata?.resourceVersion;
-  return { kind, crd_name: name, resource_version: typeof rv === 'string' && rv ? rv : null, spec: o.spec as Record<string, unknown> };
+  return { kind, crd_name: name, resource_version: typeof rv === 'string' && rv ? rv : null, spec: o.spec };
 }
 
 /**

@@ -144,8 +144,8 @@ function planDeclared(
     last_synced_commit: input.commit,
     sync_metadata: { ...(s?.syncMetadata ?? {}), desired: desiredMeta },
     // The cluster's metadata wins on record while the object exists there; Git's otherwise.
-    labels: hasActual ? s!.labels : o.labels,
-    annotations: hasActual ? s!.annotations : o.annotations,
+    labels: hasActual ? s.labels : o.labels,
+    annotations: hasActual ? s.annotations : o.annotations,
     conflict_status: conflictStatus,
     conflict_details: conflict ? { locations: conflict.locations } : {},
     ...drift,
@@ -191,7 +191,8 @@ function planUndeclared(plan: DesiredPlan, input: DesiredPlanInput, key: string,
   const reason = `removed from the repository (was ${s.desiredFilePath ?? 'declared'})`;
   plan.changes.push({ kind: s.kind, namespace: s.namespace, name: s.name, change: 'cleared', driftStatus: drift.drift_status, state: drift.resource_state });
   if (s.resourceState !== drift.resource_state) plan.transitions.push({ key, from: s.resourceState, to: drift.resource_state, reason });
-  const { desired: _dropped, ...restMeta } = s.syncMetadata ?? {};
+  const restMeta = { ...s.syncMetadata };
+  delete restMeta.desired; // Git no longer declares it
   plan.upserts.push({
     fabric_id: input.fabricId,
     kind: s.kind,

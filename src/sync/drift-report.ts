@@ -73,7 +73,7 @@ export async function driftReport(em: EntityManager, fabric: HedgehogFabric, fil
       namespace: r.namespace,
       name: r.name,
       driftStatus: r.drift_status,
-      driftScore: Number(r.drift_score),
+      driftScore: r.drift_score,
       driftSeverity: r.drift_severity,
       differences: (r.drift_details?.differences ?? []).map((op) => withWholeValue(op, r)),
       extras: r.drift_details?.extras ?? [],

@@ -120,7 +120,7 @@ function shortDetail(err: unknown): string | undefined {
 }
 
 function rawMessage(err: unknown): string {
-  return err instanceof Error ? err.message : typeof err === 'string' ? err : String((err as { message?: unknown })?.message ?? err);
+  return err instanceof Error ? err.message : typeof err === 'string' ? err : String((err as { message?: unknown } | null | undefined)?.message ?? err);
 }
 
 /** The server's own message: no SQL before it, no detail or hint lines after it. */
@@ -148,7 +148,9 @@ export function errorMessageOf(err: unknown): string {
   }
   const detail = shortDetail(err);
   const message = detail ? `${own} (${detail})` : own;
-  return message || String((err as { name?: unknown })?.name ?? 'unknown error');
+  const name = (err as { name?: unknown } | null | undefined)?.name ?? 'unknown error';
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a thrown value's name can be anything: shown as String() shows it
+  return message || String(name);
 }
 
 /** One line saying what went wrong: the first non-empty line of the message, SQL stripped. */

@@ -64,8 +64,8 @@ export class FabricSchemas {
         const schemas = crdSchemasFromObjects(objs, { onProblem: (p) => problems.push(p) });
         for (const p of problems) this.log.warn({ fabric: fabric.name, crd: p.source, err: p.reason }, 'unusable CRD read from the cluster');
         this.fromCluster.set(fabric.id, schemas);
-        await this.store?.save(fabric.id, objs).catch((err: Error) => {
-          this.log.warn({ fabric: fabric.name, err: err.message }, 'could not store the CRD schemas read from the cluster');
+        await this.store?.save(fabric.id, objs).catch((err: unknown) => {
+          this.log.warn({ fabric: fabric.name, err: (err as Error).message }, 'could not store the CRD schemas read from the cluster');
         });
         return { schemas, source: 'cluster', ...(problems.length ? { problems } : {}) };
       }

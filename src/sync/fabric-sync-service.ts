@@ -208,8 +208,8 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
 
   /** A desired run without schemas says why when it can: the last actual sync could not read the CRDs. */
   private async noteWhyNoSchemas(em: EntityManager, fabric: HedgehogFabric, rec: RunAccumulator): Promise<void> {
-    const problem = await lastCrdReadProblem(em, fabric.id).catch((err: Error) => {
-      this.log.warn({ fabric: fabric.name, err: err.message }, 'could not read the last actual sync\'s CRD read problem');
+    const problem = await lastCrdReadProblem(em, fabric.id).catch((err: unknown) => {
+      this.log.warn({ fabric: fabric.name, err: (err as Error).message }, 'could not read the last actual sync\'s CRD read problem');
       return null;
     });
     if (problem) rec.details.schemaProblem = problem;
@@ -327,9 +327,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
   private async run(fabric: HedgehogFabric, type: RunType, work: (em: EntityManager, rec: RunAccumulator) => Promise<void>): Promise<SyncRunReport> {
     const unhealthy = await this.preflight();
     if (!unhealthy) return this.envelope(fabric, type, work);
-    return this.envelope(fabric, type, async () => {
-      throw unhealthy;
-    }).catch(() => {
+    return this.envelope(fabric, type, () => Promise.reject(unhealthy)).catch(() => {
       throw unhealthy;
     });
   }

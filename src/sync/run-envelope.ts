@@ -72,14 +72,14 @@ export async function runEnvelope(
     rec.counts = { ...rec.counts, created: 0, updated: 0, cleared: 0 };
     rec.recreated = [];
     errorMessage = errorMessageOf(err);
-    const code = (err as { code?: unknown })?.code;
+    const code = (err as { code?: unknown } | null | undefined)?.code;
     const source = failureSource(err);
     // For a database failure, which kind (connection, busy, migration, statement): it decides the hint.
     const databaseKind = source === 'database' ? { database: databaseFailureKind(err) } : {};
     rec.details.failure = { source, ...databaseKind, ...(typeof code === 'string' ? { code } : {}) };
     hooks.log.error({ fabric: fabric.name, type, err: errorMessage }, 'sync run failed');
     // The statement and the row MikroORM appended are kept out of the record and the line, but not lost: --verbose.
-    hooks.log.debug({ fabric: fabric.name, type, err: (err as Error)?.message }, 'sync run failed: the error in full');
+    hooks.log.debug({ fabric: fabric.name, type, err: (err as Error | null | undefined)?.message }, 'sync run failed: the error in full');
     const clusterFault = type !== 'desired' && isClusterFault(err);
     await markRunFailed(em, fabric.id, errorMessage, clusterFault).catch(
       () => undefined, // the database itself may be what failed; the run record below says so if it can

@@ -207,7 +207,7 @@ export class FakeKubeApi {
   /** Fresh copies of the stored objects (of one kind, or all), sorted by kind, namespace, name. */
   list(kind?: string): KubeObject[] {
     const kinds = kind === undefined ? this.store.servedKinds : [this.store.kindInfo(kind)].filter((k) => !!k);
-    return kinds.flatMap((k) => this.store.sorted(k!).map(parse));
+    return kinds.flatMap((k) => this.store.sorted(k).map(parse));
   }
 
   /** Creates many objects (100,000 in a few seconds). */
@@ -286,7 +286,7 @@ export class FakeKubeApi {
     record: FakeKubeRequest,
   ): Promise<void> {
     if (this.opts.token !== undefined && req.headers.authorization !== `Bearer ${this.opts.token}`) {
-      return this.sendStatus(res, record, status(401, 'Unauthorized', 'Unauthorized'));
+      this.sendStatus(res, record, status(401, 'Unauthorized', 'Unauthorized')); return;
     }
 
     const route = this.route(u.pathname);
@@ -309,16 +309,16 @@ export class FakeKubeApi {
       const verb = isWatch ? 'watch' : route.t === 'object' ? 'get' : 'list';
       const resource = info ? `${info.plural}.${info.group}` : '';
       const retryAfter = fault.retryAfterSeconds ?? (fault.code === 429 ? 1 : undefined);
-      return this.sendStatus(res, record, statusForCode(fault.code, resource, verb, retryAfter));
+      this.sendStatus(res, record, statusForCode(fault.code, resource, verb, retryAfter)); return;
     }
 
-    if (route.t === 'notfound') return this.sendStatus(res, record, status(404, 'NotFound', NOT_FOUND_MESSAGE));
+    if (route.t === 'notfound') { this.sendStatus(res, record, status(404, 'NotFound', NOT_FOUND_MESSAGE)); return; }
     if (req.method !== 'GET') {
-      return this.sendStatus(
+      this.sendStatus(
         res,
         record,
         status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
-      );
+      ); return;
     }
     return this.serve({ req, res, record, query, fault }, route, isWatch);
   }
@@ -328,18 +328,18 @@ export class FakeKubeApi {
     const { res, record } = ctx;
     switch (route.t) {
       case 'doc':
-        return this.sendJson(ctx, JSON.stringify(route.body()));
+        { this.sendJson(ctx, JSON.stringify(route.body())); return; }
       case 'text':
         record.status = 200;
         res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
         res.end(route.body);
         return;
       case 'collection':
-        return isWatch ? this.watch(ctx, route.info, route.namespace) : this.listCollection(ctx, route.info, route.namespace);
+        { isWatch ? this.watch(ctx, route.info, route.namespace) : this.listCollection(ctx, route.info, route.namespace); return; }
       case 'object':
-        return this.getObject(ctx, route.info, route.namespace, route.name);
+        { this.getObject(ctx, route.info, route.namespace, route.name); return; }
       case 'crds':
-        return this.sendJson(
+        { this.sendJson(
           ctx,
           JSON.stringify({
             kind: 'CustomResourceDefinitionList',
@@ -347,11 +347,11 @@ export class FakeKubeApi {
             metadata: { resourceVersion: String(this.store.rv) },
             items: this.opts.crds ?? [],
           }),
-        );
+        ); return; }
       case 'crd': {
         const crd = (this.opts.crds ?? []).find((c) => (c as { metadata?: { name?: string } }).metadata?.name === route.name);
         if (!crd) {
-          return this.sendStatus(
+          this.sendStatus(
             res,
             record,
             status(404, 'NotFound', `${CRD_PLURAL}.${CRD_GROUP} "${route.name}" not found`, {
@@ -359,9 +359,9 @@ export class FakeKubeApi {
               group: CRD_GROUP,
               kind: CRD_PLURAL,
             }),
-          );
+          ); return;
         }
-        return this.sendJson(ctx, JSON.stringify(crd));
+        this.sendJson(ctx, JSON.stringify(crd)); return;
       }
     }
   }

@@ -137,11 +137,19 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
     await this.tick;
   }
 
+  /**
+   * Read through a method, not the field: stop() flips the flag while a poll awaits, and the compiler would carry
+   * an earlier check's narrowing past those awaits.
+   */
+  private isRunning(): boolean {
+    return this.running;
+  }
+
   /** Give a fabric back (after its watch stopped). */
   async release(fabricId: number): Promise<void> {
     this.releasing.delete(fabricId);
     if (!this.held.delete(fabricId)) return;
-    await this.backend.release(fabricId).catch((err) => {
+    await this.backend.release(fabricId).catch((err: unknown) => {
       // An unlock that fails because the connection died released the lock anyway.
       this.log.warn({ fabricId, err: (err as Error).message }, 'lease release failed');
     });
@@ -186,7 +194,7 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
   }
 
   private schedule(delayMs: number): void {
-    if (!this.running) return;
+    if (!this.isRunning()) return;
     if (this.timer) this.clock.clearTimeout(this.timer);
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
@@ -197,7 +205,7 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
   private poll(): Promise<void> {
     if (this.tick) return this.tick;
     this.tick = this.pollOnce()
-      .catch((err) => {
+      .catch((err: unknown) => {
         // The backend marks itself lost on a failed query; the next poll reconnects.
         this.log.debug({ err: (err as Error).message }, 'lease poll failed');
       })
@@ -209,7 +217,7 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
   }
 
   private async pollOnce(): Promise<void> {
-    if (!this.running) return;
+    if (!this.isRunning()) return;
     if (this.held.size > 0 && !this.renewedInTime()) await this.expire();
     if (!this.backend.connected) {
       try {
@@ -236,15 +244,15 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
 
     const members = await this.backend.members();
     this.lastProof = this.clock.now();
-    if (!this.running) return;
+    if (!this.isRunning()) return;
     const targets = fairShares(this.wanted.length, members.length ? members : [{ order: 0, held: this.held.size, cap: this.maxFabrics, self: true }]);
     const capacity = Math.min(this.maxFabrics, targets.find((t) => t.member.self)?.target ?? this.wanted.length);
 
     // Take what nobody holds, in random order so replicas starting together spread out.
     for (const id of shuffle(unheld)) {
-      if (this.held.size >= capacity || !this.running) break;
+      if (this.held.size >= capacity || !this.isRunning()) break;
       if (await this.backend.tryAcquire(id)) {
-        if (!this.running) {
+        if (!this.isRunning()) {
           await this.backend.release(id);
           break;
         }
@@ -288,7 +296,7 @@ function shuffle<T>(items: T[]): T[] {
   const a = [...items];
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
+    [a[i], a[j]] = [a[j]!, a[i]!];
   }
   return a;
 }

@@ -141,8 +141,10 @@ export class AdvisoryLeaseBackend implements LeaseBackend {
       const { rows } = await client.query<{ pid: number; started: string }>(
         'SELECT pid, backend_start::text AS started FROM pg_stat_activity WHERE pid = pg_backend_pid()',
       );
-      this.pid = rows[0].pid;
-      this.backendStart = rows[0].started;
+      // The session's own row in pg_stat_activity always exists.
+      const [self] = rows;
+      this.pid = self!.pid;
+      this.backendStart = self!.started;
       this.heartbeatMs = await this.heartbeat(client);
       // A holder that vanishes without closing its socket (power loss, partition) keeps its locks until the SERVER
       // notices: ask it to probe this session's TCP connection every few seconds instead of after two hours.
@@ -190,7 +192,7 @@ export class AdvisoryLeaseBackend implements LeaseBackend {
       `SELECT hb::text, set_config('application_name', $1 || ':' || hb, false) FROM (SELECT ${DB_NOW_MS} AS hb) t`,
       [name],
     );
-    return Number(rows[0].hb);
+    return Number(rows[0]!.hb); // a SELECT without FROM filter: exactly one row
   }
 
   async ping(): Promise<void> {
@@ -198,12 +200,13 @@ export class AdvisoryLeaseBackend implements LeaseBackend {
     if (!client || !this.alive) throw new Error('lease connection is not open');
     // Renew only while the previous heartbeat is still valid: a replica that was frozen past its lease period
     // must not revive a lease another replica may be taking over right now.
-    const [row] = await this.run<{ now: string; hb: string | null }>(
+    const rows = await this.run<{ now: string; hb: string | null }>(
       `SELECT now::text, CASE WHEN now - $2::bigint <= $3::bigint
                              THEN set_config('application_name', $1 || ':' || now, false) END AS hb
          FROM (SELECT ${DB_NOW_MS} AS now) t`,
       [leaseApplicationName(this.opts.group, this.opts.cap ?? Infinity), this.heartbeatMs ?? 0, this.leasePeriodMs],
     );
+    const row = rows[0]!; // a SELECT over a one-row subquery: exactly one row
     if (row.hb === null) {
       const late = Number(row.now) - (this.heartbeatMs ?? 0);
       const reason = `lease expired: not renewed for ${late} ms (lease period ${this.leasePeriodMs} ms); this replica was stalled`;
@@ -232,14 +235,14 @@ export class AdvisoryLeaseBackend implements LeaseBackend {
       await this.run(`SELECT set_config('lock_timeout', $1, true)`, [`${Math.max(1, Math.round(this.opts.queryTimeoutMs / 2))}ms`]);
       const busy = await this.run('SELECT pg_advisory_xact_lock($1::int, $2::int)', [LOCK_NAMESPACE, fabricId]).then(
         () => false,
-        (err: { code?: string }) => {
-          if (err.code !== '55P03') throw err;
+        (err: unknown) => {
+          if ((err as { code?: string }).code !== '55P03') throw err;
           return true; // a write (or sync run) holds the fabric: try again at the next poll
         },
       );
       const [row] = busy ? [{ ok: false }] : await this.run<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::int, $2::int) AS ok', [LOCK_NAMESPACE_WATCH, fabricId]);
       await this.run(busy ? 'ROLLBACK' : 'COMMIT');
-      return row.ok;
+      return row!.ok; // pg_try_advisory_lock returns one row
     } catch (err) {
       if (this.alive) await this.run('ROLLBACK').catch(() => undefined);
       throw err;
@@ -263,7 +266,7 @@ export class AdvisoryLeaseBackend implements LeaseBackend {
       holder.pid,
       Math.max(1000, this.opts.queryTimeoutMs / 2),
     ]);
-    return ended.ok;
+    return ended!.ok; // pg_terminate_backend returns one row
   }
 
   async release(fabricId: number): Promise<void> {
@@ -346,47 +349,54 @@ export class InProcessLeaseBackend implements LeaseBackend {
     return this.open;
   }
 
-  async connect(): Promise<void> {
+  // The table lives in this process: every answer is immediate, given as the settled promise the interface asks for.
+
+  connect(): Promise<void> {
     this.open = true;
     this.table.members.add(this);
+    return Promise.resolve();
   }
 
-  async ping(): Promise<void> {
-    if (!this.open) throw new Error('lease table is closed');
+  ping(): Promise<void> {
+    return this.open ? Promise.resolve() : Promise.reject(new Error('lease table is closed'));
   }
 
-  async tryAcquire(fabricId: number): Promise<boolean> {
-    if (!this.open) return false;
+  tryAcquire(fabricId: number): Promise<boolean> {
+    if (!this.open) return Promise.resolve(false);
     const holder = this.table.holders.get(fabricId);
-    if (holder && holder !== this) return false;
+    if (holder && holder !== this) return Promise.resolve(false);
     this.table.holders.set(fabricId, this);
-    return true;
+    return Promise.resolve(true);
   }
 
-  async release(fabricId: number): Promise<void> {
+  release(fabricId: number): Promise<void> {
     if (this.table.holders.get(fabricId) === this) this.table.holders.delete(fabricId);
+    return Promise.resolve();
   }
 
-  async members(): Promise<LeaseMember[]> {
+  members(): Promise<LeaseMember[]> {
     const counts = new Map<InProcessLeaseBackend, number>();
     for (const h of this.table.holders.values()) counts.set(h, (counts.get(h) ?? 0) + 1);
-    return [...this.table.members]
-      .filter((m) => m.group === this.group)
-      .map((m) => ({ order: m.order, held: counts.get(m) ?? 0, cap: m.cap, self: m === this }));
+    return Promise.resolve(
+      [...this.table.members]
+        .filter((m) => m.group === this.group)
+        .map((m) => ({ order: m.order, held: counts.get(m) ?? 0, cap: m.cap, self: m === this })),
+    );
   }
 
-  async stillHolds(_em: EntityManager, fabricId: number): Promise<boolean> {
-    return this.open && this.table.holders.get(fabricId) === this;
+  stillHolds(_em: EntityManager, fabricId: number): Promise<boolean> {
+    return Promise.resolve(this.open && this.table.holders.get(fabricId) === this);
   }
 
   onLost(): void {
     // An in-process table cannot be lost while the process lives.
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.open = false;
     for (const [id, h] of this.table.holders) if (h === this) this.table.holders.delete(id);
     this.table.members.delete(this);
+    return Promise.resolve();
   }
 }
 
@@ -394,9 +404,9 @@ export class InProcessLeaseBackend implements LeaseBackend {
 export function leaseConnectionConfig(em: EntityManager): PgConnectionConfig {
   const conn = em.getConnection() as unknown as { getConnectionOptions(): Record<string, unknown> };
   const base = conn.getConnectionOptions();
-  const driverOptions = (em.config.get('driverOptions') ?? {}) as { connection?: Record<string, unknown> };
+  const driverOptions: { connection?: PgConnectionConfig } = em.config.get('driverOptions'); // MikroORM defaults it to {}
   const { host, port, user, password, database } = base as PgConnectionConfig;
-  return { host, port, user, password, database, ...(driverOptions.connection ?? {}) } as PgConnectionConfig;
+  return { host, port, user, password, database, ...(driverOptions.connection ?? {}) };
 }
 
 /** A key naming the database `em` talks to, for the in-process lease table. */

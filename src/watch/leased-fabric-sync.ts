@@ -23,6 +23,7 @@ import { EventEmitter, setMaxListeners } from 'node:events';
 import type { EntityManager } from '@mikro-orm/core';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { HedgehogFabric } from '../entities/index.js';
+import { listOrEmpty } from '../common/values.js';
 import { FABRIC_KINDS, type KindInfo } from '../kube/catalog.js';
 import { ClusterReader, type DiscoveryResult } from '../kube/cluster-reader.js';
 import { describeKubeError } from '../kube/kube-errors.js';
@@ -196,10 +197,23 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
     return this.watcher?.stats().events ?? 0;
   }
 
+  /**
+   * Read through a method, not the field: shutdown() sets the flag while the loops await, and the compiler would
+   * carry an earlier check's narrowing past those awaits.
+   */
+  private isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /** Another desired run asked for while this one ran (a method for the same reason as isStopped). */
+  private desiredRunAgain(): boolean {
+    return this.desiredAgain && !this.isStopped();
+  }
+
   start(): void {
     if (this.boot) return;
-    this.boot = this.run().catch((err) => {
-      if (!this.stopped) this.problem(err);
+    this.boot = this.run().catch((err: unknown) => {
+      if (!this.isStopped()) this.problem(err as Error);
     });
     const tick = Math.max(50, Math.min(this.opts.summaryIntervalMs ?? 5000, this.window.intervalMs) / 2);
     this.housekeepingTimer = this.clock.setInterval(() => this.enqueue({ type: 'housekeeping' }), tick);
@@ -222,7 +236,7 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
 
   /** Run the desired-state sync now (SIGHUP); coalesced with one already running. */
   syncDesiredNow(): Promise<SyncRunReport | null> {
-    if (this.stopped) return Promise.resolve(null);
+    if (this.isStopped()) return Promise.resolve(null);
     if (this.desiredRun) {
       this.desiredAgain = true;
       return this.desiredRun;
@@ -235,14 +249,14 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
   private async run(): Promise<void> {
     await this.window.closeOrphans().then(
       (n) => n && this.log.info({ fabric: this.name, runs: n }, 'closed watch runs left open by a replica that died'),
-      (err) => this.log.warn({ fabric: this.name, err: (err as Error).message }, 'could not close orphaned watch runs'),
+      (err: unknown) => this.log.warn({ fabric: this.name, err: (err as Error).message }, 'could not close orphaned watch runs'),
     );
-    for (let attempt = 0; !this.stopped; attempt++) {
+    for (let attempt = 0; !this.isStopped(); attempt++) {
       try {
         await this.startWatcher();
         break;
       } catch (err) {
-        if (this.stopped) return;
+        if (this.isStopped()) return;
         const delayMs = backoffDelay(attempt, this.retry);
         this.problem(new Error(`fabric "${this.name}": watch could not start (${describeKubeError(err)}); retrying in ${delayMs} ms`));
         try {
@@ -252,20 +266,21 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
         }
       }
     }
-    if (this.stopped) return;
+    if (this.isStopped()) return;
     this.scheduleDesired(true);
   }
 
   private async startWatcher(): Promise<void> {
     const kc = this.deps.kubeConfigFor(this.fabric);
-    const namespaces = this.fabric.namespaces?.length ? [...this.fabric.namespaces] : undefined;
+    const fabricNamespaces = listOrEmpty(this.fabric.namespaces);
+    const namespaces = fabricNamespaces.length ? [...fabricNamespaces] : undefined;
     const reader = new ClusterReader(kc, { ...this.opts.watcher?.list, namespaces, signal: this.abort.signal, clock: this.opts.watcher?.clock ?? this.clock });
     const discovery = await reader.discover(FABRIC_KINDS);
     this.schemaDefaults = await this.deps.schemas.defaultsFor(this.fabric, () => reader.readCrds());
     this.served = discovery.served;
     this.skipped = discovery.skipped;
     this.expectedScopes = new Set(discovery.served.flatMap((k) => (namespaces ?? ['*']).map((ns) => `${k.kind}/${ns}`)));
-    if (this.stopped) return;
+    if (this.isStopped()) return;
     const watcher = new ClusterInformer(kc, discovery.served, {
       ...this.opts.watcher,
       clock: this.opts.watcher?.clock ?? this.clock,
@@ -304,7 +319,7 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
     const failedNames = new Set(failed.map((f) => f.kind));
     let pending = FABRIC_KINDS.filter((k) => failedNames.has(k.kind));
     const backoff = this.opts.discoveryRetry ?? this.retry;
-    for (let attempt = 0; pending.length && !this.stopped; attempt++) {
+    for (let attempt = 0; pending.length && !this.isStopped(); attempt++) {
       try {
         await sleep(backoffDelay(attempt, backoff), this.abort.signal, this.clock);
       } catch {
@@ -314,11 +329,11 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
       try {
         d = await reader.discover(pending);
       } catch (err) {
-        if (this.stopped) return;
+        if (this.isStopped()) return;
         this.problem(new Error(`fabric "${this.name}": discovery retry of ${pending.map((k) => k.kind).join(', ')} failed (${describeKubeError(err)})`));
         continue;
       }
-      if (this.stopped) return;
+      if (this.isStopped()) return;
       // Every kind asked about gets this answer's verdict (served, not served, or still failed with today's reason).
       const asked = new Set(pending.map((k) => k.kind));
       this.skipped = [...this.skipped.filter((s) => !asked.has(s.kind)), ...d.skipped];
@@ -330,7 +345,8 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
 
   /** Start listing and watching kinds discovered after the start. */
   private watchMore(kinds: readonly KindInfo[]): void {
-    const namespaces = this.fabric.namespaces?.length ? [...this.fabric.namespaces] : ['*'];
+    const fabricNamespaces = listOrEmpty(this.fabric.namespaces);
+    const namespaces = fabricNamespaces.length ? [...fabricNamespaces] : ['*'];
     this.served = [...this.served, ...kinds];
     for (const k of kinds) for (const ns of namespaces) this.expectedScopes.add(`${k.kind}/${ns}`);
     this.log.info({ fabric: this.name, kinds: kinds.map((k) => k.kind) }, 'discovery answered: watching these kinds from now on');
@@ -494,13 +510,13 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
       const line = await this.refusalLine(err);
       this.log.warn({ fabric: this.name, err: line, retryInMs }, 'ledger write refused by the database (not an outage); relisting after a backoff');
       this.log.debug({ fabric: this.name, err: err.message }, 'ledger write refusal in full');
-      await this.window.close(line).catch((closeErr: Error) => this.log.debug({ fabric: this.name, err: errorText(closeErr) }, 'could not close the run window'));
+      await this.window.close(line).catch((closeErr: unknown) => this.log.debug({ fabric: this.name, err: errorText(closeErr) }, 'could not close the run window'));
       try {
         await sleep(retryInMs, this.abort.signal, this.clock);
       } catch {
         return; // stopped
       }
-      if (this.stopped || this.abandoned) return;
+      if (this.isStopped() || this.abandoned) return;
       this.paused = false;
       this.refused = false;
       this.log.debug({ fabric: this.name, pausedMs: this.clock.now() - this.pausedAt }, 'relisting every kind after a refused write');
@@ -518,7 +534,7 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
   }
 
   private async recover(): Promise<void> {
-    for (let attempt = Math.max(0, this.consecutiveFailures - 1); !this.stopped && !this.abandoned; attempt++) {
+    for (let attempt = Math.max(0, this.consecutiveFailures - 1); !this.isStopped() && !this.abandoned; attempt++) {
       try {
         await sleep(backoffDelay(attempt, this.retry), this.abort.signal, this.clock);
       } catch {
@@ -531,7 +547,7 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
         /* still down */
       }
     }
-    if (this.stopped || this.abandoned) return;
+    if (this.isStopped() || this.abandoned) return;
     const pausedMs = this.clock.now() - this.pausedAt;
     this.paused = false;
     this.window.endOutage(new Date());
@@ -551,14 +567,14 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
   private scheduleDesired(first = false): void {
     if (this.desiredTimer) this.clock.clearTimeout(this.desiredTimer);
     this.desiredTimer = undefined;
-    if (this.stopped || !this.desiredEnabled()) return;
+    if (this.isStopped() || !this.desiredEnabled()) return;
     const interval = this.opts.desiredIntervalMs ?? this.fabric.syncIntervalSeconds * 1000;
     this.desiredTimer = this.clock.setTimeout(() => void this.runDesired(false), first ? 0 : interval);
   }
 
   private runDesired(onDemand: boolean): Promise<SyncRunReport | null> {
     const run = (async (): Promise<SyncRunReport | null> => {
-      let report: SyncRunReport | null = null;
+      let report: SyncRunReport | null;
       do {
         this.desiredAgain = false;
         try {
@@ -582,10 +598,10 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
         this.deps.metrics?.runs.inc({ fabric: this.name, type: 'desired', status: report.status });
         if (report.status === 'failed') this.deps.metrics?.failures.inc({ fabric: this.name, type: 'desired' });
         this.emit('desired', report);
-      } while (this.desiredAgain && !this.stopped);
+      } while (this.desiredRunAgain());
       return report;
     })()
-      .catch((err) => {
+      .catch((err: unknown) => {
         this.problem(err as Error);
         return null;
       })
@@ -612,7 +628,7 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
     await this.watcher?.stop();
     await this.recovery;
     const deadline = this.opts.stopTimeoutMs ?? 15_000;
-    let timer: TimerHandle | undefined;
+    let timer: TimerHandle = undefined; // set by the executor below; clearing undefined is a no-op
     const timedOut = await Promise.race([
       this.idle().then(() => false),
       new Promise<boolean>((resolve) => {

@@ -115,7 +115,7 @@ export class WatchMetrics {
       this.registry
         .metrics()
         .then((body) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(body))
-        .catch((err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics unavailable: ${err.message}\n`));
+        .catch((err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics unavailable: ${(err as Error).message}\n`));
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

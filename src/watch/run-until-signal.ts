@@ -44,8 +44,8 @@ export async function runWatchUntilSignal(target: WatchTarget, fabricNames: read
           cleanup();
           resolve(0);
         },
-        (err: Error) => {
-          log.error({ err: err.message }, 'the watch did not stop cleanly');
+        (err: unknown) => {
+          log.error({ err: (err as Error).message }, 'the watch did not stop cleanly');
           cleanup();
           resolve(3);
         },
@@ -53,7 +53,7 @@ export async function runWatchUntilSignal(target: WatchTarget, fabricNames: read
     };
     const onHup = () => {
       log.info({ fabrics: handle.held() }, 'SIGHUP: syncing the desired state now');
-      void handle.syncDesiredNow().catch((err: Error) => log.error({ err: err.message }, 'desired-state sync failed'));
+      void handle.syncDesiredNow().catch((err: unknown) => log.error({ err: (err as Error).message }, 'desired-state sync failed'));
     };
     proc.on('SIGINT', onStop);
     proc.on('SIGTERM', onStop);

@@ -48,7 +48,7 @@ export function spawnReplica(config: object, env: NodeJS.ProcessEnv = {}): Repli
   const waiters: { pred: (l: ReplicaLine) => boolean; resolve: (l: ReplicaLine) => void }[] = [];
   let buf = '';
   let err = '';
-  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     buf += chunk;
     let nl;
     while ((nl = buf.indexOf('\n')) >= 0) {
@@ -69,7 +69,7 @@ export function spawnReplica(config: object, env: NodeJS.ProcessEnv = {}): Repli
       }
     }
   });
-  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+  proc.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     err += chunk;
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

@@ -188,7 +188,7 @@ export class ObjectStore {
     if (rv === this.rvCounter) return this.sorted(info);
     if (rv > this.rvCounter) throw tooLargeResourceVersion(rv, this.rvCounter);
     if (rv < this.horizon) throw tooOldResourceVersion(rv, this.horizon);
-    const map = new Map(this.objects.get(info.kind)!);
+    const map = new Map(this.objects.get(info.kind));
     const later = this.eventsSince(rv);
     for (let i = later.length - 1; i >= 0; i--) {
       const e = later[i]!;
@@ -325,7 +325,7 @@ export class ObjectStore {
       }
       namespace = ns;
     }
-    return { info, meta: meta as Record<string, unknown> & { resourceVersion?: string }, rest, namespace, name };
+    return { info, meta: meta, rest, namespace, name };
   }
 
   private record(e: StoreEvent): void {
