@@ -73,9 +73,9 @@ function addCrd(
   if (typeof group !== 'string' || !group) { report('spec.group is missing'); return; }
   if (typeof kind !== 'string' || !kind) { report('spec.names.kind is missing'); return; }
   if (!Array.isArray(spec.versions) || spec.versions.length === 0) { report('spec.versions is missing or empty'); return; }
-  for (const [i, version] of spec.versions.entries()) {
+  for (const [i, version] of (spec.versions as unknown[]).entries()) {
     const vname = isRecord(version) ? version.name : undefined;
-    if (typeof vname !== 'string' || !vname) {
+    if (!isRecord(version) || typeof vname !== 'string' || !vname) {
       report(`spec.versions[${i}].name is missing`);
       continue;
     }
@@ -120,14 +120,17 @@ const CRD_FILE = /\.(ya?ml|json)$/i;
  * Documents that are not CRDs are skipped; broken YAML and malformed CRDs are problems (see CrdLoadOptions).
  */
 export async function loadCrdSchemasFromDir(dir: string, opts?: CrdLoadOptions): Promise<CrdSchemas> {
-  const info = await stat(dir).catch((err: NodeJS.ErrnoException) => {
-    throw new Error(`CRD directory ${dir} cannot be read: ${err.code ?? err.message}`);
+  const info = await stat(dir).catch((err: unknown) => {
+    // fs rejects with an ErrnoException (code may be absent, e.g. for an invalid argument).
+    const { code, message } = err as NodeJS.ErrnoException;
+    throw new Error(`CRD directory ${dir} cannot be read: ${code ?? message}`);
   });
   if (!info.isDirectory()) throw new Error(`CRD directory ${dir} is not a directory`);
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   const files = entries
     .filter((e) => e.isFile() && CRD_FILE.test(e.name))
-    .map((e) => path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name))
+    // Dirent.parentPath is typed as always there but only exists from Node 20.12; earlier 20.x has only `path`.
+    .map((e) => path.join((e.parentPath as string | undefined) ?? (e as unknown as { path: string }).path, e.name))
     .sort();
 
   const schemas = new Map<string, OpenApiSchema>();
@@ -141,8 +144,9 @@ export async function loadCrdSchemasFromDir(dir: string, opts?: CrdLoadOptions):
     const list = Array.isArray(docs) ? docs : [docs];
     for (const doc of list) {
       // The line of the document's first content, not of its `---` marker.
-      const start = doc.contents?.range?.[0] ?? doc.range?.[0];
-      const line = start === undefined ? undefined : lineCounter.linePos(start).line;
+      // Parsed documents and nodes always carry a range.
+      const start = doc.contents?.range[0] ?? doc.range[0];
+      const line = lineCounter.linePos(start).line;
       if (doc.errors.length) {
         const err = doc.errors[0]!;
         problem({ source: file, line: err.linePos?.[0]?.line ?? line, reason: `invalid YAML: ${err.message.split('\n')[0]}` });

@@ -54,7 +54,7 @@ function prepareSchema(schema: unknown, strictFields: boolean, at: 'root' | 'met
   if (out.nullable === true) {
     // ajv refuses `nullable` without `type`; an enum must list null for null to pass.
     if (out.type === undefined) delete out.nullable;
-    else if (Array.isArray(out.enum) && !out.enum.includes(null)) out.enum = [...out.enum, null];
+    else if (Array.isArray(out.enum) && !out.enum.includes(null)) out.enum = [...(out.enum as unknown[]), null];
   }
   const isObjectSchema = out.type === 'object' || isRecord(out.properties);
   if (
@@ -107,7 +107,8 @@ function locate(pointer: string, data: unknown): { path: string; value: unknown 
 }
 
 function describe(v: unknown): string {
-  const json = JSON.stringify(v);
+  // Typed as string, but undefined for undefined, functions and symbols.
+  const json = JSON.stringify(v) as string | undefined;
   const text = json === undefined ? String(v) : json.length > 80 ? `${json.slice(0, 77)}...` : json;
   return `${Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v} ${text}`;
 }

@@ -127,7 +127,7 @@ export function schemaDefaultsFor(schemas: CrdSchemas | null | undefined, apiVer
   if (!schemas) return null;
   const key = crdSchemaKey(apiVersion, kind);
   let perSchemas = cache.get(schemas);
-  if (!perSchemas) cache.set(schemas, (perSchemas = new Map()));
+  if (!perSchemas) cache.set(schemas, (perSchemas = new Map<string, SchemaDefaults | null>()));
   if (perSchemas.has(key)) return perSchemas.get(key)!;
   const schema = schemas.get(key);
   const result = schema ? SchemaDefaults.fromSchema(schema) : null;

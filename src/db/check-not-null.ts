@@ -64,12 +64,13 @@ export async function columnsRequiredByChecks(
 /** [the column] when the single-column check evaluates to false for NULL. */
 async function rejectsNull(exec: SqlExec, check: CheckConstraint, typeOf: (key: string) => string | undefined): Promise<string[]> {
   const [column] = check.columns;
+  if (column === undefined) return [];
   const type = typeOf(columnKey(check.schema, check.table, column));
   if (!type) return [];
   const sql = `select (${checkExpression(check.def)}) as ok from (select null::${type} as ${sqlIdent(column)}) probe`;
   try {
     const [row] = await exec<{ ok: boolean | null }>(sql);
-    return row.ok === false ? [column] : [];
+    return row?.ok === false ? [column] : [];
   } catch {
     // NULL is not even a value of the type (a NOT NULL domain): the domain already says so.
     return [];

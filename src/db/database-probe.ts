@@ -39,8 +39,8 @@ function connectFailureText(err: unknown): { text: string; code: string } {
   const e = err as Error & { code?: string; errors?: Error[] };
   const inner = e.errors?.find((x) => (x as { code?: string }).code) as { code?: string } | undefined;
   const code = e.code ?? inner?.code ?? 'ECONNECT';
-  const text = e.message || e.errors?.map((x) => x.message).join('; ') || String(code);
-  return { text: text.split('\n')[0]!, code: String(code) };
+  const text = e.message || e.errors?.map((x) => x.message).join('; ') || code;
+  return { text: text.split('\n')[0]!, code };
 }
 
 /**

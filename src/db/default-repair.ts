@@ -129,8 +129,8 @@ export async function firstFailingCheck(
   // No bind parameters: the statement is sent as is, so a `?` in an expression stays a `?`.
   const sql = `select ${[typed, ...tests].join(', ')} from (select (${valueSql})::${col.type} as ${sqlIdent(col.column)}) probe`;
   const [row] = await exec<Record<string, boolean>>(sql);
-  const failing = checks.findIndex((_, i) => row[`c${i}`] === false);
-  return failing < 0 ? null : checks[failing].name;
+  const failing = checks.findIndex((_, i) => row?.[`c${i}`] === false);
+  return failing < 0 ? null : checks[failing]!.name;
 }
 
 /**

@@ -30,7 +30,8 @@ const RELATION_KINDS: Record<string, string> = { v: 'a view', m: 'a materialized
  * examining a scope that does not exist would report "healthy" about nothing.
  */
 export async function checkScope(exec: SqlExec, options: DoctorScope): Promise<string> {
-  const [{ name: database }] = await exec<{ name: string }>('select current_database() as name');
+  const [current] = await exec<{ name: string }>('select current_database() as name');
+  const database = current!.name;
   const schema = options.schema ?? null;
   if (schema !== null) {
     const found = await exec('select 1 from pg_namespace where nspname = ?', [schema]);

@@ -268,7 +268,7 @@ async function joinHolder(dir: string, first: LockRecord, waitMs: number, silent
           const server = `127.0.0.1:${holder.port}`;
           SHARED.set(server, holder.pid);
           // Nothing of ours runs; stop() forgets the holder, so a later server on a reused port is not taken for it.
-          return { url, dataDir: dir, servedBy: holder.pid, stop: async () => void SHARED.delete(server) };
+          return { url, dataDir: dir, servedBy: holder.pid, stop: () => Promise.resolve(void SHARED.delete(server)) };
         } catch (err) {
           lastError = (err as Error).message; // its connections are all taken, or it is busy: try again
         }
@@ -364,7 +364,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
   const dataDir = inMemory ? null : resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   if (options.loadDataDir && !inMemory) throw new Error('loadDataDir is for an in-memory database (dataDir: "memory") only');
   let release = () => {};
-  let publish = (_port: number) => {};
+  let publish: (port: number) => void = () => {};
   if (dataDir) {
     // PGlite keeps its files in <dir>/db; the lock file sits beside it.
     mkdirSync(dataDir, { recursive: true });

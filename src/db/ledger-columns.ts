@@ -3,7 +3,7 @@
  * metadata. One view shared by the schema doctor, the schema document generator
  * and the tests, so they can never disagree about what "our default" is.
  */
-import { MikroORM, type EntityMetadata, type MetadataStorage } from '@mikro-orm/postgresql';
+import { MikroORM, ReferenceKind, type EntityMetadata, type MetadataStorage } from '@mikro-orm/postgresql';
 import { ALL_ENTITIES, IDENTITY_COLUMNS } from '../entities/index.js';
 import { createBaseOrmConfig } from './orm-base-config.js';
 
@@ -32,22 +32,24 @@ export function ledgerColumns(metadata: MetadataStorage): LedgerColumn[] {
   for (const entity of ALL_ENTITIES) {
     const meta: EntityMetadata = metadata.get(entity.name);
     for (const prop of meta.props) {
-      if (!prop.fieldNames?.length || prop.persist === false) continue;
-      if (prop.kind !== 'scalar' && prop.kind !== 'm:1' && prop.kind !== '1:1') continue;
-      if (prop.kind === '1:1' && !prop.owner) continue;
-      const column = prop.fieldNames[0];
+      // Typed as always present, but collection properties (1:m, m:n) have no field names at runtime.
+      const fieldNames = prop.fieldNames as string[] | undefined;
+      if (!fieldNames?.length || prop.persist === false) continue;
+      if (prop.kind !== ReferenceKind.SCALAR && prop.kind !== ReferenceKind.MANY_TO_ONE && prop.kind !== ReferenceKind.ONE_TO_ONE) continue;
+      if (prop.kind === ReferenceKind.ONE_TO_ONE && !prop.owner) continue;
+      const column = fieldNames[0]!;
       out.push({
         entity: meta.className,
         table: meta.tableName,
         column,
         property: prop.name,
-        columnType: prop.columnTypes[0],
+        columnType: prop.columnTypes[0]!,
         nullable: Boolean(prop.nullable),
         defaultSql: prop.defaultRaw ?? null,
         primary: Boolean(prop.primary),
         identity: (IDENTITY_COLUMNS[meta.tableName] ?? []).includes(column),
         enumItems: prop.enum && Array.isArray(prop.items) ? prop.items.map(String) : null,
-        references: prop.kind === 'm:1' || prop.kind === '1:1' ? (prop.targetMeta?.tableName ?? null) : null,
+        references: prop.kind === ReferenceKind.MANY_TO_ONE || prop.kind === ReferenceKind.ONE_TO_ONE ? (prop.targetMeta?.tableName ?? null) : null,
       });
     }
   }

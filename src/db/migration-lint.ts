@@ -123,7 +123,7 @@ export function lintMigrationStatements(
     const create = new RegExp(String.raw`^create\s+(?:unlogged\s+)?table\s+(?:if\s+not\s+exists\s+)?${TABLE_NAME}\s*\(([\s\S]*)\)\s*;?$`, 'i').exec(sql);
     if (create) {
       const table = ident(create[3], create[4]);
-      for (const def of splitTopLevel(create[5])) {
+      for (const def of splitTopLevel(create[5]!)) {
         const col = new RegExp(`^${IDENT}\\s+`, 'i').exec(def);
         if (!col || /^(constraint|primary|unique|check|foreign|exclude)\b/i.test(def)) continue;
         const body = withoutLiterals(def);
@@ -135,7 +135,7 @@ export function lintMigrationStatements(
     const alter = new RegExp(String.raw`^alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?${TABLE_NAME}\s+([\s\S]*?);?$`, 'i').exec(sql);
     if (!alter) continue;
     const table = ident(alter[3], alter[4]);
-    for (const action of splitTopLevel(alter[5])) {
+    for (const action of splitTopLevel(alter[5]!)) {
       const body = withoutLiterals(action);
       const add = new RegExp(String.raw`^add\s+(?:column\s+)?(?:if\s+not\s+exists\s+)?${IDENT}\s+`, 'i').exec(body);
       if (add && !/^add\s+(constraint|primary|unique|check|foreign)\b/i.test(body)) {
@@ -145,7 +145,7 @@ export function lintMigrationStatements(
       const alterCol = new RegExp(String.raw`^alter\s+(?:column\s+)?${IDENT}\s+([\s\S]*)$`, 'i').exec(body);
       if (!alterCol) continue;
       const column = ident(alterCol[1], alterCol[2]);
-      const change = alterCol[3].trim();
+      const change = alterCol[3]!.trim();
       if (/^set\s+not\s+null/i.test(change)) known.set(`${table}.${column}`, true);
       else if (/^drop\s+not\s+null/i.test(change)) known.set(`${table}.${column}`, false);
       else if (/^drop\s+default/i.test(change) && notNull(table, column)) {

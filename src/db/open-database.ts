@@ -181,6 +181,7 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
     const missing = embedded ? false : (await probeDatabase(url, connectTimeoutMs)) === 'missing';
     if (missing && !options.createDatabase) throw missingDatabase(url);
     const { migrations, driverOptions, ...rest } = options.ormOptions ?? {};
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- init() builds a core MikroORM, not the PostgreSqlMikroORM subclass (same instance shape; nothing here relies on instanceof).
     orm = await MikroORM.init(
       createOrmConfig(url, {
         // PGlite is a single backend: one pooled connection.

@@ -3,7 +3,7 @@
  * database defaults), the value `new Entity()` holds, and SCHEMA_RATIONALE.
  * Run `npm run docs:schema` to regenerate; a test fails when the file is stale.
  */
-import type { MetadataStorage } from '@mikro-orm/postgresql';
+import { ReferenceKind, type MetadataStorage } from '@mikro-orm/postgresql';
 import { ALL_ENTITIES } from '../entities/index.js';
 import { ledgerColumns, type LedgerColumn } from './ledger-columns.js';
 import { SCHEMA_RATIONALE } from './schema-rationale.js';
@@ -111,7 +111,7 @@ export function renderSchemaDoc(metadata: MetadataStorage): string {
       constraints.push(`- check \`${ch.name}\`: \`${String(ch.expression)}\``);
     }
     for (const p of meta.props) {
-      if (p.kind === 'm:1') {
+      if (p.kind === ReferenceKind.MANY_TO_ONE) {
         constraints.push(
           `- foreign key \`${p.fieldNames[0]}\` → \`${p.targetMeta?.tableName}\`(id) on delete ${p.deleteRule ?? 'no action'}`,
         );

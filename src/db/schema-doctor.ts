@@ -412,13 +412,13 @@ async function sameDefaults(
     const [row] = await exec<Record<string, boolean>>(
       `select ${comparable.map((c, i) => `${expr(c)} as c${i}`).join(', ')}`,
     );
-    comparable.forEach((c, i) => result.set(c, row[`c${i}`] === true));
+    comparable.forEach((c, i) => result.set(c, row?.[`c${i}`] === true));
   } catch {
     // One expression does not evaluate (e.g. a default of the wrong type): compare one by one.
     for (const c of comparable) {
       try {
         const [row] = await exec<{ same: boolean }>(`select ${expr(c)} as same`);
-        result.set(c, row.same);
+        result.set(c, row?.same === true);
       } catch {
         result.set(c, false);
       }
@@ -443,7 +443,7 @@ export function formatDoctorReport(report: DoctorReport, options: { fix?: boolea
   const lines: string[] = [];
   const scope = report.table ? `table ${report.table}` : `schema(s) ${report.schemas.join(', ') || '(none)'}`;
   lines.push(`Examined ${scope}${report.ledgerDetected ? `; ledger tables in ${report.ledgerSchema}` : '; no ledger tables found'}.`);
-  for (const note of report.notes ?? []) lines.push(`· ${note}`);
+  for (const note of report.notes) lines.push(`· ${note}`);
   for (const f of report.fixedFindings) lines.push(`fixed: ${f.message}`);
   if (report.appliedSql.length > 0) {
     lines.push(`Applied in one transaction:`);

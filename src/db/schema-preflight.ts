@@ -136,7 +136,7 @@ interface PreflightRow {
  * (none on a healthy ledger).
  */
 export async function checkLedgerSchema(em: EntityManager): Promise<SchemaPreflight> {
-  const schema = (em.config.get('schema') as string | undefined) ?? 'public';
+  const schema = em.config.get('schema') ?? 'public';
   const params = [schema, ...entityParams(em.getMetadata())];
   const connection = em.getConnection();
   const run = (withMigrations: boolean, extra: string[] = []) =>

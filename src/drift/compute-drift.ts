@@ -239,18 +239,21 @@ function walkArray(w: Walk, d: unknown[], a: unknown[], p: unknown, ign: IgnoreC
   }
 }
 
-/** Labels or annotations: flat string maps, one leaf per key; tool-written keys are not compared. */
+/**
+ * Labels or annotations: flat string maps, one leaf per key; tool-written keys are not compared.
+ * Values are typed `| null` because YAML and API payloads can carry a null value (`key: ~`).
+ */
 function walkStringMap(
   w: Walk,
-  d: Record<string, string> | undefined,
-  a: Record<string, string> | undefined,
-  p: Record<string, string> | undefined,
+  d: Record<string, string | null> | undefined,
+  a: Record<string, string | null> | undefined,
+  p: Record<string, string | null> | undefined,
   ign: IgnoreCursor,
   skip: ReadonlySet<string>,
   detail: (v: unknown) => unknown,
 ): void {
-  const dm: Record<string, string> = d ?? {};
-  const am: Record<string, string> = a ?? {};
+  const dm: Record<string, string | null> = d ?? {};
+  const am: Record<string, string | null> = a ?? {};
   for (const k in dm) {
     const dv = dm[k];
     if (dv === undefined || dv === null || skip.has(k)) continue;
@@ -276,7 +279,8 @@ function walkStringMap(
 }
 
 function specOf(side: SideState, input: DriftInput, which: string): Obj {
-  const spec = side.spec;
+  // Typed as an object, but library callers (plain JS, parsed JSON) can pass anything: checked here.
+  const spec: unknown = side.spec;
   if (spec === undefined || spec === null) return {};
   if (!isRecord(spec)) {
     throw new TypeError(`${input.kind} ${input.name}: the ${which} spec must be an object, got ${Array.isArray(spec) ? 'an array' : typeof spec}`);

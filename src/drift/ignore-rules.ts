@@ -55,7 +55,7 @@ export function ignoreRuleProblem(rule: IgnoreRule): string | null {
     if (segs.length === 1 || segs[1] === 'labels' || segs[1] === 'annotations' || segs[1] === '*') return null;
     return `${where}: only /metadata/labels and /metadata/annotations are compared`;
   }
-  return `${where}: must start with /spec or /metadata (${JSON.stringify('/' + segs[0])} is never compared)`;
+  return `${where}: must start with /spec or /metadata (${JSON.stringify('/' + segs[0]!)} is never compared)`;
 }
 
 function newNode(): IgnoreNode {

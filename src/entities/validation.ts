@@ -35,12 +35,15 @@ function formatViolation(v: EntityViolation): string {
 
 function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';
-  let text: string;
+  let text: string | undefined;
   try {
-    text = JSON.stringify(value) ?? String(value);
+    // Undefined for functions and symbols, whatever the declared return type says.
+    text = JSON.stringify(value);
   } catch {
-    text = String(value);
+    // Cycles and bigints have no JSON form.
   }
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- only what JSON cannot show (functions, symbols, bigints, cycles) gets here
+  text ??= String(value);
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 

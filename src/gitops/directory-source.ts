@@ -10,7 +10,8 @@ import type { ManifestSink } from './manifest-sink.js';
 import { DesiredSourceError } from './source-error.js';
 import { comparePaths, decodePathBytes, isManifestPath, NON_UTF8_NAME_REASON } from './source-files.js';
 
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+// Typed as numbers, but Windows defines neither flag.
+const OPEN_FLAGS = constants.O_RDONLY | ((constants.O_NOFOLLOW as number | undefined) ?? 0) | ((constants.O_NONBLOCK as number | undefined) ?? 0);
 
 /** The real root, and the start directory (root + sub-path) after checking it holds no symlink. */
 async function startDirectory(root: string, subPath: string): Promise<{ realRoot: string; start: string }> {

@@ -7,8 +7,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { catFileBatch, GitCommandError, redactUrl, runGit } from './git-cli.js';
+import { catFileBatch, redactUrl, runGit } from './git-cli.js';
 import type { ManifestSink } from './manifest-sink.js';
+import { show } from '../common/values.js';
 import { DesiredSourceError } from './source-error.js';
 import { comparePaths, decodePathBytes, isManifestPath, isUnder, NON_UTF8_NAME_REASON, unsafePathReason } from './source-files.js';
 
@@ -96,7 +97,7 @@ export async function syncMirror(url: string, cacheDir: string, opts: { timeoutM
     return dir;
   } catch (e) {
     if (e instanceof DesiredSourceError) throw e;
-    const msg = e instanceof GitCommandError ? e.message : String((e as Error).message ?? e);
+    const msg = e instanceof Error ? e.message : typeof e === 'string' ? e : show(e);
     throw new DesiredSourceError(`cannot clone or fetch repository ${shown}: ${redactUrl(msg)}`, { cause: e });
   }
 }
@@ -111,6 +112,7 @@ async function followRemoteHead(gitDir: string, network: { timeoutMs?: number })
 /** Resolve a branch, tag or commit (default: the repository's HEAD) to a commit SHA. */
 export async function resolveCommit(gitDir: string, ref: string | null | undefined): Promise<{ commit: string; ref: string }> {
   const wanted = ref === undefined || ref === null || ref === '' ? null : ref;
+  // eslint-disable-next-line no-control-regex -- control characters (NUL to US, DEL) are exactly what a ref must not contain
   if (wanted !== null && /[\0-\x1f\x7f]/.test(wanted)) {
     throw new DesiredSourceError(`ref ${JSON.stringify(wanted)} contains control characters`);
   }

@@ -29,7 +29,7 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () 
 export function parseRetryAfter(value: string | string[] | undefined | null, now: number = Date.now()): number | undefined {
   const v = Array.isArray(value) ? value[0] : value;
   if (v === undefined || v === null) return undefined;
-  const s = String(v).trim();
+  const s = v.trim();
   if (s === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
   const at = Date.parse(s);

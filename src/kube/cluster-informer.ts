@@ -187,9 +187,9 @@ export class ClusterInformer extends EventEmitter {
       clock: this.clock,
     });
     const firstLists = this.scopes.map((scope) => {
-      let settle!: (err?: unknown) => void;
+      let settle!: (err?: Error) => void;
       const first = new Promise<void>((resolve, reject) => {
-        settle = (err?: unknown) => (err ? reject(err) : resolve());
+        settle = (err?: Error) => (err ? reject(err) : resolve());
       });
       this.loops.push(this.runScope(scope, settle));
       return first;
@@ -253,7 +253,7 @@ export class ClusterInformer extends EventEmitter {
   // --- the per-scope loop --------------------------------------------------------------------
 
   /** `failStartOnAuth`: a refused first list ends this scope and fails start() (false for kinds added later). */
-  private async runScope(scope: Scope, firstListDone: (err?: unknown) => void, failStartOnAuth = true): Promise<void> {
+  private async runScope(scope: Scope, firstListDone: (err?: Error) => void, failStartOnAuth = true): Promise<void> {
     let first = true;
     try {
       while (!this.stopped) {
@@ -281,6 +281,7 @@ export class ClusterInformer extends EventEmitter {
           if (scope.needList) continue; // a resync() arrived during the list
         }
         const outcome = await this.watchOnce(scope);
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() may run during the await; TypeScript keeps the loop's narrowing across it (TypeScript#9998)
         if (this.stopped) break;
         await this.afterWatch(scope, outcome);
       }
@@ -377,15 +378,16 @@ export class ClusterInformer extends EventEmitter {
 
   private watchOnce(scope: Scope): Promise<Outcome> {
     const { kind } = scope;
-    const agents = new Set<Agent>();
+    const agents = new Set<Pick<Agent, 'destroy'>>();
     // A view of the KubeConfig that remembers the http.Agent of each watch request, the only
     // handle through which a request still waiting for response headers can be cancelled.
     const kc = this.kc;
     const capturing = Object.create(kc) as KubeConfig;
     capturing.applyToFetchOptions = async (o) => {
       const init = await kc.applyToFetchOptions(o);
-      const agent = (init as { agent?: unknown }).agent;
-      if (agent && typeof (agent as Agent).destroy === 'function') agents.add(agent as Agent);
+      // Duck-typed: proxy agents are not all http.Agent instances, and only destroy() is needed.
+      const agent = (init as { agent?: { destroy?: unknown } | null }).agent;
+      if (agent && typeof agent.destroy === 'function') agents.add(agent as Pick<Agent, 'destroy'>);
       return init;
     };
 
@@ -395,7 +397,7 @@ export class ClusterInformer extends EventEmitter {
     let events = 0;
     let settled = false;
     let controller: AbortController | undefined;
-    let watchdog: TimerHandle | undefined;
+    let watchdog: TimerHandle; // unknown: undefined until armed
 
     return new Promise<Outcome>((resolve) => {
       const finish = (o: Outcome) => {
@@ -452,7 +454,7 @@ export class ClusterInformer extends EventEmitter {
           controller = c;
           if (settled) c.abort();
         })
-        .catch((err) => finish({ type: 'error', reason: `watch could not start: ${describeKubeError(err)}` }));
+        .catch((err: unknown) => finish({ type: 'error', reason: `watch could not start: ${describeKubeError(err)}` }));
     });
   }
 
@@ -478,7 +480,7 @@ export class ClusterInformer extends EventEmitter {
         counted();
         if (rv) scope.resourceVersion = rv;
         // Valid names only: a name no ledger row can have (a NUL, say) would fail the whole batch's SQL.
-        if (typeof meta?.namespace === 'string' && typeof meta?.name === 'string' && DNS1123_LABEL.test(meta.namespace) && DNS1123_SUBDOMAIN.test(meta.name)) {
+        if (typeof meta?.namespace === 'string' && typeof meta.name === 'string' && DNS1123_LABEL.test(meta.namespace) && DNS1123_SUBDOMAIN.test(meta.name)) {
           this.enqueue(kind, `${meta.namespace}/${meta.name}`, { op: 'delete', namespace: meta.namespace, name: meta.name });
         } else {
           this.enqueueError(kind, { kind: kind.kind, reason: 'DELETED event without a valid metadata.namespace and metadata.name' });

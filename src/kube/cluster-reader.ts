@@ -19,6 +19,7 @@ import {
   type ObservableMiddleware,
   type RequestContext,
   type ResponseContext,
+  type V1APIResourceList,
 } from '@kubernetes/client-node';
 import { FABRIC_KINDS, type KindInfo } from './catalog.js';
 import type { ActualObservation, ObjectError } from '../observations.js';
@@ -225,9 +226,10 @@ export class ClusterReader {
         const { group, version } = gvKinds[0]!;
         let resources: { name: string; kind: string; namespaced: boolean }[];
         try {
-          const list = await this.withRetry(`discover ${gv}`, (options) =>
+          // As the server sent it (a proxy may answer with nothing): checked below.
+          const list = (await this.withRetry(`discover ${gv}`, (options) =>
             this.api.getAPIResources({ group, version }, options),
-          );
+          )) as V1APIResourceList | undefined;
           if (!list || !Array.isArray(list.resources)) throw new MalformedResponseError(`discovery of ${gv} returned no resource list`);
           resources = list.resources;
         } catch (err) {
@@ -323,7 +325,7 @@ export class ClusterReader {
 
   /** List several kinds, a few at a time, results in input order. A KubeAuthError rejects the whole call. */
   async listKinds(kinds: readonly KindInfo[], concurrency = 4): Promise<KindListResult[]> {
-    const results: KindListResult[] = new Array(kinds.length);
+    const results = new Array<KindListResult>(kinds.length);
     let next = 0;
     let failed = false;
     const worker = async () => {
@@ -356,10 +358,10 @@ export class ClusterReader {
             { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', limit: this.o.pageSize, _continue: cont },
             options,
           ),
-        )) as ListBody;
+        )) as ListBody | undefined; // as the server sent it: checked below
         if (!body || !Array.isArray(body.items)) throw new MalformedResponseError('CRD list has no items array');
         for (const item of body.items) {
-          const group = (item as { spec?: { group?: unknown } })?.spec?.group;
+          const group = (item as { spec?: { group?: unknown } } | null)?.spec?.group;
           if (typeof group === 'string' && FABRIC_CRD_GROUPS.has(group)) out.push(item as object);
         }
         cont = body.metadata?.continue || undefined;
@@ -382,7 +384,7 @@ export class ClusterReader {
     let pages = 0;
     let restarts = 0;
      
-    restart: while (true) {
+    restart: for (;;) {
       // Keyed by namespace/name: a restart starts from empty, and a server repeating an item
       // (it should not) cannot produce a duplicate row.
       const byKey = new Map<string, ActualObservation>();
@@ -402,7 +404,7 @@ export class ClusterReader {
             };
             const b = (namespace
               ? await this.api.listNamespacedCustomObject({ ...params, namespace }, options)
-              : await this.api.listClusterCustomObject(params, options)) as ListBody;
+              : await this.api.listClusterCustomObject(params, options)) as ListBody | undefined; // as the server sent it: checked here
             if (!b || typeof b !== 'object' || !Array.isArray(b.items)) {
               throw new MalformedResponseError(`list ${where} returned a body without an items array`);
             }
@@ -456,7 +458,7 @@ export class ClusterReader {
     const caller = this.o.signal;
     const onCallerAbort = () => controller.abort(caller?.reason);
     caller?.addEventListener('abort', onCallerAbort, { once: true });
-    let timer: TimerHandle | undefined;
+    let timer: TimerHandle; // unknown: undefined until set
     const timedOut = new Promise<never>((_, reject) => {
       timer = this.clock.setTimeout(() => {
         const err = new RequestTimeoutError(`no complete answer within ${ms} ms`);

@@ -43,7 +43,7 @@ function expandHome(p: string): string {
  * and `mark.line` (0-based); their `message` includes a snippet of the file, so it is not used.
  */
 function parseFailureReason(err: unknown): string {
-  const e = err as { name?: string; reason?: string; mark?: { line?: number }; message?: string };
+  const e = err as { name?: string; reason?: string; mark?: { line?: number }; message?: string } | null | undefined;
   if (e && e.name === 'YAMLException') {
     const line = typeof e.mark?.line === 'number' ? ` at line ${e.mark.line + 1}` : '';
     return `not valid YAML${line}${e.reason ? ` (${e.reason})` : ''}`;
@@ -182,7 +182,7 @@ interface ExecAuthLike {
 }
 
 function execCommandOf(user: User): string | undefined {
-  const exec = (user.exec ?? (user.authProvider?.config as { exec?: { command?: unknown } } | undefined)?.exec) as { command?: unknown } | undefined;
+  const exec = (user.exec ?? ((user.authProvider as { config?: unknown } | undefined)?.config as { exec?: { command?: unknown } } | undefined)?.exec) as { command?: unknown } | undefined;
   return typeof exec?.command === 'string' && exec.command ? path.basename(exec.command) : undefined;
 }
 
@@ -203,7 +203,7 @@ function execFailure(user: User, err: unknown, exitCode: number | null | undefin
 export function guardExecPlugin(kc: KubeConfig): KubeConfig {
   const authenticators = (kc as unknown as { authenticators?: unknown[] }).authenticators ?? [];
   for (const a of authenticators) {
-    const auth = a as ExecAuthLike;
+    const auth = a as ExecAuthLike | null | undefined;
     if (typeof auth?.execFn !== 'function' || typeof auth.getCredential !== 'function' || auth[EXEC_GUARDED]) continue;
     auth[EXEC_GUARDED] = true;
     const spawn = auth.execFn.bind(auth);

@@ -12,6 +12,7 @@
  */
 import { ApiException } from '@kubernetes/client-node';
 import type { KindInfo } from './catalog.js';
+import { show } from '../common/values.js';
 import { redactUrlCredentials } from './redact.js';
 
 /** 401/403 from the API server: the run fails with this message; retrying cannot help. */
@@ -44,7 +45,8 @@ export function headerOf(err: unknown, name: string): string | undefined {
   if (!headers || typeof headers !== 'object') return undefined;
   const v = headers[name.toLowerCase()] ?? headers[name];
   if (Array.isArray(v)) return v.length ? String(v[0]) : undefined;
-  return v === undefined || v === null ? undefined : String(v);
+  // Header values are text; show() keeps anything else readable rather than `[object Object]`.
+  return typeof v === 'string' ? v : v === undefined || v === null ? undefined : show(v);
 }
 
 /** The parsed Kubernetes Status body of an ApiException, when the body is one. */
@@ -88,7 +90,7 @@ export function describeKubeError(err: unknown): string {
   if (err && typeof err === 'object') {
     const e = err as { name?: string; message?: string; code?: unknown; type?: unknown };
     const code = typeof e.code === 'string' ? ` (${e.code})` : '';
-    return clip(`${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message ?? String(err)}${code}`);
+    return clip(`${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message ?? show(err)}${code}`);
   }
   return clip(String(err));
 }
