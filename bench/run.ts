@@ -35,7 +35,7 @@ function runChild(opts: SyncBenchOptions): Promise<SyncBenchResult> {
     child.once('error', reject);
     child.once('exit', (code, signal) => {
       if (answer?.ok) resolve(answer.result);
-      else reject(new Error(answer && !answer.ok ? answer.error : `benchmark child for ${opts.objects} objects exited (code ${code}, signal ${signal})`));
+      else reject(new Error(answer ? answer.error : `benchmark child for ${opts.objects} objects exited (code ${code}, signal ${signal})`));
     });
   });
 }
@@ -132,7 +132,7 @@ async function main(opts: BenchOptions): Promise<number> {
   let drift: DriftFigures | undefined;
   if (opts.drift) {
     process.stdout.write('measuring drift … ');
-    drift = await benchDrift();
+    drift = benchDrift();
     console.log('done');
   }
 

@@ -86,7 +86,7 @@ function expectCompleted(report: SyncRunReport, what: string): void {
 }
 
 async function sql<T = Record<string, unknown>>(orm: MikroORM, text: string, params: unknown[] = []): Promise<T[]> {
-  return orm.em.getConnection().execute(text, params, 'all') as Promise<T[]>;
+  return orm.em.getConnection().execute<T[]>(text, params, 'all');
 }
 
 /** Every row's transaction id: a row that is rewritten (even with equal values) gets a new one. */

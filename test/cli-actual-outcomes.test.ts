@@ -11,6 +11,7 @@ import { stringify as toYaml } from 'yaml';
 import { FakeKubeApi } from '../src/testing/index.js';
 import { createSharedCliLedger, type SharedCliLedger } from './helpers/cli-in-process.js';
 import { obj, vpcs } from './helpers/kube-objects.js';
+import { ifSetUp } from './helpers/if-set-up.js';
 
 const PASSWORD = 'pw-9d2e-hunter2';
 let ledger: SharedCliLedger;
@@ -34,8 +35,8 @@ async function addFabric(name: string): Promise<void> {
 }
 
 afterAll(async () => {
-  await api?.stop();
-  await ledger?.close();
+  await ifSetUp(api)?.stop();
+  await ifSetUp(ledger)?.close();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 

@@ -17,6 +17,7 @@ import { FakeKubeApi, createGitRepo, demoClusterFabric, demoGitFabric, toManifes
 import { canRunInTty, cliEnv, createCliLedger, hasAnsi, messageLines, runCli, runCliInTty, type CliLedger } from './helpers/cli.js';
 import { createSharedCliLedger, hh as hhAlone, type SharedCliLedger } from './helpers/cli-in-process.js';
 import { createEmptyDatabase } from './helpers/database.js';
+import { ifSetUp } from './helpers/if-set-up.js';
 
 const TOKEN = 'sekret-bearer-token-4d1f';
 
@@ -63,8 +64,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await api?.stop();
-  await shared?.close();
+  await ifSetUp(api)?.stop();
+  await ifSetUp(shared)?.close();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -384,7 +385,7 @@ describe('the built binary', () => {
   });
 
   afterAll(async () => {
-    await spawned?.dispose();
+    await ifSetUp(spawned)?.dispose();
   });
 
   // Needs util-linux `script` for a pseudo-terminal; without it there is no terminal to test.
@@ -394,10 +395,12 @@ describe('the built binary', () => {
     expect(r.code).toBe(0);
     // The bar (drawn on stderr, which the pseudo-terminal merges into stdout) counts kinds.
     expect(r.stdout).toMatch(new RegExp(`actual\\s+\\S+ \\d+/${FABRIC_KINDS.length} kinds \\| \\d+ listed \\| \\d+ written`));
+    // eslint-disable-next-line no-control-regex -- the colour codes (ESC sequences) are what is tested
     expect(r.stdout).toMatch(/\x1b\[32m✓\x1b\[39m desired/); // green check mark
     const plain = await runCliInTty([...spawned.flags, 'drift', 'ttylab'], { env: cliEnv({ NO_COLOR: '1' }) });
     expect(plain.code).toBe(0);
     expect(plain.stdout).toMatch(/spec drift/);
+    // eslint-disable-next-line no-control-regex -- NO_COLOR means no colour codes (ESC sequences) at all
     expect(plain.stdout).not.toMatch(/\x1b\[\d+m/);
   }, 90_000);
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { FakeKubeApi } from '../src/testing/index.js';
 import { createSharedCliLedger, type SharedCliLedger } from './helpers/cli-in-process.js';
 import { obj, vpcs } from './helpers/kube-objects.js';
+import { ifSetUp } from './helpers/if-set-up.js';
 
 let ledger: SharedCliLedger;
 let api: FakeKubeApi;
@@ -48,8 +49,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await api?.stop();
-  await ledger?.close();
+  await ifSetUp(api)?.stop();
+  await ifSetUp(ledger)?.close();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 

@@ -104,10 +104,10 @@ const server = testServerUrl();
     try {
       const err = await openLedger({ databaseUrl: url }).then(
         (l) => l.close().then(() => null),
-        (e: Error) => e,
+        (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(DatabaseMissingError);
-      expect(err!.message).not.toMatch(/not-printed-pw/);
+      expect((err as DatabaseMissingError).message).not.toMatch(/not-printed-pw/);
       expect(await exists(name)).toBe(false);
       const ledger = await openLedger({ databaseUrl: url, createDatabase: true });
       await ledger.close();

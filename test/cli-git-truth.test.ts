@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { commitFiles, createGitRepo, git } from '../src/testing/index.js';
 import { messageLines } from './helpers/cli.js';
 import { createSharedCliLedger, type SharedCliLedger } from './helpers/cli-in-process.js';
+import { ifSetUp } from './helpers/if-set-up.js';
 
 let ledger: SharedCliLedger;
 let work: string;
@@ -35,7 +36,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await ledger?.close();
+  await ifSetUp(ledger)?.close();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 

@@ -18,6 +18,7 @@ import { createGitRepo } from '../src/testing/index.js';
 import { createEmptyDatabase, testServerUrl, withPg } from './helpers/database.js';
 import { hh } from './helpers/cli-in-process.js';
 import { messageLines } from './helpers/cli.js';
+import { ifSetUp } from './helpers/if-set-up.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'hh-cli-hints-'));
 const savedEnv = { ...process.env };
@@ -97,7 +98,7 @@ describe('a failed migration', () => {
     // The first migration forgotten: applying it again finds its tables there.
     await withPg(db.url, (c) => c.query('DELETE FROM mikro_orm_migrations WHERE id = (SELECT min(id) FROM mikro_orm_migrations)'));
   }, 60_000);
-  afterAll(() => db?.drop());
+  afterAll(() => ifSetUp(db)?.drop());
 
   test('says the schema and its migration table disagree, names the doctor, not "PostgreSQL is running"', async () => {
     const r = await hh(['fabric', 'list', '--database-url', db.url]);
@@ -142,7 +143,7 @@ describe('a partial run counts what its run line counts', () => {
     await createGitRepo(repo, files);
     expect((await hh(['fabric', 'add', 'dup', '--git', repo, '--database-url', db.url])).code).toBe(0);
   }, 60_000);
-  afterAll(() => db?.drop());
+  afterAll(() => ifSetUp(db)?.drop());
 
   test('"4 failed" on the run line, "4 objects refused; 1 problem" on the warning line', async () => {
     const r = await hh(['sync', 'dup', '--database-url', db.url]);

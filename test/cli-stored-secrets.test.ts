@@ -3,13 +3,14 @@ import 'reflect-metadata';
 import { query } from '../src/store/sql.js';
 import { hh } from './helpers/cli-in-process.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { ifSetUp } from './helpers/if-set-up.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
   process.env.NO_COLOR = '1';
   db = await createTestDatabase();
 });
-afterAll(async () => db?.close());
+afterAll(async () => ifSetUp(db)?.close());
 
 test('fabric list (text and --json) hides a password in a stored server URL and a token in a stored Git URL', async () => {
   const flags = ['--database-url', db.url];

@@ -25,6 +25,7 @@ import { createGitRepo } from '../src/testing/index.js';
 import { createEmptyDatabase, withPg } from './helpers/database.js';
 import { hh } from './helpers/cli-in-process.js';
 import { messageLines } from './helpers/cli.js';
+import { ifSetUp } from './helpers/if-set-up.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'hh-cli-truth-'));
 const savedEnv = { ...process.env };
@@ -65,7 +66,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   process.env = savedEnv;
-  await db?.drop();
+  await ifSetUp(db)?.drop();
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -183,6 +184,7 @@ describe('fabric names', () => {
     const lines = messages(r.stderr);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/is not a DNS-1123 label: lower-case letters, digits and "-"/);
+    // eslint-disable-next-line no-control-regex -- a hostile name's ESC must not reach the terminal
     expect(r.stderr).not.toMatch(/\u001b/);
   });
 
@@ -216,6 +218,7 @@ describe('text from Git or the cluster is made inert before printing', () => {
   // Stripped of control sequences, but still shown: the name's printable rest is there, only made inert
   // (an OSC sequence's payload, here a window title, is part of the sequence and goes with it).
   const inert = (text: string) => {
+    // eslint-disable-next-line no-control-regex -- the terminal control characters that must not get through
     expect(text).not.toMatch(/[\u001b\u009b\r\u0007]/);
     expect(text).toContain('vpc-1');
   };

@@ -4,9 +4,10 @@ import { FabricRegistry } from '../src/fabrics/fabric-registry.js';
 import { saveCrdSchemas } from '../src/sync/crd-schema-store.js';
 import { query } from '../src/store/sql.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { ifSetUp } from './helpers/if-set-up.js';
 
 let db: TestDatabase;
-afterAll(async () => db?.close());
+afterAll(async () => ifSetUp(db)?.close());
 
 const crd = (resourceVersion: string) => ({
   apiVersion: 'apiextensions.k8s.io/v1',

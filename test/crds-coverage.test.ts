@@ -24,12 +24,13 @@ import { trackSchemaCoverage, validatorOf } from '../src/sync/fabric-schemas.js'
 import { FakeKubeApi } from '../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { obj, vpcs } from './helpers/kube-objects.js';
+import { ifSetUp } from './helpers/if-set-up.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const FIXTURE_CRDS = path.join(here, 'fixtures', 'crds');
 type Crd = { kind?: string; metadata: { name: string }; spec: Record<string, unknown> };
 const crdsOf = (file: string) =>
-  (jsyaml.loadAll(readFileSync(path.join(FIXTURE_CRDS, file), 'utf8')) as Crd[]).filter((d) => d?.kind === 'CustomResourceDefinition');
+  (jsyaml.loadAll(readFileSync(path.join(FIXTURE_CRDS, file), 'utf8')) as (Crd | null)[]).filter((d): d is Crd => d?.kind === 'CustomResourceDefinition');
 const CRD_LIST = /\/apis\/apiextensions\.k8s\.io\/v1\/customresourcedefinitions$/;
 const plain = pc.createColors(false);
 const text = (r: SyncRunReport) => describeRun(r, plain);
@@ -69,7 +70,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const api of apis) await api.stop();
-  await db?.close();
+  await ifSetUp(db)?.close();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 

@@ -14,11 +14,12 @@ import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
 import { FakeKubeApi } from '../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { obj, vpcs } from './helpers/kube-objects.js';
+import { ifSetUp } from './helpers/if-set-up.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 type Crd = { kind?: string; metadata: Record<string, unknown>; spec: Record<string, unknown> };
 const crdsOf = (file: string) =>
-  (jsyaml.loadAll(readFileSync(path.join(here, 'fixtures', 'crds', file), 'utf8')) as Crd[]).filter((d) => d?.kind === 'CustomResourceDefinition');
+  (jsyaml.loadAll(readFileSync(path.join(here, 'fixtures', 'crds', file), 'utf8')) as (Crd | null)[]).filter((d): d is Crd => d?.kind === 'CustomResourceDefinition');
 
 let db: TestDatabase;
 let orm: MikroORM;
@@ -29,7 +30,7 @@ beforeAll(async () => {
   orm = db.orm;
 });
 afterAll(async () => {
-  await api?.stop();
+  await ifSetUp(api)?.stop();
   await db.close();
 });
 

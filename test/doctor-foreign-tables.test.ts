@@ -15,6 +15,7 @@ import { runDoctorCli } from '../src/cli/doctor-command.js';
 import { notNullTerms } from '../src/db/check-not-null.js';
 import { DoctorScopeError, runSchemaDoctor, type DoctorReport } from '../src/db/schema-doctor.js';
 import { describeWithServer, connectPg, createTestDatabase, withPg, type TestDatabase } from './helpers/database.js';
+import { ifSetUp } from './helpers/if-set-up.js';
 
 let db: TestDatabase;
 let databaseName: string;
@@ -89,12 +90,12 @@ beforeAll(async () => {
   });
   for (const [column, [type, fill]] of Object.entries(ADDED)) await addFieldLikeDjango('shop.orders', column, type, fill);
   for (const column of ['name', 'score', 'extra', 'made']) {
-    const [type, fill] = { name: ['text', `'n'`], score: ['integer', '1'], extra: ['jsonb', `'[]'`], made: ['date', 'CURRENT_DATE'] }[column]!;
+    const [type, fill] = ({ name: ['text', `'n'`], score: ['integer', '1'], extra: ['jsonb', `'[]'`], made: ['date', 'CURRENT_DATE'] } as Record<string, [string, string]>)[column]!;
     await addFieldLikeDjango('shop.simple', column, type, fill);
   }
 });
 afterAll(async () => {
-  await db?.close();
+  await ifSetUp(db)?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -193,7 +194,7 @@ describe('a Django table in its own schema', () => {
     await withPg(db.url, (c) => c.query(`insert into shop.mixed (doc) values ('[]'), ('{}')`));
     const report = await runSchemaDoctor(db.orm, { schema: 'shop', table: 'mixed' });
     expect(report.findings).toHaveLength(1);
-    expect(report.findings[0].message).toMatch(/needs a manual default: existing values are array and object/);
+    expect(report.findings[0]!.message).toMatch(/needs a manual default: existing values are array and object/);
     expect(report.fixSql).toEqual([]);
     await withPg(db.url, (c) => c.query(`drop table shop.mixed`));
   });

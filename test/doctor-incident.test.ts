@@ -6,14 +6,16 @@
  * entity defaults in one transaction, and the same insert then succeeds.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { HedgehogFabric, HedgehogResource } from '../src/entities/index.js';
 import { runDoctorCli } from '../src/cli/doctor-command.js';
 import { ledgerColumns } from '../src/db/ledger-columns.js';
 import { runSchemaDoctor, type DoctorReport } from '../src/db/schema-doctor.js';
 import { createTestDatabase, withPg, type TestDatabase } from './helpers/database.js';
 import { cliEnv } from './helpers/cli.js';
+import { ifSetUp } from './helpers/if-set-up.js';
 
 /** The columns the incident's migration added (plus one it wrongly made NOT NULL). */
 const BROKEN = ['sync_direction', 'conflict_status', 'conflict_details', 'external_modifications', 'sync_metadata', 'dependency_score'];
@@ -31,7 +33,7 @@ beforeAll(async () => {
   fabricId = fabric.id;
 });
 afterAll(async () => {
-  await db?.close();
+  await ifSetUp(db)?.close();
 });
 
 async function doctorCli(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -183,7 +185,7 @@ describe('other findings', () => {
     try {
       const report = await runSchemaDoctor(db.orm);
       expect(report.findings.map((f) => f.kind)).toEqual(['pending_migrations']);
-      expect(report.findings[0].details).toEqual(executed.map((r) => r.name));
+      expect(report.findings[0]!.details).toEqual(executed.map((r) => r.name));
     } finally {
       await withPg(db.url, async (c) => {
         for (const r of executed) await c.query('insert into mikro_orm_migrations (name, executed_at) values ($1, $2)', [r.name, r.executed_at]);
@@ -268,9 +270,6 @@ test('the hh-sync binary: doctor exits 0 on a healthy table and 1 on a broken on
 });
 
 test('with no URL and no embedded ledger there is nothing to examine: exit 2, nothing created', async () => {
-  const { mkdtempSync, rmSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'hh-doctor-'));
   try {
     let err = '';

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { runDoctorCli } from '../src/cli/doctor-command.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { hh, type Captured } from './helpers/cli-in-process.js';
+import { ifSetUp } from './helpers/if-set-up.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'hh-doctor-json-'));
 const savedEnv = { ...process.env };
@@ -24,7 +25,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   process.env = savedEnv;
-  await db?.close();
+  await ifSetUp(db)?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -10,6 +10,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { formatDoctorReport, runSchemaDoctor, type DoctorReport } from '../src/db/schema-doctor.js';
 import { checkLedgerSchema } from '../src/db/schema-preflight.js';
 import { createTestDatabase, withPg, type TestDatabase } from './helpers/database.js';
+import { ifSetUp } from './helpers/if-set-up.js';
 
 let db: TestDatabase;
 let orm: MikroORM;
@@ -19,7 +20,7 @@ beforeAll(async () => {
   orm = db.orm;
 });
 afterAll(async () => {
-  await db?.close();
+  await ifSetUp(db)?.close();
 });
 
 const ddl = (sql: string) => withPg(db.url, (c) => c.query(sql));

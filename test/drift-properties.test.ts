@@ -20,7 +20,7 @@ const { value: jsonish } = fc.letrec((tie) => ({
   array: fc.array(tie('value'), { maxLength: 3 }),
   object: fc.dictionary(key, tie('value'), { maxKeys: 4 }),
 }));
-const spec = fc.dictionary(key, jsonish, { maxKeys: 5 }) as fc.Arbitrary<Record<string, unknown>>;
+const spec = fc.dictionary<unknown>(key, jsonish, { maxKeys: 5 });
 const labels = fc.dictionary(fc.constantFrom('app', 'team', 'fabric.githedgehog.com/x'), fc.constantFrom('1', '2'), { maxKeys: 3 });
 const sideArb: fc.Arbitrary<SideState> = fc.record({ spec, labels, annotations: labels });
 
@@ -50,7 +50,7 @@ function applyPatch(doc: Record<string, unknown>, ops: readonly DriftOp[]): void
       else parent[i] = structuredClone(op.desired);
     } else {
       const o = parent as Record<string, unknown>;
-      if (op.op === 'remove') delete o[last];
+      if (op.op === 'remove') Reflect.deleteProperty(o, last);
       else o[last] = structuredClone(op.desired);
     }
   }

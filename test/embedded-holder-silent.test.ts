@@ -12,6 +12,7 @@ import path from 'node:path';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js';
 import { cliEnv, runCli } from './helpers/cli.js';
 import { waitFor } from './helpers/watch-support.js';
+import { ifSetUp } from './helpers/if-set-up.js';
 
 let dir: string;
 let dataDir: string;
@@ -85,7 +86,7 @@ describe('a holder that is alive but busy', () => {
   const sockets: import('node:net').Socket[] = [];
   afterAll(() => {
     for (const s of sockets) s.destroy();
-    busy?.close();
+    ifSetUp(busy)?.close();
   });
 
   test('is waited for up to holderWaitMs, past the connection timeout, then named with what it answered', async () => {

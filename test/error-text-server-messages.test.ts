@@ -15,6 +15,7 @@ import { openLedger, type Ledger } from '../src/ledger.js';
 import { databaseFailureKind, errorMessageOf, errorText, failureSource } from '../src/sync/error-text.js';
 import { createGitRepo } from '../src/testing/index.js';
 import { describeWithServer, createEmptyDatabase, withPg } from './helpers/database.js';
+import { ifSetUp } from './helpers/if-set-up.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'hh-error-text-'));
 let db: { url: string; drop(): Promise<void> };
@@ -51,8 +52,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await ledger?.close();
-  await db?.drop();
+  await ifSetUp(ledger)?.close();
+  await ifSetUp(db)?.drop();
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -149,7 +150,7 @@ describeWithServer('a connection the server terminated (needs a PostgreSQL serve
       const err = await opened.orm.em
         .fork()
         .transactional(async (em) => {
-          const [{ pid }] = await em.getConnection().execute<{ pid: number }[]>('select pg_backend_pid() as pid', [], 'all', em.getTransactionContext());
+          const [{ pid }] = await em.getConnection().execute<[{ pid: number }]>('select pg_backend_pid() as pid', [], 'all', em.getTransactionContext());
           await withPg(db.url, async (c) => {
             await c.query('SELECT pg_terminate_backend($1)', [pid]);
             // Wait until the server has ended the backend, so its message has reached our (idle) connection.

@@ -4,6 +4,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import { lockFabricForTransaction } from '../src/sync/fabric-lock.js';
 import { query } from '../src/store/sql.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { ifSetUp } from './helpers/if-set-up.js';
 
 let db: TestDatabase;
 let em: EntityManager;
@@ -12,7 +13,7 @@ beforeAll(async () => {
   db = await createTestDatabase({ migrate: false });
   em = db.orm.em.fork();
 });
-afterAll(async () => db?.close());
+afterAll(async () => ifSetUp(db)?.close());
 
 // Through the transaction's own connection (the ledger's query helper), as the sync does.
 const lockTimeout = async (tem: EntityManager) => (await query<{ v: string }>(tem, `SELECT current_setting('lock_timeout') AS v`))[0]!.v;

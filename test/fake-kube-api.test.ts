@@ -72,7 +72,8 @@ async function watch(kc: KubeConfig, path: string, params: Record<string, string
     events,
     ended: () => ended,
     error: () => error,
-    names: (type?: string) => events.filter((e) => !type || e.type === type).map((e) => e.object.metadata?.name),
+    // An ERROR event's object is a Status, which need not have metadata.
+    names: (type?: string) => events.filter((e) => !type || e.type === type).map((e) => (e.object.metadata as KubeObject['metadata'] | undefined)?.name),
     abort: () => controller.abort(),
   };
 }

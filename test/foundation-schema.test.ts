@@ -6,6 +6,7 @@
 import { ALL_ENTITIES, IDENTITY_COLUMNS } from '../src/entities/index.js';
 import { ledgerColumns, ledgerTables, type LedgerColumn } from '../src/db/ledger-columns.js';
 import { createTestDatabase, withPg, type TestDatabase } from './helpers/database.js';
+import { ifSetUp } from './helpers/if-set-up.js';
 
 let db: TestDatabase;
 let columns: LedgerColumn[];
@@ -15,7 +16,7 @@ beforeAll(async () => {
   columns = ledgerColumns(db.orm.getMetadata());
 });
 afterAll(async () => {
-  await db?.close();
+  await ifSetUp(db)?.close();
 });
 
 interface LiveColumn {
@@ -62,7 +63,7 @@ test('catalog: no NOT NULL column without a default outside the primary key and 
     .filter((c) => c.not_null && c.default_expr === null && !c.is_pk)
     .map((c) => `${c.table}.${c.column}`)
     .filter((name) => {
-      const [table, column] = name.split('.');
+      const [table, column] = name.split('.') as [string, string];
       return !(IDENTITY_COLUMNS[table] ?? []).includes(column);
     });
   expect(offenders).toEqual([]);
@@ -143,7 +144,7 @@ test('raw INSERT with only the identity columns succeeds for every table, and th
     const fresh = new (entity as unknown as new () => Record<string, unknown>)();
     for (const c of columns.filter((col) => col.table === meta.tableName)) {
       if (c.primary || c.identity) continue;
-      const dbValue = row[c.column];
+      const dbValue = row![c.column];
       const modelValue = fresh[c.property];
       const where = `${c.table}.${c.column}`;
       if (modelValue instanceof Date) {

@@ -13,6 +13,7 @@ import {
   validateEntity,
 } from '../src/entities/index.js';
 import { createTestDatabase, withPg, type TestDatabase } from './helpers/database.js';
+import { ifSetUp } from './helpers/if-set-up.js';
 
 let db: TestDatabase;
 let fabric: HedgehogFabric;
@@ -24,7 +25,7 @@ beforeAll(async () => {
   await em.flush();
 });
 afterAll(async () => {
-  await db?.close();
+  await ifSetUp(db)?.close();
 });
 
 const fork = (): EntityManager => db.orm.em.fork();

@@ -335,7 +335,7 @@ export class FakeKubeApi {
         res.end(route.body);
         return;
       case 'collection':
-        { isWatch ? this.watch(ctx, route.info, route.namespace) : this.listCollection(ctx, route.info, route.namespace); return; }
+        { if (isWatch) this.watch(ctx, route.info, route.namespace); else this.listCollection(ctx, route.info, route.namespace); return; }
       case 'object':
         { this.getObject(ctx, route.info, route.namespace, route.name); return; }
       case 'crds':
@@ -554,6 +554,7 @@ export class FakeKubeApi {
       // No resourceVersion (or "0", or sendInitialEvents): the current state first, as synthetic ADDED events.
       const items = this.store.sorted(info);
       const [lo, hi] = namespaceRange(items, namespace);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- added() closes the stream when a drop fault fires; TS keeps the early return's narrowing
       for (let i = lo; i < hi && !stream.closed; i++) stream.added(items[i]!);
       if (sendInitialEvents) stream.bookmark({ 'k8s.io/initial-events-end': 'true' });
     }
@@ -604,7 +605,7 @@ export class FakeKubeApi {
     const s =
       e instanceof KubeStatusError
         ? e.status
-        : status(500, 'InternalError', `Internal error occurred: ${(e as Error)?.message ?? String(e)}`);
+        : status(500, 'InternalError', `Internal error occurred: ${(e as Partial<Error> | null | undefined)?.message ?? String(e)}`);
     this.sendStatus(res, record, s);
   }
 

@@ -49,8 +49,8 @@ function cleanEnv(): NodeJS.ProcessEnv {
 export function git(dir: string, ...args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile('git', [...IDENTITY, '-C', dir, ...args], { env: cleanEnv(), maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`git ${args.join(' ')} failed in ${dir}: ${String(stderr).trim() || err.message}`));
-      else resolve(String(stdout).trim());
+      if (err) reject(new Error(`git ${args.join(' ')} failed in ${dir}: ${stderr.trim() || err.message}`));
+      else resolve(stdout.trim());
     });
   });
 }

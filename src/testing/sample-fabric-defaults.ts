@@ -5,10 +5,18 @@
  * Applying it to the declared objects gives what a real cluster would report for them, so
  * tests and the demo can show that server defaults are not drift.
  */
+import { show } from '../common/values.js';
 import { type KubeObjectLike, hash32, ipFromInt, ipToInt, parseCidr } from './sample-fabric-support.js';
 
 const P = 'fabric.githedgehog.com/';
 const LIST_TRUE = 'true';
+
+/** A spec field as label text, '' when unset. The webhook only sees strings here; anything structured shows as JSON. */
+function labelText(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'string') return v;
+  return typeof v === 'number' || typeof v === 'boolean' ? String(v) : show(v);
+}
 
 export interface ServerDefaultsOptions {
   /** Also add the labels the webhooks set (default true). */
@@ -42,14 +50,14 @@ export function withServerDefaults(obj: KubeObjectLike, seed = 1, opts: ServerDe
         if (!sub) spec.subnet = `${vpc}/default`;
         labels[`${P}vpc`] = vpc;
         labels[`${P}subnet`] = sub || 'default';
-        labels[`${P}connection`] = String(spec.connection ?? '');
+        labels[`${P}connection`] = labelText(spec.connection);
         if (spec.nativeVLAN === true) labels[`${P}nativevlan`] = LIST_TRUE;
       }
       break;
     }
     case 'VPCPeering': {
       const vpcs = new Set<string>();
-      for (const p of (spec.permit as Record<string, unknown>[] | undefined) ?? []) for (const v of Object.keys(p ?? {})) vpcs.add(v);
+      for (const p of (spec.permit as (Record<string, unknown> | null)[] | undefined) ?? []) for (const v of Object.keys(p ?? {})) vpcs.add(v);
       if (vpcs.size === 2) {
         const [v1, v2] = [...vpcs].sort() as [string, string];
         labels[`vpc.${P}${v1}`] = LIST_TRUE;
@@ -64,8 +72,8 @@ export function withServerDefaults(obj: KubeObjectLike, seed = 1, opts: ServerDe
       labels[`${P}ipv4ns`] = String(spec.ipv4Namespace);
       break;
     case 'ExternalAttachment':
-      labels[`${P}connection`] = String(spec.connection ?? '');
-      labels[`${P}external`] = String(spec.external ?? '');
+      labels[`${P}connection`] = labelText(spec.connection);
+      labels[`${P}external`] = labelText(spec.external);
       break;
     case 'ExternalPeering': {
       const permit = (spec.permit ?? {}) as { vpc?: { name?: string; subnets?: string[] }; external?: { name?: string; prefixes?: { prefix?: string }[] } };
@@ -121,7 +129,7 @@ function defaultSwitch(name: string, spec: Record<string, unknown>, labels: Reco
   }
   for (const g of groups) labels[`switchgroup.${P}${g}`] = LIST_TRUE;
   for (const v of spec.vlanNamespaces as string[]) labels[`vlanns.${P}${v}`] = LIST_TRUE;
-  labels[`${P}profile`] = String(spec.profile ?? '');
+  labels[`${P}profile`] = labelText(spec.profile);
 }
 
 const CONNECTION_TYPES: Record<string, string> = {
@@ -140,15 +148,19 @@ const CONNECTION_TYPES: Record<string, string> = {
 
 type Port = { port?: string } | undefined;
 const dev = (p: Port) => (p?.port ?? '').split('/')[0] ?? '';
+/** A link as a connection spec holds it: each side ('switch', 'server', 'leaf1', …) names a port. */
+type Link = Partial<Record<string, Port>> | null | undefined;
+/** The parts of a connection's body (spec.bundled, spec.mclag, …) that name switches and servers; unchecked input. */
+type ConnectionBody = { links?: unknown; link?: Link; peerLinks?: Link[]; sessionLinks?: Link[]; withinVPC?: unknown };
 
 function defaultConnection(spec: Record<string, unknown>, labels: Record<string, string>): void {
   const field = Object.keys(CONNECTION_TYPES).find((k) => spec[k] !== undefined && spec[k] !== null);
   if (!field) return;
   labels[`${P}connection-type`] = CONNECTION_TYPES[field]!;
-  const body = spec[field] as Record<string, any>;
+  const body = spec[field] as ConnectionBody;
   const switches = new Set<string>();
   const servers = new Set<string>();
-  const links: any[] = Array.isArray(body.links) ? body.links : body.link ? [body.link] : [];
+  const links: Link[] = Array.isArray(body.links) ? (body.links as Link[]) : body.link ? [body.link] : [];
   for (const l of links) {
     for (const side of ['switch', 'spine', 'leaf', 'leaf1', 'leaf2', 'switch1', 'switch2']) if (l?.[side]) switches.add(dev(l[side]));
     if (l?.server) servers.add(dev(l.server));
@@ -157,17 +169,29 @@ function defaultConnection(spec: Record<string, unknown>, labels: Record<string,
     switches.add(dev(l?.switch1));
     switches.add(dev(l?.switch2));
   }
-  if (field === 'staticExternal' && body.withinVPC) labels[`${P}vpc`] = String(body.withinVPC);
+  if (field === 'staticExternal' && body.withinVPC) labels[`${P}vpc`] = labelText(body.withinVPC);
   for (const s of switches) if (s) labels[`switch.${P}${s}`] = LIST_TRUE;
   for (const s of servers) if (s) labels[`server.${P}${s}`] = LIST_TRUE;
 }
+
+/** A VPC subnet as the spec holds it (unchecked input), with the fields the webhook fills in. */
+type VpcSubnet = {
+  subnet?: unknown;
+  gateway?: unknown;
+  hostBGP?: unknown;
+  dhcp?: {
+    enable?: unknown;
+    range?: { start?: string; end?: string };
+    options?: { interfaceMTU?: number; dnsServers?: string[]; timeServers?: string[]; leaseTimeSeconds?: number };
+  };
+};
 
 function defaultVpc(spec: Record<string, unknown>, labels: Record<string, string>): void {
   if (!spec.ipv4Namespace) spec.ipv4Namespace = 'default';
   if (!spec.vlanNamespace) spec.vlanNamespace = 'default';
   labels[`${P}ipv4ns`] = String(spec.ipv4Namespace);
   labels[`${P}vlanns`] = String(spec.vlanNamespace);
-  const subnets = (spec.subnets ?? {}) as Record<string, Record<string, any>>;
+  const subnets = (spec.subnets ?? {}) as Record<string, VpcSubnet | null>;
   for (const sub of Object.values(subnets)) {
     if (!sub || typeof sub.subnet !== 'string') continue;
     // Go serializes the non-pointer DHCP struct even when empty.
@@ -180,7 +204,7 @@ function defaultVpc(spec: Record<string, unknown>, labels: Record<string, string
     }
     if (!sub.gateway && !sub.hostBGP) sub.gateway = ipFromInt(cidr.network + 1);
     if (cidr.bits > 30) continue;
-    const dhcp = sub.dhcp as Record<string, any>;
+    const dhcp = sub.dhcp;
     if (!dhcp.enable) {
       delete dhcp.range;
       delete dhcp.options;

@@ -160,8 +160,7 @@ export function countPlan(plan: FabricPlan): Record<string, number> {
     ExternalAttachment: s.externals * s.attachmentsPerExternal,
     ExternalPeering: s.externalPeerings,
   };
-  for (const k of Object.keys(counts)) if (counts[k] === 0) delete counts[k];
-  return counts;
+  return Object.fromEntries(Object.entries(counts).filter(([, n]) => n !== 0));
 }
 
 export function totalOf(counts: Record<string, number>): number {

@@ -25,8 +25,8 @@ export interface CliResult {
 
 /** The environment of a spawned CLI: no database URLs, no forced colours, no jest NODE_OPTIONS. */
 export function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of ['DATABASE_URL', 'HH_SYNC_DATABASE_URL', 'NODE_OPTIONS', 'FORCE_COLOR', 'NO_COLOR', 'CI']) delete env[k];
+  const dropped = new Set(['DATABASE_URL', 'HH_SYNC_DATABASE_URL', 'NODE_OPTIONS', 'FORCE_COLOR', 'NO_COLOR', 'CI']);
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !dropped.has(k)));
   return { ...env, ...extra };
 }
 
@@ -91,7 +91,10 @@ export async function createCliLedger(): Promise<CliLedger> {
     flags: ['--data-dir', join(dir, 'pgdata')],
     embedded: true,
     dir,
-    dispose: async () => rmSync(dir, { recursive: true, force: true }),
+    dispose: () => {
+      rmSync(dir, { recursive: true, force: true });
+      return Promise.resolve();
+    },
   };
 }
 
@@ -110,6 +113,7 @@ export function runCliInTty(args: string[], opts: { env?: NodeJS.ProcessEnv; tim
 
 /** True when the text holds ANSI escape sequences (colours, cursor movement). */
 export function hasAnsi(text: string): boolean {
+  // eslint-disable-next-line no-control-regex -- ESC is what starts an ANSI sequence
   return /\x1b\[/.test(text);
 }
 

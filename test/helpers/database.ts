@@ -118,6 +118,7 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
   let orm: MikroORM | undefined;
   try {
     const { migrations, ...rest } = options.ormOptions ?? {};
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- init is `new this(…)`, so the instance is this subclass; its declared return type names the base class
     orm = await MikroORM.init(
       createOrmConfig(db.url, {
         ...(db.embedded ? { pool: { min: 0, max: 1 } } : {}),
@@ -125,7 +126,7 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
         migrations: { silent: true, ...migrations },
       }),
     );
-    if (options.migrate ?? true) await orm.getMigrator().up();
+    if (options.migrate ?? true) await orm.migrator.up();
   } catch (err) {
     await orm?.close(true).catch(() => {});
     await db.drop().catch(() => {});

@@ -36,6 +36,12 @@ const INCONSISTENT_CONTINUE =
   'results. Continuing with the provided token results in an inconsistent list - objects that were created, ' +
   'modified, or deleted between the time the first chunk was returned and now may show up in the list.';
 
+function isTokenBody(v: unknown): v is TokenBody {
+  if (typeof v !== 'object' || v === null) return false;
+  const b = v as Partial<TokenBody>;
+  return b.v === 'meta.k8s.io/v1' && typeof b.rv === 'number' && typeof b.start === 'string';
+}
+
 function encode(body: TokenBody): string {
   return Buffer.from(JSON.stringify(body)).toString('base64url');
 }
@@ -60,20 +66,14 @@ export class ContinueTokens {
   }
 
   resolve(token: string, info: KindInfo): ResolvedContinue {
-    let body: TokenBody;
+    // A client's token: any JSON at all until checked.
+    let body: unknown;
     try {
-      body = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as TokenBody;
+      body = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
     } catch (e) {
       throw badRequest(`invalid continue token: ${(e as Error).message}`);
     }
-    if (
-      typeof body !== 'object' ||
-      body === null ||
-      body.v !== 'meta.k8s.io/v1' ||
-      typeof body.rv !== 'number' ||
-      typeof body.start !== 'string' ||
-      body.rv === 0
-    ) {
+    if (!isTokenBody(body) || body.rv === 0) {
       throw badRequest('invalid continue token: continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
     }
     if (body.rv === -1) return { snapshot: undefined, start: body.start };

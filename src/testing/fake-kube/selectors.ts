@@ -137,7 +137,7 @@ export function parseLabelSelector(input: string | undefined): Selector {
         if (v.t === 'id') {
           value = v.v;
           p++;
-        } else if (!(v.t === 'eos' || (v.t === 'sym' && v.v === ','))) {
+        } else if (!(v.t === 'eos' || v.v === ',')) {
           fail(`found '${describe(v)}', expected: identifier`);
         }
         const op: Op = opTok.v === '==' ? '=' : (opTok.v as Op);
@@ -197,7 +197,7 @@ function splitUnescaped(s: string, sep: string): string[] {
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
     if (c === '\\' && i + 1 < s.length) {
-      cur += c + s[i + 1];
+      cur += c + s[i + 1]!;
       i++;
     } else if (c === sep) {
       out.push(cur);

@@ -6,7 +6,7 @@
  * lists are served by concatenating strings (fast for 100,000 objects), and readers get fresh copies.
  */
 import { randomUUID } from 'node:crypto';
-import { isRecord } from '../../common/values.js';
+import { isRecord, show } from '../../common/values.js';
 import type { KindInfo } from '../../kube/catalog.js';
 import type { Selectable } from './selectors.js';
 import { statusError } from './status.js';
@@ -72,9 +72,14 @@ function nowTimestamp(): string {
   return stampText;
 }
 
+/** JSON.stringify, typed as it behaves: undefined for undefined, a function or a symbol (its declared type says string). */
+function jsonText(v: unknown): string | undefined {
+  return JSON.stringify(v);
+}
+
 /** JSON with object keys sorted, to compare two objects by content. */
 function stable(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'undefined';
+  if (v === null || typeof v !== 'object') return jsonText(v) ?? 'undefined';
   if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
   const o = v as Record<string, unknown>;
   return `{${Object.keys(o)
@@ -86,7 +91,9 @@ function stable(v: unknown): string {
 
 /** The parts of an object whose change bumps metadata.generation (everything but metadata and status). */
 function specPart(o: Record<string, unknown>): string {
-  const { metadata: _m, status: _s, ...rest } = o;
+  const rest = { ...o };
+  delete rest.metadata;
+  delete rest.status;
   return stable(rest);
 }
 
@@ -310,7 +317,7 @@ export class ObjectStore {
     const { apiVersion, kind, metadata, ...rest } = input;
     const info = this.requireKind(kind);
     if (apiVersion !== undefined && apiVersion !== info.apiVersion) {
-      throw new Error(`FakeKubeApi: ${info.kind} is served as ${info.apiVersion}, not ${String(apiVersion)}`);
+      throw new Error(`FakeKubeApi: ${info.kind} is served as ${info.apiVersion}, not ${typeof apiVersion === 'string' ? apiVersion : show(apiVersion)}`);
     }
     const meta = isRecord(metadata) ? { ...metadata } : {};
     const name = meta.name;
@@ -361,7 +368,8 @@ function makeEntry(
 ): Entry {
   const obj = { apiVersion: info.apiVersion, kind: info.kind, metadata, ...rest };
   const labels: Record<string, string> = {};
-  if (isRecord(metadata.labels)) for (const [k, v] of Object.entries(metadata.labels)) labels[k] = String(v);
+  // The caller's labels, unchecked: a number or boolean value is stored as its text.
+  if (isRecord(metadata.labels)) for (const [k, v] of Object.entries(metadata.labels as Record<string, unknown>)) labels[k] = String(v);
   // Entries never leave the fake (readers get parsed copies of `json`), so they are not frozen: bulk loads stay cheap.
   return {
     info,
