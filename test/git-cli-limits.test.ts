@@ -10,7 +10,7 @@ test('a time limit beyond what a timer can hold does not time the command out at
     // A local "remote" that does not exist: git fails on its own, quickly; it must not be reported as a timeout.
     const err = await runGit(['ls-remote', `file://${dir}/missing.git`], { network: { timeoutMs: 1e12 } }).then(
       () => undefined,
-      (e: Error) => e,
+      (e: unknown) => e as Error,
     );
     expect(err?.message).toBeDefined();
     expect(err!.message).not.toMatch(/timed out/);

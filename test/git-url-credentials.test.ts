@@ -49,7 +49,7 @@ describe('library registry', () => {
   afterAll(async () => db.close());
 
   test.each(WITH_SECRETS)('%s: %s is refused without quoting the secret', async (name, url, secret, stored) => {
-    const err = await fabrics.create(name, { gitRepository: url }).then(() => null, (e: Error) => e);
+    const err = await fabrics.create(name, { gitRepository: url }).then(() => null, (e: unknown) => e as Error);
     expect(err).toBeInstanceOf(InvalidFabricSettingsError);
     expect(err!.message).not.toContain(secret);
     expect(err!.message).toContain(`(${stored})`);
@@ -69,7 +69,8 @@ describe('CLI: fabric add, then fabric list (text and --json)', () => {
     process.env.NO_COLOR = '1';
     cliDb = await createTestDatabase();
   });
-  afterAll(async () => cliDb?.close());
+  // Declared as set, but unset here when the setup that assigns it failed or never ran.
+  afterAll(async () => (cliDb as TestDatabase | undefined)?.close());
 
   test('every secret is removed before storing; legitimate URLs are stored verbatim', async () => {
     const flags = ['--database-url', cliDb.url];

@@ -119,7 +119,7 @@ describe('HH_SYNC_GIT_TOKEN', () => {
     const port = (server.address() as net.AddressInfo).port;
     process.env.HH_SYNC_GIT_TOKEN = TOKEN;
     try {
-      const err = await syncMirror(`http://127.0.0.1:${port}/r.git`, path.join(tmp, 'cache-token'), { timeoutMs: 10_000 }).catch((e: Error) => e);
+      const err = await syncMirror(`http://127.0.0.1:${port}/r.git`, path.join(tmp, 'cache-token'), { timeoutMs: 10_000 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(Error);
       expect((err as Error).message).not.toContain(TOKEN);
       expect(authorizations.length).toBeGreaterThan(0);

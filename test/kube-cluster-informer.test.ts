@@ -21,7 +21,8 @@ let watcher: ClusterInformer | undefined;
 afterEach(async () => {
   await watcher?.stop();
   watcher = undefined;
-  await fake?.stop();
+  // Declared as set, but unset here when the setup that assigns it failed or never ran.
+  await (fake as FakeKubeApi | undefined)?.stop();
 });
 
 /** The consumer: what the ledger would hold, fed only by the watcher's events. */

@@ -17,7 +17,8 @@ const FAST: ClusterReaderOptions = { baseDelayMs: 10, maxDelayMs: 50, maxRetries
 let fake: FakeKubeApi;
 
 afterEach(async () => {
-  await fake?.stop();
+  // Declared as set, but unset here when the setup that assigns it failed or never ran.
+  await (fake as FakeKubeApi | undefined)?.stop();
 });
 
 async function startFake(opts: ConstructorParameters<typeof FakeKubeApi>[0] = {}, objects: object[] = []) {

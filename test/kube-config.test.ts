@@ -22,7 +22,7 @@ afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
   // Restore key by key: replacing process.env with a plain object would detach it from the real
   // environment that os.homedir() and child processes read.
-  for (const k of Object.keys(process.env)) if (!(k in savedEnv)) delete process.env[k];
+  for (const k of Object.keys(process.env)) if (!(k in savedEnv)) Reflect.deleteProperty(process.env, k);
   for (const [k, v] of Object.entries(savedEnv)) process.env[k] = v;
 });
 

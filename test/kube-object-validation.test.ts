@@ -52,7 +52,9 @@ test('a valid object maps to an observation with defaults for absent parts', () 
 });
 
 test('kind and apiVersion absent from a list item are taken from the list', () => {
-  const { kind: _k, apiVersion: _a, ...bare } = sw();
+  const bare: Record<string, unknown> = sw();
+  delete bare.kind;
+  delete bare.apiVersion;
   const r = toActualObservation(bare, SWITCH);
   expect(r.ok && r.value.apiVersion).toBe('wiring.githedgehog.com/v1beta1');
 });

@@ -133,7 +133,7 @@ describe('first_seen', () => {
     });
     const write = (o: ActualObservation) =>
       applyWatchWrite(svc.actualKindWriter, orm.em, fabric, { source: 'batch', batch: { kind, upserts: [o], deletes: [], errors: [] } }, {
-        stillHolds: async () => true, schemaDefaults: new Map(), refreshSummary: true, current: true, lockTimeoutMs: 5000,
+        stillHolds: () => Promise.resolve(true), schemaDefaults: new Map(), refreshSummary: true, current: true, lockTimeoutMs: 5000,
       });
     const before = Date.now();
     await write(obs('1', 'a'));
@@ -222,7 +222,7 @@ describe('history of deleted objects', () => {
     const fabric = await newFabric();
     const svc = service();
     const kind = kindInfo('Server')!;
-    const opts = { stillHolds: async () => true, schemaDefaults: new Map(), refreshSummary: true, current: true, lockTimeoutMs: 5000 };
+    const opts = { stillHolds: () => Promise.resolve(true), schemaDefaults: new Map(), refreshSummary: true, current: true, lockTimeoutMs: 5000 };
     const o: ActualObservation = {
       kind: 'Server', namespace: 'default', name: 'w-del', apiVersion: 'wiring.githedgehog.com/v1beta1',
       spec: {}, status: null, labels: {}, annotations: {}, uid: 'u', resourceVersion: '1',

@@ -10,11 +10,12 @@ test('openLedger migrates, manages fabrics, syncs through a kubeconfig override,
   api.load(demoClusterFabric());
   await api.start();
   const logs: string[] = [];
+  const text = (o: object | string, m?: string) => m ?? (typeof o === 'string' ? o : JSON.stringify(o));
   const logger = {
-    debug: (o: object | string, m?: string) => logs.push(`debug ${m ?? o}`),
+    debug: (o: object | string, m?: string) => logs.push(`debug ${text(o, m)}`),
     info: (o: object | string, m?: string) => logs.push(`info ${m ?? JSON.stringify(o)}`),
-    warn: (o: object | string, m?: string) => logs.push(`warn ${m ?? o}`),
-    error: (o: object | string, m?: string) => logs.push(`error ${m ?? o}`),
+    warn: (o: object | string, m?: string) => logs.push(`warn ${text(o, m)}`),
+    error: (o: object | string, m?: string) => logs.push(`error ${text(o, m)}`),
   };
   const ledger = await openLedger({ databaseUrl: db.url, logger, kubeConfigFor: () => api.kubeConfig() });
   try {

@@ -22,9 +22,9 @@ test('with EntityCaseNamingStrategy our migrated tables do not match the entitie
     debug: false,
   });
   try {
-    await orm.getMigrator().up();
+    await orm.migrator.up();
     // The entities now expect camelCase columns the migrations never created …
-    const diff = await orm.getSchemaGenerator().getUpdateSchemaSQL({ wrap: false });
+    const diff = await orm.schema.getUpdateSchemaSQL({ wrap: false });
     expect(diff).toMatch(/syncIntervalSeconds/);
     // … so the ORM's own insert of a fabric names columns that do not exist.
     await expect(new FabricRegistry(orm.em).create('camel')).rejects.toThrow(/column .* does not exist/);

@@ -33,7 +33,8 @@ beforeAll(async () => {
   db = await createTestDatabase({ migrate: false });
 });
 afterAll(async () => {
-  await db?.close();
+  // Declared as set, but unset here when the setup that assigns it failed or never ran.
+  await (db as TestDatabase | undefined)?.close();
 });
 
 async function ourTables(): Promise<string[]> {

@@ -17,11 +17,12 @@ beforeAll(async () => {
   db = await createTestDatabase({ migrate: false });
 });
 afterAll(async () => {
-  await db?.close();
+  // Unset when beforeAll failed; Jest still runs afterAll.
+  await (db as TestDatabase | undefined)?.close();
 });
 
 async function updateSchemaSql(orm: MikroORM): Promise<string[]> {
-  const sql = await orm.getSchemaGenerator().getUpdateSchemaSQL({ wrap: false, safe: false, dropTables: true });
+  const sql = await orm.schema.getUpdateSchemaSQL({ wrap: false, safe: false, dropTables: true });
   return sql
     .split(/;\s*\n/)
     .map((s) => s.trim())
@@ -46,7 +47,7 @@ test('every migration file is in the compiled-in list, in order, and its class i
 });
 
 test('empty database → up → no schema difference → down to zero → up again', async () => {
-  const migrator = db.orm.getMigrator();
+  const migrator = db.orm.migrator;
   expect((await migrator.getPendingMigrations()).map((m) => m.name)).toEqual(MIGRATIONS.map((m) => m.name));
 
   const applied = await migrator.up();
@@ -74,7 +75,7 @@ test('the committed snapshot matches the entities (migration:check)', async () =
     }),
   );
   try {
-    expect(await orm.getMigrator().checkMigrationNeeded()).toBe(false);
+    expect(await orm.migrator.checkMigrationNeeded()).toBe(false);
   } finally {
     await orm.close(true);
   }
@@ -95,7 +96,7 @@ test('migration:check notices an entity change that no migration covers', async 
     }),
   );
   try {
-    expect(await orm.getMigrator().checkMigrationNeeded()).toBe(true);
+    expect(await orm.migrator.checkMigrationNeeded()).toBe(true);
   } finally {
     await orm.close(true);
   }

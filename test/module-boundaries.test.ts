@@ -7,8 +7,9 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const src = path.resolve(import.meta.dirname ?? '.', '..', 'src');
+const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src');
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

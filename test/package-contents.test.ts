@@ -7,8 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(import.meta.dirname ?? '.', '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function packedFiles(): string[] {
   // --ignore-scripts: the listing only (the build is the test command's own step).

@@ -31,8 +31,9 @@ beforeAll(async () => {
   await api.start();
 });
 afterAll(async () => {
-  await api?.stop();
-  await db?.close();
+  // Declared as set, but unset here when the setup that assigns it failed or never ran.
+  await (api as FakeKubeApi | undefined)?.stop();
+  await (db as TestDatabase | undefined)?.close();
 });
 
 const ddl = (sql: string) => withPg(db.url, (c) => c.query(sql));

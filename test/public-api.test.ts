@@ -5,9 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
-const root = path.resolve(import.meta.dirname ?? '.', '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Every export of each entry point; `type X` for a type-only one (a class is a value). Sorted. */
 const API: Record<string, string[]> = {
@@ -262,7 +263,8 @@ function entryPoints(): [subpath: string, source: string][] {
 /** Type-only import or export of a name (`export type { X }`, `export { type X }`, `import type`). */
 function typeOnly(decl: ts.Declaration): boolean {
   if (ts.isExportSpecifier(decl) || ts.isImportSpecifier(decl)) return decl.isTypeOnly || typeOnly(decl.parent.parent);
-  if (ts.isExportDeclaration(decl) || ts.isImportClause(decl)) return decl.isTypeOnly;
+  if (ts.isExportDeclaration(decl)) return decl.isTypeOnly;
+  if (ts.isImportClause(decl)) return decl.phaseModifier === ts.SyntaxKind.TypeKeyword;
   if (ts.isNamedImports(decl)) return typeOnly(decl.parent);
   return false;
 }

@@ -32,7 +32,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.all(apis.map((a) => a.stop()));
-  await db?.close();
+  // Declared as set, but unset here when the setup that assigns it failed or never ran.
+  await (db as TestDatabase | undefined)?.close();
 });
 
 async function fakeWith(objs: readonly object[]): Promise<FakeKubeApi> {
@@ -158,7 +159,8 @@ describe('the watch', () => {
   }, 30_000);
 
   afterAll(async () => {
-    await handle?.stop();
+    // Declared as set, but unset here when the setup that assigns it failed or never ran.
+    await (handle as WatchHandle | undefined)?.stop();
   });
 
   test('a refused MODIFIED event marks the row, which keeps its last version; a valid one clears the mark', async () => {

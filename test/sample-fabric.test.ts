@@ -55,11 +55,12 @@ const within = (inner: string, outer: string) => {
 };
 
 /** Every port of a connection, with the role of the device it belongs to. */
-function portsOf(c: KubeObjectLike): { port: string; side: string }[] {
+/** A port is read from generated objects, so it may be missing; the integrity check reports that. */
+function portsOf(c: KubeObjectLike): { port: string | undefined; side: string }[] {
   const body = c.spec[connType(c)] as Record<string, any>;
-  const out: { port: string; side: string }[] = [];
+  const out: { port: string | undefined; side: string }[] = [];
   const links: any[] = [...(body.links ?? []), ...(body.link ? [body.link] : []), ...(body.peerLinks ?? []), ...(body.sessionLinks ?? [])];
-  for (const l of links) for (const [side, v] of Object.entries(l)) out.push({ port: (v as { port: string }).port, side });
+  for (const l of links) for (const [side, v] of Object.entries(l)) out.push({ port: (v as { port?: string }).port, side });
   return out;
 }
 
@@ -80,10 +81,10 @@ function integrityProblems(objs: KubeObjectLike[]): string[] {
   const switchVlanNs = (sw: KubeObjectLike) => (sw.spec.vlanNamespaces as string[] | undefined) ?? ['default'];
 
   for (const sw of switches.values()) {
-    if (!profiles.has(sw.spec.profile as string)) problems.push(`${sw.metadata.name}: no profile ${sw.spec.profile}`);
+    if (!profiles.has(sw.spec.profile as string)) problems.push(`${sw.metadata.name}: no profile ${String(sw.spec.profile)}`);
     for (const g of (sw.spec.groups as string[] | undefined) ?? []) if (!groups.has(g)) problems.push(`${sw.metadata.name}: no group ${g}`);
     const red = sw.spec.redundancy as { group?: string } | undefined;
-    if (red?.group && !((sw.spec.groups as string[]) ?? []).includes(red.group)) problems.push(`${sw.metadata.name}: redundancy group not in groups`);
+    if (red?.group && !((sw.spec.groups as string[] | undefined) ?? []).includes(red.group)) problems.push(`${sw.metadata.name}: redundancy group not in groups`);
     for (const v of switchVlanNs(sw)) if (!vlanNs.has(v)) problems.push(`${sw.metadata.name}: no VLANNamespace ${v}`);
   }
 
@@ -96,8 +97,8 @@ function integrityProblems(objs: KubeObjectLike[]): string[] {
     const devices = new Set<string>();
     for (const { port, side } of portsOf(c)) {
       const m = /^([a-z0-9-]+)\/(E1\/\d+|enp2s\d+)$/.exec(port ?? '');
-      if (!m) {
-        problems.push(`${c.metadata.name}: malformed port ${port}`);
+      if (!m || port === undefined) {
+        problems.push(`${c.metadata.name}: malformed port ${String(port)}`);
         continue;
       }
       if (usedPorts.has(port)) problems.push(`${c.metadata.name}: port ${port} used twice`);
@@ -169,13 +170,13 @@ function integrityProblems(objs: KubeObjectLike[]): string[] {
     const c = conns.get(a.spec.connection as string);
     if (!c) problems.push(`${a.metadata.name}: no connection`);
     else if (!SERVER_FACING.includes(connType(c))) problems.push(`${a.metadata.name}: connection is not server-facing`);
-    if (!subnetExists(a.spec.subnet as string)) problems.push(`${a.metadata.name}: no subnet ${a.spec.subnet}`);
+    if (!subnetExists(a.spec.subnet as string)) problems.push(`${a.metadata.name}: no subnet ${String(a.spec.subnet)}`);
     if (c) {
       // The VPC's VLANs must be usable on the switches the connection lands on.
       const vpc = vpcs.get((a.spec.subnet as string).split('/')[0]!);
       const vln = (vpc?.spec.vlanNamespace as string | undefined) ?? 'default';
       for (const { port, side } of portsOf(c)) {
-        const sw = side === 'switch' ? switches.get(port.split('/')[0]!) : undefined;
+        const sw = side === 'switch' && port !== undefined ? switches.get(port.split('/')[0]!) : undefined;
         if (sw && !switchVlanNs(sw).includes(vln)) problems.push(`${a.metadata.name}: ${sw.metadata.name} lacks VLANNamespace ${vln}`);
       }
     }
@@ -194,8 +195,8 @@ function integrityProblems(objs: KubeObjectLike[]): string[] {
   for (const e of externals.values()) if (!ipNs.has(e.spec.ipv4Namespace as string)) problems.push(`${e.metadata.name}: no IPv4Namespace`);
   for (const a of byKind('ExternalAttachment')) {
     const c = conns.get(a.spec.connection as string);
-    if (!c || connType(c) !== 'external') problems.push(`${a.metadata.name}: no external connection ${a.spec.connection}`);
-    if (!externals.has(a.spec.external as string)) problems.push(`${a.metadata.name}: no External ${a.spec.external}`);
+    if (!c || connType(c) !== 'external') problems.push(`${a.metadata.name}: no external connection ${String(a.spec.connection)}`);
+    if (!externals.has(a.spec.external as string)) problems.push(`${a.metadata.name}: no External ${String(a.spec.external)}`);
   }
   for (const p of byKind('ExternalPeering')) {
     const permit = p.spec.permit as { vpc: { name: string; subnets: string[] }; external: { name: string } };
@@ -451,7 +452,7 @@ describe('withServerDefaults', () => {
 
   test('labels connections with their type and endpoints', () => {
     const conn = withServerDefaults(objs.find((o) => o.kind === 'Connection' && connType(o) === 'eslag')!);
-    const devices = portsOf(conn).map((p) => p.port.split('/')[0]);
+    const devices = portsOf(conn).map((p) => p.port?.split('/')[0]);
     expect(conn.metadata.labels!['fabric.githedgehog.com/connection-type']).toBe('eslag');
     for (const d of devices) expect(Object.keys(conn.metadata.labels!)).toContain(d!.startsWith('server') ? `server.fabric.githedgehog.com/${d}` : `switch.fabric.githedgehog.com/${d}`);
     expect(withServerDefaults(conn, 1, { labels: false }).metadata.labels).toEqual(conn.metadata.labels); // existing labels stay

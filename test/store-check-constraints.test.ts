@@ -16,7 +16,8 @@ let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
 });
-afterAll(async () => db?.close());
+// Declared as set, but unset here when the setup that assigns it failed or never ran.
+afterAll(async () => (db as TestDatabase | undefined)?.close());
 
 const NOW = new Date('2026-12-01T12:00:00Z');
 const ctx: DriftContext = { ignore: [], schemaDefaults: () => null, lastActualRead: null, now: NOW };
@@ -48,7 +49,7 @@ test.each([
   const fabric = await new FabricRegistry(db.orm.em).create(`bad-${constraint}-${o.name.length}-${o.kind}-${o.namespace}`.slice(0, 60));
   const err = await writeOne(fabric.id, o);
   expect(err?.message).toContain(constraint);
-  const [{ n }] = await query<{ n: number }>(db.orm.em.fork(), 'SELECT count(*)::int AS n FROM hedgehog_resource WHERE fabric_id = ?', [fabric.id]);
+  const [{ n }] = (await query<{ n: number }>(db.orm.em.fork(), 'SELECT count(*)::int AS n FROM hedgehog_resource WHERE fabric_id = ?', [fabric.id])) as [{ n: number }];
   expect(n).toBe(0);
 });
 

@@ -13,7 +13,8 @@ import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 
 let db: TestDatabase;
 let proxy: TcpProxy;
-let orm: MikroORM;
+// What init() returns: a core MikroORM (its own class), not an instance of the PostgreSQL subclass.
+let orm: Awaited<ReturnType<typeof MikroORM.init>>;
 let api: FakeKubeApi;
 
 beforeAll(async () => {
@@ -47,7 +48,7 @@ test('connection killed mid-write: previous snapshot intact, run failed, next ru
 
   // Change objects of early kinds (written first in the run) and of the last kind.
   for (const kind of ['VPC', 'Connection', 'VLANNamespace']) {
-    const o = structuredClone(api.list(kind)[0]);
+    const o = structuredClone(api.list(kind)[0]!);
     (o.metadata as any).labels = { ...(o.metadata as any).labels, changed: 'yes' };
     api.update(o);
   }
@@ -67,7 +68,7 @@ test('connection killed mid-write: previous snapshot intact, run failed, next ru
   expect(failed.errorMessage).toBeTruthy();
   expect(await snapshot()).toEqual(before);
   const [rec] = await db.orm.em.fork().getConnection().execute(`SELECT status, error_message FROM sync_operation WHERE id = ?`, [failed.id]);
-  expect(rec.status).toBe('failed');
+  expect(rec!.status).toBe('failed');
 
   const next = await svc.syncActualState(fabric);
   expect(next.status).toBe('completed');
@@ -75,5 +76,5 @@ test('connection killed mid-write: previous snapshot intact, run failed, next ru
   const after = await db.orm.em.fork().getConnection().execute(
     `SELECT count(*)::int AS n FROM hedgehog_resource WHERE labels->>'changed' = 'yes'`,
   );
-  expect(after[0].n).toBe(3);
+  expect(after[0]!.n).toBe(3);
 });

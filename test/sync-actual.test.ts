@@ -8,7 +8,7 @@ import { HedgehogFabric } from '../src/entities/index.js';
 import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
 import { FabricRegistry, InvalidFabricSettingsError } from '../src/fabrics/fabric-registry.js';
 import { FABRIC_KINDS } from '../src/kube/catalog.js';
-import { FakeKubeApi, generateSampleFabric, withServerDefaults, type KubeObjectLike } from '../src/testing/index.js';
+import { FakeKubeApi, generateSampleFabric, withServerDefaults } from '../src/testing/index.js';
 import { createTestDatabase, withPg, type TestDatabase } from './helpers/database.js';
 
 let db: TestDatabase;
@@ -86,13 +86,13 @@ describe('syncActualState', () => {
     // Run records and the fabric's status.
     const runs = await orm.em.fork().getConnection().execute(`SELECT * FROM sync_operation WHERE fabric_id = ? ORDER BY id`, [fabric.id]);
     expect(runs.map((r: any) => r.status)).toEqual(['completed', 'completed']);
-    expect(runs[0].created).toBe(objs.length);
+    expect(runs[0]!.created).toBe(objs.length);
     const f = await orm.em.fork().findOneOrFail(HedgehogFabric, fabric.id);
     expect(f.lastActualSync).toBeInstanceOf(Date);
     expect(f.connectionStatus).toBe('connected');
     expect((f.kindCounts as any).Switch.actual).toBe(objs.filter((o) => o.kind === 'Switch').length);
     // One transition per new row (null → orphaned), none on the no-op run.
-    const [{ n }] = await orm.em.fork().getConnection().execute(`SELECT count(*)::int AS n FROM state_transition WHERE fabric_id = ?`, [fabric.id]);
+    const [{ n }] = await orm.em.fork().getConnection().execute<[{ n: number }]>(`SELECT count(*)::int AS n FROM state_transition WHERE fabric_id = ?`, [fabric.id]);
     expect(n).toBe(objs.length);
   });
 
@@ -226,8 +226,8 @@ describe('syncActualState', () => {
     const [v] = await rows(fabric.id, `kind = 'VPC' AND name = ?`, [vpc.metadata.name]);
     expect(v.actual_spec.defaultRestricted).toBe((changed.spec as any).defaultRestricted);
     const [rec] = await orm.em.fork().getConnection().execute(`SELECT status, error_message FROM sync_operation WHERE id = ?`, [run.id]);
-    expect(rec.status).toBe('partial');
-    expect(rec.error_message).toMatch(/Server/);
+    expect(rec!.status).toBe('partial');
+    expect(rec!.error_message).toMatch(/Server/);
   });
 
   test('pagination across many pages with a continue token that expires mid-way', async () => {
@@ -316,7 +316,7 @@ describe('syncActualState', () => {
     }
     expect(await rows(fabric.id)).toHaveLength(valid.length);
     const [rec] = await orm.em.fork().getConnection().execute(`SELECT errors FROM sync_operation WHERE id = ?`, [run.id]);
-    expect(rec.errors).toHaveLength(malformed.length);
+    expect(rec!.errors).toHaveLength(malformed.length);
   });
 
   test('two concurrent runs on one fabric are serialized and leave no duplicates', async () => {
@@ -331,7 +331,7 @@ describe('syncActualState', () => {
     // One run created everything, the other found it all unchanged.
     expect(r1.counts.created + r2.counts.created).toBe(objs.length);
     expect(r1.counts.unchanged + r2.counts.unchanged).toBe(objs.length);
-    const [{ n, d }] = await orm.em.fork().getConnection().execute(
+    const [{ n, d }] = await orm.em.fork().getConnection().execute<[{ n: number; d: number }]>(
       `SELECT count(*)::int AS n, count(DISTINCT (kind, namespace, name))::int AS d FROM hedgehog_resource WHERE fabric_id = ?`,
       [fabric.id],
     );
@@ -362,7 +362,7 @@ describe('syncActualState', () => {
   test('quotes and SQL in a fabric name and in annotations are stored verbatim', async () => {
     const objs = small();
     const evil = `x'); DROP TABLE hedgehog_resource; --`;
-    const sw = objs.find((o) => o.kind === 'Switch')! as KubeObjectLike;
+    const sw = objs.find((o) => o.kind === 'Switch')!;
     sw.metadata.annotations = { ...(sw.metadata.annotations ?? {}), note: evil, quote: `"double" and 'single' and \\ backslash ? $1` };
     sw.metadata.labels = { ...(sw.metadata.labels ?? {}), 'sql.example.com/x': 'a--b' };
     const api = await fakeWith(objs);
@@ -392,7 +392,7 @@ describe('syncActualState', () => {
     expect(run.status).toBe('completed');
     expect(run.skippedKinds.map((k) => k.kind)).toEqual(['Server']);
     const [rec] = await orm.em.fork().getConnection().execute(`SELECT skipped_kinds FROM sync_operation WHERE id = ?`, [run.id]);
-    expect(rec.skipped_kinds[0]).toMatchObject({ kind: 'Server' });
+    expect(rec!.skipped_kinds[0]).toMatchObject({ kind: 'Server' });
     expect(await rows(fabric.id, `kind = 'Server'`)).toEqual(servers);
   });
 
@@ -406,10 +406,10 @@ describe('syncActualState', () => {
     );
     const run = await service(api).syncActualState(fabric);
     expect(run.status).toBe('completed');
-    const [closed] = await conn.execute(`SELECT status, error_message, finished_at FROM sync_operation WHERE id = ?`, [old.id]);
-    expect(closed.status).toBe('failed');
-    expect(closed.error_message).toMatch(/abandoned/);
-    expect(closed.finished_at).not.toBeNull();
+    const [closed] = await conn.execute(`SELECT status, error_message, finished_at FROM sync_operation WHERE id = ?`, [old!.id]);
+    expect(closed!.status).toBe('failed');
+    expect(closed!.error_message).toMatch(/abandoned/);
+    expect(closed!.finished_at).not.toBeNull();
   });
 
   test("the fabric's ignore rules hide fields from drift; malformed rules are refused when saved", async () => {
@@ -465,7 +465,7 @@ describe('syncActualState', () => {
     expect(changes).toEqual({ created: objs.length });
     const server = objs.find((o) => o.kind === 'Server')!;
     api.delete('Server', server.metadata.namespace, server.metadata.name);
-    const vpc = structuredClone(api.list('VPC')[0]);
+    const vpc = structuredClone(api.list('VPC')[0]!);
     (vpc.metadata as any).labels = { x: 'y' };
     api.update(vpc);
     await svc.syncActualState(fabric);

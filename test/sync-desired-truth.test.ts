@@ -122,10 +122,12 @@ describe('desired runs tell the truth', () => {
 
 describe('CRD schemas read by an actual sync validate later desired syncs', () => {
   const here = path.dirname(fileURLToPath(import.meta.url));
+  // A YAML stream may hold empty documents, which load as null.
+  type CrdDocument = { kind?: string; metadata: Record<string, unknown> };
   const crdObjects = ['switches.yaml', 'vpcs.yaml', 'connections.yaml']
-    .map((f) => jsyaml.loadAll(readFileSync(path.join(here, 'fixtures', 'crds', f), 'utf8')) as { kind?: string; metadata: Record<string, unknown> }[])
+    .map((f) => jsyaml.loadAll(readFileSync(path.join(here, 'fixtures', 'crds', f), 'utf8')) as (CrdDocument | null)[])
     .flat()
-    .filter((d) => d?.kind === 'CustomResourceDefinition')
+    .filter((d): d is CrdDocument => d?.kind === 'CustomResourceDefinition')
     .map((crd, i) => ({ ...crd, metadata: { ...crd.metadata, resourceVersion: String(100 + i) } }));
 
   test('stored per fabric with their resourceVersion; a new service (another process) validates with them', async () => {

@@ -20,7 +20,8 @@ beforeAll(async () => {
   db = await createTestDatabase();
   orm = db.orm;
 });
-afterAll(async () => db?.close());
+// Declared as set, but unset here when the setup that assigns it failed or never ran.
+afterAll(async () => (db as TestDatabase | undefined)?.close());
 
 const VPC = FABRIC_KINDS.find((k) => k.kind === 'VPC')!;
 
@@ -53,23 +54,23 @@ const desiredVpc = (name: string, vlan: number): DesiredObservation => ({
 /** A cluster serving only VPCs, with the given objects; it never asks for a KubeConfig. */
 function memoryCluster(objects: ActualObservation[]): ActualSource {
   return {
-    async discover(kinds: readonly KindInfo[]) {
+    discover(kinds: readonly KindInfo[]) {
       const served = kinds.filter((k) => k.kind === 'VPC');
-      return { served, skipped: kinds.filter((k) => k.kind !== 'VPC').map((k) => ({ kind: k.kind, reason: 'not served' })), failed: [] };
+      return Promise.resolve({ served, skipped: kinds.filter((k) => k.kind !== 'VPC').map((k) => ({ kind: k.kind, reason: 'not served' })), failed: [] });
     },
-    async listKind(kind: KindInfo) {
-      return { kind, complete: true, observations: objects.filter((o) => o.kind === kind.kind), errors: [], namespaces: null, pages: 1, restarts: 0 };
+    listKind(kind: KindInfo) {
+      return Promise.resolve({ kind, complete: true, observations: objects.filter((o) => o.kind === kind.kind), errors: [], namespaces: null, pages: 1, restarts: 0 });
     },
-    async readCrds() {
-      return [];
+    readCrds() {
+      return Promise.resolve([]);
     },
   };
 }
 
 function memoryGit(commit: string, objects: DesiredObservation[]): DesiredSource {
   return {
-    async read(): Promise<DesiredReadResult> {
-      return {
+    read(): Promise<DesiredReadResult> {
+      return Promise.resolve({
         commit,
         ref: 'main',
         observations: objects,
@@ -80,7 +81,7 @@ function memoryGit(commit: string, objects: DesiredObservation[]): DesiredSource
         filesRead: objects.length,
         documentsRead: objects.length,
         refused: 0,
-      };
+      });
     },
   };
 }

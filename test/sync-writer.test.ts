@@ -84,10 +84,10 @@ test('rows of several plans share statements; a partial batch waits for more row
 
 test('values read back exactly, whether a batch sends a column once (shared) or per row, and across batch shapes', async () => {
   const fabric = await new FabricRegistry(db.orm.em).create('writer-shapes');
-  const objects = ['a', 'b', 'c', 'd', 'e'].map((n, i) => ({
+  const objects = ['a', 'b', 'c', 'd', 'e'].map((n, i): ActualObservation => ({
     ...obs(i < 3 ? 'Switch' : 'Server', n),
     namespace: i === 4 ? 'other' : 'default',
-    labels: (i % 2 ? { role: 'leaf' } : {}),
+    labels: i % 2 ? { role: 'leaf' } : {},
     status: i === 0 ? { ready: true } : null,
   }));
   const plan = planFor(fabric.id, objects);

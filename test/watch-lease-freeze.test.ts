@@ -36,7 +36,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await db?.close();
+  // Declared as set, but unset here when the setup that assigns it failed or never ran.
+  await (db as TestDatabase | undefined)?.close();
 });
 
 function backendFor(group: string, leasePeriodMs: number): LeaseBackend {
@@ -85,9 +86,9 @@ test('a desired-state sync due when the lease is gone (a replica waking up) does
   const sync = new FabricSyncService(em);
   const fabric = await new FabricRegistry(em).create('fz-desired', { gitRepository: 'file:///nowhere/fabric.git' });
   let desiredRuns = 0;
-  sync.syncDesiredState = async () => {
+  sync.syncDesiredState = () => {
     desiredRuns++;
-    throw new Error('must not run');
+    return Promise.reject(new Error('must not run'));
   };
   const w = new LeasedFabricSync({
     sync,
@@ -97,7 +98,7 @@ test('a desired-state sync due when the lease is gone (a replica waking up) does
       throw new Error('no cluster in this test');
     },
     schemas: sync.schemas,
-    stillHolds: async () => false,
+    stillHolds: () => Promise.resolve(false),
     logger: silentLogger,
   });
   const lost = new Promise((resolve) => w.once('lease-lost', resolve));
@@ -188,7 +189,8 @@ describeWithServer('a frozen replica process (SIGSTOP) — PostgreSQL server; sk
       }
     }
     await Promise.all(replicas.map((r) => r.exited));
-    await api?.stop();
+    // Declared as set, but unset here when the setup that assigns it failed or never ran.
+    await (api as FakeKubeApi | undefined)?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -209,12 +211,14 @@ describeWithServer('a frozen replica process (SIGSTOP) — PostgreSQL server; sk
 
       let i = 0;
       let churning = true;
-      const churner = (async () => {
+      // A named function, not an IIFE: TypeScript would read `churning` as always true inside one.
+      const churnUntilStopped = async () => {
         while (churning) {
           churn(api, i++, 'fz');
           await delay(30);
         }
-      })();
+      };
+      const churner = churnUntilStopped();
       await a.waitFor((l) => l.event === 'applied' && l.source === 'batch', 5000, 'A applying batches');
 
       const frozenAt = Date.now();
@@ -238,8 +242,8 @@ describeWithServer('a frozen replica process (SIGSTOP) — PostgreSQL server; sk
       expect(takeoverMs).toBeLessThan(LEASE_PERIOD_MS + 1000);
 
       await waitFor(async () => viewDiff(await ledgerView(ledger.em, fabric.id), fakeView(api)).length === 0, 15_000, 'convergence').catch(
-        async (err) => {
-          throw new Error(`${err.message}: ${viewDiff(await ledgerView(ledger.em, fabric.id), fakeView(api)).slice(0, 5).join('; ')}`);
+        async (err: unknown) => {
+          throw new Error(`${(err as Error).message}: ${viewDiff(await ledgerView(ledger.em, fabric.id), fakeView(api)).slice(0, 5).join('; ')}`);
         },
       );
       a.proc.kill('SIGTERM');

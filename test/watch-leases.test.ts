@@ -48,8 +48,9 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await api?.stop();
-  await db?.close();
+  // Declared as set, but unset here when the setup that assigns it failed or never ran.
+  await (api as FakeKubeApi | undefined)?.stop();
+  await (db as TestDatabase | undefined)?.close();
 });
 
 async function watch(names: string[], extra: WatchOptions = {}): Promise<WatchHandle> {

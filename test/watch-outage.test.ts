@@ -17,7 +17,8 @@ import { churn, delay, fakeView, ledgerView, viewDiff, waitFor } from './helpers
 
 let db: TestDatabase;
 let proxy: TcpProxy;
-let orm: MikroORM;
+// What init() returns: a core MikroORM (its own class), not an instance of the PostgreSQL subclass.
+let orm: Awaited<ReturnType<typeof MikroORM.init>>;
 let api: FakeKubeApi;
 let handle: WatchHandle | undefined;
 
@@ -31,12 +32,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  proxy?.up();
+  // Declared as set, but unset here when the setup that assigns it failed or never ran.
+  (proxy as TcpProxy | undefined)?.up();
   await handle?.stop();
-  await api?.stop();
-  await orm?.close(true);
-  await proxy?.close();
-  await db?.close();
+  await (api as FakeKubeApi | undefined)?.stop();
+  await (orm as typeof orm | undefined)?.close(true);
+  await (proxy as TcpProxy | undefined)?.close();
+  await (db as TestDatabase | undefined)?.close();
 });
 
 test('database outage mid-watch: writes pause, changes keep coming, the ledger converges after recovery', async () => {
@@ -81,7 +83,7 @@ test('database outage mid-watch: writes pause, changes keep coming, the ledger c
   try {
     await waitFor(async () => viewDiff(await view(), fakeView(api)).length === 0, 20_000, 'convergence after the outage', 50);
   } catch (err) {
-    throw new Error(`${(err as Error).message}: ${viewDiff(await view(), fakeView(api)).slice(0, 5).join('; ')} (events: ${events.join(',')})`);
+    throw new Error(`${(err as Error).message}: ${viewDiff(await view(), fakeView(api)).slice(0, 5).join('; ')} (events: ${events.join(',')})`, { cause: err });
   }
   expect(handle.held()).toEqual(['outage']);
   if (db.embedded) {
@@ -95,10 +97,10 @@ test('database outage mid-watch: writes pause, changes keep coming, the ledger c
   await handle.stop();
   handle = undefined;
   type RunRow = { status: string; details: { outages?: unknown[] } | null; error_message: string | null; finished_at: Date | null };
-  const rows = (await db.orm.em.fork().getConnection().execute(
+  const rows = await db.orm.em.fork().getConnection().execute<RunRow[]>(
     `SELECT status, error_message, details, finished_at FROM sync_operation WHERE fabric_id = ? AND type = 'watch' ORDER BY id`,
     [fabric.id],
-  )) as RunRow[];
+  );
   // Nothing left running, and the outage is on record.
   expect(rows.every((r) => r.finished_at !== null)).toBe(true);
   const noted = rows.some(
@@ -145,5 +147,5 @@ test('stop() while the database is down returns promptly; the next holder closes
     `SELECT count(*)::int AS n FROM sync_operation WHERE fabric_id = ? AND finished_at IS NULL`,
     [fabric.id],
   );
-  expect(open[0].n).toBe(0);
+  expect(open[0]!.n).toBe(0);
 });

@@ -51,9 +51,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await handle?.stop();
-  await api?.stop();
-  await db?.close();
+  // Declared as set, but unset here when the setup that assigns it failed or never ran.
+  await (handle as WatchHandle | undefined)?.stop();
+  await (api as FakeKubeApi | undefined)?.stop();
+  await (db as TestDatabase | undefined)?.close();
 });
 
 const vpcRelists = () => applied.filter((a) => a.kind === 'VPC' && a.source === 'relist');

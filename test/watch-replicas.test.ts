@@ -49,7 +49,8 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const r of replicas) if (r.proc.exitCode === null && r.proc.signalCode === null) r.proc.kill('SIGKILL');
   await Promise.all(replicas.map((r) => r.exited));
-  await api?.stop();
+  // Declared as set, but unset here when the setup that assigns it failed or never ran.
+  await (api as FakeKubeApi | undefined)?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -69,10 +70,10 @@ interface LedgerPlace {
 async function ledgerPlace(): Promise<LedgerPlace> {
   if (testServerUrl()) {
     const db = await createEmptyDatabase();
-    return { config: { databaseUrl: db.url }, open: () => openLedger({ databaseUrl: db.url }), drop: db.drop };
+    return { config: { databaseUrl: db.url }, open: () => openLedger({ databaseUrl: db.url }), drop: () => db.drop() };
   }
   const dataDir = mkdtempSync(path.join(dir, 'pgdata-'));
-  return { config: { dataDir, embedded: true }, open: () => openLedger({ dataDir, embedded: true }), drop: async () => undefined };
+  return { config: { dataDir, embedded: true }, open: () => openLedger({ dataDir, embedded: true }), drop: () => Promise.resolve() };
 }
 
 test('SIGTERM: the replica writes what it received, records the run, releases the lease and exits 0', async () => {
@@ -148,12 +149,14 @@ test('SIGTERM: the replica writes what it received, records the run, releases th
         // Changes keep coming before, during and after the kill.
         let i = 0;
         let churning = true;
-        const churner = (async () => {
+        // A named function, not an IIFE: TypeScript would read `churning` as always true inside one.
+        const churnUntilStopped = async () => {
           while (churning) {
             churn(api, i++, 'ha');
             await delay(25);
           }
-        })();
+        };
+        const churner = churnUntilStopped();
         await a.waitFor((l) => l.event === 'applied' && l.source === 'batch', 5000, 'A applying batches');
         await delay(300);
         const killedAt = Date.now();
@@ -172,8 +175,8 @@ test('SIGTERM: the replica writes what it received, records the run, releases th
 
         // No event lost: the ledger converges on the cluster.
         await waitFor(async () => viewDiff(await ledgerView(ledger.em, fabric.id), fakeView(api)).length === 0, 15_000, 'convergence').catch(
-          async (err) => {
-            throw new Error(`${err.message}: ${viewDiff(await ledgerView(ledger.em, fabric.id), fakeView(api)).slice(0, 5).join('; ')}`);
+          async (err: unknown) => {
+            throw new Error(`${(err as Error).message}: ${viewDiff(await ledgerView(ledger.em, fabric.id), fakeView(api)).slice(0, 5).join('; ')}`);
           },
         );
 

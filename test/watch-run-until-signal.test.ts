@@ -37,8 +37,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await api?.stop();
-  await db?.close();
+  // Declared as set, but unset here when the setup that assigns it failed or never ran.
+  await (api as FakeKubeApi | undefined)?.stop();
+  await (db as TestDatabase | undefined)?.close();
   if (repoDir) rmSync(repoDir, { recursive: true, force: true });
 });
 

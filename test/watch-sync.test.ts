@@ -28,6 +28,7 @@ let handle: WatchHandle;
 let repoDir: string;
 const seen: { [K in keyof WatchEvents]?: WatchEvents[K][0][] } = {};
 
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- K ties the event name to its payload type in the body
 function record<K extends keyof WatchEvents>(h: WatchHandle, event: K): void {
   const list = (seen[event] ??= []) as WatchEvents[K][0][];
   (h.on as (e: K, l: (p: WatchEvents[K][0]) => void) => void)(event, (p) => list.push(p));
@@ -40,7 +41,7 @@ async function expectConverged(timeoutMs: number, what: string): Promise<number>
     return await waitFor(converged, timeoutMs, what, 10);
   } catch (err) {
     const diff = viewDiff(await ledgerView(em, fabric.id), fakeView(api));
-    throw new Error(`${(err as Error).message}; ledger vs fake differ at ${diff.length} keys: ${diff.slice(0, 5).join('; ')}`);
+    throw new Error(`${(err as Error).message}; ledger vs fake differ at ${diff.length} keys: ${diff.slice(0, 5).join('; ')}`, { cause: err });
   }
 }
 
@@ -70,9 +71,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await handle?.stop();
-  await api?.stop();
-  await db?.close();
+  // Declared as set, but unset here when the setup that assigns it failed or never ran.
+  await (handle as WatchHandle | undefined)?.stop();
+  await (api as FakeKubeApi | undefined)?.stop();
+  await (db as TestDatabase | undefined)?.close();
   if (repoDir) rmSync(repoDir, { recursive: true, force: true });
 });
 
