@@ -60,7 +60,8 @@ export async function openBenchDatabase(serverUrl: string | null): Promise<Bench
   await onServer(serverUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const drop = () => onServer(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined);
+  const drop = () =>
+    onServer(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined);
   try {
     const db = await openDatabase({ url: url.toString() });
     return {

@@ -61,23 +61,59 @@ const ignore: readonly IgnoreRule[] = [
   { pointer: '/spec/portSpeeds/*', kind: 'Switch', name: 'leaf-7' },
 ];
 
-function desiredFor(i: number): { kind: string; name: string; spec: Record<string, unknown>; labels: Record<string, string> } {
+function desiredFor(i: number): {
+  kind: string;
+  name: string;
+  spec: Record<string, unknown>;
+  labels: Record<string, string>;
+} {
   const r = i % 20;
   if (r < 7) {
     const links = Array.from({ length: 1 + (i % 4) }, (_, j) => ({
       server: { port: `server-${i}/enp2s${j}` },
       switch: { port: `leaf-${i % 16}/E1/${(i + j) % 48}` },
     }));
-    return { kind: 'Connection', name: `server-${i}--bundled--leaf-${i % 16}`, spec: { bundled: { links, mtu: 9036 } }, labels: { 'app.kubernetes.io/part-of': 'fabric' } };
+    return {
+      kind: 'Connection',
+      name: `server-${i}--bundled--leaf-${i % 16}`,
+      spec: { bundled: { links, mtu: 9036 } },
+      labels: { 'app.kubernetes.io/part-of': 'fabric' },
+    };
   }
-  if (r < 11) return { kind: 'Server', name: `server-${i}`, spec: { description: `rack ${i % 40} unit ${i % 42}`, profile: 'default' }, labels: {} };
-  if (r < 15) return { kind: 'VPCAttachment', name: `vpc-${i % 200}--s${i}`, spec: { connection: `server-${i}--bundled--leaf-${i % 16}`, subnet: `vpc-${i % 200}/default`, nativeVLAN: i % 3 === 0 }, labels: {} };
+  if (r < 11)
+    return {
+      kind: 'Server',
+      name: `server-${i}`,
+      spec: { description: `rack ${i % 40} unit ${i % 42}`, profile: 'default' },
+      labels: {},
+    };
+  if (r < 15)
+    return {
+      kind: 'VPCAttachment',
+      name: `vpc-${i % 200}--s${i}`,
+      spec: {
+        connection: `server-${i}--bundled--leaf-${i % 16}`,
+        subnet: `vpc-${i % 200}/default`,
+        nativeVLAN: i % 3 === 0,
+      },
+      labels: {},
+    };
   if (r < 18) {
     const subnets: Record<string, unknown> = {};
     for (let s = 0; s < 1 + (i % 3); s++) {
-      subnets[`subnet-${s}`] = { subnet: `10.${i % 250}.${s}.0/24`, gateway: `10.${i % 250}.${s}.1`, vlan: 1000 + s, dhcp: { enable: true, range: { start: `10.${i % 250}.${s}.10` } } };
+      subnets[`subnet-${s}`] = {
+        subnet: `10.${i % 250}.${s}.0/24`,
+        gateway: `10.${i % 250}.${s}.1`,
+        vlan: 1000 + s,
+        dhcp: { enable: true, range: { start: `10.${i % 250}.${s}.10` } },
+      };
     }
-    return { kind: 'VPC', name: `vpc-${i}`, spec: { ipv4Namespace: 'default', vlanNamespace: 'default', subnets, permit: [['subnet-0', 'subnet-1']] }, labels: { team: `t${i % 7}` } };
+    return {
+      kind: 'VPC',
+      name: `vpc-${i}`,
+      spec: { ipv4Namespace: 'default', vlanNamespace: 'default', subnets, permit: [['subnet-0', 'subnet-1']] },
+      labels: { team: `t${i % 7}` },
+    };
   }
   return {
     kind: 'Switch',
@@ -117,7 +153,11 @@ function buildInputs(n: number): DriftInput[] {
     const spec = JSON.parse(JSON.stringify(d.spec)) as ClusterSpec;
     const labels: Record<string, string> = { ...d.labels };
     const annotations: Record<string, string> = {
-      'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({ kind: d.kind, metadata: { name: d.name }, spec: d.spec }),
+      'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({
+        kind: d.kind,
+        metadata: { name: d.name },
+        spec: d.spec,
+      }),
     };
     let previousDesiredSpec: Record<string, unknown> | null = null;
     if (d.kind === 'Switch') {
@@ -130,7 +170,8 @@ function buildInputs(n: number): DriftInput[] {
     switch (i % 97) {
       case 3:
       case 41:
-        if (d.kind === 'Connection') spec.bundled!.links.push({ server: { port: 'x/eth9' }, switch: { port: 'leaf-0/E1/48' } });
+        if (d.kind === 'Connection')
+          spec.bundled!.links.push({ server: { port: 'x/eth9' }, switch: { port: 'leaf-0/E1/48' } });
         else spec.description = 'changed by hand';
         break;
       case 17:
@@ -183,6 +224,8 @@ export function benchDrift(): { pairs: number; ms: number; steadyMs: number; dri
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { pairs, ms, steadyMs, drifted } = benchDrift();
   const verdict = ms < TARGET_MS ? 'ok' : 'SLOW';
-  console.log(`drift: ${pairs} pairs in ${ms} ms (steady state ${steadyMs} ms; ${drifted} drifted) — target < ${TARGET_MS} ms: ${verdict}`);
+  console.log(
+    `drift: ${pairs} pairs in ${ms} ms (steady state ${steadyMs} ms; ${drifted} drifted) — target < ${TARGET_MS} ms: ${verdict}`,
+  );
   if (ms >= TARGET_MS) process.exitCode = 1;
 }

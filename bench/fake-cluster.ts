@@ -34,9 +34,13 @@ export function kubeConfigForUrl(url: string): KubeConfig {
 }
 
 export async function startFakeCluster(opts: { objects: number; seed: number }): Promise<FakeCluster> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--serve', String(opts.objects), String(opts.seed)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const child: ChildProcess = fork(
+    fileURLToPath(import.meta.url),
+    ['--serve', String(opts.objects), String(opts.seed)],
+    {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
   const ready = await new Promise<Ready>((resolve, reject) => {
     child.once('message', (m) => resolve(m as Ready));
     child.once('error', reject);

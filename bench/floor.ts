@@ -109,10 +109,15 @@ export const HISTORY_FLOOR: FloorVariant = {
  * before the clock starts, timestamps already ISO strings (Date#toJSON is JSON.stringify's slow path),
  * so the floor serializes them as cheaply as it can.
  */
-export async function timeFloor(url: string, variant: FloorVariant, rows: readonly FloorRow[], fabricId: number): Promise<number> {
+export async function timeFloor(
+  url: string,
+  variant: FloorVariant,
+  rows: readonly FloorRow[],
+  fabricId: number,
+): Promise<number> {
   const own = rows.map((r) => {
     const o: FloorRow = { ...r, fabric_id: fabricId };
-    for (const k in o) if (o[k] instanceof Date) o[k] = (o[k]).toISOString();
+    for (const k in o) if (o[k] instanceof Date) o[k] = o[k].toISOString();
     return o;
   });
   const client = new pg.Client({ connectionString: url });

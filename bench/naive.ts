@@ -53,7 +53,8 @@ export async function timeNaive(orm: MikroORM, fabricId: number, rows: readonly 
       if (!r) {
         r = tem.create(HedgehogResource, key);
       }
-      for (const [column, property] of Object.entries(PROPERTY)) (r as unknown as Record<string, unknown>)[property] = row[column];
+      for (const [column, property] of Object.entries(PROPERTY))
+        (r as unknown as Record<string, unknown>)[property] = row[column];
       await tem.flush();
       tem.clear();
     }

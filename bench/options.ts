@@ -57,7 +57,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     .split(/[\s,]+/)
     .filter(Boolean)
     .map((s) => positiveInt('sizes', s));
-  if (sizes.length === 0 || sizes.some((n) => n < 100)) throw new Error('--sizes wants sizes of at least 100 objects, e.g. 10000,100000');
+  if (sizes.length === 0 || sizes.some((n) => n < 100))
+    throw new Error('--sizes wants sizes of at least 100 objects, e.g. 10000,100000');
 
   let databaseUrl: string | null;
   const db = values.db;

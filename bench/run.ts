@@ -28,21 +28,35 @@ type ChildAnswer = { ok: true; result: SyncBenchResult } | { ok: false; error: s
 
 function runChild(opts: SyncBenchOptions): Promise<SyncBenchResult> {
   const script = fileURLToPath(new URL('./sync-bench.js', import.meta.url));
-  const child = fork(script, ['--child', JSON.stringify(opts)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(script, ['--child', JSON.stringify(opts)], {
+    execArgv: ['--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   return new Promise((resolve, reject) => {
     let answer: ChildAnswer | undefined;
     child.on('message', (m) => (answer = m as ChildAnswer));
     child.once('error', reject);
     child.once('exit', (code, signal) => {
       if (answer?.ok) resolve(answer.result);
-      else reject(new Error(answer ? answer.error : `benchmark child for ${opts.objects} objects exited (code ${code}, signal ${signal})`));
+      else
+        reject(
+          new Error(
+            answer
+              ? answer.error
+              : `benchmark child for ${opts.objects} objects exited (code ${code}, signal ${signal})`,
+          ),
+        );
     });
   });
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
 const ms = (x: number) => `${x.toFixed(1)} ms`;
-const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' / ');
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ');
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -60,17 +74,49 @@ function actualTable(results: readonly SyncBenchResult[]): string {
     ['resources/s', col((r) => n(Math.round((r.objects * 1000) / r.first.totalMs)))],
     ['time per object', col((r) => `${perObjectUs(r).toFixed(1)} µs`)],
     ['FLOOR: resource rows (fastest variant)', col((r) => (r.floor ? `${ms(r.floor.ms)} (${r.floor.variant})` : '–'))],
-    ['floor variants (median ms)', col((r) => (r.floor ? Object.entries(r.floor.variants).map(([k, v]) => `${k} ${median(v).toFixed(0)}`).join('; ') : '–'))],
+    [
+      'floor variants (median ms)',
+      col((r) =>
+        r.floor
+          ? Object.entries(r.floor.variants)
+              .map(([k, v]) => `${k} ${median(v).toFixed(0)}`)
+              .join('; ')
+          : '–',
+      ),
+    ],
     ['write / FLOOR', col((r) => (r.floor ? `${(r.first.writeMs / r.floor.ms).toFixed(2)}×` : '–'))],
-    ['write / floor incl. history rows', col((r) => (r.floor ? `${(r.first.writeMs / r.floor.historyMs).toFixed(2)}×` : '–'))],
-    ['naive path (extrapolated)', col((r) => (r.naive ? `${ms(r.naive.extrapolatedMs)} (${n(r.naive.sample)} in ${ms(r.naive.sampleMs)})` : '–'))],
-    ['speed-up of write over naive', col((r) => (r.naive ? `${(r.naive.extrapolatedMs / r.first.writeMs).toFixed(0)}×` : '–'))],
-    ['no-op re-sync', col((r) => (r.noop ? `${ms(r.noop.totalMs)} (${((r.noop.totalMs / r.first.totalMs) * 100).toFixed(0)} % of first)` : '–'))],
-    ['no-op rows rewritten / reported', col((r) => (r.noop ? `${r.noop.rowsRewritten} / ${r.noop.reportedUpdates}` : '–'))],
-    ['RSS before the sync / peak during the syncs', col((r) => `${r.rss.beforeSyncMb.toFixed(0)} / ${r.rss.syncPeakMb.toFixed(0)} MB`)],
+    [
+      'write / floor incl. history rows',
+      col((r) => (r.floor ? `${(r.first.writeMs / r.floor.historyMs).toFixed(2)}×` : '–')),
+    ],
+    [
+      'naive path (extrapolated)',
+      col((r) => (r.naive ? `${ms(r.naive.extrapolatedMs)} (${n(r.naive.sample)} in ${ms(r.naive.sampleMs)})` : '–')),
+    ],
+    [
+      'speed-up of write over naive',
+      col((r) => (r.naive ? `${(r.naive.extrapolatedMs / r.first.writeMs).toFixed(0)}×` : '–')),
+    ],
+    [
+      'no-op re-sync',
+      col((r) =>
+        r.noop ? `${ms(r.noop.totalMs)} (${((r.noop.totalMs / r.first.totalMs) * 100).toFixed(0)} % of first)` : '–',
+      ),
+    ],
+    [
+      'no-op rows rewritten / reported',
+      col((r) => (r.noop ? `${r.noop.rowsRewritten} / ${r.noop.reportedUpdates}` : '–')),
+    ],
+    [
+      'RSS before the sync / peak during the syncs',
+      col((r) => `${r.rss.beforeSyncMb.toFixed(0)} / ${r.rss.syncPeakMb.toFixed(0)} MB`),
+    ],
     ['process peak RSS (all of the above)', col((r) => `${r.rss.processPeakMb.toFixed(0)} MB`)],
   ];
-  return table(['actual side', ...results.map((r) => `${n(r.objects)} objects`)], rows.map(([k, v]) => [k, ...v]));
+  return table(
+    ['actual side', ...results.map((r) => `${n(r.objects)} objects`)],
+    rows.map(([k, v]) => [k, ...v]),
+  );
 }
 
 function desiredTable(r: SyncBenchResult): string {
@@ -81,11 +127,16 @@ function desiredTable(r: SyncBenchResult): string {
       ['first desired sync (read / write)', `${ms(d.first.totalMs)} (${ms(d.first.readMs)} / ${ms(d.first.writeMs)})`],
       ['actual first sync of the same fabric', ms(r.first.totalMs)],
       ['desired / actual', `${(d.first.totalMs / r.first.totalMs).toFixed(2)}×`],
-      ['no-op re-run', `${ms(d.noop.totalMs)}; ${d.noop.rowsRewritten} rows rewritten, ${d.noop.reportedUpdates} reported`],
+      [
+        'no-op re-run',
+        `${ms(d.noop.totalMs)}; ${d.noop.rowsRewritten} rows rewritten, ${d.noop.reportedUpdates} reported`,
+      ],
       [
         'actual sync on top (full drift)',
         `${ms(d.actualAfterDesired.totalMs)} (list ${ms(d.actualAfterDesired.listMs)}, write ${ms(d.actualAfterDesired.writeMs)}); ` +
-          Object.entries(d.actualAfterDesired.driftStatuses).map(([k, v]) => `${k} ${n(v)}`).join(', '),
+          Object.entries(d.actualAfterDesired.driftStatuses)
+            .map(([k, v]) => `${k} ${n(v)}`)
+            .join(', '),
       ],
     ],
   );
@@ -95,10 +146,16 @@ async function main(opts: BenchOptions): Promise<number> {
   const cpus = os.cpus();
   const startLoad = load();
   console.log('hedgehog-fabric-sync benchmark');
-  console.log(`machine: ${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`);
+  console.log(
+    `machine: ${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`,
+  );
   console.log(`load average (1/5/15 min) at start: ${startLoad}`);
-  console.log(`database: ${opts.databaseUrl ? `PostgreSQL server ${redactDatabaseUrl(opts.databaseUrl)} (a fresh database per size)` : 'embedded PGlite in each benchmark process, data in a temporary directory (set DATABASE_URL or --db url for a server)'}`);
-  console.log(`sizes: ${opts.sizes.map(n).join(', ')}; each size in its own child process; fake Kubernetes API in another process\n`);
+  console.log(
+    `database: ${opts.databaseUrl ? `PostgreSQL server ${redactDatabaseUrl(opts.databaseUrl)} (a fresh database per size)` : 'embedded PGlite in each benchmark process, data in a temporary directory (set DATABASE_URL or --db url for a server)'}`,
+  );
+  console.log(
+    `sizes: ${opts.sizes.map(n).join(', ')}; each size in its own child process; fake Kubernetes API in another process\n`,
+  );
 
   const results: SyncBenchResult[] = [];
   const failures: string[] = [];
@@ -114,11 +171,19 @@ async function main(opts: BenchOptions): Promise<number> {
     desiredFiles: objects === opts.desiredObjects ? desiredFiles : null,
   }));
   if (desiredFiles !== null && !opts.sizes.includes(opts.desiredObjects)) {
-    jobs.push({ ...jobs[0]!, objects: opts.desiredObjects, repeat: repeatsFor(opts, opts.desiredObjects), full: false, desiredFiles });
+    jobs.push({
+      ...jobs[0]!,
+      objects: opts.desiredObjects,
+      repeat: repeatsFor(opts, opts.desiredObjects),
+      full: false,
+      desiredFiles,
+    });
   }
   for (const job of jobs) {
     const t = performance.now();
-    process.stdout.write(`measuring ${n(job.objects)} objects${job.desiredFiles !== null ? ' (+ desired side)' : ''} … `);
+    process.stdout.write(
+      `measuring ${n(job.objects)} objects${job.desiredFiles !== null ? ' (+ desired side)' : ''} … `,
+    );
     try {
       const r = await runChild(job);
       console.log(`done in ${((performance.now() - t) / 1000).toFixed(0)} s (load ${load()})`);
@@ -140,10 +205,18 @@ async function main(opts: BenchOptions): Promise<number> {
   if (database) console.log(`\ndatabase measured: ${database.database}\n  ${database.serverVersion}`);
   if (results.length) console.log(`\n${actualTable(results)}`);
   if (desiredOf?.desired) console.log(`\n${desiredTable(desiredOf)}`);
-  if (drift) console.log(`\ndrift: ${n(drift.pairs)} pairs in ${ms(drift.ms)} (first pass after warm-up; steady state ${ms(drift.steadyMs)}; ${n(drift.drifted)} drifted)`);
+  if (drift)
+    console.log(
+      `\ndrift: ${n(drift.pairs)} pairs in ${ms(drift.ms)} (first pass after warm-up; steady state ${ms(drift.steadyMs)}; ${n(drift.drifted)} drifted)`,
+    );
 
   const verdicts = judge(results, desiredOf, drift);
-  console.log(`\n${table(['target', 'measured', 'verdict'], verdicts.map((v) => [v.target, v.measured, v.pass === null ? 'n/a' : v.pass ? 'PASS' : 'FAIL']))}`);
+  console.log(
+    `\n${table(
+      ['target', 'measured', 'verdict'],
+      verdicts.map((v) => [v.target, v.measured, v.pass === null ? 'n/a' : v.pass ? 'PASS' : 'FAIL']),
+    )}`,
+  );
   console.log(`\nload average (1/5/15 min) at end: ${load()} (start: ${startLoad}); ${cpus.length} cores`);
   for (const f of failures) console.error(`\nERROR ${f}`);
 

@@ -22,7 +22,13 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { FabricRegistry } from '../src/fabrics/fabric-registry.js';
 import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
 import type { SyncRunReport } from '../src/sync/run-recorder.js';
-import { createGitRepo, FakeKubeApi, generateSampleFabric, toManifestFiles, withServerDefaults } from '../src/testing/index.js';
+import {
+  createGitRepo,
+  FakeKubeApi,
+  generateSampleFabric,
+  toManifestFiles,
+  withServerDefaults,
+} from '../src/testing/index.js';
 import { openBenchDatabase, type BenchDatabase } from './bench-database.js';
 import { startFakeCluster, type FakeCluster } from './fake-cluster.js';
 import { FLOOR_COLUMNS, FLOOR_VARIANTS, HISTORY_FLOOR, timeFloor, type FloorRow } from './floor.js';
@@ -76,12 +82,19 @@ export interface SyncBenchResult {
 
 function timingOf(report: SyncRunReport, wallMs: number): RunTiming {
   const t = (report.details.timingsMs ?? {}) as Record<string, number>;
-  return { listMs: round1(t.list ?? 0), writeMs: round1(t.write ?? 0), discoverMs: round1(t.discover ?? 0), totalMs: round1(wallMs) };
+  return {
+    listMs: round1(t.list ?? 0),
+    writeMs: round1(t.write ?? 0),
+    discoverMs: round1(t.discover ?? 0),
+    totalMs: round1(wallMs),
+  };
 }
 
 function expectCompleted(report: SyncRunReport, what: string): void {
   if (report.status !== 'completed') {
-    throw new Error(`${what}: run ${report.status}: ${report.errorMessage ?? ''} ${JSON.stringify(report.errors.slice(0, 3))}`);
+    throw new Error(
+      `${what}: run ${report.status}: ${report.errorMessage ?? ''} ${JSON.stringify(report.errors.slice(0, 3))}`,
+    );
   }
 }
 
@@ -91,7 +104,11 @@ async function sql<T = Record<string, unknown>>(orm: MikroORM, text: string, par
 
 /** Every row's transaction id: a row that is rewritten (even with equal values) gets a new one. */
 async function rowVersions(orm: MikroORM, fabricId: number): Promise<Map<number, string>> {
-  const rows = await sql<{ id: number; x: string }>(orm, `SELECT id, xmin::text AS x FROM hedgehog_resource WHERE fabric_id = ?`, [fabricId]);
+  const rows = await sql<{ id: number; x: string }>(
+    orm,
+    `SELECT id, xmin::text AS x FROM hedgehog_resource WHERE fabric_id = ?`,
+    [fabricId],
+  );
   return new Map(rows.map((r) => [r.id, r.x]));
 }
 
@@ -102,13 +119,19 @@ function rewritten(before: Map<number, string>, after: Map<number, string>): num
 }
 
 async function transitionCount(orm: MikroORM, fabricId: number): Promise<number> {
-  const [row] = await sql<{ n: number }>(orm, `SELECT count(*)::int AS n FROM state_transition WHERE fabric_id = ?`, [fabricId]);
+  const [row] = await sql<{ n: number }>(orm, `SELECT count(*)::int AS n FROM state_transition WHERE fabric_id = ?`, [
+    fabricId,
+  ]);
   return row!.n;
 }
 
 /** The rows the sync wrote for a fabric, in the floor's column order. */
 async function writtenRows(orm: MikroORM, fabricId: number): Promise<FloorRow[]> {
-  return sql<FloorRow>(orm, `SELECT ${FLOOR_COLUMNS.join(', ')} FROM hedgehog_resource WHERE fabric_id = ? ORDER BY id`, [fabricId]);
+  return sql<FloorRow>(
+    orm,
+    `SELECT ${FLOOR_COLUMNS.join(', ')} FROM hedgehog_resource WHERE fabric_id = ? ORDER BY id`,
+    [fabricId],
+  );
 }
 
 /** No-op re-syncs of a synced fabric: their median time, and every row and history entry they touched. */
@@ -152,7 +175,8 @@ async function warmUp(db: BenchDatabase, seed: number): Promise<void> {
     expectCompleted(await svc.syncActualState(fabric), 'warm-up sync');
     expectCompleted(await svc.syncActualState(fabric), 'warm-up re-sync');
     const rows = await writtenRows(db.orm, fabric.id);
-    for (const v of [...FLOOR_VARIANTS, HISTORY_FLOOR]) await timeFloor(db.url, v, rows, (await newFabric(db.orm, 'warmup-floor')).id);
+    for (const v of [...FLOOR_VARIANTS, HISTORY_FLOOR])
+      await timeFloor(db.url, v, rows, (await newFabric(db.orm, 'warmup-floor')).id);
     await timeNaive(db.orm, (await newFabric(db.orm, 'warmup-naive')).id, rows.slice(0, 50));
   } finally {
     await api.stop();
@@ -177,7 +201,9 @@ export async function benchSync(opts: SyncBenchOptions): Promise<SyncBenchResult
     // one is followed by the no-op re-syncs, and the RSS is sampled during those only: nothing the
     // floor or naive runs leave behind counts.
     const firstRuns: RunTiming[] = [];
-    const variants: Record<string, number[]> = Object.fromEntries([...FLOOR_VARIANTS, HISTORY_FLOOR].map((v) => [v.name, []]));
+    const variants: Record<string, number[]> = Object.fromEntries(
+      [...FLOOR_VARIANTS, HISTORY_FLOOR].map((v) => [v.name, []]),
+    );
     let noop: SyncBenchResult['noop'];
     let rows: FloorRow[] = [];
     for (let i = 0; i < opts.repeat; i++) {
@@ -185,7 +211,8 @@ export async function benchSync(opts: SyncBenchOptions): Promise<SyncBenchResult
       const sync = () => timed(() => svc.syncActualState(fabric));
       const { ms, value: report } = i === 0 ? await sampler.during(sync) : await sync();
       expectCompleted(report, 'first sync');
-      if (report.counts.created !== opts.objects) throw new Error(`first sync created ${report.counts.created} rows, expected ${opts.objects}`);
+      if (report.counts.created !== opts.objects)
+        throw new Error(`first sync created ${report.counts.created} rows, expected ${opts.objects}`);
       firstRuns.push(timingOf(report, ms));
       if (i === 0 && opts.full) noop = await noopResyncs(db.orm, svc, fabric.id, opts.repeat, sampler);
       if (!opts.full) continue;
@@ -209,15 +236,27 @@ export async function benchSync(opts: SyncBenchOptions): Promise<SyncBenchResult
     };
 
     if (opts.full) {
-      const best = FLOOR_VARIANTS.map((v) => ({ name: v.name, ms: median(variants[v.name]!) })).sort((a, b) => a.ms - b.ms)[0]!;
-      result.floor = { ms: best.ms, variant: best.name, variants, historyMs: median(variants[HISTORY_FLOOR.name]!), batch: 5_000 };
+      const best = FLOOR_VARIANTS.map((v) => ({ name: v.name, ms: median(variants[v.name]!) })).sort(
+        (a, b) => a.ms - b.ms,
+      )[0]!;
+      result.floor = {
+        ms: best.ms,
+        variant: best.name,
+        variants,
+        historyMs: median(variants[HISTORY_FLOOR.name]!),
+        batch: 5_000,
+      };
 
       // ---- the naive path on a sample, extrapolated
       const sample = sampleRows(rows, opts.naiveSample);
       const naiveFabric = await newFabric(db.orm, 'naive');
       collectGarbage();
       const sampleMs = await timeNaive(db.orm, naiveFabric.id, sample);
-      result.naive = { sample: sample.length, sampleMs: round1(sampleMs), extrapolatedMs: round1((sampleMs * opts.objects) / sample.length) };
+      result.naive = {
+        sample: sample.length,
+        sampleMs: round1(sampleMs),
+        extrapolatedMs: round1((sampleMs * opts.objects) / sample.length),
+      };
     }
 
     if (opts.desiredFiles !== null) {
@@ -232,7 +271,8 @@ export async function benchSync(opts: SyncBenchOptions): Promise<SyncBenchResult
         const fabric = await newFabric(db.orm, 'desired', { gitRepository: repoDir });
         const { ms, value: report } = await timed(() => svc.syncDesiredState(fabric));
         expectCompleted(report, 'first desired sync');
-        if (report.counts.created !== opts.objects) throw new Error(`desired sync created ${report.counts.created} rows, expected ${opts.objects}`);
+        if (report.counts.created !== opts.objects)
+          throw new Error(`desired sync created ${report.counts.created} rows, expected ${opts.objects}`);
         const t = report.details.timingsMs as Record<string, number>;
         firstDesired.push({ readMs: round1(t.read ?? 0), writeMs: round1(t.write ?? 0), totalMs: round1(ms) });
         fabricId = fabric.id;

@@ -23,7 +23,11 @@ const n = (x: number) => x.toLocaleString('en-US');
 
 export const perObjectUs = (r: SyncBenchResult) => (r.first.totalMs * 1000) / r.objects;
 
-export function judge(sizes: readonly SyncBenchResult[], desiredOf: SyncBenchResult | undefined, drift: DriftFigures | undefined): Verdict[] {
+export function judge(
+  sizes: readonly SyncBenchResult[],
+  desiredOf: SyncBenchResult | undefined,
+  drift: DriftFigures | undefined,
+): Verdict[] {
   const out: Verdict[] = [];
   for (const r of sizes) {
     if (r.floor) {
@@ -38,7 +42,11 @@ export function judge(sizes: readonly SyncBenchResult[], desiredOf: SyncBenchRes
   const tenK = sizes.find((r) => r.objects === 10_000);
   out.push(
     tenK
-      ? { target: '10,000: total first sync < 1.5 s', measured: `${f1(tenK.first.totalMs)} ms`, pass: tenK.first.totalMs < 1500 }
+      ? {
+          target: '10,000: total first sync < 1.5 s',
+          measured: `${f1(tenK.first.totalMs)} ms`,
+          pass: tenK.first.totalMs < 1500,
+        }
       : { target: '10,000: total first sync < 1.5 s', measured: 'not run (add 10000 to --sizes)', pass: null },
   );
   for (const r of sizes) {
@@ -70,7 +78,8 @@ export function judge(sizes: readonly SyncBenchResult[], desiredOf: SyncBenchRes
       });
     }
   }
-  if (big.length === 0) out.push({ target: '100,000: peak RSS ≤ 600 MB, per-object time ≤ 1.3× 10,000', measured: 'not run', pass: null });
+  if (big.length === 0)
+    out.push({ target: '100,000: peak RSS ≤ 600 MB, per-object time ≤ 1.3× 10,000', measured: 'not run', pass: null });
   const d = desiredOf?.desired;
   if (desiredOf && d) {
     const ratio = d.first.totalMs / desiredOf.first.totalMs;
@@ -89,7 +98,11 @@ export function judge(sizes: readonly SyncBenchResult[], desiredOf: SyncBenchRes
   }
   out.push(
     drift
-      ? { target: `drift ${n(drift.pairs)} pairs < 300 ms`, measured: `${f1(drift.ms)} ms (steady ${f1(drift.steadyMs)} ms)`, pass: drift.ms < 300 }
+      ? {
+          target: `drift ${n(drift.pairs)} pairs < 300 ms`,
+          measured: `${f1(drift.ms)} ms (steady ${f1(drift.steadyMs)} ms)`,
+          pass: drift.ms < 300,
+        }
       : { target: 'drift 10,000 pairs < 300 ms', measured: 'not run', pass: null },
   );
   return out;

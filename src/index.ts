@@ -44,7 +44,12 @@ export { resourceHistory, type ResourceHistoryEntry, type ResourceIdentity } fro
 export type { DoctorReport, DoctorFinding, SchemaDoctorOptions } from './db/schema-doctor.js';
 
 // The ledger's entities and migrations (also for a host that brings its own MikroORM setup).
-export { HedgehogFabric, type IgnoreRule, type KindCount, type FabricDriftSummary } from './entities/hedgehog-fabric.js';
+export {
+  HedgehogFabric,
+  type IgnoreRule,
+  type KindCount,
+  type FabricDriftSummary,
+} from './entities/hedgehog-fabric.js';
 export { HedgehogResource } from './entities/hedgehog-resource.js';
 export { SyncOperation } from './entities/sync-operation.js';
 export { StateTransition } from './entities/state-transition.js';

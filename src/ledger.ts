@@ -85,7 +85,11 @@ export function ledgerOnOrm(
   place: Pick<Ledger, 'location' | 'embedded' | 'close'>,
 ): Ledger {
   const em = orm.em;
-  const sync = new FabricSyncService(em, { ...options.sync, logger: options.logger, kubeConfigFor: options.kubeConfigFor });
+  const sync = new FabricSyncService(em, {
+    ...options.sync,
+    logger: options.logger,
+    kubeConfigFor: options.kubeConfigFor,
+  });
   return {
     orm,
     em,

@@ -19,7 +19,8 @@ let api: FakeKubeApi;
 let work: string;
 
 const hh = (args: string[]) => ledger.hh(args);
-const EVERY_LIST = /\/(vpcs|vpcattachments|vpcpeerings|externals|externalattachments|externalpeerings|ipv4namespaces|connections|servers|switches|switchgroups|switchprofiles|serverprofiles|vlannamespaces)$/;
+const EVERY_LIST =
+  /\/(vpcs|vpcattachments|vpcpeerings|externals|externalattachments|externalpeerings|ipv4namespaces|connections|servers|switches|switchgroups|switchprofiles|serverprofiles|vlannamespaces)$/;
 
 beforeAll(async () => {
   ledger = await createSharedCliLedger();
@@ -43,7 +44,10 @@ afterAll(async () => {
 afterEach(() => api.clearFaults());
 
 async function connectionStatus(name: string): Promise<string> {
-  const list = JSON.parse((await hh(['fabric', 'list', '--json'])).stdout) as { name: string; connectionStatus: string }[];
+  const list = JSON.parse((await hh(['fabric', 'list', '--json'])).stdout) as {
+    name: string;
+    connectionStatus: string;
+  }[];
   return list.find((f) => f.name === name)!.connectionStatus;
 }
 
@@ -80,7 +84,7 @@ test('one kind refused by RBAC: partial, exit 0, the missing grant named; the re
   ]);
 }, 60_000);
 
-test('a password in the kubeconfig server URL is not stored as the fabric\'s API server URL', async () => {
+test("a password in the kubeconfig server URL is not stored as the fabric's API server URL", async () => {
   const file = join(work, 'kubeconfig-with-password');
   const url = new URL(api.url);
   writeFileSync(
@@ -88,7 +92,9 @@ test('a password in the kubeconfig server URL is not stored as the fabric\'s API
     toYaml({
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: 'c', cluster: { server: `http://admin:${PASSWORD}@${url.host}`, 'insecure-skip-tls-verify': true } }],
+      clusters: [
+        { name: 'c', cluster: { server: `http://admin:${PASSWORD}@${url.host}`, 'insecure-skip-tls-verify': true } },
+      ],
       users: [{ name: 'u', user: {} }],
       contexts: [{ name: 'ctx', context: { cluster: 'c', user: 'u' } }],
       'current-context': 'ctx',

@@ -14,7 +14,16 @@ import { join } from 'node:path';
 import { DRIFT_SEVERITIES, DRIFT_STATUSES } from '../src/drift/types.js';
 import { FABRIC_KINDS } from '../src/kube/catalog.js';
 import { FakeKubeApi, createGitRepo, demoClusterFabric, demoGitFabric, toManifestFiles } from '../src/testing/index.js';
-import { canRunInTty, cliEnv, createCliLedger, hasAnsi, messageLines, runCli, runCliInTty, type CliLedger } from './helpers/cli.js';
+import {
+  canRunInTty,
+  cliEnv,
+  createCliLedger,
+  hasAnsi,
+  messageLines,
+  runCli,
+  runCliInTty,
+  type CliLedger,
+} from './helpers/cli.js';
 import { createSharedCliLedger, hh as hhAlone, type SharedCliLedger } from './helpers/cli-in-process.js';
 import { createEmptyDatabase } from './helpers/database.js';
 import { ifSetUp } from './helpers/if-set-up.js';
@@ -33,7 +42,11 @@ const git = demoGitFabric();
 const hh = (args: string[]) => shared.hh(args);
 
 /** Adds a fabric reading the fake cluster and the demo repository (or what `extra` says), quietly. */
-async function addFabric(name: string, extra: string[] = ['--kubeconfig', kubeconfig, '--git', repo], run = hh): Promise<void> {
+async function addFabric(
+  name: string,
+  extra: string[] = ['--kubeconfig', kubeconfig, '--git', repo],
+  run = hh,
+): Promise<void> {
   const r = await run(['fabric', 'add', name, ...extra, '--quiet']);
   expect(r).toMatchObject({ code: 0, stderr: '' });
 }
@@ -78,15 +91,28 @@ describe('help and usage errors (no ledger needed)', () => {
       hhAlone(['--version']),
     ]);
     expect(top.code).toBe(0);
-    for (const cmd of ['migrate', 'doctor', 'fabric', 'sync', 'drift', 'watch', 'demo']) expect(top.stdout).toMatch(new RegExp(`^  ${cmd}\\b`, 'm'));
-    for (const flag of ['--database-url', '--data-dir', '--json', '--quiet', '--verbose']) expect(top.stdout).toContain(flag);
+    for (const cmd of ['migrate', 'doctor', 'fabric', 'sync', 'drift', 'watch', 'demo'])
+      expect(top.stdout).toMatch(new RegExp(`^  ${cmd}\\b`, 'm'));
+    for (const flag of ['--database-url', '--data-dir', '--json', '--quiet', '--verbose'])
+      expect(top.stdout).toContain(flag);
     expect(top.stdout).toContain('Examples:');
     expect(top.stdout).toMatch(/Exit codes: 0 success, 1 .*2 usage error, 3 runtime failure/);
     expect(sync.code).toBe(0);
     for (const flag of ['--desired', '--actual', '--ref', '--exit-code', '--json']) expect(sync.stdout).toContain(flag);
     expect(sync.stdout).toContain('$ hh-sync sync dc1');
     expect(add.code).toBe(0);
-    for (const flag of ['--kubeconfig', '--context', '--namespace', '--git', '--ref', '--path', '--crds', '--interval', '--ignore', '--in-cluster']) {
+    for (const flag of [
+      '--kubeconfig',
+      '--context',
+      '--namespace',
+      '--git',
+      '--ref',
+      '--path',
+      '--crds',
+      '--interval',
+      '--ignore',
+      '--in-cluster',
+    ]) {
       expect(add.stdout).toContain(flag);
     }
     expect(version.code).toBe(0);
@@ -100,20 +126,48 @@ describe('help and usage errors (no ledger needed)', () => {
     ['missing argument', ['sync'], /missing required argument 'fabric'/],
     ['excess argument', ['fabric', 'list', 'extra'], /too many arguments/],
     ['--quiet with --verbose', ['--quiet', '--verbose', 'fabric', 'list'], /cannot be used with/],
-    ['non-positive interval', ['fabric', 'add', 'f', '--interval', '0'], /--interval 0: must be a positive whole number/],
-    ['malformed ignore rule', ['fabric', 'add', 'f', '--ignore', 'VPC:spec/x'], /--ignore VPC:spec\/x: .*must start with "\/"/],
-    ['ignore rule outside spec/metadata', ['fabric', 'add', 'f', '--ignore', '/status/x'], /must start with \/spec or \/metadata/],
+    [
+      'non-positive interval',
+      ['fabric', 'add', 'f', '--interval', '0'],
+      /--interval 0: must be a positive whole number/,
+    ],
+    [
+      'malformed ignore rule',
+      ['fabric', 'add', 'f', '--ignore', 'VPC:spec/x'],
+      /--ignore VPC:spec\/x: .*must start with "\/"/,
+    ],
+    [
+      'ignore rule outside spec/metadata',
+      ['fabric', 'add', 'f', '--ignore', '/status/x'],
+      /must start with \/spec or \/metadata/,
+    ],
     ['ignore rule of an unknown kind', ['fabric', 'add', 'f', '--ignore', 'Router:/spec/x'], /not a fabric kind/],
-    ['kubeconfig that does not exist', ['fabric', 'add', 'f', '--kubeconfig', missing], /--kubeconfig .*does not exist/],
-    ['git path that does not exist', ['fabric', 'add', 'f', '--git', join(tmpdir(), 'hh-cli-no-repo')], /--git .*does not exist/],
-    ['bad namespace', ['fabric', 'add', 'f', '--namespace', 'Not_A_Label'], /--namespace Not_A_Label: not a valid namespace/],
+    [
+      'kubeconfig that does not exist',
+      ['fabric', 'add', 'f', '--kubeconfig', missing],
+      /--kubeconfig .*does not exist/,
+    ],
+    [
+      'git path that does not exist',
+      ['fabric', 'add', 'f', '--git', join(tmpdir(), 'hh-cli-no-repo')],
+      /--git .*does not exist/,
+    ],
+    [
+      'bad namespace',
+      ['fabric', 'add', 'f', '--namespace', 'Not_A_Label'],
+      /--namespace Not_A_Label: not a valid namespace/,
+    ],
     ['--ref without a Git source', ['fabric', 'add', 'f', '--ref', 'main'], /--ref needs a Git source/],
     ['--in-cluster with --kubeconfig', ['fabric', 'add', 'f', '--in-cluster', '--kubeconfig', missing], /--in-cluster/],
     ['bad drift status', ['drift', 'x', '--status', 'bogus'], /--status bogus: expected one of in_sync/],
     ['bad drift kind', ['drift', 'x', '--kind', 'Routers'], /--kind Routers: not a fabric kind/],
     ['--ref with --actual only', ['sync', 'x', '--actual', '--ref', 'main'], /--ref chooses what to read from Git/],
     ['metrics port out of range', ['watch', 'x', '--metrics-port', '70000'], /--metrics-port 70000/],
-    ['demo with a database URL', ['demo', '--database-url', 'postgres://x/y'], /the demo always uses its own embedded ledger/],
+    [
+      'demo with a database URL',
+      ['demo', '--database-url', 'postgres://x/y'],
+      /the demo always uses its own embedded ledger/,
+    ],
   ])('%s → exit 2 with one line', async (_name, args, pattern) => {
     const r = await hhAlone(args);
     expect(r.code).toBe(2);
@@ -167,9 +221,24 @@ describe('the ledger, command by command', () => {
 
   test('fabric add stores where the two sides are, with the server URL for display and never the token', async () => {
     const r = await hh([
-      'fabric', 'add', 'lab', '--kubeconfig', kubeconfig, '--git', repo, '--namespace', 'default',
-      '--interval', '60', '--ignore', 'Switch:/spec/description', '--ignore', '/metadata/annotations/note',
-      '--description', 'the lab fabric', '--json',
+      'fabric',
+      'add',
+      'lab',
+      '--kubeconfig',
+      kubeconfig,
+      '--git',
+      repo,
+      '--namespace',
+      'default',
+      '--interval',
+      '60',
+      '--ignore',
+      'Switch:/spec/description',
+      '--ignore',
+      '/metadata/annotations/note',
+      '--description',
+      'the lab fabric',
+      '--json',
     ]);
     expect(r.code).toBe(0);
     const f = JSON.parse(r.stdout);
@@ -201,17 +270,49 @@ describe('the ledger, command by command', () => {
   }, 90_000);
 
   test('relative paths are resolved against the working directory the command was given', async () => {
-    const r = await shared.hh(['fabric', 'add', 'relative', '--git', 'repo', '--kubeconfig', './kubeconfig', '--json'], { cwd: work });
+    const r = await shared.hh(
+      ['fabric', 'add', 'relative', '--git', 'repo', '--kubeconfig', './kubeconfig', '--json'],
+      { cwd: work },
+    );
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ gitRepository: repo, kubeconfigPath: kubeconfig });
   });
 
   test('fabric set changes only what it is given; list shows it; set of nothing / of an unknown fabric is a usage error', async () => {
-    await addFabric('setlab', ['--kubeconfig', kubeconfig, '--git', repo, '--namespace', 'default', '--interval', '60', '--ignore', 'Switch:/spec/description', '--ignore', '/metadata/annotations/note']);
-    const r = await hh(['fabric', 'set', 'setlab', '--ref', 'main', '--path', './fabric/', '--all-namespaces', '--json']);
+    await addFabric('setlab', [
+      '--kubeconfig',
+      kubeconfig,
+      '--git',
+      repo,
+      '--namespace',
+      'default',
+      '--interval',
+      '60',
+      '--ignore',
+      'Switch:/spec/description',
+      '--ignore',
+      '/metadata/annotations/note',
+    ]);
+    const r = await hh([
+      'fabric',
+      'set',
+      'setlab',
+      '--ref',
+      'main',
+      '--path',
+      './fabric/',
+      '--all-namespaces',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const f = JSON.parse(r.stdout);
-    expect(f).toMatchObject({ gitRef: 'main', gitPath: 'fabric', namespaces: [], syncIntervalSeconds: 60, apiServerUrl: api.url });
+    expect(f).toMatchObject({
+      gitRef: 'main',
+      gitPath: 'fabric',
+      namespaces: [],
+      syncIntervalSeconds: 60,
+      apiServerUrl: api.url,
+    });
     expect(f.ignoreRules).toHaveLength(2);
 
     const nothing = await hh(['fabric', 'set', 'setlab']);
@@ -224,7 +325,9 @@ describe('the ledger, command by command', () => {
     const list = await hh(['fabric', 'list']);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/^NAME\s+CLUSTER\s+GIT\s+STATUS\s+DRIFTED\s+LAST SYNC/m);
-    expect(list.stdout).toMatch(new RegExp(`^setlab\\s+${api.url.replace(/[.]/g, '\\.')}\\s+.*@main:fabric\\s+never_synced\\s+0\\s+never`, 'm'));
+    expect(list.stdout).toMatch(
+      new RegExp(`^setlab\\s+${api.url.replace(/[.]/g, '\\.')}\\s+.*@main:fabric\\s+never_synced\\s+0\\s+never`, 'm'),
+    );
     expect(hasAnsi(list.stdout + list.stderr)).toBe(false); // not a terminal: no colours
   }, 90_000);
 
@@ -236,8 +339,30 @@ describe('the ledger, command by command', () => {
     expect(Array.isArray(runs)).toBe(true);
     expect(runs.map((x: { type: string }) => x.type)).toEqual(['desired', 'actual']);
     for (const run of runs) {
-      expect(Object.keys(run).sort()).toEqual(['commit', 'counts', 'details', 'errorMessage', 'errors', 'fabric', 'finishedAt', 'id', 'otherKinds', 'schemaSource', 'skippedKinds', 'startedAt', 'status', 'type']);
-      expect(Object.keys(run.counts).sort()).toEqual(['cleared', 'created', 'failed', 'listed', 'unchanged', 'updated']);
+      expect(Object.keys(run).sort()).toEqual([
+        'commit',
+        'counts',
+        'details',
+        'errorMessage',
+        'errors',
+        'fabric',
+        'finishedAt',
+        'id',
+        'otherKinds',
+        'schemaSource',
+        'skippedKinds',
+        'startedAt',
+        'status',
+        'type',
+      ]);
+      expect(Object.keys(run.counts).sort()).toEqual([
+        'cleared',
+        'created',
+        'failed',
+        'listed',
+        'unchanged',
+        'updated',
+      ]);
       expect(run).toMatchObject({ fabric: 'synclab', status: 'completed', errors: [] });
       expect(Date.parse(run.finishedAt)).toBeGreaterThanOrEqual(Date.parse(run.startedAt));
     }
@@ -253,7 +378,11 @@ describe('the ledger, command by command', () => {
     expect(again.code).toBe(0);
     const single = JSON.parse(again.stdout);
     expect(Array.isArray(single)).toBe(false);
-    expect(single).toMatchObject({ type: 'actual', status: 'completed', counts: { created: 0, updated: 0, unchanged: demoClusterFabric().length } });
+    expect(single).toMatchObject({
+      type: 'actual',
+      status: 'completed',
+      counts: { created: 0, updated: 0, unchanged: demoClusterFabric().length },
+    });
   }, 90_000);
 
   describe('drift of a synced fabric', () => {
@@ -274,7 +403,15 @@ describe('the ledger, command by command', () => {
       expect(report.summary.total).toBe(total);
       expect(report.summary.byStatus.in_sync).toBe(total - 3);
       for (const res of report.resources) {
-        expect(Object.keys(res).sort()).toEqual(['differences', 'driftScore', 'driftSeverity', 'driftStatus', 'kind', 'name', 'namespace']);
+        expect(Object.keys(res).sort()).toEqual([
+          'differences',
+          'driftScore',
+          'driftSeverity',
+          'driftStatus',
+          'kind',
+          'name',
+          'namespace',
+        ]);
         for (const d of res.differences) expect(Object.keys(d).sort()).toEqual(['actual', 'desired', 'op', 'path']);
       }
       const byName = Object.fromEntries(report.resources.map((x: { name: string }) => [x.name, x]));
@@ -284,10 +421,25 @@ describe('the ledger, command by command', () => {
         kind: 'VPC',
         driftStatus: 'spec_drift',
         driftSeverity: 'critical',
-        differences: [{ op: 'replace', path: '/' + d.changedVlan.pathSegments.join('/'), desired: d.changedVlan.gitValue, actual: d.changedVlan.clusterValue }],
+        differences: [
+          {
+            op: 'replace',
+            path: '/' + d.changedVlan.pathSegments.join('/'),
+            desired: d.changedVlan.gitValue,
+            actual: d.changedVlan.clusterValue,
+          },
+        ],
       });
-      expect(byName[d.onlyInGit.name]).toMatchObject({ kind: d.onlyInGit.kind, driftStatus: 'desired_only', differences: [{ op: 'add', path: '', actual: null }] });
-      expect(byName[d.onlyInCluster.name]).toMatchObject({ kind: d.onlyInCluster.kind, driftStatus: 'actual_only', differences: [{ op: 'remove', path: '', desired: null }] });
+      expect(byName[d.onlyInGit.name]).toMatchObject({
+        kind: d.onlyInGit.kind,
+        driftStatus: 'desired_only',
+        differences: [{ op: 'add', path: '', actual: null }],
+      });
+      expect(byName[d.onlyInCluster.name]).toMatchObject({
+        kind: d.onlyInCluster.kind,
+        driftStatus: 'actual_only',
+        differences: [{ op: 'remove', path: '', desired: null }],
+      });
     }, 90_000);
 
     test('drift: the table a person reads, and filters', async () => {
@@ -295,18 +447,38 @@ describe('the ledger, command by command', () => {
       expect(r.code).toBe(0); // drift without --exit-code is not an error
       const d = git.differences;
       expect(r.stdout).toMatch(/^KIND\s+NAME\s+STATUS\s+SEVERITY\s+DIFFERENCES/m);
-      expect(r.stdout).toMatch(new RegExp(`^VPC\\s+${d.changedVlan.name}\\s+spec drift\\s+critical\\s+/spec/subnets/default/vlan: ${d.changedVlan.clusterValue} → ${d.changedVlan.gitValue}`, 'm'));
+      expect(r.stdout).toMatch(
+        new RegExp(
+          `^VPC\\s+${d.changedVlan.name}\\s+spec drift\\s+critical\\s+/spec/subnets/default/vlan: ${d.changedVlan.clusterValue} → ${d.changedVlan.gitValue}`,
+          'm',
+        ),
+      );
       expect(r.stdout).toMatch(new RegExp(`^${d.onlyInGit.kind}\\s+${d.onlyInGit.name}\\s+only in Git\\s+high`, 'm'));
-      expect(r.stdout).toMatch(new RegExp(`^${d.onlyInCluster.kind}\\s+${d.onlyInCluster.name}\\s+only in cluster\\s+medium`, 'm'));
+      expect(r.stdout).toMatch(
+        new RegExp(`^${d.onlyInCluster.kind}\\s+${d.onlyInCluster.name}\\s+only in cluster\\s+medium`, 'm'),
+      );
       expect(r.stdout).toMatch(/\d+ objects: \d+ in sync, 1 spec drift, 1 only in Git, 1 only in cluster/);
 
       // One at a time: an embedded data directory is locked by the process using it.
       const crit = await hh(['drift', 'driftlab', '--severity', 'critical', '--json']);
       expect(JSON.parse(crit.stdout).resources.map((x: { name: string }) => x.name)).toEqual([d.changedVlan.name]);
-      const switches = await hh(['drift', 'driftlab', '--kind', 'switches', '--status', 'in-sync', '--json', '--exit-code']);
+      const switches = await hh([
+        'drift',
+        'driftlab',
+        '--kind',
+        'switches',
+        '--status',
+        'in-sync',
+        '--json',
+        '--exit-code',
+      ]);
       const sw = JSON.parse(switches.stdout);
       expect(sw.resources.length).toBe(demoClusterFabric().filter((o) => o.kind === 'Switch').length);
-      expect(sw.resources.every((x: { kind: string; driftStatus: string }) => x.kind === 'Switch' && x.driftStatus === 'in_sync')).toBe(true);
+      expect(
+        sw.resources.every(
+          (x: { kind: string; driftStatus: string }) => x.kind === 'Switch' && x.driftStatus === 'in_sync',
+        ),
+      ).toBe(true);
       expect(switches.code).toBe(0); // in-sync objects are not findings
     }, 90_000);
   });
@@ -318,9 +490,16 @@ describe('the ledger, command by command', () => {
     expect(r.code).toBe(0);
     const run = JSON.parse(r.stdout);
     expect(run).toMatchObject({ type: 'desired', status: 'partial' });
-    expect(run.errors).toEqual(expect.arrayContaining([expect.objectContaining({ file: 'fabric/broken.yaml', line: expect.any(Number), reason: expect.any(String) })]));
-    for (const e of run.errors) expect(Object.keys(e).sort()).toEqual(['file', 'kind', 'line', 'name', 'namespace', 'reason']);
-    expect(messageLines(r.stderr).join('\n')).toMatch(/desired sync of fabric broken was partial: \d+ problems? .*everything else was stored/);
+    expect(run.errors).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ file: 'fabric/broken.yaml', line: expect.any(Number), reason: expect.any(String) }),
+      ]),
+    );
+    for (const e of run.errors)
+      expect(Object.keys(e).sort()).toEqual(['file', 'kind', 'line', 'name', 'namespace', 'reason']);
+    expect(messageLines(r.stderr).join('\n')).toMatch(
+      /desired sync of fabric broken was partial: \d+ problems? .*everything else was stored/,
+    );
 
     const ci = await hh(['sync', 'broken', '--desired', '--exit-code']);
     expect(ci.code).toBe(1);
@@ -348,11 +527,17 @@ describe('the ledger, command by command', () => {
     const gone = await hh(['sync', 'gone', '--actual', '--json']);
     expect(gone.code).toBe(3);
     expect(JSON.parse(gone.stdout).counts.listed).toBe(0);
-    expectOneLine(gone, /actual sync of fabric gone failed: no fabric kind could be read from the cluster: .*ECONNREFUSED.*check that the cluster is reachable/);
+    expectOneLine(
+      gone,
+      /actual sync of fabric gone failed: no fabric kind could be read from the cluster: .*ECONNREFUSED.*check that the cluster is reachable/,
+    );
 
     const noGit = await hh(['sync', 'denied', '--desired']);
     expect(noGit.code).toBe(3);
-    expectOneLine(noGit, /desired sync of fabric denied failed: fabric "denied" has no Git source; set one with `hh-sync fabric set denied --git/);
+    expectOneLine(
+      noGit,
+      /desired sync of fabric denied failed: fabric "denied" has no Git source; set one with `hh-sync fabric set denied --git/,
+    );
   }, 120_000);
 
   test('fabric remove forgets the fabric; commands naming it then exit 2', async () => {
@@ -389,20 +574,23 @@ describe('the built binary', () => {
   });
 
   // Needs util-linux `script` for a pseudo-terminal; without it there is no terminal to test.
-  if (canRunInTty()) test('on a terminal: a progress bar per run and colours; NO_COLOR turns colours off', async () => {
-    await addFabric('ttylab', undefined, alongside);
-    const r = await runCliInTty([...spawned.flags, 'sync', 'ttylab']);
-    expect(r.code).toBe(0);
-    // The bar (drawn on stderr, which the pseudo-terminal merges into stdout) counts kinds.
-    expect(r.stdout).toMatch(new RegExp(`actual\\s+\\S+ \\d+/${FABRIC_KINDS.length} kinds \\| \\d+ listed \\| \\d+ written`));
-    // eslint-disable-next-line no-control-regex -- the colour codes (ESC sequences) are what is tested
-    expect(r.stdout).toMatch(/\x1b\[32m✓\x1b\[39m desired/); // green check mark
-    const plain = await runCliInTty([...spawned.flags, 'drift', 'ttylab'], { env: cliEnv({ NO_COLOR: '1' }) });
-    expect(plain.code).toBe(0);
-    expect(plain.stdout).toMatch(/spec drift/);
-    // eslint-disable-next-line no-control-regex -- NO_COLOR means no colour codes (ESC sequences) at all
-    expect(plain.stdout).not.toMatch(/\x1b\[\d+m/);
-  }, 90_000);
+  if (canRunInTty())
+    test('on a terminal: a progress bar per run and colours; NO_COLOR turns colours off', async () => {
+      await addFabric('ttylab', undefined, alongside);
+      const r = await runCliInTty([...spawned.flags, 'sync', 'ttylab']);
+      expect(r.code).toBe(0);
+      // The bar (drawn on stderr, which the pseudo-terminal merges into stdout) counts kinds.
+      expect(r.stdout).toMatch(
+        new RegExp(`actual\\s+\\S+ \\d+/${FABRIC_KINDS.length} kinds \\| \\d+ listed \\| \\d+ written`),
+      );
+      // eslint-disable-next-line no-control-regex -- the colour codes (ESC sequences) are what is tested
+      expect(r.stdout).toMatch(/\x1b\[32m✓\x1b\[39m desired/); // green check mark
+      const plain = await runCliInTty([...spawned.flags, 'drift', 'ttylab'], { env: cliEnv({ NO_COLOR: '1' }) });
+      expect(plain.code).toBe(0);
+      expect(plain.stdout).toMatch(/spec drift/);
+      // eslint-disable-next-line no-control-regex -- NO_COLOR means no colour codes (ESC sequences) at all
+      expect(plain.stdout).not.toMatch(/\x1b\[\d+m/);
+    }, 90_000);
 
   test('Ctrl-C during a sync stops the run, records it and exits 130', async () => {
     await addFabric('lab', undefined, alongside);
@@ -425,7 +613,9 @@ describe('the built binary', () => {
     } finally {
       api.clearFaults();
     }
-    const lab = JSON.parse((await alongside(['fabric', 'list', '--json'])).stdout).find((f: { name: string }) => f.name === 'lab');
+    const lab = JSON.parse((await alongside(['fabric', 'list', '--json'])).stdout).find(
+      (f: { name: string }) => f.name === 'lab',
+    );
     expect(lab.syncStatus).toBe('error');
     expect(lab.lastSyncError).toMatch(/abort|interrupt/i);
   }, 90_000);

@@ -57,18 +57,29 @@ afterAll(async () => {
 test('--crds with only the VPC CRD: the Switch is named as NOT checked, in the text and in --json', async () => {
   expect((await hh(['fabric', 'add', 'dir', '--git', join(work, 'repo'), '--crds', join(work, 'crds')])).code).toBe(0);
   const text = await hh(['sync', 'dir', '--desired']);
-  expect(text.stdout).toContain("schemas: checked against the fabric's CRD directory (--crds); NOT checked: Switch (no CRD schema for it)");
+  expect(text.stdout).toContain(
+    "schemas: checked against the fabric's CRD directory (--crds); NOT checked: Switch (no CRD schema for it)",
+  );
   const json = JSON.parse((await hh(['sync', 'dir', '--desired', '--json'])).stdout);
-  expect(json).toMatchObject({ schemaSource: 'crds-dir', details: { schemaChecked: ['VPC'], schemaUnchecked: ['Switch'] } });
+  expect(json).toMatchObject({
+    schemaSource: 'crds-dir',
+    details: { schemaChecked: ['VPC'], schemaUnchecked: ['Switch'] },
+  });
 }, 60_000);
 
 test('403 on the CRD list: the actual run is partial naming the grant; the desired run then says why nothing was checked', async () => {
   api.injectFault({ type: 'status', code: 403, match: { path: /\/customresourcedefinitions$/ } });
-  expect((await hh(['fabric', 'add', 'rbac', '--git', join(work, 'repo'), '--kubeconfig', join(work, 'kubeconfig')])).code).toBe(0);
+  expect(
+    (await hh(['fabric', 'add', 'rbac', '--git', join(work, 'repo'), '--kubeconfig', join(work, 'kubeconfig')])).code,
+  ).toBe(0);
   const actual = await hh(['sync', 'rbac', '--actual']);
   expect(actual.code).toBe(0);
   expect(actual.stdout).toMatch(/actual\s+partial/);
-  expect(actual.stdout).toContain('could not read the fabric\'s CRDs from the cluster: forbidden: cannot list customresourcedefinitions.apiextensions.k8s.io');
+  expect(actual.stdout).toContain(
+    "could not read the fabric's CRDs from the cluster: forbidden: cannot list customresourcedefinitions.apiextensions.k8s.io",
+  );
   const desired = await hh(['sync', 'rbac', '--desired']);
-  expect(desired.stdout).toMatch(/schemas: none known, documents were NOT checked against the CRD schemas \(the last actual sync could not read the CRDs: forbidden: .*grant "list" on "customresourcedefinitions"/);
+  expect(desired.stdout).toMatch(
+    /schemas: none known, documents were NOT checked against the CRD schemas \(the last actual sync could not read the CRDs: forbidden: .*grant "list" on "customresourcedefinitions"/,
+  );
 }, 60_000);

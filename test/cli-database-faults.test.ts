@@ -37,16 +37,25 @@ describe('a database that cannot be used: one line, exit 3, the process ends', (
       const silentUrl = `postgres://hh:top-secret-pw@127.0.0.1:${silent.port}/hh`;
       const [flag, env, gone] = await Promise.all([
         runCli(['fabric', 'list', '--connect-timeout', '0.5', '--database-url', silentUrl], { timeoutMs: 30_000 }),
-        runCli(['sync', 'dc1', '--json', '--database-url', silentUrl], { env: cliEnv({ HH_SYNC_CONNECT_TIMEOUT: '0.5' }), timeoutMs: 30_000 }),
-        runCli(['drift', 'dc1', '--database-url', `postgres://hh:top-secret-pw@127.0.0.1:${refused}/hh`], { timeoutMs: 30_000 }),
+        runCli(['sync', 'dc1', '--json', '--database-url', silentUrl], {
+          env: cliEnv({ HH_SYNC_CONNECT_TIMEOUT: '0.5' }),
+          timeoutMs: 30_000,
+        }),
+        runCli(['drift', 'dc1', '--database-url', `postgres://hh:top-secret-pw@127.0.0.1:${refused}/hh`], {
+          timeoutMs: 30_000,
+        }),
       ]);
       for (const r of [flag, env, gone]) {
         expect(r.code).toBe(3);
         expect(messageLines(r.stderr)).toHaveLength(1);
         expect(r.stdout + r.stderr).not.toMatch(/top-secret-pw/);
       }
-      expect(messageLines(flag.stderr)[0]).toMatch(new RegExp(`cannot connect to 127.0.0.1:${silent.port}: no answer within 0.5 s.*check --database-url`));
-      expect(JSON.parse(env.stdout)).toEqual({ error: { message: expect.stringMatching(/no answer within 0.5 s/), code: 'database', exitCode: 3 } });
+      expect(messageLines(flag.stderr)[0]).toMatch(
+        new RegExp(`cannot connect to 127.0.0.1:${silent.port}: no answer within 0.5 s.*check --database-url`),
+      );
+      expect(JSON.parse(env.stdout)).toEqual({
+        error: { message: expect.stringMatching(/no answer within 0.5 s/), code: 'database', exitCode: 3 },
+      });
       expect(messageLines(gone.stderr)[0]).toMatch(/ECONNREFUSED/);
     } finally {
       await silent.close();
@@ -71,13 +80,18 @@ const server = testServerUrl();
     u.pathname = `/${name}`;
     return u.toString();
   };
-  const exists = async (name: string) => (await withPg(server!, (c) => c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]))).rowCount === 1;
+  const exists = async (name: string) =>
+    (await withPg(server!, (c) => c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]))).rowCount === 1;
 
   test('a database that does not exist is an error (never created by doctor, fabric list or drift); migrate --create-database creates it', async () => {
     const name = `hh_missing_${randomBytes(5).toString('hex')}`;
     const url = withDatabase(name);
     try {
-      const runs = await Promise.all([['doctor'], ['fabric', 'list'], ['drift', 'dc1', '--json']].map((args) => runCli([...args, '--database-url', url], { timeoutMs: 30_000 })));
+      const runs = await Promise.all(
+        [['doctor'], ['fabric', 'list'], ['drift', 'dc1', '--json']].map((args) =>
+          runCli([...args, '--database-url', url], { timeoutMs: 30_000 }),
+        ),
+      );
       for (const r of runs) {
         expect(r.code).toBe(3);
         expect(r.stdout + r.stderr).not.toMatch(/not-printed-pw/);
@@ -89,7 +103,9 @@ const server = testServerUrl();
       expect(runs[0]!.stderr).toMatch(new RegExp(`database "${name}" does not exist`));
       expect(await exists(name)).toBe(false);
 
-      const created = await runCli(['migrate', '--create-database', '--json', '--database-url', url], { timeoutMs: 60_000 });
+      const created = await runCli(['migrate', '--create-database', '--json', '--database-url', url], {
+        timeoutMs: 60_000,
+      });
       expect(created.code).toBe(0);
       expect(JSON.parse(created.stdout).applied.length).toBeGreaterThan(0);
       expect(await exists(name)).toBe(true);
@@ -125,7 +141,8 @@ const server = testServerUrl();
       // Enough manifests that the run is still writing when the database goes away.
       const files: Record<string, string> = {};
       for (let i = 0; i < 400; i++) {
-        files[`vpc/vpc-${i}.yaml`] = `apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: vpc-${i}\nspec:\n  subnets:\n    default:\n      subnet: 10.${i % 250}.0.0/24\n      vlan: ${1000 + i}\n`;
+        files[`vpc/vpc-${i}.yaml`] =
+          `apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: vpc-${i}\nspec:\n  subnets:\n    default:\n      subnet: 10.${i % 250}.0.0/24\n      vlan: ${1000 + i}\n`;
       }
       const repo = path.join(tmp, 'repo');
       await createGitRepo(repo, files);
@@ -134,15 +151,18 @@ const server = testServerUrl();
       await ledger.close();
 
       let cut = false;
-      const r = await runCli(['sync', 'dc1', '--desired', '--json', '--connect-timeout', '1', '--database-url', proxy.url], {
-        timeoutMs: 60_000,
-        onStderr: (chunk) => {
-          if (!cut && /reading the desired state/.test(chunk)) {
-            cut = true;
-            proxy.down();
-          }
+      const r = await runCli(
+        ['sync', 'dc1', '--desired', '--json', '--connect-timeout', '1', '--database-url', proxy.url],
+        {
+          timeoutMs: 60_000,
+          onStderr: (chunk) => {
+            if (!cut && /reading the desired state/.test(chunk)) {
+              cut = true;
+              proxy.down();
+            }
+          },
         },
-      });
+      );
       expect(cut).toBe(true);
       expect(r.code).toBe(3);
       expect(messageLines(r.stderr).length).toBeGreaterThanOrEqual(1);
@@ -150,11 +170,14 @@ const server = testServerUrl();
       const doc = JSON.parse(r.stdout); // one document, whatever happened
       const runs = Array.isArray(doc) ? doc : doc.runs ? doc.runs : doc.id ? [doc] : [];
       if (!doc.id) expect(doc.error).toMatchObject({ code: expect.any(String), exitCode: 3 });
-      for (const run of runs) if (run.status === 'failed') expect(run.counts).toMatchObject({ created: 0, updated: 0, cleared: 0 });
+      for (const run of runs)
+        if (run.status === 'failed') expect(run.counts).toMatchObject({ created: 0, updated: 0, cleared: 0 });
 
       proxy.up();
       const landed = await withPg(db.url, (c) => c.query('SELECT count(*)::int AS n FROM hedgehog_resource'));
-      const recorded = await withPg(db.url, (c) => c.query(`SELECT status, created FROM sync_operation ORDER BY id DESC LIMIT 1`));
+      const recorded = await withPg(db.url, (c) =>
+        c.query(`SELECT status, created FROM sync_operation ORDER BY id DESC LIMIT 1`),
+      );
       // Whatever the record says was created is what the ledger holds.
       if (recorded.rows[0]?.status !== 'in_progress') expect(landed.rows[0].n).toBe(recorded.rows[0]?.created ?? 0);
     } finally {

@@ -29,7 +29,10 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 test('hh-sync demo: both syncs, the three deliberate differences and nothing else, then nothing left running', async () => {
   // A database URL in the environment must not matter: the demo brings its own embedded ledger.
-  const r = await runCli(['demo'], { env: cliEnv({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere' }), timeoutMs: 90_000 });
+  const r = await runCli(['demo'], {
+    env: cliEnv({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere' }),
+    timeoutMs: 90_000,
+  });
   expect(r.stderr).not.toMatch(/^hh-sync:/m);
   expect(r.code).toBe(0);
   expect(r.signal).toBeNull();
@@ -41,17 +44,32 @@ test('hh-sync demo: both syncs, the three deliberate differences and nothing els
   expect(actual).toBeGreaterThan(desired);
 
   // The report: a summary with every other object in sync, and one table row per deliberate difference.
-  expect(r.stdout).toContain(`Drift of fabric demo — ${TOTAL} objects: ${TOTAL - 3} in sync, 1 spec drift, 1 only in Git, 1 only in cluster`);
+  expect(r.stdout).toContain(
+    `Drift of fabric demo — ${TOTAL} objects: ${TOTAL - 3} in sync, 1 spec drift, 1 only in Git, 1 only in cluster`,
+  );
   const lines = r.stdout.split('\n');
   const header = lines.findIndex((l) => /^KIND\s+NAME\s+STATUS\s+SEVERITY\s+DIFFERENCES/.test(l));
   expect(header).toBeGreaterThan(0);
   const rows = lines.slice(header + 1, lines.indexOf('', header));
   expect(rows).toHaveLength(3);
   expect(r.stdout).toMatch(
-    new RegExp(`^${d.changedVlan.kind}\\s+${escape(d.changedVlan.name)}\\s+spec drift\\s+critical\\s+${escape(VLAN_PATH)}: ${d.changedVlan.clusterValue} → ${d.changedVlan.gitValue}$`, 'm'),
+    new RegExp(
+      `^${d.changedVlan.kind}\\s+${escape(d.changedVlan.name)}\\s+spec drift\\s+critical\\s+${escape(VLAN_PATH)}: ${d.changedVlan.clusterValue} → ${d.changedVlan.gitValue}$`,
+      'm',
+    ),
   );
-  expect(r.stdout).toMatch(new RegExp(`^${d.onlyInGit.kind}\\s+${escape(d.onlyInGit.name)}\\s+only in Git\\s+high\\s+declared in Git, missing from the cluster$`, 'm'));
-  expect(r.stdout).toMatch(new RegExp(`^${d.onlyInCluster.kind}\\s+${escape(d.onlyInCluster.name)}\\s+only in cluster\\s+medium\\s+in the cluster, declared nowhere in Git$`, 'm'));
+  expect(r.stdout).toMatch(
+    new RegExp(
+      `^${d.onlyInGit.kind}\\s+${escape(d.onlyInGit.name)}\\s+only in Git\\s+high\\s+declared in Git, missing from the cluster$`,
+      'm',
+    ),
+  );
+  expect(r.stdout).toMatch(
+    new RegExp(
+      `^${d.onlyInCluster.kind}\\s+${escape(d.onlyInCluster.name)}\\s+only in cluster\\s+medium\\s+in the cluster, declared nowhere in Git$`,
+      'm',
+    ),
+  );
   expect(r.stdout).toMatch(/^What next/m);
   expect(hasAnsi(r.stdout + r.stderr)).toBe(false);
 
@@ -81,7 +99,14 @@ test('hh-sync demo --dir --json: the documented shapes, the ledger kept for late
   const drift = out.drift;
   expect(drift.fabric).toBe('demo');
   expect(drift.summary.total).toBe(TOTAL);
-  expect(drift.summary.byStatus).toEqual({ in_sync: TOTAL - 3, spec_drift: 1, desired_only: 1, actual_only: 1, creation_pending: 0, deletion_pending: 0 });
+  expect(drift.summary.byStatus).toEqual({
+    in_sync: TOTAL - 3,
+    spec_drift: 1,
+    desired_only: 1,
+    actual_only: 1,
+    creation_pending: 0,
+    deletion_pending: 0,
+  });
   const byName = Object.fromEntries(drift.resources.map((x: { name: string }) => [x.name, x]));
   expect(Object.keys(byName).sort()).toEqual([d.changedVlan.name, d.onlyInGit.name, d.onlyInCluster.name].sort());
   expect(byName[d.changedVlan.name]).toEqual({
@@ -91,10 +116,20 @@ test('hh-sync demo --dir --json: the documented shapes, the ledger kept for late
     driftStatus: 'spec_drift',
     driftScore: expect.any(Number),
     driftSeverity: 'critical',
-    differences: [{ op: 'replace', path: VLAN_PATH, desired: d.changedVlan.gitValue, actual: d.changedVlan.clusterValue }],
+    differences: [
+      { op: 'replace', path: VLAN_PATH, desired: d.changedVlan.gitValue, actual: d.changedVlan.clusterValue },
+    ],
   });
-  expect(byName[d.onlyInGit.name]).toMatchObject({ kind: d.onlyInGit.kind, driftStatus: 'desired_only', driftScore: 1 });
-  expect(byName[d.onlyInCluster.name]).toMatchObject({ kind: d.onlyInCluster.kind, driftStatus: 'actual_only', driftScore: 1 });
+  expect(byName[d.onlyInGit.name]).toMatchObject({
+    kind: d.onlyInGit.kind,
+    driftStatus: 'desired_only',
+    driftScore: 1,
+  });
+  expect(byName[d.onlyInCluster.name]).toMatchObject({
+    kind: d.onlyInCluster.kind,
+    driftStatus: 'actual_only',
+    driftScore: 1,
+  });
 
   // The kept ledger answers the ordinary commands (the fake cluster is gone, the ledger is not).
   const later = await hh(['--data-dir', join(dir, 'pgdata'), 'drift', 'demo', '--json', '--exit-code']);
@@ -104,7 +139,9 @@ test('hh-sync demo --dir --json: the documented shapes, the ledger kept for late
   // Run again in the same directory: same result, the fabric updated rather than duplicated.
   const again = await hh(['demo', '--dir', dir, '--quiet']);
   expect(again.code).toBe(0);
-  expect(again.stdout).toContain(`${TOTAL} objects: ${TOTAL - 3} in sync, 1 spec drift, 1 only in Git, 1 only in cluster`);
+  expect(again.stdout).toContain(
+    `${TOTAL} objects: ${TOTAL - 3} in sync, 1 spec drift, 1 only in Git, 1 only in cluster`,
+  );
   expect(messageLines(again.stderr)).toEqual([]);
   const fabrics = await hh(['--data-dir', join(dir, 'pgdata'), 'fabric', 'list', '--json']);
   expect(JSON.parse(fabrics.stdout).map((f: { name: string }) => f.name)).toEqual(['demo']);

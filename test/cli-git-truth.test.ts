@@ -30,7 +30,10 @@ beforeAll(async () => {
   ledger = await createSharedCliLedger();
   work = mkdtempSync(join(tmpdir(), 'hh-cli-git-'));
   repo = join(work, 'repo');
-  await createGitRepo(repo, { 'sw.yaml': sw('leaf-1'), 'extra/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n' });
+  await createGitRepo(repo, {
+    'sw.yaml': sw('leaf-1'),
+    'extra/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n',
+  });
   await commitFiles(repo, { 'sw.yaml': sw('leaf-2') }, { branch: 'feature' });
   await git(repo, 'checkout', '-q', 'main');
 }, 60_000);
@@ -41,7 +44,14 @@ afterAll(async () => {
 });
 
 test('a token in a Git URL is removed before the URL is stored, and never printed', async () => {
-  const add = await hh(['fabric', 'add', 'remote', '--git', `https://oauth2:${TOKEN}@git.example.com/org/fabric.git?private_token=${TOKEN}`, '--json']);
+  const add = await hh([
+    'fabric',
+    'add',
+    'remote',
+    '--git',
+    `https://oauth2:${TOKEN}@git.example.com/org/fabric.git?private_token=${TOKEN}`,
+    '--json',
+  ]);
   expect(add.code).toBe(0);
   expect(JSON.parse(add.stdout).gitRepository).toBe('https://git.example.com/org/fabric.git');
   expect(add.stderr).toMatch(/removed the password, user name, query parameter private_token from the URL/);
@@ -53,15 +63,19 @@ test('fabric set --ref checks the ref at once; a bad one is refused in one line 
   expect((await hh(['fabric', 'add', 'local', '--git', repo])).code).toBe(0);
   const bad = await hh(['fabric', 'set', 'local', '--ref', 'nope']);
   expect(bad.code).toBe(2);
-  expect(messageLines(bad.stderr)).toEqual([expect.stringMatching(/--ref nope: ref 'nope' is not a branch, tag or commit of the repository/)]);
+  expect(messageLines(bad.stderr)).toEqual([
+    expect.stringMatching(/--ref nope: ref 'nope' is not a branch, tag or commit of the repository/),
+  ]);
   expect((await hh(['fabric', 'set', 'local', '--ref', 'main'])).code).toBe(0);
 });
 
-test('sync --ref with another ref than the fabric\'s is refused, pointing at fabric set --ref', async () => {
+test("sync --ref with another ref than the fabric's is refused, pointing at fabric set --ref", async () => {
   expect((await hh(['fabric', 'add', 'onmain', '--git', repo, '--ref', 'main'])).code).toBe(0);
   const r = await hh(['sync', 'onmain', '--desired', '--ref', 'feature']);
   expect(r.code).toBe(2);
-  expect(messageLines(r.stderr).join('\n')).toMatch(/--ref 'feature' is not the ref of fabric "onmain" \('main'\).*hh-sync fabric set onmain --ref feature/);
+  expect(messageLines(r.stderr).join('\n')).toMatch(
+    /--ref 'feature' is not the ref of fabric "onmain" \('main'\).*hh-sync fabric set onmain --ref feature/,
+  );
 });
 
 test('a desired run prints the kinds it did not track (their files with -v) and whether schemas were checked', async () => {
@@ -81,5 +95,7 @@ test('a configured ref that vanished fails the run with a hint naming --ref', as
   await git(repo, 'tag', '-d', 'gone');
   const r = await hh(['sync', 'vanished', '--desired']);
   expect(r.code).toBe(3);
-  expect(r.stderr).toMatch(/ref 'gone' is not a branch, tag or commit.*hh-sync fabric set vanished --ref <branch\|tag\|commit>/);
+  expect(r.stderr).toMatch(
+    /ref 'gone' is not a branch, tag or commit.*hh-sync fabric set vanished --ref <branch\|tag\|commit>/,
+  );
 });

@@ -23,8 +23,6 @@ import { ifSetUp } from './helpers/if-set-up.js';
 const tmp = mkdtempSync(path.join(tmpdir(), 'hh-cli-hints-'));
 const savedEnv = { ...process.env };
 
-
-
 const messages = messageLines;
 
 const vpc = (name: string, vlan: number) => `apiVersion: vpc.githedgehog.com/v1beta1
@@ -56,38 +54,60 @@ describe('a lock wait gets only its own advice', () => {
   const busy = new FabricBusyError('fk', 30_000);
 
   test('the CLI line of a FabricBusyError: no "PostgreSQL is running", no cluster', () => {
-    expect(classifyError(busy)).toMatchObject({ code: 3, kind: 'database', line: 'another sync run holds fabric "fk" (waited 30000 ms); try again when it finishes' });
+    expect(classifyError(busy)).toMatchObject({
+      code: 3,
+      kind: 'database',
+      line: 'another sync run holds fabric "fk" (waited 30000 ms); try again when it finishes',
+    });
   });
 
   test('a failed run recorded as busy: "try again", nothing stored, nothing about PostgreSQL', () => {
-    const run = { id: 1, fabric: 'fk', type: 'actual', status: 'failed', errors: [], errorMessage: busy.message, details: { failure: { source: 'database', database: 'busy' } } };
+    const run = {
+      id: 1,
+      fabric: 'fk',
+      type: 'actual',
+      status: 'failed',
+      errors: [],
+      errorMessage: busy.message,
+      details: { failure: { source: 'database', database: 'busy' } },
+    };
     const line = failureLine(run as unknown as SyncRunReport);
-    expect(line).toBe('actual sync of fabric fk failed: another sync run holds fabric "fk" (waited 30000 ms); try again when it finishes; nothing of this run was stored');
+    expect(line).toBe(
+      'actual sync of fabric fk failed: another sync run holds fabric "fk" (waited 30000 ms); try again when it finishes; nothing of this run was stored',
+    );
   });
 
   // PGlite is one backend: no second session can hold the lock.
-  (testServerUrl() ? describe : describe.skip)('a real run that waited for the lock (needs a PostgreSQL server: DATABASE_URL)', () => {
-  test('gets only its own advice', async () => {
-    const db = await createEmptyDatabase();
-    const ledger = await openLedger({ databaseUrl: db.url, sync: { lockTimeoutMs: 200 } });
-    try {
-      const repo = path.join(tmp, 'busy-repo');
-      await createGitRepo(repo, { 'a.yaml': vpc('vpc-a', 1001) });
-      const fabric = await ledger.fabrics.create('fk', { gitRepository: repo });
-      const run = await withPg(db.url, async (c) => {
-        await c.query('SELECT pg_advisory_lock($1::int, $2::int)', [LOCK_NAMESPACE, fabric.id]);
-        return ledger.sync.syncDesiredState(fabric);
+  (testServerUrl() ? describe : describe.skip)(
+    'a real run that waited for the lock (needs a PostgreSQL server: DATABASE_URL)',
+    () => {
+      test('gets only its own advice', async () => {
+        const db = await createEmptyDatabase();
+        const ledger = await openLedger({ databaseUrl: db.url, sync: { lockTimeoutMs: 200 } });
+        try {
+          const repo = path.join(tmp, 'busy-repo');
+          await createGitRepo(repo, { 'a.yaml': vpc('vpc-a', 1001) });
+          const fabric = await ledger.fabrics.create('fk', { gitRepository: repo });
+          const run = await withPg(db.url, async (c) => {
+            await c.query('SELECT pg_advisory_lock($1::int, $2::int)', [LOCK_NAMESPACE, fabric.id]);
+            return ledger.sync.syncDesiredState(fabric);
+          });
+          expect(run).toMatchObject({
+            status: 'failed',
+            details: { failure: { source: 'database', database: 'busy' } },
+          });
+          const line = failureLine(run);
+          expect(line).toMatch(
+            /another sync run holds fabric "fk" \(waited 200 ms\); try again when it finishes; nothing of this run was stored$/,
+          );
+          expect(line).not.toMatch(/PostgreSQL|--database-url|cluster/);
+        } finally {
+          await ledger.close();
+          await db.drop();
+        }
       });
-      expect(run).toMatchObject({ status: 'failed', details: { failure: { source: 'database', database: 'busy' } } });
-      const line = failureLine(run);
-      expect(line).toMatch(/another sync run holds fabric "fk" \(waited 200 ms\); try again when it finishes; nothing of this run was stored$/);
-      expect(line).not.toMatch(/PostgreSQL|--database-url|cluster/);
-    } finally {
-      await ledger.close();
-      await db.drop();
-    }
-  });
-  });
+    },
+  );
 });
 
 describe('a failed migration', () => {
@@ -96,7 +116,9 @@ describe('a failed migration', () => {
     db = await createEmptyDatabase();
     expect((await hh(['migrate', '--database-url', db.url])).code).toBe(0);
     // The first migration forgotten: applying it again finds its tables there.
-    await withPg(db.url, (c) => c.query('DELETE FROM mikro_orm_migrations WHERE id = (SELECT min(id) FROM mikro_orm_migrations)'));
+    await withPg(db.url, (c) =>
+      c.query('DELETE FROM mikro_orm_migrations WHERE id = (SELECT min(id) FROM mikro_orm_migrations)'),
+    );
   }, 60_000);
   afterAll(() => ifSetUp(db)?.drop());
 
@@ -105,8 +127,12 @@ describe('a failed migration', () => {
     expect(r.code).toBe(3);
     const lines = messages(r.stderr);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^hh-sync: cannot open the ledger \(.*\): Migration Migration\d+_\w+ \(up\) failed: .*already exists; /);
-    expect(lines[0]).toMatch(/the ledger's schema and its migration table \(mikro_orm_migrations\) disagree; run `hh-sync doctor`/);
+    expect(lines[0]).toMatch(
+      /^hh-sync: cannot open the ledger \(.*\): Migration Migration\d+_\w+ \(up\) failed: .*already exists; /,
+    );
+    expect(lines[0]).toMatch(
+      /the ledger's schema and its migration table \(mikro_orm_migrations\) disagree; run `hh-sync doctor`/,
+    );
     expect(lines[0]).not.toMatch(/PostgreSQL is running|create table|cluster/i);
   });
 });
@@ -114,7 +140,10 @@ describe('a failed migration', () => {
 describe('only a lost or unreachable server is told to check PostgreSQL', () => {
   const named = (message: string, props: Record<string, unknown>) => Object.assign(new Error(message), props);
   test.each([
-    ['terminated (57P01)', named('terminating connection due to administrator command', { name: 'DriverException', code: '57P01' })],
+    [
+      'terminated (57P01)',
+      named('terminating connection due to administrator command', { name: 'DriverException', code: '57P01' }),
+    ],
     ['refused', named('connect ECONNREFUSED 127.0.0.1:1', { code: 'ECONNREFUSED' })],
     ['lost mid-run', named('Connection terminated unexpectedly', {})],
   ])('%s: "check … that PostgreSQL is running"', (_what, err) => {
@@ -122,13 +151,21 @@ describe('only a lost or unreachable server is told to check PostgreSQL', () => 
   });
 
   test('a statement the server refused: check the ledger database and its schema, not PostgreSQL', () => {
-    const err = named('insert into "t" ("a") values (1) - new row for relation "t" violates check constraint "ck"', { name: 'CheckConstraintViolationException', code: '23514' });
-    expect(classifyError(err).line).toBe('new row for relation "t" violates check constraint "ck"; check the ledger database: it refused a statement (`hh-sync doctor` checks its schema)');
+    const err = named('insert into "t" ("a") values (1) - new row for relation "t" violates check constraint "ck"', {
+      name: 'CheckConstraintViolationException',
+      code: '23514',
+    });
+    expect(classifyError(err).line).toBe(
+      'new row for relation "t" violates check constraint "ck"; check the ledger database: it refused a statement (`hh-sync doctor` checks its schema)',
+    );
   });
 
   test('an API server that refused the connection is the cluster, not PostgreSQL', () => {
     const err = named('connect ECONNREFUSED 10.0.0.1:6443', { name: 'KubeRequestError', code: 'ECONNREFUSED' });
-    expect(classifyError(err)).toMatchObject({ kind: 'cluster', line: expect.stringMatching(/check that the cluster is reachable/) });
+    expect(classifyError(err)).toMatchObject({
+      kind: 'cluster',
+      line: expect.stringMatching(/check that the cluster is reachable/),
+    });
   });
 });
 
@@ -150,14 +187,27 @@ describe('a partial run counts what its run line counts', () => {
     expect(r.code).toBe(0);
     const failed = Number(/desired\s+partial\s+.* (\d+) failed/.exec(r.stdout)?.[1]);
     expect(failed).toBe(4);
-    expect(r.stdout).toMatch(/declared more than once: kept a\.yaml:1, ignored b\.yaml:1, c\.yaml:1, d\.yaml:1, e\.yaml:1/);
-    expect(messages(r.stderr)).toEqual(['hh-sync: desired sync of fabric dup was partial: 4 objects refused; 1 problem listed above; everything else was stored']);
+    expect(r.stdout).toMatch(
+      /declared more than once: kept a\.yaml:1, ignored b\.yaml:1, c\.yaml:1, d\.yaml:1, e\.yaml:1/,
+    );
+    expect(messages(r.stderr)).toEqual([
+      'hh-sync: desired sync of fabric dup was partial: 4 objects refused; 1 problem listed above; everything else was stored',
+    ]);
   });
 
   test('when every message is one refused object, the line is as before', () => {
     const run = { fabric: 'lab', type: 'desired', counts: { failed: 2 }, errors: [{ reason: 'a' }, { reason: 'b' }] };
-    expect(partialLine(run as unknown as SyncRunReport)).toBe('desired sync of fabric lab was partial: 2 problems (listed above); everything else was stored');
-    const kinds = { fabric: 'lab', type: 'actual', counts: { failed: 0 }, errors: [{ kind: 'VPC', reason: 'list failed' }] };
-    expect(partialLine(kinds as unknown as SyncRunReport)).toBe('actual sync of fabric lab was partial: 1 problem (listed above); everything else was stored');
+    expect(partialLine(run as unknown as SyncRunReport)).toBe(
+      'desired sync of fabric lab was partial: 2 problems (listed above); everything else was stored',
+    );
+    const kinds = {
+      fabric: 'lab',
+      type: 'actual',
+      counts: { failed: 0 },
+      errors: [{ kind: 'VPC', reason: 'list failed' }],
+    };
+    expect(partialLine(kinds as unknown as SyncRunReport)).toBe(
+      'actual sync of fabric lab was partial: 1 problem (listed above); everything else was stored',
+    );
   });
 });

@@ -15,10 +15,11 @@ afterAll(async () => ifSetUp(db)?.close());
 test('fabric list (text and --json) hides a password in a stored server URL and a token in a stored Git URL', async () => {
   const flags = ['--database-url', db.url];
   expect((await hh([...flags, 'fabric', 'add', 'old', '--git', 'https://example.com/net/fabric.git'])).code).toBe(0);
-  await query(db.orm.em.fork(), `UPDATE hedgehog_fabric SET api_server_url = ?, git_repository = ? WHERE name = 'old'`, [
-    'https://admin:S3CRETPW@10.0.0.1:6443',
-    'https://ghp_S3CRETTOKEN@example.com/net/fabric.git',
-  ]);
+  await query(
+    db.orm.em.fork(),
+    `UPDATE hedgehog_fabric SET api_server_url = ?, git_repository = ? WHERE name = 'old'`,
+    ['https://admin:S3CRETPW@10.0.0.1:6443', 'https://ghp_S3CRETTOKEN@example.com/net/fabric.git'],
+  );
   const text = await hh([...flags, 'fabric', 'list']);
   const json = await hh([...flags, '--json', 'fabric', 'list']);
   expect(text.code).toBe(0);

@@ -43,8 +43,6 @@ spec:
       vlan: ${vlan}
 `;
 
-
-
 const messages = messageLines;
 const ledgerFlags = () => ['--database-url', db.url];
 
@@ -59,7 +57,11 @@ beforeAll(async () => {
   delete process.env.DATABASE_URL;
   db = await createEmptyDatabase();
   repoDir = path.join(tmp, 'repo');
-  await createGitRepo(repoDir, { 'vpc/a.yaml': vpc('vpc-a', 1001), 'vpc/b.yaml': vpc('vpc-b', 1002), 'vpc/c.yaml': vpc('vpc-c', 1003) });
+  await createGitRepo(repoDir, {
+    'vpc/a.yaml': vpc('vpc-a', 1001),
+    'vpc/b.yaml': vpc('vpc-b', 1002),
+    'vpc/c.yaml': vpc('vpc-c', 1003),
+  });
   const added = await hh(['fabric', 'add', 'lab', '--git', repoDir, ...ledgerFlags()]);
   expect(added).toMatchObject({ code: 0 });
 });
@@ -98,7 +100,7 @@ describe('a data transaction that rolls back at commit', () => {
     await withPg(db.url, (c) => c.query('DROP TRIGGER hh_test_fail_commit ON hedgehog_fabric'));
   });
 
-  test('sync --json: one JSON document with the failed run, counts of what landed (0 created), the database\'s reason; exit 3', async () => {
+  test("sync --json: one JSON document with the failed run, counts of what landed (0 created), the database's reason; exit 3", async () => {
     const before = await withPg(db.url, (c) => c.query('SELECT count(*)::int AS n FROM hedgehog_resource'));
     const r = await hh(['sync', 'lab', '--desired', '--json', ...ledgerFlags()]);
     expect(r.code).toBe(3);
@@ -108,10 +110,18 @@ describe('a data transaction that rolls back at commit', () => {
     expect(run.errorMessage).toMatch(/injected failure at commit/);
     expect(run.errorMessage).not.toMatch(/update\s+"?hedgehog_fabric/i); // the statement is not the reason
     expect(run.details.failure).toMatchObject({ source: 'database' });
-    expect(Object.keys(run)).toEqual(expect.arrayContaining(['commit', 'skippedKinds', 'otherKinds', 'details', 'errorMessage']));
+    expect(Object.keys(run)).toEqual(
+      expect.arrayContaining(['commit', 'skippedKinds', 'otherKinds', 'details', 'errorMessage']),
+    );
 
     // The run record says the same, and nothing landed.
-    const [row] = (await withPg(db.url, (c) => c.query('SELECT status, created, updated, cleared, listed, error_message FROM sync_operation WHERE id = $1', [run.id]))).rows;
+    const [row] = (
+      await withPg(db.url, (c) =>
+        c.query('SELECT status, created, updated, cleared, listed, error_message FROM sync_operation WHERE id = $1', [
+          run.id,
+        ]),
+      )
+    ).rows;
     expect(row).toMatchObject({ status: 'failed', created: 0, updated: 0, cleared: 0, listed: 5 });
     expect(row.error_message).toMatch(/^injected failure at commit/);
     const after = await withPg(db.url, (c) => c.query('SELECT count(*)::int AS n FROM hedgehog_resource'));
@@ -120,11 +130,13 @@ describe('a data transaction that rolls back at commit', () => {
     // One line on stderr, the database's message first, and a database hint — not the cluster's.
     const lines = messages(r.stderr);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/desired sync of fabric lab failed: injected failure at commit; check the ledger database/);
+    expect(lines[0]).toMatch(
+      /desired sync of fabric lab failed: injected failure at commit; check the ledger database/,
+    );
     expect(lines[0]).not.toMatch(/cluster is reachable|hedgehog_fabric/);
   });
 
-  test('the text output and the library\'s run:end event also count 0 created', async () => {
+  test("the text output and the library's run:end event also count 0 created", async () => {
     const r = await hh(['sync', 'lab', '--desired', ...ledgerFlags()]);
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/desired\s+failed\s+5 listed, 0 created, 0 updated, \d+ unchanged, 0 cleared/);
@@ -147,12 +159,18 @@ describe('--json is one JSON document, also on failure', () => {
   test('an unknown fabric: {"error": …} on stdout, exit 2', async () => {
     const r = await hh(['sync', 'ghost', '--json', ...ledgerFlags()]);
     expect(r.code).toBe(2);
-    expect(JSON.parse(r.stdout)).toEqual({ error: { message: expect.stringMatching(/no fabric named "ghost"/), code: 'usage', exitCode: 2 } });
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: { message: expect.stringMatching(/no fabric named "ghost"/), code: 'usage', exitCode: 2 },
+    });
     expect(messages(r.stderr)).toHaveLength(1);
   });
 
   test('a database that refuses connections: {"error": …} naming it (password masked), exit 3', async () => {
-    for (const command of [['fabric', 'list'], ['drift', 'lab'], ['sync', 'lab']]) {
+    for (const command of [
+      ['fabric', 'list'],
+      ['drift', 'lab'],
+      ['sync', 'lab'],
+    ]) {
       const r = await hh([...command, '--json', '--database-url', 'postgres://hh:s3cret-pw@127.0.0.1:1/hh']);
       expect(r.code).toBe(3);
       const doc = JSON.parse(r.stdout);
@@ -164,9 +182,14 @@ describe('--json is one JSON document, also on failure', () => {
 
   test('doctor --json on a database it cannot open: the same error object, exit 3', async () => {
     const out: string[] = [];
-    const code = await runDoctorCli(['--json', '--database-url', 'postgres://hh:s3cret-pw@127.0.0.1:1/hh'], { stdout: (t) => out.push(t), stderr: () => undefined });
+    const code = await runDoctorCli(['--json', '--database-url', 'postgres://hh:s3cret-pw@127.0.0.1:1/hh'], {
+      stdout: (t) => out.push(t),
+      stderr: () => undefined,
+    });
     expect(code).toBe(3);
-    expect(JSON.parse(out.join(''))).toEqual({ error: { message: expect.stringMatching(/ECONNREFUSED/), code: 'database', exitCode: 3 } });
+    expect(JSON.parse(out.join(''))).toEqual({
+      error: { message: expect.stringMatching(/ECONNREFUSED/), code: 'database', exitCode: 3 },
+    });
     expect(out.join('')).not.toMatch(/s3cret-pw/);
   });
 
@@ -178,15 +201,18 @@ describe('--json is one JSON document, also on failure', () => {
 });
 
 describe('fabric names', () => {
-  test.each([['dc\n1'], ['DC1'], ['dc_1'], ['dc1-'], ['a'.repeat(64)], ['dc 1'], ['dc1\u001b[2J']])('`fabric add %j` is a usage error naming the rule, in one line', async (name) => {
-    const r = await hh(['fabric', 'add', name, '--git', repoDir, ...ledgerFlags()]);
-    expect(r.code).toBe(2);
-    const lines = messages(r.stderr);
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/is not a DNS-1123 label: lower-case letters, digits and "-"/);
-    // eslint-disable-next-line no-control-regex -- a hostile name's ESC must not reach the terminal
-    expect(r.stderr).not.toMatch(/\u001b/);
-  });
+  test.each([['dc\n1'], ['DC1'], ['dc_1'], ['dc1-'], ['a'.repeat(64)], ['dc 1'], ['dc1\u001b[2J']])(
+    '`fabric add %j` is a usage error naming the rule, in one line',
+    async (name) => {
+      const r = await hh(['fabric', 'add', name, '--git', repoDir, ...ledgerFlags()]);
+      expect(r.code).toBe(2);
+      const lines = messages(r.stderr);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/is not a DNS-1123 label: lower-case letters, digits and "-"/);
+      // eslint-disable-next-line no-control-regex -- a hostile name's ESC must not reach the terminal
+      expect(r.stderr).not.toMatch(/\u001b/);
+    },
+  );
 
   test('valid names pass; hints quote a name only when a shell needs it', () => {
     for (const ok of ['dc1', 'a', 'dc-1-east', 'a'.repeat(63)]) expect(() => checkFabricName(ok)).not.toThrow();
@@ -229,7 +255,19 @@ describe('text from Git or the cluster is made inert before printing', () => {
     inert(failureLine(run({ status: 'failed' })));
     const report = {
       fabric: 'lab',
-      summary: { total: 1, byStatus: { in_sync: 0, spec_drift: 1, desired_only: 0, actual_only: 0, creation_pending: 0, deletion_pending: 0 }, bySeverity: { none: 0, low: 0, medium: 1, high: 0, critical: 0 }, unchecked: 0 },
+      summary: {
+        total: 1,
+        byStatus: {
+          in_sync: 0,
+          spec_drift: 1,
+          desired_only: 0,
+          actual_only: 0,
+          creation_pending: 0,
+          deletion_pending: 0,
+        },
+        bySeverity: { none: 0, low: 0, medium: 1, high: 0, critical: 0 },
+        unchecked: 0,
+      },
       resources: [
         {
           kind: 'VPC',
@@ -252,12 +290,17 @@ describe('text from Git or the cluster is made inert before printing', () => {
   });
 });
 
-describe('errors: one line, the database\'s own message first, the hint of the side at fault', () => {
-  const driverError = (message: string, name = 'DriverException', extra: object = {}) => Object.assign(new Error(message), { name, ...extra });
+describe("errors: one line, the database's own message first, the hint of the side at fault", () => {
+  const driverError = (message: string, name = 'DriverException', extra: object = {}) =>
+    Object.assign(new Error(message), { name, ...extra });
 
-  test('a MikroORM error carrying its SQL statement: the statement is dropped, the hint is the database\'s', () => {
-    const sql = `insert into "hedgehog_resource" ("fabric_id", "kind", "name", "spec") values ${'(1, \'VPC\', \'x\', \'{}\'), '.repeat(300)}(1, 'VPC', 'y', '{}')`;
-    const { code, line } = classifyError(driverError(`${sql} - could not extend file "base/16384/2619": No space left on device`, 'DriverException', { code: '53100' }));
+  test("a MikroORM error carrying its SQL statement: the statement is dropped, the hint is the database's", () => {
+    const sql = `insert into "hedgehog_resource" ("fabric_id", "kind", "name", "spec") values ${"(1, 'VPC', 'x', '{}'), ".repeat(300)}(1, 'VPC', 'y', '{}')`;
+    const { code, line } = classifyError(
+      driverError(`${sql} - could not extend file "base/16384/2619": No space left on device`, 'DriverException', {
+        code: '53100',
+      }),
+    );
     expect(code).toBe(3);
     expect(line).toMatch(/^could not extend file "base\/16384\/2619": No space left on device; check --database-url/);
     expect(line.length).toBeLessThan(300);
@@ -265,32 +308,66 @@ describe('errors: one line, the database\'s own message first, the hint of the s
   });
 
   test('SQL after a MikroORM prefix is dropped too; a message kilobytes long is cut', () => {
-    const migration = classifyError(new Error(`Migration Migration20260101 (up) failed: Original error: alter table "x" add column "y" int; ${'x'.repeat(3000)} - column "y" of relation "x" already exists`));
-    expect(migration.line).toMatch(/^Migration Migration20260101 \(up\) failed: Original error: column "y" of relation "x" already exists;/);
+    const migration = classifyError(
+      new Error(
+        `Migration Migration20260101 (up) failed: Original error: alter table "x" add column "y" int; ${'x'.repeat(3000)} - column "y" of relation "x" already exists`,
+      ),
+    );
+    expect(migration.line).toMatch(
+      /^Migration Migration20260101 \(up\) failed: Original error: column "y" of relation "x" already exists;/,
+    );
     const long = classifyError(new Error(`odd: ${'y'.repeat(5000)}`));
     expect(long.line.length).toBeLessThan(700);
     expect(long.line).toMatch(/--verbose/);
   });
 
   test('a lock failure and a connection error get no cluster hint; an unknown error class a generic one', () => {
-    expect(classifyError(driverError('fabric "lab" is busy: another sync holds it', 'FabricBusyError')).line).not.toMatch(/cluster/);
-    expect(classifyError(driverError('Connection terminated unexpectedly', 'Error')).line).toMatch(/^Connection terminated unexpectedly; check --database-url/);
-    expect(classifyError(driverError('the ledger schema is unhealthy: run hh-sync doctor', 'SchemaUnhealthyError')).line).toMatch(/run again with --verbose/);
+    expect(
+      classifyError(driverError('fabric "lab" is busy: another sync holds it', 'FabricBusyError')).line,
+    ).not.toMatch(/cluster/);
+    expect(classifyError(driverError('Connection terminated unexpectedly', 'Error')).line).toMatch(
+      /^Connection terminated unexpectedly; check --database-url/,
+    );
+    expect(
+      classifyError(driverError('the ledger schema is unhealthy: run hh-sync doctor', 'SchemaUnhealthyError')).line,
+    ).toMatch(/run again with --verbose/);
     const failed = (source: string, errorMessage: string): SyncRunReport =>
-      ({ ...({} as SyncRunReport), id: 1, fabric: 'lab', type: 'actual', status: 'failed', errors: [], errorMessage, details: { failure: { source } } }) as SyncRunReport;
+      ({
+        ...({} as SyncRunReport),
+        id: 1,
+        fabric: 'lab',
+        type: 'actual',
+        status: 'failed',
+        errors: [],
+        errorMessage,
+        details: { failure: { source } },
+      }) as SyncRunReport;
     expect(failureLine(failed('database', 'Connection terminated unexpectedly'))).toMatch(/check the ledger database/);
     expect(failureLine(failed('database', 'Connection terminated unexpectedly'))).not.toMatch(/cluster/);
-    expect(failureLine(failed('cluster', 'no fabric kind could be read from the cluster: connect ECONNREFUSED'))).toMatch(/check that the cluster is reachable/);
+    expect(
+      failureLine(failed('cluster', 'no fabric kind could be read from the cluster: connect ECONNREFUSED')),
+    ).toMatch(/check that the cluster is reachable/);
     expect(failureLine(failed('other', 'something odd'))).toMatch(/run again with --verbose/);
   });
 });
 
 describe('exit codes follow docs/cli.md', () => {
   const report = (status: SyncRunReport['status']): SyncRunReport =>
-    ({ id: 1, fabric: 'lab', type: 'desired', status, errors: status === 'partial' ? [{ reason: 'x' }] : [], errorMessage: null, details: {} }) as unknown as SyncRunReport;
+    ({
+      id: 1,
+      fabric: 'lab',
+      type: 'desired',
+      status,
+      errors: status === 'partial' ? [{ reason: 'x' }] : [],
+      errorMessage: null,
+      details: {},
+    }) as unknown as SyncRunReport;
   test('failed → 3; partial → 0 with a warning (1 with --exit-code); completed → 0 (1 with --exit-code and drift)', () => {
     expect(runsOutcome([report('completed'), report('failed')], 0, false).code).toBe(3);
-    expect(runsOutcome([report('partial')], 0, false)).toMatchObject({ code: 0, warnings: [expect.stringMatching(/was partial/)] });
+    expect(runsOutcome([report('partial')], 0, false)).toMatchObject({
+      code: 0,
+      warnings: [expect.stringMatching(/was partial/)],
+    });
     expect(runsOutcome([report('partial')], 0, true).code).toBe(1);
     expect(runsOutcome([report('completed')], 0, true).code).toBe(0);
     expect(runsOutcome([report('completed')], 2, true).code).toBe(1);

@@ -13,14 +13,26 @@ const crd = (resourceVersion: string) => ({
   apiVersion: 'apiextensions.k8s.io/v1',
   kind: 'CustomResourceDefinition',
   metadata: { name: 'vpcs.vpc.githedgehog.com', resourceVersion },
-  spec: { group: 'vpc.githedgehog.com', names: { kind: 'VPC', plural: 'vpcs' }, scope: 'Namespaced', versions: [{ name: 'v1beta1', served: true, storage: true }] },
+  spec: {
+    group: 'vpc.githedgehog.com',
+    names: { kind: 'VPC', plural: 'vpcs' },
+    scope: 'Namespaced',
+    versions: [{ name: 'v1beta1', served: true, storage: true }],
+  },
 });
 
 test('the same resourceVersion is not rewritten; a new one is', async () => {
   db = await createTestDatabase();
   const em = db.orm.em.fork();
   const fabric = await new FabricRegistry(em).create('crds', {});
-  const version = async () => (await query<{ x: string; rv: string }>(em.fork(), `SELECT xmin::text AS x, resource_version AS rv FROM fabric_crd_schema WHERE fabric_id = ?`, [fabric.id]))[0]!;
+  const version = async () =>
+    (
+      await query<{ x: string; rv: string }>(
+        em.fork(),
+        `SELECT xmin::text AS x, resource_version AS rv FROM fabric_crd_schema WHERE fabric_id = ?`,
+        [fabric.id],
+      )
+    )[0]!;
 
   await saveCrdSchemas(em.fork(), fabric.id, [crd('100')]);
   const first = await version();

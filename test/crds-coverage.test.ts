@@ -30,7 +30,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const FIXTURE_CRDS = path.join(here, 'fixtures', 'crds');
 type Crd = { kind?: string; metadata: { name: string }; spec: Record<string, unknown> };
 const crdsOf = (file: string) =>
-  (jsyaml.loadAll(readFileSync(path.join(FIXTURE_CRDS, file), 'utf8')) as (Crd | null)[]).filter((d): d is Crd => d?.kind === 'CustomResourceDefinition');
+  (jsyaml.loadAll(readFileSync(path.join(FIXTURE_CRDS, file), 'utf8')) as (Crd | null)[]).filter(
+    (d): d is Crd => d?.kind === 'CustomResourceDefinition',
+  );
 const CRD_LIST = /\/apis\/apiextensions\.k8s\.io\/v1\/customresourcedefinitions$/;
 const plain = pc.createColors(false);
 const text = (r: SyncRunReport) => describeRun(r, plain);
@@ -95,35 +97,59 @@ const service = (api?: FakeKubeApi, options: FabricSyncServiceOptions = {}) =>
   new FabricSyncService(orm.em, { ...options, ...(api ? { kubeConfigFor: () => api.kubeConfig() } : {}) });
 
 async function storedCrdNames(fabricId: number): Promise<string[]> {
-  const rows = await orm.em.fork().getConnection().execute(`SELECT crd_name FROM fabric_crd_schema WHERE fabric_id = ? ORDER BY 1`, [fabricId]);
+  const rows = await orm.em
+    .fork()
+    .getConnection()
+    .execute(`SELECT crd_name FROM fabric_crd_schema WHERE fabric_id = ? ORDER BY 1`, [fabricId]);
   return rows.map((r) => String(r.crd_name));
 }
 
 describe('schema coverage per kind', () => {
   test('--crds holding only the VPC CRD: the Switch is named as NOT checked, never reported as checked', async () => {
-    const fabric = await new FabricRegistry(orm.em).create('crds-dir-vpc-only', { gitRepository: repo, crdDirectory: crdDir('vpc-only', ['vpcs.yaml']) });
+    const fabric = await new FabricRegistry(orm.em).create('crds-dir-vpc-only', {
+      gitRepository: repo,
+      crdDirectory: crdDir('vpc-only', ['vpcs.yaml']),
+    });
 
     const run = await service().syncDesiredState(fabric);
 
-    expect(run.details).toMatchObject({ schemaSource: 'crds-dir', schemaChecked: ['VPC'], schemaUnchecked: ['Switch'] });
+    expect(run.details).toMatchObject({
+      schemaSource: 'crds-dir',
+      schemaChecked: ['VPC'],
+      schemaUnchecked: ['Switch'],
+    });
     expect(run.errors.map((e) => e.kind)).toEqual(['VPC']); // the Switch's problems went unseen: that is why it is named
-    expect(text(run)).toContain("schemas: checked against the fabric's CRD directory (--crds); NOT checked: Switch (no CRD schema for it)");
+    expect(text(run)).toContain(
+      "schemas: checked against the fabric's CRD directory (--crds); NOT checked: Switch (no CRD schema for it)",
+    );
   });
 
   test('a source with no schema for any kind read says NOT checked, never "checked against"', async () => {
-    const fabric = await new FabricRegistry(orm.em).create('crds-dir-unrelated', { gitRepository: repo, crdDirectory: crdDir('connections-only', ['connections.yaml']) });
+    const fabric = await new FabricRegistry(orm.em).create('crds-dir-unrelated', {
+      gitRepository: repo,
+      crdDirectory: crdDir('connections-only', ['connections.yaml']),
+    });
 
     const run = await service().syncDesiredState(fabric);
 
-    expect(run.details).toMatchObject({ schemaSource: 'crds-dir', schemaChecked: [], schemaUnchecked: ['Switch', 'VPC'] });
+    expect(run.details).toMatchObject({
+      schemaSource: 'crds-dir',
+      schemaChecked: [],
+      schemaUnchecked: ['Switch', 'VPC'],
+    });
     expect(run.errors).toEqual([]);
-    const line = text(run).split('\n').find((l) => l.includes('schemas:'))!;
+    const line = text(run)
+      .split('\n')
+      .find((l) => l.includes('schemas:'))!;
     expect(line).toContain("NOT checked: Switch, VPC (no CRD schema for them in the fabric's CRD directory (--crds))");
     expect(line).not.toMatch(/checked against/);
   });
 
   test('every kind covered: all checked, none unchecked, the plain "checked against" line', async () => {
-    const fabric = await new FabricRegistry(orm.em).create('crds-dir-full', { gitRepository: repo, crdDirectory: crdDir('vpc-switch', ['vpcs.yaml', 'switches.yaml']) });
+    const fabric = await new FabricRegistry(orm.em).create('crds-dir-full', {
+      gitRepository: repo,
+      crdDirectory: crdDir('vpc-switch', ['vpcs.yaml', 'switches.yaml']),
+    });
 
     const run = await service().syncDesiredState(fabric);
 
@@ -141,7 +167,9 @@ describe('schema coverage per kind', () => {
     const run = await service().syncDesiredState(fabric);
 
     expect(run.details).toMatchObject({ schemaSource: 'stored', schemaChecked: ['VPC'], schemaUnchecked: ['Switch'] });
-    expect(text(run)).toContain('schemas: checked against the CRD schemas last read from the cluster; NOT checked: Switch (no CRD schema for it)');
+    expect(text(run)).toContain(
+      'schemas: checked against the CRD schemas last read from the cluster; NOT checked: Switch (no CRD schema for it)',
+    );
   });
 
   test('no schemas at all: every kind read is unchecked', async () => {
@@ -151,7 +179,9 @@ describe('schema coverage per kind', () => {
 
     expect(run.details).toMatchObject({ schemaSource: 'none', schemaChecked: [], schemaUnchecked: ['Switch', 'VPC'] });
     expect(run.details.schemaProblem).toBeUndefined();
-    expect(text(run)).toContain('schemas: none known, documents were NOT checked against the CRD schemas (run an actual sync, or set --crds)');
+    expect(text(run)).toContain(
+      'schemas: none known, documents were NOT checked against the CRD schemas (run an actual sync, or set --crds)',
+    );
   });
 });
 
@@ -160,16 +190,24 @@ test('a schema ajv cannot compile does not count as checked: its kind is uncheck
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
     metadata: { name: `${kind.toLowerCase()}s.example.com` },
-    spec: { group: 'example.com', names: { kind }, versions: [{ name: 'v1', schema: { openAPIV3Schema: { type: 'object', properties: { spec } } } }] },
+    spec: {
+      group: 'example.com',
+      names: { kind },
+      versions: [{ name: 'v1', schema: { openAPIV3Schema: { type: 'object', properties: { spec } } } }],
+    },
   });
-  const schemas = crdSchemasFromObjects([crd('Bad', { type: 'object', pattern: '(' }), crd('Good', { type: 'object' })]);
+  const schemas = crdSchemasFromObjects([
+    crd('Bad', { type: 'object', pattern: '(' }),
+    crd('Good', { type: 'object' }),
+  ]);
   const tracked = trackSchemaCoverage(schemas, validatorOf(schemas));
   for (const kind of ['Bad', 'Good', 'Other']) tracked.validate({ apiVersion: 'example.com/v1', kind, spec: {} });
   expect(tracked.coverage()).toEqual({ checked: ['Good'], unchecked: ['Bad', 'Other'] });
 });
 
 describe('a failed CRD read is reported, never swallowed', () => {
-  const GRANT = 'forbidden: cannot list customresourcedefinitions.apiextensions.k8s.io in all namespaces (RBAC: grant "list" on "customresourcedefinitions" in API group "apiextensions.k8s.io")';
+  const GRANT =
+    'forbidden: cannot list customresourcedefinitions.apiextensions.k8s.io in all namespaces (RBAC: grant "list" on "customresourcedefinitions" in API group "apiextensions.k8s.io")';
 
   test('403 on the CRD list: the actual run is partial naming the missing grant; the next desired run says why it has no schemas', async () => {
     const api = await fakeApi([...crdsOf('vpcs.yaml'), ...crdsOf('switches.yaml')]);
@@ -181,12 +219,21 @@ describe('a failed CRD read is reported, never swallowed', () => {
     expect(actual.status).toBe('partial');
     expect(actual.counts).toMatchObject({ created: 3, failed: 0 }); // the objects all landed
     expect(actual.details).toMatchObject({ schemaSource: 'none', schemaProblem: GRANT });
-    expect(actual.errors).toEqual([{ kind: 'CustomResourceDefinition', reason: expect.stringContaining(`could not read the fabric's CRDs from the cluster: ${GRANT}; no CRD schemas are known`) }]);
+    expect(actual.errors).toEqual([
+      {
+        kind: 'CustomResourceDefinition',
+        reason: expect.stringContaining(
+          `could not read the fabric's CRDs from the cluster: ${GRANT}; no CRD schemas are known`,
+        ),
+      },
+    ]);
 
     const desired = await service().syncDesiredState(fabric);
 
     expect(desired.details).toMatchObject({ schemaSource: 'none', schemaProblem: GRANT });
-    expect(text(desired)).toContain(`schemas: none known, documents were NOT checked against the CRD schemas (the last actual sync could not read the CRDs: ${GRANT}; fix that, or set --crds)`);
+    expect(text(desired)).toContain(
+      `schemas: none known, documents were NOT checked against the CRD schemas (the last actual sync could not read the CRDs: ${GRANT}; fix that, or set --crds)`,
+    );
   });
 
   test('a CRD read failing after schemas were stored: the stored schemas are kept and used, and the run says so', async () => {
@@ -201,13 +248,18 @@ describe('a failed CRD read is reported, never swallowed', () => {
 
     expect(actual.status).toBe('partial');
     expect(actual.details).toMatchObject({ schemaSource: 'stored', schemaProblem: GRANT });
-    expect(actual.errors).toEqual([{ kind: 'CustomResourceDefinition', reason: expect.stringMatching(/the CRD schemas read by an earlier actual sync are used/) }]);
+    expect(actual.errors).toEqual([
+      {
+        kind: 'CustomResourceDefinition',
+        reason: expect.stringMatching(/the CRD schemas read by an earlier actual sync are used/),
+      },
+    ]);
     expect(await storedCrdNames(fabric.id)).toEqual(before);
     const desired = await service().syncDesiredState(fabric);
     expect(desired.details).toMatchObject({ schemaSource: 'stored', schemaUnchecked: [] });
   });
 
-  test('a server error on the CRD list (retries spent) is reported too, with the server\'s status', async () => {
+  test("a server error on the CRD list (retries spent) is reported too, with the server's status", async () => {
     const api = await fakeApi(crdsOf('vpcs.yaml'));
     api.injectFault({ type: 'status', code: 500, match: { path: CRD_LIST } });
     const fabric = await new FabricRegistry(orm.em).create('crd-500');

@@ -19,7 +19,9 @@ import { ifSetUp } from './helpers/if-set-up.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 type Crd = { kind?: string; metadata: Record<string, unknown>; spec: Record<string, unknown> };
 const crdsOf = (file: string) =>
-  (jsyaml.loadAll(readFileSync(path.join(here, 'fixtures', 'crds', file), 'utf8')) as (Crd | null)[]).filter((d): d is Crd => d?.kind === 'CustomResourceDefinition');
+  (jsyaml.loadAll(readFileSync(path.join(here, 'fixtures', 'crds', file), 'utf8')) as (Crd | null)[]).filter(
+    (d): d is Crd => d?.kind === 'CustomResourceDefinition',
+  );
 
 let db: TestDatabase;
 let orm: MikroORM;
@@ -50,10 +52,15 @@ test('one malformed CRD: one error entry naming it, its kind read without a sche
     {
       kind: 'CustomResourceDefinition',
       name: 'vpcs.vpc.githedgehog.com',
-      reason: expect.stringMatching(/^CRD vpcs\.vpc\.githedgehog\.com: spec\.versions is missing or empty; kind VPC is read without schema defaults or validation$/),
+      reason: expect.stringMatching(
+        /^CRD vpcs\.vpc\.githedgehog\.com: spec\.versions is missing or empty; kind VPC is read without schema defaults or validation$/,
+      ),
     },
   ]);
   expect(run.counts).toMatchObject({ created: 3, failed: 0 });
-  const stored = await orm.em.fork().getConnection().execute(`SELECT crd_name FROM fabric_crd_schema WHERE fabric_id = ? ORDER BY 1`, [fabric.id]);
+  const stored = await orm.em
+    .fork()
+    .getConnection()
+    .execute(`SELECT crd_name FROM fabric_crd_schema WHERE fabric_id = ? ORDER BY 1`, [fabric.id]);
   expect(stored.map((r: any) => r.crd_name)).toContain('switches.wiring.githedgehog.com');
 });

@@ -60,7 +60,10 @@ spec:
         path.join(dir, 'b-broken.yaml'),
         `${goodCrd('Other', 'others')}---\nkey: [unclosed\n---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: noschema.example.com}\nspec:\n  group: example.com\n  names: {kind: NoSchema}\n  versions:\n  - name: v1\n`,
       );
-      await writeFile(path.join(dir, 'c-old.yml'), `apiVersion: apiextensions.k8s.io/v1beta1\nkind: CustomResourceDefinition\nmetadata: {name: old.example.com}\nspec: {group: example.com}\n`);
+      await writeFile(
+        path.join(dir, 'c-old.yml'),
+        `apiVersion: apiextensions.k8s.io/v1beta1\nkind: CustomResourceDefinition\nmetadata: {name: old.example.com}\nspec: {group: example.com}\n`,
+      );
       const err = await loadCrdSchemasFromDir(dir).then(
         () => null,
         (e: unknown) => e,
@@ -80,7 +83,10 @@ spec:
 
     test('with onProblem, keeps every good schema and reports the rest', async () => {
       await mkdir(path.join(dir, 'nested'));
-      await writeFile(path.join(dir, 'nested', 'good.json'), JSON.stringify(parseAllDocuments(goodCrd('Good', 'goods'))[0]!.toJS()));
+      await writeFile(
+        path.join(dir, 'nested', 'good.json'),
+        JSON.stringify(parseAllDocuments(goodCrd('Good', 'goods'))[0]!.toJS()),
+      );
       await writeFile(path.join(dir, 'dup.yaml'), goodCrd('Good', 'goods2'));
       await writeFile(path.join(dir, 'notes.txt'), 'not a manifest');
       const problems: CrdProblem[] = [];
@@ -91,7 +97,9 @@ spec:
     });
 
     test('a missing directory is a clear error', async () => {
-      await expect(loadCrdSchemasFromDir(path.join(dir, 'nope'))).rejects.toThrow(/CRD directory .*nope cannot be read: ENOENT/);
+      await expect(loadCrdSchemasFromDir(path.join(dir, 'nope'))).rejects.toThrow(
+        /CRD directory .*nope cannot be read: ENOENT/,
+      );
     });
   });
 });
@@ -106,8 +114,18 @@ describe('crdSchemasFromObjects', () => {
         group: 'example.com',
         names: { kind: 'Widget', plural: 'widgets' },
         versions: [
-          { name: 'v1alpha1', served: true, storage: false, schema: { openAPIV3Schema: { type: 'object', description: 'old' } } },
-          { name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', description: 'new' } } },
+          {
+            name: 'v1alpha1',
+            served: true,
+            storage: false,
+            schema: { openAPIV3Schema: { type: 'object', description: 'old' } },
+          },
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: { openAPIV3Schema: { type: 'object', description: 'new' } },
+          },
         ],
       },
     };
@@ -119,7 +137,14 @@ describe('crdSchemasFromObjects', () => {
 
   test('malformed CRD objects are named', () => {
     expect(() =>
-      crdSchemasFromObjects([{ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'x.example.com' }, spec: { names: { kind: 'X' } } }]),
+      crdSchemasFromObjects([
+        {
+          apiVersion: 'apiextensions.k8s.io/v1',
+          kind: 'CustomResourceDefinition',
+          metadata: { name: 'x.example.com' },
+          spec: { names: { kind: 'X' } },
+        },
+      ]),
     ).toThrow(/x\.example\.com: CRD x\.example\.com: spec\.group is missing/);
   });
 });
@@ -160,7 +185,21 @@ describe('schemaDefaultsFor (fixture CRDs)', () => {
         apiVersion: 'apiextensions.k8s.io/v1',
         kind: 'CustomResourceDefinition',
         metadata: { name: 'a.b' },
-        spec: { group: 'b', names: { kind: 'A' }, versions: [{ name: 'v1', schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { x: { type: 'string' } } } } } } }] },
+        spec: {
+          group: 'b',
+          names: { kind: 'A' },
+          versions: [
+            {
+              name: 'v1',
+              schema: {
+                openAPIV3Schema: {
+                  type: 'object',
+                  properties: { spec: { type: 'object', properties: { x: { type: 'string' } } } },
+                },
+              },
+            },
+          ],
+        },
       },
     ]);
     expect(schemaDefaultsFor(noDefaults, 'b/v1', 'A')).toBeNull();
@@ -180,23 +219,26 @@ describe('schemaDefaultsFor (fixture CRDs)', () => {
 });
 
 // The real CRDs live beside the project when ../shared is there; the fixture tests above stand alone.
-if (existsSync(SHARED_CRDS)) describe('the real Hedgehog CRDs (../shared/hedgehog-crds)', () => {
-  test('every fabric kind of the catalog has a schema, and the Switch defaults are found', async () => {
-    const schemas = await loadCrdSchemasFromDir(SHARED_CRDS);
-    for (const info of FABRIC_KINDS) expect(schemas.has(`${info.apiVersion}/${info.kind}`)).toBe(true);
-    const sw = schemaDefaultsFor(schemas, 'wiring.githedgehog.com/v1beta1', 'Switch')!;
-    expect(sw.defaultAt('/spec/linkFlapErrDisable/flapThreshold')).toEqual({ value: 3 });
-    expect(sw.defaultAt('/spec/linkFlapErrDisable/recoveryInterval')).toEqual({ value: 300 });
-    expect(sw.defaultAt('/spec/linkFlapErrDisable/samplingInterval')).toEqual({ value: 30 });
-    // `default` is also a property name in SwitchProfile (breakout.default): not a schema default.
-    expect(schemaDefaultsFor(schemas, 'wiring.githedgehog.com/v1beta1', 'SwitchProfile')).toBeNull();
-  });
+if (existsSync(SHARED_CRDS))
+  describe('the real Hedgehog CRDs (../shared/hedgehog-crds)', () => {
+    test('every fabric kind of the catalog has a schema, and the Switch defaults are found', async () => {
+      const schemas = await loadCrdSchemasFromDir(SHARED_CRDS);
+      for (const info of FABRIC_KINDS) expect(schemas.has(`${info.apiVersion}/${info.kind}`)).toBe(true);
+      const sw = schemaDefaultsFor(schemas, 'wiring.githedgehog.com/v1beta1', 'Switch')!;
+      expect(sw.defaultAt('/spec/linkFlapErrDisable/flapThreshold')).toEqual({ value: 3 });
+      expect(sw.defaultAt('/spec/linkFlapErrDisable/recoveryInterval')).toEqual({ value: 300 });
+      expect(sw.defaultAt('/spec/linkFlapErrDisable/samplingInterval')).toEqual({ value: 30 });
+      // `default` is also a property name in SwitchProfile (breakout.default): not a schema default.
+      expect(schemaDefaultsFor(schemas, 'wiring.githedgehog.com/v1beta1', 'SwitchProfile')).toBeNull();
+    });
 
-  test('objects read as from the cluster give the same schemas as the files', async () => {
-    const fromDir = await loadCrdSchemasFromDir(SHARED_CRDS);
-    const file = path.join(SHARED_CRDS, 'wiring.githedgehog.com_switches.yaml');
-    const objs = parseAllDocuments(await readFile(file, 'utf8')).map((d) => d.toJS() as object);
-    const fromObjects = crdSchemasFromObjects(objs);
-    expect(fromObjects.get('wiring.githedgehog.com/v1beta1/Switch')).toEqual(fromDir.get('wiring.githedgehog.com/v1beta1/Switch'));
+    test('objects read as from the cluster give the same schemas as the files', async () => {
+      const fromDir = await loadCrdSchemasFromDir(SHARED_CRDS);
+      const file = path.join(SHARED_CRDS, 'wiring.githedgehog.com_switches.yaml');
+      const objs = parseAllDocuments(await readFile(file, 'utf8')).map((d) => d.toJS() as object);
+      const fromObjects = crdSchemasFromObjects(objs);
+      expect(fromObjects.get('wiring.githedgehog.com/v1beta1/Switch')).toEqual(
+        fromDir.get('wiring.githedgehog.com/v1beta1/Switch'),
+      );
+    });
   });
-});

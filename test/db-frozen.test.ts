@@ -47,7 +47,10 @@ afterAll(async () => {
 
 test('the database goes silent mid-run: the run fails in bounded time with one line, and the fabric lock is released', async () => {
   const fabric = await new FabricRegistry(db.orm.em).create('frozen');
-  const svc = new FabricSyncService(viaProxy.orm.em, { kubeConfigFor: () => api.kubeConfig(), reader: { baseDelayMs: 1, maxDelayMs: 5 } });
+  const svc = new FabricSyncService(viaProxy.orm.em, {
+    kubeConfigFor: () => api.kubeConfig(),
+    reader: { baseDelayMs: 1, maxDelayMs: 5 },
+  });
 
   // The last kind's list is slow; while the run waits for it (inside its data transaction), the database goes silent.
   api.injectFault({ type: 'delay', ms: 300, times: 1, match: { plural: 'vlannamespaces' } });
@@ -67,7 +70,10 @@ test('the database goes silent mid-run: the run fails in bounded time with one l
   expect(run.errorMessage).not.toMatch(/\n/);
 
   // The lock died with the connection: a run on a healthy connection takes it at once.
-  const next = await new FabricSyncService(db.orm.em, { kubeConfigFor: () => api.kubeConfig(), lockTimeoutMs: 2_000 }).syncActualState(fabric);
+  const next = await new FabricSyncService(db.orm.em, {
+    kubeConfigFor: () => api.kubeConfig(),
+    lockTimeoutMs: 2_000,
+  }).syncActualState(fabric);
   expect(next.errorMessage).toBeNull();
   expect(next.status).toBe('completed');
   expect(next.counts.created).toBe(4);
@@ -81,21 +87,37 @@ describeWithServer('the CLI against a database gone silent mid-run (PostgreSQL s
     const tmp = mkdtempSync(path.join(tmpdir(), 'hh-db-frozen-'));
     try {
       const repo = path.join(tmp, 'repo');
-      await createGitRepo(repo, { 'vpc.yaml': 'apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: vpc-1\nspec: {}\n' });
+      await createGitRepo(repo, {
+        'vpc.yaml': 'apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: vpc-1\nspec: {}\n',
+      });
       const ledger = await openLedger({ databaseUrl: empty.url, createDatabase: true });
       await ledger.fabrics.create('dc1', { gitRepository: repo });
       await ledger.close();
 
       let frozen = false;
-      const r = await runCli(['sync', 'dc1', '--desired', '--json', '--connect-timeout', '0.5', '--statement-timeout', '0.5', '--database-url', silentProxy.url], {
-        timeoutMs: 30_000,
-        onStderr: (chunk) => {
-          if (!frozen && /reading the desired state/.test(chunk)) {
-            frozen = true;
-            silentProxy.freeze();
-          }
+      const r = await runCli(
+        [
+          'sync',
+          'dc1',
+          '--desired',
+          '--json',
+          '--connect-timeout',
+          '0.5',
+          '--statement-timeout',
+          '0.5',
+          '--database-url',
+          silentProxy.url,
+        ],
+        {
+          timeoutMs: 30_000,
+          onStderr: (chunk) => {
+            if (!frozen && /reading the desired state/.test(chunk)) {
+              frozen = true;
+              silentProxy.freeze();
+            }
+          },
         },
-      });
+      );
       expect(frozen).toBe(true);
       expect(r.code).toBe(3);
       const doc = JSON.parse(r.stdout);
@@ -110,7 +132,14 @@ describeWithServer('the CLI against a database gone silent mid-run (PostgreSQL s
   });
 
   test('an invalid --statement-timeout is a usage error', async () => {
-    const r = await runCli(['fabric', 'list', '--statement-timeout', '-1', '--database-url', 'postgres://127.0.0.1:1/x']);
+    const r = await runCli([
+      'fabric',
+      'list',
+      '--statement-timeout',
+      '-1',
+      '--database-url',
+      'postgres://127.0.0.1:1/x',
+    ]);
     expect(r.code).toBe(2);
     expect(messageLines(r.stderr)[0]).toMatch(/--statement-timeout "-1": must be a number of seconds greater than 0/);
   });

@@ -7,7 +7,10 @@ import { silentServer } from './helpers/silent-server.js';
 
 function captured() {
   const out = { stdout: '', stderr: '' };
-  return { out, io: { stdout: (t: string) => void (out.stdout += `${t}\n`), stderr: (t: string) => void (out.stderr += `${t}\n`) } };
+  return {
+    out,
+    io: { stdout: (t: string) => void (out.stdout += `${t}\n`), stderr: (t: string) => void (out.stderr += `${t}\n`) },
+  };
 }
 
 test('doctor against a silent database gives up after --connect-timeout, with one line and exit 3', async () => {
@@ -15,7 +18,10 @@ test('doctor against a silent database gives up after --connect-timeout, with on
   try {
     const { out, io } = captured();
     const t0 = Date.now();
-    const code = await runDoctor({ databaseUrl: `postgres://hh@127.0.0.1:${silent.port}/hh`, connectTimeout: '0.3' }, io);
+    const code = await runDoctor(
+      { databaseUrl: `postgres://hh@127.0.0.1:${silent.port}/hh`, connectTimeout: '0.3' },
+      io,
+    );
     expect(code).toBe(3);
     expect(Date.now() - t0).toBeLessThan(5_000);
     expect(out.stderr.trim().split('\n')).toHaveLength(1);

@@ -18,7 +18,14 @@ import { cliEnv } from './helpers/cli.js';
 import { ifSetUp } from './helpers/if-set-up.js';
 
 /** The columns the incident's migration added (plus one it wrongly made NOT NULL). */
-const BROKEN = ['sync_direction', 'conflict_status', 'conflict_details', 'external_modifications', 'sync_metadata', 'dependency_score'];
+const BROKEN = [
+  'sync_direction',
+  'conflict_status',
+  'conflict_details',
+  'external_modifications',
+  'sync_metadata',
+  'dependency_score',
+];
 const WRONGLY_NOT_NULL = 'managed_file_path';
 
 let db: TestDatabase;
@@ -47,7 +54,12 @@ async function doctorCli(args: string[]): Promise<{ code: number; out: string; e
 }
 
 const oldInsert = (name: string) =>
-  withPg(db.url, (c) => c.query(`insert into hedgehog_resource (fabric_id, kind, name) values ($1, 'VPC', $2) returning *`, [fabricId, name]));
+  withPg(db.url, (c) =>
+    c.query(`insert into hedgehog_resource (fabric_id, kind, name) values ($1, 'VPC', $2) returning *`, [
+      fabricId,
+      name,
+    ]),
+  );
 
 /** Re-creates each column Django-style: ADD COLUMN … NOT NULL DEFAULT x (keeping its check), then DROP DEFAULT. */
 async function breakLikeTheIncident(): Promise<void> {
@@ -92,9 +104,9 @@ describe('the incident shape', () => {
 
   test('the old insert fails with the NOT NULL violation, and so does an ORM insert of a plain object', async () => {
     await expect(oldInsert('after-incident')).rejects.toMatchObject({ code: '23502' });
-    await expect(db.orm.em.fork().insert(HedgehogResource, { fabric: fabricId, kind: 'VPC', name: 'orm-plain' })).rejects.toThrow(
-      /not-null constraint|null value in column/,
-    );
+    await expect(
+      db.orm.em.fork().insert(HedgehogResource, { fabric: fabricId, kind: 'VPC', name: 'orm-plain' }),
+    ).rejects.toThrow(/not-null constraint|null value in column/);
   });
 
   test('the doctor lists every offending column, with the SQL that restores the entity defaults', async () => {
@@ -121,7 +133,8 @@ describe('the incident shape', () => {
   test('hh-sync doctor exits 1 and prints every column; --json carries the same findings', async () => {
     const text = await doctorCli([]);
     expect(text.code).toBe(1);
-    for (const c of [...BROKEN, WRONGLY_NOT_NULL]) expect(text.out).toContain(`public.hedgehog_resource.${c}: NOT NULL without a default`);
+    for (const c of [...BROKEN, WRONGLY_NOT_NULL])
+      expect(text.out).toContain(`public.hedgehog_resource.${c}: NOT NULL without a default`);
     expect(text.out).toMatch(/Run with --fix/);
 
     const json = await doctorCli(['--json', '--table', 'hedgehog_resource']);
@@ -181,14 +194,21 @@ describe('other findings', () => {
   });
 
   test('pending migrations are reported without touching the database', async () => {
-    const executed = await withPg(db.url, async (c) => (await c.query('delete from mikro_orm_migrations returning *')).rows);
+    const executed = await withPg(
+      db.url,
+      async (c) => (await c.query('delete from mikro_orm_migrations returning *')).rows,
+    );
     try {
       const report = await runSchemaDoctor(db.orm);
       expect(report.findings.map((f) => f.kind)).toEqual(['pending_migrations']);
       expect(report.findings[0]!.details).toEqual(executed.map((r) => r.name));
     } finally {
       await withPg(db.url, async (c) => {
-        for (const r of executed) await c.query('insert into mikro_orm_migrations (name, executed_at) values ($1, $2)', [r.name, r.executed_at]);
+        for (const r of executed)
+          await c.query('insert into mikro_orm_migrations (name, executed_at) values ($1, $2)', [
+            r.name,
+            r.executed_at,
+          ]);
       });
     }
   });
@@ -205,7 +225,9 @@ describe('any PostgreSQL database, not only ours', () => {
         qty integer not null default 0,
         double_qty integer generated always as (qty * 2) stored
       )`);
-      await c.query(`create table legacy_pair (a integer not null, b integer not null, label text not null, primary key (a, b))`);
+      await c.query(
+        `create table legacy_pair (a integer not null, b integer not null, label text not null, primary key (a, b))`,
+      );
       await c.query(`create schema elsewhere`);
       await c.query(`create table elsewhere.thing (x text not null)`);
     });
@@ -263,7 +285,13 @@ test('the hh-sync binary: doctor exits 0 on a healthy table and 1 on a broken on
     });
   // Side by side: three process starts cost one's wall time.
   try {
-    expect(await Promise.all([run(['--table', 'hedgehog_resource']), run(['--table', 'binary_widget']), run(['--no-such-flag'])])).toEqual([0, 1, 2]);
+    expect(
+      await Promise.all([
+        run(['--table', 'hedgehog_resource']),
+        run(['--table', 'binary_widget']),
+        run(['--no-such-flag']),
+      ]),
+    ).toEqual([0, 1, 2]);
   } finally {
     await withPg(db.url, (c) => c.query('drop table binary_widget'));
   }
@@ -275,7 +303,11 @@ test('with no URL and no embedded ledger there is nothing to examine: exit 2, no
     let err = '';
     // An environment without database URLs (the test process's may name the test server).
     const env = cliEnv();
-    const code = await runDoctorCli(['--data-dir', join(dir, 'pgdata')], { stdout: () => {}, stderr: (t) => (err += t), env });
+    const code = await runDoctorCli(['--data-dir', join(dir, 'pgdata')], {
+      stdout: () => {},
+      stderr: (t) => (err += t),
+      env,
+    });
     expect(code).toBe(2);
     expect(err).toMatch(/no database to examine/);
     expect(existsSync(join(dir, 'pgdata'))).toBe(false);

@@ -29,8 +29,6 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-
-
 /** runDoctorCli (the arguments after `doctor`), output captured. */
 async function doctor(args: string[]): Promise<Captured> {
   let stdout = '';
@@ -56,9 +54,27 @@ const cases: [string, () => string[], number, string, RegExp][] = [
   ['a schema that does not exist', () => ['--database-url', db.url, '--schema', 'nosuch'], 2, 'usage', /nosuch/],
   ['a table that does not exist', () => ['--database-url', db.url, '--table', 'nosuch'], 2, 'usage', /nosuch/],
   ['--out naming an existing file', () => ['--database-url', db.url, '--out', existingFile()], 2, 'usage', /exists/],
-  ['no database to examine', () => ['--data-dir', path.join(tmp, 'nothing-here')], 2, 'usage', /no database to examine/],
-  ['a bad --connect-timeout', () => ['--database-url', db.url, '--connect-timeout', 'soon'], 2, 'usage', /connect-timeout/],
-  ['a database that does not answer', () => ['--database-url', 'postgres://hh@127.0.0.1:1/hh'], 3, 'database', /cannot open the database/],
+  [
+    'no database to examine',
+    () => ['--data-dir', path.join(tmp, 'nothing-here')],
+    2,
+    'usage',
+    /no database to examine/,
+  ],
+  [
+    'a bad --connect-timeout',
+    () => ['--database-url', db.url, '--connect-timeout', 'soon'],
+    2,
+    'usage',
+    /connect-timeout/,
+  ],
+  [
+    'a database that does not answer',
+    () => ['--database-url', 'postgres://hh@127.0.0.1:1/hh'],
+    3,
+    'database',
+    /cannot open the database/,
+  ],
 ];
 
 describe.each(cases)('--json doctor: %s', (_what, args, exitCode, code, message) => {

@@ -25,7 +25,13 @@ afterAll(async () => {
 
 const ddl = (sql: string) => withPg(db.url, (c) => c.query(sql));
 const constraints = async () =>
-  (await withPg(db.url, (c) => c.query(`select conname from pg_constraint where conrelid = 'hedgehog_resource'::regclass and conname like 'ck\\_%' order by 1`))).rows.map((r) => r.conname as string);
+  (
+    await withPg(db.url, (c) =>
+      c.query(
+        `select conname from pg_constraint where conrelid = 'hedgehog_resource'::regclass and conname like 'ck\\_%' order by 1`,
+      ),
+    )
+  ).rows.map((r) => r.conname as string);
 const notNullFindings = (r: DoctorReport) => r.findings.filter((f) => f.kind === 'not_null_without_default');
 
 test('a CHECK (last_sync_error IS NOT NULL) on a nullable ledger column: --fix drops the constraint and the finding is gone', async () => {
@@ -35,7 +41,8 @@ test('a CHECK (last_sync_error IS NOT NULL) on a nullable ledger column: --fix d
   expect(finding).toMatchObject({
     column: 'last_sync_error',
     fixSql: 'ALTER TABLE "public"."hedgehog_resource" DROP CONSTRAINT "ck_x";',
-    downSql: 'ALTER TABLE "public"."hedgehog_resource" ADD CONSTRAINT "ck_x" CHECK ((last_sync_error IS NOT NULL)) NOT VALID;',
+    downSql:
+      'ALTER TABLE "public"."hedgehog_resource" ADD CONSTRAINT "ck_x" CHECK ((last_sync_error IS NOT NULL)) NOT VALID;',
   });
 
   const fixed = await runSchemaDoctor(orm, { fix: true });
@@ -54,7 +61,9 @@ test('an applied statement that leaves its finding in place is reported as not f
   await ddl(`UPDATE hedgehog_resource SET last_sync_error = '' WHERE last_sync_error IS NULL`);
   await ddl(`ALTER TABLE hedgehog_resource ALTER COLUMN last_sync_error SET NOT NULL`);
   const first = await runSchemaDoctor(orm, { fix: true });
-  expect(first.appliedSql).toEqual(['ALTER TABLE "public"."hedgehog_resource" ALTER COLUMN "last_sync_error" DROP NOT NULL;']);
+  expect(first.appliedSql).toEqual([
+    'ALTER TABLE "public"."hedgehog_resource" ALTER COLUMN "last_sync_error" DROP NOT NULL;',
+  ]);
   expect(first.notFixedFindings!.map((f) => f.column)).toEqual(['last_sync_error']);
   expect(first.healthy).toBe(false);
   const text = formatDoctorReport(first, { fix: true });
@@ -75,7 +84,9 @@ test('a NOT NULL domain on a nullable ledger column is a manual fix, named in th
     const report = await runSchemaDoctor(orm, { fix: true });
     const [finding] = notNullFindings(report);
     expect(finding!.fixSql).toBeUndefined();
-    expect(finding!.message).toContain('manual fix: ALTER TABLE "public"."hedgehog_resource" ALTER COLUMN "last_sync_error" TYPE text;');
+    expect(finding!.message).toContain(
+      'manual fix: ALTER TABLE "public"."hedgehog_resource" ALTER COLUMN "last_sync_error" TYPE text;',
+    );
     expect(report.appliedSql.some((s) => s.includes('last_sync_error'))).toBe(false);
     expect(formatDoctorReport(report, { fix: true })).not.toMatch(/last_sync_error" DROP DEFAULT/);
   } finally {

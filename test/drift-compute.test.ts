@@ -1,6 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { loadCrdSchemasFromDir, schemaDefaultsFor, type SchemaDefaults } from '../src/crds/index.js';
-import { computeDrift, normalizeSide, type DriftInput, type DriftOp, type DriftResult, type SideState } from '../src/drift/index.js';
+import {
+  computeDrift,
+  normalizeSide,
+  type DriftInput,
+  type DriftOp,
+  type DriftResult,
+  type SideState,
+} from '../src/drift/index.js';
 import { wholeSideValue } from '../src/drift/compute-drift.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/crds', import.meta.url));
@@ -13,7 +20,11 @@ beforeAll(async () => {
   connectionDefaults = schemaDefaultsFor(schemas, 'wiring.githedgehog.com/v1beta1', 'Connection')!;
 });
 
-const side = (spec: Record<string, unknown>, labels?: Record<string, string>, annotations?: Record<string, string>): SideState => ({
+const side = (
+  spec: Record<string, unknown>,
+  labels?: Record<string, string>,
+  annotations?: Record<string, string>,
+): SideState => ({
   spec,
   ...(labels ? { labels } : {}),
   ...(annotations ? { annotations } : {}),
@@ -108,7 +119,11 @@ const cases: Record<string, Case[]> = {
       name: 'tool-written annotations are skipped even when the sides were not normalized',
       input: () => ({
         desired: side({}, {}, { 'kubectl.kubernetes.io/last-applied-configuration': 'old' }),
-        actual: side({}, { 'helm.toolkit.fluxcd.io/name': 'x' }, { 'kubectl.kubernetes.io/last-applied-configuration': 'new', 'argocd.argoproj.io/tracking-id': 't' }),
+        actual: side(
+          {},
+          { 'helm.toolkit.fluxcd.io/name': 'x' },
+          { 'kubectl.kubernetes.io/last-applied-configuration': 'new', 'argocd.argoproj.io/tracking-id': 't' },
+        ),
       }),
       status: 'in_sync',
       extras: [],
@@ -119,7 +134,11 @@ const cases: Record<string, Case[]> = {
   'server defaults and extras': [
     {
       name: 'a controller fill-in (assigned ASN) is an extra, not drift',
-      input: () => ({ kind: 'Switch', desired: side({ role: 'server-leaf' }), actual: side({ role: 'server-leaf', asn: 65101 }) }),
+      input: () => ({
+        kind: 'Switch',
+        desired: side({ role: 'server-leaf' }),
+        actual: side({ role: 'server-leaf', asn: 65101 }),
+      }),
       status: 'in_sync',
       differences: [],
       extras: [{ op: 'remove', path: '/spec/asn', actual: 65101 }],
@@ -133,7 +152,10 @@ const cases: Record<string, Case[]> = {
         kind: 'Switch',
         schemaDefaults: switchDefaults,
         desired: side({ role: 'spine', linkFlapErrDisable: { flapThreshold: 5 } }),
-        actual: side({ role: 'spine', linkFlapErrDisable: { flapThreshold: 5, recoveryInterval: 600, samplingInterval: 30 } }),
+        actual: side({
+          role: 'spine',
+          linkFlapErrDisable: { flapThreshold: 5, recoveryInterval: 600, samplingInterval: 30 },
+        }),
       }),
       status: 'in_sync',
       extras: [{ op: 'remove', path: '/spec/linkFlapErrDisable/recoveryInterval', actual: 600 }],
@@ -143,7 +165,10 @@ const cases: Record<string, Case[]> = {
       input: () => ({
         kind: 'Switch',
         desired: side({ role: 'spine', linkFlapErrDisable: { flapThreshold: 5 } }),
-        actual: side({ role: 'spine', linkFlapErrDisable: { flapThreshold: 5, recoveryInterval: 600, samplingInterval: 30 } }),
+        actual: side({
+          role: 'spine',
+          linkFlapErrDisable: { flapThreshold: 5, recoveryInterval: 600, samplingInterval: 30 },
+        }),
       }),
       status: 'in_sync',
       extras: [
@@ -157,7 +182,10 @@ const cases: Record<string, Case[]> = {
         kind: 'Switch',
         schemaDefaults: switchDefaults,
         desired: side({ role: 'spine' }),
-        actual: side({ role: 'spine', linkFlapErrDisable: { flapThreshold: 3, recoveryInterval: 0, samplingInterval: 30 } }),
+        actual: side({
+          role: 'spine',
+          linkFlapErrDisable: { flapThreshold: 3, recoveryInterval: 0, samplingInterval: 30 },
+        }),
       }),
       status: 'in_sync',
       extras: [{ op: 'remove', path: '/spec/linkFlapErrDisable', actual: { recoveryInterval: 0 } }],
@@ -168,7 +196,10 @@ const cases: Record<string, Case[]> = {
         kind: 'Switch',
         schemaDefaults: switchDefaults,
         desired: side({ role: 'spine' }),
-        actual: side({ role: 'spine', linkFlapErrDisable: { flapThreshold: 3, recoveryInterval: 300, samplingInterval: 30 } }),
+        actual: side({
+          role: 'spine',
+          linkFlapErrDisable: { flapThreshold: 3, recoveryInterval: 300, samplingInterval: 30 },
+        }),
       }),
       status: 'in_sync',
       extras: [],
@@ -268,13 +299,23 @@ const cases: Record<string, Case[]> = {
   'ignore rules': [
     {
       name: 'kind-scoped rule applies to its kind',
-      input: () => ({ kind: 'Switch', ignore: [{ pointer: '/spec/asn', kind: 'Switch' }], desired: side({ role: 'spine', asn: 1 }), actual: side({ role: 'spine', asn: 2 }) }),
+      input: () => ({
+        kind: 'Switch',
+        ignore: [{ pointer: '/spec/asn', kind: 'Switch' }],
+        desired: side({ role: 'spine', asn: 1 }),
+        actual: side({ role: 'spine', asn: 2 }),
+      }),
       status: 'in_sync',
       comparedPaths: 1,
     },
     {
       name: 'kind-scoped rule leaves other kinds alone',
-      input: () => ({ kind: 'Server', ignore: [{ pointer: '/spec/asn', kind: 'Switch' }], desired: side({ asn: 1 }), actual: side({ asn: 2 }) }),
+      input: () => ({
+        kind: 'Server',
+        ignore: [{ pointer: '/spec/asn', kind: 'Switch' }],
+        desired: side({ asn: 1 }),
+        actual: side({ asn: 2 }),
+      }),
       status: 'spec_drift',
       differences: [{ op: 'replace', path: '/spec/asn', desired: 1, actual: 2 }],
     },
@@ -306,7 +347,12 @@ const cases: Record<string, Case[]> = {
         kind: 'Connection',
         ignore: [{ pointer: '/spec/fabric/links/*/leaf/ip' }],
         desired: side(fabricConn([link(1), link(2)])),
-        actual: side(fabricConn([link(1, { leaf: { port: 'leaf-01/E1/1', ip: '10.0.0.1/31' } }), link(2, { leaf: { port: 'leaf-01/E1/2', ip: '10.0.0.3/31' } })])),
+        actual: side(
+          fabricConn([
+            link(1, { leaf: { port: 'leaf-01/E1/1', ip: '10.0.0.1/31' } }),
+            link(2, { leaf: { port: 'leaf-01/E1/2', ip: '10.0.0.3/31' } }),
+          ]),
+        ),
       }),
       status: 'in_sync',
       comparedPaths: 6,
@@ -325,7 +371,11 @@ const cases: Record<string, Case[]> = {
     },
     {
       name: 'ignored members are cut out of reported values',
-      input: () => ({ ignore: [{ pointer: '/spec/boot/serial' }], desired: side({ boot: { mac: 'm', serial: 's' } }), actual: side({}) }),
+      input: () => ({
+        ignore: [{ pointer: '/spec/boot/serial' }],
+        desired: side({ boot: { mac: 'm', serial: 's' } }),
+        actual: side({}),
+      }),
       status: 'spec_drift',
       differences: [{ op: 'add', path: '/spec/boot', desired: { mac: 'm' } }],
     },
@@ -343,7 +393,11 @@ const cases: Record<string, Case[]> = {
   arrays: [
     {
       name: 'order matters: swapped links are drift',
-      input: () => ({ kind: 'Connection', desired: side(fabricConn([link(1), link(2)])), actual: side(fabricConn([link(2), link(1)])) }),
+      input: () => ({
+        kind: 'Connection',
+        desired: side(fabricConn([link(1), link(2)])),
+        actual: side(fabricConn([link(2), link(1)])),
+      }),
       status: 'spec_drift',
       differences: [
         { op: 'replace', path: '/spec/fabric/links/0/leaf/port', desired: 'leaf-01/E1/1', actual: 'leaf-01/E1/2' },
@@ -419,19 +473,28 @@ const cases: Record<string, Case[]> = {
     },
     {
       name: 'labels only the cluster has (webhook-set) are extras',
-      input: () => ({ desired: side({}, { app: 'a' }), actual: side({}, { app: 'a', 'vlanns.fabric.githedgehog.com/default': 'true' }) }),
+      input: () => ({
+        desired: side({}, { app: 'a' }),
+        actual: side({}, { app: 'a', 'vlanns.fabric.githedgehog.com/default': 'true' }),
+      }),
       status: 'in_sync',
       extras: [{ op: 'remove', path: '/metadata/labels/vlanns.fabric.githedgehog.com~1default', actual: 'true' }],
     },
     {
       name: 'a spec field named like a label is not confused with it',
-      input: () => ({ desired: side({ labels: { app: 'a' } }, { app: 'b' }), actual: side({ labels: { app: 'b' } }, { app: 'b' }) }),
+      input: () => ({
+        desired: side({ labels: { app: 'a' } }, { app: 'b' }),
+        actual: side({ labels: { app: 'b' } }, { app: 'b' }),
+      }),
       status: 'spec_drift',
       differences: [{ op: 'replace', path: '/spec/labels/app', desired: 'a', actual: 'b' }],
     },
     {
       name: 'long annotation values are truncated in details, compared in full',
-      input: () => ({ desired: side({}, {}, { big: 'x'.repeat(2000) + 'A' }), actual: side({}, {}, { big: 'x'.repeat(2000) + 'B' }) }),
+      input: () => ({
+        desired: side({}, {}, { big: 'x'.repeat(2000) + 'A' }),
+        actual: side({}, {}, { big: 'x'.repeat(2000) + 'B' }),
+      }),
       status: 'spec_drift',
       differences: [
         {
@@ -447,7 +510,11 @@ const cases: Record<string, Case[]> = {
   'score and severity': [
     {
       name: 'one of four leaves differs: 0.25, medium',
-      input: () => ({ kind: 'Server', desired: side({ a: 1, b: 2, c: { d: 3, e: 4 } }), actual: side({ a: 1, b: 2, c: { d: 3, e: 5 } }) }),
+      input: () => ({
+        kind: 'Server',
+        desired: side({ a: 1, b: 2, c: { d: 3, e: 4 } }),
+        actual: side({ a: 1, b: 2, c: { d: 3, e: 5 } }),
+      }),
       status: 'spec_drift',
       score: 0.25,
       severity: 'medium',
@@ -464,7 +531,11 @@ const cases: Record<string, Case[]> = {
     },
     {
       name: 'extras do not count',
-      input: () => ({ kind: 'Server', desired: side({ a: 1, b: 2 }), actual: side({ a: 1, b: 3, x: 1, y: 2, z: { w: 3 } }) }),
+      input: () => ({
+        kind: 'Server',
+        desired: side({ a: 1, b: 2 }),
+        actual: side({ a: 1, b: 3, x: 1, y: 2, z: { w: 3 } }),
+      }),
       status: 'spec_drift',
       score: 0.5,
       comparedPaths: 2,
@@ -473,8 +544,16 @@ const cases: Record<string, Case[]> = {
       name: 'a critical path (VPC subnet VLAN) is critical whatever the score',
       input: () => ({
         kind: 'VPC',
-        desired: side({ subnets: { default: { subnet: '10.0.1.0/24', vlan: 1001, dhcp: { enable: true, range: { start: '10.0.1.10' } } } } }),
-        actual: side({ subnets: { default: { subnet: '10.0.1.0/24', vlan: 1002, dhcp: { enable: true, range: { start: '10.0.1.10' } } } } }),
+        desired: side({
+          subnets: {
+            default: { subnet: '10.0.1.0/24', vlan: 1001, dhcp: { enable: true, range: { start: '10.0.1.10' } } },
+          },
+        }),
+        actual: side({
+          subnets: {
+            default: { subnet: '10.0.1.0/24', vlan: 1002, dhcp: { enable: true, range: { start: '10.0.1.10' } } },
+          },
+        }),
       }),
       status: 'spec_drift',
       differences: [{ op: 'replace', path: '/spec/subnets/default/vlan', desired: 1001, actual: 1002 }],
@@ -483,14 +562,22 @@ const cases: Record<string, Case[]> = {
     },
     {
       name: 'adding a whole subnet touches its critical subnet/vlan',
-      input: () => ({ kind: 'VPC', desired: side({ subnets: { a: { subnet: '10.0.1.0/24' }, b: { subnet: '10.0.2.0/24' } } }), actual: side({ subnets: { a: { subnet: '10.0.1.0/24' } } }) }),
+      input: () => ({
+        kind: 'VPC',
+        desired: side({ subnets: { a: { subnet: '10.0.1.0/24' }, b: { subnet: '10.0.2.0/24' } } }),
+        actual: side({ subnets: { a: { subnet: '10.0.1.0/24' } } }),
+      }),
       status: 'spec_drift',
       differences: [{ op: 'add', path: '/spec/subnets/b', desired: { subnet: '10.0.2.0/24' } }],
       severity: 'critical',
     },
     {
       name: 'a non-critical VPC field stays medium',
-      input: () => ({ kind: 'VPC', desired: side({ subnets: { a: { subnet: '10.0.1.0/24', vlan: 1, isolated: true } } }), actual: side({ subnets: { a: { subnet: '10.0.1.0/24', vlan: 1, isolated: false } } }) }),
+      input: () => ({
+        kind: 'VPC',
+        desired: side({ subnets: { a: { subnet: '10.0.1.0/24', vlan: 1, isolated: true } } }),
+        actual: side({ subnets: { a: { subnet: '10.0.1.0/24', vlan: 1, isolated: false } } }),
+      }),
       status: 'spec_drift',
       severity: 'medium',
     },
@@ -515,7 +602,10 @@ const cases: Record<string, Case[]> = {
     },
     {
       name: 'in the cluster only: actual_only, score 1, medium',
-      input: () => ({ desired: null, actual: side({ profile: 'p' }, {}, { 'kubectl.kubernetes.io/last-applied-configuration': '{}' }) }),
+      input: () => ({
+        desired: null,
+        actual: side({ profile: 'p' }, {}, { 'kubectl.kubernetes.io/last-applied-configuration': '{}' }),
+      }),
       status: 'actual_only',
       differences: [{ op: 'remove', path: '', actual: { spec: { profile: 'p' } } }],
       score: 1,
@@ -551,7 +641,10 @@ const cases: Record<string, Case[]> = {
         schemaDefaults: switchDefaults,
         previousDesiredSpec: { role: 'spine', boot: { mac: 'm' } },
         desired: side({ role: 'spine' }, {}),
-        actual: side({ role: 'spine', asn: 65101, boot: { mac: 'm', serial: 's' }, linkFlapErrDisable: { flapThreshold: 3 } }, { x: '1' }),
+        actual: side(
+          { role: 'spine', asn: 65101, boot: { mac: 'm', serial: 's' }, linkFlapErrDisable: { flapThreshold: 3 } },
+          { x: '1' },
+        ),
       }),
       status: 'spec_drift',
       differences: [
@@ -586,15 +679,25 @@ describe.each(Object.entries(cases))('computeDrift: %s', (_group, list) => {
 
 describe('computeDrift: bad input', () => {
   test('an invalid ignore rule is a clear error', () => {
-    expect(() => drift({ desired: side({}), actual: side({}), ignore: [{ pointer: 'spec/asn' }] })).toThrow(/must start with "\/"/);
-    expect(() => drift({ desired: side({}), actual: side({}), ignore: [{ pointer: '/status/x' }] })).toThrow(/must start with \/spec or \/metadata/);
+    expect(() => drift({ desired: side({}), actual: side({}), ignore: [{ pointer: 'spec/asn' }] })).toThrow(
+      /must start with "\/"/,
+    );
+    expect(() => drift({ desired: side({}), actual: side({}), ignore: [{ pointer: '/status/x' }] })).toThrow(
+      /must start with \/spec or \/metadata/,
+    );
     expect(() => drift({ desired: side({}), actual: side({}), ignore: [{ pointer: '' }] })).toThrow(/empty pointer/);
-    expect(() => drift({ desired: side({}), actual: side({}), ignore: [{ pointer: '/metadata/name' }] })).toThrow(/only \/metadata\/labels/);
-    expect(() => drift({ desired: side({}), actual: side({}), ignore: [{ pointer: '/spec/a~2b' }] })).toThrow(/"~" must be followed by 0 or 1/);
+    expect(() => drift({ desired: side({}), actual: side({}), ignore: [{ pointer: '/metadata/name' }] })).toThrow(
+      /only \/metadata\/labels/,
+    );
+    expect(() => drift({ desired: side({}), actual: side({}), ignore: [{ pointer: '/spec/a~2b' }] })).toThrow(
+      /"~" must be followed by 0 or 1/,
+    );
   });
 
   test('a spec that is not an object names the object', () => {
-    expect(() => drift({ desired: { spec: [] as never }, actual: side({}) })).toThrow(/Server server-01: the desired spec must be an object/);
+    expect(() => drift({ desired: { spec: [] as never }, actual: side({}) })).toThrow(
+      /Server server-01: the desired spec must be an object/,
+    );
   });
 
   test('the inputs are not modified', () => {
@@ -611,11 +714,21 @@ describe('omitWholeValue (a store that keeps the sides itself)', () => {
   test.each([
     ['desired only', { desired: side, actual: null }, 'add', 'desired'],
     ['actual only', { desired: null, actual: side }, 'remove', 'actual'],
-  ] as const)('%s: same status, score and severity; the root op has no value; wholeSideValue rebuilds it', (_, sides, op, key) => {
-    const full = computeDrift({ kind: 'Switch', name: 'leaf-1', ...sides });
-    const lean = computeDrift({ kind: 'Switch', name: 'leaf-1', ...sides, omitWholeValue: true });
-    expect(lean).toMatchObject({ status: full.status, score: full.score, severity: full.severity, comparedPaths: full.comparedPaths });
-    expect(lean.differences).toEqual([{ op, path: '' }]);
-    expect(wholeSideValue(side, 'Switch', 'leaf-1')).toEqual((full.differences[0] as unknown as Record<string, unknown>)[key]);
-  });
+  ] as const)(
+    '%s: same status, score and severity; the root op has no value; wholeSideValue rebuilds it',
+    (_, sides, op, key) => {
+      const full = computeDrift({ kind: 'Switch', name: 'leaf-1', ...sides });
+      const lean = computeDrift({ kind: 'Switch', name: 'leaf-1', ...sides, omitWholeValue: true });
+      expect(lean).toMatchObject({
+        status: full.status,
+        score: full.score,
+        severity: full.severity,
+        comparedPaths: full.comparedPaths,
+      });
+      expect(lean.differences).toEqual([{ op, path: '' }]);
+      expect(wholeSideValue(side, 'Switch', 'leaf-1')).toEqual(
+        (full.differences[0] as unknown as Record<string, unknown>)[key],
+      );
+    },
+  );
 });

@@ -34,7 +34,11 @@ describe('normalizeSide', () => {
   });
 
   test('observation shape (top-level labels/annotations) gives the same result', () => {
-    const obs = { spec: k8sObject.spec, labels: k8sObject.metadata.labels, annotations: k8sObject.metadata.annotations };
+    const obs = {
+      spec: k8sObject.spec,
+      labels: k8sObject.metadata.labels,
+      annotations: k8sObject.metadata.annotations,
+    };
     expect(normalizeSide(obs)).toEqual(normalizeSide(k8sObject));
   });
 
@@ -48,7 +52,11 @@ describe('normalizeSide', () => {
     ['keys sorted', { b: 1, a: { d: 1, c: 2 } }, { a: { c: 2, d: 1 }, b: 1 }],
     ['null members dropped', { a: null, b: 1 }, { b: 1 }],
     ['empty objects and arrays dropped, recursively', { a: {}, b: [], c: { d: { e: null } }, f: 0 }, { f: 0 }],
-    ['array items keep positions, nulls and empties included', { l: [null, {}, [], { x: null, y: 1 }] }, { l: [null, {}, [], { y: 1 }] }],
+    [
+      'array items keep positions, nulls and empties included',
+      { l: [null, {}, [], { x: null, y: 1 }] },
+      { l: [null, {}, [], { y: 1 }] },
+    ],
     ['zero values are values', { a: 0, b: false, c: '' }, { a: 0, b: false, c: '' }],
     ['numeric strings stay strings', { vlan: '1001', mtu: 9000.0 }, { mtu: 9000, vlan: '1001' }],
   ])('normalizeValue: %s', (_name, input, expected) => {
@@ -65,7 +73,11 @@ describe('normalizeSide', () => {
 
 describe('canonicalJson', () => {
   test.each<[string, unknown, string]>([
-    ['sorted keys at every level', { b: { z: 1, a: 2 }, a: [{ y: 1, x: 2 }] }, '{"a":[{"x":2,"y":1}],"b":{"a":2,"z":1}}'],
+    [
+      'sorted keys at every level',
+      { b: { z: 1, a: 2 }, a: [{ y: 1, x: 2 }] },
+      '{"a":[{"x":2,"y":1}],"b":{"a":2,"z":1}}',
+    ],
     ['1 and 1.0 are one number', { n: JSON.parse('1.0') }, '{"n":1}'],
     ['"1" is not 1', { n: '1' }, '{"n":"1"}'],
     ['undefined members dropped, undefined items become null', { a: undefined, b: [undefined, 1] }, '{"b":[null,1]}'],
@@ -81,7 +93,11 @@ describe('canonicalJson', () => {
       Array.isArray(v)
         ? v.map(reorder)
         : v && typeof v === 'object'
-          ? Object.fromEntries(Object.keys(v).reverse().map((k) => [k, reorder((v as Record<string, unknown>)[k])]))
+          ? Object.fromEntries(
+              Object.keys(v)
+                .reverse()
+                .map((k) => [k, reorder((v as Record<string, unknown>)[k])]),
+            )
           : v;
     fc.assert(
       fc.property(fc.jsonValue(), (v) => {

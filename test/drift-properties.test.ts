@@ -14,18 +14,29 @@ import { computeDrift, normalizeValue, type DriftOp, type DriftResult, type Side
 
 // A small key alphabet makes the two sides overlap often; 'x/y' and 't~' exercise pointer escaping.
 const key = fc.constantFrom('a', 'b', 'c', 'links', 'x/y', 't~');
-const scalar = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constantFrom('1', 'a', ''), fc.boolean(), fc.constant(null));
+const scalar = fc.oneof(
+  fc.integer({ min: -3, max: 3 }),
+  fc.constantFrom('1', 'a', ''),
+  fc.boolean(),
+  fc.constant(null),
+);
 const { value: jsonish } = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, scalar, tie('array'), tie('object')),
   array: fc.array(tie('value'), { maxLength: 3 }),
   object: fc.dictionary(key, tie('value'), { maxKeys: 4 }),
 }));
 const spec = fc.dictionary<unknown>(key, jsonish, { maxKeys: 5 });
-const labels = fc.dictionary(fc.constantFrom('app', 'team', 'fabric.githedgehog.com/x'), fc.constantFrom('1', '2'), { maxKeys: 3 });
+const labels = fc.dictionary(fc.constantFrom('app', 'team', 'fabric.githedgehog.com/x'), fc.constantFrom('1', '2'), {
+  maxKeys: 3,
+});
 const sideArb: fc.Arbitrary<SideState> = fc.record({ spec, labels, annotations: labels });
 
-const run = (desired: SideState, actual: SideState, strict = false, previousDesiredSpec?: Record<string, unknown>): DriftResult =>
-  computeDrift({ kind: 'Server', name: 's', desired, actual, strict, previousDesiredSpec });
+const run = (
+  desired: SideState,
+  actual: SideState,
+  strict = false,
+  previousDesiredSpec?: Record<string, unknown>,
+): DriftResult => computeDrift({ kind: 'Server', name: 's', desired, actual, strict, previousDesiredSpec });
 const paths = (ops: readonly DriftOp[]) => ops.map((o) => o.path).sort();
 
 /** The same value with every object's keys in reverse order. */
@@ -33,13 +44,20 @@ const reorder = (v: unknown): unknown =>
   Array.isArray(v)
     ? v.map(reorder)
     : v && typeof v === 'object'
-      ? Object.fromEntries(Object.keys(v).reverse().map((k) => [k, reorder((v as Record<string, unknown>)[k])]))
+      ? Object.fromEntries(
+          Object.keys(v)
+            .reverse()
+            .map((k) => [k, reorder((v as Record<string, unknown>)[k])]),
+        )
       : v;
 
 /** A minimal RFC 6902 applier (add / remove / replace) for checking that differences are a patch. */
 function applyPatch(doc: Record<string, unknown>, ops: readonly DriftOp[]): void {
   for (const op of ops) {
-    const segs = op.path.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const segs = op.path
+      .slice(1)
+      .split('/')
+      .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
     const last = segs.pop()!;
     let parent: unknown = doc;
     for (const s of segs) parent = (parent as Record<string, unknown>)[s];
@@ -55,8 +73,15 @@ function applyPatch(doc: Record<string, unknown>, ops: readonly DriftOp[]): void
     }
   }
 }
-const asDoc = (s: SideState) => ({ spec: structuredClone(s.spec), metadata: { labels: { ...s.labels }, annotations: { ...s.annotations } } });
-const fromDoc = (d: ReturnType<typeof asDoc>): SideState => ({ spec: d.spec, labels: d.metadata.labels, annotations: d.metadata.annotations });
+const asDoc = (s: SideState) => ({
+  spec: structuredClone(s.spec),
+  metadata: { labels: { ...s.labels }, annotations: { ...s.annotations } },
+});
+const fromDoc = (d: ReturnType<typeof asDoc>): SideState => ({
+  spec: d.spec,
+  labels: d.metadata.labels,
+  annotations: d.metadata.annotations,
+});
 
 describe('drift properties', () => {
   test('diff(a, a) is empty, also with keys in another order', () => {
@@ -107,18 +132,24 @@ describe('drift properties', () => {
   test('default mode is symmetric for objects of the same shape, with no extras', () => {
     // Same shape: b is a with some leaf values changed (keys and array lengths kept).
     const sameShape = sideArb.chain((a) =>
-      fc.tuple(fc.constant(a), fc.infiniteStream(fc.oneof(fc.constant<unknown>(undefined), scalar))).map(([x, stream]) => {
-        const it = stream[Symbol.iterator]();
-        const mutate = (v: unknown): unknown => {
-          if (Array.isArray(v)) return v.map(mutate);
-          if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, m]) => [k, mutate(m)]));
-          // Absent-like leaves (null) stay: changing them would change the shape.
-          if (v === null) return v;
-          const next = it.next().value;
-          return next === undefined || next === null ? v : next;
-        };
-        return [x, { spec: mutate(x.spec) as Record<string, unknown>, labels: x.labels, annotations: x.annotations }] as const;
-      }),
+      fc
+        .tuple(fc.constant(a), fc.infiniteStream(fc.oneof(fc.constant<unknown>(undefined), scalar)))
+        .map(([x, stream]) => {
+          const it = stream[Symbol.iterator]();
+          const mutate = (v: unknown): unknown => {
+            if (Array.isArray(v)) return v.map(mutate);
+            if (v && typeof v === 'object')
+              return Object.fromEntries(Object.entries(v).map(([k, m]) => [k, mutate(m)]));
+            // Absent-like leaves (null) stay: changing them would change the shape.
+            if (v === null) return v;
+            const next = it.next().value;
+            return next === undefined || next === null ? v : next;
+          };
+          return [
+            x,
+            { spec: mutate(x.spec) as Record<string, unknown>, labels: x.labels, annotations: x.annotations },
+          ] as const;
+        }),
     );
     fc.assert(
       fc.property(sameShape, ([a, b]) => {
@@ -134,16 +165,22 @@ describe('drift properties', () => {
 
   test('the differences are a patch: applied to actual they leave no drift (extras stay)', () => {
     fc.assert(
-      fc.property(sideArb, sideArb, fc.boolean(), fc.option(spec, { nil: undefined }), (desired, actual, strict, previous) => {
-        const r = run(desired, actual, strict, previous);
-        const doc = asDoc(actual);
-        applyPatch(doc, r.differences);
-        const after = run(desired, fromDoc(doc), strict, previous);
-        expect(after.differences).toEqual([]);
-        expect(paths(after.extras)).toEqual(paths(r.extras));
-        // In strict mode the patched spec is the desired spec, normalized.
-        if (strict) expect(normalizeValue(doc.spec)).toEqual(normalizeValue(desired.spec));
-      }),
+      fc.property(
+        sideArb,
+        sideArb,
+        fc.boolean(),
+        fc.option(spec, { nil: undefined }),
+        (desired, actual, strict, previous) => {
+          const r = run(desired, actual, strict, previous);
+          const doc = asDoc(actual);
+          applyPatch(doc, r.differences);
+          const after = run(desired, fromDoc(doc), strict, previous);
+          expect(after.differences).toEqual([]);
+          expect(paths(after.extras)).toEqual(paths(r.extras));
+          // In strict mode the patched spec is the desired spec, normalized.
+          if (strict) expect(normalizeValue(doc.spec)).toEqual(normalizeValue(desired.spec));
+        },
+      ),
     );
   });
 
@@ -166,7 +203,14 @@ describe('drift properties', () => {
         const strict = run(a, b, true);
         fc.pre(strict.differences.length > 0);
         const target = strict.differences[0]!.path;
-        const ignored = computeDrift({ kind: 'Server', name: 's', desired: a, actual: b, strict: true, ignore: [{ pointer: target }] });
+        const ignored = computeDrift({
+          kind: 'Server',
+          name: 's',
+          desired: a,
+          actual: b,
+          strict: true,
+          ignore: [{ pointer: target }],
+        });
         const under = (p: string) => p === target || p.startsWith(`${target}/`);
         expect(paths(ignored.differences)).toEqual(paths(strict.differences.filter((o) => !under(o.path))));
       }),

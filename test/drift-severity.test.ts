@@ -12,7 +12,13 @@ import {
   type DriftStatus,
 } from '../src/drift/index.js';
 
-const specOp = (path: string, extra: Partial<DriftOp> = {}): DriftOp => ({ op: 'replace', path, desired: 1, actual: 2, ...extra });
+const specOp = (path: string, extra: Partial<DriftOp> = {}): DriftOp => ({
+  op: 'replace',
+  path,
+  desired: 1,
+  actual: 2,
+  ...extra,
+});
 
 describe('severityFor (the documented table, row by row)', () => {
   test.each<[string, string, DriftStatus, number, DriftOp[], DriftSeverity]>([
@@ -23,14 +29,56 @@ describe('severityFor (the documented table, row by row)', () => {
     ['row 4', 'Server', 'actual_only', 1, [], 'medium'],
     ['row 5: Switch ASN', 'Switch', 'spec_drift', 0.1, [specOp('/spec/asn')], 'critical'],
     ['row 5: below a critical path', 'Switch', 'spec_drift', 0.1, [specOp('/spec/boot/mac')], 'critical'],
-    ['row 5: Connection link, any connection type', 'Connection', 'spec_drift', 0.1, [specOp('/spec/unbundled/link/switch/port')], 'critical'],
-    ['row 5: a removed subnet holds its vlan', 'VPC', 'spec_drift', 0.1, [{ op: 'remove', path: '/spec/subnets/old', actual: { vlan: 5 } }], 'critical'],
-    ['row 5 beats row 6 and 7', 'Switch', 'spec_drift', 0.9, [specOp('/metadata/labels/a'), specOp('/spec/role')], 'critical'],
-    ['row 6: labels only', 'Switch', 'spec_drift', 0.9, [specOp('/metadata/labels/a'), specOp('/metadata/annotations/b')], 'low'],
+    [
+      'row 5: Connection link, any connection type',
+      'Connection',
+      'spec_drift',
+      0.1,
+      [specOp('/spec/unbundled/link/switch/port')],
+      'critical',
+    ],
+    [
+      'row 5: a removed subnet holds its vlan',
+      'VPC',
+      'spec_drift',
+      0.1,
+      [{ op: 'remove', path: '/spec/subnets/old', actual: { vlan: 5 } }],
+      'critical',
+    ],
+    [
+      'row 5 beats row 6 and 7',
+      'Switch',
+      'spec_drift',
+      0.9,
+      [specOp('/metadata/labels/a'), specOp('/spec/role')],
+      'critical',
+    ],
+    [
+      'row 6: labels only',
+      'Switch',
+      'spec_drift',
+      0.9,
+      [specOp('/metadata/labels/a'), specOp('/metadata/annotations/b')],
+      'low',
+    ],
     ['row 7: score at the threshold', 'Server', 'spec_drift', 0.5, [specOp('/spec/description')], 'high'],
     ['row 8: below the threshold', 'Server', 'spec_drift', 0.49, [specOp('/spec/description')], 'medium'],
-    ['row 8: a Switch field that is not critical', 'Switch', 'spec_drift', 0.2, [specOp('/spec/description')], 'medium'],
-    ['row 8: a subnet op without subnet/vlan inside', 'VPC', 'spec_drift', 0.2, [{ op: 'add', path: '/spec/subnets/x', desired: { isolated: true } }], 'medium'],
+    [
+      'row 8: a Switch field that is not critical',
+      'Switch',
+      'spec_drift',
+      0.2,
+      [specOp('/spec/description')],
+      'medium',
+    ],
+    [
+      'row 8: a subnet op without subnet/vlan inside',
+      'VPC',
+      'spec_drift',
+      0.2,
+      [{ op: 'add', path: '/spec/subnets/x', desired: { isolated: true } }],
+      'medium',
+    ],
     ['row 8: a kind without critical paths', 'SwitchProfile', 'spec_drift', 0.2, [specOp('/spec/ports')], 'medium'],
   ])('%s (%s %s, score %s)', (_row, kind, status, score, ops, expected) => {
     expect(severityFor(kind, status, score, ops)).toBe(expected);
@@ -69,7 +117,11 @@ describe('summarizeDrift', () => {
 
   test('empty input and unknown values', () => {
     expect(summarizeDrift([]).total).toBe(0);
-    expect(() => summarizeDrift([{ driftStatus: 'drifting' as DriftStatus, driftSeverity: 'none' }])).toThrow(/unknown drift status "drifting"/);
-    expect(() => summarizeDrift([{ driftStatus: 'in_sync', driftSeverity: 'bad' as DriftSeverity }])).toThrow(/unknown drift severity "bad"/);
+    expect(() => summarizeDrift([{ driftStatus: 'drifting' as DriftStatus, driftSeverity: 'none' }])).toThrow(
+      /unknown drift status "drifting"/,
+    );
+    expect(() => summarizeDrift([{ driftStatus: 'in_sync', driftSeverity: 'bad' as DriftSeverity }])).toThrow(
+      /unknown drift severity "bad"/,
+    );
   });
 });

@@ -58,7 +58,9 @@ describe('a frozen holder of the embedded ledger', () => {
   test('the library fails within connectTimeoutMs, naming the process and its port', async () => {
     const t0 = Date.now();
     await expect(startEmbeddedPostgres({ dataDir, connectTimeoutMs: 1000 })).rejects.toThrow(
-      new RegExp(`in use by process ${holder!.pid}, which serves it on 127\\.0\\.0\\.1:\\d+ but did not answer \\(no answer at all within 1 s, the connection timeout: is that process stopped or hung\\?\\)`),
+      new RegExp(
+        `in use by process ${holder!.pid}, which serves it on 127\\.0\\.0\\.1:\\d+ but did not answer \\(no answer at all within 1 s, the connection timeout: is that process stopped or hung\\?\\)`,
+      ),
     );
     const ms = Date.now() - t0;
     expect(ms).toBeGreaterThanOrEqual(900);
@@ -66,7 +68,10 @@ describe('a frozen holder of the embedded ledger', () => {
   });
 
   test('hh-sync fabric list --connect-timeout 1 exits 3 within the timeout, not after 60 s', async () => {
-    const r = await runCli(['fabric', 'list', '--data-dir', dataDir, '--connect-timeout', '1'], { env: cliEnv(), timeoutMs: 30_000 });
+    const r = await runCli(['fabric', 'list', '--data-dir', dataDir, '--connect-timeout', '1'], {
+      env: cliEnv(),
+      timeoutMs: 30_000,
+    });
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(new RegExp(`in use by process ${holder!.pid}.*no answer at all within 1 s`));
     expect(r.stderr.split('\n').filter((l) => l.startsWith('hh-sync:'))).toHaveLength(1);
@@ -74,7 +79,10 @@ describe('a frozen holder of the embedded ledger', () => {
   }, 30_000);
 
   test('HH_SYNC_CONNECT_TIMEOUT governs it too', async () => {
-    const r = await runCli(['fabric', 'list', '--data-dir', dataDir], { env: cliEnv({ HH_SYNC_CONNECT_TIMEOUT: '1.5' }), timeoutMs: 30_000 });
+    const r = await runCli(['fabric', 'list', '--data-dir', dataDir], {
+      env: cliEnv({ HH_SYNC_CONNECT_TIMEOUT: '1.5' }),
+      timeoutMs: 30_000,
+    });
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/no answer at all within 1\.5 s/);
     expect(r.ms).toBeLessThan(10_000);
@@ -104,7 +112,11 @@ describe('a holder that is alive but busy', () => {
       writeFileSync(path.join(held, 'hh-sync.lock'), JSON.stringify({ pid: other.pid, port }), { mode: 0o600 });
       const t0 = Date.now();
       const opening = startEmbeddedPostgres({ dataDir: held, holderWaitMs: 2500, connectTimeoutMs: 300 });
-      await expect(opening).rejects.toThrow(new RegExp(`in use by process ${other.pid}, which serves it on 127\\.0\\.0\\.1:${port} but did not answer \\(.+\\); waited 3 s$`));
+      await expect(opening).rejects.toThrow(
+        new RegExp(
+          `in use by process ${other.pid}, which serves it on 127\\.0\\.0\\.1:${port} but did not answer \\(.+\\); waited 3 s$`,
+        ),
+      );
       await expect(opening).rejects.not.toThrow(/stopped or hung/);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(2400);
     } finally {

@@ -4,7 +4,16 @@
  * never kills an unrelated process that happens to have the recorded pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +30,9 @@ const started: ChildProcess[] = [];
 beforeAll(() => {
   const src = path.join(ROOT, 'src/db/embedded-postgres.ts');
   if (!existsSync(BUILT) || statSync(BUILT).mtimeMs < statSync(src).mtimeMs) {
-    throw new Error('dist/src/db/embedded-postgres.js is missing or older than its source; build first: `npm run build`');
+    throw new Error(
+      'dist/src/db/embedded-postgres.js is missing or older than its source; build first: `npm run build`',
+    );
   }
   dir = mkdtempSync(path.join(tmpdir(), 'hh-setup-crash-'));
 });
@@ -44,7 +55,12 @@ test('kill -9 during initdb: the next start kills the orphaned initdb child, rem
   const dataDir = path.join(dir, 'crash');
   const parent = spawn(
     process.execPath,
-    ['--input-type=module', '-e', `import { startEmbeddedPostgres } from ${JSON.stringify(BUILT)}; await startEmbeddedPostgres({ dataDir: process.argv[1] });`, dataDir],
+    [
+      '--input-type=module',
+      '-e',
+      `import { startEmbeddedPostgres } from ${JSON.stringify(BUILT)}; await startEmbeddedPostgres({ dataDir: process.argv[1] });`,
+      dataDir,
+    ],
     { stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } },
   );
   started.push(parent);

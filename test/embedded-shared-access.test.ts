@@ -44,8 +44,15 @@ afterAll(async () => {
 });
 
 /** `hh-sync watch dc1` on the embedded ledger, resolved once it says it is watching. */
-async function startWatchProcess(): Promise<{ proc: ChildProcess; output: () => string; exited: Promise<number | null> }> {
-  const proc = spawn(process.execPath, [BIN, 'watch', 'dc1', '--data-dir', dataDir], { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+async function startWatchProcess(): Promise<{
+  proc: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}> {
+  const proc = spawn(process.execPath, [BIN, 'watch', 'dc1', '--data-dir', dataDir], {
+    env: cliEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   holders.push(proc);
   let output = '';
   proc.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
@@ -78,13 +85,18 @@ test('fabric list and drift work while the watch holds the embedded ledger; a se
   const second = await hh(['watch', 'dc1', '--data-dir', dataDir]);
   expect(second.code).toBe(3);
   expect(second.stderr).toMatch(new RegExp(`served by another hh-sync process \\(${watch.proc.pid}\\)`));
-  expect(second.stderr.trim().split('\n').filter((l) => l.startsWith('hh-sync:')).length).toBeLessThanOrEqual(2);
+  expect(
+    second.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('hh-sync:')).length,
+  ).toBeLessThanOrEqual(2);
 
   watch.proc.kill('SIGTERM');
   expect(await watch.exited).toBe(0);
 }, 60_000);
 
-test('a dead holder\'s lock (port and all) is taken over: the next command opens the ledger itself', async () => {
+test("a dead holder's lock (port and all) is taken over: the next command opens the ledger itself", async () => {
   const gone = spawn(process.execPath, ['-e', '']);
   await new Promise((r) => gone.on('exit', r));
   writeFileSync(path.join(dataDir, 'hh-sync.lock'), JSON.stringify({ pid: gone.pid, port: 1 }), { mode: 0o600 });
@@ -105,7 +117,10 @@ test('the holder stops only after the processes using its database are done', as
       await new Promise((r) => setTimeout(r, 1000));
       console.log('answer ' + (await c.query('SELECT 41 + 1 AS n')).rows[0].n);
       await c.end();`;
-    const client = spawn(process.execPath, ['--input-type=module', '-e', script, dataDir], { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const client = spawn(process.execPath, ['--input-type=module', '-e', script, dataDir], {
+      env: cliEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     holders.push(client);
     let out = '';
     client.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -139,7 +154,9 @@ describe('a live holder that does not answer: a bounded wait, then one line nami
     writeFileSync(path.join(held, 'hh-sync.lock'), String(other.pid), { mode: 0o600 });
     const t0 = Date.now();
     await expect(startEmbeddedPostgres({ dataDir: held, holderWaitMs: 500 })).rejects.toThrow(
-      new RegExp(`^embedded database .*no-port is in use by process ${other.pid}, which does not serve it .*; waited 1 s$`),
+      new RegExp(
+        `^embedded database .*no-port is in use by process ${other.pid}, which does not serve it .*; waited 1 s$`,
+      ),
     );
     expect(Date.now() - t0).toBeLessThan(5000);
   });
@@ -154,7 +171,9 @@ describe('a live holder that does not answer: a bounded wait, then one line nami
     try {
       const t0 = Date.now();
       await expect(startEmbeddedPostgres({ dataDir: held, holderWaitMs: 500 })).rejects.toThrow(
-        new RegExp(`in use by process ${other.pid}, which serves it on 127\\.0\\.0\\.1:${port} but did not answer \\(.+\\); waited 1 s$`),
+        new RegExp(
+          `in use by process ${other.pid}, which serves it on 127\\.0\\.0\\.1:${port} but did not answer \\(.+\\); waited 1 s$`,
+        ),
       );
       expect(Date.now() - t0).toBeLessThan(5000);
     } finally {

@@ -41,7 +41,10 @@ beforeAll(async () => {
   const repo = path.join(tmp, 'repo');
   // A long description makes the row dump of a violation kilobytes long, as in the incident.
   const long = `  description: ${'x'.repeat(3000)}\n`;
-  await createGitRepo(repo, { 'a.yaml': vpc('vpc-a', 1001).replace('spec:\n', `spec:\n${long}`), 'b.yaml': vpc('vpc-b', 1002) });
+  await createGitRepo(repo, {
+    'a.yaml': vpc('vpc-a', 1001).replace('spec:\n', `spec:\n${long}`),
+    'b.yaml': vpc('vpc-b', 1002),
+  });
   await ledger.fabrics.create('g2', { gitRepository: repo });
   await withPg(db.url, (c) =>
     c.query(`CREATE TABLE hh_scratch_parent (id int PRIMARY KEY);
@@ -59,35 +62,58 @@ afterAll(async () => {
 
 /** The error MikroORM throws for `sql` (knex's "<sql> - <message>", with MikroORM's detail lines). */
 async function driverError(sql: string): Promise<unknown> {
-  return ledger.em.fork().getConnection().execute(sql).then(
-    () => {
-      throw new Error(`expected ${sql} to fail`);
-    },
-    (err: unknown) => err,
-  );
+  return ledger.em
+    .fork()
+    .getConnection()
+    .execute(sql)
+    .then(
+      () => {
+        throw new Error(`expected ${sql} to fail`);
+      },
+      (err: unknown) => err,
+    );
 }
 
 const pad = `'${'y'.repeat(2000)}'`;
 const violations: [string, string, RegExp][] = [
-  ['NOT NULL', `insert into hh_scratch (id, n, pad) values (2, null, ${pad})`, /^null value in column "n" of relation "hh_scratch" violates not-null constraint$/],
-  ['CHECK', `insert into hh_scratch (id, n, c, pad) values (2, 'two', -1, ${pad})`, /^new row for relation "hh_scratch" violates check constraint "hh_scratch_c_check"$/],
-  ['unique', `insert into hh_scratch (id, n, u, pad) values (2, 'two', 'taken', ${pad})`, /^duplicate key value violates unique constraint "uq_scratch_u" \(Key \(u\)=\(taken\) already exists\.\)$/],
-  ['foreign key', `insert into hh_scratch (id, n, p, pad) values (2, 'two', 99, ${pad})`, /^insert or update on table "hh_scratch" violates foreign key constraint "fk_scratch_p" \(Key \(p\)=\(99\) is not present in table "hh_scratch_parent"\.\)$/],
+  [
+    'NOT NULL',
+    `insert into hh_scratch (id, n, pad) values (2, null, ${pad})`,
+    /^null value in column "n" of relation "hh_scratch" violates not-null constraint$/,
+  ],
+  [
+    'CHECK',
+    `insert into hh_scratch (id, n, c, pad) values (2, 'two', -1, ${pad})`,
+    /^new row for relation "hh_scratch" violates check constraint "hh_scratch_c_check"$/,
+  ],
+  [
+    'unique',
+    `insert into hh_scratch (id, n, u, pad) values (2, 'two', 'taken', ${pad})`,
+    /^duplicate key value violates unique constraint "uq_scratch_u" \(Key \(u\)=\(taken\) already exists\.\)$/,
+  ],
+  [
+    'foreign key',
+    `insert into hh_scratch (id, n, p, pad) values (2, 'two', 99, ${pad})`,
+    /^insert or update on table "hh_scratch" violates foreign key constraint "fk_scratch_p" \(Key \(p\)=\(99\) is not present in table "hh_scratch_parent"\.\)$/,
+  ],
 ];
 
 describe('a real constraint violation, read directly', () => {
-  test.each(violations)('%s: the server\'s message (and a short key DETAIL), never the statement or the row dump', async (_what, sql, expected) => {
-    const err = await driverError(sql);
-    expect(errorText(err)).toMatch(expected);
-    expect(errorMessageOf(err)).toMatch(expected);
-    expect(errorMessageOf(err)).not.toMatch(NOT_IN_A_LINE);
-    expect(failureSource(err)).toBe('database');
-    expect(databaseFailureKind(err)).toBe('statement');
-    const line = classifyError(err).line;
-    expect(line).toMatch(expected.source.slice(1, 30));
-    expect(line).not.toMatch(NOT_IN_A_LINE);
-    expect(line).not.toMatch(/PostgreSQL is running|cluster/);
-  });
+  test.each(violations)(
+    "%s: the server's message (and a short key DETAIL), never the statement or the row dump",
+    async (_what, sql, expected) => {
+      const err = await driverError(sql);
+      expect(errorText(err)).toMatch(expected);
+      expect(errorMessageOf(err)).toMatch(expected);
+      expect(errorMessageOf(err)).not.toMatch(NOT_IN_A_LINE);
+      expect(failureSource(err)).toBe('database');
+      expect(databaseFailureKind(err)).toBe('statement');
+      const line = classifyError(err).line;
+      expect(line).toMatch(expected.source.slice(1, 30));
+      expect(line).not.toMatch(NOT_IN_A_LINE);
+      expect(line).not.toMatch(/PostgreSQL is running|cluster/);
+    },
+  );
 });
 
 describe('a real constraint violation during a sync run', () => {
@@ -120,26 +146,33 @@ describe('a real constraint violation during a sync run', () => {
     ],
   ];
 
-  test.each(breakages)('%s: report, run record and CLI line lead with the server\'s message, one line', async (_what, breakIt, repair, expected) => {
-    await withPg(db.url, (c) => c.query(breakIt));
-    try {
-      const report = await ledger.sync.syncDesiredState('g2');
-      expect(report.status).toBe('failed');
-      expect(report.errorMessage).toMatch(expected);
-      expect(report.errorMessage).not.toMatch(NOT_IN_A_LINE);
-      expect(report.details.failure).toMatchObject({ source: 'database', database: 'statement' });
-      const [row] = (await withPg(db.url, (c) => c.query('SELECT error_message FROM sync_operation WHERE id = $1', [report.id]))).rows;
-      expect(row.error_message).toBe(report.errorMessage);
-      const line = failureLine(report);
-      expect(line).toMatch(/^desired sync of fabric g2 failed: /);
-      expect(line).toContain(report.errorMessage!);
-      expect(line).toMatch(/check the ledger database: it refused a statement \(`hh-sync doctor` checks its schema\); nothing of this run was stored$/);
-      expect(line).not.toMatch(/PostgreSQL is running|cluster/);
-      expect(line.length).toBeLessThan(400);
-    } finally {
-      await withPg(db.url, (c) => c.query(repair));
-    }
-  });
+  test.each(breakages)(
+    "%s: report, run record and CLI line lead with the server's message, one line",
+    async (_what, breakIt, repair, expected) => {
+      await withPg(db.url, (c) => c.query(breakIt));
+      try {
+        const report = await ledger.sync.syncDesiredState('g2');
+        expect(report.status).toBe('failed');
+        expect(report.errorMessage).toMatch(expected);
+        expect(report.errorMessage).not.toMatch(NOT_IN_A_LINE);
+        expect(report.details.failure).toMatchObject({ source: 'database', database: 'statement' });
+        const [row] = (
+          await withPg(db.url, (c) => c.query('SELECT error_message FROM sync_operation WHERE id = $1', [report.id]))
+        ).rows;
+        expect(row.error_message).toBe(report.errorMessage);
+        const line = failureLine(report);
+        expect(line).toMatch(/^desired sync of fabric g2 failed: /);
+        expect(line).toContain(report.errorMessage!);
+        expect(line).toMatch(
+          /check the ledger database: it refused a statement \(`hh-sync doctor` checks its schema\); nothing of this run was stored$/,
+        );
+        expect(line).not.toMatch(/PostgreSQL is running|cluster/);
+        expect(line.length).toBeLessThan(400);
+      } finally {
+        await withPg(db.url, (c) => c.query(repair));
+      }
+    },
+  );
 });
 
 // pg_terminate_backend needs a real server (PGlite has one backend and no such function that ends it).
@@ -150,7 +183,9 @@ describeWithServer('a connection the server terminated (needs a PostgreSQL serve
       const err = await opened.orm.em
         .fork()
         .transactional(async (em) => {
-          const [{ pid }] = await em.getConnection().execute<[{ pid: number }]>('select pg_backend_pid() as pid', [], 'all', em.getTransactionContext());
+          const [{ pid }] = await em
+            .getConnection()
+            .execute<[{ pid: number }]>('select pg_backend_pid() as pid', [], 'all', em.getTransactionContext());
           await withPg(db.url, async (c) => {
             await c.query('SELECT pg_terminate_backend($1)', [pid]);
             // Wait until the server has ended the backend, so its message has reached our (idle) connection.
@@ -168,7 +203,9 @@ describeWithServer('a connection the server terminated (needs a PostgreSQL serve
         );
       expect(errorText(err)).toMatch(/^terminating connection due to administrator command/);
       expect(databaseFailureKind(err)).toBe('connection');
-      expect(classifyError(err).line).toMatch(/^terminating connection due to administrator command.*; check --database-url .* and that PostgreSQL is running$/);
+      expect(classifyError(err).line).toMatch(
+        /^terminating connection due to administrator command.*; check --database-url .* and that PostgreSQL is running$/,
+      );
     } finally {
       await opened.close();
     }

@@ -16,7 +16,8 @@ beforeAll(async () => {
 afterAll(async () => ifSetUp(db)?.close());
 
 // Through the transaction's own connection (the ledger's query helper), as the sync does.
-const lockTimeout = async (tem: EntityManager) => (await query<{ v: string }>(tem, `SELECT current_setting('lock_timeout') AS v`))[0]!.v;
+const lockTimeout = async (tem: EntityManager) =>
+  (await query<{ v: string }>(tem, `SELECT current_setting('lock_timeout') AS v`))[0]!.v;
 
 test.each([
   ['a host SET LOCAL', `SET LOCAL lock_timeout = '7s'`, '7s'],

@@ -21,7 +21,10 @@ afterAll(async () => {
 });
 
 async function storedUrls(): Promise<string> {
-  const rows = await db.orm.em.fork().getConnection().execute('SELECT git_repository, api_server_url FROM hedgehog_fabric');
+  const rows = await db.orm.em
+    .fork()
+    .getConnection()
+    .execute('SELECT git_repository, api_server_url FROM hedgehog_fabric');
   return JSON.stringify(rows);
 }
 
@@ -37,7 +40,11 @@ async function refusal(p: Promise<unknown>): Promise<Error> {
 describe.each([
   ['a token as the user name', `https://${TOKEN}@github.com/org/fabric.git`, 'https://github.com/org/fabric.git'],
   ['a password', `https://user:${TOKEN}@git.example.com/fabric.git`, 'https://git.example.com/fabric.git'],
-  ['a token in the query', `https://git.example.com/fabric.git?access_token=${TOKEN}`, 'https://git.example.com/fabric.git'],
+  [
+    'a token in the query',
+    `https://git.example.com/fabric.git?access_token=${TOKEN}`,
+    'https://git.example.com/fabric.git',
+  ],
   ['an ssh token user', `ssh://${TOKEN}@git.example.com/fabric.git`, 'ssh://git.example.com/fabric.git'],
 ])('gitRepository with %s', (_what, url, clean) => {
   test('create refuses it in one line naming where credentials go, without the token; nothing is stored', async () => {

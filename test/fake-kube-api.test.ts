@@ -33,7 +33,12 @@ function vpc(name: string, namespace = 'default', labels: Record<string, string>
 }
 
 function server(name: string, namespace = 'default'): object {
-  return { apiVersion: `${WIRING_GROUP}/${V}`, kind: 'Server', metadata: { name, namespace }, spec: { description: name } };
+  return {
+    apiVersion: `${WIRING_GROUP}/${V}`,
+    kind: 'Server',
+    metadata: { name, namespace },
+    spec: { description: name },
+  };
 }
 
 type List = KubernetesListObject<KubeObject & KubernetesObject> & {
@@ -73,19 +78,27 @@ async function watch(kc: KubeConfig, path: string, params: Record<string, string
     ended: () => ended,
     error: () => error,
     // An ERROR event's object is a Status, which need not have metadata.
-    names: (type?: string) => events.filter((e) => !type || e.type === type).map((e) => (e.object.metadata as KubeObject['metadata'] | undefined)?.name),
+    names: (type?: string) =>
+      events
+        .filter((e) => !type || e.type === type)
+        .map((e) => (e.object.metadata as KubeObject['metadata'] | undefined)?.name),
     abort: () => controller.abort(),
   };
 }
 
 /** Raw GET; resolves with status, headers and body text (rejects when the socket breaks). */
-function rawGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string; body: string; headers: Record<string, unknown> }> {
+function rawGet(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; type: string; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { headers, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body, headers: res.headers }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body, headers: res.headers }),
+      );
       res.on('error', (e) => reject(Object.assign(e, { partial: body })));
       res.on('aborted', () => reject(Object.assign(new Error('aborted'), { partial: body })));
     });
@@ -109,7 +122,11 @@ function rawGetPartial(url: string): Promise<{ body: string; broken: boolean }> 
   });
 }
 
-function expectStatusBody(r: { status: number; type: string; body: string }, code: number, reason: string): Record<string, any> {
+function expectStatusBody(
+  r: { status: number; type: string; body: string },
+  code: number,
+  reason: string,
+): Record<string, any> {
   expect(r.status).toBe(code);
   expect(r.type).toBe('application/json');
   const s = JSON.parse(r.body);
@@ -146,7 +163,13 @@ describe('FakeKubeApi', () => {
   const listAll = (extra: Record<string, unknown> = {}) =>
     co.listClusterCustomObject({ group: VPC_GROUP, version: V, plural: 'vpcs', ...extra }) as Promise<List>;
   const listNs = (namespace: string, extra: Record<string, unknown> = {}) =>
-    co.listNamespacedCustomObject({ group: VPC_GROUP, version: V, plural: 'vpcs', namespace, ...extra }) as Promise<List>;
+    co.listNamespacedCustomObject({
+      group: VPC_GROUP,
+      version: V,
+      plural: 'vpcs',
+      namespace,
+      ...extra,
+    }) as Promise<List>;
 
   describe('discovery', () => {
     test('/apis lists both fabric groups with their preferred version (ApisApi.getAPIVersions)', async () => {
@@ -166,7 +189,9 @@ describe('FakeKubeApi', () => {
       expect(list).toMatchObject({ kind: 'APIResourceList', groupVersion: `${VPC_GROUP}/${V}` });
       const main = list.resources.filter((x: { name: string }) => !x.name.includes('/'));
       expect(main.map((x: { kind: string }) => x.kind).sort()).toEqual(
-        FABRIC_KINDS.filter((k) => k.group === VPC_GROUP).map((k) => k.kind).sort(),
+        FABRIC_KINDS.filter((k) => k.group === VPC_GROUP)
+          .map((k) => k.kind)
+          .sort(),
       );
       expect(main.find((x: { kind: string }) => x.kind === 'VPC')).toMatchObject({
         name: 'vpcs',
@@ -189,7 +214,10 @@ describe('FakeKubeApi', () => {
         expect(groups.groups.map((g) => g.name)).toEqual([WIRING_GROUP]);
         expectStatusBody(await rawGet(`${partial.url}/apis/${VPC_GROUP}/${V}`), 404, 'NotFound');
         const err = await apiError(
-          partial.kubeConfig().makeApiClient(CustomObjectsApi).listClusterCustomObject({ group: VPC_GROUP, version: V, plural: 'vpcs' }),
+          partial
+            .kubeConfig()
+            .makeApiClient(CustomObjectsApi)
+            .listClusterCustomObject({ group: VPC_GROUP, version: V, plural: 'vpcs' }),
         );
         expect(err.code).toBe(404);
         expect(() => partial.create(vpc('x'))).toThrow(/not served/);
@@ -218,7 +246,10 @@ describe('FakeKubeApi', () => {
         expect(crds.items.map((c) => c.metadata?.name)).toEqual([`vpcs.${VPC_GROUP}`]);
         expect((await ext.readCustomResourceDefinition({ name: `vpcs.${VPC_GROUP}` })).spec.group).toBe(VPC_GROUP);
         const list = JSON.parse((await rawGet(`${withCrds.url}/apis/${VPC_GROUP}/${V}`)).body);
-        expect(list.resources.find((x: { name: string }) => x.name === 'vpcs')).toMatchObject({ shortNames: ['v'], categories: ['hedgehog'] });
+        expect(list.resources.find((x: { name: string }) => x.name === 'vpcs')).toMatchObject({
+          shortNames: ['v'],
+          categories: ['hedgehog'],
+        });
       } finally {
         await withCrds.stop();
       }
@@ -253,9 +284,12 @@ describe('FakeKubeApi', () => {
       expect(same.metadata.resourceVersion).toBe(respec.metadata.resourceVersion);
       expect(api.resourceVersion).toBe(rv);
       // A stale resourceVersion is a conflict, as on the real server.
-      expect(() => api.update({ ...vpc('a'), metadata: { name: 'a', namespace: 'default', resourceVersion: a.metadata.resourceVersion } })).toThrow(
-        /has been modified/,
-      );
+      expect(() =>
+        api.update({
+          ...vpc('a'),
+          metadata: { name: 'a', namespace: 'default', resourceVersion: a.metadata.resourceVersion },
+        }),
+      ).toThrow(/has been modified/);
       expect(() => api.update(vpc('missing'))).toThrow(/not found/);
     });
 
@@ -303,7 +337,13 @@ describe('FakeKubeApi', () => {
 
     test('single GET and 404 NotFound Status for a missing object', async () => {
       api.create(vpc('a', 'ns1'));
-      const got = (await co.getNamespacedCustomObject({ group: VPC_GROUP, version: V, plural: 'vpcs', namespace: 'ns1', name: 'a' })) as KubeObject;
+      const got = (await co.getNamespacedCustomObject({
+        group: VPC_GROUP,
+        version: V,
+        plural: 'vpcs',
+        namespace: 'ns1',
+        name: 'a',
+      })) as KubeObject;
       expect(got.metadata.name).toBe('a');
       const r = await rawGet(`${api.url}/apis/${VPC_GROUP}/${V}/namespaces/ns1/vpcs/zz`);
       const s = expectStatusBody(r, 404, 'NotFound');
@@ -348,7 +388,14 @@ describe('FakeKubeApi', () => {
       api.update(vpc('e', 'default', { changed: 'yes' }));
       const p2 = await listAll({ limit: 2, _continue: p1.metadata.continue });
       const p3 = await listAll({ limit: 2, _continue: p2.metadata.continue });
-      expect([...p1.items, ...p2.items, ...p3.items].map((o) => o.metadata.name)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+      expect([...p1.items, ...p2.items, ...p3.items].map((o) => o.metadata.name)).toEqual([
+        'a',
+        'b',
+        'c',
+        'd',
+        'e',
+        'f',
+      ]);
       expect(p3.items.find((o) => o.metadata.name === 'e')!.metadata.labels).toEqual({});
       expect(p3.metadata.resourceVersion).toBe(p1.metadata.resourceVersion);
       expect(p3.metadata.continue).toBeUndefined();
@@ -381,9 +428,22 @@ describe('FakeKubeApi', () => {
       try {
         short.load(['a', 'b', 'c'].map((n) => vpc(n)));
         const sco = short.kubeConfig().makeApiClient(CustomObjectsApi);
-        const p1 = (await sco.listClusterCustomObject({ group: VPC_GROUP, version: V, plural: 'vpcs', limit: 1 })) as List;
+        const p1 = (await sco.listClusterCustomObject({
+          group: VPC_GROUP,
+          version: V,
+          plural: 'vpcs',
+          limit: 1,
+        })) as List;
         await new Promise((r) => setTimeout(r, 60));
-        const err = await apiError(sco.listClusterCustomObject({ group: VPC_GROUP, version: V, plural: 'vpcs', limit: 1, _continue: p1.metadata.continue }));
+        const err = await apiError(
+          sco.listClusterCustomObject({
+            group: VPC_GROUP,
+            version: V,
+            plural: 'vpcs',
+            limit: 1,
+            _continue: p1.metadata.continue,
+          }),
+        );
         expect(err.code).toBe(410);
       } finally {
         await short.stop();
@@ -396,7 +456,11 @@ describe('FakeKubeApi', () => {
     });
 
     test('a garbled continue token is 400 BadRequest', async () => {
-      const s = expectStatusBody(await rawGet(`${api.url}/apis/${VPC_GROUP}/${V}/vpcs?limit=1&continue=%25%25garbage`), 400, 'BadRequest');
+      const s = expectStatusBody(
+        await rawGet(`${api.url}/apis/${VPC_GROUP}/${V}/vpcs?limit=1&continue=%25%25garbage`),
+        400,
+        'BadRequest',
+      );
       expect(s.message).toMatch(/continue/);
     });
 
@@ -422,8 +486,14 @@ describe('FakeKubeApi', () => {
 
     test('invalid list options are 422 Invalid', async () => {
       const r = await rawGet(`${api.url}/apis/${VPC_GROUP}/${V}/vpcs?resourceVersionMatch=Exact`);
-      expect(expectStatusBody(r, 422, 'Invalid').message).toMatch(/resourceVersionMatch is forbidden unless resourceVersion is provided/);
-      expectStatusBody(await rawGet(`${api.url}/apis/${VPC_GROUP}/${V}/vpcs?resourceVersion=0&resourceVersionMatch=Exact`), 422, 'Invalid');
+      expect(expectStatusBody(r, 422, 'Invalid').message).toMatch(
+        /resourceVersionMatch is forbidden unless resourceVersion is provided/,
+      );
+      expectStatusBody(
+        await rawGet(`${api.url}/apis/${VPC_GROUP}/${V}/vpcs?resourceVersion=0&resourceVersionMatch=Exact`),
+        422,
+        'Invalid',
+      );
     });
   });
 
@@ -466,7 +536,11 @@ describe('FakeKubeApi', () => {
     });
 
     test('both selectors together, per namespace, paged (no remainingItemCount when filtered)', async () => {
-      expect((await listNs('ns1', { labelSelector: 'tier', fieldSelector: 'metadata.name!=b' })).items.map((o) => o.metadata.name)).toEqual(['a']);
+      expect(
+        (await listNs('ns1', { labelSelector: 'tier', fieldSelector: 'metadata.name!=b' })).items.map(
+          (o) => o.metadata.name,
+        ),
+      ).toEqual(['a']);
       const p1 = await listAll({ labelSelector: 'tier', limit: 2 });
       expect(p1.items.map((o) => o.metadata.name)).toEqual(['a', 'b']);
       expect(p1.metadata.remainingItemCount).toBeUndefined();
@@ -556,7 +630,11 @@ describe('FakeKubeApi', () => {
       await new Promise((r) => setTimeout(r, 250));
       expect(plain.events).toEqual([]);
       const bm = marked.events.find((e) => e.type === 'BOOKMARK')!;
-      expect(bm.object).toMatchObject({ kind: 'VPC', apiVersion: `${VPC_GROUP}/${V}`, metadata: { resourceVersion: api.resourceVersion } });
+      expect(bm.object).toMatchObject({
+        kind: 'VPC',
+        apiVersion: `${VPC_GROUP}/${V}`,
+        metadata: { resourceVersion: api.resourceVersion },
+      });
       plain.abort();
       marked.abort();
     });
@@ -599,7 +677,9 @@ describe('FakeKubeApi', () => {
         const w = await watch(small.kubeConfig(), path, { resourceVersion: old });
         await until(() => w.ended());
         expect(w.events[0]!.object).toMatchObject({ code: 410 });
-        const recent = await watch(small.kubeConfig(), path, { resourceVersion: String(Number(small.resourceVersion) - 2) });
+        const recent = await watch(small.kubeConfig(), path, {
+          resourceVersion: String(Number(small.resourceVersion) - 2),
+        });
         await until(() => recent.events.length === 2);
         expect(recent.names()).toEqual(['d', 'e']);
         recent.abort();
@@ -657,7 +737,12 @@ describe('FakeKubeApi', () => {
         api.compact();
         await until(() => lists() > listsBefore, 5000, 'a relist');
         await until(() => informer.list().length === 4, 5000, 'the cache to converge');
-        expect(informer.list().map((o) => o.metadata!.name).sort()).toEqual(['b', 'c', 'd', 'e']);
+        expect(
+          informer
+            .list()
+            .map((o) => o.metadata!.name)
+            .sort(),
+        ).toEqual(['b', 'c', 'd', 'e']);
       } finally {
         await informer.stop();
       }
@@ -677,7 +762,9 @@ describe('FakeKubeApi', () => {
 
     test('the right bearer token lists; none or a wrong one is 401 (ApiException without a body)', async () => {
       const ok = secured.kubeConfig().makeApiClient(CustomObjectsApi);
-      expect(((await ok.listClusterCustomObject({ group: VPC_GROUP, version: V, plural: 'vpcs' })) as List).items).toHaveLength(1);
+      expect(
+        ((await ok.listClusterCustomObject({ group: VPC_GROUP, version: V, plural: 'vpcs' })) as List).items,
+      ).toHaveLength(1);
       for (const token of ['', 'wrong']) {
         const bad = secured.kubeConfig({ token }).makeApiClient(CustomObjectsApi);
         const err = await apiError(bad.listClusterCustomObject({ group: VPC_GROUP, version: V, plural: 'vpcs' }));
@@ -701,11 +788,21 @@ describe('FakeKubeApi', () => {
       loaded.loadFromString(secured.kubeconfigYaml());
       expect(loaded.getCurrentContext()).toBe('fake');
       expect(loaded.getCurrentCluster()!.skipTLSVerify).toBe(true);
-      const list = (await loaded.makeApiClient(CustomObjectsApi).listClusterCustomObject({ group: VPC_GROUP, version: V, plural: 'vpcs' })) as List;
+      const list = (await loaded
+        .makeApiClient(CustomObjectsApi)
+        .listClusterCustomObject({ group: VPC_GROUP, version: V, plural: 'vpcs' })) as List;
       expect(list.items).toHaveLength(1);
       const bad = new KubeConfig();
       bad.loadFromString(secured.kubeconfigYaml({ token: 'nope' }));
-      expect((await apiError(bad.makeApiClient(CustomObjectsApi).listClusterCustomObject({ group: VPC_GROUP, version: V, plural: 'vpcs' }))).code).toBe(401);
+      expect(
+        (
+          await apiError(
+            bad
+              .makeApiClient(CustomObjectsApi)
+              .listClusterCustomObject({ group: VPC_GROUP, version: V, plural: 'vpcs' }),
+          )
+        ).code,
+      ).toBe(401);
     });
   });
 
@@ -752,7 +849,9 @@ describe('FakeKubeApi', () => {
       expect((await apiError(servers())).code).toBe(503);
       expect((await apiError(servers())).code).toBe(503);
       expect((await listAll()).items).toHaveLength(1);
-      expect((await apiError(co.listClusterCustomObject({ group: VPC_GROUP, version: V, plural: 'externals' }))).code).toBe(404);
+      expect(
+        (await apiError(co.listClusterCustomObject({ group: VPC_GROUP, version: V, plural: 'externals' }))).code,
+      ).toBe(404);
       const w = await watch(kc, listPath);
       await until(() => w.ended());
       expect((w.error() as { statusCode?: number }).statusCode).toBe(500);
@@ -817,8 +916,15 @@ describe('FakeKubeApi', () => {
       expectStatusBody(await rawGet(`${api.url}/apis/unknown.group/v1`), 404, 'NotFound');
       expectStatusBody(await rawGet(`${api.url}/apis/${VPC_GROUP}/v9/vpcs`), 404, 'NotFound');
       expectStatusBody(await rawGet(`${api.url}/apis/${VPC_GROUP}/${V}/vpcs/name-without-namespace`), 404, 'NotFound');
-      const post = await fetch(`${api.url}/apis/${VPC_GROUP}/${V}/namespaces/default/vpcs`, { method: 'POST', body: '{}' });
-      expectStatusBody({ status: post.status, type: post.headers.get('content-type')!, body: await post.text() }, 405, 'MethodNotAllowed');
+      const post = await fetch(`${api.url}/apis/${VPC_GROUP}/${V}/namespaces/default/vpcs`, {
+        method: 'POST',
+        body: '{}',
+      });
+      expectStatusBody(
+        { status: post.status, type: post.headers.get('content-type')!, body: await post.text() },
+        405,
+        'MethodNotAllowed',
+      );
     });
 
     test('a watch stream is chunked application/json, one JSON object per line', async () => {
@@ -827,7 +933,10 @@ describe('FakeKubeApi', () => {
       expect(r.status).toBe(200);
       expect(r.type).toBe('application/json');
       expect(r.headers['transfer-encoding']).toBe('chunked');
-      const lines = r.body.trim().split('\n').map((l) => JSON.parse(l));
+      const lines = r.body
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(lines).toEqual([{ type: 'ADDED', object: api.get('VPC', 'default', 'a') }]);
     });
 

@@ -51,16 +51,23 @@ describe('openDatabase (embedded)', () => {
       expect(readdirSync(dataDir).sort()).toEqual(['db', 'hh-sync.lock']); // no build directory left beside it
       expect(readdirSync(join(dataDir, 'db'))).toContain('PG_VERSION');
       expect(readdirSync(join(dataDir, 'db'))).not.toContain('leftover');
-      const settings = await withPg(server.url, async (c) => (await c.query(`SELECT current_setting('shared_buffers') AS sb`)).rows[0]);
+      const settings = await withPg(
+        server.url,
+        async (c) => (await c.query(`SELECT current_setting('shared_buffers') AS sb`)).rows[0],
+      );
       expect(settings).toEqual({ sb: '16MB' });
     } finally {
       await server.stop();
     }
-    await expect(startEmbeddedPostgres({ dataDir: 'memory', sharedBuffers: '16 MB; DROP' })).rejects.toThrow(/sharedBuffers must look like 16MB/);
+    await expect(startEmbeddedPostgres({ dataDir: 'memory', sharedBuffers: '16 MB; DROP' })).rejects.toThrow(
+      /sharedBuffers must look like 16MB/,
+    );
   });
 
   test('a data-directory dump is for an in-memory database only (the test databases start from one)', async () => {
-    await expect(startEmbeddedPostgres({ dataDir: join(dir, 'not-memory'), loadDataDir: new Blob([]) })).rejects.toThrow(/in-memory database .* only/);
+    await expect(
+      startEmbeddedPostgres({ dataDir: join(dir, 'not-memory'), loadDataDir: new Blob([]) }),
+    ).rejects.toThrow(/in-memory database .* only/);
   });
 
   test('migrate: false leaves the database empty', async () => {

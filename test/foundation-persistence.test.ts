@@ -48,10 +48,30 @@ test('em.create + flush with only the required properties, for every entity', as
   await em.flush(); // the history row names its fabric by id (a plain column), so the fabric needs one first
   const tr = em.create(StateTransition, { fabricId: fabric.id, resource, toState: 'draft' });
   await em.flush();
-  expect(await rawRow('hedgehog_fabric', fabric.id)).toMatchObject({ name: 'create-flush', status: 'active', sync_interval_seconds: 300, namespaces: [] });
-  expect(await rawRow('hedgehog_resource', resource.id)).toMatchObject({ namespace: 'default', resource_state: 'draft', drift_score: 0, external_modifications: [] });
-  expect(await rawRow('sync_operation', op.id)).toMatchObject({ type: 'actual', status: 'pending', errors: [], finished_at: null });
-  expect(await rawRow('state_transition', tr.id)).toMatchObject({ trigger: 'sync', reason: '', context: {}, from_state: null });
+  expect(await rawRow('hedgehog_fabric', fabric.id)).toMatchObject({
+    name: 'create-flush',
+    status: 'active',
+    sync_interval_seconds: 300,
+    namespaces: [],
+  });
+  expect(await rawRow('hedgehog_resource', resource.id)).toMatchObject({
+    namespace: 'default',
+    resource_state: 'draft',
+    drift_score: 0,
+    external_modifications: [],
+  });
+  expect(await rawRow('sync_operation', op.id)).toMatchObject({
+    type: 'actual',
+    status: 'pending',
+    errors: [],
+    finished_at: null,
+  });
+  expect(await rawRow('state_transition', tr.id)).toMatchObject({
+    trigger: 'sync',
+    reason: '',
+    context: {},
+    from_state: null,
+  });
 });
 
 test('em.insert with a plain sparse object relies on the database defaults', async () => {
@@ -85,8 +105,11 @@ test('em.insertMany and em.upsertMany with sparse rows of different shapes', asy
     { fabric: fabricId, kind: 'Switch', name: 'up-d', externalModifications: [{ by: 'kubectl' }] },
   ];
   await em.upsertMany(HedgehogResource, rows, { onConflictFields: ['fabric', 'kind', 'namespace', 'name'] });
-  const back = await withPg(db.url, async (c) =>
-    (await c.query(`select * from hedgehog_resource where name like 'up-%' or name like 'many-%' order by name`)).rows,
+  const back = await withPg(
+    db.url,
+    async (c) =>
+      (await c.query(`select * from hedgehog_resource where name like 'up-%' or name like 'many-%' order by name`))
+        .rows,
   );
   expect(back.map((r) => r.name)).toEqual(['many-a', 'many-b', 'up-a', 'up-b', 'up-c', 'up-d']);
   for (const r of back) {
@@ -95,9 +118,18 @@ test('em.insertMany and em.upsertMany with sparse rows of different shapes', asy
     expect(r.custom_field_data).toEqual({});
     expect(r.created).toBeInstanceOf(Date);
   }
-  expect(back.find((r) => r.name === 'up-a')).toMatchObject({ namespace: 'default', drift_score: 0, drift_severity: 'none', actual_spec: null });
+  expect(back.find((r) => r.name === 'up-a')).toMatchObject({
+    namespace: 'default',
+    drift_score: 0,
+    drift_severity: 'none',
+    actual_spec: null,
+  });
   expect(back.find((r) => r.name === 'up-b')).toMatchObject({ drift_score: 0.5, drift_severity: 'medium' });
-  expect(back.find((r) => r.name === 'up-c')).toMatchObject({ namespace: 'tenant-b', actual_spec: { a: 1 }, actual_uid: 'uid-c' });
+  expect(back.find((r) => r.name === 'up-c')).toMatchObject({
+    namespace: 'tenant-b',
+    actual_spec: { a: 1 },
+    actual_uid: 'uid-c',
+  });
   expect(back.find((r) => r.name === 'up-d')).toMatchObject({ external_modifications: [{ by: 'kubectl' }] });
   expect(back.find((r) => r.name === 'many-b')).toMatchObject({ namespace: 'tenant-a', labels: { team: 'net' } });
 
@@ -110,8 +142,14 @@ test('em.insertMany and em.upsertMany with sparse rows of different shapes', asy
     ],
     { onConflictFields: ['fabric', 'kind', 'namespace', 'name'] },
   );
-  const again = await withPg(db.url, async (c) =>
-    (await c.query(`select name, drift_score, actual_uid from hedgehog_resource where name in ('up-a', 'up-c') order by name`)).rows,
+  const again = await withPg(
+    db.url,
+    async (c) =>
+      (
+        await c.query(
+          `select name, drift_score, actual_uid from hedgehog_resource where name in ('up-a', 'up-c') order by name`,
+        )
+      ).rows,
   );
   expect(again).toEqual([
     { name: 'up-a', drift_score: 0.25, actual_uid: null },
@@ -121,18 +159,25 @@ test('em.insertMany and em.upsertMany with sparse rows of different shapes', asy
 
 // --- Property-based: any subset of optional fields, any valid values ---
 
-const dnsLabel = fc
-  .stringMatching(/^[a-z0-9]([-a-z0-9]{0,20}[a-z0-9])?$/)
-  .filter((s) => s.length <= 63);
+const dnsLabel = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,20}[a-z0-9])?$/).filter((s) => s.length <= 63);
 const text = fc.string({ maxLength: 40 });
-const jsonLeaf = fc.oneof(fc.string({ maxLength: 12 }), fc.integer({ min: -1e6, max: 1e6 }), fc.boolean(), fc.constant(null));
+const jsonLeaf = fc.oneof(
+  fc.string({ maxLength: 12 }),
+  fc.integer({ min: -1e6, max: 1e6 }),
+  fc.boolean(),
+  fc.constant(null),
+);
 const jsonValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, jsonLeaf, tie('array'), tie('object')),
   array: fc.array(tie('value'), { maxLength: 3 }),
   object: fc.dictionary(fc.string({ maxLength: 8 }), tie('value'), { maxKeys: 3 }),
 })).value;
 const jsonObject = fc.dictionary(fc.string({ maxLength: 8 }), jsonValue, { maxKeys: 4 });
-const date = fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true });
+const date = fc.date({
+  min: new Date('2000-01-01T00:00:00Z'),
+  max: new Date('2100-01-01T00:00:00Z'),
+  noInvalidDate: true,
+});
 const score = fc.double({ min: 0, max: 1, noNaN: true }).map((v) => (Object.is(v, -0) ? 0 : v));
 const count = fc.integer({ min: 0, max: 2 ** 31 - 1 });
 const stringMap = fc.dictionary(fc.string({ maxLength: 10 }), fc.string({ maxLength: 10 }), { maxKeys: 4 });
@@ -212,7 +257,8 @@ test('property: any subset of optional fields with valid values persists and rea
       const loaded = await fork().findOneOrFail(HedgehogResource, id);
       const fresh = new HedgehogResource();
       for (const key of Object.keys(optionalResourceFields)) {
-        const expected = key in fields ? (fields as Record<string, unknown>)[key] : (fresh as unknown as Record<string, unknown>)[key];
+        const expected =
+          key in fields ? (fields as Record<string, unknown>)[key] : (fresh as unknown as Record<string, unknown>)[key];
         expect({ key, value: (loaded as unknown as Record<string, unknown>)[key] }).toEqual({ key, value: expected });
       }
     }),

@@ -14,7 +14,9 @@ beforeAll(async () => {
 });
 
 test('every column has a rationale, and every rationale names a column', () => {
-  const columns = ledgerColumns(metadata).map((c) => `${c.table}.${c.column}`).sort();
+  const columns = ledgerColumns(metadata)
+    .map((c) => `${c.table}.${c.column}`)
+    .sort();
   const documented = Object.entries(SCHEMA_RATIONALE)
     .flatMap(([table, cols]) => Object.keys(cols).map((c) => `${table}.${c}`))
     .sort();

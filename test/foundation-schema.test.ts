@@ -29,9 +29,12 @@ interface LiveColumn {
 }
 
 async function liveColumns(): Promise<LiveColumn[]> {
-  return withPg(db.url, async (c) =>
-    (
-      await c.query<LiveColumn>(`
+  return withPg(
+    db.url,
+    async (c) =>
+      (
+        await c.query<LiveColumn>(
+          `
         select c.relname as "table", a.attname as "column", format_type(a.atttypid, a.atttypmod) as type,
                a.attnotnull as not_null, pg_get_expr(d.adbin, d.adrelid) as default_expr,
                exists (select 1 from pg_index i where i.indrelid = c.oid and i.indisprimary and a.attnum = any(i.indkey)) as is_pk
@@ -41,9 +44,9 @@ async function liveColumns(): Promise<LiveColumn[]> {
           left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
          where n.nspname = 'public' and c.relname = any($1) and a.attnum > 0 and not a.attisdropped
          order by c.relname, a.attnum`,
-        [ledgerTables(db.orm.getMetadata())],
-      )
-    ).rows,
+          [ledgerTables(db.orm.getMetadata())],
+        )
+      ).rows,
   );
 }
 
@@ -68,7 +71,9 @@ test('catalog: no NOT NULL column without a default outside the primary key and 
     });
   expect(offenders).toEqual([]);
   // The identity columns really are the required ones (and nothing hides behind the allow-list).
-  const required = live.filter((c) => c.not_null && c.default_expr === null && !c.is_pk).map((c) => `${c.table}.${c.column}`);
+  const required = live
+    .filter((c) => c.not_null && c.default_expr === null && !c.is_pk)
+    .map((c) => `${c.table}.${c.column}`);
   expect(required.sort()).toEqual(
     Object.entries(IDENTITY_COLUMNS)
       .flatMap(([t, cols]) => cols.map((c) => `${t}.${c}`))
@@ -80,8 +85,16 @@ test('every non-identity column is NOT NULL with a default or nullable without o
   for (const c of columns) {
     if (c.primary || c.identity) continue;
     const shape = c.nullable ? 'nullable' : 'defaulted';
-    if (shape === 'nullable') expect({ column: `${c.table}.${c.column}`, default: c.defaultSql }).toEqual({ column: `${c.table}.${c.column}`, default: null });
-    else expect({ column: `${c.table}.${c.column}`, hasDefault: c.defaultSql !== null }).toEqual({ column: `${c.table}.${c.column}`, hasDefault: true });
+    if (shape === 'nullable')
+      expect({ column: `${c.table}.${c.column}`, default: c.defaultSql }).toEqual({
+        column: `${c.table}.${c.column}`,
+        default: null,
+      });
+    else
+      expect({ column: `${c.table}.${c.column}`, hasDefault: c.defaultSql !== null }).toEqual({
+        column: `${c.table}.${c.column}`,
+        hasDefault: true,
+      });
   }
 });
 
@@ -93,7 +106,8 @@ test('metadata default equals the live column default (compared by PostgreSQL) f
       if (c.primary) continue;
       const l = live.get(`${c.table}.${c.column}`)!;
       if (c.defaultSql === null || l.default_expr === null) {
-        if (c.defaultSql !== l.default_expr) mismatches.push(`${c.table}.${c.column}: ${c.defaultSql} vs ${l.default_expr}`);
+        if (c.defaultSql !== l.default_expr)
+          mismatches.push(`${c.table}.${c.column}: ${c.defaultSql} vs ${l.default_expr}`);
         continue;
       }
       const { rows } = await client.query(
@@ -112,15 +126,24 @@ async function insertIdentityOnly(): Promise<Record<string, Record<string, unkno
   return withPg(db.url, async (c) => {
     const fabric = (await c.query(`insert into hedgehog_fabric (name) values ('raw-fabric') returning *`)).rows[0];
     const resource = (
-      await c.query(`insert into hedgehog_resource (fabric_id, kind, name) values ($1, 'VPC', 'raw-vpc') returning *`, [fabric.id])
+      await c.query(`insert into hedgehog_resource (fabric_id, kind, name) values ($1, 'VPC', 'raw-vpc') returning *`, [
+        fabric.id,
+      ])
     ).rows[0];
-    const operation = (await c.query(`insert into sync_operation (fabric_id) values ($1) returning *`, [fabric.id])).rows[0];
-    const transition = (
+    const operation = (await c.query(`insert into sync_operation (fabric_id) values ($1) returning *`, [fabric.id]))
+      .rows[0];
+    const transition =
       // resource_id is not identity: history outlives its resource row (null after the row is deleted).
-      await c.query(`insert into state_transition (fabric_id, to_state) values ($1, 'draft') returning *`, [fabric.id])
-    ).rows[0];
+      (
+        await c.query(`insert into state_transition (fabric_id, to_state) values ($1, 'draft') returning *`, [
+          fabric.id,
+        ])
+      ).rows[0];
     const crdSchema = (
-      await c.query(`insert into fabric_crd_schema (fabric_id, kind, crd_name) values ($1, 'VPC', 'vpcs.vpc.githedgehog.com') returning *`, [fabric.id])
+      await c.query(
+        `insert into fabric_crd_schema (fabric_id, kind, crd_name) values ($1, 'VPC', 'vpcs.vpc.githedgehog.com') returning *`,
+        [fabric.id],
+      )
     ).rows[0];
     return {
       hedgehog_fabric: fabric,

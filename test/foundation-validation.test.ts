@@ -50,15 +50,45 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['a name that is not DNS-1123', { name: 'Bad_Name' }, 'name', /HedgehogResource\.name: invalid value "Bad_Name"/],
   ['a name longer than 253 characters', { name: 'a'.repeat(254) }, 'name', /HedgehogResource\.name: .*253/],
   ['an empty kind', { kind: '' }, 'kind', /HedgehogResource\.kind: invalid value ""/],
-  ['a namespace that is not a DNS-1123 label', { namespace: 'a.b' }, 'namespace', /HedgehogResource\.namespace: invalid value "a\.b"/],
+  [
+    'a namespace that is not a DNS-1123 label',
+    { namespace: 'a.b' },
+    'namespace',
+    /HedgehogResource\.namespace: invalid value "a\.b"/,
+  ],
   ['a namespace longer than 63 characters', { namespace: 'n'.repeat(64) }, 'namespace', /HedgehogResource\.namespace/],
   ['a drift score of 1.5', { driftScore: 1.5 }, 'driftScore', /HedgehogResource\.driftScore: invalid value 1\.5/],
-  ['a negative dependency score', { dependencyScore: -0.1 }, 'dependencyScore', /HedgehogResource\.dependencyScore: invalid value -0\.1/],
-  ['an unknown resource state', { resourceState: 'exploded' }, 'resourceState', /HedgehogResource\.resourceState: invalid value "exploded"/],
-  ['an unknown drift status', { driftStatus: 'sideways' }, 'driftStatus', /HedgehogResource\.driftStatus: invalid value "sideways"/],
+  [
+    'a negative dependency score',
+    { dependencyScore: -0.1 },
+    'dependencyScore',
+    /HedgehogResource\.dependencyScore: invalid value -0\.1/,
+  ],
+  [
+    'an unknown resource state',
+    { resourceState: 'exploded' },
+    'resourceState',
+    /HedgehogResource\.resourceState: invalid value "exploded"/,
+  ],
+  [
+    'an unknown drift status',
+    { driftStatus: 'sideways' },
+    'driftStatus',
+    /HedgehogResource\.driftStatus: invalid value "sideways"/,
+  ],
   ['an unknown sync direction', { syncDirection: 'up' }, 'syncDirection', /HedgehogResource\.syncDirection/],
-  ['a non-list external_modifications', { externalModifications: {} }, 'externalModifications', /HedgehogResource\.externalModifications/],
-  ['a negative attempt counter', { syncAttempts: -1 }, 'syncAttempts', /HedgehogResource\.syncAttempts: invalid value -1/],
+  [
+    'a non-list external_modifications',
+    { externalModifications: {} },
+    'externalModifications',
+    /HedgehogResource\.externalModifications/,
+  ],
+  [
+    'a negative attempt counter',
+    { syncAttempts: -1 },
+    'syncAttempts',
+    /HedgehogResource\.syncAttempts: invalid value -1/,
+  ],
 ];
 
 test.each(cases)('rejects %s before the database', async (_label, patch, field, message) => {
@@ -84,11 +114,18 @@ test('one invalid entity keeps the whole flush out of the database, and names ev
 
 test('updates are validated too', async () => {
   const em = fork();
-  const r = em.create(HedgehogResource, { fabric: em.getReference(HedgehogFabric, fabric.id), kind: 'VPC', name: 'to-update' });
+  const r = em.create(HedgehogResource, {
+    fabric: em.getReference(HedgehogFabric, fabric.id),
+    kind: 'VPC',
+    name: 'to-update',
+  });
   await em.flush();
   r.driftSeverity = 'apocalyptic' as never;
   await expect(em.flush()).rejects.toThrow(/HedgehogResource\.driftSeverity: invalid value "apocalyptic"/);
-  const row = await withPg(db.url, async (c) => (await c.query('select drift_severity from hedgehog_resource where id = $1', [r.id])).rows[0]);
+  const row = await withPg(
+    db.url,
+    async (c) => (await c.query('select drift_severity from hedgehog_resource where id = $1', [r.id])).rows[0],
+  );
   expect(row.drift_severity).toBe('none');
 });
 
@@ -105,7 +142,11 @@ test('the other entities enforce their rules', async () => {
   expect(err.message).toMatch(/SyncOperation\.status: invalid value "done"/);
 
   const em = fork();
-  const r = em.create(HedgehogResource, { fabric: em.getReference(HedgehogFabric, fabric.id), kind: 'VPC', name: 'transition-target' });
+  const r = em.create(HedgehogResource, {
+    fabric: em.getReference(HedgehogFabric, fabric.id),
+    kind: 'VPC',
+    name: 'transition-target',
+  });
   await em.flush();
   em.create(StateTransition, { fabricId: fabric.id, resource: r, toState: 'nowhere' as never });
   await expect(em.flush()).rejects.toThrow(/StateTransition\.toState: invalid value "nowhere"/);
@@ -126,9 +167,18 @@ test('validateEntity accepts a valid new entity of every kind', () => {
 
 test('the database check constraints back the rules for writes that bypass the entities', async () => {
   await expect(
-    withPg(db.url, (c) => c.query(`insert into hedgehog_resource (fabric_id, kind, name, drift_score) values ($1, 'VPC', 'raw-bad', 1.5)`, [fabric.id])),
+    withPg(db.url, (c) =>
+      c.query(`insert into hedgehog_resource (fabric_id, kind, name, drift_score) values ($1, 'VPC', 'raw-bad', 1.5)`, [
+        fabric.id,
+      ]),
+    ),
   ).rejects.toThrow(/hedgehog_resource_drift_score_check/);
   await expect(
-    withPg(db.url, (c) => c.query(`insert into hedgehog_resource (fabric_id, kind, name, resource_state) values ($1, 'VPC', 'raw-bad', 'exploded')`, [fabric.id])),
+    withPg(db.url, (c) =>
+      c.query(
+        `insert into hedgehog_resource (fabric_id, kind, name, resource_state) values ($1, 'VPC', 'raw-bad', 'exploded')`,
+        [fabric.id],
+      ),
+    ),
   ).rejects.toThrow(/resource_state_check/);
 });

@@ -23,7 +23,13 @@ const WITH_SECRETS: [string, string, string, string][] = [
   ['long12', 'ssh://a1b2c3d4e5f6a7b8c9d0e1f2@host/x.git', 'a1b2c3d4e5f6a7b8c9d0e1f2', 'ssh://host/x.git'],
 ];
 
-const LEGITIMATE = ['git@github.com:org/repo.git', 'ssh://git@host/x.git', 'https://host/x.git', 'file:///srv/repo', 'ssh://deploy@host:2222/r.git'];
+const LEGITIMATE = [
+  'git@github.com:org/repo.git',
+  'ssh://git@host/x.git',
+  'https://host/x.git',
+  'file:///srv/repo',
+  'ssh://deploy@host:2222/r.git',
+];
 
 describe('the one rule (stripUrlCredentials and the masking of git messages)', () => {
   test.each(WITH_SECRETS)('%s: %s is stored as %s and masked in messages', (_name, url, secret, stored) => {
@@ -49,7 +55,10 @@ describe('library registry', () => {
   afterAll(async () => db.close());
 
   test.each(WITH_SECRETS)('%s: %s is refused without quoting the secret', async (name, url, secret, stored) => {
-    const err = await fabrics.create(name, { gitRepository: url }).then(() => null, (e: unknown) => e as Error);
+    const err = await fabrics.create(name, { gitRepository: url }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
     expect(err).toBeInstanceOf(InvalidFabricSettingsError);
     expect(err!.message).not.toContain(secret);
     expect(err!.message).toContain(`(${stored})`);
@@ -61,7 +70,6 @@ describe('library registry', () => {
     expect((await fabrics.get(name))?.gitRepository).toBe(url);
   });
 });
-
 
 describe('CLI: fabric add, then fabric list (text and --json)', () => {
   let cliDb: TestDatabase;
@@ -86,7 +94,9 @@ describe('CLI: fabric add, then fabric list (text and --json)', () => {
     const json = await hh([...flags, '--json', 'fabric', 'list']);
     const text = await hh([...flags, 'fabric', 'list']);
     expect(json.code).toBe(0);
-    const listed = new Map((JSON.parse(json.stdout) as { name: string; gitRepository: string }[]).map((f) => [f.name, f.gitRepository]));
+    const listed = new Map(
+      (JSON.parse(json.stdout) as { name: string; gitRepository: string }[]).map((f) => [f.name, f.gitRepository]),
+    );
     for (const [name, , secret, stored] of WITH_SECRETS) {
       expect(listed.get(name)).toBe(stored);
       expect(json.stdout + text.stdout + text.stderr).not.toContain(secret);

@@ -66,13 +66,22 @@ describe('Git source: reading the resolved commit', () => {
       'Switch/default/leaf-02',
     ]);
     const conn = byName(firstRead, 'server-01--unbundled--leaf-01');
-    expect(conn).toMatchObject({ filePath: 'wiring/connections.yml', line: 8, fileHash: sha256(fixtureFiles()['wiring/connections.yml']!) });
-    expect(conn.spec).toEqual({ unbundled: { link: { server: { port: 'server-01/enp2s1' }, switch: { port: 'leaf-01/E1/1' } } } });
+    expect(conn).toMatchObject({
+      filePath: 'wiring/connections.yml',
+      line: 8,
+      fileHash: sha256(fixtureFiles()['wiring/connections.yml']!),
+    });
+    expect(conn.spec).toEqual({
+      unbundled: { link: { server: { port: 'server-01/enp2s1' }, switch: { port: 'leaf-01/E1/1' } } },
+    });
   });
 
   test('a commit changing one spec: only that object changes, and only its file gets a new hash', async () => {
     const files = fixtureFiles();
-    const edited = files['wiring/switches.yaml']!.replace('description: leaf-02', 'description: leaf-02 (moved to rack 2)');
+    const edited = files['wiring/switches.yaml']!.replace(
+      'description: leaf-02',
+      'description: leaf-02 (moved to rack 2)',
+    );
     const second = await commitFiles(repo, { 'wiring/switches.yaml': edited }, { message: 'describe leaf-02' });
     const r = await readDesiredState({ repository: repo });
     expect(r.commit).toBe(second);
@@ -107,12 +116,19 @@ describe('Git source: reading the resolved commit', () => {
     expect(atTag.observations).toEqual(firstRead.observations);
 
     const mainHead = await git(repo, 'rev-parse', 'HEAD');
-    const featureCommit = await commitFiles(repo, { 'servers/extra.yaml': serverDoc('server-99', 'feature branch only') }, { branch: 'feature' });
+    const featureCommit = await commitFiles(
+      repo,
+      { 'servers/extra.yaml': serverDoc('server-99', 'feature branch only') },
+      { branch: 'feature' },
+    );
     await git(repo, 'checkout', '-q', 'main');
     const feature = await readDesiredState({ repository: repo, ref: 'feature' });
     expect(feature.commit).toBe(featureCommit);
     expect(feature.ref).toBe('feature');
-    expect(byName(feature, 'server-99')).toMatchObject({ filePath: 'servers/extra.yaml', spec: { description: 'feature branch only' } });
+    expect(byName(feature, 'server-99')).toMatchObject({
+      filePath: 'servers/extra.yaml',
+      spec: { description: 'feature branch only' },
+    });
 
     const onMain = await readDesiredState({ repository: repo });
     expect(onMain.commit).toBe(mainHead);
@@ -148,7 +164,9 @@ describe('Git source: reading the resolved commit', () => {
     ]);
     const single = await readDesiredState({ repository: repo, ref: 'v1', path: 'vpc/vpcs.yaml' });
     expect(keys(single)).toEqual(['VPC/tenant-a/vpc-1', 'VPCAttachment/tenant-a/vpc-1--server-01']);
-    await expect(readDesiredState({ repository: repo, path: 'no/such/dir' })).rejects.toThrow(/path 'no\/such\/dir' does not exist at commit/);
+    await expect(readDesiredState({ repository: repo, path: 'no/such/dir' })).rejects.toThrow(
+      /path 'no\/such\/dir' does not exist at commit/,
+    );
     await expect(readDesiredState({ repository: repo, path: '../elsewhere' })).rejects.toThrow(DesiredSourceError);
   });
 });
@@ -202,7 +220,9 @@ describe('Git source: conflicts and refusals', () => {
     const big = Buffer.alloc(20 * 1024 * 1024, '# padding line of a very large file\n');
     await createGitRepo(repo, { 'big.yaml': big, 'small.yaml': serverDoc('server-01', 'fine') });
     const r = await readDesiredState({ repository: repo });
-    expect(r.errors).toEqual([{ file: 'big.yaml', reason: `refused: file is ${big.length} bytes, over the limit of ${5 * 1024 * 1024} bytes` }]);
+    expect(r.errors).toEqual([
+      { file: 'big.yaml', reason: `refused: file is ${big.length} bytes, over the limit of ${5 * 1024 * 1024} bytes` },
+    ]);
     expect(keys(r)).toEqual(['Server/default/server-01']);
     expect(r.filesRead).toBe(1);
 
@@ -214,18 +234,34 @@ describe('Git source: conflicts and refusals', () => {
   test('a non-UTF-8 file is reported; other files still land', async () => {
     const repo = newDir();
     await createGitRepo(repo, {
-      'latin1.yaml': Buffer.concat([Buffer.from('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caf'), Buffer.from([0xe9, 0x0a])]),
+      'latin1.yaml': Buffer.concat([
+        Buffer.from('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caf'),
+        Buffer.from([0xe9, 0x0a]),
+      ]),
       'ok.yaml': serverDoc('server-01', 'fine'),
     });
     const r = await readDesiredState({ repository: repo });
-    expect(r.errors).toEqual([expect.objectContaining({ file: 'latin1.yaml', line: 4, reason: expect.stringMatching(/^file is not valid UTF-8/) })]);
+    expect(r.errors).toEqual([
+      expect.objectContaining({
+        file: 'latin1.yaml',
+        line: 4,
+        reason: expect.stringMatching(/^file is not valid UTF-8/),
+      }),
+    ]);
     expect(keys(r)).toEqual(['Server/default/server-01']);
   });
 
   test('an alias bomb in a committed file is refused with its file and line', async () => {
     const repo = newDir();
     const levels = ['a: &a [x,x,x,x,x,x,x,x,x]'];
-    for (const [prev, cur] of [['a', 'b'], ['b', 'c'], ['c', 'd'], ['d', 'e'], ['e', 'f'], ['f', 'g']]) {
+    for (const [prev, cur] of [
+      ['a', 'b'],
+      ['b', 'c'],
+      ['c', 'd'],
+      ['d', 'e'],
+      ['e', 'f'],
+      ['f', 'g'],
+    ]) {
       levels.push(`${cur}: &${cur} [${Array(9).fill(`*${prev}`).join(',')}]`);
     }
     const bomb = `apiVersion: wiring.githedgehog.com/v1beta1\nkind: Server\nmetadata:\n  name: bomb\nspec:\n${levels.map((l) => `  ${l}\n`).join('')}`;
@@ -263,7 +299,10 @@ describe('Git source: nothing from the repository is executed', () => {
 
     const local = await readDesiredState({ repository: repo });
     const cloned = await readDesiredState({ repository: `file://${repo}`, cacheDir: path.join(tmp, 'cache', 'evil') });
-    const refetched = await readDesiredState({ repository: `file://${repo}`, cacheDir: path.join(tmp, 'cache', 'evil') });
+    const refetched = await readDesiredState({
+      repository: `file://${repo}`,
+      cacheDir: path.join(tmp, 'cache', 'evil'),
+    });
     for (const r of [local, cloned, refetched]) expect(keys(r)).toEqual(['Server/default/server-01']);
     expect(existsSync(marker)).toBe(false);
     // The trap is live: a plain git command that runs hooks does trigger it.
@@ -274,23 +313,31 @@ describe('Git source: nothing from the repository is executed', () => {
 
 describe('Git source: repositories that cannot be read', () => {
   test('a missing repository, an unknown ref, an empty repository, a ref on a plain directory', async () => {
-    await expect(readDesiredState({ repository: path.join(tmp, 'nope') })).rejects.toThrow(/repository .*nope does not exist/);
+    await expect(readDesiredState({ repository: path.join(tmp, 'nope') })).rejects.toThrow(
+      /repository .*nope does not exist/,
+    );
 
     const repo = newDir();
     await createGitRepo(repo, { 'a.yaml': serverDoc('server-01', 'x') });
     const unknown = readDesiredState({ repository: repo, ref: 'no-such-branch' });
     await expect(unknown).rejects.toThrow(DesiredSourceError);
     await expect(unknown).rejects.toThrow("ref 'no-such-branch' is not a branch, tag or commit of the repository");
-    await expect(readDesiredState({ repository: repo, ref: '--output=/tmp/x' })).rejects.toThrow(/is not a branch, tag or commit/);
+    await expect(readDesiredState({ repository: repo, ref: '--output=/tmp/x' })).rejects.toThrow(
+      /is not a branch, tag or commit/,
+    );
 
     const empty = newDir();
     await fs.mkdir(empty);
     await git(empty, 'init', '-q', '-b', 'main');
-    await expect(readDesiredState({ repository: empty })).rejects.toThrow('repository has no commit at HEAD (empty repository?)');
+    await expect(readDesiredState({ repository: empty })).rejects.toThrow(
+      'repository has no commit at HEAD (empty repository?)',
+    );
 
     const plain = newDir();
     await writeFiles(plain, { 'a.yaml': serverDoc('server-01', 'x') });
-    await expect(readDesiredState({ repository: plain, ref: 'main' })).rejects.toThrow(/plain directory, not a Git repository/);
+    await expect(readDesiredState({ repository: plain, ref: 'main' })).rejects.toThrow(
+      /plain directory, not a Git repository/,
+    );
   });
 });
 

@@ -70,26 +70,49 @@ describe('kind: List with items that are not objects', () => {
     ['a number', '- 5', 'number'],
     ['a sequence', '- [a, b]', 'a list'],
   ])('%s item is an error entry with file and line; the other items land', (_what, item, found) => {
-    const listItem = (name: string) => `- apiVersion: wiring.githedgehog.com/v1beta1\n  kind: Switch\n  metadata:\n    name: ${name}\n  spec:\n    role: server-leaf\n`;
+    const listItem = (name: string) =>
+      `- apiVersion: wiring.githedgehog.com/v1beta1\n  kind: Switch\n  metadata:\n    name: ${name}\n  spec:\n    role: server-leaf\n`;
     const text = `apiVersion: v1\nkind: List\nitems:\n${listItem('leaf-1')}${item}\n${listItem('leaf-2')}`;
     const p = parse(text);
     expect(p.observations.map((o) => o.name)).toEqual(['leaf-1', 'leaf-2']);
-    expect(p.errors).toEqual([{ file: 'm.yaml', line: 10, reason: expect.stringContaining(`List item 2 (items[1]) is not an object, found ${found}`) }]);
+    expect(p.errors).toEqual([
+      {
+        file: 'm.yaml',
+        line: 10,
+        reason: expect.stringContaining(`List item 2 (items[1]) is not an object, found ${found}`),
+      },
+    ]);
     expect(p).toMatchObject({ documents: 3, refused: 1 });
   });
 });
 
 describe('unknown kinds of a fabric group', () => {
-  test.each(['v1beta1', 'v1alpha2'])('wiring.githedgehog.com/%s Frobnicator is an error at a line, never "not tracked"', (version) => {
-    const p = parse(`apiVersion: wiring.githedgehog.com/${version}\nkind: Frobnicator\nmetadata:\n  name: x\n`);
-    expect(p.otherKinds).toEqual({});
-    expect(p.errors).toEqual([expect.objectContaining({ kind: 'Frobnicator', name: 'x', file: 'm.yaml', line: expect.any(Number), reason: expect.stringContaining('wiring.githedgehog.com') })]);
-    expect(p.refused).toBe(1);
-  });
+  test.each(['v1beta1', 'v1alpha2'])(
+    'wiring.githedgehog.com/%s Frobnicator is an error at a line, never "not tracked"',
+    (version) => {
+      const p = parse(`apiVersion: wiring.githedgehog.com/${version}\nkind: Frobnicator\nmetadata:\n  name: x\n`);
+      expect(p.otherKinds).toEqual({});
+      expect(p.errors).toEqual([
+        expect.objectContaining({
+          kind: 'Frobnicator',
+          name: 'x',
+          file: 'm.yaml',
+          line: expect.any(Number),
+          reason: expect.stringContaining('wiring.githedgehog.com'),
+        }),
+      ]);
+      expect(p.refused).toBe(1);
+    },
+  );
 
   test('the known version names the known kinds', () => {
     const p = parse('apiVersion: wiring.githedgehog.com/v1beta1\nkind: Frobnicator\nmetadata:\n  name: x\n');
-    expect(p.errors[0]).toMatchObject({ line: 2, reason: expect.stringMatching(/not a kind of wiring\.githedgehog\.com known to this release \(known: Connection, Server, Switch/) });
+    expect(p.errors[0]).toMatchObject({
+      line: 2,
+      reason: expect.stringMatching(
+        /not a kind of wiring\.githedgehog\.com known to this release \(known: Connection, Server, Switch/,
+      ),
+    });
   });
 
   test.each([
@@ -103,7 +126,9 @@ describe('unknown kinds of a fabric group', () => {
   });
 
   test('kinds of other Hedgehog groups and of other APIs are still counted, not errors', () => {
-    const p = parse('apiVersion: fabricator.githedgehog.com/v1beta1\nkind: Fabricator\nmetadata:\n  name: f\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n');
+    const p = parse(
+      'apiVersion: fabricator.githedgehog.com/v1beta1\nkind: Fabricator\nmetadata:\n  name: f\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n',
+    );
     expect(p.errors).toEqual([]);
     expect(p.otherKinds).toEqual({ 'fabricator.githedgehog.com/v1beta1/Fabricator': 1, 'v1/ConfigMap': 1 });
   });
@@ -120,7 +145,9 @@ describe('a file name that is not valid UTF-8', () => {
 
     const r = await readDesiredState({ repository: dir });
     expect(r.observations.map((o) => [o.name, o.filePath])).toEqual([['leaf-1', 'good.yaml']]);
-    expect(r.errors).toEqual([expect.objectContaining({ file: 'bad\\xffname.yaml', reason: expect.stringContaining('not valid UTF-8') })]);
+    expect(r.errors).toEqual([
+      expect.objectContaining({ file: 'bad\\xffname.yaml', reason: expect.stringContaining('not valid UTF-8') }),
+    ]);
     expect(JSON.stringify(r)).not.toContain('\uFFFD');
     expect(r.refused).toBe(1);
   });

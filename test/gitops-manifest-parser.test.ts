@@ -6,7 +6,8 @@ import { parseManifestFile } from '../src/gitops/manifest-parser.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.join(here, 'fixtures', 'manifests');
-const parse = (text: string, opts?: Parameters<typeof parseManifestFile>[2]) => parseManifestFile('m.yaml', Buffer.from(text), opts);
+const parse = (text: string, opts?: Parameters<typeof parseManifestFile>[2]) =>
+  parseManifestFile('m.yaml', Buffer.from(text), opts);
 
 describe('parseManifestFile: valid manifests', () => {
   const bytes = readFileSync(path.join(fixtures, 'repo', 'wiring', 'switches.yaml'));
@@ -56,7 +57,10 @@ describe('parseManifestFile: valid manifests', () => {
   test('a UTF-8 byte order mark is accepted', () => {
     const p = parseManifestFile(
       'bom.yaml',
-      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('apiVersion: wiring.githedgehog.com/v1beta1\nkind: Server\nmetadata:\n  name: s1\n')]),
+      Buffer.concat([
+        Buffer.from([0xef, 0xbb, 0xbf]),
+        Buffer.from('apiVersion: wiring.githedgehog.com/v1beta1\nkind: Server\nmetadata:\n  name: s1\n'),
+      ]),
     );
     expect(p.errors).toEqual([]);
     expect(p.observations.map((o) => o.name)).toEqual(['s1']);
@@ -68,15 +72,25 @@ describe('parseManifestFile: valid manifests', () => {
         '  boot: &b {mac: "aa:bb"}\n  copy: *b\n  merged:\n    <<: *b\n    serial: X\n',
     );
     expect(p.errors).toEqual([]);
-    expect(p.observations[0]!.spec).toEqual({ boot: { mac: 'aa:bb' }, copy: { mac: 'aa:bb' }, merged: { mac: 'aa:bb', serial: 'X' } });
+    expect(p.observations[0]!.spec).toEqual({
+      boot: { mac: 'aa:bb' },
+      copy: { mac: 'aa:bb' },
+      merged: { mac: 'aa:bb', serial: 'X' },
+    });
   });
 });
 
 describe('parseManifestFile: every broken document kind, with file and line', () => {
-  const r = parseManifestFile('broken/every-problem.yaml', readFileSync(path.join(fixtures, 'broken', 'every-problem.yaml')));
+  const r = parseManifestFile(
+    'broken/every-problem.yaml',
+    readFileSync(path.join(fixtures, 'broken', 'every-problem.yaml')),
+  );
 
   test('the good documents before and after the broken ones still land', () => {
-    expect(r.observations.map((o) => `${o.kind}/${o.name}@${o.line}`)).toEqual(['Switch/good-before@2', 'Server/good-after@61']);
+    expect(r.observations.map((o) => `${o.kind}/${o.name}@${o.line}`)).toEqual([
+      'Switch/good-before@2',
+      'Server/good-after@61',
+    ]);
     expect(r.documents).toBe(11);
   });
 
@@ -88,9 +102,19 @@ describe('parseManifestFile: every broken document kind, with file and line', ()
       [20, null, 'no-kind', 'kind is missing'],
       [26, 'Server', null, 'metadata.name is missing'],
       [34, 'Server', null, expect.stringMatching(/^metadata.name 'Server_01' must be a lowercase RFC 1123 subdomain/)],
-      [40, 'Server', 'server-02', expect.stringMatching(/^metadata.namespace 'Tenant.A' must be a lowercase RFC 1123 label/)],
+      [
+        40,
+        'Server',
+        'server-02',
+        expect.stringMatching(/^metadata.namespace 'Tenant.A' must be a lowercase RFC 1123 label/),
+      ],
       [46, 'Server', 'server-03', 'spec must be a mapping, found a list'],
-      [49, 'Server', 'server-04', 'Server must have apiVersion wiring.githedgehog.com/v1beta1, found wiring.githedgehog.com/v1alpha2'],
+      [
+        49,
+        'Server',
+        'server-04',
+        'Server must have apiVersion wiring.githedgehog.com/v1beta1, found wiring.githedgehog.com/v1alpha2',
+      ],
       [59, 'Server', 'server-05', "metadata.labels['enabled'] must be a string, found boolean true (quote it)"],
     ]);
     expect(r.errors.every((e) => e.file === 'broken/every-problem.yaml')).toBe(true);
@@ -106,7 +130,9 @@ describe('parseManifestFile: more refusals', () => {
 
   test('a name longer than 253 characters', () => {
     const p = parse(`${head}  name: ${'a'.repeat(254)}\n`);
-    expect(p.errors).toEqual([expect.objectContaining({ line: 4, reason: expect.stringContaining('no more than 253 characters (has 254)') })]);
+    expect(p.errors).toEqual([
+      expect.objectContaining({ line: 4, reason: expect.stringContaining('no more than 253 characters (has 254)') }),
+    ]);
   });
 
   test('a name that is not a string', () => {
@@ -116,7 +142,9 @@ describe('parseManifestFile: more refusals', () => {
 
   test('a document that is not a mapping', () => {
     const p = parse('- just\n- a list\n');
-    expect(p.errors).toEqual([{ file: 'm.yaml', line: 1, reason: 'document must be a mapping (a Kubernetes object), found a list' }]);
+    expect(p.errors).toEqual([
+      { file: 'm.yaml', line: 1, reason: 'document must be a mapping (a Kubernetes object), found a list' },
+    ]);
   });
 
   test('a misspelt fabric kind in a fabric group is an error, an unknown kind of another group is not', () => {
@@ -125,18 +153,29 @@ describe('parseManifestFile: more refusals', () => {
         'apiVersion: gateway.githedgehog.com/v1alpha1\nkind: Gateway\nmetadata: {name: g}\n---\n' +
         'apiVersion: example.com/v1\nkind: Switch\nmetadata: {name: s}\n',
     );
-    expect(p.errors).toEqual([expect.objectContaining({ line: 2, reason: "kind 'Vpc' is not a kind of vpc.githedgehog.com; did you mean 'VPC'?" })]);
+    expect(p.errors).toEqual([
+      expect.objectContaining({
+        line: 2,
+        reason: "kind 'Vpc' is not a kind of vpc.githedgehog.com; did you mean 'VPC'?",
+      }),
+    ]);
     expect(p.otherKinds).toEqual({ 'gateway.githedgehog.com/v1alpha1/Gateway': 1, 'example.com/v1/Switch': 1 });
   });
 
   test('duplicate keys are invalid YAML', () => {
     const p = parse(`${head}  name: a\nspec:\n  role: spine\n  role: leaf\n`);
-    expect(p.errors[0]).toMatchObject({ line: 7, reason: expect.stringMatching(/^invalid YAML: Map keys must be unique/) });
+    expect(p.errors[0]).toMatchObject({
+      line: 7,
+      reason: expect.stringMatching(/^invalid YAML: Map keys must be unique/),
+    });
   });
 
   test('.inf / .nan cannot be sent as JSON', () => {
     const p = parse(`${head}  name: a\nspec:\n  x:\n    y: .inf\n`);
-    expect(p.errors[0]).toMatchObject({ line: 7, reason: '/spec/x/y is not a finite number (.inf/.nan cannot be sent as JSON)' });
+    expect(p.errors[0]).toMatchObject({
+      line: 7,
+      reason: '/spec/x/y is not a finite number (.inf/.nan cannot be sent as JSON)',
+    });
   });
 
   test('invalid label keys and oversized annotations', () => {
@@ -184,7 +223,11 @@ describe('parseManifestFile: more refusals', () => {
     expect(p.observations).toEqual([]);
     expect(p.documents).toBe(0);
     expect(p.errors).toEqual([
-      { file: 'latin1.yaml', line: 4, reason: `file is not valid UTF-8 (first invalid byte at offset ${bytes.length - 2}); manifests must be UTF-8 encoded` },
+      {
+        file: 'latin1.yaml',
+        line: 4,
+        reason: `file is not valid UTF-8 (first invalid byte at offset ${bytes.length - 2}); manifests must be UTF-8 encoded`,
+      },
     ]);
   });
 });
@@ -198,10 +241,21 @@ describe('parseManifestFile: the schema validator hook', () => {
     const p = parse(text, {
       validate: (obj) => {
         seen.push(obj);
-        return ['/spec/role: must be one of spine, server-leaf', '/spec/boot/mac: must match pattern', 'something general'];
+        return [
+          '/spec/role: must be one of spine, server-leaf',
+          '/spec/boot/mac: must match pattern',
+          'something general',
+        ];
       },
     });
-    expect(seen).toEqual([{ apiVersion: 'wiring.githedgehog.com/v1beta1', kind: 'Switch', metadata: { name: 'leaf-1' }, spec: { role: 'leafy', boot: { mac: 'x' } } }]);
+    expect(seen).toEqual([
+      {
+        apiVersion: 'wiring.githedgehog.com/v1beta1',
+        kind: 'Switch',
+        metadata: { name: 'leaf-1' },
+        spec: { role: 'leafy', boot: { mac: 'x' } },
+      },
+    ]);
     expect(p.observations).toEqual([]);
     expect(p.errors.map((e) => [e.line, e.name, e.reason])).toEqual([
       [6, 'leaf-1', 'schema: /spec/role: must be one of spine, server-leaf'],

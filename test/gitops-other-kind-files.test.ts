@@ -8,7 +8,11 @@ test('a repository of many ConfigMaps: every one counted, the file list capped',
   const dir = mkdtempSync(path.join(tmpdir(), 'hh-other-kinds-'));
   try {
     const n = MAX_OTHER_KIND_FILES + 7;
-    for (let i = 0; i < n; i++) writeFileSync(path.join(dir, `cm-${String(i).padStart(3, '0')}.yaml`), `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}\n`);
+    for (let i = 0; i < n; i++)
+      writeFileSync(
+        path.join(dir, `cm-${String(i).padStart(3, '0')}.yaml`),
+        `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}\n`,
+      );
     const r = await readDesiredState({ repository: dir });
     expect(r.otherKinds).toEqual({ 'v1/ConfigMap': n });
     expect(r.otherKindFiles['v1/ConfigMap']).toHaveLength(MAX_OTHER_KIND_FILES);

@@ -11,7 +11,8 @@ import { parseManifestFile } from '../src/gitops/manifest-parser.js';
 import { findUnstorableString } from '../src/json-safety.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const parse = (text: string, opts?: Parameters<typeof parseManifestFile>[2]) => parseManifestFile('m.yaml', Buffer.from(text), opts);
+const parse = (text: string, opts?: Parameters<typeof parseManifestFile>[2]) =>
+  parseManifestFile('m.yaml', Buffer.from(text), opts);
 
 const sw = (name: string, extra = '') => `apiVersion: wiring.githedgehog.com/v1beta1
 kind: Switch
@@ -26,21 +27,26 @@ describe('strings PostgreSQL cannot store', () => {
     ['a NUL in a spec value', `  description: "bad\\0value"\n`, '/spec/description', 7],
     ['a \\x00 escape in a spec key', `  "key\\x00": v\n`, '/spec/key\\u0000', 7],
     ['a lone surrogate in a spec value', `  description: "\\ud800"\n`, '/spec/description', 7],
-  ])('%s: one error with kind, name, file, line and field path; the other documents land', (_what, extra, ptr, line) => {
-    const p = parse(`${sw('leaf-1', extra)}---\n${sw('leaf-2')}`);
-    expect(p.observations.map((o) => o.name)).toEqual(['leaf-2']);
-    expect(p.errors).toHaveLength(1);
-    const e = p.errors[0]!;
-    expect(e).toMatchObject({ kind: 'Switch', namespace: 'default', name: 'leaf-1', file: 'm.yaml', line });
-    expect(e.reason.startsWith(`${ptr}: `)).toBe(true);
-    expect(findUnstorableString(e)).toBeNull(); // the error entry itself can be stored
-    expect(p.refused).toBe(1);
-  });
+  ])(
+    '%s: one error with kind, name, file, line and field path; the other documents land',
+    (_what, extra, ptr, line) => {
+      const p = parse(`${sw('leaf-1', extra)}---\n${sw('leaf-2')}`);
+      expect(p.observations.map((o) => o.name)).toEqual(['leaf-2']);
+      expect(p.errors).toHaveLength(1);
+      const e = p.errors[0]!;
+      expect(e).toMatchObject({ kind: 'Switch', namespace: 'default', name: 'leaf-1', file: 'm.yaml', line });
+      expect(e.reason.startsWith(`${ptr}: `)).toBe(true);
+      expect(findUnstorableString(e)).toBeNull(); // the error entry itself can be stored
+      expect(p.refused).toBe(1);
+    },
+  );
 
   test('in labels and annotations, keys and values', () => {
     const labels = parse(sw('leaf-1').replace('  name: leaf-1\n', '  name: leaf-1\n  labels:\n    rack: "r\\0"\n'));
     expect(labels.errors.map((e) => [e.line, e.reason.split(':')[0]])).toEqual([[6, '/metadata/labels/rack']]);
-    const annotations = parse(sw('leaf-1').replace('  name: leaf-1\n', '  name: leaf-1\n  annotations:\n    "a\\ud800": x\n'));
+    const annotations = parse(
+      sw('leaf-1').replace('  name: leaf-1\n', '  name: leaf-1\n  annotations:\n    "a\\ud800": x\n'),
+    );
     expect(annotations.errors[0]!.reason).toMatch(/^\/metadata\/annotations\/a\\ud800: key .*surrogate/);
     expect(annotations.errors[0]!.line).toBe(6);
   });
@@ -122,7 +128,15 @@ describe('fabric groups in unknown versions', () => {
   ])('%s %s is an error at the apiVersion line, never a silent "other kind"', (apiVersion, kind) => {
     const p = parse(`# comment\nkind: ${kind}\napiVersion: ${apiVersion}\nmetadata:\n  name: x\n`);
     expect(p.otherKinds).toEqual({});
-    expect(p.errors).toEqual([expect.objectContaining({ kind, name: 'x', file: 'm.yaml', line: 3, reason: expect.stringContaining(apiVersion) })]);
+    expect(p.errors).toEqual([
+      expect.objectContaining({
+        kind,
+        name: 'x',
+        file: 'm.yaml',
+        line: 3,
+        reason: expect.stringContaining(apiVersion),
+      }),
+    ]);
   });
 
   test('a kind the catalog does not track, in a known version of a fabric group, is an error too (see gitops-leftovers)', () => {

@@ -24,20 +24,36 @@ describe('stripUrlCredentials', () => {
   test.each([
     [`https://${TOKEN}@github.com/org/repo.git`, 'https://github.com/org/repo.git', ['user name']],
     // https keeps no user name at all: the credential helper / HH_SYNC_GIT_USERNAME supplies it.
-    [`https://oauth2:${TOKEN}@gitlab.example.com/org/repo.git`, 'https://gitlab.example.com/org/repo.git', ['password', 'user name']],
+    [
+      `https://oauth2:${TOKEN}@gitlab.example.com/org/repo.git`,
+      'https://gitlab.example.com/org/repo.git',
+      ['password', 'user name'],
+    ],
     [`https://x-access-token:${TOKEN}@github.com/o/r`, 'https://github.com/o/r', ['password', 'user name']],
     [`ssh://${TOKEN}@git.example.com/o/r.git`, 'ssh://git.example.com/o/r.git', ['user name']],
-    [`https://git.example.com/o/r.git?access_token=${TOKEN}`, 'https://git.example.com/o/r.git', ['query parameter access_token']],
-    [`https://git.example.com/o/r.git?private_token=${TOKEN}&ref=x`, 'https://git.example.com/o/r.git?ref=x', ['query parameter private_token']],
+    [
+      `https://git.example.com/o/r.git?access_token=${TOKEN}`,
+      'https://git.example.com/o/r.git',
+      ['query parameter access_token'],
+    ],
+    [
+      `https://git.example.com/o/r.git?private_token=${TOKEN}&ref=x`,
+      'https://git.example.com/o/r.git?ref=x',
+      ['query parameter private_token'],
+    ],
     [`${TOKEN}@github.com:org/repo.git`, 'github.com:org/repo.git', ['user name']],
   ])('%s → %s', (input, url, removed) => {
     expect(stripUrlCredentials(input)).toEqual({ url, removed });
   });
 
-  test.each(['git@github.com:org/repo.git', 'ssh://git@github.com/org/repo.git', 'ssh://deploy@host:2222/r.git', 'https://github.com/org/repo', '/srv/repos/fabric', './local'])(
-    'kept as is: %s',
-    (url) => expect(stripUrlCredentials(url)).toEqual({ url, removed: [] }),
-  );
+  test.each([
+    'git@github.com:org/repo.git',
+    'ssh://git@github.com/org/repo.git',
+    'ssh://deploy@host:2222/r.git',
+    'https://github.com/org/repo',
+    '/srv/repos/fabric',
+    './local',
+  ])('kept as is: %s', (url) => expect(stripUrlCredentials(url)).toEqual({ url, removed: [] }));
 });
 
 describe('redactUrl', () => {
@@ -90,7 +106,9 @@ describe('git network operations have a time limit', () => {
     const url = `http://127.0.0.1:${server.port}/repo.git`;
     try {
       // …whose remote now never answers.
-      await expect(readDesiredState({ repository: url, cacheDir: cache }, { gitTimeoutMs: 800 })).rejects.toThrow(/git fetch timed out after 0\.8 s/);
+      await expect(readDesiredState({ repository: url, cacheDir: cache }, { gitTimeoutMs: 800 })).rejects.toThrow(
+        /git fetch timed out after 0\.8 s/,
+      );
       process.env.HH_SYNC_GIT_TIMEOUT = '0.5';
       try {
         await expect(readDesiredState({ repository: url, cacheDir: cache })).rejects.toThrow(/timed out after 0\.5 s/);
@@ -119,11 +137,15 @@ describe('HH_SYNC_GIT_TOKEN', () => {
     const port = (server.address() as net.AddressInfo).port;
     process.env.HH_SYNC_GIT_TOKEN = TOKEN;
     try {
-      const err = await syncMirror(`http://127.0.0.1:${port}/r.git`, path.join(tmp, 'cache-token'), { timeoutMs: 10_000 }).catch((e: unknown) => e);
+      const err = await syncMirror(`http://127.0.0.1:${port}/r.git`, path.join(tmp, 'cache-token'), {
+        timeoutMs: 10_000,
+      }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(Error);
       expect((err as Error).message).not.toContain(TOKEN);
       expect(authorizations.length).toBeGreaterThan(0);
-      expect(Buffer.from(authorizations[0]!.replace(/^Basic /, ''), 'base64').toString()).toBe(`x-access-token:${TOKEN}`);
+      expect(Buffer.from(authorizations[0]!.replace(/^Basic /, ''), 'base64').toString()).toBe(
+        `x-access-token:${TOKEN}`,
+      );
     } finally {
       delete process.env.HH_SYNC_GIT_TOKEN;
       await new Promise((r) => server.close(r));
@@ -136,7 +158,9 @@ describe('resolveSourceRef', () => {
     const repo = path.join(tmp, 'refs');
     await createGitRepo(repo, { 'a.yaml': 'x: 1\n' });
     expect((await resolveSourceRef({ repository: repo, ref: 'main' })).commit).toMatch(/^[0-9a-f]{40}$/);
-    await expect(resolveSourceRef({ repository: repo, ref: 'nope' })).rejects.toThrow(/^ref 'nope' is not a branch, tag or commit of the repository$/);
+    await expect(resolveSourceRef({ repository: repo, ref: 'nope' })).rejects.toThrow(
+      /^ref 'nope' is not a branch, tag or commit of the repository$/,
+    );
   });
 });
 
@@ -144,7 +168,10 @@ describe('fabric output', () => {
   test('a Git URL stored with a token (before credentials were removed on input) is shown without it', async () => {
     const { HedgehogFabric } = await import('../src/entities/index.js');
     const { fabricJson } = await import('../src/cli/json-shapes.js');
-    const f = Object.assign(new HedgehogFabric(), { name: 'old', gitRepository: `https://me:${TOKEN}@git.example.com/r.git?access_token=${TOKEN}` });
+    const f = Object.assign(new HedgehogFabric(), {
+      name: 'old',
+      gitRepository: `https://me:${TOKEN}@git.example.com/r.git?access_token=${TOKEN}`,
+    });
     expect(fabricJson(f).gitRepository).toBe('https://git.example.com/r.git');
   });
 });

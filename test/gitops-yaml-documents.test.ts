@@ -80,7 +80,11 @@ describe('splitYamlDocuments', () => {
     const docs = splitYamlDocuments(text).map((s) => new YamlDocument(s));
     expect(docs.map((d) => d.load())).toEqual([
       { ok: true, value: { a: 1 } },
-      { ok: false, line: expect.any(Number), reason: expect.stringMatching(/^invalid YAML: .*\(line \d+, column \d+\)$/) },
+      {
+        ok: false,
+        line: expect.any(Number),
+        reason: expect.stringMatching(/^invalid YAML: .*\(line \d+, column \d+\)$/),
+      },
       { ok: true, value: { d: 4 } },
     ]);
   });
@@ -98,7 +102,9 @@ describe('the two parsers agree: values from js-yaml equal what yaml reads, line
   collect(path.join(here, 'fixtures', 'manifests', 'repo'));
   const corpus = path.resolve(here, '..', '../shared/hedgehog-docs-manifests');
   // The docs corpus adds real-world variety when ../shared is there; one of its files is broken on purpose.
-  if (existsSync(corpus)) for (const f of readdirSync(corpus)) if (f.endsWith('.yaml') && f !== 'user-guide__devices__02.yaml') files.push(path.join(corpus, f));
+  if (existsSync(corpus))
+    for (const f of readdirSync(corpus))
+      if (f.endsWith('.yaml') && f !== 'user-guide__devices__02.yaml') files.push(path.join(corpus, f));
 
   test.each(files.map((f) => [path.basename(f), f]))('%s', (_name, file) => {
     const text = readFileSync(file, 'utf8');
@@ -112,7 +118,33 @@ describe('the two parsers agree: values from js-yaml equal what yaml reads, line
     const inRange = (x: string) => !/\d[eE][-+]?\d{3}/.test(x) && !/^[-+]?0b/.test(x);
     const word = fc.stringMatching(/^[a-z0-9]{1,5}$/).filter(inRange);
     const plain = fc.oneof(
-      fc.constantFrom('true', 'false', 'True', 'null', '~', 'yes', 'no', 'on', '0o17', '017', '0x1F', '1e3', '.5', '-.inf', '.nan', '1_000', '12:30', '2025-01-01', '+12', '0', '-0', '3.0', 'E1/1', '0c:20:12:ff:00:00', '10.0.0.0/16'),
+      fc.constantFrom(
+        'true',
+        'false',
+        'True',
+        'null',
+        '~',
+        'yes',
+        'no',
+        'on',
+        '0o17',
+        '017',
+        '0x1F',
+        '1e3',
+        '.5',
+        '-.inf',
+        '.nan',
+        '1_000',
+        '12:30',
+        '2025-01-01',
+        '+12',
+        '0',
+        '-0',
+        '3.0',
+        'E1/1',
+        '0c:20:12:ff:00:00',
+        '10.0.0.0/16',
+      ),
       fc.integer().map(String),
       fc.double({ noNaN: true, noDefaultInfinity: true }).map(String),
       fc.stringMatching(/^[a-z0-9](?:[a-z0-9./:-]{0,11}[a-z0-9./-])?$/).filter(inRange),
@@ -134,15 +166,21 @@ describe('the two parsers agree: values from js-yaml equal what yaml reads, line
       },
     );
     const render = (v: Value, indent: number) =>
-      typeof v === 'string' ? ` ${v}\n` : ` ${v.style}\n${v.lines.map((l) => `${' '.repeat(indent + 2)}x${l}\n`).join('')}`;
+      typeof v === 'string'
+        ? ` ${v}\n`
+        : ` ${v.style}\n${v.lines.map((l) => `${' '.repeat(indent + 2)}x${l}\n`).join('')}`;
     const mapping = fc.dictionary(key, value, { maxKeys: 6 });
     const doc = fc.record({ spec: mapping, nested: mapping, list: fc.array(plain, { maxLength: 4 }) });
     fc.assert(
       fc.property(fc.array(doc, { minLength: 1, maxLength: 4 }), fc.boolean(), (docs, comments) => {
         const text = docs
           .map((d, i) => {
-            const spec = Object.entries(d.spec).map(([k, v]) => `  ${k}:${render(v, 2)}`).join('');
-            const nested = Object.entries(d.nested).map(([k, v]) => `    ${k}:${render(v, 4)}`).join('');
+            const spec = Object.entries(d.spec)
+              .map(([k, v]) => `  ${k}:${render(v, 2)}`)
+              .join('');
+            const nested = Object.entries(d.nested)
+              .map(([k, v]) => `    ${k}:${render(v, 4)}`)
+              .join('');
             const list = d.list.map((v) => `  - ${v}\n`).join('');
             return (
               `${comments ? `# document ${i}\n` : ''}kind: X\n` +

@@ -21,7 +21,12 @@ describe('findUnstorableString (dotted paths)', () => {
     ['NUL in a value', { spec: { ports: [{ name: 'E1\u0000' }] } }, 'spec.ports[0].name', 'NUL'],
     ['NUL in a key', { spec: { 'a\u0000b': 1 } }, 'spec["a\\u0000b"] (a key)', 'NUL'],
     ['lone high surrogate', { status: { x: 'ab\ud800' } }, 'status.x', 'lone UTF-16 surrogate (\\ud800)'],
-    ['lone low surrogate in a key', { labels: { '\udc00': 'v' } }, 'labels["\\udc00"] (a key)', 'lone UTF-16 surrogate (\\udc00)'],
+    [
+      'lone low surrogate in a key',
+      { labels: { '\udc00': 'v' } },
+      'labels["\\udc00"] (a key)',
+      'lone UTF-16 surrogate (\\udc00)',
+    ],
     ['reversed pair', { a: ['\udc00\ud800'] }, 'a[0]', 'lone UTF-16 surrogate'],
     ['a key under an array at the root', [{ 'k\u0000': 1 }], '[0]["k\\u0000"] (a key)', 'NUL'],
     ['a lone string', 'x\u0000', '(value)', 'NUL'],
@@ -39,7 +44,11 @@ describe('findUnstorableString (dotted paths)', () => {
 
 describe('findUnstorablePointer (JSON pointers, for the Git side)', () => {
   test('finds NUL and lone surrogates in keys and values, with their JSON pointer; accepts paired surrogates', () => {
-    expect(findUnstorablePointer({ a: ['ok', 'x\u0000y'] })).toEqual({ segments: ['a', '1'], path: '/a/1', problem: expect.stringMatching(/NUL/) });
+    expect(findUnstorablePointer({ a: ['ok', 'x\u0000y'] })).toEqual({
+      segments: ['a', '1'],
+      path: '/a/1',
+      problem: expect.stringMatching(/NUL/),
+    });
     expect(findUnstorablePointer({ spec: { 'k\ud800': 1 } })).toEqual({
       segments: ['spec', 'k\ud800'],
       path: '/spec/k\\ud800',
@@ -59,7 +68,9 @@ describe('the pieces', () => {
   });
 
   test('unstorableProblem names the character and its offset', () => {
-    expect(unstorableProblem('ab\u0000')).toBe('contains a NUL character (\\u0000) at offset 2, which PostgreSQL cannot store');
+    expect(unstorableProblem('ab\u0000')).toBe(
+      'contains a NUL character (\\u0000) at offset 2, which PostgreSQL cannot store',
+    );
     expect(unstorableProblem('😀\udc00')).toMatch(/lone UTF-16 surrogate \(\\udc00\) at offset 2/);
     expect(unstorableProblem('😀')).toBeNull();
   });

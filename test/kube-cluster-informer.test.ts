@@ -5,7 +5,12 @@
  */
 import { FakeKubeApi } from '../src/testing/fake-kube-api.js';
 import { kindInfo } from '../src/kube/catalog.js';
-import { ClusterInformer, type ClusterInformerOptions, type WatchEventBatch, type WatchRestart } from '../src/kube/cluster-informer.js';
+import {
+  ClusterInformer,
+  type ClusterInformerOptions,
+  type WatchEventBatch,
+  type WatchRestart,
+} from '../src/kube/cluster-informer.js';
 import type { KindListResult } from '../src/kube/cluster-reader.js';
 import { KubeAuthError } from '../src/kube/kube-errors.js';
 import type { ActualObservation } from '../src/observations.js';
@@ -37,7 +42,8 @@ class Mirror {
     w.on('relist', (r: KindListResult) => {
       this.relists.push(r);
       for (const [k, o] of this.state) {
-        if (o.kind === r.kind.kind && (r.namespaces === null || r.namespaces.includes(o.namespace))) this.state.delete(k);
+        if (o.kind === r.kind.kind && (r.namespaces === null || r.namespaces.includes(o.namespace)))
+          this.state.delete(k);
       }
       for (const o of r.observations) this.state.set(`${o.kind}/${o.namespace}/${o.name}`, o);
     });
@@ -89,7 +95,9 @@ function handles(): Record<string, number> {
  * is still open is the baseline, and only handles beyond it count as this test's leaks.
  */
 async function quietBaseline(): Promise<Record<string, number>> {
-  await waitFor(() => !handles().TCPSocketWrap && !handles().TCPServerWrap, 3000, 'earlier sockets closed').catch(() => undefined);
+  await waitFor(() => !handles().TCPSocketWrap && !handles().TCPServerWrap, 3000, 'earlier sockets closed').catch(
+    () => undefined,
+  );
   return handles();
 }
 
@@ -118,7 +126,8 @@ async function setup(objects: object[] = [], opts: ClusterInformerOptions = {}, 
   return { w: watcher, mirror };
 }
 
-const watchRequests = (plural: string) => fake.requests.filter((r) => r.path.endsWith(`/${plural}`) && r.query.watch !== undefined);
+const watchRequests = (plural: string) =>
+  fake.requests.filter((r) => r.path.endsWith(`/${plural}`) && r.query.watch !== undefined);
 
 test('start lists every kind (relist), then ADDED/MODIFIED/DELETED arrive in a batch within a second', async () => {
   const { w, mirror } = await setup([...vpcs(3), obj('Server', 's1')]);
@@ -136,7 +145,14 @@ test('start lists every kind (relist), then ADDED/MODIFIED/DELETED arrive in a b
   fake.update({ ...fake.get('VPC', 'default', 'vpc-00000')!, spec: { vlan: 9999 } });
   fake.delete('VPC', 'default', 'vpc-00001');
   fake.delete('Server', 'default', 's1');
-  await waitFor(() => mirror.view('VPC')['VPC/default/new-one'] !== undefined && !mirror.view()['VPC/default/vpc-00001'] && !mirror.view()['Server/default/s1'], 1000, 'events applied');
+  await waitFor(
+    () =>
+      mirror.view('VPC')['VPC/default/new-one'] !== undefined &&
+      !mirror.view()['VPC/default/vpc-00001'] &&
+      !mirror.view()['Server/default/s1'],
+    1000,
+    'events applied',
+  );
   expect(Date.now() - t0).toBeLessThan(1000);
   expect(mirror.state.get('VPC/default/vpc-00000')!.spec).toEqual({ vlan: 9999 });
   expect(mirror.view('VPC')).toEqual(serverView('VPC'));
@@ -180,9 +196,20 @@ test('invalid objects in watch events are reported in the batch, valid ones appl
   const { mirror } = await setup([]);
   fake.create(obj('VPC', 'Bad_Name'));
   fake.create(obj('VPC', 'fine'));
-  await waitFor(() => mirror.batches.some((b) => b.errors.length > 0) && mirror.state.has('VPC/default/fine'), 2000, 'batch');
+  await waitFor(
+    () => mirror.batches.some((b) => b.errors.length > 0) && mirror.state.has('VPC/default/fine'),
+    2000,
+    'batch',
+  );
   const errors = mirror.batches.flatMap((b) => b.errors);
-  expect(errors).toEqual([{ kind: 'VPC', namespace: 'default', name: 'Bad_Name', reason: expect.stringMatching(/^ADDED event: metadata\.name "Bad_Name" is not a valid DNS-1123/) }]);
+  expect(errors).toEqual([
+    {
+      kind: 'VPC',
+      namespace: 'default',
+      name: 'Bad_Name',
+      reason: expect.stringMatching(/^ADDED event: metadata\.name "Bad_Name" is not a valid DNS-1123/),
+    },
+  ]);
 });
 
 test('a watch the server closes is renewed from the last resourceVersion; nothing is lost', async () => {
@@ -194,7 +221,11 @@ test('a watch the server closes is renewed from the last resourceVersion; nothin
   // Changes while no watch is open come from the server's history on the next watch.
   fake.create(obj('VPC', 'during-gap'));
   fake.delete('VPC', 'default', 'vpc-00002');
-  await waitFor(() => mirror.state.has('VPC/default/during-gap') && !mirror.state.has('VPC/default/vpc-00002'), 3000, 'gap events');
+  await waitFor(
+    () => mirror.state.has('VPC/default/during-gap') && !mirror.state.has('VPC/default/vpc-00002'),
+    3000,
+    'gap events',
+  );
   fake.create(obj('VPC', 'after-reconnect'));
   await waitFor(() => mirror.state.has('VPC/default/after-reconnect'), 2000, 'later events');
   expect(mirror.view('VPC')).toEqual(serverView('VPC'));
@@ -262,7 +293,9 @@ test('the stall watchdog restarts a watch that stays silent', async () => {
 test('a watch request the server never answers is abandoned by the watchdog; its events are not lost', async () => {
   const baseline = await quietBaseline();
   // Bookmarks every 100 ms keep a healthy watch from ever looking stalled; only the hung request does.
-  const { w, mirror } = await setup(vpcs(1), { stallTimeoutMs: 800, watchTimeoutSeconds: 60 }, [VPC], { bookmarkIntervalMs: 100 });
+  const { w, mirror } = await setup(vpcs(1), { stallTimeoutMs: 800, watchTimeoutSeconds: 60 }, [VPC], {
+    bookmarkIntervalMs: 100,
+  });
   // The next watch request hangs before its response headers for 30 s.
   fake.injectFault({ type: 'delay', ms: 30_000, times: 1, match: { watch: true } });
   fake.closeWatches();
@@ -287,7 +320,7 @@ test('watch errors (500) are retried with backoff until the watch works again', 
   await waitFor(() => mirror.state.has('VPC/default/x'), 3000, 'event after errors');
   const failed = mirror.restarts.filter((r) => /HTTP 500/.test(r.reason));
   expect(failed).toHaveLength(3);
-  expect(failed.map((r) => r.attempt)).toEqual([1, 2, 3].map((n) => n - 1 + (failed[0]!.attempt)));
+  expect(failed.map((r) => r.attempt)).toEqual([1, 2, 3].map((n) => n - 1 + failed[0]!.attempt));
   expect(failed.every((r) => r.delayMs <= 100)).toBe(true);
 });
 
@@ -314,7 +347,12 @@ test('resync() relists every kind on demand', async () => {
   const { w, mirror } = await setup(vpcs(2));
   w.resync();
   await waitFor(() => mirror.relists.length === 4, 3000, 'relists');
-  expect(mirror.relists.slice(2).map((r) => r.kind.kind).sort()).toEqual(['Server', 'VPC']);
+  expect(
+    mirror.relists
+      .slice(2)
+      .map((r) => r.kind.kind)
+      .sort(),
+  ).toEqual(['Server', 'VPC']);
   fake.create(obj('VPC', 'after-resync'));
   await waitFor(() => mirror.state.has('VPC/default/after-resync'), 2000, 'event after resync');
 });
@@ -323,7 +361,11 @@ test('a resync() asked for while a list is running gets a list of its own', asyn
   const { mirror } = await setup(vpcs(2), {}, [VPC]);
   fake.injectFault({ type: 'delay', ms: 300, times: 1, match: { plural: 'vpcs', watch: false } });
   watcher!.resync(['VPC']);
-  await waitFor(() => fake.requests.filter((r) => r.path.endsWith('/vpcs') && !r.query.watch).length === 2, 2000, 'slow relist sent');
+  await waitFor(
+    () => fake.requests.filter((r) => r.path.endsWith('/vpcs') && !r.query.watch).length === 2,
+    2000,
+    'slow relist sent',
+  );
   watcher!.resync(['VPC']); // e.g. the consumer's database came back while that list was in flight
   await waitFor(() => mirror.relists.length === 3, 3000, 'a second relist');
   await new Promise((r) => setTimeout(r, 100));
@@ -353,7 +395,11 @@ test('stop() flushes the pending batch, closes every watch and leaves no handle 
   await waitFor(() => fake.watchCount() === 0, 2000, 'server sees the watches closed');
   await fake.stop();
   // No timer, socket or server of ours is left (Jest would otherwise hang or warn).
-  await waitFor(() => extraHandles(baseline).length === 0, 2000, `no handles left (extra: ${extraHandles(baseline).join(', ')})`);
+  await waitFor(
+    () => extraHandles(baseline).length === 0,
+    2000,
+    `no handles left (extra: ${extraHandles(baseline).join(', ')})`,
+  );
   // A second stop is harmless.
   await w.stop();
 });

@@ -69,7 +69,13 @@ describe('listKind', () => {
   test('lists every object of a kind with its fields, pages by limit', async () => {
     await startFake({}, [
       ...vpcs(7),
-      obj('VPC', 'labelled', 'team-a', { subnets: { a: { vlan: 1 } } }, { metadata: { labels: { role: 'x' }, annotations: { note: 'y' } }, status: { ok: true } }),
+      obj(
+        'VPC',
+        'labelled',
+        'team-a',
+        { subnets: { a: { vlan: 1 } } },
+        { metadata: { labels: { role: 'x' }, annotations: { note: 'y' } }, status: { ok: true } },
+      ),
       obj('Server', 'srv-1'),
     ]);
     const pages: number[] = [];
@@ -120,7 +126,9 @@ describe('listKind', () => {
     expect(r.restarts).toBe(1);
     expect(r.observations).toHaveLength(250);
     expect(new Set(names(r.observations)).size).toBe(250);
-    expect(names(r.observations)).toEqual(names(fake.list('VPC').map((o) => o.metadata as { namespace: string; name: string })));
+    expect(names(r.observations)).toEqual(
+      names(fake.list('VPC').map((o) => o.metadata as { namespace: string; name: string })),
+    );
     // The restart began without a continue token.
     const reqs = listRequests('vpcs');
     expect(reqs.filter((q) => q.status === 410)).toHaveLength(1);
@@ -293,7 +301,10 @@ describe('listKind', () => {
     expect(new Set(r.observations.map((o) => o.namespace))).toEqual(new Set(['alpha', 'gamma']));
     const paths = new Set(listRequests('vpcs').map((q) => q.path));
     expect(paths).toEqual(
-      new Set(['/apis/vpc.githedgehog.com/v1beta1/namespaces/alpha/vpcs', '/apis/vpc.githedgehog.com/v1beta1/namespaces/gamma/vpcs']),
+      new Set([
+        '/apis/vpc.githedgehog.com/v1beta1/namespaces/alpha/vpcs',
+        '/apis/vpc.githedgehog.com/v1beta1/namespaces/gamma/vpcs',
+      ]),
     );
     expect(r.resourceVersion).toBeUndefined(); // two snapshots: no single resourceVersion
   });
@@ -313,7 +324,11 @@ describe('listKind', () => {
       obj('VPC', 'annotations-list', 'default', {}, { metadata: { annotations: ['a'] } }),
       obj('VPC', 'huge', 'default', { blob: 'x'.repeat(20_000) }),
     ];
-    const good = [...vpcs(5), { apiVersion: VPC.apiVersion, kind: 'VPC', metadata: { name: 'no-spec', namespace: 'default' } }, obj('VPC', 'dotted.name-1', 'ns-2')];
+    const good = [
+      ...vpcs(5),
+      { apiVersion: VPC.apiVersion, kind: 'VPC', metadata: { name: 'no-spec', namespace: 'default' } },
+      obj('VPC', 'dotted.name-1', 'ns-2'),
+    ];
     await startFake({}, [...good.slice(0, 3), ...bad, ...good.slice(3)]);
     const r = await reader({ maxObjectBytes: 10_000, pageSize: 4 }).listKind(VPC);
     expect(r.complete).toBe(true);
@@ -325,7 +340,10 @@ describe('listKind', () => {
     expect(reasonOf('Bad_Name')).toMatch(/metadata\.name "Bad_Name" is not a valid DNS-1123 subdomain/);
     expect(reasonOf('UPPER')).toMatch(/DNS-1123/);
     expect(r.errors.find((e) => e.name?.startsWith('xaaa'))!.reason).toMatch(/254 characters long, over 253/);
-    expect(r.errors.find((e) => e.name === 'bad-ns')).toMatchObject({ namespace: 'Not_A_Namespace', reason: expect.stringMatching(/DNS-1123 label/) });
+    expect(r.errors.find((e) => e.name === 'bad-ns')).toMatchObject({
+      namespace: 'Not_A_Namespace',
+      reason: expect.stringMatching(/DNS-1123 label/),
+    });
     expect(reasonOf('long-ns')).toMatch(/metadata\.namespace is 64 characters long, over 63/);
     expect(reasonOf('spec-string')).toBe('spec is a string, not an object');
     expect(reasonOf('spec-array')).toBe('spec is an array, not an object');
@@ -350,7 +368,9 @@ describe('readCrds', () => {
   test('403 throws, naming the missing grant (a fabric reader may lack cluster-wide RBAC; never taken for "no CRDs")', async () => {
     await startFake({ crds: [] });
     fake.injectFault({ type: 'status', code: 403, match: { path: /customresourcedefinitions/ } });
-    await expect(reader().readCrds()).rejects.toThrow(/^forbidden: cannot list customresourcedefinitions\.apiextensions\.k8s\.io .*grant "list" on "customresourcedefinitions"/);
+    await expect(reader().readCrds()).rejects.toThrow(
+      /^forbidden: cannot list customresourcedefinitions\.apiextensions\.k8s\.io .*grant "list" on "customresourcedefinitions"/,
+    );
   });
 
   test('returns only the CRDs of the fabric groups', async () => {
@@ -360,9 +380,18 @@ describe('readCrds', () => {
       metadata: { name: `${plural}.${group}` },
       spec: { group, names: { plural, kind: plural }, scope: 'Namespaced', versions: [] },
     });
-    await startFake({ crds: [crd('vpc.githedgehog.com', 'vpcs'), crd('example.com', 'widgets'), crd('wiring.githedgehog.com', 'switches')] });
+    await startFake({
+      crds: [
+        crd('vpc.githedgehog.com', 'vpcs'),
+        crd('example.com', 'widgets'),
+        crd('wiring.githedgehog.com', 'switches'),
+      ],
+    });
     const crds = (await reader().readCrds()) as { metadata: { name: string } }[];
-    expect(crds.map((c) => c.metadata.name).sort()).toEqual(['switches.wiring.githedgehog.com', 'vpcs.vpc.githedgehog.com']);
+    expect(crds.map((c) => c.metadata.name).sort()).toEqual([
+      'switches.wiring.githedgehog.com',
+      'vpcs.vpc.githedgehog.com',
+    ]);
   });
 
   // ../shared is present on developer machines and CI; elsewhere these cases are simply not defined.

@@ -90,7 +90,9 @@ test('an unknown context lists the known ones and no secrets', async () => {
   const f = write('config', twoContexts());
   const e = await errorOf(() => loadKubeConfig({ kubeconfigPath: f, context: 'staging' }));
   expect(e).toBeInstanceOf(KubeConfigError);
-  expect(e.message).toBe(`context "staging" is not defined in kubeconfig file ${f} (known contexts: prod-ctx, lab-ctx)`);
+  expect(e.message).toBe(
+    `context "staging" is not defined in kubeconfig file ${f} (known contexts: prod-ctx, lab-ctx)`,
+  );
   expect(e.message).not.toContain(TOKEN);
 });
 
@@ -98,7 +100,9 @@ test('invalid YAML is reported by line, without quoting the file (which holds a 
   const f = write('config', `${twoContexts()}\nusers:\n- name: x\n  user: {token: ${TOKEN}\n`);
   const e = await errorOf(() => loadKubeConfig({ kubeconfigPath: f }));
   expect(e).toBeInstanceOf(KubeConfigError);
-  expect(e.message).toMatch(new RegExp(`^kubeconfig file ${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not valid YAML at line \\d+`));
+  expect(e.message).toMatch(
+    new RegExp(`^kubeconfig file ${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not valid YAML at line \\d+`),
+  );
   expect(e.message).not.toContain(TOKEN);
   expect(e.stack ?? '').not.toContain(TOKEN);
 });
@@ -112,7 +116,12 @@ test('a structurally broken kubeconfig says what is missing', async () => {
 test('a context naming an undefined cluster is refused', async () => {
   const f = write(
     'config',
-    toYaml({ clusters: [], users: [], contexts: [{ name: 'c', context: { cluster: 'ghost', user: 'u' } }], 'current-context': 'c' }),
+    toYaml({
+      clusters: [],
+      users: [],
+      contexts: [{ name: 'c', context: { cluster: 'ghost', user: 'u' } }],
+      'current-context': 'c',
+    }),
   );
   const e = await errorOf(() => loadKubeConfig({ kubeconfigPath: f }));
   expect(e.message).toBe(`context "c" in kubeconfig file ${f} names cluster "ghost", which is not defined`);
@@ -121,7 +130,9 @@ test('a context naming an undefined cluster is refused', async () => {
 test('plain http without insecure-skip-tls-verify is refused with a hint', async () => {
   const f = write('config', twoContexts('http://127.0.0.1:8001'));
   const e = await errorOf(() => loadKubeConfig({ kubeconfigPath: f, context: 'prod-ctx' }));
-  expect(e.message).toMatch(/uses plain http \(http:\/\/127\.0\.0\.1:8001\); client-node requires insecure-skip-tls-verify: true/);
+  expect(e.message).toMatch(
+    /uses plain http \(http:\/\/127\.0\.0\.1:8001\); client-node requires insecure-skip-tls-verify: true/,
+  );
 });
 
 test('~ is expanded to the home directory', () => {
@@ -162,7 +173,12 @@ test('a kubeconfig file written by the fake works end to end with the reader', a
   const fake = new FakeKubeApi({ token: TOKEN });
   await fake.start();
   try {
-    fake.create({ apiVersion: 'vpc.githedgehog.com/v1beta1', kind: 'VPC', metadata: { name: 'v1', namespace: 'default' }, spec: {} });
+    fake.create({
+      apiVersion: 'vpc.githedgehog.com/v1beta1',
+      kind: 'VPC',
+      metadata: { name: 'v1', namespace: 'default' },
+      spec: {},
+    });
     const kc = loadKubeConfig({ kubeconfigPath: write('fake.yaml', fake.kubeconfigYaml()), context: 'fake' });
     const r = await new ClusterReader(kc).listKind(kindInfo('VPC')!);
     expect(r.complete).toBe(true);

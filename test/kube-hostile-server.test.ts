@@ -52,10 +52,19 @@ describe('a server that accepts the connection and never answers', () => {
     const started = Date.now();
     const list = await fresh().listKind(VPC);
     expect(list.complete).toBe(false);
-    expect(list.failure).toBe('list vpcs.vpc.githedgehog.com failed after 2 attempts: RequestTimeoutError: no complete answer within 150 ms');
+    expect(list.failure).toBe(
+      'list vpcs.vpc.githedgehog.com failed after 2 attempts: RequestTimeoutError: no complete answer within 150 ms',
+    );
     const discovery = await fresh().discover([VPC]);
     expect(discovery.served).toEqual([]);
-    expect(discovery.failed).toEqual([{ kind: 'VPC', reason: expect.stringMatching(/discover vpc\.githedgehog\.com\/v1beta1 failed after 2 attempts: .*no complete answer within 150 ms/) }]);
+    expect(discovery.failed).toEqual([
+      {
+        kind: 'VPC',
+        reason: expect.stringMatching(
+          /discover vpc\.githedgehog\.com\/v1beta1 failed after 2 attempts: .*no complete answer within 150 ms/,
+        ),
+      },
+    ]);
     await expect(fresh().readCrds()).rejects.toThrow(/no complete answer within 150 ms/);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(silent.accepted()).toBeGreaterThanOrEqual(6);
@@ -66,15 +75,24 @@ describe('a server that accepts the connection and never answers', () => {
     // on Node 20, and its timeout with it. Collect garbage while the request waits; the list must still end.
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as () => void;
-    const reader = new ClusterReader(kubeConfigFor(silent.url), { ...FAST, maxRetries: 0, requestTimeoutMs: 300, signal: new AbortController().signal });
+    const reader = new ClusterReader(kubeConfigFor(silent.url), {
+      ...FAST,
+      maxRetries: 0,
+      requestTimeoutMs: 300,
+      signal: new AbortController().signal,
+    });
     const collector = setInterval(gc, 20);
     let guard: NodeJS.Timeout | undefined;
     try {
       const outcome = await Promise.race([
         reader.listKind(VPC).then((r) => r.failure),
-        new Promise<string>((resolve) => (guard = setTimeout(() => resolve('still waiting after 5 s: the timeout was lost'), 5000))),
+        new Promise<string>(
+          (resolve) => (guard = setTimeout(() => resolve('still waiting after 5 s: the timeout was lost'), 5000)),
+        ),
       ]);
-      expect(outcome).toBe('list vpcs.vpc.githedgehog.com failed: RequestTimeoutError: no complete answer within 300 ms');
+      expect(outcome).toBe(
+        'list vpcs.vpc.githedgehog.com failed: RequestTimeoutError: no complete answer within 300 ms',
+      );
     } finally {
       clearInterval(collector);
       clearTimeout(guard);
@@ -100,7 +118,9 @@ describe('a server that accepts the connection and never answers', () => {
     const pending = reader.listKind(VPC).then((r) => r.failure);
     await clock.whenTimer((ms) => ms === 30_000);
     clock.advance(30_000);
-    expect(await pending).toBe('list vpcs.vpc.githedgehog.com failed: RequestTimeoutError: no complete answer within 30000 ms');
+    expect(await pending).toBe(
+      'list vpcs.vpc.githedgehog.com failed: RequestTimeoutError: no complete answer within 30000 ms',
+    );
   });
 
   test("the watch's initial list times out too: start() returns and the kind is retried, not hung", async () => {
@@ -112,7 +132,9 @@ describe('a server that accepts the connection and never answers', () => {
     w.on('restart', (r: WatchRestart) => restarts.push(r));
     await w.start();
     await w.stop();
-    expect(restarts[0]?.reason).toMatch(/relist failed: list vpcs\.vpc\.githedgehog\.com failed: RequestTimeoutError: no complete answer within 150 ms/);
+    expect(restarts[0]?.reason).toMatch(
+      /relist failed: list vpcs\.vpc\.githedgehog\.com failed: RequestTimeoutError: no complete answer within 150 ms/,
+    );
   });
 });
 
@@ -152,7 +174,11 @@ describe('fake API hang and delay faults in a full actual run', () => {
     const r = await svc.syncActualState(fabric, { signal: new AbortController().signal });
     expect(r.status).toBe('partial');
     expect(r.details.failedKinds).toEqual([
-      { kind: 'VPC', reason: 'list vpcs.vpc.githedgehog.com failed after 2 attempts: RequestTimeoutError: no complete answer within 150 ms' },
+      {
+        kind: 'VPC',
+        reason:
+          'list vpcs.vpc.githedgehog.com failed after 2 attempts: RequestTimeoutError: no complete answer within 150 ms',
+      },
     ]);
     expect(r.counts.listed).toBe(1);
 

@@ -28,15 +28,39 @@ function sw(patch: { spec?: unknown; status?: unknown; labels?: unknown; annotat
 
 describe('toActualObservation refuses objects PostgreSQL cannot store', () => {
   test.each([
-    ['NUL in a spec value', sw({ spec: { ports: [{ name: 'E1/1\u0000' }] } }), 'spec.ports[0].name contains a NUL character'],
+    [
+      'NUL in a spec value',
+      sw({ spec: { ports: [{ name: 'E1/1\u0000' }] } }),
+      'spec.ports[0].name contains a NUL character',
+    ],
     ['NUL in a spec key', sw({ spec: { 'x\u0000': 1 } }), 'spec["x\\u0000"] (a key) contains a NUL character'],
     ['NUL in a label value', sw({ labels: { role: 'le\u0000af' } }), 'metadata.labels.role contains a NUL character'],
-    ['NUL in a label key', sw({ labels: { 'ro\u0000le': 'leaf' } }), 'metadata.labels["ro\\u0000le"] (a key) contains a NUL'],
-    ['NUL in an annotation', sw({ annotations: { 'example.com/note': '\u0000' } }), 'metadata.annotations["example.com/note"] contains a NUL'],
-    ['NUL in an annotation key', sw({ annotations: { '\u0000': 'x' } }), 'metadata.annotations["\\u0000"] (a key) contains a NUL'],
-    ['NUL in status', sw({ status: { conditions: [{ message: 'a\u0000' }] } }), 'status.conditions[0].message contains a NUL'],
+    [
+      'NUL in a label key',
+      sw({ labels: { 'ro\u0000le': 'leaf' } }),
+      'metadata.labels["ro\\u0000le"] (a key) contains a NUL',
+    ],
+    [
+      'NUL in an annotation',
+      sw({ annotations: { 'example.com/note': '\u0000' } }),
+      'metadata.annotations["example.com/note"] contains a NUL',
+    ],
+    [
+      'NUL in an annotation key',
+      sw({ annotations: { '\u0000': 'x' } }),
+      'metadata.annotations["\\u0000"] (a key) contains a NUL',
+    ],
+    [
+      'NUL in status',
+      sw({ status: { conditions: [{ message: 'a\u0000' }] } }),
+      'status.conditions[0].message contains a NUL',
+    ],
     ['NUL in a status key', sw({ status: { '\u0000': 1 } }), 'status["\\u0000"] (a key) contains a NUL'],
-    ['lone surrogate in spec', sw({ spec: { description: 'x\ud800' } }), 'spec.description contains a lone UTF-16 surrogate (\\ud800)'],
+    [
+      'lone surrogate in spec',
+      sw({ spec: { description: 'x\ud800' } }),
+      'spec.description contains a lone UTF-16 surrogate (\\ud800)',
+    ],
     ['lone surrogate in uid', sw({ uid: 'u\udfff' }), 'metadata.uid contains a lone UTF-16 surrogate'],
   ])('%s', (_label, raw, reason) => {
     const r = toActualObservation(raw, SWITCH);

@@ -64,13 +64,21 @@ test.each([
   ['empty uid', sw({}, { uid: '' }), 'metadata.uid is empty'],
   ['numeric uid', sw({}, { uid: 7 }), 'metadata.uid is a number, not a string'],
   ['missing resourceVersion', sw({}, { resourceVersion: undefined }), 'metadata.resourceVersion is missing'],
-  ['wrong apiVersion', sw({ apiVersion: 'wiring.githedgehog.com/v1alpha2' }), 'apiVersion "wiring.githedgehog.com/v1alpha2" does not match the listed "wiring.githedgehog.com/v1beta1"'],
+  [
+    'wrong apiVersion',
+    sw({ apiVersion: 'wiring.githedgehog.com/v1alpha2' }),
+    'apiVersion "wiring.githedgehog.com/v1alpha2" does not match the listed "wiring.githedgehog.com/v1beta1"',
+  ],
   ['wrong kind', sw({ kind: 'Server' }), 'kind "Server" does not match the listed kind "Switch"'],
   ['name not a string', sw({}, { name: 12 }), 'metadata.name is a number, not a string'],
   ['empty name', sw({}, { name: '' }), 'metadata.name is empty'],
   ['name with a slash', sw({}, { name: 'a/b' }), 'metadata.name "a/b" is not a valid DNS-1123 subdomain'],
   ['name ending in a dash', sw({}, { name: 'leaf-' }), 'not a valid DNS-1123 subdomain'],
-  ['missing namespace', sw({}, { namespace: undefined }), 'metadata.namespace is missing (every fabric kind is namespaced)'],
+  [
+    'missing namespace',
+    sw({}, { namespace: undefined }),
+    'metadata.namespace is missing (every fabric kind is namespaced)',
+  ],
   ['namespace with a dot', sw({}, { namespace: 'a.b' }), 'metadata.namespace "a.b" is not a valid DNS-1123 label'],
   ['spec null is fine, spec true is not', sw({ spec: true }), 'spec is a boolean, not an object'],
   ['labels a string', sw({}, { labels: 'x=y' }), 'metadata.labels is a string, not a map of strings'],
@@ -80,14 +88,23 @@ test.each([
 
 test('several problems are reported together, in field order', () => {
   expect(reason(sw({ spec: [] }, { name: 'Leaf', uid: undefined }))).toBe(
-    'metadata.name "Leaf" is not a valid DNS-1123 subdomain (lower-case letters, digits, \'-\' and \'.\', starting and ending with a letter or digit); spec is an array, not an object; metadata.uid is missing',
+    "metadata.name \"Leaf\" is not a valid DNS-1123 subdomain (lower-case letters, digits, '-' and '.', starting and ending with a letter or digit); spec is an array, not an object; metadata.uid is missing",
   );
 });
 
 test('not an object, or no metadata', () => {
-  expect(toActualObservation('x', SWITCH)).toEqual({ ok: false, error: { kind: 'Switch', reason: 'item is a string, not an object' } });
-  expect(toActualObservation(null, SWITCH)).toEqual({ ok: false, error: { kind: 'Switch', reason: 'item is null, not an object' } });
-  expect(toActualObservation({ spec: {} }, SWITCH)).toEqual({ ok: false, error: { kind: 'Switch', reason: 'metadata is missing' } });
+  expect(toActualObservation('x', SWITCH)).toEqual({
+    ok: false,
+    error: { kind: 'Switch', reason: 'item is a string, not an object' },
+  });
+  expect(toActualObservation(null, SWITCH)).toEqual({
+    ok: false,
+    error: { kind: 'Switch', reason: 'item is null, not an object' },
+  });
+  expect(toActualObservation({ spec: {} }, SWITCH)).toEqual({
+    ok: false,
+    error: { kind: 'Switch', reason: 'metadata is missing' },
+  });
 });
 
 test('the error names kind, namespace and name (clipped when absurdly long)', () => {
@@ -110,13 +127,18 @@ test('size limit: the default is 1.5 MiB; an object just over a custom limit is 
   expect(Buffer.byteLength(JSON.stringify(atLimit))).toBe(limit);
   expect(toActualObservation(atLimit, SWITCH, { maxObjectBytes: limit }).ok).toBe(true);
   const over = sw({ spec: { blob: 'é'.repeat(51) } }); // 102 bytes in UTF-8: bytes, not characters, count
-  expect(reason(over, { maxObjectBytes: limit })).toBe(`object is ${limit + 2} bytes serialized, over the limit of ${limit} bytes`);
+  expect(reason(over, { maxObjectBytes: limit })).toBe(
+    `object is ${limit + 2} bytes serialized, over the limit of ${limit} bytes`,
+  );
   expect(toActualObservation(sw({ spec: { blob: 'x'.repeat(1_600_000) } }), SWITCH).ok).toBe(false);
 });
 
 test('property: every DNS-1123 subdomain name up to 253 characters is accepted, and the observation keeps it', () => {
   const label = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,20}[a-z0-9])?$/);
-  const subdomain = fc.array(label, { minLength: 1, maxLength: 6 }).map((ls) => ls.join('.')).filter((s) => s.length <= 253);
+  const subdomain = fc
+    .array(label, { minLength: 1, maxLength: 6 })
+    .map((ls) => ls.join('.'))
+    .filter((s) => s.length <= 253);
   fc.assert(
     fc.property(subdomain, (name) => {
       const r = toActualObservation(sw({}, { name }), SWITCH);
@@ -136,11 +158,30 @@ test('property: any name that breaks DNS-1123 is refused, never silently kept', 
 
 test('property: the fast path accepts exactly what the class-validator rules accept', () => {
   // Each field: mostly a good value (so whole objects are often valid), else an edge case or any JSON type.
-  const anyJson = fc.oneof(fc.constant(undefined), fc.constant(null), fc.boolean(), fc.integer(), fc.string({ maxLength: 5 }), fc.constant([]), fc.constant({}));
-  const field = <T,>(good: fc.Arbitrary<T>, edges: unknown[]) =>
-    fc.oneof({ arbitrary: good, weight: 12 }, { arbitrary: fc.constantFrom(...edges), weight: 1 }, { arbitrary: anyJson, weight: 1 });
+  const anyJson = fc.oneof(
+    fc.constant(undefined),
+    fc.constant(null),
+    fc.boolean(),
+    fc.integer(),
+    fc.string({ maxLength: 5 }),
+    fc.constant([]),
+    fc.constant({}),
+  );
+  const field = <T>(good: fc.Arbitrary<T>, edges: unknown[]) =>
+    fc.oneof(
+      { arbitrary: good, weight: 12 },
+      { arbitrary: fc.constantFrom(...edges), weight: 1 },
+      { arbitrary: anyJson, weight: 1 },
+    );
   const input = fc.record({
-    name: field(fc.constantFrom('leaf-01', 'a.b-c', 'n'.repeat(253)), ['n'.repeat(254), 'Leaf', 'leaf-', '-a', 'a/b', '']),
+    name: field(fc.constantFrom('leaf-01', 'a.b-c', 'n'.repeat(253)), [
+      'n'.repeat(254),
+      'Leaf',
+      'leaf-',
+      '-a',
+      'a/b',
+      '',
+    ]),
     namespace: field(fc.constantFrom('default', 'fab-1', 'n'.repeat(63)), ['n'.repeat(64), 'a.b', 'A', '']),
     kind: field(fc.constant('Switch'), ['Server']),
     apiVersion: field(fc.constant('wiring.githedgehog.com/v1beta1'), ['wiring.githedgehog.com/v1alpha2']),

@@ -84,8 +84,13 @@ async function everythingStoredAbout(fabricId: number): Promise<string> {
 
 async function syncWith(file: string) {
   const log = capturingLogger();
-  const fabric = await new FabricRegistry(orm.em).create(`secrets-${path.basename(file, '.yaml')}`, { kubeconfigPath: file });
-  const svc = new FabricSyncService(orm.em, { logger: log.logger, reader: { baseDelayMs: 1, maxDelayMs: 5, maxRetries: 1, requestTimeoutMs: 2000 } });
+  const fabric = await new FabricRegistry(orm.em).create(`secrets-${path.basename(file, '.yaml')}`, {
+    kubeconfigPath: file,
+  });
+  const svc = new FabricSyncService(orm.em, {
+    logger: log.logger,
+    reader: { baseDelayMs: 1, maxDelayMs: 5, maxRetries: 1, requestTimeoutMs: 2000 },
+  });
   const report = await svc.syncActualState(fabric);
   return { report, log: log.text(), stored: await everythingStoredAbout(fabric.id) };
 }
@@ -94,16 +99,23 @@ describe('a password in the server URL', () => {
   test('stripUrlCredentials / describeKubeError drop user:password from URLs', () => {
     expect(stripUrlCredentials(`https://admin:${PASSWORD}@10.0.0.1:6443/apis`)).toBe('https://10.0.0.1:6443/apis');
     expect(stripUrlCredentials('https://10.0.0.1:6443')).toBe('https://10.0.0.1:6443');
-    const err = Object.assign(new Error(`request to https://admin:${PASSWORD}@10.0.0.1:6443/apis failed, reason: connect ECONNREFUSED`), {
-      name: 'FetchError',
-      code: 'ECONNREFUSED',
-    });
-    expect(describeKubeError(err)).toBe('FetchError: request to https://10.0.0.1:6443/apis failed, reason: connect ECONNREFUSED (ECONNREFUSED)');
+    const err = Object.assign(
+      new Error(`request to https://admin:${PASSWORD}@10.0.0.1:6443/apis failed, reason: connect ECONNREFUSED`),
+      {
+        name: 'FetchError',
+        code: 'ECONNREFUSED',
+      },
+    );
+    expect(describeKubeError(err)).toBe(
+      'FetchError: request to https://10.0.0.1:6443/apis failed, reason: connect ECONNREFUSED (ECONNREFUSED)',
+    );
   });
 
   test('the kubeconfig error about plain http does not print it', () => {
     const file = kubeconfig('plain-http.yaml', { server: `http://admin:${PASSWORD}@127.0.0.1:${closedPort}` });
-    expect(() => loadKubeConfig({ kubeconfigPath: file })).toThrow(new RegExp(`uses plain http \\(http://127\\.0\\.0\\.1:${closedPort}\\)`));
+    expect(() => loadKubeConfig({ kubeconfigPath: file })).toThrow(
+      new RegExp(`uses plain http \\(http://127\\.0\\.0\\.1:${closedPort}\\)`),
+    );
     expect(() => loadKubeConfig({ kubeconfigPath: file })).not.toThrow(new RegExp(PASSWORD));
   });
 
@@ -115,7 +127,10 @@ describe('a password in the server URL', () => {
   });
 
   test('a sync that cannot connect stores, logs and reports no password', async () => {
-    const file = kubeconfig('refused.yaml', { server: `http://admin:${PASSWORD}@127.0.0.1:${closedPort}`, 'insecure-skip-tls-verify': true });
+    const file = kubeconfig('refused.yaml', {
+      server: `http://admin:${PASSWORD}@127.0.0.1:${closedPort}`,
+      'insecure-skip-tls-verify': true,
+    });
     const { report, log, stored } = await syncWith(file);
     expect(report.status).toBe('failed');
     expect(report.errorMessage).toMatch(/ECONNREFUSED/);
@@ -142,7 +157,9 @@ describe('an exec plugin that fails', () => {
     const reader = new ClusterReader(loadKubeConfig({ kubeconfigPath: failingPlugin() }), { maxRetries: 0 });
     const err = await reader.listKind(VPC).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KubeAuthError);
-    expect((err as Error).message).toBe(`cannot get the credentials of context "ctx": exec plugin ${path.basename(process.execPath)} failed with exit code 3`);
+    expect((err as Error).message).toBe(
+      `cannot get the credentials of context "ctx": exec plugin ${path.basename(process.execPath)} failed with exit code 3`,
+    );
   });
 
   test('a sync run stores, logs and reports the summary only', async () => {
@@ -153,10 +170,22 @@ describe('an exec plugin that fails', () => {
   });
 
   test('a plugin that cannot be started is named, without its arguments', async () => {
-    const file = kubeconfig('exec-missing.yaml', { server: api.url, 'insecure-skip-tls-verify': true }, {
-      exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: '/nonexistent/kubelogin', args: [`--token=${EXEC_SECRET}`] },
-    });
-    const err = await new ClusterReader(loadKubeConfig({ kubeconfigPath: file }), { maxRetries: 0 }).discover([VPC]).catch((e: unknown) => e);
-    expect((err as Error).message).toBe('cannot get the credentials of context "ctx": exec plugin kubelogin could not be started (ENOENT)');
+    const file = kubeconfig(
+      'exec-missing.yaml',
+      { server: api.url, 'insecure-skip-tls-verify': true },
+      {
+        exec: {
+          apiVersion: 'client.authentication.k8s.io/v1beta1',
+          command: '/nonexistent/kubelogin',
+          args: [`--token=${EXEC_SECRET}`],
+        },
+      },
+    );
+    const err = await new ClusterReader(loadKubeConfig({ kubeconfigPath: file }), { maxRetries: 0 })
+      .discover([VPC])
+      .catch((e: unknown) => e);
+    expect((err as Error).message).toBe(
+      'cannot get the credentials of context "ctx": exec plugin kubelogin could not be started (ENOENT)',
+    );
   });
 });

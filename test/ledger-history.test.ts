@@ -66,8 +66,12 @@ async function sql<T = any>(text: string, params: unknown[] = []): Promise<T[]> 
 
 /** first_seen and xmin (the row version: it changes whenever the row is rewritten) of every row of a fabric. */
 async function snapshot(fabricId: number): Promise<Map<string, { firstSeen: number | null; xmin: string }>> {
-  const rows = await sql(`SELECT name, first_seen, xmin::text AS xmin FROM hedgehog_resource WHERE fabric_id = ?`, [fabricId]);
-  return new Map(rows.map((r) => [r.name, { firstSeen: r.first_seen ? new Date(r.first_seen).getTime() : null, xmin: r.xmin }]));
+  const rows = await sql(`SELECT name, first_seen, xmin::text AS xmin FROM hedgehog_resource WHERE fabric_id = ?`, [
+    fabricId,
+  ]);
+  return new Map(
+    rows.map((r) => [r.name, { firstSeen: r.first_seen ? new Date(r.first_seen).getTime() : null, xmin: r.xmin }]),
+  );
 }
 
 async function runStartedAt(runId: number): Promise<number> {
@@ -128,13 +132,31 @@ describe('first_seen', () => {
     const svc = service();
     const kind = kindInfo('Server')!;
     const obs = (rv: string, description: string): ActualObservation => ({
-      kind: 'Server', namespace: 'default', name: 'w-1', apiVersion: 'wiring.githedgehog.com/v1beta1',
-      spec: { description }, status: null, labels: {}, annotations: {}, uid: 'uid-w-1', resourceVersion: rv,
+      kind: 'Server',
+      namespace: 'default',
+      name: 'w-1',
+      apiVersion: 'wiring.githedgehog.com/v1beta1',
+      spec: { description },
+      status: null,
+      labels: {},
+      annotations: {},
+      uid: 'uid-w-1',
+      resourceVersion: rv,
     });
     const write = (o: ActualObservation) =>
-      applyWatchWrite(svc.actualKindWriter, orm.em, fabric, { source: 'batch', batch: { kind, upserts: [o], deletes: [], errors: [] } }, {
-        stillHolds: () => Promise.resolve(true), schemaDefaults: new Map(), refreshSummary: true, current: true, lockTimeoutMs: 5000,
-      });
+      applyWatchWrite(
+        svc.actualKindWriter,
+        orm.em,
+        fabric,
+        { source: 'batch', batch: { kind, upserts: [o], deletes: [], errors: [] } },
+        {
+          stillHolds: () => Promise.resolve(true),
+          schemaDefaults: new Map(),
+          refreshSummary: true,
+          current: true,
+          lockTimeoutMs: 5000,
+        },
+      );
     const before = Date.now();
     await write(obs('1', 'a'));
     const t1 = (await snapshot(fabric.id)).get('w-1')!.firstSeen!;
@@ -154,7 +176,9 @@ describe('history of deleted objects', () => {
     const gone = await svc.syncActualState(fabric);
     expect(gone.counts.cleared).toBe(1);
 
-    expect(await sql(`SELECT id FROM hedgehog_resource WHERE fabric_id = ? AND name = 'server-03-01'`, [fabric.id])).toEqual([]);
+    expect(
+      await sql(`SELECT id FROM hedgehog_resource WHERE fabric_id = ? AND name = 'server-03-01'`, [fabric.id]),
+    ).toEqual([]);
     const history = await resourceHistory(orm.em.fork(), fabric.name, { kind: 'Server', name: 'server-03-01' });
     expect(history.map((h) => [h.from, h.to, h.trigger, h.runId, h.resourceId])).toEqual([
       [null, 'orphaned', 'sync_actual', created.id, null],
@@ -162,7 +186,11 @@ describe('history of deleted objects', () => {
     ]);
     expect(history[1]!.reason).toMatch(/deleted from the cluster/);
     // The other object's history still belongs to its live row.
-    const other = await resourceHistory(orm.em.fork(), fabric.id, { kind: 'Server', namespace: 'default', name: 'server-03-02' });
+    const other = await resourceHistory(orm.em.fork(), fabric.id, {
+      kind: 'Server',
+      namespace: 'default',
+      name: 'server-03-02',
+    });
     expect(other).toHaveLength(1);
     expect(other[0]!.resourceId).not.toBeNull();
     // Readers count only live objects.
@@ -222,13 +250,39 @@ describe('history of deleted objects', () => {
     const fabric = await newFabric();
     const svc = service();
     const kind = kindInfo('Server')!;
-    const opts = { stillHolds: () => Promise.resolve(true), schemaDefaults: new Map(), refreshSummary: true, current: true, lockTimeoutMs: 5000 };
-    const o: ActualObservation = {
-      kind: 'Server', namespace: 'default', name: 'w-del', apiVersion: 'wiring.githedgehog.com/v1beta1',
-      spec: {}, status: null, labels: {}, annotations: {}, uid: 'u', resourceVersion: '1',
+    const opts = {
+      stillHolds: () => Promise.resolve(true),
+      schemaDefaults: new Map(),
+      refreshSummary: true,
+      current: true,
+      lockTimeoutMs: 5000,
     };
-    await applyWatchWrite(svc.actualKindWriter, orm.em, fabric, { source: 'batch', batch: { kind, upserts: [o], deletes: [], errors: [] } }, opts);
-    await applyWatchWrite(svc.actualKindWriter, orm.em, fabric, { source: 'batch', batch: { kind, upserts: [], deletes: [{ namespace: 'default', name: 'w-del' }], errors: [] } }, opts);
+    const o: ActualObservation = {
+      kind: 'Server',
+      namespace: 'default',
+      name: 'w-del',
+      apiVersion: 'wiring.githedgehog.com/v1beta1',
+      spec: {},
+      status: null,
+      labels: {},
+      annotations: {},
+      uid: 'u',
+      resourceVersion: '1',
+    };
+    await applyWatchWrite(
+      svc.actualKindWriter,
+      orm.em,
+      fabric,
+      { source: 'batch', batch: { kind, upserts: [o], deletes: [], errors: [] } },
+      opts,
+    );
+    await applyWatchWrite(
+      svc.actualKindWriter,
+      orm.em,
+      fabric,
+      { source: 'batch', batch: { kind, upserts: [], deletes: [{ namespace: 'default', name: 'w-del' }], errors: [] } },
+      opts,
+    );
     const history = await resourceHistory(orm.em.fork(), fabric.name, { kind: 'Server', name: 'w-del' });
     expect(history.map((h) => [h.to, h.trigger, h.runId])).toEqual([
       ['orphaned', 'watch', null],
@@ -246,16 +300,23 @@ describe('counter columns', () => {
     ['hedgehog_resource', 'reconciliation_attempts'],
     ['hedgehog_fabric', 'drifted_count'],
     ['hedgehog_fabric', 'in_sync_count'],
-    ...['listed', 'created', 'updated', 'unchanged', 'cleared', 'failed'].map((c): [string, string] => ['sync_operation', c]),
+    ...['listed', 'created', 'updated', 'unchanged', 'cleared', 'failed'].map((c): [string, string] => [
+      'sync_operation',
+      c,
+    ]),
   ];
 
   test.each(counters)('%s.%s rejects a negative value', async (table, column) => {
     await withPg(db.url, async (c) => {
-      const fabric = (await c.query(`INSERT INTO hedgehog_fabric (name) VALUES ($1) RETURNING id`, [`counter-${++seq}`])).rows[0].id;
+      const fabric = (
+        await c.query(`INSERT INTO hedgehog_fabric (name) VALUES ($1) RETURNING id`, [`counter-${++seq}`])
+      ).rows[0].id;
       await c.query(`INSERT INTO hedgehog_resource (fabric_id, kind, name) VALUES ($1, 'VPC', 'v')`, [fabric]);
       await c.query(`INSERT INTO sync_operation (fabric_id) VALUES ($1)`, [fabric]);
       const idColumn = table === 'hedgehog_fabric' ? 'id' : 'fabric_id';
-      await expect(c.query(`UPDATE ${table} SET ${column} = -1 WHERE ${idColumn} = $1`, [fabric])).rejects.toThrow(/check constraint/);
+      await expect(c.query(`UPDATE ${table} SET ${column} = -1 WHERE ${idColumn} = $1`, [fabric])).rejects.toThrow(
+        /check constraint/,
+      );
       await c.query(`UPDATE ${table} SET ${column} = 0 WHERE ${idColumn} = $1`, [fabric]); // zero stays valid
     });
   });

@@ -39,15 +39,19 @@ afterAll(async () => {
 
 const ddl = (sql: string) => withPg(db.url, (c) => c.query(sql));
 const service = (opts: { preflight?: boolean } = {}) =>
-  new FabricSyncService(orm.em, { kubeConfigFor: () => api.kubeConfig(), reader: { baseDelayMs: 5, maxDelayMs: 50 }, ...opts });
+  new FabricSyncService(orm.em, {
+    kubeConfigFor: () => api.kubeConfig(),
+    reader: { baseDelayMs: 5, maxDelayMs: 50 },
+    ...opts,
+  });
 const newFabric = (): Promise<HedgehogFabric> => new FabricRegistry(orm.em).create(`preflight-${++seq}`);
 
 /** Every ledger row of a fabric with its row version: equal snapshots = nothing was written. */
 async function ledgerRows(fabricId: number): Promise<unknown[]> {
-  return orm.em.fork().getConnection().execute(
-    `SELECT name, xmin::text AS xmin FROM hedgehog_resource WHERE fabric_id = ? ORDER BY name`,
-    [fabricId],
-  );
+  return orm.em
+    .fork()
+    .getConnection()
+    .execute(`SELECT name, xmin::text AS xmin FROM hedgehog_resource WHERE fabric_id = ? ORDER BY name`, [fabricId]);
 }
 
 /** Runs `fn` with the incident's column on hedgehog_resource: added with a default, then the default dropped. */
@@ -88,9 +92,14 @@ test('the incident: the sync refuses in one line, records a failed run, and writ
     for (const run of [() => svc.syncActualState(fabric), () => svc.syncDesiredState(fabric)]) {
       const report = await run();
       expect(report.status).toBe('failed');
-      expect(report.errorMessage).toMatch(/^ledger schema unhealthy \(NOT NULL without a default: hedgehog_resource\.tenant\).*`hh-sync doctor --fix`$/);
+      expect(report.errorMessage).toMatch(
+        /^ledger schema unhealthy \(NOT NULL without a default: hedgehog_resource\.tenant\).*`hh-sync doctor --fix`$/,
+      );
       expect(report.errorMessage).not.toContain('\n');
-      const [recorded] = await orm.em.fork().getConnection().execute(`SELECT status, error_message FROM sync_operation WHERE id = ?`, [report.id]);
+      const [recorded] = await orm.em
+        .fork()
+        .getConnection()
+        .execute(`SELECT status, error_message FROM sync_operation WHERE id = ?`, [report.id]);
       expect(recorded).toEqual({ status: 'failed', error_message: report.errorMessage });
     }
     expect(await ledgerRows(fabric.id)).toEqual(before);
@@ -113,7 +122,11 @@ test('a dropped default and a pending migration are found too; preflight: false 
   }
 
   const last = MIGRATIONS[MIGRATIONS.length - 1]!.name;
-  const [row] = (await withPg(db.url, (c) => c.query(`DELETE FROM ${MIGRATIONS_TABLE} WHERE name LIKE $1 || '%' RETURNING *`, [last]))).rows;
+  const [row] = (
+    await withPg(db.url, (c) =>
+      c.query(`DELETE FROM ${MIGRATIONS_TABLE} WHERE name LIKE $1 || '%' RETURNING *`, [last]),
+    )
+  ).rows;
   try {
     const r = await checkLedgerSchema(orm.em.fork());
     expect(r).toMatchObject({ healthy: false, pendingMigrations: [last] });
@@ -124,7 +137,9 @@ test('a dropped default and a pending migration are found too; preflight: false 
     const unchecked = await service({ preflight: false }).syncActualState(fabric);
     expect(unchecked.status).toBe('completed');
   } finally {
-    await withPg(db.url, (c) => c.query(`INSERT INTO ${MIGRATIONS_TABLE} (name, executed_at) VALUES ($1, $2)`, [row.name, row.executed_at]));
+    await withPg(db.url, (c) =>
+      c.query(`INSERT INTO ${MIGRATIONS_TABLE} (name, executed_at) VALUES ($1, $2)`, [row.name, row.executed_at]),
+    );
   }
 });
 
@@ -132,9 +147,9 @@ test('the watch refuses to start on an unhealthy ledger; its gauge reads 1, then
   const fabric = await newFabric();
   const svc = service();
   await withIncidentColumn(async () => {
-    await expect(startWatch({ em: orm.em, sync: svc }, [fabric.name], { lease: 'in-process', desiredSync: false })).rejects.toThrow(
-      LedgerSchemaUnhealthyError,
-    );
+    await expect(
+      startWatch({ em: orm.em, sync: svc }, [fabric.name], { lease: 'in-process', desiredSync: false }),
+    ).rejects.toThrow(LedgerSchemaUnhealthyError);
   });
 
   let handle: WatchHandle | undefined;

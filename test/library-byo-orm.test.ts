@@ -34,7 +34,8 @@ test("a host's own MikroORM setup runs our migrations and our service on its Ent
     await orm.migrator.up();
     await orm.em.getConnection().execute('CREATE TABLE host_note (id serial PRIMARY KEY, text text NOT NULL)');
     await createGitRepo(dir, {
-      'vpc.yaml': 'apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: vpc-1\nspec:\n  subnets: {}\n',
+      'vpc.yaml':
+        'apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: vpc-1\nspec:\n  subnets: {}\n',
     });
 
     await new FabricRegistry(orm.em).create('host-fabric', { gitRepository: dir });

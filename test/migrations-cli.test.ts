@@ -26,9 +26,10 @@ function run(args: string[], url: string): Promise<{ code: number; out: string }
 
 let db: TestDatabase;
 beforeAll(async () => {
-  const missing = [join(root, 'dist', 'mikro-orm.config.js'), ...MIGRATIONS.map((m) => join(root, 'dist', 'src', 'migrations', `${m.name}.js`))].filter(
-    (p) => !existsSync(p),
-  );
+  const missing = [
+    join(root, 'dist', 'mikro-orm.config.js'),
+    ...MIGRATIONS.map((m) => join(root, 'dist', 'src', 'migrations', `${m.name}.js`)),
+  ].filter((p) => !existsSync(p));
   if (missing.length > 0) throw new Error(`compiled output missing (${missing.join(', ')}): run npm run build`);
   db = await createTestDatabase({ migrate: false });
 });
@@ -57,7 +58,13 @@ test('migration:check, up, check, down, check — and the committed snapshot is 
 
   r = await run(['migration:up'], db.url);
   expect(r.code).toBe(0);
-  expect(await ourTables()).toEqual(['fabric_crd_schema', 'hedgehog_fabric', 'hedgehog_resource', 'state_transition', 'sync_operation']);
+  expect(await ourTables()).toEqual([
+    'fabric_crd_schema',
+    'hedgehog_fabric',
+    'hedgehog_resource',
+    'state_transition',
+    'sync_operation',
+  ]);
 
   r = await run(['migration:check'], db.url);
   expect(r.code).toBe(0);

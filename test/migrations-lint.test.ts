@@ -39,7 +39,11 @@ beforeAll(async () => {
   const orm = await MikroORM.init(createOrmConfig('postgres://lint@127.0.0.1/lint', { connect: false }));
   try {
     sql = await migrationSql(MIGRATIONS, orm.em.getDriver(), orm.config);
-    const notNull = new Set(ledgerColumns(orm.getMetadata()).filter((c) => !c.nullable).map((c) => `${c.table}.${c.column}`));
+    const notNull = new Set(
+      ledgerColumns(orm.getMetadata())
+        .filter((c) => !c.nullable)
+        .map((c) => `${c.table}.${c.column}`),
+    );
     isNotNull = (t, c) => notNull.has(`${t}.${c}`);
   } finally {
     await orm.close(true);
@@ -113,8 +117,17 @@ test('our check: no DROP DEFAULT on a NOT NULL column and no quoted now() in any
 
 describe('our check, negative controls', () => {
   test('DROP DEFAULT on a column the entities declare NOT NULL', () => {
-    const problems = lintMigrationStatements(['alter table "hedgehog_resource" alter column "sync_direction" drop default;'], isNotNull);
-    expect(problems).toEqual([expect.objectContaining({ rule: 'drop-default-on-not-null', table: 'hedgehog_resource', column: 'sync_direction' })]);
+    const problems = lintMigrationStatements(
+      ['alter table "hedgehog_resource" alter column "sync_direction" drop default;'],
+      isNotNull,
+    );
+    expect(problems).toEqual([
+      expect.objectContaining({
+        rule: 'drop-default-on-not-null',
+        table: 'hedgehog_resource',
+        column: 'sync_direction',
+      }),
+    ]);
   });
 
   test('the Django-style add-then-drop-default of the incident, within one migration', () => {
@@ -127,11 +140,15 @@ describe('our check, negative controls', () => {
   });
 
   test('DROP DEFAULT on a nullable column is fine; so is one made nullable first', () => {
-    expect(lintMigrationStatements(['alter table "hedgehog_resource" alter column "file_hash" drop default;'], isNotNull)).toEqual([]);
     expect(
-      lintMigrationStatements(
-        ['alter table "t" add column "c" text not null default \'x\';', 'alter table "t" alter column "c" drop not null;', 'alter table "t" alter column "c" drop default;'],
-      ),
+      lintMigrationStatements(['alter table "hedgehog_resource" alter column "file_hash" drop default;'], isNotNull),
+    ).toEqual([]);
+    expect(
+      lintMigrationStatements([
+        'alter table "t" add column "c" text not null default \'x\';',
+        'alter table "t" alter column "c" drop not null;',
+        'alter table "t" alter column "c" drop default;',
+      ]),
     ).toEqual([]);
   });
 

@@ -32,7 +32,9 @@ async function updateSchemaSql(orm: MikroORM): Promise<string[]> {
 async function userTables(): Promise<string[]> {
   return withPg(db.url, async (c) =>
     (
-      await c.query(`select table_name from information_schema.tables where table_schema = 'public' order by table_name`)
+      await c.query(
+        `select table_name from information_schema.tables where table_schema = 'public' order by table_name`,
+      )
     ).rows.map((r) => r.table_name as string),
   );
 }

@@ -21,7 +21,11 @@ function sourceFiles(dir: string): string[] {
 /** Every module specifier a file imports or re-exports (static and dynamic). */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  const specifiers = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+'([^']+)'/g), ...text.matchAll(/import\(\s*'([^']+)'\s*\)/g), ...text.matchAll(/(?:^|\n)import\s+'([^']+)'/g)];
+  const specifiers = [
+    ...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+'([^']+)'/g),
+    ...text.matchAll(/import\(\s*'([^']+)'\s*\)/g),
+    ...text.matchAll(/(?:^|\n)import\s+'([^']+)'/g),
+  ];
   return specifiers.map((m) => m[1]!);
 }
 
@@ -42,7 +46,9 @@ test('the import scanner sees the imports it is meant to check (it would otherwi
   const drift = importsFrom('drift');
   expect(drift.some((i) => i.file === 'drift/compute-drift.ts' && i.target === 'crds')).toBe(true);
   expect(drift.some((i) => i.file === 'drift/compute-drift.ts' && i.target === 'common')).toBe(true);
-  expect(importsFrom('entities').some((i) => i.file === 'entities/hedgehog-resource.ts' && i.target === 'drift')).toBe(true);
+  expect(importsFrom('entities').some((i) => i.file === 'entities/hedgehog-resource.ts' && i.target === 'drift')).toBe(
+    true,
+  );
 });
 
 test('the drift engine is pure: src/drift imports only itself, src/common, src/crds (schema defaults) and no package', () => {

@@ -13,7 +13,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function packedFiles(): string[] {
   // --ignore-scripts: the listing only (the build is the test command's own step).
-  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   return (JSON.parse(out) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
 }
 
@@ -26,16 +30,32 @@ function sourceFiles(dir: string): string[] {
 
 test('the tarball ships the library, its types, the CLI, docs and LICENSE; no bench build, no source maps', () => {
   const files = packedFiles();
-  expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'bin/hh-sync.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/testing/index.js', 'docs/cli.md']));
+  expect(files).toEqual(
+    expect.arrayContaining([
+      'LICENSE',
+      'README.md',
+      'bin/hh-sync.js',
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/src/testing/index.js',
+      'docs/cli.md',
+    ]),
+  );
   expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
   expect(files.filter((f) => !f.startsWith('dist/src/') && f.startsWith('dist/'))).toEqual([]);
   expect(readFileSync(path.join(root, 'LICENSE'), 'utf8')).toMatch(/Apache License\s+Version 2\.0/);
 }, 60_000);
 
 test('every runtime dependency is imported by the shipped code (no unused ones), and no @types package is one', () => {
-  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-  const code = sourceFiles(path.join(root, 'src')).map((f) => readFileSync(f, 'utf8')).join('\n');
-  const unused = Object.keys(pkg.dependencies).filter((dep) => !new RegExp(`(from |import\\(|import )'${dep.replace(/[/.]/g, '\\$&')}(/[^']*)?'`).test(code));
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
+  const code = sourceFiles(path.join(root, 'src'))
+    .map((f) => readFileSync(f, 'utf8'))
+    .join('\n');
+  const unused = Object.keys(pkg.dependencies).filter(
+    (dep) => !new RegExp(`(from |import\\(|import )'${dep.replace(/[/.]/g, '\\$&')}(/[^']*)?'`).test(code),
+  );
   expect(unused).toEqual([]);
   expect(Object.keys(pkg.dependencies).filter((d) => d.startsWith('@types/'))).toEqual([]);
 });
@@ -66,7 +86,11 @@ function packagesReferenced(declarations: string): string[] {
 function shipsOwnTypes(name: string): boolean {
   const dir = path.join(root, 'node_modules', name);
   const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
-  return Boolean(pkg.types ?? pkg.typings) || JSON.stringify(pkg.exports ?? {}).includes('"types"') || existsSync(path.join(dir, 'index.d.ts'));
+  return (
+    Boolean(pkg.types ?? pkg.typings) ||
+    JSON.stringify(pkg.exports ?? {}).includes('"types"') ||
+    existsSync(path.join(dir, 'index.d.ts'))
+  );
 }
 
 test('the public .d.ts files reference only packages a consumer gets (dependencies, peerDependencies, node built-ins), with their types', () => {
@@ -84,15 +108,22 @@ test('the public .d.ts files reference only packages a consumer gets (dependenci
     }
   }
   // The scan finds what it should: the entities' declarations name MikroORM.
-  expect(byPackage.get('@mikro-orm/core')).toEqual(expect.arrayContaining([path.join('entities', 'hedgehog-fabric.d.ts')]));
-  const missing = [...byPackage].filter(([name]) => !installed.has(name)).map(([name, files]) => `${name} (${files.join(', ')})`);
+  expect(byPackage.get('@mikro-orm/core')).toEqual(
+    expect.arrayContaining([path.join('entities', 'hedgehog-fabric.d.ts')]),
+  );
+  const missing = [...byPackage]
+    .filter(([name]) => !installed.has(name))
+    .map(([name, files]) => `${name} (${files.join(', ')})`);
   expect(missing).toEqual([]);
   const untyped = [...byPackage.keys()].filter((name) => !shipsOwnTypes(name) && !installed.has(`@types/${name}`));
   expect(untyped).toEqual([]);
 });
 
 test('MikroORM is a peer dependency (the host\'s one copy, or "Metadata for entity … not found"), pinned for development here', () => {
-  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, Record<string, string>>;
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<
+    string,
+    Record<string, string>
+  >;
   for (const name of ['@mikro-orm/core', '@mikro-orm/postgresql', '@mikro-orm/migrations']) {
     expect(pkg.dependencies![name]).toBeUndefined();
     expect(pkg.peerDependencies![name]).toMatch(/^\^6\.\d+\.\d+$/);

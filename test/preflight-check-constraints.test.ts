@@ -37,7 +37,8 @@ afterAll(async () => {
 });
 
 const ddl = (sql: string) => withPg(db.url, (c) => c.query(sql));
-const service = () => new FabricSyncService(orm.em, { kubeConfigFor: () => api.kubeConfig(), reader: { baseDelayMs: 5, maxDelayMs: 50 } });
+const service = () =>
+  new FabricSyncService(orm.em, { kubeConfigFor: () => api.kubeConfig(), reader: { baseDelayMs: 5, maxDelayMs: 50 } });
 const newFabric = (): Promise<HedgehogFabric> => new FabricRegistry(orm.em).create(`ck-${++seq}`);
 
 /** The doctor's NOT NULL findings on our tables, as `table.column`. */
@@ -62,7 +63,11 @@ test('a column of a nested NOT NULL domain without a default is found, like the 
     `ALTER TABLE hedgehog_resource DROP COLUMN tenant; DROP DOMAIN ck_outer; DROP DOMAIN ck_inner`,
     async () => {
       const r = await checkLedgerSchema(orm.em.fork());
-      expect(r).toMatchObject({ healthy: false, notNullWithoutDefault: ['hedgehog_resource.tenant'], notNullThrough: { 'hedgehog_resource.tenant': 'domain ck_inner' } });
+      expect(r).toMatchObject({
+        healthy: false,
+        notNullWithoutDefault: ['hedgehog_resource.tenant'],
+        notNullThrough: { 'hedgehog_resource.tenant': 'domain ck_inner' },
+      });
       expect(await doctorNotNull()).toEqual(r.notNullWithoutDefault);
     },
   );
@@ -85,7 +90,10 @@ test('the hostile repro: CHECK (last_sync_error IS NOT NULL) NOT VALID makes the
       `ALTER TABLE hedgehog_resource DROP CONSTRAINT ck_x`,
       async () => {
         const r = await checkLedgerSchema(orm.em.fork());
-        expect(r).toMatchObject({ healthy: false, notNullThrough: { 'hedgehog_resource.last_sync_error': 'CHECK constraint ck_x' } });
+        expect(r).toMatchObject({
+          healthy: false,
+          notNullThrough: { 'hedgehog_resource.last_sync_error': 'CHECK constraint ck_x' },
+        });
         expect(r.notNullWithoutDefault).toEqual(await doctorNotNull());
         const report = await svc.syncActualState(fabric);
         expect(report.status).toBe('failed');
@@ -105,7 +113,11 @@ test('table constraints with an AND-ed IS NOT NULL term count; checks that accep
   await withDdl(
     `ALTER TABLE hedgehog_resource ADD CONSTRAINT ck_and CHECK (sync_attempts >= 0 AND last_sync_error IS NOT NULL) NOT VALID`,
     `ALTER TABLE hedgehog_resource DROP CONSTRAINT ck_and`,
-    async () => expect(await checkLedgerSchema(orm.em.fork())).toMatchObject({ healthy: false, notNullThrough: { 'hedgehog_resource.last_sync_error': 'CHECK constraint ck_and' } }),
+    async () =>
+      expect(await checkLedgerSchema(orm.em.fork())).toMatchObject({
+        healthy: false,
+        notNullThrough: { 'hedgehog_resource.last_sync_error': 'CHECK constraint ck_and' },
+      }),
   );
   await withDdl(
     `ALTER TABLE hedgehog_resource ADD CONSTRAINT ck_len CHECK (length(last_sync_error) < 100000), ADD CONSTRAINT ck_or CHECK (last_sync_error IS NOT NULL OR sync_attempts >= 0)`,
@@ -115,7 +127,10 @@ test('table constraints with an AND-ed IS NOT NULL term count; checks that accep
   await withDdl(
     `ALTER TABLE hedgehog_resource ADD CONSTRAINT ck_coalesce CHECK (coalesce(last_sync_error, '') <> '') NOT VALID`,
     `ALTER TABLE hedgehog_resource DROP CONSTRAINT ck_coalesce`,
-    async () => expect((await checkLedgerSchema(orm.em.fork())).notNullWithoutDefault).toEqual(['hedgehog_resource.last_sync_error']),
+    async () =>
+      expect((await checkLedgerSchema(orm.em.fork())).notNullWithoutDefault).toEqual([
+        'hedgehog_resource.last_sync_error',
+      ]),
   );
 });
 
@@ -123,8 +138,16 @@ test('the watch gauge reads 0 while such a CHECK constraint exists', async () =>
   const fabric = await newFabric();
   let handle: WatchHandle | undefined;
   try {
-    handle = await startWatch({ em: orm.em, sync: service() }, [fabric.name], { lease: 'in-process', desiredSync: false, metricsPort: 0, metricsHost: '127.0.0.1' });
-    const gauge = async () => (await (await fetch(handle!.metrics!.url)).text()).split('\n').find((l) => l.startsWith('hh_sync_ledger_schema_healthy '));
+    handle = await startWatch({ em: orm.em, sync: service() }, [fabric.name], {
+      lease: 'in-process',
+      desiredSync: false,
+      metricsPort: 0,
+      metricsHost: '127.0.0.1',
+    });
+    const gauge = async () =>
+      (await (await fetch(handle!.metrics!.url)).text())
+        .split('\n')
+        .find((l) => l.startsWith('hh_sync_ledger_schema_healthy '));
     expect(await gauge()).toBe('hh_sync_ledger_schema_healthy 1');
     await withDdl(
       `ALTER TABLE hedgehog_resource ADD CONSTRAINT ck_x CHECK (last_sync_error IS NOT NULL) NOT VALID`,

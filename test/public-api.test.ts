@@ -254,7 +254,9 @@ const API: Record<string, string[]> = {
 
 /** The entry points of package.json `exports`, as the source file each compiled one comes from. */
 function entryPoints(): [subpath: string, source: string][] {
-  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { exports: Record<string, string | { import: string }> };
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    exports: Record<string, string | { import: string }>;
+  };
   return Object.entries(pkg.exports)
     .filter((e): e is [string, { import: string }] => typeof e[1] === 'object')
     .map(([subpath, target]) => [subpath, target.import.replace(/^\.\/dist\//, '').replace(/\.js$/, '.ts')]);
@@ -301,7 +303,11 @@ function declaredExports(entries: [string, string][]): Record<string, string[]> 
 }
 
 test('package.json exports exactly the entry points listed here', () => {
-  expect(entryPoints().map(([subpath]) => subpath).sort()).toEqual(Object.keys(API).sort());
+  expect(
+    entryPoints()
+      .map(([subpath]) => subpath)
+      .sort(),
+  ).toEqual(Object.keys(API).sort());
 });
 
 test.each(Object.keys(API))('%s: the runtime exports are the listed values', async (subpath) => {
@@ -315,6 +321,8 @@ test('every entry point declares exactly the listed values and types', () => {
 }, 120_000);
 
 test('no entry point re-exports a module wholesale (`export *` would let a new export in unnoticed by its author)', () => {
-  const wholesale = entryPoints().filter(([, source]) => /^export \*/m.test(readFileSync(path.join(root, source), 'utf8')));
+  const wholesale = entryPoints().filter(([, source]) =>
+    /^export \*/m.test(readFileSync(path.join(root, source), 'utf8')),
+  );
   expect(wholesale).toEqual([]);
 });

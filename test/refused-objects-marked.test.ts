@@ -44,7 +44,6 @@ async function fakeWith(objs: readonly object[]): Promise<FakeKubeApi> {
   return api;
 }
 
-
 interface RowView {
   actual_spec: Record<string, unknown> | null;
   actual_resource_version: string | null;
@@ -52,10 +51,13 @@ interface RowView {
 }
 
 async function row(fabricId: number, name: string): Promise<RowView | undefined> {
-  const [r] = await em.fork().getConnection().execute(
-    `SELECT actual_spec, actual_resource_version, last_sync_error FROM hedgehog_resource WHERE fabric_id = ? AND kind = 'VPC' AND namespace = 'default' AND name = ?`,
-    [fabricId, name],
-  );
+  const [r] = await em
+    .fork()
+    .getConnection()
+    .execute(
+      `SELECT actual_spec, actual_resource_version, last_sync_error FROM hedgehog_resource WHERE fabric_id = ? AND kind = 'VPC' AND namespace = 'default' AND name = ?`,
+      [fabricId, name],
+    );
   return r as RowView | undefined;
 }
 
@@ -66,12 +68,15 @@ describe('a full actual sync', () => {
 
   beforeAll(async () => {
     api = await fakeWith([...vpcs(2), obj('VPC', 'vpc-01', 'default', { n: 1 })]);
-    sync = new FabricSyncService(em, { kubeConfigFor: () => api.kubeConfig(), reader: { baseDelayMs: 1, maxDelayMs: 5, maxRetries: 1 } });
+    sync = new FabricSyncService(em, {
+      kubeConfigFor: () => api.kubeConfig(),
+      reader: { baseDelayMs: 1, maxDelayMs: 5, maxRetries: 1 },
+    });
     fabric = await new FabricRegistry(em).create('refused-full');
     await sync.syncActualState(fabric.name);
   });
 
-  test('keeps the refused object\'s row (not swept), marks it, and drift names it as stale', async () => {
+  test("keeps the refused object's row (not swept), marks it, and drift names it as stale", async () => {
     const before = await row(fabric.id, 'vpc-01');
     expect(before).toMatchObject({ actual_spec: { n: 1 }, last_sync_error: null });
 
@@ -84,22 +89,30 @@ describe('a full actual sync', () => {
     const after = await row(fabric.id, 'vpc-01');
     expect(after?.actual_spec).toEqual({ n: 1 }); // the last version read, still there
     expect(after?.actual_resource_version).toBe(before!.actual_resource_version);
-    expect(after?.last_sync_error).toMatch(/could not be read \(spec\.description contains a NUL character .*\); this row holds the last version read$/);
+    expect(after?.last_sync_error).toMatch(
+      /could not be read \(spec\.description contains a NUL character .*\); this row holds the last version read$/,
+    );
     expect((await row(fabric.id, 'vpc-00000'))?.last_sync_error).toBeNull();
 
     const drift = await driftReport(em.fork(), fabric);
-    expect(drift.unreadable).toEqual([{ kind: 'VPC', namespace: 'default', name: 'vpc-01', reason: after!.last_sync_error }]);
+    expect(drift.unreadable).toEqual([
+      { kind: 'VPC', namespace: 'default', name: 'vpc-01', reason: after!.last_sync_error },
+    ]);
     expect(driftJson(drift).unreadable).toHaveLength(1);
     const text = formatDriftReport(drift, pc.createColors(false));
     expect(text).toMatch(/^1 object could not be read \(the ledger holds an older version; drift may be stale\):$/m);
-    expect(text).toMatch(/^ {2}VPC default\/vpc-01 — the cluster's current version could not be read \(spec\.description contains a NUL character /m);
+    expect(text).toMatch(
+      /^ {2}VPC default\/vpc-01 — the cluster's current version could not be read \(spec\.description contains a NUL character /m,
+    );
     // A kind filter that excludes it leaves it out.
     expect((await driftReport(em.fork(), fabric, { kind: ['Server'] })).unreadable).toEqual([]);
   });
 
   test('the fabric is never shown in_sync while a row is stale', async () => {
     const conn = em.fork().getConnection();
-    const [summary] = await conn.execute(`SELECT drift_summary->'unreadable' AS n FROM hedgehog_fabric WHERE id = ?`, [fabric.id]);
+    const [summary] = await conn.execute(`SELECT drift_summary->'unreadable' AS n FROM hedgehog_fabric WHERE id = ?`, [
+      fabric.id,
+    ]);
     expect(Number(summary.n)).toBe(1);
     // Even with no drifted object at all (this fabric has no Git side, so every object drifts: take that away).
     await conn.execute(`UPDATE hedgehog_fabric SET drifted_count = 0 WHERE id = ?`, [fabric.id]);
@@ -113,7 +126,9 @@ describe('a full actual sync', () => {
     expect(text.stdout).toMatch(/1 object could not be read[^\n]*\n {2}VPC default\/vpc-01 — /);
     expect(text.code).toBe(1); // nothing differs with this filter, yet the ledger cannot vouch for vpc-01
     const json = await hh(['drift', fabric.name, '--json', '--database-url', db.url]);
-    expect(JSON.parse(json.stdout).unreadable).toEqual([{ kind: 'VPC', namespace: 'default', name: 'vpc-01', reason: expect.stringMatching(/NUL character/) }]);
+    expect(JSON.parse(json.stdout).unreadable).toEqual([
+      { kind: 'VPC', namespace: 'default', name: 'vpc-01', reason: expect.stringMatching(/NUL character/) },
+    ]);
   });
 
   test('the mark clears when a valid version lands', async () => {
@@ -124,7 +139,10 @@ describe('a full actual sync', () => {
     const drift = await driftReport(em.fork(), fabric);
     expect(drift.unreadable).toEqual([]);
     expect(formatDriftReport(drift, pc.createColors(false))).not.toMatch(/could not be read/);
-    const [summary] = await em.fork().getConnection().execute(`SELECT drift_summary->'unreadable' AS n FROM hedgehog_fabric WHERE id = ?`, [fabric.id]);
+    const [summary] = await em
+      .fork()
+      .getConnection()
+      .execute(`SELECT drift_summary->'unreadable' AS n FROM hedgehog_fabric WHERE id = ?`, [fabric.id]);
     expect(Number(summary.n)).toBe(0);
   });
 
@@ -143,7 +161,10 @@ describe('the watch', () => {
 
   beforeAll(async () => {
     api = await fakeWith([...vpcs(1), obj('VPC', 'vpc-w', 'default', { n: 1 })]);
-    const sync = new FabricSyncService(em, { kubeConfigFor: () => api.kubeConfig(), reader: { baseDelayMs: 5, maxDelayMs: 50 } });
+    const sync = new FabricSyncService(em, {
+      kubeConfigFor: () => api.kubeConfig(),
+      reader: { baseDelayMs: 5, maxDelayMs: 50 },
+    });
     fabric = await new FabricRegistry(em).create('refused-watch');
     handle = await startWatch({ em, sync }, ['refused-watch'], {
       flushIntervalMs: 50,
@@ -170,10 +191,16 @@ describe('the watch', () => {
     api.update(obj('VPC', 'vpc-w', 'default', { n: 1 }, { metadata: { labels: { k: 'v\u0000' } } }));
     await waitFor(async () => (await row(fabric.id, 'vpc-w'))?.last_sync_error != null, 5000, 'the mark on vpc-w');
     const marked = await row(fabric.id, 'vpc-w');
-    expect(marked?.last_sync_error).toMatch(/could not be read \(MODIFIED event: metadata\.labels\.k contains a NUL character/);
+    expect(marked?.last_sync_error).toMatch(
+      /could not be read \(MODIFIED event: metadata\.labels\.k contains a NUL character/,
+    );
     expect(marked?.actual_resource_version).toBe(before!.actual_resource_version);
     expect((await driftReport(em.fork(), fabric)).unreadable.map((u) => u.name)).toEqual(['vpc-w']);
-    await waitFor(() => runs.flatMap((r) => r.report.errors).some((e) => e.name === 'vpc-w'), 5000, 'the refusal in a run record');
+    await waitFor(
+      () => runs.flatMap((r) => r.report.errors).some((e) => e.name === 'vpc-w'),
+      5000,
+      'the refusal in a run record',
+    );
 
     api.update(obj('VPC', 'vpc-w', 'default', { n: 3 }));
     await waitFor(async () => (await row(fabric.id, 'vpc-w'))?.actual_spec?.n === 3, 5000, 'the valid version');
@@ -185,7 +212,9 @@ describe('the watch', () => {
     api.update(obj('VPC', 'vpc-w', 'default', { n: 4 }));
     api.update(obj('VPC', 'vpc-w', 'default', { description: 'x\ud800' }));
     await waitFor(async () => (await row(fabric.id, 'vpc-w'))?.last_sync_error != null, 5000, 'the mark on vpc-w');
-    expect((await row(fabric.id, 'vpc-w'))?.last_sync_error).toMatch(/spec\.description contains a lone UTF-16 surrogate/);
+    expect((await row(fabric.id, 'vpc-w'))?.last_sync_error).toMatch(
+      /spec\.description contains a lone UTF-16 surrogate/,
+    );
     expect((await driftReport(em.fork(), fabric)).unreadable.map((u) => u.name)).toEqual(['vpc-w']);
   });
 });

@@ -59,8 +59,14 @@ const within = (inner: string, outer: string) => {
 function portsOf(c: KubeObjectLike): { port: string | undefined; side: string }[] {
   const body = c.spec[connType(c)] as Record<string, any>;
   const out: { port: string | undefined; side: string }[] = [];
-  const links: any[] = [...(body.links ?? []), ...(body.link ? [body.link] : []), ...(body.peerLinks ?? []), ...(body.sessionLinks ?? [])];
-  for (const l of links) for (const [side, v] of Object.entries(l)) out.push({ port: (v as { port?: string }).port, side });
+  const links: any[] = [
+    ...(body.links ?? []),
+    ...(body.link ? [body.link] : []),
+    ...(body.peerLinks ?? []),
+    ...(body.sessionLinks ?? []),
+  ];
+  for (const l of links)
+    for (const [side, v] of Object.entries(l)) out.push({ port: (v as { port?: string }).port, side });
   return out;
 }
 
@@ -81,10 +87,13 @@ function integrityProblems(objs: KubeObjectLike[]): string[] {
   const switchVlanNs = (sw: KubeObjectLike) => (sw.spec.vlanNamespaces as string[] | undefined) ?? ['default'];
 
   for (const sw of switches.values()) {
-    if (!profiles.has(sw.spec.profile as string)) problems.push(`${sw.metadata.name}: no profile ${String(sw.spec.profile)}`);
-    for (const g of (sw.spec.groups as string[] | undefined) ?? []) if (!groups.has(g)) problems.push(`${sw.metadata.name}: no group ${g}`);
+    if (!profiles.has(sw.spec.profile as string))
+      problems.push(`${sw.metadata.name}: no profile ${String(sw.spec.profile)}`);
+    for (const g of (sw.spec.groups as string[] | undefined) ?? [])
+      if (!groups.has(g)) problems.push(`${sw.metadata.name}: no group ${g}`);
     const red = sw.spec.redundancy as { group?: string } | undefined;
-    if (red?.group && !((sw.spec.groups as string[] | undefined) ?? []).includes(red.group)) problems.push(`${sw.metadata.name}: redundancy group not in groups`);
+    if (red?.group && !((sw.spec.groups as string[] | undefined) ?? []).includes(red.group))
+      problems.push(`${sw.metadata.name}: redundancy group not in groups`);
     for (const v of switchVlanNs(sw)) if (!vlanNs.has(v)) problems.push(`${sw.metadata.name}: no VLANNamespace ${v}`);
   }
 
@@ -116,8 +125,10 @@ function integrityProblems(objs: KubeObjectLike[]): string[] {
     if (type === 'fabric') {
       const body = c.spec.fabric as { links: { spine: { port: string }; leaf: { port: string } }[] };
       for (const l of body.links) {
-        if (switches.get(l.spine.port.split('/')[0]!)?.spec.role !== 'spine') problems.push(`${c.metadata.name}: spine side is no spine`);
-        if (switches.get(l.leaf.port.split('/')[0]!)?.spec.role === 'spine') problems.push(`${c.metadata.name}: leaf side is a spine`);
+        if (switches.get(l.spine.port.split('/')[0]!)?.spec.role !== 'spine')
+          problems.push(`${c.metadata.name}: spine side is no spine`);
+        if (switches.get(l.leaf.port.split('/')[0]!)?.spec.role === 'spine')
+          problems.push(`${c.metadata.name}: leaf side is a spine`);
       }
     }
     if (type === 'mclag' || type === 'eslag' || type === 'mclagDomain') {
@@ -147,18 +158,23 @@ function integrityProblems(objs: KubeObjectLike[]): string[] {
       continue;
     }
     if (v.metadata.name.length > 11) problems.push(`${v.metadata.name}: VPC names are at most 11 characters`);
-    for (const [sname, sub] of Object.entries(v.spec.subnets as Record<string, { subnet: string; vlan: number; gateway?: string }>)) {
+    for (const [sname, sub] of Object.entries(
+      v.spec.subnets as Record<string, { subnet: string; vlan: number; gateway?: string }>,
+    )) {
       if (!DNS1123.test(sname)) problems.push(`${v.metadata.name}: subnet name ${sname}`);
-      if (!(ns4.spec.subnets as string[]).some((s) => within(sub.subnet, s))) problems.push(`${v.metadata.name}/${sname}: ${sub.subnet} outside ${ipn}`);
+      if (!(ns4.spec.subnets as string[]).some((s) => within(sub.subnet, s)))
+        problems.push(`${v.metadata.name}/${sname}: ${sub.subnet} outside ${ipn}`);
       const ranges = nsv.spec.ranges as { from: number; to: number }[];
-      if (!ranges.some((r) => sub.vlan >= r.from && sub.vlan <= r.to)) problems.push(`${v.metadata.name}/${sname}: VLAN ${sub.vlan} outside ${vln}`);
+      if (!ranges.some((r) => sub.vlan >= r.from && sub.vlan <= r.to))
+        problems.push(`${v.metadata.name}/${sname}: VLAN ${sub.vlan} outside ${vln}`);
       const vs = vlansSeen.get(vln) ?? new Set<number>();
       if (vs.has(sub.vlan)) problems.push(`${v.metadata.name}/${sname}: VLAN ${sub.vlan} reused in ${vln}`);
       vlansSeen.set(vln, vs.add(sub.vlan));
       const ss = subnetsSeen.get(ipn) ?? new Set<string>();
       if (ss.has(sub.subnet)) problems.push(`${v.metadata.name}/${sname}: subnet ${sub.subnet} reused in ${ipn}`);
       subnetsSeen.set(ipn, ss.add(sub.subnet));
-      if (sub.gateway && !within(`${sub.gateway}/32`, sub.subnet)) problems.push(`${v.metadata.name}/${sname}: gateway outside subnet`);
+      if (sub.gateway && !within(`${sub.gateway}/32`, sub.subnet))
+        problems.push(`${v.metadata.name}/${sname}: gateway outside subnet`);
     }
   }
   const subnetExists = (full: string) => {
@@ -177,7 +193,8 @@ function integrityProblems(objs: KubeObjectLike[]): string[] {
       const vln = (vpc?.spec.vlanNamespace as string | undefined) ?? 'default';
       for (const { port, side } of portsOf(c)) {
         const sw = side === 'switch' && port !== undefined ? switches.get(port.split('/')[0]!) : undefined;
-        if (sw && !switchVlanNs(sw).includes(vln)) problems.push(`${a.metadata.name}: ${sw.metadata.name} lacks VLANNamespace ${vln}`);
+        if (sw && !switchVlanNs(sw).includes(vln))
+          problems.push(`${a.metadata.name}: ${sw.metadata.name} lacks VLANNamespace ${vln}`);
       }
     }
   }
@@ -187,24 +204,31 @@ function integrityProblems(objs: KubeObjectLike[]): string[] {
     if (pv.size !== 2) problems.push(`${p.metadata.name}: peers ${pv.size} VPCs`);
     const ns = new Set([...pv].map((v) => vpcs.get(v)?.spec.ipv4Namespace ?? 'default'));
     if (ns.size !== 1) problems.push(`${p.metadata.name}: VPCs in different IPv4Namespaces`);
-    for (const x of permit) for (const [v, side] of Object.entries(x)) {
-      if (!vpcs.has(v)) problems.push(`${p.metadata.name}: no VPC ${v}`);
-      for (const s of side.subnets ?? []) if (!subnetExists(`${v}/${s}`)) problems.push(`${p.metadata.name}: no subnet ${v}/${s}`);
-    }
+    for (const x of permit)
+      for (const [v, side] of Object.entries(x)) {
+        if (!vpcs.has(v)) problems.push(`${p.metadata.name}: no VPC ${v}`);
+        for (const s of side.subnets ?? [])
+          if (!subnetExists(`${v}/${s}`)) problems.push(`${p.metadata.name}: no subnet ${v}/${s}`);
+      }
   }
-  for (const e of externals.values()) if (!ipNs.has(e.spec.ipv4Namespace as string)) problems.push(`${e.metadata.name}: no IPv4Namespace`);
+  for (const e of externals.values())
+    if (!ipNs.has(e.spec.ipv4Namespace as string)) problems.push(`${e.metadata.name}: no IPv4Namespace`);
   for (const a of byKind('ExternalAttachment')) {
     const c = conns.get(a.spec.connection as string);
-    if (!c || connType(c) !== 'external') problems.push(`${a.metadata.name}: no external connection ${String(a.spec.connection)}`);
-    if (!externals.has(a.spec.external as string)) problems.push(`${a.metadata.name}: no External ${String(a.spec.external)}`);
+    if (!c || connType(c) !== 'external')
+      problems.push(`${a.metadata.name}: no external connection ${String(a.spec.connection)}`);
+    if (!externals.has(a.spec.external as string))
+      problems.push(`${a.metadata.name}: no External ${String(a.spec.external)}`);
   }
   for (const p of byKind('ExternalPeering')) {
     const permit = p.spec.permit as { vpc: { name: string; subnets: string[] }; external: { name: string } };
     const ext = externals.get(permit.external.name);
     const vpc = vpcs.get(permit.vpc.name);
     if (!ext || !vpc) problems.push(`${p.metadata.name}: missing VPC or External`);
-    else if ((vpc.spec.ipv4Namespace ?? 'default') !== ext.spec.ipv4Namespace) problems.push(`${p.metadata.name}: namespaces differ`);
-    for (const s of permit.vpc.subnets) if (!subnetExists(`${permit.vpc.name}/${s}`)) problems.push(`${p.metadata.name}: no subnet ${s}`);
+    else if ((vpc.spec.ipv4Namespace ?? 'default') !== ext.spec.ipv4Namespace)
+      problems.push(`${p.metadata.name}: namespaces differ`);
+    for (const s of permit.vpc.subnets)
+      if (!subnetExists(`${permit.vpc.name}/${s}`)) problems.push(`${p.metadata.name}: no subnet ${s}`);
   }
   return problems;
 }
@@ -251,7 +275,9 @@ describe('demo fabric', () => {
     });
     const roles = demo.filter((o) => o.kind === 'Switch').map((o) => o.spec.role);
     expect(roles.filter((r) => r === 'spine')).toHaveLength(2);
-    const redundancy = demo.filter((o) => o.kind === 'Switch' && o.spec.redundancy).map((o) => (o.spec.redundancy as { type: string }).type);
+    const redundancy = demo
+      .filter((o) => o.kind === 'Switch' && o.spec.redundancy)
+      .map((o) => (o.spec.redundancy as { type: string }).type);
     expect(redundancy.sort()).toEqual(['eslag', 'eslag', 'mclag', 'mclag']);
     expectWellFormed(demo);
     expect(demo.every((o) => o.metadata.namespace === 'default')).toBe(true);
@@ -265,7 +291,12 @@ describe('demo fabric', () => {
   test('is referentially whole, on unique real ports', () => {
     expect(integrityProblems(demo)).toEqual([]);
     const conn = demo.find((o) => o.metadata.name === 'server-01--mclag--leaf-01--leaf-02')!;
-    expect(portsOf(conn).map((p) => p.port)).toEqual(['server-01/enp2s1', 'leaf-01/E1/1', 'server-01/enp2s2', 'leaf-02/E1/1']);
+    expect(portsOf(conn).map((p) => p.port)).toEqual([
+      'server-01/enp2s1',
+      'leaf-01/E1/1',
+      'server-01/enp2s2',
+      'leaf-02/E1/1',
+    ]);
   });
 
   test('the integrity check catches what it should', () => {
@@ -275,7 +306,10 @@ describe('demo fabric', () => {
     const conn = broken.find((o) => o.metadata.name === 'server-02--unbundled--leaf-01')!;
     (conn.spec.unbundled as any).link.switch.port = 'leaf-01/E1/51'; // an uplink port
     expect(integrityProblems(broken)).toEqual(
-      expect.arrayContaining([expect.stringContaining('no subnet vpc-01/nope'), expect.stringContaining('leaf-01/E1/51 used twice')]),
+      expect.arrayContaining([
+        expect.stringContaining('no subnet vpc-01/nope'),
+        expect.stringContaining('leaf-01/E1/51 used twice'),
+      ]),
     );
   });
 });
@@ -291,7 +325,9 @@ describe('demo Git variant', () => {
     const onlyCluster = [...clusterKeys.keys()].filter((k) => !gitKeys.has(k));
     expect(onlyGit).toEqual([`${differences.onlyInGit.kind}/default/${differences.onlyInGit.name}`]);
     expect(onlyCluster).toEqual([`${differences.onlyInCluster.kind}/default/${differences.onlyInCluster.name}`]);
-    const changed = [...gitKeys.keys()].filter((k) => clusterKeys.has(k) && JSON.stringify(gitKeys.get(k)) !== JSON.stringify(clusterKeys.get(k)));
+    const changed = [...gitKeys.keys()].filter(
+      (k) => clusterKeys.has(k) && JSON.stringify(gitKeys.get(k)) !== JSON.stringify(clusterKeys.get(k)),
+    );
     expect(changed).toEqual([`VPC/default/${differences.changedVlan.name}`]);
 
     const at = (o: KubeObjectLike) => differences.changedVlan.pathSegments.reduce<any>((v, s) => v?.[s], o);
@@ -326,17 +362,27 @@ describe('generateSampleFabric', () => {
     expect(generateSampleFabric({ leaves: 10, serversPerLeaf: 6, seed: 42 })).toEqual(a);
     const b = generateSampleFabric({ leaves: 10, serversPerLeaf: 6, seed: 43 });
     expect(JSON.stringify(b)).not.toBe(JSON.stringify(a));
-    const topo = (objs: KubeObjectLike[]) => objs.filter((o) => ['Switch', 'Server', 'Connection'].includes(o.kind)).map(key);
+    const topo = (objs: KubeObjectLike[]) =>
+      objs.filter((o) => ['Switch', 'Server', 'Connection'].includes(o.kind)).map(key);
     expect(topo(b)).toEqual(topo(a));
   });
 
   test('follows the explicit topology options', () => {
-    const objs = generateSampleFabric({ spines: 3, leaves: 6, serversPerLeaf: 5, vpcs: 7, subnetsPerVpc: 3, namespace: 'fab-a' });
+    const objs = generateSampleFabric({
+      spines: 3,
+      leaves: 6,
+      serversPerLeaf: 5,
+      vpcs: 7,
+      subnetsPerVpc: 3,
+      namespace: 'fab-a',
+    });
     const c = countKinds(objs);
     expect(c.Switch).toBe(9);
     expect(c.Server).toBe(30);
     expect(c.VPC).toBe(7);
-    expect(objs.filter((o) => o.kind === 'VPC').every((o) => Object.keys(o.spec.subnets as object).length === 3)).toBe(true);
+    expect(objs.filter((o) => o.kind === 'VPC').every((o) => Object.keys(o.spec.subnets as object).length === 3)).toBe(
+      true,
+    );
     expect(objs.filter((o) => o.kind === 'Connection' && connType(o) === 'fabric')).toHaveLength(18);
     expect(objs.every((o) => o.metadata.namespace === 'fab-a')).toBe(true);
     expect(integrityProblems(objs)).toEqual([]);
@@ -366,13 +412,16 @@ describe('generateSampleFabric', () => {
     expect(new Set(objs.filter((o) => o.kind === 'Connection').map(connType)).size).toBe(CONNECTION_TYPES.length);
   });
 
-  test.each([25, 50, 51, 99, 250, 1000, 4321, 20000])('targetObjects %i gives that many objects (±2%%), all consistent', (target) => {
-    const objs = generateSampleFabric({ targetObjects: target, seed: target });
-    expect(Math.abs(objs.length - target)).toBeLessThanOrEqual(Math.floor(target * 0.02));
-    expect(countKinds(objs)).toEqual(sampleFabricCounts({ targetObjects: target, seed: target }));
-    expectWellFormed(objs);
-    expect(integrityProblems(objs)).toEqual([]);
-  });
+  test.each([25, 50, 51, 99, 250, 1000, 4321, 20000])(
+    'targetObjects %i gives that many objects (±2%%), all consistent',
+    (target) => {
+      const objs = generateSampleFabric({ targetObjects: target, seed: target });
+      expect(Math.abs(objs.length - target)).toBeLessThanOrEqual(Math.floor(target * 0.02));
+      expect(countKinds(objs)).toEqual(sampleFabricCounts({ targetObjects: target, seed: target }));
+      expectWellFormed(objs);
+      expect(integrityProblems(objs)).toEqual([]);
+    },
+  );
 
   test.each([100_000, 123_457, 200_000])('targetObjects %i scales too', (target) => {
     const counts = sampleFabricCounts({ targetObjects: target });
@@ -410,7 +459,10 @@ describe('withServerDefaults', () => {
     const served = objs.map((o) => withServerDefaults(o));
     expect(JSON.stringify(objs)).toBe(before);
     for (let i = 0; i < objs.length; i++) {
-      expect({ key: key(objs[i]!), kept: declaredKept(objs[i]!.spec, served[i]!.spec) }).toEqual({ key: key(objs[i]!), kept: true });
+      expect({ key: key(objs[i]!), kept: declaredKept(objs[i]!.spec, served[i]!.spec) }).toEqual({
+        key: key(objs[i]!),
+        kept: true,
+      });
       expect(served[i]!.metadata.name).toBe(objs[i]!.metadata.name);
     }
     // Applying it again changes nothing.
@@ -424,7 +476,10 @@ describe('withServerDefaults', () => {
     for (const f of ['ip', 'protocolIP']) expect(new Set(sw.map((o) => o.spec[f])).size).toBe(sw.length);
     expect(new Set(leaves.map((o) => o.spec.vtepIP)).size).toBe(leaves.length);
     expect(sw.find((o) => o.spec.role === 'spine')!.spec.vtepIP).toBeUndefined();
-    expect(sw[0]!.metadata.labels).toMatchObject({ 'fabric.githedgehog.com/profile': sw[0]!.spec.profile, 'vlanns.fabric.githedgehog.com/default': 'true' });
+    expect(sw[0]!.metadata.labels).toMatchObject({
+      'fabric.githedgehog.com/profile': sw[0]!.spec.profile,
+      'vlanns.fabric.githedgehog.com/default': 'true',
+    });
   });
 
   test('fills CRD schema defaults and webhook defaults', () => {
@@ -434,27 +489,53 @@ describe('withServerDefaults', () => {
       apiVersion: 'vpc.githedgehog.com/v1beta1',
       kind: 'VPC',
       metadata: { name: 'v', namespace: 'default', labels: { team: 'a', 'fabric.githedgehog.com/vlanns': 'stale' } },
-      spec: { subnets: { a: { subnet: '10.1.2.0/24', vlan: 1001, dhcp: { enable: true } }, b: { subnet: '10.1.3.0/24', vlan: 1002 } } },
+      spec: {
+        subnets: {
+          a: { subnet: '10.1.2.0/24', vlan: 1001, dhcp: { enable: true } },
+          b: { subnet: '10.1.3.0/24', vlan: 1002 },
+        },
+      },
     });
     expect(vpc.spec).toEqual({
       ipv4Namespace: 'default',
       vlanNamespace: 'default',
       subnets: {
-        a: { subnet: '10.1.2.0/24', vlan: 1001, gateway: '10.1.2.1', dhcp: { enable: true, range: { start: '10.1.2.2', end: '10.1.2.255' } } },
+        a: {
+          subnet: '10.1.2.0/24',
+          vlan: 1001,
+          gateway: '10.1.2.1',
+          dhcp: { enable: true, range: { start: '10.1.2.2', end: '10.1.2.255' } },
+        },
         b: { subnet: '10.1.3.0/24', vlan: 1002, gateway: '10.1.3.1', dhcp: {} },
       },
     });
-    expect(vpc.metadata.labels).toEqual({ team: 'a', 'fabric.githedgehog.com/ipv4ns': 'default', 'fabric.githedgehog.com/vlanns': 'default' });
-    const att = withServerDefaults({ apiVersion: 'vpc.githedgehog.com/v1beta1', kind: 'VPCAttachment', metadata: { name: 'x', namespace: 'default' }, spec: { connection: 'c', subnet: 'vpc-9' } });
+    expect(vpc.metadata.labels).toEqual({
+      team: 'a',
+      'fabric.githedgehog.com/ipv4ns': 'default',
+      'fabric.githedgehog.com/vlanns': 'default',
+    });
+    const att = withServerDefaults({
+      apiVersion: 'vpc.githedgehog.com/v1beta1',
+      kind: 'VPCAttachment',
+      metadata: { name: 'x', namespace: 'default' },
+      spec: { connection: 'c', subnet: 'vpc-9' },
+    });
     expect(att.spec.subnet).toBe('vpc-9/default');
-    expect(att.metadata.labels).toEqual({ 'fabric.githedgehog.com/vpc': 'vpc-9', 'fabric.githedgehog.com/subnet': 'default', 'fabric.githedgehog.com/connection': 'c' });
+    expect(att.metadata.labels).toEqual({
+      'fabric.githedgehog.com/vpc': 'vpc-9',
+      'fabric.githedgehog.com/subnet': 'default',
+      'fabric.githedgehog.com/connection': 'c',
+    });
   });
 
   test('labels connections with their type and endpoints', () => {
     const conn = withServerDefaults(objs.find((o) => o.kind === 'Connection' && connType(o) === 'eslag')!);
     const devices = portsOf(conn).map((p) => p.port?.split('/')[0]);
     expect(conn.metadata.labels!['fabric.githedgehog.com/connection-type']).toBe('eslag');
-    for (const d of devices) expect(Object.keys(conn.metadata.labels!)).toContain(d!.startsWith('server') ? `server.fabric.githedgehog.com/${d}` : `switch.fabric.githedgehog.com/${d}`);
+    for (const d of devices)
+      expect(Object.keys(conn.metadata.labels!)).toContain(
+        d!.startsWith('server') ? `server.fabric.githedgehog.com/${d}` : `switch.fabric.githedgehog.com/${d}`,
+      );
     expect(withServerDefaults(conn, 1, { labels: false }).metadata.labels).toEqual(conn.metadata.labels); // existing labels stay
     const plain = objs.find((o) => o.kind === 'Connection')!;
     expect(withServerDefaults(plain, 1, { labels: false }).metadata.labels).toBeUndefined();
@@ -479,7 +560,8 @@ describe('toManifestFiles', () => {
       if (docs.some((d) => d.errors.length > 0)) bad.push(`${p}: YAML errors`);
       if (parsed.length === 0) bad.push(`${p}: empty`);
       if (parsed.some((o) => o.kind.toLowerCase() !== m?.[1])) bad.push(`${p}: holds another kind`);
-      for (const o of parsed) if (!text.includes(`# ${o.kind} ${o.metadata.name}\n`)) bad.push(`${p}: no comment for ${key(o)}`);
+      for (const o of parsed)
+        if (!text.includes(`# ${o.kind} ${o.metadata.name}\n`)) bad.push(`${p}: no comment for ${key(o)}`);
       back.push(...parsed);
     }
     expect(bad).toEqual([]);
@@ -529,9 +611,15 @@ if (existsSync(SHARED_CRDS)) {
       const out: any = {};
       for (const [k, v] of Object.entries(s)) {
         if (k.startsWith('x-kubernetes-')) continue;
-        out[k] = k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([p, ps]) => [p, closeSchema(ps)])) : k === 'default' || k === 'enum' ? v : closeSchema(v);
+        out[k] =
+          k === 'properties'
+            ? Object.fromEntries(Object.entries(v as object).map(([p, ps]) => [p, closeSchema(ps)]))
+            : k === 'default' || k === 'enum'
+              ? v
+              : closeSchema(v);
       }
-      if (out.type === 'object' && out.properties && out.additionalProperties === undefined && !atRoot) out.additionalProperties = false;
+      if (out.type === 'object' && out.properties && out.additionalProperties === undefined && !atRoot)
+        out.additionalProperties = false;
       return out;
     };
 

@@ -23,12 +23,25 @@ const NOW = new Date('2026-12-01T12:00:00Z');
 const ctx: DriftContext = { ignore: [], schemaDefaults: () => null, lastActualRead: null, now: NOW };
 
 const obs = (over: Partial<ActualObservation>): ActualObservation => ({
-  kind: 'Switch', namespace: 'default', name: 'leaf-1', apiVersion: 'wiring.githedgehog.com/v1beta1',
-  spec: {}, status: null, labels: {}, annotations: {}, uid: 'uid-1', resourceVersion: '1', ...over,
+  kind: 'Switch',
+  namespace: 'default',
+  name: 'leaf-1',
+  apiVersion: 'wiring.githedgehog.com/v1beta1',
+  spec: {},
+  status: null,
+  labels: {},
+  annotations: {},
+  uid: 'uid-1',
+  resourceVersion: '1',
+  ...over,
 });
 
 /** Write one new object through the set-based writer, as an actual sync does; the error, if refused. */
-async function writeOne(fabricId: number, o: ActualObservation, tamper: (row: Record<string, unknown>) => void = () => {}): Promise<Error | null> {
+async function writeOne(
+  fabricId: number,
+  o: ActualObservation,
+  tamper: (row: Record<string, unknown>) => void = () => {},
+): Promise<Error | null> {
   const [plan] = planActualWriteChunks(fabricId, diffAgainstIndex([o], new Map()), new Map(), ctx, Infinity);
   for (const row of plan!.upserts) tamper(row);
   try {
@@ -46,17 +59,27 @@ test.each([
   ['a kind that is not UpperCamelCase', obs({ kind: 'switch' }), 'hedgehog_resource_kind_check'],
   ['an empty apiVersion', obs({ apiVersion: '' }), 'hedgehog_resource_api_version_check'],
 ])('the database refuses a writer row with %s', async (_what, o, constraint) => {
-  const fabric = await new FabricRegistry(db.orm.em).create(`bad-${constraint}-${o.name.length}-${o.kind}-${o.namespace}`.slice(0, 60));
+  const fabric = await new FabricRegistry(db.orm.em).create(
+    `bad-${constraint}-${o.name.length}-${o.kind}-${o.namespace}`.slice(0, 60),
+  );
   const err = await writeOne(fabric.id, o);
   expect(err?.message).toContain(constraint);
-  const [{ n }] = (await query<{ n: number }>(db.orm.em.fork(), 'SELECT count(*)::int AS n FROM hedgehog_resource WHERE fabric_id = ?', [fabric.id])) as [{ n: number }];
+  const [{ n }] = (await query<{ n: number }>(
+    db.orm.em.fork(),
+    'SELECT count(*)::int AS n FROM hedgehog_resource WHERE fabric_id = ?',
+    [fabric.id],
+  )) as [{ n: number }];
   expect(n).toBe(0);
 });
 
 test('the database refuses a writer row with an unknown state or a score out of range', async () => {
   const fabric = await new FabricRegistry(db.orm.em).create('bad-state');
-  expect((await writeOne(fabric.id, obs({}), (row) => (row.resource_state = 'exploded')))?.message).toContain('hedgehog_resource_resource_state_check');
-  expect((await writeOne(fabric.id, obs({}), (row) => (row.drift_score = -0.5)))?.message).toContain('hedgehog_resource_drift_score_check');
+  expect((await writeOne(fabric.id, obs({}), (row) => (row.resource_state = 'exploded')))?.message).toContain(
+    'hedgehog_resource_resource_state_check',
+  );
+  expect((await writeOne(fabric.id, obs({}), (row) => (row.drift_score = -0.5)))?.message).toContain(
+    'hedgehog_resource_drift_score_check',
+  );
 });
 
 test('a valid row is written', async () => {

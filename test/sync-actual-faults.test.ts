@@ -33,9 +33,12 @@ afterAll(async () => {
 });
 
 const snapshot = async () =>
-  db.orm.em.fork().getConnection().execute(
-    `SELECT kind, namespace, name, actual_spec, actual_resource_version FROM hedgehog_resource ORDER BY kind, namespace, name`,
-  );
+  db.orm.em
+    .fork()
+    .getConnection()
+    .execute(
+      `SELECT kind, namespace, name, actual_spec, actual_resource_version FROM hedgehog_resource ORDER BY kind, namespace, name`,
+    );
 
 test('connection killed mid-write: previous snapshot intact, run failed, next run converges', async () => {
   const fabric = await new FabricRegistry(orm.em).create('cut');
@@ -67,14 +70,18 @@ test('connection killed mid-write: previous snapshot intact, run failed, next ru
   expect(failed.status).toBe('failed');
   expect(failed.errorMessage).toBeTruthy();
   expect(await snapshot()).toEqual(before);
-  const [rec] = await db.orm.em.fork().getConnection().execute(`SELECT status, error_message FROM sync_operation WHERE id = ?`, [failed.id]);
+  const [rec] = await db.orm.em
+    .fork()
+    .getConnection()
+    .execute(`SELECT status, error_message FROM sync_operation WHERE id = ?`, [failed.id]);
   expect(rec!.status).toBe('failed');
 
   const next = await svc.syncActualState(fabric);
   expect(next.status).toBe('completed');
   expect(next.counts.updated).toBe(3);
-  const after = await db.orm.em.fork().getConnection().execute(
-    `SELECT count(*)::int AS n FROM hedgehog_resource WHERE labels->>'changed' = 'yes'`,
-  );
+  const after = await db.orm.em
+    .fork()
+    .getConnection()
+    .execute(`SELECT count(*)::int AS n FROM hedgehog_resource WHERE labels->>'changed' = 'yes'`);
   expect(after[0]!.n).toBe(3);
 });

@@ -26,7 +26,10 @@ afterAll(async () => {
   await db.close();
 });
 
-async function fakeWith(objs: readonly object[], opts: ConstructorParameters<typeof FakeKubeApi>[0] = {}): Promise<FakeKubeApi> {
+async function fakeWith(
+  objs: readonly object[],
+  opts: ConstructorParameters<typeof FakeKubeApi>[0] = {},
+): Promise<FakeKubeApi> {
   const api = new FakeKubeApi(opts);
   api.load(objs);
   await api.start();
@@ -44,15 +47,21 @@ function service(api: FakeKubeApi, token?: string) {
 }
 
 async function names(fabricId: number, kind?: string): Promise<string[]> {
-  const rows = await orm.em.fork().getConnection().execute(
-    `SELECT kind, namespace, name FROM hedgehog_resource WHERE fabric_id = ? AND actual_spec IS NOT NULL ${kind ? 'AND kind = ?' : ''} ORDER BY 1, 2, 3`,
-    kind ? [fabricId, kind] : [fabricId],
-  );
+  const rows = await orm.em
+    .fork()
+    .getConnection()
+    .execute(
+      `SELECT kind, namespace, name FROM hedgehog_resource WHERE fabric_id = ? AND actual_spec IS NOT NULL ${kind ? 'AND kind = ?' : ''} ORDER BY 1, 2, 3`,
+      kind ? [fabricId, kind] : [fabricId],
+    );
   return rows.map((r: any) => `${r.kind}/${r.namespace}/${r.name}`);
 }
 
 async function fabricRow(id: number): Promise<{ connection_status: string; last_sync_error: string | null }> {
-  const [row] = await orm.em.fork().getConnection().execute(`SELECT connection_status, last_sync_error FROM hedgehog_fabric WHERE id = ?`, [id]);
+  const [row] = await orm.em
+    .fork()
+    .getConnection()
+    .execute(`SELECT connection_status, last_sync_error FROM hedgehog_fabric WHERE id = ?`, [id]);
   return row as { connection_status: string; last_sync_error: string | null };
 }
 
@@ -85,7 +94,9 @@ describe('objects PostgreSQL cannot store', () => {
       expect(byName['nul-label']!.reason).toMatch(/^metadata\.labels\["ro\\u0000le"\] \(a key\)/);
       expect(byName['nul-annotation']!.reason).toMatch(/^metadata\.annotations\.note contains a NUL/);
       expect(byName['nul-status']!.reason).toMatch(/^status\.conditions\[0\]\.message contains a NUL/);
-      expect(byName['lone-surrogate']!.reason).toMatch(/^spec\.description contains a lone UTF-16 surrogate \(\\ud800\)/);
+      expect(byName['lone-surrogate']!.reason).toMatch(
+        /^spec\.description contains a lone UTF-16 surrogate \(\\ud800\)/,
+      );
     }
     expect(await names(fabric.id)).toEqual([
       'Server/default/srv-1',
@@ -116,11 +127,15 @@ describe('one kind or one group refused', () => {
     expect(r.details.failedKinds).toEqual([{ kind: 'VPC', reason: expected }]);
     expect(r.errors).toEqual([{ kind: 'VPC', reason: `list failed, rows of this kind left untouched: ${expected}` }]);
     expect(r.errorMessage).toContain(expected);
-    expect(await names(fabric.id, 'VPC')).toEqual(['VPC/default/vpc-00000', 'VPC/default/vpc-00001', 'VPC/default/vpc-00002']);
+    expect(await names(fabric.id, 'VPC')).toEqual([
+      'VPC/default/vpc-00000',
+      'VPC/default/vpc-00001',
+      'VPC/default/vpc-00002',
+    ]);
     expect(await names(fabric.id, 'Server')).toEqual(['Server/default/srv-1', 'Server/default/srv-2']);
   });
 
-  test('403 on one API group\'s discovery: its kinds are failed kinds, the other group lands', async () => {
+  test("403 on one API group's discovery: its kinds are failed kinds, the other group lands", async () => {
     const api = await fakeWith(good());
     const fabric = await newFabric();
     api.injectFault({ type: 'status', code: 403, match: { path: /^\/apis\/vpc\.githedgehog\.com\/v1beta1$/ } });
@@ -128,12 +143,16 @@ describe('one kind or one group refused', () => {
     expect(r.status).toBe('partial');
     const failed = r.details.failedKinds as { kind: string; reason: string }[];
     expect(failed).toHaveLength(7);
-    expect(failed.every((k) => /^forbidden: cannot discover \/apis\/vpc\.githedgehog\.com\/v1beta1 \(RBAC: grant "get"/.test(k.reason))).toBe(true);
+    expect(
+      failed.every((k) =>
+        /^forbidden: cannot discover \/apis\/vpc\.githedgehog\.com\/v1beta1 \(RBAC: grant "get"/.test(k.reason),
+      ),
+    ).toBe(true);
     expect(r.skippedKinds).toEqual([]);
     expect(await names(fabric.id)).toEqual(['Server/default/srv-1', 'Switch/default/sw-1']);
   });
 
-  test('a discovery 503 that outlasts the retries: that group\'s kinds are failed kinds, each named, the run partial (not completed)', async () => {
+  test("a discovery 503 that outlasts the retries: that group's kinds are failed kinds, each named, the run partial (not completed)", async () => {
     const api = await fakeWith(good());
     const fabric = await newFabric();
     api.injectFault({ type: 'status', code: 503, match: { path: /^\/apis\/wiring\.githedgehog\.com\/v1beta1$/ } });
@@ -143,14 +162,21 @@ describe('one kind or one group refused', () => {
     expect(failed.map((k) => k.kind).sort()).toEqual(
       ['Connection', 'Server', 'ServerProfile', 'Switch', 'SwitchGroup', 'SwitchProfile', 'VLANNamespace'].sort(),
     );
-    for (const k of failed) expect(k.reason).toMatch(/discover wiring\.githedgehog\.com\/v1beta1 failed after 2 attempts: HTTP 503/);
-    for (const k of failed) expect(r.errors).toContainEqual({ kind: k.kind, reason: `discovery failed, rows of this kind left untouched: ${k.reason}` });
+    for (const k of failed)
+      expect(k.reason).toMatch(/discover wiring\.githedgehog\.com\/v1beta1 failed after 2 attempts: HTTP 503/);
+    for (const k of failed)
+      expect(r.errors).toContainEqual({
+        kind: k.kind,
+        reason: `discovery failed, rows of this kind left untouched: ${k.reason}`,
+      });
     expect(r.skippedKinds).toEqual([]);
     expect(await names(fabric.id)).toEqual(['VPC/default/vpc-00000', 'VPC/default/vpc-00001', 'VPC/default/vpc-00002']);
   });
 
   test('a kind the cluster does not serve (404) is still skipped, not failed', async () => {
-    const api = await fakeWith(good(), { kinds: (await import('../src/kube/catalog.js')).FABRIC_KINDS.filter((k) => k.kind !== 'External') });
+    const api = await fakeWith(good(), {
+      kinds: (await import('../src/kube/catalog.js')).FABRIC_KINDS.filter((k) => k.kind !== 'External'),
+    });
     const r = await service(api).syncActualState(await newFabric());
     expect(r.status).toBe('completed');
     expect(r.skippedKinds.map((k) => k.kind)).toEqual(['External']);
@@ -164,10 +190,19 @@ describe('nothing read', () => {
     const svc = service(api);
     expect((await svc.syncActualState(fabric)).status).toBe('completed');
     api.delete('VPC', 'default', 'vpc-00000');
-    api.injectFault({ type: 'status', code: 500, match: { watch: false, path: /\/(vpcs|vpcattachments|vpcpeerings|externals|externalattachments|externalpeerings|ipv4namespaces|connections|servers|switches|switchgroups|switchprofiles|serverprofiles|vlannamespaces)$/ } });
+    api.injectFault({
+      type: 'status',
+      code: 500,
+      match: {
+        watch: false,
+        path: /\/(vpcs|vpcattachments|vpcpeerings|externals|externalattachments|externalpeerings|ipv4namespaces|connections|servers|switches|switchgroups|switchprofiles|serverprofiles|vlannamespaces)$/,
+      },
+    });
     const r = await svc.syncActualState(fabric);
     expect(r.status).toBe('failed');
-    expect(r.errorMessage).toMatch(/^no fabric kind could be read from the cluster: every list failed: list vpcs\.vpc\.githedgehog\.com failed after 2 attempts: HTTP 500/);
+    expect(r.errorMessage).toMatch(
+      /^no fabric kind could be read from the cluster: every list failed: list vpcs\.vpc\.githedgehog\.com failed after 2 attempts: HTTP 500/,
+    );
     expect((r.details.failedKinds as unknown[]).length).toBe(14);
     expect(await names(fabric.id, 'VPC')).toHaveLength(3);
     expect((await fabricRow(fabric.id)).connection_status).toBe('error');

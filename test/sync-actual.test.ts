@@ -25,7 +25,10 @@ afterAll(async () => {
   await db.close();
 });
 
-async function fakeWith(objs: readonly object[], opts: ConstructorParameters<typeof FakeKubeApi>[0] = {}): Promise<FakeKubeApi> {
+async function fakeWith(
+  objs: readonly object[],
+  opts: ConstructorParameters<typeof FakeKubeApi>[0] = {},
+): Promise<FakeKubeApi> {
   const api = new FakeKubeApi(opts);
   api.load(objs);
   await api.start();
@@ -37,7 +40,10 @@ async function newFabric(name = `fab-${++fabricSeq}`): Promise<HedgehogFabric> {
   return new FabricRegistry(orm.em).create(name);
 }
 
-function service(api: FakeKubeApi, opts: { token?: string; pageSize?: number; lockTimeoutMs?: number; writeBatchRows?: number } = {}) {
+function service(
+  api: FakeKubeApi,
+  opts: { token?: string; pageSize?: number; lockTimeoutMs?: number; writeBatchRows?: number } = {},
+) {
   return new FabricSyncService(orm.em, {
     kubeConfigFor: () => api.kubeConfig({ token: opts.token }),
     reader: { baseDelayMs: 5, maxDelayMs: 50, pageSize: opts.pageSize ?? 500 },
@@ -46,11 +52,14 @@ function service(api: FakeKubeApi, opts: { token?: string; pageSize?: number; lo
   });
 }
 
-async function rows(fabricId: number, where = "TRUE", params: unknown[] = []): Promise<any[]> {
-  return orm.em.fork().getConnection().execute(
-    `SELECT * FROM hedgehog_resource WHERE fabric_id = ? AND ${where} ORDER BY kind, namespace, name`,
-    [fabricId, ...params],
-  );
+async function rows(fabricId: number, where = 'TRUE', params: unknown[] = []): Promise<any[]> {
+  return orm.em
+    .fork()
+    .getConnection()
+    .execute(`SELECT * FROM hedgehog_resource WHERE fabric_id = ? AND ${where} ORDER BY kind, namespace, name`, [
+      fabricId,
+      ...params,
+    ]);
 }
 
 const small = () => generateSampleFabric({ targetObjects: 120, seed: 7 }).map((o) => withServerDefaults(o));
@@ -79,12 +88,21 @@ describe('syncActualState', () => {
     const updatedBefore = stored.map((r: any) => new Date(r.last_updated).getTime());
     const second = await svc.syncActualState(fabric);
     expect(second.status).toBe('completed');
-    expect(second.counts).toMatchObject({ listed: objs.length, created: 0, updated: 0, unchanged: objs.length, cleared: 0 });
+    expect(second.counts).toMatchObject({
+      listed: objs.length,
+      created: 0,
+      updated: 0,
+      unchanged: objs.length,
+      cleared: 0,
+    });
     const after = await rows(fabric.id);
     expect(after.map((r: any) => new Date(r.last_updated).getTime())).toEqual(updatedBefore);
 
     // Run records and the fabric's status.
-    const runs = await orm.em.fork().getConnection().execute(`SELECT * FROM sync_operation WHERE fabric_id = ? ORDER BY id`, [fabric.id]);
+    const runs = await orm.em
+      .fork()
+      .getConnection()
+      .execute(`SELECT * FROM sync_operation WHERE fabric_id = ? ORDER BY id`, [fabric.id]);
     expect(runs.map((r: any) => r.status)).toEqual(['completed', 'completed']);
     expect(runs[0]!.created).toBe(objs.length);
     const f = await orm.em.fork().findOneOrFail(HedgehogFabric, fabric.id);
@@ -92,7 +110,10 @@ describe('syncActualState', () => {
     expect(f.connectionStatus).toBe('connected');
     expect((f.kindCounts as any).Switch.actual).toBe(objs.filter((o) => o.kind === 'Switch').length);
     // One transition per new row (null → orphaned), none on the no-op run.
-    const [{ n }] = await orm.em.fork().getConnection().execute<[{ n: number }]>(`SELECT count(*)::int AS n FROM state_transition WHERE fabric_id = ?`, [fabric.id]);
+    const [{ n }] = await orm.em
+      .fork()
+      .getConnection()
+      .execute<[{ n: number }]>(`SELECT count(*)::int AS n FROM state_transition WHERE fabric_id = ?`, [fabric.id]);
     expect(n).toBe(objs.length);
   });
 
@@ -119,7 +140,9 @@ describe('syncActualState', () => {
     const run = await svc.syncActualState(fabric);
     expect(run.status).toBe('completed');
     expect(run.counts).toMatchObject({ updated: 2, created: 0, cleared: 1, unchanged: objs.length - 3 });
-    expect((run.details.recreated as any[]).map((r) => [r.name, r.oldUid, r.newUid])).toEqual([[conn.metadata.name, oldUid, newUid]]);
+    expect((run.details.recreated as any[]).map((r) => [r.name, r.oldUid, r.newUid])).toEqual([
+      [conn.metadata.name, oldUid, newUid],
+    ]);
 
     const [v] = await rows(fabric.id, `kind = 'VPC' AND name = ?`, [vpc.metadata.name]);
     expect(v.actual_spec.defaultIsolated).toBe((changed.spec as any).defaultIsolated);
@@ -138,15 +161,25 @@ describe('syncActualState', () => {
     // Everything but ids and timestamps, and each object's history.
     const ledger = async (fabricId: number) => ({
       rows: (await rows(fabricId)).map((r: any) => ({
-        key: `${r.kind}/${r.namespace}/${r.name}`, spec: r.actual_spec, status: r.actual_status, uid: r.actual_uid, rv: r.actual_resource_version,
-        labels: r.labels, annotations: r.annotations, drift: [r.drift_status, r.drift_score, r.drift_severity, r.drift_details],
-        state: r.resource_state, reason: r.state_change_reason,
+        key: `${r.kind}/${r.namespace}/${r.name}`,
+        spec: r.actual_spec,
+        status: r.actual_status,
+        uid: r.actual_uid,
+        rv: r.actual_resource_version,
+        labels: r.labels,
+        annotations: r.annotations,
+        drift: [r.drift_status, r.drift_score, r.drift_severity, r.drift_details],
+        state: r.resource_state,
+        reason: r.state_change_reason,
       })),
-      history: await orm.em.fork().getConnection().execute(
-        `SELECT r.kind, r.name, t.from_state, t.to_state, t.trigger, t.reason FROM state_transition t JOIN hedgehog_resource r ON r.id = t.resource_id
+      history: await orm.em
+        .fork()
+        .getConnection()
+        .execute(
+          `SELECT r.kind, r.name, t.from_state, t.to_state, t.trigger, t.reason FROM state_transition t JOIN hedgehog_resource r ON r.id = t.resource_id
          WHERE t.fabric_id = ? ORDER BY r.kind, r.name, t.id`,
-        [fabricId],
-      ),
+          [fabricId],
+        ),
     });
     const both = async () => {
       const [a, b] = [await tiny.syncActualState(tinyFabric), await normal.syncActualState(defaultFabric)];
@@ -166,7 +199,8 @@ describe('syncActualState', () => {
     const changed = structuredClone(api.get('VPC', vpc.metadata.namespace, vpc.metadata.name)!);
     (changed.spec as any).defaultIsolated = !(changed.spec as any).defaultIsolated;
     api.update(changed);
-    for (const server of objs.filter((o) => o.kind === 'Server').slice(0, 9)) api.delete('Server', server.metadata.namespace, server.metadata.name);
+    for (const server of objs.filter((o) => o.kind === 'Server').slice(0, 9))
+      api.delete('Server', server.metadata.namespace, server.metadata.name);
     const conn = objs.find((o) => o.kind === 'Connection')!;
     api.delete('Connection', conn.metadata.namespace, conn.metadata.name);
     api.create(conn);
@@ -183,10 +217,13 @@ describe('syncActualState', () => {
     await svc.syncActualState(fabric);
     const sw = objs.find((o) => o.kind === 'Switch')!;
     // Declare it in the ledger's desired side directly (the Git reader is tested elsewhere).
-    await orm.em.fork().getConnection().execute(
-      `UPDATE hedgehog_resource SET desired_spec = actual_spec, desired_updated = now() - interval '1 hour' WHERE fabric_id = ? AND kind = 'Switch' AND name = ?`,
-      [fabric.id, sw.metadata.name],
-    );
+    await orm.em
+      .fork()
+      .getConnection()
+      .execute(
+        `UPDATE hedgehog_resource SET desired_spec = actual_spec, desired_updated = now() - interval '1 hour' WHERE fabric_id = ? AND kind = 'Switch' AND name = ?`,
+        [fabric.id, sw.metadata.name],
+      );
     api.delete('Switch', sw.metadata.namespace, sw.metadata.name);
     const run = await svc.syncActualState(fabric);
     expect(run.counts.cleared).toBe(1);
@@ -196,10 +233,12 @@ describe('syncActualState', () => {
     expect(r.desired_spec).not.toBeNull();
     expect(r.drift_status).toBe('desired_only');
     expect(r.resource_state).toBe('committed');
-    const transitions = await orm.em.fork().getConnection().execute(
-      `SELECT from_state, to_state, trigger, reason FROM state_transition WHERE resource_id = ? ORDER BY id`,
-      [r.id],
-    );
+    const transitions = await orm.em
+      .fork()
+      .getConnection()
+      .execute(`SELECT from_state, to_state, trigger, reason FROM state_transition WHERE resource_id = ? ORDER BY id`, [
+        r.id,
+      ]);
     expect(transitions.at(-1)).toMatchObject({ from_state: 'orphaned', to_state: 'committed', trigger: 'sync_actual' });
   });
 
@@ -212,7 +251,8 @@ describe('syncActualState', () => {
     const before = await rows(fabric.id, `kind = 'Server'`);
 
     // Servers vanish AND the server list fails: no sweep may happen for them.
-    for (const o of objs.filter((x) => x.kind === 'Server')) api.delete('Server', o.metadata.namespace, o.metadata.name);
+    for (const o of objs.filter((x) => x.kind === 'Server'))
+      api.delete('Server', o.metadata.namespace, o.metadata.name);
     const vpc = objs.find((o) => o.kind === 'VPC')!;
     const changed = structuredClone(api.get('VPC', vpc.metadata.namespace, vpc.metadata.name)!);
     (changed.spec as any).defaultRestricted = !(changed.spec as any).defaultRestricted;
@@ -225,7 +265,10 @@ describe('syncActualState', () => {
     expect(await rows(fabric.id, `kind = 'Server'`)).toEqual(before);
     const [v] = await rows(fabric.id, `kind = 'VPC' AND name = ?`, [vpc.metadata.name]);
     expect(v.actual_spec.defaultRestricted).toBe((changed.spec as any).defaultRestricted);
-    const [rec] = await orm.em.fork().getConnection().execute(`SELECT status, error_message FROM sync_operation WHERE id = ?`, [run.id]);
+    const [rec] = await orm.em
+      .fork()
+      .getConnection()
+      .execute(`SELECT status, error_message FROM sync_operation WHERE id = ?`, [run.id]);
     expect(rec!.status).toBe('partial');
     expect(rec!.error_message).toMatch(/Server/);
   });
@@ -309,13 +352,21 @@ describe('syncActualState', () => {
     expect(run.counts.created).toBe(valid.length);
     for (const m of malformed) {
       // Over-long names are shortened (with …) in error entries.
-      const e = run.errors.find((x) => x.name === m.metadata.name || (x.name?.endsWith('…') && m.metadata.name.startsWith(x.name.slice(0, -1))));
-      if (!e) throw new Error(`no error for ${m.metadata.name}: ${JSON.stringify(run.errors.map((x) => [x.name, x.reason]))}`);
+      const e = run.errors.find(
+        (x) => x.name === m.metadata.name || (x.name?.endsWith('…') && m.metadata.name.startsWith(x.name.slice(0, -1))),
+      );
+      if (!e)
+        throw new Error(
+          `no error for ${m.metadata.name}: ${JSON.stringify(run.errors.map((x) => [x.name, x.reason]))}`,
+        );
       expect(e.kind).toBe('VPC');
       expect(e.reason.length).toBeGreaterThan(5);
     }
     expect(await rows(fabric.id)).toHaveLength(valid.length);
-    const [rec] = await orm.em.fork().getConnection().execute(`SELECT errors FROM sync_operation WHERE id = ?`, [run.id]);
+    const [rec] = await orm.em
+      .fork()
+      .getConnection()
+      .execute(`SELECT errors FROM sync_operation WHERE id = ?`, [run.id]);
     expect(rec!.errors).toHaveLength(malformed.length);
   });
 
@@ -331,10 +382,13 @@ describe('syncActualState', () => {
     // One run created everything, the other found it all unchanged.
     expect(r1.counts.created + r2.counts.created).toBe(objs.length);
     expect(r1.counts.unchanged + r2.counts.unchanged).toBe(objs.length);
-    const [{ n, d }] = await orm.em.fork().getConnection().execute<[{ n: number; d: number }]>(
-      `SELECT count(*)::int AS n, count(DISTINCT (kind, namespace, name))::int AS d FROM hedgehog_resource WHERE fabric_id = ?`,
-      [fabric.id],
-    );
+    const [{ n, d }] = await orm.em
+      .fork()
+      .getConnection()
+      .execute<[{ n: number; d: number }]>(
+        `SELECT count(*)::int AS n, count(DISTINCT (kind, namespace, name))::int AS d FROM hedgehog_resource WHERE fabric_id = ?`,
+        [fabric.id],
+      );
     expect(n).toBe(objs.length);
     expect(d).toBe(objs.length);
   });
@@ -363,7 +417,11 @@ describe('syncActualState', () => {
     const objs = small();
     const evil = `x'); DROP TABLE hedgehog_resource; --`;
     const sw = objs.find((o) => o.kind === 'Switch')!;
-    sw.metadata.annotations = { ...(sw.metadata.annotations ?? {}), note: evil, quote: `"double" and 'single' and \\ backslash ? $1` };
+    sw.metadata.annotations = {
+      ...(sw.metadata.annotations ?? {}),
+      note: evil,
+      quote: `"double" and 'single' and \\ backslash ? $1`,
+    };
     sw.metadata.labels = { ...(sw.metadata.labels ?? {}), 'sql.example.com/x': 'a--b' };
     const api = await fakeWith(objs);
     const fabric = await newFabric(`o'brien "fabric"; ${evil}`);
@@ -391,7 +449,10 @@ describe('syncActualState', () => {
     const run = await service(partialApi).syncActualState(fabric);
     expect(run.status).toBe('completed');
     expect(run.skippedKinds.map((k) => k.kind)).toEqual(['Server']);
-    const [rec] = await orm.em.fork().getConnection().execute(`SELECT skipped_kinds FROM sync_operation WHERE id = ?`, [run.id]);
+    const [rec] = await orm.em
+      .fork()
+      .getConnection()
+      .execute(`SELECT skipped_kinds FROM sync_operation WHERE id = ?`, [run.id]);
     expect(rec!.skipped_kinds[0]).toMatchObject({ kind: 'Server' });
     expect(await rows(fabric.id, `kind = 'Server'`)).toEqual(servers);
   });
@@ -406,7 +467,9 @@ describe('syncActualState', () => {
     );
     const run = await service(api).syncActualState(fabric);
     expect(run.status).toBe('completed');
-    const [closed] = await conn.execute(`SELECT status, error_message, finished_at FROM sync_operation WHERE id = ?`, [old!.id]);
+    const [closed] = await conn.execute(`SELECT status, error_message, finished_at FROM sync_operation WHERE id = ?`, [
+      old!.id,
+    ]);
     expect(closed!.status).toBe('failed');
     expect(closed!.error_message).toMatch(/abandoned/);
     expect(closed!.finished_at).not.toBeNull();
@@ -416,8 +479,12 @@ describe('syncActualState', () => {
     const objs = small();
     const api = await fakeWith(objs);
     const registry = new FabricRegistry(orm.em);
-    await expect(registry.create(`bad-rules-${++fabricSeq}`, { ignoreRules: [{ pointer: 'no-slash' }] })).rejects.toThrow(InvalidFabricSettingsError);
-    await expect(registry.create(`bad-kind-${++fabricSeq}`, { ignoreRules: [{ kind: 'Nope', pointer: '/spec/x' }] })).rejects.toThrow(/unknown kind/);
+    await expect(
+      registry.create(`bad-rules-${++fabricSeq}`, { ignoreRules: [{ pointer: 'no-slash' }] }),
+    ).rejects.toThrow(InvalidFabricSettingsError);
+    await expect(
+      registry.create(`bad-kind-${++fabricSeq}`, { ignoreRules: [{ kind: 'Nope', pointer: '/spec/x' }] }),
+    ).rejects.toThrow(/unknown kind/);
 
     const fabric = await newFabric();
     const vpc = objs.find((o) => o.kind === 'VPC')!;
@@ -441,7 +508,9 @@ describe('syncActualState', () => {
     expect(r.drift_status).toBe('spec_drift');
     expect(r.drift_details.differences.map((d: any) => d.path)).toContain('/spec/defaultIsolated');
 
-    await registry.update(fabric.name, { ignoreRules: [{ kind: 'VPC', pointer: '/spec/defaultIsolated' }, { pointer: '/metadata/labels' }] });
+    await registry.update(fabric.name, {
+      ignoreRules: [{ kind: 'VPC', pointer: '/spec/defaultIsolated' }, { pointer: '/metadata/labels' }],
+    });
     bump();
     await service(api).syncActualState(fabric.name);
     [r] = await rows(fabric.id, `kind = 'VPC' AND name = ?`, [vpc.metadata.name]);
@@ -470,7 +539,12 @@ describe('syncActualState', () => {
     api.update(vpc);
     await svc.syncActualState(fabric);
     expect(changes).toEqual({ created: objs.length, deleted: 1, updated: 1 });
-    expect(seen).toEqual([`start:actual:${fabric.name}`, 'end:actual:completed', `start:actual:${fabric.name}`, 'end:actual:completed']);
+    expect(seen).toEqual([
+      `start:actual:${fabric.name}`,
+      'end:actual:completed',
+      `start:actual:${fabric.name}`,
+      'end:actual:completed',
+    ]);
   });
 
   test('a cluster that serves no fabric kind, or cannot be reached, fails the run and touches nothing', async () => {

@@ -39,7 +39,10 @@ afterAll(async () => {
 afterEach(() => api.clearFaults());
 
 function service(reader: Omit<ClusterReaderOptions, 'namespaces'>) {
-  return new FabricSyncService(orm.em, { kubeConfigFor: () => api.kubeConfig(), reader: { baseDelayMs: 1, maxDelayMs: 5, ...reader } });
+  return new FabricSyncService(orm.em, {
+    kubeConfigFor: () => api.kubeConfig(),
+    reader: { baseDelayMs: 1, maxDelayMs: 5, ...reader },
+  });
 }
 
 import type { SyncRunReport } from '../src/sync/run-recorder.js';
@@ -59,7 +62,9 @@ test('a server that answers no list: after the first kind ran out of retries, ea
   const fabric = await new FabricRegistry(orm.em).create(`bounded-${++seq}`);
   api.injectFault({ type: 'hang', match: { path: ANY_LIST } });
   api.clearRequests();
-  const { result: run, ms } = await timed(() => service({ requestTimeoutMs: 150, maxRetries: 3, listDeadlineMs: 60_000 }).syncActualState(fabric));
+  const { result: run, ms } = await timed(() =>
+    service({ requestTimeoutMs: 150, maxRetries: 3, listDeadlineMs: 60_000 }).syncActualState(fabric),
+  );
 
   expect(run.status).toBe('failed');
   expect([...failedKinds(run).keys()].sort()).toEqual(FABRIC_KINDS.map((k) => k.kind).sort());
@@ -71,7 +76,9 @@ test('a server that answers no list: after the first kind ran out of retries, ea
 test('the run list deadline: kinds not listed by then fail with that reason, the run ends at the deadline', async () => {
   const fabric = await new FabricRegistry(orm.em).create(`bounded-${++seq}`);
   api.injectFault({ type: 'hang', match: { path: ANY_LIST } });
-  const { result: run, ms } = await timed(() => service({ requestTimeoutMs: 400, maxRetries: 5, listDeadlineMs: 1_000 }).syncActualState(fabric));
+  const { result: run, ms } = await timed(() =>
+    service({ requestTimeoutMs: 400, maxRetries: 5, listDeadlineMs: 1_000 }).syncActualState(fabric),
+  );
 
   expect(run.status).toBe('failed');
   const byKind = failedKinds(run);
@@ -93,15 +100,27 @@ test('kinds listed before the deadline land; the others are failed, never swept;
   expect(run.status).toBe('partial');
   expect(run.counts.updated).toBe(1);
   expect([...failedKinds(run).keys()]).toEqual(FABRIC_KINDS.filter((k) => k.kind !== 'VPC').map((k) => k.kind));
-  const rows = await orm.em.fork().getConnection().execute(
-    `SELECT kind, name FROM hedgehog_resource WHERE fabric_id = ? AND actual_spec IS NOT NULL ORDER BY 1, 2`,
-    [fabric.id],
-  );
-  expect(rows.map((r: any) => `${r.kind}/${r.name}`)).toEqual(['Server/srv-1', 'Switch/sw-1', 'VPC/vpc-00000', 'VPC/vpc-00001']);
+  const rows = await orm.em
+    .fork()
+    .getConnection()
+    .execute(`SELECT kind, name FROM hedgehog_resource WHERE fabric_id = ? AND actual_spec IS NOT NULL ORDER BY 1, 2`, [
+      fabric.id,
+    ]);
+  expect(rows.map((r: any) => `${r.kind}/${r.name}`)).toEqual([
+    'Server/srv-1',
+    'Switch/sw-1',
+    'VPC/vpc-00000',
+    'VPC/vpc-00001',
+  ]);
 });
 
 test('any answer restores the retries: after a silent kind, a kind answering 500 once is not retried, the next one is', async () => {
-  const reader = new ClusterReader(api.kubeConfig(), { requestTimeoutMs: 150, maxRetries: 2, baseDelayMs: 1, maxDelayMs: 5 });
+  const reader = new ClusterReader(api.kubeConfig(), {
+    requestTimeoutMs: 150,
+    maxRetries: 2,
+    baseDelayMs: 1,
+    maxDelayMs: 5,
+  });
   api.injectFault({ type: 'hang', times: 3, match: { plural: 'vpcs' } });
   api.injectFault({ type: 'status', code: 500, times: 1, match: { plural: 'servers' } });
   api.injectFault({ type: 'status', code: 500, times: 1, match: { plural: 'switches' } });

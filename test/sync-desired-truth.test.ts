@@ -75,7 +75,9 @@ describe('desired runs tell the truth', () => {
       'c.yaml': `${sw('leaf-9')}---\n${sw('leaf-1')}`,
     });
     const validate = (o: Record<string, unknown>) =>
-      (o.metadata as { name: string }).name === 'leaf-9' ? ['spec.role: must be spine', 'spec.boot: required field is missing'] : [];
+      (o.metadata as { name: string }).name === 'leaf-9'
+        ? ['spec.role: must be spine', 'spec.boot: required field is missing']
+        : [];
     const run = await new FabricSyncService(orm.em, { desired: { validate } }).syncDesiredState(fabric);
     // 1 unparsable file + 1 document with two problems + 1 ignored duplicate declaration.
     expect(run.errors).toHaveLength(4);
@@ -88,7 +90,11 @@ describe('desired runs tell the truth', () => {
 
   test('documents of other kinds are reported by kind, with their files', async () => {
     const cm = (n: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${n}\n`;
-    const fabric = await fabricWith({ 'x.yaml': `${cm('a')}---\n${cm('b')}`, 'y.yaml': `${sw('leaf-1')}---\n${cm('c')}`, 'z.yaml': sw('leaf-2') });
+    const fabric = await fabricWith({
+      'x.yaml': `${cm('a')}---\n${cm('b')}`,
+      'y.yaml': `${sw('leaf-1')}---\n${cm('c')}`,
+      'z.yaml': sw('leaf-2'),
+    });
     const run = await new FabricSyncService(orm.em).syncDesiredState(fabric);
     expect(run.status).toBe('completed');
     expect(run.otherKinds).toEqual({ 'v1/ConfigMap': 3 });
@@ -104,14 +110,16 @@ describe('desired runs tell the truth', () => {
     const cache = path.join(tmp, 'git-cache');
     const s = new FabricSyncService(orm.em, { gitCacheDir: cache });
     for (const [i, origin] of origins.entries()) {
-      const fabric = await new FabricRegistry(orm.em).create(`mirror-${i}-${++seq}`, { gitRepository: `file://${origin}` });
+      const fabric = await new FabricRegistry(orm.em).create(`mirror-${i}-${++seq}`, {
+        gitRepository: `file://${origin}`,
+      });
       const run = await s.syncDesiredState(fabric);
       expect(run.counts).toMatchObject({ listed: 1, failed: 0 });
     }
     expect(readdirSync(cache)).toHaveLength(2);
   });
 
-  test('another ref than the fabric\'s is refused before anything is read or written', async () => {
+  test("another ref than the fabric's is refused before anything is read or written", async () => {
     const fabric = await fabricWith({ 'a.yaml': sw('leaf-1') });
     await expect(new FabricSyncService(orm.em).syncDesiredState(fabric, { ref: 'feature' })).rejects.toThrow(
       /--ref 'feature' is not the ref of fabric .*hh-sync fabric set truth-\d+ --ref feature/,
@@ -140,9 +148,14 @@ describe('CRD schemas read by an actual sync validate later desired syncs', () =
     const api = new FakeKubeApi({ crds: crdObjects });
     apis.push(api);
     await api.start();
-    const actual = await new FabricSyncService(orm.em, { kubeConfigFor: () => api.kubeConfig() }).syncActualState(fabric);
+    const actual = await new FabricSyncService(orm.em, { kubeConfigFor: () => api.kubeConfig() }).syncActualState(
+      fabric,
+    );
     expect(actual.details.schemaSource).toBe('cluster');
-    const rows = await q(`SELECT kind, crd_name, resource_version FROM fabric_crd_schema WHERE fabric_id = ? ORDER BY crd_name`, [fabric.id]);
+    const rows = await q(
+      `SELECT kind, crd_name, resource_version FROM fabric_crd_schema WHERE fabric_id = ? ORDER BY crd_name`,
+      [fabric.id],
+    );
     expect(rows).toEqual([
       { kind: 'Connection', crd_name: 'connections.wiring.githedgehog.com', resource_version: '102' },
       { kind: 'Switch', crd_name: 'switches.wiring.githedgehog.com', resource_version: '100' },
@@ -153,7 +166,14 @@ describe('CRD schemas read by an actual sync validate later desired syncs', () =
     const after = await new FabricSyncService(orm.em).syncDesiredState(fabric);
     expect(after.details.schemaSource).toBe('stored');
     expect(after.counts.failed).toBe(1);
-    expect(after.errors).toEqual([expect.objectContaining({ name: 'leaf-2', file: 'a.yaml', line: 14, reason: expect.stringMatching(/spec\.bogus: unknown field/) })]);
+    expect(after.errors).toEqual([
+      expect.objectContaining({
+        name: 'leaf-2',
+        file: 'a.yaml',
+        line: 14,
+        reason: expect.stringMatching(/spec\.bogus: unknown field/),
+      }),
+    ]);
 
     // The fabric goes, its schemas go with it.
     await new FabricRegistry(orm.em).remove(fabric.name);
@@ -167,7 +187,9 @@ describe('CRD schemas read by an actual sync validate later desired syncs', () =
     apis.push(withCrds, without);
     await Promise.all([withCrds.start(), without.start()]);
     await new FabricSyncService(orm.em, { kubeConfigFor: () => withCrds.kubeConfig() }).syncActualState(fabric);
-    const run = await new FabricSyncService(orm.em, { kubeConfigFor: () => without.kubeConfig() }).syncActualState(fabric);
+    const run = await new FabricSyncService(orm.em, { kubeConfigFor: () => without.kubeConfig() }).syncActualState(
+      fabric,
+    );
     expect(run.details.schemaSource).toBe('stored');
     expect(await q(`SELECT 1 FROM fabric_crd_schema WHERE fabric_id = ?`, [fabric.id])).toHaveLength(3);
   });

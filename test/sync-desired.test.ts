@@ -36,7 +36,11 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const vpc = (name: string, vlan: number, extra: Record<string, unknown> = {}) => `apiVersion: vpc.githedgehog.com/v1beta1
+const vpc = (
+  name: string,
+  vlan: number,
+  extra: Record<string, unknown> = {},
+) => `apiVersion: vpc.githedgehog.com/v1beta1
 kind: VPC
 metadata:
   name: ${name}
@@ -45,7 +49,9 @@ spec:
     default:
       subnet: 10.0.${vlan % 250}.0/24
       vlan: ${vlan}
-${Object.entries(extra).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`).join('\n')}
+${Object.entries(extra)
+  .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`)
+  .join('\n')}
 `;
 
 const sw = (name: string) => `# a leaf switch
@@ -108,8 +114,12 @@ describe('syncDesiredState', () => {
 
     const again = await s.syncDesiredState(fabric);
     expect(again.counts).toMatchObject({ listed: 3, created: 0, updated: 0, unchanged: 3, cleared: 0 });
-    const after = await q(`SELECT name, last_updated FROM hedgehog_resource WHERE fabric_id = ? ORDER BY kind, name`, [fabric.id]);
-    expect(after.map((r) => new Date(r.last_updated).getTime())).toEqual(rows.map((r) => new Date(r.last_updated).getTime()));
+    const after = await q(`SELECT name, last_updated FROM hedgehog_resource WHERE fabric_id = ? ORDER BY kind, name`, [
+      fabric.id,
+    ]);
+    expect(after.map((r) => new Date(r.last_updated).getTime())).toEqual(
+      rows.map((r) => new Date(r.last_updated).getTime()),
+    );
     const f = await orm.em.fork().findOneOrFail(HedgehogFabric, fabric.id);
     expect(f.desiredCommit).toBe(head);
     expect(f.lastDesiredSync).toBeInstanceOf(Date);
@@ -120,7 +130,10 @@ describe('syncDesiredState', () => {
     const fabric = await fabricFor(dir);
     const s = svc();
     await s.syncDesiredState(fabric);
-    const before = await q(`SELECT name, last_updated, file_hash FROM hedgehog_resource WHERE fabric_id = ? ORDER BY name`, [fabric.id]);
+    const before = await q(
+      `SELECT name, last_updated, file_hash FROM hedgehog_resource WHERE fabric_id = ? ORDER BY name`,
+      [fabric.id],
+    );
 
     const second = await commitFiles(dir, { 'a.yaml': vpc('vpc-a', 1500) });
     const run = await s.syncDesiredState(fabric);
@@ -132,14 +145,18 @@ describe('syncDesiredState', () => {
     expect(a.desired_commit).toBe(second);
     expect(a.file_hash).not.toBe(before.find((r) => r.name === 'vpc-a').file_hash);
     for (const name of ['vpc-b', 'leaf-1']) {
-      expect(new Date(after.find((r) => r.name === name).last_updated).getTime()).toBe(new Date(before.find((r) => r.name === name).last_updated).getTime());
+      expect(new Date(after.find((r) => r.name === name).last_updated).getTime()).toBe(
+        new Date(before.find((r) => r.name === name).last_updated).getTime(),
+      );
     }
 
     await commitFiles(dir, { 'b.yaml': null });
     const del = await s.syncDesiredState(fabric);
     expect(del.counts.cleared).toBe(1);
     // Declared nowhere and never seen in the cluster: nothing is left to track.
-    expect(await q(`SELECT 1 FROM hedgehog_resource WHERE fabric_id = ? AND name = 'vpc-b'`, [fabric.id])).toHaveLength(0);
+    expect(await q(`SELECT 1 FROM hedgehog_resource WHERE fabric_id = ? AND name = 'vpc-b'`, [fabric.id])).toHaveLength(
+      0,
+    );
   });
 
   test('a ref other than the default, and uncommitted edits ignored', async () => {
@@ -152,7 +169,9 @@ describe('syncDesiredState', () => {
     const fabric = await fabricFor(dir);
     const s = svc();
     await s.syncDesiredState(fabric);
-    let rows = await q(`SELECT name, desired_spec FROM hedgehog_resource WHERE fabric_id = ? ORDER BY name`, [fabric.id]);
+    let rows = await q(`SELECT name, desired_spec FROM hedgehog_resource WHERE fabric_id = ? ORDER BY name`, [
+      fabric.id,
+    ]);
     expect(rows.map((r) => r.name)).toEqual(['vpc-a']);
     expect(rows[0].desired_spec.subnets.default.vlan).toBe(1001);
 
@@ -174,7 +193,10 @@ describe('syncDesiredState', () => {
     expect(run.status).toBe('partial');
     const err = run.errors.find((e) => e.name === 'vpc-a');
     expect(err?.reason).toMatch(/one\.yaml:\d+.*two\.yaml:\d+/);
-    const [row] = await q(`SELECT conflict_status, conflict_details FROM hedgehog_resource WHERE fabric_id = ? AND name = 'vpc-a'`, [fabric.id]);
+    const [row] = await q(
+      `SELECT conflict_status, conflict_details FROM hedgehog_resource WHERE fabric_id = ? AND name = 'vpc-a'`,
+      [fabric.id],
+    );
     expect(row.conflict_status).toBe('detected');
     expect(row.conflict_details.locations.map((l: any) => l.file).sort()).toEqual(['one.yaml', 'two.yaml']);
     // Still detected on a re-run, without rewriting the row.
@@ -183,7 +205,9 @@ describe('syncDesiredState', () => {
 
     await commitFiles(dir, { 'two.yaml': sw('leaf-1') });
     await s.syncDesiredState(fabric);
-    const [resolved] = await q(`SELECT conflict_status FROM hedgehog_resource WHERE fabric_id = ? AND name = 'vpc-a'`, [fabric.id]);
+    const [resolved] = await q(`SELECT conflict_status FROM hedgehog_resource WHERE fabric_id = ? AND name = 'vpc-a'`, [
+      fabric.id,
+    ]);
     expect(resolved.conflict_status).toBe('resolved');
   });
 
@@ -207,8 +231,11 @@ describe('syncDesiredState', () => {
       expect(byFile[f].line).toBeGreaterThan(0);
     }
     expect(byFile['mixed.yaml'].line).toBeGreaterThan(5); // the second document, not the first
-    const names = (await q(`SELECT name, desired_spec IS NOT NULL AS d FROM hedgehog_resource WHERE fabric_id = ? ORDER BY name`, [fabric.id]))
-      .map((r) => `${r.name}:${r.d}`);
+    const names = (
+      await q(`SELECT name, desired_spec IS NOT NULL AS d FROM hedgehog_resource WHERE fabric_id = ? ORDER BY name`, [
+        fabric.id,
+      ])
+    ).map((r) => `${r.name}:${r.d}`);
     // vpc-c (good document of a mixed file) landed; vpc-b is kept because its file failed to parse.
     expect(names).toEqual(['vpc-a:true', 'vpc-b:true', 'vpc-c:true']);
     expect(run.details.keptFromBrokenFiles).toEqual(['VPC/default/vpc-b']);
@@ -221,7 +248,10 @@ describe('syncDesiredState', () => {
     const outside = path.join(tmp, 'outside.yaml');
     writeFileSync(outside, vpc('vpc-outside', 1001));
     const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
-    for (let i = 1; i < 9; i++) bomb.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)}]`);
+    for (let i = 1; i < 9; i++)
+      bomb.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)}]`,
+      );
     const dir = await repo({
       'ok.yaml': vpc('vpc-a', 1001),
       'bomb.yaml': `apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: vpc-bomb\nspec:\n  ${bomb.join('\n  ')}\n`,
@@ -271,11 +301,22 @@ describe('syncDesiredState', () => {
       );
       // Whole-object differences: stored without a copy of the side (the row holds it), rebuilt by the report.
       const onlyGit = report.resources.find((r) => r.driftStatus === 'desired_only')!;
-      const gitObj = objects.find((o) => o.kind === differences.onlyInGit.kind && o.metadata.name === differences.onlyInGit.name)!;
-      expect(onlyGit.differences).toEqual([{ op: 'add', path: '', desired: expect.objectContaining({ spec: gitObj.spec }) }]);
+      const gitObj = objects.find(
+        (o) => o.kind === differences.onlyInGit.kind && o.metadata.name === differences.onlyInGit.name,
+      )!;
+      expect(onlyGit.differences).toEqual([
+        { op: 'add', path: '', desired: expect.objectContaining({ spec: gitObj.spec }) },
+      ]);
       const onlyCluster = report.resources.find((r) => r.driftStatus === 'actual_only')!;
-      expect(onlyCluster.differences[0]).toMatchObject({ op: 'remove', path: '', actual: { spec: expect.any(Object) } });
-      const [stored] = await q(`SELECT drift_details FROM hedgehog_resource WHERE fabric_id = ? AND name = ?`, [fabric.id, differences.onlyInGit.name]);
+      expect(onlyCluster.differences[0]).toMatchObject({
+        op: 'remove',
+        path: '',
+        actual: { spec: expect.any(Object) },
+      });
+      const [stored] = await q(`SELECT drift_details FROM hedgehog_resource WHERE fabric_id = ? AND name = ?`, [
+        fabric.id,
+        differences.onlyInGit.name,
+      ]);
       expect(stored.drift_details.differences).toEqual([{ op: 'add', path: '' }]);
       const changed = report.resources.find((r) => r.driftStatus === 'spec_drift')!;
       expect(changed.differences).toEqual([
@@ -284,7 +325,10 @@ describe('syncDesiredState', () => {
       expect(report.summary.total).toBe(objects.length + 1);
       expect(report.summary.byStatus.in_sync).toBe(objects.length - 2);
       // Server defaults (e.g. a switch's ASN) are listed as extras, not drift.
-      const [leaf] = await q(`SELECT drift_status, drift_details FROM hedgehog_resource WHERE fabric_id = ? AND kind = 'Switch' LIMIT 1`, [fabric.id]);
+      const [leaf] = await q(
+        `SELECT drift_status, drift_details FROM hedgehog_resource WHERE fabric_id = ? AND kind = 'Switch' LIMIT 1`,
+        [fabric.id],
+      );
       expect(leaf.drift_status).toBe('in_sync');
       expect(leaf.drift_details.extras.length).toBeGreaterThan(0);
 
@@ -292,10 +336,16 @@ describe('syncDesiredState', () => {
       const vpcYaml = vpc('vpc-new', 1777);
       await commitFiles(dir, { 'fabric/new.yaml': vpcYaml });
       await s.syncDesiredState(fabric);
-      const [pending] = await q(`SELECT drift_status, resource_state FROM hedgehog_resource WHERE fabric_id = ? AND name = 'vpc-new'`, [fabric.id]);
+      const [pending] = await q(
+        `SELECT drift_status, resource_state FROM hedgehog_resource WHERE fabric_id = ? AND name = 'vpc-new'`,
+        [fabric.id],
+      );
       expect(pending).toEqual({ drift_status: 'creation_pending', resource_state: 'pending' });
       await s.syncActualState(fabric);
-      const [after] = await q(`SELECT drift_status, resource_state FROM hedgehog_resource WHERE fabric_id = ? AND name = 'vpc-new'`, [fabric.id]);
+      const [after] = await q(
+        `SELECT drift_status, resource_state FROM hedgehog_resource WHERE fabric_id = ? AND name = 'vpc-new'`,
+        [fabric.id],
+      );
       expect(after).toEqual({ drift_status: 'desired_only', resource_state: 'committed' });
     } finally {
       await api.stop();
@@ -308,7 +358,10 @@ const crds = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../s
 if (existsSync(docs) && existsSync(crds)) {
   describe('the documentation manifests (../shared)', () => {
     test('every valid fabric object is ingested; every broken one is reported with file and line', async () => {
-      const fabric = await new FabricRegistry(orm.em).create(`docs-${++seq}`, { gitRepository: docs, crdDirectory: crds });
+      const fabric = await new FabricRegistry(orm.em).create(`docs-${++seq}`, {
+        gitRepository: docs,
+        crdDirectory: crds,
+      });
       const run = await svc().syncDesiredState(fabric);
       expect(run.status).toBe('partial');
       expect(run.commit).toBeNull(); // a plain directory
@@ -316,7 +369,10 @@ if (existsSync(docs) && existsSync(crds)) {
         expect(e.file).toMatch(/\.yaml$/);
         if (!/declared more than once/.test(e.reason)) expect(e.line).toBeGreaterThan(0);
       }
-      const [{ n }] = await q(`SELECT count(*)::int AS n FROM hedgehog_resource WHERE fabric_id = ? AND desired_spec IS NOT NULL`, [fabric.id]);
+      const [{ n }] = await q(
+        `SELECT count(*)::int AS n FROM hedgehog_resource WHERE fabric_id = ? AND desired_spec IS NOT NULL`,
+        [fabric.id],
+      );
       expect(n).toBe(run.counts.listed);
       expect(n).toBeGreaterThan(30);
       expect(run.errors.some((e) => e.file === 'user-guide__devices__02.yaml')).toBe(true);

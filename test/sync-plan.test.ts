@@ -9,11 +9,28 @@ import type { ActualIndexEntry, StoredResource } from '../src/store/stored-resou
 import type { ActualObservation } from '../src/observations.js';
 
 const obs = (name: string, rv: string, uid = `uid-${name}`): ActualObservation => ({
-  kind: 'VPC', namespace: 'default', name, apiVersion: 'vpc.githedgehog.com/v1beta1',
-  spec: {}, status: null, labels: {}, annotations: {}, uid, resourceVersion: rv,
+  kind: 'VPC',
+  namespace: 'default',
+  name,
+  apiVersion: 'vpc.githedgehog.com/v1beta1',
+  spec: {},
+  status: null,
+  labels: {},
+  annotations: {},
+  uid,
+  resourceVersion: rv,
 });
-const entry = (id: number, rv: string | null, pending = false, uid: string | null = rv ? `uid-${id}` : null): ActualIndexEntry => ({
-  id, uid, resourceVersion: rv, hasActual: uid !== null, pending,
+const entry = (
+  id: number,
+  rv: string | null,
+  pending = false,
+  uid: string | null = rv ? `uid-${id}` : null,
+): ActualIndexEntry => ({
+  id,
+  uid,
+  resourceVersion: rv,
+  hasActual: uid !== null,
+  pending,
 });
 
 function index(): Map<string, ActualIndexEntry> {
@@ -57,10 +74,30 @@ const ctx: DriftContext = { ignore: [], schemaDefaults: () => null, lastActualRe
 
 function storedRow(id: number, name: string, over: Partial<StoredResource> = {}): StoredResource {
   return {
-    id, kind: 'VPC', namespace: 'default', name, apiVersion: 'vpc.githedgehog.com/v1beta1',
-    desiredSpec: null, previousDesiredSpec: null, desiredUpdated: null, desiredCommit: null, desiredFilePath: null, fileHash: null,
-    draftSpec: null, actualSpec: { subnets: {} }, actualStatus: null, actualUid: `uid-${name}`, actualResourceVersion: '5', actualUpdated: NOW,
-    labels: {}, annotations: {}, syncMetadata: {}, resourceState: 'orphaned', conflictStatus: 'none', conflictDetails: {}, ...over,
+    id,
+    kind: 'VPC',
+    namespace: 'default',
+    name,
+    apiVersion: 'vpc.githedgehog.com/v1beta1',
+    desiredSpec: null,
+    previousDesiredSpec: null,
+    desiredUpdated: null,
+    desiredCommit: null,
+    desiredFilePath: null,
+    fileHash: null,
+    draftSpec: null,
+    actualSpec: { subnets: {} },
+    actualStatus: null,
+    actualUid: `uid-${name}`,
+    actualResourceVersion: '5',
+    actualUpdated: NOW,
+    labels: {},
+    annotations: {},
+    syncMetadata: {},
+    resourceState: 'orphaned',
+    conflictStatus: 'none',
+    conflictDetails: {},
+    ...over,
   };
 }
 
@@ -68,7 +105,10 @@ function storedRow(id: number, name: string, over: Partial<StoredResource> = {})
 function mixedDiff() {
   const stored = new Map<string, StoredResource>([
     ['VPC/default/recreated', storedRow(1, 'recreated')],
-    ['VPC/default/gone-declared', storedRow(2, 'gone-declared', { desiredSpec: { subnets: {} }, resourceState: 'synced' })],
+    [
+      'VPC/default/gone-declared',
+      storedRow(2, 'gone-declared', { desiredSpec: { subnets: {} }, resourceState: 'synced' }),
+    ],
     ['VPC/default/gone', storedRow(3, 'gone')],
   ]);
   const index = new Map<string, ActualIndexEntry>([
@@ -76,7 +116,10 @@ function mixedDiff() {
     ['VPC/default/gone-declared', entry(2, '5', false, 'uid-gone-declared')],
     ['VPC/default/gone', entry(3, '5', false, 'uid-gone')],
   ]);
-  const listed = [...Array.from({ length: 23 }, (_, i) => obs(`new-${i}`, '1')), obs('recreated', '9', 'uid-recreated-2')];
+  const listed = [
+    ...Array.from({ length: 23 }, (_, i) => obs(`new-${i}`, '1')),
+    obs('recreated', '9', 'uid-recreated-2'),
+  ];
   return { diff: diffAgainstIndex(listed, index), stored };
 }
 
@@ -88,7 +131,14 @@ test('phase 2 in chunks: no chunk exceeds the size; together they are the one-ch
   expect(whole).toHaveLength(1);
   const chunks = [...planActualWriteChunks(7, diff, stored, ctx, 5)];
   // 25 rows (23 new, the recreated one, the cleared one) fill 5 chunks; the delete found after them goes in a 6th.
-  expect(chunks.map((c) => [c.upserts.length, c.deletes.length])).toEqual([[5, 0], [5, 0], [5, 0], [5, 0], [5, 0], [0, 1]]);
+  expect(chunks.map((c) => [c.upserts.length, c.deletes.length])).toEqual([
+    [5, 0],
+    [5, 0],
+    [5, 0],
+    [5, 0],
+    [5, 0],
+    [0, 1],
+  ]);
   expect(all(chunks, (p) => p.upserts)).toEqual(whole[0]!.upserts);
   expect(all(chunks, (p) => p.transitions)).toEqual(whole[0]!.transitions);
   expect(all(chunks, (p) => p.deletes)).toEqual([3]);
@@ -97,8 +147,12 @@ test('phase 2 in chunks: no chunk exceeds the size; together they are the one-ch
   const total = emptyPlan();
   for (const c of chunks) addOutcome(total, c);
   expect(total).toMatchObject({ created: 23, updated: 1, cleared: 2, reevaluated: 0, upserts: [], deletes: [] });
-  expect(total.recreated).toEqual([{ kind: 'VPC', namespace: 'default', name: 'recreated', oldUid: 'uid-recreated', newUid: 'uid-recreated-2' }]);
-  expect(total.changes.map((c) => c.change).sort()).toEqual([...Array(23).fill('created'), 'cleared', 'deleted', 'updated'].sort());
+  expect(total.recreated).toEqual([
+    { kind: 'VPC', namespace: 'default', name: 'recreated', oldUid: 'uid-recreated', newUid: 'uid-recreated-2' },
+  ]);
+  expect(total.changes.map((c) => c.change).sort()).toEqual(
+    [...Array(23).fill('created'), 'cleared', 'deleted', 'updated'].sort(),
+  );
 });
 
 test('phase 2 is lazy: a chunk is planned only when the consumer asks for it', () => {

@@ -56,10 +56,22 @@ function memoryCluster(objects: ActualObservation[]): ActualSource {
   return {
     discover(kinds: readonly KindInfo[]) {
       const served = kinds.filter((k) => k.kind === 'VPC');
-      return Promise.resolve({ served, skipped: kinds.filter((k) => k.kind !== 'VPC').map((k) => ({ kind: k.kind, reason: 'not served' })), failed: [] });
+      return Promise.resolve({
+        served,
+        skipped: kinds.filter((k) => k.kind !== 'VPC').map((k) => ({ kind: k.kind, reason: 'not served' })),
+        failed: [],
+      });
     },
     listKind(kind: KindInfo) {
-      return Promise.resolve({ kind, complete: true, observations: objects.filter((o) => o.kind === kind.kind), errors: [], namespaces: null, pages: 1, restarts: 0 });
+      return Promise.resolve({
+        kind,
+        complete: true,
+        observations: objects.filter((o) => o.kind === kind.kind),
+        errors: [],
+        namespaces: null,
+        pages: 1,
+        restarts: 0,
+      });
     },
     readCrds() {
       return Promise.resolve([]);

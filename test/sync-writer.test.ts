@@ -30,8 +30,16 @@ const NOW = new Date('2026-11-26T12:00:00Z');
 const ctx: DriftContext = { ignore: [], schemaDefaults: () => null, lastActualRead: null, now: NOW };
 
 const obs = (kind: string, name: string): ActualObservation => ({
-  kind, namespace: 'default', name, apiVersion: 'wiring.githedgehog.com/v1beta1',
-  spec: { description: `${kind} ${name}` }, status: null, labels: {}, annotations: {}, uid: `uid-${kind}-${name}`, resourceVersion: '1',
+  kind,
+  namespace: 'default',
+  name,
+  apiVersion: 'wiring.githedgehog.com/v1beta1',
+  spec: { description: `${kind} ${name}` },
+  status: null,
+  labels: {},
+  annotations: {},
+  uid: `uid-${kind}-${name}`,
+  resourceVersion: '1',
 });
 
 /** The whole plan for new objects (nothing stored yet). */
@@ -58,7 +66,9 @@ test('rows of several plans share statements; a partial batch waits for more row
     await writer.add(planFor(fabric.id, [obs('Switch', 's1'), obs('Switch', 's2')]));
     await writer.settle();
     seen.push(await count(em, fabric.id)); // 2 rows < 3: still buffered
-    await writer.add(planFor(fabric.id, [obs('Server', 'a'), obs('Server', 'b'), obs('Server', 'c'), obs('Server', 'd')]));
+    await writer.add(
+      planFor(fabric.id, [obs('Server', 'a'), obs('Server', 'b'), obs('Server', 'c'), obs('Server', 'd')]),
+    );
     await writer.settle();
     seen.push(await count(em, fabric.id)); // 6 rows: two full statements, mixing the kinds
     await writer.add(planFor(fabric.id, [obs('VPC', 'v1')]));
@@ -78,7 +88,13 @@ test('rows of several plans share statements; a partial batch waits for more row
     [fabric.id],
   );
   expect(stored.map((r) => `${r.kind}/${r.name}:${r.resource_state}`)).toEqual([
-    'Server/a:orphaned', 'Server/b:orphaned', 'Server/c:orphaned', 'Server/d:orphaned', 'Switch/s1:orphaned', 'Switch/s2:orphaned', 'VPC/v1:orphaned',
+    'Server/a:orphaned',
+    'Server/b:orphaned',
+    'Server/c:orphaned',
+    'Server/d:orphaned',
+    'Switch/s1:orphaned',
+    'Switch/s2:orphaned',
+    'VPC/v1:orphaned',
   ]);
 });
 
@@ -105,7 +121,9 @@ test('values read back exactly, whether a batch sends a column once (shared) or 
   );
   const timestamps = new Set(['actual_updated', 'last_drift_check', 'last_state_change', 'last_updated', 'first_seen']);
   const normalize = (r: Record<string, unknown>) =>
-    Object.fromEntries(ACTUAL_COLUMNS.map((c) => [c, timestamps.has(c) ? new Date(r[c] as string).toISOString() : (r[c] ?? null)]));
+    Object.fromEntries(
+      ACTUAL_COLUMNS.map((c) => [c, timestamps.has(c) ? new Date(r[c] as string).toISOString() : (r[c] ?? null)]),
+    );
   expect(stored.map(normalize)).toEqual(plan.upserts.map(normalize));
 });
 
@@ -114,16 +132,27 @@ test('a failed statement surfaces from the next call that waits, never as an unh
   // Asynchronous: an embedded database is served by this process's event loop.
   const target = await createEmptyDatabase();
   try {
-    const child = await promisify(execFile)(process.execPath, [resolve('test/helpers/writer-failure-child.mjs'), target.url], {
-      env: cliEnv(), encoding: 'utf8', timeout: 60_000,
-    });
+    const child = await promisify(execFile)(
+      process.execPath,
+      [resolve('test/helpers/writer-failure-child.mjs'), target.url],
+      {
+        env: cliEnv(),
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     expect(child.stderr).not.toMatch(/PromiseRejectionHandledWarning|Unhandled/);
-    expect(JSON.parse(child.stdout.trim().split('\n').pop()!)).toEqual({ caught: 'ForeignKeyConstraintViolationException', unhandled: [] });
+    expect(JSON.parse(child.stdout.trim().split('\n').pop()!)).toEqual({
+      caught: 'ForeignKeyConstraintViolationException',
+      unhandled: [],
+    });
   } finally {
     await target.drop();
   }
 });
 
 test('a batch size below one is refused', () => {
-  expect(() => new ResourceWriter(db.orm.em.fork(), ACTUAL_COLUMNS, 'sync_actual', NOW, 0)).toThrow(/batchRows must be at least 1/);
+  expect(() => new ResourceWriter(db.orm.em.fork(), ACTUAL_COLUMNS, 'sync_actual', NOW, 0)).toThrow(
+    /batchRows must be at least 1/,
+  );
 });

@@ -67,7 +67,11 @@ test('discovery 503 for one group at start, then healthy: its kinds are watched 
     retry: { baseMs: 50, maxMs: 500 },
     // 500–1000 ms per retry: never mistaken for the 100 ms housekeeping tick on the same clock.
     discoveryRetry: { baseMs: 1000, maxMs: 1000 },
-    watcher: { clock: systemClock, backoff: { baseMs: 50, maxMs: 500 }, list: { maxRetries: 0, baseDelayMs: 5, maxDelayMs: 50 } },
+    watcher: {
+      clock: systemClock,
+      backoff: { baseMs: 50, maxMs: 500 },
+      list: { maxRetries: 0, baseDelayMs: 5, maxDelayMs: 50 },
+    },
   });
   const ready: WatchEvents['ready'][0][] = [];
   const discovered: WatchEvents['discovered'][0][] = [];
@@ -89,7 +93,11 @@ test('discovery 503 for one group at start, then healthy: its kinds are watched 
   await answered;
   await waitFor(() => discovered.length > 0, 10_000, 'the retried discovery');
   expect(discovered[0]!.kinds.sort()).toEqual([...WIRING_KINDS].sort());
-  await waitFor(async () => (await inLedger('Server')).length === 1 && (await inLedger('Switch')).length === 1, 10_000, 'the wiring objects');
+  await waitFor(
+    async () => (await inLedger('Server')).length === 1 && (await inLedger('Switch')).length === 1,
+    10_000,
+    'the wiring objects',
+  );
   const wiringDiscoveries = api.requests.filter((r) => WIRING_DISCOVERY.test(r.path));
   expect(wiringDiscoveries.map((r) => r.status)).toEqual([503, 503, 200]);
 

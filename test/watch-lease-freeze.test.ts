@@ -21,7 +21,12 @@ import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
 import { silentLogger } from '../src/sync/logger.js';
 import { FabricLeases } from '../src/watch/fabric-lease.js';
 import { LeasedFabricSync } from '../src/watch/leased-fabric-sync.js';
-import { AdvisoryLeaseBackend, InProcessLeaseBackend, leaseConnectionConfig, type LeaseBackend } from '../src/watch/lease-backend.js';
+import {
+  AdvisoryLeaseBackend,
+  InProcessLeaseBackend,
+  leaseConnectionConfig,
+  type LeaseBackend,
+} from '../src/watch/lease-backend.js';
 import { describeWithServer, createEmptyDatabase, createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { ManualClock } from './helpers/manual-clock.js';
 import { assertBuilt, spawnReplica, type Replica } from './helpers/watch-replica-process.js';
@@ -126,7 +131,11 @@ describeWithServer('expiry on the database clock (PostgreSQL server; skipped wit
         await b.ping();
         return true;
       };
-      await waitFor(async () => (await renewB()) && !(await em.fork().transactional((tem) => a.stillHolds(tem, 42))), 3000, 'the fence to fail');
+      await waitFor(
+        async () => (await renewB()) && !(await em.fork().transactional((tem) => a.stillHolds(tem, 42))),
+        3000,
+        'the fence to fail',
+      );
       expect((await b.members()).map((m) => m.self)).toEqual([true]); // the frozen replica is no member any more
       expect(await b.tryAcquire(42)).toBe(true);
       expect(await em.fork().transactional((tem) => b.stillHolds(tem, 42))).toBe(true);
@@ -141,7 +150,11 @@ describeWithServer('expiry on the database clock (PostgreSQL server; skipped wit
   });
 
   test('a late renewal does not revive an expired lease', async () => {
-    const a = new AdvisoryLeaseBackend(leaseConnectionConfig(em), { group: 'hh-sync-watch:freeze-late', queryTimeoutMs: 2000, leasePeriodMs: 300 });
+    const a = new AdvisoryLeaseBackend(leaseConnectionConfig(em), {
+      group: 'hh-sync-watch:freeze-late',
+      queryTimeoutMs: 2000,
+      leasePeriodMs: 300,
+    });
     const lost: string[] = [];
     a.onLost((r) => lost.push(r));
     await a.connect();
@@ -223,10 +236,18 @@ describeWithServer('a frozen replica process (SIGSTOP) — PostgreSQL server; sk
 
       const frozenAt = Date.now();
       a.proc.kill('SIGSTOP');
-      const acquired = await b.waitFor((l) => l.event === 'acquired', 3 * LEASE_PERIOD_MS, 'B takes over from the frozen A');
+      const acquired = await b.waitFor(
+        (l) => l.event === 'acquired',
+        3 * LEASE_PERIOD_MS,
+        'B takes over from the frozen A',
+      );
       const takeoverMs = acquired.t - frozenAt;
       await b.waitFor((l) => l.event === 'ready', 15_000, 'B ready');
-      await b.waitFor((l) => l.event === 'applied' && l.source === 'batch' && l.t > acquired.t, 5000, 'B applying batches');
+      await b.waitFor(
+        (l) => l.event === 'applied' && l.source === 'batch' && l.t > acquired.t,
+        5000,
+        'B applying batches',
+      );
 
       // A wakes with watch events (and maybe a write) in flight: it must give the fabric up without writing.
       const wokeAt = Date.now();
@@ -237,15 +258,22 @@ describeWithServer('a frozen replica process (SIGSTOP) — PostgreSQL server; sk
       await churner;
       expect(a.lines.filter((l) => l.event === 'applied' && l.t >= wokeAt)).toEqual([]);
       expect(a.lines.some((l) => l.event === 'acquired' && l.t >= wokeAt)).toBe(false); // B holds it now
-      if (process.env.HH_TEST_VERBOSE) console.info(`takeover ${takeoverMs} ms after SIGSTOP (lease period ${LEASE_PERIOD_MS} ms)`);
+      if (process.env.HH_TEST_VERBOSE)
+        console.info(`takeover ${takeoverMs} ms after SIGSTOP (lease period ${LEASE_PERIOD_MS} ms)`);
       // The lease expires at most one period after A's last renewal; B takes it at its next poll.
       expect(takeoverMs).toBeLessThan(LEASE_PERIOD_MS + 1000);
 
-      await waitFor(async () => viewDiff(await ledgerView(ledger.em, fabric.id), fakeView(api)).length === 0, 15_000, 'convergence').catch(
-        async (err: unknown) => {
-          throw new Error(`${(err as Error).message}: ${viewDiff(await ledgerView(ledger.em, fabric.id), fakeView(api)).slice(0, 5).join('; ')}`);
-        },
-      );
+      await waitFor(
+        async () => viewDiff(await ledgerView(ledger.em, fabric.id), fakeView(api)).length === 0,
+        15_000,
+        'convergence',
+      ).catch(async (err: unknown) => {
+        throw new Error(
+          `${(err as Error).message}: ${viewDiff(await ledgerView(ledger.em, fabric.id), fakeView(api))
+            .slice(0, 5)
+            .join('; ')}`,
+        );
+      });
       a.proc.kill('SIGTERM');
       b.proc.kill('SIGTERM');
       expect((await a.exited).code).toBe(0);

@@ -11,7 +11,12 @@ import { FakeKubeApi, generateSampleFabric } from '../src/testing/index.js';
 import fc from 'fast-check';
 import { startWatch, type WatchHandle, type WatchOptions } from '../src/watch/index.js';
 import { fairShares } from '../src/watch/fabric-lease.js';
-import { AdvisoryLeaseBackend, InProcessLeaseBackend, leaseConnectionConfig, type LeaseBackend } from '../src/watch/lease-backend.js';
+import {
+  AdvisoryLeaseBackend,
+  InProcessLeaseBackend,
+  leaseConnectionConfig,
+  type LeaseBackend,
+} from '../src/watch/lease-backend.js';
 import { testWithServer, createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
 import { delay, fakeView, ledgerView, viewDiff, waitFor } from './helpers/watch-support.js';
@@ -39,7 +44,10 @@ beforeAll(async () => {
   api = new FakeKubeApi();
   api.load(generateSampleFabric({ targetObjects: 40, seed: 8 }));
   await api.start();
-  sync = new FabricSyncService(em, { kubeConfigFor: () => api.kubeConfig(), reader: { baseDelayMs: 5, maxDelayMs: 50 } });
+  sync = new FabricSyncService(em, {
+    kubeConfigFor: () => api.kubeConfig(),
+    reader: { baseDelayMs: 5, maxDelayMs: 50 },
+  });
   for (const name of FABRICS) ids.set(name, (await new FabricRegistry(em).create(name)).id);
 });
 
@@ -63,22 +71,43 @@ describe('fairShares', () => {
   const m = (order: number, cap = Infinity, self = false) => ({ order, held: 0, cap, self });
 
   test('even split, remainder to the first in order; a capped member leaves its rest to the others', () => {
-    expect(fairShares(4, [m(2), m(1)]).map((t) => [t.member.order, t.target])).toEqual([[1, 2], [2, 2]]);
-    expect(fairShares(5, [m(2), m(1)]).map((t) => [t.member.order, t.target])).toEqual([[1, 3], [2, 2]]);
-    expect(fairShares(4, [m(1), m(2, 1)]).map((t) => [t.member.order, t.target])).toEqual([[2, 1], [1, 3]]);
+    expect(fairShares(4, [m(2), m(1)]).map((t) => [t.member.order, t.target])).toEqual([
+      [1, 2],
+      [2, 2],
+    ]);
+    expect(fairShares(5, [m(2), m(1)]).map((t) => [t.member.order, t.target])).toEqual([
+      [1, 3],
+      [2, 2],
+    ]);
+    expect(fairShares(4, [m(1), m(2, 1)]).map((t) => [t.member.order, t.target])).toEqual([
+      [2, 1],
+      [1, 3],
+    ]);
     expect(fairShares(4, [m(1, 1), m(2, 1)]).map((t) => t.target)).toEqual([1, 1]); // two stay unheld
   });
 
   test('property: targets respect caps, cover what the caps allow, and differ by at most one among the unsaturated', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 50 }), fc.array(fc.option(fc.integer({ min: 0, max: 10 }), { nil: undefined }), { minLength: 1, maxLength: 8 }), (total, caps) => {
-        const targets = fairShares(total, caps.map((c, i) => m(i, c ?? Infinity)));
-        const sum = targets.reduce((n, t) => n + t.target, 0);
-        expect(sum).toBe(Math.min(total, caps.reduce<number>((n, c) => n + (c ?? Infinity), 0)));
-        for (const t of targets) expect(t.target).toBeLessThanOrEqual(t.member.cap);
-        const free = targets.filter((t) => t.target < t.member.cap).map((t) => t.target);
-        if (free.length) expect(Math.max(...free) - Math.min(...free)).toBeLessThanOrEqual(1);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 50 }),
+        fc.array(fc.option(fc.integer({ min: 0, max: 10 }), { nil: undefined }), { minLength: 1, maxLength: 8 }),
+        (total, caps) => {
+          const targets = fairShares(
+            total,
+            caps.map((c, i) => m(i, c ?? Infinity)),
+          );
+          const sum = targets.reduce((n, t) => n + t.target, 0);
+          expect(sum).toBe(
+            Math.min(
+              total,
+              caps.reduce<number>((n, c) => n + (c ?? Infinity), 0),
+            ),
+          );
+          for (const t of targets) expect(t.target).toBeLessThanOrEqual(t.member.cap);
+          const free = targets.filter((t) => t.target < t.member.cap).map((t) => t.target);
+          if (free.length) expect(Math.max(...free) - Math.min(...free)).toBeLessThanOrEqual(1);
+        },
+      ),
     );
   });
 });
@@ -87,7 +116,10 @@ describe('lease backend', () => {
   const backends = (): [LeaseBackend, LeaseBackend] => {
     if (db.embedded) return [new InProcessLeaseBackend('test-db', 'g'), new InProcessLeaseBackend('test-db', 'g')];
     const opts = { group: 'hh-sync-watch:leasetest', queryTimeoutMs: 2000 };
-    return [new AdvisoryLeaseBackend(leaseConnectionConfig(em), opts), new AdvisoryLeaseBackend(leaseConnectionConfig(em), opts)];
+    return [
+      new AdvisoryLeaseBackend(leaseConnectionConfig(em), opts),
+      new AdvisoryLeaseBackend(leaseConnectionConfig(em), opts),
+    ];
   };
 
   test('one holder per fabric; the fencing check follows the lock; release hands it over', async () => {
@@ -135,9 +167,18 @@ test('replicas share the fabrics: a late replica receives its share, one holder 
   expect([...a.held(), ...b.held()].sort()).toEqual(FABRICS);
   // The hand-over was graceful and every fabric is watched: the ledgers converge.
   await waitFor(() => a.ready().length === 2 && b.ready().length === 2, 15_000, 'all ready');
-  api.create({ apiVersion: 'vpc.githedgehog.com/v1beta1', kind: 'VPC', metadata: { name: 'shared', namespace: 'default' }, spec: {} });
+  api.create({
+    apiVersion: 'vpc.githedgehog.com/v1beta1',
+    kind: 'VPC',
+    metadata: { name: 'shared', namespace: 'default' },
+    spec: {},
+  });
   for (const name of FABRICS) {
-    await waitFor(async () => viewDiff(await ledgerView(em, ids.get(name)!), fakeView(api)).length === 0, 5000, `${name} converged`);
+    await waitFor(
+      async () => viewDiff(await ledgerView(em, ids.get(name)!), fakeView(api)).length === 0,
+      5000,
+      `${name} converged`,
+    );
   }
   // Stable: nobody keeps handing fabrics back and forth.
   const before = [a.held(), b.held()];
@@ -176,8 +217,17 @@ testWithServer('a replica whose lease connection dies gives its fabrics up; anot
     await waitFor(() => released.includes('lost'), 5000, 'a gives up');
     await waitFor(() => b.held().includes('f1'), 5000, 'b takes over');
     await waitFor(() => b.ready().includes('f1'), 10_000, 'b ready');
-    api.create({ apiVersion: 'vpc.githedgehog.com/v1beta1', kind: 'VPC', metadata: { name: 'after-takeover', namespace: 'default' }, spec: {} });
-    await waitFor(async () => viewDiff(await ledgerView(em, ids.get('f1')!), fakeView(api)).length === 0, 5000, 'f1 converged');
+    api.create({
+      apiVersion: 'vpc.githedgehog.com/v1beta1',
+      kind: 'VPC',
+      metadata: { name: 'after-takeover', namespace: 'default' },
+      spec: {},
+    });
+    await waitFor(
+      async () => viewDiff(await ledgerView(em, ids.get('f1')!), fakeView(api)).length === 0,
+      5000,
+      'f1 converged',
+    );
     expect(writesAfterLoss).toEqual([]);
     // a's connection comes back, but a waits: b holds the fabric now.
     proxy.up();

@@ -40,7 +40,10 @@ afterAll(async () => {
 
 test('watches only its namespaces; a 410 relist of one namespace sweeps only there', async () => {
   const fabric = await new FabricRegistry(em).create('teams', { namespaces: ['team-a', 'team-b'] });
-  const sync = new FabricSyncService(em, { kubeConfigFor: () => api.kubeConfig(), reader: { baseDelayMs: 5, maxDelayMs: 50 } });
+  const sync = new FabricSyncService(em, {
+    kubeConfigFor: () => api.kubeConfig(),
+    reader: { baseDelayMs: 5, maxDelayMs: 50 },
+  });
   const relists: string[] = [];
   handle = await startWatch({ em, sync }, ['teams'], {
     flushIntervalMs: 50,

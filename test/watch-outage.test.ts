@@ -43,7 +43,10 @@ afterAll(async () => {
 
 test('database outage mid-watch: writes pause, changes keep coming, the ledger converges after recovery', async () => {
   const fabric = await new FabricRegistry(orm.em).create('outage');
-  const sync = new FabricSyncService(orm.em, { kubeConfigFor: () => api.kubeConfig(), reader: { baseDelayMs: 5, maxDelayMs: 50 } });
+  const sync = new FabricSyncService(orm.em, {
+    kubeConfigFor: () => api.kubeConfig(),
+    reader: { baseDelayMs: 5, maxDelayMs: 50 },
+  });
   const events: string[] = [];
   const runs: WatchEvents['run'][0][] = [];
   handle = await startWatch({ em: orm.em, sync }, ['outage'], {
@@ -81,9 +84,19 @@ test('database outage mid-watch: writes pause, changes keep coming, the ledger c
     await delay(20);
   }
   try {
-    await waitFor(async () => viewDiff(await view(), fakeView(api)).length === 0, 20_000, 'convergence after the outage', 50);
+    await waitFor(
+      async () => viewDiff(await view(), fakeView(api)).length === 0,
+      20_000,
+      'convergence after the outage',
+      50,
+    );
   } catch (err) {
-    throw new Error(`${(err as Error).message}: ${viewDiff(await view(), fakeView(api)).slice(0, 5).join('; ')} (events: ${events.join(',')})`, { cause: err });
+    throw new Error(
+      `${(err as Error).message}: ${viewDiff(await view(), fakeView(api))
+        .slice(0, 5)
+        .join('; ')} (events: ${events.join(',')})`,
+      { cause: err },
+    );
   }
   expect(handle.held()).toEqual(['outage']);
   if (db.embedded) {
@@ -91,27 +104,41 @@ test('database outage mid-watch: writes pause, changes keep coming, the ledger c
     expect(events).toEqual(expect.arrayContaining(['paused', 'resumed']));
   } else {
     // The lease connection died with the others: the fabric was released, then taken again.
-    expect(events.filter((e) => e === 'acquired').length + events.filter((e) => e === 'resumed').length).toBeGreaterThanOrEqual(2);
+    expect(
+      events.filter((e) => e === 'acquired').length + events.filter((e) => e === 'resumed').length,
+    ).toBeGreaterThanOrEqual(2);
   }
 
   await handle.stop();
   handle = undefined;
-  type RunRow = { status: string; details: { outages?: unknown[] } | null; error_message: string | null; finished_at: Date | null };
-  const rows = await db.orm.em.fork().getConnection().execute<RunRow[]>(
-    `SELECT status, error_message, details, finished_at FROM sync_operation WHERE fabric_id = ? AND type = 'watch' ORDER BY id`,
-    [fabric.id],
-  );
+  type RunRow = {
+    status: string;
+    details: { outages?: unknown[] } | null;
+    error_message: string | null;
+    finished_at: Date | null;
+  };
+  const rows = await db.orm.em
+    .fork()
+    .getConnection()
+    .execute<RunRow[]>(
+      `SELECT status, error_message, details, finished_at FROM sync_operation WHERE fabric_id = ? AND type = 'watch' ORDER BY id`,
+      [fabric.id],
+    );
   // Nothing left running, and the outage is on record.
   expect(rows.every((r) => r.finished_at !== null)).toBe(true);
   const noted = rows.some(
-    (r) => (r.details?.outages?.length ?? 0) > 0 || (r.status === 'failed' && /lease|database/.test(r.error_message ?? '')),
+    (r) =>
+      (r.details?.outages?.length ?? 0) > 0 || (r.status === 'failed' && /lease|database/.test(r.error_message ?? '')),
   );
   expect(noted).toBe(true);
 });
 
 test('stop() while the database is down returns promptly; the next holder closes the run left open', async () => {
   const fabric = await new FabricRegistry(orm.em).create('outage-stop');
-  const sync = new FabricSyncService(orm.em, { kubeConfigFor: () => api.kubeConfig(), reader: { baseDelayMs: 5, maxDelayMs: 50 } });
+  const sync = new FabricSyncService(orm.em, {
+    kubeConfigFor: () => api.kubeConfig(),
+    reader: { baseDelayMs: 5, maxDelayMs: 50 },
+  });
   const options = {
     flushIntervalMs: 50,
     leasePollMs: 200,
@@ -140,12 +167,16 @@ test('stop() while the database is down returns promptly; the next holder closes
   handle = await startWatch({ em: orm.em, sync }, ['outage-stop'], options);
   handle.on('error', () => undefined);
   await waitFor(() => handle!.ready().includes('outage-stop'), 15_000, 'ready again');
-  await waitFor(async () => viewDiff(await ledgerView(db.orm.em, fabric.id), fakeView(api)).length === 0, 10_000, 'converged');
+  await waitFor(
+    async () => viewDiff(await ledgerView(db.orm.em, fabric.id), fakeView(api)).length === 0,
+    10_000,
+    'converged',
+  );
   await handle.stop();
   handle = undefined;
-  const open = await db.orm.em.fork().getConnection().execute(
-    `SELECT count(*)::int AS n FROM sync_operation WHERE fabric_id = ? AND finished_at IS NULL`,
-    [fabric.id],
-  );
+  const open = await db.orm.em
+    .fork()
+    .getConnection()
+    .execute(`SELECT count(*)::int AS n FROM sync_operation WHERE fabric_id = ? AND finished_at IS NULL`, [fabric.id]);
   expect(open[0]!.n).toBe(0);
 });

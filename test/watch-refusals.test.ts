@@ -34,7 +34,10 @@ beforeAll(async () => {
   api = new FakeKubeApi();
   api.load([...vpcs(2), obj('VPC', 'bad-at-start', 'default', { description: 'x\u0000y' }), obj('Server', 'srv-1')]);
   await api.start();
-  const sync = new FabricSyncService(em, { kubeConfigFor: () => api.kubeConfig(), reader: { baseDelayMs: 5, maxDelayMs: 50 } });
+  const sync = new FabricSyncService(em, {
+    kubeConfigFor: () => api.kubeConfig(),
+    reader: { baseDelayMs: 5, maxDelayMs: 50 },
+  });
   fabric = await new FabricRegistry(em).create('watch-refusals');
   handle = await startWatch({ em, sync }, ['watch-refusals'], {
     flushIntervalMs: 100,
@@ -65,7 +68,11 @@ test('initial list: the refused object is reported, the other VPCs land', async 
   expect(await names('VPC')).toEqual(['VPC/default/vpc-00000', 'VPC/default/vpc-00001']);
   expect(vpcRelists()).toHaveLength(1);
   expect(vpcRelists()[0]!.counts.failed).toBe(1);
-  await waitFor(() => reportedErrors().some((e) => e.name === 'bad-at-start'), 5000, 'the refusal in a watch run record');
+  await waitFor(
+    () => reportedErrors().some((e) => e.name === 'bad-at-start'),
+    5000,
+    'the refusal in a watch run record',
+  );
   expect(reportedErrors().find((e) => e.name === 'bad-at-start')).toMatchObject({
     kind: 'VPC',
     namespace: 'default',
@@ -79,9 +86,20 @@ test('watch batch: a refused object among good ones; the good ones land, no reli
   api.create(obj('VPC', 'bad-label', 'default', { n: 1 }, { metadata: { labels: { k: 'v\u0000' } } }));
   api.create(obj('VPC', 'good-2', 'default', { n: 2 }));
   await waitFor(async () => (await names('VPC')).length === 4, 5000, 'the good VPCs of the batch');
-  expect(await names('VPC')).toEqual(['VPC/default/good-1', 'VPC/default/good-2', 'VPC/default/vpc-00000', 'VPC/default/vpc-00001']);
-  await waitFor(() => ['bad-surrogate', 'bad-label'].every((n) => reportedErrors().some((e) => e.name === n)), 5000, 'refusals reported');
-  expect(reportedErrors().find((e) => e.name === 'bad-surrogate')!.reason).toMatch(/ADDED event: spec\.description contains a lone UTF-16 surrogate/);
+  expect(await names('VPC')).toEqual([
+    'VPC/default/good-1',
+    'VPC/default/good-2',
+    'VPC/default/vpc-00000',
+    'VPC/default/vpc-00001',
+  ]);
+  await waitFor(
+    () => ['bad-surrogate', 'bad-label'].every((n) => reportedErrors().some((e) => e.name === n)),
+    5000,
+    'refusals reported',
+  );
+  expect(reportedErrors().find((e) => e.name === 'bad-surrogate')!.reason).toMatch(
+    /ADDED event: spec\.description contains a lone UTF-16 surrogate/,
+  );
   await delay(500);
   expect(vpcRelists()).toHaveLength(1);
   expect(paused).toEqual([]);
@@ -92,7 +110,11 @@ test('a DELETED event whose name no ledger row can have is reported, not written
   api.delete('VPC', 'default', 'nul\u0000name');
   api.delete('VPC', 'default', 'good-1');
   await waitFor(async () => !(await names('VPC')).includes('VPC/default/good-1'), 5000, 'the good delete of the batch');
-  await waitFor(() => reportedErrors().some((e) => /DELETED event without a valid metadata\.namespace/.test(e.reason)), 5000, 'the bad delete reported');
+  await waitFor(
+    () => reportedErrors().some((e) => /DELETED event without a valid metadata\.namespace/.test(e.reason)),
+    5000,
+    'the bad delete reported',
+  );
   expect(vpcRelists()).toHaveLength(1);
   expect(paused).toEqual([]);
 });

@@ -73,7 +73,11 @@ async function ledgerPlace(): Promise<LedgerPlace> {
     return { config: { databaseUrl: db.url }, open: () => openLedger({ databaseUrl: db.url }), drop: () => db.drop() };
   }
   const dataDir = mkdtempSync(path.join(dir, 'pgdata-'));
-  return { config: { dataDir, embedded: true }, open: () => openLedger({ dataDir, embedded: true }), drop: () => Promise.resolve() };
+  return {
+    config: { dataDir, embedded: true },
+    open: () => openLedger({ dataDir, embedded: true }),
+    drop: () => Promise.resolve(),
+  };
 }
 
 test('SIGTERM: the replica writes what it received, records the run, releases the lease and exits 0', async () => {
@@ -91,10 +95,20 @@ test('SIGTERM: the replica writes what it received, records the run, releases th
     expect(String(failed.error)).toMatch(/served by another hh-sync process/);
     expect((await b.exited).code).toBe(3);
   }
-  api.create({ apiVersion: 'vpc.githedgehog.com/v1beta1', kind: 'VPC', metadata: { name: 'before-term', namespace: 'default' }, spec: {} });
+  api.create({
+    apiVersion: 'vpc.githedgehog.com/v1beta1',
+    kind: 'VPC',
+    metadata: { name: 'before-term', namespace: 'default' },
+    spec: {},
+  });
   await a.waitFor((l) => l.event === 'applied' && l.source === 'batch', 5000, 'the batch');
   // One more change handed to the watcher just before the signal: stop() still writes it.
-  api.create({ apiVersion: 'vpc.githedgehog.com/v1beta1', kind: 'VPC', metadata: { name: 'at-term', namespace: 'default' }, spec: {} });
+  api.create({
+    apiVersion: 'vpc.githedgehog.com/v1beta1',
+    kind: 'VPC',
+    metadata: { name: 'at-term', namespace: 'default' },
+    spec: {},
+  });
   await delay(10);
   a.proc.kill('SIGTERM');
   const { code } = await a.exited;
@@ -106,10 +120,13 @@ test('SIGTERM: the replica writes what it received, records the run, releases th
   ledger = await place.open();
   try {
     expect(viewDiff(await ledgerView(ledger.em, fabric.id), fakeView(api))).toEqual([]);
-    const rows = await ledger.em.fork().getConnection().execute(
-      `SELECT id, status, finished_at FROM sync_operation WHERE fabric_id = ? AND type = 'watch' ORDER BY id`,
-      [fabric.id],
-    );
+    const rows = await ledger.em
+      .fork()
+      .getConnection()
+      .execute(
+        `SELECT id, status, finished_at FROM sync_operation WHERE fabric_id = ? AND type = 'watch' ORDER BY id`,
+        [fabric.id],
+      );
     expect(rows.length).toBeGreaterThanOrEqual(1);
     expect(rows.every((r: { finished_at: Date | null }) => r.finished_at !== null)).toBe(true);
     expect(rows.at(-1).id).toBe(run!.id);
@@ -170,30 +187,44 @@ test('SIGTERM: the replica writes what it received, records the run, releases th
 
         const takeoverMs = acquired.t - killedAt;
         const readyMs = ready.t - killedAt;
-        if (process.env.HH_TEST_VERBOSE) console.info(`takeover ${takeoverMs} ms, first complete lists written ${readyMs} ms after SIGKILL (${i} changes)`);
+        if (process.env.HH_TEST_VERBOSE)
+          console.info(
+            `takeover ${takeoverMs} ms, first complete lists written ${readyMs} ms after SIGKILL (${i} changes)`,
+          );
         expect(takeoverMs).toBeLessThan(5000);
 
         // No event lost: the ledger converges on the cluster.
-        await waitFor(async () => viewDiff(await ledgerView(ledger.em, fabric.id), fakeView(api)).length === 0, 15_000, 'convergence').catch(
-          async (err: unknown) => {
-            throw new Error(`${(err as Error).message}: ${viewDiff(await ledgerView(ledger.em, fabric.id), fakeView(api)).slice(0, 5).join('; ')}`);
-          },
-        );
+        await waitFor(
+          async () => viewDiff(await ledgerView(ledger.em, fabric.id), fakeView(api)).length === 0,
+          15_000,
+          'convergence',
+        ).catch(async (err: unknown) => {
+          throw new Error(
+            `${(err as Error).message}: ${viewDiff(await ledgerView(ledger.em, fabric.id), fakeView(api))
+              .slice(0, 5)
+              .join('; ')}`,
+          );
+        });
 
         // A's window row, left open by the kill, was closed by B as failed.
-        const rows = await ledger.em.fork().getConnection().execute(
-          `SELECT status, error_message, finished_at FROM sync_operation WHERE fabric_id = ? AND type = 'watch' ORDER BY id`,
-          [fabric.id],
-        );
+        const rows = await ledger.em
+          .fork()
+          .getConnection()
+          .execute(
+            `SELECT status, error_message, finished_at FROM sync_operation WHERE fabric_id = ? AND type = 'watch' ORDER BY id`,
+            [fabric.id],
+          );
         expect(rows[0].status).toBe('failed');
         expect(rows[0].error_message).toMatch(/stopped without closing its run/);
 
         b.proc.kill('SIGTERM');
         expect((await b.exited).code).toBe(0);
-        const open = await ledger.em.fork().getConnection().execute(
-          `SELECT count(*)::int AS n FROM sync_operation WHERE fabric_id = ? AND finished_at IS NULL`,
-          [fabric.id],
-        );
+        const open = await ledger.em
+          .fork()
+          .getConnection()
+          .execute(`SELECT count(*)::int AS n FROM sync_operation WHERE fabric_id = ? AND finished_at IS NULL`, [
+            fabric.id,
+          ]);
         expect(open[0].n).toBe(0);
       } finally {
         await ledger.close();

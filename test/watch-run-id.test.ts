@@ -39,11 +39,17 @@ afterAll(async () => {
 });
 
 async function sql<T = any>(text: string, params: unknown[] = []): Promise<T[]> {
-  return em.fork().getConnection().execute(text, params as any[]);
+  return em
+    .fork()
+    .getConnection()
+    .execute(text, params as any[]);
 }
 
 test("a deletion seen by the watch is recorded with the watch run's id", async () => {
-  const sync = new FabricSyncService(em, { kubeConfigFor: () => api.kubeConfig(), reader: { baseDelayMs: 5, maxDelayMs: 50 } });
+  const sync = new FabricSyncService(em, {
+    kubeConfigFor: () => api.kubeConfig(),
+    reader: { baseDelayMs: 5, maxDelayMs: 50 },
+  });
   const runs: SyncRunReport[] = [];
   handle = await startWatch({ em, sync }, [fabric.name], {
     flushIntervalMs: 50,
@@ -58,18 +64,25 @@ test("a deletion seen by the watch is recorded with the watch run's id", async (
 
   api.delete('Server', 'default', 'server-03-01');
   const deleted = async () =>
-    (await resourceHistory(em.fork(), fabric.name, { kind: 'Server', name: 'server-03-01' })).find((h) => h.to === 'deleted');
+    (await resourceHistory(em.fork(), fabric.name, { kind: 'Server', name: 'server-03-01' })).find(
+      (h) => h.to === 'deleted',
+    );
   await waitFor(async () => !!(await deleted()), 5000, 'the deletion in the history');
   await handle.stop();
   handle = undefined;
 
-  const watchRuns = await sql<{ id: number }>(`SELECT id FROM sync_operation WHERE fabric_id = ? AND type = 'watch' ORDER BY id`, [fabric.id]);
+  const watchRuns = await sql<{ id: number }>(
+    `SELECT id FROM sync_operation WHERE fabric_id = ? AND type = 'watch' ORDER BY id`,
+    [fabric.id],
+  );
   expect(watchRuns).toHaveLength(1);
   const runId = watchRuns[0]!.id;
   expect(runs.map((r) => r.id)).toEqual([runId]);
   const transition = (await deleted())!;
   expect(transition).toMatchObject({ trigger: 'watch', runId });
   // The relist's transitions (the objects first seen) name the run as well: none is left without one.
-  const unnamed = await sql(`SELECT id FROM state_transition WHERE fabric_id = ? AND sync_operation_id IS NULL`, [fabric.id]);
+  const unnamed = await sql(`SELECT id FROM state_transition WHERE fabric_id = ? AND sync_operation_id IS NULL`, [
+    fabric.id,
+  ]);
   expect(unnamed).toEqual([]);
 });

@@ -11,7 +11,13 @@ import path from 'node:path';
 import type { EntityManager } from '@mikro-orm/core';
 import { FabricRegistry } from '../src/fabrics/fabric-registry.js';
 import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
-import { FakeKubeApi, commitFiles, createGitRepo, generateSampleFabric, toManifestFiles } from '../src/testing/index.js';
+import {
+  FakeKubeApi,
+  commitFiles,
+  createGitRepo,
+  generateSampleFabric,
+  toManifestFiles,
+} from '../src/testing/index.js';
 import { runWatchUntilSignal, type WatchHandle } from '../src/watch/index.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { waitFor } from './helpers/watch-support.js';
@@ -32,7 +38,10 @@ beforeAll(async () => {
   await api.start();
   repoDir = mkdtempSync(path.join(tmpdir(), 'hh-watch-cmd-'));
   await createGitRepo(repoDir, toManifestFiles(objects));
-  sync = new FabricSyncService(em, { kubeConfigFor: () => api.kubeConfig(), reader: { baseDelayMs: 5, maxDelayMs: 50 } });
+  sync = new FabricSyncService(em, {
+    kubeConfigFor: () => api.kubeConfig(),
+    reader: { baseDelayMs: 5, maxDelayMs: 50 },
+  });
   await new FabricRegistry(em).create('cmd', { gitRepository: repoDir, syncIntervalSeconds: 3600 });
 });
 
@@ -55,7 +64,11 @@ test('SIGHUP re-reads Git now; SIGTERM stops gracefully and resolves 0; the hand
       h.on('desired', (d) => commits.push(d.report.commit));
     },
   });
-  await waitFor(() => !!handle && handle.ready().includes('cmd') && commits.length === 1, 15_000, 'ready and first desired sync');
+  await waitFor(
+    () => !!handle && handle.ready().includes('cmd') && commits.length === 1,
+    15_000,
+    'ready and first desired sync',
+  );
   expect(signals.listenerCount('SIGHUP')).toBe(1);
   const next = await commitFiles(repoDir, { 'fabric/extra.yaml': null, 'README.md': 'a new commit\n' });
   signals.emit('SIGHUP');
@@ -70,7 +83,12 @@ test('SIGHUP re-reads Git now; SIGTERM stops gracefully and resolves 0; the hand
 test('a second stop signal while stopping resolves 130 without waiting', async () => {
   const signals = new EventEmitter();
   let handle: WatchHandle | undefined;
-  const done = runWatchUntilSignal({ em, sync }, ['cmd'], { ...OPTIONS, desiredSync: false, signals, onStart: (h) => (handle = h) });
+  const done = runWatchUntilSignal({ em, sync }, ['cmd'], {
+    ...OPTIONS,
+    desiredSync: false,
+    signals,
+    onStart: (h) => (handle = h),
+  });
   await waitFor(() => !!handle && handle.held().includes('cmd'), 10_000, 'held');
   signals.emit('SIGINT');
   signals.emit('SIGINT');
@@ -80,5 +98,7 @@ test('a second stop signal while stopping resolves 130 without waiting', async (
 });
 
 test('an unknown fabric rejects before anything starts', async () => {
-  await expect(runWatchUntilSignal({ em, sync }, ['nope'], { ...OPTIONS, signals: new EventEmitter() })).rejects.toThrow(/no fabric named "nope"/);
+  await expect(
+    runWatchUntilSignal({ em, sync }, ['nope'], { ...OPTIONS, signals: new EventEmitter() }),
+  ).rejects.toThrow(/no fabric named "nope"/);
 });

@@ -49,24 +49,35 @@ interface LogLine {
 
 function capturingLogger(lines: LogLine[]): Logger {
   const at = (level: string) => (obj: object | string, msg?: string) =>
-    lines.push(typeof obj === 'string' ? { level, obj: {}, msg: obj } : { level, obj: obj as Record<string, unknown>, msg: msg ?? '' });
+    lines.push(
+      typeof obj === 'string'
+        ? { level, obj: {}, msg: obj }
+        : { level, obj: obj as Record<string, unknown>, msg: msg ?? '' },
+    );
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
 test('which failures are outages: connection and timeout errors are; constraint, data and schema errors are not', () => {
   const pgError = (code: string) => Object.assign(new Error(`boom ${code}`), { code });
-  for (const code of ['23502', '23514', '23505', '23503', '22P02', '42703', '42P01']) expect(isDatabaseOutage(pgError(code))).toBe(false);
-  for (const code of ['08006', '57P01', '53300', '57014', '55P03', '40P01', 'ECONNREFUSED']) expect(isDatabaseOutage(pgError(code))).toBe(true);
+  for (const code of ['23502', '23514', '23505', '23503', '22P02', '42703', '42P01'])
+    expect(isDatabaseOutage(pgError(code))).toBe(false);
+  for (const code of ['08006', '57P01', '53300', '57014', '55P03', '40P01', 'ECONNREFUSED'])
+    expect(isDatabaseOutage(pgError(code))).toBe(true);
   expect(isDatabaseOutage(new Error('Connection terminated unexpectedly'))).toBe(true);
   expect(isDatabaseOutage(Object.assign(new Error('wrapped'), { cause: pgError('23514') }))).toBe(false);
   // A bug of ours is no outage (waiting for the database would not help); a lock wait is.
   expect(isDatabaseOutage(new TypeError("Cannot read properties of undefined (reading 'spec')"))).toBe(false);
-  expect(isDatabaseOutage(Object.assign(new Error('another sync run holds fabric "f"'), { name: 'FabricBusyError' }))).toBe(true);
+  expect(
+    isDatabaseOutage(Object.assign(new Error('another sync run holds fabric "f"'), { name: 'FabricBusyError' })),
+  ).toBe(true);
 });
 
 test('a CHECK constraint added while the watch runs: a failed run in one line, gauge 0, growing backoff, no relist loop; repaired, it converges', async () => {
   const fabric = await new FabricRegistry(orm.em).create('refused');
-  const sync = new FabricSyncService(orm.em, { kubeConfigFor: () => api.kubeConfig(), reader: { baseDelayMs: 5, maxDelayMs: 50 } });
+  const sync = new FabricSyncService(orm.em, {
+    kubeConfigFor: () => api.kubeConfig(),
+    reader: { baseDelayMs: 5, maxDelayMs: 50 },
+  });
   const lines: LogLine[] = [];
   const runs: WatchEvents['run'][0]['report'][] = [];
   let resumed = 0;
@@ -86,7 +97,10 @@ test('a CHECK constraint added while the watch runs: a failed run in one line, g
   handle.on('error', () => undefined);
   const view = () => ledgerView(orm.em, fabric.id);
   await waitFor(async () => viewDiff(await view(), fakeView(api)).length === 0, 10_000, 'initial convergence');
-  const gauge = async () => (await (await fetch(handle!.metrics!.url)).text()).split('\n').find((l) => l.startsWith('hh_sync_ledger_schema_healthy '));
+  const gauge = async () =>
+    (await (await fetch(handle!.metrics!.url)).text())
+      .split('\n')
+      .find((l) => l.startsWith('hh_sync_ledger_schema_healthy '));
 
   await ddl(`ALTER TABLE hedgehog_resource ADD CONSTRAINT ck_w CHECK (last_sync_error IS NOT NULL) NOT VALID`);
   try {
@@ -111,7 +125,10 @@ test('a CHECK constraint added while the watch runs: a failed run in one line, g
       /^ledger write refused: ledger schema unhealthy \(NOT NULL without a default: hedgehog_resource\.last_sync_error \(through CHECK constraint ck_w\)\).*hh-sync doctor --fix/,
     );
     expect(failed.errorMessage).not.toContain('\n');
-    const [recorded] = await orm.em.fork().getConnection().execute(`SELECT status, error_message FROM sync_operation WHERE id = ?`, [failed.id]);
+    const [recorded] = await orm.em
+      .fork()
+      .getConnection()
+      .execute(`SELECT status, error_message FROM sync_operation WHERE id = ?`, [failed.id]);
     expect(recorded).toEqual({ status: 'failed', error_message: failed.errorMessage });
     expect(await gauge()).toBe('hh_sync_ledger_schema_healthy 0');
     expect(Object.keys(await view())).not.toContain('Server/default/s-3');

@@ -13,7 +13,13 @@ import { FabricRegistry } from '../src/fabrics/fabric-registry.js';
 import type { HedgehogFabric } from '../src/entities/index.js';
 import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
 import type { SyncRunReport } from '../src/sync/run-recorder.js';
-import { FakeKubeApi, commitFiles, createGitRepo, generateSampleFabric, toManifestFiles } from '../src/testing/index.js';
+import {
+  FakeKubeApi,
+  commitFiles,
+  createGitRepo,
+  generateSampleFabric,
+  toManifestFiles,
+} from '../src/testing/index.js';
 import { startWatch, LOCK_NAMESPACE_WATCH, type WatchEvents, type WatchHandle } from '../src/watch/index.js';
 import type { LeasedFabricSync } from '../src/watch/leased-fabric-sync.js';
 import { createTestDatabase, withPg, type TestDatabase } from './helpers/database.js';
@@ -41,7 +47,10 @@ async function expectConverged(timeoutMs: number, what: string): Promise<number>
     return await waitFor(converged, timeoutMs, what, 10);
   } catch (err) {
     const diff = viewDiff(await ledgerView(em, fabric.id), fakeView(api));
-    throw new Error(`${(err as Error).message}; ledger vs fake differ at ${diff.length} keys: ${diff.slice(0, 5).join('; ')}`, { cause: err });
+    throw new Error(
+      `${(err as Error).message}; ledger vs fake differ at ${diff.length} keys: ${diff.slice(0, 5).join('; ')}`,
+      { cause: err },
+    );
   }
 }
 
@@ -54,7 +63,10 @@ beforeAll(async () => {
   await api.start();
   repoDir = mkdtempSync(path.join(tmpdir(), 'hh-watch-git-'));
   await createGitRepo(repoDir, toManifestFiles(objects));
-  sync = new FabricSyncService(em, { kubeConfigFor: () => api.kubeConfig(), reader: { baseDelayMs: 5, maxDelayMs: 50 } });
+  sync = new FabricSyncService(em, {
+    kubeConfigFor: () => api.kubeConfig(),
+    reader: { baseDelayMs: 5, maxDelayMs: 50 },
+  });
   fabric = await new FabricRegistry(em).create('watched', { gitRepository: repoDir, syncIntervalSeconds: 3600 });
   handle = await startWatch({ em, sync }, ['watched'], {
     flushIntervalMs: 50,
@@ -67,7 +79,8 @@ beforeAll(async () => {
     metricsPort: 0,
     metricsHost: '127.0.0.1',
   });
-  for (const e of ['acquired', 'ready', 'applied', 'restart', 'desired', 'run', 'released', 'paused'] as const) record(handle, e);
+  for (const e of ['acquired', 'ready', 'applied', 'restart', 'desired', 'run', 'released', 'paused'] as const)
+    record(handle, e);
 });
 
 afterAll(async () => {
@@ -94,16 +107,24 @@ test('takes the fabric, lists every kind into the ledger and syncs the desired s
 test('watch events reach the ledger within a second', async () => {
   const vpc = api.list('VPC')[0]!;
   const t0 = Date.now();
-  api.create({ apiVersion: 'vpc.githedgehog.com/v1beta1', kind: 'VPC', metadata: { name: 'fresh', namespace: 'default' }, spec: { n: 1 } });
+  api.create({
+    apiVersion: 'vpc.githedgehog.com/v1beta1',
+    kind: 'VPC',
+    metadata: { name: 'fresh', namespace: 'default' },
+    spec: { n: 1 },
+  });
   api.apply({ ...vpc, metadata: { ...vpc.metadata, labels: { edited: 'yes' } } });
   const server = api.list('Server')[0]!.metadata as { namespace: string; name: string };
   api.delete('Server', server.namespace, server.name);
   await expectConverged(1000, 'create, update and delete in the ledger');
   const took = Date.now() - t0;
-  const [row] = await em.fork().getConnection().execute(
-    `SELECT actual_uid, labels, drift_status FROM hedgehog_resource WHERE fabric_id = ? AND kind = 'Server' AND name = ?`,
-    [fabric.id, server.name],
-  );
+  const [row] = await em
+    .fork()
+    .getConnection()
+    .execute(
+      `SELECT actual_uid, labels, drift_status FROM hedgehog_resource WHERE fabric_id = ? AND kind = 'Server' AND name = ?`,
+      [fabric.id, server.name],
+    );
   // The deleted object's actual side is cleared; its Git declaration stays (now desired-only drift).
   expect(row.actual_uid).toBeNull();
   expect(row.drift_status).toBe('desired_only');
@@ -129,19 +150,27 @@ test('an expired resourceVersion (410) relists the kind and sweeps objects delet
   // Hold the next VPC watch back so the deletions happen while nobody watches, then forget the history.
   api.injectFault({ type: 'delay', ms: 300, times: 1, match: { watch: true, plural: 'vpcs' } });
   api.closeWatches();
-  const victims = api.list('VPC').slice(0, 3).map((o) => (o.metadata as { name: string }).name);
+  const victims = api
+    .list('VPC')
+    .slice(0, 3)
+    .map((o) => (o.metadata as { name: string }).name);
   for (const name of victims) api.delete('VPC', 'default', name);
   api.compact();
   const vpcRelists = () => (seen.applied ?? []).filter((a) => a.source === 'relist' && a.kind === 'VPC');
   await waitFor(() => vpcRelists().length > relistsBefore, 8000, 'a VPC relist');
   await expectConverged(8000, 'convergence after a 410');
   expect((seen.restart ?? []).some((r) => r.kind.kind === 'VPC' && /410/.test(r.reason))).toBe(true);
-  const swept = vpcRelists().slice(relistsBefore).reduce((n, a) => n + a.counts.cleared, 0);
+  const swept = vpcRelists()
+    .slice(relistsBefore)
+    .reduce((n, a) => n + a.counts.cleared, 0);
   expect(swept).toBe(3);
-  const rows = await em.fork().getConnection().execute(
-    `SELECT count(*)::int AS n FROM hedgehog_resource WHERE fabric_id = ? AND kind = 'VPC' AND name IN (?, ?, ?) AND actual_uid IS NOT NULL`,
-    [fabric.id, ...victims],
-  );
+  const rows = await em
+    .fork()
+    .getConnection()
+    .execute(
+      `SELECT count(*)::int AS n FROM hedgehog_resource WHERE fabric_id = ? AND kind = 'VPC' AND name IN (?, ?, ?) AND actual_uid IS NOT NULL`,
+      [fabric.id, ...victims],
+    );
   expect(rows[0].n).toBe(0);
 });
 
@@ -163,7 +192,9 @@ test('syncDesiredNow reads the new Git commit', async () => {
     return { ...rest, metadata: { name: metadata.name, namespace: metadata.namespace } };
   });
   const changed = objects.map((o) =>
-    o.kind === 'VPC' && o.metadata.name === (vpc.metadata as { name: string }).name ? { ...o, spec: { ...o.spec, extra: 1 } } : o,
+    o.kind === 'VPC' && o.metadata.name === (vpc.metadata as { name: string }).name
+      ? { ...o, spec: { ...o.spec, extra: 1 } }
+      : o,
   );
   const commit = await commitFiles(repoDir, toManifestFiles(changed as any));
   const before = (seen.desired ?? []).length;
@@ -172,10 +203,13 @@ test('syncDesiredNow reads the new Git commit', async () => {
   expect(reports[0]!.commit).toBe(commit);
   expect(reports[0]!.status).toBe('completed');
   expect((seen.desired ?? []).length).toBe(before + 1);
-  const [row] = await em.fork().getConnection().execute(
-    `SELECT drift_status FROM hedgehog_resource WHERE fabric_id = ? AND kind = 'VPC' AND name = ?`,
-    [fabric.id, (vpc.metadata as { name: string }).name],
-  );
+  const [row] = await em
+    .fork()
+    .getConnection()
+    .execute(`SELECT drift_status FROM hedgehog_resource WHERE fabric_id = ? AND kind = 'VPC' AND name = ?`, [
+      fabric.id,
+      (vpc.metadata as { name: string }).name,
+    ]);
   expect(row.drift_status).toBe('spec_drift');
 });
 
@@ -187,15 +221,22 @@ test('metrics: objects per kind and drift status, runs, event lag, restarts, hel
   expect(res.headers.get('content-type')).toMatch(/text\/plain/);
   const body = await res.text();
   const value = (re: RegExp) => Number(body.match(re)?.[1] ?? NaN);
-  const [counts] = await em.fork().getConnection().execute(
-    `SELECT count(*)::int AS n FROM hedgehog_resource WHERE fabric_id = ? AND kind = 'VPC' AND drift_status = 'spec_drift'`,
-    [fabric.id],
-  );
+  const [counts] = await em
+    .fork()
+    .getConnection()
+    .execute(
+      `SELECT count(*)::int AS n FROM hedgehog_resource WHERE fabric_id = ? AND kind = 'VPC' AND drift_status = 'spec_drift'`,
+      [fabric.id],
+    );
   expect(value(/^hh_sync_objects\{fabric="watched",kind="VPC",drift_status="spec_drift"\} (\d+)$/m)).toBe(counts.n);
   expect(value(/^hh_sync_fabric_held\{fabric="watched"\} (\d+)$/m)).toBe(1);
   expect(value(/^hh_sync_watch_restarts_total\{fabric="watched",kind="VPC"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
-  expect(value(/^hh_sync_watch_event_lag_seconds_count\{fabric="watched",kind="VPC"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
-  expect(value(/^hh_sync_runs_total\{fabric="watched",type="desired",status="completed"\} (\d+)$/m)).toBeGreaterThanOrEqual(2);
+  expect(value(/^hh_sync_watch_event_lag_seconds_count\{fabric="watched",kind="VPC"\} (\d+)$/m)).toBeGreaterThanOrEqual(
+    1,
+  );
+  expect(
+    value(/^hh_sync_runs_total\{fabric="watched",type="desired",status="completed"\} (\d+)$/m),
+  ).toBeGreaterThanOrEqual(2);
   expect(body).toMatch(/^hh_sync_runs_total\{fabric="watched",type="watch",status="(completed|partial)"\} \d+$/m);
   expect(body).toMatch(/^# TYPE hh_sync_run_failures_total counter$/m);
   const notFound = await fetch(handle.metrics!.url.replace('/metrics', '/nope'));
@@ -203,10 +244,13 @@ test('metrics: objects per kind and drift status, runs, event lag, restarts, hel
 });
 
 test('watch runs are recorded one row per window with the counts of their writes', async () => {
-  const rows = await em.fork().getConnection().execute(
-    `SELECT status, listed, created, updated, cleared, details, finished_at FROM sync_operation WHERE fabric_id = ? AND type = 'watch' ORDER BY id`,
-    [fabric.id],
-  );
+  const rows = await em
+    .fork()
+    .getConnection()
+    .execute(
+      `SELECT status, listed, created, updated, cleared, details, finished_at FROM sync_operation WHERE fabric_id = ? AND type = 'watch' ORDER BY id`,
+      [fabric.id],
+    );
   const closed = rows.filter((r: { finished_at: Date | null }) => r.finished_at !== null);
   expect(closed.length).toBeGreaterThanOrEqual(1);
   // At most one row is open at a time.
@@ -216,7 +260,10 @@ test('watch runs are recorded one row per window with the counts of their writes
   expect([...relisted]).toEqual(expect.arrayContaining(['VPC', 'Switch', 'Connection', 'Server']));
   expect(closed.reduce((n: number, r: { listed: number }) => n + r.listed, 0)).toBeGreaterThanOrEqual(120);
   // Windows summed together saw the churn of the earlier tests.
-  const total = closed.reduce((n: number, r: { created: number; updated: number; cleared: number }) => n + r.created + r.updated + r.cleared, 0);
+  const total = closed.reduce(
+    (n: number, r: { created: number; updated: number; cleared: number }) => n + r.created + r.updated + r.cleared,
+    0,
+  );
   expect(total).toBeGreaterThan(120);
 });
 
@@ -224,18 +271,29 @@ test('stop() writes what is in flight, closes the run and releases the lease', a
   // A change right before stopping is still written: stop hands pending events out and drains the queue.
   // Stopped once the watcher has received the event (not a fixed delay: on a loaded machine delivery takes longer),
   // and before the next flush, so the event is still in flight: stop must hand it out and write it.
-  const received = () => [...(handle as unknown as { watches: Map<number, LeasedFabricSync> }).watches.values()].reduce((n, w) => n + w.eventsReceived, 0);
+  const received = () =>
+    [...(handle as unknown as { watches: Map<number, LeasedFabricSync> }).watches.values()].reduce(
+      (n, w) => n + w.eventsReceived,
+      0,
+    );
   const before = received();
-  api.create({ apiVersion: 'vpc.githedgehog.com/v1beta1', kind: 'VPC', metadata: { name: 'last-moment', namespace: 'default' }, spec: {} });
+  api.create({
+    apiVersion: 'vpc.githedgehog.com/v1beta1',
+    kind: 'VPC',
+    metadata: { name: 'last-moment', namespace: 'default' },
+    spec: {},
+  });
   await waitFor(() => received() > before, 10_000, 'the watcher received the event', 1);
   await handle.stop();
   expect(handle.held()).toEqual([]);
   expect(seen.released).toEqual([{ fabric: 'watched', reason: 'stop' }]);
   expect(await converged()).toBe(true);
-  const open = await em.fork().getConnection().execute(
-    `SELECT count(*)::int AS n FROM sync_operation WHERE fabric_id = ? AND status = 'in_progress'`,
-    [fabric.id],
-  );
+  const open = await em
+    .fork()
+    .getConnection()
+    .execute(`SELECT count(*)::int AS n FROM sync_operation WHERE fabric_id = ? AND status = 'in_progress'`, [
+      fabric.id,
+    ]);
   expect(open[0].n).toBe(0);
   const last = seen.run!.at(-1)!.report;
   expect(last.finishedAt).not.toBeNull();

@@ -8,7 +8,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
-import { ALL_ENTITIES, FabricRegistry, FabricSyncService, HedgehogFabric, HedgehogResource, MIGRATIONS } from 'hedgehog-fabric-sync';
+import {
+  ALL_ENTITIES,
+  FabricRegistry,
+  FabricSyncService,
+  HedgehogFabric,
+  HedgehogResource,
+  MIGRATIONS,
+} from 'hedgehog-fabric-sync';
 import { FakeKubeApi, createGitRepo, generateSampleFabric, withServerDefaults } from 'hedgehog-fabric-sync/testing';
 
 const adminUrl = process.env.DATABASE_URL;
@@ -18,18 +25,26 @@ if (!adminUrl) throw new Error('DATABASE_URL is not set');
 function coreVersions() {
   const require = createRequire(import.meta.url);
   const fromHost = require.resolve('@mikro-orm/core/package.json');
-  const fromPackage = createRequire(require.resolve('hedgehog-fabric-sync/package.json')).resolve('@mikro-orm/core/package.json');
+  const fromPackage = createRequire(require.resolve('hedgehog-fabric-sync/package.json')).resolve(
+    '@mikro-orm/core/package.json',
+  );
   const version = (p) => JSON.parse(readFileSync(p, 'utf8')).version;
   return { host: version(fromHost), package: version(fromPackage), sameCopy: fromHost === fromPackage };
 }
 
 function check(what, actual, expected) {
-  if (actual !== expected) throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+  if (actual !== expected)
+    throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
   console.log(`ok  ${what}: ${JSON.stringify(actual)}`);
 }
 
 async function withAdmin(sql) {
-  const admin = await MikroORM.init({ clientUrl: adminUrl, entities: [HedgehogFabric], discovery: { warnWhenNoEntities: false }, debug: false });
+  const admin = await MikroORM.init({
+    clientUrl: adminUrl,
+    entities: [HedgehogFabric],
+    discovery: { warnWhenNoEntities: false },
+    debug: false,
+  });
   try {
     await admin.em.getConnection().execute(sql);
   } finally {
@@ -39,7 +54,7 @@ async function withAdmin(sql) {
 
 const cores = coreVersions();
 console.log(`@mikro-orm/core: host ${cores.host}, as seen by hedgehog-fabric-sync ${cores.package}`);
-check('hedgehog-fabric-sync uses the host\'s @mikro-orm/core (one copy)', cores.sameCopy, true);
+check("hedgehog-fabric-sync uses the host's @mikro-orm/core (one copy)", cores.sameCopy, true);
 
 const dbName = `hh_orm_range_${cores.host.replace(/\W/g, '_')}_${process.pid}`;
 const url = new URL(adminUrl);
@@ -63,7 +78,8 @@ try {
     api.load(objects);
     await api.start();
     await createGitRepo(gitDir, {
-      'vpc.yaml': 'apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: host-only-vpc\nspec:\n  subnets: {}\n',
+      'vpc.yaml':
+        'apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: host-only-vpc\nspec:\n  subnets: {}\n',
     });
 
     await new FabricRegistry(orm.em).create('range', { gitRepository: gitDir });

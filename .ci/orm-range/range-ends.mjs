@@ -8,7 +8,10 @@ const lists = [];
 for (const m of input.matchAll(/\[[^\]]*\]|"[^"]*"/g)) lists.push([].concat(JSON.parse(m[0])));
 const common = lists.reduce((acc, l) => acc.filter((v) => l.includes(v)));
 const key = (v) => v.split('.').map(Number);
-common.sort((a, b) => { const [x, y] = [key(a), key(b)]; return x[0] - y[0] || x[1] - y[1] || x[2] - y[2]; });
+common.sort((a, b) => {
+  const [x, y] = [key(a), key(b)];
+  return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+});
 if (common.length === 0) throw new Error('no release of the range is available for every @mikro-orm package');
 console.log(common[0]);
 console.log(common[common.length - 1]);

@@ -9,7 +9,12 @@ import { safeText } from './terminal-text.js';
 
 // The library's errors are recognised by name, so this module (loaded for every command, help included)
 // pulls in no database or Kubernetes code.
-const USAGE_ERRORS = new Set(['FabricNotFoundError', 'FabricExistsError', 'InvalidFabricSettingsError', 'KubeConfigError']);
+const USAGE_ERRORS = new Set([
+  'FabricNotFoundError',
+  'FabricExistsError',
+  'InvalidFabricSettingsError',
+  'KubeConfigError',
+]);
 
 export const EXIT = { ok: 0, findings: 1, usage: 2, failure: 3, interrupted: 130 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -44,34 +49,51 @@ export interface ClassifiedError {
 
 const MAX_LINE = 600;
 /** A command that could not reach its database (the run-level hint, DATABASE_CONNECTION_HINT, also says nothing was stored). */
-export const DATABASE_HINT = 'check --database-url / HH_SYNC_DATABASE_URL / DATABASE_URL and that PostgreSQL is running';
+export const DATABASE_HINT =
+  'check --database-url / HH_SYNC_DATABASE_URL / DATABASE_URL and that PostgreSQL is running';
 
 /** Maps anything thrown by a command to its exit code and the one line shown for it. */
 export function classifyError(err: unknown): ClassifiedError {
   const c = classify(err);
   const line = safeText(c.line).replace(/[\r\n]+/g, ' ');
   // One line a person reads: a message kilobytes long is cut (--verbose has all of it).
-  return { ...c, line: line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}… (run again with --verbose for all of it)` : line };
+  return {
+    ...c,
+    line: line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}… (run again with --verbose for all of it)` : line,
+  };
 }
 
 function classify(err: unknown): ClassifiedError {
   const name = (err as Error | null | undefined)?.name;
   if (err instanceof UsageError) return { code: EXIT.usage, kind: 'usage', line: err.message };
-  if (name !== undefined && USAGE_ERRORS.has(name)) return { code: EXIT.usage, kind: 'usage', line: errorText((err as Error).message) };
-  if (err instanceof RuntimeFailure) return { code: EXIT.failure, kind: err.kind, line: err.hint ? `${err.message}; ${err.hint}` : err.message };
+  if (name !== undefined && USAGE_ERRORS.has(name))
+    return { code: EXIT.usage, kind: 'usage', line: errorText((err as Error).message) };
+  if (err instanceof RuntimeFailure)
+    return { code: EXIT.failure, kind: err.kind, line: err.hint ? `${err.message}; ${err.hint}` : err.message };
   if (err instanceof CommanderError) return { code: EXIT.usage, kind: 'usage', line: err.message };
-  if (name === 'DatabaseMissingError') return { code: EXIT.failure, kind: 'database', line: missingDatabaseLine(err as Error) };
+  if (name === 'DatabaseMissingError')
+    return { code: EXIT.failure, kind: 'database', line: missingDatabaseLine(err as Error) };
   // One line, the server's own message first, no SQL (errorText); the rest belongs to --verbose.
   const message = errorText(err);
   const source = failureSource(err);
-  if (source === 'git') return { code: EXIT.failure, kind: 'git', line: `${message}; check the fabric's Git source with \`hh-sync fabric list\`` };
+  if (source === 'git')
+    return {
+      code: EXIT.failure,
+      kind: 'git',
+      line: `${message}; check the fabric's Git source with \`hh-sync fabric list\``,
+    };
   if (source === 'database') {
     // Only a lost or unreachable server is told to check PostgreSQL; a lock wait's message is its own advice.
     const kind = databaseFailureKind(err);
     const hint = kind === 'connection' ? DATABASE_HINT : databaseHint(kind);
     return { code: EXIT.failure, kind: 'database', line: hint ? `${message}; ${hint}` : message };
   }
-  if (source === 'cluster') return { code: EXIT.failure, kind: 'cluster', line: `${message}; check that the cluster is reachable with the fabric's kubeconfig` };
+  if (source === 'cluster')
+    return {
+      code: EXIT.failure,
+      kind: 'cluster',
+      line: `${message}; check that the cluster is reachable with the fabric's kubeconfig`,
+    };
   return { code: EXIT.failure, kind: 'failure', line: `${message}; run again with --verbose for details` };
 }
 

@@ -18,7 +18,11 @@ export interface LedgerLocation {
   display: string;
 }
 
-export function ledgerLocation(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): LedgerLocation {
+export function ledgerLocation(
+  opts: GlobalOptions,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): LedgerLocation {
   const url = resolveDatabaseUrl(opts.databaseUrl, env);
   if (url) return { url, display: redactDatabaseUrl(url) };
   const dataDir = resolve(cwd, opts.dataDir ?? DEFAULT_DATA_DIR);
@@ -30,7 +34,12 @@ export function ledgerLocation(opts: GlobalOptions, env: NodeJS.ProcessEnv = pro
  * (seconds, fractions allowed); undefined = the library's default (10 s).
  */
 export function connectTimeoutMs(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): number | undefined {
-  return secondsOption(opts.connectTimeout !== undefined ? ['--connect-timeout', opts.connectTimeout] : ['HH_SYNC_CONNECT_TIMEOUT', env.HH_SYNC_CONNECT_TIMEOUT], 3600);
+  return secondsOption(
+    opts.connectTimeout !== undefined
+      ? ['--connect-timeout', opts.connectTimeout]
+      : ['HH_SYNC_CONNECT_TIMEOUT', env.HH_SYNC_CONNECT_TIMEOUT],
+    3600,
+  );
 }
 
 /**
@@ -39,7 +48,9 @@ export function connectTimeoutMs(opts: GlobalOptions, env: NodeJS.ProcessEnv = p
  */
 export function statementTimeoutMs(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): number | undefined {
   return secondsOption(
-    opts.statementTimeout !== undefined ? ['--statement-timeout', opts.statementTimeout] : ['HH_SYNC_STATEMENT_TIMEOUT', env.HH_SYNC_STATEMENT_TIMEOUT],
+    opts.statementTimeout !== undefined
+      ? ['--statement-timeout', opts.statementTimeout]
+      : ['HH_SYNC_STATEMENT_TIMEOUT', env.HH_SYNC_STATEMENT_TIMEOUT],
     86_400,
   );
 }
@@ -49,43 +60,59 @@ function secondsOption([source, value]: [string, string | undefined], maxSeconds
   if (value === undefined || value === '') return undefined;
   const seconds = Number(value);
   if (!/^\s*\d*\.?\d+\s*$/.test(value) || !(seconds > 0) || seconds > maxSeconds) {
-    throw new UsageError(`${source} ${JSON.stringify(value)}: must be a number of seconds greater than 0 (at most ${maxSeconds})`);
+    throw new UsageError(
+      `${source} ${JSON.stringify(value)}: must be a number of seconds greater than 0 (at most ${maxSeconds})`,
+    );
   }
   return Math.round(seconds * 1000);
 }
 
 /** The RuntimeFailure for a ledger that could not be opened: the server's own reason, one line, what to check. */
 export function openFailure(err: unknown, where: LedgerLocation, action = 'open'): RuntimeFailure {
-  if ((err as Error | null | undefined)?.name === 'DatabaseMissingError') return new RuntimeFailure(missingDatabaseLine(err as Error), undefined, { cause: err, kind: 'database' });
+  if ((err as Error | null | undefined)?.name === 'DatabaseMissingError')
+    return new RuntimeFailure(missingDatabaseLine(err as Error), undefined, { cause: err, kind: 'database' });
   const message = errorText(err);
   // A failed migration is not a server that is down: the schema and the migration table disagree.
   const migrationHint = databaseFailureKind(err) === 'migration' ? databaseHint('migration') : undefined;
   const hint = migrationHint
     ? migrationHint
     : where.url
-    ? DATABASE_HINT
-    : /in use by process/.test(message)
-      ? 'stop the other hh-sync process using it, or pass another --data-dir'
-      : 'check the --data-dir directory (or remove it to start afresh)';
-  return new RuntimeFailure(`cannot ${action} the ledger (${where.display}): ${message}`, hint, { cause: err, kind: 'database' });
+      ? DATABASE_HINT
+      : /in use by process/.test(message)
+        ? 'stop the other hh-sync process using it, or pass another --data-dir'
+        : 'check the --data-dir directory (or remove it to start afresh)';
+  return new RuntimeFailure(`cannot ${action} the ledger (${where.display}): ${message}`, hint, {
+    cause: err,
+    kind: 'database',
+  });
 }
 
 export interface OpenLedgerOptions {
   /** May a missing embedded ledger be created? (`fabric add`, `migrate`); otherwise it is a usage error. */
   create?: boolean;
   /** Extra facade options (sync reader hooks, …). */
-  ledger?: Omit<LedgerOptions, 'databaseUrl' | 'dataDir' | 'embedded' | 'logger' | 'connectTimeoutMs' | 'statementTimeoutMs'>;
+  ledger?: Omit<
+    LedgerOptions,
+    'databaseUrl' | 'dataDir' | 'embedded' | 'logger' | 'connectTimeoutMs' | 'statementTimeoutMs'
+  >;
 }
 
 /** Opens the ledger the flags point at; failures become one actionable line. */
-export async function openLedgerFor(opts: GlobalOptions, out: Output, context: CliContext, o: OpenLedgerOptions = {}): Promise<Ledger> {
+export async function openLedgerFor(
+  opts: GlobalOptions,
+  out: Output,
+  context: CliContext,
+  o: OpenLedgerOptions = {},
+): Promise<Ledger> {
   const { env } = context;
   if (opts.databaseUrl && opts.dataDir) {
     throw new UsageError('--database-url and --data-dir exclude each other: one ledger at a time');
   }
   const where = ledgerLocation(opts, env, context.cwd);
   if (where.url && opts.dataDir) {
-    out.warn(`--data-dir ignored: the database URL from ${env.HH_SYNC_DATABASE_URL ? 'HH_SYNC_DATABASE_URL' : 'DATABASE_URL'} (${where.display}) takes precedence`);
+    out.warn(
+      `--data-dir ignored: the database URL from ${env.HH_SYNC_DATABASE_URL ? 'HH_SYNC_DATABASE_URL' : 'DATABASE_URL'} (${where.display}) takes precedence`,
+    );
   }
   if (where.dataDir) {
     const exists = existsSync(join(where.dataDir, 'db'));

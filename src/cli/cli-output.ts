@@ -112,4 +112,3 @@ export class Output {
     return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
   }
 }
-

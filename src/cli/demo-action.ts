@@ -33,13 +33,16 @@ const MARKER = '.hh-sync-demo';
 
 /** The directory to work in: `--dir` (created, or a previous demo's), else a fresh temporary one. */
 function workDirectory(flags: DemoFlags, cwd: string): { dir: string; remove: boolean } {
-  if (flags.dir === undefined) return { dir: mkdtempSync(path.join(os.tmpdir(), 'hh-sync-demo-')), remove: !flags.keep };
+  if (flags.dir === undefined)
+    return { dir: mkdtempSync(path.join(os.tmpdir(), 'hh-sync-demo-')), remove: !flags.keep };
   if (flags.dir.trim() === '') throw new UsageError('--dir needs a directory');
   const dir = path.resolve(cwd, flags.dir);
   if (existsSync(dir)) {
     const entries = readdirSync(dir);
     if (entries.length > 0 && !entries.includes(MARKER)) {
-      throw new UsageError(`--dir ${flags.dir}: ${dir} is not empty and not a previous demo directory; give an empty or new directory`);
+      throw new UsageError(
+        `--dir ${flags.dir}: ${dir} is not empty and not a previous demo directory; give an empty or new directory`,
+      );
     }
   } else mkdirSync(dir, { recursive: true });
   return { dir, remove: false };
@@ -55,7 +58,8 @@ export async function runDemo(flags: DemoFlags, g: GlobalOptions, out: Output, c
   const { dir, remove } = workDirectory(flags, context.cwd);
   await fs.writeFile(path.join(dir, MARKER), 'created by hh-sync demo\n');
   const c = out.ce;
-  const step = (text: string, since?: number) => out.info(`${c.green('✓')} ${text}${since !== undefined ? c.dim(` (${seconds(Date.now() - since)})`) : ''}`);
+  const step = (text: string, since?: number) =>
+    out.info(`${c.green('✓')} ${text}${since !== undefined ? c.dim(` (${seconds(Date.now() - since)})`) : ''}`);
 
   const progress = new SyncProgress(out);
   let api: FakeKubeApi | undefined;
@@ -89,7 +93,12 @@ export async function runDemo(flags: DemoFlags, g: GlobalOptions, out: Output, c
       return EXIT.interrupted;
     }
 
-    const settings = { kubeconfigPath: kubeconfig, apiServerUrl: url, gitRepository: repo, description: 'hh-sync demo: sample spine-leaf fabric on a fake Kubernetes API' };
+    const settings = {
+      kubeconfigPath: kubeconfig,
+      apiServerUrl: url,
+      gitRepository: repo,
+      description: 'hh-sync demo: sample spine-leaf fabric on a fake Kubernetes API',
+    };
     const fabric = (await ledger.fabrics.update(FABRIC, settings)) ?? (await ledger.fabrics.create(FABRIC, settings));
     step(`fabric "${FABRIC}" added`);
 
@@ -111,16 +120,29 @@ export async function runDemo(flags: DemoFlags, g: GlobalOptions, out: Output, c
     unfollow();
     interrupt.dispose();
     // Stop everything we started, whatever happened above.
-    await ledger?.close().catch((err: unknown) => out.warn(`could not close the embedded ledger: ${(err as Error).message}`));
+    await ledger
+      ?.close()
+      .catch((err: unknown) => out.warn(`could not close the embedded ledger: ${(err as Error).message}`));
     // A failure before the database was up: wait for it to finish starting, then close it.
-    if (!ledger && opening) await opening.then((l) => l.close(), () => undefined);
+    if (!ledger && opening)
+      await opening.then(
+        (l) => l.close(),
+        () => undefined,
+      );
     await api?.stop().catch(() => undefined);
-    if (remove) await fs.rm(dir, { recursive: true, force: true }).catch((err: unknown) => out.warn(`could not remove ${dir}: ${(err as Error).message}`));
+    if (remove)
+      await fs
+        .rm(dir, { recursive: true, force: true })
+        .catch((err: unknown) => out.warn(`could not remove ${dir}: ${(err as Error).message}`));
   }
 }
 
 /** The fake Kubernetes API serving the demo fabric, and a kubeconfig for it in the demo directory. */
-async function startDemoCluster(api: FakeKubeApi, dir: string, step: (text: string) => void): Promise<{ url: string; kubeconfig: string }> {
+async function startDemoCluster(
+  api: FakeKubeApi,
+  dir: string,
+  step: (text: string) => void,
+): Promise<{ url: string; kubeconfig: string }> {
   const cluster = demoClusterFabric();
   api.load(cluster);
   const url = await api.start();
@@ -138,7 +160,9 @@ async function createDemoRepository(dir: string, step: (text: string) => void, o
   const files = toManifestFiles(gitSide.objects);
   const commit = await createGitRepo(repo, files, { message: 'demo fabric manifests' });
   const d = gitSide.differences;
-  step(`Git repository ${repo}: ${gitSide.objects.length} objects in ${Object.keys(files).length} files (commit ${commit.slice(0, 12)})`);
+  step(
+    `Git repository ${repo}: ${gitSide.objects.length} objects in ${Object.keys(files).length} files (commit ${commit.slice(0, 12)})`,
+  );
   out.info(
     out.ce.dim(
       `  deliberate differences: ${d.changedVlan.kind} ${d.changedVlan.name} VLAN ${d.changedVlan.clusterValue} → ${d.changedVlan.gitValue} in Git, ` +
@@ -149,7 +173,13 @@ async function createDemoRepository(dir: string, step: (text: string) => void, o
 }
 
 /** The drift report as a table with what to do next, or everything as one JSON document with --json. */
-function printDemoResult(out: Output, dir: string, remove: boolean, reports: SyncRunReport[], report: DriftReport): void {
+function printDemoResult(
+  out: Output,
+  dir: string,
+  remove: boolean,
+  reports: SyncRunReport[],
+  report: DriftReport,
+): void {
   if (out.json) {
     out.printJson({ directory: dir, kept: !remove, runs: reports.map(runJson), drift: driftJson(report) });
   } else {
@@ -170,7 +200,10 @@ function whatNext(dir: string, removed: boolean, out: Output): string {
   const rows: [string, string][] = [
     removed
       ? ['hh-sync demo --keep', 'keep the demo ledger to explore it afterwards']
-      : [`hh-sync --data-dir ${path.join(dir, 'pgdata')} drift ${FABRIC} --json`, 'the kept demo ledger (its fake cluster is gone)'],
+      : [
+          `hh-sync --data-dir ${path.join(dir, 'pgdata')} drift ${FABRIC} --json`,
+          'the kept demo ledger (its fake cluster is gone)',
+        ],
     ['hh-sync fabric add <name> --kubeconfig <path> --git <repo>', 'track your own fabric'],
     ['hh-sync sync <name> && hh-sync drift <name> --exit-code', 'read both sides; fail CI on drift'],
     ['hh-sync watch <name> --metrics-port 9464', 'keep it in sync continuously'],
@@ -178,4 +211,3 @@ function whatNext(dir: string, removed: boolean, out: Output): string {
   const width = Math.max(...rows.map(([cmd]) => cmd.length));
   return [c.bold('What next'), ...rows.map(([cmd, what]) => `  ${cmd.padEnd(width)}   ${c.dim(what)}`)].join('\n');
 }
-

@@ -11,7 +11,9 @@ export interface DemoFlags {
 export function registerDemoCommand(program: Command, runner: CommandRunner): void {
   const command = program
     .command('demo')
-    .description('the whole job on embedded defaults: fake cluster, Git repository with deliberate drift, both syncs, drift report')
+    .description(
+      'the whole job on embedded defaults: fake cluster, Git repository with deliberate drift, both syncs, drift report',
+    )
     .option('--dir <dir>', 'work in this directory and keep it (default: a temporary directory, removed afterwards)')
     .option('--keep', 'keep the temporary directory (embedded ledger, kubeconfig, Git repository)');
   examples(command, [
@@ -21,7 +23,9 @@ export function registerDemoCommand(program: Command, runner: CommandRunner): vo
   ]).action((flags: DemoFlags, cmd: Command) =>
     runner.run(cmd, async (g, out, context) => {
       if (g.databaseUrl || g.dataDir) {
-        throw new UsageError('the demo always uses its own embedded ledger: leave out --database-url and --data-dir (use --dir to choose where)');
+        throw new UsageError(
+          'the demo always uses its own embedded ledger: leave out --database-url and --data-dir (use --dir to choose where)',
+        );
       }
       return (await import('./demo-action.js')).runDemo(flags, g, out, context);
     }),

@@ -55,7 +55,13 @@ export const DOCTOR_EXIT = { healthy: 0, findings: 1, usage: 2, error: 3 } as co
  * Reports a doctor error: one line on stderr and, with --json, the error document every command prints
  * on stdout (docs/cli.md, JSON output), so stdout always holds one JSON document. Returns the exit code.
  */
-function fail(io: CommandIO, options: DoctorCommandOptions, message: string, exitCode: number, code = exitCode === DOCTOR_EXIT.usage ? 'usage' : 'database'): number {
+function fail(
+  io: CommandIO,
+  options: DoctorCommandOptions,
+  message: string,
+  exitCode: number,
+  code = exitCode === DOCTOR_EXIT.usage ? 'usage' : 'database',
+): number {
   const line = message.replace(/[\r\n]+/g, ' ');
   io.stderr(`hh-sync doctor: ${line}`);
   if (options.json) io.stdout(JSON.stringify(errorJson({ line, kind: code, code: exitCode as 2 | 3 }), null, 2));
@@ -88,7 +94,14 @@ export async function runDoctor(options: DoctorCommandOptions, io: CommandIO = d
   }
   let db;
   try {
-    db = await openDatabase({ url, dataDir, embedded: !url, migrate: false, connectTimeoutMs: timeoutMs, statementTimeoutMs: statementMs });
+    db = await openDatabase({
+      url,
+      dataDir,
+      embedded: !url,
+      migrate: false,
+      connectTimeoutMs: timeoutMs,
+      statementTimeoutMs: statementMs,
+    });
   } catch (err) {
     return fail(io, options, `cannot open the database: ${errorText(err)}`, DOCTOR_EXIT.error);
   }
@@ -100,10 +113,17 @@ export async function runDoctor(options: DoctorCommandOptions, io: CommandIO = d
       dryRun: options.dryRun,
     });
     const database = db.embedded ? `embedded (${db.url})` : redactDatabaseUrl(db.url);
-    const migration = wantsMigration(options) && report.repairs.length > 0 ? formatRepairMigration(report.repairs, report) : undefined;
+    const migration =
+      wantsMigration(options) && report.repairs.length > 0 ? formatRepairMigration(report.repairs, report) : undefined;
     const written = writeMigration(options.out, outFile, migration, io);
     if (options.json) {
-      io.stdout(JSON.stringify({ database, ...report, ...(migration ? { migration } : {}), ...(written ? { migrationFile: written } : {}) }, null, 2));
+      io.stdout(
+        JSON.stringify(
+          { database, ...report, ...(migration ? { migration } : {}), ...(written ? { migrationFile: written } : {}) },
+          null,
+          2,
+        ),
+      );
     } else {
       const text = formatDoctorReport(report, { ...options, migration });
       io.stdout(`hh-sync doctor: ${database}\n${text}${written ? `\nWrote the migration to ${written}.` : ''}`);
@@ -129,7 +149,12 @@ function wantsMigration(options: DoctorCommandOptions): boolean {
 }
 
 /** Writes the migration to --out; the absolute path written, or null when there was nothing to write. */
-function writeMigration(out: string | undefined, path: string | undefined, migration: string | undefined, io: CommandIO): string | null {
+function writeMigration(
+  out: string | undefined,
+  path: string | undefined,
+  migration: string | undefined,
+  io: CommandIO,
+): string | null {
   if (out === undefined || path === undefined) return null;
   if (migration === undefined) {
     io.stderr(`hh-sync doctor: nothing to repair; ${out} not written`);
@@ -142,13 +167,21 @@ function writeMigration(out: string | undefined, path: string | undefined, migra
 /** Declares the doctor's options on a commander command (used by the hh-sync CLI). */
 export function configureDoctorCommand(command: Command): Command {
   return command
-    .description('find NOT NULL columns without a default (any PostgreSQL database) and ledger schema drift; --fix repairs our defaults')
-    .option('--database-url <url>', 'PostgreSQL URL (default: HH_SYNC_DATABASE_URL, DATABASE_URL, else the embedded ledger)')
+    .description(
+      'find NOT NULL columns without a default (any PostgreSQL database) and ledger schema drift; --fix repairs our defaults',
+    )
+    .option(
+      '--database-url <url>',
+      'PostgreSQL URL (default: HH_SYNC_DATABASE_URL, DATABASE_URL, else the embedded ledger)',
+    )
     .option('--data-dir <dir>', 'embedded ledger directory when no URL is configured (default .hh-sync/pgdata)')
     .option('--schema <schema>', 'only this schema')
     .option('--table <table>', 'only this table')
     .option('--json', 'print the report as JSON')
-    .option('--fix', 'apply the SQL that restores the entity defaults (with --table, type defaults on any table), in one transaction')
+    .option(
+      '--fix',
+      'apply the SQL that restores the entity defaults (with --table, type defaults on any table), in one transaction',
+    )
     .option('--dry-run', 'with --fix: print what would be applied as a migration, change nothing')
     .option('--out <file>', 'write the repair SQL as a migration file (never overwrites)');
 }
@@ -169,7 +202,8 @@ export async function runDoctorCli(argv: string[], io: CommandIO = defaultIO): P
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
       // commander already wrote the message to stderr; --json still gets its one document on stdout.
       const line = err.message.replace(/^error: /, '');
-      if (argv.includes('--json')) io.stdout(JSON.stringify(errorJson({ line, kind: 'usage', code: DOCTOR_EXIT.usage }), null, 2));
+      if (argv.includes('--json'))
+        io.stdout(JSON.stringify(errorJson({ line, kind: 'usage', code: DOCTOR_EXIT.usage }), null, 2));
       return DOCTOR_EXIT.usage;
     }
     throw err;

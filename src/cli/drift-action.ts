@@ -10,7 +10,14 @@ import { driftJson } from './json-shapes.js';
 import { shellArg } from './terminal-text.js';
 
 /** `drift` with its flags checked. */
-export async function runDrift(name: string, filter: DriftReportFilter, o: { maxPaths: number; exitCode: boolean }, g: GlobalOptions, out: Output, context: CliContext): Promise<number> {
+export async function runDrift(
+  name: string,
+  filter: DriftReportFilter,
+  o: { maxPaths: number; exitCode: boolean },
+  g: GlobalOptions,
+  out: Output,
+  context: CliContext,
+): Promise<number> {
   const ledger = await openLedgerFor(g, out, context);
   try {
     const fabric = await ledger.fabrics.get(name);
@@ -18,7 +25,8 @@ export async function runDrift(name: string, filter: DriftReportFilter, o: { max
     const report = await ledger.driftReport(fabric, filter);
     if (out.json) out.printJson(driftJson(report));
     else out.result(formatDriftReport(report, out.c, { maxPaths: o.maxPaths }));
-    if (report.summary.total === 0 && !fabric.lastSync) out.warn(`fabric ${name} was never synced: run \`hh-sync sync ${shellArg(name)}\` first`);
+    if (report.summary.total === 0 && !fabric.lastSync)
+      out.warn(`fabric ${name} was never synced: run \`hh-sync sync ${shellArg(name)}\` first`);
     const drifted = report.resources.filter((r) => r.driftStatus !== 'in_sync').length;
     // A stale row (its object's current version unreadable) is a finding too: the ledger cannot vouch for it.
     return o.exitCode && drifted + report.unreadable.length > 0 ? EXIT.findings : EXIT.ok;
@@ -26,4 +34,3 @@ export async function runDrift(name: string, filter: DriftReportFilter, o: { max
     await ledger.close();
   }
 }
-

@@ -22,7 +22,8 @@ function oneOf<T extends string>(flag: string, values: readonly T[], given: stri
     ...new Set(
       given.map((v) => {
         const norm = v.toLowerCase().replace(/-/g, '_');
-        if (!(values as readonly string[]).includes(norm)) throw new UsageError(`${flag} ${v}: expected one of ${values.join(', ')}`);
+        if (!(values as readonly string[]).includes(norm))
+          throw new UsageError(`${flag} ${v}: expected one of ${values.join(', ')}`);
         return norm as T;
       }),
     ),
@@ -42,9 +43,19 @@ export function registerDriftCommand(program: Command, runner: CommandRunner): v
   const command = program
     .command('drift')
     .argument('<fabric>', 'the fabric to report on')
-    .description('show what differs between Git and the cluster, as of the last syncs (the ledger is read, nothing is synced)')
-    .option('--status <status>', `only these drift statuses; repeat or comma-separate (${DRIFT_STATUSES.join(', ')})`, collect)
-    .option('--severity <severity>', `only these severities; repeat or comma-separate (${DRIFT_SEVERITIES.join(', ')})`, collect)
+    .description(
+      'show what differs between Git and the cluster, as of the last syncs (the ledger is read, nothing is synced)',
+    )
+    .option(
+      '--status <status>',
+      `only these drift statuses; repeat or comma-separate (${DRIFT_STATUSES.join(', ')})`,
+      collect,
+    )
+    .option(
+      '--severity <severity>',
+      `only these severities; repeat or comma-separate (${DRIFT_SEVERITIES.join(', ')})`,
+      collect,
+    )
     .option('--kind <kind>', 'only these kinds (VPC, Connection, …); repeat or comma-separate', collect)
     .option('--all', 'list in-sync objects too')
     .option('--max-paths <n>', 'differing paths shown per object in the table (default 3)')
@@ -60,9 +71,17 @@ export function registerDriftCommand(program: Command, runner: CommandRunner): v
       let maxPaths = 3;
       if (flags.maxPaths !== undefined) {
         maxPaths = Number(flags.maxPaths);
-        if (!/^\d+$/.test(flags.maxPaths) || maxPaths < 1) throw new UsageError(`--max-paths ${flags.maxPaths}: must be a positive whole number`);
+        if (!/^\d+$/.test(flags.maxPaths) || maxPaths < 1)
+          throw new UsageError(`--max-paths ${flags.maxPaths}: must be a positive whole number`);
       }
-      return (await import('./drift-action.js')).runDrift(fabric, filter, { maxPaths, exitCode: flags.exitCode === true }, g, out, context);
+      return (await import('./drift-action.js')).runDrift(
+        fabric,
+        filter,
+        { maxPaths, exitCode: flags.exitCode === true },
+        g,
+        out,
+        context,
+      );
     }),
   );
 }

@@ -108,7 +108,14 @@ export function formatDriftReport(report: PrintableDriftReport, c: Colors, optio
     return [...lines, ...unreadableLines(report, c)].join('\n');
   }
   const showNamespace = report.resources.some((r) => r.namespace !== 'default');
-  const header = ['KIND', ...(showNamespace ? ['NAMESPACE'] : []), 'NAME', 'STATUS', 'SEVERITY', 'DIFFERENCES (cluster → Git)'].map((h) => c.dim(h));
+  const header = [
+    'KIND',
+    ...(showNamespace ? ['NAMESPACE'] : []),
+    'NAME',
+    'STATUS',
+    'SEVERITY',
+    'DIFFERENCES (cluster → Git)',
+  ].map((h) => c.dim(h));
   const rows = report.resources.map((r) => [
     safeLine(r.kind),
     ...(showNamespace ? [safeLine(r.namespace)] : []),
@@ -131,7 +138,11 @@ function unreadableLines(report: PrintableDriftReport, c: Colors): string[] {
   if (n === 0) return [];
   return [
     '',
-    c.yellow(`${n} object${n === 1 ? '' : 's'} could not be read (the ledger holds an older version; drift may be stale):`),
-    ...unreadable.map((u) => `  ${safeLine(u.kind)} ${safeLine(u.namespace)}/${safeLine(u.name)} — ${safeLine(u.reason)}`),
+    c.yellow(
+      `${n} object${n === 1 ? '' : 's'} could not be read (the ledger holds an older version; drift may be stale):`,
+    ),
+    ...unreadable.map(
+      (u) => `  ${safeLine(u.kind)} ${safeLine(u.namespace)}/${safeLine(u.name)} — ${safeLine(u.reason)}`,
+    ),
   ];
 }

@@ -17,7 +17,9 @@ const shownUrl = (url: string): string => stripUrlCredentials(url).url;
 
 function describeFabric(f: HedgehogFabric, out: Output): string {
   const c = out.c;
-  const cluster = f.inCluster ? 'in-cluster service account' : `${f.kubeconfigPath ?? 'default kubeconfig ($KUBECONFIG or ~/.kube/config)'}${f.kubeContext ? ` (context ${f.kubeContext})` : ''}`;
+  const cluster = f.inCluster
+    ? 'in-cluster service account'
+    : `${f.kubeconfigPath ?? 'default kubeconfig ($KUBECONFIG or ~/.kube/config)'}${f.kubeContext ? ` (context ${f.kubeContext})` : ''}`;
   const lines = [
     `${c.bold(f.name)}${f.description ? ` — ${f.description}` : ''}`,
     `  cluster     ${cluster}${f.apiServerUrl ? c.dim(` → ${redactUrlCredentials(f.apiServerUrl)}`) : ''}`,
@@ -26,7 +28,9 @@ function describeFabric(f: HedgehogFabric, out: Output): string {
   ];
   if (f.crdDirectory) lines.push(`  crds        ${f.crdDirectory}`);
   if (f.ignoreRules.length) {
-    lines.push(`  ignore      ${f.ignoreRules.map((r) => `${r.kind ? `${r.kind}${r.name ? `/${r.name}` : ''}:` : ''}${r.pointer}`).join(', ')}`);
+    lines.push(
+      `  ignore      ${f.ignoreRules.map((r) => `${r.kind ? `${r.kind}${r.name ? `/${r.name}` : ''}:` : ''}${r.pointer}`).join(', ')}`,
+    );
   }
   lines.push(`  interval    ${f.syncIntervalSeconds} s`);
   return lines.join('\n');
@@ -34,11 +38,20 @@ function describeFabric(f: HedgehogFabric, out: Output): string {
 
 function lastSync(f: HedgehogFabric): string {
   if (!f.lastSync) return 'never';
-  return new Date(f.lastSync).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return new Date(f.lastSync)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /** `fabric add` with its flags already checked (fabric-command.ts does that before loading this module). */
-export async function addFabric(name: string, prepared: PreparedSettings, g: GlobalOptions, out: Output, context: CliContext): Promise<number> {
+export async function addFabric(
+  name: string,
+  prepared: PreparedSettings,
+  g: GlobalOptions,
+  out: Output,
+  context: CliContext,
+): Promise<number> {
   const { settings, notes } = prepared;
   const ledger = await openLedgerFor(g, out, context, { create: true });
   try {
@@ -55,9 +68,16 @@ export async function addFabric(name: string, prepared: PreparedSettings, g: Glo
   }
 }
 
-export async function setFabric(name: string, flags: FabricFlags, g: GlobalOptions, out: Output, context: CliContext): Promise<number> {
+export async function setFabric(
+  name: string,
+  flags: FabricFlags,
+  g: GlobalOptions,
+  out: Output,
+  context: CliContext,
+): Promise<number> {
   const given = Object.entries(flags).filter(([, v]) => v !== undefined && v !== false);
-  if (given.length === 0) throw new UsageError(`nothing to change: give at least one flag (see \`hh-sync fabric set --help\`)`);
+  if (given.length === 0)
+    throw new UsageError(`nothing to change: give at least one flag (see \`hh-sync fabric set --help\`)`);
   const ledger = await openLedgerFor(g, out, context);
   try {
     const existing = await ledger.fabrics.get(name);
@@ -89,15 +109,31 @@ export async function listFabrics(g: GlobalOptions, out: Output, context: CliCon
     // Names and settings may predate name checks or come from a library caller: made inert before printing.
     const rows = fabrics.map((f) => [
       safeLine(f.name),
-      safeLine(f.inCluster ? 'in-cluster' : (f.apiServerUrl ? redactUrlCredentials(f.apiServerUrl) : (f.kubeconfigPath ?? '-'))),
-      safeLine(f.gitRepository ? `${shownUrl(f.gitRepository)}${f.gitRef ? `@${f.gitRef}` : ''}${f.gitPath ? `:${f.gitPath}` : ''}` : '-'),
-      f.syncStatus === 'in_sync' ? c.green(f.syncStatus) : f.syncStatus === 'never_synced' ? c.dim(f.syncStatus) : c.yellow(f.syncStatus),
+      safeLine(
+        f.inCluster ? 'in-cluster' : f.apiServerUrl ? redactUrlCredentials(f.apiServerUrl) : (f.kubeconfigPath ?? '-'),
+      ),
+      safeLine(
+        f.gitRepository
+          ? `${shownUrl(f.gitRepository)}${f.gitRef ? `@${f.gitRef}` : ''}${f.gitPath ? `:${f.gitPath}` : ''}`
+          : '-',
+      ),
+      f.syncStatus === 'in_sync'
+        ? c.green(f.syncStatus)
+        : f.syncStatus === 'never_synced'
+          ? c.dim(f.syncStatus)
+          : c.yellow(f.syncStatus),
       String(f.driftedCount),
       lastSync(f),
     ]);
-    out.result(renderTable(['NAME', 'CLUSTER', 'GIT', 'STATUS', 'DRIFTED', 'LAST SYNC'].map((h) => c.dim(h)), rows).join('\n'));
+    out.result(
+      renderTable(
+        ['NAME', 'CLUSTER', 'GIT', 'STATUS', 'DRIFTED', 'LAST SYNC'].map((h) => c.dim(h)),
+        rows,
+      ).join('\n'),
+    );
     const errors = fabrics.filter((f) => f.lastSyncError);
-    for (const f of errors) out.result(c.yellow(`${safeLine(f.name)}: last sync error: ${safeLine(f.lastSyncError!.split('\n')[0]!)}`));
+    for (const f of errors)
+      out.result(c.yellow(`${safeLine(f.name)}: last sync error: ${safeLine(f.lastSyncError!.split('\n')[0]!)}`));
     return 0;
   } finally {
     await ledger.close();
@@ -115,4 +151,3 @@ export async function removeFabric(name: string, g: GlobalOptions, out: Output, 
     await ledger.close();
   }
 }
-

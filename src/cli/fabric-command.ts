@@ -10,33 +10,47 @@ const actions = () => import('./fabric-actions.js');
 /** The flags `add` and `set` share. */
 function fabricFlags(command: Command, forSet: boolean): Command {
   command
-    .option('--kubeconfig <path>', 'kubeconfig file of the fabric\'s cluster (its server URL is kept for display; no credential is stored)')
+    .option(
+      '--kubeconfig <path>',
+      "kubeconfig file of the fabric's cluster (its server URL is kept for display; no credential is stored)",
+    )
     .option('--context <ctx>', 'context in the kubeconfig (default: its current-context)')
-    .option('--in-cluster', 'use the pod\'s service account instead of a kubeconfig')
+    .option('--in-cluster', "use the pod's service account instead of a kubeconfig")
     .option('--namespace <ns>', 'namespace to read; repeat or comma-separate for several (default: all)', collect)
-    .option('--all-namespaces', forSet ? 'read every namespace again (clears --namespace)' : 'read every namespace (the default)')
+    .option(
+      '--all-namespaces',
+      forSet ? 'read every namespace again (clears --namespace)' : 'read every namespace (the default)',
+    )
     .option('--git <path-or-url>', 'Git repository of the desired state: a local path or a URL git can clone')
-    .option('--ref <ref>', 'branch, tag or commit to read (default: the repository\'s HEAD)')
+    .option('--ref <ref>', "branch, tag or commit to read (default: the repository's HEAD)")
     .option('--path <subdir>', 'directory inside the repository holding the manifests (default: the whole repository)')
     .option('--crds <dir>', 'directory of CRD YAML files to validate and default manifests with')
     .option('--description <text>', 'free text shown in `fabric list`')
     .option('--interval <seconds>', 'how often `watch` re-reads Git (default 300)')
-    .option('--ignore <rule>', 'field the drift check skips: <pointer>, <Kind>:<pointer> or <Kind>/<name>:<pointer>; repeatable', collectRaw);
+    .option(
+      '--ignore <rule>',
+      'field the drift check skips: <pointer>, <Kind>:<pointer> or <Kind>/<name>:<pointer>; repeatable',
+      collectRaw,
+    );
   if (forSet) command.option('--clear-ignore', 'remove every ignore rule');
   return command;
 }
 
 export function registerFabricCommand(program: Command, runner: CommandRunner): void {
-  const fabric = program
-    .command('fabric')
-    .description('add, change, list and remove the fabrics the ledger tracks');
+  const fabric = program.command('fabric').description('add, change, list and remove the fabrics the ledger tracks');
   examples(fabric, [
     ['hh-sync fabric add dc1 --kubeconfig ~/.kube/dc1 --git git@github.com:acme/dc1-fabric.git --path fabric', ''],
     ['hh-sync fabric list', ''],
   ]);
 
   examples(
-    fabricFlags(fabric.command('add').argument('<name>', 'a name for the fabric').description('add a fabric: where its cluster and its Git repository are'), false),
+    fabricFlags(
+      fabric
+        .command('add')
+        .argument('<name>', 'a name for the fabric')
+        .description('add a fabric: where its cluster and its Git repository are'),
+      false,
+    ),
     [
       ['hh-sync fabric add dc1 --kubeconfig ~/.kube/dc1 --context admin@dc1', 'cluster only'],
       ['hh-sync fabric add dc1 --kubeconfig ./kubeconfig --git ./fabric-repo --ref main --path fabric', 'both sides'],
@@ -54,7 +68,13 @@ export function registerFabricCommand(program: Command, runner: CommandRunner): 
   );
 
   examples(
-    fabricFlags(fabric.command('set').argument('<name>', 'the fabric to change').description('change settings of a fabric (same flags as add)'), true),
+    fabricFlags(
+      fabric
+        .command('set')
+        .argument('<name>', 'the fabric to change')
+        .description('change settings of a fabric (same flags as add)'),
+      true,
+    ),
     [
       ['hh-sync fabric set dc1 --ref release-2', 'read another branch'],
       ['hh-sync fabric set dc1 --namespace default,tenant-a', ''],
@@ -67,10 +87,15 @@ export function registerFabricCommand(program: Command, runner: CommandRunner): 
   examples(fabric.command('list').description('list the fabrics with their sources and last sync'), [
     ['hh-sync fabric list', ''],
     ['hh-sync fabric list --json', 'settings and sync summaries as JSON'],
-  ]).action((_opts: unknown, cmd: Command) => runner.run(cmd, async (g, out, context) => (await actions()).listFabrics(g, out, context)));
+  ]).action((_opts: unknown, cmd: Command) =>
+    runner.run(cmd, async (g, out, context) => (await actions()).listFabrics(g, out, context)),
+  );
 
   examples(
-    fabric.command('remove').argument('<name>', 'the fabric to remove').description('remove a fabric and everything the ledger holds about it'),
+    fabric
+      .command('remove')
+      .argument('<name>', 'the fabric to remove')
+      .description('remove a fabric and everything the ledger holds about it'),
     [['hh-sync fabric remove lab-old', '']],
   ).action((name: string, _opts: unknown, cmd: Command) =>
     runner.run(cmd, async (g, out, context) => (await actions()).removeFabric(name, g, out, context)),

@@ -37,7 +37,13 @@ export interface FabricFlags {
 
 /** commander collector for repeatable flags that also take comma-separated lists (namespaces, statuses). */
 export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== ''),
+  ];
 }
 
 /** commander collector for repeatable flags whose values may hold commas (ignore rules). */
@@ -49,7 +55,8 @@ export function collectRaw(value: string, previous: string[] = []): string[] {
 export function resolveKind(input: string, flag = '--kind'): string {
   const lower = input.toLowerCase();
   const found = FABRIC_KINDS.find((k) => k.kind.toLowerCase() === lower || k.plural === lower);
-  if (!found) throw new UsageError(`${flag} ${input}: not a fabric kind (known: ${FABRIC_KINDS.map((k) => k.kind).join(', ')})`);
+  if (!found)
+    throw new UsageError(`${flag} ${input}: not a fabric kind (known: ${FABRIC_KINDS.map((k) => k.kind).join(', ')})`);
   return found.kind;
 }
 
@@ -60,7 +67,8 @@ export function resolveKind(input: string, flag = '--kind'): string {
 export function checkFabricName(name: string): void {
   const rule = 'lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters';
   if (name === '') throw new UsageError(`the fabric name must not be empty: ${rule}`);
-  if (dns1123LabelProblem(name)) throw new UsageError(`fabric name ${JSON.stringify(name)} is not a DNS-1123 label: ${rule}`);
+  if (dns1123LabelProblem(name))
+    throw new UsageError(`fabric name ${JSON.stringify(name)} is not a DNS-1123 label: ${rule}`);
 }
 
 /**
@@ -77,10 +85,13 @@ export function parseIgnoreRule(value: string): IgnoreRule {
     const scope = value.slice(0, colon);
     const pointer = value.slice(colon + 1);
     const [kindPart, name, ...rest] = scope.split('/');
-    if (rest.length || name === '') throw new UsageError(`--ignore ${value}: the scope must be <Kind> or <Kind>/<name>`);
+    if (rest.length || name === '')
+      throw new UsageError(`--ignore ${value}: the scope must be <Kind> or <Kind>/<name>`);
     rule = { kind: resolveKind(kindPart!, `--ignore ${value}:`), ...(name ? { name } : {}), pointer };
   } else {
-    throw new UsageError(`--ignore ${value}: expected <pointer>, <Kind>:<pointer> or <Kind>/<name>:<pointer>, e.g. VPC:/spec/subnets/default/dhcp`);
+    throw new UsageError(
+      `--ignore ${value}: expected <pointer>, <Kind>:<pointer> or <Kind>/<name>:<pointer>, e.g. VPC:/spec/subnets/default/dhcp`,
+    );
   }
   const problem = ignoreRuleProblem(rule);
   if (problem) throw new UsageError(`--ignore ${value}: ${problem}`);
@@ -143,7 +154,9 @@ async function checkKubeAccess(
   if (access.inCluster) {
     const host = env.KUBERNETES_SERVICE_HOST;
     const port = env.KUBERNETES_SERVICE_PORT;
-    return { apiServerUrl: host ? `https://${host.includes(':') ? `[${host}]` : host}${port ? `:${port}` : ''}` : null };
+    return {
+      apiServerUrl: host ? `https://${host.includes(':') ? `[${host}]` : host}${port ? `:${port}` : ''}` : null,
+    };
   }
   // Loaded here, not at the top: client-node is heavy, and help and flag errors should answer at once.
   const { KubeConfigError, apiServerUrlOf, loadKubeConfig } = await import('../kube/kube-config.js');
@@ -153,7 +166,11 @@ async function checkKubeAccess(
   } catch (err) {
     if (!(err instanceof KubeConfigError)) throw err;
     // A fabric may be Git-only for now: without an explicit kubeconfig/context the default lookup may fail.
-    if (!explicit) return { apiServerUrl: null, note: `no cluster yet (${err.message}); the actual-state sync will need a kubeconfig` };
+    if (!explicit)
+      return {
+        apiServerUrl: null,
+        note: `no cluster yet (${err.message}); the actual-state sync will need a kubeconfig`,
+      };
     throw new UsageError(err.message);
   }
 }
@@ -176,9 +193,10 @@ export async function fabricSettingsFromFlags(
   const s: FabricSettings = {};
   const notes: string[] = [];
   if (flags.inCluster && (flags.kubeconfig !== undefined || flags.context !== undefined)) {
-    throw new UsageError('--in-cluster uses the pod\'s service account: leave out --kubeconfig and --context');
+    throw new UsageError("--in-cluster uses the pod's service account: leave out --kubeconfig and --context");
   }
-  if (flags.namespace?.length && flags.allNamespaces) throw new UsageError('--namespace and --all-namespaces exclude each other');
+  if (flags.namespace?.length && flags.allNamespaces)
+    throw new UsageError('--namespace and --all-namespaces exclude each other');
 
   if (flags.description !== undefined) s.description = flags.description;
   namespacesFromFlags(flags, s);
@@ -193,14 +211,23 @@ export async function fabricSettingsFromFlags(
 function namespacesFromFlags(flags: FabricFlags, s: FabricSettings): void {
   if (flags.namespace?.length) {
     for (const ns of flags.namespace) {
-      if (dns1123LabelProblem(ns)) throw new UsageError(`--namespace ${ns}: not a valid namespace name (lower-case letters, digits and '-', at most 63)`);
+      if (dns1123LabelProblem(ns))
+        throw new UsageError(
+          `--namespace ${ns}: not a valid namespace name (lower-case letters, digits and '-', at most 63)`,
+        );
     }
     s.namespaces = [...new Set(flags.namespace)];
   } else if (flags.allNamespaces) s.namespaces = [];
 }
 
 /** --git, --ref and --path; a ref must resolve in the repository it will be read from. */
-async function gitSourceFromFlags(flags: FabricFlags, existing: HedgehogFabric | undefined, base: PathBase, s: FabricSettings, notes: string[]): Promise<void> {
+async function gitSourceFromFlags(
+  flags: FabricFlags,
+  existing: HedgehogFabric | undefined,
+  base: PathBase,
+  s: FabricSettings,
+  notes: string[],
+): Promise<void> {
   if (flags.git !== undefined) {
     if (flags.git.trim() === '') throw new UsageError('--git needs a repository path or URL');
     if (isRemoteRepository(flags.git)) {
@@ -212,7 +239,8 @@ async function gitSourceFromFlags(flags: FabricFlags, existing: HedgehogFabric |
   const hasGit = (s.gitRepository ?? existing?.gitRepository ?? null) !== null;
   if (flags.ref !== undefined) {
     if (!hasGit) throw new UsageError('--ref needs a Git source: add --git <path-or-url>');
-    if (!/^[^\s-][^\s]*$/.test(flags.ref)) throw new UsageError(`--ref ${JSON.stringify(flags.ref)}: not a branch, tag or commit name`);
+    if (!/^[^\s-][^\s]*$/.test(flags.ref))
+      throw new UsageError(`--ref ${JSON.stringify(flags.ref)}: not a branch, tag or commit name`);
     s.gitRef = flags.ref;
   }
   // The ref must resolve in the repository it will be read from (a new ref, or a new repository).
@@ -250,15 +278,35 @@ function ignoreRulesFromFlags(flags: FabricFlags, s: FabricSettings): void {
 }
 
 /** Cluster access: re-checked whenever any part of it changes (and always on add, for the server URL). */
-async function clusterAccessFromFlags(flags: FabricFlags, existing: HedgehogFabric | undefined, base: PathBase, s: FabricSettings, notes: string[]): Promise<void> {
-  const kubeChanged = !existing || flags.kubeconfig !== undefined || flags.context !== undefined || flags.inCluster === true;
+async function clusterAccessFromFlags(
+  flags: FabricFlags,
+  existing: HedgehogFabric | undefined,
+  base: PathBase,
+  s: FabricSettings,
+  notes: string[],
+): Promise<void> {
+  const kubeChanged =
+    !existing || flags.kubeconfig !== undefined || flags.context !== undefined || flags.inCluster === true;
   if (!kubeChanged) return;
   const access = {
-    kubeconfigPath: flags.kubeconfig !== undefined ? existingPath('--kubeconfig', flags.kubeconfig, 'file', base) : flags.inCluster ? null : (existing?.kubeconfigPath ?? null),
-    kubeContext: flags.context !== undefined ? flags.context : flags.inCluster || flags.kubeconfig !== undefined ? null : (existing?.kubeContext ?? null),
-    inCluster: flags.inCluster === true || (flags.kubeconfig === undefined && flags.context === undefined && (existing?.inCluster ?? false)),
+    kubeconfigPath:
+      flags.kubeconfig !== undefined
+        ? existingPath('--kubeconfig', flags.kubeconfig, 'file', base)
+        : flags.inCluster
+          ? null
+          : (existing?.kubeconfigPath ?? null),
+    kubeContext:
+      flags.context !== undefined
+        ? flags.context
+        : flags.inCluster || flags.kubeconfig !== undefined
+          ? null
+          : (existing?.kubeContext ?? null),
+    inCluster:
+      flags.inCluster === true ||
+      (flags.kubeconfig === undefined && flags.context === undefined && (existing?.inCluster ?? false)),
   };
-  if (access.kubeContext !== null && access.kubeContext.trim() === '') throw new UsageError('--context needs a context name');
+  if (access.kubeContext !== null && access.kubeContext.trim() === '')
+    throw new UsageError('--context needs a context name');
   const explicit = flags.kubeconfig !== undefined || flags.context !== undefined || access.kubeconfigPath !== null;
   const checked = await checkKubeAccess(access, explicit, base.env);
   if (checked.note) notes.push(checked.note);

@@ -24,7 +24,14 @@ export interface RunJson {
   otherKinds: Record<string, number>;
   /** Desired runs: where the CRD schemas Git documents were checked against came from; null on the actual side. */
   schemaSource: string | null;
-  errors: { kind: string | null; namespace: string | null; name: string | null; file: string | null; line: number | null; reason: string }[];
+  errors: {
+    kind: string | null;
+    namespace: string | null;
+    name: string | null;
+    file: string | null;
+    line: number | null;
+    reason: string;
+  }[];
   /** Why the run failed or was partial (null when it completed). */
   errorMessage: string | null;
   /** Git commit read (desired runs), else null. */
@@ -88,7 +95,11 @@ export interface DriftJson {
 export function driftJson(report: PrintableDriftReport): DriftJson {
   return {
     fabric: report.fabric,
-    summary: { ...report.summary, byStatus: { ...report.summary.byStatus }, bySeverity: { ...report.summary.bySeverity } },
+    summary: {
+      ...report.summary,
+      byStatus: { ...report.summary.byStatus },
+      bySeverity: { ...report.summary.bySeverity },
+    },
     resources: report.resources.map((r) => ({
       kind: r.kind,
       namespace: r.namespace,
@@ -96,7 +107,12 @@ export function driftJson(report: PrintableDriftReport): DriftJson {
       driftStatus: r.driftStatus,
       driftScore: r.driftScore,
       driftSeverity: r.driftSeverity,
-      differences: r.differences.map((d) => ({ op: d.op, path: d.path, desired: d.desired ?? null, actual: d.actual ?? null })),
+      differences: r.differences.map((d) => ({
+        op: d.op,
+        path: d.path,
+        desired: d.desired ?? null,
+        actual: d.actual ?? null,
+      })),
     })),
     unreadable: (report.unreadable ?? []).map((u) => ({ ...u })),
   };

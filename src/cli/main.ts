@@ -46,7 +46,9 @@ type DoctorModule = typeof import('./doctor-command.js');
 export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule): Command {
   const { stdout, stderr } = runner.context;
   const program = new Command('hh-sync')
-    .description('A PostgreSQL ledger of a Hedgehog Open Network Fabric: desired state from Git, actual state from Kubernetes, and the drift between them.')
+    .description(
+      'A PostgreSQL ledger of a Hedgehog Open Network Fabric: desired state from Git, actual state from Kubernetes, and the drift between them.',
+    )
     .version(packageVersion(), '-V, --version')
     // Set before the subcommands are added: they inherit these settings.
     .exitOverride()
@@ -57,12 +59,23 @@ export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule)
     })
     .showHelpAfterError('(add --help for usage and examples)')
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
-    .option('--database-url <url>', 'PostgreSQL URL of the ledger (default: HH_SYNC_DATABASE_URL, then DATABASE_URL, then the embedded ledger)')
+    .option(
+      '--database-url <url>',
+      'PostgreSQL URL of the ledger (default: HH_SYNC_DATABASE_URL, then DATABASE_URL, then the embedded ledger)',
+    )
     .option('--data-dir <dir>', 'embedded ledger directory when no URL is configured (default .hh-sync/pgdata)')
     .option('--json', 'machine-readable output on stdout (logs and progress stay on stderr); on failure {"error": {…}}')
-    .option('--connect-timeout <seconds>', 'how long one database connection attempt may take (default: HH_SYNC_CONNECT_TIMEOUT, then 10)')
-    .option('--statement-timeout <seconds>', 'how long one database statement may go unanswered before its connection is given up (default: HH_SYNC_STATEMENT_TIMEOUT, then 300)')
-    .addOption(new Option('-q, --quiet', 'no progress or notes; only results, warnings and errors').conflicts('verbose'))
+    .option(
+      '--connect-timeout <seconds>',
+      'how long one database connection attempt may take (default: HH_SYNC_CONNECT_TIMEOUT, then 10)',
+    )
+    .option(
+      '--statement-timeout <seconds>',
+      'how long one database statement may go unanswered before its connection is given up (default: HH_SYNC_STATEMENT_TIMEOUT, then 300)',
+    )
+    .addOption(
+      new Option('-q, --quiet', 'no progress or notes; only results, warnings and errors').conflicts('verbose'),
+    )
     .option('-v, --verbose', 'debug logs and stack traces on stderr');
   examples(program, [
     ['hh-sync demo', 'the whole job on a fake cluster, nothing to install'],
@@ -70,7 +83,10 @@ export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule)
     ['hh-sync sync dc1', ''],
     ['hh-sync drift dc1 --exit-code', ''],
   ]);
-  program.addHelpText('after', '\n\nExit codes: 0 success, 1 drift/findings (with --exit-code), 2 usage error, 3 runtime failure.\nReference: docs/cli.md\n');
+  program.addHelpText(
+    'after',
+    '\n\nExit codes: 0 success, 1 drift/findings (with --exit-code), 2 usage error, 3 runtime failure.\nReference: docs/cli.md\n',
+  );
 
   registerMigrateCommand(program, runner);
 
@@ -78,15 +94,25 @@ export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule)
     const doctor = doctorModule.configureDoctorCommand(program.command('doctor'));
     examples(doctor, [
       ['hh-sync doctor', 'the embedded ledger'],
-      ['hh-sync doctor --database-url postgres://db/app --schema public', 'any PostgreSQL database: NOT NULL columns without a default'],
+      [
+        'hh-sync doctor --database-url postgres://db/app --schema public',
+        'any PostgreSQL database: NOT NULL columns without a default',
+      ],
       ['hh-sync doctor --fix --dry-run', 'show the SQL that restores our defaults'],
-      ['hh-sync doctor --database-url postgres://db/app --schema app --table orders --fix --dry-run --out fix.sql', 'type defaults for another table, as a migration file'],
+      [
+        'hh-sync doctor --database-url postgres://db/app --schema app --table orders --fix --dry-run --out fix.sql',
+        'type defaults for another table, as a migration file',
+      ],
     ]).action(async (_opts: DoctorCommandOptions, cmd: Command) => {
       // --database-url, --data-dir and --json are parsed as global flags: optsWithGlobals has them all.
-      await runner.run(cmd, (_g, _out, context) => doctorModule.runDoctor(cmd.optsWithGlobals<DoctorCommandOptions>(), doctorIO(context)));
+      await runner.run(cmd, (_g, _out, context) =>
+        doctorModule.runDoctor(cmd.optsWithGlobals<DoctorCommandOptions>(), doctorIO(context)),
+      );
     });
   } else {
-    program.command('doctor').description('find NOT NULL columns without a default and ledger schema drift; --fix repairs our defaults');
+    program
+      .command('doctor')
+      .description('find NOT NULL columns without a default and ledger schema drift; --fix repairs our defaults');
   }
 
   registerFabricCommand(program, runner);
@@ -136,7 +162,10 @@ export async function main(argv: string[], given: Partial<CliContext> = {}): Pro
     const json = argv.includes('--json') && !argv.includes('--help') && !argv.includes('-h');
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return EXIT.ok;
-      if (json) runner.output({ json }).printJson(errorJson({ code: EXIT.usage, kind: 'usage', line: err.message.replace(/^error: /, '') }));
+      if (json)
+        runner
+          .output({ json })
+          .printJson(errorJson({ code: EXIT.usage, kind: 'usage', line: err.message.replace(/^error: /, '') }));
       return EXIT.usage;
     }
     const classified = classifyError(err);

@@ -13,10 +13,22 @@ import { onInterrupt } from './interrupt.js';
 import { runJson } from './json-shapes.js';
 import type { SyncFlags } from './sync-command.js';
 import { SyncProgress } from './sync-progress.js';
-import { describeRun, failureLine, followRuns, partialLine, progressLedgerOptions, runDirections, type Direction } from './sync-runner.js';
+import {
+  describeRun,
+  failureLine,
+  followRuns,
+  partialLine,
+  progressLedgerOptions,
+  runDirections,
+  type Direction,
+} from './sync-runner.js';
 
 /** The exit code a set of runs deserves, and the lines explaining it. */
-export function runsOutcome(reports: SyncRunReport[], drifted: number, exitCodeFlag: boolean): { code: number; failures: string[]; warnings: string[] } {
+export function runsOutcome(
+  reports: SyncRunReport[],
+  drifted: number,
+  exitCodeFlag: boolean,
+): { code: number; failures: string[]; warnings: string[] } {
   const failures = reports.filter((r) => r.status === 'failed').map(failureLine);
   const warnings = reports.filter((r) => r.status === 'partial').map(partialLine);
   if (failures.length) return { code: EXIT.failure, failures, warnings };
@@ -44,11 +56,15 @@ function runnableDirections(ledger: Ledger, fabric: HedgehogFabric, directions: 
   const name = shellArg(fabric.name);
   if (!fabric.gitRepository) {
     // A cluster-only fabric: nothing to read from Git, and that is not a failure.
-    out.info(`${fabric.name}: no Git source, reading the cluster only (add one with \`hh-sync fabric set ${name} --git <path-or-url>\`)`);
+    out.info(
+      `${fabric.name}: no Git source, reading the cluster only (add one with \`hh-sync fabric set ${name} --git <path-or-url>\`)`,
+    );
     return ['actual'];
   }
   if (hasNoCluster(ledger, fabric)) {
-    out.info(`${fabric.name}: no cluster configured, reading the desired state from Git only (add one with \`hh-sync fabric set ${name} --kubeconfig <path>\`)`);
+    out.info(
+      `${fabric.name}: no cluster configured, reading the desired state from Git only (add one with \`hh-sync fabric set ${name} --kubeconfig <path>\`)`,
+    );
     return ['desired'];
   }
   return directions;
@@ -59,11 +75,21 @@ function printRunsJson(out: Output, reports: SyncRunReport[], directions: Direct
   if (directions.length > 1) out.printJson(reports.map(runJson));
   else if (reports[0]) out.printJson(runJson(reports[0]));
   // Interrupted before the one run started: stdout still holds one document.
-  else out.printJson(errorJson({ code: EXIT.interrupted, kind: 'interrupted', line: 'interrupted before the run started' }));
+  else
+    out.printJson(
+      errorJson({ code: EXIT.interrupted, kind: 'interrupted', line: 'interrupted before the run started' }),
+    );
 }
 
 /** `sync` with its flags checked: `directions` in the order they run (desired first). */
-export async function runSync(name: string, directions: Direction[], flags: SyncFlags, g: GlobalOptions, out: Output, context: CliContext): Promise<number> {
+export async function runSync(
+  name: string,
+  directions: Direction[],
+  flags: SyncFlags,
+  g: GlobalOptions,
+  out: Output,
+  context: CliContext,
+): Promise<number> {
   const progress = new SyncProgress(out);
   const ledger = await openLedgerFor(g, out, context, { ledger: progressLedgerOptions(progress) });
   const interrupt = onInterrupt((sig) => {
@@ -77,14 +103,22 @@ export async function runSync(name: string, directions: Direction[], flags: Sync
     if (!fabric) throw new FabricNotFoundError(name);
     const refProblem = otherRefProblem(fabric, flags.ref);
     if (refProblem) throw new UsageError(refProblem);
-    await runDirections(ledger, fabric, runnableDirections(ledger, fabric, directions, out), { ref: flags.ref, signal: interrupt.signal }, reports);
+    await runDirections(
+      ledger,
+      fabric,
+      runnableDirections(ledger, fabric, directions, out),
+      { ref: flags.ref, signal: interrupt.signal },
+      reports,
+    );
     unfollow();
     const report = await ledger.driftReport(fabric);
     const drifted = report.summary.total - report.summary.byStatus.in_sync - report.summary.unchecked;
     if (out.json) printRunsJson(out, reports, directions);
     else {
       for (const r of reports) out.result(describeRun(r, out.c, out.verbose));
-      out.result(`drift: ${summaryLine(report, out.c)}${drifted > 0 ? ` — details: hh-sync drift ${shellArg(name)}` : ''}`);
+      out.result(
+        `drift: ${summaryLine(report, out.c)}${drifted > 0 ? ` — details: hh-sync drift ${shellArg(name)}` : ''}`,
+      );
     }
     if (interrupt.received()) {
       out.error(`interrupted by ${interrupt.received()}; the runs above were recorded`);

@@ -15,8 +15,11 @@ export interface SyncFlags {
 /** Which directions run, desired first; both when neither flag is given. Checks the flags that go with them. */
 export function syncDirections(flags: SyncFlags): Direction[] {
   const both = !flags.desired && !flags.actual;
-  const directions: Direction[] = both ? ['desired', 'actual'] : [...(flags.desired ? ['desired' as const] : []), ...(flags.actual ? ['actual' as const] : [])];
-  if (flags.ref !== undefined && !directions.includes('desired')) throw new UsageError('--ref chooses what to read from Git: use it with --desired (or without --actual)');
+  const directions: Direction[] = both
+    ? ['desired', 'actual']
+    : [...(flags.desired ? ['desired' as const] : []), ...(flags.actual ? ['actual' as const] : [])];
+  if (flags.ref !== undefined && !directions.includes('desired'))
+    throw new UsageError('--ref chooses what to read from Git: use it with --desired (or without --actual)');
   if (flags.ref !== undefined && flags.ref.trim() === '') throw new UsageError('--ref needs a branch, tag or commit');
   return directions;
 }
@@ -25,10 +28,12 @@ export function registerSyncCommand(program: Command, runner: CommandRunner): vo
   const command = program
     .command('sync')
     .argument('<fabric>', 'the fabric to sync')
-    .description('read the desired state from Git, then the actual state from the cluster, into the ledger (both unless a flag picks one)')
-    .option('--desired', 'only read the desired state from the fabric\'s Git repository')
-    .option('--actual', 'only read the actual state from the fabric\'s cluster')
-    .option('--ref <ref>', 'read this branch, tag or commit instead of the fabric\'s ref (desired state)')
+    .description(
+      'read the desired state from Git, then the actual state from the cluster, into the ledger (both unless a flag picks one)',
+    )
+    .option('--desired', "only read the desired state from the fabric's Git repository")
+    .option('--actual', "only read the actual state from the fabric's cluster")
+    .option('--ref <ref>', "read this branch, tag or commit instead of the fabric's ref (desired state)")
     .option('--exit-code', 'exit 1 when a run was partial or the fabric has drift afterwards (for CI)');
   examples(command, [
     ['hh-sync sync dc1', 'Git first, then the cluster; prints both runs and the drift summary'],

@@ -8,7 +8,11 @@ import { FABRIC_KINDS } from '../kube/catalog.js';
 import type { RunType } from '../sync/run-recorder.js';
 import type { Output } from './cli-output.js';
 
-const WHAT: Record<RunType, string> = { desired: 'desired state from Git', actual: 'actual state from the cluster', watch: 'watch' };
+const WHAT: Record<RunType, string> = {
+  desired: 'desired state from Git',
+  actual: 'actual state from the cluster',
+  watch: 'watch',
+};
 
 export class SyncProgress {
   private bar: cliProgress.SingleBar | null = null;
@@ -38,7 +42,14 @@ export class SyncProgress {
         ? `  ${type.padEnd(8)} {bar} {value}/{total} kinds | {listed} listed | {written} written | {kind}`
         : `  ${type.padEnd(8)} reading Git … {written} written`;
     this.bar = new cliProgress.SingleBar(
-      { stream: this.out.stderr as NodeJS.WritableStream, format, hideCursor: true, clearOnComplete: true, barsize: 24, fps: 12 },
+      {
+        stream: this.out.stderr as NodeJS.WritableStream,
+        format,
+        hideCursor: true,
+        clearOnComplete: true,
+        barsize: 24,
+        fps: 12,
+      },
       cliProgress.Presets.shades_classic,
     );
     this.bar.start(FABRIC_KINDS.length, 0, this.payload());
@@ -74,7 +85,8 @@ export class SyncProgress {
 
   private kindDone(): void {
     this.kindsDone++;
-    if (!this.out.interactive && this.type) this.out.debug(`${this.fabric}: listed ${this.kind}: ${this.listed} objects so far`);
+    if (!this.out.interactive && this.type)
+      this.out.debug(`${this.fabric}: listed ${this.kind}: ${this.listed} objects so far`);
   }
 
   private payload(): Record<string, unknown> {

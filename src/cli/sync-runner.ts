@@ -65,21 +65,24 @@ function seconds(r: SyncRunReport): string {
 /** The lines a person reads for one run (stdout); `verbose` adds the files behind the summaries. */
 export function describeRun(r: SyncRunReport, c: Colors, verbose = false): string {
   const mark = r.status === 'failed' ? c.red('✗') : r.status === 'completed' ? c.green('✓') : c.yellow('!');
-  const status = r.status === 'completed' ? c.green(r.status) : r.status === 'partial' ? c.yellow(r.status) : c.red(r.status);
+  const status =
+    r.status === 'completed' ? c.green(r.status) : r.status === 'partial' ? c.yellow(r.status) : c.red(r.status);
   const n = r.counts;
   const counts = `${n.listed} listed, ${n.created} created, ${n.updated} updated, ${n.unchanged} unchanged, ${n.cleared} cleared, ${n.failed} failed`;
   const extra = [r.commit ? `commit ${r.commit.slice(0, 12)}` : '', seconds(r)].filter(Boolean).join(', ');
   const lines = [`${mark} ${r.type.padEnd(7)} ${status}  ${counts}${extra ? c.dim(`  (${extra})`) : ''}`];
   // Names, files and reasons come from Git content or the cluster: made inert before printing.
   if (r.status === 'failed' && r.errorMessage) lines.push(`    ${c.red(safeLine(r.errorMessage.split('\n')[0]!))}`);
-  for (const [reason, kinds] of groupSkipped(r)) lines.push(c.dim(`    skipped ${kinds.join(', ')}: ${safeLine(reason)}`));
+  for (const [reason, kinds] of groupSkipped(r))
+    lines.push(c.dim(`    skipped ${kinds.join(', ')}: ${safeLine(reason)}`));
   lines.push(...schemaLines(r, c), ...otherKindLines(r, c, verbose));
   for (const e of r.errors.slice(0, MAX_ERRORS_SHOWN)) {
     const where = e.file ? `${e.file}${e.line ? `:${e.line}` : ''} ` : '';
     const what = e.kind ? `${e.kind}${e.name ? ` ${e.namespace ? `${e.namespace}/` : ''}${e.name}` : ''}: ` : '';
     lines.push(`    ${c.yellow(safeLine(`${where}${what}`))}${safeLine(e.reason)}`);
   }
-  if (r.errors.length > MAX_ERRORS_SHOWN) lines.push(c.dim(`    … ${r.errors.length - MAX_ERRORS_SHOWN} more (hh-sync sync --json lists them all)`));
+  if (r.errors.length > MAX_ERRORS_SHOWN)
+    lines.push(c.dim(`    … ${r.errors.length - MAX_ERRORS_SHOWN} more (hh-sync sync --json lists them all)`));
   return lines.join('\n');
 }
 
@@ -89,7 +92,9 @@ function schemaLines(r: SyncRunReport, c: Colors): string[] {
   const source = r.details.schemaSource;
   if (source === 'none') {
     const problem = typeof r.details.schemaProblem === 'string' ? r.details.schemaProblem : undefined;
-    const why = problem ? `the last actual sync could not read the CRDs: ${safeLine(problem)}; fix that, or set --crds` : 'run an actual sync, or set --crds';
+    const why = problem
+      ? `the last actual sync could not read the CRDs: ${safeLine(problem)}; fix that, or set --crds`
+      : 'run an actual sync, or set --crds';
     return [c.yellow(`    schemas: none known, documents were NOT checked against the CRD schemas (${why})`)];
   }
   const against = SCHEMA_SOURCES[String(source)];
@@ -119,11 +124,21 @@ function otherKindLines(r: SyncRunReport, c: Colors, verbose: boolean): string[]
   const kinds = Object.entries(r.otherKinds);
   if (kinds.length === 0) return [];
   const total = kinds.reduce((n, [, count]) => n + count, 0);
-  const lines = [c.dim(`    not tracked (${total} document${total === 1 ? '' : 's'} of other kinds): ${kinds.map(([k, n]) => `${k} ×${n}`).join(', ')}`)];
-  const files = (r.details.otherKindFiles ?? {});
+  const lines = [
+    c.dim(
+      `    not tracked (${total} document${total === 1 ? '' : 's'} of other kinds): ${kinds.map(([k, n]) => `${k} ×${n}`).join(', ')}`,
+    ),
+  ];
+  const files = r.details.otherKindFiles ?? {};
   for (const [k] of verbose ? kinds : []) {
     const listed = files[k] ?? [];
-    lines.push(c.dim(safeLine(`      ${k}: ${listed.join(', ')}${listed.length >= MAX_OTHER_KIND_FILES ? `, … (the first ${MAX_OTHER_KIND_FILES} files)` : ''}`)));
+    lines.push(
+      c.dim(
+        safeLine(
+          `      ${k}: ${listed.join(', ')}${listed.length >= MAX_OTHER_KIND_FILES ? `, … (the first ${MAX_OTHER_KIND_FILES} files)` : ''}`,
+        ),
+      ),
+    );
   }
   return lines;
 }
@@ -140,7 +155,10 @@ function groupSkipped(r: SyncRunReport): Map<string, string[]> {
 }
 
 /** A report as the one-line summaries read it: one assembled by hand (or by an older caller) may lack counts or details. */
-type LenientRunReport = Omit<SyncRunReport, 'counts' | 'details'> & { counts?: Partial<SyncRunReport['counts']>; details?: SyncRunReport['details'] };
+type LenientRunReport = Omit<SyncRunReport, 'counts' | 'details'> & {
+  counts?: Partial<SyncRunReport['counts']>;
+  details?: SyncRunReport['details'];
+};
 
 /** Whose fault a failed run was, as the run envelope recorded it (details.failure.source, and .database for a database failure). */
 function failureOf(r: LenientRunReport): { source?: string; database?: DatabaseFailureKind } {
@@ -181,6 +199,9 @@ export function partialLine(r: LenientRunReport): string {
   const refused = r.counts?.failed ?? 0;
   const messages = plural(r.errors.length, 'problem', 'problems');
   const objects = plural(refused, 'object refused', 'objects refused');
-  const what = refused === 0 || refused === r.errors.length ? `${messages} (listed above)` : `${objects}; ${messages} listed above`;
+  const what =
+    refused === 0 || refused === r.errors.length
+      ? `${messages} (listed above)`
+      : `${objects}; ${messages} listed above`;
   return `${r.type} sync of fabric ${safeLine(r.fabric)} was partial: ${what}; everything else was stored`;
 }

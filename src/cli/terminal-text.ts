@@ -6,8 +6,9 @@
 
 // ESC-introduced sequences: CSI (ESC [ … final), OSC (ESC ] … BEL or ESC \), and two-byte escapes;
 // the 8-bit C1 forms of CSI (0x9b) and OSC (0x9d) likewise.
-// eslint-disable-next-line no-control-regex -- matching terminal escape sequences is this pattern's purpose
-const ESCAPE_SEQUENCES = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u009b[0-?]*[ -/]*[@-~]|\u009d[^\u0007\u009c]*[\u0007\u009c]?|\u001b[@-Z\\-_]?/g;
+const ESCAPE_SEQUENCES =
+  // eslint-disable-next-line no-control-regex -- matching terminal escape sequences is this pattern's purpose
+  /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u009b[0-?]*[ -/]*[@-~]|\u009d[^\u0007\u009c]*[\u0007\u009c]?|\u001b[@-Z\\-_]?/g;
 // C0 controls except newline and tab, DEL, and C1 controls.
 // eslint-disable-next-line no-control-regex -- matching control characters is this pattern's purpose
 const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;

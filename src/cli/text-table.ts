@@ -18,7 +18,9 @@ export function truncate(s: string, max: number): string {
  */
 export function renderTable(header: string[], rows: (string | undefined)[][], gap = 2): string[] {
   const all = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...all.map((r) => Math.max(...(r[i] ?? '').split('\n').map(visibleLength)))));
+  const widths = header.map((_, i) =>
+    Math.max(...all.map((r) => Math.max(...(r[i] ?? '').split('\n').map(visibleLength)))),
+  );
   const lines: string[] = [];
   for (const row of all) {
     const cells = row.map((c) => (c ?? '').split('\n'));

@@ -26,11 +26,12 @@ export function registerWatchCommand(program: Command, runner: CommandRunner): v
   examples(command, [
     ['hh-sync watch dc1', 'runs until Ctrl-C / SIGTERM (finishes the batch in flight, records the run)'],
     ['hh-sync watch dc1 dc2 --metrics-port 9464', 'two fabrics, metrics at http://<host>:9464/metrics'],
-    ['kill -HUP <pid>', 're-read every held fabric\'s Git source now'],
+    ['kill -HUP <pid>', "re-read every held fabric's Git source now"],
   ]).action((names: string[], flags: WatchFlags, cmd: Command) =>
     runner.run(cmd, async (g, out, context) => {
       const port = flags.metricsPort !== undefined ? parsePort('--metrics-port', flags.metricsPort) : undefined;
-      if (flags.metricsHost !== undefined && port === undefined) throw new UsageError('--metrics-host needs --metrics-port');
+      if (flags.metricsHost !== undefined && port === undefined)
+        throw new UsageError('--metrics-host needs --metrics-port');
       return (await import('./watch-action.js')).runWatch(names, { port, host: flags.metricsHost }, g, out, context);
     }),
   );

@@ -20,7 +20,8 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 /** Object names (metadata.name of most kinds, CRDs included): DNS-1123 subdomain, at most 253 characters. */
 export function dns1123SubdomainProblem(value: string): string | null {
   if (value.length === 0) return 'must not be empty';
-  if (value.length > DNS1123_SUBDOMAIN_MAX) return `must be no more than ${DNS1123_SUBDOMAIN_MAX} characters (has ${value.length})`;
+  if (value.length > DNS1123_SUBDOMAIN_MAX)
+    return `must be no more than ${DNS1123_SUBDOMAIN_MAX} characters (has ${value.length})`;
   if (!DNS1123_SUBDOMAIN.test(value)) {
     return "must be a lowercase RFC 1123 subdomain: lowercase alphanumerics, '-' or '.', starting and ending with an alphanumeric";
   }
@@ -30,7 +31,8 @@ export function dns1123SubdomainProblem(value: string): string | null {
 /** Namespaces: DNS-1123 label, at most 63 characters. */
 export function dns1123LabelProblem(value: string): string | null {
   if (value.length === 0) return 'must not be empty';
-  if (value.length > DNS1123_LABEL_MAX) return `must be no more than ${DNS1123_LABEL_MAX} characters (has ${value.length})`;
+  if (value.length > DNS1123_LABEL_MAX)
+    return `must be no more than ${DNS1123_LABEL_MAX} characters (has ${value.length})`;
   if (!DNS1123_LABEL.test(value)) {
     return "must be a lowercase RFC 1123 label: lowercase alphanumerics or '-', starting and ending with an alphanumeric";
   }
@@ -48,7 +50,8 @@ export function qualifiedKeyProblem(key: string): string | null {
     if (p) return `prefix '${prefix}' ${p}`;
   }
   if (name.length === 0) return 'name part must not be empty';
-  if (name.length > QUALIFIED_NAME_MAX) return `name part must be no more than ${QUALIFIED_NAME_MAX} characters (has ${name.length})`;
+  if (name.length > QUALIFIED_NAME_MAX)
+    return `name part must be no more than ${QUALIFIED_NAME_MAX} characters (has ${name.length})`;
   if (!QUALIFIED_NAME.test(name)) {
     return "name part must consist of alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric";
   }
@@ -57,7 +60,8 @@ export function qualifiedKeyProblem(key: string): string | null {
 
 /** Label values: empty, or at most 63 characters of the qualified-name alphabet. */
 export function labelValueProblem(value: string): string | null {
-  if (value.length > QUALIFIED_NAME_MAX) return `must be no more than ${QUALIFIED_NAME_MAX} characters (has ${value.length})`;
+  if (value.length > QUALIFIED_NAME_MAX)
+    return `must be no more than ${QUALIFIED_NAME_MAX} characters (has ${value.length})`;
   if (!LABEL_VALUE.test(value)) {
     return "must be empty or consist of alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric";
   }

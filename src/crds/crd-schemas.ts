@@ -67,12 +67,24 @@ function addCrd(
     return;
   }
   const spec = obj.spec;
-  if (!isRecord(spec)) { report('spec is missing or not an object'); return; }
+  if (!isRecord(spec)) {
+    report('spec is missing or not an object');
+    return;
+  }
   const group = spec.group;
   const kind = isRecord(spec.names) ? spec.names.kind : undefined;
-  if (typeof group !== 'string' || !group) { report('spec.group is missing'); return; }
-  if (typeof kind !== 'string' || !kind) { report('spec.names.kind is missing'); return; }
-  if (!Array.isArray(spec.versions) || spec.versions.length === 0) { report('spec.versions is missing or empty'); return; }
+  if (typeof group !== 'string' || !group) {
+    report('spec.group is missing');
+    return;
+  }
+  if (typeof kind !== 'string' || !kind) {
+    report('spec.names.kind is missing');
+    return;
+  }
+  if (!Array.isArray(spec.versions) || spec.versions.length === 0) {
+    report('spec.versions is missing or empty');
+    return;
+  }
   for (const [i, version] of (spec.versions as unknown[]).entries()) {
     const vname = isRecord(version) ? version.name : undefined;
     if (!isRecord(version) || typeof vname !== 'string' || !vname) {
@@ -149,7 +161,11 @@ export async function loadCrdSchemasFromDir(dir: string, opts?: CrdLoadOptions):
       const line = lineCounter.linePos(start).line;
       if (doc.errors.length) {
         const err = doc.errors[0]!;
-        problem({ source: file, line: err.linePos?.[0]?.line ?? line, reason: `invalid YAML: ${err.message.split('\n')[0]}` });
+        problem({
+          source: file,
+          line: err.linePos?.[0]?.line ?? line,
+          reason: `invalid YAML: ${err.message.split('\n')[0]}`,
+        });
         continue;
       }
       let obj: unknown;

@@ -27,7 +27,6 @@ export interface CrdValidator {
   readonly schemaProblems: readonly string[];
 }
 
-
 /**
  * A copy of a CRD schema that ajv judges like the API server: `nullable` made ajv-compatible and,
  * when asked, additionalProperties: false on objects that do not preserve unknown fields.
@@ -115,7 +114,8 @@ function describe(v: unknown): string {
 
 function formatError(e: ErrorObject, data: unknown): string {
   const { path: here, value } = locate(e.instancePath, data);
-  const join = (child: string) => (e.instancePath === '' ? child : `${here}${IDENT.test(child) ? `.${child}` : `[${child}]`}`);
+  const join = (child: string) =>
+    e.instancePath === '' ? child : `${here}${IDENT.test(child) ? `.${child}` : `[${child}]`}`;
   const got = () => describe(value);
   switch (e.keyword) {
     case 'required':
@@ -139,7 +139,13 @@ function formatError(e: ErrorObject, data: unknown): string {
  */
 export function createCrdValidator(schemas: CrdSchemas, options: CrdValidatorOptions = {}): CrdValidator {
   const strictFields = (options.unknownFields ?? 'error') === 'error';
-  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, validateSchema: false, addUsedSchema: false });
+  const ajv = new Ajv({
+    strict: false,
+    allErrors: true,
+    validateFormats: false,
+    validateSchema: false,
+    addUsedSchema: false,
+  });
   const compiled = new Map<string, { fn: ValidateFunction; raw: OpenApiSchema } | null>();
   const schemaProblems: string[] = [];
 

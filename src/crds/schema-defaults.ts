@@ -21,7 +21,6 @@ export interface DefaultsNode {
   readonly items?: DefaultsNode;
 }
 
-
 /** Structural equality of JSON values (key order irrelevant, 1 === 1.0 as in JS). */
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
@@ -96,7 +95,8 @@ export class SchemaDefaults {
   /** The node at an RFC 6901 pointer ('' is the root), or null. */
   at(pointer: string): DefaultsNode | null {
     if (pointer === '') return this.root;
-    if (!pointer.startsWith('/')) throw new Error(`invalid JSON pointer ${JSON.stringify(pointer)}: must start with "/"`);
+    if (!pointer.startsWith('/'))
+      throw new Error(`invalid JSON pointer ${JSON.stringify(pointer)}: must start with "/"`);
     let node: DefaultsNode | null = this.root;
     for (const seg of pointer.slice(1).split('/')) {
       node = SchemaDefaults.child(node, unescapePointer(seg));
@@ -123,7 +123,11 @@ const cache = new WeakMap<CrdSchemas, Map<string, SchemaDefaults | null>>();
  * The defaults for `apiVersion` ("group/version") + `kind`; null when there is no schema for it or the
  * schema declares no default. Cached per CrdSchemas instance.
  */
-export function schemaDefaultsFor(schemas: CrdSchemas | null | undefined, apiVersion: string, kind: string): SchemaDefaults | null {
+export function schemaDefaultsFor(
+  schemas: CrdSchemas | null | undefined,
+  apiVersion: string,
+  kind: string,
+): SchemaDefaults | null {
   if (!schemas) return null;
   const key = crdSchemaKey(apiVersion, kind);
   let perSchemas = cache.get(schemas);

@@ -30,7 +30,11 @@ select n.nspname as schema, c.relname as "table", k.conname as name, pg_get_cons
  order by n.nspname, c.relname, k.conname`;
 
 /** The CHECK constraints of the tables in scope. */
-export async function loadCheckConstraints(exec: SqlExec, schema: string | null, table: string | null): Promise<CheckConstraint[]> {
+export async function loadCheckConstraints(
+  exec: SqlExec,
+  schema: string | null,
+  table: string | null,
+): Promise<CheckConstraint[]> {
   return exec<CheckConstraint>(CHECKS_SQL, [schema, schema, table, table]);
 }
 
@@ -52,7 +56,9 @@ export async function columnsRequiredByChecks(
   for (const check of checks) {
     if (!/null|coalesce|distinct/i.test(check.def)) continue;
     const columns =
-      check.columns.length === 1 ? await rejectsNull(exec, check, typeOf) : notNullTerms(check.def).filter((c) => check.columns.includes(c));
+      check.columns.length === 1
+        ? await rejectsNull(exec, check, typeOf)
+        : notNullTerms(check.def).filter((c) => check.columns.includes(c));
     for (const column of columns) {
       const key = columnKey(check.schema, check.table, column);
       if (!required.has(key)) required.set(key, check.name);
@@ -62,7 +68,11 @@ export async function columnsRequiredByChecks(
 }
 
 /** [the column] when the single-column check evaluates to false for NULL. */
-async function rejectsNull(exec: SqlExec, check: CheckConstraint, typeOf: (key: string) => string | undefined): Promise<string[]> {
+async function rejectsNull(
+  exec: SqlExec,
+  check: CheckConstraint,
+  typeOf: (key: string) => string | undefined,
+): Promise<string[]> {
   const [column] = check.columns;
   if (column === undefined) return [];
   const type = typeOf(columnKey(check.schema, check.table, column));

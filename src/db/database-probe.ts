@@ -30,7 +30,9 @@ export class DatabaseMissingError extends Error {
     readonly database: string,
     readonly server: string,
   ) {
-    super(`database "${database}" does not exist on ${server} — create it, or open the ledger with createDatabase (hh-sync migrate --create-database)`);
+    super(
+      `database "${database}" does not exist on ${server} — create it, or open the ledger with createDatabase (hh-sync migrate --create-database)`,
+    );
   }
 }
 
@@ -47,7 +49,10 @@ function connectFailureText(err: unknown): { text: string; code: string } {
  * Connects once and disconnects. Resolves `'exists'` or `'missing'` (the server says the database does not
  * exist); throws DatabaseUnavailableError for anything else, its message naming the server and the reason.
  */
-export async function probeDatabase(url: string, timeoutMs: number = DEFAULT_CONNECT_TIMEOUT_MS): Promise<'exists' | 'missing'> {
+export async function probeDatabase(
+  url: string,
+  timeoutMs: number = DEFAULT_CONNECT_TIMEOUT_MS,
+): Promise<'exists' | 'missing'> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
   // A socket error after connect must not crash the process: the probe is over by then.
   client.on('error', () => undefined);
@@ -58,7 +63,11 @@ export async function probeDatabase(url: string, timeoutMs: number = DEFAULT_CON
     if ((err as { code?: string }).code === '3D000') return 'missing';
     const { text, code } = connectFailureText(err);
     const why = /timeout/i.test(text) ? `no answer within ${Math.round(timeoutMs / 100) / 10} s (${text})` : text;
-    throw new DatabaseUnavailableError(maskDatabaseUrl(`cannot connect to ${databaseServer(url)}: ${why}`, url), /timeout/i.test(text) ? 'ETIMEDOUT' : code, { cause: err });
+    throw new DatabaseUnavailableError(
+      maskDatabaseUrl(`cannot connect to ${databaseServer(url)}: ${why}`, url),
+      /timeout/i.test(text) ? 'ETIMEDOUT' : code,
+      { cause: err },
+    );
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -30,9 +30,7 @@ export interface RepairColumn {
   first_label: string | null;
 }
 
-export type TypeDefault =
-  | { kind: 'default'; expr: string; why: string }
-  | { kind: 'manual'; reason: string };
+export type TypeDefault = { kind: 'default'; expr: string; why: string } | { kind: 'manual'; reason: string };
 
 export function sqlIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -102,8 +100,10 @@ async function jsonDefault(exec: SqlExec, col: RepairColumn): Promise<TypeDefaul
   const shapes = rows.map((r) => r.shape).sort();
   const cast = `::${col.base_name}`;
   if (shapes.length === 0) return { kind: 'default', expr: `'{}'${cast}`, why: 'no rows yet: an empty object' };
-  if (shapes.length === 1 && shapes[0] === 'object') return { kind: 'default', expr: `'{}'${cast}`, why: 'existing rows hold objects' };
-  if (shapes.length === 1 && shapes[0] === 'array') return { kind: 'default', expr: `'[]'${cast}`, why: 'existing rows hold arrays' };
+  if (shapes.length === 1 && shapes[0] === 'object')
+    return { kind: 'default', expr: `'{}'${cast}`, why: 'existing rows hold objects' };
+  if (shapes.length === 1 && shapes[0] === 'array')
+    return { kind: 'default', expr: `'[]'${cast}`, why: 'existing rows hold arrays' };
   return { kind: 'manual', reason: `existing values are ${shapes.join(' and ')}: no one empty value fits` };
 }
 
@@ -148,7 +148,10 @@ export async function chooseDefault(
     const failing = await firstFailingCheck(exec, col, proposal.expr, checks);
     if (failing) return { kind: 'manual', reason: `${proposal.expr} would violate CHECK constraint ${failing}` };
   } catch (err) {
-    return { kind: 'manual', reason: `${proposal.expr} is not a valid ${col.type}: ${(err as Error).message.split('\n')[0]}` };
+    return {
+      kind: 'manual',
+      reason: `${proposal.expr} is not a valid ${col.type}: ${(err as Error).message.split('\n')[0]}`,
+    };
   }
   return proposal;
 }

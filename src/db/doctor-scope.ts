@@ -23,7 +23,15 @@ select n.nspname as schema, c.relkind as kind, c.relispartition as is_partition
    and n.nspname not in ('pg_catalog', 'information_schema')
  order by n.nspname`;
 
-const RELATION_KINDS: Record<string, string> = { v: 'a view', m: 'a materialized view', f: 'a foreign table', S: 'a sequence', i: 'an index', I: 'an index', c: 'a composite type' };
+const RELATION_KINDS: Record<string, string> = {
+  v: 'a view',
+  m: 'a materialized view',
+  f: 'a foreign table',
+  S: 'a sequence',
+  i: 'an index',
+  I: 'an index',
+  c: 'a composite type',
+};
 
 /**
  * The database's name, once the schema and table asked for are known to exist:
@@ -39,18 +47,26 @@ export async function checkScope(exec: SqlExec, options: DoctorScope): Promise<s
   }
   if (options.table === undefined) return database;
   const where = schema !== null ? `schema "${schema}" of database ${database}` : `any schema of database ${database}`;
-  const relations = await exec<{ schema: string; kind: string; is_partition: boolean }>(SCOPE_SQL, [options.table, schema, schema]);
+  const relations = await exec<{ schema: string; kind: string; is_partition: boolean }>(SCOPE_SQL, [
+    options.table,
+    schema,
+    schema,
+  ]);
   const tables = relations.filter((r) => r.kind === 'r' || r.kind === 'p');
   if (tables.length === 0) {
     const other = relations[0];
-    const what = other ? `is ${RELATION_KINDS[other.kind] ?? 'not a table'} in schema "${other.schema}", not a table` : `does not exist in ${where}`;
+    const what = other
+      ? `is ${RELATION_KINDS[other.kind] ?? 'not a table'} in schema "${other.schema}", not a table`
+      : `does not exist in ${where}`;
     throw new DoctorScopeError(`table "${options.table}" ${what}`);
   }
   if (tables.every((t) => t.is_partition)) {
     throw new DoctorScopeError(`table "${options.table}" is a partition: examine its parent table`);
   }
   if (options.fix && tables.length > 1) {
-    throw new DoctorScopeError(`table "${options.table}" exists in schemas ${tables.map((t) => t.schema).join(', ')}: name one with --schema`);
+    throw new DoctorScopeError(
+      `table "${options.table}" exists in schemas ${tables.map((t) => t.schema).join(', ')}: name one with --schema`,
+    );
   }
   return database;
 }

@@ -9,7 +9,18 @@
  * serves it to the other hh-sync processes wanting it (port in the lock file).
  */
 import { execFile } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { createConnection } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -82,7 +93,8 @@ function readLock(lockPath: string): LockRecord | 'unreadable' | 'missing' {
   if (/^\d+$/.test(text)) return { pid: Number(text) }; // written by an older version: pid only
   try {
     const r = JSON.parse(text) as LockRecord;
-    if (Number.isInteger(r.pid) && r.pid > 0 && (r.port === undefined || (Number.isInteger(r.port) && r.port > 0))) return r;
+    if (Number.isInteger(r.pid) && r.pid > 0 && (r.port === undefined || (Number.isInteger(r.port) && r.port > 0)))
+      return r;
   } catch {
     /* being written, or damaged */
   }
@@ -96,7 +108,8 @@ function writeLock(lockPath: string, record: LockRecord): void {
   renameSync(tmp, lockPath);
 }
 
-type LockResult = { owner: true; release: () => void; publish: (port: number) => void } | { owner: false; holder: LockRecord };
+type LockResult =
+  { owner: true; release: () => void; publish: (port: number) => void } | { owner: false; holder: LockRecord };
 
 /**
  * Two processes opening the same PGlite directory would corrupt it, so the data directory is locked with a pid
@@ -171,10 +184,20 @@ async function createDataDirectory(pgDir: string): Promise<void> {
   const pglite = createRequire(import.meta.url).resolve('@electric-sql/pglite');
   try {
     await new Promise<void>((done, fail) => {
-      const child = execFile(process.execPath, ['-e', INIT_SCRIPT, pglite, building], { timeout: 120_000, maxBuffer: 1 << 20 }, (err, _stdout, stderr) => {
-        if (err) fail(new Error(`could not create the embedded database in ${pgDir}: ${stderr.trim().split('\n').slice(-3).join(' ') || err.message}`));
-        else done();
-      });
+      const child = execFile(
+        process.execPath,
+        ['-e', INIT_SCRIPT, pglite, building],
+        { timeout: 120_000, maxBuffer: 1 << 20 },
+        (err, _stdout, stderr) => {
+          if (err)
+            fail(
+              new Error(
+                `could not create the embedded database in ${pgDir}: ${stderr.trim().split('\n').slice(-3).join(' ') || err.message}`,
+              ),
+            );
+          else done();
+        },
+      );
       if (child.pid !== undefined) writeFileSync(childFile, String(child.pid), { mode: 0o600 });
     });
     rmSync(pgDir, { recursive: true, force: true }); // an empty or half-made directory from an older version
@@ -225,7 +248,7 @@ function killOrphanedInit(building: string): void {
     return; // exited meanwhile
   }
   // Give the kernel a moment, so the directory is not written to while it is removed.
-  for (const until = Date.now() + 2000; Date.now() < until && isAlive(pid) && !isZombie(pid); ) sleepSync(20);
+  for (const until = Date.now() + 2000; Date.now() < until && isAlive(pid) && !isZombie(pid);) sleepSync(20);
 }
 
 function isZombie(pid: number): boolean {
@@ -245,7 +268,12 @@ function isZombie(pid: number): boolean {
  * is waited for, up to `waitMs`; a holder whose port accepts but that says nothing at all (a stopped or hung
  * process) fails within `silentMs`, the connection timeout.
  */
-async function joinHolder(dir: string, first: LockRecord, waitMs: number, silentMs: number): Promise<EmbeddedPostgres | null> {
+async function joinHolder(
+  dir: string,
+  first: LockRecord,
+  waitMs: number,
+  silentMs: number,
+): Promise<EmbeddedPostgres | null> {
   const started = Date.now();
   const deadline = started + waitMs;
   let holder = first;
@@ -279,7 +307,9 @@ async function joinHolder(dir: string, first: LockRecord, waitMs: number, silent
         holder.port === undefined
           ? 'which does not serve it (still starting, or an older hh-sync)'
           : `which serves it on 127.0.0.1:${holder.port} but did not answer (${lastError})`;
-      throw new Error(`embedded database ${dir} is in use by process ${holder.pid}, ${why}; waited ${Math.round(waitMs / 1000)} s`);
+      throw new Error(
+        `embedded database ${dir} is in use by process ${holder.pid}, ${why}; waited ${Math.round(waitMs / 1000)} s`,
+      );
     }
     await new Promise((r) => setTimeout(r, 200));
     const now = readLock(join(dir, 'hh-sync.lock'));
@@ -332,7 +362,7 @@ async function probe(url: string, timeoutMs: number): Promise<void> {
 export const DEFAULT_CLIENT_DRAIN_MS = 30_000;
 
 async function drainClients(server: PGLiteSocketServer, waitMs: number): Promise<void> {
-  for (const until = Date.now() + waitMs; server.getStats().activeConnections > 0 && Date.now() < until; ) {
+  for (const until = Date.now() + waitMs; server.getStats().activeConnections > 0 && Date.now() < until;) {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -344,7 +374,10 @@ const SHARED = new Map<string, number>();
  * The pid of the other process serving the embedded database at `host:port`, when this process joined it
  * (startEmbeddedPostgres found its data directory held); undefined otherwise.
  */
-export function embeddedServedByOtherProcess(host: string | undefined, port: number | string | undefined): number | undefined {
+export function embeddedServedByOtherProcess(
+  host: string | undefined,
+  port: number | string | undefined,
+): number | undefined {
   return SHARED.get(`${host ?? ''}:${port ?? ''}`);
 }
 
@@ -360,9 +393,13 @@ export function embeddedServedByOtherProcess(host: string | undefined, port: num
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
   const inMemory = options.dataDir === 'memory';
   const sharedBuffers = options.sharedBuffers ?? DEFAULT_EMBEDDED_SHARED_BUFFERS;
-  if (!/^\d+(kB|MB|GB)$/.test(sharedBuffers)) throw new Error(`sharedBuffers must look like 16MB (a number and kB, MB or GB), got ${JSON.stringify(sharedBuffers)}`);
+  if (!/^\d+(kB|MB|GB)$/.test(sharedBuffers))
+    throw new Error(
+      `sharedBuffers must look like 16MB (a number and kB, MB or GB), got ${JSON.stringify(sharedBuffers)}`,
+    );
   const dataDir = inMemory ? null : resolve(options.dataDir ?? DEFAULT_DATA_DIR);
-  if (options.loadDataDir && !inMemory) throw new Error('loadDataDir is for an in-memory database (dataDir: "memory") only');
+  if (options.loadDataDir && !inMemory)
+    throw new Error('loadDataDir is for an in-memory database (dataDir: "memory") only');
   let release = () => {};
   let publish: (port: number) => void = () => {};
   if (dataDir) {

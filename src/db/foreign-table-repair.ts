@@ -39,7 +39,8 @@ export function foreignTableNotes(columns: CatalogColumn[]): string[] {
     if (col.is_generated) return [`${where}: generated column, never touched`];
     if (col.is_identity) return [`${where}: identity column, numbered by the database; left alone`];
     if (col.default_expr?.startsWith('nextval(')) return [`${where}: serial (sequence default); left alone`];
-    if (col.is_pk && col.default_expr === null) return [`${where}: primary key without a default: every INSERT must name it; left alone`];
+    if (col.is_pk && col.default_expr === null)
+      return [`${where}: primary key without a default: every INSERT must name it; left alone`];
     return [];
   });
 }

@@ -5,10 +5,20 @@
  * (migrations directory, snapshot name) are imported from their modules.
  */
 export { openDatabase, type OpenDatabaseOptions, type OpenedDatabase, type DatabaseLogger } from './open-database.js';
-export { startEmbeddedPostgres, DEFAULT_DATA_DIR, type EmbeddedPostgres, type EmbeddedPostgresOptions } from './embedded-postgres.js';
+export {
+  startEmbeddedPostgres,
+  DEFAULT_DATA_DIR,
+  type EmbeddedPostgres,
+  type EmbeddedPostgresOptions,
+} from './embedded-postgres.js';
 export { createOrmConfig, MIGRATIONS, MIGRATIONS_TABLE } from './orm-config.js';
 export { redactDatabaseUrl, resolveDatabaseUrl } from './database-url.js';
-export { checkLedgerSchema, assertLedgerSchemaHealthy, LedgerSchemaUnhealthyError, type SchemaPreflight } from './schema-preflight.js';
+export {
+  checkLedgerSchema,
+  assertLedgerSchemaHealthy,
+  LedgerSchemaUnhealthyError,
+  type SchemaPreflight,
+} from './schema-preflight.js';
 export {
   runSchemaDoctor,
   formatDoctorReport,
@@ -19,4 +29,9 @@ export {
   type DoctorRepair,
   type SchemaDoctorOptions,
 } from './schema-doctor.js';
-export { DatabaseMissingError, DatabaseUnavailableError, DEFAULT_CONNECT_TIMEOUT_MS, probeDatabase } from './database-probe.js';
+export {
+  DatabaseMissingError,
+  DatabaseUnavailableError,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  probeDatabase,
+} from './database-probe.js';

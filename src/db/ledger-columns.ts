@@ -35,7 +35,12 @@ export function ledgerColumns(metadata: MetadataStorage): LedgerColumn[] {
       // Typed as always present, but collection properties (1:m, m:n) have no field names at runtime.
       const fieldNames = prop.fieldNames as string[] | undefined;
       if (!fieldNames?.length || prop.persist === false) continue;
-      if (prop.kind !== ReferenceKind.SCALAR && prop.kind !== ReferenceKind.MANY_TO_ONE && prop.kind !== ReferenceKind.ONE_TO_ONE) continue;
+      if (
+        prop.kind !== ReferenceKind.SCALAR &&
+        prop.kind !== ReferenceKind.MANY_TO_ONE &&
+        prop.kind !== ReferenceKind.ONE_TO_ONE
+      )
+        continue;
       if (prop.kind === ReferenceKind.ONE_TO_ONE && !prop.owner) continue;
       const column = fieldNames[0]!;
       out.push({
@@ -49,7 +54,10 @@ export function ledgerColumns(metadata: MetadataStorage): LedgerColumn[] {
         primary: Boolean(prop.primary),
         identity: (IDENTITY_COLUMNS[meta.tableName] ?? []).includes(column),
         enumItems: prop.enum && Array.isArray(prop.items) ? prop.items.map(String) : null,
-        references: prop.kind === ReferenceKind.MANY_TO_ONE || prop.kind === ReferenceKind.ONE_TO_ONE ? (prop.targetMeta?.tableName ?? null) : null,
+        references:
+          prop.kind === ReferenceKind.MANY_TO_ONE || prop.kind === ReferenceKind.ONE_TO_ONE
+            ? (prop.targetMeta?.tableName ?? null)
+            : null,
       });
     }
   }
@@ -63,9 +71,7 @@ export function ledgerTables(metadata: MetadataStorage): string[] {
 
 /** Discovers entity metadata without connecting to any database. */
 export async function loadLedgerMetadata(): Promise<MetadataStorage> {
-  const orm = await MikroORM.init(
-    createBaseOrmConfig('postgres://metadata-only@127.0.0.1/ledger', { connect: false }),
-  );
+  const orm = await MikroORM.init(createBaseOrmConfig('postgres://metadata-only@127.0.0.1/ledger', { connect: false }));
   try {
     return orm.getMetadata();
   } finally {

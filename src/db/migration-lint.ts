@@ -38,12 +38,17 @@ export async function migrationSql(
 ): Promise<MigrationSql[]> {
   const out: MigrationSql[] = [];
   for (const m of migrations) {
-    const instance = new (m.class as new (d: AbstractSqlDriver, c: Configuration) => {
-      up(): Promise<void> | void;
-      down(): Promise<void> | void;
-      reset(): void;
-      getQueries(): unknown[];
-    })(driver, config);
+    const instance = new (
+      m.class as new (
+        d: AbstractSqlDriver,
+        c: Configuration,
+      ) => {
+        up(): Promise<void> | void;
+        down(): Promise<void> | void;
+        reset(): void;
+        getQueries(): unknown[];
+      }
+    )(driver, config);
     await instance.up();
     const up = instance.getQueries().map(String);
     instance.reset();
@@ -120,7 +125,10 @@ export function lintMigrationStatements(
       });
     }
 
-    const create = new RegExp(String.raw`^create\s+(?:unlogged\s+)?table\s+(?:if\s+not\s+exists\s+)?${TABLE_NAME}\s*\(([\s\S]*)\)\s*;?$`, 'i').exec(sql);
+    const create = new RegExp(
+      String.raw`^create\s+(?:unlogged\s+)?table\s+(?:if\s+not\s+exists\s+)?${TABLE_NAME}\s*\(([\s\S]*)\)\s*;?$`,
+      'i',
+    ).exec(sql);
     if (create) {
       const table = ident(create[3], create[4]);
       for (const def of splitTopLevel(create[5]!)) {
@@ -132,7 +140,10 @@ export function lintMigrationStatements(
       continue;
     }
 
-    const alter = new RegExp(String.raw`^alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?${TABLE_NAME}\s+([\s\S]*?);?$`, 'i').exec(sql);
+    const alter = new RegExp(
+      String.raw`^alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?${TABLE_NAME}\s+([\s\S]*?);?$`,
+      'i',
+    ).exec(sql);
     if (!alter) continue;
     const table = ident(alter[3], alter[4]);
     for (const action of splitTopLevel(alter[5]!)) {

@@ -12,7 +12,10 @@ import { Migration20261201033950_resource_identity_checks } from '../migrations/
 
 export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261126043410_ledger', class: Migration20261126043410_ledger },
-  { name: 'Migration20261126060155_transition_fabric_plain_column', class: Migration20261126060155_transition_fabric_plain_column },
+  {
+    name: 'Migration20261126060155_transition_fabric_plain_column',
+    class: Migration20261126060155_transition_fabric_plain_column,
+  },
   { name: 'Migration20261201002405_counters_non_negative', class: Migration20261201002405_counters_non_negative },
   { name: 'Migration20261201002747_crd_schemas', class: Migration20261201002747_crd_schemas },
   { name: 'Migration20261201033950_resource_identity_checks', class: Migration20261201033950_resource_identity_checks },

@@ -75,7 +75,11 @@ function logWith(logger: DatabaseLogger | undefined): (message: string) => void 
  * stdout, in the middle of its JSON) sent to our logger; the error itself reaches the caller anyway.
  * A knex client of the caller's own (driverOptions.context) is passed through untouched.
  */
-function boundedDriverOptions(driverOptions: unknown, bounds: ConnectionBounds, log: (message: string) => void): Options['driverOptions'] {
+function boundedDriverOptions(
+  driverOptions: unknown,
+  bounds: ConnectionBounds,
+  log: (message: string) => void,
+): Options['driverOptions'] {
   const given = (driverOptions ?? {}) as { context?: unknown; connection?: object; pool?: object };
   if (given.context) return driverOptions as Options['driverOptions'];
   return {
@@ -148,15 +152,24 @@ function explainConnectTimeouts(orm: MikroORM, url: string, timeoutMs: number): 
   const acquire = client.acquireRawConnection.bind(client);
   client.acquireRawConnection = () =>
     acquire().catch((err: unknown) => {
-      if (err instanceof Error && /^(timeout expired|Connection terminated due to connection timeout)/.test(err.message)) {
-        err.message = maskDatabaseUrl(`cannot connect to ${databaseServer(url)}: no answer within ${timeoutMs / 1000} s (${err.message})`, url);
+      if (
+        err instanceof Error &&
+        /^(timeout expired|Connection terminated due to connection timeout)/.test(err.message)
+      ) {
+        err.message = maskDatabaseUrl(
+          `cannot connect to ${databaseServer(url)}: no answer within ${timeoutMs / 1000} s (${err.message})`,
+          url,
+        );
       }
       throw err;
     });
 }
 
-function knexLog(log: (message: string) => void): Record<'warn' | 'error' | 'deprecate' | 'debug', (message: unknown) => void> {
-  const line = (level: string) => (message: unknown) => log(`database ${level}: ${typeof message === 'string' ? message : JSON.stringify(message)}`);
+function knexLog(
+  log: (message: string) => void,
+): Record<'warn' | 'error' | 'deprecate' | 'debug', (message: unknown) => void> {
+  const line = (level: string) => (message: unknown) =>
+    log(`database ${level}: ${typeof message === 'string' ? message : JSON.stringify(message)}`);
   return { warn: line('warning'), error: line('error'), deprecate: line('deprecation'), debug: () => undefined };
 }
 
@@ -199,7 +212,8 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
         migrations: { silent: true, ...migrations },
       }),
     );
-    if (!(driverOptions as { context?: unknown } | undefined)?.context) explainConnectTimeouts(orm, url, connectTimeoutMs);
+    if (!(driverOptions as { context?: unknown } | undefined)?.context)
+      explainConnectTimeouts(orm, url, connectTimeoutMs);
     const appliedMigrations: string[] = [];
     if (options.migrate ?? true) {
       const applied = await orm.migrator.up();

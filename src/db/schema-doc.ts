@@ -88,11 +88,13 @@ export function renderSchemaDoc(metadata: MetadataStorage): string {
       const why = SCHEMA_RATIONALE[table]?.[c.column] ?? '**(missing rationale)**';
       const model = c.primary ? '(serial)' : modelDefault(instance[c.property]);
       const dbDefault = c.primary ? '`nextval(…)`' : code(c.defaultSql);
-      out.push(`| \`${c.column}\` | ${c.property} | ${typeOf(c)} | ${nullability(c)} | ${dbDefault} | ${model} | ${why} |`);
+      out.push(
+        `| \`${c.column}\` | ${c.property} | ${typeOf(c)} | ${nullability(c)} | ${dbDefault} | ${model} | ${why} |`,
+      );
     }
     const constraints: string[] = [];
     for (const u of meta.uniques) {
-      const props = ([] as string[]).concat((u.properties) ?? []);
+      const props = ([] as string[]).concat(u.properties ?? []);
       const cols = props.flatMap((p) => meta.properties[p as never]?.fieldNames ?? [p]);
       constraints.push(`- unique \`${u.name}\` (${cols.join(', ')})`);
     }
@@ -100,7 +102,7 @@ export function renderSchemaDoc(metadata: MetadataStorage): string {
       if (typeof p.unique === 'string') constraints.push(`- unique \`${p.unique}\` (${p.fieldNames.join(', ')})`);
     }
     for (const i of meta.indexes) {
-      const props = ([] as string[]).concat((i.properties) ?? []);
+      const props = ([] as string[]).concat(i.properties ?? []);
       const cols = props.flatMap((p) => meta.properties[p as never]?.fieldNames ?? [p]);
       constraints.push(`- index \`${i.name}\` (${cols.join(', ')})`);
     }

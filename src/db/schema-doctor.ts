@@ -101,7 +101,6 @@ export interface SchemaDoctorOptions {
 
 export const DEFAULT_FIX_LOCK_TIMEOUT_MS = 5000;
 
-
 function qualified(schema: string, table: string): string {
   return `${sqlIdent(schema)}.${sqlIdent(table)}`;
 }
@@ -139,7 +138,9 @@ export async function runSchemaDoctor(orm: MikroORM, options: SchemaDoctorOption
 function lockTimeoutError(err: unknown, sql: string, ms: number): unknown {
   if ((err as { code?: string }).code !== '55P03') return err;
   const table = /^ALTER TABLE (\S+)/.exec(sql)?.[1] ?? 'a table';
-  return new Error(`could not lock ${table} within ${ms} ms (another session is using it); nothing was changed — retry when it is idle`);
+  return new Error(
+    `could not lock ${table} within ${ms} ms (another session is using it); nothing was changed — retry when it is idle`,
+  );
 }
 
 function findingKey(f: DoctorFinding): string {
@@ -196,7 +197,9 @@ async function examine(orm: MikroORM, options: SchemaDoctorOptions): Promise<Doc
   }
 
   const fixSql = findings.flatMap((f) => (f.fixSql ? [f.fixSql] : []));
-  const repairs = findings.flatMap((f) => (f.fixSql ? [{ sql: f.fixSql, downSql: f.downSql ?? '', finding: f.message }] : []));
+  const repairs = findings.flatMap((f) =>
+    f.fixSql ? [{ sql: f.fixSql, downSql: f.downSql ?? '', finding: f.message }] : [],
+  );
   return {
     databaseName,
     notes,
@@ -278,7 +281,10 @@ async function notNullFindings(exec: Exec, scope: Examined, options: SchemaDocto
       finding.message += ' (no such property in the entities)';
     } else if (table !== null) {
       // The user named this table: propose a default from the column's type.
-      const own = checks.filter((c) => c.schema === col.schema && c.table === col.table && c.columns.length === 1 && c.columns[0] === col.column);
+      const own = checks.filter(
+        (c) =>
+          c.schema === col.schema && c.table === col.table && c.columns.length === 1 && c.columns[0] === col.column,
+      );
       const { note, ...fix } = await foreignColumnRepair(exec, col, own);
       Object.assign(finding, fix);
       finding.message += note;
@@ -439,10 +445,15 @@ async function schemaDiff(orm: MikroORM, schema: string, table: string | null): 
 }
 
 /** Human-readable report; `migration` (formatRepairMigration) replaces the bare SQL of a dry run. */
-export function formatDoctorReport(report: DoctorReport, options: { fix?: boolean; dryRun?: boolean; migration?: string } = {}): string {
+export function formatDoctorReport(
+  report: DoctorReport,
+  options: { fix?: boolean; dryRun?: boolean; migration?: string } = {},
+): string {
   const lines: string[] = [];
   const scope = report.table ? `table ${report.table}` : `schema(s) ${report.schemas.join(', ') || '(none)'}`;
-  lines.push(`Examined ${scope}${report.ledgerDetected ? `; ledger tables in ${report.ledgerSchema}` : '; no ledger tables found'}.`);
+  lines.push(
+    `Examined ${scope}${report.ledgerDetected ? `; ledger tables in ${report.ledgerSchema}` : '; no ledger tables found'}.`,
+  );
   for (const note of report.notes) lines.push(`· ${note}`);
   for (const f of report.fixedFindings) lines.push(`fixed: ${f.message}`);
   if (report.appliedSql.length > 0) {

@@ -40,7 +40,8 @@ export class LedgerSchemaUnhealthyError extends Error {
 function describeProblems(p: SchemaPreflight): string {
   const problems: string[] = [];
   const column = (c: string) => (p.notNullThrough?.[c] ? `${c} (through ${p.notNullThrough[c]})` : c);
-  if (p.notNullWithoutDefault.length) problems.push(`NOT NULL without a default: ${p.notNullWithoutDefault.map(column).join(', ')}`);
+  if (p.notNullWithoutDefault.length)
+    problems.push(`NOT NULL without a default: ${p.notNullWithoutDefault.map(column).join(', ')}`);
   if (p.migrationsTableMissing) problems.push('the migrations table is missing');
   else if (p.pendingMigrations.length) problems.push(`migrations not applied: ${p.pendingMigrations.join(', ')}`);
   return `ledger schema unhealthy (${problems.join('; ')}); nothing written — run \`hh-sync doctor --fix\``;
@@ -118,7 +119,9 @@ const entityParamsCache = new WeakMap<MetadataStorage, [string, string]>();
 function entityParams(metadata: MetadataStorage): [string, string] {
   let params = entityParamsCache.get(metadata);
   if (!params) {
-    const identity = ledgerColumns(metadata).filter((c) => c.identity).map((c) => `${c.table}.${c.column}`);
+    const identity = ledgerColumns(metadata)
+      .filter((c) => c.identity)
+      .map((c) => `${c.table}.${c.column}`);
     entityParamsCache.set(metadata, (params = [pgArray(ledgerTables(metadata)), pgArray(identity)]));
   }
   return params;
@@ -158,7 +161,11 @@ export async function checkLedgerSchema(em: EntityManager): Promise<SchemaPrefli
 }
 
 /** The nullable columns without a default that a CHECK constraint makes required, decided as the doctor does. */
-async function requiredByChecks(exec: SqlExec, schema: string, rows: PreflightRow['checks']): Promise<PreflightRow['notNull']> {
+async function requiredByChecks(
+  exec: SqlExec,
+  schema: string,
+  rows: PreflightRow['checks'],
+): Promise<PreflightRow['notNull']> {
   if (rows.length === 0) return [];
   const types = new Map<string, string>();
   const candidates = new Set<string>();

@@ -283,7 +283,9 @@ function specOf(side: SideState, input: DriftInput, which: string): Obj {
   const spec: unknown = side.spec;
   if (spec === undefined || spec === null) return {};
   if (!isRecord(spec)) {
-    throw new TypeError(`${input.kind} ${input.name}: the ${which} spec must be an object, got ${Array.isArray(spec) ? 'an array' : typeof spec}`);
+    throw new TypeError(
+      `${input.kind} ${input.name}: the ${which} spec must be an object, got ${Array.isArray(spec) ? 'an array' : typeof spec}`,
+    );
   }
   return spec;
 }
@@ -355,7 +357,14 @@ function oneSidedResult(input: DriftInput, which: 'desired' | 'actual'): DriftRe
       leafCount(specOf(side, input, which)) +
       Object.keys(metadataMap(side.labels, IGNORED_LABELS)).length +
       Object.keys(metadataMap(side.annotations, IGNORED_ANNOTATIONS)).length;
-    return { status, score: 1, severity: severityFor(input.kind, status, 1, [op]), differences: [op], extras: [], comparedPaths: Math.max(1, compared) };
+    return {
+      status,
+      score: 1,
+      severity: severityFor(input.kind, status, 1, [op]),
+      differences: [op],
+      extras: [],
+      comparedPaths: Math.max(1, compared),
+    };
   }
   const value = wholeSide(side, input, which);
   const op: DriftOp = isDesired ? { op: 'add', path: '', desired: value } : { op: 'remove', path: '', actual: value };
@@ -401,7 +410,15 @@ function walkBothSides(w: Walk, input: DriftInput, desired: SideState, actual: S
   const annotationsIgn = stepCursor(metaIgn, 'annotations');
   if (!isIgnoredAt(annotationsIgn)) {
     w.segs.push('metadata', 'annotations');
-    walkStringMap(w, desired.annotations, actual.annotations, prevMeta?.annotations, annotationsIgn, IGNORED_ANNOTATIONS, truncateAnnotationValue);
+    walkStringMap(
+      w,
+      desired.annotations,
+      actual.annotations,
+      prevMeta?.annotations,
+      annotationsIgn,
+      IGNORED_ANNOTATIONS,
+      truncateAnnotationValue,
+    );
     w.segs.length = 0;
   }
 }

@@ -27,7 +27,8 @@ export function parsePointer(pointer: string): string[] {
     .slice(1)
     .split('/')
     .map((seg) => {
-      if (/~[^01]|~$/.test(seg)) throw new Error(`invalid JSON pointer ${JSON.stringify(pointer)}: "~" must be followed by 0 or 1`);
+      if (/~[^01]|~$/.test(seg))
+        throw new Error(`invalid JSON pointer ${JSON.stringify(pointer)}: "~" must be followed by 0 or 1`);
       return seg.replace(/~1/g, '/').replace(/~0/g, '~');
     });
 }
@@ -49,7 +50,8 @@ export function ignoreRuleProblem(rule: IgnoreRule): string | null {
     return (err as Error).message;
   }
   const where = `ignore pointer ${JSON.stringify(rule.pointer)}`;
-  if (segs.length === 0) return `${where}: the empty pointer would hide the whole object; name a field under /spec or /metadata`;
+  if (segs.length === 0)
+    return `${where}: the empty pointer would hide the whole object; name a field under /spec or /metadata`;
   if (segs[0] === 'spec') return null;
   if (segs[0] === 'metadata') {
     if (segs.length === 1 || segs[1] === 'labels' || segs[1] === 'annotations' || segs[1] === '*') return null;
@@ -103,7 +105,12 @@ function compile(rules: readonly IgnoreRule[]): CompiledRules {
     if (list) list.push(r);
     else namedByName.set(r.name, [r]);
   }
-  compiled = { byKind: new Map(), namedByName, byKindAndName: new Map(), unnamed: rules.filter((r) => r.name === undefined) };
+  compiled = {
+    byKind: new Map(),
+    namedByName,
+    byKindAndName: new Map(),
+    unnamed: rules.filter((r) => r.name === undefined),
+  };
   compiledCache.set(rules, compiled);
   return compiled;
 }

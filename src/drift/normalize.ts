@@ -115,12 +115,13 @@ export function normalizeSide(obj: Normalizable): SideState {
  */
 export function canonicalJson(v: unknown): string {
   if (v === undefined) return 'null';
-    if (v === null || typeof v !== 'object') {
+  if (v === null || typeof v !== 'object') {
     // Typed as string, but undefined for functions and symbols.
     const json = JSON.stringify(v) as string | undefined;
     return json ?? 'null';
   }
-  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return canonicalJson((v as { toJSON(): unknown }).toJSON());
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function')
+    return canonicalJson((v as { toJSON(): unknown }).toJSON());
   if (Array.isArray(v)) return `[${v.map((item) => canonicalJson(item)).join(',')}]`;
   const o = v as Record<string, unknown>;
   const parts: string[] = [];

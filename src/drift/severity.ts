@@ -91,7 +91,12 @@ export function touchesCriticalPath(kind: string, op: DriftOp): boolean {
 const isMetadataPath = (path: string) => path.startsWith('/metadata/');
 
 /** The severity of one drift result (the table above). */
-export function severityFor(kind: string, status: DriftStatus, score: number, differences: readonly DriftOp[]): DriftSeverity {
+export function severityFor(
+  kind: string,
+  status: DriftStatus,
+  score: number,
+  differences: readonly DriftOp[],
+): DriftSeverity {
   switch (status) {
     case 'in_sync':
       return 'none';

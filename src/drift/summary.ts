@@ -9,13 +9,16 @@ export interface DriftSummary {
   total: number;
 }
 
-export function summarizeDrift(rows: Iterable<{ driftStatus: DriftStatus; driftSeverity: DriftSeverity }>): DriftSummary {
+export function summarizeDrift(
+  rows: Iterable<{ driftStatus: DriftStatus; driftSeverity: DriftSeverity }>,
+): DriftSummary {
   const byStatus = Object.fromEntries(DRIFT_STATUSES.map((s) => [s, 0])) as Record<DriftStatus, number>;
   const bySeverity = Object.fromEntries(DRIFT_SEVERITIES.map((s) => [s, 0])) as Record<DriftSeverity, number>;
   let total = 0;
   for (const row of rows) {
     if (!(row.driftStatus in byStatus)) throw new Error(`unknown drift status ${JSON.stringify(row.driftStatus)}`);
-    if (!(row.driftSeverity in bySeverity)) throw new Error(`unknown drift severity ${JSON.stringify(row.driftSeverity)}`);
+    if (!(row.driftSeverity in bySeverity))
+      throw new Error(`unknown drift severity ${JSON.stringify(row.driftSeverity)}`);
     byStatus[row.driftStatus]++;
     bySeverity[row.driftSeverity]++;
     total++;

@@ -1,14 +1,17 @@
+import { BeforeCreate, BeforeUpdate, Check, Entity, Enum, PrimaryKey, Property, type Opt } from '@mikro-orm/core';
 import {
-  BeforeCreate,
-  BeforeUpdate,
-  Check,
-  Entity,
-  Enum,
-  PrimaryKey,
-  Property,
-  type Opt,
-} from '@mikro-orm/core';
-import { IsArray, IsBoolean, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Matches, MaxLength, Min } from 'class-validator';
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  Min,
+} from 'class-validator';
 import {
   CONNECTION_STATUSES,
   FABRIC_STATUSES,

@@ -92,7 +92,10 @@ export class HedgehogResource {
   name!: string;
 
   @Property({ type: 'text', default: 'default' })
-  @Check({ name: 'hedgehog_resource_namespace_check', expression: `namespace ~ '${DNS1123_LABEL.source}' and length(namespace) <= ${DNS1123_LABEL_MAX}` })
+  @Check({
+    name: 'hedgehog_resource_namespace_check',
+    expression: `namespace ~ '${DNS1123_LABEL.source}' and length(namespace) <= ${DNS1123_LABEL_MAX}`,
+  })
   @IsString()
   @MaxLength(DNS1123_LABEL_MAX)
   @Matches(DNS1123_LABEL, { message: 'namespace must be a DNS-1123 label (lowercase alphanumerics and "-")' })
@@ -200,7 +203,10 @@ export class HedgehogResource {
   driftDetails: Opt<JsonObject> = {};
 
   @Property({ type: 'double', columnType: 'double precision', default: 0 })
-  @Check({ name: 'hedgehog_resource_drift_score_check', expression: 'drift_score >= 0::double precision and drift_score <= 1::double precision' })
+  @Check({
+    name: 'hedgehog_resource_drift_score_check',
+    expression: 'drift_score >= 0::double precision and drift_score <= 1::double precision',
+  })
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   @Max(1)
@@ -227,7 +233,10 @@ export class HedgehogResource {
   // --- Relations ---
 
   @Property({ type: 'double', columnType: 'double precision', default: 0 })
-  @Check({ name: 'hedgehog_resource_dependency_score_check', expression: 'dependency_score >= 0::double precision and dependency_score <= 1::double precision' })
+  @Check({
+    name: 'hedgehog_resource_dependency_score_check',
+    expression: 'dependency_score >= 0::double precision and dependency_score <= 1::double precision',
+  })
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   @Max(1)

@@ -50,4 +50,10 @@ export {
 export { IDENTITY_COLUMNS } from './identity.js';
 
 /** Every entity of the ledger, in dependency order. */
-export const ALL_ENTITIES = [HedgehogFabric, HedgehogResource, SyncOperation, StateTransition, FabricCrdSchema] as const;
+export const ALL_ENTITIES = [
+  HedgehogFabric,
+  HedgehogResource,
+  SyncOperation,
+  StateTransition,
+  FabricCrdSchema,
+] as const;

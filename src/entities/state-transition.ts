@@ -1,6 +1,24 @@
-import { BeforeCreate, BeforeUpdate, Entity, Enum, Index, ManyToOne, PrimaryKey, Property, type Opt, type Rel } from '@mikro-orm/core';
+import {
+  BeforeCreate,
+  BeforeUpdate,
+  Entity,
+  Enum,
+  Index,
+  ManyToOne,
+  PrimaryKey,
+  Property,
+  type Opt,
+  type Rel,
+} from '@mikro-orm/core';
 import { IsIn, IsObject, IsOptional, IsString } from 'class-validator';
-import { RESOURCE_STATES, TRANSITION_STATES, TRANSITION_TRIGGERS, type ResourceState, type TransitionState, type TransitionTrigger } from './enums.js';
+import {
+  RESOURCE_STATES,
+  TRANSITION_STATES,
+  TRANSITION_TRIGGERS,
+  type ResourceState,
+  type TransitionState,
+  type TransitionTrigger,
+} from './enums.js';
 import { HedgehogResource } from './hedgehog-resource.js';
 import { assertValid } from './validation.js';
 import type { TransitionContext } from '../sync/transitions.js';

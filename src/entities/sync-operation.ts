@@ -1,4 +1,16 @@
-import { BeforeCreate, BeforeUpdate, Check, Entity, Enum, Index, ManyToOne, PrimaryKey, Property, type Opt, type Rel } from '@mikro-orm/core';
+import {
+  BeforeCreate,
+  BeforeUpdate,
+  Check,
+  Entity,
+  Enum,
+  Index,
+  ManyToOne,
+  PrimaryKey,
+  Property,
+  type Opt,
+  type Rel,
+} from '@mikro-orm/core';
 import { IsArray, IsIn, IsInt, IsObject, IsOptional, IsString, Min } from 'class-validator';
 import type { ObjectError } from '../observations.js';
 import type { RunDetails } from '../sync/run-details.js';

@@ -29,8 +29,20 @@ export interface FabricSettings {
 }
 
 const SETTING_KEYS: readonly (keyof FabricSettings)[] = [
-  'description', 'status', 'kubeconfigPath', 'kubeContext', 'inCluster', 'apiServerUrl', 'namespaces', 'gitRepository',
-  'gitRef', 'gitPath', 'crdDirectory', 'ignoreRules', 'syncEnabled', 'syncIntervalSeconds',
+  'description',
+  'status',
+  'kubeconfigPath',
+  'kubeContext',
+  'inCluster',
+  'apiServerUrl',
+  'namespaces',
+  'gitRepository',
+  'gitRef',
+  'gitPath',
+  'crdDirectory',
+  'ignoreRules',
+  'syncEnabled',
+  'syncIntervalSeconds',
 ];
 
 export class FabricExistsError extends Error {
@@ -56,10 +68,16 @@ export function fabricSettingsProblems(settings: FabricSettings): string[] {
   for (const [i, rule] of (settings.ignoreRules ?? []).entries()) {
     const p = ignoreRuleProblem(rule);
     if (p) problems.push(`ignoreRules[${i}]: ${p}`);
-    if (rule.kind !== undefined && !kindInfo(rule.kind)) problems.push(`ignoreRules[${i}]: unknown kind "${rule.kind}"`);
+    if (rule.kind !== undefined && !kindInfo(rule.kind))
+      problems.push(`ignoreRules[${i}]: unknown kind "${rule.kind}"`);
   }
-  if (settings.syncIntervalSeconds !== undefined && !(Number.isInteger(settings.syncIntervalSeconds) && settings.syncIntervalSeconds > 0)) {
-    problems.push(`syncIntervalSeconds: must be a positive whole number of seconds, got ${settings.syncIntervalSeconds}`);
+  if (
+    settings.syncIntervalSeconds !== undefined &&
+    !(Number.isInteger(settings.syncIntervalSeconds) && settings.syncIntervalSeconds > 0)
+  ) {
+    problems.push(
+      `syncIntervalSeconds: must be a positive whole number of seconds, got ${settings.syncIntervalSeconds}`,
+    );
   }
   problems.push(...urlCredentialProblems(settings));
   return problems;
@@ -84,7 +102,9 @@ function urlCredentialProblems(settings: FabricSettings): string[] {
   if (settings.apiServerUrl) {
     const url = redactUrlCredentials(settings.apiServerUrl);
     if (url !== settings.apiServerUrl) {
-      problems.push(`apiServerUrl: the URL carries credentials (user name or password); give it without them (${url}): they belong in the kubeconfig`);
+      problems.push(
+        `apiServerUrl: the URL carries credentials (user name or password); give it without them (${url}): they belong in the kubeconfig`,
+      );
     }
   }
   return problems;
@@ -138,7 +158,8 @@ export class FabricRegistry {
 
 function applySettings(fabric: HedgehogFabric, settings: FabricSettings): void {
   const problems = fabricSettingsProblems(settings);
-  if (problems.length) throw new InvalidFabricSettingsError(`invalid settings for fabric "${fabric.name}": ${problems.join('; ')}`);
+  if (problems.length)
+    throw new InvalidFabricSettingsError(`invalid settings for fabric "${fabric.name}": ${problems.join('; ')}`);
   for (const key of SETTING_KEYS) {
     if (settings[key] !== undefined) (fabric as unknown as Record<string, unknown>)[key] = settings[key];
   }

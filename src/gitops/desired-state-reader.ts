@@ -9,7 +9,14 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { keyOf, type DesiredObservation, type ObjectError } from '../observations.js';
 import { DEFAULT_GIT_TIMEOUT_MS, GitCommandError, redactUrl } from './git-cli.js';
-import { defaultCacheDir, isRemoteRepository, localGitDir, readGitTree, resolveCommit, syncMirror } from './git-source.js';
+import {
+  defaultCacheDir,
+  isRemoteRepository,
+  localGitDir,
+  readGitTree,
+  resolveCommit,
+  syncMirror,
+} from './git-source.js';
 import { readDirectoryTree } from './directory-source.js';
 import { DEFAULT_MAX_ALIAS_COUNT, parseManifestFile, type ParsedManifestFile } from './manifest-parser.js';
 import type { ManifestSink } from './manifest-sink.js';
@@ -52,13 +59,15 @@ export interface DesiredReadOptions {
 /** The git network time limit: the option, else HH_SYNC_GIT_TIMEOUT (seconds), else the default. */
 export function gitTimeoutMs(opts: Pick<DesiredReadOptions, 'gitTimeoutMs'> = {}): number {
   if (opts.gitTimeoutMs !== undefined) {
-    if (!(opts.gitTimeoutMs > 0)) throw new DesiredSourceError(`gitTimeoutMs must be positive (got ${opts.gitTimeoutMs})`);
+    if (!(opts.gitTimeoutMs > 0))
+      throw new DesiredSourceError(`gitTimeoutMs must be positive (got ${opts.gitTimeoutMs})`);
     return opts.gitTimeoutMs;
   }
   const env = process.env.HH_SYNC_GIT_TIMEOUT;
   if (env === undefined || env === '') return DEFAULT_GIT_TIMEOUT_MS;
   const seconds = Number(env);
-  if (!(seconds > 0) || !Number.isFinite(seconds)) throw new DesiredSourceError(`HH_SYNC_GIT_TIMEOUT must be a positive number of seconds (got '${env}')`);
+  if (!(seconds > 0) || !Number.isFinite(seconds))
+    throw new DesiredSourceError(`HH_SYNC_GIT_TIMEOUT must be a positive number of seconds (got '${env}')`);
   return seconds * 1000;
 }
 
@@ -160,7 +169,18 @@ class Collector implements ManifestSink {
       }
     }
     errors.sort((a, b) => comparePaths(a.file ?? '', b.file ?? '') || (a.line ?? 0) - (b.line ?? 0));
-    return { commit, ref, observations, conflicts, errors, otherKinds, otherKindFiles, filesRead: this.parsed.length, documentsRead, refused };
+    return {
+      commit,
+      ref,
+      observations,
+      conflicts,
+      errors,
+      otherKinds,
+      otherKindFiles,
+      filesRead: this.parsed.length,
+      documentsRead,
+      refused,
+    };
   }
 }
 
@@ -170,7 +190,9 @@ class Collector implements ManifestSink {
  */
 async function openSource(source: GitSource, opts: Pick<DesiredReadOptions, 'gitTimeoutMs'>): Promise<string | null> {
   if (isRemoteRepository(source.repository)) {
-    return syncMirror(source.repository, source.cacheDir ?? defaultCacheDir(source.repository), { timeoutMs: gitTimeoutMs(opts) });
+    return syncMirror(source.repository, source.cacheDir ?? defaultCacheDir(source.repository), {
+      timeoutMs: gitTimeoutMs(opts),
+    });
   }
   const dir = path.resolve(source.repository);
   let st;
@@ -191,13 +213,19 @@ async function openSource(source: GitSource, opts: Pick<DesiredReadOptions, 'git
  * Check that `source.ref` resolves to a commit (a remote repository is fetched first); throws
  * {@link DesiredSourceError} saying why not. Nothing is read beyond the ref.
  */
-export async function resolveSourceRef(source: GitSource, opts: Pick<DesiredReadOptions, 'gitTimeoutMs'> = {}): Promise<{ commit: string | null; ref: string | null }> {
+export async function resolveSourceRef(
+  source: GitSource,
+  opts: Pick<DesiredReadOptions, 'gitTimeoutMs'> = {},
+): Promise<{ commit: string | null; ref: string | null }> {
   const gitDir = await openSource(source, opts);
   if (gitDir === null) return { commit: null, ref: null };
   try {
     return await resolveCommit(gitDir, source.ref);
   } catch (e) {
-    if (e instanceof GitCommandError) throw new DesiredSourceError(`cannot read repository ${redactUrl(source.repository)}: ${e.message}`, { cause: e });
+    if (e instanceof GitCommandError)
+      throw new DesiredSourceError(`cannot read repository ${redactUrl(source.repository)}: ${e.message}`, {
+        cause: e,
+      });
     throw e;
   }
 }
@@ -225,7 +253,10 @@ export async function readDesiredState(source: GitSource, opts: DesiredReadOptio
     await readGitTree(gitDir, commit, subPath, maxFileBytes, collector);
     return collector.finish(commit, ref);
   } catch (e) {
-    if (e instanceof GitCommandError) throw new DesiredSourceError(`cannot read repository ${redactUrl(source.repository)}: ${e.message}`, { cause: e });
+    if (e instanceof GitCommandError)
+      throw new DesiredSourceError(`cannot read repository ${redactUrl(source.repository)}: ${e.message}`, {
+        cause: e,
+      });
     throw e;
   }
 }

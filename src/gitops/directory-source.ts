@@ -11,7 +11,10 @@ import { DesiredSourceError } from './source-error.js';
 import { comparePaths, decodePathBytes, isManifestPath, NON_UTF8_NAME_REASON } from './source-files.js';
 
 // Typed as numbers, but Windows defines neither flag.
-const OPEN_FLAGS = constants.O_RDONLY | ((constants.O_NOFOLLOW as number | undefined) ?? 0) | ((constants.O_NONBLOCK as number | undefined) ?? 0);
+const OPEN_FLAGS =
+  constants.O_RDONLY |
+  ((constants.O_NOFOLLOW as number | undefined) ?? 0) |
+  ((constants.O_NONBLOCK as number | undefined) ?? 0);
 
 /** The real root, and the start directory (root + sub-path) after checking it holds no symlink. */
 async function startDirectory(root: string, subPath: string): Promise<{ realRoot: string; start: string }> {
@@ -31,14 +34,21 @@ async function startDirectory(root: string, subPath: string): Promise<{ realRoot
       throw new DesiredSourceError(`path '${subPath}' does not exist in ${root}`, { cause: e });
     }
     if (st.isSymbolicLink()) {
-      throw new DesiredSourceError(`path '${subPath}' goes through a symbolic link ('${path.relative(realRoot, cur)}'); refused`);
+      throw new DesiredSourceError(
+        `path '${subPath}' goes through a symbolic link ('${path.relative(realRoot, cur)}'); refused`,
+      );
     }
   }
   return { realRoot, start: cur };
 }
 
 /** Report every manifest file under `root/subPath` to the sink (paths relative to `root`). */
-export async function readDirectoryTree(root: string, subPath: string, maxFileBytes: number, sink: ManifestSink): Promise<void> {
+export async function readDirectoryTree(
+  root: string,
+  subPath: string,
+  maxFileBytes: number,
+  sink: ManifestSink,
+): Promise<void> {
   const { realRoot, start } = await startDirectory(root, subPath);
   const rel = (abs: string) => path.relative(realRoot, abs).split(path.sep).join('/');
 
@@ -51,13 +61,20 @@ export async function readDirectoryTree(root: string, subPath: string, maxFileBy
 
   const walk = async (dir: string): Promise<void> => {
     // Names as bytes: one that is not UTF-8 is refused by its escaped name, never read under a lossy one.
-    const entries = (await fs.readdir(dir, { withFileTypes: true, encoding: 'buffer' })).map((ent) => ({ ent, name: decodePathBytes(ent.name) }));
+    const entries = (await fs.readdir(dir, { withFileTypes: true, encoding: 'buffer' })).map((ent) => ({
+      ent,
+      name: decodePathBytes(ent.name),
+    }));
     entries.sort((a, b) => comparePaths(a.name.path, b.name.path));
     for (const { ent, name } of entries) {
       const abs = path.join(dir, name.path);
       const relPath = rel(abs);
       if (!name.valid) {
-        if (ent.isDirectory()) sink.refuse(relPath, 'refused: the directory name is not valid UTF-8 (invalid bytes shown as \\xNN); its files are not read, rename it');
+        if (ent.isDirectory())
+          sink.refuse(
+            relPath,
+            'refused: the directory name is not valid UTF-8 (invalid bytes shown as \\xNN); its files are not read, rename it',
+          );
         else if (isManifestPath(name.path)) sink.refuse(relPath, NON_UTF8_NAME_REASON);
       } else if (ent.isSymbolicLink()) {
         sink.refuse(relPath, 'refused: symbolic link (symlinks are never followed)');
@@ -81,7 +98,12 @@ async function readOne(abs: string, relPath: string, maxFileBytes: number, sink:
     fh = await fs.open(abs, OPEN_FLAGS);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    sink.refuse(relPath, code === 'ELOOP' ? 'refused: symbolic link (symlinks are never followed)' : `cannot open: ${code ?? (e as Error).message}`);
+    sink.refuse(
+      relPath,
+      code === 'ELOOP'
+        ? 'refused: symbolic link (symlinks are never followed)'
+        : `cannot open: ${code ?? (e as Error).message}`,
+    );
     return;
   }
   try {

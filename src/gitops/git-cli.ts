@@ -8,10 +8,14 @@ import { maskUrlCredentials } from './git-url.js';
 
 /** Options placed before every git sub-command. */
 const SAFE_CONFIG = [
-  '-c', 'core.hooksPath=/dev/null',
-  '-c', 'core.fsmonitor=false',
-  '-c', 'protocol.ext.allow=never',
-  '-c', 'advice.detachedHead=false',
+  '-c',
+  'core.hooksPath=/dev/null',
+  '-c',
+  'core.fsmonitor=false',
+  '-c',
+  'protocol.ext.allow=never',
+  '-c',
+  'advice.detachedHead=false',
 ];
 
 /** Git sub-process failure, carrying git's own stderr (credentials in URLs already redacted). */
@@ -127,7 +131,12 @@ export function runGit(args: string[], opts: RunGitOptions = {}): Promise<GitRes
   return new Promise((resolve, reject) => {
     const maxBuffer = opts.maxBuffer ?? 256 * 1024 * 1024;
     // A network operation leads its own process group, so a timeout kills its helpers (git-remote-https, ssh) too.
-    const child = spawn('git', full, { env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true, detached: !!opts.network });
+    const child = spawn('git', full, {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      windowsHide: true,
+      detached: !!opts.network,
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let errBytes = 0;
@@ -156,7 +165,13 @@ export function runGit(args: string[], opts: RunGitOptions = {}): Promise<GitRes
     };
     child.on('error', (e: NodeJS.ErrnoException) => {
       done();
-      reject(new GitCommandError(e.code === 'ENOENT' ? 'the git executable was not found on PATH' : `git could not be started: ${e.message}`, null, ''));
+      reject(
+        new GitCommandError(
+          e.code === 'ENOENT' ? 'the git executable was not found on PATH' : `git could not be started: ${e.message}`,
+          null,
+          '',
+        ),
+      );
     });
     child.on('close', (code) => {
       done();
@@ -164,14 +179,26 @@ export function runGit(args: string[], opts: RunGitOptions = {}): Promise<GitRes
       const stdout = Buffer.concat(out);
       if (failure === 'timeout') {
         const what = `git ${args[0]}`;
-        reject(new GitCommandError(`${what} timed out after ${timeoutMs / 1000} s (the remote did not answer in time; the limit is HH_SYNC_GIT_TIMEOUT seconds)`, null, stderr));
+        reject(
+          new GitCommandError(
+            `${what} timed out after ${timeoutMs / 1000} s (the remote did not answer in time; the limit is HH_SYNC_GIT_TIMEOUT seconds)`,
+            null,
+            stderr,
+          ),
+        );
       } else if (failure === 'maxBuffer') {
         reject(new GitCommandError(`git ${args[0]} printed more than ${maxBuffer} bytes`, null, stderr));
       } else if (code === 0 || (code !== null && opts.okExitCodes?.includes(code))) {
         resolve({ stdout, stderr, exitCode: code });
       } else {
         const what = redactUrl(`git ${args.slice(0, 2).join(' ')}`);
-        reject(new GitCommandError(`${what} failed${code !== null ? ` (exit ${code})` : ' (killed)'}: ${stderr || 'no message'}`, code, stderr));
+        reject(
+          new GitCommandError(
+            `${what} failed${code !== null ? ` (exit ${code})` : ' (killed)'}: ${stderr || 'no message'}`,
+            code,
+            stderr,
+          ),
+        );
       }
     });
   });
@@ -216,10 +243,19 @@ export function catFileBatch(
     });
     child.on('error', (e) => fail(e));
     child.on('close', (code) => {
-      if (failed) { reject(failed); return; }
-      if (code !== 0) { reject(new GitCommandError(`git cat-file --batch failed (exit ${code}): ${redactUrl(stderr.trim())}`, code, stderr)); return; }
+      if (failed) {
+        reject(failed);
+        return;
+      }
+      if (code !== 0) {
+        reject(
+          new GitCommandError(`git cat-file --batch failed (exit ${code}): ${redactUrl(stderr.trim())}`, code, stderr),
+        );
+        return;
+      }
       if (parser.count !== objectIds.length) {
-        reject(new Error(`git cat-file --batch returned ${parser.count} of ${objectIds.length} objects`)); return;
+        reject(new Error(`git cat-file --batch returned ${parser.count} of ${objectIds.length} objects`));
+        return;
       }
       resolve();
     });
@@ -263,7 +299,8 @@ class CatFileBatchParser {
         continue;
       }
       const size = Number(parts[2]);
-      if (parts.length !== 3 || !Number.isSafeInteger(size)) throw new Error(`unexpected git cat-file output: ${header.slice(0, 200)}`);
+      if (parts.length !== 3 || !Number.isSafeInteger(size))
+        throw new Error(`unexpected git cat-file output: ${header.slice(0, 200)}`);
       this.want = { size };
     }
   }

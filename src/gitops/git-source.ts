@@ -11,7 +11,14 @@ import { catFileBatch, redactUrl, runGit } from './git-cli.js';
 import type { ManifestSink } from './manifest-sink.js';
 import { show } from '../common/values.js';
 import { DesiredSourceError } from './source-error.js';
-import { comparePaths, decodePathBytes, isManifestPath, isUnder, NON_UTF8_NAME_REASON, unsafePathReason } from './source-files.js';
+import {
+  comparePaths,
+  decodePathBytes,
+  isManifestPath,
+  isUnder,
+  NON_UTF8_NAME_REASON,
+  unsafePathReason,
+} from './source-files.js';
 
 /** True for what the git CLI treats as a remote: scheme://… or scp-like user@host:path. */
 export function isRemoteRepository(repository: string): boolean {
@@ -82,7 +89,9 @@ export async function syncMirror(url: string, cacheDir: string, opts: { timeoutM
       return dir;
     }
     if (await exists(dir)) {
-      throw new DesiredSourceError(`cache directory ${dir} exists but is not a Git mirror; remove it or choose another cacheDir`);
+      throw new DesiredSourceError(
+        `cache directory ${dir} exists but is not a Git mirror; remove it or choose another cacheDir`,
+      );
     }
     await fs.mkdir(path.dirname(dir), { recursive: true });
     const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -110,7 +119,10 @@ async function followRemoteHead(gitDir: string, network: { timeoutMs?: number })
 }
 
 /** Resolve a branch, tag or commit (default: the repository's HEAD) to a commit SHA. */
-export async function resolveCommit(gitDir: string, ref: string | null | undefined): Promise<{ commit: string; ref: string }> {
+export async function resolveCommit(
+  gitDir: string,
+  ref: string | null | undefined,
+): Promise<{ commit: string; ref: string }> {
   const wanted = ref === undefined || ref === null || ref === '' ? null : ref;
   // eslint-disable-next-line no-control-regex -- control characters (NUL to US, DEL) are exactly what a ref must not contain
   if (wanted !== null && /[\0-\x1f\x7f]/.test(wanted)) {
@@ -159,7 +171,14 @@ function parseLsTree(out: Buffer): TreeEntry[] {
     const [mode, type, oid, size] = out.toString('latin1', recStart, tab).split(/ +/);
     // The path is raw bytes: decoded strictly, never lossily (see decodePathBytes).
     const name = decodePathBytes(out.subarray(tab + 1, end));
-    entries.push({ mode: mode!, type: type!, oid: oid!, size: size === '-' || size === undefined ? null : Number(size), path: name.path, nameNotUtf8: !name.valid });
+    entries.push({
+      mode: mode!,
+      type: type!,
+      oid: oid!,
+      size: size === '-' || size === undefined ? null : Number(size),
+      path: name.path,
+      nameNotUtf8: !name.valid,
+    });
   }
   return entries;
 }
@@ -210,7 +229,8 @@ export async function readGitTree(
     (i, content) => {
       const e = wanted[i]!;
       if (content === null) sink.refuse(e.path, `object ${e.oid} is missing from the repository`);
-      else if (content.length > maxFileBytes) sink.refuse(e.path, `refused: file is ${content.length} bytes, over the limit of ${maxFileBytes} bytes`);
+      else if (content.length > maxFileBytes)
+        sink.refuse(e.path, `refused: file is ${content.length} bytes, over the limit of ${maxFileBytes} bytes`);
       else sink.file(e.path, content);
     },
   );

@@ -14,7 +14,8 @@
  */
 
 /** Query parameters that carry credentials (`?access_token=…`, `?private_token=…`, …). */
-export const SECRET_QUERY_PARAM = /^(?:.*token.*|.*secret.*|.*password.*|passwd|pwd|key|api[-_]?key|auth|authorization|sig|signature|credentials?)$/i;
+export const SECRET_QUERY_PARAM =
+  /^(?:.*token.*|.*secret.*|.*password.*|passwd|pwd|key|api[-_]?key|auth|authorization|sig|signature|credentials?)$/i;
 
 export interface StrippedUrl {
   /** The URL without credentials; the input itself, unchanged, when it held none. */
@@ -107,8 +108,12 @@ export function maskUrlCredentials(text: string): string {
     .replace(/([a-z][a-z0-9+.-]*):\/\/([^/@\s'"]+)@/gi, (all, scheme: string, userinfo: string) =>
       !userinfo.includes(':') && userIsKept(scheme, decodeSafe(userinfo)) ? all : `${scheme}://***@`,
     )
-    .replace(/(^|[\s'"(])([^\s'"(@/:]+)@(?=[^\s/:@]+:)/g, (all, pre: string, user: string) => (isLoginUser(decodeSafe(user)) ? all : `${pre}***@`))
-    .replace(/([?&;])([^=&;#\s]+)=([^&;#\s'"]*)/g, (all, sep: string, name: string) => (SECRET_QUERY_PARAM.test(decodeSafe(name)) ? `${sep}${name}=***` : all))
+    .replace(/(^|[\s'"(])([^\s'"(@/:]+)@(?=[^\s/:@]+:)/g, (all, pre: string, user: string) =>
+      isLoginUser(decodeSafe(user)) ? all : `${pre}***@`,
+    )
+    .replace(/([?&;])([^=&;#\s]+)=([^&;#\s'"]*)/g, (all, sep: string, name: string) =>
+      SECRET_QUERY_PARAM.test(decodeSafe(name)) ? `${sep}${name}=***` : all,
+    )
     .replace(/([a-z][a-z0-9+.-]*:\/\/[^\s'"#]+)#[^\s'"]+/gi, '$1#***');
 }
 

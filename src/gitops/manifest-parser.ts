@@ -63,7 +63,8 @@ for (const k of FABRIC_KINDS) {
 /** Why `kind` is refused in fabric group `group`: the kind elsewhere, a close spelling, or the kinds it has. */
 function unknownFabricKindReason(kind: string, group: string): string {
   const elsewhere = kindInfo(kind);
-  if (elsewhere) return `${kind} is a kind of ${elsewhere.group}, not ${group}: its apiVersion is ${elsewhere.apiVersion}`;
+  if (elsewhere)
+    return `${kind} is a kind of ${elsewhere.group}, not ${group}: its apiVersion is ${elsewhere.apiVersion}`;
   const near = closestKind(kind);
   if (near) {
     const where = near.group === group ? '' : ` (apiVersion ${near.apiVersion})`;
@@ -92,7 +93,8 @@ function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = cur;
   }
   return prev[b.length]!;
@@ -169,7 +171,13 @@ function parseObjectOrList(
       if (!isRecord(item)) {
         // `- null`, `- 5`, `- [a]`: an item kubectl would refuse; never skipped without a word.
         out.documents++;
-        refuse(out, itemCtx.error(itemCtx.docLine, `List item ${i + 1} (items[${i}]) is not an object, found ${yamlTypeName(item)}`));
+        refuse(
+          out,
+          itemCtx.error(
+            itemCtx.docLine,
+            `List item ${i + 1} (items[${i}]) is not an object, found ${yamlTypeName(item)}`,
+          ),
+        );
         return;
       }
       parseObjectOrList(itemCtx, item, fileHash, validate, out);
@@ -207,13 +215,18 @@ class DocContext {
   /** kind/namespace/name read straight from the nodes of a document that did not load. */
   bestEffortId(): { kind?: string; namespace?: string; name?: string } {
     const name = this.doc.scalarAt(['metadata', 'name']);
-    return pick(this.doc.scalarAt(['kind']), name ? (this.doc.scalarAt(['metadata', 'namespace']) ?? 'default') : undefined, name);
+    return pick(
+      this.doc.scalarAt(['kind']),
+      name ? (this.doc.scalarAt(['metadata', 'namespace']) ?? 'default') : undefined,
+      name,
+    );
   }
 
   /** An error entry; the reason is escaped so it can always be stored (it may quote the document's strings). */
   error(line: number, reason: string, id: { kind?: string; namespace?: string; name?: string } = {}): ObjectError {
     const safeId: typeof id = {};
-    for (const [k, v] of Object.entries(id) as [keyof typeof id, string | undefined][]) if (v !== undefined) safeId[k] = escapeUnstorable(v);
+    for (const [k, v] of Object.entries(id) as [keyof typeof id, string | undefined][])
+      if (v !== undefined) safeId[k] = escapeUnstorable(v);
     return { ...safeId, file: this.file, line, reason: escapeUnstorable(reason) };
   }
 }
@@ -235,7 +248,9 @@ function parseDocument(
   out: ParsedManifestFile,
 ): void {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-    out.errors.push(ctx.error(ctx.docLine, `document must be a mapping (a Kubernetes object), found ${yamlTypeName(obj)}`));
+    out.errors.push(
+      ctx.error(ctx.docLine, `document must be a mapping (a Kubernetes object), found ${yamlTypeName(obj)}`),
+    );
     return;
   }
   const o = obj as Record<string, unknown>;
@@ -280,14 +295,19 @@ function readTypeMeta(ctx: DocContext, o: Record<string, unknown>, out: ParsedMa
   const idName = typeof rawName === 'string' ? rawName : undefined;
   // The namespace an early error is filed under, so it can be tied to the object it concerns.
   const rawNamespace = isRecord(o.metadata) ? o.metadata.namespace : undefined;
-  const idNs = idName === undefined ? undefined : typeof rawNamespace === 'string' && rawNamespace ? rawNamespace : 'default';
+  const idNs =
+    idName === undefined ? undefined : typeof rawNamespace === 'string' && rawNamespace ? rawNamespace : 'default';
   if (apiVersion === undefined || apiVersion === null || apiVersion === '') {
     out.errors.push(ctx.error(ctx.lineOf(['apiVersion']), 'apiVersion is missing', pick(kind, idNs, idName)));
     return null;
   }
   if (typeof apiVersion !== 'string' || !validApiVersion(apiVersion)) {
     out.errors.push(
-      ctx.error(ctx.lineOf(['apiVersion']), `apiVersion ${showYamlScalar(apiVersion)} is not a valid "group/version"`, pick(kind, idNs, idName)),
+      ctx.error(
+        ctx.lineOf(['apiVersion']),
+        `apiVersion ${showYamlScalar(apiVersion)} is not a valid "group/version"`,
+        pick(kind, idNs, idName),
+      ),
     );
     return null;
   }
@@ -296,7 +316,13 @@ function readTypeMeta(ctx: DocContext, o: Record<string, unknown>, out: ParsedMa
     return null;
   }
   if (typeof kind !== 'string' || !KIND.test(kind)) {
-    out.errors.push(ctx.error(ctx.lineOf(['kind']), `kind ${showYamlScalar(kind)} is not a valid kind name`, pick(undefined, idNs, idName)));
+    out.errors.push(
+      ctx.error(
+        ctx.lineOf(['kind']),
+        `kind ${showYamlScalar(kind)} is not a valid kind name`,
+        pick(undefined, idNs, idName),
+      ),
+    );
     return null;
   }
   return { apiVersion, kind, early: pick(kind, idNs, idName) };
@@ -335,7 +361,13 @@ function isTrackedFabricKind(ctx: DocContext, { apiVersion, kind, early }: TypeM
     return false;
   }
   if (info.apiVersion !== apiVersion) {
-    out.errors.push(ctx.error(ctx.lineOf(['apiVersion']), `${kind} must have apiVersion ${info.apiVersion}, found ${apiVersion}`, early));
+    out.errors.push(
+      ctx.error(
+        ctx.lineOf(['apiVersion']),
+        `${kind} must have apiVersion ${info.apiVersion}, found ${apiVersion}`,
+        early,
+      ),
+    );
     return false;
   }
   return true;
@@ -353,7 +385,9 @@ function readIdentity(
     return null;
   }
   if (!isRecord(metadata)) {
-    out.errors.push(ctx.error(ctx.lineOf(['metadata']), `metadata must be a mapping, found ${yamlTypeName(metadata)}`, { kind }));
+    out.errors.push(
+      ctx.error(ctx.lineOf(['metadata']), `metadata must be a mapping, found ${yamlTypeName(metadata)}`, { kind }),
+    );
     return null;
   }
   const name = metadata.name;
@@ -363,12 +397,18 @@ function readIdentity(
     return null;
   }
   if (typeof name !== 'string') {
-    out.errors.push(ctx.error(ctx.lineOf(['metadata', 'name']), `metadata.name must be a string, found ${yamlTypeName(name)}`, { kind }));
+    out.errors.push(
+      ctx.error(ctx.lineOf(['metadata', 'name']), `metadata.name must be a string, found ${yamlTypeName(name)}`, {
+        kind,
+      }),
+    );
     return null;
   }
   const nameProblem = dns1123SubdomainProblem(name);
   if (nameProblem) {
-    out.errors.push(ctx.error(ctx.lineOf(['metadata', 'name']), `metadata.name '${clip(name)}' ${nameProblem}`, { kind }));
+    out.errors.push(
+      ctx.error(ctx.lineOf(['metadata', 'name']), `metadata.name '${clip(name)}' ${nameProblem}`, { kind }),
+    );
     return null;
   }
   const namespace = readNamespace(ctx, metadata.namespace, kind, name, out);
@@ -377,18 +417,31 @@ function readIdentity(
 }
 
 /** metadata.namespace: absent, null or empty is `default`; otherwise a DNS-1123 label. */
-function readNamespace(ctx: DocContext, rawNs: unknown, kind: string, name: string, out: ParsedManifestFile): string | null {
+function readNamespace(
+  ctx: DocContext,
+  rawNs: unknown,
+  kind: string,
+  name: string,
+  out: ParsedManifestFile,
+): string | null {
   if (rawNs === undefined || rawNs === null || rawNs === '') return 'default';
   if (typeof rawNs !== 'string') {
     out.errors.push(
-      ctx.error(ctx.lineOf(['metadata', 'namespace']), `metadata.namespace must be a string, found ${yamlTypeName(rawNs)}`, { kind, name }),
+      ctx.error(
+        ctx.lineOf(['metadata', 'namespace']),
+        `metadata.namespace must be a string, found ${yamlTypeName(rawNs)}`,
+        { kind, name },
+      ),
     );
     return null;
   }
   const nsProblem = dns1123LabelProblem(rawNs);
   if (nsProblem) {
     out.errors.push(
-      ctx.error(ctx.lineOf(['metadata', 'namespace']), `metadata.namespace '${clip(rawNs)}' ${nsProblem}`, { kind, name }),
+      ctx.error(ctx.lineOf(['metadata', 'namespace']), `metadata.namespace '${clip(rawNs)}' ${nsProblem}`, {
+        kind,
+        name,
+      }),
     );
     return null;
   }
@@ -422,7 +475,12 @@ function readLabelsAndAnnotations(
  * spec: optional in these CRDs; an absent or null spec is an empty one (the API server prunes
  * nulls of non-nullable fields), anything but a mapping is refused, and so are .inf/.nan.
  */
-function readSpec(ctx: DocContext, rawSpec: unknown, id: ObjectId, out: ParsedManifestFile): Record<string, unknown> | null {
+function readSpec(
+  ctx: DocContext,
+  rawSpec: unknown,
+  id: ObjectId,
+  out: ParsedManifestFile,
+): Record<string, unknown> | null {
   if (rawSpec === undefined || rawSpec === null) return {};
   if (!isRecord(rawSpec)) {
     out.errors.push(ctx.error(ctx.lineOf(['spec']), `spec must be a mapping, found ${yamlTypeName(rawSpec)}`, id));
@@ -430,7 +488,13 @@ function readSpec(ctx: DocContext, rawSpec: unknown, id: ObjectId, out: ParsedMa
   }
   const bad = nonFiniteNumberPath(rawSpec, '/spec');
   if (bad) {
-    out.errors.push(ctx.error(ctx.lineOf(pointerSegments(bad)), `${bad} is not a finite number (.inf/.nan cannot be sent as JSON)`, id));
+    out.errors.push(
+      ctx.error(
+        ctx.lineOf(pointerSegments(bad)),
+        `${bad} is not a finite number (.inf/.nan cannot be sent as JSON)`,
+        id,
+      ),
+    );
     return null;
   }
   return rawSpec;
@@ -468,7 +532,9 @@ function stringMap(
 ): Record<string, string> | null {
   if (raw === undefined || raw === null) return {};
   if (!isRecord(raw)) {
-    out.errors.push(ctx.error(ctx.lineOf(['metadata', field]), `metadata.${field} must be a mapping, found ${yamlTypeName(raw)}`, id));
+    out.errors.push(
+      ctx.error(ctx.lineOf(['metadata', field]), `metadata.${field} must be a mapping, found ${yamlTypeName(raw)}`, id),
+    );
     return null;
   }
   let total = 0;
@@ -497,7 +563,11 @@ function stringMap(
   }
   if (total > ANNOTATIONS_MAX_BYTES) {
     out.errors.push(
-      ctx.error(ctx.lineOf(['metadata', field]), `metadata.annotations total ${total} bytes exceed the limit of ${ANNOTATIONS_MAX_BYTES}`, id),
+      ctx.error(
+        ctx.lineOf(['metadata', field]),
+        `metadata.annotations total ${total} bytes exceed the limit of ${ANNOTATIONS_MAX_BYTES}`,
+        id,
+      ),
     );
     return null;
   }

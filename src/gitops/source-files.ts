@@ -94,4 +94,5 @@ function escapeInvalidUtf8(bytes: Uint8Array): string {
 }
 
 /** The reason a file whose name is not valid UTF-8 is refused. */
-export const NON_UTF8_NAME_REASON = 'refused: the file name is not valid UTF-8 (invalid bytes shown as \\xNN); rename the file';
+export const NON_UTF8_NAME_REASON =
+  'refused: the file name is not valid UTF-8 (invalid bytes shown as \\xNN); rename the file';

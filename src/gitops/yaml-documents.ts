@@ -89,9 +89,7 @@ export function splitYamlDocuments(text: string): YamlSegment[] {
   return segments;
 }
 
-export type SegmentLoad =
-  | { ok: true; value: unknown }
-  | { ok: false; line: number; reason: string };
+export type SegmentLoad = { ok: true; value: unknown } | { ok: false; line: number; reason: string };
 
 /** A document segment: its value from js-yaml, and positions from `yaml`, parsed only on demand. */
 export class YamlDocument {
@@ -189,7 +187,12 @@ export class YamlDocument {
       const lines = new LineCounter();
       const docs = parseAllDocuments(this.segment.text, { lineCounter: lines, merge: true, logLevel: 'silent' });
       const list = Array.isArray(docs) ? docs : [];
-      const doc = list.find((d) => d.errors.length > 0 || (d.contents !== null && !(isScalar(d.contents) && d.contents.value === null))) ?? list[0] ?? null;
+      const doc =
+        list.find(
+          (d) => d.errors.length > 0 || (d.contents !== null && !(isScalar(d.contents) && d.contents.value === null)),
+        ) ??
+        list[0] ??
+        null;
       this.ast = { doc, lines };
     }
     return this.ast;

@@ -26,7 +26,10 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () 
  * The delay a `Retry-After` header asks for, in milliseconds: either delta-seconds ("3") or an
  * HTTP-date. Undefined when absent or unparseable (the caller then uses its own backoff).
  */
-export function parseRetryAfter(value: string | string[] | undefined | null, now: number = Date.now()): number | undefined {
+export function parseRetryAfter(
+  value: string | string[] | undefined | null,
+  now: number = Date.now(),
+): number | undefined {
   const v = Array.isArray(value) ? value[0] : value;
   if (v === undefined || v === null) return undefined;
   const s = v.trim();
@@ -59,10 +62,13 @@ export function sleep(ms: number, signal?: AbortSignal, clock: Clock = systemClo
       clock.clearTimeout(timer);
       reject(new AbortedError());
     };
-    const timer = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const timer = clock.setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

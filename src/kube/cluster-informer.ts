@@ -28,7 +28,12 @@ import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { KindInfo } from './catalog.js';
 import type { ActualObservation, ObjectError } from '../observations.js';
 import { ClusterReader, type ClusterReaderOptions, type KindListResult } from './cluster-reader.js';
-import { toActualObservation, DEFAULT_MAX_OBJECT_BYTES, DNS1123_LABEL, DNS1123_SUBDOMAIN } from './object-validation.js';
+import {
+  toActualObservation,
+  DEFAULT_MAX_OBJECT_BYTES,
+  DNS1123_LABEL,
+  DNS1123_SUBDOMAIN,
+} from './object-validation.js';
 import { KubeAuthError, authErrorFor, describeKubeError, httpStatusOf } from './kube-errors.js';
 import { backoffDelay, sleep, type BackoffPolicy } from './backoff.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
@@ -164,7 +169,14 @@ export class ClusterInformer extends EventEmitter {
     this.context = contextName(kc);
     const namespaces = opts.namespaces && opts.namespaces.length > 0 ? [...new Set(opts.namespaces)] : [null];
     this.scopes = kinds.flatMap((kind) =>
-      namespaces.map((namespace) => ({ kind, namespace, needList: true, resyncGeneration: 0, lastListAt: 0, attempt: 0 })),
+      namespaces.map((namespace) => ({
+        kind,
+        namespace,
+        needList: true,
+        resyncGeneration: 0,
+        lastListAt: 0,
+        attempt: 0,
+      })),
     );
   }
 
@@ -235,7 +247,8 @@ export class ClusterInformer extends EventEmitter {
   addKinds(kinds: readonly KindInfo[]): void {
     if (!this.started || this.stopped) return;
     const known = new Set(this.scopes.map((s) => s.kind.kind));
-    const namespaces = this.opts.namespaces && this.opts.namespaces.length > 0 ? [...new Set(this.opts.namespaces)] : [null];
+    const namespaces =
+      this.opts.namespaces && this.opts.namespaces.length > 0 ? [...new Set(this.opts.namespaces)] : [null];
     for (const kind of kinds) {
       if (known.has(kind.kind)) continue;
       for (const namespace of namespaces) {
@@ -341,7 +354,13 @@ export class ClusterInformer extends EventEmitter {
       case 'gone':
         scope.needList = true;
         this.counters.restarts++;
-        this.safeEmit('restart', { kind: scope.kind, namespace: scope.namespace, reason: outcome.reason, attempt: scope.attempt, delayMs: 0 });
+        this.safeEmit('restart', {
+          kind: scope.kind,
+          namespace: scope.namespace,
+          reason: outcome.reason,
+          attempt: scope.attempt,
+          delayMs: 0,
+        });
         return;
       case 'stalled':
         await this.pause(scope, `watch silent for more than ${this.stallTimeoutMs} ms; restarting it`, true);
@@ -357,7 +376,9 @@ export class ClusterInformer extends EventEmitter {
   private async pause(scope: Scope, reason: string, failed: boolean): Promise<void> {
     if (this.stopped) return;
     const attempt = scope.attempt;
-    const delayMs = failed ? backoffDelay(attempt, this.backoff) : Math.round(Math.random() * Math.min(100, this.backoff.baseMs));
+    const delayMs = failed
+      ? backoffDelay(attempt, this.backoff)
+      : Math.round(Math.random() * Math.min(100, this.backoff.baseMs));
     if (failed) scope.attempt++;
     this.counters.restarts++;
     this.safeEmit('restart', {
@@ -458,10 +479,18 @@ export class ClusterInformer extends EventEmitter {
     });
   }
 
-  private handleEvent(scope: Scope, phase: string, obj: unknown, finish: (o: Outcome) => void, counted: () => void): void {
+  private handleEvent(
+    scope: Scope,
+    phase: string,
+    obj: unknown,
+    finish: (o: Outcome) => void,
+    counted: () => void,
+  ): void {
     const { kind } = scope;
-    const meta = (obj as { metadata?: { resourceVersion?: unknown; namespace?: unknown; name?: unknown } } | null)?.metadata;
-    const rv = typeof meta?.resourceVersion === 'string' && meta.resourceVersion !== '' ? meta.resourceVersion : undefined;
+    const meta = (obj as { metadata?: { resourceVersion?: unknown; namespace?: unknown; name?: unknown } } | null)
+      ?.metadata;
+    const rv =
+      typeof meta?.resourceVersion === 'string' && meta.resourceVersion !== '' ? meta.resourceVersion : undefined;
     switch (phase) {
       case 'ADDED':
       case 'MODIFIED': {
@@ -480,10 +509,22 @@ export class ClusterInformer extends EventEmitter {
         counted();
         if (rv) scope.resourceVersion = rv;
         // Valid names only: a name no ledger row can have (a NUL, say) would fail the whole batch's SQL.
-        if (typeof meta?.namespace === 'string' && typeof meta.name === 'string' && DNS1123_LABEL.test(meta.namespace) && DNS1123_SUBDOMAIN.test(meta.name)) {
-          this.enqueue(kind, `${meta.namespace}/${meta.name}`, { op: 'delete', namespace: meta.namespace, name: meta.name });
+        if (
+          typeof meta?.namespace === 'string' &&
+          typeof meta.name === 'string' &&
+          DNS1123_LABEL.test(meta.namespace) &&
+          DNS1123_SUBDOMAIN.test(meta.name)
+        ) {
+          this.enqueue(kind, `${meta.namespace}/${meta.name}`, {
+            op: 'delete',
+            namespace: meta.namespace,
+            name: meta.name,
+          });
         } else {
-          this.enqueueError(kind, { kind: kind.kind, reason: 'DELETED event without a valid metadata.namespace and metadata.name' });
+          this.enqueueError(kind, {
+            kind: kind.kind,
+            reason: 'DELETED event without a valid metadata.namespace and metadata.name',
+          });
         }
         return;
       }
@@ -494,9 +535,16 @@ export class ClusterInformer extends EventEmitter {
         const st = (obj ?? {}) as { code?: unknown; reason?: unknown; message?: unknown };
         const detail = [st.reason, st.message].filter((x) => typeof x === 'string' && x).join(': ');
         if (st.code === 410) {
-          finish({ type: 'gone', reason: `resourceVersion ${scope.resourceVersion} expired (ERROR 410${detail ? ` ${detail}` : ''}); relisting` });
+          finish({
+            type: 'gone',
+            reason: `resourceVersion ${scope.resourceVersion} expired (ERROR 410${detail ? ` ${detail}` : ''}); relisting`,
+          });
         } else {
-          finish({ type: 'error', reason: `watch ERROR event ${typeof st.code === 'number' ? st.code : ''}${detail ? ` ${detail}` : ''}`.trim() });
+          finish({
+            type: 'error',
+            reason:
+              `watch ERROR event ${typeof st.code === 'number' ? st.code : ''}${detail ? ` ${detail}` : ''}`.trim(),
+          });
         }
         return;
       }

@@ -176,7 +176,9 @@ type ListBody = { metadata?: { resourceVersion?: string; continue?: string }; it
 
 export class ClusterReader {
   private readonly api: CustomObjectsApi;
-  private readonly o: Required<Omit<ClusterReaderOptions, 'onPage' | 'onRetry' | 'signal' | 'namespaces' | 'listDeadlineMs' | 'clock'>> &
+  private readonly o: Required<
+    Omit<ClusterReaderOptions, 'onPage' | 'onRetry' | 'signal' | 'namespaces' | 'listDeadlineMs' | 'clock'>
+  > &
     Pick<ClusterReaderOptions, 'onPage' | 'onRetry' | 'signal' | 'listDeadlineMs'>;
   /** When the reader's list deadline passes (epoch ms), if it has one. */
   private readonly deadline: number | undefined;
@@ -230,7 +232,8 @@ export class ClusterReader {
           const list = (await this.withRetry(`discover ${gv}`, (options) =>
             this.api.getAPIResources({ group, version }, options),
           )) as V1APIResourceList | undefined;
-          if (!list || !Array.isArray(list.resources)) throw new MalformedResponseError(`discovery of ${gv} returned no resource list`);
+          if (!list || !Array.isArray(list.resources))
+            throw new MalformedResponseError(`discovery of ${gv} returned no resource list`);
           resources = list.resources;
         } catch (err) {
           if ((err instanceof KubeAuthError && err.status !== 403) || this.o.signal?.aborted) throw err;
@@ -252,9 +255,13 @@ export class ClusterReader {
         for (const k of gvKinds) {
           const r = resources.find((x) => x.name === k.plural);
           if (!r) verdicts.set(k, `the cluster serves ${gv} but not ${k.plural} (kind ${k.kind})`);
-          else if (r.kind !== k.kind) verdicts.set(k, `${gv}/${k.plural} is served as kind ${r.kind}, expected ${k.kind}`);
+          else if (r.kind !== k.kind)
+            verdicts.set(k, `${gv}/${k.plural} is served as kind ${r.kind}, expected ${k.kind}`);
           else if (r.namespaced !== k.namespaced)
-            verdicts.set(k, `${gv}/${k.plural} is ${r.namespaced ? 'namespaced' : 'cluster-scoped'} on this cluster, expected ${k.namespaced ? 'namespaced' : 'cluster-scoped'}`);
+            verdicts.set(
+              k,
+              `${gv}/${k.plural} is ${r.namespaced ? 'namespaced' : 'cluster-scoped'} on this cluster, expected ${k.namespaced ? 'namespaced' : 'cluster-scoped'}`,
+            );
           else verdicts.set(k, null);
         }
       }),
@@ -301,7 +308,16 @@ export class ClusterReader {
       for (const e of r.errors) errors.push(e);
       resourceVersion = scopes.length === 1 ? r.resourceVersion : undefined;
     }
-    return { kind, complete: true, observations, errors, resourceVersion, namespaces: this.namespaces, pages, restarts };
+    return {
+      kind,
+      complete: true,
+      observations,
+      errors,
+      resourceVersion,
+      namespaces: this.namespaces,
+      pages,
+      restarts,
+    };
   }
 
   /**
@@ -355,7 +371,13 @@ export class ClusterReader {
       do {
         const body = (await this.withRetry('list customresourcedefinitions', (options) =>
           this.api.listClusterCustomObject(
-            { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', limit: this.o.pageSize, _continue: cont },
+            {
+              group: 'apiextensions.k8s.io',
+              version: 'v1',
+              plural: 'customresourcedefinitions',
+              limit: this.o.pageSize,
+              _continue: cont,
+            },
             options,
           ),
         )) as ListBody | undefined; // as the server sent it: checked below
@@ -368,7 +390,8 @@ export class ClusterReader {
       } while (cont);
     } catch (err) {
       // A refused read is reported, never taken for "no CRDs": schemas are then missing for a reason the user can fix.
-      if (err instanceof KubeAuthError && err.status === 403) throw new CrdReadForbiddenError(forbiddenListMessage(CRD_RESOURCE, null));
+      if (err instanceof KubeAuthError && err.status === 403)
+        throw new CrdReadForbiddenError(forbiddenListMessage(CRD_RESOURCE, null));
       const status = httpStatusOf(err);
       // No CRD API at all (404): nothing to read.
       if (status === 404) return [];
@@ -383,7 +406,7 @@ export class ClusterReader {
     const where = `${kind.plural}.${kind.group}${namespace ? ` in namespace ${namespace}` : ''}`;
     let pages = 0;
     let restarts = 0;
-     
+
     restart: for (;;) {
       // Keyed by namespace/name: a restart starts from empty, and a server repeating an item
       // (it should not) cannot produce a duplicate row.
@@ -402,9 +425,11 @@ export class ClusterReader {
               limit: this.o.pageSize,
               _continue: cont,
             };
-            const b = (namespace
-              ? await this.api.listNamespacedCustomObject({ ...params, namespace }, options)
-              : await this.api.listClusterCustomObject(params, options)) as ListBody | undefined; // as the server sent it: checked here
+            const b = (
+              namespace
+                ? await this.api.listNamespacedCustomObject({ ...params, namespace }, options)
+                : await this.api.listClusterCustomObject(params, options)
+            ) as ListBody | undefined; // as the server sent it: checked here
             if (!b || typeof b !== 'object' || !Array.isArray(b.items)) {
               throw new MalformedResponseError(`list ${where} returned a body without an items array`);
             }
@@ -413,7 +438,14 @@ export class ClusterReader {
         } catch (err) {
           // RBAC refusing one kind leaves that kind unread, like any failed list; 401 concerns every kind.
           if (err instanceof KubeAuthError && err.status === 403) {
-            return { complete: false, observations: [], errors, failure: forbiddenListMessage(kind, namespace), pages, restarts };
+            return {
+              complete: false,
+              observations: [],
+              errors,
+              failure: forbiddenListMessage(kind, namespace),
+              pages,
+              restarts,
+            };
           }
           if (err instanceof KubeAuthError || this.o.signal?.aborted) throw err;
           const status = httpStatusOf(err);
@@ -421,7 +453,14 @@ export class ClusterReader {
             // The continue token expired (the server compacted past our snapshot): start over.
             restarts++;
             if (restarts > this.o.maxRestarts) {
-              return { complete: false, observations: [], errors, failure: `list ${where}: continue token expired ${restarts} times; gave up`, pages, restarts };
+              return {
+                complete: false,
+                observations: [],
+                errors,
+                failure: `list ${where}: continue token expired ${restarts} times; gave up`,
+                pages,
+                restarts,
+              };
             }
             continue restart;
           }
@@ -467,7 +506,10 @@ export class ClusterReader {
       }, ms);
     });
     try {
-      return await Promise.race([op({ middleware: [signalMiddleware(controller.signal)], middlewareMergeStrategy: 'append' }), timedOut]);
+      return await Promise.race([
+        op({ middleware: [signalMiddleware(controller.signal)], middlewareMergeStrategy: 'append' }),
+        timedOut,
+      ]);
     } catch (err) {
       // node-fetch reports our own abort as "The user aborted a request": say what happened instead.
       const reason: unknown = controller.signal.reason;
@@ -488,7 +530,10 @@ export class ClusterReader {
     for (let attempt = 0; ; attempt++) {
       if (this.o.signal?.aborted) throw new AbortedError(`${what}: aborted`);
       const left = this.deadlineLeft();
-      if (left <= 0) throw new ListDeadlineError(`${what}: not listed: the run's list deadline (${this.o.listDeadlineMs} ms) passed`);
+      if (left <= 0)
+        throw new ListDeadlineError(
+          `${what}: not listed: the run's list deadline (${this.o.listDeadlineMs} ms) passed`,
+        );
       try {
         const result = await this.attempt(what, op, Math.min(this.o.requestTimeoutMs, left));
         this.serverSilent = false;
@@ -498,7 +543,11 @@ export class ClusterReader {
         if (!(err instanceof RequestTimeoutError)) answered = true;
         if (err instanceof ExecPluginError) {
           // No credentials at all: every kind would fail the same way, so the run fails, like a 401.
-          throw new KubeAuthError(`cannot get the credentials of ${this.context ? `context "${this.context}"` : 'the current context'}: ${err.message}`, 401, this.context);
+          throw new KubeAuthError(
+            `cannot get the credentials of ${this.context ? `context "${this.context}"` : 'the current context'}: ${err.message}`,
+            401,
+            this.context,
+          );
         }
         const auth = authErrorFor(err, this.context, what);
         if (auth) throw auth;
@@ -509,7 +558,9 @@ export class ClusterReader {
         // The API server sends Retry-After with 429 (priority & fairness), 503 and some 504/500s.
         const retryAfter = parseRetryAfter(headerOf(err, 'retry-after'), this.clock.now());
         const delayMs =
-          retryAfter !== undefined ? Math.min(retryAfter, this.o.maxRetryAfterMs) : backoffDelay(attempt, { baseMs: this.o.baseDelayMs, maxMs: this.o.maxDelayMs });
+          retryAfter !== undefined
+            ? Math.min(retryAfter, this.o.maxRetryAfterMs)
+            : backoffDelay(attempt, { baseMs: this.o.baseDelayMs, maxMs: this.o.maxDelayMs });
         this.o.onRetry?.({ what, attempt: attempt + 1, delayMs, error: describeKubeError(err) });
         // Never sleep past the deadline: the next loop turn then says the deadline passed.
         await sleep(Math.min(delayMs, Math.max(0, this.deadlineLeft())), this.o.signal, this.clock);

@@ -69,7 +69,9 @@ function loadFile(kc: KubeConfig, file: string): void {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new KubeConfigError(`kubeconfig file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new KubeConfigError(
+      `kubeconfig file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
   try {
     kc.loadFromString(text);
@@ -109,7 +111,11 @@ function loadDefault(kc: KubeConfig): void {
   // With nothing to load, client-node silently falls back to http://localhost:8080 with no user.
   // Talking to whatever listens there would be a surprise; say what is missing instead.
   const cluster = kc.getCurrentCluster();
-  if (kc.getCurrentContext() === 'loaded-context' && cluster?.name === 'cluster' && cluster.server === 'http://localhost:8080') {
+  if (
+    kc.getCurrentContext() === 'loaded-context' &&
+    cluster?.name === 'cluster' &&
+    cluster.server === 'http://localhost:8080'
+  ) {
     throw new KubeConfigError(
       'no kubeconfig found: set $KUBECONFIG, create ~/.kube/config, give the fabric a kubeconfig path, or run in a cluster',
     );
@@ -127,7 +133,11 @@ export function loadKubeConfig(access: KubeAccess = {}): KubeConfig {
   else if (access.inCluster) loadInCluster(kc);
   else loadDefault(kc);
 
-  const where = file ? `kubeconfig file ${file}` : access.inCluster ? 'the in-cluster config' : 'the default kubeconfig';
+  const where = file
+    ? `kubeconfig file ${file}`
+    : access.inCluster
+      ? 'the in-cluster config'
+      : 'the default kubeconfig';
   if (access.context) {
     if (!kc.getContextObject(access.context)) {
       const known = kc.getContexts().map((c) => c.name);
@@ -176,13 +186,19 @@ export class ExecPluginError extends Error {
 const EXEC_GUARDED = Symbol('hh-sync.execPluginGuarded');
 
 interface ExecAuthLike {
-  execFn: (command: string, args: string[], opts: object) => { on(event: 'close', l: (code: number | null) => void): unknown };
+  execFn: (
+    command: string,
+    args: string[],
+    opts: object,
+  ) => { on(event: 'close', l: (code: number | null) => void): unknown };
   getCredential: (user: User) => Promise<unknown>;
   [EXEC_GUARDED]?: true;
 }
 
 function execCommandOf(user: User): string | undefined {
-  const exec = (user.exec ?? ((user.authProvider as { config?: unknown } | undefined)?.config as { exec?: { command?: unknown } } | undefined)?.exec) as { command?: unknown } | undefined;
+  const exec = (user.exec ??
+    ((user.authProvider as { config?: unknown } | undefined)?.config as { exec?: { command?: unknown } } | undefined)
+      ?.exec) as { command?: unknown } | undefined;
   return typeof exec?.command === 'string' && exec.command ? path.basename(exec.command) : undefined;
 }
 

@@ -100,7 +100,9 @@ export class KubeObjectInput {
     message: (a) =>
       `metadata.name ${show(a.value)} is not a valid DNS-1123 subdomain (lower-case letters, digits, '-' and '.', starting and ending with a letter or digit)`,
   })
-  @MaxLength(DNS1123_SUBDOMAIN_MAX, { message: (a) => `metadata.name is ${String(a.value).length} characters long, over ${DNS1123_SUBDOMAIN_MAX}` })
+  @MaxLength(DNS1123_SUBDOMAIN_MAX, {
+    message: (a) => `metadata.name is ${String(a.value).length} characters long, over ${DNS1123_SUBDOMAIN_MAX}`,
+  })
   @IsNotEmpty({ message: 'metadata.name is empty' })
   @IsString({ message: (a) => `metadata.name is ${wrongType(a.value, 'a string')}` })
   name!: unknown;
@@ -109,17 +111,25 @@ export class KubeObjectInput {
     message: (a) =>
       `metadata.namespace ${show(a.value)} is not a valid DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit)`,
   })
-  @MaxLength(DNS1123_LABEL_MAX, { message: (a) => `metadata.namespace is ${String(a.value).length} characters long, over ${DNS1123_LABEL_MAX}` })
+  @MaxLength(DNS1123_LABEL_MAX, {
+    message: (a) => `metadata.namespace is ${String(a.value).length} characters long, over ${DNS1123_LABEL_MAX}`,
+  })
   @IsNotEmpty({ message: 'metadata.namespace is empty (every fabric kind is namespaced)' })
-  @IsString({ message: (a) => `metadata.namespace is ${wrongType(a.value, 'a string')} (every fabric kind is namespaced)` })
+  @IsString({
+    message: (a) => `metadata.namespace is ${wrongType(a.value, 'a string')} (every fabric kind is namespaced)`,
+  })
   namespace!: unknown;
 
-  @EqualsProperty('expectedKind', (a) => `kind ${show(a.value)} does not match the listed kind ${show((a.object as KubeObjectInput).expectedKind)}`)
+  @EqualsProperty(
+    'expectedKind',
+    (a) => `kind ${show(a.value)} does not match the listed kind ${show((a.object as KubeObjectInput).expectedKind)}`,
+  )
   kind!: unknown;
 
   @EqualsProperty(
     'expectedApiVersion',
-    (a) => `apiVersion ${show(a.value)} does not match the listed ${show((a.object as KubeObjectInput).expectedApiVersion)}`,
+    (a) =>
+      `apiVersion ${show(a.value)} does not match the listed ${show((a.object as KubeObjectInput).expectedApiVersion)}`,
   )
   apiVersion!: unknown;
 
@@ -270,7 +280,9 @@ export function toActualObservation(
   input.expectedApiVersion = kind.apiVersion;
   input.maxBytes = maxBytes;
 
-  const errors = passesObjectRules(input) ? [] : validateSync(input, { stopAtFirstError: true, forbidUnknownValues: false });
+  const errors = passesObjectRules(input)
+    ? []
+    : validateSync(input, { stopAtFirstError: true, forbidUnknownValues: false });
   if (errors.length > 0) {
     return {
       ok: false,
@@ -282,7 +294,12 @@ export function toActualObservation(
   if (unstorable) {
     return {
       ok: false,
-      error: { kind: kind.kind, namespace: idPart(meta.namespace), name: idPart(meta.name), reason: `${unstorable.path} ${unstorable.problem}` },
+      error: {
+        kind: kind.kind,
+        namespace: idPart(meta.namespace),
+        name: idPart(meta.name),
+        reason: `${unstorable.path} ${unstorable.problem}`,
+      },
     };
   }
   return {

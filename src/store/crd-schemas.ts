@@ -10,7 +10,11 @@ export interface CrdSchemaRow {
 }
 
 /** Replace the fabric's stored CRDs with `rows`, in one transaction; a CRD at the same resourceVersion is not rewritten. */
-export async function replaceCrdSchemas(em: EntityManager, fabricId: number, rows: readonly CrdSchemaRow[]): Promise<void> {
+export async function replaceCrdSchemas(
+  em: EntityManager,
+  fabricId: number,
+  rows: readonly CrdSchemaRow[],
+): Promise<void> {
   await em.transactional(async (tem) => {
     await query(
       tem,

@@ -48,16 +48,32 @@ export async function refreshFabricSummary(em: EntityManager, fabricId: number):
 }
 
 /** After a complete actual read (refreshFabricSummary first): connected, synced at `at`, status from the summary. */
-export async function markActualSynced(em: EntityManager, fabricId: number, at: Date, error: string | null): Promise<void> {
+export async function markActualSynced(
+  em: EntityManager,
+  fabricId: number,
+  at: Date,
+  error: string | null,
+): Promise<void> {
   await em.nativeUpdate(
     HedgehogFabric,
     { id: fabricId },
-    { lastSync: at, lastActualSync: at, connectionStatus: 'connected', lastSyncError: error, syncStatus: statusFromSummary() },
+    {
+      lastSync: at,
+      lastActualSync: at,
+      connectionStatus: 'connected',
+      lastSyncError: error,
+      syncStatus: statusFromSummary(),
+    },
   );
 }
 
 /** After a desired read of `commit` (refreshFabricSummary first). */
-export async function markDesiredSynced(em: EntityManager, fabricId: number, at: Date, commit: string | null): Promise<void> {
+export async function markDesiredSynced(
+  em: EntityManager,
+  fabricId: number,
+  at: Date,
+  commit: string | null,
+): Promise<void> {
   await em.nativeUpdate(
     HedgehogFabric,
     { id: fabricId },
@@ -94,7 +110,12 @@ export async function refreshSyncStatus(em: EntityManager, fabricId: number): Pr
 }
 
 /** A failed run: the fabric's error, and its connection in error too when the cluster was what failed. */
-export async function markRunFailed(em: EntityManager, fabricId: number, message: string, clusterFault: boolean): Promise<void> {
+export async function markRunFailed(
+  em: EntityManager,
+  fabricId: number,
+  message: string,
+  clusterFault: boolean,
+): Promise<void> {
   await em.nativeUpdate(
     HedgehogFabric,
     { id: fabricId },

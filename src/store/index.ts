@@ -36,7 +36,14 @@ export {
   countObjectsByKindAndDrift,
   selectResourceHistory,
 } from './resource-reads.js';
-export { insertRun, finishRun, closeAbandonedRuns, closeOrphanWatchRuns, lastCrdReadProblem, type RunOutcomeRow } from './runs.js';
+export {
+  insertRun,
+  finishRun,
+  closeAbandonedRuns,
+  closeOrphanWatchRuns,
+  lastCrdReadProblem,
+  type RunOutcomeRow,
+} from './runs.js';
 export {
   FABRIC_SYNC_STATUS_SQL,
   refreshFabricSummary,

@@ -15,7 +15,18 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { keyOf, type ResourceKey } from '../observations.js';
 import type { TransitionDraft, TransitionTrigger } from '../sync/transitions.js';
-import { columnTypes, deleteByIds, ident, IDS_PER_STATEMENT, intArray, query, recordsetDefinition, timestampColumns, type EncodedBatch, type Row } from './sql.js';
+import {
+  columnTypes,
+  deleteByIds,
+  ident,
+  IDS_PER_STATEMENT,
+  intArray,
+  query,
+  recordsetDefinition,
+  timestampColumns,
+  type EncodedBatch,
+  type Row,
+} from './sql.js';
 
 const RESOURCE_KEY = ['fabric_id', 'kind', 'namespace', 'name'] as const;
 /** A state change is stamped only when the state really changes; otherwise the old stamp stays. */
@@ -46,7 +57,9 @@ function upsertCte(columns: readonly string[], types: Map<string, string>, batch
   const constant = new Set(batch.constant);
   const select = columns.map((c) => `${constant.has(c) ? 'k' : 'x'}.${ident(c)}`).join(', ');
   const rows = `jsonb_to_recordset(?::jsonb) AS x(${recordsetDefinition(batch.varying, types)})`;
-  const from = batch.constant.length ? `jsonb_to_record(?::jsonb) AS k(${recordsetDefinition(batch.constant, types)}) CROSS JOIN ${rows}` : rows;
+  const from = batch.constant.length
+    ? `jsonb_to_record(?::jsonb) AS k(${recordsetDefinition(batch.constant, types)}) CROSS JOIN ${rows}`
+    : rows;
   return (
     `WITH up AS (INSERT INTO hedgehog_resource AS t (${cols}) SELECT ${select} FROM ${from} ` +
     `ON CONFLICT (${key}) DO UPDATE SET ${update} RETURNING ${returning})`
@@ -86,7 +99,15 @@ export function transitionsJson(rows: readonly Row[], drafts: Map<string, Transi
   for (const row of rows) {
     const d = drafts.get(keyOf(row as unknown as ResourceKey));
     if (d) {
-      out.push({ kind: row.kind, namespace: row.namespace, name: row.name, from_state: d.from, to_state: d.to, reason: d.reason, context: d.context ?? {} });
+      out.push({
+        kind: row.kind,
+        namespace: row.namespace,
+        name: row.name,
+        from_state: d.from,
+        to_state: d.to,
+        reason: d.reason,
+        context: d.context ?? {},
+      });
     }
   }
   return JSON.stringify(out);
@@ -107,9 +128,20 @@ export async function recordResourceDeletions(
   runId: number | null,
 ): Promise<number> {
   let recorded = 0;
-  const reasons = JSON.stringify(drafts.map((d) => { const [kind, namespace, name] = d.key.split('/'); return { kind, namespace, name, reason: d.reason }; }));
+  const reasons = JSON.stringify(
+    drafts.map((d) => {
+      const [kind, namespace, name] = d.key.split('/');
+      return { kind, namespace, name, reason: d.reason };
+    }),
+  );
   for (let i = 0; i < ids.length; i += IDS_PER_STATEMENT) {
-    const [r] = await query<{ transitions: number }>(em, DELETION_HISTORY, [intArray(ids.slice(i, i + IDS_PER_STATEMENT)), trigger, at, runId, reasons]);
+    const [r] = await query<{ transitions: number }>(em, DELETION_HISTORY, [
+      intArray(ids.slice(i, i + IDS_PER_STATEMENT)),
+      trigger,
+      at,
+      runId,
+      reasons,
+    ]);
     recorded += r!.transitions;
   }
   return recorded;
@@ -123,7 +155,6 @@ const DELETION_HISTORY =
   `SELECT NULL, r.fabric_id, r.kind, r.namespace, r.name, r.resource_state, 'deleted', ?, coalesce(d.reason, 'deleted'), '{}'::jsonb, ?::timestamptz, ?::int ` +
   `FROM r LEFT JOIN jsonb_to_recordset(?::jsonb) AS d(kind text, namespace text, name text, reason text) USING (kind, namespace, name) RETURNING 1) ` +
   `SELECT (SELECT count(*) FROM tr)::int AS transitions, (SELECT count(*) FROM hist)::int AS detached`;
-
 
 /** The statement text of a batch shape, built once per shape (a run sees a handful). */
 class StatementCache {
@@ -150,7 +181,10 @@ export class ResourceBatchStatements {
   /** The columns holding timestamps (encodeBatch writes them as ISO strings). */
   readonly timestamps: string[];
 
-  constructor(em: EntityManager, readonly columns: readonly string[]) {
+  constructor(
+    em: EntityManager,
+    readonly columns: readonly string[],
+  ) {
     const types = columnTypes(em, 'HedgehogResource');
     this.timestamps = timestampColumns(columns, types);
     this.createSql = new StatementCache((batch) => createStatement(columns, types, batch));
@@ -158,7 +192,13 @@ export class ResourceBatchStatements {
   }
 
   /** New rows whose transition is null → the row's own state, for its own reason (see isPlainCreation). */
-  insertCreatedBatch(em: EntityManager, batch: EncodedBatch, trigger: TransitionTrigger, at: string, runId: number | null): Promise<BatchCounts> {
+  insertCreatedBatch(
+    em: EntityManager,
+    batch: EncodedBatch,
+    trigger: TransitionTrigger,
+    at: string,
+    runId: number | null,
+  ): Promise<BatchCounts> {
     return firstRow(query<BatchCounts>(em, this.createSql.get(batch), [...batchParams(batch), trigger, at, runId]));
   }
 
@@ -171,7 +211,9 @@ export class ResourceBatchStatements {
     at: string,
     runId: number | null,
   ): Promise<BatchCounts> {
-    return firstRow(query<BatchCounts>(em, this.upsertSql.get(batch), [...batchParams(batch), trigger, at, runId, transitions]));
+    return firstRow(
+      query<BatchCounts>(em, this.upsertSql.get(batch), [...batchParams(batch), trigger, at, runId, transitions]),
+    );
   }
 }
 

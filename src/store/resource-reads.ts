@@ -51,10 +51,15 @@ export interface DriftedRow {
 const SEVERITY_ORDER = `CASE drift_severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END`;
 
 /** The fabric's rows the filter selects (by default those that differ), worst severity first. */
-export function selectDriftedRows(em: EntityManager, fabricId: number, filter: DriftedRowFilter): Promise<DriftedRow[]> {
+export function selectDriftedRows(
+  em: EntityManager,
+  fabricId: number,
+  filter: DriftedRowFilter,
+): Promise<DriftedRow[]> {
   const where = ['fabric_id = ?'];
   const params: unknown[] = [fabricId];
-  if (!filter.includeInSync && !filter.status?.length) where.push(`drift_status IS NOT NULL AND drift_status <> 'in_sync'`);
+  if (!filter.includeInSync && !filter.status?.length)
+    where.push(`drift_status IS NOT NULL AND drift_status <> 'in_sync'`);
   if (filter.status?.length) {
     where.push(`drift_status = ANY(?::text[])`);
     params.push(textArray(filter.status));
@@ -84,7 +89,11 @@ export interface UnreadableRow {
 }
 
 /** The fabric's rows marked refused (last_sync_error), optionally of some kinds. */
-export function selectUnreadableRows(em: EntityManager, fabricId: number, kinds?: readonly string[]): Promise<UnreadableRow[]> {
+export function selectUnreadableRows(
+  em: EntityManager,
+  fabricId: number,
+  kinds?: readonly string[],
+): Promise<UnreadableRow[]> {
   return query<UnreadableRow>(
     em,
     `SELECT kind, namespace, name, last_sync_error AS reason FROM hedgehog_resource
@@ -108,7 +117,12 @@ export interface RefusalMarkRow {
 }
 
 /** Set last_sync_error on the existing rows of `kind` named in `marks`; returns how many rows were marked. */
-export async function markRefusedRows(em: EntityManager, fabricId: number, kind: string, marks: readonly RefusalMarkRow[]): Promise<number> {
+export async function markRefusedRows(
+  em: EntityManager,
+  fabricId: number,
+  kind: string,
+  marks: readonly RefusalMarkRow[],
+): Promise<number> {
   const marked = await query<{ id: number }>(
     em,
     `UPDATE hedgehog_resource t SET last_sync_error = r.mark
@@ -161,7 +175,13 @@ const ENTRY = `st.id, st."timestamp" AS at, st.from_state AS "from", st.to_state
  * resource_id, indexed) and that of earlier incarnations that were deleted (by identity, on a partial index of
  * detached history).
  */
-export function selectResourceHistory(em: EntityManager, fabricId: number, kind: string, namespace: string, name: string): Promise<HistoryRow[]> {
+export function selectResourceHistory(
+  em: EntityManager,
+  fabricId: number,
+  kind: string,
+  namespace: string,
+  name: string,
+): Promise<HistoryRow[]> {
   const key = [fabricId, kind, namespace, name];
   return query<HistoryRow>(
     em,

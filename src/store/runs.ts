@@ -24,7 +24,11 @@ export interface RunOutcomeRow {
 }
 
 /** A new run row, `in_progress` from the database's now(). */
-export async function insertRun(em: EntityManager, fabricId: number, type: SyncOperationType): Promise<{ id: number; startedAt: Date }> {
+export async function insertRun(
+  em: EntityManager,
+  fabricId: number,
+  type: SyncOperationType,
+): Promise<{ id: number; startedAt: Date }> {
   const [row] = await query<{ id: number; started_at: Date }>(
     em,
     `INSERT INTO sync_operation (fabric_id, type, status, started_at) VALUES (?, ?, 'in_progress', now()) RETURNING id, started_at`,
@@ -68,7 +72,12 @@ export async function finishRun(em: EntityManager, runId: number, r: RunOutcomeR
  * Close as failed the fabric's one-shot runs still `in_progress` that started more than `olderThanSeconds` ago
  * (their process died mid-run); returns how many. Watch runs are left to the watch (closeOrphanWatchRuns).
  */
-export async function closeAbandonedRuns(em: EntityManager, fabricId: number, currentRunId: number, olderThanSeconds: number): Promise<number> {
+export async function closeAbandonedRuns(
+  em: EntityManager,
+  fabricId: number,
+  currentRunId: number,
+  olderThanSeconds: number,
+): Promise<number> {
   const rows = await query<{ id: number }>(
     em,
     `UPDATE sync_operation SET status = 'failed', finished_at = now(),

@@ -135,7 +135,7 @@ function sameScalarInAll(rows: readonly Row[], column: string): boolean {
   const first = rows[0]![column] ?? null;
   if (first instanceof Date) {
     const t = first.getTime();
-    return rows.every((r) => r[column] instanceof Date && (r[column]).getTime() === t);
+    return rows.every((r) => r[column] instanceof Date && r[column].getTime() === t);
   }
   if (first !== null && typeof first === 'object') return false;
   return rows.every((r) => (r[column] ?? null) === first);
@@ -144,6 +144,8 @@ function sameScalarInAll(rows: readonly Row[], column: string): boolean {
 /** DELETE … WHERE id = ANY(?) in batches. */
 export async function deleteByIds(em: EntityManager, table: string, ids: readonly number[]): Promise<void> {
   for (let i = 0; i < ids.length; i += IDS_PER_STATEMENT) {
-    await query(em, `DELETE FROM ${ident(table)} WHERE id = ANY(?::int[])`, [intArray(ids.slice(i, i + IDS_PER_STATEMENT))]);
+    await query(em, `DELETE FROM ${ident(table)} WHERE id = ANY(?::int[])`, [
+      intArray(ids.slice(i, i + IDS_PER_STATEMENT)),
+    ]);
   }
 }

@@ -50,7 +50,11 @@ const COLUMNS = `id, kind, namespace, name, api_version AS "apiVersion", desired
   conflict_details AS "conflictDetails"`;
 
 /** Every row of a fabric (optionally one kind), keyed by kind/namespace/name. */
-export async function loadStoredResources(em: EntityManager, fabricId: number, kind?: string): Promise<Map<string, StoredResource>> {
+export async function loadStoredResources(
+  em: EntityManager,
+  fabricId: number,
+  kind?: string,
+): Promise<Map<string, StoredResource>> {
   const rows = await query<StoredResource>(
     em,
     `SELECT ${COLUMNS} FROM hedgehog_resource WHERE fabric_id = ?${kind ? ' AND kind = ?' : ''}`,
@@ -60,7 +64,10 @@ export async function loadStoredResources(em: EntityManager, fabricId: number, k
 }
 
 /** Rows by id: the second, narrow phase of the actual sync loads details only for rows that changed. */
-export async function loadStoredResourcesByIds(em: EntityManager, ids: readonly number[]): Promise<Map<string, StoredResource>> {
+export async function loadStoredResourcesByIds(
+  em: EntityManager,
+  ids: readonly number[],
+): Promise<Map<string, StoredResource>> {
   const out = new Map<string, StoredResource>();
   for (let i = 0; i < ids.length; i += IDS_PER_STATEMENT) {
     const rows = await query<StoredResource>(em, `SELECT ${COLUMNS} FROM hedgehog_resource WHERE id = ANY(?::int[])`, [
@@ -93,9 +100,19 @@ interface IndexRow {
   pending: boolean;
 }
 
-const toEntry = (r: IndexRow): ActualIndexEntry => ({ id: r.id, uid: r.uid, resourceVersion: r.rv, hasActual: r.uid !== null, pending: r.pending });
+const toEntry = (r: IndexRow): ActualIndexEntry => ({
+  id: r.id,
+  uid: r.uid,
+  resourceVersion: r.rv,
+  hasActual: r.uid !== null,
+  pending: r.pending,
+});
 
-export async function loadActualIndex(em: EntityManager, fabricId: number, kind: string): Promise<Map<string, ActualIndexEntry>> {
+export async function loadActualIndex(
+  em: EntityManager,
+  fabricId: number,
+  kind: string,
+): Promise<Map<string, ActualIndexEntry>> {
   return (await loadActualIndexes(em, fabricId, kind)).get(kind) ?? new Map();
 }
 
@@ -103,7 +120,11 @@ export async function loadActualIndex(em: EntityManager, fabricId: number, kind:
  * The index of every kind of a fabric (or of one kind), in one query, by kind: a full sync reads all
  * kinds, and one round trip per kind costs more than the rows of a small kind.
  */
-export async function loadActualIndexes(em: EntityManager, fabricId: number, kind?: string): Promise<Map<string, Map<string, ActualIndexEntry>>> {
+export async function loadActualIndexes(
+  em: EntityManager,
+  fabricId: number,
+  kind?: string,
+): Promise<Map<string, Map<string, ActualIndexEntry>>> {
   const rows = await query<IndexRow>(
     em,
     `SELECT id, kind, namespace, name, actual_uid AS uid, actual_resource_version AS rv, ${PENDING_SQL}

@@ -9,7 +9,13 @@ import type { HedgehogFabric } from '../entities/index.js';
 import type { KindInfo } from '../kube/catalog.js';
 import { keyOf, type ActualObservation, type ObjectError } from '../observations.js';
 import type { SchemaDefaults } from '../drift/types.js';
-import { loadActualIndex, loadActualIndexForKeys, loadStoredResourcesByIds, type ActualIndexEntry, type StoredResource } from '../store/stored-resources.js';
+import {
+  loadActualIndex,
+  loadActualIndexForKeys,
+  loadStoredResourcesByIds,
+  type ActualIndexEntry,
+  type StoredResource,
+} from '../store/stored-resources.js';
 import { ACTUAL_COLUMNS, addOutcome, diffAgainstIndex, planActualWriteChunks } from './actual-plan.js';
 import type { DriftContext } from './drift-evaluation.js';
 import { markRefusedObjects, refusedByKey, type RefusedObject } from './refused-objects.js';
@@ -96,7 +102,9 @@ export class ActualKindWriter {
       ? refusedByKey(kind.kind, mode.refused, mode.sweep ? observations : [...observations, ...mode.deletes])
       : new Map<string, RefusedObject>();
     const diff = await this.diff(em, fabric, kind, observations, mode, refused);
-    const stored = diff.idsToLoad.length ? await loadStoredResourcesByIds(em, diff.idsToLoad) : new Map<string, StoredResource>();
+    const stored = diff.idsToLoad.length
+      ? await loadStoredResourcesByIds(em, diff.idsToLoad)
+      : new Map<string, StoredResource>();
     // Planned in chunks, each handed to the writer as it is built: the database works on one while the next is planned.
     const own = !writer;
     writer ??= new ResourceWriter(em, ACTUAL_COLUMNS, trigger, ctx.now, this.writeBatchRows, runId);

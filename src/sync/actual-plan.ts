@@ -74,11 +74,28 @@ export function diffAgainstIndex(
 
 /** Columns the actual side writes; everything else keeps its value (or takes its database default on insert). */
 export const ACTUAL_COLUMNS = [
-  'fabric_id', 'kind', 'namespace', 'name', 'api_version',
-  'actual_spec', 'actual_status', 'actual_uid', 'actual_resource_version', 'actual_updated',
-  'labels', 'annotations',
-  'drift_status', 'drift_score', 'drift_severity', 'drift_details', 'last_drift_check',
-  'resource_state', 'last_state_change', 'state_change_reason', 'last_updated', 'first_seen',
+  'fabric_id',
+  'kind',
+  'namespace',
+  'name',
+  'api_version',
+  'actual_spec',
+  'actual_status',
+  'actual_uid',
+  'actual_resource_version',
+  'actual_updated',
+  'labels',
+  'annotations',
+  'drift_status',
+  'drift_score',
+  'drift_severity',
+  'drift_details',
+  'last_drift_check',
+  'resource_state',
+  'last_state_change',
+  'state_change_reason',
+  'last_updated',
+  'first_seen',
   // Always null here: a version written (or the object gone) ends the mark of a refused one (refused-objects.ts).
   'last_sync_error',
 ] as const;
@@ -141,8 +158,14 @@ export function* planActualWriteChunks(
     plan.reevaluated++;
     const side: ActualSide | null = s.actualSpec
       ? {
-          apiVersion: s.apiVersion, spec: s.actualSpec, status: s.actualStatus, uid: s.actualUid!, resourceVersion: s.actualResourceVersion!,
-          labels: s.labels, annotations: s.annotations, updated: s.actualUpdated ?? ctx.now,
+          apiVersion: s.apiVersion,
+          spec: s.actualSpec,
+          status: s.actualStatus,
+          uid: s.actualUid!,
+          resourceVersion: s.actualResourceVersion!,
+          labels: s.labels,
+          annotations: s.annotations,
+          updated: s.actualUpdated ?? ctx.now,
         }
       : null;
     pushRow(plan, fabricId, s, s, side, 'the cluster was read after the Git change', 'updated', ctx);
@@ -162,7 +185,10 @@ export function addOutcome(total: WritePlan, chunk: WritePlan): void {
 }
 
 /** The cluster's side of a row as the writer stores it. */
-type ActualSide = Pick<ActualObservation, 'apiVersion' | 'spec' | 'status' | 'uid' | 'resourceVersion' | 'labels' | 'annotations'> & {
+type ActualSide = Pick<
+  ActualObservation,
+  'apiVersion' | 'spec' | 'status' | 'uid' | 'resourceVersion' | 'labels' | 'annotations'
+> & {
   updated: Date;
 };
 
@@ -199,9 +225,22 @@ function pushRow(
     ctx,
   );
   if (!s || s.resourceState !== drift.resource_state || recreation) {
-    plan.transitions.push({ key: keyOf(id), from: s?.resourceState ?? null, to: drift.resource_state, reason, ...(recreation ? { context: recreation } : {}) });
+    plan.transitions.push({
+      key: keyOf(id),
+      from: s?.resourceState ?? null,
+      to: drift.resource_state,
+      reason,
+      ...(recreation ? { context: recreation } : {}),
+    });
   }
-  plan.changes.push({ kind: id.kind, namespace: id.namespace, name: id.name, change, driftStatus: drift.drift_status, state: drift.resource_state });
+  plan.changes.push({
+    kind: id.kind,
+    namespace: id.namespace,
+    name: id.name,
+    change,
+    driftStatus: drift.drift_status,
+    state: drift.resource_state,
+  });
   plan.upserts.push({
     fabric_id: fabricId,
     kind: id.kind,

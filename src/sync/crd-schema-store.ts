@@ -28,7 +28,11 @@ function toRow(obj: object): CrdRow | null {
  * Replace the fabric's stored CRDs with `crdObjects` (a complete read of the cluster's fabric CRDs).
  * An empty read changes nothing: it says the cluster could not be asked, not that the CRDs are gone.
  */
-export async function saveCrdSchemas(em: EntityManager, fabricId: number, crdObjects: readonly object[]): Promise<number> {
+export async function saveCrdSchemas(
+  em: EntityManager,
+  fabricId: number,
+  crdObjects: readonly object[],
+): Promise<number> {
   const rows = crdObjects.map(toRow).filter((r): r is CrdRow => r !== null);
   if (rows.length === 0) return 0;
   await replaceCrdSchemas(em, fabricId, rows);

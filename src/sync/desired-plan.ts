@@ -30,12 +30,35 @@ export interface DesiredPlanInput {
 }
 
 export const DESIRED_COLUMNS = [
-  'fabric_id', 'kind', 'namespace', 'name', 'api_version',
-  'desired_spec', 'previous_desired_spec', 'desired_commit', 'desired_file_path', 'managed_file_path', 'file_hash',
-  'last_file_sync', 'desired_updated', 'last_synced_commit', 'sync_metadata', 'labels', 'annotations',
-  'conflict_status', 'conflict_details',
-  'drift_status', 'drift_score', 'drift_severity', 'drift_details', 'last_drift_check',
-  'resource_state', 'last_state_change', 'state_change_reason', 'last_updated', 'first_seen',
+  'fabric_id',
+  'kind',
+  'namespace',
+  'name',
+  'api_version',
+  'desired_spec',
+  'previous_desired_spec',
+  'desired_commit',
+  'desired_file_path',
+  'managed_file_path',
+  'file_hash',
+  'last_file_sync',
+  'desired_updated',
+  'last_synced_commit',
+  'sync_metadata',
+  'labels',
+  'annotations',
+  'conflict_status',
+  'conflict_details',
+  'drift_status',
+  'drift_score',
+  'drift_severity',
+  'drift_details',
+  'last_drift_check',
+  'resource_state',
+  'last_state_change',
+  'state_change_reason',
+  'last_updated',
+  'first_seen',
 ] as const;
 
 export interface DesiredPlan extends WritePlan {
@@ -74,13 +97,27 @@ interface DeclaredComparison {
   unchanged: boolean;
 }
 
-function compareDeclared(o: DesiredObservation, s: StoredResource | undefined, conflict: Conflict | undefined): DeclaredComparison {
-  const conflictStatus = conflict ? 'detected' : s && s.conflictStatus === 'detected' ? 'resolved' : (s?.conflictStatus ?? 'none');
+function compareDeclared(
+  o: DesiredObservation,
+  s: StoredResource | undefined,
+  conflict: Conflict | undefined,
+): DeclaredComparison {
+  const conflictStatus = conflict
+    ? 'detected'
+    : s && s.conflictStatus === 'detected'
+      ? 'resolved'
+      : (s?.conflictStatus ?? 'none');
   const specSame = !!s && s.desiredSpec !== null && sameJson(s.desiredSpec, o.spec);
   const metaSame =
-    !!s && sameJson(s.syncMetadata?.desired?.labels ?? {}, o.labels) && sameJson(s.syncMetadata?.desired?.annotations ?? {}, o.annotations);
+    !!s &&
+    sameJson(s.syncMetadata?.desired?.labels ?? {}, o.labels) &&
+    sameJson(s.syncMetadata?.desired?.annotations ?? {}, o.annotations);
   const unchanged =
-    !!s && specSame && metaSame && s.fileHash === o.fileHash && s.desiredFilePath === o.filePath &&
+    !!s &&
+    specSame &&
+    metaSame &&
+    s.fileHash === o.fileHash &&
+    s.desiredFilePath === o.filePath &&
     s.conflictStatus === conflictStatus &&
     (!conflict || sameJson(s.conflictDetails?.locations, conflict.locations));
   return { conflictStatus, specSame, metaSame, unchanged };
@@ -121,11 +158,23 @@ function planDeclared(
     },
     ctx,
   );
-  const reason = !s ? `declared in ${o.filePath}` : contentChanged ? `changed in ${o.filePath}` : `moved to ${o.filePath}`;
+  const reason = !s
+    ? `declared in ${o.filePath}`
+    : contentChanged
+      ? `changed in ${o.filePath}`
+      : `moved to ${o.filePath}`;
   if (s) plan.updated++;
   else plan.created++;
-  plan.changes.push({ kind: o.kind, namespace: o.namespace, name: o.name, change: s ? 'updated' : 'created', driftStatus: drift.drift_status, state: drift.resource_state });
-  if (!s || s.resourceState !== drift.resource_state) plan.transitions.push({ key, from: s?.resourceState ?? null, to: drift.resource_state, reason });
+  plan.changes.push({
+    kind: o.kind,
+    namespace: o.namespace,
+    name: o.name,
+    change: s ? 'updated' : 'created',
+    driftStatus: drift.drift_status,
+    state: drift.resource_state,
+  });
+  if (!s || s.resourceState !== drift.resource_state)
+    plan.transitions.push({ key, from: s?.resourceState ?? null, to: drift.resource_state, reason });
   const hasActual = !!s?.actualSpec;
   plan.upserts.push({
     fabric_id: input.fabricId,
@@ -160,7 +209,13 @@ function planDeclared(
  * A stored object the repository no longer declares: kept when its file failed to parse, deleted when nothing
  * else tracks it (not in the cluster, no draft), otherwise its desired state is cleared.
  */
-function planUndeclared(plan: DesiredPlan, input: DesiredPlanInput, key: string, s: StoredResource, ctx: DriftContext): void {
+function planUndeclared(
+  plan: DesiredPlan,
+  input: DesiredPlanInput,
+  key: string,
+  s: StoredResource,
+  ctx: DriftContext,
+): void {
   const now = ctx.now;
   if (s.desiredFilePath && input.filesWithErrors.has(s.desiredFilePath)) {
     plan.keptFromBrokenFiles.push(key);
@@ -189,8 +244,16 @@ function planUndeclared(plan: DesiredPlan, input: DesiredPlanInput, key: string,
     ctx,
   );
   const reason = `removed from the repository (was ${s.desiredFilePath ?? 'declared'})`;
-  plan.changes.push({ kind: s.kind, namespace: s.namespace, name: s.name, change: 'cleared', driftStatus: drift.drift_status, state: drift.resource_state });
-  if (s.resourceState !== drift.resource_state) plan.transitions.push({ key, from: s.resourceState, to: drift.resource_state, reason });
+  plan.changes.push({
+    kind: s.kind,
+    namespace: s.namespace,
+    name: s.name,
+    change: 'cleared',
+    driftStatus: drift.drift_status,
+    state: drift.resource_state,
+  });
+  if (s.resourceState !== drift.resource_state)
+    plan.transitions.push({ key, from: s.resourceState, to: drift.resource_state, reason });
   const restMeta = { ...s.syncMetadata };
   delete restMeta.desired; // Git no longer declares it
   plan.upserts.push({

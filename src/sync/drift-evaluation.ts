@@ -43,14 +43,21 @@ export interface DriftColumns {
 
 export function evaluateDrift(row: RowSides, ctx: DriftContext): DriftColumns {
   const gitNewerThanCluster =
-    row.desiredUpdated !== null && (ctx.lastActualRead === null || row.desiredUpdated.getTime() > ctx.lastActualRead.getTime());
+    row.desiredUpdated !== null &&
+    (ctx.lastActualRead === null || row.desiredUpdated.getTime() > ctx.lastActualRead.getTime());
   const result = computeDrift({
     kind: row.kind,
     name: row.name,
     desired: row.desiredSpec
-      ? { spec: row.desiredSpec, labels: row.desiredMeta?.labels ?? {}, annotations: row.desiredMeta?.annotations ?? {} }
+      ? {
+          spec: row.desiredSpec,
+          labels: row.desiredMeta?.labels ?? {},
+          annotations: row.desiredMeta?.annotations ?? {},
+        }
       : null,
-    actual: row.actualSpec ? { spec: row.actualSpec, labels: row.actualLabels, annotations: row.actualAnnotations } : null,
+    actual: row.actualSpec
+      ? { spec: row.actualSpec, labels: row.actualLabels, annotations: row.actualAnnotations }
+      : null,
     previousDesiredSpec: row.previousDesiredSpec,
     ignore: ctx.ignore,
     schemaDefaults: ctx.schemaDefaults(row.kind),
@@ -73,4 +80,3 @@ export function evaluateDrift(row: RowSides, ctx: DriftContext): DriftColumns {
     }),
   };
 }
-

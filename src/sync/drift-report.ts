@@ -2,8 +2,19 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { HedgehogFabric } from '../entities/index.js';
 import { wholeSideValue } from '../drift/compute-drift.js';
-import { DRIFT_SEVERITIES, DRIFT_STATUSES, type DriftOp, type DriftSeverity, type DriftStatus } from '../drift/types.js';
-import { countResourcesByDrift, selectDriftedRows, selectUnreadableRows, type DriftedRow } from '../store/resource-reads.js';
+import {
+  DRIFT_SEVERITIES,
+  DRIFT_STATUSES,
+  type DriftOp,
+  type DriftSeverity,
+  type DriftStatus,
+} from '../drift/types.js';
+import {
+  countResourcesByDrift,
+  selectDriftedRows,
+  selectUnreadableRows,
+  type DriftedRow,
+} from '../store/resource-reads.js';
 
 export interface DriftReportFilter {
   status?: DriftStatus[];
@@ -29,7 +40,12 @@ export interface DriftedResource {
 export interface DriftReport {
   fabric: string;
   /** `unchecked`: rows whose drift was never computed (e.g. drafts). */
-  summary: { total: number; byStatus: Record<DriftStatus, number>; bySeverity: Record<DriftSeverity, number>; unchecked: number };
+  summary: {
+    total: number;
+    byStatus: Record<DriftStatus, number>;
+    bySeverity: Record<DriftSeverity, number>;
+    unchecked: number;
+  };
   resources: DriftedResource[];
   /**
    * Objects whose current version in the cluster was refused (see src/sync/refused-objects.ts): their rows, and so
@@ -45,7 +61,11 @@ export interface UnreadableResource {
   reason: string;
 }
 
-export async function driftReport(em: EntityManager, fabric: HedgehogFabric, filter: DriftReportFilter = {}): Promise<DriftReport> {
+export async function driftReport(
+  em: EntityManager,
+  fabric: HedgehogFabric,
+  filter: DriftReportFilter = {},
+): Promise<DriftReport> {
   const counts = await countResourcesByDrift(em, fabric.id);
   const byStatus = Object.fromEntries(DRIFT_STATUSES.map((s) => [s, 0])) as Record<DriftStatus, number>;
   const bySeverity = Object.fromEntries(DRIFT_SEVERITIES.map((s) => [s, 0])) as Record<DriftSeverity, number>;
@@ -88,10 +108,20 @@ function withWholeValue(op: DriftOp, r: DriftedRow): DriftOp {
   if (op.path !== '' || 'desired' in op || 'actual' in op) return op;
   if (op.op === 'add' && r.desired_spec) {
     const meta = r.sync_metadata?.desired ?? {};
-    return { ...op, desired: wholeSideValue({ spec: r.desired_spec, labels: meta.labels, annotations: meta.annotations }, r.kind, r.name) };
+    return {
+      ...op,
+      desired: wholeSideValue(
+        { spec: r.desired_spec, labels: meta.labels, annotations: meta.annotations },
+        r.kind,
+        r.name,
+      ),
+    };
   }
   if (op.op === 'remove' && r.actual_spec) {
-    return { ...op, actual: wholeSideValue({ spec: r.actual_spec, labels: r.labels, annotations: r.annotations }, r.kind, r.name) };
+    return {
+      ...op,
+      actual: wholeSideValue({ spec: r.actual_spec, labels: r.labels, annotations: r.annotations }, r.kind, r.name),
+    };
   }
   return op;
 }

@@ -9,15 +9,31 @@ export type FailureSource = 'database' | 'cluster' | 'git' | 'other';
 
 // MikroORM's driver exceptions (DriverException and its subclasses) and our own database errors.
 const DATABASE_ERROR_NAMES = /Exception$|^Database(Unavailable|Missing)Error$|^FabricBusyError$|^MigrationError$/;
-const CLUSTER_ERROR_NAMES = new Set(['ClusterUnreachableError', 'KubeAuthError', 'KubeRequestError', 'KubeConfigError', 'MalformedResponseError']);
+const CLUSTER_ERROR_NAMES = new Set([
+  'ClusterUnreachableError',
+  'KubeAuthError',
+  'KubeRequestError',
+  'KubeConfigError',
+  'MalformedResponseError',
+]);
 const GIT_ERROR_NAMES = new Set(['DesiredSourceError', 'GitCommandError']);
 // Socket-level codes: on their own they could be either side, so they count as the database's only
 // when the error did not come from the cluster reader (whose errors are named above).
-const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+]);
 // knex prefixes a failed statement: "<sql> - <the server's message>", at the start of the message or after
 // a MikroORM prefix ("Migration … failed: Original error: <sql> - …").
-const SQL_START = /(^|:\s+)\s*(select|insert|update|delete|with|create|alter|drop|begin|commit|rollback|set|lock|savepoint|release|truncate|copy|do)\s/i;
-const PG_MESSAGES = /^(Connection terminated|Client has encountered a connection error|terminating connection|Knex: Timeout|Migration \S+ \((up|down)\) failed: )/;
+const SQL_START =
+  /(^|:\s+)\s*(select|insert|update|delete|with|create|alter|drop|begin|commit|rollback|set|lock|savepoint|release|truncate|copy|do)\s/i;
+const PG_MESSAGES =
+  /^(Connection terminated|Client has encountered a connection error|terminating connection|Knex: Timeout|Migration \S+ \((up|down)\) failed: )/;
 
 export function failureSource(err: unknown): FailureSource {
   const e = err as { name?: string; code?: unknown; sqlState?: unknown } | undefined;
@@ -25,7 +41,8 @@ export function failureSource(err: unknown): FailureSource {
   if (CLUSTER_ERROR_NAMES.has(name)) return 'cluster';
   if (GIT_ERROR_NAMES.has(name)) return 'git';
   if (DATABASE_ERROR_NAMES.test(name)) return 'database';
-  if (typeof e?.sqlState === 'string' || (typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code))) return 'database';
+  if (typeof e?.sqlState === 'string' || (typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)))
+    return 'database';
   if (typeof e?.code === 'string' && SOCKET_CODES.has(e.code)) return 'database';
   if (PG_MESSAGES.test(errorText(err))) return 'database';
   return 'other';
@@ -54,26 +71,34 @@ export function databaseFailureKind(err: unknown): DatabaseFailureKind {
   for (const c of causeChain(err)) {
     const code = (c as { code?: unknown }).code;
     if (typeof code === 'string' && (SOCKET_CODES.has(code) || CONNECTION_STATES.test(code))) return 'connection';
-    if ((c as { name?: string }).name === 'ConnectionException' || (c as { name?: string }).name === 'DatabaseUnavailableError') return 'connection';
+    if (
+      (c as { name?: string }).name === 'ConnectionException' ||
+      (c as { name?: string }).name === 'DatabaseUnavailableError'
+    )
+      return 'connection';
     if (CONNECTION_MESSAGES.test(errorText(c))) return 'connection';
   }
   return 'statement';
 }
 
-export const DATABASE_CONNECTION_HINT = 'check the ledger database (--database-url / HH_SYNC_DATABASE_URL / DATABASE_URL) and that PostgreSQL is running';
+export const DATABASE_CONNECTION_HINT =
+  'check the ledger database (--database-url / HH_SYNC_DATABASE_URL / DATABASE_URL) and that PostgreSQL is running';
 
 /** What to do about a database failure of this kind, in one clause; none for a lock wait (its message says it). */
 export function databaseHint(kind: DatabaseFailureKind): string | undefined {
   if (kind === 'connection') return DATABASE_CONNECTION_HINT;
-  if (kind === 'migration') return "the ledger's schema and its migration table (mikro_orm_migrations) disagree; run `hh-sync doctor` to see how";
-  if (kind === 'statement') return 'check the ledger database: it refused a statement (`hh-sync doctor` checks its schema)';
+  if (kind === 'migration')
+    return "the ledger's schema and its migration table (mikro_orm_migrations) disagree; run `hh-sync doctor` to see how";
+  if (kind === 'statement')
+    return 'check the ledger database: it refused a statement (`hh-sync doctor` checks its schema)';
   return undefined;
 }
 
 /** The error and its causes (`cause`), first the error itself; at most a few, a cycle ends it. */
 function causeChain(err: unknown): unknown[] {
   const chain: unknown[] = [];
-  for (let e = err; e != null && chain.length < 5 && !chain.includes(e); e = (e as { cause?: unknown }).cause) chain.push(e);
+  for (let e = err; e != null && chain.length < 5 && !chain.includes(e); e = (e as { cause?: unknown }).cause)
+    chain.push(e);
   return chain;
 }
 
@@ -115,12 +140,22 @@ function withoutAppendix(message: string, err: unknown): { message: string; exac
 /** A server's DETAIL worth a person's reading ("Key (name)=(x) already exists."); never a row dump. */
 function shortDetail(err: unknown): string | undefined {
   const detail = (err as { detail?: unknown } | undefined)?.detail;
-  if (typeof detail !== 'string' || /^Failing row contains/.test(detail) || detail.length > 200 || /[\r\n]/.test(detail)) return undefined;
+  if (
+    typeof detail !== 'string' ||
+    /^Failing row contains/.test(detail) ||
+    detail.length > 200 ||
+    /[\r\n]/.test(detail)
+  )
+    return undefined;
   return detail.trim() || undefined;
 }
 
 function rawMessage(err: unknown): string {
-  return err instanceof Error ? err.message : typeof err === 'string' ? err : String((err as { message?: unknown } | null | undefined)?.message ?? err);
+  return err instanceof Error
+    ? err.message
+    : typeof err === 'string'
+      ? err
+      : String((err as { message?: unknown } | null | undefined)?.message ?? err);
 }
 
 /** The server's own message: no SQL before it, no detail or hint lines after it. */
@@ -143,7 +178,8 @@ export function errorMessageOf(err: unknown): string {
   const cause = (err as { cause?: unknown } | undefined)?.cause;
   if (cause != null && cause !== err) {
     const migration = MIGRATION_MESSAGE.exec(own);
-    if (migration && (err as { name?: string }).name === 'MigrationError') return `${migration[0]}${errorMessageOf(cause)}`;
+    if (migration && (err as { name?: string }).name === 'MigrationError')
+      return `${migration[0]}${errorMessageOf(cause)}`;
     if (WRAPPER_MESSAGES.test(own)) return `${errorMessageOf(cause)} (${own})`;
   }
   const detail = shortDetail(err);

@@ -11,7 +11,10 @@ import { lockFabric } from '../store/fabric-lock.js';
 export { LOCK_NAMESPACE } from '../store/fabric-lock.js';
 
 export class FabricBusyError extends Error {
-  constructor(public readonly fabric: string, waitedMs: number) {
+  constructor(
+    public readonly fabric: string,
+    waitedMs: number,
+  ) {
     super(`another sync run holds fabric "${fabric}" (waited ${waitedMs} ms); try again when it finishes`);
     this.name = 'FabricBusyError';
   }

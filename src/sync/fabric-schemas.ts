@@ -6,7 +6,13 @@
  */
 import type { HedgehogFabric } from '../entities/index.js';
 import { FABRIC_KINDS } from '../kube/catalog.js';
-import { loadCrdSchemasFromDir, crdSchemaKey, crdSchemasFromObjects, type CrdProblem, type CrdSchemas } from '../crds/crd-schemas.js';
+import {
+  loadCrdSchemasFromDir,
+  crdSchemaKey,
+  crdSchemasFromObjects,
+  type CrdProblem,
+  type CrdSchemas,
+} from '../crds/crd-schemas.js';
 import type { ObjectError } from '../observations.js';
 import { schemaDefaultsFor, type SchemaDefaults } from '../crds/schema-defaults.js';
 import { createCrdValidator, type CrdValidator } from '../crds/crd-validator.js';
@@ -62,10 +68,14 @@ export class FabricSchemas {
         // One malformed CRD must not cost the others (nor the run): it is reported, its kind goes without a schema.
         const problems: CrdProblem[] = [];
         const schemas = crdSchemasFromObjects(objs, { onProblem: (p) => problems.push(p) });
-        for (const p of problems) this.log.warn({ fabric: fabric.name, crd: p.source, err: p.reason }, 'unusable CRD read from the cluster');
+        for (const p of problems)
+          this.log.warn({ fabric: fabric.name, crd: p.source, err: p.reason }, 'unusable CRD read from the cluster');
         this.fromCluster.set(fabric.id, schemas);
         await this.store?.save(fabric.id, objs).catch((err: unknown) => {
-          this.log.warn({ fabric: fabric.name, err: (err as Error).message }, 'could not store the CRD schemas read from the cluster');
+          this.log.warn(
+            { fabric: fabric.name, err: (err as Error).message },
+            'could not store the CRD schemas read from the cluster',
+          );
         });
         return { schemas, source: 'cluster', ...(problems.length ? { problems } : {}) };
       }
@@ -101,7 +111,10 @@ export class FabricSchemas {
   }
 
   /** Schema defaults per kind name (null where no schema is known). */
-  async defaultsFor(fabric: HedgehogFabric, readClusterCrds?: () => Promise<object[]>): Promise<Map<string, SchemaDefaults | null>> {
+  async defaultsFor(
+    fabric: HedgehogFabric,
+    readClusterCrds?: () => Promise<object[]>,
+  ): Promise<Map<string, SchemaDefaults | null>> {
     return defaultsOf((await this.schemaSetFor(fabric, readClusterCrds)).schemas);
   }
 
@@ -135,7 +148,10 @@ export function crdReadFailureError(set: FabricSchemaSet): ObjectError {
     set.source === 'none'
       ? 'no CRD schemas are known, so drift is computed without schema defaults and Git documents go unchecked'
       : 'the CRD schemas read by an earlier actual sync are used (they may be out of date)';
-  return { kind: 'CustomResourceDefinition', reason: `could not read the fabric's CRDs from the cluster: ${set.readFailure}; ${instead}` };
+  return {
+    kind: 'CustomResourceDefinition',
+    reason: `could not read the fabric's CRDs from the cluster: ${set.readFailure}; ${instead}`,
+  };
 }
 
 /** Which fabric kinds of a desired read were checked against a CRD schema, and which had none (kind names, sorted). */
@@ -166,7 +182,7 @@ export function trackSchemaCoverage(
     const usable = (key: string) => !!validator && !!schemas?.has(key) && !uncompiled.has(key);
     const out: SchemaCoverage = { checked: [], unchecked: [] };
     for (const [kind, keys] of [...keysByKind].sort(([a], [b]) => a.localeCompare(b))) {
-      (([...keys].every(usable)) ? out.checked : out.unchecked).push(kind);
+      ([...keys].every(usable) ? out.checked : out.unchecked).push(kind);
     }
     return out;
   };

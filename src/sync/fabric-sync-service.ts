@@ -24,7 +24,14 @@ import type { ObjectError } from '../observations.js';
 import { lastActualSync, markActualSynced, markDesiredSynced, refreshFabricSummary } from '../store/fabrics.js';
 import { lastCrdReadProblem } from '../store/runs.js';
 import { loadActualIndexes, loadStoredResources } from '../store/stored-resources.js';
-import { crdProblemError, crdReadFailureError, defaultsOf, FabricSchemas, trackSchemaCoverage, validatorOf } from './fabric-schemas.js';
+import {
+  crdProblemError,
+  crdReadFailureError,
+  defaultsOf,
+  FabricSchemas,
+  trackSchemaCoverage,
+  validatorOf,
+} from './fabric-schemas.js';
 import { loadCrdSchemas, saveCrdSchemas } from './crd-schema-store.js';
 import { ActualKindWriter, driftContextFor } from './actual-kind-writer.js';
 import { DESIRED_COLUMNS, planDesiredWrites } from './desired-plan.js';
@@ -122,20 +129,30 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
 
   kubeConfigFor(fabric: HedgehogFabric): KubeConfig {
     if (this.options.kubeConfigFor) return this.options.kubeConfigFor(fabric);
-    return loadKubeConfig({ kubeconfigPath: fabric.kubeconfigPath, context: fabric.kubeContext, inCluster: fabric.inCluster });
+    return loadKubeConfig({
+      kubeconfigPath: fabric.kubeconfigPath,
+      context: fabric.kubeContext,
+      inCluster: fabric.inCluster,
+    });
   }
 
   // ---------------------------------------------------------------- actual state
 
   /** Read every served fabric kind from the cluster into the ledger. */
-  async syncActualState(ref: FabricRef, opts: { kubeConfig?: KubeConfig; signal?: AbortSignal } = {}): Promise<SyncRunReport> {
+  async syncActualState(
+    ref: FabricRef,
+    opts: { kubeConfig?: KubeConfig; signal?: AbortSignal } = {},
+  ): Promise<SyncRunReport> {
     const fabric = await this.resolveFabric(ref);
     return this.run(fabric, 'actual', async (em, rec) => {
       // The run holds the fabric lock while it lists: its lists get a deadline, so a wedged server cannot hold it for long.
       const reader = (this.options.actualSource ?? clusterActualSource)(fabric, {
         kubeConfig: () => opts.kubeConfig ?? this.kubeConfigFor(fabric),
         signal: opts.signal,
-        reader: { ...this.options.reader, listDeadlineMs: this.options.reader?.listDeadlineMs ?? DEFAULT_LIST_DEADLINE_MS },
+        reader: {
+          ...this.options.reader,
+          listDeadlineMs: this.options.reader?.listDeadlineMs ?? DEFAULT_LIST_DEADLINE_MS,
+        },
       });
       const { discovery, schemaSet } = await rec.timer.time('discover', async () => ({
         discovery: await reader.discover(FABRIC_KINDS),
@@ -182,7 +199,12 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
               fabric,
               kind,
               list.observations,
-              { sweep: true, namespaces: list.namespaces, index: indexes.get(kind.kind) ?? new Map(), refused: list.errors },
+              {
+                sweep: true,
+                namespaces: list.namespaces,
+                index: indexes.get(kind.kind) ?? new Map(),
+                refused: list.errors,
+              },
               ctx,
               'sync_actual',
               writer,
@@ -200,7 +222,12 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         await rec.timer.time('write', async () => {
           await writer.flush();
           await refreshFabricSummary(tem, fabric.id);
-          await markActualSynced(tem, fabric.id, now, rec.failedKinds.length ? `kinds not listed: ${rec.failedKinds.map((k) => k.kind).join(', ')}` : null);
+          await markActualSynced(
+            tem,
+            fabric.id,
+            now,
+            rec.failedKinds.length ? `kinds not listed: ${rec.failedKinds.map((k) => k.kind).join(', ')}` : null,
+          );
         });
       });
     });
@@ -209,7 +236,10 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
   /** A desired run without schemas says why when it can: the last actual sync could not read the CRDs. */
   private async noteWhyNoSchemas(em: EntityManager, fabric: HedgehogFabric, rec: RunAccumulator): Promise<void> {
     const problem = await lastCrdReadProblem(em, fabric.id).catch((err: unknown) => {
-      this.log.warn({ fabric: fabric.name, err: (err as Error).message }, 'could not read the last actual sync\'s CRD read problem');
+      this.log.warn(
+        { fabric: fabric.name, err: (err as Error).message },
+        "could not read the last actual sync's CRD read problem",
+      );
       return null;
     });
     if (problem) rec.details.schemaProblem = problem;
@@ -234,7 +264,9 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     if (refProblem) throw new Error(refProblem);
     return this.run(fabric, 'desired', async (em, rec) => {
       if (!fabric.gitRepository) {
-        throw new Error(`fabric "${fabric.name}" has no Git source; set one with \`hh-sync fabric set ${fabric.name} --git <path-or-url>\``);
+        throw new Error(
+          `fabric "${fabric.name}" has no Git source; set one with \`hh-sync fabric set ${fabric.name} --git <path-or-url>\``,
+        );
       }
       const schemaSet = await this.schemas.schemaSetFor(fabric);
       const validate = validatorOf(schemaSet.schemas);
@@ -246,7 +278,12 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       const coverage = custom ? undefined : trackSchemaCoverage(schemaSet.schemas, validate);
       const read = await rec.timer.time('read', () =>
         (this.options.desiredSource ?? gitDesiredSource).read(
-          { repository: fabric.gitRepository!, ref: fabric.gitRef, path: fabric.gitPath, cacheDir: this.mirrorDir(fabric.gitRepository!) },
+          {
+            repository: fabric.gitRepository!,
+            ref: fabric.gitRef,
+            path: fabric.gitPath,
+            cacheDir: this.mirrorDir(fabric.gitRepository!),
+          },
           { ...this.options.desired, validate: coverage?.validate ?? this.options.desired?.validate },
         ),
       );
@@ -263,36 +300,46 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       rec.counts.failed = read.refused;
       rec.counts.listed = read.observations.length;
       const schemaDefaults = defaultsOf(schemaSet.schemas);
-      await rec.timer.time('write', () => em.transactional(async (tem) => {
-        await lockFabricForTransaction(tem, fabric.id, fabric.name, this.lockTimeout);
-        await closeAbandonedRuns(tem, fabric.id, rec.runId, this.lockTimeout);
-        const now = new Date();
-        const lastActual = await lastActualSync(tem, fabric.id);
-        const ctx = driftContextFor(fabric, schemaDefaults, lastActual, now);
-        const stored = await loadStoredResources(tem, fabric.id);
-        const plan = planDesiredWrites(
-          {
-            fabricId: fabric.id,
-            commit: read.commit,
-            observations: read.observations,
-            conflicts: read.conflicts,
-            filesWithErrors: new Set(read.errors.map((e) => e.file).filter((f): f is string => !!f)),
-            stored,
-          },
-          ctx,
-        );
-        await applyWritePlan(tem, plan, DESIRED_COLUMNS, 'sync_desired', now, this.actualKindWriter.writeBatchRows, rec.runId);
-        this.emitResources(fabric, plan);
-        rec.counts.created = plan.created;
-        rec.counts.updated = plan.updated;
-        rec.counts.unchanged = plan.unchanged;
-        rec.counts.cleared = plan.cleared;
-        if (plan.keptFromBrokenFiles.length) rec.details.keptFromBrokenFiles = plan.keptFromBrokenFiles;
-        rec.details.conflicts = read.conflicts.length;
-        rec.details.filesRead = read.filesRead;
-        await refreshFabricSummary(tem, fabric.id);
-        await markDesiredSynced(tem, fabric.id, now, read.commit);
-      }));
+      await rec.timer.time('write', () =>
+        em.transactional(async (tem) => {
+          await lockFabricForTransaction(tem, fabric.id, fabric.name, this.lockTimeout);
+          await closeAbandonedRuns(tem, fabric.id, rec.runId, this.lockTimeout);
+          const now = new Date();
+          const lastActual = await lastActualSync(tem, fabric.id);
+          const ctx = driftContextFor(fabric, schemaDefaults, lastActual, now);
+          const stored = await loadStoredResources(tem, fabric.id);
+          const plan = planDesiredWrites(
+            {
+              fabricId: fabric.id,
+              commit: read.commit,
+              observations: read.observations,
+              conflicts: read.conflicts,
+              filesWithErrors: new Set(read.errors.map((e) => e.file).filter((f): f is string => !!f)),
+              stored,
+            },
+            ctx,
+          );
+          await applyWritePlan(
+            tem,
+            plan,
+            DESIRED_COLUMNS,
+            'sync_desired',
+            now,
+            this.actualKindWriter.writeBatchRows,
+            rec.runId,
+          );
+          this.emitResources(fabric, plan);
+          rec.counts.created = plan.created;
+          rec.counts.updated = plan.updated;
+          rec.counts.unchanged = plan.unchanged;
+          rec.counts.cleared = plan.cleared;
+          if (plan.keptFromBrokenFiles.length) rec.details.keptFromBrokenFiles = plan.keptFromBrokenFiles;
+          rec.details.conflicts = read.conflicts.length;
+          rec.details.filesRead = read.filesRead;
+          await refreshFabricSummary(tem, fabric.id);
+          await markDesiredSynced(tem, fabric.id, now, read.commit);
+        }),
+      );
     });
   }
 
@@ -324,7 +371,11 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
    * (pre-flight check) makes it a failed run that writes nothing — or, when even the run record cannot be
    * written, a LedgerSchemaUnhealthyError.
    */
-  private async run(fabric: HedgehogFabric, type: RunType, work: (em: EntityManager, rec: RunAccumulator) => Promise<void>): Promise<SyncRunReport> {
+  private async run(
+    fabric: HedgehogFabric,
+    type: RunType,
+    work: (em: EntityManager, rec: RunAccumulator) => Promise<void>,
+  ): Promise<SyncRunReport> {
     const unhealthy = await this.preflight();
     if (!unhealthy) return this.envelope(fabric, type, work);
     return this.envelope(fabric, type, () => Promise.reject(unhealthy)).catch(() => {
@@ -339,7 +390,11 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     return result.healthy ? undefined : new LedgerSchemaUnhealthyError(result);
   }
 
-  private envelope(fabric: HedgehogFabric, type: RunType, work: (em: EntityManager, rec: RunAccumulator) => Promise<void>): Promise<SyncRunReport> {
+  private envelope(
+    fabric: HedgehogFabric,
+    type: RunType,
+    work: (em: EntityManager, rec: RunAccumulator) => Promise<void>,
+  ): Promise<SyncRunReport> {
     return runEnvelope(
       this.em.fork(),
       fabric,
@@ -373,7 +428,8 @@ export function otherRefProblem(fabric: HedgehogFabric, ref: string | undefined)
 
 /** A fabric without a ref follows the repository's HEAD, so `HEAD` (and no ref) names that same ref. */
 function sameRef(a: string | null | undefined, b: string | null | undefined): boolean {
-  const norm = (r: string | null | undefined) => (r === undefined || r === null || r.trim() === '' || r === 'HEAD' ? 'HEAD' : r);
+  const norm = (r: string | null | undefined) =>
+    r === undefined || r === null || r.trim() === '' || r === 'HEAD' ? 'HEAD' : r;
   return norm(a) === norm(b);
 }
 

@@ -39,7 +39,11 @@ export interface ResourceIdentity {
  * (through resource_id, indexed) after that of any earlier incarnations that were deleted (by identity, on a
  * partial index of detached history). Empty when the ledger never held the object.
  */
-export async function resourceHistory(em: EntityManager, fabric: string | number, object: ResourceIdentity): Promise<ResourceHistoryEntry[]> {
+export async function resourceHistory(
+  em: EntityManager,
+  fabric: string | number,
+  object: ResourceIdentity,
+): Promise<ResourceHistoryEntry[]> {
   const fabricId = await fabricIdOrThrow(em, fabric);
   const rows = await selectResourceHistory(em, fabricId, object.kind, object.namespace ?? 'default', object.name);
   return rows.map((r) => ({ ...r, at: new Date(r.at) }));

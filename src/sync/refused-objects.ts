@@ -20,12 +20,20 @@ export interface RefusedObject {
  * by key; one per object (the last). A key that also has a valid change in the same write is left out: a watch
  * batch keeps each object's latest event only, so that change came after the refusal.
  */
-export function refusedByKey(kind: string, errors: readonly ObjectError[], written: Iterable<{ namespace: string; name: string }>): Map<string, RefusedObject> {
+export function refusedByKey(
+  kind: string,
+  errors: readonly ObjectError[],
+  written: Iterable<{ namespace: string; name: string }>,
+): Map<string, RefusedObject> {
   const out = new Map<string, RefusedObject>();
   if (errors.length === 0) return out; // the usual case: no pass over the written objects
   for (const e of errors) {
     if (e.kind !== kind || !e.namespace || !e.name) continue;
-    out.set(keyOf({ kind, namespace: e.namespace, name: e.name }), { namespace: e.namespace, name: e.name, reason: e.reason });
+    out.set(keyOf({ kind, namespace: e.namespace, name: e.name }), {
+      namespace: e.namespace,
+      name: e.name,
+      reason: e.reason,
+    });
   }
   if (out.size) for (const w of written) out.delete(keyOf({ kind, namespace: w.namespace, name: w.name }));
   return out;
@@ -33,15 +41,26 @@ export function refusedByKey(kind: string, errors: readonly ObjectError[], writt
 
 /** The text stored in last_sync_error of a refused object's row. */
 export function refusalMark(reason: string): string {
-  return escapeUnstorable(`the cluster's current version could not be read (${reason}); this row holds the last version read`);
+  return escapeUnstorable(
+    `the cluster's current version could not be read (${reason}); this row holds the last version read`,
+  );
 }
 
 /**
  * Marks the existing rows of refused objects, in the caller's transaction: one small statement (refusals are few).
  * Rows that do not exist are not created: there is nothing readable to put in them. Returns the rows marked.
  */
-export async function markRefusedObjects(em: EntityManager, fabricId: number, kind: string, refused: Map<string, RefusedObject>): Promise<number> {
+export async function markRefusedObjects(
+  em: EntityManager,
+  fabricId: number,
+  kind: string,
+  refused: Map<string, RefusedObject>,
+): Promise<number> {
   if (refused.size === 0) return 0;
-  const marks = [...refused.values()].map((r) => ({ namespace: r.namespace, name: r.name, mark: refusalMark(r.reason) }));
+  const marks = [...refused.values()].map((r) => ({
+    namespace: r.namespace,
+    name: r.name,
+    mark: refusalMark(r.reason),
+  }));
   return markRefusedRows(em, fabricId, kind, marks);
 }

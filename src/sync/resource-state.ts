@@ -15,7 +15,10 @@ import type { ResourceState } from '../entities/enums.js';
 
 export type { ResourceState };
 
-export function resourceStateFor(status: DriftStatus, sides: { desired: boolean; actual: boolean; draft: boolean }): ResourceState {
+export function resourceStateFor(
+  status: DriftStatus,
+  sides: { desired: boolean; actual: boolean; draft: boolean },
+): ResourceState {
   if (!sides.desired && !sides.actual && sides.draft) return 'draft';
   switch (status) {
     case 'in_sync':

@@ -7,7 +7,13 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { keyOf, type ResourceKey } from '../observations.js';
-import { deleteResources, isPlainCreation, recordResourceDeletions, ResourceBatchStatements, transitionsJson } from '../store/resource-batches.js';
+import {
+  deleteResources,
+  isPlainCreation,
+  recordResourceDeletions,
+  ResourceBatchStatements,
+  transitionsJson,
+} from '../store/resource-batches.js';
 import { encodeBatch, type EncodedBatch, type Row } from '../store/sql.js';
 import type { WritePlan } from './write-plan.js';
 import type { TransitionDraft, TransitionTrigger } from './transitions.js';
@@ -90,7 +96,14 @@ export class ResourceWriter {
   async flush(): Promise<AppliedPlan> {
     await this.send(1);
     await this.settle();
-    this.totals.transitions += await recordResourceDeletions(this.em, this.deletes, this.deletionDrafts, this.trigger, this.at, this.runId);
+    this.totals.transitions += await recordResourceDeletions(
+      this.em,
+      this.deletes,
+      this.deletionDrafts,
+      this.trigger,
+      this.at,
+      this.runId,
+    );
     await deleteResources(this.em, this.deletes);
     this.totals.deleted += this.deletes.length;
     this.deletes.length = 0;
@@ -109,7 +122,9 @@ export class ResourceWriter {
       const transitions = transitionsJson(rows, this.drafts);
       for (const row of rows) this.drafts.delete(keyOf(row as unknown as ResourceKey));
       const batch = this.encode(rows);
-      await this.issue(() => this.statements.upsertBatch(this.em, batch, transitions, this.trigger, this.at, this.runId));
+      await this.issue(() =>
+        this.statements.upsertBatch(this.em, batch, transitions, this.trigger, this.at, this.runId),
+      );
     }
   }
 

@@ -11,7 +11,15 @@ import type { WritePlan } from './write-plan.js';
 import type { Logger } from './logger.js';
 import { PhaseTimer } from './phase-timings.js';
 import type { RunDetails } from './run-details.js';
-import { emptyCounts, finishRun, startRun, type RunCounts, type RunStatus, type RunType, type SyncRunReport } from './run-recorder.js';
+import {
+  emptyCounts,
+  finishRun,
+  startRun,
+  type RunCounts,
+  type RunStatus,
+  type RunType,
+  type SyncRunReport,
+} from './run-recorder.js';
 import { markRunFailed } from '../store/fabrics.js';
 import { databaseFailureKind, errorMessageOf, failureSource } from './error-text.js';
 import { isClusterFault } from './sync-errors.js';
@@ -64,7 +72,8 @@ export async function runEnvelope(
   try {
     await work(em, rec);
     status = rec.failedKinds.length || rec.errors.length ? 'partial' : 'completed';
-    if (rec.failedKinds.length) errorMessage = `kinds not listed: ${rec.failedKinds.map((k) => `${k.kind} (${k.reason})`).join('; ')}`;
+    if (rec.failedKinds.length)
+      errorMessage = `kinds not listed: ${rec.failedKinds.map((k) => `${k.kind} (${k.reason})`).join('; ')}`;
   } catch (err) {
     status = 'failed';
     // The work's data transaction is its last step: a throw means it rolled back, so nothing was
@@ -79,7 +88,10 @@ export async function runEnvelope(
     rec.details.failure = { source, ...databaseKind, ...(typeof code === 'string' ? { code } : {}) };
     hooks.log.error({ fabric: fabric.name, type, err: errorMessage }, 'sync run failed');
     // The statement and the row MikroORM appended are kept out of the record and the line, but not lost: --verbose.
-    hooks.log.debug({ fabric: fabric.name, type, err: (err as Error | null | undefined)?.message }, 'sync run failed: the error in full');
+    hooks.log.debug(
+      { fabric: fabric.name, type, err: (err as Error | null | undefined)?.message },
+      'sync run failed: the error in full',
+    );
     const clusterFault = type !== 'desired' && isClusterFault(err);
     await markRunFailed(em, fabric.id, errorMessage, clusterFault).catch(
       () => undefined, // the database itself may be what failed; the run record below says so if it can
@@ -110,7 +122,10 @@ export async function runEnvelope(
     hooks.log.error({ fabric: fabric.name, err: (err as Error).message }, 'could not record the end of the run');
     report.finishedAt = new Date().toISOString();
   }
-  hooks.log.info({ fabric: fabric.name, type, status, counts: report.counts, errors: report.errors.length }, 'sync run finished');
+  hooks.log.info(
+    { fabric: fabric.name, type, status, counts: report.counts, errors: report.errors.length },
+    'sync run finished',
+  );
   hooks.ended(report);
   return report;
 }

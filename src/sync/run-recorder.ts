@@ -21,7 +21,14 @@ export interface RunCounts {
   failed: number;
 }
 
-export const emptyCounts = (): RunCounts => ({ listed: 0, created: 0, updated: 0, unchanged: 0, cleared: 0, failed: 0 });
+export const emptyCounts = (): RunCounts => ({
+  listed: 0,
+  created: 0,
+  updated: 0,
+  unchanged: 0,
+  cleared: 0,
+  failed: 0,
+});
 
 export function addCounts(a: RunCounts, b: RunCounts): RunCounts {
   return {
@@ -77,6 +84,11 @@ export function finishRun(
  * process that died mid-run (the caller holds the fabric lock, so no live run is inside its transaction).
  * Close them as failed so the history does not show runs that never end. Watch runs are left to the watch.
  */
-export function closeAbandonedRuns(em: EntityManager, fabricId: number, currentRunId: number, lockTimeoutMs: number): Promise<number> {
+export function closeAbandonedRuns(
+  em: EntityManager,
+  fabricId: number,
+  currentRunId: number,
+  lockTimeoutMs: number,
+): Promise<number> {
   return closeAbandonedRunRows(em, fabricId, currentRunId, Math.ceil(lockTimeoutMs / 1000) + 5);
 }

@@ -6,8 +6,18 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { HedgehogFabric } from '../entities/index.js';
 import type { KindInfo } from '../kube/catalog.js';
-import { ClusterReader, type ClusterReaderOptions, type DiscoveryResult, type KindListResult } from '../kube/cluster-reader.js';
-import { readDesiredState, type DesiredReadOptions, type DesiredReadResult, type GitSource } from '../gitops/desired-state-reader.js';
+import {
+  ClusterReader,
+  type ClusterReaderOptions,
+  type DiscoveryResult,
+  type KindListResult,
+} from '../kube/cluster-reader.js';
+import {
+  readDesiredState,
+  type DesiredReadOptions,
+  type DesiredReadResult,
+  type GitSource,
+} from '../gitops/desired-state-reader.js';
 
 /** What an actual run reads from a fabric's cluster. */
 export interface ActualSource {
@@ -22,7 +32,11 @@ export interface ActualSource {
 /** How a run gets the ActualSource of a fabric. `kubeConfig` is built only when called (an in-memory source needs none). */
 export type ActualSourceFactory = (
   fabric: HedgehogFabric,
-  context: { kubeConfig: () => KubeConfig; signal?: AbortSignal; reader: Omit<ClusterReaderOptions, 'namespaces' | 'signal'> },
+  context: {
+    kubeConfig: () => KubeConfig;
+    signal?: AbortSignal;
+    reader: Omit<ClusterReaderOptions, 'namespaces' | 'signal'>;
+  },
 ) => ActualSource;
 
 /** What a desired run reads from a fabric's Git source. */

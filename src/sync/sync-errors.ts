@@ -12,7 +12,9 @@ export class ClusterUnreachableError extends Error {
 
 export class FabricNotFoundError extends Error {
   constructor(ref: string | number) {
-    super(`no fabric ${typeof ref === 'number' ? `with id ${ref}` : `named "${ref}"`}; list them with \`hh-sync fabric list\``);
+    super(
+      `no fabric ${typeof ref === 'number' ? `with id ${ref}` : `named "${ref}"`}; list them with \`hh-sync fabric list\``,
+    );
     this.name = 'FabricNotFoundError';
   }
 }

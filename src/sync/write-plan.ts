@@ -31,5 +31,15 @@ export interface ResourceChange {
 
 /** A plan with nothing in it: the start of a chunk, or of a run's tally. */
 export function emptyPlan(): WritePlan {
-  return { upserts: [], deletes: [], transitions: [], created: 0, updated: 0, cleared: 0, recreated: [], reevaluated: 0, changes: [] };
+  return {
+    upserts: [],
+    deletes: [],
+    transitions: [],
+    created: 0,
+    updated: 0,
+    cleared: 0,
+    recreated: [],
+    reevaluated: 0,
+    changes: [],
+  };
 }

@@ -27,7 +27,13 @@ import {
   statusForCode,
   type KubeStatus,
 } from './fake-kube/status.js';
-import { ObjectStore, tooLargeResourceVersion, tooOldResourceVersion, type Entry, type KubeObject } from './fake-kube/store.js';
+import {
+  ObjectStore,
+  tooLargeResourceVersion,
+  tooOldResourceVersion,
+  type Entry,
+  type KubeObject,
+} from './fake-kube/store.js';
 import { WatchStream } from './fake-kube/watch.js';
 
 export interface FakeKubeApiOptions {
@@ -155,7 +161,9 @@ export class FakeKubeApi {
     kc.loadFromOptions({
       clusters: [{ name: 'fake', server: this.url, skipTLSVerify: true }],
       users: [{ name: 'fake', ...(token !== undefined ? { token } : {}) }],
-      contexts: [{ name: 'fake', cluster: 'fake', user: 'fake', ...(opts.namespace ? { namespace: opts.namespace } : {}) }],
+      contexts: [
+        { name: 'fake', cluster: 'fake', user: 'fake', ...(opts.namespace ? { namespace: opts.namespace } : {}) },
+      ],
       currentContext: 'fake',
     });
     return kc;
@@ -169,7 +177,12 @@ export class FakeKubeApi {
       kind: 'Config',
       clusters: [{ name: 'fake', cluster: { server: this.url, 'insecure-skip-tls-verify': true } }],
       users: [{ name: 'fake', user: token !== undefined ? { token } : {} }],
-      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake', ...(opts.namespace ? { namespace: opts.namespace } : {}) } }],
+      contexts: [
+        {
+          name: 'fake',
+          context: { cluster: 'fake', user: 'fake', ...(opts.namespace ? { namespace: opts.namespace } : {}) },
+        },
+      ],
       'current-context': 'fake',
       preferences: {},
     });
@@ -286,13 +299,19 @@ export class FakeKubeApi {
     record: FakeKubeRequest,
   ): Promise<void> {
     if (this.opts.token !== undefined && req.headers.authorization !== `Bearer ${this.opts.token}`) {
-      this.sendStatus(res, record, status(401, 'Unauthorized', 'Unauthorized')); return;
+      this.sendStatus(res, record, status(401, 'Unauthorized', 'Unauthorized'));
+      return;
     }
 
     const route = this.route(u.pathname);
     const isWatch = route.t === 'collection' && isTrue(query.watch);
     const info = route.t === 'collection' || route.t === 'object' ? route.info : undefined;
-    const { delayMs, fault } = this.faults.take({ kind: info?.kind, plural: info?.plural, watch: isWatch, path: u.pathname });
+    const { delayMs, fault } = this.faults.take({
+      kind: info?.kind,
+      plural: info?.plural,
+      watch: isWatch,
+      path: u.pathname,
+    });
     if (delayMs > 0) {
       await this.sleep(delayMs);
       if (!this.server || res.destroyed) return;
@@ -309,16 +328,21 @@ export class FakeKubeApi {
       const verb = isWatch ? 'watch' : route.t === 'object' ? 'get' : 'list';
       const resource = info ? `${info.plural}.${info.group}` : '';
       const retryAfter = fault.retryAfterSeconds ?? (fault.code === 429 ? 1 : undefined);
-      this.sendStatus(res, record, statusForCode(fault.code, resource, verb, retryAfter)); return;
+      this.sendStatus(res, record, statusForCode(fault.code, resource, verb, retryAfter));
+      return;
     }
 
-    if (route.t === 'notfound') { this.sendStatus(res, record, status(404, 'NotFound', NOT_FOUND_MESSAGE)); return; }
+    if (route.t === 'notfound') {
+      this.sendStatus(res, record, status(404, 'NotFound', NOT_FOUND_MESSAGE));
+      return;
+    }
     if (req.method !== 'GET') {
       this.sendStatus(
         res,
         record,
         status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
-      ); return;
+      );
+      return;
     }
     return this.serve({ req, res, record, query, fault }, route, isWatch);
   }
@@ -327,19 +351,26 @@ export class FakeKubeApi {
   private serve(ctx: Ctx, route: Exclude<Route, { t: 'notfound' }>, isWatch: boolean): void | Promise<void> {
     const { res, record } = ctx;
     switch (route.t) {
-      case 'doc':
-        { this.sendJson(ctx, JSON.stringify(route.body())); return; }
+      case 'doc': {
+        this.sendJson(ctx, JSON.stringify(route.body()));
+        return;
+      }
       case 'text':
         record.status = 200;
         res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
         res.end(route.body);
         return;
-      case 'collection':
-        { if (isWatch) this.watch(ctx, route.info, route.namespace); else this.listCollection(ctx, route.info, route.namespace); return; }
-      case 'object':
-        { this.getObject(ctx, route.info, route.namespace, route.name); return; }
-      case 'crds':
-        { this.sendJson(
+      case 'collection': {
+        if (isWatch) this.watch(ctx, route.info, route.namespace);
+        else this.listCollection(ctx, route.info, route.namespace);
+        return;
+      }
+      case 'object': {
+        this.getObject(ctx, route.info, route.namespace, route.name);
+        return;
+      }
+      case 'crds': {
+        this.sendJson(
           ctx,
           JSON.stringify({
             kind: 'CustomResourceDefinitionList',
@@ -347,9 +378,13 @@ export class FakeKubeApi {
             metadata: { resourceVersion: String(this.store.rv) },
             items: this.opts.crds ?? [],
           }),
-        ); return; }
+        );
+        return;
+      }
       case 'crd': {
-        const crd = (this.opts.crds ?? []).find((c) => (c as { metadata?: { name?: string } }).metadata?.name === route.name);
+        const crd = (this.opts.crds ?? []).find(
+          (c) => (c as { metadata?: { name?: string } }).metadata?.name === route.name,
+        );
         if (!crd) {
           this.sendStatus(
             res,
@@ -359,9 +394,11 @@ export class FakeKubeApi {
               group: CRD_GROUP,
               kind: CRD_PLURAL,
             }),
-          ); return;
+          );
+          return;
         }
-        this.sendJson(ctx, JSON.stringify(crd)); return;
+        this.sendJson(ctx, JSON.stringify(crd));
+        return;
       }
     }
   }
@@ -369,19 +406,27 @@ export class FakeKubeApi {
   private route(pathname: string): Route {
     let seg: string[];
     try {
-      seg = pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+      seg = pathname
+        .split('/')
+        .filter((s) => s !== '')
+        .map(decodeURIComponent);
     } catch {
       return { t: 'notfound' };
     }
     const d = this.discovery;
     const [root, g, v, a, b, c, e, f] = seg;
     if (seg.length === 0) {
-      return { t: 'doc', body: () => ({ paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/readyz', '/version'] }) };
+      return {
+        t: 'doc',
+        body: () => ({ paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/readyz', '/version'] }),
+      };
     }
-    if (seg.length === 1 && (root === 'healthz' || root === 'livez' || root === 'readyz')) return { t: 'text', body: 'ok' };
+    if (seg.length === 1 && (root === 'healthz' || root === 'livez' || root === 'readyz'))
+      return { t: 'text', body: 'ok' };
     if (seg.length === 1 && root === 'version') return { t: 'doc', body: () => d.version() };
     if (root === 'api') {
-      if (seg.length === 1) return { t: 'doc', body: () => d.apiVersions(this.baseUrl?.replace(/^http:\/\//, '') ?? '') };
+      if (seg.length === 1)
+        return { t: 'doc', body: () => d.apiVersions(this.baseUrl?.replace(/^http:\/\//, '') ?? '') };
       if (seg.length === 2 && g === 'v1') return { t: 'doc', body: () => d.coreResources() };
       return { t: 'notfound' };
     }
@@ -405,7 +450,8 @@ export class FakeKubeApi {
       if (!info || !info.namespaced) return { t: 'notfound' };
       if (seg.length === 6) return { t: 'collection', info, namespace: b! };
       // `/status` is a subresource whose GET returns the whole object.
-      if (seg.length === 7 || (seg.length === 8 && f === 'status')) return { t: 'object', info, namespace: b!, name: e! };
+      if (seg.length === 7 || (seg.length === 8 && f === 'status'))
+        return { t: 'object', info, namespace: b!, name: e! };
       return { t: 'notfound' };
     }
     const info = this.byResource.get(`${g}/${v}/${a}`);
@@ -437,18 +483,28 @@ export class FakeKubeApi {
     const rvParam = q.resourceVersion || undefined;
     const match = q.resourceVersionMatch || undefined;
     if (match !== undefined && match !== 'Exact' && match !== 'NotOlderThan') {
-      throw invalidListOptions('resourceVersionMatch', `Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`);
+      throw invalidListOptions(
+        'resourceVersionMatch',
+        `Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`,
+      );
     }
     if (match !== undefined && cont !== undefined) {
       throw invalidListOptions('resourceVersionMatch', 'resourceVersionMatch is forbidden when continue is provided');
     }
     if (match !== undefined && rvParam === undefined) {
-      throw invalidListOptions('resourceVersionMatch', 'resourceVersionMatch is forbidden unless resourceVersion is provided');
+      throw invalidListOptions(
+        'resourceVersionMatch',
+        'resourceVersionMatch is forbidden unless resourceVersion is provided',
+      );
     }
     if (match === 'Exact' && rvParam === '0') {
-      throw invalidListOptions('resourceVersionMatch', 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
+      throw invalidListOptions(
+        'resourceVersionMatch',
+        'resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
+      );
     }
-    if (cont !== undefined && rvParam !== undefined) throw badRequest('specifying resource version is not allowed when using continue');
+    if (cont !== undefined && rvParam !== undefined)
+      throw badRequest('specifying resource version is not allowed when using continue');
 
     let items: readonly Entry[];
     let listRv: number;
@@ -509,13 +565,22 @@ export class FakeKubeApi {
     const sendInitialEvents = q.sendInitialEvents === undefined ? undefined : isTrue(q.sendInitialEvents);
     if (sendInitialEvents !== undefined) {
       if (match !== 'NotOlderThan') {
-        throw invalidListOptions('resourceVersionMatch', "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan");
+        throw invalidListOptions(
+          'resourceVersionMatch',
+          'sendInitialEvents requires setting resourceVersionMatch to NotOlderThan',
+        );
       }
       if (sendInitialEvents && !bookmarks) {
-        throw invalidListOptions('allowWatchBookmarks', 'allowWatchBookmarks must be set to true when sendInitialEvents is set');
+        throw invalidListOptions(
+          'allowWatchBookmarks',
+          'allowWatchBookmarks must be set to true when sendInitialEvents is set',
+        );
       }
     } else if (match !== undefined) {
-      throw invalidListOptions('resourceVersionMatch', 'resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided');
+      throw invalidListOptions(
+        'resourceVersionMatch',
+        'resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided',
+      );
     }
     let timeoutMs: number | undefined;
     if (q.timeoutSeconds !== undefined && q.timeoutSeconds !== '') {
@@ -605,7 +670,11 @@ export class FakeKubeApi {
     const s =
       e instanceof KubeStatusError
         ? e.status
-        : status(500, 'InternalError', `Internal error occurred: ${(e as Partial<Error> | null | undefined)?.message ?? String(e)}`);
+        : status(
+            500,
+            'InternalError',
+            `Internal error occurred: ${(e as Partial<Error> | null | undefined)?.message ?? String(e)}`,
+          );
     this.sendStatus(res, record, s);
   }
 

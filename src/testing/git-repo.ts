@@ -27,13 +27,20 @@ export interface CommitOptions {
 }
 
 const IDENTITY = [
-  '-c', 'user.name=hh-sync test',
-  '-c', 'user.email=hh-sync-test@example.invalid',
-  '-c', 'commit.gpgsign=false',
-  '-c', 'tag.gpgsign=false',
-  '-c', 'core.hooksPath=/dev/null',
-  '-c', 'core.autocrlf=false',
-  '-c', 'init.templateDir=',
+  '-c',
+  'user.name=hh-sync test',
+  '-c',
+  'user.email=hh-sync-test@example.invalid',
+  '-c',
+  'commit.gpgsign=false',
+  '-c',
+  'tag.gpgsign=false',
+  '-c',
+  'core.hooksPath=/dev/null',
+  '-c',
+  'core.autocrlf=false',
+  '-c',
+  'init.templateDir=',
 ];
 
 function cleanEnv(): NodeJS.ProcessEnv {
@@ -48,10 +55,15 @@ function cleanEnv(): NodeJS.ProcessEnv {
 /** Run `git <args>` in `dir`; resolves to trimmed stdout. */
 export function git(dir: string, ...args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('git', [...IDENTITY, '-C', dir, ...args], { env: cleanEnv(), maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`git ${args.join(' ')} failed in ${dir}: ${stderr.trim() || err.message}`));
-      else resolve(stdout.trim());
-    });
+    execFile(
+      'git',
+      [...IDENTITY, '-C', dir, ...args],
+      { env: cleanEnv(), maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`git ${args.join(' ')} failed in ${dir}: ${stderr.trim() || err.message}`));
+        else resolve(stdout.trim());
+      },
+    );
   });
 }
 
@@ -72,14 +84,25 @@ export async function writeFiles(dir: string, files: Record<string, GitFileConte
 }
 
 /** `git init` a repository in `dir` (created if needed) with `files` as its first commit; returns the commit SHA. */
-export async function createGitRepo(dir: string, files: Record<string, GitFileContent>, opts: GitRepoOptions = {}): Promise<string> {
+export async function createGitRepo(
+  dir: string,
+  files: Record<string, GitFileContent>,
+  opts: GitRepoOptions = {},
+): Promise<string> {
   await fs.mkdir(dir, { recursive: true });
   await git(dir, 'init', '-q', '-b', opts.branch ?? 'main');
-  return commitFiles(dir, files, { message: opts.message ?? 'initial manifests', ...(opts.tag ? { tag: opts.tag } : {}) });
+  return commitFiles(dir, files, {
+    message: opts.message ?? 'initial manifests',
+    ...(opts.tag ? { tag: opts.tag } : {}),
+  });
 }
 
 /** Apply `changes` (null deletes) and commit them all; returns the new commit SHA. */
-export async function commitFiles(dir: string, changes: Record<string, GitFileContent>, opts: CommitOptions = {}): Promise<string> {
+export async function commitFiles(
+  dir: string,
+  changes: Record<string, GitFileContent>,
+  opts: CommitOptions = {},
+): Promise<string> {
   if (opts.branch) {
     const exists = await git(dir, 'rev-parse', '--verify', '--quiet', `refs/heads/${opts.branch}`).then(
       () => true,

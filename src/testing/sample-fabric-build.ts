@@ -7,14 +7,7 @@
  * leaves carry the external connections (else the last leaf does). Each server has exactly one
  * server-facing connection (MCLAG/ESLAG, unbundled or bundled) on real, unique switch ports.
  */
-import {
-  type FabricPlan,
-  POD_VLAN_FROM,
-  POD_VLAN_TO,
-  podOfVpc,
-  shapeOf,
-  subnetsOfVpc,
-} from './sample-fabric-plan.js';
+import { type FabricPlan, POD_VLAN_FROM, POD_VLAN_TO, podOfVpc, shapeOf, subnetsOfVpc } from './sample-fabric-plan.js';
 import {
   type KubeObjectLike,
   Prng,
@@ -118,7 +111,11 @@ function leafGroups(shape: ReturnType<typeof shapeOf>): LeafGroup[] {
     groups.push({ members: [2 * p, 2 * p + 1], type, group, pod: Math.floor((p * shape.pods) / groupCount) });
   }
   if (shape.singles) {
-    groups.push({ members: [shape.serverLeaves - 1], type: 'single', pod: Math.floor((shape.pairs * shape.pods) / groupCount) });
+    groups.push({
+      members: [shape.serverLeaves - 1],
+      type: 'single',
+      pod: Math.floor((shape.pairs * shape.pods) / groupCount),
+    });
   }
   return groups;
 }
@@ -201,8 +198,13 @@ function buildServers(b: Build): Servers {
     for (const m of g.members) quota += perLeafBase + (m < perLeafExtra ? 1 : 0);
     for (let j = 0; j < quota; j++, srv++) {
       const name = serverNames[srv]!;
-      const { conn, description, multi } = g.type === 'single' ? singleHomed(b, g, j, name, leafPort) : pairHomed(b, g, j, name, leafPort);
-      result.servers.push(obj(WIRING_API, 'Server', name, ns, { description: `${description}, rack ${1 + rng.int(40)} U${1 + rng.int(42)}` }));
+      const { conn, description, multi } =
+        g.type === 'single' ? singleHomed(b, g, j, name, leafPort) : pairHomed(b, g, j, name, leafPort);
+      result.servers.push(
+        obj(WIRING_API, 'Server', name, ns, {
+          description: `${description}, rack ${1 + rng.int(40)} U${1 + rng.int(42)}`,
+        }),
+      );
       result.connections.push(conn);
       result.connInfo.push({ name: conn.metadata.name, pod: g.pod, multi });
     }
@@ -218,17 +220,37 @@ interface ServerLink {
 }
 
 /** A server on a lone leaf: every third bundled, the others unbundled. */
-function singleHomed({ ns, rng, leafNames }: Build, g: LeafGroup, j: number, name: string, leafPort: (l: number) => string): ServerLink {
+function singleHomed(
+  { ns, rng, leafNames }: Build,
+  g: LeafGroup,
+  j: number,
+  name: string,
+  leafPort: (l: number) => string,
+): ServerLink {
   const a = g.members[0]!;
   const [sp1, sp2] = [`${name}/enp2s1`, `${name}/enp2s2`];
   if (j % 3 === 2) {
-    return { conn: bundled(ns, name, leafNames[a]!, [sp1, sp2], [leafPort(a), leafPort(a)], rng), description: `bundled to ${leafNames[a]}`, multi: false };
+    return {
+      conn: bundled(ns, name, leafNames[a]!, [sp1, sp2], [leafPort(a), leafPort(a)], rng),
+      description: `bundled to ${leafNames[a]}`,
+      multi: false,
+    };
   }
-  return { conn: unbundled(ns, name, leafNames[a]!, sp1, leafPort(a), rng), description: `single-homed to ${leafNames[a]}`, multi: false };
+  return {
+    conn: unbundled(ns, name, leafNames[a]!, sp1, leafPort(a), rng),
+    description: `single-homed to ${leafNames[a]}`,
+    multi: false,
+  };
 }
 
 /** A server on a redundancy pair: by turns multi-homed to both, unbundled to either, or bundled to the second. */
-function pairHomed({ ns, rng, leafNames }: Build, g: LeafGroup, j: number, name: string, leafPort: (l: number) => string): ServerLink {
+function pairHomed(
+  { ns, rng, leafNames }: Build,
+  g: LeafGroup,
+  j: number,
+  name: string,
+  leafPort: (l: number) => string,
+): ServerLink {
   const [a, b] = g.members as [number, number];
   const [sp1, sp2] = [`${name}/enp2s1`, `${name}/enp2s2`];
   const k = j % 5;
@@ -240,14 +262,24 @@ function pairHomed({ ns, rng, leafNames }: Build, g: LeafGroup, j: number, name:
     const body: Record<string, unknown> = { links };
     if (g.type === 'eslag' && rng.chance(0.2)) body.fallback = true;
     if (rng.chance(0.1)) body.mtu = 9000;
-    const conn = obj(WIRING_API, 'Connection', `${name}--${g.type}--${leafNames[a]}--${leafNames[b]}`, ns, { [g.type]: body });
+    const conn = obj(WIRING_API, 'Connection', `${name}--${g.type}--${leafNames[a]}--${leafNames[b]}`, ns, {
+      [g.type]: body,
+    });
     return { conn, description: `MH ${leafNames[a]} ${leafNames[b]}`, multi: true };
   }
   if (k === 3) {
-    return { conn: bundled(ns, name, leafNames[b]!, [sp1, sp2], [leafPort(b), leafPort(b)], rng), description: `bundled to ${leafNames[b]}`, multi: false };
+    return {
+      conn: bundled(ns, name, leafNames[b]!, [sp1, sp2], [leafPort(b), leafPort(b)], rng),
+      description: `bundled to ${leafNames[b]}`,
+      multi: false,
+    };
   }
   const l = k === 1 ? a : b;
-  return { conn: unbundled(ns, name, leafNames[l]!, sp1, leafPort(l), rng), description: `single-homed to ${leafNames[l]}`, multi: false };
+  return {
+    conn: unbundled(ns, name, leafNames[l]!, sp1, leafPort(l), rng),
+    description: `single-homed to ${leafNames[l]}`,
+    multi: false,
+  };
 }
 
 /** Port and address allocation for the fabric-side connections: infra ports follow the server ports. */
@@ -348,14 +380,22 @@ function addGatewayLinks({ plan, ns, spineNames, out }: Build, ports: FabricPort
     const [swIp, gwIp] = ports.linkIps();
     out.push(
       obj(WIRING_API, 'Connection', `${spineNames[s]}--gateway--${gw}`, ns, {
-        gateway: { links: [{ switch: { port: ports.spine(s), ip: swIp }, gateway: { port: `${gw}/enp2s${(s % 2) + 1}`, ip: gwIp } }] },
+        gateway: {
+          links: [
+            { switch: { port: ports.spine(s), ip: swIp }, gateway: { port: `${gw}/enp2s${(s % 2) + 1}`, ip: gwIp } },
+          ],
+        },
       }),
     );
   }
 }
 
 /** The External connections: each External attached to `attachmentsPerExternal` of the external leaves. */
-function addExternalLinks({ shape, ns, leafNames, out }: Build, ports: FabricPorts, extLeaves: readonly number[]): ExternalSide {
+function addExternalLinks(
+  { shape, ns, leafNames, out }: Build,
+  ports: FabricPorts,
+  extLeaves: readonly number[],
+): ExternalSide {
   const externalNames: string[] = [];
   const ew = widthFor(shape.externals);
   for (let e = 0; e < shape.externals; e++) {
@@ -374,7 +414,11 @@ function addExternalLinks({ shape, ns, leafNames, out }: Build, ports: FabricPor
 }
 
 /** One static-external connection per external leaf (every other one with a VLAN, or within the first VPC). */
-function addStaticExternals({ ns, leafNames, vpcName, out }: Build, ports: FabricPorts, extLeaves: readonly number[]): void {
+function addStaticExternals(
+  { ns, leafNames, vpcName, out }: Build,
+  ports: FabricPorts,
+  extLeaves: readonly number[],
+): void {
   const staticBase = ipToInt('172.31.0.0');
   for (let i = 0; i < extLeaves.length; i++) {
     const l = extLeaves[i]!;
@@ -429,7 +473,10 @@ function addVpcs({ plan, shape, ns, rng, vpcName, out }: Build): Vpcs {
       spec.defaultIsolated = true;
       spec.permit = [subnetNames.slice(0, 2)];
     }
-    if (rng.chance(0.05)) spec.staticRoutes = [{ prefix: '10.250.0.0/24', nextHops: [ipFromInt(podSubnetBase(pod, podVlan[pod]! - 1) + 10)] }];
+    if (rng.chance(0.05))
+      spec.staticRoutes = [
+        { prefix: '10.250.0.0/24', nextHops: [ipFromInt(podSubnetBase(pod, podVlan[pod]! - 1) + 10)] },
+      ];
     out.push(obj(VPC_API, 'VPC', vpcName(i), ns, spec));
   }
   return result;
@@ -471,12 +518,20 @@ function addVpcPeerings({ shape, ns, rng, vpcName, out }: Build, vpcSubnets: rea
     const b = 4 * k + 1;
     const filtered = rng.chance(0.3);
     const side = (v: number) => (filtered ? { subnets: [vpcSubnets[v]![0]!] } : {});
-    out.push(obj(VPC_API, 'VPCPeering', `${vpcName(a)}--${vpcName(b)}`, ns, { permit: [{ [vpcName(a)]: side(a), [vpcName(b)]: side(b) }] }));
+    out.push(
+      obj(VPC_API, 'VPCPeering', `${vpcName(a)}--${vpcName(b)}`, ns, {
+        permit: [{ [vpcName(a)]: side(a), [vpcName(b)]: side(b) }],
+      }),
+    );
   }
 }
 
 /** Externals, their attachments and peerings (all in the default IPv4Namespace). */
-function addExternals({ shape, ns, leafNames, vpcName, out }: Build, { externalNames, externalConns }: ExternalSide, vpcSubnets: readonly string[][]): void {
+function addExternals(
+  { shape, ns, leafNames, vpcName, out }: Build,
+  { externalNames, externalConns }: ExternalSide,
+  vpcSubnets: readonly string[][],
+): void {
   for (let e = 0; e < shape.externals; e++) {
     const spec: Record<string, unknown> = { ipv4Namespace: 'default' };
     if (e % 3 === 2) spec.static = { prefixes: ['0.0.0.0/0'] };
@@ -531,20 +586,40 @@ function boot(index: number): Record<string, string> {
   return index % 5 === 4 ? { serial: `HH${pad(index + 1, 8)}` } : { mac: macFromIndex('0c:20:12', index) };
 }
 
-function unbundled(ns: string, server: string, leaf: string, serverPort: string, switchPort: string, rng: Prng): KubeObjectLike {
+function unbundled(
+  ns: string,
+  server: string,
+  leaf: string,
+  serverPort: string,
+  switchPort: string,
+  rng: Prng,
+): KubeObjectLike {
   const body: Record<string, unknown> = { link: { server: { port: serverPort }, switch: { port: switchPort } } };
   if (rng.chance(0.1)) body.mtu = 9000;
   return obj(WIRING_API, 'Connection', `${server}--unbundled--${leaf}`, ns, { unbundled: body });
 }
 
-function bundled(ns: string, server: string, leaf: string, serverPorts: string[], switchPorts: string[], rng: Prng): KubeObjectLike {
+function bundled(
+  ns: string,
+  server: string,
+  leaf: string,
+  serverPorts: string[],
+  switchPorts: string[],
+  rng: Prng,
+): KubeObjectLike {
   const links = serverPorts.map((sp, i) => ({ server: { port: sp }, switch: { port: switchPorts[i]! } }));
   const body: Record<string, unknown> = { links };
   if (rng.chance(0.1)) body.mtu = 9000;
   return obj(WIRING_API, 'Connection', `${server}--bundled--${leaf}`, ns, { bundled: body });
 }
 
-function attachment(ns: string, conn: string, vpc: string, subnet: string, spec: Record<string, unknown>): KubeObjectLike {
+function attachment(
+  ns: string,
+  conn: string,
+  vpc: string,
+  subnet: string,
+  spec: Record<string, unknown>,
+): KubeObjectLike {
   return obj(VPC_API, 'VPCAttachment', `${conn}--${vpc}--${subnet}`, ns, spec);
 }
 
@@ -556,13 +631,23 @@ function vpcSubnet(rng: Prng, net: number, vlan: number): Record<string, unknown
   if (r < 0.45) sub.dhcp = { enable: true };
   else if (r < 0.6) sub.dhcp = { enable: true, range: { start: ipFromInt(net + 10), end: ipFromInt(net + 99) } };
   else if (r < 0.7) {
-    sub.dhcp = { enable: true, options: { leaseTimeSeconds: 7200, interfaceMTU: 9000, dnsServers: ['1.1.1.1', '8.8.8.8'] } };
+    sub.dhcp = {
+      enable: true,
+      options: { leaseTimeSeconds: 7200, interfaceMTU: 9000, dnsServers: ['1.1.1.1', '8.8.8.8'] },
+    };
   } else if (r < 0.75) sub.dhcp = { relay: `${ipFromInt(ipToInt('10.99.0.100'))}/32` };
   if (rng.chance(0.05)) sub.restricted = true;
   return sub;
 }
 
-function switchProfile(ns: string, name: string, displayName: string, platform: string, ports: number, sfpPorts: number): KubeObjectLike {
+function switchProfile(
+  ns: string,
+  name: string,
+  displayName: string,
+  platform: string,
+  ports: number,
+  sfpPorts: number,
+): KubeObjectLike {
   const portMap: Record<string, unknown> = { M1: { nos: 'Management0', management: true, oniePortName: 'eth0' } };
   for (let i = 1; i <= ports; i++) {
     const sfp = i <= sfpPorts;
@@ -581,12 +666,24 @@ function switchProfile(ns: string, name: string, displayName: string, platform: 
     platform,
     nosType: 'sonic-bcm-private',
     config: { maxPathsEBGP: 64 },
-    features: { subinterfaces: true, acls: true, l2vni: true, l3vni: true, roce: false, mclag: true, eslag: true, ecmpRoCEQPN: false },
+    features: {
+      subinterfaces: true,
+      acls: true,
+      l2vni: true,
+      l3vni: true,
+      roce: false,
+      mclag: true,
+      eslag: true,
+      ecmpRoCEQPN: false,
+    },
     ports: portMap,
     portProfiles: {
       'SFP28-25G': { speed: { default: '25G', supported: ['10G', '25G'] } },
       'QSFP28-100G': {
-        breakout: { default: '1x100G', supported: { '1x100G': { offsets: ['0'] }, '4x25G': { offsets: ['0', '1', '2', '3'] } } },
+        breakout: {
+          default: '1x100G',
+          supported: { '1x100G': { offsets: ['0'] }, '4x25G': { offsets: ['0', '1', '2', '3'] } },
+        },
       },
     },
   };

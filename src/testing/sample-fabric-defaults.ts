@@ -57,7 +57,8 @@ export function withServerDefaults(obj: KubeObjectLike, seed = 1, opts: ServerDe
     }
     case 'VPCPeering': {
       const vpcs = new Set<string>();
-      for (const p of (spec.permit as (Record<string, unknown> | null)[] | undefined) ?? []) for (const v of Object.keys(p ?? {})) vpcs.add(v);
+      for (const p of (spec.permit as (Record<string, unknown> | null)[] | undefined) ?? [])
+        for (const v of Object.keys(p ?? {})) vpcs.add(v);
       if (vpcs.size === 2) {
         const [v1, v2] = [...vpcs].sort() as [string, string];
         labels[`vpc.${P}${v1}`] = LIST_TRUE;
@@ -76,11 +77,16 @@ export function withServerDefaults(obj: KubeObjectLike, seed = 1, opts: ServerDe
       labels[`${P}external`] = labelText(spec.external);
       break;
     case 'ExternalPeering': {
-      const permit = (spec.permit ?? {}) as { vpc?: { name?: string; subnets?: string[] }; external?: { name?: string; prefixes?: { prefix?: string }[] } };
+      const permit = (spec.permit ?? {}) as {
+        vpc?: { name?: string; subnets?: string[] };
+        external?: { name?: string; prefixes?: { prefix?: string }[] };
+      };
       labels[`${P}vpc`] = permit.vpc?.name ?? '';
       labels[`${P}external`] = permit.external?.name ?? '';
       permit.vpc?.subnets?.sort();
-      permit.external?.prefixes?.sort((a, b) => ((a.prefix ?? '') < (b.prefix ?? '') ? -1 : (a.prefix ?? '') > (b.prefix ?? '') ? 1 : 0));
+      permit.external?.prefixes?.sort((a, b) =>
+        (a.prefix ?? '') < (b.prefix ?? '') ? -1 : (a.prefix ?? '') > (b.prefix ?? '') ? 1 : 0,
+      );
       break;
     }
     default:
@@ -100,7 +106,12 @@ function ordinal(name: string, seed: number): number {
   return m ? Number(m[1]) : 1 + (hash32(name, seed) % 8000);
 }
 
-function defaultSwitch(name: string, spec: Record<string, unknown>, labels: Record<string, string>, seed: number): void {
+function defaultSwitch(
+  name: string,
+  spec: Record<string, unknown>,
+  labels: Record<string, string>,
+  seed: number,
+): void {
   const n = ordinal(name, seed);
   const spine = spec.role === 'spine';
   const leafLike = !spine && spec.role !== 'virtual-edge';
@@ -114,7 +125,10 @@ function defaultSwitch(name: string, spec: Record<string, unknown>, labels: Reco
   // Go serializes the non-pointer redundancy struct even when empty.
   if (spec.redundancy === undefined) spec.redundancy = {};
   // Webhook: default VLAN namespace, the redundancy group joins the groups, both lists sorted.
-  const vlanNs = Array.isArray(spec.vlanNamespaces) && spec.vlanNamespaces.length > 0 ? (spec.vlanNamespaces as string[]) : ['default'];
+  const vlanNs =
+    Array.isArray(spec.vlanNamespaces) && spec.vlanNamespaces.length > 0
+      ? (spec.vlanNamespaces as string[])
+      : ['default'];
   spec.vlanNamespaces = [...vlanNs].sort();
   const groups = Array.isArray(spec.groups) ? [...(spec.groups as string[])] : [];
   const red = (spec.redundancy ?? {}) as { group?: string };
@@ -162,7 +176,8 @@ function defaultConnection(spec: Record<string, unknown>, labels: Record<string,
   const servers = new Set<string>();
   const links: Link[] = Array.isArray(body.links) ? (body.links as Link[]) : body.link ? [body.link] : [];
   for (const l of links) {
-    for (const side of ['switch', 'spine', 'leaf', 'leaf1', 'leaf2', 'switch1', 'switch2']) if (l?.[side]) switches.add(dev(l[side]));
+    for (const side of ['switch', 'spine', 'leaf', 'leaf1', 'leaf2', 'switch1', 'switch2'])
+      if (l?.[side]) switches.add(dev(l[side]));
     if (l?.server) servers.add(dev(l.server));
   }
   for (const l of [...(body.peerLinks ?? []), ...(body.sessionLinks ?? [])]) {

@@ -31,7 +31,14 @@ export function demoClusterFabric(): KubeObjectLike[] {
 
 export interface DemoGitDifferences {
   /** A VLAN Git changed that the cluster does not have yet. */
-  changedVlan: { kind: 'VPC'; name: string; path: string; pathSegments: string[]; clusterValue: number; gitValue: number };
+  changedVlan: {
+    kind: 'VPC';
+    name: string;
+    path: string;
+    pathSegments: string[];
+    clusterValue: number;
+    gitValue: number;
+  };
   /** Declared in Git, not applied to the cluster yet. */
   onlyInGit: { kind: string; name: string };
   /** Applied to the cluster by hand, never committed. */

@@ -38,7 +38,7 @@ export class Prng {
   private state: number;
   constructor(seed: number) {
     // Mix the seed so that 0, 1, 2 … give unrelated streams.
-    this.state = (Math.imul((seed | 0) ^ 0x9e3779b9, 0x85ebca6b) >>> 0) || 0x6d2b79f5;
+    this.state = Math.imul((seed | 0) ^ 0x9e3779b9, 0x85ebca6b) >>> 0 || 0x6d2b79f5;
   }
   /** Uniform in [0, 1). */
   next(): number {

@@ -89,7 +89,9 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
     this.leasePeriodMs = options.leasePeriodMs ?? backend.leasePeriodMs ?? DEFAULT_LEASE_PERIOD_MS;
     this.checkMs = options.checkMs ?? Math.min(2000, Math.floor(this.leasePeriodMs / 3));
     if (this.checkMs * 2 > this.leasePeriodMs) {
-      throw new Error(`lease check interval ${this.checkMs} ms must be at most half the lease period (${this.leasePeriodMs} ms)`);
+      throw new Error(
+        `lease check interval ${this.checkMs} ms must be at most half the lease period (${this.leasePeriodMs} ms)`,
+      );
     }
     this.clock = options.clock ?? systemClock;
     const clock = options.clock;
@@ -178,7 +180,9 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
   /** Every lease is gone: forget them and close the backend, so the server frees what this replica may still hold. */
   private async expire(): Promise<void> {
     const late = Math.round(this.now() - this.renewedAt);
-    this.dropAll(`lease expired: not renewed for ${late} ms (lease period ${this.leasePeriodMs} ms); this replica was stalled`);
+    this.dropAll(
+      `lease expired: not renewed for ${late} ms (lease period ${this.leasePeriodMs} ms); this replica was stalled`,
+    );
     await this.backend.close();
   }
 
@@ -227,7 +231,8 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
         if (this.wasUnavailable) this.log.info({}, 'lease connection restored');
         this.wasUnavailable = false;
       } catch (err) {
-        if (!this.wasUnavailable) this.log.warn({ err: (err as Error).message }, 'lease connection unavailable; retrying');
+        if (!this.wasUnavailable)
+          this.log.warn({ err: (err as Error).message }, 'lease connection unavailable; retrying');
         this.wasUnavailable = true;
         this.emit('unavailable', err as Error);
         return;
@@ -240,12 +245,21 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
       this.renewedAt = sentAt;
     }
     const unheld = this.wanted.filter((id) => !this.held.has(id));
-    if (unheld.length === 0 && this.releasing.size === 0 && this.held.size > 0 && this.clock.now() - this.lastProof < this.checkMs) return;
+    if (
+      unheld.length === 0 &&
+      this.releasing.size === 0 &&
+      this.held.size > 0 &&
+      this.clock.now() - this.lastProof < this.checkMs
+    )
+      return;
 
     const members = await this.backend.members();
     this.lastProof = this.clock.now();
     if (!this.isRunning()) return;
-    const targets = fairShares(this.wanted.length, members.length ? members : [{ order: 0, held: this.held.size, cap: this.maxFabrics, self: true }]);
+    const targets = fairShares(
+      this.wanted.length,
+      members.length ? members : [{ order: 0, held: this.held.size, cap: this.maxFabrics, self: true }],
+    );
     const capacity = Math.min(this.maxFabrics, targets.find((t) => t.member.self)?.target ?? this.wanted.length);
 
     // Take what nobody holds, in random order so replicas starting together spread out.

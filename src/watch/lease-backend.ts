@@ -232,7 +232,9 @@ export class AdvisoryLeaseBackend implements LeaseBackend {
   private async lockWatch(fabricId: number): Promise<boolean> {
     await this.run('BEGIN');
     try {
-      await this.run(`SELECT set_config('lock_timeout', $1, true)`, [`${Math.max(1, Math.round(this.opts.queryTimeoutMs / 2))}ms`]);
+      await this.run(`SELECT set_config('lock_timeout', $1, true)`, [
+        `${Math.max(1, Math.round(this.opts.queryTimeoutMs / 2))}ms`,
+      ]);
       const busy = await this.run('SELECT pg_advisory_xact_lock($1::int, $2::int)', [LOCK_NAMESPACE, fabricId]).then(
         () => false,
         (err: unknown) => {
@@ -240,7 +242,12 @@ export class AdvisoryLeaseBackend implements LeaseBackend {
           return true; // a write (or sync run) holds the fabric: try again at the next poll
         },
       );
-      const [row] = busy ? [{ ok: false }] : await this.run<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::int, $2::int) AS ok', [LOCK_NAMESPACE_WATCH, fabricId]);
+      const [row] = busy
+        ? [{ ok: false }]
+        : await this.run<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::int, $2::int) AS ok', [
+            LOCK_NAMESPACE_WATCH,
+            fabricId,
+          ]);
       await this.run(busy ? 'ROLLBACK' : 'COMMIT');
       return row!.ok; // pg_try_advisory_lock returns one row
     } catch (err) {
@@ -259,7 +266,8 @@ export class AdvisoryLeaseBackend implements LeaseBackend {
           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
       [LOCK_NAMESPACE_WATCH, fabricId],
     );
-    if (!holder || holder.pid === this.pid || holder.stale_ms === null || Number(holder.stale_ms) <= this.leasePeriodMs) return false;
+    if (!holder || holder.pid === this.pid || holder.stale_ms === null || Number(holder.stale_ms) <= this.leasePeriodMs)
+      return false;
     // The holder is frozen or cut off: end its session (it notices at its next renewal and writes nothing, see
     // stillHolds). Needs the same database role as the holder (or pg_signal_backend).
     const [ended] = await this.run<{ ok: boolean }>('SELECT pg_terminate_backend($1::int, $2::bigint) AS ok', [
@@ -286,12 +294,21 @@ export class AdvisoryLeaseBackend implements LeaseBackend {
           AND (a.pid = pg_backend_pid() OR ${DB_NOW_MS} - ${HEARTBEAT_MS('a')} <= $3)`,
       [`${this.opts.group}:`, LOCK_NAMESPACE_WATCH, this.leasePeriodMs],
     );
-    return rows.map((r) => ({ order: r.pid, held: r.held, cap: capFromApplicationName(r.app), self: r.pid === this.pid }));
+    return rows.map((r) => ({
+      order: r.pid,
+      held: r.held,
+      cap: capFromApplicationName(r.app),
+      self: r.pid === this.pid,
+    }));
   }
 
   async stillHolds(em: EntityManager, fabricId: number): Promise<boolean> {
     if (!this.alive || this.pid === undefined || this.backendStart === undefined) return false;
-    return watchLeaseHeld(em, { pid: this.pid, backendStart: this.backendStart, leasePeriodMs: this.leasePeriodMs }, fabricId);
+    return watchLeaseHeld(
+      em,
+      { pid: this.pid, backendStart: this.backendStart, leasePeriodMs: this.leasePeriodMs },
+      fabricId,
+    );
   }
 
   onLost(listener: (reason: string) => void): void {

@@ -27,7 +27,12 @@ import { listOrEmpty } from '../common/values.js';
 import { FABRIC_KINDS, type KindInfo } from '../kube/catalog.js';
 import { ClusterReader, type DiscoveryResult } from '../kube/cluster-reader.js';
 import { describeKubeError } from '../kube/kube-errors.js';
-import { ClusterInformer, type ClusterInformerOptions, type WatchEventBatch, type WatchRestart } from '../kube/cluster-informer.js';
+import {
+  ClusterInformer,
+  type ClusterInformerOptions,
+  type WatchEventBatch,
+  type WatchRestart,
+} from '../kube/cluster-informer.js';
 import type { KindListResult } from '../kube/cluster-reader.js';
 import { backoffDelay, sleep, type BackoffPolicy } from '../kube/backoff.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
@@ -249,7 +254,8 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
   private async run(): Promise<void> {
     await this.window.closeOrphans().then(
       (n) => n && this.log.info({ fabric: this.name, runs: n }, 'closed watch runs left open by a replica that died'),
-      (err: unknown) => this.log.warn({ fabric: this.name, err: (err as Error).message }, 'could not close orphaned watch runs'),
+      (err: unknown) =>
+        this.log.warn({ fabric: this.name, err: (err as Error).message }, 'could not close orphaned watch runs'),
     );
     for (let attempt = 0; !this.isStopped(); attempt++) {
       try {
@@ -258,7 +264,11 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
       } catch (err) {
         if (this.isStopped()) return;
         const delayMs = backoffDelay(attempt, this.retry);
-        this.problem(new Error(`fabric "${this.name}": watch could not start (${describeKubeError(err)}); retrying in ${delayMs} ms`));
+        this.problem(
+          new Error(
+            `fabric "${this.name}": watch could not start (${describeKubeError(err)}); retrying in ${delayMs} ms`,
+          ),
+        );
         try {
           await sleep(delayMs, this.abort.signal, this.clock);
         } catch {
@@ -274,12 +284,19 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
     const kc = this.deps.kubeConfigFor(this.fabric);
     const fabricNamespaces = listOrEmpty(this.fabric.namespaces);
     const namespaces = fabricNamespaces.length ? [...fabricNamespaces] : undefined;
-    const reader = new ClusterReader(kc, { ...this.opts.watcher?.list, namespaces, signal: this.abort.signal, clock: this.opts.watcher?.clock ?? this.clock });
+    const reader = new ClusterReader(kc, {
+      ...this.opts.watcher?.list,
+      namespaces,
+      signal: this.abort.signal,
+      clock: this.opts.watcher?.clock ?? this.clock,
+    });
     const discovery = await reader.discover(FABRIC_KINDS);
     this.schemaDefaults = await this.deps.schemas.defaultsFor(this.fabric, () => reader.readCrds());
     this.served = discovery.served;
     this.skipped = discovery.skipped;
-    this.expectedScopes = new Set(discovery.served.flatMap((k) => (namespaces ?? ['*']).map((ns) => `${k.kind}/${ns}`)));
+    this.expectedScopes = new Set(
+      discovery.served.flatMap((k) => (namespaces ?? ['*']).map((ns) => `${k.kind}/${ns}`)),
+    );
     if (this.isStopped()) return;
     const watcher = new ClusterInformer(kc, discovery.served, {
       ...this.opts.watcher,
@@ -289,12 +306,19 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
       maxBatch: this.opts.maxBatch,
       stallTimeoutMs: this.opts.stallTimeoutMs,
     });
-    watcher.on('relist', (list: KindListResult) => this.enqueue({ type: 'write', write: { source: 'relist', list }, handedOutAt: this.clock.now() }));
-    watcher.on('batch', (batch: WatchEventBatch) => this.enqueue({ type: 'write', write: { source: 'batch', batch }, handedOutAt: this.clock.now() }));
+    watcher.on('relist', (list: KindListResult) =>
+      this.enqueue({ type: 'write', write: { source: 'relist', list }, handedOutAt: this.clock.now() }),
+    );
+    watcher.on('batch', (batch: WatchEventBatch) =>
+      this.enqueue({ type: 'write', write: { source: 'batch', batch }, handedOutAt: this.clock.now() }),
+    );
     watcher.on('restart', (r: WatchRestart) => {
       this.window.noteRestart();
       this.deps.metrics?.restarts.inc({ fabric: this.name, kind: r.kind.kind });
-      this.log.debug({ fabric: this.name, kind: r.kind.kind, namespace: r.namespace, reason: r.reason, delayMs: r.delayMs }, 'watch restart');
+      this.log.debug(
+        { fabric: this.name, kind: r.kind.kind, namespace: r.namespace, reason: r.reason, delayMs: r.delayMs },
+        'watch restart',
+      );
       this.emit('restart', r);
     });
     watcher.on('error', (err: Error) => this.problem(err));
@@ -330,7 +354,11 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
         d = await reader.discover(pending);
       } catch (err) {
         if (this.isStopped()) return;
-        this.problem(new Error(`fabric "${this.name}": discovery retry of ${pending.map((k) => k.kind).join(', ')} failed (${describeKubeError(err)})`));
+        this.problem(
+          new Error(
+            `fabric "${this.name}": discovery retry of ${pending.map((k) => k.kind).join(', ')} failed (${describeKubeError(err)})`,
+          ),
+        );
         continue;
       }
       if (this.isStopped()) return;
@@ -349,7 +377,10 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
     const namespaces = fabricNamespaces.length ? [...fabricNamespaces] : ['*'];
     this.served = [...this.served, ...kinds];
     for (const k of kinds) for (const ns of namespaces) this.expectedScopes.add(`${k.kind}/${ns}`);
-    this.log.info({ fabric: this.name, kinds: kinds.map((k) => k.kind) }, 'discovery answered: watching these kinds from now on');
+    this.log.info(
+      { fabric: this.name, kinds: kinds.map((k) => k.kind) },
+      'discovery answered: watching these kinds from now on',
+    );
     this.watcher?.addKinds(kinds);
     this.emit('discovered', { kinds: kinds.map((k) => k.kind) });
   }
@@ -420,12 +451,19 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
 
   private async write(write: WatchWrite, handedOutAt: number): Promise<void> {
     const kind = kindOf(write).kind;
-    const summaryDue = write.source === 'relist' || this.clock.now() - this.lastSummaryAt >= (this.opts.summaryIntervalMs ?? 5000);
+    const summaryDue =
+      write.source === 'relist' || this.clock.now() - this.lastSummaryAt >= (this.opts.summaryIntervalMs ?? 5000);
     if (write.source === 'relist') this.listedScopes.add(scopeKey(write.list));
     let counts: RunCounts;
     try {
       const runId = await this.window.openRunId();
-      counts = await applyWatchWrite(this.deps.sync.actualKindWriter, this.deps.em, this.fabric, write, this.writeOptions(summaryDue, runId));
+      counts = await applyWatchWrite(
+        this.deps.sync.actualKindWriter,
+        this.deps.em,
+        this.fabric,
+        write,
+        this.writeOptions(summaryDue, runId),
+      );
     } catch (err) {
       if (write.source === 'relist') this.listedScopes.delete(scopeKey(write.list));
       throw err;
@@ -434,11 +472,16 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
     else this.summaryStale = true;
     const lagMs = this.clock.now() - handedOutAt;
     const m = this.deps.metrics;
-    const objects = write.source === 'relist' ? write.list.observations.length : write.batch.upserts.length + write.batch.deletes.length;
+    const objects =
+      write.source === 'relist'
+        ? write.list.observations.length
+        : write.batch.upserts.length + write.batch.deletes.length;
     if (write.source === 'batch') {
       m?.eventLag.observe({ fabric: this.name, kind }, lagMs / 1000);
-      if (write.batch.upserts.length) m?.events.inc({ fabric: this.name, kind, op: 'upsert' }, write.batch.upserts.length);
-      if (write.batch.deletes.length) m?.events.inc({ fabric: this.name, kind, op: 'delete' }, write.batch.deletes.length);
+      if (write.batch.upserts.length)
+        m?.events.inc({ fabric: this.name, kind, op: 'upsert' }, write.batch.upserts.length);
+      if (write.batch.deletes.length)
+        m?.events.inc({ fabric: this.name, kind, op: 'delete' }, write.batch.deletes.length);
     }
     // Announced as soon as it is committed; the bookkeeping below is another round trip.
     this.emit('applied', { kind, source: write.source, counts, objects, lagMs });
@@ -456,7 +499,10 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
 
   private async housekeeping(): Promise<void> {
     if (this.summaryStale && this.clock.now() - this.lastSummaryAt >= (this.opts.summaryIntervalMs ?? 5000)) {
-      await refreshWatchSummary(this.deps.em, this.fabric, { stillHolds: this.deps.stillHolds, lockTimeoutMs: this.opts.lockTimeoutMs ?? 30_000 });
+      await refreshWatchSummary(this.deps.em, this.fabric, {
+        stillHolds: this.deps.stillHolds,
+        lockTimeoutMs: this.opts.lockTimeoutMs ?? 30_000,
+      });
       this.summaryStale = false;
       this.lastSummaryAt = this.clock.now();
     }
@@ -483,7 +529,10 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
     this.listedScopes.clear();
     this.window.noteOutage({ from: new Date().toISOString(), to: null, error: errorText(err) });
     // One line; the whole message (it may hold the statement's SQL) only at debug level.
-    this.log.warn({ fabric: this.name, err: errorText(err) }, 'ledger write failed; pausing writes until the database answers');
+    this.log.warn(
+      { fabric: this.name, err: errorText(err) },
+      'ledger write failed; pausing writes until the database answers',
+    );
     this.log.debug({ fabric: this.name, err: err.message }, 'ledger write failure in full');
     this.emit('paused', err);
     this.recovery = this.recover();
@@ -508,9 +557,16 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
     this.emit('paused', err);
     this.recovery = (async () => {
       const line = await this.refusalLine(err);
-      this.log.warn({ fabric: this.name, err: line, retryInMs }, 'ledger write refused by the database (not an outage); relisting after a backoff');
+      this.log.warn(
+        { fabric: this.name, err: line, retryInMs },
+        'ledger write refused by the database (not an outage); relisting after a backoff',
+      );
       this.log.debug({ fabric: this.name, err: err.message }, 'ledger write refusal in full');
-      await this.window.close(line).catch((closeErr: unknown) => this.log.debug({ fabric: this.name, err: errorText(closeErr) }, 'could not close the run window'));
+      await this.window
+        .close(line)
+        .catch((closeErr: unknown) =>
+          this.log.debug({ fabric: this.name, err: errorText(closeErr) }, 'could not close the run window'),
+        );
       try {
         await sleep(retryInMs, this.abort.signal, this.clock);
       } catch {
@@ -519,7 +575,10 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
       if (this.isStopped() || this.abandoned) return;
       this.paused = false;
       this.refused = false;
-      this.log.debug({ fabric: this.name, pausedMs: this.clock.now() - this.pausedAt }, 'relisting every kind after a refused write');
+      this.log.debug(
+        { fabric: this.name, pausedMs: this.clock.now() - this.pausedAt },
+        'relisting every kind after a refused write',
+      );
       this.emit('resumed', { pausedMs: this.clock.now() - this.pausedAt });
       this.watcher?.resync();
       this.kick();
@@ -529,7 +588,8 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
   /** One line for a refused write: the pre-flight's verdict when the ledger's schema is at fault, else the database's message. */
   private async refusalLine(err: Error): Promise<string> {
     const preflight = await checkLedgerSchema(this.deps.em.fork()).catch(() => null);
-    if (preflight && !preflight.healthy) return `ledger write refused: ${new LedgerSchemaUnhealthyError(preflight).message}`;
+    if (preflight && !preflight.healthy)
+      return `ledger write refused: ${new LedgerSchemaUnhealthyError(preflight).message}`;
     return `ledger write refused by the database: ${errorText(err)}`;
   }
 
@@ -584,7 +644,8 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
           this.problem(err as Error);
         }
         if (!this.fabric.gitRepository) {
-          if (onDemand) this.log.info({ fabric: this.name }, 'desired-state sync requested, but the fabric has no Git source');
+          if (onDemand)
+            this.log.info({ fabric: this.name }, 'desired-state sync requested, but the fabric has no Git source');
           return null;
         }
         // A replica waking from a freeze may find this timer due before it noticed its lease expired: check first.
@@ -636,7 +697,11 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
       }),
     ]);
     this.clock.clearTimeout(timer);
-    if (timedOut) this.log.warn({ fabric: this.name, queued: this.queue.length }, 'stop: queued writes not finished in time; the next holder relists');
+    if (timedOut)
+      this.log.warn(
+        { fabric: this.name, queued: this.queue.length },
+        'stop: queued writes not finished in time; the next holder relists',
+      );
     if (!this.abandoned) await this.desiredRun;
     let report: SyncRunReport | null = null;
     try {
@@ -647,7 +712,7 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
             ? 'the watch stopped while the database refused its writes; the next holder relists every kind'
             : this.paused || timedOut
               ? 'the watch stopped while the database was unavailable; the next holder relists every kind'
-            : undefined,
+              : undefined,
       );
     } catch (err) {
       this.log.warn({ fabric: this.name, err: (err as Error).message }, 'could not record the end of the watch run');

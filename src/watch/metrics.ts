@@ -115,7 +115,9 @@ export class WatchMetrics {
       this.registry
         .metrics()
         .then((body) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(body))
-        .catch((err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics unavailable: ${(err as Error).message}\n`));
+        .catch((err: unknown) =>
+          res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics unavailable: ${(err as Error).message}\n`),
+        );
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

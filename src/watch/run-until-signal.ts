@@ -19,7 +19,11 @@ export interface RunUntilSignalOptions extends WatchOptions {
   signals?: Pick<EventEmitter, 'on' | 'off'>;
 }
 
-export async function runWatchUntilSignal(target: WatchTarget, fabricNames: readonly string[], options: RunUntilSignalOptions = {}): Promise<number> {
+export async function runWatchUntilSignal(
+  target: WatchTarget,
+  fabricNames: readonly string[],
+  options: RunUntilSignalOptions = {},
+): Promise<number> {
   const log = options.logger ?? silentLogger;
   const proc = options.signals ?? process;
   const handle = await startWatch(target, fabricNames, options);
@@ -38,7 +42,10 @@ export async function runWatchUntilSignal(target: WatchTarget, fabricNames: read
         return;
       }
       stopRequested = true;
-      log.info({ signal }, 'stopping: finishing the writes in flight and releasing the fabrics (signal again to exit at once)');
+      log.info(
+        { signal },
+        'stopping: finishing the writes in flight and releasing the fabrics (signal again to exit at once)',
+      );
       handle.stop().then(
         () => {
           cleanup();
@@ -53,7 +60,9 @@ export async function runWatchUntilSignal(target: WatchTarget, fabricNames: read
     };
     const onHup = () => {
       log.info({ fabrics: handle.held() }, 'SIGHUP: syncing the desired state now');
-      void handle.syncDesiredNow().catch((err: unknown) => log.error({ err: (err as Error).message }, 'desired-state sync failed'));
+      void handle
+        .syncDesiredNow()
+        .catch((err: unknown) => log.error({ err: (err as Error).message }, 'desired-state sync failed'));
     };
     proc.on('SIGINT', onStop);
     proc.on('SIGTERM', onStop);

@@ -16,7 +16,15 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { HedgehogFabric } from '../entities/index.js';
 import type { ObjectError } from '../observations.js';
 import type { RunDetails } from '../sync/run-details.js';
-import { addCounts, emptyCounts, finishRun, startRun, type RunCounts, type RunStatus, type SyncRunReport } from '../sync/run-recorder.js';
+import {
+  addCounts,
+  emptyCounts,
+  finishRun,
+  startRun,
+  type RunCounts,
+  type RunStatus,
+  type SyncRunReport,
+} from '../sync/run-recorder.js';
 import { closeOrphanWatchRuns } from '../store/runs.js';
 
 /** Object errors kept per window row; the rest are counted in details.errorsNotKept. */
@@ -144,7 +152,11 @@ export class WatchRunWindow {
     const outageMessage = a.outages.length
       ? `database unavailable ${a.outages.length} time(s) during the window; writes paused and every kind relisted after recovery`
       : null;
-    const status: RunStatus = failure ? 'failed' : a.errors.length || a.errorsNotKept || a.outages.length ? 'partial' : 'completed';
+    const status: RunStatus = failure
+      ? 'failed'
+      : a.errors.length || a.errorsNotKept || a.outages.length
+        ? 'partial'
+        : 'completed';
     const details: RunDetails = {
       relists: a.relists,
       batches: a.batches,

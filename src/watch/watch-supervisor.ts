@@ -146,7 +146,10 @@ class WatchSupervisor extends EventEmitter<WatchEvents> implements WatchHandle {
   }
 
   ready(): string[] {
-    return [...this.watches.values()].filter((w) => w.ready).map((w) => w.name).sort();
+    return [...this.watches.values()]
+      .filter((w) => w.ready)
+      .map((w) => w.name)
+      .sort();
   }
 
   async syncDesiredNow(): Promise<SyncRunReport[]> {
@@ -263,7 +266,11 @@ class WatchSupervisor extends EventEmitter<WatchEvents> implements WatchHandle {
 }
 
 /** Start watching `fabricNames` (resolved now: an unknown name throws FabricNotFoundError). */
-export async function startWatch(target: WatchTarget, fabricNames: readonly string[], options: WatchOptions = {}): Promise<WatchHandle> {
+export async function startWatch(
+  target: WatchTarget,
+  fabricNames: readonly string[],
+  options: WatchOptions = {},
+): Promise<WatchHandle> {
   const log = options.logger ?? silentLogger;
   const { em, sync } = target;
   const names = [...new Set(fabricNames)];
@@ -279,7 +286,10 @@ export async function startWatch(target: WatchTarget, fabricNames: readonly stri
   const metrics = options.metricsPort !== undefined ? createMetrics(em, fabrics, heldIds, preflight) : undefined;
   const kubeConfigFor = options.kubeConfigFor ?? ((f: HedgehogFabric) => sync.kubeConfigFor(f));
   const createSync = (fabric: HedgehogFabric, stillHolds: (tem: EntityManager) => Promise<boolean>) =>
-    new LeasedFabricSync({ sync, em, fabric, kubeConfigFor, schemas: sync.schemas, stillHolds, metrics, logger: log }, options);
+    new LeasedFabricSync(
+      { sync, em, fabric, kubeConfigFor, schemas: sync.schemas, stillHolds, metrics, logger: log },
+      options,
+    );
   const handle = (supervisor = new WatchSupervisor(names, mode, { fabrics, leases, metrics, logger: log, createSync }));
 
   if (metrics) handle.metrics = await serveMetrics(metrics, options, log);
@@ -298,7 +308,13 @@ async function resolveFabrics(sync: FabricSyncService, names: readonly string[])
 }
 
 /** The leases of one replica group: replicas watching the same fabric list share its fabrics. */
-function createLeases(em: EntityManager, mode: 'advisory' | 'in-process', fabricIds: number[], options: WatchOptions, log: Logger): FabricLeases {
+function createLeases(
+  em: EntityManager,
+  mode: 'advisory' | 'in-process',
+  fabricIds: number[],
+  options: WatchOptions,
+  log: Logger,
+): FabricLeases {
   const ids = [...fabricIds].sort((a, b) => a - b);
   const group = `hh-sync-watch:${createHash('sha256').update(ids.join(',')).digest('hex').slice(0, 12)}`;
   const backend: LeaseBackend =
@@ -319,22 +335,35 @@ function createLeases(em: EntityManager, mode: 'advisory' | 'in-process', fabric
   });
 }
 
-function createMetrics(em: EntityManager, fabrics: Map<number, HedgehogFabric>, heldIds: () => number[], preflight: boolean): WatchMetrics {
+function createMetrics(
+  em: EntityManager,
+  fabrics: Map<number, HedgehogFabric>,
+  heldIds: () => number[],
+  preflight: boolean,
+): WatchMetrics {
   return new WatchMetrics(
     () => countObjects(em, heldIds(), fabrics),
     preflight ? async () => (await checkLedgerSchema(em.fork())).healthy : undefined,
   );
 }
 
-async function serveMetrics(metrics: WatchMetrics, options: WatchOptions, log: Logger): Promise<WatchHandle['metrics']> {
+async function serveMetrics(
+  metrics: WatchMetrics,
+  options: WatchOptions,
+  log: Logger,
+): Promise<WatchHandle['metrics']> {
   const port = await metrics.listen(options.metricsPort!, options.metricsHost);
   const host = !options.metricsHost || options.metricsHost === '0.0.0.0' ? '127.0.0.1' : options.metricsHost;
   log.info({ port }, 'metrics served');
   return { port, url: `http://${host}:${port}/metrics`, registry: metrics.registry };
 }
 
-async function chooseLease(target: WatchTarget, wanted: 'auto' | 'advisory' | 'in-process'): Promise<'advisory' | 'in-process'> {
-  const mode = wanted !== 'auto' ? wanted : (target.embedded ?? (await isEmbeddedPglite(target.em))) ? 'in-process' : 'advisory';
+async function chooseLease(
+  target: WatchTarget,
+  wanted: 'auto' | 'advisory' | 'in-process',
+): Promise<'advisory' | 'in-process'> {
+  const mode =
+    wanted !== 'auto' ? wanted : (target.embedded ?? (await isEmbeddedPglite(target.em))) ? 'in-process' : 'advisory';
   if (mode === 'in-process') {
     // In-process leases are this process's: a watch in another process sharing the embedded database (its
     // server) would hold the same fabrics at the same time.
@@ -354,8 +383,17 @@ function leaseClientConfig(em: EntityManager, explicit: string | PgConnectionCon
   return explicit ?? leaseConnectionConfig(em);
 }
 
-async function countObjects(em: EntityManager, heldIds: number[], fabrics: Map<number, HedgehogFabric>): Promise<ObjectCount[]> {
+async function countObjects(
+  em: EntityManager,
+  heldIds: number[],
+  fabrics: Map<number, HedgehogFabric>,
+): Promise<ObjectCount[]> {
   if (heldIds.length === 0) return [];
   const rows = await countObjectsByKindAndDrift(em.fork(), heldIds);
-  return rows.map((r) => ({ fabric: fabrics.get(r.fabric_id)?.name ?? String(r.fabric_id), kind: r.kind, driftStatus: r.drift_status, count: r.n }));
+  return rows.map((r) => ({
+    fabric: fabrics.get(r.fabric_id)?.name ?? String(r.fabric_id),
+    kind: r.kind,
+    driftStatus: r.drift_status,
+    count: r.n,
+  }));
 }

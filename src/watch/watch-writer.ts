@@ -39,9 +39,7 @@ export interface WatchWriteOptions {
   runId?: number | null;
 }
 
-export type WatchWrite =
-  | { source: 'relist'; list: KindListResult }
-  | { source: 'batch'; batch: WatchEventBatch };
+export type WatchWrite = { source: 'relist'; list: KindListResult } | { source: 'batch'; batch: WatchEventBatch };
 
 export function kindOf(w: WatchWrite): KindInfo {
   return w.source === 'relist' ? w.list.kind : w.batch.kind;
@@ -63,8 +61,28 @@ export async function applyWatchWrite(
     const runId = opts.runId ?? null;
     const r =
       write.source === 'relist'
-        ? await writer.write(tem, fabric, write.list.kind, write.list.observations, { sweep: true, namespaces: write.list.namespaces, refused: write.list.errors }, ctx, 'watch', undefined, runId)
-        : await writer.write(tem, fabric, write.batch.kind, write.batch.upserts, { sweep: false, deletes: write.batch.deletes, refused: write.batch.errors }, ctx, 'watch', undefined, runId);
+        ? await writer.write(
+            tem,
+            fabric,
+            write.list.kind,
+            write.list.observations,
+            { sweep: true, namespaces: write.list.namespaces, refused: write.list.errors },
+            ctx,
+            'watch',
+            undefined,
+            runId,
+          )
+        : await writer.write(
+            tem,
+            fabric,
+            write.batch.kind,
+            write.batch.upserts,
+            { sweep: false, deletes: write.batch.deletes, refused: write.batch.errors },
+            ctx,
+            'watch',
+            undefined,
+            runId,
+          );
     const errors = write.source === 'relist' ? write.list.errors.length : write.batch.errors.length;
     if (opts.refreshSummary) await refreshFabricSummary(tem, fabric.id);
     await markWatchWritten(tem, fabric.id, now, { current: opts.current, statusFromSummary: opts.refreshSummary });

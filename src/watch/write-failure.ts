@@ -12,7 +12,11 @@ const OUTAGE_CODES = new Set(['55P03', '57014']);
 
 /** The SQLSTATE of a PostgreSQL error, however the driver or the ORM wrapped it. */
 export function sqlState(err: unknown): string | undefined {
-  for (let e = err as { code?: unknown; sqlState?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+  for (
+    let e = err as { code?: unknown; sqlState?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
     for (const v of [e.sqlState, e.code]) if (typeof v === 'string' && /^[0-9A-Z]{5}$/.test(v)) return v;
   }
   return undefined;

@@ -38,7 +38,13 @@ function buffer(): { write(text: string): boolean; text: string } {
 export async function hh(args: string[], opts: InProcessOptions = {}): Promise<Captured> {
   const stdout = buffer();
   const stderr = buffer();
-  const code = await main(args, { stdout, stderr, env: opts.env ?? cliEnv(), cwd: opts.cwd, openLedger: opts.openLedger });
+  const code = await main(args, {
+    stdout,
+    stderr,
+    env: opts.env ?? cliEnv(),
+    cwd: opts.cwd,
+    openLedger: opts.openLedger,
+  });
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
@@ -62,7 +68,11 @@ export async function createSharedCliLedger(): Promise<SharedCliLedger> {
   const shared: CliContext['openLedger'] = async (options) => {
     if (options.databaseUrl !== db.url) return openLedger(options);
     // The file's database stays open for the next command: closing this view of it does nothing.
-    return ledgerOnOrm(db.orm, options, { location: redactDatabaseUrl(db.url), embedded: false, close: async () => {} });
+    return ledgerOnOrm(db.orm, options, {
+      location: redactDatabaseUrl(db.url),
+      embedded: false,
+      close: async () => {},
+    });
   };
   const flags = ['--database-url', db.url];
   return {

@@ -40,12 +40,20 @@ export interface RunOptions {
 
 export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult> {
   if (!existsSync(COMPILED)) throw new Error('compiled CLI missing: run `npm run build` (npm test does)');
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: opts.env ?? cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd,
+    env: opts.env ?? cliEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return collect(child, `hh-sync ${args.join(' ')}`, opts);
 }
 
 /** Gathers a spawned CLI's output until it exits; kills it and fails after `timeoutMs` (default 60 s). */
-function collect(child: ChildProcess, what: string, opts: Pick<RunOptions, 'timeoutMs' | 'onStderr'>): Promise<CliResult> {
+function collect(
+  child: ChildProcess,
+  what: string,
+  opts: Pick<RunOptions, 'timeoutMs' | 'onStderr'>,
+): Promise<CliResult> {
   const started = Date.now();
   const timeoutMs = opts.timeoutMs ?? 60_000;
   return new Promise((done, fail) => {
@@ -104,10 +112,16 @@ export function canRunInTty(): boolean {
 }
 
 /** hh-sync on a pseudo-terminal (`script`), for what only a terminal gets: progress bars and colours. */
-export function runCliInTty(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCliInTty(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
   const command = [process.execPath, BIN, ...args].map(quote).join(' ');
-  const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...(opts.env ?? cliEnv()), TERM: 'xterm' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qec', command, '/dev/null'], {
+    env: { ...(opts.env ?? cliEnv()), TERM: 'xterm' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return collect(child, `hh-sync ${args.join(' ')} (tty)`, opts);
 }
 

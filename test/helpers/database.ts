@@ -78,7 +78,10 @@ function withDatabase(url: string, database: string): string {
  */
 async function emptyPgliteTemplate(): Promise<Blob> {
   // The package does not export its package.json: read it by path.
-  const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../node_modules/@electric-sql/pglite/package.json');
+  const pkg = path.resolve(
+    path.dirname(fileURLToPath(import.meta.url)),
+    '../../node_modules/@electric-sql/pglite/package.json',
+  );
   const { version } = JSON.parse(await readFile(pkg, 'utf8')) as { version: string };
   const file = path.join(tmpdir(), `hh-sync-test-pglite-${version}-empty.tar`);
   try {

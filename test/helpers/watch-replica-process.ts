@@ -93,7 +93,11 @@ export function spawnReplica(config: object, env: NodeJS.ProcessEnv = {}): Repli
         };
         const timer = setTimeout(() => {
           waiters.splice(waiters.indexOf(w), 1);
-          reject(new Error(`replica ${proc.pid}: timed out after ${timeoutMs} ms waiting for ${what}; stderr: ${err.slice(-2000)}; last lines: ${JSON.stringify(lines.slice(-5))}`));
+          reject(
+            new Error(
+              `replica ${proc.pid}: timed out after ${timeoutMs} ms waiting for ${what}; stderr: ${err.slice(-2000)}; last lines: ${JSON.stringify(lines.slice(-5))}`,
+            ),
+          );
         }, timeoutMs);
         waiters.push(w);
       });

@@ -11,7 +11,12 @@ const out = (o) => process.stdout.write(`${JSON.stringify({ t: Date.now(), pid: 
 
 let ledger;
 try {
-  ledger = await openLedger({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir, embedded: cfg.embedded, migrate: false });
+  ledger = await openLedger({
+    databaseUrl: cfg.databaseUrl,
+    dataDir: cfg.dataDir,
+    embedded: cfg.embedded,
+    migrate: false,
+  });
 } catch (err) {
   out({ event: 'failed', error: err.message });
   process.exit(3);
@@ -25,11 +30,15 @@ try {
       handle.on('acquired', (p) => out({ event: 'acquired', fabric: p.fabric }));
       handle.on('released', (p) => out({ event: 'released', fabric: p.fabric, reason: p.reason }));
       handle.on('ready', (p) => out({ event: 'ready', fabric: p.fabric }));
-      handle.on('applied', (p) => out({ event: 'applied', fabric: p.fabric, kind: p.kind, source: p.source, objects: p.objects }));
+      handle.on('applied', (p) =>
+        out({ event: 'applied', fabric: p.fabric, kind: p.kind, source: p.source, objects: p.objects }),
+      );
       handle.on('paused', (p) => out({ event: 'paused', fabric: p.fabric, error: p.error.message }));
       handle.on('resumed', (p) => out({ event: 'resumed', fabric: p.fabric }));
       handle.on('run', (p) => out({ event: 'run', fabric: p.fabric, id: p.report.id, status: p.report.status }));
-      handle.on('desired', (p) => out({ event: 'desired', fabric: p.fabric, status: p.report.status, commit: p.report.commit }));
+      handle.on('desired', (p) =>
+        out({ event: 'desired', fabric: p.fabric, status: p.report.status, commit: p.report.commit }),
+      );
       handle.on('error', (p) => out({ event: 'error', fabric: p.fabric, error: p.error.message }));
     },
   });

@@ -40,10 +40,18 @@ export async function ledgerViewPg(client: pg.Client, fabricId: number): Promise
 /** Keys whose values differ between two views (for readable failure messages). */
 export function viewDiff(a: View, b: View): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...keys].filter((k) => a[k] !== b[k]).map((k) => `${k}: ${a[k] ?? '-'} vs ${b[k] ?? '-'}`).sort();
+  return [...keys]
+    .filter((k) => a[k] !== b[k])
+    .map((k) => `${k}: ${a[k] ?? '-'} vs ${b[k] ?? '-'}`)
+    .sort();
 }
 
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, everyMs = 20): Promise<number> {
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+  everyMs = 20,
+): Promise<number> {
   const t0 = Date.now();
   for (;;) {
     if (await cond()) return Date.now() - t0;
@@ -70,7 +78,10 @@ export function churn(api: FakeKubeApi, i: number, prefix = 'churn'): void {
     });
   } else if (op === 1) {
     const o = structuredClone(vpcs[i % vpcs.length]!);
-    (o.metadata as { labels?: Record<string, string> }).labels = { ...((o.metadata as any).labels ?? {}), touched: String(i) };
+    (o.metadata as { labels?: Record<string, string> }).labels = {
+      ...((o.metadata as any).labels ?? {}),
+      touched: String(i),
+    };
     api.apply(o);
   } else {
     const victim = vpcs[(i * 7) % vpcs.length]!.metadata as { namespace: string; name: string };

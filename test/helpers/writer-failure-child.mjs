@@ -16,11 +16,20 @@ const db = await openDatabase({ url: process.argv[2], ormOptions: { pool: { min:
 const now = new Date();
 const ctx = { ignore: [], schemaDefaults: () => null, lastActualRead: null, now };
 const obs = (name) => ({
-  kind: 'Switch', namespace: 'default', name, apiVersion: 'wiring.githedgehog.com/v1beta1',
-  spec: {}, status: null, labels: {}, annotations: {}, uid: `uid-${name}`, resourceVersion: '1',
+  kind: 'Switch',
+  namespace: 'default',
+  name,
+  apiVersion: 'wiring.githedgehog.com/v1beta1',
+  spec: {},
+  status: null,
+  labels: {},
+  annotations: {},
+  uid: `uid-${name}`,
+  resourceVersion: '1',
 });
 const missingFabric = 2_000_000_000; // no such fabric: every statement breaks the foreign key
-const planOf = (objects) => [...planActualWriteChunks(missingFabric, diffAgainstIndex(objects, new Map()), new Map(), ctx, Infinity)][0];
+const planOf = (objects) =>
+  [...planActualWriteChunks(missingFabric, diffAgainstIndex(objects, new Map()), new Map(), ctx, Infinity)][0];
 
 let caught = null;
 try {

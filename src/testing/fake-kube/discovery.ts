@@ -27,7 +27,11 @@ interface GroupVersion {
 }
 
 function storageVersionHash(info: KindInfo): string {
-  return createHash('sha256').update(`${info.group}/${info.version}/${info.kind}`).digest().subarray(0, 8).toString('base64');
+  return createHash('sha256')
+    .update(`${info.group}/${info.version}/${info.kind}`)
+    .digest()
+    .subarray(0, 8)
+    .toString('base64');
 }
 
 function crdNames(crds: readonly object[]): Map<string, CrdNames> {
@@ -135,7 +139,13 @@ export class Discovery {
         storageVersionHash: storageVersionHash(k),
       });
       if (!n || n.hasStatus) {
-        resources.push({ name: `${k.plural}/status`, singularName: '', namespaced: k.namespaced, kind: k.kind, verbs: ['get', 'patch', 'update'] });
+        resources.push({
+          name: `${k.plural}/status`,
+          singularName: '',
+          namespaced: k.namespaced,
+          kind: k.kind,
+          verbs: ['get', 'patch', 'update'],
+        });
       }
     }
     return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${group}/${version}`, resources };

@@ -17,7 +17,13 @@ export interface FaultMatch {
 
 export type Fault =
   /** Reply with this HTTP status and a matching Status body (Retry-After header when retryAfterSeconds is set; 429 defaults to 1). */
-  | { type: 'status'; code: 429 | 500 | 503 | 504 | 401 | 403 | 404; retryAfterSeconds?: number; times?: number; match?: FaultMatch }
+  | {
+      type: 'status';
+      code: 429 | 500 | 503 | 504 | 401 | 403 | 404;
+      retryAfterSeconds?: number;
+      times?: number;
+      match?: FaultMatch;
+    }
   /** Destroy the socket: mid-list after writing `afterItems` items (default: half of them), mid-watch after `afterItems` events (default 0). */
   | { type: 'drop'; afterItems?: number; times?: number; match?: FaultMatch }
   /** Hold the reply back for `ms` milliseconds. */

@@ -74,7 +74,9 @@ export class ContinueTokens {
       throw badRequest(`invalid continue token: ${(e as Error).message}`);
     }
     if (!isTokenBody(body) || body.rv === 0) {
-      throw badRequest('invalid continue token: continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+      throw badRequest(
+        'invalid continue token: continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)',
+      );
     }
     if (body.rv === -1) return { snapshot: undefined, start: body.start };
     const snap = body.s !== undefined ? this.snapshots.get(body.s) : undefined;

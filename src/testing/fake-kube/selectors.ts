@@ -4,7 +4,12 @@
  * Field selectors of custom resources: only `metadata.name` and `metadata.namespace`, with `=`, `==`, `!=`.
  * A selector that does not parse is a 400 BadRequest, as on the real server.
  */
-import { DNS1123_SUBDOMAIN, DNS1123_SUBDOMAIN_MAX, QUALIFIED_NAME, QUALIFIED_NAME_MAX } from '../../common/k8s-names.js';
+import {
+  DNS1123_SUBDOMAIN,
+  DNS1123_SUBDOMAIN_MAX,
+  QUALIFIED_NAME,
+  QUALIFIED_NAME_MAX,
+} from '../../common/k8s-names.js';
 import { badRequest } from './status.js';
 
 /** What a selector looks at: the object's labels, name and namespace. */
@@ -63,7 +68,8 @@ function checkKey(key: string, selector: string): void {
     name.length > 0 &&
     name.length <= QUALIFIED_NAME_MAX &&
     QUALIFIED_NAME.test(name) &&
-    (prefix === undefined || (prefix.length > 0 && prefix.length <= DNS1123_SUBDOMAIN_MAX && DNS1123_SUBDOMAIN.test(prefix)));
+    (prefix === undefined ||
+      (prefix.length > 0 && prefix.length <= DNS1123_SUBDOMAIN_MAX && DNS1123_SUBDOMAIN.test(prefix)));
   if (!ok) {
     throw badRequest(
       `unable to parse requirement: <nil>: Invalid value: "${key}": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (in label selector "${selector}")`,
@@ -260,7 +266,10 @@ export function parseFieldSelector(input: string | undefined): Selector {
 }
 
 /** Both selectors at once. */
-export function parseSelectors(labelSelector: string | undefined, fieldSelector: string | undefined): {
+export function parseSelectors(
+  labelSelector: string | undefined,
+  fieldSelector: string | undefined,
+): {
   select: Selector;
   /** True when either selector can reject objects (the real server omits remainingItemCount then). */
   filtered: boolean;

@@ -317,12 +317,16 @@ export class ObjectStore {
     const { apiVersion, kind, metadata, ...rest } = input;
     const info = this.requireKind(kind);
     if (apiVersion !== undefined && apiVersion !== info.apiVersion) {
-      throw new Error(`FakeKubeApi: ${info.kind} is served as ${info.apiVersion}, not ${typeof apiVersion === 'string' ? apiVersion : show(apiVersion)}`);
+      throw new Error(
+        `FakeKubeApi: ${info.kind} is served as ${info.apiVersion}, not ${typeof apiVersion === 'string' ? apiVersion : show(apiVersion)}`,
+      );
     }
     const meta = isRecord(metadata) ? { ...metadata } : {};
     const name = meta.name;
     if (typeof name !== 'string' || name === '' || name.includes('/')) {
-      throw new Error(`FakeKubeApi: ${info.kind} needs metadata.name, a non-empty string without '/' (got ${JSON.stringify(name)})`);
+      throw new Error(
+        `FakeKubeApi: ${info.kind} needs metadata.name, a non-empty string without '/' (got ${JSON.stringify(name)})`,
+      );
     }
     let namespace = '';
     if (info.namespaced) {
@@ -369,7 +373,8 @@ function makeEntry(
   const obj = { apiVersion: info.apiVersion, kind: info.kind, metadata, ...rest };
   const labels: Record<string, string> = {};
   // The caller's labels, unchecked: a number or boolean value is stored as its text.
-  if (isRecord(metadata.labels)) for (const [k, v] of Object.entries(metadata.labels as Record<string, unknown>)) labels[k] = String(v);
+  if (isRecord(metadata.labels))
+    for (const [k, v] of Object.entries(metadata.labels as Record<string, unknown>)) labels[k] = String(v);
   // Entries never leave the fake (readers get parsed copies of `json`), so they are not frozen: bulk loads stay cheap.
   return {
     info,

@@ -104,7 +104,11 @@ export class WatchStream {
     const object = {
       kind: this.s.info.kind,
       apiVersion: this.s.info.apiVersion,
-      metadata: { resourceVersion: String(this.s.currentRv()), creationTimestamp: null, ...(annotations ? { annotations } : {}) },
+      metadata: {
+        resourceVersion: String(this.s.currentRv()),
+        creationTimestamp: null,
+        ...(annotations ? { annotations } : {}),
+      },
     };
     this.write('BOOKMARK', JSON.stringify(object));
   }
