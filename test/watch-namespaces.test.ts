@@ -59,7 +59,7 @@ test('watches only its namespaces; a 410 relist of one namespace sweeps only the
   };
   const settled = async () => viewDiff(await ledgerView(em, fabric.id), expected()).length === 0;
   await waitFor(() => handle!.ready().includes('teams'), 15_000, 'ready');
-  await waitFor(settled, 5000, 'initial lists of two namespaces');
+  await waitFor(settled, 20_000, 'initial lists of two namespaces');
   expect(Object.keys(await ledgerView(em, fabric.id))).toHaveLength(6);
   expect(relists.length).toBeGreaterThanOrEqual(2); // one list per namespace
 
@@ -72,7 +72,7 @@ test('watches only its namespaces; a 410 relist of one namespace sweeps only the
   api.create(vpc('ignored', 'other'));
   api.compact();
   const before = relists.length;
-  await waitFor(settled, 8000, 'convergence after per-namespace relists');
+  await waitFor(settled, 20_000, 'convergence after per-namespace relists');
   expect(relists.length).toBeGreaterThan(before); // the deletion in team-a came through a relist, not an event
   const keys = Object.keys(await ledgerView(em, fabric.id)).sort();
   expect(keys).toEqual(['VPC/team-a/v2', 'VPC/team-a/v3', 'VPC/team-b/v1', 'VPC/team-b/v3', 'VPC/team-b/v9']);
