@@ -15,8 +15,9 @@ import { EventEmitter } from 'node:events';
 import type { EntityManager } from '@mikro-orm/core';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { HedgehogFabric } from '../entities/index.js';
-import { FABRIC_KINDS } from '../kube/catalog.js';
-import type { ClusterReaderOptions } from '../kube/cluster-reader.js';
+import { FABRIC_KINDS, type KindInfo } from '../kube/catalog.js';
+import type { SchemaDefaults } from '../crds/schema-defaults.js';
+import type { ClusterReaderOptions, DiscoveryResult } from '../kube/cluster-reader.js';
 import { loadKubeConfig } from '../kube/kube-config.js';
 import type { DesiredConflict, DesiredReadOptions } from '../gitops/desired-state-reader.js';
 import { defaultCacheDir } from '../gitops/git-source.js';
@@ -40,7 +41,13 @@ import { silentLogger, type Logger } from './logger.js';
 import { applyWritePlan } from './resource-writer.js';
 import { addCounts, closeAbandonedRuns, type RunType, type SyncRunReport } from './run-recorder.js';
 import { runEnvelope, type RunAccumulator } from './run-envelope.js';
-import { clusterActualSource, gitDesiredSource, type ActualSourceFactory, type DesiredSource } from './sources.js';
+import {
+  clusterActualSource,
+  gitDesiredSource,
+  type ActualSource,
+  type ActualSourceFactory,
+  type DesiredSource,
+} from './sources.js';
 import { ClusterUnreachableError, FabricNotFoundError } from './sync-errors.js';
 import type { ResourceChange, WritePlan } from './write-plan.js';
 import { driftReport, type DriftReport, type DriftReportFilter } from './drift-report.js';
@@ -154,82 +161,96 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
           listDeadlineMs: this.options.reader?.listDeadlineMs ?? DEFAULT_LIST_DEADLINE_MS,
         },
       });
-      const { discovery, schemaSet } = await rec.timer.time('discover', async () => ({
-        discovery: await reader.discover(FABRIC_KINDS),
-        schemaSet: await this.schemas.schemaSetFor(fabric, () => reader.readCrds()),
-      }));
-      const schemaDefaults = defaultsOf(schemaSet.schemas);
-      rec.details.schemaSource = schemaSet.source;
-      rec.errors.push(...(schemaSet.problems ?? []).map(crdProblemError));
-      if (schemaSet.readFailure) {
-        // The objects still land, but drift without the CRDs' defaults can differ: partial, and said why.
-        rec.details.schemaProblem = schemaSet.readFailure;
-        rec.errors.push(crdReadFailureError(schemaSet));
+      const { discovery, schemaDefaults } = await this.discoverActual(fabric, reader, rec);
+      await em.transactional((tem) =>
+        this.writeActualKinds(tem, fabric, reader, discovery.served, schemaDefaults, rec),
+      );
+    });
+  }
+
+  /**
+   * Discovery and the CRD schemas of an actual run. Schema problems and kinds the cluster does not serve (or could
+   * not say) go to the run record; a cluster that serves none of the fabric kinds fails the run.
+   */
+  private async discoverActual(
+    fabric: HedgehogFabric,
+    reader: ActualSource,
+    rec: RunAccumulator,
+  ): Promise<{ discovery: DiscoveryResult; schemaDefaults: Map<string, SchemaDefaults | null> }> {
+    const { discovery, schemaSet } = await rec.timer.time('discover', async () => ({
+      discovery: await reader.discover(FABRIC_KINDS),
+      schemaSet: await this.schemas.schemaSetFor(fabric, () => reader.readCrds()),
+    }));
+    rec.details.schemaSource = schemaSet.source;
+    rec.errors.push(...(schemaSet.problems ?? []).map(crdProblemError));
+    if (schemaSet.readFailure) {
+      // The objects still land, but drift without the CRDs' defaults can differ: partial, and said why.
+      rec.details.schemaProblem = schemaSet.readFailure;
+      rec.errors.push(crdReadFailureError(schemaSet));
+    }
+    // A kind whose discovery failed (403, 5xx, …) may well exist: it is a failed kind, not a skipped one.
+    const discoveryFailed = new Set(discovery.failed.map((k) => k.kind));
+    rec.skippedKinds.push(...discovery.skipped.filter((k) => !discoveryFailed.has(k.kind)));
+    for (const k of discovery.failed) this.noteFailedKind(rec, 'discovery', k.kind, k.reason);
+    if (discovery.served.length === 0) {
+      // Reading nothing is not a successful read of an empty fabric: never sweep, never report "connected".
+      const reasons = [...new Set(discovery.skipped.map((k) => k.reason))];
+      throw new ClusterUnreachableError(reasons.slice(0, 2).join('; ') || 'discovery returned no kinds');
+    }
+    return { discovery, schemaDefaults: defaultsOf(schemaSet.schemas) };
+  }
+
+  /** The data transaction of an actual run: under the fabric lock, list each served kind and write it. */
+  private async writeActualKinds(
+    tem: EntityManager,
+    fabric: HedgehogFabric,
+    reader: ActualSource,
+    served: readonly KindInfo[],
+    schemaDefaults: Map<string, SchemaDefaults | null>,
+    rec: RunAccumulator,
+  ): Promise<void> {
+    await lockFabricForTransaction(tem, fabric.id, fabric.name, this.lockTimeout);
+    await closeAbandonedRuns(tem, fabric.id, rec.runId, this.lockTimeout);
+    const now = new Date();
+    const ctx = driftContextFor(fabric, schemaDefaults, now, now);
+    const indexes = await rec.timer.time('write', () => loadActualIndexes(tem, fabric.id));
+    const writer = this.actualKindWriter.runWriter(tem, 'sync_actual', now, rec.runId);
+    let listed = 0;
+    for (const kind of served) {
+      const list = await rec.timer.time('list', () => reader.listKind(kind));
+      // counts.failed counts refused objects; a failed kind is an error entry, not an object.
+      rec.errors.push(...list.errors);
+      rec.counts.failed += list.errors.length;
+      if (!list.complete) {
+        this.noteFailedKind(rec, 'list', kind.kind, list.failure ?? 'list did not complete');
+        continue;
       }
-      // A kind whose discovery failed (403, 5xx, …) may well exist: it is a failed kind, not a skipped one.
-      const discoveryFailed = new Set(discovery.failed.map((k) => k.kind));
-      rec.skippedKinds.push(...discovery.skipped.filter((k) => !discoveryFailed.has(k.kind)));
-      for (const k of discovery.failed) this.noteFailedKind(rec, 'discovery', k.kind, k.reason);
-      if (discovery.served.length === 0) {
-        // Reading nothing is not a successful read of an empty fabric: never sweep, never report "connected".
-        const reasons = [...new Set(discovery.skipped.map((k) => k.reason))];
-        throw new ClusterUnreachableError(reasons.slice(0, 2).join('; ') || 'discovery returned no kinds');
-      }
-      await em.transactional(async (tem) => {
-        await lockFabricForTransaction(tem, fabric.id, fabric.name, this.lockTimeout);
-        await closeAbandonedRuns(tem, fabric.id, rec.runId, this.lockTimeout);
-        const now = new Date();
-        const ctx = driftContextFor(fabric, schemaDefaults, now, now);
-        const indexes = await rec.timer.time('write', () => loadActualIndexes(tem, fabric.id));
-        const writer = this.actualKindWriter.runWriter(tem, 'sync_actual', now, rec.runId);
-        let listed = 0;
-        for (const kind of discovery.served) {
-          const list = await rec.timer.time('list', () => reader.listKind(kind));
-          // counts.failed counts refused objects; a failed kind is an error entry, not an object.
-          rec.errors.push(...list.errors);
-          rec.counts.failed += list.errors.length;
-          if (!list.complete) {
-            this.noteFailedKind(rec, 'list', kind.kind, list.failure ?? 'list did not complete');
-            continue;
-          }
-          listed++;
-          const r = await rec.timer.time('write', () =>
-            this.actualKindWriter.write(
-              tem,
-              fabric,
-              kind,
-              list.observations,
-              {
-                sweep: true,
-                namespaces: list.namespaces,
-                index: indexes.get(kind.kind) ?? new Map(),
-                refused: list.errors,
-              },
-              ctx,
-              'sync_actual',
-              writer,
-            ),
-          );
-          rec.counts = addCounts(rec.counts, r.counts);
-          rec.recreated.push(...r.recreated);
-          if (r.reevaluated) rec.details.reevaluated = (rec.details.reevaluated ?? 0) + r.reevaluated;
-        }
-        if (listed === 0) {
-          // Not one kind read: the run failed (rolled back, nothing swept) and the fabric is not "connected".
-          const reasons = [...new Set(rec.failedKinds.map((k) => k.reason))];
-          throw new ClusterUnreachableError(`every list failed: ${reasons.slice(0, 2).join('; ')}`);
-        }
-        await rec.timer.time('write', async () => {
-          await writer.flush();
-          await refreshFabricSummary(tem, fabric.id);
-          await markActualSynced(
-            tem,
-            fabric.id,
-            now,
-            rec.failedKinds.length ? `kinds not listed: ${rec.failedKinds.map((k) => k.kind).join(', ')}` : null,
-          );
-        });
-      });
+      listed++;
+      const scope = {
+        sweep: true as const,
+        namespaces: list.namespaces,
+        index: indexes.get(kind.kind) ?? new Map(),
+        refused: list.errors,
+      };
+      const r = await rec.timer.time('write', () =>
+        this.actualKindWriter.write(tem, fabric, kind, list.observations, scope, ctx, 'sync_actual', writer),
+      );
+      rec.counts = addCounts(rec.counts, r.counts);
+      rec.recreated.push(...r.recreated);
+      if (r.reevaluated) rec.details.reevaluated = (rec.details.reevaluated ?? 0) + r.reevaluated;
+    }
+    if (listed === 0) {
+      // Not one kind read: the run failed (rolled back, nothing swept) and the fabric is not "connected".
+      const reasons = [...new Set(rec.failedKinds.map((k) => k.reason))];
+      throw new ClusterUnreachableError(`every list failed: ${reasons.slice(0, 2).join('; ')}`);
+    }
+    await rec.timer.time('write', async () => {
+      await writer.flush();
+      await refreshFabricSummary(tem, fabric.id);
+      const listFailures = rec.failedKinds.length
+        ? `kinds not listed: ${rec.failedKinds.map((k) => k.kind).join(', ')}`
+        : null;
+      await markActualSynced(tem, fabric.id, now, listFailures);
     });
   }
 
