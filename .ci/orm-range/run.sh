@@ -21,9 +21,14 @@ echo "== MikroORM peer range ${range}: checking ${versions[*]}"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/hh-orm-range.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-[ -f dist/src/index.js ] || npm run build
-# --ignore-scripts: pack what the build made (prepare would rebuild).
-tarball="$work/$(npm pack --ignore-scripts --silent --pack-destination "$work" | tail -n1)"
+if [ -n "${ORM_RANGE_TARBALL:-}" ]; then
+  # Packed by the caller (.ci/run packs before the tests rebuild dist, then runs this beside them).
+  tarball="$ORM_RANGE_TARBALL"
+else
+  [ -f dist/src/index.js ] || npm run build
+  # --ignore-scripts: pack what the build made (prepare would rebuild).
+  tarball="$work/$(npm pack --ignore-scripts --silent --pack-destination "$work" | tail -n1)"
+fi
 
 host_project() {
   mkdir -p "$1"
