@@ -8,7 +8,7 @@
  * next is planned.
  */
 import { keyOf, type ActualObservation, type ResourceKey } from '../observations.js';
-import { evaluateDrift, type DriftContext } from './drift-evaluation.js';
+import { EVALUATED_COLUMNS, evaluateDrift, type DriftContext } from './drift-evaluation.js';
 import type { ActualIndexEntry, StoredResource } from '../store/stored-resources.js';
 import { emptyPlan, type ResourceChange, type WritePlan } from './write-plan.js';
 import { deletionDraft, type TransitionContext } from './transitions.js';
@@ -86,16 +86,7 @@ export const ACTUAL_COLUMNS = [
   'actual_updated',
   'labels',
   'annotations',
-  'drift_status',
-  'drift_score',
-  'drift_severity',
-  'drift_details',
-  'last_drift_check',
-  'resource_state',
-  'last_state_change',
-  'state_change_reason',
-  'last_updated',
-  'first_seen',
+  ...EVALUATED_COLUMNS,
   // Always null here: a version written (or the object gone) ends the mark of a refused one (refused-objects.ts).
   'last_sync_error',
 ] as const;

@@ -7,7 +7,7 @@
  */
 import { canonicalJson } from '../drift/normalize.js';
 import { keyOf, type DesiredObservation } from '../observations.js';
-import { evaluateDrift, type DriftContext } from './drift-evaluation.js';
+import { EVALUATED_COLUMNS, evaluateDrift, type DriftContext } from './drift-evaluation.js';
 import type { DesiredMetadata, StoredResource } from '../store/stored-resources.js';
 import { emptyPlan, type WritePlan } from './write-plan.js';
 import { deletionDraft } from './transitions.js';
@@ -49,16 +49,7 @@ export const DESIRED_COLUMNS = [
   'annotations',
   'conflict_status',
   'conflict_details',
-  'drift_status',
-  'drift_score',
-  'drift_severity',
-  'drift_details',
-  'last_drift_check',
-  'resource_state',
-  'last_state_change',
-  'state_change_reason',
-  'last_updated',
-  'first_seen',
+  ...EVALUATED_COLUMNS,
 ] as const;
 
 export interface DesiredPlan extends WritePlan {

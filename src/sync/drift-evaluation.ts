@@ -80,3 +80,17 @@ export function evaluateDrift(row: RowSides, ctx: DriftContext): DriftColumns {
     }),
   };
 }
+
+/** The columns every write of a row sets from its drift evaluation and state, on either side. */
+export const EVALUATED_COLUMNS = [
+  'drift_status',
+  'drift_score',
+  'drift_severity',
+  'drift_details',
+  'last_drift_check',
+  'resource_state',
+  'last_state_change',
+  'state_change_reason',
+  'last_updated',
+  'first_seen',
+] as const;
