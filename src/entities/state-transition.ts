@@ -21,7 +21,12 @@ import {
 } from './enums.js';
 import { HedgehogResource } from './hedgehog-resource.js';
 import { assertValid } from './validation.js';
-import type { TransitionContext } from '../sync/transitions.js';
+
+/**
+ * What a transition's `context` holds (`state_transition.context`, jsonb): empty, except for an object deleted and
+ * recreated in the cluster between two reads, whose transition names both uids. A type alias: it is stored as a record.
+ */
+export type TransitionContext = { oldUid?: string; newUid?: string };
 
 /**
  * History of `hedgehog_resource.resource_state`: one row per change, and one (`to_state` = `deleted`) when the

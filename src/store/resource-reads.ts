@@ -5,6 +5,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { DriftOp, DriftSeverity, DriftStatus } from '../drift/types.js';
 import type { ResourceState, TransitionState, TransitionTrigger } from '../entities/enums.js';
+import type { TransitionContext } from '../entities/state-transition.js';
 import { intArray, query } from './sql.js';
 
 // ---------------------------------------------------------------- drift report
@@ -164,7 +165,7 @@ export interface HistoryRow {
   reason: string;
   runId: number | null;
   resourceId: number | null;
-  context: Record<string, unknown>;
+  context: TransitionContext;
 }
 
 const ENTRY = `st.id, st."timestamp" AS at, st.from_state AS "from", st.to_state AS "to", st."trigger", st.reason,

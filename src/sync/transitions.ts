@@ -3,16 +3,11 @@
  * resource writer inserts them in the same statement as the rows whose state changed, and records a
  * `deleted` transition for every row it deletes (that history outlives the row; see history.ts).
  */
+import type { TransitionContext } from '../entities/state-transition.js';
 import type { ResourceState, TransitionState, TransitionTrigger } from '../entities/enums.js';
 import { keyOf, type ResourceKey } from '../observations.js';
 
 export type { TransitionTrigger };
-
-/**
- * What a transition's `context` holds (`state_transition.context`, jsonb): empty, except for an object deleted and
- * recreated in the cluster between two reads, whose transition names both uids. A type alias: it is stored as a record.
- */
-export type TransitionContext = { oldUid?: string; newUid?: string };
 
 export interface TransitionDraft {
   key: string;
@@ -26,3 +21,5 @@ export interface TransitionDraft {
 export function deletionDraft(row: ResourceKey & { resourceState: ResourceState }, reason: string): TransitionDraft {
   return { key: keyOf(row), from: row.resourceState, to: 'deleted', reason };
 }
+
+export type { TransitionContext };
