@@ -70,6 +70,8 @@ export {
   type DriftStatus,
   type DriftSeverity,
   type SyncDirection,
+  type ResourceSyncDirection,
+  type DraftOperation,
   type ConflictStatus,
   type SyncOperationType,
   type SyncOperationStatus,

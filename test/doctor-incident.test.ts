@@ -119,7 +119,7 @@ describe('the incident shape', () => {
     expect(offending).toEqual([...BROKEN, WRONGLY_NOT_NULL].map((c) => `hedgehog_resource.${c}`).sort());
     expect(report.fixSql).toEqual(
       expect.arrayContaining([
-        `ALTER TABLE "public"."hedgehog_resource" ALTER COLUMN "sync_direction" SET DEFAULT 'bidirectional';`,
+        `ALTER TABLE "public"."hedgehog_resource" ALTER COLUMN "sync_direction" SET DEFAULT 'inherit';`,
         `ALTER TABLE "public"."hedgehog_resource" ALTER COLUMN "external_modifications" SET DEFAULT '[]';`,
         `ALTER TABLE "public"."hedgehog_resource" ALTER COLUMN "dependency_score" SET DEFAULT 0;`,
         `ALTER TABLE "public"."hedgehog_resource" ALTER COLUMN "${WRONGLY_NOT_NULL}" DROP NOT NULL;`,
@@ -158,7 +158,7 @@ describe('the incident shape', () => {
     expect(r.out).toMatch(/Applied in one transaction/);
     const { rows } = await oldInsert('after-fix');
     expect(rows[0]).toMatchObject({
-      sync_direction: 'bidirectional',
+      sync_direction: 'inherit',
       conflict_status: 'none',
       conflict_details: {},
       external_modifications: [],

@@ -13,7 +13,7 @@ import {
   HedgehogFabric,
   HedgehogResource,
   RESOURCE_STATES,
-  SYNC_DIRECTIONS,
+  RESOURCE_SYNC_DIRECTIONS,
   StateTransition,
   SyncOperation,
 } from '../src/entities/index.js';
@@ -83,7 +83,7 @@ test('em.insert with a plain sparse object relies on the database defaults', asy
     resource_state: 'draft',
     drift_status: null,
     drift_details: {},
-    sync_direction: 'bidirectional',
+    sync_direction: 'inherit',
     conflict_status: 'none',
     external_modifications: [],
   });
@@ -114,7 +114,7 @@ test('em.insertMany and em.upsertMany with sparse rows of different shapes', asy
   expect(back.map((r) => r.name)).toEqual(['many-a', 'many-b', 'up-a', 'up-b', 'up-c', 'up-d']);
   for (const r of back) {
     // Columns absent from a row fall back to the database default, never NULL.
-    expect(r.sync_direction).toBe('bidirectional');
+    expect(r.sync_direction).toBe('inherit');
     expect(r.custom_field_data).toEqual({});
     expect(r.created).toBeInstanceOf(Date);
   }
@@ -220,7 +220,14 @@ const optionalResourceFields = {
   managedFilePath: fc.option(text),
   fileHash: fc.option(text),
   lastFileSync: fc.option(date),
-  syncDirection: fc.constantFrom(...SYNC_DIRECTIONS),
+  syncDirection: fc.constantFrom(...RESOURCE_SYNC_DIRECTIONS),
+  // 'apply' needs a draft spec (a check constraint); the generator draws fields independently.
+  draftOperation: fc.option(fc.constant('delete' as const)),
+  draftMetadata: fc.option(jsonObject),
+  draftUpdatedBy: fc.option(text),
+  draftBaseSpec: fc.option(jsonObject),
+  draftBaseCommit: fc.option(text),
+  draftBaseFileHash: fc.option(text),
   conflictStatus: fc.constantFrom(...CONFLICT_STATUSES),
   conflictDetails: jsonObject,
   externalModifications: fc.array(jsonObject, { maxLength: 3 }),

@@ -93,7 +93,10 @@ test('squawk: no adding-required-field, adding-not-nullable-field or ban-drop-co
   const violations = await squawk(files);
   // squawk must have understood the SQL: a parse failure would hide everything else.
   expect(violations.filter((v) => /syntax|parse/i.test(v.rule_name))).toEqual([]);
-  const errors = violations.filter((v) => ERROR_RULES.includes(v.rule_name));
+  // A down migration undoes its own up: dropping the columns that up added breaks no client that ran before it.
+  const errors = violations.filter(
+    (v) => ERROR_RULES.includes(v.rule_name) && !(v.rule_name === 'ban-drop-column' && v.file.endsWith('.down.sql')),
+  );
   expect(errors.map((v) => `${v.file}:${v.line + 1} ${v.rule_name}: ${v.message}`)).toEqual([]);
 });
 

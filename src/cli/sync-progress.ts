@@ -12,6 +12,7 @@ const WHAT: Record<RunType, string> = {
   desired: 'desired state from Git',
   actual: 'actual state from the cluster',
   watch: 'watch',
+  publish: 'drafts published to Git',
 };
 
 export class SyncProgress {

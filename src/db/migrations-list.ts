@@ -9,6 +9,7 @@ import { Migration20261126060155_transition_fabric_plain_column } from '../migra
 import { Migration20261201002405_counters_non_negative } from '../migrations/Migration20261201002405_counters_non_negative.js';
 import { Migration20261201002747_crd_schemas } from '../migrations/Migration20261201002747_crd_schemas.js';
 import { Migration20261201033950_resource_identity_checks } from '../migrations/Migration20261201033950_resource_identity_checks.js';
+import { Migration20261201061447_write_back } from '../migrations/Migration20261201061447_write_back.js';
 
 export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261126043410_ledger', class: Migration20261126043410_ledger },
@@ -19,4 +20,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261201002405_counters_non_negative', class: Migration20261201002405_counters_non_negative },
   { name: 'Migration20261201002747_crd_schemas', class: Migration20261201002747_crd_schemas },
   { name: 'Migration20261201033950_resource_identity_checks', class: Migration20261201033950_resource_identity_checks },
+  { name: 'Migration20261201061447_write_back', class: Migration20261201061447_write_back },
 ];

@@ -24,6 +24,10 @@ export const SCHEMA_RATIONALE: Readonly<Record<string, Readonly<Record<string, s
     crd_directory: "Null = no local CRD schemas; validation and defaulting then rely on the cluster's.",
     ignore_rules: 'No field is ignored until someone says so.',
     sync_enabled: 'A registered fabric is meant to be synced.',
+    sync_direction:
+      'Which way changes flow: git_to_ledger (Git read only, drafts refused), ledger_to_git or bidirectional (drafts published). Both ways by default, as in the original model.',
+    managed_file_template:
+      "Where publish writes an object Git does not declare yet, relative to git_path ({plural}, {kind}, {namespace}, {name}); the original plugin's layout.",
     sync_interval_seconds: 'Five minutes; the check keeps it positive.',
     last_sync: 'Null = never synced (a timestamp of something that has not happened).',
     last_actual_sync: 'Null = the cluster has never been read.',
@@ -50,8 +54,15 @@ export const SCHEMA_RATIONALE: Readonly<Record<string, Readonly<Record<string, s
     desired_commit: 'Null = no desired state seen.',
     desired_file_path: 'Null = not declared in any file.',
     desired_updated: 'Null = the desired state never changed (never seen).',
-    draft_spec: 'Null = no draft.',
+    draft_operation: 'Null = no draft. apply: publish draft_spec; delete: remove the object from Git.',
+    draft_spec: 'Null = no draft, or a delete draft (a check refuses an apply draft without a spec).',
+    draft_metadata: "Null = no draft; else the draft's { labels, annotations }.",
     draft_updated: 'Null = never drafted.',
+    draft_updated_by: 'Null = no draft, or no actor given.',
+    draft_base_spec:
+      'The desired spec the draft was made from; null = no draft, or the object was not in Git then. The base of the three-way merge with a newer Git spec.',
+    draft_base_commit: 'Null = no draft, no base, or a source without commits.',
+    draft_base_file_hash: "Null = no draft or no base; else the sha256 of the base's file when the draft was made.",
     actual_spec: 'Null = not seen in the cluster (or not read yet).',
     actual_status: 'Null = no status reported.',
     actual_resource_version: 'Null = not seen in the cluster.',
@@ -81,13 +92,18 @@ export const SCHEMA_RATIONALE: Readonly<Record<string, Readonly<Record<string, s
       'Set once, from the run that first saw the object in Git or the cluster; never changed. Null = never observed (e.g. a draft).',
     created: 'Row creation time, set by the database (unquoted now()) and by the model.',
     last_updated: 'Last change, set on creation and on every ORM update.',
-    managed_file_path: 'Null = no file manages this object.',
-    file_hash: 'Null = no file read.',
-    last_file_sync: 'Null = never synced with a file.',
-    sync_direction: "Both directions unless restricted (the original model's default).",
-    conflict_status: 'No conflict until one is detected.',
-    conflict_details: 'No conflict recorded.',
-    external_modifications: 'A JSON list of out-of-band changes; empty until one is seen.',
+    managed_file_path:
+      'The file in Git that declares the object (read by a desired sync, or written by publish); null = no file manages it.',
+    file_hash:
+      'sha256 of that whole file as the ledger last read or wrote it; a different hash in a commit the ledger did not make is an external modification. Null = no file read.',
+    last_file_sync: 'When the file was last read or written by the ledger; null = never.',
+    sync_direction: "inherit = the fabric's sync_direction; any other value overrides it for this object.",
+    conflict_status:
+      'none until Git and a draft change the same path differently (detected); resolved after an automatic merge or a strategy.',
+    conflict_details:
+      'The last conflict or merge: each path with base, ours (the draft) and theirs (Git), or the merged paths. Empty = none.',
+    external_modifications:
+      "Changes to the object's file made outside the ledger, newest last and bounded: { commit, author, date, path, changedPaths }.",
     sync_metadata: 'No sync bookkeeping yet.',
   },
   sync_operation: {

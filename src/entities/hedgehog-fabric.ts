@@ -16,9 +16,11 @@ import {
   CONNECTION_STATUSES,
   FABRIC_STATUSES,
   FABRIC_SYNC_STATUSES,
+  SYNC_DIRECTIONS,
   type ConnectionStatus,
   type FabricStatus,
   type FabricSyncStatus,
+  type SyncDirection,
 } from './enums.js';
 import { assertValid } from './validation.js';
 import type { IgnoreRule } from '../drift/types.js';
@@ -136,6 +138,22 @@ export class HedgehogFabric {
   @Property({ type: 'json', columnType: 'jsonb', default: '[]' })
   @IsArray()
   ignoreRules: Opt<IgnoreRule[]> = [];
+
+  // --- Write-back (drafts published to Git) ---
+
+  /** `git_to_ledger`: Git is read only, drafts are refused; `ledger_to_git` / `bidirectional`: drafts are published. */
+  @Enum({ items: [...SYNC_DIRECTIONS], type: 'text', default: 'bidirectional' })
+  @IsIn(SYNC_DIRECTIONS)
+  syncDirection: Opt<SyncDirection> = 'bidirectional';
+
+  /**
+   * Where a published object Git does not declare yet is written, relative to git_path: placeholders {plural},
+   * {kind}, {namespace}, {name} (the original plugin's layout by default).
+   */
+  @Property({ type: 'text', default: 'managed/{plural}/{name}.yaml' })
+  @IsString()
+  @IsNotEmpty()
+  managedFileTemplate: Opt<string> = 'managed/{plural}/{name}.yaml';
 
   // --- Sync settings ---
 

@@ -29,11 +29,13 @@ import {
 } from 'class-validator';
 import {
   CONFLICT_STATUSES,
+  DRAFT_OPERATIONS,
   RESOURCE_STATES,
-  SYNC_DIRECTIONS,
+  RESOURCE_SYNC_DIRECTIONS,
   type ConflictStatus,
+  type DraftOperation,
   type ResourceState,
-  type SyncDirection,
+  type ResourceSyncDirection,
 } from './enums.js';
 import { DRIFT_SEVERITIES, DRIFT_STATUSES, type DriftSeverity, type DriftStatus } from '../drift/types.js';
 import { HedgehogFabric } from './hedgehog-fabric.js';
@@ -61,7 +63,14 @@ export class HedgehogResource {
    * Nullable JSON objects MikroORM's typing cannot tell from "required nullable"
    * (an index-signature type matches its brand), so they are listed as optional here.
    */
-  [OptionalProps]?: 'desiredSpec' | 'previousDesiredSpec' | 'draftSpec' | 'actualSpec' | 'actualStatus';
+  [OptionalProps]?:
+    | 'desiredSpec'
+    | 'previousDesiredSpec'
+    | 'draftSpec'
+    | 'draftMetadata'
+    | 'draftBaseSpec'
+    | 'actualSpec'
+    | 'actualStatus';
 
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;
@@ -136,16 +145,60 @@ export class HedgehogResource {
   @IsOptional()
   desiredUpdated: Date | null = null;
 
-  // --- Draft state (edited, not yet committed) ---
+  // --- Draft state (prepared in the ledger, not yet published to Git) ---
 
+  /** null = no draft. `apply`: publish `draft_spec` (and `draft_metadata`); `delete`: remove the object from Git. */
+  @Enum({ items: [...DRAFT_OPERATIONS], type: 'text', nullable: true })
+  @IsOptional()
+  @IsIn(DRAFT_OPERATIONS)
+  draftOperation: DraftOperation | null = null;
+
+  /** The spec an `apply` draft puts in Git; null for no draft or a delete draft. */
   @Property({ type: 'json', columnType: 'jsonb', nullable: true })
+  @Check({
+    name: 'hedgehog_resource_draft_spec_check',
+    expression: "draft_operation is distinct from 'apply' or draft_spec is not null",
+  })
   @IsOptional()
   @IsObject()
   draftSpec: JsonObject | null = null;
 
+  /** The draft's labels and annotations, `{ labels, annotations }`; null for no draft or a delete draft. */
+  @Property({ type: 'json', columnType: 'jsonb', nullable: true })
+  @IsOptional()
+  @IsObject()
+  draftMetadata: JsonObject | null = null;
+
   @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
   @IsOptional()
   draftUpdated: Date | null = null;
+
+  /** Who made or last changed the draft (the `actor` of the call); null for no draft or when none was given. */
+  @Property({ type: 'text', nullable: true })
+  @IsOptional()
+  @IsString()
+  draftUpdatedBy: string | null = null;
+
+  /**
+   * The draft's base: the desired spec it was made from (null: the object was not in Git then). A three-way merge
+   * with Git's newer spec starts from it.
+   */
+  @Property({ type: 'json', columnType: 'jsonb', nullable: true })
+  @IsOptional()
+  @IsObject()
+  draftBaseSpec: JsonObject | null = null;
+
+  /** The commit the draft's base was read from; null when there was no base or the source had no commit. */
+  @Property({ type: 'text', nullable: true })
+  @IsOptional()
+  @IsString()
+  draftBaseCommit: string | null = null;
+
+  /** The file hash of the base's file when the draft was made; null when there was no base. */
+  @Property({ type: 'text', nullable: true })
+  @IsOptional()
+  @IsString()
+  draftBaseFileHash: string | null = null;
 
   // --- Actual state (cluster) ---
 
@@ -310,9 +363,10 @@ export class HedgehogResource {
   @IsOptional()
   lastFileSync: Date | null = null;
 
-  @Enum({ items: [...SYNC_DIRECTIONS], type: 'text', default: 'bidirectional' })
-  @IsIn(SYNC_DIRECTIONS)
-  syncDirection: Opt<SyncDirection> = 'bidirectional';
+  /** `inherit`: the fabric's sync_direction applies; any other value overrides it for this object. */
+  @Enum({ items: [...RESOURCE_SYNC_DIRECTIONS], type: 'text', default: 'inherit' })
+  @IsIn(RESOURCE_SYNC_DIRECTIONS)
+  syncDirection: Opt<ResourceSyncDirection> = 'inherit';
 
   @Enum({ items: [...CONFLICT_STATUSES], type: 'text', default: 'none' })
   @IsIn(CONFLICT_STATUSES)
