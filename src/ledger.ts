@@ -17,6 +17,7 @@ import { FabricRegistry } from './fabrics/fabric-registry.js';
 import { FabricSyncService, type FabricRef, type FabricSyncServiceOptions } from './sync/fabric-sync-service.js';
 import type { DriftReport, DriftReportFilter } from './sync/drift-report.js';
 import type { Logger } from './sync/logger.js';
+import { Drafts } from './drafts/drafts.js';
 
 export interface LedgerOptions {
   /** PostgreSQL URL; default HH_SYNC_DATABASE_URL, then DATABASE_URL, then the embedded database. */
@@ -46,6 +47,8 @@ export interface Ledger {
   em: EntityManager;
   sync: FabricSyncService;
   fabrics: FabricRegistry;
+  /** Changes prepared in the ledger (apply, delete, discard, list, get), published to Git by `publish`. */
+  drafts: Drafts;
   /** Counts per drift status and severity, and the drifted objects with their differences. */
   driftReport(fabric: FabricRef, filter?: DriftReportFilter): Promise<DriftReport>;
   /** The schema doctor on this ledger's database. */
@@ -95,6 +98,7 @@ export function ledgerOnOrm(
     em,
     sync,
     fabrics: new FabricRegistry(em),
+    drafts: new Drafts(em, sync, { lockTimeoutMs: options.sync?.lockTimeoutMs, preflight: options.sync?.preflight }),
     driftReport: (fabric, filter) => sync.driftReport(fabric, filter),
     doctor: (o) => runSchemaDoctor(orm, o),
     ...place,

@@ -24,6 +24,8 @@ export {
   loadActualIndex,
   loadActualIndexes,
   loadActualIndexForKeys,
+  loadStoredResourcesForKeys,
+  loadDraftedResources,
   type StoredResource,
   type ActualIndexEntry,
   type DesiredMetadata,

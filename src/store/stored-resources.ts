@@ -5,7 +5,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { keyOf } from '../observations.js';
 import { IDS_PER_STATEMENT, intArray, query } from './sql.js';
-import type { ResourceState } from '../sync/resource-state.js';
+import type { DraftOperation, DriftStatus, ResourceState, ResourceSyncDirection } from '../entities/enums.js';
 
 export interface DesiredMetadata {
   labels?: Record<string, string>;
@@ -26,6 +26,16 @@ export interface StoredResource {
   desiredFilePath: string | null;
   fileHash: string | null;
   draftSpec: Record<string, unknown> | null;
+  draftOperation: DraftOperation | null;
+  /** `{ labels, annotations }` of the draft. */
+  draftMetadata: { labels?: Record<string, string>; annotations?: Record<string, string> } | null;
+  draftUpdated: Date | null;
+  draftUpdatedBy: string | null;
+  draftBaseSpec: Record<string, unknown> | null;
+  draftBaseCommit: string | null;
+  draftBaseFileHash: string | null;
+  syncDirection: ResourceSyncDirection;
+  driftStatus: DriftStatus | null;
   actualSpec: Record<string, unknown> | null;
   actualStatus: Record<string, unknown> | null;
   actualUid: string | null;
@@ -39,6 +49,8 @@ export interface StoredResource {
   conflictStatus: string;
   /** jsonb: NOT NULL still admits a JSON null. */
   conflictDetails: Record<string, unknown> | null;
+  /** jsonb: NOT NULL still admits a JSON null. */
+  externalModifications: Record<string, unknown>[] | null;
 }
 
 const COLUMNS = `id, kind, namespace, name, api_version AS "apiVersion", desired_spec AS "desiredSpec",
@@ -47,7 +59,10 @@ const COLUMNS = `id, kind, namespace, name, api_version AS "apiVersion", desired
   actual_status AS "actualStatus", actual_uid AS "actualUid", actual_resource_version AS "actualResourceVersion",
   actual_updated AS "actualUpdated",
   labels, annotations, sync_metadata AS "syncMetadata", resource_state AS "resourceState", conflict_status AS "conflictStatus",
-  conflict_details AS "conflictDetails"`;
+  conflict_details AS "conflictDetails", draft_operation AS "draftOperation", draft_metadata AS "draftMetadata",
+  draft_updated AS "draftUpdated", draft_updated_by AS "draftUpdatedBy", draft_base_spec AS "draftBaseSpec",
+  draft_base_commit AS "draftBaseCommit", draft_base_file_hash AS "draftBaseFileHash", sync_direction AS "syncDirection",
+  drift_status AS "driftStatus", external_modifications AS "externalModifications"`;
 
 /** Every row of a fabric (optionally one kind), keyed by kind/namespace/name. */
 export async function loadStoredResources(
@@ -159,4 +174,35 @@ export async function loadActualIndexForKeys(
   );
   for (const r of rows) out.set(keyOf(r), toEntry(r));
   return out;
+}
+
+/** The rows of just these keys (a draft names a handful of objects; a fabric may hold thousands). */
+export async function loadStoredResourcesForKeys(
+  em: EntityManager,
+  fabricId: number,
+  keys: readonly { kind: string; namespace: string; name: string }[],
+): Promise<Map<string, StoredResource>> {
+  if (keys.length === 0) return new Map();
+  const rows = await query<StoredResource>(
+    em,
+    `SELECT ${COLUMNS} FROM hedgehog_resource r
+       JOIN jsonb_to_recordset(?::jsonb) AS k(kind text, namespace text, name text) USING (kind, namespace, name)
+      WHERE r.fabric_id = ?`,
+    [JSON.stringify(keys.map((k) => ({ kind: k.kind, namespace: k.namespace, name: k.name }))), fabricId],
+  );
+  return new Map(rows.map((r) => [keyOf(r), r]));
+}
+
+/**
+ * The rows that hold a draft, or whose draft met a conflict with Git, in identity order: what `drafts list` shows
+ * and what `publish` publishes.
+ */
+export async function loadDraftedResources(em: EntityManager, fabricId: number): Promise<StoredResource[]> {
+  return query<StoredResource>(
+    em,
+    `SELECT ${COLUMNS} FROM hedgehog_resource
+      WHERE fabric_id = ? AND (draft_operation IS NOT NULL OR draft_spec IS NOT NULL)
+      ORDER BY kind, namespace, name`,
+    [fabricId],
+  );
 }

@@ -10,6 +10,7 @@
 import { keyOf, type ActualObservation, type ResourceKey } from '../observations.js';
 import { EVALUATED_COLUMNS, evaluateDrift, type DriftContext } from './drift-evaluation.js';
 import type { ActualIndexEntry, StoredResource } from '../store/stored-resources.js';
+import { hasDraft } from './resource-state.js';
 import { emptyPlan, type ResourceChange, type WritePlan } from './write-plan.js';
 import { deletionDraft, type TransitionContext } from './transitions.js';
 
@@ -132,7 +133,7 @@ export function* planActualWriteChunks(
     const s = stored.get(key);
     if (!s) continue; // deleted concurrently; nothing to clear
     plan.cleared++;
-    if (s.desiredSpec === null && s.draftSpec === null) {
+    if (s.desiredSpec === null && !hasDraft(s)) {
       // Gone from the cluster and declared nowhere: nothing is left to track but its history.
       plan.deletes.push(s.id);
       plan.transitions.push(deletionDraft(s, 'deleted from the cluster (declared nowhere)'));
@@ -208,7 +209,7 @@ function pushRow(
       desiredMeta: s?.syncMetadata?.desired,
       previousDesiredSpec: s?.previousDesiredSpec ?? null,
       desiredUpdated: s?.desiredUpdated ? new Date(s.desiredUpdated) : null,
-      draftSpec: s?.draftSpec ?? null,
+      hasDraft: !!s && hasDraft(s),
       actualSpec: actual?.spec ?? null,
       actualLabels: actual?.labels ?? {},
       actualAnnotations: actual?.annotations ?? {},

@@ -9,6 +9,7 @@ import { canonicalJson } from '../drift/normalize.js';
 import { keyOf, type DesiredObservation } from '../observations.js';
 import { EVALUATED_COLUMNS, evaluateDrift, type DriftContext } from './drift-evaluation.js';
 import type { DesiredMetadata, StoredResource } from '../store/stored-resources.js';
+import { hasDraft } from './resource-state.js';
 import { emptyPlan, type WritePlan } from './write-plan.js';
 import { deletionDraft } from './transitions.js';
 
@@ -142,7 +143,7 @@ function planDeclared(
       desiredMeta,
       previousDesiredSpec,
       desiredUpdated,
-      draftSpec: s?.draftSpec ?? null,
+      hasDraft: !!s && hasDraft(s),
       actualSpec: s?.actualSpec ?? null,
       actualLabels: s?.labels ?? {},
       actualAnnotations: s?.annotations ?? {},
@@ -213,7 +214,7 @@ function planUndeclared(
     return;
   }
   plan.cleared++;
-  if (s.actualSpec === null && s.draftSpec === null) {
+  if (s.actualSpec === null && !hasDraft(s)) {
     plan.deletes.push(s.id); // declared nowhere and not in the cluster: nothing is left to track but its history
     plan.transitions.push(deletionDraft(s, `removed from the repository (was ${s.desiredFilePath ?? 'declared'})`));
     plan.changes.push({ kind: s.kind, namespace: s.namespace, name: s.name, change: 'deleted' });
@@ -227,7 +228,7 @@ function planUndeclared(
       desiredMeta: undefined,
       previousDesiredSpec: s.desiredSpec,
       desiredUpdated: now,
-      draftSpec: s.draftSpec,
+      hasDraft: hasDraft(s),
       actualSpec: s.actualSpec,
       actualLabels: s.labels,
       actualAnnotations: s.annotations,

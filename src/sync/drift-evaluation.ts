@@ -14,7 +14,8 @@ export interface RowSides {
   desiredMeta: DesiredMetadata | undefined;
   previousDesiredSpec: Record<string, unknown> | null;
   desiredUpdated: Date | null;
-  draftSpec: Record<string, unknown> | null;
+  /** The row holds a draft (apply or delete): its state is `draft` until the draft is published or discarded. */
+  hasDraft: boolean;
   actualSpec: Record<string, unknown> | null;
   actualLabels: Record<string, string>;
   actualAnnotations: Record<string, string>;
@@ -76,7 +77,7 @@ export function evaluateDrift(row: RowSides, ctx: DriftContext): DriftColumns {
     resource_state: resourceStateFor(result.status, {
       desired: row.desiredSpec !== null,
       actual: row.actualSpec !== null,
-      draft: row.draftSpec !== null,
+      draft: row.hasDraft,
     }),
   };
 }

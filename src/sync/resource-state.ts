@@ -8,7 +8,7 @@
  * | creation_pending, deletion_pending | pending        | Git changed after the cluster was last read        |
  * | desired_only                       | committed      | declared in Git, not in the cluster                |
  * | actual_only                        | orphaned       | in the cluster, declared nowhere                   |
- * | (only a draft, no other side)      | draft          | edited in a GUI, not committed yet                 |
+ * | (any, while the row holds a draft) | draft          | prepared in the ledger, not published to Git yet   |
  */
 import type { DriftStatus } from '../drift/types.js';
 import type { ResourceState } from '../entities/enums.js';
@@ -19,7 +19,9 @@ export function resourceStateFor(
   status: DriftStatus,
   sides: { desired: boolean; actual: boolean; draft: boolean },
 ): ResourceState {
-  if (!sides.desired && !sides.actual && sides.draft) return 'draft';
+  // A draft waits to be published (or discarded) whatever the two sides say: the state machine is
+  // draft → committed → pending → synced.
+  if (sides.draft) return 'draft';
   switch (status) {
     case 'in_sync':
       return 'synced';
@@ -33,4 +35,9 @@ export function resourceStateFor(
     case 'actual_only':
       return 'orphaned';
   }
+}
+
+/** A row holds a draft: an apply draft (with its spec) or a delete draft. */
+export function hasDraft(s: { draftOperation: string | null; draftSpec: unknown }): boolean {
+  return s.draftOperation !== null || s.draftSpec !== null;
 }
