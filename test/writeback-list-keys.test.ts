@@ -2,7 +2,7 @@
  * The list keys of write-back's merge: CRD-declared list-map-keys first, then the table of fabric kinds; and the
  * table checked against the real Hedgehog CRDs (../shared/hedgehog-crds) when they are there.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { loadCrdSchemasFromDir } from '../src/crds/index.js';
@@ -229,3 +229,13 @@ if (existsSync(SHARED_CRDS))
       expect(problems).toEqual([]);
     });
   });
+
+test('src/writeback is pure: it imports only itself, src/common and src/crds (JSON equality), no package, no node:', () => {
+  const dir = fileURLToPath(new URL('../src/writeback', import.meta.url));
+  const imports = readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .flatMap((f) => [...readFileSync(`${dir}/${f}`, 'utf8').matchAll(/^(?:import|export)\s[^;]*?from\s+'([^']+)'/gm)])
+    .map((m) => m[1]!);
+  expect(imports.length).toBeGreaterThan(0);
+  expect(imports.filter((s) => !/^\.\/|^\.\.\/(common|crds)\//.test(s))).toEqual([]);
+});

@@ -142,6 +142,14 @@ describe('threeWayMerge: objects and scalars', () => {
     expect(Object.isFrozen(r.merged)).toBe(false);
   });
 
+  test('a side that is not an object is refused with a one-line message naming the side', () => {
+    const merge = threeWayMerge as (b: unknown, o: unknown, t: unknown) => MergeResult;
+    expect(() => merge({}, null, {})).toThrow(/^threeWayMerge: ours must be an object \(a spec\), got null$/);
+    expect(() => merge({}, {}, [])).toThrow(/^threeWayMerge: theirs must be an object \(a spec\), got an array$/);
+    expect(() => merge('x', {}, {})).toThrow(/^threeWayMerge: base must be an object \(a spec\), got a string$/);
+    expect(merge(undefined, {}, {}).clean).toBe(true);
+  });
+
   test('deterministic: the same inputs give the same result, text for text', () => {
     const args = [
       { a: [1], b: { c: 1 } },

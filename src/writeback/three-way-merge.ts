@@ -24,7 +24,7 @@
  * At a conflict, `merged` holds theirs' value (absent when theirs deleted it): an unresolved merge shows Git's state,
  * never a contested edit. `resolveWith(result, side)` gives the merge with every conflict taken from one side.
  */
-import { isRecord } from '../common/values.js';
+import { isRecord, typeName } from '../common/values.js';
 import { jsonEqual } from '../crds/schema-defaults.js';
 
 export interface MergeConflict {
@@ -88,6 +88,15 @@ export function threeWayMerge(
   theirs: Record<string, unknown>,
   opts: MergeOptions = {},
 ): MergeResult {
+  // The spec of a stored draft comes from a jsonb column: a JSON null or list there is a caller's bug, said plainly.
+  for (const [side, spec] of [
+    ['base', base ?? {}],
+    ['ours', ours],
+    ['theirs', theirs],
+  ] as const) {
+    if (!isRecord(spec))
+      throw new TypeError(`threeWayMerge: ${side} must be an object (a spec), got ${typeName(spec)}`);
+  }
   const inputs = {
     base: base === undefined ? ABSENT : cloneJson(base),
     ours: cloneJson(ours) as Record<string, unknown>,
