@@ -138,6 +138,9 @@ function readCrdFiles(crdDir) {
     .filter((n) => /\.ya?ml$/.test(n))
     .sort();
   return names.map((name) => {
+    // The name goes into the header comment, one a line: no line breaks or other surprises in it.
+    if (!/^[\w.@+-]+$/.test(name))
+      throw new GenerateError(`${JSON.stringify(name)}: a CRD file name may only have letters, digits and ._@+-`);
     const bytes = readFileSync(path.join(crdDir, name));
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     return { name, sha256, crds: crdDocuments(name, bytes.toString('utf8')) };

@@ -317,6 +317,14 @@ describe('the generator, on small CRDs', () => {
     expect(r.text).toBeUndefined();
   });
 
+  test('a file name with a line break (it would break the header comment) fails, naming it', () => {
+    const r = generate(crdDir({ 'x\n*.yaml': crdYaml('Widget', WIDGET_SPEC) }));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(
+      'generate-fabric-kinds: "x\\n*.yaml": a CRD file name may only have letters, digits and ._@+-\n',
+    );
+  });
+
   test('a missing CRD directory fails with one line saying how to give one', () => {
     const r = generate(path.join(tmp, 'nowhere'));
     expect(r.status).toBe(1);
