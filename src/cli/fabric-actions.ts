@@ -33,6 +33,10 @@ function describeFabric(f: HedgehogFabric, out: Output): string {
     );
   }
   lines.push(`  interval    ${f.syncIntervalSeconds} s`);
+  lines.push(
+    `  direction   ${f.syncDirection}${f.syncDirection === 'git_to_ledger' ? c.dim(' (Git read only: no drafts)') : ''}`,
+  );
+  lines.push(`  new files   ${f.managedFileTemplate}`);
   return lines.join('\n');
 }
 

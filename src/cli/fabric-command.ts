@@ -31,6 +31,14 @@ function fabricFlags(command: Command, forSet: boolean): Command {
       '--ignore <rule>',
       'field the drift check skips: <pointer>, <Kind>:<pointer> or <Kind>/<name>:<pointer>; repeatable',
       collectRaw,
+    )
+    .option(
+      '--sync-direction <direction>',
+      'git_to_ledger (Git read only: drafts refused), ledger_to_git or bidirectional (the default)',
+    )
+    .option(
+      '--managed-file-template <template>',
+      'where publish writes an object Git does not declare yet, relative to --path; placeholders {plural}, {kind}, {namespace}, {name} (default managed/{plural}/{name}.yaml)',
     );
   if (forSet) command.option('--clear-ignore', 'remove every ignore rule');
   return command;

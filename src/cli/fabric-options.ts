@@ -9,6 +9,8 @@ import path from 'node:path';
 import type { HedgehogFabric } from '../entities/index.js';
 import type { IgnoreRule } from '../drift/types.js';
 import type { FabricSettings } from '../fabrics/fabric-registry.js';
+import { managedFileTemplateProblem } from '../fabrics/managed-file-template.js';
+import { SYNC_DIRECTIONS, type SyncDirection } from '../entities/enums.js';
 import { FABRIC_KINDS } from '../kube/catalog.js';
 import { ignoreRuleProblem } from '../drift/ignore-rules.js';
 import { isRemoteRepository } from '../gitops/git-source.js';
@@ -33,6 +35,8 @@ export interface FabricFlags {
   interval?: string;
   ignore?: string[];
   clearIgnore?: boolean;
+  syncDirection?: string;
+  managedFileTemplate?: string;
 }
 
 /** commander collector for repeatable flags that also take comma-separated lists (namespaces, statuses). */
@@ -204,6 +208,7 @@ export async function fabricSettingsFromFlags(
   if (flags.crds !== undefined) s.crdDirectory = existingPath('--crds', flags.crds, 'directory', base);
   if (flags.interval !== undefined) s.syncIntervalSeconds = intervalFromFlag(flags.interval);
   ignoreRulesFromFlags(flags, s);
+  writeBackFromFlags(flags, s);
   await clusterAccessFromFlags(flags, existing, base, s, notes);
   return { settings: s, notes };
 }
@@ -262,6 +267,24 @@ function intervalFromFlag(interval: string): number {
     throw new UsageError(`--interval ${interval}: must be a positive whole number of seconds`);
   }
   return n;
+}
+
+/** `bidirectional`, `ledger-to-git`, `GIT_TO_LEDGER`: the direction named; anything else is a usage error. */
+export function syncDirectionFromFlag(value: string): SyncDirection {
+  const norm = value.trim().toLowerCase().replace(/-/g, '_');
+  if (!(SYNC_DIRECTIONS as readonly string[]).includes(norm))
+    throw new UsageError(`--sync-direction ${value}: expected one of ${SYNC_DIRECTIONS.join(', ')}`);
+  return norm as SyncDirection;
+}
+
+/** --sync-direction and --managed-file-template (the write-back settings). */
+function writeBackFromFlags(flags: FabricFlags, s: FabricSettings): void {
+  if (flags.syncDirection !== undefined) s.syncDirection = syncDirectionFromFlag(flags.syncDirection);
+  if (flags.managedFileTemplate !== undefined) {
+    const problem = managedFileTemplateProblem(flags.managedFileTemplate);
+    if (problem) throw new UsageError(`--managed-file-template ${flags.managedFileTemplate}: ${problem}`);
+    s.managedFileTemplate = flags.managedFileTemplate;
+  }
 }
 
 /** --ignore (duplicates dropped) or --clear-ignore. */

@@ -7,6 +7,10 @@ import { HedgehogFabric } from '../entities/index.js';
 import type { IgnoreRule } from '../drift/types.js';
 import { ignoreRuleProblem } from '../drift/ignore-rules.js';
 import { kindInfo } from '../kube/catalog.js';
+import { SYNC_DIRECTIONS, type SyncDirection } from '../entities/enums.js';
+import { managedFileTemplateProblem } from './managed-file-template.js';
+
+export { managedFileTemplateProblem };
 import { redactUrlCredentials } from '../kube/redact.js';
 import { stripUrlCredentials as stripGitUrlCredentials } from '../gitops/git-url.js';
 import { deleteFabricHistory } from '../store/fabrics.js';
@@ -26,6 +30,10 @@ export interface FabricSettings {
   ignoreRules?: IgnoreRule[];
   syncEnabled?: boolean;
   syncIntervalSeconds?: number;
+  /** `git_to_ledger`: Git is read only (drafts refused); `ledger_to_git` / `bidirectional`: drafts are published. */
+  syncDirection?: SyncDirection;
+  /** Where publish writes an object Git does not declare yet, relative to gitPath ({plural}, {kind}, {namespace}, {name}). */
+  managedFileTemplate?: string;
 }
 
 const SETTING_KEYS: readonly (keyof FabricSettings)[] = [
@@ -43,6 +51,8 @@ const SETTING_KEYS: readonly (keyof FabricSettings)[] = [
   'ignoreRules',
   'syncEnabled',
   'syncIntervalSeconds',
+  'syncDirection',
+  'managedFileTemplate',
 ];
 
 export class FabricExistsError extends Error {
@@ -78,6 +88,15 @@ export function fabricSettingsProblems(settings: FabricSettings): string[] {
     problems.push(
       `syncIntervalSeconds: must be a positive whole number of seconds, got ${settings.syncIntervalSeconds}`,
     );
+  }
+  if (settings.syncDirection !== undefined && !SYNC_DIRECTIONS.includes(settings.syncDirection)) {
+    problems.push(
+      `syncDirection: expected one of ${SYNC_DIRECTIONS.join(', ')}, got ${JSON.stringify(settings.syncDirection)}`,
+    );
+  }
+  if (settings.managedFileTemplate !== undefined) {
+    const p = managedFileTemplateProblem(settings.managedFileTemplate);
+    if (p) problems.push(`managedFileTemplate ${JSON.stringify(settings.managedFileTemplate)}: ${p}`);
   }
   problems.push(...urlCredentialProblems(settings));
   return problems;
