@@ -11,6 +11,8 @@ import type { Stream } from './cli-output.js';
 export interface CliContext {
   stdout: Stream;
   stderr: Stream;
+  /** What `-f -` reads (`draft apply`); tests feed text through it. */
+  stdin: AsyncIterable<string | Uint8Array>;
   /** Database URLs, timeouts and colour settings are read from here. */
   env: NodeJS.ProcessEnv;
   /** Relative paths given on the command line (--data-dir, --dir, --out) are resolved against it. */
@@ -24,6 +26,7 @@ export function cliContext(given: Partial<CliContext> = {}): CliContext {
   return {
     stdout: given.stdout ?? process.stdout,
     stderr: given.stderr ?? process.stderr,
+    stdin: given.stdin ?? process.stdin,
     env: given.env ?? process.env,
     cwd: given.cwd ?? process.cwd(),
     openLedger: given.openLedger ?? (async (options) => (await import('../ledger.js')).openLedger(options)),

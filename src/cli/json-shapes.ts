@@ -10,6 +10,9 @@ import type { PrintableDriftReport } from './drift-table.js';
 import type { RunDetails } from '../sync/run-details.js';
 import type { RunCounts, RunStatus, RunType, SyncRunReport } from '../sync/run-recorder.js';
 import type { DriftSeverity, DriftStatus } from '../drift/types.js';
+import type { Draft, DraftCallResult, DraftConflictDetails } from '../drafts/drafts.js';
+import type { ObjectError } from '../observations.js';
+import type { DiffOp, DraftDiff } from './draft-diff.js';
 
 /** `hh-sync sync --json`: one per run — the whole SyncRunReport, so a failed run's reason is on stdout too. */
 export interface RunJson {
@@ -135,6 +138,10 @@ export interface FabricJson {
   ignoreRules: { kind?: string; name?: string; pointer: string }[];
   syncEnabled: boolean;
   syncIntervalSeconds: number;
+  /** git_to_ledger | ledger_to_git | bidirectional: whether drafts may be made and published. */
+  syncDirection: string;
+  /** Where publish writes an object Git does not declare yet (relative to gitPath). */
+  managedFileTemplate: string;
   connectionStatus: string;
   syncStatus: string;
   lastSync: string | null;
@@ -167,6 +174,8 @@ export function fabricJson(f: HedgehogFabric): FabricJson {
     ignoreRules: f.ignoreRules.map((r) => ({ ...r })),
     syncEnabled: f.syncEnabled,
     syncIntervalSeconds: f.syncIntervalSeconds,
+    syncDirection: f.syncDirection,
+    managedFileTemplate: f.managedFileTemplate,
     connectionStatus: f.connectionStatus,
     syncStatus: f.syncStatus,
     lastSync: iso(f.lastSync),
@@ -178,5 +187,162 @@ export function fabricJson(f: HedgehogFabric): FabricJson {
     inSyncCount: f.inSyncCount,
     driftSummary: structuredClone(f.driftSummary),
     kindCounts: structuredClone(f.kindCounts),
+  };
+}
+
+/** An object that could not be drafted (or published): where it came from and why. */
+export interface RefusedJson {
+  kind: string | null;
+  namespace: string | null;
+  name: string | null;
+  file: string | null;
+  line: number | null;
+  reason: string;
+}
+
+export function refusedJson(e: ObjectError): RefusedJson {
+  return {
+    kind: e.kind ?? null,
+    namespace: e.namespace ?? null,
+    name: e.name ?? null,
+    file: e.file ?? null,
+    line: e.line ?? null,
+    reason: e.reason,
+  };
+}
+
+/** `hh-sync draft apply|delete|discard --json`: what happened to each object, and what was refused. */
+export interface DraftCallJson {
+  fabric: string;
+  results: {
+    kind: string;
+    namespace: string;
+    name: string;
+    outcome: 'created' | 'updated' | 'unchanged' | 'discarded';
+    operation: 'apply' | 'delete' | null;
+  }[];
+  refused: RefusedJson[];
+}
+
+export function draftCallJson(r: DraftCallResult): DraftCallJson {
+  return {
+    fabric: r.fabric,
+    results: r.results.map((x) => ({
+      kind: x.kind,
+      namespace: x.namespace,
+      name: x.name,
+      outcome: x.outcome,
+      operation: x.operation ?? null,
+    })),
+    refused: r.refused.map(refusedJson),
+  };
+}
+
+/** One draft in `hh-sync drafts --json`: the ledger's Draft, dates as ISO text. */
+export interface DraftJson {
+  kind: string;
+  namespace: string;
+  name: string;
+  apiVersion: string;
+  operation: 'apply' | 'delete';
+  spec: Record<string, unknown> | null;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  updated: string | null;
+  updatedBy: string | null;
+  base: { spec: Record<string, unknown> | null; commit: string | null; fileHash: string | null };
+  desiredSpec: Record<string, unknown> | null;
+  actualSpec: Record<string, unknown> | null;
+  desiredFilePath: string | null;
+  state: string;
+  syncDirection: string;
+  effectiveSyncDirection: string;
+  conflictStatus: string;
+  conflict: DraftConflictDetails | null;
+  externalModifications: Record<string, unknown>[];
+}
+
+export function draftJson(d: Draft): DraftJson {
+  return {
+    kind: d.kind,
+    namespace: d.namespace,
+    name: d.name,
+    apiVersion: d.apiVersion,
+    operation: d.operation,
+    spec: structuredClone(d.spec),
+    labels: { ...d.labels },
+    annotations: { ...d.annotations },
+    updated: iso(d.updated),
+    updatedBy: d.updatedBy,
+    base: { spec: structuredClone(d.base.spec), commit: d.base.commit, fileHash: d.base.fileHash },
+    desiredSpec: structuredClone(d.desiredSpec),
+    actualSpec: structuredClone(d.actualSpec),
+    desiredFilePath: d.desiredFilePath,
+    state: d.state,
+    syncDirection: d.syncDirection,
+    effectiveSyncDirection: d.effectiveSyncDirection,
+    conflictStatus: d.conflictStatus,
+    conflict: d.conflict && structuredClone(d.conflict),
+    externalModifications: structuredClone(d.externalModifications),
+  };
+}
+
+/** `hh-sync drafts --json`: the fabric's drafts, and how many of them conflict with Git. */
+export interface DraftListJson {
+  fabric: string;
+  drafts: DraftJson[];
+  conflicts: number;
+}
+
+export function draftListJson(fabric: string, drafts: Draft[]): DraftListJson {
+  return {
+    fabric,
+    drafts: drafts.map(draftJson),
+    conflicts: drafts.filter((d) => d.conflictStatus === 'detected').length,
+  };
+}
+
+/** `hh-sync draft diff --json`. `null` stands for "that side has nothing there" (the whole object for path ""). */
+export interface DraftDiffJson {
+  fabric: string;
+  objects: {
+    kind: string;
+    namespace: string;
+    name: string;
+    operation: 'apply' | 'delete';
+    conflictStatus: string;
+    /** Operations turning Git's spec into the draft's (what publish changes in Git). */
+    draftVsGit: { op: DiffOp; path: string; git: unknown; draft: unknown }[];
+    /** Operations turning the cluster's spec into Git's (as `drift --json`). */
+    gitVsCluster: { op: DiffOp; path: string; cluster: unknown; git: unknown }[];
+    conflict: DraftConflictDetails | null;
+  }[];
+  /** Objects named on the command line that hold no draft. */
+  missing: { kind: string; namespace: string; name: string }[];
+}
+
+export function draftDiffJson(
+  fabric: string,
+  diffs: DraftDiff[],
+  missing: readonly { kind: string; namespace: string; name: string }[] = [],
+): DraftDiffJson {
+  return {
+    fabric,
+    missing: missing.map((m) => ({ kind: m.kind, namespace: m.namespace, name: m.name })),
+    objects: diffs.map(({ draft, draftVsGit, gitVsCluster }) => ({
+      kind: draft.kind,
+      namespace: draft.namespace,
+      name: draft.name,
+      operation: draft.operation,
+      conflictStatus: draft.conflictStatus,
+      draftVsGit: draftVsGit.map((d) => ({ op: d.op, path: d.path, git: d.before ?? null, draft: d.after ?? null })),
+      gitVsCluster: gitVsCluster.map((d) => ({
+        op: d.op,
+        path: d.path,
+        cluster: d.before ?? null,
+        git: d.after ?? null,
+      })),
+      conflict: draft.conflict && structuredClone(draft.conflict),
+    })),
   };
 }

@@ -13,6 +13,7 @@ import { EXIT, classifyError, errorJson } from './cli-errors.js';
 import { cliContext, type CliContext } from './cli-context.js';
 import { CommandRunner, examples } from './command-runner.js';
 import { registerDemoCommand } from './demo-command.js';
+import { registerDraftCommands } from './draft-command.js';
 import { registerDriftCommand } from './drift-command.js';
 import { registerFabricCommand } from './fabric-command.js';
 import { registerMigrateCommand } from './migrate-command.js';
@@ -82,6 +83,7 @@ export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule)
     ['hh-sync fabric add dc1 --kubeconfig ~/.kube/dc1 --git ./dc1-fabric', ''],
     ['hh-sync sync dc1', ''],
     ['hh-sync drift dc1 --exit-code', ''],
+    ['hh-sync draft apply dc1 -f vpc-2.yaml && hh-sync publish dc1 -m "Add vpc-2"', 'change Git through the ledger'],
   ]);
   program.addHelpText(
     'after',
@@ -118,6 +120,7 @@ export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule)
   registerFabricCommand(program, runner);
   registerSyncCommand(program, runner);
   registerDriftCommand(program, runner);
+  registerDraftCommands(program, runner);
   registerWatchCommand(program, runner);
   registerDemoCommand(program, runner);
   return program;

@@ -4,6 +4,7 @@
  * opener reusing one open database. No globals are touched, so invocations may run side by side. For what
  * only a real process shows (its exit, a hang, signals, a terminal) use the spawned runner in ./cli.ts.
  */
+import { Readable } from 'node:stream';
 import { main } from '../../src/cli/main.js';
 import type { CliContext } from '../../src/cli/cli-context.js';
 import { openLedger, ledgerOnOrm } from '../../src/ledger.js';
@@ -22,6 +23,8 @@ export interface InProcessOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   openLedger?: CliContext['openLedger'];
+  /** What the command reads on stdin (`-f -`); default nothing. */
+  stdin?: string;
 }
 
 /** A stream that keeps what is written to it (not a terminal, as a spawned CLI's pipe). */
@@ -43,6 +46,7 @@ export async function hh(args: string[], opts: InProcessOptions = {}): Promise<C
     stderr,
     env: opts.env ?? cliEnv(),
     cwd: opts.cwd,
+    stdin: Readable.from(opts.stdin === undefined ? [] : [Buffer.from(opts.stdin, 'utf8')]),
     openLedger: opts.openLedger,
   });
   return { code, stdout: stdout.text, stderr: stderr.text };
