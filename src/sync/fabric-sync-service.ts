@@ -364,6 +364,24 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     });
   }
 
+  // ---------------------------------------------------------------- write-back
+
+  /**
+   * @internal A publish (src/writeback/publish.ts) as a run of this service: the same record, pre-flight, outcome and
+   * events as the syncs.
+   */
+  runPublish(
+    fabric: HedgehogFabric,
+    work: (em: EntityManager, rec: RunAccumulator) => Promise<void>,
+  ): Promise<SyncRunReport> {
+    return this.run(fabric, 'publish', work);
+  }
+
+  /** @internal `resource` events for a plan another module wrote (drafts, publish). */
+  emitChanges(fabric: HedgehogFabric, plan: WritePlan): void {
+    this.emitResources(fabric, plan);
+  }
+
   // ---------------------------------------------------------------- reports
 
   async driftReport(ref: FabricRef, filter: DriftReportFilter = {}): Promise<DriftReport> {
