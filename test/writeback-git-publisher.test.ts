@@ -18,6 +18,7 @@ import {
   openPublishClone,
   parseIdentity,
   pushCommit,
+  pushOutcomeOf,
   readFileAt,
   resolveAuthor,
   type GitIdentity,
@@ -269,6 +270,61 @@ describe('a remote that moved, refused or raced', () => {
   });
 });
 
+describe('reading git push --porcelain', () => {
+  const sha = 'c0ffee'.padEnd(40, '0');
+  const porcelain = (summary: string, flag = '!') =>
+    `To https://github.com/org/repo.git\n${flag}\t${sha}:refs/heads/main\t${summary}\nDone\n`;
+
+  test('a protected branch (GitHub GH006) is rejected with the remote lines; other branches are not confused', () => {
+    const stderr =
+      'remote: error: GH006: Protected branch update failed for refs/heads/main.\n' +
+      'remote: error: Changes must be made through a pull request.\n' +
+      "error: failed to push some refs to 'https://ghp_leakedT0ken@github.com/org/repo.git'\n";
+    const outcome = pushOutcomeOf(porcelain('[remote rejected] (protected branch hook declined)'), stderr, 1, 'main');
+    expect(outcome).toEqual({
+      ok: false,
+      reason: 'rejected',
+      message:
+        'the remote refused the push to main: [remote rejected] (protected branch hook declined)\n' +
+        'remote: error: GH006: Protected branch update failed for refs/heads/main.\n' +
+        'remote: error: Changes must be made through a pull request.',
+    });
+    expect(pushOutcomeOf(porcelain('[remote rejected] (x)'), stderr, 1, 'mai')).toBeNull();
+  });
+
+  test("git's non-fast-forward answers and a server's lost ref-lock race mean 'moved meanwhile'; a bare lock failure does not", () => {
+    for (const summary of ['[rejected] (non-fast-forward)', '[rejected] (fetch first)']) {
+      expect(pushOutcomeOf(porcelain(summary), '', 1, 'main')).toMatchObject({ reason: 'non-fast-forward' });
+    }
+    const race = "remote: error: cannot lock ref 'refs/heads/main': is at 1111 but expected 2222\n";
+    expect(pushOutcomeOf(porcelain('[remote rejected] (failed to update ref)'), race, 1, 'main')).toMatchObject({
+      reason: 'non-fast-forward',
+    });
+    const disk = 'remote: error: unable to write file: No space left on device\n';
+    expect(pushOutcomeOf(porcelain('[remote rejected] (failed to update ref)'), disk, 1, 'main')).toMatchObject({
+      reason: 'rejected',
+      message: expect.stringContaining('remote: error: unable to write file: No space left on device'),
+    });
+  });
+
+  test('success, up to date, and no status at all', () => {
+    expect(pushOutcomeOf(porcelain('[new branch]', '*'), '', 0, 'main')).toEqual({ ok: true });
+    expect(pushOutcomeOf(porcelain('[up to date]', '='), '', 0, 'main')).toEqual({ ok: true });
+    expect(pushOutcomeOf('', 'fatal: the remote end hung up unexpectedly', 1, 'main')).toBeNull();
+  });
+
+  test('a flood of remote lines is bounded, each line clipped and stripped of terminal escapes', () => {
+    const stderr = Array.from({ length: 500 }, (_, i) => `remote: \x1b[2J\x07line ${i} ${'x'.repeat(1000)}`).join('\n');
+    const outcome = pushOutcomeOf(porcelain('[remote rejected] (hook declined)'), stderr, 1, 'main');
+    const lines = outcome && !outcome.ok ? outcome.message.split('\n') : [];
+    expect(lines).toHaveLength(21);
+    expect(lines[1]).toMatch(/^remote: line 0 x+…$/);
+    expect(lines.every((l) => l.length < 320)).toBe(true);
+    // eslint-disable-next-line no-control-regex -- the escapes and bells the hostile remote sent
+    expect(lines.join('\n')).not.toMatch(/[\x00-\x08\x1b\x7f]/);
+  });
+});
+
 describe('hostile remotes and inputs', () => {
   test('a token in an https URL never appears in an error message, nor in the clone path', async () => {
     for (const url of [
@@ -295,6 +351,20 @@ describe('hostile remotes and inputs', () => {
       expect(pushError?.message).toMatch(/^cannot push to main of https:\/\/\*\*\*@127\.0\.0\.1:1/);
       expect(pushError!.message).not.toContain('s3cr3tT0ken');
     }
+  });
+
+  test('a ref lock that never goes away: the fetch retries a bounded number of times, then says so', async () => {
+    const { remote } = await makeRemote({ 'a.yaml': 'a: 1\n' });
+    const clone = await openPublishClone(remote, { cacheBase: path.join(root, 'cache') });
+    await fetchTip(clone, 'main');
+    await commitFiles(path.join(root, 'work'), { 'b.yaml': 'b: 1\n' });
+    await git(path.join(root, 'work'), 'push', '-q', remote, 'main');
+    await fs.writeFile(path.join(clone.gitDir, 'refs', 'remotes', 'origin', 'main.lock'), '');
+    await expect(fetchTip(clone, 'main')).rejects.toThrow(
+      /^cannot fetch repository .*cannot lock ref 'refs\/remotes\/origin\/main'/s,
+    );
+    await fs.rm(path.join(clone.gitDir, 'refs', 'remotes', 'origin', 'main.lock'));
+    expect((await fetchTip(clone, 'main')).tip).toBe(await remoteTip(remote));
   });
 
   test('a remote that accepts and never answers: fetch and push time out with a clear error, no hang', async () => {
@@ -334,13 +404,14 @@ describe('hostile remotes and inputs', () => {
     ['.git/config', "path segment '.git' is Git's own directory"],
     ['sub/.GIT/hooks/x', "path segment '.git' is Git's own directory"],
     ['', 'empty path'],
-  ])('file path %j is refused (%s) before anything is written', async (bad, reason) => {
-    const { remote } = await makeRemote({ 'a.yaml': 'a: 1\n' });
-    const clone = await openPublishClone(remote, { cacheBase: path.join(root, 'cache') });
-    const { tip } = await fetchTip(clone, 'main');
-    await expect(createCommit(clone, tip, changesOf({ [bad]: 'x' }), { message: 'm', author: ALICE })).rejects.toThrow(
-      `file path ${JSON.stringify(bad)} is refused: ${reason}`,
-    );
+  ])('file path %j is refused (%s) before git is asked anything', async (bad, reason) => {
+    // A clone that does not exist: the path is refused before any git command could fail on it.
+    const nowhere: PublishClone = { gitDir: path.join(root, 'no-such-clone'), repository: path.join(root, 'none') };
+    const parent = 'a'.repeat(40);
+    await expect(
+      createCommit(nowhere, parent, changesOf({ [bad]: 'x' }), { message: 'm', author: ALICE }),
+    ).rejects.toThrow(`file path ${JSON.stringify(bad)} is refused: ${reason}`);
+    await expect(readFileAt(nowhere, parent, bad)).rejects.toThrow(`file path ${JSON.stringify(bad)} is refused`);
   });
 
   test('a file where a folder is (or the reverse) is refused, not silently replaced', async () => {
@@ -355,15 +426,16 @@ describe('hostile remotes and inputs', () => {
     );
   });
 
-  test.each(['bad..name', '-x', '@{-1}', 'a b', 'x.lock', 'HEAD~1', 'a\nb'])(
-    'branch name %j is refused',
+  test.each(['bad..name', '-x', '@{-1}', 'a b', 'x.lock', 'HEAD~1', 'a\nb', 'refs/../x'])(
+    'branch name %j is refused before the remote is asked',
     async (bad) => {
-      const { remote } = await makeRemote({ 'a.yaml': 'a: 1\n' });
-      const clone = await openPublishClone(remote, { cacheBase: path.join(root, 'cache') });
-      await expect(fetchTip(clone, bad)).rejects.toThrow(
-        `branch name ${JSON.stringify(bad)} is not a valid Git branch name`,
-      );
-      await expect(pushCommit(clone, '0'.repeat(40), bad)).rejects.toThrow(/is not a valid Git branch name/);
+      const nowhere: PublishClone = {
+        gitDir: path.join(root, 'no-such-clone'),
+        repository: 'https://127.0.0.1:1/r.git',
+      };
+      const message = `branch name ${JSON.stringify(bad)} is not a valid Git branch name`;
+      await expect(fetchTip(nowhere, bad)).rejects.toThrow(message);
+      await expect(pushCommit(nowhere, '0'.repeat(40), bad)).rejects.toThrow(message);
     },
   );
 

@@ -69,6 +69,13 @@ async function originOf(repository: string): Promise<string> {
   return dir;
 }
 
+async function pathExists(p: string): Promise<boolean> {
+  return fs.lstat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
 async function isBareRepository(dir: string): Promise<boolean> {
   const r = await runGit(['rev-parse', '--is-bare-repository'], { gitDir: dir, okExitCodes: [128] }).catch(() => null);
   return r?.exitCode === 0 && r.stdout.toString('utf8').trim() === 'true';
@@ -93,12 +100,7 @@ export async function openPublishClone(
     if (current.stdout.toString('utf8').trim() !== origin) await setOrigin(gitDir, origin);
     return clone;
   }
-  if (
-    await fs.lstat(gitDir).then(
-      () => true,
-      () => false,
-    )
-  ) {
+  if (await pathExists(gitDir)) {
     throw new GitPublishError(`publish clone directory ${gitDir} exists but is not a bare Git repository; remove it`);
   }
   await fs.mkdir(path.dirname(gitDir), { recursive: true });
@@ -486,25 +488,34 @@ export async function pushCommit(
     result = await runGit(['push', '--porcelain', '--no-follow-tags', 'origin', `${commit}:${ref}`], {
       gitDir: clone.gitDir,
       okExitCodes: [1],
+      config: ['push.gpgSign=false'],
       network: { timeoutMs: o.timeoutMs ?? clone.timeoutMs },
     });
   } catch (e) {
     throw new GitPublishError(`cannot push to ${branch} of ${clone.repository}: ${errorText(e)}`, { cause: e });
   }
-  const status = result.stdout
-    .toString('utf8')
+  const outcome = pushOutcomeOf(result.stdout.toString('utf8'), result.stderr, result.exitCode, branch);
+  if (outcome) return outcome;
+  const detail = result.stderr.split('\n').slice(-3).join(' ').trim() || 'no status from git push';
+  throw new GitPublishError(`cannot push to ${branch} of ${clone.repository}: ${remoteLine(detail)}`);
+}
+
+/**
+ * What `git push --porcelain` said about `refs/heads/<branch>`: its status line ("<flag>\t<from>:<to>\t<summary>")
+ * and, for a refusal, the "remote:" lines of stderr. Null when git printed no status for the branch.
+ */
+export function pushOutcomeOf(porcelain: string, stderr: string, exitCode: number, branch: string): PushOutcome | null {
+  const ref = `refs/heads/${branch}`;
+  const status = porcelain
     .split('\n')
     .map((l) => l.split('\t'))
     .find((f) => f.length >= 3 && f[1]?.endsWith(`:${ref}`));
-  if (status && result.exitCode === 0 && status[0] !== '!') return { ok: true };
-  if (!status || status[0] !== '!') {
-    const detail = result.stderr.split('\n').slice(-3).join(' ').trim() || 'no status from git push';
-    throw new GitPublishError(`cannot push to ${branch} of ${clone.repository}: ${remoteLine(detail)}`);
-  }
+  if (!status) return null;
+  if (status[0] !== '!') return exitCode === 0 ? { ok: true } : null;
   const summary = remoteLine(status[2] ?? '');
-  const remote = remoteMessages(result.stderr);
+  const remote = remoteMessages(stderr);
   if (movedMeanwhile(summary, remote)) {
-    return { ok: false, reason: 'non-fast-forward', message: `${branch} moved on the remote: ${summary}` };
+    return { ok: false, reason: 'non-fast-forward', message: redactUrl(`${branch} moved on the remote: ${summary}`) };
   }
   const message = [`the remote refused the push to ${branch}: ${summary}`, ...remote.map((l) => `remote: ${l}`)];
   return { ok: false, reason: 'rejected', message: redactUrl(message.join('\n')) };
