@@ -144,6 +144,23 @@ describe('commit and push without a work tree', () => {
     expect(await listFilesAt(clone, tip!, '')).toEqual(['dir/x.yaml']);
   });
 
+  test('a file name that is not UTF-8 is listed with its bad byte escaped, never altered into another name', async () => {
+    const { remote } = await makeRemote({ 'ok.yaml': 'ok: 1\n' });
+    const work = path.join(root, 'work');
+    await fs.writeFile(
+      Buffer.concat([Buffer.from(`${work}/bad`), Buffer.from([0xff]), Buffer.from('name.yaml')]),
+      'x: 1\n',
+    );
+    await git(work, 'add', '-A');
+    await git(work, 'commit', '-qm', 'latin-1 name');
+    await git(work, 'push', '-q', remote, 'main');
+    const clone = await openPublishClone(remote, { cacheBase: path.join(root, 'cache') });
+    const { tip } = await fetchTip(clone, 'main');
+    expect(await listFilesAt(clone, tip!, '')).toEqual(['bad\\xffname.yaml', 'ok.yaml']);
+    expect(await readFileAt(clone, tip!, 'bad\uFFFDname.yaml')).toBeNull();
+    expect((await readFileAt(clone, tip!, 'ok.yaml'))?.toString()).toBe('ok: 1\n');
+  });
+
   test('a push to a new branch (pull-request flow) starts from the default tip and leaves the default branch alone', async () => {
     const { remote, first } = await makeRemote({ 'a.yaml': 'a: 1\n' });
     const clone = await openPublishClone(remote, { cacheBase: path.join(root, 'cache') });

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GitCommandError, redactUrl, runGit } from '../gitops/git-cli.js';
 import { isRemoteRepository, localGitDir } from '../gitops/git-source.js';
+import { decodePathBytes } from '../gitops/source-files.js';
 
 /** A publishing failure; its message never shows a credential of the repository URL. */
 export class GitPublishError extends Error {
@@ -230,14 +231,23 @@ interface TreeEntry {
   path: string;
 }
 
-/** `git ls-tree -z` output → entries (paths raw, never quoted). */
+/**
+ * `git ls-tree -z` output → entries. Paths are raw bytes (never quoted, thanks to -z), decoded strictly: a name
+ * that is not UTF-8 shows its invalid bytes escaped (`bad\\xffname.yaml`), never silently altered.
+ */
 function parseLsTree(out: Buffer): TreeEntry[] {
   const entries: TreeEntry[] = [];
-  for (const record of out.toString('utf8').split('\0')) {
-    const tab = record.indexOf('\t');
-    if (tab < 0) continue;
-    const [mode, type, oid] = record.slice(0, tab).split(' ');
-    entries.push({ mode: mode!, type: type!, oid: oid!, path: record.slice(tab + 1) });
+  let start = 0;
+  while (start < out.length) {
+    let end = out.indexOf(0, start);
+    if (end < 0) end = out.length;
+    const tab = out.indexOf(9, start);
+    if (tab >= 0 && tab < end) {
+      const [mode, type, oid] = out.toString('latin1', start, tab).split(' ');
+      const name = decodePathBytes(out.subarray(tab + 1, end)).path;
+      entries.push({ mode: mode!, type: type!, oid: oid!, path: name });
+    }
+    start = end + 1;
   }
   return entries;
 }
@@ -258,7 +268,7 @@ export async function readFileAt(clone: PublishClone, commit: string, filePath: 
   return (await runGit(['cat-file', 'blob', entry.oid], { gitDir: clone.gitDir })).stdout;
 }
 
-/** Paths of the regular files under `underPath` ('' = everywhere) in `commit`, in Git's order. */
+/** Paths of the regular files under `underPath` ('' = everywhere) in `commit`, in Git's order (names not UTF-8 escaped). */
 export async function listFilesAt(clone: PublishClone, commit: string, underPath: string): Promise<string[]> {
   checkObjectId(commit, 'commit');
   const under = underPath.replace(/\/+$/, '');
@@ -344,7 +354,7 @@ export async function createCommit(
   const indexDir = await fs.mkdtemp(path.join(tmpdir(), 'hh-publish-index-'));
   try {
     const env = { GIT_INDEX_FILE: path.join(indexDir, 'index') };
-    const tree = await buildTree(clone.gitDir, parent, changes, env);
+    const tree = await buildTree(clone.gitDir, parent, changes, { env, scratchDir: indexDir });
     const changed = await changedPaths(clone.gitDir, parent, tree);
     // The index silently replaces a file by a folder of the same name (and the reverse): refuse instead.
     const collateral = changed.filter((p) => !changes.has(p));
@@ -369,8 +379,9 @@ async function buildTree(
   gitDir: string,
   parent: string | null,
   changes: ReadonlyMap<string, Buffer | null>,
-  env: Record<string, string>,
+  work: { env: Record<string, string>; scratchDir: string },
 ): Promise<string> {
+  const { env } = work;
   await runGit(parent === null ? ['read-tree', '--empty'] : ['read-tree', parent], { gitDir, env });
   const written = [...changes].filter((c): c is [string, Buffer] => c[1] !== null);
   const modes = await executableModes(
@@ -378,18 +389,42 @@ async function buildTree(
     env,
     written.map(([p]) => p),
   );
+  const blobs = await writeBlobs(
+    gitDir,
+    written.map(([, content]) => content),
+    work.scratchDir,
+  );
   let entries = '';
-  for (const [p, content] of written) {
-    // --no-filters: the bytes are stored exactly as given (CRLF, BOM), whatever .gitattributes would say.
-    const r = await runGit(['hash-object', '-w', '-t', 'blob', '--no-filters', '--stdin'], { gitDir, input: content });
-    entries += `${modes.has(p) ? '100755' : '100644'} ${r.stdout.toString('utf8').trim()}\t${p}\0`;
-  }
+  written.forEach(([p], i) => (entries += `${modes.has(p) ? '100755' : '100644'} ${blobs[i]!}\t${p}\0`));
   // Mode 0 removes a path (`--force-remove` would need a work tree); a root commit has nothing to remove.
   if (parent !== null) {
     for (const [p, content] of changes) if (content === null) entries += `0 ${'0'.repeat(parent.length)}\t${p}\0`;
   }
   if (entries) await runGit(['update-index', '--add', '-z', '--index-info'], { gitDir, env, input: entries });
   return (await runGit(['write-tree'], { gitDir, env })).stdout.toString('utf8').trim();
+}
+
+/**
+ * Store `contents` as blobs with ONE `git hash-object` process (however many files a publish writes), through
+ * scratch files; returns their ids in order. --no-filters: the bytes are stored exactly as given (CRLF, BOM).
+ */
+async function writeBlobs(gitDir: string, contents: Buffer[], scratchDir: string): Promise<string[]> {
+  if (contents.length === 0) return [];
+  const files = contents.map((_, i) => path.join(scratchDir, `blob-${i}`));
+  if (files.some((f) => f.includes('\n'))) throw new GitPublishError(`temporary directory ${scratchDir} has a newline`);
+  await Promise.all(files.map((f, i) => fs.writeFile(f, contents[i]!)));
+  const r = await runGit(['hash-object', '-w', '-t', 'blob', '--no-filters', '--stdin-paths'], {
+    gitDir,
+    input: files.join('\n') + '\n',
+  });
+  const ids = r.stdout
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l !== '');
+  if (ids.length !== contents.length || !ids.every((id) => OBJECT_ID.test(id))) {
+    throw new GitPublishError(`git hash-object returned ${ids.length} object ids for ${contents.length} files`);
+  }
+  return ids;
 }
 
 /** Which of `paths` are executable files in the index: a rewrite keeps their mode. */
