@@ -133,7 +133,7 @@ describe('commit and push without a work tree', () => {
     expect(modes).toMatch(/^100644 blob \S+\t"f\\303\\244bric/m);
   });
 
-  test('a folder, a symbolic link and a submodule are not files to read', async () => {
+  test('a folder and a symbolic link are not files to read', async () => {
     const { remote } = await makeRemote({ 'dir/x.yaml': 'x: 1\n' });
     await commitFiles(path.join(root, 'work'), { link: { symlink: 'dir/x.yaml' } });
     await git(path.join(root, 'work'), 'push', '-q', remote, 'main');
