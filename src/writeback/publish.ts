@@ -15,8 +15,7 @@ import { readDesiredState, gitTimeoutMs } from '../gitops/desired-state-reader.j
 import { sha256Hex } from '../gitops/manifest-parser.js';
 import { DesiredSourceError } from '../gitops/source-error.js';
 import { redactUrl } from '../gitops/git-cli.js';
-import { crdSchemaKey, type CrdSchemas } from '../crds/crd-schemas.js';
-import { kindInfo } from '../kube/catalog.js';
+import { crdSchemaOf, type CrdSchemas } from '../crds/crd-schemas.js';
 import { loadDraftedResources } from '../store/stored-resources.js';
 import type { FabricRef, FabricSyncService } from '../sync/fabric-sync-service.js';
 import type { RunAccumulator } from '../sync/run-envelope.js';
@@ -24,11 +23,10 @@ import type { SyncRunReport } from '../sync/run-recorder.js';
 import { editManifestFile } from './manifest-editor.js';
 import {
   createCommit,
-  defaultIdentity,
   fetchTip,
   lastCommitOf,
   openPublishClone,
-  parseIdentity,
+  resolveAuthor,
   pushCommit,
   readFileAt,
   type GitIdentity,
@@ -164,11 +162,7 @@ export class Publisher {
     const clone = await rec.timer.time('read', () =>
       openPublishClone(fabric.gitRepository!, { cacheBase: this.options.cacheBase, timeoutMs }),
     );
-    const author = opts.author ? parseIdentity(opts.author) : await defaultIdentity(clone);
-    if (!author)
-      throw new Error(
-        'no commit author: pass --author "Name <email>" or set user.name and user.email in the Git configuration',
-      );
+    const author = await resolveAuthor(clone, opts.author);
     const schemas = (await this.sync.schemas.schemaSetFor(fabric)).schemas;
     const ctx: AttemptContext = { em, fabric, opts, rec, clone, author, schemas, fabricBranch };
     const maxAttempts = opts.maxAttempts ?? 5;
@@ -197,7 +191,7 @@ export class Publisher {
       strategy: opts.strategy ?? 'fail',
       managedFileTemplate: fabric.managedFileTemplate,
       gitPath: fabric.gitPath,
-      listKeys: (kind) => listKeysFor(kind, schemaOf(ctx.schemas, kind)),
+      listKeys: (kind) => listKeysFor(kind, crdSchemaOf(ctx.schemas, kind)),
     });
     const files = await this.editFiles(clone, tip, plan);
     let commit: string | null = null;
@@ -304,11 +298,6 @@ function checkOptions(opts: PublishOptions): void {
     throw new TypeError(`maxAttempts must be a positive integer (got ${opts.maxAttempts})`);
 }
 
-function schemaOf(schemas: CrdSchemas | null, kind: string): Record<string, unknown> | null {
-  const info = kindInfo(kind);
-  if (!schemas || !info) return null;
-  return (schemas.get(crdSchemaKey(info.apiVersion, kind)) as Record<string, unknown> | undefined) ?? null;
-}
 
 /** The subject, a blank line, then one line per object: what the commit does, readable in `git log`. */
 export function commitMessage(subject: string, plan: PublishPlan): string {
