@@ -124,7 +124,9 @@ export function managedFilePath(
     const value = values[key];
     if (value === undefined) throw new Error(`managed file template '${template}': unknown placeholder {${key}}`);
     if (value === '' || /[/\\\0]/.test(value) || value === '.' || value === '..')
-      throw new Error(`managed file template '${template}': {${key}} value ${JSON.stringify(value)} is not a path segment`);
+      throw new Error(
+        `managed file template '${template}': {${key}} value ${JSON.stringify(value)} is not a path segment`,
+      );
     return value;
   });
   for (const [what, p] of [
@@ -138,7 +140,9 @@ export function managedFilePath(
   const joined = path.posix.normalize(path.posix.join(base === '.' ? '' : base, filled));
   const inside = base === '' || base === '.' || joined.startsWith(`${base}/`);
   if (!inside || joined.startsWith('../') || joined === '.' || !/\.ya?ml$/.test(joined))
-    throw new Error(`managed file path ${JSON.stringify(joined)} must be a .yaml/.yml file inside ${JSON.stringify(basePath)}`);
+    throw new Error(
+      `managed file path ${JSON.stringify(joined)} must be a .yaml/.yml file inside ${JSON.stringify(basePath)}`,
+    );
   return joined;
 }
 
@@ -189,16 +193,21 @@ function indexFile(body: string, file: string): FileIndex {
     if (!ref) return;
     const seen = objects.get(refKey(ref));
     if (seen)
-      throw new Error(`${file}: ${describe(ref)} is declared twice (lines ${seen.line} and ${at.line}); refusing to edit`);
+      throw new Error(
+        `${file}: ${describe(ref)} is declared twice (lines ${seen.line} and ${at.line}); refusing to edit`,
+      );
     objects.set(refKey(ref), at);
   };
   segments.forEach((segment, s) => {
     const doc = new YamlDocument(segment);
     const loaded = doc.load();
-    if (!loaded.ok) throw new Error(`${file}: cannot edit, the document at line ${loaded.line} does not parse: ${loaded.reason}`);
+    if (!loaded.ok)
+      throw new Error(`${file}: cannot edit, the document at line ${loaded.line} does not parse: ${loaded.reason}`);
     values.push(loaded.value);
     if (isListDocument(loaded.value))
-      loaded.value.items.forEach((item, i) => add(refOfValue(item), { segment: s, item: i, line: doc.lineOf(['items', i]) }));
+      loaded.value.items.forEach((item, i) =>
+        add(refOfValue(item), { segment: s, item: i, line: doc.lineOf(['items', i]) }),
+      );
     else add(refOfValue(loaded.value), { segment: s, item: null, line: doc.line });
   });
   return { segments, values, objects };
@@ -241,7 +250,10 @@ function deleteObject(body: string | null, ref: ObjectRef, file: string): Step {
   if (!index || !at) return { text: body, outcome: 'not-found' };
   const docValue = index.values[at.segment] as { items: unknown[] };
   if (at.item === null || docValue.items.length === 1)
-    return { text: joinSegments(index.segments, at.segment, keptOfDeleted(index.segments, at.segment)), outcome: 'deleted' };
+    return {
+      text: joinSegments(index.segments, at.segment, keptOfDeleted(index.segments, at.segment)),
+      outcome: 'deleted',
+    };
   const expected = { ...docValue, items: docValue.items.filter((_, i) => i !== at.item) };
   const ops: ValueOp[] = [{ path: ['items', String(at.item)], remove: true }];
   const where = `${file}: ${describe(ref)} (line ${at.line})`;
@@ -254,12 +266,15 @@ function withManagedFields(current: Record<string, unknown>, object: FabricObjec
   const out = copyValue(current) as Record<string, unknown>;
   out.apiVersion = object.apiVersion;
   const metadata = isRecord(out.metadata) ? out.metadata : (out.metadata = {});
-  for (const field of ['labels', 'annotations'] as const) {
+  const setOrRemove = (field: 'labels' | 'annotations') => {
     const want = object.metadata[field];
     if (want && Object.keys(want).length > 0) metadata[field] = jsonCopy(want);
     // An empty map already written stays: it means the same as none.
-    else if (!(isRecord(metadata[field]) && Object.keys(metadata[field]).length === 0)) delete metadata[field];
-  }
+    else if (!(isRecord(metadata[field]) && Object.keys(metadata[field]).length === 0))
+      Reflect.deleteProperty(metadata, field);
+  };
+  setOrRemove('labels');
+  setOrRemove('annotations');
   out.spec = jsonCopy(object.spec);
   return out;
 }

@@ -36,7 +36,8 @@ import {
 import { isRecord } from '../common/values.js';
 
 /** One change of the document value: set `value` at `path`, or remove the entry at `path`. */
-export type ValueOp = { path: readonly string[]; remove: false; value: unknown } | { path: readonly string[]; remove: true };
+export type ValueOp =
+  { path: readonly string[]; remove: false; value: unknown } | { path: readonly string[]; remove: true };
 
 /** The alias expansion limit used whenever an aliased value is copied (a resource exhaustion guard). */
 export const MAX_ALIAS_COUNT = 10_000;
@@ -84,7 +85,9 @@ function plainCopy(doc: Document, node: YamlNode): YamlNode {
 /** The value of `key` in `map` as seen through its merge keys. */
 function mergedValue(doc: Document, map: YAMLMap, key: string): { found: boolean; value: unknown } {
   const view: unknown = map.toJS(doc, { maxAliasCount: MAX_ALIAS_COUNT });
-  return isRecord(view) && Object.hasOwn(view, key) ? { found: true, value: view[key] } : { found: false, value: undefined };
+  return isRecord(view) && Object.hasOwn(view, key)
+    ? { found: true, value: view[key] }
+    : { found: false, value: undefined };
 }
 
 /** Replace every alias of `target` in the document by a plain copy of the target's current value. */
@@ -194,7 +197,9 @@ function expandMerges(doc: Document, map: YAMLMap): void {
   const view: unknown = map.toJS(doc, { maxAliasCount: MAX_ALIAS_COUNT });
   if (!isRecord(view)) return;
   const at = map.items.findIndex(isMergePair);
-  const own = new Set(map.items.filter((p) => !isMergePair(p)).map((p) => (isScalar(p.key) ? String(p.key.value) : '')));
+  const own = new Set(
+    map.items.filter((p) => !isMergePair(p)).map((p) => (isScalar(p.key) ? String(p.key.value) : '')),
+  );
   const added = Object.keys(view)
     .filter((k) => !own.has(k))
     .map((k) => doc.createPair(k, view[k]));
