@@ -230,19 +230,24 @@ spec:
     expect((after.spec.subnetA as { vlan: number }).vlan).toBe(1001);
   });
 
-  test('an alias bomb is refused with a clear message', () => {
-    const bomb = `apiVersion: v1\nkind: VPC\nmetadata: {name: bomb}\nspec:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n${[
-      'b',
-      'c',
-      'd',
-      'e',
-      'f',
-    ]
-      .map((k, i) => `  ${k}: &${k} [${Array(10).fill(`*${'abcdef'[i]}`).join(', ')}]`)
-      .join('\n')}\n`;
-    expect(() => editManifestFile(bomb, [put(vpc('bomb', { a: 1 }))], { file: 'b.yaml' })).toThrow(
-      /^b\.yaml: VPC default\/bomb \(line 1\): YAML alias expansion exceeds the limit/,
+  test('an alias bomb is refused before any value is copied', () => {
+    // Nine levels of ten aliases each: 10^9 values once expanded; refused in well under a second.
+    const levels = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'];
+    const lines = levels.map((k, i) =>
+      i === 0
+        ? `  a: &a [x, x, x, x, x, x, x, x, x, x]`
+        : `  ${k}: &${k} [${Array(10)
+            .fill(`*${levels[i - 1]!}`)
+            .join(', ')}]`,
     );
+    const bomb = `apiVersion: v1\nkind: VPC\nmetadata: {name: bomb}\nspec:\n${lines.join('\n')}\n`;
+    for (const edit of [
+      put(vpc('bomb', { a: 1 })),
+      put(vpc('bomb', { ...(loadAll(bomb)[0] as FabricObjectDoc).spec })),
+    ])
+      expect(() => editManifestFile(bomb, [edit], { file: 'b.yaml' })).toThrow(
+        /^b\.yaml: VPC default\/bomb \(line 1\): YAML alias expansion exceeds the limit/,
+      );
   });
 });
 
@@ -353,6 +358,27 @@ describe('editManifestFile: delete and append', () => {
     expect(editManifestFile('# only a comment\n', [put(object)]).text).toBe(
       `# only a comment\n${renderNewManifest(object)}`,
     );
+  });
+});
+
+describe('editManifestFile: documents closed by `...` markers', () => {
+  const ENDED = `apiVersion: v1\nkind: VPC\nmetadata: {name: one}\nspec: {a: 1}\n...\napiVersion: v1\nkind: VPC\nmetadata: {name: two}\nspec:\n  b: 2\n# heading of three\n...\napiVersion: v1\nkind: VPC\nmetadata: {name: three}\nspec: {}\n`;
+  const [one, two, three] = loadAll(ENDED) as FabricObjectDoc[];
+
+  test('an edited document keeps its `...` and the next document stays separate', () => {
+    for (const object of [withSpec(one!, { a: { deep: [1] } }), withSpec(two!, { b: 3, c: { d: 'e' } })]) {
+      const out = editManifestFile(ENDED, [put(object)]).text!;
+      expect(loadAll(out)).toEqual(
+        [one, two, three].map((o) => (o!.metadata.name === object.metadata.name ? object : o)),
+      );
+      expect(out).toContain('# heading of three\n...\n');
+    }
+  });
+
+  test('deleting a document between `...` markers does not join its neighbours', () => {
+    const out = editManifestFile(ENDED, [del('VPC', 'two')]).text!;
+    expect(loadAll(out)).toEqual([one, three]);
+    expect(segments(out)).toEqual([segments(ENDED)[0], '# heading of three\n...\n', segments(ENDED)[2]]);
   });
 });
 

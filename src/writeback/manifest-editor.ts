@@ -230,6 +230,9 @@ function putObject(body: string | null, object: FabricObjectDoc, file: string): 
   const index = body === null ? null : indexFile(body, file);
   const at = index?.objects.get(refKey(ref));
   if (!index || !at) return { text: appendDocument(body, object), outcome: 'appended' };
+  const segment = index.segments[at.segment]!;
+  const where = `${file}: ${describe(ref)} (line ${at.line})`;
+  guardAliases(segment, where);
   const docValue = index.values[at.segment];
   const prefix = at.item === null ? [] : ['items', String(at.item)];
   const current = at.item === null ? docValue : (docValue as { items: unknown[] }).items[at.item];
@@ -238,10 +241,8 @@ function putObject(body: string | null, object: FabricObjectDoc, file: string): 
   diffValues(current, wanted, prefix, ops);
   if (ops.length === 0) return { text: body, outcome: 'unchanged' };
   const expected = at.item === null ? wanted : replaceItem(docValue, at.item, wanted);
-  const segment = index.segments[at.segment]!;
-  const where = `${file}: ${describe(ref)} (line ${at.line})`;
   const edited = rewriteDocument(segment, ops, expected, where);
-  return { text: joinSegments(index.segments, at.segment, edited), outcome: 'updated' };
+  return { text: joinChecked(index.segments, at.segment, edited, where), outcome: 'updated' };
 }
 
 function deleteObject(body: string | null, ref: ObjectRef, file: string): Step {
@@ -254,11 +255,21 @@ function deleteObject(body: string | null, ref: ObjectRef, file: string): Step {
       text: joinSegments(index.segments, at.segment, keptOfDeleted(index.segments, at.segment)),
       outcome: 'deleted',
     };
+  const where = `${file}: ${describe(ref)} (line ${at.line})`;
+  guardAliases(index.segments[at.segment]!, where);
   const expected = { ...docValue, items: docValue.items.filter((_, i) => i !== at.item) };
   const ops: ValueOp[] = [{ path: ['items', String(at.item)], remove: true }];
-  const where = `${file}: ${describe(ref)} (line ${at.line})`;
   const edited = rewriteDocument(index.segments[at.segment]!, ops, expected, where);
-  return { text: joinSegments(index.segments, at.segment, edited), outcome: 'deleted' };
+  return { text: joinChecked(index.segments, at.segment, edited, where), outcome: 'deleted' };
+}
+
+/**
+ * Refuse a document whose aliases expand past the limit before any of its values is copied or
+ * compared: js-yaml shares aliased values, so a copy of an alias bomb would be the explosion.
+ */
+function guardAliases(segment: YamlSegment, where: string): void {
+  const problem = new YamlDocument(segment).aliasProblem(MAX_ALIAS_COUNT);
+  if (problem) throw new Error(`${where}: ${problem}`);
 }
 
 /** The current object with the managed fields (apiVersion, labels, annotations, spec) taken from `object`. */
@@ -300,6 +311,15 @@ function joinSegments(segments: readonly YamlSegment[], replaced: number, text: 
   return segments.map((s, i) => (i === replaced ? text : s.text)).join('');
 }
 
+/** Join with one document rewritten, refusing a result in which that document would not stand alone. */
+function joinChecked(segments: readonly YamlSegment[], replaced: number, text: string, where: string): string {
+  const joined = joinSegments(segments, replaced, text);
+  const after = splitYamlDocuments(joined).map((s) => s.text);
+  if (after.length !== segments.length || after[replaced] !== text)
+    throw new Error(`${where}: the edited document would run into its neighbours; not written`);
+  return joined;
+}
+
 function eolOf(text: string): string {
   const nl = text.indexOf('\n');
   return nl > 0 && text[nl - 1] === '\r' ? '\r\n' : '\n';
@@ -318,8 +338,6 @@ function appendDocument(body: string | null, object: FabricObjectDoc): string {
 
 /** The document `segment` with `ops` applied; refused unless it reads back as `expected`. */
 function rewriteDocument(segment: YamlSegment, ops: readonly ValueOp[], expected: unknown, where: string): string {
-  const aliasProblem = new YamlDocument(segment).aliasProblem(MAX_ALIAS_COUNT);
-  if (aliasProblem) throw new Error(`${where}: ${aliasProblem}`);
   // The trailing comment block is kept verbatim: `yaml` would re-space it, and it often heads the next document.
   const { body, trailer } = splitTrailer(segment.text);
   const parse = () => parseDocument(body, { merge: true, logLevel: 'silent' });
@@ -342,17 +360,23 @@ function readsAs(text: string, expected: unknown): boolean {
   return loaded.ok && isDeepStrictEqual(loaded.value, expected);
 }
 
+const BLANK_OR_COLUMN0_COMMENT = /^(?:#.*|[ \t]*)\r?\n?$/;
+
 /**
- * A document's text without, and its trailing block of column-0 comments (after the last content
- * line; not when the document ends with a `...` marker). Column 0 cannot be inside the content of
- * an object document: its block scalars are indented under their keys.
+ * A document's text cut before its trailer: the trailing block of column-0 comments after the last
+ * content line, and a closing `...` marker. Column 0 cannot be inside the content of an object
+ * document (its block scalars are indented under their keys), so the cut never splits a value.
  */
 function splitTrailer(text: string): { body: string; trailer: string } {
   const lines = text.split(/(?<=\n)/);
-  const lastContent = lines.findLastIndex((l) => !/^(?:#.*|[ \t]*)\r?\n?$/.test(l));
-  const firstComment = lines.findIndex((l, i) => i > lastContent && l.startsWith('#'));
-  if (lastContent < 0 || firstComment < 0 || /^\.\.\./.test(lines[lastContent]!)) return { body: text, trailer: '' };
-  return { body: lines.slice(0, firstComment).join(''), trailer: lines.slice(firstComment).join('') };
+  const last = lines.at(-1);
+  // splitYamlDocuments ends a segment at its `...` line, so a marker can only be the last line.
+  const end = last !== undefined && /^\.\.\.(?:[ \t]|\r?\n?$)/.test(last) ? lines.length - 1 : lines.length;
+  const lastContent = lines.slice(0, end).findLastIndex((l) => !BLANK_OR_COLUMN0_COMMENT.test(l));
+  if (lastContent < 0) return { body: text, trailer: '' };
+  const firstComment = lines.findIndex((l, i) => i > lastContent && i < end && l.startsWith('#'));
+  const cut = firstComment >= 0 ? firstComment : end;
+  return { body: lines.slice(0, cut).join(''), trailer: lines.slice(cut).join('') };
 }
 
 /** What stays of a deleted document: its file header (first document) and a trailing heading of the next one. */
@@ -365,6 +389,7 @@ function keptOfDeleted(segments: readonly YamlSegment[], s: number): string {
     const header = leading.slice(0, lastBlank + 1);
     if (header.some((l) => /^[ \t]*#/.test(l))) kept += header.join('');
   }
+  // Kept when a document follows: the comments head it, and a `...` keeps it from joining the previous document.
   if (s < segments.length - 1) kept += splitTrailer(segment.text).trailer;
   return kept;
 }
