@@ -131,6 +131,20 @@ describe('editManifestFile: put on a declared object', () => {
     expect(loadAll(cleared.text!)[1]).toEqual({ ...object, metadata: { name: 'vpc-2', namespace: 'default' } });
   });
 
+  test('hostile keys (__proto__, unicode, look-alike booleans) round-trip as keys', () => {
+    const spec = JSON.parse('{"__proto__": {"polluted": true}, "ключ": "значение 🦔", "on": "off", "1": 2}') as Record<
+      string,
+      unknown
+    >;
+    const out = editManifestFile(THREE_DOCS, [put(withSpec(vpc2, spec))]).text!;
+    onlyDocumentChanged(THREE_DOCS, out, 1);
+    const after = loadAll(out)[1] as FabricObjectDoc;
+    expect(after.spec).toEqual(spec);
+    expect(Object.keys(after.spec).sort()).toEqual(['1', '__proto__', 'on', 'ключ']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(out).toContain('"on": "off"');
+  });
+
   test('an unchanged put returns the identical text', () => {
     const objects = loadAll(THREE_DOCS) as FabricObjectDoc[];
     const out = editManifestFile(THREE_DOCS, objects.map(put));
@@ -185,7 +199,7 @@ metadata:
 spec:
   defaults: &dflt
     vlan: 1001
-    dhcp: {enable: false}
+    dhcp: {enable: false, mode: 'on'}
   subnetA:
     <<: *dflt
     subnet: 10.0.1.0/24
@@ -226,7 +240,9 @@ spec:
     onlyDocumentChanged(ANCHORS, out, 1);
     const after = loadAll(out)[1] as FabricObjectDoc;
     expect(after).toEqual(object);
-    expect(after.spec.subnetB).toEqual({ vlan: 1001, dhcp: { enable: false } });
+    expect(after.spec.subnetB).toEqual({ vlan: 1001, dhcp: { enable: false, mode: 'on' } });
+    // Copies of aliased values quote what a YAML 1.1 reader would take for a boolean.
+    expect(out).not.toMatch(/mode: on\b/);
     expect((after.spec.subnetA as { vlan: number }).vlan).toBe(1001);
   });
 

@@ -63,9 +63,12 @@ export function diffValues(current: unknown, wanted: unknown, path: readonly str
 export function sortKeysDeep(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeysDeep);
   if (!isRecord(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort()) out[key] = sortKeysDeep(value[key]);
-  return out;
+  // fromEntries defines own properties, so a `__proto__` key stays a key.
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, sortKeysDeep(value[key])]),
+  );
 }
 
 function isMergePair(pair: Pair): boolean {
@@ -79,7 +82,7 @@ function ownPair(map: YAMLMap, key: string): Pair | undefined {
 }
 
 function plainCopy(doc: Document, node: YamlNode): YamlNode {
-  return doc.createNode(node.toJS(doc, { maxAliasCount: MAX_ALIAS_COUNT })) as YamlNode;
+  return newNode(doc, node.toJS(doc, { maxAliasCount: MAX_ALIAS_COUNT }), false);
 }
 
 /** The value of `key` in `map` as seen through its merge keys. */
@@ -118,7 +121,8 @@ function childCollection(doc: Document, parent: YamlNode, key: string, where: st
     let pair = ownPair(parent, key);
     if (!pair) {
       const merged = mergedValue(doc, parent, key);
-      if (merged.found) parent.items.push((pair = doc.createPair(key, merged.value)));
+      if (merged.found)
+        parent.items.push((pair = doc.createPair(newNode(doc, key), newNode(doc, merged.value, false))));
     }
     if (pair && isAlias(pair.value)) pair.value = plainCopy(doc, pair.value);
     child = pair?.value;
@@ -137,8 +141,8 @@ function childCollection(doc: Document, parent: YamlNode, key: string, where: st
  * would take for something else (`on`, `yes`, `n`, `0755`) double-quoted. The document itself is
  * parsed without that compat schema, so plain scalars already in the file keep their style.
  */
-function newNode(doc: Document, value: unknown): YamlNode {
-  const node = doc.createNode(sortKeysDeep(value)) as YamlNode;
+function newNode(doc: Document, value: unknown, sortKeys = true): YamlNode {
+  const node = doc.createNode(sortKeys ? sortKeysDeep(value) : value) as YamlNode;
   visit(node, {
     Scalar(_key, scalar) {
       if (typeof scalar.value === 'string' && /^["']/.test(stringify(scalar.value, { compat: 'yaml-1.1' })))
@@ -202,7 +206,7 @@ function expandMerges(doc: Document, map: YAMLMap): void {
   );
   const added = Object.keys(view)
     .filter((k) => !own.has(k))
-    .map((k) => doc.createPair(k, view[k]));
+    .map((k) => doc.createPair(newNode(doc, k), newNode(doc, view[k], false)));
   map.items = map.items.filter((p) => !isMergePair(p));
   map.items.splice(at, 0, ...added);
 }
