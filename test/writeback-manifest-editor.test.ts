@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import jsyaml from 'js-yaml';
 import { splitYamlDocuments } from '../src/gitops/yaml-documents.js';
+import { carryOver } from '../src/writeback/line-patch.js';
 import {
   DEFAULT_MANAGED_FILE_TEMPLATE,
   editManifestFile,
@@ -32,6 +33,12 @@ function onlyDocumentChanged(before: string, after: string, index: number): stri
 function changedLines(before: string, after: string): string[] {
   const b = before.split('\n');
   return after.split('\n').filter((l, i) => l !== b[i]);
+}
+
+function isSubsequence(small: readonly string[], big: readonly string[]): boolean {
+  let i = 0;
+  for (const line of big) if (line === small[i]) i++;
+  return i === small.length;
 }
 
 function vpc(name: string, spec: Record<string, unknown>, metadata: Partial<FabricObjectDoc['metadata']> = {}) {
@@ -116,6 +123,40 @@ describe('editManifestFile: put on a declared object', () => {
     const keys = [...doc.matchAll(/^ {2}(\w+):/gm)].map((m) => m[1]);
     expect(keys).toEqual(['name', 'namespace', 'labels', 'zKey', 'ipv4Namespace', 'subnets', 'newKey']);
     expect(loadAll(out.text!)[1]).toEqual({ ...vpc2, spec });
+  });
+
+  test('a structural edit keeps the source lines the YAML writer would re-space', () => {
+    const spaced = [
+      'apiVersion: wiring.githedgehog.com/v1beta1',
+      'kind: Switch',
+      'metadata:',
+      '  name: leaf-01',
+      'spec:',
+      '  boot: # Serial or MAC can be used',
+      '    mac: 0c:20:12:ff:00:00   # CHANGE ME',
+      '  profile:  celestica-ds3000',
+      '  portBreakouts:',
+      '    E1/1: 4x10G',
+      '  role: server-leaf',
+      '',
+    ].join('\n');
+    const current = loadAll(spaced)[0] as FabricObjectDoc;
+    const spec = {
+      boot: current.spec.boot,
+      profile: 'celestica-ds3000',
+      portBreakouts: { 'E1/1': '4x10G', 'E1/2': '4x25G' },
+      redundancy: { type: 'eslag', group: 'eslag-1' },
+    };
+    const out = editManifestFile(spaced, [put(withSpec(current, spec))]).text!;
+    expect(loadAll(out)[0]).toEqual(withSpec(current, spec));
+    const kept = spaced.split('\n').filter((l) => !l.includes('role:'));
+    expect(isSubsequence(kept, out.split('\n'))).toBe(true);
+    expect(out.split('\n').filter((l) => !kept.includes(l))).toEqual([
+      '    E1/2: 4x25G',
+      '  redundancy:',
+      '    group: eslag-1',
+      '    type: eslag',
+    ]);
   });
 
   test('labels and annotations are set, changed and removed; apiVersion follows the object', () => {
@@ -439,7 +480,22 @@ describe('editManifestFile on the docs manifests (inline fixture when /work/shar
       const comments = (t: string) => [...t.matchAll(/(?:^|\s)(#.*)$/gm)].map((m) => m[1]);
       const original = segments(text).find((s) => !segments(out).includes(s))!;
       expect(comments(changed[0]!)).toEqual(expect.arrayContaining(comments(original)));
+      // Where the edit only adds lines (no labels replaced, no `{}` filled), every source line survives, in order.
+      if (!/^ +labels:/m.test(original) && !/: \{\}/.test(original))
+        expect(isSubsequence(original.split('\n'), changed[0]!.split('\n'))).toBe(true);
     });
+  });
+});
+
+describe('carryOver', () => {
+  test('applies the rendered change to the source lines, keeping CRLF and the lines the writer re-spaced', () => {
+    expect(carryOver('a: 1\r\nb:  2\r\n', 'a: 1\nb: 2\n', 'a: 1\nc: 3\nb: 2\n')).toBe('a: 1\r\nc: 3\r\nb:  2\r\n');
+    expect(carryOver('a:  1\nb: 2\nz: 0', 'a: 1\nb: 2\nz: 0\n', 'a: 1\nz: 0\n')).toBe('a:  1\nz: 0');
+  });
+
+  test('gives up when the change falls on a line the writer re-spaced', () => {
+    expect(carryOver('a:  1\nb: 2\n', 'a: 1\nb: 2\n', 'a: 3\nb: 2\n')).toBeNull();
+    expect(carryOver('x:  1\n', 'x: 1\n', 'y: 2\n')).toBeNull();
   });
 });
 

@@ -8,9 +8,10 @@
  * - only the values that differ (apiVersion, metadata.labels, metadata.annotations, spec) change;
  * - single-line scalar changes are spliced into the source text (every other byte stays);
  * - anything else goes through the `yaml` Document API (see yaml-value-edit.ts, which also says how
- *   anchors, aliases and merge keys are handled); comments, key order and quoting survive, while
- *   whitespace of that one document follows `yaml`'s writer (indent and sequence style are taken
- *   from the source);
+ *   anchors, aliases and merge keys are handled), and the lines that edit changes are carried back
+ *   onto the source (line-patch.ts), so the other lines stay as written; only when a change falls
+ *   on a line `yaml`'s writer would re-space is that document written whole by `yaml` (comments,
+ *   key order and quoting still survive; indent and sequence style are taken from the source);
  * - the document's line endings (CRLF stays CRLF) and trailing newlines are kept; a file's UTF-8 BOM
  *   stays at the start of the file.
  * Every edited document is read back (with the loader the desired-state source uses) and must equal
@@ -29,6 +30,7 @@ import path from 'node:path';
 import { parseDocument, stringify } from 'yaml';
 import { isRecord } from '../common/values.js';
 import { splitYamlDocuments, YamlDocument, type YamlSegment } from '../gitops/yaml-documents.js';
+import { carryOver } from './line-patch.js';
 import {
   applyValueOp,
   diffValues,
@@ -347,9 +349,13 @@ function rewriteDocument(segment: YamlSegment, ops: readonly ValueOp[], expected
   if (spliced !== null && readsAs(spliced + trailer, expected)) return spliced + trailer;
   const doc = parse();
   for (const op of ops) applyValueOp(doc, op, where);
+  const options = toStringOptionsLike(body);
+  // Prefer the source with only the changed lines replaced; the writer's whole document otherwise.
+  const patched = carryOver(body, first.toString(options), doc.toString(options));
+  if (patched !== null && readsAs(patched + trailer, expected)) return patched + trailer;
   const eol = body.includes('\r\n') ? '\r\n' : '\n';
   const trailing = /(?:\r?\n)*$/.exec(body)![0];
-  const rendered = doc.toString(toStringOptionsLike(body)).replace(/\n+$/, '').replace(/\n/g, eol) + trailing + trailer;
+  const rendered = doc.toString(options).replace(/\n+$/, '').replace(/\n/g, eol) + trailing + trailer;
   if (!readsAs(rendered, expected))
     throw new Error(`${where}: the edited document does not read back as the requested object; not written`);
   return rendered;

@@ -192,6 +192,8 @@ export function applyValueOp(doc: Document, op: ValueOp, where: string): void {
   } else if (pair) {
     pair.value = replacementNode(doc, pair.value, op.value);
   } else {
+    // `spec: {}` that gains a key is written as a block, like the rest of a manifest.
+    if (parent.items.length === 0) parent.flow = false;
     parent.items.push(doc.createPair(newNode(doc, key), newNode(doc, op.value)));
   }
 }
