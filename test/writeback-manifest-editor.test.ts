@@ -554,3 +554,15 @@ describe('managedFilePath', () => {
     expect(() => managedFilePath(template, base, object)).toThrow(/managed file|base path/);
   });
 });
+
+test('the manifest editor is pure: no file system, Git, database or other source layer', () => {
+  const files = ['manifest-editor.ts', 'yaml-value-edit.ts', 'line-patch.ts'];
+  const allowed = ['node:util', 'node:path', 'yaml', '../common/values.js', '../gitops/yaml-documents.js'];
+  const imported = files.flatMap((f) =>
+    [...readFileSync(path.join(here, '..', 'src', 'writeback', f), 'utf8').matchAll(/from '([^']+)'/g)].map(
+      (m) => m[1]!,
+    ),
+  );
+  expect(imported.filter((i) => !allowed.includes(i) && !i.startsWith('./'))).toEqual([]);
+  expect(imported).toContain('yaml');
+});
