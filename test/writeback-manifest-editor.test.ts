@@ -342,6 +342,16 @@ metadata:
     expect(loadAll(out.text!)[1]).toEqual({ ...(loadAll(LIST)[1] as object), items: [items[0], object] });
   });
 
+  test('a `kind: <X>List` document (kubectl get -o yaml) works the same; a CRLF List stays CRLF', () => {
+    const switchList = LIST.replace('kind: List', 'kind: SwitchList').replace(/\n/g, '\r\n');
+    const object = withSpec(items[0]!, { role: 'spine' });
+    const out = editManifestFile(switchList, [put(object), del('Switch', 'leaf-02')]);
+    expect(out.results.map((r) => r.outcome)).toEqual(['updated', 'deleted']);
+    onlyDocumentChanged(switchList, out.text!, 1);
+    expect(out.text!.replace(/\r\n/g, '')).not.toContain('\n');
+    expect((loadAll(out.text!)[1] as { items: unknown[] }).items).toEqual([object]);
+  });
+
   test('an item is deleted; the last item deleted removes the List document', () => {
     const one = editManifestFile(LIST, [del('Switch', 'leaf-01')]);
     expect(one.results[0]!.outcome).toBe('deleted');

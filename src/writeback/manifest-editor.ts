@@ -65,7 +65,10 @@ export type ManifestEdit = { op: 'put'; object: FabricObjectDoc } | { op: 'delet
 export type EditResult = 'updated' | 'unchanged' | 'appended' | 'deleted' | 'not-found';
 
 export interface EditOutcome {
-  /** The new file text; null when no object document is left (delete the file). */
+  /**
+   * The new file text; null when a delete left no document with content (delete the file), or when
+   * `text` was null and nothing was added. A file that held no object and lost none stays as it is.
+   */
   text: string | null;
   results: { ref: ObjectRef; outcome: EditResult }[];
 }
