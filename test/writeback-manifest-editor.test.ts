@@ -558,6 +558,8 @@ describe('managedFilePath', () => {
     ['a NUL in the template', 'managed/{name}\0.yaml', '', o],
     ['a result that is not YAML', 'managed/{name}.json', '', o],
     ['an unknown placeholder', 'managed/{plurals}/{name}.yaml', '', o],
+    ['a placeholder naming an Object.prototype member', 'managed/{constructor}/{name}.yaml', '', o],
+    ['a dot name', 'managed/{name}/x.yaml', '', { ...o, name: '..' }],
     ['a base path with ..', DEFAULT_MANAGED_FILE_TEMPLATE, 'a/../..', o],
     ['an absolute base path', DEFAULT_MANAGED_FILE_TEMPLATE, '/srv/fabric', o],
   ])('refuses %s', (_what, template, base, object) => {

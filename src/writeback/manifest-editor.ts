@@ -126,12 +126,12 @@ export function managedFilePath(
 ): string {
   const values: Record<string, string> = { plural: o.plural, kind: o.kind, namespace: o.namespace, name: o.name };
   const filled = template.replace(/\{([^{}]*)\}/g, (_m, key: string) => {
-    const value = values[key];
-    if (value === undefined) throw new Error(`managed file template '${template}': unknown placeholder {${key}}`);
+    const where = `managed file template ${JSON.stringify(template)}`;
+    // hasOwn: a template saying {constructor} must not reach Object.prototype.
+    if (!Object.hasOwn(values, key)) throw new Error(`${where}: unknown placeholder {${key}}`);
+    const value = values[key]!;
     if (value === '' || /[/\\\0]/.test(value) || value === '.' || value === '..')
-      throw new Error(
-        `managed file template '${template}': {${key}} value ${JSON.stringify(value)} is not a path segment`,
-      );
+      throw new Error(`${where}: {${key}} value ${JSON.stringify(value)} is not a path segment`);
     return value;
   });
   for (const [what, p] of [
