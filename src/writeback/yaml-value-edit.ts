@@ -175,7 +175,10 @@ export function applyValueOp(doc: Document, op: ValueOp, where: string): void {
   const parent = chain.at(-1)!;
   if (isSeq(parent)) {
     const index = Number(key);
-    detachAliasesInside(doc, parent.items[index] as YamlNode);
+    const item: unknown = parent.items[index];
+    if (!isScalar(item) && !isCollection(item) && !isAlias(item))
+      throw new Error(`${where}: no list item ${key} to edit`);
+    detachAliasesInside(doc, item);
     if (op.remove) parent.items.splice(index, 1);
     else parent.items[index] = replacementNode(doc, parent.items[index], op.value);
     return;
