@@ -9,6 +9,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { EntityManager } from '@mikro-orm/core';
 import type { KubeConfig } from '@kubernetes/client-node';
+import path from 'node:path';
 import { openDatabase } from './db/open-database.js';
 import { redactDatabaseUrl } from './db/database-url.js';
 import { runSchemaDoctor, type DoctorReport, type SchemaDoctorOptions } from './db/schema-doctor.js';
@@ -18,6 +19,7 @@ import { FabricSyncService, type FabricRef, type FabricSyncServiceOptions } from
 import type { DriftReport, DriftReportFilter } from './sync/drift-report.js';
 import type { Logger } from './sync/logger.js';
 import { Drafts } from './drafts/drafts.js';
+import { Publisher, type PublishOptions, type PublishReport } from './writeback/publish.js';
 
 export interface LedgerOptions {
   /** PostgreSQL URL; default HH_SYNC_DATABASE_URL, then DATABASE_URL, then the embedded database. */
@@ -49,6 +51,11 @@ export interface Ledger {
   fabrics: FabricRegistry;
   /** Changes prepared in the ledger (apply, delete, discard, list, get), published to Git by `publish`. */
   drafts: Drafts;
+  /**
+   * Publish the fabric's drafts to its Git repository as one commit (pushed without force, retried when the remote
+   * moved). Drafts in conflict with Git are left out unless `strategy` says otherwise.
+   */
+  publish(fabric: FabricRef, options: PublishOptions): Promise<PublishReport>;
   /** Counts per drift status and severity, and the drifted objects with their differences. */
   driftReport(fabric: FabricRef, filter?: DriftReportFilter): Promise<DriftReport>;
   /** The schema doctor on this ledger's database. */
@@ -93,12 +100,18 @@ export function ledgerOnOrm(
     logger: options.logger,
     kubeConfigFor: options.kubeConfigFor,
   });
+  const publisher = new Publisher(sync, {
+    cacheBase: options.sync?.gitCacheDir ? path.dirname(path.resolve(options.sync.gitCacheDir)) : undefined,
+    gitTimeoutMs: options.sync?.desired?.gitTimeoutMs,
+    lockTimeoutMs: options.sync?.lockTimeoutMs,
+  });
   return {
     orm,
     em,
     sync,
     fabrics: new FabricRegistry(em),
     drafts: new Drafts(em, sync, { lockTimeoutMs: options.sync?.lockTimeoutMs, preflight: options.sync?.preflight }),
+    publish: (fabric, o) => publisher.publish(fabric, o),
     driftReport: (fabric, filter) => sync.driftReport(fabric, filter),
     doctor: (o) => runSchemaDoctor(orm, o),
     ...place,

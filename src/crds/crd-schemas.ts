@@ -4,6 +4,7 @@
  * version's `openAPIV3Schema`; defaults (schema-defaults.ts) and validation (validator.ts) build on it.
  * No database code, no network.
  */
+import { kindInfo } from '../kube/catalog.js';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
@@ -179,4 +180,11 @@ export async function loadCrdSchemasFromDir(dir: string, opts?: CrdLoadOptions):
     }
   }
   return finish(schemas, problems, opts);
+}
+
+/** The whole-object schema of a fabric kind in `schemas` (its catalog apiVersion), or null. */
+export function crdSchemaOf(schemas: CrdSchemas | null, kind: string): Record<string, unknown> | null {
+  const info = kindInfo(kind);
+  if (!schemas || !info) return null;
+  return (schemas.get(crdSchemaKey(info.apiVersion, kind)) as Record<string, unknown> | undefined) ?? null;
 }

@@ -106,6 +106,13 @@ export interface RunGitOptions {
    * (GIT_HTTP_LOW_SPEED_LIMIT/TIME). HH_SYNC_GIT_TOKEN, when set, is offered to the remote.
    */
   network?: { timeoutMs?: number };
+  /** Bytes written to git's standard input (e.g. `hash-object --stdin`); without it git reads an empty input. */
+  input?: Buffer | string;
+  /**
+   * Variables set for this command only, after the GIT_* ones of the caller were removed: a temporary index
+   * (GIT_INDEX_FILE) or an identity (GIT_AUTHOR_NAME …) the caller chose, never one inherited by accident.
+   */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface GitResult {
@@ -123,7 +130,7 @@ export function runGit(args: string[], opts: RunGitOptions = {}): Promise<GitRes
   full.push(...args);
   // setTimeout fires at once past 2^31-1 ms (~24.8 days): a huge limit must stay a limit, not become "no time at all".
   const timeoutMs = opts.network ? Math.min(opts.network.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS, MAX_TIMER_MS) : 0;
-  const env = gitEnv();
+  const env = { ...gitEnv(), ...opts.env };
   if (opts.network) {
     env.GIT_HTTP_LOW_SPEED_LIMIT = '1000';
     env.GIT_HTTP_LOW_SPEED_TIME = String(Math.max(1, Math.min(60, Math.ceil(timeoutMs / 1000))));
@@ -133,10 +140,13 @@ export function runGit(args: string[], opts: RunGitOptions = {}): Promise<GitRes
     // A network operation leads its own process group, so a timeout kills its helpers (git-remote-https, ssh) too.
     const child = spawn('git', full, {
       env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,
       detached: !!opts.network,
     });
+    // Without input git reads an empty stdin. It may exit before reading all of it (EPIPE): its exit status tells.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(opts.input);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let errBytes = 0;

@@ -235,3 +235,15 @@ export async function readGitTree(
     },
   );
 }
+
+/**
+ * The git directory a source was read from, without fetching: the mirror of a remote repository, or a local
+ * repository's; null for a plain directory (or a mirror not made yet).
+ */
+export async function gitDirOfSource(source: { repository: string; cacheDir?: string }): Promise<string | null> {
+  if (isRemoteRepository(source.repository)) {
+    const dir = path.resolve(source.cacheDir ?? defaultCacheDir(source.repository));
+    return (await isBareRepository(dir)) ? dir : null;
+  }
+  return localGitDir(path.resolve(source.repository));
+}

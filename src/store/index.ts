@@ -62,3 +62,4 @@ export { lockFabric, setTransactionSetting, LOCK_NAMESPACE } from './fabric-lock
 export { replaceCrdSchemas, selectCrdSchemas, type CrdSchemaRow } from './crd-schemas.js';
 export { watchLeaseHeld, LOCK_NAMESPACE_WATCH } from './watch-lease.js';
 export { ping, serverVersion } from './database.js';
+export { updateFileHashes } from './file-hashes.js';

@@ -9,9 +9,11 @@ import { canonicalJson } from '../drift/normalize.js';
 import { keyOf, type DesiredObservation } from '../observations.js';
 import { EVALUATED_COLUMNS, evaluateDrift, type DriftContext } from './drift-evaluation.js';
 import type { DesiredMetadata, StoredResource } from '../store/stored-resources.js';
-import { hasDraft } from './resource-state.js';
 import { emptyPlan, type WritePlan } from './write-plan.js';
 import { deletionDraft } from './transitions.js';
+import type { ExternalModification } from '../writeback/external-modifications.js';
+import type { ListKeys } from '../writeback/three-way-merge.js';
+import { externalModificationsAfter, meetDraft, type DraftMeeting } from './desired-draft.js';
 
 export interface Conflict {
   kind: string;
@@ -28,6 +30,13 @@ export interface DesiredPlanInput {
   /** Files that had errors in this run: objects last declared there are kept, not cleared. */
   filesWithErrors: ReadonlySet<string>;
   stored: Map<string, StoredResource>;
+  /**
+   * Files whose content differs from what the ledger last read or wrote, with the newest commit that changed each
+   * (a commit the ledger did not make): an external modification of every object they declare.
+   */
+  externalEdits?: ReadonlyMap<string, Omit<ExternalModification, 'path' | 'changedPaths'>>;
+  /** List keys of a kind's spec, for merging drafts with Git's newer spec. */
+  listKeys?: (kind: string) => ListKeys | undefined;
 }
 
 export const DESIRED_COLUMNS = [
@@ -50,6 +59,15 @@ export const DESIRED_COLUMNS = [
   'annotations',
   'conflict_status',
   'conflict_details',
+  'external_modifications',
+  'draft_operation',
+  'draft_spec',
+  'draft_metadata',
+  'draft_updated',
+  'draft_updated_by',
+  'draft_base_spec',
+  'draft_base_commit',
+  'draft_base_file_hash',
   ...EVALUATED_COLUMNS,
 ] as const;
 
@@ -83,9 +101,10 @@ export function planDesiredWrites(input: DesiredPlanInput, ctx: DriftContext): D
 /** How a declared object compares with its stored row. */
 interface DeclaredComparison {
   conflictStatus: string;
+  conflictDetails: Record<string, unknown>;
   specSame: boolean;
   metaSame: boolean;
-  /** Nothing to write: content, file, path and conflict state all as stored. */
+  /** Nothing to write: content, file, path, draft and conflict state all as stored. */
   unchanged: boolean;
 }
 
@@ -93,12 +112,19 @@ function compareDeclared(
   o: DesiredObservation,
   s: StoredResource | undefined,
   conflict: Conflict | undefined,
+  draft: DraftMeeting,
+  externalChanged: boolean,
 ): DeclaredComparison {
-  const conflictStatus = conflict
-    ? 'detected'
-    : s && s.conflictStatus === 'detected'
-      ? 'resolved'
-      : (s?.conflictStatus ?? 'none');
+  const conflictStatus =
+    conflict || draft.conflictOpen
+      ? 'detected'
+      : (s && s.conflictStatus === 'detected') || (draft.changed && draft.draftConflict)
+        ? 'resolved'
+        : (s?.conflictStatus ?? 'none');
+  const conflictDetails = {
+    ...(conflict ? { locations: conflict.locations } : {}),
+    ...(draft.draftConflict ? { draft: draft.draftConflict } : {}),
+  };
   const specSame = !!s && s.desiredSpec !== null && sameJson(s.desiredSpec, o.spec);
   const metaSame =
     !!s &&
@@ -108,11 +134,13 @@ function compareDeclared(
     !!s &&
     specSame &&
     metaSame &&
+    !draft.changed &&
+    !externalChanged &&
     s.fileHash === o.fileHash &&
     s.desiredFilePath === o.filePath &&
     s.conflictStatus === conflictStatus &&
     (!conflict || sameJson(s.conflictDetails?.locations, conflict.locations));
-  return { conflictStatus, specSame, metaSame, unchanged };
+  return { conflictStatus, conflictDetails, specSame, metaSame, unchanged };
 }
 
 /** An object the repository declares: created, updated (content, file or conflict changed) or unchanged. */
@@ -126,7 +154,16 @@ function planDeclared(
 ): void {
   const now = ctx.now;
   const s = input.stored.get(key);
-  const { conflictStatus, specSame, metaSame, unchanged } = compareDeclared(o, s, conflict);
+  const listKeys = input.listKeys?.(o.kind);
+  const draft = meetDraft(s, { spec: o.spec, fileHash: o.fileHash }, input.commit, now, listKeys);
+  const external = externalModificationsAfter(s, o, input.externalEdits, listKeys);
+  const { conflictStatus, conflictDetails, specSame, metaSame, unchanged } = compareDeclared(
+    o,
+    s,
+    conflict,
+    draft,
+    external.changed,
+  );
   if (unchanged) {
     plan.unchanged++;
     return;
@@ -143,7 +180,7 @@ function planDeclared(
       desiredMeta,
       previousDesiredSpec,
       desiredUpdated,
-      hasDraft: !!s && hasDraft(s),
+      hasDraft: draft.hasDraft,
       actualSpec: s?.actualSpec ?? null,
       actualLabels: s?.labels ?? {},
       actualAnnotations: s?.annotations ?? {},
@@ -152,9 +189,13 @@ function planDeclared(
   );
   const reason = !s
     ? `declared in ${o.filePath}`
-    : contentChanged
-      ? `changed in ${o.filePath}`
-      : `moved to ${o.filePath}`;
+    : draft.rebase?.outcome === 'landed'
+      ? `draft landed in Git (${o.filePath})`
+      : contentChanged
+        ? `changed in ${o.filePath}`
+        : draft.changed
+          ? `draft met Git's change in ${o.filePath}`
+          : `moved to ${o.filePath}`;
   if (s) plan.updated++;
   else plan.created++;
   plan.changes.push({
@@ -188,7 +229,9 @@ function planDeclared(
     labels: hasActual ? s.labels : o.labels,
     annotations: hasActual ? s.annotations : o.annotations,
     conflict_status: conflictStatus,
-    conflict_details: conflict ? { locations: conflict.locations } : {},
+    conflict_details: conflictDetails,
+    external_modifications: external.list,
+    ...draft.columns,
     ...drift,
     last_state_change: now,
     state_change_reason: reason,
@@ -214,7 +257,9 @@ function planUndeclared(
     return;
   }
   plan.cleared++;
-  if (s.actualSpec === null && !hasDraft(s)) {
+  // A delete draft Git has now carried out is done; an apply draft made from the removed spec is in conflict.
+  const draft = meetDraft(s, null, input.commit, now, input.listKeys?.(s.kind));
+  if (s.actualSpec === null && !draft.hasDraft) {
     plan.deletes.push(s.id); // declared nowhere and not in the cluster: nothing is left to track but its history
     plan.transitions.push(deletionDraft(s, `removed from the repository (was ${s.desiredFilePath ?? 'declared'})`));
     plan.changes.push({ kind: s.kind, namespace: s.namespace, name: s.name, change: 'deleted' });
@@ -228,7 +273,7 @@ function planUndeclared(
       desiredMeta: undefined,
       previousDesiredSpec: s.desiredSpec,
       desiredUpdated: now,
-      hasDraft: hasDraft(s),
+      hasDraft: draft.hasDraft,
       actualSpec: s.actualSpec,
       actualLabels: s.labels,
       actualAnnotations: s.annotations,
@@ -266,8 +311,10 @@ function planUndeclared(
     sync_metadata: restMeta,
     labels: s.labels,
     annotations: s.annotations,
-    conflict_status: s.conflictStatus === 'detected' ? 'resolved' : s.conflictStatus,
-    conflict_details: {},
+    conflict_status: draft.conflictOpen ? 'detected' : s.conflictStatus === 'detected' ? 'resolved' : s.conflictStatus,
+    conflict_details: draft.draftConflict ? { draft: draft.draftConflict } : {},
+    external_modifications: s.externalModifications ?? [],
+    ...draft.columns,
     ...drift,
     last_state_change: now,
     state_change_reason: reason,

@@ -21,7 +21,11 @@ import type { ClusterReaderOptions, DiscoveryResult } from '../kube/cluster-read
 import { loadKubeConfig } from '../kube/kube-config.js';
 import type { DesiredConflict, DesiredReadOptions } from '../gitops/desired-state-reader.js';
 import { defaultCacheDir } from '../gitops/git-source.js';
-import type { ObjectError } from '../observations.js';
+import { keyOf, type DesiredObservation, type ObjectError } from '../observations.js';
+import type { GitSource } from '../gitops/desired-state-reader.js';
+import type { StoredResource } from '../store/stored-resources.js';
+import { listKeysFor } from '../writeback/list-keys.js';
+import { crdSchemaOf } from '../crds/crd-schemas.js';
 import { lastActualSync, markActualSynced, markDesiredSynced, refreshFabricSummary } from '../store/fabrics.js';
 import { lastCrdReadProblem } from '../store/runs.js';
 import { loadActualIndexes, loadStoredResources } from '../store/stored-resources.js';
@@ -47,6 +51,7 @@ import {
   type ActualSource,
   type ActualSourceFactory,
   type DesiredSource,
+  type FileCommit,
 } from './sources.js';
 import { ClusterUnreachableError, FabricNotFoundError } from './sync-errors.js';
 import type { ResourceChange, WritePlan } from './write-plan.js';
@@ -299,12 +304,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       const coverage = custom ? undefined : trackSchemaCoverage(schemaSet.schemas, validate);
       const read = await rec.timer.time('read', () =>
         (this.options.desiredSource ?? gitDesiredSource).read(
-          {
-            repository: fabric.gitRepository!,
-            ref: fabric.gitRef,
-            path: fabric.gitPath,
-            cacheDir: this.mirrorDir(fabric.gitRepository!),
-          },
+          this.gitSourceOf(fabric),
           { ...this.options.desired, validate: coverage?.validate ?? this.options.desired?.validate },
         ),
       );
@@ -329,6 +329,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
           const lastActual = await lastActualSync(tem, fabric.id);
           const ctx = driftContextFor(fabric, schemaDefaults, lastActual, now);
           const stored = await loadStoredResources(tem, fabric.id);
+          const gitSource = this.gitSourceOf(fabric);
           const plan = planDesiredWrites(
             {
               fabricId: fabric.id,
@@ -337,6 +338,8 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
               conflicts: read.conflicts,
               filesWithErrors: new Set(read.errors.map((e) => e.file).filter((f): f is string => !!f)),
               stored,
+              externalEdits: await this.externalEdits(gitSource, read.commit, read.observations, stored),
+              listKeys: (kind) => listKeysFor(kind, crdSchemaOf(schemaSet.schemas, kind)),
             },
             ctx,
           );
@@ -362,6 +365,55 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         }),
       );
     });
+  }
+
+  /** Where a fabric's desired state is read from. */
+  private gitSourceOf(fabric: HedgehogFabric): GitSource {
+    return {
+      repository: fabric.gitRepository!,
+      ref: fabric.gitRef,
+      path: fabric.gitPath,
+      cacheDir: this.mirrorDir(fabric.gitRepository!),
+    };
+  }
+
+  /**
+   * The files whose content differs from the hash the ledger last read or wrote (the ledger's own publishes update
+   * it), with the commit that changed each: external modifications of the objects they declare.
+   */
+  private async externalEdits(
+    source: GitSource,
+    commit: string | null,
+    observations: readonly DesiredObservation[],
+    stored: Map<string, StoredResource>,
+  ): Promise<Map<string, FileCommit>> {
+    const changed = new Set<string>();
+    for (const o of observations) {
+      const s = stored.get(keyOf(o));
+      if (s?.fileHash && s.desiredFilePath === o.filePath && s.fileHash !== o.fileHash) changed.add(o.filePath);
+    }
+    if (changed.size === 0) return new Map();
+    const desired = this.options.desiredSource ?? gitDesiredSource;
+    if (commit && desired.fileCommits) return desired.fileCommits(source, commit, [...changed]);
+    return new Map([...changed].map((p) => [p, { commit, author: null, date: null }]));
+  }
+
+  // ---------------------------------------------------------------- write-back
+
+  /**
+   * @internal A publish (src/writeback/publish.ts) as a run of this service: the same record, pre-flight, outcome and
+   * events as the syncs.
+   */
+  runPublish(
+    fabric: HedgehogFabric,
+    work: (em: EntityManager, rec: RunAccumulator) => Promise<void>,
+  ): Promise<SyncRunReport> {
+    return this.run(fabric, 'publish', work);
+  }
+
+  /** @internal `resource` events for a plan another module wrote (drafts, publish). */
+  emitChanges(fabric: HedgehogFabric, plan: WritePlan): void {
+    this.emitResources(fabric, plan);
   }
 
   // ---------------------------------------------------------------- reports

@@ -62,6 +62,10 @@ export type RunDetails = {
   conflicts?: number;
   filesRead?: number;
 
+  // Publish runs.
+  /** Where the commit went: the branch, whether it was pushed, how many rounds it took, the files it changed. */
+  publish?: { branch: string; pushed: boolean; attempts: number; files: string[] };
+
   // Watch windows (type `watch`).
   /** Relists per kind. */
   relists?: Record<string, number>;

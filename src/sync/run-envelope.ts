@@ -93,9 +93,11 @@ export async function runEnvelope(
       'sync run failed: the error in full',
     );
     const clusterFault = type !== 'desired' && isClusterFault(err);
-    await markRunFailed(em, fabric.id, errorMessage, clusterFault).catch(
-      () => undefined, // the database itself may be what failed; the run record below says so if it can
-    );
+    // A publish that failed (a refused push, a conflict) says nothing about the fabric's sync: its status stays.
+    if (type !== 'publish')
+      await markRunFailed(em, fabric.id, errorMessage, clusterFault).catch(
+        () => undefined, // the database itself may be what failed; the run record below says so if it can
+      );
     hooks.failed(err as Error);
   }
   if (rec.recreated.length) rec.details.recreated = rec.recreated;

@@ -18,6 +18,8 @@ import {
   type DesiredReadResult,
   type GitSource,
 } from '../gitops/desired-state-reader.js';
+import { gitDirOfSource } from '../gitops/git-source.js';
+import { lastCommitOf } from '../writeback/git-publisher.js';
 
 /** What an actual run reads from a fabric's cluster. */
 export interface ActualSource {
@@ -39,9 +41,21 @@ export type ActualSourceFactory = (
   },
 ) => ActualSource;
 
+/** Who last changed a file, and when (for an external modification's record). */
+export interface FileCommit {
+  commit: string | null;
+  author: string | null;
+  date: string | null;
+}
+
 /** What a desired run reads from a fabric's Git source. */
 export interface DesiredSource {
   read(source: GitSource, options: DesiredReadOptions): Promise<DesiredReadResult>;
+  /**
+   * The newest commit at or before `commit` that changed each of `paths` (asked only for files whose content changed
+   * since the ledger last read them). Optional: without it, the commit read stands for each file.
+   */
+  fileCommits?(source: GitSource, commit: string, paths: readonly string[]): Promise<Map<string, FileCommit>>;
 }
 
 /** The default ActualSource: the cluster's API server, listing only the fabric's namespaces (all when none). */
@@ -49,4 +63,15 @@ export const clusterActualSource: ActualSourceFactory = (fabric, { kubeConfig, s
   new ClusterReader(kubeConfig(), { ...reader, namespaces: fabric.namespaces, signal });
 
 /** The default DesiredSource: the Git repository (or directory), read by readDesiredState. */
-export const gitDesiredSource: DesiredSource = { read: readDesiredState };
+export const gitDesiredSource: DesiredSource = {
+  read: readDesiredState,
+  async fileCommits(source, commit, paths) {
+    const gitDir = await gitDirOfSource(source);
+    const out = new Map<string, FileCommit>();
+    for (const p of paths) {
+      const last = gitDir ? await lastCommitOf(gitDir, commit, p).catch(() => null) : null;
+      out.set(p, { commit: last?.commit ?? commit, author: last?.author ?? null, date: last?.date ?? null });
+    }
+    return out;
+  },
+};
