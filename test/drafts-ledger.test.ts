@@ -119,7 +119,7 @@ test('a new object becomes a draft-only row; discarding it removes the row and k
   const r = await ledger.drafts.discard('dc1', { kind: 'VPC', name: 'vpc-new' }, { actor: 'alice' });
   expect(r.results[0]!.outcome).toBe('discarded');
   expect(await row('vpc-new')).toBeUndefined();
-  expect((await transitions('vpc-new')).map((t) => t.to_state)).toEqual(['draft', 'deleted']);
+  expect((await transitions('vpc-new')).map((t: { to_state: string }) => t.to_state)).toEqual(['draft', 'deleted']);
 });
 
 test('one bad document of a multi-document input is refused with file and line; the others land', async () => {

@@ -25,10 +25,9 @@
  * content when another document follows (generated wiring files put the NEXT document's heading
  * there). A List document whose last item is deleted is removed like a document.
  */
-import { isDeepStrictEqual } from 'node:util';
-import path from 'node:path';
 import { parseDocument, stringify } from 'yaml';
 import { isRecord } from '../common/values.js';
+import { jsonEqual } from '../crds/schema-defaults.js';
 import { splitYamlDocuments, YamlDocument, type YamlSegment } from '../gitops/yaml-documents.js';
 import { carryOver } from './line-patch.js';
 import {
@@ -134,21 +133,23 @@ export function managedFilePath(
       throw new Error(`${where}: {${key}} value ${JSON.stringify(value)} is not a path segment`);
     return value;
   });
-  for (const [what, p] of [
-    ['base path', basePath],
-    ['managed file path', filled],
-  ] as const) {
-    if (/[\\\0]/.test(p) || p.startsWith('/') || p.split('/').includes('..'))
-      throw new Error(`${what} ${JSON.stringify(p)} must be a relative path without '..', backslashes or NUL`);
-  }
-  const base = basePath === '' ? '' : path.posix.normalize(basePath).replace(/\/+$/, '');
-  const joined = path.posix.normalize(path.posix.join(base === '.' ? '' : base, filled));
-  const inside = base === '' || base === '.' || joined.startsWith(`${base}/`);
-  if (!inside || joined.startsWith('../') || joined === '.' || !/\.ya?ml$/.test(joined))
+  const base = relativeSegments('base path', basePath);
+  const joined = [...base, ...relativeSegments('managed file path', filled)].join('/');
+  if (!/\.ya?ml$/.test(joined) || joined.length <= base.join('/').length + 1)
     throw new Error(
-      `managed file path ${JSON.stringify(joined)} must be a .yaml/.yml file inside ${JSON.stringify(basePath)}`,
+      `managed file path ${JSON.stringify(joined)} must name a .yaml/.yml file inside ${JSON.stringify(basePath)}`,
     );
   return joined;
+}
+
+/**
+ * The segments of a relative posix path, '' and '.' dropped. Refused: absolute, '..' (so nothing
+ * can climb out of the base path), backslashes (a Windows separator) and NUL.
+ */
+function relativeSegments(what: string, p: string): string[] {
+  if (/[\\\0]/.test(p) || p.startsWith('/') || p.split('/').includes('..'))
+    throw new Error(`${what} ${JSON.stringify(p)} must be a relative path without '..', backslashes or NUL`);
+  return p.split('/').filter((s) => s !== '' && s !== '.');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -366,7 +367,7 @@ function rewriteDocument(segment: YamlSegment, ops: readonly ValueOp[], expected
 
 function readsAs(text: string, expected: unknown): boolean {
   const loaded = new YamlDocument({ text, startLine: 1, contentLine: null }).load();
-  return loaded.ok && isDeepStrictEqual(loaded.value, expected);
+  return loaded.ok && jsonEqual(loaded.value, expected);
 }
 
 const BLANK_OR_COLUMN0_COMMENT = /^(?:#.*|[ \t]*)\r?\n?$/;

@@ -145,8 +145,15 @@ function planObject(
     return;
   }
   const info = kindInfo(row.kind)!;
-  const file =
-    theirs?.filePath ?? managedFilePath(input.managedFileTemplate, input.gitPath, { ...key, plural: info.plural });
+  let file: string;
+  try {
+    file =
+      theirs?.filePath ?? managedFilePath(input.managedFileTemplate, input.gitPath, { ...key, plural: info.plural });
+  } catch (err) {
+    // A template that would put the file outside the fabric's path (or nowhere sensible) costs only this object.
+    plan.leftOut.push({ ...key, reason: (err as Error).message });
+    return;
+  }
   const object: FabricObjectDoc = {
     apiVersion: base.apiVersion,
     kind: row.kind,

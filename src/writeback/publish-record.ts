@@ -140,7 +140,8 @@ function publishedRow(
   ctx: DriftContext,
   fabricId: number,
 ): void {
-  const draftChanged = (s.draftUpdated?.getTime() ?? null) !== (o.row.draftUpdated?.getTime() ?? null);
+  // Raw rows carry timestamps as the driver gives them (a string or a Date): compare instants.
+  const draftChanged = timeOf(s.draftUpdated) !== timeOf(o.row.draftUpdated);
   const written = o.outcome !== 'unchanged';
   const spec = written ? o.spec : s.desiredSpec;
   const file = o.outcome === 'deleted' ? null : (o.file ?? s.desiredFilePath);
@@ -271,4 +272,8 @@ function externalModifications(o: PlannedObject, s: StoredResource, r: PublishRe
   if (!file || !info) return list;
   const changedPaths = o.theirsSpec === null ? [] : diffPaths(s.desiredSpec ?? {}, o.theirsSpec);
   return appendExternalModification(list, { ...info, path: file, changedPaths });
+}
+
+function timeOf(v: Date | string | null): number | null {
+  return v === null ? null : new Date(v).getTime();
 }

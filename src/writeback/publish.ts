@@ -212,7 +212,8 @@ export class Publisher {
       if (!pushed.ok && pushed.reason === 'non-fast-forward') return null;
       if (!pushed.ok)
         throw new PublishRejectedError(
-          `the remote refused the push to ${branch}: ${pushed.message}; nothing was published, the drafts are kept`,
+          // One line: the remote's own words (its hook's `remote:` lines) joined, then what it means for the drafts.
+          `${pushed.message.replace(/\s*\n\s*/g, '; ')}; nothing was published, the drafts are kept`,
           branch,
         );
     }

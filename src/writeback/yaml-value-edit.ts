@@ -17,7 +17,6 @@
  * - Removing a key that only exists through a merge expands that map's merge keys into own keys
  *   (the only way to remove a merged key) and then removes it.
  */
-import { isDeepStrictEqual } from 'node:util';
 import {
   isAlias,
   isCollection,
@@ -34,6 +33,7 @@ import {
   type YAMLMap,
 } from 'yaml';
 import { isRecord } from '../common/values.js';
+import { jsonEqual } from '../crds/schema-defaults.js';
 
 /** One change of the document value: set `value` at `path`, or remove the entry at `path`. */
 export type ValueOp =
@@ -56,7 +56,7 @@ export function diffValues(current: unknown, wanted: unknown, path: readonly str
     }
     return;
   }
-  if (!isDeepStrictEqual(current, wanted)) ops.push({ path, remove: false, value: wanted });
+  if (!jsonEqual(current, wanted)) ops.push({ path, remove: false, value: wanted });
 }
 
 /** A copy of a JSON-like value whose maps have their keys sorted, so new YAML has a stable key order. */
