@@ -88,7 +88,11 @@ function outcomeWords(kind: CallKind, r: DraftCallResult['results'][number]): st
 /** `file:line Kind/name: reason`, as much of it as is known. */
 export function refusedLine(e: ObjectError): string {
   const where = e.file ? `${e.file}${e.line ? `:${e.line}` : ''}` : '';
-  const what = e.kind ? shortRef({ kind: e.kind, namespace: e.namespace ?? 'default', name: e.name ?? '?' }) : '';
+  const what = !e.kind
+    ? ''
+    : e.name
+      ? shortRef({ kind: e.kind, namespace: e.namespace ?? 'default', name: e.name })
+      : e.kind;
   const head = [where, what].filter(Boolean).join(' ');
   return `${head ? `${head}: ` : ''}refused: ${e.reason}`;
 }

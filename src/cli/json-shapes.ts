@@ -12,6 +12,7 @@ import type { RunCounts, RunStatus, RunType, SyncRunReport } from '../sync/run-r
 import type { DriftSeverity, DriftStatus } from '../drift/types.js';
 import type { Draft, DraftCallResult, DraftConflictDetails } from '../drafts/drafts.js';
 import type { ObjectError } from '../observations.js';
+import type { PublishReport } from '../writeback/publish.js';
 import type { DiffOp, DraftDiff } from './draft-diff.js';
 
 /** `hh-sync sync --json`: one per run — the whole SyncRunReport, so a failed run's reason is on stdout too. */
@@ -344,5 +345,67 @@ export function draftDiffJson(
       })),
       conflict: draft.conflict && structuredClone(draft.conflict),
     })),
+  };
+}
+
+/**
+ * `hh-sync publish --json`: the publish report without its run (`runId` names it). A conflict's `base`, `ours`
+ * or `theirs` is absent when that side has no value at the path (null would be a value).
+ */
+export interface PublishJson {
+  fabric: string;
+  runId: number | null;
+  status: PublishReport['status'];
+  commit: string | null;
+  branch: string;
+  pushed: boolean;
+  attempts: number;
+  published: {
+    kind: string;
+    namespace: string;
+    name: string;
+    operation: 'apply' | 'delete';
+    file: string | null;
+    outcome: string;
+  }[];
+  leftOut: {
+    kind: string;
+    namespace: string;
+    name: string;
+    reason: string;
+    conflicts: PublishReport['leftOut'][number]['conflicts'] & unknown[];
+  }[];
+  files: string[];
+  error: string | null;
+  durationMs: number;
+}
+
+export function publishJson(r: PublishReport): PublishJson {
+  return {
+    fabric: r.fabric,
+    runId: r.runId,
+    status: r.status,
+    commit: r.commit,
+    branch: r.branch,
+    pushed: r.pushed,
+    attempts: r.attempts,
+    published: r.published.map((p) => ({
+      kind: p.kind,
+      namespace: p.namespace,
+      name: p.name,
+      operation: p.operation,
+      file: p.file ?? null,
+      outcome: p.outcome,
+    })),
+    leftOut: r.leftOut.map((l) => ({
+      kind: l.kind,
+      namespace: l.namespace,
+      name: l.name,
+      reason: l.reason,
+      conflicts: structuredClone(l.conflicts ?? []),
+    })),
+    files: [...r.files],
+    error: r.error ?? null,
+    durationMs: r.durationMs,
   };
 }
