@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Draft, DraftCallResult } from '../drafts/drafts.js';
 import type { Ledger } from '../ledger.js';
-import type { ObjectError } from '../observations.js';
+import { keyOf, type ObjectError } from '../observations.js';
+import type { DriftOp } from '../drift/types.js';
 import { openLedgerFor } from './cli-ledger.js';
 import type { CliContext } from './cli-context.js';
 import type { GlobalOptions, Output } from './cli-output.js';
@@ -200,6 +201,14 @@ export async function listDrafts(fabric: string, g: GlobalOptions, out: Output, 
   });
 }
 
+/** The drift differences of the drafted objects (those whose drift was computed), by key. */
+async function driftOf(ledger: Ledger, fabric: string, drafts: Draft[]): Promise<Map<string, DriftOp[]>> {
+  if (drafts.length === 0) return new Map();
+  const kinds = [...new Set(drafts.map((d) => d.kind))];
+  const report = await ledger.driftReport(fabric, { kind: kinds, includeInSync: true });
+  return new Map(report.resources.map((r) => [keyOf(r), r.differences]));
+}
+
 /** `draft diff`: every draft, or the named ones (one that holds no draft is reported, exit 1). */
 export async function diffDrafts(
   fabric: string,
@@ -220,7 +229,8 @@ export async function diffDrafts(
         else missing.push(ref);
       }
     }
-    const diffs = drafts.map(draftDiff);
+    const drift = await driftOf(ledger, fabric, drafts);
+    const diffs = drafts.map((d) => draftDiff(d, drift.get(keyOf(d))));
     if (out.json) out.printJson(draftDiffJson(fabric, diffs, missing));
     else if (diffs.length || !missing.length) out.result(formatDraftDiffs(diffs, out.c));
     for (const m of missing) out.error(`${safeLine(shortRef(m))}: holds no draft in fabric ${safeLine(fabric)}`);

@@ -9,6 +9,7 @@
 import { isRecord, jsonOrString } from '../common/values.js';
 import { changedPaths } from '../writeback/three-way-merge.js';
 import type { Draft } from '../drafts/drafts.js';
+import type { DriftOp } from '../drift/types.js';
 import type { Colors } from './cli-output.js';
 import { shortRef } from './object-ref.js';
 import { safeLine } from './terminal-text.js';
@@ -65,13 +66,17 @@ export interface DraftDiff {
   gitVsCluster: SpecDifference[];
 }
 
-export function draftDiff(draft: Draft): DraftDiff {
+/**
+ * The two comparisons of a draft. `drift` is the ledger's drift of the object (`hh-sync drift`'s differences),
+ * which knows server defaults and controller fill-ins are not drift; without it (drift never computed) the specs
+ * are compared here, leaving out what only the cluster has for the same reason.
+ */
+export function draftDiff(draft: Draft, drift?: readonly DriftOp[]): DraftDiff {
   const drafted = draft.operation === 'delete' ? null : draft.spec;
-  return {
-    draft,
-    draftVsGit: specDifferences(draft.desiredSpec, drafted),
-    gitVsCluster: specDifferences(draft.actualSpec, draft.desiredSpec),
-  };
+  const gitVsCluster = drift
+    ? drift.map((d) => ({ op: d.op, path: d.path, before: d.actual, after: d.desired }))
+    : specDifferences(draft.actualSpec, draft.desiredSpec).filter((d) => d.op !== 'remove' || d.path === '');
+  return { draft, draftVsGit: specDifferences(draft.desiredSpec, drafted), gitVsCluster };
 }
 
 const WHOLE = {
@@ -116,10 +121,11 @@ export function formatDraftDiffs(diffs: DraftDiff[], c: Colors): string {
     const lines = [head];
     lines.push(...differenceLines('draft vs Git', draftVsGit, WHOLE.draftVsGit, c));
     lines.push(...differenceLines('Git vs cluster', gitVsCluster, WHOLE.gitVsCluster, c));
+    // Conflict paths are recorded relative to the spec; shown like the paths above.
     for (const p of draft.conflict?.paths ?? []) {
       lines.push(
         c.red(
-          `  conflict ${safeLine(p.path)}: base ${valueText(p.base, 20)}, draft ${valueText(p.ours, 20)}, Git ${valueText(p.theirs, 20)}`,
+          `  conflict /spec${safeLine(p.path)}: base ${valueText(p.base, 20)}, draft ${valueText(p.ours, 20)}, Git ${valueText(p.theirs, 20)}`,
         ),
       );
     }

@@ -11,9 +11,10 @@ export function managedFileTemplateProblem(template: unknown): string | null {
   if (template.trim() === '') return 'must not be empty';
   if (!template.includes('{name}')) return 'must contain {name} (one file per object)';
   if (!/\.ya?ml$/.test(template)) return 'must end in .yaml or .yml';
-  if (template.startsWith('/') || /^[A-Za-z]:/.test(template) || template.startsWith('\\'))
+  if (template.startsWith('/') || /^[A-Za-z]:/.test(template))
     return 'must be relative to the repository path, not absolute';
-  if (template.split(/[\\/]/).includes('..')) return "must not contain '..' (it must stay inside the repository)";
+  if (template.includes('\\')) return "must use '/' between directories, not '\\'";
+  if (template.split('/').includes('..')) return "must not contain '..' (it must stay inside the repository)";
   // eslint-disable-next-line no-control-regex -- control characters have no place in a file name
   if (/[\u0000-\u001f\u007f]/.test(template)) return 'must not contain control characters';
   const unknown = (template.match(/\{[^}]*\}/g) ?? []).filter((p) => !TEMPLATE_PLACEHOLDERS.includes(p));
