@@ -1,8 +1,8 @@
 /**
  * hh-sync entry point (bin/hh-sync.js calls main with process.argv.slice(2) and exits with its result).
  *
- * Exit codes: 0 success, 1 drift or findings (with --exit-code; `doctor` on findings), 2 usage error,
- * 3 runtime failure, 130 interrupted. docs/cli.md is the reference.
+ * Exit codes: 0 success, 1 drift or findings (with --exit-code; `doctor` on findings; objects left out by `draft …`
+ * and `publish`), 2 usage error, 3 runtime failure, 130 interrupted. docs/cli.md is the reference.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -87,7 +87,7 @@ export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule)
   ]);
   program.addHelpText(
     'after',
-    '\n\nExit codes: 0 success, 1 drift/findings (with --exit-code), 2 usage error, 3 runtime failure.\nReference: docs/cli.md\n',
+    '\n\nExit codes: 0 success, 1 drift/findings (with --exit-code) or objects left out (draft, publish), 2 usage error, 3 runtime failure.\nReference: docs/cli.md\n',
   );
 
   registerMigrateCommand(program, runner);
