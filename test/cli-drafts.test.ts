@@ -136,7 +136,7 @@ describe('draft apply', () => {
     expect(errors).toEqual([
       expect.stringMatching(/^hh-sync: multi\.yaml:1[0-9] VPC: refused: metadata\.name 'BAD_NAME'/),
     ]);
-    // The line number is the bad document's (it starts after two documents of 12 lines).
+    // The line is within the bad (second) document: after the first one's 11 lines and the separator.
     expect(errors[0]).toMatch(/multi\.yaml:1[3-9] /);
 
     // Again, unchanged: the same input is a no-op for the drafted ones.
@@ -171,6 +171,19 @@ describe('draft apply', () => {
       expect.objectContaining({ name: 'vpc-s2', file: '<stdin>', reason: expect.any(String) }),
     ]);
     expect(r.stderr).toMatch(/^hh-sync: <stdin>:\d+ VPC\/vpc-s2: refused: /m);
+
+    // Anchors and merge keys resolve; a name carrying a terminal escape is refused and printed inert.
+    const hostile =
+      `apiVersion: ${API}\nkind: VPC\nmetadata:\n  name: vpc-anchor\nspec:\n  subnets:\n    a: &sub {subnet: 10.7.0.0/24, vlan: 1700}\n    b:\n      <<: *sub\n      vlan: 1701\n` +
+      `---\napiVersion: ${API}\nkind: VPC\nmetadata:\n  name: "vpc-\\e[31mred"\nspec: {}\n`;
+    const h = await hh(['draft', 'apply', 'apply-stdin', '-f', '-', '--actor', 'carol'], hostile);
+    expect(h.code).toBe(1);
+    expect(h.stdout).toBe('vpc.vpc.githedgehog.com/vpc-anchor drafted (created)\n');
+    expect(h.stderr).toMatch(/<stdin>:1[1-9] VPC.*refused/);
+    expect(hasAnsi(h.stderr) || h.stderr.includes('\u001b')).toBe(false);
+    const anchored = json(await hh(['draft', 'diff', 'apply-stdin', 'vpc/vpc-anchor', '--json']));
+    expect(anchored.objects[0].draftVsGit[0].draft.subnets.b).toEqual({ subnet: '10.7.0.0/24', vlan: 1701 });
+    await hh(['draft', 'discard', 'apply-stdin', 'vpc/vpc-anchor']);
 
     const drafts = json(await hh(['drafts', 'apply-stdin', '--json']));
     expect(drafts.drafts.map((d: { name: string; updatedBy: string }) => [d.name, d.updatedBy])).toEqual([

@@ -37,8 +37,11 @@ export function actorOf(given: string | undefined, env: NodeJS.ProcessEnv): stri
 export async function readDraftInput(
   filename: string,
   context: Pick<CliContext, 'cwd' | 'stdin'>,
+  note: (text: string) => void = () => {},
 ): Promise<{ text: string; source: string }> {
   if (filename === '-') {
+    // Like kubectl, a terminal on stdin is read until Ctrl-D; say so rather than seem to hang.
+    if ((context.stdin as { isTTY?: boolean }).isTTY) note('reading YAML from stdin (end with Ctrl-D)');
     const chunks: Buffer[] = [];
     for await (const chunk of context.stdin)
       chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
@@ -121,7 +124,7 @@ export async function applyDrafts(
   context: CliContext,
 ): Promise<number> {
   const actor = actorOf(flags.actor, context.env);
-  const { text, source } = await readDraftInput(flags.filename, context);
+  const { text, source } = await readDraftInput(flags.filename, context, (t) => out.info(t));
   return withLedger(g, out, context, async (ledger) => {
     const result = await draftCall(fabric, () => ledger.drafts.apply(fabric, text, { actor, source }));
     return reportCall('apply', result, out);
