@@ -8,11 +8,12 @@ import { DraftRefusedError } from '../src/drafts/drafts.js';
 import { createGitRepo } from '../src/testing/git-repo.js';
 import { FakeKubeApi } from '../src/testing/index.js';
 import { createEmptyDatabase } from './helpers/database.js';
+import type { VPC } from '../src/kinds/index.js';
 
-const VPC_API = 'vpc.githedgehog.com/v1beta1';
-const vpc = (name: string, subnet = '10.0.1.0/24', extra: Record<string, unknown> = {}) => ({
+const VPC_API = 'vpc.githedgehog.com/v1beta1' as const;
+const vpc = (name: string, subnet = '10.0.1.0/24', extra: Record<string, unknown> = {}): VPC => ({
   apiVersion: VPC_API,
-  kind: 'VPC',
+  kind: 'VPC' as const,
   metadata: { name },
   spec: { ipv4Namespace: 'default', vlanNamespace: 'default', subnets: { default: { subnet, vlan: 1001 } }, ...extra },
 });

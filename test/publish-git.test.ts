@@ -12,13 +12,14 @@ import { PublishRejectedError } from '../src/writeback/publish.js';
 import { commitFiles, createGitRepo, git } from '../src/testing/git-repo.js';
 import { FakeKubeApi } from '../src/testing/index.js';
 import { createEmptyDatabase } from './helpers/database.js';
+import type { VPC } from '../src/kinds/index.js';
 
-const API = 'vpc.githedgehog.com/v1beta1';
+const API = 'vpc.githedgehog.com/v1beta1' as const;
 const vpcYaml = (name: string, subnet: string, vlan = 1001) =>
   `apiVersion: ${API}\nkind: VPC\nmetadata:\n  name: ${name}\nspec:\n  ipv4Namespace: default\n  vlanNamespace: default\n  subnets:\n    default:\n      subnet: ${subnet}\n      vlan: ${vlan}\n`;
-const vpc = (name: string, subnet: string, vlan = 1001) => ({
+const vpc = (name: string, subnet: string, vlan = 1001): VPC => ({
   apiVersion: API,
-  kind: 'VPC',
+  kind: 'VPC' as const,
   metadata: { name },
   spec: { ipv4Namespace: 'default', vlanNamespace: 'default', subnets: { default: { subnet, vlan } } },
 });

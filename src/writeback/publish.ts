@@ -299,7 +299,6 @@ function checkOptions(opts: PublishOptions): void {
     throw new TypeError(`maxAttempts must be a positive integer (got ${opts.maxAttempts})`);
 }
 
-
 /** The subject, a blank line, then one line per object: what the commit does, readable in `git log`. */
 export function commitMessage(subject: string, plan: PublishPlan): string {
   const lines = plan.objects
