@@ -8,6 +8,7 @@ import { DraftRefusedError } from '../src/drafts/drafts.js';
 import { createGitRepo } from '../src/testing/git-repo.js';
 import { FakeKubeApi } from '../src/testing/index.js';
 import { createEmptyDatabase } from './helpers/database.js';
+import { ifSetUp } from './helpers/if-set-up.js';
 import type { VPC } from '../src/kinds/index.js';
 
 const VPC_API = 'vpc.githedgehog.com/v1beta1' as const;
@@ -41,9 +42,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await ledger?.close();
+  await ifSetUp(ledger)?.close();
   await api.stop();
-  await db?.drop();
+  await ifSetUp(db)?.drop();
   await rm(dir, { recursive: true, force: true });
 });
 

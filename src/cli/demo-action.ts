@@ -216,7 +216,7 @@ async function adoptHandMadeObject(
   const driftAfter = await ledger.driftReport(FABRIC);
   const file = publish.published[0]?.file ?? '?';
   step(
-    `${handMade.kind} ${handMade.name} drafted from the cluster, published to Git as ${publish.commit?.slice(0, 12) ?? '(no commit)'} (${file}) and read back: ${driftAfter.summary.byStatus.in_sync ?? 0} of ${driftAfter.summary.total} objects in sync now`,
+    `${handMade.kind} ${handMade.name} drafted from the cluster, published to Git as ${publish.commit?.slice(0, 12) ?? '(no commit)'} (${file}) and read back: ${driftAfter.summary.byStatus.in_sync} of ${driftAfter.summary.total} objects in sync now`,
     started,
   );
   if (!out.json) out.result(`${formatDriftReport(driftAfter, out.c)}\n\n`);
