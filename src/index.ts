@@ -24,6 +24,29 @@ export type { ActualSource, ActualSourceFactory, DesiredSource } from './sync/so
 // Fabric management.
 export { FabricRegistry, type FabricSettings } from './fabrics/fabric-registry.js';
 
+// Write-back: drafts prepared in the ledger, published to Git (`ledger.drafts`, `ledger.publish`).
+export {
+  Drafts,
+  DraftRefusedError,
+  type Draft,
+  type DraftKey,
+  type DraftInput,
+  type DraftCallOptions,
+  type DraftCallResult,
+  type DraftConflictDetails,
+  type DraftConflictPath,
+} from './drafts/drafts.js';
+export type { DraftChange, DraftOutcome } from './drafts/draft-plan.js';
+export {
+  PublishRejectedError,
+  type PublishOptions,
+  type PublishReport,
+  type PublishedEntry,
+} from './writeback/publish.js';
+export type { LeftOutObject } from './writeback/publish-plan.js';
+export type { ConflictStrategy } from './writeback/rebase-draft.js';
+export type { ExternalModification } from './writeback/external-modifications.js';
+
 // Continuous mode (`hh-sync watch` from code).
 export {
   startWatch,

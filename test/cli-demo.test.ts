@@ -52,6 +52,15 @@ test('hh-sync demo: both syncs, the three deliberate differences and nothing els
   expect(header).toBeGreaterThan(0);
   const rows = lines.slice(header + 1, lines.indexOf('', header));
   expect(rows).toHaveLength(3);
+  // Write-back: the hand-made object is adopted into Git (drafted, published, read back) and its drift goes away.
+  expect(r.stderr).toMatch(
+    new RegExp(
+      `✓ ${d.onlyInCluster.kind} ${escape(d.onlyInCluster.name)} drafted from the cluster, published to Git as [0-9a-f]{12}`,
+    ),
+  );
+  expect(r.stdout).toContain(
+    `Drift of fabric demo — ${TOTAL} objects: ${TOTAL - 2} in sync, 1 spec drift, 1 only in Git\n`,
+  );
   expect(r.stdout).toMatch(
     new RegExp(
       `^${d.changedVlan.kind}\\s+${escape(d.changedVlan.name)}\\s+spec drift\\s+critical\\s+${escape(VLAN_PATH)}: ${d.changedVlan.clusterValue} → ${d.changedVlan.gitValue}$`,
@@ -87,12 +96,19 @@ test('hh-sync demo --dir --json: the documented shapes, the ledger kept for late
   const r = await hh(['demo', '--dir', dir, '--json']);
   expect(r.code).toBe(0);
   const out = JSON.parse(r.stdout);
-  expect(Object.keys(out).sort()).toEqual(['directory', 'drift', 'kept', 'runs']);
+  expect(Object.keys(out).sort()).toEqual(['directory', 'drift', 'driftAfter', 'kept', 'publish', 'runs']);
   expect(out).toMatchObject({ directory: dir, kept: true });
   expect(out.runs.map((x: { type: string; status: string }) => [x.type, x.status])).toEqual([
     ['desired', 'completed'],
     ['actual', 'completed'],
+    ['desired', 'completed'],
   ]);
+  expect(out.publish).toMatchObject({ status: 'completed', pushed: true, leftOut: [] });
+  expect(out.publish.published).toEqual([
+    expect.objectContaining({ kind: d.onlyInCluster.kind, name: d.onlyInCluster.name, outcome: 'created' }),
+  ]);
+  expect(out.runs[2].counts).toMatchObject({ created: 0, updated: 0 }); // the ledger already knew its own commit
+  expect(out.driftAfter.summary.byStatus).toMatchObject({ in_sync: TOTAL - 2, actual_only: 0 });
   expect(out.runs[0].counts).toMatchObject({ listed: TOTAL - 1, failed: 0 });
   expect(out.runs[1].counts).toMatchObject({ listed: TOTAL - 1, failed: 0 });
 
@@ -134,7 +150,7 @@ test('hh-sync demo --dir --json: the documented shapes, the ledger kept for late
   // The kept ledger answers the ordinary commands (the fake cluster is gone, the ledger is not).
   const later = await hh(['--data-dir', join(dir, 'pgdata'), 'drift', 'demo', '--json', '--exit-code']);
   expect(later.code).toBe(1);
-  expect(JSON.parse(later.stdout)).toEqual(drift);
+  expect(JSON.parse(later.stdout)).toEqual(out.driftAfter);
 
   // Run again in the same directory: same result, the fabric updated rather than duplicated.
   const again = await hh(['demo', '--dir', dir, '--quiet']);

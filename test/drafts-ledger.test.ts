@@ -8,11 +8,13 @@ import { DraftRefusedError } from '../src/drafts/drafts.js';
 import { createGitRepo } from '../src/testing/git-repo.js';
 import { FakeKubeApi } from '../src/testing/index.js';
 import { createEmptyDatabase } from './helpers/database.js';
+import { ifSetUp } from './helpers/if-set-up.js';
+import type { VPC } from '../src/kinds/index.js';
 
-const VPC_API = 'vpc.githedgehog.com/v1beta1';
-const vpc = (name: string, subnet = '10.0.1.0/24', extra: Record<string, unknown> = {}) => ({
+const VPC_API = 'vpc.githedgehog.com/v1beta1' as const;
+const vpc = (name: string, subnet = '10.0.1.0/24', extra: Record<string, unknown> = {}): VPC => ({
   apiVersion: VPC_API,
-  kind: 'VPC',
+  kind: 'VPC' as const,
   metadata: { name },
   spec: { ipv4Namespace: 'default', vlanNamespace: 'default', subnets: { default: { subnet, vlan: 1001 } }, ...extra },
 });
@@ -40,9 +42,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await ledger?.close();
+  await ifSetUp(ledger)?.close();
   await api.stop();
-  await db?.drop();
+  await ifSetUp(db)?.drop();
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -4,7 +4,7 @@
  * that refuses the push; two publishers at once; the round trip publish → desired sync → actual sync.
  */
 import 'reflect-metadata';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { openLedger, type Ledger } from '../src/index.js';
@@ -12,13 +12,15 @@ import { PublishRejectedError } from '../src/writeback/publish.js';
 import { commitFiles, createGitRepo, git } from '../src/testing/git-repo.js';
 import { FakeKubeApi } from '../src/testing/index.js';
 import { createEmptyDatabase } from './helpers/database.js';
+import { ifSetUp } from './helpers/if-set-up.js';
+import type { VPC } from '../src/kinds/index.js';
 
-const API = 'vpc.githedgehog.com/v1beta1';
+const API = 'vpc.githedgehog.com/v1beta1' as const;
 const vpcYaml = (name: string, subnet: string, vlan = 1001) =>
   `apiVersion: ${API}\nkind: VPC\nmetadata:\n  name: ${name}\nspec:\n  ipv4Namespace: default\n  vlanNamespace: default\n  subnets:\n    default:\n      subnet: ${subnet}\n      vlan: ${vlan}\n`;
-const vpc = (name: string, subnet: string, vlan = 1001) => ({
+const vpc = (name: string, subnet: string, vlan = 1001): VPC => ({
   apiVersion: API,
-  kind: 'VPC',
+  kind: 'VPC' as const,
   metadata: { name },
   spec: { ipv4Namespace: 'default', vlanNamespace: 'default', subnets: { default: { subnet, vlan } } },
 });
@@ -84,9 +86,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await ledger?.close();
+  await ifSetUp(ledger)?.close();
   await api.stop();
-  await db?.drop();
+  await ifSetUp(db)?.drop();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -261,5 +263,4 @@ test('publish with nothing drafted says so and makes no commit', async () => {
   expect(report).toMatchObject({ status: 'nothing', commit: null, pushed: false });
   expect(await git(remote, 'rev-parse', 'main')).toBe(head);
   await expect(ledger.publish('dc1', { message: '  ' })).rejects.toThrow(/commit message/);
-  void readFile;
 });

@@ -15,7 +15,9 @@ import type { SyncRunReport } from '../sync/run-recorder.js';
 import type { DriftReport } from '../sync/drift-report.js';
 import type { CliContext } from './cli-context.js';
 import { FakeKubeApi } from '../testing/fake-kube-api.js';
-import { createGitRepo } from '../testing/git-repo.js';
+import { createGitRepo, git } from '../testing/git-repo.js';
+import type { PublishReport } from '../writeback/publish.js';
+import type { FabricObject } from '../kinds/index.js';
 import { demoClusterFabric, demoGitFabric, toManifestFiles } from '../testing/sample-fabric.js';
 import type { GlobalOptions, Output } from './cli-output.js';
 import { EXIT, UsageError } from './cli-errors.js';
@@ -74,8 +76,11 @@ export async function runDemo(flags: DemoFlags, g: GlobalOptions, out: Output, c
     out.info(c.bold(`hh-sync demo — working in ${dir}`));
     // The database's first start (a few seconds) overlaps with the fake cluster and the Git repository.
     const ledgerStart = Date.now();
+    const progressOptions = progressLedgerOptions(progress);
     opening = context.openLedger({
-      ...progressLedgerOptions(progress),
+      ...progressOptions,
+      // Git clones (publish's own) stay in the demo directory, not under the working directory.
+      sync: { ...progressOptions.sync, gitCacheDir: path.join(dir, 'git-cache') },
       dataDir: path.join(dir, 'pgdata'),
       embedded: true,
       logger: out.logger(),
@@ -106,7 +111,10 @@ export async function runDemo(flags: DemoFlags, g: GlobalOptions, out: Output, c
     const reports = await runDirections(ledger, fabric, ['desired', 'actual'], { signal: interrupt.signal });
     unfollow();
     if (!out.json) for (const r of reports) out.info(describeRun(r, c));
-    printDemoResult(out, dir, remove, reports, await ledger.driftReport(fabric));
+    const before = await ledger.driftReport(fabric);
+    if (!out.json) out.result(`\n${formatDriftReport(before, out.c)}\n\n`);
+    const writeBack = await adoptHandMadeObject(ledger, out, step);
+    printDemoResult(out, dir, remove, reports, before, writeBack);
     if (interrupt.received()) {
       out.error(`interrupted by ${interrupt.received()}`);
       return EXIT.interrupted;
@@ -155,10 +163,15 @@ async function startDemoCluster(
 /** The Git repository declaring the demo fabric with its three deliberate differences; returns its path. */
 async function createDemoRepository(dir: string, step: (text: string) => void, out: Output): Promise<string> {
   const gitSide = demoGitFabric();
-  const repo = path.join(dir, 'fabric-repo');
+  // The fabric's repository is a bare one, as a Git server holds it: publish pushes to it.
+  const seed = path.join(dir, 'fabric-seed');
+  const repo = path.join(dir, 'fabric-repo.git');
+  await fs.rm(seed, { recursive: true, force: true });
   await fs.rm(repo, { recursive: true, force: true });
   const files = toManifestFiles(gitSide.objects);
-  const commit = await createGitRepo(repo, files, { message: 'demo fabric manifests' });
+  const commit = await createGitRepo(seed, files, { message: 'demo fabric manifests' });
+  await git(dir, 'clone', '--quiet', '--bare', seed, repo);
+  await fs.rm(seed, { recursive: true, force: true });
   const d = gitSide.differences;
   step(
     `Git repository ${repo}: ${gitSide.objects.length} objects in ${Object.keys(files).length} files (commit ${commit.slice(0, 12)})`,
@@ -172,20 +185,70 @@ async function createDemoRepository(dir: string, step: (text: string) => void, o
   return repo;
 }
 
-/** The drift report as a table with what to do next, or everything as one JSON document with --json. */
+interface DemoWriteBack {
+  publish: PublishReport;
+  desired: SyncRunReport;
+  driftAfter: DriftReport;
+}
+
+/**
+ * Write-back, the other half: the object applied to the cluster by hand is adopted into Git — drafted from what the
+ * cluster runs, published to the repository as one commit, read back — and its drift goes away.
+ */
+async function adoptHandMadeObject(
+  ledger: Ledger,
+  out: Output,
+  step: (text: string, since?: number) => void,
+): Promise<DemoWriteBack> {
+  const started = Date.now();
+  const handMade = demoGitFabric().differences.onlyInCluster;
+  const object = demoClusterFabric().find((o) => o.kind === handMade.kind && o.metadata.name === handMade.name)!;
+  const { metadata, ...rest } = object;
+  await ledger.drafts.apply(FABRIC, { ...rest, metadata: { name: metadata.name } } as unknown as FabricObject, {
+    actor: 'demo',
+  });
+  const publish = await ledger.publish(FABRIC, {
+    message: `Adopt ${handMade.kind} ${handMade.name}, applied to the cluster by hand`,
+    author: 'hh-sync demo <demo@example.invalid>',
+    actor: 'demo',
+  });
+  const desired = await ledger.sync.syncDesiredState(FABRIC);
+  const driftAfter = await ledger.driftReport(FABRIC);
+  const file = publish.published[0]?.file ?? '?';
+  step(
+    `${handMade.kind} ${handMade.name} drafted from the cluster, published to Git as ${publish.commit?.slice(0, 12) ?? '(no commit)'} (${file}) and read back: ${driftAfter.summary.byStatus.in_sync} of ${driftAfter.summary.total} objects in sync now`,
+    started,
+  );
+  if (!out.json) out.result(`${formatDriftReport(driftAfter, out.c)}\n\n`);
+  return { publish, desired, driftAfter };
+}
+
+/** What to do next, or everything as one JSON document with --json. */
 function printDemoResult(
   out: Output,
   dir: string,
   remove: boolean,
   reports: SyncRunReport[],
   report: DriftReport,
+  writeBack: DemoWriteBack,
 ): void {
   if (out.json) {
-    out.printJson({ directory: dir, kept: !remove, runs: reports.map(runJson), drift: driftJson(report) });
+    out.printJson({
+      directory: dir,
+      kept: !remove,
+      runs: [...reports, writeBack.desired].map(runJson),
+      drift: driftJson(report),
+      publish: publishJson(writeBack.publish),
+      driftAfter: driftJson(writeBack.driftAfter),
+    });
   } else {
-    out.result(`\n${formatDriftReport(report, out.c)}\n\n`);
     out.result(whatNext(dir, remove, out));
   }
+}
+
+function publishJson(p: PublishReport): Record<string, unknown> {
+  const { run, ...rest } = p;
+  return { ...rest, run: runJson(run) };
 }
 
 function describeFabric(objs: ReturnType<typeof demoClusterFabric>): string {
@@ -206,6 +269,7 @@ function whatNext(dir: string, removed: boolean, out: Output): string {
         ],
     ['hh-sync fabric add <name> --kubeconfig <path> --git <repo>', 'track your own fabric'],
     ['hh-sync sync <name> && hh-sync drift <name> --exit-code', 'read both sides; fail CI on drift'],
+    ['hh-sync draft apply <name> -f vpc.yaml && hh-sync publish <name> -m "…"', 'change the fabric through Git'],
     ['hh-sync watch <name> --metrics-port 9464', 'keep it in sync continuously'],
   ];
   const width = Math.max(...rows.map(([cmd]) => cmd.length));

@@ -186,5 +186,5 @@ export async function loadCrdSchemasFromDir(dir: string, opts?: CrdLoadOptions):
 export function crdSchemaOf(schemas: CrdSchemas | null, kind: string): Record<string, unknown> | null {
   const info = kindInfo(kind);
   if (!schemas || !info) return null;
-  return (schemas.get(crdSchemaKey(info.apiVersion, kind)) as Record<string, unknown> | undefined) ?? null;
+  return schemas.get(crdSchemaKey(info.apiVersion, kind)) ?? null;
 }

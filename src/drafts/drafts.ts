@@ -15,6 +15,7 @@ import type { FabricRef, FabricSyncService } from '../sync/fabric-sync-service.j
 import { applyWritePlan } from '../sync/resource-writer.js';
 import { checkLedgerSchema, LedgerSchemaUnhealthyError } from '../db/schema-preflight.js';
 import { parseDraftInput } from './draft-input.js';
+import type { FabricObject } from '../kinds/index.js';
 import {
   DRAFT_COLUMNS,
   effectiveDirection,
@@ -26,6 +27,12 @@ import {
   type DraftPlan,
   type DraftPlanContext,
 } from './draft-plan.js';
+
+/**
+ * What `apply` takes: a typed fabric object (types generated from the CRDs, `hedgehog-fabric-sync/kinds`), a list of
+ * them, or YAML text (one or more documents, `kind: List` included) as `kubectl apply -f` takes it.
+ */
+export type DraftInput = FabricObject | readonly FabricObject[] | string;
 
 /** An object of a fabric, as a draft names it (namespace `default` when omitted). */
 export interface DraftKey {
@@ -118,7 +125,7 @@ export class Drafts {
   ) {}
 
   /** Draft objects (an object, a list of them, or YAML text, `kind: List` included) to be published to Git. */
-  async apply(fabric: FabricRef, input: unknown, opts: DraftCallOptions = {}): Promise<DraftCallResult> {
+  async apply(fabric: FabricRef, input: DraftInput, opts: DraftCallOptions = {}): Promise<DraftCallResult> {
     const f = await this.sync.resolveFabric(fabric);
     const schemaSet = await this.sync.schemas.schemaSetFor(f);
     const parsed = parseDraftInput(input, validatorOf(schemaSet.schemas), opts.source);

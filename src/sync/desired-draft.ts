@@ -100,7 +100,7 @@ export function meetDraft(
         rebase,
       };
     case 'conflict': {
-      const sameConflict = open && same(recorded!.paths, rebase.conflicts);
+      const sameConflict = open && same(recorded.paths, rebase.conflicts);
       return {
         ...keep,
         draftConflict: sameConflict ? recorded : { commit, paths: rebase.conflicts, at },

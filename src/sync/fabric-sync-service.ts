@@ -303,10 +303,10 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       // Per kind: a schema source lacking some kinds must not pass for having checked their documents.
       const coverage = custom ? undefined : trackSchemaCoverage(schemaSet.schemas, validate);
       const read = await rec.timer.time('read', () =>
-        (this.options.desiredSource ?? gitDesiredSource).read(
-          this.gitSourceOf(fabric),
-          { ...this.options.desired, validate: coverage?.validate ?? this.options.desired?.validate },
-        ),
+        (this.options.desiredSource ?? gitDesiredSource).read(this.gitSourceOf(fabric), {
+          ...this.options.desired,
+          validate: coverage?.validate ?? this.options.desired?.validate,
+        }),
       );
       if (coverage) {
         const { checked, unchecked } = coverage.coverage();

@@ -21,7 +21,7 @@ export function appendExternalModification(
   list: readonly Record<string, unknown>[] | null | undefined,
   entry: ExternalModification,
 ): Record<string, unknown>[] {
-  const current = Array.isArray(list) ? list : [];
+  const current: readonly Record<string, unknown>[] = Array.isArray(list) ? list : [];
   const newest = current.at(-1);
   if (newest && newest.commit === entry.commit && newest.path === entry.path) return [...current];
   return [...current, { ...entry }].slice(-MAX_EXTERNAL_MODIFICATIONS);

@@ -115,19 +115,22 @@ export class Publisher {
       throw new DesiredSourceError(
         `fabric "${fabric.name}" has no Git source to publish to; set one with \`hh-sync fabric set ${fabric.name} --git <url>\``,
       );
-    let outcome: Omit<PublishReport, 'run' | 'runId' | 'status' | 'durationMs'> | null = null;
-    let rejected: PublishRejectedError | null = null;
+    // Filled by the run's work: the envelope records a failure and returns, so the cause is kept here to rethrow.
+    const box: {
+      outcome?: Omit<PublishReport, 'run' | 'runId' | 'status' | 'durationMs'>;
+      rejected?: PublishRejectedError;
+    } = {};
     const run = await this.sync.runPublish(fabric, async (em, rec) => {
       try {
-        outcome = await this.work(em, fabric, opts, rec);
+        box.outcome = await this.work(em, fabric, opts, rec);
       } catch (err) {
-        if (err instanceof PublishRejectedError) rejected = err;
+        if (err instanceof PublishRejectedError) box.rejected = err;
         throw err;
       }
     });
-    if (rejected) throw rejected;
-    if (run.status === 'failed' || !outcome) throw new Error(run.errorMessage ?? 'publish failed');
-    const o = outcome as Omit<PublishReport, 'run' | 'runId' | 'status' | 'durationMs'>;
+    if (box.rejected) throw box.rejected;
+    const o = box.outcome;
+    if (run.status === 'failed' || !o) throw new Error(run.errorMessage ?? 'publish failed');
     const nothing = o.published.length === 0 && o.leftOut.length === 0;
     return {
       ...o,
@@ -294,11 +297,10 @@ function checkOptions(opts: PublishOptions): void {
   if (typeof opts.message !== 'string' || opts.message.trim() === '')
     throw new TypeError('publish needs a commit message (-m "…")');
   if (opts.strategy !== undefined && !STRATEGIES.includes(opts.strategy))
-    throw new TypeError(`strategy must be one of ${STRATEGIES.join(', ')} (got '${String(opts.strategy)}')`);
+    throw new TypeError(`strategy must be one of ${STRATEGIES.join(', ')} (got '${opts.strategy as string}')`);
   if (opts.maxAttempts !== undefined && !(Number.isInteger(opts.maxAttempts) && opts.maxAttempts >= 1))
     throw new TypeError(`maxAttempts must be a positive integer (got ${opts.maxAttempts})`);
 }
-
 
 /** The subject, a blank line, then one line per object: what the commit does, readable in `git log`. */
 export function commitMessage(subject: string, plan: PublishPlan): string {
