@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --sizes 10000,100000 --db embedded|url|postgres://… --repeat 5 --json out.json]`
+ * `npm run bench [-- --sizes 10000,100000 --db embedded|url|postgres://… --repeat 5 --only sync,drift,publish --json out.json]`
  *
  * The performance goals of issues 3 and 4, measured (never in timed unit tests):
  * - actual side, per fabric size, each in a child process of its own (bench/sync-bench.ts): list
