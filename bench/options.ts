@@ -12,6 +12,8 @@
  *   --naive-sample N       objects the naive path writes before extrapolating (default 1000)
  *   --seed N               sample fabric seed (default 42)
  *   --no-drift             skip the drift benchmark
+ *   --only SECTIONS        run only these sections (comma-separated): sync (actual + desired side), drift,
+ *                          publish (write-back: 1,000 drafts published as one commit); default all
  *   --json FILE            also write every figure as JSON
  */
 import { parseArgs } from 'node:util';
@@ -27,7 +29,39 @@ export interface BenchOptions {
   naiveSample: number;
   seed: number;
   drift: boolean;
+  /** The actual- and desired-side sync runs (bench/sync-bench.ts). */
+  sync: boolean;
+  /** The write-back run (bench/publish-bench.ts). */
+  publish: boolean;
   json: string | null;
+}
+
+/** What `npm run bench -- --help` prints. */
+export const BENCH_USAGE = `usage: npm run bench -- [options]
+  --sizes 10000,100000   fabric sizes of the actual-side runs (each in its own child process)
+  --db embedded|url|<postgres://…>
+                         embedded PGlite, the server of HH_SYNC_DATABASE_URL / DATABASE_URL, or this URL
+                         (default: the URL when one is set, else embedded)
+  --repeat N             repetitions of the cheap measurements (median; the publish run does at least 5)
+  --desired-objects N    objects of the desired-side run (default 10000; 0 skips it)
+  --desired-files N      files they are spread over (default 500)
+  --naive-sample N       objects the naive path writes before extrapolating (default 1000)
+  --seed N               sample fabric seed (default 42)
+  --no-drift             skip the drift benchmark
+  --only SECTIONS        only these sections, comma-separated: sync, drift, publish (default all)
+  --json FILE            also write every figure as JSON
+Method and figures: docs/benchmarks.md`;
+
+export const BENCH_SECTIONS = ['sync', 'drift', 'publish'] as const;
+export type BenchSection = (typeof BENCH_SECTIONS)[number];
+
+function sectionsOf(only: string | undefined): Set<BenchSection> {
+  if (only === undefined) return new Set(BENCH_SECTIONS);
+  const named = only.split(/[\s,]+/).filter(Boolean);
+  const unknown = named.filter((s) => !(BENCH_SECTIONS as readonly string[]).includes(s));
+  if (named.length === 0 || unknown.length)
+    throw new Error(`--only wants some of ${BENCH_SECTIONS.join(', ')}, got ${JSON.stringify(only)}`);
+  return new Set(named as BenchSection[]);
 }
 
 function positiveInt(name: string, value: string): number {
@@ -48,6 +82,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       'naive-sample': { type: 'string', default: '1000' },
       seed: { type: 'string', default: '42' },
       'no-drift': { type: 'boolean', default: false },
+      only: { type: 'string' },
       json: { type: 'string' },
     },
     strict: true,
@@ -70,6 +105,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   } else if (/^postgres(ql)?:\/\//.test(db)) databaseUrl = db;
   else throw new Error(`--db wants embedded, url or a postgres:// URL, got ${JSON.stringify(db)}`);
 
+  const sections = sectionsOf(values.only);
   return {
     sizes,
     databaseUrl,
@@ -78,7 +114,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     desiredFiles: Math.max(1, positiveInt('desired-files', values['desired-files'])),
     naiveSample: Math.max(1, positiveInt('naive-sample', values['naive-sample'])),
     seed: positiveInt('seed', values.seed),
-    drift: !values['no-drift'],
+    drift: !values['no-drift'] && sections.has('drift'),
+    sync: sections.has('sync'),
+    publish: sections.has('publish'),
     json: values.json ?? null,
   };
 }

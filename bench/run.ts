@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --sizes 10000,100000 --db embedded|url|postgres://… --repeat 5 --json out.json]`
+ * `npm run bench [-- --sizes 10000,100000 --db embedded|url|postgres://… --repeat 5 --only sync,drift,publish --json out.json]`
  *
  * The performance goals of issues 3 and 4, measured (never in timed unit tests):
  * - actual side, per fabric size, each in a child process of its own (bench/sync-bench.ts): list
@@ -7,6 +7,7 @@
  *   the naive find-and-save path (bench/naive.ts), no-op re-sync, peak RSS;
  * - desired side: 10,000 objects in 500 files of a real Git repository, first run and no-op re-run;
  * - drift: 10,000 pairs (bench/drift-bench.ts);
+ * - write-back: 1,000 drafts published as one commit vs the same commit made by hand (bench/publish-bench.ts);
  * - a PASS/FAIL table of the targets (bench/targets.ts). Exit code 1 when a target fails.
  *
  * Database: the server of HH_SYNC_DATABASE_URL / DATABASE_URL when set (a fresh database per size,
@@ -19,32 +20,30 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { redactDatabaseUrl } from '../src/db/database-url.js';
 import { benchDrift } from './drift-bench.js';
-import { parseBenchOptions, repeatsFor, type BenchOptions } from './options.js';
+import { BENCH_USAGE, parseBenchOptions, repeatsFor, type BenchOptions } from './options.js';
 import { median } from './stats.js';
 import { judge, perObjectUs, type DriftFigures } from './targets.js';
+import type { CommitSize, PublishBenchOptions, PublishBenchResult, Spread } from './publish-bench.js';
 import type { SyncBenchOptions, SyncBenchResult } from './sync-bench.js';
 
-type ChildAnswer = { ok: true; result: SyncBenchResult } | { ok: false; error: string };
+type ChildAnswer<T> = { ok: true; result: T } | { ok: false; error: string };
 
-function runChild(opts: SyncBenchOptions): Promise<SyncBenchResult> {
-  const script = fileURLToPath(new URL('./sync-bench.js', import.meta.url));
+/** One benchmark module run as a child process of its own (its peak RSS is its own); `what` names it in errors. */
+function runChild<T>(module: string, opts: object, what: string): Promise<T> {
+  const script = fileURLToPath(new URL(module, import.meta.url));
   const child = fork(script, ['--child', JSON.stringify(opts)], {
     execArgv: ['--expose-gc'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {
-    let answer: ChildAnswer | undefined;
-    child.on('message', (m) => (answer = m as ChildAnswer));
+    let answer: ChildAnswer<T> | undefined;
+    child.on('message', (m) => (answer = m as ChildAnswer<T>));
     child.once('error', reject);
     child.once('exit', (code, signal) => {
       if (answer?.ok) resolve(answer.result);
       else
         reject(
-          new Error(
-            answer
-              ? answer.error
-              : `benchmark child for ${opts.objects} objects exited (code ${code}, signal ${signal})`,
-          ),
+          new Error(answer ? answer.error : `benchmark child for ${what} exited (code ${code}, signal ${signal})`),
         );
     });
   });
@@ -142,6 +141,42 @@ function desiredTable(r: SyncBenchResult): string {
   );
 }
 
+// The write-back run: 1,000 VPCs in 20 files of 50 documents.
+const PUBLISH_OBJECTS = 1000;
+const PUBLISH_FILES = 20;
+
+const spreadOf = (s: Spread) => `${ms(s.median)} (${ms(s.min)} – ${ms(s.max)})`;
+const sizeOf = (c: CommitSize) =>
+  `${c.filesChanged} files, +${n(c.insertions)} −${n(c.deletions)} lines; ${c.newObjects} new objects, ` +
+  `${n(c.newObjectBytes)} bytes (commit object ${n(c.commitObjectBytes)})`;
+
+function publishTable(p: PublishBenchResult): string {
+  const ratios = [...p.ratioRuns].sort((a, b) => a - b);
+  return table(
+    [
+      `publish (write-back): ${n(p.objects)} drafts in ${p.files} files, one commit`,
+      `median (min – max) of ${p.repeat} runs`,
+    ],
+    [
+      ['draft: drafts.apply of one multi-document YAML text', spreadOf(p.draft)],
+      ['publish: ledger.publish (fetch, edit, commit, push, record)', spreadOf(p.publish)],
+      ['FLOOR: git clone, string replace, commit -a, push', spreadOf(p.floor)],
+      ['publish / FLOOR (medians)', `${(p.publish.median / p.floor.median).toFixed(2)}×`],
+      ['publish / FLOOR per run (min – max)', `${ratios[0]?.toFixed(2)}× – ${ratios.at(-1)?.toFixed(2)}×`],
+      ['(draft + publish) / FLOOR (medians)', `${((p.draft.median + p.publish.median) / p.floor.median).toFixed(2)}×`],
+      [
+        'publish phases (median ms)',
+        Object.entries(p.phases)
+          .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+          .join('; ') || '–',
+      ],
+      ['commit made by publish', sizeOf(p.publishCommit)],
+      ['commit made by hand (floor)', sizeOf(p.floorCommit)],
+      ['RSS before / peak during draft + publish', `${p.rss.beforeMb.toFixed(0)} / ${p.rss.peakMb.toFixed(0)} MB`],
+    ],
+  );
+}
+
 async function main(opts: BenchOptions): Promise<number> {
   const cpus = os.cpus();
   const startLoad = load();
@@ -153,15 +188,19 @@ async function main(opts: BenchOptions): Promise<number> {
   console.log(
     `database: ${opts.databaseUrl ? `PostgreSQL server ${redactDatabaseUrl(opts.databaseUrl)} (a fresh database per size)` : 'embedded PGlite in each benchmark process, data in a temporary directory (set DATABASE_URL or --db url for a server)'}`,
   );
-  console.log(
-    `sizes: ${opts.sizes.map(n).join(', ')}; each size in its own child process; fake Kubernetes API in another process\n`,
-  );
+  const sections = (['sync', 'drift', 'publish'] as const).filter((k) => opts[k]);
+  console.log(`sections: ${sections.join(', ')}`);
+  if (opts.sync)
+    console.log(
+      `sizes: ${opts.sizes.map(n).join(', ')}; each size in its own child process; fake Kubernetes API in another process`,
+    );
+  console.log('');
 
   const results: SyncBenchResult[] = [];
   const failures: string[] = [];
   let desiredOf: SyncBenchResult | undefined;
   const desiredFiles = opts.desiredObjects > 0 ? opts.desiredFiles : null;
-  const jobs: SyncBenchOptions[] = opts.sizes.map((objects) => ({
+  const jobs: SyncBenchOptions[] = (opts.sync ? opts.sizes : []).map((objects) => ({
     objects,
     seed: opts.seed,
     repeat: repeatsFor(opts, objects),
@@ -170,7 +209,7 @@ async function main(opts: BenchOptions): Promise<number> {
     naiveSample: opts.naiveSample,
     desiredFiles: objects === opts.desiredObjects ? desiredFiles : null,
   }));
-  if (desiredFiles !== null && !opts.sizes.includes(opts.desiredObjects)) {
+  if (opts.sync && desiredFiles !== null && !opts.sizes.includes(opts.desiredObjects)) {
     jobs.push({
       ...jobs[0]!,
       objects: opts.desiredObjects,
@@ -185,7 +224,7 @@ async function main(opts: BenchOptions): Promise<number> {
       `measuring ${n(job.objects)} objects${job.desiredFiles !== null ? ' (+ desired side)' : ''} … `,
     );
     try {
-      const r = await runChild(job);
+      const r = await runChild<SyncBenchResult>('./sync-bench.js', job, `${n(job.objects)} objects`);
       console.log(`done in ${((performance.now() - t) / 1000).toFixed(0)} s (load ${load()})`);
       if (job.full) results.push(r);
       if (r.desired) desiredOf = r;
@@ -200,6 +239,24 @@ async function main(opts: BenchOptions): Promise<number> {
     drift = benchDrift();
     console.log('done');
   }
+  let publish: PublishBenchResult | undefined;
+  if (opts.publish) {
+    const job: PublishBenchOptions = {
+      databaseUrl: opts.databaseUrl,
+      repeat: Math.max(5, opts.repeat ?? 5),
+      objects: PUBLISH_OBJECTS,
+      files: PUBLISH_FILES,
+    };
+    const t = performance.now();
+    process.stdout.write(`measuring publish (write-back) of ${n(job.objects)} drafts, ${job.repeat} runs … `);
+    try {
+      publish = await runChild<PublishBenchResult>('./publish-bench.js', job, 'publish (write-back)');
+      console.log(`done in ${((performance.now() - t) / 1000).toFixed(0)} s (load ${load()})`);
+    } catch (err) {
+      console.log('FAILED');
+      failures.push(`publish (write-back): ${(err as Error).message}`);
+    }
+  }
 
   const database = results[0] ?? desiredOf;
   if (database) console.log(`\ndatabase measured: ${database.database}\n  ${database.serverVersion}`);
@@ -210,7 +267,9 @@ async function main(opts: BenchOptions): Promise<number> {
       `\ndrift: ${n(drift.pairs)} pairs in ${ms(drift.ms)} (first pass after warm-up; steady state ${ms(drift.steadyMs)}; ${n(drift.drifted)} drifted)`,
     );
 
-  const verdicts = judge(results, desiredOf, drift);
+  if (publish) console.log(`\n${publishTable(publish)}`);
+
+  const verdicts = judge(results, desiredOf, drift, publish);
   console.log(
     `\n${table(
       ['target', 'measured', 'verdict'],
@@ -223,7 +282,7 @@ async function main(opts: BenchOptions): Promise<number> {
   if (opts.json) {
     writeFileSync(
       opts.json,
-      `${JSON.stringify({ startedLoad: startLoad, endLoad: load(), cpus: cpus.length, node: process.version, options: { ...opts, databaseUrl: opts.databaseUrl && redactDatabaseUrl(opts.databaseUrl) }, results, desired: desiredOf?.desired, drift, verdicts, failures }, null, 2)}\n`,
+      `${JSON.stringify({ startedLoad: startLoad, endLoad: load(), cpus: cpus.length, node: process.version, options: { ...opts, databaseUrl: opts.databaseUrl && redactDatabaseUrl(opts.databaseUrl) }, results, desired: desiredOf?.desired, drift, publish, verdicts, failures }, null, 2)}\n`,
     );
     console.log(`figures written to ${opts.json}`);
   }
@@ -231,7 +290,9 @@ async function main(opts: BenchOptions): Promise<number> {
 }
 
 try {
-  process.exitCode = await main(parseBenchOptions(process.argv.slice(2)));
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) console.log(BENCH_USAGE);
+  else process.exitCode = await main(parseBenchOptions(argv));
 } catch (err) {
   console.error((err as Error).message);
   process.exitCode = 2;

@@ -2,6 +2,7 @@
  * The targets of issues 3 and 4, judged on the figures of one benchmark run. Ratios measured in the
  * same run are compared, not absolute times, wherever the target allows it.
  */
+import type { PublishBenchResult } from './publish-bench.js';
 import type { SyncBenchResult } from './sync-bench.js';
 
 export interface DriftFigures {
@@ -27,6 +28,7 @@ export function judge(
   sizes: readonly SyncBenchResult[],
   desiredOf: SyncBenchResult | undefined,
   drift: DriftFigures | undefined,
+  publish?: PublishBenchResult,
 ): Verdict[] {
   const out: Verdict[] = [];
   for (const r of sizes) {
@@ -105,5 +107,23 @@ export function judge(
         }
       : { target: 'drift 10,000 pairs < 300 ms', measured: 'not run', pass: null },
   );
+  out.push(publishVerdict(publish));
   return out;
+}
+
+/**
+ * Publishing 1,000 drafts as one commit, against the same commit made by hand with plain git in the same run.
+ * PUBLISH_FLOOR_RATIO: see docs/benchmarks.md ("Publish (write-back)") for the measurements it was chosen on.
+ */
+export const PUBLISH_FLOOR_RATIO = 12;
+
+function publishVerdict(p: PublishBenchResult | undefined): Verdict {
+  const target = `publish ${p ? n(p.objects) : '1,000'} drafts ≤ ${PUBLISH_FLOOR_RATIO}× the floor (plain git)`;
+  if (!p) return { target, measured: 'not run', pass: null };
+  const ratio = p.publish.median / p.floor.median;
+  return {
+    target,
+    measured: `${f2(ratio)}× (${f1(p.publish.median)} ms vs ${f1(p.floor.median)} ms)`,
+    pass: ratio <= PUBLISH_FLOOR_RATIO,
+  };
 }
