@@ -20,6 +20,7 @@ import {
   pushCommit,
   pushOutcomeOf,
   readFileAt,
+  readFilesAt,
   resolveAuthor,
   type GitIdentity,
   type PublishClone,
@@ -126,6 +127,12 @@ describe('commit and push without a work tree', () => {
     expect(changed.sort()).toEqual(['fäbric/spine-ß.yaml', 'run.sh']);
     expect((await readFileAt(clone, commit, 'fäbric/spine-ß.yaml'))?.equals(crlf)).toBe(true);
     expect(await readFileAt(clone, commit, 'absent.yaml')).toBeNull();
+    // Many at once (one listing, one cat-file): the same bytes, absent files as null.
+    const many = await readFilesAt(clone, commit, ['fäbric/spine-ß.yaml', 'absent.yaml', 'run.sh']);
+    expect([...many.keys()]).toEqual(['fäbric/spine-ß.yaml', 'absent.yaml', 'run.sh']);
+    expect(many.get('fäbric/spine-ß.yaml')?.equals(crlf)).toBe(true);
+    expect(many.get('absent.yaml')).toBeNull();
+    expect(many.get('run.sh')?.toString()).toBe('#!/bin/sh\necho hi\n');
     expect(await listFilesAt(clone, commit, '')).toEqual(['fäbric/spine-ß.yaml', 'run.sh']);
     expect(await listFilesAt(clone, commit, 'fäbric/')).toEqual(['fäbric/spine-ß.yaml']);
     const modes = await git(clone.gitDir, 'ls-tree', '-r', commit);
@@ -141,6 +148,8 @@ describe('commit and push without a work tree', () => {
     const { tip } = await fetchTip(clone, 'main');
     await expect(readFileAt(clone, tip!, 'dir')).rejects.toThrow(/dir is a folder at commit [0-9a-f]{12}, not a file/);
     await expect(readFileAt(clone, tip!, 'link')).rejects.toThrow(/link is a symbolic link/);
+    await expect(readFilesAt(clone, tip!, ['dir/x.yaml', 'dir'])).rejects.toThrow(/dir is a folder/);
+    await expect(readFilesAt(clone, tip!, ['link'])).rejects.toThrow(/link is a symbolic link/);
     expect(await listFilesAt(clone, tip!, '')).toEqual(['dir/x.yaml']);
   });
 

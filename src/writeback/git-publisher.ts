@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { GitCommandError, redactUrl, runGit } from '../gitops/git-cli.js';
+import { catFileBatch, GitCommandError, redactUrl, runGit } from '../gitops/git-cli.js';
 import { isRemoteRepository, localGitDir } from '../gitops/git-source.js';
 import { decodePathBytes } from '../gitops/source-files.js';
 
@@ -266,6 +266,42 @@ export async function readFileAt(clone: PublishClone, commit: string, filePath: 
     throw new GitPublishError(`${filePath} is ${what} at commit ${commit.slice(0, 12)}, not a file`);
   }
   return (await runGit(['cat-file', 'blob', entry.oid], { gitDir: clone.gitDir })).stdout;
+}
+
+/**
+ * Several files of `commit` at once: path → content, null when absent. Two git processes whatever the count (one
+ * listing, one `cat-file --batch`): starting a process per file is what a publish of many files spent its time on.
+ * Folders, symbolic links and submodules are refused as readFileAt refuses them.
+ */
+export async function readFilesAt(
+  clone: PublishClone,
+  commit: string,
+  filePaths: readonly string[],
+): Promise<Map<string, Buffer | null>> {
+  checkObjectId(commit, 'commit');
+  const out = new Map<string, Buffer | null>(filePaths.map((p) => [checkFilePath(p), null]));
+  if (filePaths.length === 0) return out;
+  const listing = await runGit(['--literal-pathspecs', 'ls-tree', '-z', '--full-tree', commit, '--', ...filePaths], {
+    gitDir: clone.gitDir,
+  });
+  const listed = parseLsTree(listing.stdout);
+  const entries = listed.filter((e) => out.has(e.path));
+  // Asked for `dir` and `dir/x.yaml` together, ls-tree descends into dir and lists its files, not dir itself.
+  const folder = filePaths.find((p) => listed.some((e) => e.path.startsWith(`${p}/`)));
+  if (folder !== undefined)
+    throw new GitPublishError(`${folder} is a folder at commit ${commit.slice(0, 12)}, not a file`);
+  for (const e of entries) {
+    if (e.type !== 'blob' || e.mode === '120000') {
+      const what = e.mode === '120000' ? 'a symbolic link' : e.type === 'tree' ? 'a folder' : 'a submodule';
+      throw new GitPublishError(`${e.path} is ${what} at commit ${commit.slice(0, 12)}, not a file`);
+    }
+  }
+  await catFileBatch(
+    clone.gitDir,
+    entries.map((e) => e.oid),
+    (i, content) => out.set(entries[i]!.path, content),
+  );
+  return out;
 }
 
 /** Paths of the regular files under `underPath` ('' = everywhere) in `commit`, in Git's order (names not UTF-8 escaped). */

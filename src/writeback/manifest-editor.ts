@@ -88,9 +88,15 @@ export function editManifestFile(
   let body = text === null ? null : text.slice(bom.length);
   let deletedAny = false;
   const results: EditOutcome['results'] = [];
+  // Parsing every document of the file is the cost of an edit: the index is kept across edits of the same file
+  // (an in-place update keeps its documents where they were), and rebuilt only after an append or a delete.
+  let index: FileIndex | null | undefined;
   for (const edit of edits) {
-    const step = edit.op === 'put' ? putObject(body, edit.object, file) : deleteObject(body, edit.ref, file);
+    index ??= body === null ? null : indexFile(body, file);
+    const step =
+      edit.op === 'put' ? putObject(body, edit.object, file, index) : deleteObject(body, edit.ref, file, index);
     body = step.text;
+    index = step.index;
     deletedAny ||= step.outcome === 'deleted';
     results.push({ ref: edit.op === 'put' ? refOfObject(edit.object) : edit.ref, outcome: step.outcome });
   }
@@ -229,13 +235,14 @@ function hasContent(text: string): boolean {
 interface Step {
   text: string | null;
   outcome: EditResult;
+  /** The index of `text` when the step could keep it up to date; undefined: rebuild it. */
+  index: FileIndex | null | undefined;
 }
 
-function putObject(body: string | null, object: FabricObjectDoc, file: string): Step {
+function putObject(body: string | null, object: FabricObjectDoc, file: string, index: FileIndex | null): Step {
   const ref = refOfObject(object);
-  const index = body === null ? null : indexFile(body, file);
   const at = index?.objects.get(refKey(ref));
-  if (!index || !at) return { text: appendDocument(body, object), outcome: 'appended' };
+  if (!index || !at) return { text: appendDocument(body, object), outcome: 'appended', index: undefined };
   const segment = index.segments[at.segment]!;
   const where = `${file}: ${describe(ref)} (line ${at.line})`;
   guardAliases(segment, where);
@@ -245,28 +252,31 @@ function putObject(body: string | null, object: FabricObjectDoc, file: string): 
   const wanted = withManagedFields(current as Record<string, unknown>, object);
   const ops: ValueOp[] = [];
   diffValues(current, wanted, prefix, ops);
-  if (ops.length === 0) return { text: body, outcome: 'unchanged' };
+  if (ops.length === 0) return { text: body, outcome: 'unchanged', index };
   const expected = at.item === null ? wanted : replaceItem(docValue, at.item, wanted);
   const edited = rewriteDocument(segment, ops, expected, where);
-  return { text: joinChecked(index.segments, at.segment, edited, where), outcome: 'updated' };
+  const joined = joinChecked(index.segments, at.segment, edited, where);
+  // Same documents in the same places: only the edited one's text and value changed.
+  const values = index.values.map((v, i) => (i === at.segment ? expected : v));
+  return { text: joined.text, outcome: 'updated', index: { ...index, segments: joined.segments, values } };
 }
 
-function deleteObject(body: string | null, ref: ObjectRef, file: string): Step {
-  const index = body === null ? null : indexFile(body, file);
+function deleteObject(body: string | null, ref: ObjectRef, file: string, index: FileIndex | null): Step {
   const at = index?.objects.get(refKey(ref));
-  if (!index || !at) return { text: body, outcome: 'not-found' };
+  if (!index || !at) return { text: body, outcome: 'not-found', index };
   const docValue = index.values[at.segment] as { items: unknown[] };
   if (at.item === null || docValue.items.length === 1)
     return {
       text: joinSegments(index.segments, at.segment, keptOfDeleted(index.segments, at.segment)),
       outcome: 'deleted',
+      index: undefined,
     };
   const where = `${file}: ${describe(ref)} (line ${at.line})`;
   guardAliases(index.segments[at.segment]!, where);
   const expected = { ...docValue, items: docValue.items.filter((_, i) => i !== at.item) };
   const ops: ValueOp[] = [{ path: ['items', String(at.item)], remove: true }];
   const edited = rewriteDocument(index.segments[at.segment]!, ops, expected, where);
-  return { text: joinChecked(index.segments, at.segment, edited, where), outcome: 'deleted' };
+  return { text: joinChecked(index.segments, at.segment, edited, where).text, outcome: 'deleted', index: undefined };
 }
 
 /**
@@ -318,12 +328,17 @@ function joinSegments(segments: readonly YamlSegment[], replaced: number, text: 
 }
 
 /** Join with one document rewritten, refusing a result in which that document would not stand alone. */
-function joinChecked(segments: readonly YamlSegment[], replaced: number, text: string, where: string): string {
+function joinChecked(
+  segments: readonly YamlSegment[],
+  replaced: number,
+  text: string,
+  where: string,
+): { text: string; segments: YamlSegment[] } {
   const joined = joinSegments(segments, replaced, text);
-  const after = splitYamlDocuments(joined).map((s) => s.text);
-  if (after.length !== segments.length || after[replaced] !== text)
+  const after = splitYamlDocuments(joined);
+  if (after.length !== segments.length || after[replaced]?.text !== text)
     throw new Error(`${where}: the edited document would run into its neighbours; not written`);
-  return joined;
+  return { text: joined, segments: after };
 }
 
 function eolOf(text: string): string {

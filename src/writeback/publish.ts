@@ -28,7 +28,7 @@ import {
   openPublishClone,
   resolveAuthor,
   pushCommit,
-  readFileAt,
+  readFilesAt,
   type GitIdentity,
   type PublishClone,
 } from './git-publisher.js';
@@ -271,8 +271,9 @@ export class Publisher {
   /** Each file's new content after its edits; a file left without objects is removed (null). */
   private async editFiles(clone: PublishClone, tip: string, plan: PublishPlan): Promise<Map<string, Buffer | null>> {
     const out = new Map<string, Buffer | null>();
+    const current = await readFilesAt(clone, tip, [...plan.edits.keys()]);
     for (const [file, edits] of plan.edits) {
-      const before = await readFileAt(clone, tip, file);
+      const before = current.get(file) ?? null;
       const edited = editManifestFile(before === null ? null : before.toString('utf8'), edits, { file });
       if (edited.text === null) out.set(file, null);
       else if (before === null || edited.text !== before.toString('utf8'))
