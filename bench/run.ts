@@ -32,7 +32,10 @@ type ChildAnswer<T> = { ok: true; result: T } | { ok: false; error: string };
 function runChild<T>(module: string, opts: object, what: string): Promise<T> {
   const script = fileURLToPath(new URL(module, import.meta.url));
   const child = fork(script, ['--child', JSON.stringify(opts)], {
-    execArgv: ['--expose-gc', ...(process.env.HH_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.HH_BENCH_CPU_PROF}`] : [])],
+    execArgv: [
+      '--expose-gc',
+      ...(process.env.HH_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.HH_BENCH_CPU_PROF}`] : []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {

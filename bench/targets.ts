@@ -115,7 +115,7 @@ export function judge(
  * Publishing 1,000 drafts as one commit, against the same commit made by hand with plain git in the same run.
  * PUBLISH_FLOOR_RATIO: see docs/benchmarks.md ("Publish (write-back)") for the measurements it was chosen on.
  */
-export const PUBLISH_FLOOR_RATIO = 12;
+export const PUBLISH_FLOOR_RATIO = 6;
 
 function publishVerdict(p: PublishBenchResult | undefined): Verdict {
   const target = `publish ${p ? n(p.objects) : '1,000'} drafts ≤ ${PUBLISH_FLOOR_RATIO}× the floor (plain git)`;
