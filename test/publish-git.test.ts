@@ -97,7 +97,16 @@ test('new, changed and deleted objects land as one commit; the rest of each file
   await ledger.drafts.apply('dc1', vpc('vpc-1', '10.0.1.0/24', 1111), { actor: 'alice' });
   await ledger.drafts.apply('dc1', vpc('vpc-new', '10.0.9.0/24'), { actor: 'alice' });
   await ledger.drafts.delete('dc1', { kind: 'VPC', name: 'vpc-3' }, { actor: 'alice' });
+  const events: { name: string; change: string; state?: string }[] = [];
+  const onResource = (e: { name: string; change: string; state?: string }) => events.push(e);
+  ledger.sync.on('resource', onResource);
   const report = await ledger.publish('dc1', { message: 'Tenant A changes', author: AUTHOR, actor: 'alice' });
+  ledger.sync.off('resource', onResource);
+  expect(events.map((e) => [e.name, e.change, e.state]).sort()).toEqual([
+    ['vpc-1', 'updated', 'committed'],
+    ['vpc-3', 'deleted', undefined],
+    ['vpc-new', 'updated', 'committed'],
+  ]);
   expect(report.status).toBe('completed');
   expect(report.pushed).toBe(true);
   expect(report.published.map((p) => [p.name, p.outcome]).sort()).toEqual([
