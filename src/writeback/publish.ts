@@ -92,12 +92,35 @@ export class PublishRejectedError extends Error {
   }
 }
 
+/**
+ * The commit was pushed (it is in Git now) but the ledger could not record it (the database went away, the
+ * fabric stayed locked): the drafts are still drafts in the ledger. The next desired sync reads the commit and
+ * clears the drafts it carried out; publishing again before that finds them landed and changes nothing.
+ */
+export class PublishNotRecordedError extends Error {
+  constructor(
+    readonly commit: string,
+    readonly branch: string,
+    cause: unknown,
+  ) {
+    const why = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0];
+    super(
+      `commit ${commit.slice(0, 12)} was pushed to ${branch}, but the ledger could not record it: ${why}; run a desired sync to record it`,
+      { cause },
+    );
+    this.name = 'PublishNotRecordedError';
+  }
+}
+
 export interface PublisherOptions {
   /** Base of the publish clones (default .hh-sync). */
   cacheBase?: string;
   gitTimeoutMs?: number;
   lockTimeoutMs?: number;
 }
+
+/** What one publish attempt reports; the run's record and the status are added around it. */
+type PublishOutcome = Omit<PublishReport, 'run' | 'runId' | 'status' | 'durationMs'>;
 
 const STRATEGIES: readonly ConflictStrategy[] = ['fail', 'ours', 'theirs'];
 
@@ -115,19 +138,19 @@ export class Publisher {
       throw new DesiredSourceError(
         `fabric "${fabric.name}" has no Git source to publish to; set one with \`hh-sync fabric set ${fabric.name} --git <url>\``,
       );
-    let outcome: Omit<PublishReport, 'run' | 'runId' | 'status' | 'durationMs'> | null = null;
-    let rejected: PublishRejectedError | null = null;
+    // Filled by the run's work; an object, not `let`s, so the checker does not narrow them to their initial null.
+    const done: { outcome?: PublishOutcome; thrown?: PublishRejectedError | PublishNotRecordedError } = {};
     const run = await this.sync.runPublish(fabric, async (em, rec) => {
       try {
-        outcome = await this.work(em, fabric, opts, rec);
+        done.outcome = await this.work(em, fabric, opts, rec);
       } catch (err) {
-        if (err instanceof PublishRejectedError) rejected = err;
+        if (err instanceof PublishRejectedError || err instanceof PublishNotRecordedError) done.thrown = err;
         throw err;
       }
     });
-    if (rejected) throw rejected;
-    if (run.status === 'failed' || !outcome) throw new Error(run.errorMessage ?? 'publish failed');
-    const o = outcome as Omit<PublishReport, 'run' | 'runId' | 'status' | 'durationMs'>;
+    if (done.thrown) throw done.thrown;
+    if (run.status === 'failed' || !done.outcome) throw new Error(run.errorMessage ?? 'publish failed');
+    const o = done.outcome;
     const nothing = o.published.length === 0 && o.leftOut.length === 0;
     return {
       ...o,
@@ -143,7 +166,7 @@ export class Publisher {
     fabric: HedgehogFabric,
     opts: PublishOptions,
     rec: RunAccumulator,
-  ): Promise<Omit<PublishReport, 'run' | 'runId' | 'status' | 'durationMs'>> {
+  ): Promise<PublishOutcome> {
     const drafts = await loadDraftedResources(em.fork(), fabric.id);
     const fabricBranch = fabric.gitRef ?? null;
     if (drafts.length === 0) {
@@ -180,7 +203,7 @@ export class Publisher {
     ctx: AttemptContext,
     drafts: Awaited<ReturnType<typeof loadDraftedResources>>,
     attempt: number,
-  ): Promise<Omit<PublishReport, 'run' | 'runId' | 'status' | 'durationMs'> | null> {
+  ): Promise<PublishOutcome | null> {
     const { fabric, opts, rec, clone } = ctx;
     const { branch, tip, fromFabricRef } = await this.startingPoint(ctx);
     const tipState = await readDesiredState({ repository: clone.gitDir, ref: tip, path: fabric.gitPath });
@@ -217,21 +240,14 @@ export class Publisher {
           branch,
         );
     }
+    const publish = { branch, pushed: !!commit && push, attempts: attempt, files: changed };
+    // The push happened: whatever the record step meets, the run must say which commit landed where.
+    if (publish.pushed) markPushed(rec, commit!, publish);
     // Only what reached the fabric's own branch is what Git declares for the ledger; a pull-request branch or an
     // unpushed commit leaves the drafts in place (a desired sync clears them once the change is merged).
     const recordDesired = fromFabricRef && (commit === null || push);
-    await recordPublished(ctx.em, this.sync, fabric, {
-      plan,
-      commit: commit ?? tip,
-      tip,
-      external: await externalEdits(clone, tip, plan),
-      fileHashes: hashesOf(files, tipState.observations),
-      recordDesired,
-      actor: opts.actor ?? null,
-      runId: rec.runId,
-      lockTimeoutMs: this.options.lockTimeoutMs ?? 30_000,
-    });
-    fillRun(rec, plan, commit ?? tip, { branch, pushed: !!commit && push, attempts: attempt, files: changed });
+    await this.record(ctx, { plan, commit, tip, files, observations: tipState.observations, recordDesired, publish });
+    fillRun(rec, plan, commit ?? tip, publish);
     return {
       fabric: fabric.name,
       commit,
@@ -249,6 +265,37 @@ export class Publisher {
       leftOut: plan.leftOut,
       files: changed,
     };
+  }
+
+  /** The ledger's record of the attempt; a failure after a push says that the commit landed all the same. */
+  private async record(
+    ctx: AttemptContext,
+    a: {
+      plan: PublishPlan;
+      commit: string | null;
+      tip: string;
+      files: Map<string, Buffer | null>;
+      observations: readonly { filePath: string; fileHash: string }[];
+      recordDesired: boolean;
+      publish: { branch: string; pushed: boolean };
+    },
+  ): Promise<void> {
+    try {
+      await recordPublished(ctx.em, this.sync, ctx.fabric, {
+        plan: a.plan,
+        commit: a.commit ?? a.tip,
+        tip: a.tip,
+        external: await externalEdits(ctx.clone, a.tip, a.plan),
+        fileHashes: hashesOf(a.files, a.observations),
+        recordDesired: a.recordDesired,
+        actor: ctx.opts.actor ?? null,
+        runId: ctx.rec.runId,
+        lockTimeoutMs: this.options.lockTimeoutMs ?? 30_000,
+      });
+    } catch (err) {
+      if (a.publish.pushed) throw new PublishNotRecordedError(a.commit!, a.publish.branch, err);
+      throw err;
+    }
   }
 
   /** The branch to push to and the commit to build on: the target branch's tip, or the fabric ref's for a new one. */
@@ -294,7 +341,7 @@ function checkOptions(opts: PublishOptions): void {
   if (typeof opts.message !== 'string' || opts.message.trim() === '')
     throw new TypeError('publish needs a commit message (-m "…")');
   if (opts.strategy !== undefined && !STRATEGIES.includes(opts.strategy))
-    throw new TypeError(`strategy must be one of ${STRATEGIES.join(', ')} (got '${String(opts.strategy)}')`);
+    throw new TypeError(`strategy must be one of ${STRATEGIES.join(', ')} (got ${JSON.stringify(opts.strategy)})`);
   if (opts.maxAttempts !== undefined && !(Number.isInteger(opts.maxAttempts) && opts.maxAttempts >= 1))
     throw new TypeError(`maxAttempts must be a positive integer (got ${opts.maxAttempts})`);
 }
@@ -341,13 +388,22 @@ function hashesOf(
   return out;
 }
 
+/** What the run record must say of a pushed commit even when recording it in the ledger fails. */
+function markPushed(
+  rec: RunAccumulator,
+  commit: string,
+  publish: { branch: string; pushed: boolean; attempts: number; files: string[] },
+): void {
+  rec.commit = commit;
+  rec.details.publish = { ...publish, files: publish.files.map((f) => path.posix.normalize(f)) };
+}
+
 function fillRun(
   rec: RunAccumulator,
   plan: PublishPlan,
   commit: string,
   publish: { branch: string; pushed: boolean; attempts: number; files: string[] },
 ): void {
-  rec.commit = commit;
   rec.counts.listed = plan.objects.length + plan.leftOut.length;
   for (const o of plan.objects) {
     if (o.outcome === 'created') rec.counts.created++;
@@ -359,5 +415,5 @@ function fillRun(
   rec.errors.push(
     ...plan.leftOut.map((l) => ({ kind: l.kind, namespace: l.namespace, name: l.name, reason: l.reason })),
   );
-  rec.details.publish = { ...publish, files: publish.files.map((f) => path.posix.normalize(f)) };
+  markPushed(rec, commit, publish);
 }
