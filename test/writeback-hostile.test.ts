@@ -8,7 +8,7 @@ import 'reflect-metadata';
 import { execFile } from 'node:child_process';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -200,6 +200,29 @@ describe('unreachable remotes and secrets', () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe('a push that never finishes', () => {
+  test('is abandoned at the time limit with a clear error; nothing landed; the draft stays', async () => {
+    const remote = await fabricOn('slowpush', { 'fabric/s.yaml': vpcYaml('vpc-s', '10.8.16.0/24') });
+    await ledger.drafts.apply('slowpush', vpc('vpc-s', '10.8.16.0/24', 2016));
+    const head = await git(remote, 'rev-parse', 'main');
+    const hook = path.join(remote, 'hooks', 'pre-receive');
+    await mkdir(path.dirname(hook), { recursive: true });
+    // Far beyond Jest's limit: only the publisher's own time limit can end this push.
+    await writeFile(hook, '#!/bin/sh\nexec sleep 600\n');
+    await chmod(hook, 0o755);
+    try {
+      const error = await rejection(quick.publish('slowpush', { message: 'slow', author: AUTHOR }));
+      expect(error?.message).toMatch(/cannot push to main/);
+      expect(error!.message.split('\n')).toHaveLength(1);
+    } finally {
+      await rm(hook, { force: true });
+    }
+    expect(await git(remote, 'rev-parse', 'main')).toBe(head);
+    expect(await lastRun('slowpush')).toMatchObject({ status: 'failed' });
+    expect(await ledger.drafts.get('slowpush', { kind: 'VPC', name: 'vpc-s' })).toMatchObject({ operation: 'apply' });
   });
 });
 
@@ -420,7 +443,7 @@ describe('external modifications recorded by the desired sync', () => {
     expect(new Set(list.map((e) => e.commit)).size).toBe(20);
     await ledger.sync.syncDesiredState('external');
     expect((await row('external', 'vpc-e'))!.external_modifications).toEqual(list);
-  });
+  }, 180_000);
 });
 
 describe('hostile draft inputs', () => {
@@ -470,5 +493,59 @@ describe('hostile draft inputs', () => {
     expect(synced.status).toBe('completed');
     expect(await ledger.drafts.list('inputs')).toHaveLength(51);
     await ledger.drafts.discard('inputs', 'all');
+  });
+});
+
+describe('a draft edited while its publish runs', () => {
+  test('the newer version stays a draft, rebased on what was published', async () => {
+    const remote = await fabricOn('racing', { 'fabric/r.yaml': vpcYaml('vpc-r', '10.8.14.0/24') });
+    await ledger.drafts.apply('racing', vpc('vpc-r', '10.8.14.0/24', 1234), { actor: 'alice' });
+    const newer = vpc('vpc-r', '10.8.14.0/24', 4321).spec;
+    // The remote's pre-receive hook runs between the plan and the record: it edits the draft as bob would.
+    const hook = path.join(remote, 'hooks', 'pre-receive');
+    await mkdir(path.dirname(hook), { recursive: true });
+    const update =
+      `UPDATE hedgehog_resource SET draft_spec = '${JSON.stringify(newer)}'::jsonb, draft_updated = now(), ` +
+      `draft_updated_by = 'bob' WHERE name = 'vpc-r'`;
+    const script = path.join(dir, 'racing-edit.sql');
+    await writeFile(script, `${update};\n`);
+    await writeFile(hook, `#!/bin/sh\nexec psql -q -v ON_ERROR_STOP=1 "${db.url}" -f "${script}" >/dev/null\n`);
+    await chmod(hook, 0o755);
+    try {
+      const report = await ledger.publish('racing', { message: 'race', author: AUTHOR });
+      expect(report).toMatchObject({ status: 'completed', pushed: true });
+    } finally {
+      await rm(hook, { force: true });
+    }
+    expect((await remoteFile(remote, 'fabric/r.yaml'))!.toString()).toMatch(/vlan: 1234/);
+    const draft = await ledger.drafts.get('racing', { kind: 'VPC', name: 'vpc-r' });
+    expect(draft).toMatchObject({ operation: 'apply', updatedBy: 'bob', spec: newer, state: 'draft' });
+    expect(draft!.base.spec).toEqual(draft!.desiredSpec);
+    expect((draft!.desiredSpec as { subnets: { default: { vlan: number } } }).subnets.default.vlan).toBe(1234);
+    // Publishing again carries bob's version.
+    await ledger.publish('racing', { message: 'bob', author: AUTHOR });
+    expect((await remoteFile(remote, 'fabric/r.yaml'))!.toString()).toMatch(/vlan: 4321/);
+    expect(await ledger.drafts.get('racing', { kind: 'VPC', name: 'vpc-r' })).toBeNull();
+  });
+});
+
+describe('hostile publish options', () => {
+  beforeAll(async () => {
+    await fabricOn('options', { 'fabric/o.yaml': vpcYaml('vpc-o', '10.8.15.0/24') });
+    await ledger.drafts.apply('options', vpc('vpc-o', '10.8.15.0/24', 2015));
+  });
+
+  test.each([
+    ['a branch that is an option', { branch: '--force' }, /branch name/],
+    ['a branch shorthand git would expand', { branch: '@{-1}' }, /branch name/],
+    ['a branch leaving refs/heads', { branch: '../../HEAD' }, /branch name/],
+    ['an author forging a header line', { author: 'Evil\nparent 0000 <e@x>' }, /identity|author/],
+    ['a NUL in the message', { message: 'a\u0000b' }, /NUL/],
+    ['an unknown strategy', { strategy: 'mine' as 'ours' }, /strategy/],
+  ])('%s is refused in one line; the draft stays', async (_what, bad, why) => {
+    const error = await rejection(ledger.publish('options', { message: 'hostile', author: AUTHOR, ...bad }));
+    expect(error?.message).toMatch(why);
+    expect(error!.message.split('\n')).toHaveLength(1);
+    expect(await ledger.drafts.get('options', { kind: 'VPC', name: 'vpc-o' })).toMatchObject({ operation: 'apply' });
   });
 });
