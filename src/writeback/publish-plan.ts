@@ -188,6 +188,21 @@ function planObject(
   plan.objects.push({ ...base, outcome: theirs ? 'updated' : 'created', file, spec: target.spec, metadata });
 }
 
+/**
+ * Take every object of `file` out of the plan (the editor refused the file): they are left out with `reason`,
+ * so one file that cannot be edited costs only its own objects.
+ */
+export function leaveOutFile(plan: PublishPlan, file: string, reason: string): void {
+  plan.edits.delete(file);
+  const kept: PlannedObject[] = [];
+  for (const o of plan.objects) {
+    if (o.file === file && o.outcome !== 'unchanged')
+      plan.leftOut.push({ kind: o.kind, namespace: o.namespace, name: o.name, reason });
+    else kept.push(o);
+  }
+  plan.objects = kept;
+}
+
 function addEdit(plan: PublishPlan, file: string, edit: ManifestEdit): void {
   const list = plan.edits.get(file);
   if (list) list.push(edit);

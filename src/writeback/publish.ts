@@ -33,7 +33,7 @@ import {
   type PublishClone,
 } from './git-publisher.js';
 import { listKeysFor } from './list-keys.js';
-import { planPublish, type LeftOutObject, type PlannedObject, type PublishPlan } from './publish-plan.js';
+import { leaveOutFile, planPublish, type LeftOutObject, type PlannedObject, type PublishPlan } from './publish-plan.js';
 import type { ConflictStrategy } from './rebase-draft.js';
 import { recordPublished } from './publish-record.js';
 
@@ -315,9 +315,17 @@ export class Publisher {
   /** Each file's new content after its edits; a file left without objects is removed (null). */
   private async editFiles(clone: PublishClone, tip: string, plan: PublishPlan): Promise<Map<string, Buffer | null>> {
     const out = new Map<string, Buffer | null>();
-    for (const [file, edits] of plan.edits) {
+    for (const [file, edits] of [...plan.edits]) {
       const before = await readFileAt(clone, tip, file);
-      const edited = editManifestFile(before === null ? null : before.toString('utf8'), edits, { file });
+      let edited: ReturnType<typeof editManifestFile>;
+      try {
+        edited = editManifestFile(before === null ? null : before.toString('utf8'), edits, { file });
+      } catch (err) {
+        // A file the editor refuses (a broken neighbour document, an edit that would not read back) costs only
+        // the objects it declares; the message names the file and why.
+        leaveOutFile(plan, file, (err as Error).message.split('\n')[0]!);
+        continue;
+      }
       if (edited.text === null) out.set(file, null);
       else if (before === null || edited.text !== before.toString('utf8'))
         out.set(file, Buffer.from(edited.text, 'utf8'));
