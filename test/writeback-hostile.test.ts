@@ -331,6 +331,55 @@ describe('manifests in every shape', () => {
   });
 });
 
+describe('shapes the editor may not handle', () => {
+  const ALIASED_SPEC =
+    `apiVersion: ${API}\nkind: VPC\nmetadata:\n  name: vpc-q\n  annotations:\n    base: &base x\n` +
+    `spec: &spec\n  ipv4Namespace: default\n  vlanNamespace: default\n  subnets: {default: {subnet: 10.8.20.0/24, vlan: 1001}}\n`;
+  const FLOW_DOC = `{apiVersion: ${API}, kind: VPC, metadata: {name: vpc-f}, spec: {ipv4Namespace: default, vlanNamespace: default, subnets: {default: {subnet: 10.8.21.0/24, vlan: 1001}}}}\n`;
+  const TWO_DOCS_ONE_LINE_END =
+    vpcYaml('vpc-g1', '10.8.22.0/24') + '---\n' + vpcYaml('vpc-g2', '10.8.23.0/24').trimEnd();
+
+  test.each([
+    ['an anchored spec', 'fabric/q.yaml', ALIASED_SPEC, 'vpc-q', '10.8.20.0/24'],
+    ['a whole document in flow style', 'fabric/f.yaml', FLOW_DOC, 'vpc-f', '10.8.21.0/24'],
+    ['a last document without a final newline', 'fabric/g.yaml', TWO_DOCS_ONE_LINE_END, 'vpc-g2', '10.8.23.0/24'],
+  ])('%s: edited to parse as the draft, or left out alone', async (_what, file, text, name, subnet) => {
+    const fabric = `odd-${name}`;
+    const remote = await fabricOn(fabric, { [file]: text, 'fabric/plain.yaml': vpcYaml('vpc-p', '10.8.24.0/24') });
+    await ledger.drafts.apply(fabric, [vpc(name, subnet, 2020), vpc('vpc-p', '10.8.24.0/24', 2021)]);
+    const drafted = (await ledger.drafts.get(fabric, { kind: 'VPC', name }))!.spec;
+    const report = await ledger.publish(fabric, { message: 'odd', author: AUTHOR });
+    expect((await remoteFile(remote, 'fabric/plain.yaml'))!.toString()).toMatch(/vlan: 2021/);
+    if (report.leftOut.length === 0) {
+      expect(parsedSpec(file, (await remoteFile(remote, file))!, name)).toEqual(drafted);
+    } else {
+      expect(report.leftOut).toEqual([expect.objectContaining({ name, reason: expect.any(String) })]);
+      expect((await remoteFile(remote, file))!.toString()).toBe(text);
+    }
+  });
+});
+
+test('a file the editor refuses costs only its own objects; the others are published', async () => {
+  const broken = `apiVersion: ${API}\nkind: VPC\nmetadata:\n  name: vpc-m2\nspec: [unclosed\n`;
+  const mixed = vpcYaml('vpc-m1', '10.8.25.0/24') + '---\n' + broken;
+  const remote = await fabricOn('mixed', {
+    'fabric/mixed.yaml': mixed,
+    'fabric/plain.yaml': vpcYaml('vpc-mp', '10.8.26.0/24'),
+  });
+  expect((await row('mixed', 'vpc-m1'))!.desired_spec).not.toBeNull(); // its document parses; its neighbour does not
+  await ledger.drafts.apply('mixed', [vpc('vpc-m1', '10.8.25.0/24', 2025), vpc('vpc-mp', '10.8.26.0/24', 2026)]);
+  const report = await ledger.publish('mixed', { message: 'mixed', author: AUTHOR });
+  expect(report.status).toBe('partial');
+  expect(report.published.map((p) => p.name)).toEqual(['vpc-mp']);
+  expect(report.leftOut).toEqual([
+    expect.objectContaining({ name: 'vpc-m1', reason: expect.stringMatching(/mixed\.yaml.*does not parse/) }),
+  ]);
+  expect((await remoteFile(remote, 'fabric/plain.yaml'))!.toString()).toMatch(/vlan: 2026/);
+  expect((await remoteFile(remote, 'fabric/mixed.yaml'))!.toString()).toBe(mixed);
+  expect(await ledger.drafts.get('mixed', { kind: 'VPC', name: 'vpc-m1' })).toMatchObject({ operation: 'apply' });
+  expect(report.run.counts).toMatchObject({ updated: 1, failed: 1 });
+});
+
 describe('Git moved under a draft', () => {
   test('an object declared twice in Git is left out with the reason; the others still publish', async () => {
     const remote = await fabricOn('twice', {
