@@ -619,3 +619,22 @@ describe('hostile publish options', () => {
     expect(await ledger.drafts.get('options', { kind: 'VPC', name: 'vpc-o' })).toMatchObject({ operation: 'apply' });
   });
 });
+
+test('two publishes of the same fabric at once: one commit carries the drafts, the other finds them landed', async () => {
+  const remote = await fabricOn('twin', { 'fabric/t.yaml': vpcYaml('vpc-tw', '10.8.27.0/24') });
+  const before = await git(remote, 'rev-parse', 'main');
+  await ledger.drafts.apply('twin', [vpc('vpc-tw', '10.8.27.0/24', 2027), vpc('vpc-tw2', '10.8.28.0/24')]);
+  const reports = await Promise.all([
+    ledger.publish('twin', { message: 'one', author: AUTHOR }),
+    ledger.publish('twin', { message: 'two', author: AUTHOR }),
+  ]);
+  expect(await git(remote, 'rev-list', '--count', `${before}..main`)).toBe('1');
+  expect(reports.filter((r) => r.pushed)).toHaveLength(1);
+  for (const r of reports) expect(r.leftOut).toEqual([]);
+  const text = (await remoteFile(remote, 'fabric/t.yaml'))!.toString();
+  expect(text.match(/name: vpc-tw$/gm)).toHaveLength(1);
+  expect(
+    (await remoteFile(remote, 'fabric/managed/vpcs/vpc-tw2.yaml'))!.toString().match(/name: vpc-tw2/g),
+  ).toHaveLength(1);
+  expect(await ledger.drafts.list('twin')).toEqual([]);
+});
