@@ -259,6 +259,8 @@ describe('the ledger cannot record a push that landed', () => {
     const after = await row('norecord', 'vpc-n');
     expect(after).toMatchObject({ draft_operation: null, draft_spec: null, desired_commit: head });
     expect((after!.desired_spec as { subnets: { default: { vlan: number } } }).subnets.default.vlan).toBe(1997);
+    // The ledger's own commit (its run says it pushed it) is no external modification.
+    expect(after!.external_modifications).toEqual([]);
   });
 });
 
