@@ -39,6 +39,7 @@ export {
 export type { DraftChange, DraftOutcome } from './drafts/draft-plan.js';
 export {
   PublishRejectedError,
+  PublishNotRecordedError,
   type PublishOptions,
   type PublishReport,
   type PublishedEntry,

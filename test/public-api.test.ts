@@ -41,6 +41,7 @@ const API: Record<string, string[]> = {
     'LedgerSchemaUnhealthyError',
     'MIGRATIONS',
     'MalformedResponseError',
+    'PublishNotRecordedError',
     'PublishRejectedError',
     'RESOURCE_STATES',
     'StateTransition',

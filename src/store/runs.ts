@@ -111,3 +111,24 @@ export async function lastCrdReadProblem(em: EntityManager, fabricId: number): P
   );
   return row?.problem ?? null;
 }
+
+/**
+ * Which of `commits` the fabric's own publish runs pushed (details.publish.pushed), recorded or not: a file changed
+ * by one of them was changed by the ledger, not outside it. A publish that made no commit records the tip it read,
+ * which is why only pushed ones count.
+ */
+export async function commitsPushedByPublish(
+  em: EntityManager,
+  fabricId: number,
+  commits: readonly string[],
+): Promise<Set<string>> {
+  if (commits.length === 0) return new Set();
+  const rows = await query<{ commit_sha: string }>(
+    em,
+    `SELECT DISTINCT commit_sha FROM sync_operation
+      WHERE fabric_id = ? AND type = 'publish' AND details->'publish'->>'pushed' = 'true'
+        AND commit_sha IN (${commits.map(() => '?').join(', ')})`,
+    [fabricId, ...commits],
+  );
+  return new Set(rows.map((r) => r.commit_sha));
+}

@@ -27,7 +27,7 @@ import type { StoredResource } from '../store/stored-resources.js';
 import { listKeysFor } from '../writeback/list-keys.js';
 import { crdSchemaOf } from '../crds/crd-schemas.js';
 import { lastActualSync, markActualSynced, markDesiredSynced, refreshFabricSummary } from '../store/fabrics.js';
-import { lastCrdReadProblem } from '../store/runs.js';
+import { commitsPushedByPublish, lastCrdReadProblem } from '../store/runs.js';
 import { loadActualIndexes, loadStoredResources } from '../store/stored-resources.js';
 import {
   crdProblemError,
@@ -338,7 +338,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
               conflicts: read.conflicts,
               filesWithErrors: new Set(read.errors.map((e) => e.file).filter((f): f is string => !!f)),
               stored,
-              externalEdits: await this.externalEdits(gitSource, read.commit, read.observations, stored),
+              externalEdits: await this.externalEdits(tem, fabric.id, gitSource, read, stored),
               listKeys: (kind) => listKeysFor(kind, crdSchemaOf(schemaSet.schemas, kind)),
             },
             ctx,
@@ -382,20 +382,27 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
    * it), with the commit that changed each: external modifications of the objects they declare.
    */
   private async externalEdits(
+    em: EntityManager,
+    fabricId: number,
     source: GitSource,
-    commit: string | null,
-    observations: readonly DesiredObservation[],
+    read: { commit: string | null; observations: readonly DesiredObservation[] },
     stored: Map<string, StoredResource>,
   ): Promise<Map<string, FileCommit>> {
     const changed = new Set<string>();
-    for (const o of observations) {
+    for (const o of read.observations) {
       const s = stored.get(keyOf(o));
       if (s?.fileHash && s.desiredFilePath === o.filePath && s.fileHash !== o.fileHash) changed.add(o.filePath);
     }
     if (changed.size === 0) return new Map();
     const desired = this.options.desiredSource ?? gitDesiredSource;
-    if (commit && desired.fileCommits) return desired.fileCommits(source, commit, [...changed]);
-    return new Map([...changed].map((p) => [p, { commit, author: null, date: null }]));
+    if (!read.commit || !desired.fileCommits)
+      return new Map([...changed].map((p) => [p, { commit: read.commit, author: null, date: null }]));
+    const edits = await desired.fileCommits(source, read.commit, [...changed]);
+    // A publish that pushed but could not record its commit left the old hashes: its commit is still the ledger's.
+    const commits = [...new Set([...edits.values()].map((e) => e.commit).filter((c): c is string => !!c))];
+    const ours = await commitsPushedByPublish(em, fabricId, commits);
+    for (const [file, e] of edits) if (e.commit && ours.has(e.commit)) edits.delete(file);
+    return edits;
   }
 
   // ---------------------------------------------------------------- write-back

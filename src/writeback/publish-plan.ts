@@ -6,7 +6,7 @@
  */
 import type { DesiredConflict } from '../gitops/desired-state-reader.js';
 import { kindInfo } from '../kube/catalog.js';
-import { keyOf, type DesiredObservation, type ResourceKey } from '../observations.js';
+import { keyOf, type DesiredObservation, type ObjectError, type ResourceKey } from '../observations.js';
 import type { StoredResource } from '../store/stored-resources.js';
 import { effectiveDirection } from '../drafts/draft-plan.js';
 import type { SyncDirection } from '../entities/enums.js';
@@ -49,7 +49,12 @@ export interface PublishPlan {
 export interface PublishPlanInput {
   drafts: readonly StoredResource[];
   /** Git's fabric objects at the tip (first declaration of each), and those declared more than once. */
-  tip: { observations: readonly DesiredObservation[]; conflicts: readonly DesiredConflict[] };
+  tip: {
+    observations: readonly DesiredObservation[];
+    conflicts: readonly DesiredConflict[];
+    /** Problems of the tip's files: an object last read from a file that now fails is not known to be gone. */
+    errors?: readonly ObjectError[];
+  };
   fabricDirection: SyncDirection;
   strategy: ConflictStrategy;
   managedFileTemplate: string;
@@ -61,14 +66,17 @@ export function planPublish(input: PublishPlanInput): PublishPlan {
   const plan: PublishPlan = { objects: [], leftOut: [], edits: new Map() };
   const atTip = new Map(input.tip.observations.map((o) => [keyOf(o), o]));
   const declaredTwice = new Map(input.tip.conflicts.map((c) => [keyOf(c), c]));
+  const brokenFiles = new Map<string, string>();
+  for (const e of input.tip.errors ?? []) if (e.file && !brokenFiles.has(e.file)) brokenFiles.set(e.file, e.reason);
   for (const row of input.drafts) {
     const key = { kind: row.kind, namespace: row.namespace, name: row.name };
-    const why = leaveOutReason(row, input, declaredTwice.get(keyOf(key)));
+    const theirs = atTip.get(keyOf(key)) ?? null;
+    const why =
+      leaveOutReason(row, input, declaredTwice.get(keyOf(key))) ?? (theirs ? null : unreadableReason(row, brokenFiles));
     if (why) {
       plan.leftOut.push({ ...key, reason: why });
       continue;
     }
-    const theirs = atTip.get(keyOf(key)) ?? null;
     const rebase = rebaseDraft(
       { operation: row.draftOperation ?? 'apply', spec: row.draftSpec, baseSpec: row.draftBaseSpec },
       theirs?.spec ?? null,
@@ -96,6 +104,17 @@ function leaveOutReason(
   }
   if (row.draftOperation === 'apply' && !kindInfo(row.kind)) return `kind ${row.kind} is not a fabric kind`;
   return null;
+}
+
+/**
+ * An object the tip does not show whose file has errors there may still be declared in it: taking it as removed
+ * would carry out a delete draft that never happened, or write a second declaration of it elsewhere.
+ */
+function unreadableReason(row: StoredResource, brokenFiles: ReadonlyMap<string, string>): string | null {
+  const file = row.desiredFilePath;
+  const problem = file ? brokenFiles.get(file) : undefined;
+  if (!file || problem === undefined) return null;
+  return `its file ${file} cannot be read at the tip (${problem.split('\n')[0]}): whether Git still declares it cannot be told; fix the file first`;
 }
 
 function conflictReason(conflicts: readonly MergeConflict[]): string {
@@ -167,6 +186,21 @@ function planObject(
   };
   addEdit(plan, file, { op: 'put', object });
   plan.objects.push({ ...base, outcome: theirs ? 'updated' : 'created', file, spec: target.spec, metadata });
+}
+
+/**
+ * Take every object of `file` out of the plan (the editor refused the file): they are left out with `reason`,
+ * so one file that cannot be edited costs only its own objects.
+ */
+export function leaveOutFile(plan: PublishPlan, file: string, reason: string): void {
+  plan.edits.delete(file);
+  const kept: PlannedObject[] = [];
+  for (const o of plan.objects) {
+    if (o.file === file && o.outcome !== 'unchanged')
+      plan.leftOut.push({ kind: o.kind, namespace: o.namespace, name: o.name, reason });
+    else kept.push(o);
+  }
+  plan.objects = kept;
 }
 
 function addEdit(plan: PublishPlan, file: string, edit: ManifestEdit): void {

@@ -6,6 +6,7 @@
  * version, rebased on what was published.
  */
 import type { EntityManager } from '@mikro-orm/core';
+import { canonicalJson } from '../drift/normalize.js';
 import type { HedgehogFabric } from '../entities/index.js';
 import { keyOf } from '../observations.js';
 import { updateFileHashes } from '../store/file-hashes.js';
@@ -142,9 +143,11 @@ function publishedRow(
 ): void {
   // Raw rows carry timestamps as the driver gives them (a string or a Date): compare instants.
   const draftChanged = timeOf(s.draftUpdated) !== timeOf(o.row.draftUpdated);
-  const written = o.outcome !== 'unchanged';
-  const spec = written ? o.spec : s.desiredSpec;
-  const file = o.outcome === 'deleted' ? null : (o.file ?? s.desiredFilePath);
+  // What Git declares now: the commit's spec, or — for a draft that needed no write (landed, or `theirs` won) —
+  // the tip's, which may differ from the ledger's last reading (Git removed or changed the object meanwhile).
+  const written = o.outcome !== 'unchanged' || !sameSpec(o.spec, s.desiredSpec);
+  const spec = o.spec;
+  const file = spec === null ? null : (o.file ?? s.desiredFilePath);
   const hash = file ? (r.fileHashes.get(file) ?? s.fileHash) : null;
   if (spec === null && s.actualSpec === null && !draftChanged) {
     plan.deletes.push(s.id);
@@ -152,9 +155,11 @@ function publishedRow(
     plan.changes.push({ kind: s.kind, namespace: s.namespace, name: s.name, change: 'deleted' });
     return;
   }
-  const meta = written
-    ? { labels: o.metadata?.labels ?? {}, annotations: o.metadata?.annotations ?? {} }
-    : s.syncMetadata?.desired;
+  // Labels and annotations the publish wrote are the draft's; an object it did not write keeps what was read.
+  const meta =
+    o.outcome !== 'unchanged'
+      ? { labels: o.metadata?.labels ?? {}, annotations: o.metadata?.annotations ?? {} }
+      : s.syncMetadata?.desired;
   const drift = evaluateDrift(
     {
       kind: s.kind,
@@ -273,6 +278,8 @@ function externalModifications(o: PlannedObject, s: StoredResource, r: PublishRe
   const changedPaths = o.theirsSpec === null ? [] : diffPaths(s.desiredSpec ?? {}, o.theirsSpec);
   return appendExternalModification(list, { ...info, path: file, changedPaths });
 }
+
+const sameSpec = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
 
 function timeOf(v: Date | string | null): number | null {
   return v === null ? null : new Date(v).getTime();

@@ -33,7 +33,7 @@ import {
   type PublishClone,
 } from './git-publisher.js';
 import { listKeysFor } from './list-keys.js';
-import { planPublish, type LeftOutObject, type PlannedObject, type PublishPlan } from './publish-plan.js';
+import { leaveOutFile, planPublish, type LeftOutObject, type PlannedObject, type PublishPlan } from './publish-plan.js';
 import type { ConflictStrategy } from './rebase-draft.js';
 import { recordPublished } from './publish-record.js';
 
@@ -92,12 +92,35 @@ export class PublishRejectedError extends Error {
   }
 }
 
+/**
+ * The commit was pushed (it is in Git now) but the ledger could not record it (the database went away, the
+ * fabric stayed locked): the drafts are still drafts in the ledger. The next desired sync reads the commit and
+ * clears the drafts it carried out; publishing again before that finds them landed and changes nothing.
+ */
+export class PublishNotRecordedError extends Error {
+  constructor(
+    readonly commit: string,
+    readonly branch: string,
+    cause: unknown,
+  ) {
+    const why = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0];
+    super(
+      `commit ${commit.slice(0, 12)} was pushed to ${branch}, but the ledger could not record it: ${why}; run a desired sync to record it`,
+      { cause },
+    );
+    this.name = 'PublishNotRecordedError';
+  }
+}
+
 export interface PublisherOptions {
   /** Base of the publish clones (default .hh-sync). */
   cacheBase?: string;
   gitTimeoutMs?: number;
   lockTimeoutMs?: number;
 }
+
+/** What one publish attempt reports; the run's record and the status are added around it. */
+type PublishOutcome = Omit<PublishReport, 'run' | 'runId' | 'status' | 'durationMs'>;
 
 const STRATEGIES: readonly ConflictStrategy[] = ['fail', 'ours', 'theirs'];
 
@@ -115,22 +138,19 @@ export class Publisher {
       throw new DesiredSourceError(
         `fabric "${fabric.name}" has no Git source to publish to; set one with \`hh-sync fabric set ${fabric.name} --git <url>\``,
       );
-    // Filled by the run's work: the envelope records a failure and returns, so the cause is kept here to rethrow.
-    const box: {
-      outcome?: Omit<PublishReport, 'run' | 'runId' | 'status' | 'durationMs'>;
-      rejected?: PublishRejectedError;
-    } = {};
+    // Filled by the run's work; an object, not `let`s, so the checker does not narrow them to their initial null.
+    const done: { outcome?: PublishOutcome; thrown?: PublishRejectedError | PublishNotRecordedError } = {};
     const run = await this.sync.runPublish(fabric, async (em, rec) => {
       try {
-        box.outcome = await this.work(em, fabric, opts, rec);
+        done.outcome = await this.work(em, fabric, opts, rec);
       } catch (err) {
-        if (err instanceof PublishRejectedError) box.rejected = err;
+        if (err instanceof PublishRejectedError || err instanceof PublishNotRecordedError) done.thrown = err;
         throw err;
       }
     });
-    if (box.rejected) throw box.rejected;
-    const o = box.outcome;
-    if (run.status === 'failed' || !o) throw new Error(run.errorMessage ?? 'publish failed');
+    if (done.thrown) throw done.thrown;
+    if (run.status === 'failed' || !done.outcome) throw new Error(run.errorMessage ?? 'publish failed');
+    const o = done.outcome;
     const nothing = o.published.length === 0 && o.leftOut.length === 0;
     return {
       ...o,
@@ -146,7 +166,7 @@ export class Publisher {
     fabric: HedgehogFabric,
     opts: PublishOptions,
     rec: RunAccumulator,
-  ): Promise<Omit<PublishReport, 'run' | 'runId' | 'status' | 'durationMs'>> {
+  ): Promise<PublishOutcome> {
     const drafts = await loadDraftedResources(em.fork(), fabric.id);
     const fabricBranch = fabric.gitRef ?? null;
     if (drafts.length === 0) {
@@ -183,7 +203,7 @@ export class Publisher {
     ctx: AttemptContext,
     drafts: Awaited<ReturnType<typeof loadDraftedResources>>,
     attempt: number,
-  ): Promise<Omit<PublishReport, 'run' | 'runId' | 'status' | 'durationMs'> | null> {
+  ): Promise<PublishOutcome | null> {
     const { fabric, opts, rec, clone } = ctx;
     const { branch, tip, fromFabricRef } = await this.startingPoint(ctx);
     const tipState = await readDesiredState({ repository: clone.gitDir, ref: tip, path: fabric.gitPath });
@@ -220,21 +240,14 @@ export class Publisher {
           branch,
         );
     }
+    const publish = { branch, pushed: !!commit && push, attempts: attempt, files: changed };
+    // The push happened: whatever the record step meets, the run must say which commit landed where.
+    if (publish.pushed) markPushed(rec, commit!, publish);
     // Only what reached the fabric's own branch is what Git declares for the ledger; a pull-request branch or an
     // unpushed commit leaves the drafts in place (a desired sync clears them once the change is merged).
     const recordDesired = fromFabricRef && (commit === null || push);
-    await recordPublished(ctx.em, this.sync, fabric, {
-      plan,
-      commit: commit ?? tip,
-      tip,
-      external: await externalEdits(clone, tip, plan),
-      fileHashes: hashesOf(files, tipState.observations),
-      recordDesired,
-      actor: opts.actor ?? null,
-      runId: rec.runId,
-      lockTimeoutMs: this.options.lockTimeoutMs ?? 30_000,
-    });
-    fillRun(rec, plan, commit ?? tip, { branch, pushed: !!commit && push, attempts: attempt, files: changed });
+    await this.record(ctx, { plan, commit, tip, files, observations: tipState.observations, recordDesired, publish });
+    fillRun(rec, plan, commit ?? tip, publish);
     return {
       fabric: fabric.name,
       commit,
@@ -252,6 +265,37 @@ export class Publisher {
       leftOut: plan.leftOut,
       files: changed,
     };
+  }
+
+  /** The ledger's record of the attempt; a failure after a push says that the commit landed all the same. */
+  private async record(
+    ctx: AttemptContext,
+    a: {
+      plan: PublishPlan;
+      commit: string | null;
+      tip: string;
+      files: Map<string, Buffer | null>;
+      observations: readonly { filePath: string; fileHash: string }[];
+      recordDesired: boolean;
+      publish: { branch: string; pushed: boolean };
+    },
+  ): Promise<void> {
+    try {
+      await recordPublished(ctx.em, this.sync, ctx.fabric, {
+        plan: a.plan,
+        commit: a.commit ?? a.tip,
+        tip: a.tip,
+        external: await externalEdits(ctx.clone, a.tip, a.plan),
+        fileHashes: hashesOf(a.files, a.observations),
+        recordDesired: a.recordDesired,
+        actor: ctx.opts.actor ?? null,
+        runId: ctx.rec.runId,
+        lockTimeoutMs: this.options.lockTimeoutMs ?? 30_000,
+      });
+    } catch (err) {
+      if (a.publish.pushed) throw new PublishNotRecordedError(a.commit!, a.publish.branch, err);
+      throw err;
+    }
   }
 
   /** The branch to push to and the commit to build on: the target branch's tip, or the fabric ref's for a new one. */
@@ -272,9 +316,17 @@ export class Publisher {
   private async editFiles(clone: PublishClone, tip: string, plan: PublishPlan): Promise<Map<string, Buffer | null>> {
     const out = new Map<string, Buffer | null>();
     const current = await readFilesAt(clone, tip, [...plan.edits.keys()]);
-    for (const [file, edits] of plan.edits) {
+    for (const [file, edits] of [...plan.edits]) {
       const before = current.get(file) ?? null;
-      const edited = editManifestFile(before === null ? null : before.toString('utf8'), edits, { file });
+      let edited: ReturnType<typeof editManifestFile>;
+      try {
+        edited = editManifestFile(before === null ? null : before.toString('utf8'), edits, { file });
+      } catch (err) {
+        // A file the editor refuses (a broken neighbour document, an edit that would not read back) costs only
+        // the objects it declares; the message names the file and why.
+        leaveOutFile(plan, file, (err as Error).message.split('\n')[0]!);
+        continue;
+      }
       if (edited.text === null) out.set(file, null);
       else if (before === null || edited.text !== before.toString('utf8'))
         out.set(file, Buffer.from(edited.text, 'utf8'));
@@ -298,7 +350,7 @@ function checkOptions(opts: PublishOptions): void {
   if (typeof opts.message !== 'string' || opts.message.trim() === '')
     throw new TypeError('publish needs a commit message (-m "…")');
   if (opts.strategy !== undefined && !STRATEGIES.includes(opts.strategy))
-    throw new TypeError(`strategy must be one of ${STRATEGIES.join(', ')} (got '${opts.strategy as string}')`);
+    throw new TypeError(`strategy must be one of ${STRATEGIES.join(', ')} (got ${JSON.stringify(opts.strategy)})`);
   if (opts.maxAttempts !== undefined && !(Number.isInteger(opts.maxAttempts) && opts.maxAttempts >= 1))
     throw new TypeError(`maxAttempts must be a positive integer (got ${opts.maxAttempts})`);
 }
@@ -345,16 +397,28 @@ function hashesOf(
   return out;
 }
 
+/** What the run record must say of a pushed commit even when recording it in the ledger fails. */
+function markPushed(
+  rec: RunAccumulator,
+  commit: string,
+  publish: { branch: string; pushed: boolean; attempts: number; files: string[] },
+): void {
+  rec.commit = commit;
+  rec.details.publish = { ...publish, files: publish.files.map((f) => path.posix.normalize(f)) };
+}
+
 function fillRun(
   rec: RunAccumulator,
   plan: PublishPlan,
   commit: string,
   publish: { branch: string; pushed: boolean; attempts: number; files: string[] },
 ): void {
-  rec.commit = commit;
   rec.counts.listed = plan.objects.length + plan.leftOut.length;
+  // A commit that stayed in the publish clone (--no-push) published nothing: it is counted as nothing done.
+  const unpushedCommit = publish.files.length > 0 && !publish.pushed;
   for (const o of plan.objects) {
-    if (o.outcome === 'created') rec.counts.created++;
+    if (unpushedCommit) rec.counts.unchanged++;
+    else if (o.outcome === 'created') rec.counts.created++;
     else if (o.outcome === 'updated') rec.counts.updated++;
     else if (o.outcome === 'deleted') rec.counts.cleared++;
     else rec.counts.unchanged++;
@@ -363,5 +427,5 @@ function fillRun(
   rec.errors.push(
     ...plan.leftOut.map((l) => ({ kind: l.kind, namespace: l.namespace, name: l.name, reason: l.reason })),
   );
-  rec.details.publish = { ...publish, files: publish.files.map((f) => path.posix.normalize(f)) };
+  markPushed(rec, commit, publish);
 }
