@@ -266,6 +266,24 @@ test('a template that leaves the fabric path leaves the object out with the reas
   await ledger.drafts.discard('dc1', 'all');
 });
 
+test('an interrupted publish (Ctrl-C) stops before pushing: remote unchanged, drafts kept, run failed', async () => {
+  await ledger.drafts.apply('dc1', vpc('vpc-stop', '10.3.0.0/24'));
+  const head = await git(remote, 'rev-parse', 'main');
+  const stop = new AbortController();
+  stop.abort(new Error('interrupted by SIGINT'));
+  await expect(ledger.publish('dc1', { message: 'stopped', author: AUTHOR, signal: stop.signal })).rejects.toThrow(
+    /publish interrupted before anything was pushed \(interrupted by SIGINT\); the drafts are kept/,
+  );
+  expect(await git(remote, 'rev-parse', 'main')).toBe(head);
+  expect((await ledger.drafts.get('dc1', { kind: 'VPC', name: 'vpc-stop' }))?.operation).toBe('apply');
+  const [run] = await ledger.em
+    .fork()
+    .getConnection()
+    .execute<{ status: string }[]>(`SELECT status FROM sync_operation WHERE type = 'publish' ORDER BY id DESC LIMIT 1`);
+  expect(run!.status).toBe('failed');
+  await ledger.drafts.discard('dc1', 'all');
+});
+
 test('publish with nothing drafted says so and makes no commit', async () => {
   const head = await git(remote, 'rev-parse', 'main');
   const report = await ledger.publish('dc1', { message: 'nothing', author: AUTHOR });

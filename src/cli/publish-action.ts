@@ -1,4 +1,5 @@
 /** The work of `hh-sync publish` (loaded when it runs). */
+import { onInterrupt } from './interrupt.js';
 import path from 'node:path';
 import type { PublishReport } from '../writeback/publish.js';
 import { openLedgerFor } from './cli-ledger.js';
@@ -45,8 +46,11 @@ export async function runPublish(
   // Publish clones go under the invocation's directory, beside the embedded ledger, as the sync's Git cache does.
   const gitCacheDir = path.join(context.cwd, '.hh-sync', 'git-cache');
   const ledger = await openLedgerFor(g, out, context, { ledger: { sync: { gitCacheDir } } });
+  // Ctrl-C stops the publish between steps (never inside a push); a second one quits at once.
+  const interrupt = onInterrupt((sig) => out.warn(`${sig}: stopping the publish before its next step`));
   try {
     const report = await ledger.publish(fabric, {
+      signal: interrupt.signal,
       message: flags.message,
       ...(flags.author !== undefined ? { author: flags.author } : {}),
       ...(flags.branch !== undefined ? { branch: flags.branch } : {}),
@@ -59,8 +63,13 @@ export async function runPublish(
     if (report.status === 'failed') return EXIT.failure;
     return report.leftOut.length ? EXIT.findings : EXIT.ok;
   } catch (err) {
+    if (interrupt.received()) {
+      out.error(`interrupted by ${interrupt.received()}: ${(err as Error).message}`);
+      return EXIT.interrupted;
+    }
     throw publishFailure(err);
   } finally {
+    interrupt.dispose();
     await ledger.close();
   }
 }

@@ -52,6 +52,11 @@ export interface PublishOptions {
   actor?: string;
   /** Times to fetch, re-plan and push again when the remote moved meanwhile (default 5). */
   maxAttempts?: number;
+  /**
+   * Stops the publish between steps (Ctrl-C): checked before each round, before the commit and before the push —
+   * never inside one, so a push is either not made or made and recorded.
+   */
+  signal?: AbortSignal;
 }
 
 export interface PublishedEntry {
@@ -190,6 +195,7 @@ export class Publisher {
     const ctx: AttemptContext = { em, fabric, opts, rec, clone, author, schemas, fabricBranch };
     const maxAttempts = opts.maxAttempts ?? 5;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      stopIfAborted(opts.signal);
       const result = await this.attempt(ctx, drafts, attempt);
       if (result) return result;
     }
@@ -228,6 +234,7 @@ export class Publisher {
       changed = made.changed;
     }
     const push = opts.push !== false;
+    stopIfAborted(opts.signal);
     if (commit && push) {
       const pushed = await pushCommit(clone, commit, branch, {
         timeoutMs: this.options.gitTimeoutMs ?? gitTimeoutMs(),
@@ -344,6 +351,14 @@ interface AttemptContext {
   author: GitIdentity;
   schemas: CrdSchemas | null;
   fabricBranch: string | null;
+}
+
+/** Before a step that changes something: an interrupted publish stops here, the drafts kept, nothing pushed. */
+function stopIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted)
+    throw new Error(
+      `publish interrupted before anything was pushed (${(signal.reason as Error | undefined)?.message ?? 'aborted'}); the drafts are kept`,
+    );
 }
 
 function checkOptions(opts: PublishOptions): void {
