@@ -12,6 +12,7 @@ import { keyOf, type DesiredObservation, type ObjectError, type ResourceKey } fr
 import type { StoredResource } from '../store/stored-resources.js';
 import { hasDraft, resourceStateFor } from '../sync/resource-state.js';
 import { deletionDraft } from '../sync/transitions.js';
+import { DRAFT_STATE_COLUMNS } from '../sync/desired-draft.js';
 import { emptyPlan, type WritePlan } from '../sync/write-plan.js';
 
 /** The columns a draft write sets (identity first); nothing of either side is touched. */
@@ -21,14 +22,7 @@ export const DRAFT_COLUMNS = [
   'namespace',
   'name',
   'api_version',
-  'draft_operation',
-  'draft_spec',
-  'draft_metadata',
-  'draft_updated',
-  'draft_updated_by',
-  'draft_base_spec',
-  'draft_base_commit',
-  'draft_base_file_hash',
+  ...DRAFT_STATE_COLUMNS,
   'conflict_status',
   'conflict_details',
   'resource_state',

@@ -147,7 +147,7 @@ export async function resolveCommit(
   return { commit, ref: branch || 'HEAD' };
 }
 
-interface TreeEntry {
+export interface TreeEntry {
   mode: string;
   type: string;
   oid: string;
@@ -157,8 +157,11 @@ interface TreeEntry {
   nameNotUtf8: boolean;
 }
 
-/** `git ls-tree -r -z -l` output → entries (paths are raw, never quoted, thanks to -z). */
-function parseLsTree(out: Buffer): TreeEntry[] {
+/**
+ * `git ls-tree -z` output (with `-l`: sizes too) → entries. Paths are raw, never quoted, thanks to -z; one that is
+ * not UTF-8 shows its invalid bytes escaped and is marked, never silently altered.
+ */
+export function parseLsTree(out: Buffer): TreeEntry[] {
   const entries: TreeEntry[] = [];
   let start = 0;
   while (start < out.length) {

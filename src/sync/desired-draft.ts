@@ -27,6 +27,18 @@ export interface DraftMeeting {
   rebase: DraftRebase | null;
 }
 
+/** A row's draft columns: what drafts write, what publish clears, what a desired sync rebases. One list. */
+export const DRAFT_STATE_COLUMNS = [
+  'draft_operation',
+  'draft_spec',
+  'draft_metadata',
+  'draft_updated',
+  'draft_updated_by',
+  'draft_base_spec',
+  'draft_base_commit',
+  'draft_base_file_hash',
+] as const;
+
 const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
 
 export function draftColumnsOf(s: StoredResource | undefined): Row {

@@ -13,7 +13,7 @@ import { emptyPlan, type WritePlan } from './write-plan.js';
 import { deletionDraft } from './transitions.js';
 import type { ExternalModification } from '../writeback/external-modifications.js';
 import type { ListKeys } from '../writeback/three-way-merge.js';
-import { externalModificationsAfter, meetDraft, type DraftMeeting } from './desired-draft.js';
+import { DRAFT_STATE_COLUMNS, externalModificationsAfter, meetDraft, type DraftMeeting } from './desired-draft.js';
 
 export interface Conflict {
   kind: string;
@@ -60,14 +60,7 @@ export const DESIRED_COLUMNS = [
   'conflict_status',
   'conflict_details',
   'external_modifications',
-  'draft_operation',
-  'draft_spec',
-  'draft_metadata',
-  'draft_updated',
-  'draft_updated_by',
-  'draft_base_spec',
-  'draft_base_commit',
-  'draft_base_file_hash',
+  ...DRAFT_STATE_COLUMNS,
   ...EVALUATED_COLUMNS,
 ] as const;
 

@@ -12,8 +12,7 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { catFileBatch, GitCommandError, redactUrl, runGit } from '../gitops/git-cli.js';
-import { isRemoteRepository, localGitDir } from '../gitops/git-source.js';
-import { decodePathBytes } from '../gitops/source-files.js';
+import { isRemoteRepository, localGitDir, parseLsTree } from '../gitops/git-source.js';
 
 /** A publishing failure; its message never shows a credential of the repository URL. */
 export class GitPublishError extends Error {
@@ -222,34 +221,6 @@ function checkFilePath(p: string): string {
   const reason = unsafeFilePathReason(p);
   if (reason) throw new GitPublishError(`file path ${JSON.stringify(p)} is refused: ${reason}`);
   return p;
-}
-
-interface TreeEntry {
-  mode: string;
-  type: string;
-  oid: string;
-  path: string;
-}
-
-/**
- * `git ls-tree -z` output → entries. Paths are raw bytes (never quoted, thanks to -z), decoded strictly: a name
- * that is not UTF-8 shows its invalid bytes escaped (`bad\\xffname.yaml`), never silently altered.
- */
-function parseLsTree(out: Buffer): TreeEntry[] {
-  const entries: TreeEntry[] = [];
-  let start = 0;
-  while (start < out.length) {
-    let end = out.indexOf(0, start);
-    if (end < 0) end = out.length;
-    const tab = out.indexOf(9, start);
-    if (tab >= 0 && tab < end) {
-      const [mode, type, oid] = out.toString('latin1', start, tab).split(' ');
-      const name = decodePathBytes(out.subarray(tab + 1, end)).path;
-      entries.push({ mode: mode!, type: type!, oid: oid!, path: name });
-    }
-    start = end + 1;
-  }
-  return entries;
 }
 
 /** The bytes of the regular file at `filePath` in `commit`; null when there is none. Symlinks and folders are refused. */

@@ -14,6 +14,7 @@ import { lastActualSync } from '../store/fabrics.js';
 import { loadStoredResourcesForKeys, type StoredResource } from '../store/stored-resources.js';
 import { driftContextFor } from '../sync/actual-kind-writer.js';
 import { EVALUATED_COLUMNS, evaluateDrift, type DriftContext } from '../sync/drift-evaluation.js';
+import { DRAFT_STATE_COLUMNS } from '../sync/desired-draft.js';
 import { defaultsOf } from '../sync/fabric-schemas.js';
 import { lockFabricForTransaction } from '../sync/fabric-lock.js';
 import type { FabricSyncService } from '../sync/fabric-sync-service.js';
@@ -25,6 +26,7 @@ import { appendExternalModification, type ExternalModification } from './externa
 import type { PlannedObject, PublishPlan } from './publish-plan.js';
 import { changedPaths as diffPaths } from './three-way-merge.js';
 
+/** Git's new declaration, the draft's columns, conflicts, external edits, drift (not the cluster's metadata). */
 export const PUBLISH_COLUMNS = [
   'fabric_id',
   'kind',
@@ -40,14 +42,7 @@ export const PUBLISH_COLUMNS = [
   'last_file_sync',
   'desired_updated',
   'sync_metadata',
-  'draft_operation',
-  'draft_spec',
-  'draft_metadata',
-  'draft_updated',
-  'draft_updated_by',
-  'draft_base_spec',
-  'draft_base_commit',
-  'draft_base_file_hash',
+  ...DRAFT_STATE_COLUMNS,
   'conflict_status',
   'conflict_details',
   'external_modifications',
