@@ -14,6 +14,7 @@ import {
   fetchTip,
   GitPublishError,
   lastCommitOf,
+  lastCommitsOf,
   listFilesAt,
   openPublishClone,
   parseIdentity,
@@ -539,6 +540,15 @@ describe('identities and history', () => {
     expect((await lastCommitOf(clone.gitDir, editB.commit, 'b.yaml'))?.commit).toBe(editB.commit);
     expect((await lastCommitOf(clone, editA.commit, 'b.yaml'))?.commit).toBe(first);
     expect(await lastCommitOf(clone, editB.commit, 'never.yaml')).toBeNull();
+    // Many paths in one git process: each gets its own newest commit; a path no commit touched is absent.
+    const many = await lastCommitsOf(clone, editB.commit, ['a.yaml', 'b.yaml', 'never.yaml']);
+    expect([...many].map(([p, c]) => [p, c.commit]).sort()).toEqual(
+      [
+        ['a.yaml', editA.commit],
+        ['b.yaml', editB.commit],
+      ].sort(),
+    );
+    expect((await lastCommitsOf(clone, editA.commit, ['b.yaml'])).get('b.yaml')?.commit).toBe(first);
     expect((await commitsBetween(clone, first, editB.commit)).map((c) => c.commit)).toEqual([
       editB.commit,
       editA.commit,

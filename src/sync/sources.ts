@@ -19,7 +19,7 @@ import {
   type GitSource,
 } from '../gitops/desired-state-reader.js';
 import { gitDirOfSource } from '../gitops/git-source.js';
-import { lastCommitOf } from '../writeback/git-publisher.js';
+import { lastCommitsOf, type CommitInfo } from '../writeback/git-publisher.js';
 
 /** What an actual run reads from a fabric's cluster. */
 export interface ActualSource {
@@ -67,11 +67,13 @@ export const gitDesiredSource: DesiredSource = {
   read: readDesiredState,
   async fileCommits(source, commit, paths) {
     const gitDir = await gitDirOfSource(source);
-    const out = new Map<string, FileCommit>();
-    for (const p of paths) {
-      const last = gitDir ? await lastCommitOf(gitDir, commit, p).catch(() => null) : null;
-      out.set(p, { commit: last?.commit ?? commit, author: last?.author ?? null, date: last?.date ?? null });
-    }
-    return out;
+    // Who changed a file is a detail of the record: when Git cannot say, the commit read stands for it.
+    const last = gitDir ? await lastCommitsOf(gitDir, commit, paths).catch(() => new Map<string, CommitInfo>()) : null;
+    return new Map(
+      paths.map((p) => {
+        const c = last?.get(p);
+        return [p, { commit: c?.commit ?? commit, author: c?.author ?? null, date: c?.date ?? null }];
+      }),
+    );
   },
 };

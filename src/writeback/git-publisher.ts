@@ -184,15 +184,24 @@ export async function fetchTip(
   try {
     const name = branch === null ? await remoteDefaultBranch(clone) : await checkBranchName(branch);
     await fetchAll(clone);
-    const r = await runGit(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${name}^{commit}`], {
-      gitDir: clone.gitDir,
-      okExitCodes: [1],
-    });
-    return { branch: name, tip: r.exitCode === 0 ? r.stdout.toString('utf8').trim() : null };
+    return { branch: name, tip: await fetchedTip(clone, name) };
   } catch (e) {
     if (e instanceof GitPublishError) throw e;
     throw new GitPublishError(`cannot fetch repository ${clone.repository}: ${errorText(e)}`, { cause: e });
   }
+}
+
+/**
+ * The tip of `branch` (a name checkBranchName accepted) as the last fetch saw it, without fetching again (one fetch brings every branch): null when the
+ * remote has no such branch.
+ */
+export async function fetchedTip(clone: PublishClone, branch: string): Promise<string | null> {
+  // `branch` went through checkBranchName (fetchTip's, or the caller's): one git process less per lookup.
+  const r = await runGit(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}^{commit}`], {
+    gitDir: clone.gitDir,
+    okExitCodes: [1],
+  });
+  return r.exitCode === 0 ? r.stdout.toString('utf8').trim() : null;
 }
 
 function checkObjectId(id: string, what: string): string {
@@ -586,12 +595,37 @@ export async function lastCommitOf(
   commit: string,
   filePath: string,
 ): Promise<CommitInfo | null> {
+  return (await lastCommitsOf(cloneOrGitDir, commit, [filePath])).get(filePath) ?? null;
+}
+
+/**
+ * For each of `filePaths`, the newest commit at or before `commit` that touched it: ONE `git log` over those paths,
+ * however many (a desired sync after a big outside change may ask for hundreds). Absent from the map: no commit
+ * touched the path.
+ */
+export async function lastCommitsOf(
+  cloneOrGitDir: PublishClone | string,
+  commit: string,
+  filePaths: readonly string[],
+): Promise<Map<string, CommitInfo>> {
   checkObjectId(commit, 'commit');
-  checkFilePath(filePath);
-  const r = await runGit(['--literal-pathspecs', 'log', '-1', LOG_FORMAT, commit, '--', filePath], {
-    gitDir: gitDirOf(cloneOrGitDir),
-  });
-  return parseLog(r.stdout)[0] ?? null;
+  const wanted = new Set(filePaths.map(checkFilePath));
+  const out = new Map<string, CommitInfo>();
+  if (wanted.size === 0) return out;
+  // A record per commit: \x01, then "sha\0author\0date", then the touched paths one per line (unquoted: paths with
+  // control characters are refused above, so a newline always ends a path).
+  const r = await runGit(
+    ['--literal-pathspecs', 'log', '--format=%x01%H%x00%an <%ae>%x00%aI', '--name-only', commit, '--', ...wanted],
+    { gitDir: gitDirOf(cloneOrGitDir), config: ['core.quotePath=false'] },
+  );
+  for (const record of r.stdout.toString('utf8').split('\x01')) {
+    const [header = '', ...paths] = record.split('\n');
+    const [sha, author, date] = header.split('\0');
+    if (!sha || author === undefined || date === undefined) continue;
+    for (const p of paths) if (wanted.has(p) && !out.has(p)) out.set(p, { commit: sha, author, date });
+    if (out.size === wanted.size) break;
+  }
+  return out;
 }
 
 /** Commits reachable from `to` but not from `from`, newest first; only those touching `filePath` when given. */
