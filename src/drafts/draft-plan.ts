@@ -12,7 +12,7 @@ import { keyOf, type DesiredObservation, type ObjectError, type ResourceKey } fr
 import type { StoredResource } from '../store/stored-resources.js';
 import { hasDraft, resourceStateFor } from '../sync/resource-state.js';
 import { deletionDraft } from '../sync/transitions.js';
-import { DRAFT_STATE_COLUMNS } from '../sync/desired-draft.js';
+import { DRAFT_STATE_COLUMNS, draftConflictOf } from '../sync/desired-draft.js';
 import { emptyPlan, type WritePlan } from '../sync/write-plan.js';
 
 /** The columns a draft write sets (identity first); nothing of either side is touched. */
@@ -236,17 +236,12 @@ function discardRow(plan: DraftPlan, s: StoredResource, ctx: DraftPlanContext, r
     draft_base_spec: null,
     draft_base_commit: null,
     draft_base_file_hash: null,
-    conflict_status: s.conflictStatus === 'detected' && isDraftConflict(s) ? 'resolved' : s.conflictStatus,
-    conflict_details: s.conflictStatus === 'detected' && isDraftConflict(s) ? {} : (s.conflictDetails ?? {}),
+    conflict_status: s.conflictStatus === 'detected' && draftConflictOf(s) !== null ? 'resolved' : s.conflictStatus,
+    conflict_details: s.conflictStatus === 'detected' && draftConflictOf(s) !== null ? {} : (s.conflictDetails ?? {}),
     resource_state: state,
     last_state_change: ctx.now,
     state_change_reason: reason,
     last_updated: ctx.now,
   });
   if (s.resourceState !== state) plan.transitions.push({ key: keyOf(key), from: s.resourceState, to: state, reason });
-}
-
-/** The row's conflict is one between its draft and Git (not a duplicate declaration in Git). */
-export function isDraftConflict(s: Pick<StoredResource, 'conflictDetails'>): boolean {
-  return !!s.conflictDetails && 'draft' in s.conflictDetails;
 }

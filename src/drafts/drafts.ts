@@ -15,11 +15,12 @@ import type { FabricRef, FabricSyncService } from '../sync/fabric-sync-service.j
 import { applyWritePlan } from '../sync/resource-writer.js';
 import { checkLedgerSchema, LedgerSchemaUnhealthyError } from '../db/schema-preflight.js';
 import { parseDraftInput } from './draft-input.js';
+import { draftConflictOf } from '../sync/desired-draft.js';
+import { hasDraft } from '../sync/resource-state.js';
 import type { FabricObject } from '../kinds/index.js';
 import {
   DRAFT_COLUMNS,
   effectiveDirection,
-  isDraftConflict,
   planDraftApply,
   planDraftDelete,
   planDraftDiscard,
@@ -180,7 +181,7 @@ export class Drafts {
     const f = await this.sync.resolveFabric(fabric);
     const [k] = normalizeKeys(key);
     const s = (await loadStoredResourcesForKeys(this.em.fork(), f.id, [k!])).get(keyOf(k!));
-    return s && (s.draftOperation !== null || s.draftSpec !== null) ? toDraft(s, f) : null;
+    return s && hasDraft(s) ? toDraft(s, f) : null;
   }
 
   /** Plan and write one draft call in one transaction, under the fabric lock, after the schema pre-flight. */
@@ -238,7 +239,7 @@ function normalizeKeys(keys: DraftKey | readonly DraftKey[]): ResourceKey[] {
 }
 
 function toDraft(s: StoredResource, fabric: HedgehogFabric): Draft {
-  const details = s.conflictDetails && isDraftConflict(s) ? (s.conflictDetails.draft as DraftConflictDetails) : null;
+  const details = draftConflictOf(s) as DraftConflictDetails | null;
   return {
     kind: s.kind,
     namespace: s.namespace,

@@ -7,6 +7,7 @@
  *   or in conflict (`detected`, each path with base, ours and theirs).
  */
 import { canonicalJson } from '../drift/normalize.js';
+import { isRecord } from '../common/values.js';
 import type { DesiredObservation } from '../observations.js';
 import type { StoredResource } from '../store/stored-resources.js';
 import type { Row } from '../store/sql.js';
@@ -39,6 +40,14 @@ export const DRAFT_STATE_COLUMNS = [
   'draft_base_file_hash',
 ] as const;
 
+/** The conflict a row records is its draft's with Git (`conflict_details.draft`), not a duplicate declaration. */
+export function draftConflictOf(
+  s: Pick<StoredResource, 'conflictDetails'> | undefined,
+): Record<string, unknown> | null {
+  const details = s?.conflictDetails;
+  return details && isRecord(details.draft) ? details.draft : null;
+}
+
 const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
 
 export function draftColumnsOf(s: StoredResource | undefined): Row {
@@ -66,8 +75,7 @@ export function meetDraft(
   now: Date,
   listKeys: ListKeys | undefined,
 ): DraftMeeting {
-  const recorded =
-    s?.conflictDetails && 'draft' in s.conflictDetails ? (s.conflictDetails.draft as Record<string, unknown>) : null;
+  const recorded = draftConflictOf(s);
   const open = s?.conflictStatus === 'detected' && recorded !== null && Array.isArray(recorded.paths);
   const keep: DraftMeeting = {
     columns: draftColumnsOf(s),
