@@ -13,8 +13,10 @@ import { updateFileHashes } from '../store/file-hashes.js';
 import { lastActualSync } from '../store/fabrics.js';
 import { loadStoredResourcesForKeys, type StoredResource } from '../store/stored-resources.js';
 import { driftContextFor } from '../sync/actual-kind-writer.js';
-import { EVALUATED_COLUMNS, evaluateDrift, type DriftContext } from '../sync/drift-evaluation.js';
-import { DRAFT_STATE_COLUMNS } from '../sync/desired-draft.js';
+import { evaluateDrift, type DriftContext } from '../sync/drift-evaluation.js';
+import { DESIRED_COLUMNS } from '../sync/desired-plan.js';
+import { draftConflictOf } from '../sync/desired-draft.js';
+import type { CrdSchemas } from '../crds/crd-schemas.js';
 import { defaultsOf } from '../sync/fabric-schemas.js';
 import { lockFabricForTransaction } from '../sync/fabric-lock.js';
 import type { FabricSyncService } from '../sync/fabric-sync-service.js';
@@ -26,28 +28,12 @@ import { appendExternalModification, type ExternalModification } from './externa
 import type { PlannedObject, PublishPlan } from './publish-plan.js';
 import { changedPaths as diffPaths } from './three-way-merge.js';
 
-/** Git's new declaration, the draft's columns, conflicts, external edits, drift (not the cluster's metadata). */
-export const PUBLISH_COLUMNS = [
-  'fabric_id',
-  'kind',
-  'namespace',
-  'name',
-  'api_version',
-  'desired_spec',
-  'previous_desired_spec',
-  'desired_commit',
-  'desired_file_path',
-  'managed_file_path',
-  'file_hash',
-  'last_file_sync',
-  'desired_updated',
-  'sync_metadata',
-  ...DRAFT_STATE_COLUMNS,
-  'conflict_status',
-  'conflict_details',
-  'external_modifications',
-  ...EVALUATED_COLUMNS,
-] as const;
+/**
+ * What a desired sync writes, but the cluster's metadata and `last_synced_commit`: a publish sets Git's new
+ * declaration, the draft's columns, conflicts, external edits and drift, never what only a Git read can say.
+ */
+const NOT_SET_BY_PUBLISH: ReadonlySet<string> = new Set(['last_synced_commit', 'labels', 'annotations']);
+export const PUBLISH_COLUMNS = DESIRED_COLUMNS.filter((c) => !NOT_SET_BY_PUBLISH.has(c));
 
 /** The columns of a draft left out: its conflict, nothing else. */
 const CONFLICT_COLUMNS = [
@@ -75,6 +61,8 @@ export interface PublishRecord {
   actor: string | null;
   runId: number;
   lockTimeoutMs: number;
+  /** The CRD schemas the publish planned with (their defaults shape the drift evaluation). */
+  schemas: CrdSchemas | null;
 }
 
 export async function recordPublished(
@@ -83,7 +71,7 @@ export async function recordPublished(
   fabric: HedgehogFabric,
   r: PublishRecord,
 ): Promise<void> {
-  const schemaDefaults = defaultsOf((await sync.schemas.schemaSetFor(fabric)).schemas);
+  const schemaDefaults = defaultsOf(r.schemas);
   await em.fork().transactional(async (tem) => {
     await lockFabricForTransaction(tem, fabric.id, fabric.name, r.lockTimeoutMs);
     const now = new Date();
@@ -259,7 +247,7 @@ function conflictColumns(o: PlannedObject, s: StoredResource, r: PublishRecord):
       conflict_status: 'resolved',
       conflict_details: { draft: { commit: r.tip, merged: o.rebase.mergedPaths, at } },
     };
-  const wasDraftConflict = !!s.conflictDetails && 'draft' in s.conflictDetails;
+  const wasDraftConflict = draftConflictOf(s) !== null;
   return wasDraftConflict
     ? { conflict_status: 'resolved', conflict_details: s.conflictDetails }
     : { conflict_status: s.conflictStatus, conflict_details: s.conflictDetails ?? {} };

@@ -23,8 +23,10 @@ import type { SyncRunReport } from '../sync/run-recorder.js';
 import { editManifestFile } from './manifest-editor.js';
 import {
   createCommit,
+  checkBranchName,
   fetchTip,
-  lastCommitOf,
+  fetchedTip,
+  lastCommitsOf,
   openPublishClone,
   resolveAuthor,
   pushCommit,
@@ -298,6 +300,7 @@ export class Publisher {
         actor: ctx.opts.actor ?? null,
         runId: ctx.rec.runId,
         lockTimeoutMs: this.options.lockTimeoutMs ?? 30_000,
+        schemas: ctx.schemas,
       });
     } catch (err) {
       if (a.publish.pushed) throw new PublishNotRecordedError(a.commit!, a.publish.branch, err);
@@ -315,8 +318,10 @@ export class Publisher {
     const wanted = ctx.opts.branch;
     if (wanted === undefined || wanted === base.branch)
       return { branch: base.branch, tip: base.tip, fromFabricRef: true };
-    const target = await fetchTip(ctx.clone, wanted);
-    return { branch: target.branch, tip: target.tip ?? base.tip, fromFabricRef: false };
+    // The fetch above brought every branch: the target's tip is a local lookup.
+    const branch = await checkBranchName(wanted);
+    const target = await fetchedTip(ctx.clone, branch);
+    return { branch, tip: target ?? base.tip, fromFabricRef: false };
   }
 
   /** Each file's new content after its edits; a file left without objects is removed (null). */
@@ -390,15 +395,18 @@ async function externalEdits(
   tip: string,
   plan: PublishPlan,
 ): Promise<Map<string, { commit: string | null; author: string | null; date: string | null }>> {
-  const out = new Map<string, { commit: string | null; author: string | null; date: string | null }>();
+  const moved = new Set<string>();
   for (const o of plan.objects) {
     const f = o.theirsFile;
-    if (!f || !o.row.fileHash || f.hash === o.row.fileHash || f.path !== o.row.desiredFilePath || out.has(f.path))
-      continue;
-    const last = await lastCommitOf(clone, tip, f.path);
-    out.set(f.path, { commit: last?.commit ?? tip, author: last?.author ?? null, date: last?.date ?? null });
+    if (f && o.row.fileHash && f.hash !== o.row.fileHash && f.path === o.row.desiredFilePath) moved.add(f.path);
   }
-  return out;
+  const last = await lastCommitsOf(clone, tip, [...moved]);
+  return new Map(
+    [...moved].map((p) => {
+      const c = last.get(p);
+      return [p, { commit: c?.commit ?? tip, author: c?.author ?? null, date: c?.date ?? null }];
+    }),
+  );
 }
 
 /** sha256 of every file the commit writes, and of the files the tip already had (objects not rewritten). */
