@@ -13,7 +13,8 @@
  *   --seed N               sample fabric seed (default 42)
  *   --no-drift             skip the drift benchmark
  *   --only SECTIONS        run only these sections (comma-separated): sync (actual + desired side), drift,
- *                          publish (write-back: 1,000 drafts published as one commit); default all
+ *                          publish (write-back: 1,000 drafts published as one commit), cli (command latency,
+ *                          PostgreSQL only); default all
  *   --json FILE            also write every figure as JSON
  */
 import { parseArgs } from 'node:util';
@@ -33,6 +34,8 @@ export interface BenchOptions {
   sync: boolean;
   /** The write-back run (bench/publish-bench.ts). */
   publish: boolean;
+  /** CLI latency against its floors (bench/cli-bench.ts; PostgreSQL only). */
+  cli: boolean;
   json: string | null;
 }
 
@@ -48,11 +51,11 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]
   --naive-sample N       objects the naive path writes before extrapolating (default 1000)
   --seed N               sample fabric seed (default 42)
   --no-drift             skip the drift benchmark
-  --only SECTIONS        only these sections, comma-separated: sync, drift, publish (default all)
+  --only SECTIONS        only these sections, comma-separated: sync, drift, publish, cli (default all)
   --json FILE            also write every figure as JSON
 Method and figures: docs/benchmarks.md`;
 
-export const BENCH_SECTIONS = ['sync', 'drift', 'publish'] as const;
+export const BENCH_SECTIONS = ['sync', 'drift', 'publish', 'cli'] as const;
 export type BenchSection = (typeof BENCH_SECTIONS)[number];
 
 function sectionsOf(only: string | undefined): Set<BenchSection> {
@@ -117,6 +120,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     drift: !values['no-drift'] && sections.has('drift'),
     sync: sections.has('sync'),
     publish: sections.has('publish'),
+    cli: sections.has('cli'),
     json: values.json ?? null,
   };
 }

@@ -8,6 +8,7 @@
  * - desired side: 10,000 objects in 500 files of a real Git repository, first run and no-op re-run;
  * - drift: 10,000 pairs (bench/drift-bench.ts);
  * - write-back: 1,000 drafts published as one commit vs the same commit made by hand (bench/publish-bench.ts);
+ * - CLI latency: `hh-sync fabric list|drift --json` and `--help` against their floors (bench/cli-bench.ts);
  * - a PASS/FAIL table of the targets (bench/targets.ts). Exit code 1 when a target fails.
  *
  * Database: the server of HH_SYNC_DATABASE_URL / DATABASE_URL when set (a fresh database per size,
@@ -22,7 +23,8 @@ import { redactDatabaseUrl } from '../src/db/database-url.js';
 import { benchDrift } from './drift-bench.js';
 import { BENCH_USAGE, parseBenchOptions, repeatsFor, type BenchOptions } from './options.js';
 import { median } from './stats.js';
-import { judge, perObjectUs, type DriftFigures } from './targets.js';
+import { cliVerdicts, judge, perObjectUs, type DriftFigures } from './targets.js';
+import { CLI_COMMANDS, type CliBenchOptions, type CliBenchResult } from './cli-bench.js';
 import type { CommitSize, PublishBenchOptions, PublishBenchResult, Spread } from './publish-bench.js';
 import type { SyncBenchOptions, SyncBenchResult } from './sync-bench.js';
 
@@ -180,6 +182,65 @@ function publishTable(p: PublishBenchResult): string {
   );
 }
 
+// The CLI latency run: a fabric of 1,000 objects on both sides; every command spawned `repeat` times (at least 5).
+const CLI_OBJECTS = 1000;
+
+function cliTable(c: CliBenchResult): string {
+  const range = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return `${s[0]?.toFixed(2)}× – ${s.at(-1)?.toFixed(2)}×`;
+  };
+  const ratio = (a: string, b: string) =>
+    `${(c.times[a as keyof typeof c.times].median / c.times[b as keyof typeof c.times].median).toFixed(2)}×`;
+  return table(
+    [
+      `CLI latency: ${n(c.objects)}-object fabric (${n(c.drift.drifted)} drifted), spawn to exit`,
+      `median (min – max) of ${c.repeat} interleaved runs`,
+    ],
+    [
+      ...CLI_COMMANDS.map((k) => [k, `${ms(c.times[k].median)} (${ms(c.times[k].min)} – ${ms(c.times[k].max)})`]),
+      [
+        'fabric list / floor script (medians; per round)',
+        `${ratio('fabric list --json', 'floor script')} (${range(c.roundRatios.fabricList)})`,
+      ],
+      [
+        'drift / floor script (medians; per round)',
+        `${ratio('drift --json', 'floor script')} (${range(c.roundRatios.drift)})`,
+      ],
+      [
+        '--help / node -e 0 (medians; per round)',
+        `${ratio('hh-sync --help', 'node -e 0')} (${range(c.roundRatios.help)})`,
+      ],
+    ],
+  );
+}
+
+/** The CLI section: PostgreSQL only; undefined with a line saying why when it cannot run. */
+async function measureCli(opts: BenchOptions, failures: string[]): Promise<{ cli?: CliBenchResult; skipped?: string }> {
+  if (!opts.databaseUrl) {
+    const skipped = 'skipped: needs PostgreSQL (set DATABASE_URL or --db url)';
+    console.log(`CLI latency ${skipped}`);
+    return { skipped };
+  }
+  const job: CliBenchOptions = {
+    databaseUrl: opts.databaseUrl,
+    repeat: Math.max(5, opts.repeat ?? 5),
+    objects: CLI_OBJECTS,
+    seed: opts.seed,
+  };
+  const t = performance.now();
+  process.stdout.write(`measuring CLI latency (${n(job.objects)} objects), ${job.repeat} interleaved rounds … `);
+  try {
+    const cli = await runChild<CliBenchResult>('./cli-bench.js', job, 'CLI latency');
+    console.log(`done in ${((performance.now() - t) / 1000).toFixed(0)} s (load ${load()})`);
+    return { cli };
+  } catch (err) {
+    console.log('FAILED');
+    failures.push(`CLI latency: ${(err as Error).message}`);
+    return {};
+  }
+}
+
 async function main(opts: BenchOptions): Promise<number> {
   const cpus = os.cpus();
   const startLoad = load();
@@ -191,7 +252,7 @@ async function main(opts: BenchOptions): Promise<number> {
   console.log(
     `database: ${opts.databaseUrl ? `PostgreSQL server ${redactDatabaseUrl(opts.databaseUrl)} (a fresh database per size)` : 'embedded PGlite in each benchmark process, data in a temporary directory (set DATABASE_URL or --db url for a server)'}`,
   );
-  const sections = (['sync', 'drift', 'publish'] as const).filter((k) => opts[k]);
+  const sections = (['sync', 'drift', 'publish', 'cli'] as const).filter((k) => opts[k]);
   console.log(`sections: ${sections.join(', ')}`);
   if (opts.sync)
     console.log(
@@ -261,6 +322,8 @@ async function main(opts: BenchOptions): Promise<number> {
     }
   }
 
+  const cliRun = opts.cli ? await measureCli(opts, failures) : undefined;
+
   const database = results[0] ?? desiredOf;
   if (database) console.log(`\ndatabase measured: ${database.database}\n  ${database.serverVersion}`);
   if (results.length) console.log(`\n${actualTable(results)}`);
@@ -271,8 +334,12 @@ async function main(opts: BenchOptions): Promise<number> {
     );
 
   if (publish) console.log(`\n${publishTable(publish)}`);
+  if (cliRun?.cli) console.log(`\n${cliTable(cliRun.cli)}`);
 
-  const verdicts = judge(results, desiredOf, drift, publish);
+  const verdicts = [
+    ...judge(results, desiredOf, drift, publish),
+    ...(opts.cli ? cliVerdicts(cliRun?.cli, cliRun?.skipped) : []),
+  ];
   console.log(
     `\n${table(
       ['target', 'measured', 'verdict'],
@@ -285,7 +352,7 @@ async function main(opts: BenchOptions): Promise<number> {
   if (opts.json) {
     writeFileSync(
       opts.json,
-      `${JSON.stringify({ startedLoad: startLoad, endLoad: load(), cpus: cpus.length, node: process.version, options: { ...opts, databaseUrl: opts.databaseUrl && redactDatabaseUrl(opts.databaseUrl) }, results, desired: desiredOf?.desired, drift, publish, verdicts, failures }, null, 2)}\n`,
+      `${JSON.stringify({ startedLoad: startLoad, endLoad: load(), cpus: cpus.length, node: process.version, options: { ...opts, databaseUrl: opts.databaseUrl && redactDatabaseUrl(opts.databaseUrl) }, results, desired: desiredOf?.desired, drift, publish, cli: cliRun?.cli, verdicts, failures }, null, 2)}\n`,
     );
     console.log(`figures written to ${opts.json}`);
   }

@@ -2,6 +2,7 @@
  * The targets of issues 3 and 4, judged on the figures of one benchmark run. Ratios measured in the
  * same run are compared, not absolute times, wherever the target allows it.
  */
+import type { CliBenchResult, CliCommand } from './cli-bench.js';
 import type { PublishBenchResult } from './publish-bench.js';
 import type { SyncBenchResult } from './sync-bench.js';
 
@@ -126,4 +127,38 @@ function publishVerdict(p: PublishBenchResult | undefined): Verdict {
     measured: `${f2(ratio)}× (${f1(p.publish.median)} ms vs ${f1(p.floor.median)} ms)`,
     pass: ratio <= PUBLISH_FLOOR_RATIO,
   };
+}
+
+/**
+ * CLI latency (issue 12, goal 1), each against its floor measured in the same rounds: `fabric list --json` and
+ * `drift <fabric> --json` (1,000 objects) ≤ 3× node + pg connect + one SELECT + print; `--help` ≤ 2× `node -e 0`.
+ */
+export const CLI_FLOOR_RATIO = 3;
+export const CLI_HELP_RATIO = 2;
+
+export function cliVerdicts(cli: CliBenchResult | undefined, skipped?: string): Verdict[] {
+  const targets: [string, CliCommand, CliCommand, number][] = [
+    [
+      `fabric list --json ≤ ${CLI_FLOOR_RATIO}× the floor script`,
+      'fabric list --json',
+      'floor script',
+      CLI_FLOOR_RATIO,
+    ],
+    [
+      `drift <fabric> --json (${cli ? n(cli.objects) : '1,000'} objects) ≤ ${CLI_FLOOR_RATIO}× the floor script`,
+      'drift --json',
+      'floor script',
+      CLI_FLOOR_RATIO,
+    ],
+    [`hh-sync --help ≤ ${CLI_HELP_RATIO}× node -e 0`, 'hh-sync --help', 'node -e 0', CLI_HELP_RATIO],
+  ];
+  return targets.map(([target, command, floor, limit]) => {
+    if (!cli) return { target, measured: skipped ?? 'not run', pass: null };
+    const ratio = cli.times[command].median / cli.times[floor].median;
+    return {
+      target,
+      measured: `${f2(ratio)}× (${f1(cli.times[command].median)} ms vs ${f1(cli.times[floor].median)} ms)`,
+      pass: ratio <= limit,
+    };
+  });
 }
