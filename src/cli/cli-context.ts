@@ -6,6 +6,7 @@
  * every command.
  */
 import type { Ledger, LedgerOptions } from '../ledger.js';
+import type { LedgerDatabaseOptions, LedgerReader } from '../ledger-reader.js';
 import type { Stream } from './cli-output.js';
 
 export interface CliContext {
@@ -19,6 +20,11 @@ export interface CliContext {
   cwd: string;
   /** Opens the ledger the flags point at; the command closes what it gets. */
   openLedger(options: LedgerOptions): Promise<Ledger>;
+  /**
+   * Opens it for the commands that only read it or manage fabrics (`fabric …`, `drift`): no sync service, so none
+   * of the cluster and Git code is loaded. Defaults to `openLedger` when only that is given (a full ledger reads).
+   */
+  openReader(options: LedgerDatabaseOptions): Promise<LedgerReader>;
 }
 
 /** The context with anything not given taken from this process (the ledger code is loaded only when opened). */
@@ -30,5 +36,9 @@ export function cliContext(given: Partial<CliContext> = {}): CliContext {
     env: given.env ?? process.env,
     cwd: given.cwd ?? process.cwd(),
     openLedger: given.openLedger ?? (async (options) => (await import('../ledger.js')).openLedger(options)),
+    openReader:
+      given.openReader ??
+      given.openLedger ??
+      (async (options) => (await import('../ledger-reader.js')).openLedgerReader(options)),
   };
 }

@@ -1,9 +1,10 @@
 /** Opening the ledger the global flags point at, with failures a person can act on. */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DEFAULT_DATA_DIR } from '../db/embedded-postgres.js';
+import { DEFAULT_DATA_DIR } from '../db/default-data-dir.js';
 import { redactDatabaseUrl, resolveDatabaseUrl } from '../db/database-url.js';
 import type { Ledger, LedgerOptions } from '../ledger.js';
+import type { LedgerDatabaseOptions, LedgerReader } from '../ledger-reader.js';
 import { databaseFailureKind, databaseHint, errorText } from '../sync/error-text.js';
 import { DATABASE_HINT, RuntimeFailure, UsageError, missingDatabaseLine } from './cli-errors.js';
 import type { CliContext } from './cli-context.js';
@@ -104,6 +105,29 @@ export async function openLedgerFor(
   context: CliContext,
   o: OpenLedgerOptions = {},
 ): Promise<Ledger> {
+  return openWith(opts, out, context, o, (options) => context.openLedger({ ...o.ledger, ...options }));
+}
+
+/**
+ * Opens the ledger the flags point at for a command that only reads it or manages fabrics: the sync service, the
+ * Kubernetes client and the Git code stay unloaded. Same checks and failures as openLedgerFor.
+ */
+export async function openReaderFor(
+  opts: GlobalOptions,
+  out: Output,
+  context: CliContext,
+  o: Pick<OpenLedgerOptions, 'create'> = {},
+): Promise<LedgerReader> {
+  return openWith(opts, out, context, o, (options) => context.openReader(options));
+}
+
+async function openWith<T>(
+  opts: GlobalOptions,
+  out: Output,
+  context: CliContext,
+  o: Pick<OpenLedgerOptions, 'create'>,
+  open: (options: LedgerDatabaseOptions) => Promise<T>,
+): Promise<T> {
   const { env } = context;
   if (opts.databaseUrl && opts.dataDir) {
     throw new UsageError('--database-url and --data-dir exclude each other: one ledger at a time');
@@ -127,8 +151,7 @@ export async function openLedgerFor(
   const timeout = connectTimeoutMs(opts, env);
   const statementTimeout = statementTimeoutMs(opts, env);
   try {
-    return await context.openLedger({
-      ...o.ledger,
+    return await open({
       databaseUrl: where.url,
       dataDir: where.dataDir,
       embedded: !where.url,

@@ -8,7 +8,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { DEFAULT_DATA_DIR } from '../db/embedded-postgres.js';
+import { DEFAULT_DATA_DIR } from '../db/default-data-dir.js';
 import { openDatabase } from '../db/open-database.js';
 import { maskDatabaseUrl, redactDatabaseUrl, resolveDatabaseUrl } from '../db/database-url.js';
 import { DoctorScopeError, formatDoctorReport, runSchemaDoctor } from '../db/schema-doctor.js';

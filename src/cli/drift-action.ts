@@ -1,7 +1,7 @@
 /** The work of `hh-sync drift` (loaded when it runs). */
 import type { DriftReportFilter } from '../sync/drift-report.js';
-import { FabricNotFoundError } from '../sync/fabric-sync-service.js';
-import { openLedgerFor } from './cli-ledger.js';
+import { FabricNotFoundError } from '../fabrics/fabric-not-found.js';
+import { openReaderFor } from './cli-ledger.js';
 import type { CliContext } from './cli-context.js';
 import type { GlobalOptions, Output } from './cli-output.js';
 import { EXIT } from './cli-errors.js';
@@ -18,7 +18,7 @@ export async function runDrift(
   out: Output,
   context: CliContext,
 ): Promise<number> {
-  const ledger = await openLedgerFor(g, out, context);
+  const ledger = await openReaderFor(g, out, context);
   try {
     const fabric = await ledger.fabrics.get(name);
     if (!fabric) throw new FabricNotFoundError(name);

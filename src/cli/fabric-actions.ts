@@ -1,7 +1,7 @@
 /** The work of `hh-sync fabric add|set|list|remove` (loaded when one of them runs). */
 import type { HedgehogFabric } from '../entities/index.js';
-import { FabricNotFoundError } from '../sync/fabric-sync-service.js';
-import { openLedgerFor } from './cli-ledger.js';
+import { FabricNotFoundError } from '../fabrics/fabric-not-found.js';
+import { openReaderFor } from './cli-ledger.js';
 import type { CliContext } from './cli-context.js';
 import type { GlobalOptions, Output } from './cli-output.js';
 import { UsageError } from './cli-errors.js';
@@ -57,7 +57,7 @@ export async function addFabric(
   context: CliContext,
 ): Promise<number> {
   const { settings, notes } = prepared;
-  const ledger = await openLedgerFor(g, out, context, { create: true });
+  const ledger = await openReaderFor(g, out, context, { create: true });
   try {
     const fabric = await ledger.fabrics.create(name, settings);
     for (const n of notes) out.info(`note: ${n}`);
@@ -82,7 +82,7 @@ export async function setFabric(
   const given = Object.entries(flags).filter(([, v]) => v !== undefined && v !== false);
   if (given.length === 0)
     throw new UsageError(`nothing to change: give at least one flag (see \`hh-sync fabric set --help\`)`);
-  const ledger = await openLedgerFor(g, out, context);
+  const ledger = await openReaderFor(g, out, context);
   try {
     const existing = await ledger.fabrics.get(name);
     if (!existing) throw new FabricNotFoundError(name);
@@ -98,7 +98,7 @@ export async function setFabric(
 }
 
 export async function listFabrics(g: GlobalOptions, out: Output, context: CliContext): Promise<number> {
-  const ledger = await openLedgerFor(g, out, context);
+  const ledger = await openReaderFor(g, out, context);
   try {
     const fabrics = await ledger.fabrics.list();
     if (out.json) {
@@ -145,7 +145,7 @@ export async function listFabrics(g: GlobalOptions, out: Output, context: CliCon
 }
 
 export async function removeFabric(name: string, g: GlobalOptions, out: Output, context: CliContext): Promise<number> {
-  const ledger = await openLedgerFor(g, out, context);
+  const ledger = await openReaderFor(g, out, context);
   try {
     if (!(await ledger.fabrics.remove(name))) throw new FabricNotFoundError(name);
     if (out.json) out.printJson({ removed: name });

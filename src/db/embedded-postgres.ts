@@ -28,9 +28,10 @@ import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './database-probe.js';
+import { DEFAULT_DATA_DIR } from './default-data-dir.js';
 
 /** Default data directory, relative to the working directory. */
-export const DEFAULT_DATA_DIR = join('.hh-sync', 'pgdata');
+export { DEFAULT_DATA_DIR };
 
 export interface EmbeddedPostgresOptions {
   /** Directory holding the database files; `'memory'` keeps everything in memory. Default `.hh-sync/pgdata` under cwd. */

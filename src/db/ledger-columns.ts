@@ -5,7 +5,7 @@
  */
 import { MikroORM, ReferenceKind, type EntityMetadata, type MetadataStorage } from '@mikro-orm/postgresql';
 import { ALL_ENTITIES, IDENTITY_COLUMNS } from '../entities/index.js';
-import { createBaseOrmConfig } from './orm-base-config.js';
+import { createCoreOrmConfig } from './orm-core-config.js';
 
 export interface LedgerColumn {
   entity: string;
@@ -71,7 +71,7 @@ export function ledgerTables(metadata: MetadataStorage): string[] {
 
 /** Discovers entity metadata without connecting to any database. */
 export async function loadLedgerMetadata(): Promise<MetadataStorage> {
-  const orm = await MikroORM.init(createBaseOrmConfig('postgres://metadata-only@127.0.0.1/ledger', { connect: false }));
+  const orm = await MikroORM.init(createCoreOrmConfig('postgres://metadata-only@127.0.0.1/ledger', { connect: false }));
   try {
     return orm.getMetadata();
   } finally {

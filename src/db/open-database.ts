@@ -1,6 +1,10 @@
 /**
  * Opens the ledger: connects to the configured PostgreSQL (or starts the embedded
  * one), runs pending migrations, and returns one handle that closes all of it.
+ *
+ * Only what the database at hand needs is loaded: the embedded PostgreSQL's modules when no URL is given, the
+ * migrator and the migration classes when a migration is pending (one query tells) or the caller asked for the
+ * migrator (`migrate: false`). A command reading an up-to-date ledger loads neither (docs/benchmarks.md).
  */
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { databaseServer, maskDatabaseUrl, redactDatabaseUrl, resolveDatabaseUrl } from './database-url.js';
@@ -16,8 +20,10 @@ interface ConnectionBounds {
   connectTimeoutMs: number;
   statementTimeoutMs: number;
 }
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
-import { createOrmConfig } from './orm-config.js';
+import type { EmbeddedPostgres } from './embedded-postgres.js';
+import { MIGRATION_NAMES } from './migration-names.js';
+import { createCoreOrmConfig, MIGRATIONS_TABLE } from './orm-core-config.js';
+import { appliedMigrationNames } from '../store/migration-state.js';
 
 export type DatabaseLogger = ((message: string) => void) | { info(message: string): void };
 
@@ -51,6 +57,11 @@ export interface OpenDatabaseOptions {
 }
 
 export interface OpenedDatabase {
+  /**
+   * The ORM. Its migrator (`orm.migrator`, with the ledger's migration list) is there when opening found a migration
+   * pending or was told `migrate: false`; an up-to-date ledger opened to migrate does not load it, and asking for it
+   * then is an error saying so.
+   */
   orm: MikroORM;
   /** The URL connected to (may contain a password: use redactDatabaseUrl before showing it). */
   url: string;
@@ -173,6 +184,46 @@ function knexLog(
   return { warn: line('warning'), error: line('error'), deprecate: line('deprecation'), debug: () => undefined };
 }
 
+/**
+ * Applies the pending migrations (`migrate`), loading the migrator only when one is pending: one query compares
+ * the applied names with MIGRATION_NAMES. Whatever that query concludes, the migrator decides what it runs, as
+ * before; the query only spares loading it for a ledger that is up to date. With `migrate: false` the migrator
+ * is attached for the caller.
+ */
+async function migrateIfNeeded(orm: MikroORM, migrate: boolean): Promise<string[]> {
+  if (!migrate) {
+    await attachMigrator(orm);
+    return [];
+  }
+  const settings = orm.config.get('migrations');
+  const table = settings.tableName ?? MIGRATIONS_TABLE;
+  // A caller's own migration list, or a schema-qualified or quoted table name, is left to the migrator itself.
+  if (!settings.migrationsList && /^[a-z_][a-z0-9_]*$/.test(table)) {
+    const applied = new Set(await appliedMigrationNames(orm.em, table));
+    if (MIGRATION_NAMES.every((name) => applied.has(name))) {
+      orm.config.registerExtension('@mikro-orm/migrator', () => {
+        throw new Error(
+          'openDatabase loaded no migrator: every migration was applied when it opened (open with migrate: false for one)',
+        );
+      });
+      return [];
+    }
+  }
+  await attachMigrator(orm);
+  return (await orm.migrator.up()).map((m) => m.name);
+}
+
+/** Registers MikroORM's migrator with the compiled-in migration list (as createOrmConfig does), loading both now. */
+async function attachMigrator(orm: MikroORM): Promise<void> {
+  const [{ Migrator }, { MIGRATIONS }] = await Promise.all([
+    import('@mikro-orm/migrations'),
+    import('./migrations-list.js'),
+  ]);
+  const migrations = orm.config.get('migrations');
+  orm.config.set('migrations', { ...migrations, migrationsList: migrations.migrationsList ?? MIGRATIONS });
+  Migrator.register(orm);
+}
+
 export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<OpenedDatabase> {
   const log = logWith(options.logger);
   const configured = options.embedded ? undefined : resolveDatabaseUrl(options.url);
@@ -183,6 +234,7 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
     log(`database: ${redactDatabaseUrl(url)}`);
   } else {
     // A frozen process holding the data directory must fail this open within the connection timeout too.
+    const { startEmbeddedPostgres } = await import('./embedded-postgres.js');
     embedded = await startEmbeddedPostgres({ dataDir: options.dataDir, connectTimeoutMs: options.connectTimeoutMs });
     url = embedded.url;
     log(`database: embedded PGlite (${embedded.dataDir ?? 'in memory'}) on ${url}`);
@@ -196,7 +248,7 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
     const { migrations, driverOptions, ...rest } = options.ormOptions ?? {};
     // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- init() builds a core MikroORM, not the PostgreSqlMikroORM subclass (same instance shape; nothing here relies on instanceof).
     orm = await MikroORM.init(
-      createOrmConfig(url, {
+      createCoreOrmConfig(url, {
         // PGlite is a single backend: one pooled connection.
         ...(embedded ? { pool: { min: 0, max: 1 } } : {}),
         // Only an explicit createDatabase may create one (MikroORM would do it silently on connect).
@@ -214,12 +266,9 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
     );
     if (!(driverOptions as { context?: unknown } | undefined)?.context)
       explainConnectTimeouts(orm, url, connectTimeoutMs);
-    const appliedMigrations: string[] = [];
-    if (options.migrate ?? true) {
-      const applied = await orm.migrator.up();
-      for (const m of applied) appliedMigrations.push(m.name);
-      if (applied.length > 0) log(`database: applied ${applied.length} migration(s): ${appliedMigrations.join(', ')}`);
-    }
+    const appliedMigrations = await migrateIfNeeded(orm, options.migrate ?? true);
+    if (appliedMigrations.length > 0)
+      log(`database: applied ${appliedMigrations.length} migration(s): ${appliedMigrations.join(', ')}`);
     let closed = false;
     const opened = orm;
     const server = embedded;

@@ -19,9 +19,9 @@
  * MikroORM's migrator).
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { MIGRATIONS } from './migrations-list.js';
+import { MIGRATION_NAMES } from './migration-names.js';
 import { ledgerColumns, ledgerTables, type LedgerColumn } from './ledger-columns.js';
-import { MIGRATIONS_TABLE } from './orm-base-config.js';
+import { MIGRATIONS_TABLE } from './orm-core-config.js';
 import { columnKey, columnsRequiredByChecks, loadCheckConstraints, type CheckConstraint } from './check-not-null.js';
 import { dropDefaultSql, setDefaultSql, setNotNullSql, sqlIdent, type DoctorRepair } from './default-repair.js';
 import { foreignColumnRepair, foreignTableNotes } from './foreign-table-repair.js';
@@ -331,7 +331,7 @@ async function pendingMigrations(exec: Exec, scope: Examined): Promise<string[]>
         r.name.replace(/\.[jt]s$/, ''),
       )
     : [];
-  return MIGRATIONS.map((m) => m.name).filter((name) => !executed.includes(name));
+  return [...MIGRATION_NAMES].filter((name) => !executed.includes(name));
 }
 
 /** Where a column's NOT NULL comes from, as a message fragment ('' = the column itself); null = nullable. */

@@ -9,8 +9,8 @@
  */
 import type { EntityManager, MetadataStorage } from '@mikro-orm/core';
 import { ledgerColumns, ledgerTables } from './ledger-columns.js';
-import { MIGRATIONS } from './migrations-list.js';
-import { MIGRATIONS_TABLE } from './orm-base-config.js';
+import { MIGRATION_NAMES } from './migration-names.js';
+import { MIGRATIONS_TABLE } from './orm-core-config.js';
 import { columnKey, columnsRequiredByChecks, type CheckConstraint } from './check-not-null.js';
 import { sqlIdent, type SqlExec } from './default-repair.js';
 
@@ -145,7 +145,7 @@ export async function checkLedgerSchema(em: EntityManager): Promise<SchemaPrefli
   const run = (withMigrations: boolean, extra: string[] = []) =>
     connection.execute(preflightSql(schema, withMigrations), [...params, ...extra], 'all') as Promise<PreflightRow[]>;
   const exec: SqlExec = (sql, p = []) => connection.execute(sql, p as never[], 'all') as never;
-  const expected = MIGRATIONS.map((m) => m.name);
+  const expected = [...MIGRATION_NAMES];
   let row: PreflightRow;
   let migrationsTableMissing = false;
   try {

@@ -10,14 +10,7 @@ export class ClusterUnreachableError extends Error {
   }
 }
 
-export class FabricNotFoundError extends Error {
-  constructor(ref: string | number) {
-    super(
-      `no fabric ${typeof ref === 'number' ? `with id ${ref}` : `named "${ref}"`}; list them with \`hh-sync fabric list\``,
-    );
-    this.name = 'FabricNotFoundError';
-  }
-}
+export { FabricNotFoundError } from '../fabrics/fabric-not-found.js';
 
 /** A failure to reach or read the cluster says something about the fabric's connection; a database failure does not. */
 export function isClusterFault(err: unknown): boolean {
