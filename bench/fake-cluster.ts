@@ -4,12 +4,19 @@
  * another machine; here it is at least another process, so its memory is not counted in the
  * synchronizer's peak RSS and its JSON encoding runs beside (not inside) the sync's event loop.
  *
+ * It also serves the fabric's CRDs at /apis/apiextensions.k8s.io/v1/customresourcedefinitions, as a cluster does,
+ * so a sync run reads them as it would there: the real Hedgehog CRDs from `../shared/hedgehog-crds` beside the
+ * checkout when present, else the compact ones of test/fixtures/crds.
+ *
  * `startFakeCluster()` forks this file; run as a child it builds the fabric, listens on loopback
  * and reports its URL over IPC, then serves until its parent disconnects.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
 import { FakeKubeApi, generateSampleFabric, withServerDefaults } from '../src/testing/index.js';
 
 export interface FakeCluster {
@@ -59,8 +66,33 @@ export async function startFakeCluster(opts: { objects: number; seed: number }):
   };
 }
 
+/** The checkout's root: this file runs from dist/bench/ (or bench/ under a TypeScript loader). */
+function checkoutRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
+
+/** The CRD objects the fake cluster serves (each with a resourceVersion, as a server sets one). */
+export function benchCrds(root = checkoutRoot()): object[] {
+  const real = path.resolve(root, '..', 'shared', 'hedgehog-crds');
+  const dir = existsSync(real) ? real : path.join(root, 'test', 'fixtures', 'crds');
+  const crds: object[] = [];
+  for (const file of readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()) {
+    for (const doc of parseAllDocuments(readFileSync(path.join(dir, file), 'utf8'))) {
+      const o = doc.toJS() as { kind?: unknown; metadata?: Record<string, unknown> } | null;
+      if (o?.kind !== 'CustomResourceDefinition') continue;
+      o.metadata = { resourceVersion: String(crds.length + 1), ...o.metadata };
+      crds.push(o);
+    }
+  }
+  return crds;
+}
+
 async function serve(objects: number, seed: number): Promise<void> {
-  const api = new FakeKubeApi();
+  const api = new FakeKubeApi({ crds: benchCrds() });
   try {
     api.load(generateSampleFabric({ targetObjects: objects, seed }).map((o) => withServerDefaults(o, seed)));
     const url = await api.start();

@@ -77,6 +77,7 @@ function actualTable(results: readonly SyncBenchResult[]): string {
     ['total first sync', col((r) => ms(r.first.totalMs))],
     ['resources/s', col((r) => n(Math.round((r.objects * 1000) / r.first.totalMs)))],
     ['time per object', col((r) => `${perObjectUs(r).toFixed(1)} µs`)],
+    ...firstSyncFloorRows(results),
     ['FLOOR: resource rows (fastest variant)', col((r) => (r.floor ? `${ms(r.floor.ms)} (${r.floor.variant})` : '–'))],
     [
       'floor variants (median ms)',
@@ -112,8 +113,11 @@ function actualTable(results: readonly SyncBenchResult[]): string {
       col((r) => (r.noop ? `${r.noop.rowsRewritten} / ${r.noop.reportedUpdates}` : '–')),
     ],
     [
-      'RSS before the sync / peak during the syncs',
-      col((r) => `${r.rss.beforeSyncMb.toFixed(0)} / ${r.rss.syncPeakMb.toFixed(0)} MB`),
+      'RSS before the sync / peak during the first sync / during all syncs',
+      col(
+        (r) =>
+          `${r.rss.beforeSyncMb.toFixed(0)} / ${r.rss.firstSyncPeakMb.toFixed(0)} / ${r.rss.syncPeakMb.toFixed(0)} MB`,
+      ),
     ],
     ['process peak RSS (all of the above)', col((r) => `${r.rss.processPeakMb.toFixed(0)} MB`)],
   ];
@@ -121,6 +125,53 @@ function actualTable(results: readonly SyncBenchResult[]): string {
     ['actual side', ...results.map((r) => `${n(r.objects)} objects`)],
     rows.map(([k, v]) => [k, ...v]),
   );
+}
+
+/** Issue 12, goal 3: the whole first sync against its floor (bench/first-sync-floor.ts), medians and spreads. */
+function firstSyncFloorRows(results: readonly SyncBenchResult[]): [string, string[]][] {
+  const spread = (xs: readonly number[], unit: string, digits: number) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return `${median(s).toFixed(digits)}${unit} (${s[0]!.toFixed(digits)} – ${s.at(-1)!.toFixed(digits)})`;
+  };
+  const col = (f: (r: SyncBenchResult) => string) => results.map((r) => (r.syncFloor ? f(r) : '–'));
+  return [
+    [
+      'first sync, start to end: median (min – max)',
+      col((r) =>
+        spread(
+          r.first.runs.map((x) => x.totalMs),
+          ' ms',
+          1,
+        ),
+      ),
+    ],
+    [
+      'FLOOR of the first sync (fetch + upsert)',
+      col((r) =>
+        spread(
+          r.syncFloor!.runs.map((x) => x.totalMs),
+          ' ms',
+          1,
+        ),
+      ),
+    ],
+    [
+      'floor list / write (medians)',
+      col(
+        (r) =>
+          `${ms(median(r.syncFloor!.runs.map((x) => x.listMs)))} / ${ms(median(r.syncFloor!.runs.map((x) => x.writeMs)))}`,
+      ),
+    ],
+    ['first sync / FLOOR per paired run: median (min – max)', col((r) => spread(r.syncFloor!.ratioRuns, '×', 2))],
+    [
+      'first sync / FLOOR (ratio of the medians)',
+      col((r) => `${(r.first.totalMs / r.syncFloor!.totalMs).toFixed(2)}×`),
+    ],
+    [
+      'first sync discover / list / write (median run)',
+      col((r) => `${ms(r.first.discoverMs)} / ${ms(r.first.listMs)} / ${ms(r.first.writeMs)}`),
+    ],
+  ];
 }
 
 function desiredTable(r: SyncBenchResult): string {

@@ -31,9 +31,10 @@ import {
 } from '../src/testing/index.js';
 import { openBenchDatabase, type BenchDatabase } from './bench-database.js';
 import { startFakeCluster, type FakeCluster } from './fake-cluster.js';
+import { timeFirstSyncFloor, type SyncFloorRun } from './first-sync-floor.js';
 import { FLOOR_COLUMNS, FLOOR_VARIANTS, HISTORY_FLOOR, timeFloor, type FloorRow } from './floor.js';
 import { sampleRows, timeNaive } from './naive.js';
-import { collectGarbage, median, medianBy, peakRssMb, round1, RssSampler, rssMb, timed } from './stats.js';
+import { collectGarbage, median, medianBy, peakRssMb, round1, round2, RssSampler, rssMb, timed } from './stats.js';
 
 export interface SyncBenchOptions {
   objects: number;
@@ -67,10 +68,15 @@ export interface SyncBenchResult {
   floor?: { ms: number; variant: string; variants: Record<string, number[]>; historyMs: number; batch: number };
   naive?: { sample: number; sampleMs: number; extrapolatedMs: number };
   /**
+   * The whole first sync against its floor (bench/first-sync-floor.ts: plain fetch + one hand-written upsert per
+   * 5,000 rows), run after each first sync: every run of both, and the ratio of each pair.
+   */
+  syncFloor?: { runs: SyncFloorRun[]; totalMs: number; ratioRuns: number[] };
+  /**
    * RSS now before the first sync; highest RSS sampled during the actual syncs (first and no-op);
    * the process's high-water mark at the end (floor, naive path and desired side included).
    */
-  rss: { beforeSyncMb: number; syncPeakMb: number; processPeakMb: number };
+  rss: { beforeSyncMb: number; syncPeakMb: number; firstSyncPeakMb: number; processPeakMb: number };
   desired?: {
     files: number;
     objects: number;
@@ -161,6 +167,13 @@ async function noopResyncs(
   };
 }
 
+const roundFloorRun = (r: SyncFloorRun): SyncFloorRun => ({
+  totalMs: round1(r.totalMs),
+  listMs: round1(r.listMs),
+  writeMs: round1(r.writeMs),
+  rows: r.rows,
+});
+
 let fabricSeq = 0;
 const newFabric = (orm: MikroORM, prefix: string, settings: Parameters<FabricRegistry['create']>[1] = {}) =>
   new FabricRegistry(orm.em).create(`${prefix}-${++fabricSeq}`, settings);
@@ -168,9 +181,10 @@ const newFabric = (orm: MikroORM, prefix: string, settings: Parameters<FabricReg
 async function warmUp(db: BenchDatabase, seed: number): Promise<void> {
   const api = new FakeKubeApi();
   api.load(generateSampleFabric({ targetObjects: 1_000, seed: seed + 1 }).map((o) => withServerDefaults(o, seed + 1)));
-  await api.start();
+  const apiUrl = await api.start();
   try {
     const svc = new FabricSyncService(db.orm.em, { kubeConfigFor: () => api.kubeConfig() });
+    await timeFirstSyncFloor(db.url, apiUrl, (await newFabric(db.orm, 'warmup-sync-floor')).id);
     const fabric = await newFabric(db.orm, 'warmup');
     expectCompleted(await svc.syncActualState(fabric), 'warm-up sync');
     expectCompleted(await svc.syncActualState(fabric), 'warm-up re-sync');
@@ -196,6 +210,7 @@ export async function benchSync(opts: SyncBenchOptions): Promise<SyncBenchResult
     await new Promise((resolve) => setTimeout(resolve, 500)); // V8 returns freed pages to the system lazily
     const beforeSyncMb = rssMb();
     const sampler = new RssSampler();
+    const firstSampler = new RssSampler();
 
     // ---- first sync into fresh fabrics, each followed by the floor writing the same rows. The first
     // one is followed by the no-op re-syncs, and the RSS is sampled during those only: nothing the
@@ -206,14 +221,22 @@ export async function benchSync(opts: SyncBenchOptions): Promise<SyncBenchResult
     );
     let noop: SyncBenchResult['noop'];
     let rows: FloorRow[] = [];
+    const syncFloorRuns: SyncFloorRun[] = [];
     for (let i = 0; i < opts.repeat; i++) {
       const fabric = await newFabric(db.orm, 'actual');
       const sync = () => timed(() => svc.syncActualState(fabric));
-      const { ms, value: report } = i === 0 ? await sampler.during(sync) : await sync();
+      const { ms, value: report } = i === 0 ? await sampler.during(() => firstSampler.during(sync)) : await sync();
       expectCompleted(report, 'first sync');
       if (report.counts.created !== opts.objects)
         throw new Error(`first sync created ${report.counts.created} rows, expected ${opts.objects}`);
       firstRuns.push(timingOf(report, ms));
+      // The whole-sync floor right after, on the same API process: a change of the machine's load hits both.
+      const floorFabric = await newFabric(db.orm, 'sync-floor');
+      collectGarbage();
+      const floorRun = await timeFirstSyncFloor(db.url, cluster.url, floorFabric.id);
+      if (floorRun.rows !== opts.objects)
+        throw new Error(`first-sync floor wrote ${floorRun.rows} rows, expected ${opts.objects}`);
+      syncFloorRuns.push(roundFloorRun(floorRun));
       if (i === 0 && opts.full) noop = await noopResyncs(db.orm, svc, fabric.id, opts.repeat, sampler);
       if (!opts.full) continue;
       rows = await writtenRows(db.orm, fabric.id);
@@ -231,8 +254,13 @@ export async function benchSync(opts: SyncBenchOptions): Promise<SyncBenchResult
       embedded: db.embedded,
       repeat: opts.repeat,
       first,
-      rss: { beforeSyncMb, syncPeakMb: 0, processPeakMb: 0 },
+      rss: { beforeSyncMb, syncPeakMb: 0, firstSyncPeakMb: 0, processPeakMb: 0 },
       noop,
+      syncFloor: {
+        runs: syncFloorRuns,
+        totalMs: median(syncFloorRuns.map((r) => r.totalMs)),
+        ratioRuns: firstRuns.map((r, i) => round2(r.totalMs / syncFloorRuns[i]!.totalMs)),
+      },
     };
 
     if (opts.full) {
@@ -310,6 +338,7 @@ export async function benchSync(opts: SyncBenchOptions): Promise<SyncBenchResult
       };
     }
     result.rss.syncPeakMb = sampler.peakMb;
+    result.rss.firstSyncPeakMb = firstSampler.peakMb;
     result.rss.processPeakMb = peakRssMb();
     return result;
   } finally {

@@ -43,3 +43,15 @@ export function selectCrdSchemas(em: EntityManager, fabricId: number): Promise<(
     [fabricId],
   );
 }
+
+/** The fabric's stored CRDs' names and resourceVersions (no specs): what a new read is compared with. */
+export function selectCrdSchemaVersions(
+  em: EntityManager,
+  fabricId: number,
+): Promise<{ crd_name: string; resource_version: string | null }[]> {
+  return query<{ crd_name: string; resource_version: string | null }>(
+    em,
+    `SELECT crd_name, resource_version FROM fabric_crd_schema WHERE fabric_id = ?`,
+    [fabricId],
+  );
+}

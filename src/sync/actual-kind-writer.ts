@@ -83,8 +83,10 @@ export class ActualKindWriter {
 
   /**
    * Write one kind's observations in the caller's transaction. With a run-wide `writer` (runWriter) the rows are
-   * batched across kinds and the caller flushes; without one the kind is written and flushed alone, its
-   * transitions naming `runId` (the watch passes its open run's id).
+   * batched across kinds and the caller flushes; the last statement may still be running when this returns, so the
+   * caller reads the next kind from the cluster while the database writes this one (a failed statement surfaces at the
+   * writer's next `add` or `flush`, inside the same transaction). Without a writer the kind is written and flushed
+   * alone, its transitions naming `runId` (the watch passes its open run's id).
    */
   async write(
     em: EntityManager,
@@ -113,7 +115,9 @@ export class ActualKindWriter {
       await writer.add(chunk);
       addOutcome(plan, chunk);
     }
-    await (own ? writer.flush() : writer.settle());
+    if (own) await writer.flush();
+    // The marks of refused rows go after this kind's statements (rare: only then is the statement in flight awaited).
+    else if (refused.size) await writer.settle();
     await markRefusedObjects(em, fabric.id, kind.kind, refused);
     this.options.onChanges?.(fabric, plan);
     return {

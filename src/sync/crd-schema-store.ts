@@ -4,7 +4,12 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import { findUnstorableString } from '../json-safety.js';
-import { replaceCrdSchemas, selectCrdSchemas, type CrdSchemaRow as CrdRow } from '../store/crd-schemas.js';
+import {
+  replaceCrdSchemas,
+  selectCrdSchemas,
+  selectCrdSchemaVersions,
+  type CrdSchemaRow as CrdRow,
+} from '../store/crd-schemas.js';
 
 export interface StoredCrds {
   /** CRD objects rebuilt from the rows (apiVersion, kind, metadata.name/resourceVersion, spec). */
@@ -25,7 +30,9 @@ function toRow(obj: object): CrdRow | null {
 }
 
 /**
- * Replace the fabric's stored CRDs with `crdObjects` (a complete read of the cluster's fabric CRDs).
+ * Replace the fabric's stored CRDs with `crdObjects` (a complete read of the cluster's fabric CRDs). Returns the
+ * number of CRDs written: 0 when the ledger already holds exactly these CRDs at these resourceVersions (one small
+ * query instead of sending every spec again; the API server changes a CRD's resourceVersion with every change).
  * An empty read changes nothing: it says the cluster could not be asked, not that the CRDs are gone.
  */
 export async function saveCrdSchemas(
@@ -35,8 +42,19 @@ export async function saveCrdSchemas(
 ): Promise<number> {
   const rows = crdObjects.map(toRow).filter((r): r is CrdRow => r !== null);
   if (rows.length === 0) return 0;
+  if (sameVersions(rows, await selectCrdSchemaVersions(em, fabricId))) return 0;
   await replaceCrdSchemas(em, fabricId, rows);
   return rows.length;
+}
+
+/** True when `stored` holds exactly the CRDs of `rows`, each at the same (known) resourceVersion. */
+function sameVersions(
+  rows: readonly CrdRow[],
+  stored: readonly { crd_name: string; resource_version: string | null }[],
+): boolean {
+  if (rows.length !== stored.length) return false;
+  const storedVersion = new Map(stored.map((s) => [s.crd_name, s.resource_version]));
+  return rows.every((r) => r.resource_version !== null && storedVersion.get(r.crd_name) === r.resource_version);
 }
 
 /** The fabric's stored CRDs, as CRD objects crdSchemasFromObjects can read. */

@@ -42,10 +42,40 @@ export interface FabricSchemaSet {
   readFailure?: string;
 }
 
+/**
+ * What this process last made of a fabric's cluster CRDs, and which CRDs (name and resourceVersion) it made it from.
+ * A later read of the same CRDs at the same resourceVersions is the same set — the API server changes a CRD's
+ * resourceVersion on every change —, so it is not parsed again.
+ */
+interface ClusterCrdRead {
+  versions: string;
+  schemas: CrdSchemas;
+  problems: readonly CrdProblem[];
+}
+
+/**
+ * The name@resourceVersion of every CRD read, sorted: equal strings mean the same CRDs, unchanged. Null when one has
+ * no resourceVersion (a server that sets none): such a read is never taken for an earlier one.
+ */
+export function crdVersionsOf(crdObjects: readonly object[]): string | null {
+  const keys: string[] = [];
+  for (const obj of crdObjects) {
+    const m = (obj as { metadata?: { name?: unknown; resourceVersion?: unknown } }).metadata;
+    if (typeof m?.name !== 'string' || typeof m.resourceVersion !== 'string' || !m.resourceVersion) return null;
+    keys.push(`${m.name}@${m.resourceVersion}`);
+  }
+  return keys.sort().join('\n');
+}
+
 export class FabricSchemas {
   private readonly fromDir = new Map<string, Promise<CrdSchemas>>();
   /** Read from the cluster by this process: the fallback when nothing is stored (no persistence, or it failed). */
   private readonly fromCluster = new Map<number, CrdSchemas>();
+  /**
+   * Per fabric (never shared: two fabrics are two clusters, whose resourceVersions say nothing about each other),
+   * the last cluster read this process parsed.
+   */
+  private readonly lastClusterRead = new Map<number, ClusterCrdRead>();
 
   constructor(
     private readonly store?: CrdSchemaPersistence,
@@ -64,21 +94,7 @@ export class FabricSchemas {
         readFailure = oneLine(err);
         this.log.warn({ fabric: fabric.name, err: readFailure }, 'could not read the CRDs from the cluster');
       }
-      if (objs.length) {
-        // One malformed CRD must not cost the others (nor the run): it is reported, its kind goes without a schema.
-        const problems: CrdProblem[] = [];
-        const schemas = crdSchemasFromObjects(objs, { onProblem: (p) => problems.push(p) });
-        for (const p of problems)
-          this.log.warn({ fabric: fabric.name, crd: p.source, err: p.reason }, 'unusable CRD read from the cluster');
-        this.fromCluster.set(fabric.id, schemas);
-        await this.store?.save(fabric.id, objs).catch((err: unknown) => {
-          this.log.warn(
-            { fabric: fabric.name, err: (err as Error).message },
-            'could not store the CRD schemas read from the cluster',
-          );
-        });
-        return { schemas, source: 'cluster', ...(problems.length ? { problems } : {}) };
-      }
+      if (objs.length) return this.fromClusterRead(fabric, objs);
     }
     const failure = readFailure === undefined ? {} : { readFailure };
     const stored = await this.loadStored(fabric);
@@ -86,6 +102,36 @@ export class FabricSchemas {
     const remembered = this.fromCluster.get(fabric.id);
     if (remembered?.size) return { schemas: remembered, source: 'cluster', ...failure };
     return { schemas: null, source: 'none', ...failure };
+  }
+
+  /**
+   * The schemas of a complete read of the cluster's fabric CRDs, stored for later desired syncs (the store writes
+   * nothing when the ledger already holds these CRDs at these resourceVersions). The same CRDs at the same
+   * resourceVersions as this fabric's last read in this process are not parsed again.
+   */
+  private async fromClusterRead(fabric: HedgehogFabric, objs: readonly object[]): Promise<FabricSchemaSet> {
+    const versions = crdVersionsOf(objs);
+    const last = this.lastClusterRead.get(fabric.id);
+    let read: ClusterCrdRead;
+    if (versions !== null && last?.versions === versions) read = last;
+    else {
+      // One malformed CRD must not cost the others (nor the run): it is reported, its kind goes without a schema.
+      const problems: CrdProblem[] = [];
+      const schemas = crdSchemasFromObjects(objs, { onProblem: (p) => problems.push(p) });
+      for (const p of problems)
+        this.log.warn({ fabric: fabric.name, crd: p.source, err: p.reason }, 'unusable CRD read from the cluster');
+      read = { versions: versions ?? '', schemas, problems };
+      if (versions !== null) this.lastClusterRead.set(fabric.id, read);
+      else this.lastClusterRead.delete(fabric.id);
+    }
+    this.fromCluster.set(fabric.id, read.schemas);
+    await this.store?.save(fabric.id, objs).catch((err: unknown) => {
+      this.log.warn(
+        { fabric: fabric.name, err: (err as Error).message },
+        'could not store the CRD schemas read from the cluster',
+      );
+    });
+    return { schemas: read.schemas, source: 'cluster', ...(read.problems.length ? { problems: read.problems } : {}) };
   }
 
   private fromDirectory(dir: string): Promise<CrdSchemas> {

@@ -182,10 +182,16 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     reader: ActualSource,
     rec: RunAccumulator,
   ): Promise<{ discovery: DiscoveryResult; schemaDefaults: Map<string, SchemaDefaults | null> }> {
-    const { discovery, schemaSet } = await rec.timer.time('discover', async () => ({
-      discovery: await reader.discover(FABRIC_KINDS),
-      schemaSet: await this.schemas.schemaSetFor(fabric, () => reader.readCrds()),
-    }));
+    // Discovery and the CRD read at once; both settle before the run goes on (a failed discovery leaves no CRD save behind).
+    const { discovery, schemaSet } = await rec.timer.time('discover', async () => {
+      const [d, s] = await Promise.allSettled([
+        reader.discover(FABRIC_KINDS),
+        this.schemas.schemaSetFor(fabric, () => reader.readCrds()),
+      ]);
+      if (d.status === 'rejected') throw d.reason;
+      if (s.status === 'rejected') throw s.reason;
+      return { discovery: d.value, schemaSet: s.value };
+    });
     rec.details.schemaSource = schemaSet.source;
     rec.errors.push(...(schemaSet.problems ?? []).map(crdProblemError));
     if (schemaSet.readFailure) {
