@@ -17,7 +17,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { HedgehogFabric } from '../entities/index.js';
 import { FABRIC_KINDS, type KindInfo } from '../kube/catalog.js';
 import type { SchemaDefaults } from '../crds/schema-defaults.js';
-import type { ClusterReaderOptions, DiscoveryResult } from '../kube/cluster-reader.js';
+import { DEFAULT_PAGE_SIZE, type ClusterReaderOptions, type DiscoveryResult } from '../kube/cluster-reader.js';
 import { loadKubeConfig } from '../kube/kube-config.js';
 import type { DesiredConflict, DesiredReadOptions } from '../gitops/desired-state-reader.js';
 import { defaultCacheDir } from '../gitops/git-source.js';
@@ -28,7 +28,7 @@ import { listKeysFor } from '../writeback/list-keys.js';
 import { crdSchemaOf } from '../crds/crd-schemas.js';
 import { lastActualSync, markActualSynced, markDesiredSynced, refreshFabricSummary } from '../store/fabrics.js';
 import { commitsPushedByPublish, lastCrdReadProblem } from '../store/runs.js';
-import { loadActualIndexes, loadStoredResources } from '../store/stored-resources.js';
+import { loadActualIndexes, loadStoredResources, type ActualIndexEntry } from '../store/stored-resources.js';
 import {
   crdProblemError,
   crdReadFailureError,
@@ -41,6 +41,7 @@ import { loadCrdSchemas, saveCrdSchemas } from './crd-schema-store.js';
 import { ActualKindWriter, driftContextFor } from './actual-kind-writer.js';
 import { DESIRED_COLUMNS, planDesiredWrites } from './desired-plan.js';
 import { lockFabricForTransaction } from './fabric-lock.js';
+import { noteKindRead, readKind } from './kind-read.js';
 import { silentLogger, type Logger } from './logger.js';
 import { applyWritePlan } from './resource-writer.js';
 import { addCounts, closeAbandonedRuns, type RunType, type SyncRunReport } from './run-recorder.js';
@@ -221,8 +222,12 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     const indexes = await rec.timer.time('write', () => loadActualIndexes(tem, fabric.id));
     const writer = this.actualKindWriter.runWriter(tem, 'sync_actual', now, rec.runId);
     let listed = 0;
+    const pageSize = this.options.reader?.pageSize ?? DEFAULT_PAGE_SIZE;
     for (const kind of served) {
-      const list = await rec.timer.time('list', () => reader.listKind(kind));
+      const index = indexes.get(kind.kind) ?? new Map<string, ActualIndexEntry>();
+      // Metadata first, full objects only for what changed (src/sync/kind-read.ts).
+      const list = await rec.timer.time('list', () => readKind(reader, kind, index, pageSize));
+      noteKindRead(rec, list.stats);
       // counts.failed counts refused objects; a failed kind is an error entry, not an object.
       rec.errors.push(...list.errors);
       rec.counts.failed += list.errors.length;
@@ -231,14 +236,9 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         continue;
       }
       listed++;
-      const scope = {
-        sweep: true as const,
-        namespaces: list.namespaces,
-        index: indexes.get(kind.kind) ?? new Map(),
-        refused: list.errors,
-      };
+      const scope = { sweep: true as const, namespaces: list.namespaces, index, refused: list.errors };
       const r = await rec.timer.time('write', () =>
-        this.actualKindWriter.write(tem, fabric, kind, list.observations, scope, ctx, 'sync_actual', writer),
+        this.actualKindWriter.write(tem, fabric, kind, list.listed, scope, ctx, 'sync_actual', writer),
       );
       rec.counts = addCounts(rec.counts, r.counts);
       rec.recreated.push(...r.recreated);
