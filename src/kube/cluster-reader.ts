@@ -130,6 +130,11 @@ export interface ClusterReaderOptions {
   namespaces?: string[];
   /** Items per page (`limit`). Default 500. */
   pageSize?: number;
+  /**
+   * Items per page of a metadata-only list. Default 10 × pageSize: an item is its metadata alone, about a tenth of
+   * a fabric object, so such a page weighs about what a full page does — and a re-sync makes a tenth of the requests.
+   */
+  metadataPageSize?: number;
   /** Retries of one request after a retryable failure. Default 5. */
   maxRetries?: number;
   /** First backoff delay. Default 200 ms. */
@@ -162,6 +167,8 @@ export interface ClusterReaderOptions {
 
 /** Items per list page unless `pageSize` says otherwise. */
 export const DEFAULT_PAGE_SIZE = 500;
+/** A metadata-only page holds this many times `pageSize` items unless `metadataPageSize` says otherwise. */
+export const METADATA_PAGE_FACTOR = 10;
 
 /** A request without a complete answer (headers and body) within `requestTimeoutMs`: retried like a network error. */
 export class RequestTimeoutError extends Error {
@@ -244,7 +251,10 @@ type ListBody = {
 export class ClusterReader {
   private readonly api: CustomObjectsApi;
   private readonly o: Required<
-    Omit<ClusterReaderOptions, 'onPage' | 'onRetry' | 'signal' | 'namespaces' | 'listDeadlineMs' | 'clock'>
+    Omit<
+      ClusterReaderOptions,
+      'onPage' | 'onRetry' | 'signal' | 'namespaces' | 'listDeadlineMs' | 'clock' | 'metadataPageSize'
+    >
   > &
     Pick<ClusterReaderOptions, 'onPage' | 'onRetry' | 'signal' | 'listDeadlineMs'>;
   /** When the reader's list deadline passes (epoch ms), if it has one. */
@@ -254,6 +264,7 @@ export class ClusterReader {
   private readonly namespaces: string[] | null;
   private readonly context: string | undefined;
   private readonly clock: Clock;
+  private readonly metadataPageSize: number;
 
   constructor(kc: KubeConfig, opts: ClusterReaderOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -274,6 +285,7 @@ export class ClusterReader {
       onRetry: opts.onRetry,
       signal: opts.signal,
     };
+    this.metadataPageSize = opts.metadataPageSize ?? this.o.pageSize * METADATA_PAGE_FACTOR;
     this.deadline = opts.listDeadlineMs === undefined ? undefined : this.clock.now() + opts.listDeadlineMs;
   }
 
@@ -578,7 +590,7 @@ export class ClusterReader {
                 group: kind.group,
                 version: kind.version,
                 plural: kind.plural,
-                limit: this.o.pageSize,
+                limit: accept === undefined ? this.o.pageSize : this.metadataPageSize,
                 _continue: cont,
               };
               const b = (

@@ -41,7 +41,7 @@ import { loadCrdSchemas, saveCrdSchemas } from './crd-schema-store.js';
 import { ActualKindWriter, driftContextFor } from './actual-kind-writer.js';
 import { DESIRED_COLUMNS, planDesiredWrites } from './desired-plan.js';
 import { lockFabricForTransaction } from './fabric-lock.js';
-import { noteKindRead, readKind } from './kind-read.js';
+import { KindReads, noteKindRead } from './kind-read.js';
 import { silentLogger, type Logger } from './logger.js';
 import { applyWritePlan } from './resource-writer.js';
 import { addCounts, closeAbandonedRuns, type RunType, type SyncRunReport } from './run-recorder.js';
@@ -222,27 +222,35 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     const indexes = await rec.timer.time('write', () => loadActualIndexes(tem, fabric.id));
     const writer = this.actualKindWriter.runWriter(tem, 'sync_actual', now, rec.runId);
     let listed = 0;
-    const pageSize = this.options.reader?.pageSize ?? DEFAULT_PAGE_SIZE;
-    for (const kind of served) {
-      const index = indexes.get(kind.kind) ?? new Map<string, ActualIndexEntry>();
-      // Metadata first, full objects only for what changed (src/sync/kind-read.ts).
-      const list = await rec.timer.time('list', () => readKind(reader, kind, index, pageSize));
-      noteKindRead(rec, list.stats);
-      // counts.failed counts refused objects; a failed kind is an error entry, not an object.
-      rec.errors.push(...list.errors);
-      rec.counts.failed += list.errors.length;
-      if (!list.complete) {
-        this.noteFailedKind(rec, 'list', kind.kind, list.failure ?? 'list did not complete');
-        continue;
+    const indexOf = (kind: KindInfo) => {
+      let index = indexes.get(kind.kind);
+      if (!index) indexes.set(kind.kind, (index = new Map<string, ActualIndexEntry>()));
+      return index;
+    };
+    // Metadata first (all kinds' lists at once), full objects only for what changed (src/sync/kind-read.ts).
+    const reads = new KindReads(reader, served, indexOf, this.options.reader?.pageSize ?? DEFAULT_PAGE_SIZE);
+    try {
+      for (const kind of served) {
+        const list = await rec.timer.time('list', () => reads.read(kind));
+        noteKindRead(rec, list.stats);
+        // counts.failed counts refused objects; a failed kind is an error entry, not an object.
+        rec.errors.push(...list.errors);
+        rec.counts.failed += list.errors.length;
+        if (!list.complete) {
+          this.noteFailedKind(rec, 'list', kind.kind, list.failure ?? 'list did not complete');
+          continue;
+        }
+        listed++;
+        const scope = { sweep: true as const, namespaces: list.namespaces, index: indexOf(kind), refused: list.errors };
+        const r = await rec.timer.time('write', () =>
+          this.actualKindWriter.write(tem, fabric, kind, list.listed, scope, ctx, 'sync_actual', writer),
+        );
+        rec.counts = addCounts(rec.counts, r.counts);
+        rec.recreated.push(...r.recreated);
+        if (r.reevaluated) rec.details.reevaluated = (rec.details.reevaluated ?? 0) + r.reevaluated;
       }
-      listed++;
-      const scope = { sweep: true as const, namespaces: list.namespaces, index, refused: list.errors };
-      const r = await rec.timer.time('write', () =>
-        this.actualKindWriter.write(tem, fabric, kind, list.listed, scope, ctx, 'sync_actual', writer),
-      );
-      rec.counts = addCounts(rec.counts, r.counts);
-      rec.recreated.push(...r.recreated);
-      if (r.reevaluated) rec.details.reevaluated = (rec.details.reevaluated ?? 0) + r.reevaluated;
+    } finally {
+      reads.stop(); // a run ended early starts no further list
     }
     if (listed === 0) {
       // Not one kind read: the run failed (rolled back, nothing swept) and the fabric is not "connected".

@@ -80,56 +80,76 @@ function fromFullList(list: KindListResult, stats: Omit<KindReadStats, 'fullList
   };
 }
 
+/** Metadata-only lists in flight at once across kinds (as listKinds): they are small, and a re-sync is mostly them. */
+export const METADATA_LIST_CONCURRENCY = 4;
+
 /**
- * Read `kind` for a sync against `index` (the ledger's uid + resourceVersion per key of this kind). `pageSize` is the
- * reader's page size (it prices a full list in requests).
+ * The kind reads of one actual run. The metadata-only lists of every kind the ledger holds are started at once
+ * (METADATA_LIST_CONCURRENCY at a time: stamps are small) so a re-sync waits for them in parallel; a kind the ledger
+ * has never read is listed in full when its turn comes, as before (full lists stay one kind at a time: memory).
+ * `stop()` starts no further list; the caller calls it when the run ends, however it ends.
  */
-export async function readKind(
-  source: ActualSource,
-  kind: KindInfo,
-  index: ReadonlyMap<string, ActualIndexEntry>,
-  pageSize: number,
-): Promise<KindRead> {
-  // Nothing of the kind read before (a first sync): every object is new, and a metadata list would only add a request.
-  if (!source.listKindMetadata || !source.getObject || !holdsActualState(index)) {
-    return fromFullList(await source.listKind(kind), {
-      metadataList: false,
-      fullPages: 0,
-      gets: 0,
-      goneSinceListed: 0,
+export class KindReads {
+  private readonly metadata: Map<KindInfo, Promise<KindMetadataListResult>>;
+  private readonly stopLists: () => void;
+
+  constructor(
+    private readonly source: ActualSource,
+    kinds: readonly KindInfo[],
+    private readonly indexOf: (kind: KindInfo) => ReadonlyMap<string, ActualIndexEntry>,
+    /** The reader's page size (it prices a full list in requests). */
+    private readonly pageSize: number,
+  ) {
+    const listMetadata = source.listKindMetadata?.bind(source);
+    // Nothing of a kind read before (a first sync): every object is new; a metadata list would only add a request.
+    const eligible = listMetadata && source.getObject ? kinds.filter((k) => holdsActualState(indexOf(k))) : [];
+    const started = startLimited(eligible, METADATA_LIST_CONCURRENCY, (k) => listMetadata!(k));
+    this.metadata = started.results;
+    this.stopLists = started.stop;
+  }
+
+  /** Read `kind`: by its metadata-only list and the GETs of what changed, or in full. */
+  async read(kind: KindInfo): Promise<KindRead> {
+    const pending = this.metadata.get(kind);
+    if (!pending) return fromFullList(await this.source.listKind(kind), NO_METADATA);
+    const meta = await pending;
+    const stats: KindReadStats = { ...NO_METADATA, metadataList: true, fullList: false, fullPages: meta.fullPages };
+    if (!meta.complete) return { ...readOf(meta, []), stats };
+    const index = this.indexOf(kind);
+    const unchanged: ObjectStamp[] = [];
+    const toFetch: ObjectStamp[] = [];
+    for (const st of meta.stamps) (sameVersion(index.get(keyOf(st)), st) ? unchanged : toFetch).push(st);
+    const listedCount = meta.stamps.length + meta.observations.length;
+    if (toFetch.length > oneByOneLimit(listedCount, this.pageSize)) {
+      // Many changed (a mass update): one full list is cheaper than their GETs.
+      return fromFullList(await this.source.listKind(kind), stats);
+    }
+    const fetched: ActualObservation[] = [];
+    const refused: ObjectError[] = [];
+    const getObject = this.source.getObject!.bind(this.source);
+    await forEachConcurrently(toFetch, GET_CONCURRENCY, async (st) => {
+      const r = await getObject(kind, st.namespace, st.name);
+      stats.gets++;
+      if (r.outcome === 'read') fetched.push(r.observation);
+      else if (r.outcome === 'gone') stats.goneSinceListed++;
+      else refused.push(r.error);
     });
+    const read = readOf(meta, [...meta.observations, ...unchanged, ...fetched]);
+    read.errors.push(...refused);
+    return { ...read, stats };
   }
-  const meta = await source.listKindMetadata(kind);
-  const stats: KindReadStats = {
-    metadataList: true,
-    fullList: false,
-    fullPages: meta.fullPages,
-    gets: 0,
-    goneSinceListed: 0,
-  };
-  if (!meta.complete) return { ...readOf(meta, []), stats };
-  const unchanged: ObjectStamp[] = [];
-  const toFetch: ObjectStamp[] = [];
-  for (const st of meta.stamps) (sameVersion(index.get(keyOf(st)), st) ? unchanged : toFetch).push(st);
-  const listedCount = meta.stamps.length + meta.observations.length;
-  if (toFetch.length > oneByOneLimit(listedCount, pageSize)) {
-    // Many changed (a first sync, a mass update): one full list is cheaper than their GETs.
-    return fromFullList(await source.listKind(kind), { ...stats, fullPages: meta.fullPages });
+
+  stop(): void {
+    this.stopLists();
   }
-  const getObject = source.getObject.bind(source);
-  const fetched: ActualObservation[] = [];
-  const refused: ObjectError[] = [];
-  await forEachConcurrently(toFetch, GET_CONCURRENCY, async (st) => {
-    const r = await getObject(kind, st.namespace, st.name);
-    stats.gets++;
-    if (r.outcome === 'read') fetched.push(r.observation);
-    else if (r.outcome === 'gone') stats.goneSinceListed++;
-    else refused.push(r.error);
-  });
-  const read = readOf(meta, [...meta.observations, ...unchanged, ...fetched]);
-  read.errors.push(...refused);
-  return { ...read, stats };
 }
+
+const NO_METADATA: Omit<KindReadStats, 'fullList'> = {
+  metadataList: false,
+  fullPages: 0,
+  gets: 0,
+  goneSinceListed: 0,
+};
 
 function readOf(meta: KindMetadataListResult, listed: ListedObject[]): Omit<KindRead, 'stats'> {
   return {
@@ -173,4 +193,42 @@ export function noteKindRead(rec: { details: RunDetails }, stats: KindReadStats)
   reads.fullPages += stats.fullPages;
   reads.gets += stats.gets;
   reads.goneSinceListed += stats.goneSinceListed;
+}
+
+/**
+ * `start(key)` for every key, at most `limit` running at a time, each result a promise of its own. After a rejection
+ * (a 401, an abort) or stop(), no further key starts: those not started reject with the same reason (or "stopped").
+ * Every promise is marked handled — a run that ends early never awaits the rest.
+ */
+function startLimited<K, V>(
+  keys: readonly K[],
+  limit: number,
+  start: (key: K) => Promise<V>,
+): { results: Map<K, Promise<V>>; stop: () => void } {
+  const settle = new Map<K, { resolve: (v: V) => void; reject: (e: unknown) => void }>();
+  const results = new Map<K, Promise<V>>();
+  for (const k of keys) {
+    const p = new Promise<V>((resolve, reject) => settle.set(k, { resolve, reject }));
+    p.catch(() => undefined);
+    results.set(k, p);
+  }
+  let next = 0;
+  let halted: { reason: unknown } | undefined;
+  const haltRest = (reason: unknown) => {
+    halted ??= { reason };
+    while (next < keys.length) settle.get(keys[next++]!)!.reject(halted.reason);
+  };
+  const worker = async () => {
+    while (!halted && next < keys.length) {
+      const k = keys[next++]!;
+      try {
+        settle.get(k)!.resolve(await start(k));
+      } catch (err) {
+        settle.get(k)!.reject(err);
+        haltRest(err);
+      }
+    }
+  };
+  for (let i = 0; i < Math.min(limit, keys.length); i++) void worker();
+  return { results, stop: () => haltRest(new Error('kind reads stopped: the run ended')) };
 }
