@@ -219,17 +219,21 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     await closeAbandonedRuns(tem, fabric.id, rec.runId, this.lockTimeout);
     const now = new Date();
     const ctx = driftContextFor(fabric, schemaDefaults, now, now);
-    const indexes = await rec.timer.time('write', () => loadActualIndexes(tem, fabric.id));
-    const writer = this.actualKindWriter.runWriter(tem, 'sync_actual', now, rec.runId);
-    let listed = 0;
+    // A fabric read before: metadata first (every kind's list at once, started now, while the index loads), full
+    // objects only for what changed; a first read lists in full (src/sync/kind-read.ts).
+    const readBefore = (await lastActualSync(tem, fabric.id)) !== null;
+    let indexes = new Map<string, Map<string, ActualIndexEntry>>();
     const indexOf = (kind: KindInfo) => {
       let index = indexes.get(kind.kind);
       if (!index) indexes.set(kind.kind, (index = new Map<string, ActualIndexEntry>()));
       return index;
     };
-    // Metadata first (all kinds' lists at once), full objects only for what changed (src/sync/kind-read.ts).
-    const reads = new KindReads(reader, served, indexOf, this.options.reader?.pageSize ?? DEFAULT_PAGE_SIZE);
+    const pageSize = this.options.reader?.pageSize ?? DEFAULT_PAGE_SIZE;
+    const reads = new KindReads(reader, served, indexOf, pageSize, readBefore ? 'metadata-first' : 'full');
+    let listed = 0;
     try {
+      indexes = await rec.timer.time('write', () => loadActualIndexes(tem, fabric.id));
+      const writer = this.actualKindWriter.runWriter(tem, 'sync_actual', now, rec.runId);
       for (const kind of served) {
         const list = await rec.timer.time('list', () => reads.read(kind));
         noteKindRead(rec, list.stats);
@@ -249,16 +253,16 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         rec.recreated.push(...r.recreated);
         if (r.reevaluated) rec.details.reevaluated = (rec.details.reevaluated ?? 0) + r.reevaluated;
       }
+      if (listed === 0) {
+        // Not one kind read: the run failed (rolled back, nothing swept) and the fabric is not "connected".
+        const reasons = [...new Set(rec.failedKinds.map((k) => k.reason))];
+        throw new ClusterUnreachableError(`every list failed: ${reasons.slice(0, 2).join('; ')}`);
+      }
+      await rec.timer.time('write', () => writer.flush());
     } finally {
       reads.stop(); // a run ended early starts no further list
     }
-    if (listed === 0) {
-      // Not one kind read: the run failed (rolled back, nothing swept) and the fabric is not "connected".
-      const reasons = [...new Set(rec.failedKinds.map((k) => k.reason))];
-      throw new ClusterUnreachableError(`every list failed: ${reasons.slice(0, 2).join('; ')}`);
-    }
     await rec.timer.time('write', async () => {
-      await writer.flush();
       await refreshFabricSummary(tem, fabric.id);
       const listFailures = rec.failedKinds.length
         ? `kinds not listed: ${rec.failedKinds.map((k) => k.kind).join(', ')}`

@@ -59,11 +59,6 @@ export function oneByOneLimit(listedCount: number, pageSize: number): number {
   return GET_CONCURRENCY * Math.max(1, Math.ceil(listedCount / Math.max(1, pageSize)));
 }
 
-function holdsActualState(index: ReadonlyMap<string, ActualIndexEntry>): boolean {
-  for (const e of index.values()) if (e.hasActual) return true;
-  return false;
-}
-
 function sameVersion(entry: ActualIndexEntry | undefined, stamp: ObjectStamp): boolean {
   return !!entry && entry.uid === stamp.uid && entry.resourceVersion === stamp.resourceVersion;
 }
@@ -99,10 +94,15 @@ export class KindReads {
     private readonly indexOf: (kind: KindInfo) => ReadonlyMap<string, ActualIndexEntry>,
     /** The reader's page size (it prices a full list in requests). */
     private readonly pageSize: number,
+    /**
+     * 'full' for a fabric never read (a first sync: every object is new, a metadata list would only add a request);
+     * 'metadata-first' otherwise. Started before the index is loaded, so decided by the caller; only the cost
+     * depends on it — a kind the ledger turns out not to hold is fetched in full all the same.
+     */
+    mode: 'metadata-first' | 'full',
   ) {
     const listMetadata = source.listKindMetadata?.bind(source);
-    // Nothing of a kind read before (a first sync): every object is new; a metadata list would only add a request.
-    const eligible = listMetadata && source.getObject ? kinds.filter((k) => holdsActualState(indexOf(k))) : [];
+    const eligible = mode === 'metadata-first' && listMetadata && source.getObject ? kinds : [];
     const started = startLimited(eligible, METADATA_LIST_CONCURRENCY, (k) => listMetadata!(k));
     this.metadata = started.results;
     this.stopLists = started.stop;
