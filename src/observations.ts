@@ -10,15 +10,30 @@ export interface ResourceKey {
   name: string;
 }
 
+/**
+ * What a metadata-only list says of one object: which version of it the cluster holds. Enough to tell an
+ * unchanged object (same uid and resourceVersion as the ledger's) from one whose full object must be read.
+ */
+export interface ObjectStamp extends ResourceKey {
+  uid: string;
+  resourceVersion: string;
+}
+
+/** One object of a kind's complete list: read in full, or (unchanged since the ledger's copy) by its stamp only. */
+export type ListedObject = ActualObservation | ObjectStamp;
+
+/** True when `o` carries the whole object, not just its stamp. */
+export function isFullObservation(o: ListedObject): o is ActualObservation {
+  return 'spec' in o;
+}
+
 /** One object as the cluster reports it. */
-export interface ActualObservation extends ResourceKey {
+export interface ActualObservation extends ObjectStamp {
   apiVersion: string;
   spec: Record<string, unknown>;
   status: Record<string, unknown> | null;
   labels: Record<string, string>;
   annotations: Record<string, string>;
-  uid: string;
-  resourceVersion: string;
 }
 
 /** One object as a Git repository declares it. */

@@ -22,8 +22,8 @@ let seq = 0;
 
 /** Every list of a fabric kind (discovery and the CRD list excluded). */
 const ANY_LIST = /^\/apis\/(?!apiextensions)[^/]+\/[^/]+\/.+/;
-/** Every list of a fabric kind except the VPCs' (the first kind of the catalog). */
-const ALL_BUT_VPC_LISTS = /^\/apis\/(?!apiextensions)[^/]+\/[^/]+\/(?!vpcs$).+/;
+/** Every request of a fabric kind except the VPCs' (the first kind of the catalog): their lists and their GETs. */
+const ALL_BUT_VPC_LISTS = /^\/apis\/(?!apiextensions)[^/]+\/[^/]+\/(?!vpcs$|namespaces\/[^/]+\/vpcs\/).+/;
 
 beforeAll(async () => {
   db = await createTestDatabase();

@@ -9,6 +9,10 @@
  *   the missing grant. A list that does not complete returns
  *   `complete: false` with NO observations, so nothing is ever written from half a list.
  *   Invalid objects become `errors`; the valid ones are kept.
+ * - listKindMetadata(): the same list (same paging, retries, 410 restarts, 403 handling) asking for metadata only
+ *   (`PartialObjectMetadataList`): each object's uid and resourceVersion. A page the server answers with full
+ *   objects instead (it ignored the Accept header: the returned `kind` says so) is kept as full observations.
+ * - getObject(): one object, for the objects a metadata-only list shows changed. 404 naming it = deleted since.
  *
  * No database code here: the writer consumes the results.
  */
@@ -22,20 +26,22 @@ import {
   type V1APIResourceList,
 } from '@kubernetes/client-node';
 import { FABRIC_KINDS, type KindInfo } from './catalog.js';
-import type { ActualObservation, ObjectError } from '../observations.js';
+import { keyOf, type ActualObservation, type ObjectError, type ObjectStamp } from '../observations.js';
 import { backoffDelay, parseRetryAfter, sleep, AbortedError } from './backoff.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
-import { toActualObservation, DEFAULT_MAX_OBJECT_BYTES } from './object-validation.js';
+import { toActualObservation, toObjectStamp, DEFAULT_MAX_OBJECT_BYTES } from './object-validation.js';
 import {
   KubeAuthError,
   KubeRequestError,
   authErrorFor,
   describeKubeError,
   forbiddenDiscoveryMessage,
+  forbiddenGetMessage,
   forbiddenListMessage,
   headerOf,
   httpStatusOf,
   isRetryable,
+  notFoundObjectName,
 } from './kube-errors.js';
 import { contextName, ExecPluginError, guardExecPlugin } from './kube-config.js';
 
@@ -58,6 +64,46 @@ export interface KindListResult {
   pages: number;
   /** Times the list was restarted from scratch after an expired continue token (410). */
   restarts: number;
+}
+
+/**
+ * A kind's list asking for metadata only. `stamps` are the objects the server described by metadata; `observations`
+ * the full objects of pages it answered in full (it ignored the Accept header): together, the kind's complete list.
+ */
+export interface KindMetadataListResult {
+  kind: KindInfo;
+  /** True only when every page of every listed namespace arrived. */
+  complete: boolean;
+  /** uid + resourceVersion of the objects served as metadata; always empty when `complete` is false. */
+  stamps: ObjectStamp[];
+  /** Full objects of the pages served in full (a server that ignored the header); empty when `complete` is false. */
+  observations: ActualObservation[];
+  /** Items refused (unusable name, or an invalid full object). */
+  errors: ObjectError[];
+  failure?: string;
+  resourceVersion?: string;
+  namespaces: string[] | null;
+  pages: number;
+  /** Pages answered with full objects although metadata only was asked for. */
+  fullPages: number;
+  restarts: number;
+}
+
+/** One object read by GET: its current version, gone since it was listed (404 naming it), or refused (why). */
+export type ObjectReadResult =
+  | { outcome: 'read'; observation: ActualObservation }
+  | { outcome: 'gone' }
+  | { outcome: 'refused'; error: ObjectError };
+
+/**
+ * The Accept header of a metadata-only list, as client-go's metadata client sends it: the plain JSON after the
+ * partial representation lets a server that does not know it answer with the full list (406 otherwise).
+ */
+export const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+
+/** Whether a list answer is metadata only: the returned kind is the only reliable sign (a server may ignore Accept). */
+function isPartialList(body: ListBody): boolean {
+  return body.kind === 'PartialObjectMetadataList' && body.apiVersion === 'meta.k8s.io/v1';
 }
 
 export interface DiscoveryResult {
@@ -84,6 +130,11 @@ export interface ClusterReaderOptions {
   namespaces?: string[];
   /** Items per page (`limit`). Default 500. */
   pageSize?: number;
+  /**
+   * Items per page of a metadata-only list. Default 10 × pageSize: an item is its metadata alone, about a tenth of
+   * a fabric object, so such a page weighs about what a full page does — and a re-sync makes a tenth of the requests.
+   */
+  metadataPageSize?: number;
   /** Retries of one request after a retryable failure. Default 5. */
   maxRetries?: number;
   /** First backoff delay. Default 200 ms. */
@@ -113,6 +164,11 @@ export interface ClusterReaderOptions {
   /** Time source of the request timeouts, backoff sleeps, Retry-After dates and the list deadline. Default real time. */
   clock?: Clock;
 }
+
+/** Items per list page unless `pageSize` says otherwise. */
+export const DEFAULT_PAGE_SIZE = 500;
+/** A metadata-only page holds this many times `pageSize` items unless `metadataPageSize` says otherwise. */
+export const METADATA_PAGE_FACTOR = 10;
 
 /** A request without a complete answer (headers and body) within `requestTimeoutMs`: retried like a network error. */
 export class RequestTimeoutError extends Error {
@@ -162,9 +218,22 @@ function signalMiddleware(signal: AbortSignal): ObservableMiddleware {
   };
 }
 
+/** Middleware that replaces the Accept header the generated API sets (it offers no parameter for it). */
+function acceptMiddleware(accept: string): ObservableMiddleware {
+  return {
+    pre: (ctx: RequestContext) => {
+      ctx.setHeaderParam('Accept', accept);
+      return new Observable(Promise.resolve(ctx));
+    },
+    post: (rsp: ResponseContext) => new Observable(Promise.resolve(rsp)),
+  };
+}
+
 interface ScopeResult {
   complete: boolean;
   observations: ActualObservation[];
+  stamps: ObjectStamp[];
+  fullPages: number;
   errors: ObjectError[];
   failure?: string;
   resourceVersion?: string;
@@ -172,12 +241,20 @@ interface ScopeResult {
   restarts: number;
 }
 
-type ListBody = { metadata?: { resourceVersion?: string; continue?: string }; items: unknown[] };
+type ListBody = {
+  kind?: unknown;
+  apiVersion?: unknown;
+  metadata?: { resourceVersion?: string; continue?: string };
+  items: unknown[];
+};
 
 export class ClusterReader {
   private readonly api: CustomObjectsApi;
   private readonly o: Required<
-    Omit<ClusterReaderOptions, 'onPage' | 'onRetry' | 'signal' | 'namespaces' | 'listDeadlineMs' | 'clock'>
+    Omit<
+      ClusterReaderOptions,
+      'onPage' | 'onRetry' | 'signal' | 'namespaces' | 'listDeadlineMs' | 'clock' | 'metadataPageSize'
+    >
   > &
     Pick<ClusterReaderOptions, 'onPage' | 'onRetry' | 'signal' | 'listDeadlineMs'>;
   /** When the reader's list deadline passes (epoch ms), if it has one. */
@@ -187,6 +264,7 @@ export class ClusterReader {
   private readonly namespaces: string[] | null;
   private readonly context: string | undefined;
   private readonly clock: Clock;
+  private readonly metadataPageSize: number;
 
   constructor(kc: KubeConfig, opts: ClusterReaderOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -194,7 +272,7 @@ export class ClusterReader {
     this.context = contextName(kc);
     this.namespaces = opts.namespaces && opts.namespaces.length > 0 ? [...new Set(opts.namespaces)] : null;
     this.o = {
-      pageSize: opts.pageSize ?? 500,
+      pageSize: opts.pageSize ?? DEFAULT_PAGE_SIZE,
       maxRetries: opts.maxRetries ?? 5,
       baseDelayMs: opts.baseDelayMs ?? 200,
       maxDelayMs: opts.maxDelayMs ?? 10_000,
@@ -207,6 +285,7 @@ export class ClusterReader {
       onRetry: opts.onRetry,
       signal: opts.signal,
     };
+    this.metadataPageSize = opts.metadataPageSize ?? this.o.pageSize * METADATA_PAGE_FACTOR;
     this.deadline = opts.listDeadlineMs === undefined ? undefined : this.clock.now() + opts.listDeadlineMs;
   }
 
@@ -321,6 +400,77 @@ export class ClusterReader {
   }
 
   /**
+   * List one kind completely asking for metadata only (uid, resourceVersion of each object): what a re-sync needs to
+   * tell the changed objects from the others. Same paging, retries, restarts and failures as listKind; pages the
+   * server answers in full (it ignored the Accept header) come back as full observations, with no second request.
+   */
+  async listKindMetadata(kind: KindInfo): Promise<KindMetadataListResult> {
+    const scopes: (string | null)[] = this.namespaces ?? [null];
+    const out: KindMetadataListResult = {
+      kind,
+      complete: false,
+      stamps: [],
+      observations: [],
+      errors: [],
+      namespaces: this.namespaces,
+      pages: 0,
+      fullPages: 0,
+      restarts: 0,
+    };
+    for (const ns of scopes) {
+      const r = await this.listScopeInner(kind, ns, METADATA_LIST_ACCEPT);
+      out.pages += r.pages;
+      out.fullPages += r.fullPages;
+      out.restarts += r.restarts;
+      for (const e of r.errors) out.errors.push(e);
+      if (!r.complete) return { ...out, stamps: [], observations: [], failure: r.failure };
+      for (const st of r.stamps) out.stamps.push(st);
+      for (const o of r.observations) out.observations.push(o);
+      out.resourceVersion = scopes.length === 1 ? r.resourceVersion : undefined;
+    }
+    return { ...out, complete: true };
+  }
+
+  /**
+   * One object by GET, validated like a listed one. 404 naming the object: it was deleted since it was listed
+   * (`gone`). Anything else that stops the read — 403, a 404 of the whole resource, 5xx after the retries, the
+   * deadline, an invalid object — refuses this object only (`refused`, with why). Throws only a 401 / AbortError.
+   */
+  async getObject(kind: KindInfo, namespace: string, name: string): Promise<ObjectReadResult> {
+    const what = `get ${kind.plural}.${kind.group} ${namespace}/${name}`;
+    const refused = (reason: string): ObjectReadResult => ({
+      outcome: 'refused',
+      error: { kind: kind.kind, namespace, name, reason },
+    });
+    let raw: unknown;
+    try {
+      raw = await this.withRetry(what, (options) =>
+        this.api.getNamespacedCustomObject(
+          { group: kind.group, version: kind.version, plural: kind.plural, namespace, name },
+          options,
+        ),
+      );
+    } catch (err) {
+      if (err instanceof KubeAuthError && err.status === 403)
+        return refused(forbiddenGetMessage(kind, namespace, name));
+      if (err instanceof KubeAuthError || this.o.signal?.aborted) throw err;
+      const cause = err instanceof KubeRequestError ? err.cause : err;
+      if (notFoundObjectName(cause) === name) return { outcome: 'gone' };
+      return refused(
+        err instanceof KubeRequestError || err instanceof ListDeadlineError
+          ? err.message
+          : `${what} failed: ${describeKubeError(err)}`,
+      );
+    }
+    const r = toActualObservation(raw, kind, { maxObjectBytes: this.o.maxObjectBytes });
+    if (!r.ok) return { outcome: 'refused', error: r.error };
+    // A server answering for another object would put that object's version under this key.
+    if (r.value.namespace !== namespace || r.value.name !== name)
+      return refused(`${what} answered with ${r.value.namespace}/${r.value.name}`);
+    return { outcome: 'read', observation: r.value };
+  }
+
+  /**
    * List one kind in one scope (a namespace, or null for all namespaces): the building block of
    * listKind, and what the watcher relists after a 410.
    */
@@ -402,7 +552,11 @@ export class ClusterReader {
 
   // ---------------------------------------------------------------------------------------------
 
-  private async listScopeInner(kind: KindInfo, namespace: string | null): Promise<ScopeResult> {
+  /**
+   * One scope's complete list, page by page. `accept` (metadata only) asks for PartialObjectMetadataList pages;
+   * each page is taken for what its `kind` says it is, so a server that ignores the header still yields the list.
+   */
+  private async listScopeInner(kind: KindInfo, namespace: string | null, accept?: string): Promise<ScopeResult> {
     const where = `${kind.plural}.${kind.group}${namespace ? ` in namespace ${namespace}` : ''}`;
     let pages = 0;
     let restarts = 0;
@@ -411,78 +565,97 @@ export class ClusterReader {
       // Keyed by namespace/name: a restart starts from empty, and a server repeating an item
       // (it should not) cannot produce a duplicate row.
       const byKey = new Map<string, ActualObservation>();
+      const stamps = new Map<string, ObjectStamp>();
       const errors: ObjectError[] = [];
+      let fullPages = 0;
       let cont: string | undefined;
       let resourceVersion: string | undefined;
+      const failed = (failure: string): ScopeResult => ({
+        complete: false,
+        observations: [],
+        stamps: [],
+        errors,
+        failure,
+        pages,
+        fullPages,
+        restarts,
+      });
       do {
         let body: ListBody;
         try {
-          body = await this.withRetry(`list ${where}`, async (options) => {
-            const params = {
-              group: kind.group,
-              version: kind.version,
-              plural: kind.plural,
-              limit: this.o.pageSize,
-              _continue: cont,
-            };
-            const b = (
-              namespace
-                ? await this.api.listNamespacedCustomObject({ ...params, namespace }, options)
-                : await this.api.listClusterCustomObject(params, options)
-            ) as ListBody | undefined; // as the server sent it: checked here
-            if (!b || typeof b !== 'object' || !Array.isArray(b.items)) {
-              throw new MalformedResponseError(`list ${where} returned a body without an items array`);
-            }
-            return b;
-          });
+          body = await this.withRetry(
+            `list ${where}`,
+            async (options) => {
+              const params = {
+                group: kind.group,
+                version: kind.version,
+                plural: kind.plural,
+                limit: accept === undefined ? this.o.pageSize : this.metadataPageSize,
+                _continue: cont,
+              };
+              const b = (
+                namespace
+                  ? await this.api.listNamespacedCustomObject({ ...params, namespace }, options)
+                  : await this.api.listClusterCustomObject(params, options)
+              ) as ListBody | undefined; // as the server sent it: checked here
+              if (!b || typeof b !== 'object' || !Array.isArray(b.items)) {
+                throw new MalformedResponseError(`list ${where} returned a body without an items array`);
+              }
+              return b;
+            },
+            accept,
+          );
         } catch (err) {
           // RBAC refusing one kind leaves that kind unread, like any failed list; 401 concerns every kind.
-          if (err instanceof KubeAuthError && err.status === 403) {
-            return {
-              complete: false,
-              observations: [],
-              errors,
-              failure: forbiddenListMessage(kind, namespace),
-              pages,
-              restarts,
-            };
-          }
+          if (err instanceof KubeAuthError && err.status === 403) return failed(forbiddenListMessage(kind, namespace));
           if (err instanceof KubeAuthError || this.o.signal?.aborted) throw err;
           const status = httpStatusOf(err);
           if (status === 410 && cont !== undefined) {
             // The continue token expired (the server compacted past our snapshot): start over.
             restarts++;
-            if (restarts > this.o.maxRestarts) {
-              return {
-                complete: false,
-                observations: [],
-                errors,
-                failure: `list ${where}: continue token expired ${restarts} times; gave up`,
-                pages,
-                restarts,
-              };
-            }
+            if (restarts > this.o.maxRestarts)
+              return failed(`list ${where}: continue token expired ${restarts} times; gave up`);
             continue restart;
           }
-          const failure =
+          return failed(
             status === 404
               ? `list ${where}: the cluster does not serve ${kind.plural}.${kind.group} (404)`
               : err instanceof KubeRequestError || err instanceof ListDeadlineError
                 ? err.message
-                : `list ${where} failed: ${describeKubeError(err)}`;
-          return { complete: false, observations: [], errors, failure, pages, restarts };
+                : `list ${where} failed: ${describeKubeError(err)}`,
+          );
         }
         pages++;
         if (resourceVersion === undefined) resourceVersion = body.metadata?.resourceVersion;
-        for (const item of body.items) {
-          const r = toActualObservation(item, kind, { maxObjectBytes: this.o.maxObjectBytes });
-          if (r.ok) byKey.set(`${r.value.namespace}/${r.value.name}`, r.value);
-          else errors.push(r.error);
+        if (accept !== undefined && isPartialList(body)) {
+          for (const item of body.items) {
+            const r = toObjectStamp(item, kind);
+            if (r.ok) stamps.set(keyOf(r.value), r.value);
+            else errors.push(r.error);
+          }
+        } else {
+          if (accept !== undefined) fullPages++;
+          for (const item of body.items) {
+            const r = toActualObservation(item, kind, { maxObjectBytes: this.o.maxObjectBytes });
+            if (r.ok) byKey.set(`${r.value.namespace}/${r.value.name}`, r.value);
+            else errors.push(r.error);
+          }
         }
         this.o.onPage?.(kind, body.items.length);
         cont = body.metadata?.continue || undefined;
       } while (cont);
-      return { complete: true, observations: [...byKey.values()], errors, resourceVersion, pages, restarts };
+      // A page in full and another as metadata (servers of two versions behind one address) never list an object twice.
+      for (const o of byKey.values()) stamps.delete(keyOf(o));
+      return {
+        complete: true,
+        observations: [...byKey.values()],
+        stamps: [...stamps.values()],
+        errors,
+        resourceVersion,
+        pages,
+        fullPages,
+        restarts,
+      };
     }
   }
 
@@ -492,7 +665,12 @@ export class ClusterReader {
    * timeout with it — a server that accepted the request and never answered then hung the run forever. The
    * abort frees the socket; the race ends the attempt even if a client library ignored the signal.
    */
-  private async attempt<T>(what: string, op: (options: RequestOptions) => Promise<T>, ms: number): Promise<T> {
+  private async attempt<T>(
+    what: string,
+    op: (options: RequestOptions) => Promise<T>,
+    ms: number,
+    accept?: string,
+  ): Promise<T> {
     const controller = new AbortController();
     const caller = this.o.signal;
     const onCallerAbort = () => controller.abort(caller?.reason);
@@ -507,7 +685,10 @@ export class ClusterReader {
     });
     try {
       return await Promise.race([
-        op({ middleware: [signalMiddleware(controller.signal)], middlewareMergeStrategy: 'append' }),
+        op({
+          middleware: [signalMiddleware(controller.signal), ...(accept ? [acceptMiddleware(accept)] : [])],
+          middlewareMergeStrategy: 'append',
+        }),
         timedOut,
       ]);
     } catch (err) {
@@ -524,7 +705,7 @@ export class ClusterReader {
    * Run `op` until it succeeds, a non-retryable error occurs, or retries run out. Waits an
    * exponential backoff with jitter between attempts — or what the answer's Retry-After asks.
    */
-  private async withRetry<T>(what: string, op: (options: RequestOptions) => Promise<T>): Promise<T> {
+  private async withRetry<T>(what: string, op: (options: RequestOptions) => Promise<T>, accept?: string): Promise<T> {
     const maxRetries = this.serverSilent ? Math.min(this.o.maxRetries, SILENT_SERVER_RETRIES) : this.o.maxRetries;
     let answered = false;
     for (let attempt = 0; ; attempt++) {
@@ -535,7 +716,7 @@ export class ClusterReader {
           `${what}: not listed: the run's list deadline (${this.o.listDeadlineMs} ms) passed`,
         );
       try {
-        const result = await this.attempt(what, op, Math.min(this.o.requestTimeoutMs, left));
+        const result = await this.attempt(what, op, Math.min(this.o.requestTimeoutMs, left), accept);
         this.serverSilent = false;
         return result;
       } catch (err) {

@@ -157,3 +157,18 @@ export class KubeRequestError extends Error {
     this.statusCode = httpStatusOf(cause);
   }
 }
+
+/**
+ * The object name a 404 Status names (`details.name`): set when the object is missing, unset when the whole
+ * resource is not served (a CRD removed) — two different truths about one GET.
+ */
+export function notFoundObjectName(err: unknown): string | undefined {
+  if (httpStatusOf(err) !== 404) return undefined;
+  const details = (statusBodyOf(err) as { details?: { name?: unknown } } | undefined)?.details;
+  return typeof details?.name === 'string' ? details.name : undefined;
+}
+
+/** Why RBAC refused the GET of one object, and the grant that would allow it. */
+export function forbiddenGetMessage(kind: Pick<KindInfo, 'plural' | 'group'>, namespace: string, name: string): string {
+  return `forbidden: cannot get ${kind.plural}.${kind.group} ${namespace}/${name} (RBAC: grant "get" on "${kind.plural}" in API group "${kind.group}")`;
+}

@@ -21,7 +21,7 @@ import {
   type ValidationError,
 } from 'class-validator';
 import type { KindInfo } from './catalog.js';
-import type { ActualObservation, ObjectError } from '../observations.js';
+import type { ActualObservation, ObjectError, ObjectStamp } from '../observations.js';
 import { DNS1123_LABEL, DNS1123_LABEL_MAX, DNS1123_SUBDOMAIN, DNS1123_SUBDOMAIN_MAX } from '../common/k8s-names.js';
 import { isRecord, show, typeName } from '../common/values.js';
 import { escapeUnstorable, findUnstorableString, hasSuspectEscape, type UnstorableString } from '../json-safety.js';
@@ -315,6 +315,48 @@ export function toActualObservation(
       annotations: input.annotations as Record<string, string>,
       uid: input.uid as string,
       resourceVersion: input.resourceVersion as string,
+    },
+  };
+}
+
+export type StampOutcome = { ok: true; value: ObjectStamp } | { ok: false; error: ObjectError };
+
+/**
+ * One item of a metadata-only list (`PartialObjectMetadata`) of `kind` as an ObjectStamp. Its name and namespace
+ * must be valid (else it is refused as the full object would be: nothing could be fetched by that name). A missing or
+ * odd uid/resourceVersion becomes '' — a stamp that matches no ledger row, so the full object is fetched and
+ * validated like any other. The rest of the object's rules apply to the full object, when it is read.
+ */
+export function toObjectStamp(raw: unknown, kind: KindInfo): StampOutcome {
+  const meta = isRecord(raw) ? raw.metadata : undefined;
+  if (!isRecord(meta)) {
+    const what = isRecord(raw)
+      ? `metadata is ${wrongType(meta, 'an object')}`
+      : `item is ${wrongType(raw, 'an object')}`;
+    return { ok: false, error: { kind: kind.kind, reason: `metadata-only list: ${what}` } };
+  }
+  const { name, namespace, uid, resourceVersion } = meta;
+  const nameOk =
+    typeof name === 'string' && name.length > 0 && name.length <= DNS1123_SUBDOMAIN_MAX && DNS1123_SUBDOMAIN.test(name);
+  const namespaceOk =
+    typeof namespace === 'string' &&
+    namespace.length > 0 &&
+    namespace.length <= DNS1123_LABEL_MAX &&
+    DNS1123_LABEL.test(namespace);
+  if (!nameOk || !namespaceOk) {
+    const reason = !nameOk
+      ? `metadata.name ${typeof name === 'string' ? 'is not a valid DNS-1123 subdomain' : wrongType(name, 'a string')}`
+      : `metadata.namespace ${typeof namespace === 'string' ? 'is not a valid DNS-1123 label' : wrongType(namespace, 'a string')}`;
+    return { ok: false, error: { kind: kind.kind, namespace: idPart(namespace), name: idPart(name), reason } };
+  }
+  return {
+    ok: true,
+    value: {
+      kind: kind.kind,
+      namespace,
+      name,
+      uid: typeof uid === 'string' ? uid : '',
+      resourceVersion: typeof resourceVersion === 'string' ? resourceVersion : '',
     },
   };
 }

@@ -7,7 +7,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import { listOrEmpty } from '../common/values.js';
 import type { HedgehogFabric } from '../entities/index.js';
 import type { KindInfo } from '../kube/catalog.js';
-import { keyOf, type ActualObservation, type ObjectError } from '../observations.js';
+import { keyOf, type ListedObject, type ObjectError } from '../observations.js';
 import type { SchemaDefaults } from '../drift/types.js';
 import {
   loadActualIndex,
@@ -92,7 +92,7 @@ export class ActualKindWriter {
     em: EntityManager,
     fabric: HedgehogFabric,
     kind: KindInfo,
-    observations: readonly ActualObservation[],
+    observations: readonly ListedObject[],
     mode: ActualWriteMode,
     ctx: DriftContext,
     trigger: TransitionTrigger,
@@ -139,7 +139,7 @@ export class ActualKindWriter {
     em: EntityManager,
     fabric: HedgehogFabric,
     kind: KindInfo,
-    observations: readonly ActualObservation[],
+    observations: readonly ListedObject[],
     mode: ActualWriteMode,
     refused: Map<string, RefusedObject>,
   ) {

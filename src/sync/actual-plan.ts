@@ -7,7 +7,13 @@
  * using the stored details of just the rows involved — in chunks, so the writer can send one while the
  * next is planned.
  */
-import { keyOf, type ActualObservation, type ResourceKey } from '../observations.js';
+import {
+  isFullObservation,
+  keyOf,
+  type ActualObservation,
+  type ListedObject,
+  type ResourceKey,
+} from '../observations.js';
 import { EVALUATED_COLUMNS, evaluateDrift, type DriftContext } from './drift-evaluation.js';
 import type { ActualIndexEntry, StoredResource } from '../store/stored-resources.js';
 import { hasDraft } from './resource-state.js';
@@ -28,11 +34,12 @@ export interface IndexDiff {
 
 /**
  * `deletes` absent: the observations are a kind's complete list — rows it lacks are stale, and pending rows
- * are settled. `deletes` given: the observations are a partial batch (a watch) — only the named keys are
+ * are settled. An object of the list may be its stamp only (a metadata-only list, src/sync/kind-read.ts) when the
+ * index holds that very uid and resourceVersion; a stamp that differs is a caller's error, never guessed at. `deletes` given: the observations are a partial batch (a watch) — only the named keys are
  * stale, and nothing is settled, since the batch says nothing about the other objects.
  */
 export function diffAgainstIndex(
-  observations: readonly ActualObservation[],
+  observations: readonly ListedObject[],
   index: Map<string, ActualIndexEntry>,
   deletes?: readonly string[],
 ): IndexDiff {
@@ -53,6 +60,9 @@ export function diffAgainstIndex(
         idsToLoad.push(e.id);
       }
       continue;
+    }
+    if (!isFullObservation(o)) {
+      throw new Error(`${key}: listed by uid and resourceVersion only, but the ledger holds another version of it`);
     }
     changed.push(o);
     if (e) idsToLoad.push(e.id);

@@ -17,7 +17,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { HedgehogFabric } from '../entities/index.js';
 import { FABRIC_KINDS, type KindInfo } from '../kube/catalog.js';
 import type { SchemaDefaults } from '../crds/schema-defaults.js';
-import type { ClusterReaderOptions, DiscoveryResult } from '../kube/cluster-reader.js';
+import { DEFAULT_PAGE_SIZE, type ClusterReaderOptions, type DiscoveryResult } from '../kube/cluster-reader.js';
 import { loadKubeConfig } from '../kube/kube-config.js';
 import type { DesiredConflict, DesiredReadOptions } from '../gitops/desired-state-reader.js';
 import { defaultCacheDir } from '../gitops/git-source.js';
@@ -28,7 +28,7 @@ import { listKeysFor } from '../writeback/list-keys.js';
 import { crdSchemaOf } from '../crds/crd-schemas.js';
 import { lastActualSync, markActualSynced, markDesiredSynced, refreshFabricSummary } from '../store/fabrics.js';
 import { commitsPushedByPublish, lastCrdReadProblem } from '../store/runs.js';
-import { loadActualIndexes, loadStoredResources } from '../store/stored-resources.js';
+import { loadActualIndexes, loadStoredResources, type ActualIndexEntry } from '../store/stored-resources.js';
 import {
   crdProblemError,
   crdReadFailureError,
@@ -41,6 +41,7 @@ import { loadCrdSchemas, saveCrdSchemas } from './crd-schema-store.js';
 import { ActualKindWriter, driftContextFor } from './actual-kind-writer.js';
 import { DESIRED_COLUMNS, planDesiredWrites } from './desired-plan.js';
 import { lockFabricForTransaction } from './fabric-lock.js';
+import { KindReads, noteKindRead } from './kind-read.js';
 import { silentLogger, type Logger } from './logger.js';
 import { applyWritePlan } from './resource-writer.js';
 import { addCounts, closeAbandonedRuns, type RunType, type SyncRunReport } from './run-recorder.js';
@@ -224,39 +225,50 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     await closeAbandonedRuns(tem, fabric.id, rec.runId, this.lockTimeout);
     const now = new Date();
     const ctx = driftContextFor(fabric, schemaDefaults, now, now);
-    const indexes = await rec.timer.time('write', () => loadActualIndexes(tem, fabric.id));
-    const writer = this.actualKindWriter.runWriter(tem, 'sync_actual', now, rec.runId);
+    // A fabric read before: metadata first (every kind's list at once, started now, while the index loads), full
+    // objects only for what changed; a first read lists in full (src/sync/kind-read.ts).
+    const readBefore = (await lastActualSync(tem, fabric.id)) !== null;
+    let indexes = new Map<string, Map<string, ActualIndexEntry>>();
+    const indexOf = (kind: KindInfo) => {
+      let index = indexes.get(kind.kind);
+      if (!index) indexes.set(kind.kind, (index = new Map<string, ActualIndexEntry>()));
+      return index;
+    };
+    const pageSize = this.options.reader?.pageSize ?? DEFAULT_PAGE_SIZE;
+    const reads = new KindReads(reader, served, indexOf, pageSize, readBefore ? 'metadata-first' : 'full');
     let listed = 0;
-    for (const kind of served) {
-      const list = await rec.timer.time('list', () => reader.listKind(kind));
-      // counts.failed counts refused objects; a failed kind is an error entry, not an object.
-      rec.errors.push(...list.errors);
-      rec.counts.failed += list.errors.length;
-      if (!list.complete) {
-        this.noteFailedKind(rec, 'list', kind.kind, list.failure ?? 'list did not complete');
-        continue;
+    try {
+      indexes = await rec.timer.time('write', () => loadActualIndexes(tem, fabric.id));
+      const writer = this.actualKindWriter.runWriter(tem, 'sync_actual', now, rec.runId);
+      for (const kind of served) {
+        const list = await rec.timer.time('list', () => reads.read(kind));
+        noteKindRead(rec, list.stats);
+        // counts.failed counts refused objects; a failed kind is an error entry, not an object.
+        rec.errors.push(...list.errors);
+        rec.counts.failed += list.errors.length;
+        if (!list.complete) {
+          this.noteFailedKind(rec, 'list', kind.kind, list.failure ?? 'list did not complete');
+          continue;
+        }
+        listed++;
+        const scope = { sweep: true as const, namespaces: list.namespaces, index: indexOf(kind), refused: list.errors };
+        const r = await rec.timer.time('write', () =>
+          this.actualKindWriter.write(tem, fabric, kind, list.listed, scope, ctx, 'sync_actual', writer),
+        );
+        rec.counts = addCounts(rec.counts, r.counts);
+        rec.recreated.push(...r.recreated);
+        if (r.reevaluated) rec.details.reevaluated = (rec.details.reevaluated ?? 0) + r.reevaluated;
       }
-      listed++;
-      const scope = {
-        sweep: true as const,
-        namespaces: list.namespaces,
-        index: indexes.get(kind.kind) ?? new Map(),
-        refused: list.errors,
-      };
-      const r = await rec.timer.time('write', () =>
-        this.actualKindWriter.write(tem, fabric, kind, list.observations, scope, ctx, 'sync_actual', writer),
-      );
-      rec.counts = addCounts(rec.counts, r.counts);
-      rec.recreated.push(...r.recreated);
-      if (r.reevaluated) rec.details.reevaluated = (rec.details.reevaluated ?? 0) + r.reevaluated;
-    }
-    if (listed === 0) {
-      // Not one kind read: the run failed (rolled back, nothing swept) and the fabric is not "connected".
-      const reasons = [...new Set(rec.failedKinds.map((k) => k.reason))];
-      throw new ClusterUnreachableError(`every list failed: ${reasons.slice(0, 2).join('; ')}`);
+      if (listed === 0) {
+        // Not one kind read: the run failed (rolled back, nothing swept) and the fabric is not "connected".
+        const reasons = [...new Set(rec.failedKinds.map((k) => k.reason))];
+        throw new ClusterUnreachableError(`every list failed: ${reasons.slice(0, 2).join('; ')}`);
+      }
+      await rec.timer.time('write', () => writer.flush());
+    } finally {
+      reads.stop(); // a run ended early starts no further list
     }
     await rec.timer.time('write', async () => {
-      await writer.flush();
       await refreshFabricSummary(tem, fabric.id);
       const listFailures = rec.failedKinds.length
         ? `kinds not listed: ${rec.failedKinds.map((k) => k.kind).join(', ')}`

@@ -50,6 +50,11 @@ export type RunDetails = {
   recreated?: RecreatedObject[];
   /** Rows whose drift was recomputed without a change of their data. */
   reevaluated?: number;
+  /**
+   * How the kinds were read: metadata-only lists (then a GET per changed object), full lists, pages a server answered
+   * in full although metadata only was asked for (it ignored the Accept header), and objects gone by their GET.
+   */
+  reads?: { metadataLists: number; fullLists: number; fullPages: number; gets: number; goneSinceListed: number };
 
   // Desired runs.
   /** Fabric kinds whose documents were checked against a CRD schema, and those that had none. */

@@ -11,6 +11,8 @@ import {
   type ClusterReaderOptions,
   type DiscoveryResult,
   type KindListResult,
+  type KindMetadataListResult,
+  type ObjectReadResult,
 } from '../kube/cluster-reader.js';
 import {
   readDesiredState,
@@ -27,6 +29,14 @@ export interface ActualSource {
   discover(kinds: readonly KindInfo[]): Promise<DiscoveryResult>;
   /** One kind's complete list, or why it is not complete. */
   listKind(kind: KindInfo): Promise<KindListResult>;
+  /**
+   * Optional, with getObject: one kind's complete list as uid + resourceVersion per object (full objects where the
+   * server answered in full). A re-sync then reads in full only what changed (src/sync/kind-read.ts); a source
+   * without the pair is always read with listKind.
+   */
+  listKindMetadata?(kind: KindInfo): Promise<KindMetadataListResult>;
+  /** Optional, with listKindMetadata: one object's current version, `gone` when deleted, or why it is refused. */
+  getObject?(kind: KindInfo, namespace: string, name: string): Promise<ObjectReadResult>;
   /** The cluster's fabric CRDs (for schema defaults and validation). */
   readCrds(): Promise<object[]>;
 }

@@ -5,7 +5,9 @@
  * Serves: discovery (/api, /apis, /apis/{g}, /apis/{g}/{v}, /version), list (all namespaces and per namespace)
  * with label/field selectors and limit/continue paging from one snapshot, single GET, watch (chunked JSON lines,
  * bookmarks when asked, in-stream 410 for a compacted resourceVersion, timeoutSeconds), an optional bearer token,
- * and Status bodies on every error. Tests change the objects through the helpers (create/update/delete/…) and
+ * and Status bodies on every error. Lists and GETs honour the Accept header's `as=PartialObjectMetadataList` /
+ * `as=PartialObjectMetadata` (metadata only, as the real server: fake-kube/representation.ts) unless
+ * `ignoreMetadataAccept` makes the fake a server that serves full objects whatever is asked. Tests change the objects through the helpers (create/update/delete/…) and
  * make the server misbehave with injectFault(). Over HTTP the fake is read-only (other methods get 405).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -35,6 +37,13 @@ import {
   type KubeObject,
 } from './fake-kube/store.js';
 import { WatchStream } from './fake-kube/watch.js';
+import {
+  contentTypeOf,
+  META_API_VERSION,
+  negotiateRepresentation,
+  partialObjectMetadataJson,
+  type Representation,
+} from './fake-kube/representation.js';
 
 export interface FakeKubeApiOptions {
   /** When set, every request must carry `Authorization: Bearer <token>`, else 401 Status. */
@@ -49,6 +58,11 @@ export interface FakeKubeApiOptions {
   crds?: object[];
   /** Interval of BOOKMARK events on watches with allowWatchBookmarks=true (default 60,000 ms, as the real server). */
   bookmarkIntervalMs?: number;
+  /**
+   * Serve full objects whatever representation the Accept header asks for (a server or proxy that does not know
+   * `as=PartialObjectMetadataList`): what a client asking for metadata only must notice by the returned `kind`.
+   */
+  ignoreMetadataAccept?: boolean;
 }
 
 export interface FakeKubeRequest {
@@ -58,6 +72,10 @@ export interface FakeKubeRequest {
   query: Record<string, string>;
   /** HTTP status sent (0 while the request is still waiting, e.g. on a delay fault). */
   status: number;
+  /** The Accept header, if any. */
+  accept?: string;
+  /** What a list or GET answered with: full objects or metadata only (unset for other requests and errors). */
+  representation?: Representation;
 }
 
 type Route =
@@ -93,6 +111,8 @@ export class FakeKubeApi {
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly log: FakeKubeRequest[] = [];
+  /** The metadata-only JSON of stored versions, made when first asked (entries are immutable). */
+  private readonly partialJson = new WeakMap<Entry, string>();
   private server: Server | undefined;
   private baseUrl: string | undefined;
 
@@ -283,6 +303,7 @@ export class FakeKubeApi {
     const query: Record<string, string> = {};
     for (const [k, v] of u.searchParams) query[k] = v;
     const record: FakeKubeRequest = { method: req.method ?? 'GET', path: u.pathname, query, status: 0 };
+    if (req.headers.accept !== undefined) record.accept = req.headers.accept;
     this.log.push(record);
     try {
       await this.dispatch(req, res, u, query, record);
@@ -472,11 +493,28 @@ export class FakeKubeApi {
         kind: info.plural,
       });
     }
-    this.sendJson(ctx, e.json);
+    const representation = this.representationOf(ctx, 'object');
+    ctx.record.representation = representation;
+    if (representation === 'metadata')
+      this.sendJson(ctx, this.partialOf(e), undefined, '', contentTypeOf('metadata', 'object'));
+    else this.sendJson(ctx, e.json);
+  }
+
+  /** The representation the request's Accept header asks for (406 when none can be served). */
+  private representationOf(ctx: Ctx, target: 'list' | 'object'): Representation {
+    return negotiateRepresentation(ctx.req.headers.accept, target, this.opts.ignoreMetadataAccept);
+  }
+
+  private partialOf(e: Entry): string {
+    let json = this.partialJson.get(e);
+    if (json === undefined) this.partialJson.set(e, (json = partialObjectMetadataJson(e.json)));
+    return json;
   }
 
   private listCollection(ctx: Ctx, info: KindInfo, namespace: string | undefined): void {
     const q = ctx.query;
+    // Negotiated first: a 406 comes before any list option is looked at.
+    const representation = this.representationOf(ctx, 'list');
     const { select, filtered } = parseSelectors(q.labelSelector, q.fieldSelector);
     const limit = parseLimit(q.limit);
     const cont = q.continue || undefined;
@@ -540,10 +578,11 @@ export class FakeKubeApi {
 
     const [lo, hi] = namespaceRange(items, namespace);
     let i = start !== undefined ? lowerBound(items, start, lo, hi) : lo;
+    const metadataOnly = representation === 'metadata';
     const page: string[] = [];
     while (i < hi && (limit === 0 || page.length < limit)) {
       const e = items[i++]!;
-      if (select(e)) page.push(e.json);
+      if (select(e)) page.push(metadataOnly ? this.partialOf(e) : e.json);
     }
     const meta: Record<string, unknown> = { resourceVersion: String(listRv) };
     if (limit > 0 && i < hi) {
@@ -552,8 +591,12 @@ export class FakeKubeApi {
       // The real server can only count what is left when no selector filters it.
       if (!filtered) meta.remainingItemCount = hi - i;
     }
-    const head = `{"kind":"${info.kind}List","apiVersion":"${info.apiVersion}","metadata":${JSON.stringify(meta)},"items":[`;
-    this.sendJson(ctx, head, page, ']}');
+    const [listKind, listApiVersion] = metadataOnly
+      ? ['PartialObjectMetadataList', META_API_VERSION]
+      : [`${info.kind}List`, info.apiVersion];
+    const head = `{"kind":"${listKind}","apiVersion":"${listApiVersion}","metadata":${JSON.stringify(meta)},"items":[`;
+    ctx.record.representation = representation;
+    this.sendJson(ctx, head, page, ']}', contentTypeOf(representation, 'list'));
   }
 
   private watch(ctx: Ctx, info: KindInfo, namespace: string | undefined): void {
@@ -631,10 +674,10 @@ export class FakeKubeApi {
    * Sends a JSON body, optionally as head + items + tail so that a drop fault can cut it after N items.
    * Drop: the socket is destroyed after part of the body. Malformed: an invalid JSON body with status 200.
    */
-  private sendJson(ctx: Ctx, head: string, items?: string[], tail = ''): void {
+  private sendJson(ctx: Ctx, head: string, items?: string[], tail = '', contentType = 'application/json'): void {
     const { res, record, fault } = ctx;
     record.status = 200;
-    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.writeHead(200, { 'Content-Type': contentType });
     if (fault?.type === 'malformed') {
       res.end(`${head.slice(0, Math.max(1, Math.floor(head.length / 2)))}<<garbage>>`);
       return;
@@ -712,4 +755,5 @@ function parseResourceVersion(v: string): number {
 export type { Fault, FaultMatch } from './fake-kube/faults.js';
 export type { KubeObject, KubeObjectMeta } from './fake-kube/store.js';
 export type { KubeStatus } from './fake-kube/status.js';
+export type { Representation } from './fake-kube/representation.js';
 export { KubeStatusError } from './fake-kube/status.js';

@@ -18,7 +18,8 @@ export type StatusReason =
   | 'InternalError'
   | 'ServiceUnavailable'
   | 'Timeout'
-  | 'MethodNotAllowed';
+  | 'MethodNotAllowed'
+  | 'NotAcceptable';
 
 export interface StatusDetails {
   name?: string;

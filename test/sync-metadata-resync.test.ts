@@ -1,0 +1,221 @@
+/**
+ * Re-syncs that read metadata first (src/sync/kind-read.ts) against the fake API and a real database: a no-op
+ * re-sync reads no full object, a change costs one GET, deletions and new objects land, a GET that fails refuses
+ * that object only, a server that ignores the metadata-only header is read in full, and a rolled-back run stays true.
+ */
+import 'reflect-metadata';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
+import { FabricRegistry } from '../src/fabrics/fabric-registry.js';
+import { ClusterReader } from '../src/kube/cluster-reader.js';
+import type { ActualSource } from '../src/sync/sources.js';
+import { FakeKubeApi, type FakeKubeRequest } from '../src/testing/index.js';
+import { createTestDatabase, withPg, type TestDatabase } from './helpers/database.js';
+import { obj, vpcs } from './helpers/kube-objects.js';
+
+let db: TestDatabase;
+let orm: MikroORM;
+const apis: FakeKubeApi[] = [];
+let seq = 0;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  orm = db.orm;
+});
+afterAll(async () => {
+  await Promise.all(apis.map((a) => a.stop()));
+  await db.close();
+});
+
+async function fakeWith(objs: readonly object[], opts: ConstructorParameters<typeof FakeKubeApi>[0] = {}) {
+  const api = new FakeKubeApi(opts);
+  api.load(objs);
+  await api.start();
+  apis.push(api);
+  return api;
+}
+
+const servers = (n: number) => Array.from({ length: n }, (_, i) => obj('Server', `srv-${i}`, 'default', { i }));
+const cluster = () => [...vpcs(20), ...servers(5)];
+
+function service(api: FakeKubeApi, actualSource?: (reader: ClusterReader) => ActualSource) {
+  return new FabricSyncService(orm.em, {
+    kubeConfigFor: () => api.kubeConfig(),
+    reader: { baseDelayMs: 2, maxDelayMs: 10, maxRetries: 1 },
+    ...(actualSource
+      ? { actualSource: (_f, c) => actualSource(new ClusterReader(c.kubeConfig(), { ...c.reader, signal: c.signal })) }
+      : {}),
+  });
+}
+
+async function synced(api: FakeKubeApi, svc = service(api)) {
+  const fabric = await new FabricRegistry(orm.em).create(`meta-${++seq}`);
+  const first = await svc.syncActualState(fabric);
+  expect(first.status).toBe('completed');
+  expect(first.details.reads).toMatchObject({ metadataLists: 0, fullLists: 14, gets: 0 });
+  api.clearRequests();
+  return { fabric, svc };
+}
+
+/** Data requests of the fabric kinds: full lists, metadata lists and single GETs. */
+function reads(api: FakeKubeApi) {
+  const data = api.requests.filter((r) => /\/apis\/(vpc|wiring)\.githedgehog\.com\/v1beta1\/.+/.test(r.path));
+  const isGet = (r: FakeKubeRequest) => /\/namespaces\/[^/]+\/[^/]+\/[^/]+$/.test(r.path);
+  return {
+    fullLists: data.filter((r) => !isGet(r) && r.representation === 'full').length,
+    metadataLists: data.filter((r) => !isGet(r) && r.representation === 'metadata').length,
+    gets: data.filter(isGet).map((r) => r.path.split('/').slice(-1)[0]),
+  };
+}
+
+async function rowVersions(fabricId: number): Promise<Map<string, string>> {
+  const rows = await orm.em
+    .fork()
+    .getConnection()
+    .execute<{ k: string; x: string }[]>(
+      `SELECT kind || '/' || name AS k, xmin::text AS x FROM hedgehog_resource WHERE fabric_id = ?`,
+      [fabricId],
+    );
+  return new Map(rows.map((r) => [r.k, r.x]));
+}
+
+const changedRows = (a: Map<string, string>, b: Map<string, string>) =>
+  [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k)).sort();
+
+async function row(fabricId: number, kind: string, name: string): Promise<any> {
+  const [r] = await orm.em
+    .fork()
+    .getConnection()
+    .execute(`SELECT * FROM hedgehog_resource WHERE fabric_id = ? AND kind = ? AND name = ?`, [fabricId, kind, name]);
+  return r;
+}
+
+test('a no-op re-sync reads metadata only: no full list, no GET, no row touched, counts true', async () => {
+  const api = await fakeWith(cluster());
+  const { fabric, svc } = await synced(api);
+  const before = await rowVersions(fabric.id);
+  const r = await svc.syncActualState(fabric);
+  expect(r.status).toBe('completed');
+  expect(r.counts).toMatchObject({ listed: 25, created: 0, updated: 0, unchanged: 25, cleared: 0, failed: 0 });
+  // Every kind by metadata, the 12 empty ones too (a fabric read before: its lists all start at once).
+  expect(r.details.reads).toMatchObject({ metadataLists: 14, fullLists: 0, gets: 0, fullPages: 0 });
+  expect(reads(api)).toEqual({ fullLists: 0, metadataLists: 14, gets: [] });
+  expect(changedRows(before, await rowVersions(fabric.id))).toEqual([]);
+});
+
+test('one changed, one new, one deleted object: one GET each for the first two; only their rows change', async () => {
+  const api = await fakeWith(cluster());
+  const { fabric, svc } = await synced(api);
+  const before = await rowVersions(fabric.id);
+  api.update({ ...obj('VPC', 'vpc-00003', 'default', { vlan: 4242 }) });
+  api.create(obj('VPC', 'vpc-new'));
+  api.delete('Server', 'default', 'srv-2');
+  const r = await svc.syncActualState(fabric);
+  expect(r.status).toBe('completed');
+  expect(r.counts).toMatchObject({ listed: 25, created: 1, updated: 1, unchanged: 23, cleared: 1, failed: 0 });
+  expect(reads(api).gets.sort()).toEqual(['vpc-00003', 'vpc-new']);
+  expect(reads(api).fullLists).toBe(0);
+  expect(changedRows(before, await rowVersions(fabric.id))).toEqual(['Server/srv-2', 'VPC/vpc-00003', 'VPC/vpc-new']);
+  expect((await row(fabric.id, 'VPC', 'vpc-00003')).actual_spec).toEqual({ vlan: 4242 });
+  expect((await row(fabric.id, 'VPC', 'vpc-new')).actual_uid).toBe(api.get('VPC', 'default', 'vpc-new')!.metadata.uid);
+  expect(await row(fabric.id, 'Server', 'srv-2')).toBeUndefined(); // declared nowhere: gone with its history
+});
+
+test('many changed objects of a kind: one full list of it instead of their GETs', async () => {
+  const api = await fakeWith(cluster());
+  const { fabric, svc } = await synced(api);
+  for (let i = 0; i < 12; i++)
+    api.update(obj('VPC', `vpc-${String(i).padStart(5, '0')}`, 'default', { vlan: 9000 + i }));
+  const r = await svc.syncActualState(fabric);
+  expect(r.counts).toMatchObject({ updated: 12, unchanged: 13 });
+  // 12 > 8 GETs (one round per page of the full list, 8 in flight): the VPC list is read in full.
+  expect(reads(api)).toEqual({ fullLists: 1, metadataLists: 14, gets: [] });
+  expect(r.details.reads).toMatchObject({ metadataLists: 14, fullLists: 1, gets: 0 });
+});
+
+test('a GET refused (403) or failing (500): that object is refused and its row kept and marked; the others land', async () => {
+  const api = await fakeWith(cluster());
+  const { fabric, svc } = await synced(api);
+  const before = await row(fabric.id, 'VPC', 'vpc-00001');
+  for (const name of ['vpc-00001', 'vpc-00002', 'vpc-00003']) api.update(obj('VPC', name, 'default', { vlan: 7000 }));
+  api.injectFault({ type: 'status', code: 403, match: { path: /\/vpcs\/vpc-00001$/ } });
+  api.injectFault({ type: 'status', code: 500, match: { path: /\/vpcs\/vpc-00002$/ } });
+  const r = await svc.syncActualState(fabric);
+  expect(r.status).toBe('partial');
+  expect(r.counts).toMatchObject({ listed: 23, updated: 1, unchanged: 22, cleared: 0, failed: 2 });
+  expect(r.errors.map((e) => [e.name, e.reason])).toEqual(
+    expect.arrayContaining([
+      ['vpc-00001', expect.stringMatching(/forbidden: cannot get vpcs\.vpc\.githedgehog\.com default\/vpc-00001/)],
+      ['vpc-00002', expect.stringMatching(/500/)],
+    ]),
+  );
+  const kept = await row(fabric.id, 'VPC', 'vpc-00001');
+  expect(kept.actual_resource_version).toBe(before.actual_resource_version); // the last version read, not swept
+  expect(kept.last_sync_error).toMatch(/could not be read/);
+  expect((await row(fabric.id, 'VPC', 'vpc-00003')).actual_spec).toEqual({ vlan: 7000 });
+});
+
+test('an object deleted between the metadata list and its GET is swept as deleted, honestly counted', async () => {
+  const api = await fakeWith(cluster());
+  // A source whose GET finds the object gone: deleted right after the list said it changed.
+  const { fabric, svc } = await synced(
+    api,
+    service(api, (reader) => ({
+      discover: (k) => reader.discover(k),
+      readCrds: () => reader.readCrds(),
+      listKind: (k) => reader.listKind(k),
+      listKindMetadata: (k) => reader.listKindMetadata(k),
+      getObject: (k, ns, name) => {
+        api.delete(k.kind, ns, name);
+        return reader.getObject(k, ns, name);
+      },
+    })),
+  );
+  api.update(obj('VPC', 'vpc-00004', 'default', { vlan: 1 }));
+  const r = await svc.syncActualState(fabric);
+  expect(r.status).toBe('completed');
+  expect(r.counts).toMatchObject({ listed: 24, updated: 0, cleared: 1, failed: 0 });
+  expect(r.details.reads).toMatchObject({ gets: 1, goneSinceListed: 1 });
+  expect(await row(fabric.id, 'VPC', 'vpc-00004')).toBeUndefined();
+});
+
+test('a server that ignores the metadata-only header: its full lists are used as they are, no second request', async () => {
+  const api = await fakeWith(cluster(), { ignoreMetadataAccept: true });
+  const { fabric, svc } = await synced(api);
+  const before = await rowVersions(fabric.id);
+  api.update(obj('VPC', 'vpc-00005', 'default', { vlan: 55 }));
+  const r = await svc.syncActualState(fabric);
+  expect(r.counts).toMatchObject({ listed: 25, updated: 1, unchanged: 24, failed: 0 });
+  expect(r.details.reads).toMatchObject({ metadataLists: 14, fullLists: 0, fullPages: 14, gets: 0 });
+  // Every kind asked for metadata and got a full page; no GET and no second list.
+  expect(reads(api)).toEqual({ fullLists: 14, metadataLists: 0, gets: [] });
+  expect(changedRows(before, await rowVersions(fabric.id))).toEqual(['VPC/vpc-00005']);
+});
+
+test('a run rolled back at commit: nothing lands, the record says failed, the next run finds the change again', async () => {
+  const api = await fakeWith(cluster());
+  const { fabric, svc } = await synced(api);
+  const before = await rowVersions(fabric.id);
+  api.update(obj('VPC', 'vpc-00006', 'default', { vlan: 66 }));
+  await withPg(db.url, async (c) => {
+    await c.query(`CREATE FUNCTION hh_test_meta_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'injected failure at commit'; END $$`);
+    await c.query(`CREATE TRIGGER hh_test_meta_fail BEFORE UPDATE OF last_actual_sync ON hedgehog_fabric
+      FOR EACH ROW WHEN (NEW.id = ${fabric.id}) EXECUTE FUNCTION hh_test_meta_fail()`);
+  });
+  try {
+    const failed = await svc.syncActualState(fabric);
+    expect(failed.status).toBe('failed');
+    expect(failed.errorMessage).toMatch(/injected failure at commit/);
+    expect(changedRows(before, await rowVersions(fabric.id))).toEqual([]);
+  } finally {
+    await withPg(db.url, async (c) => {
+      await c.query('DROP TRIGGER hh_test_meta_fail ON hedgehog_fabric');
+      await c.query('DROP FUNCTION hh_test_meta_fail()');
+    });
+  }
+  const r = await svc.syncActualState(fabric);
+  expect(r.status).toBe('completed');
+  expect(r.counts).toMatchObject({ updated: 1, unchanged: 24 });
+  expect((await row(fabric.id, 'VPC', 'vpc-00006')).actual_spec).toEqual({ vlan: 66 });
+});
