@@ -334,7 +334,8 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
       this.watcher = undefined;
       throw err;
     }
-    this.setClusterConnected(true);
+    // Discovery that failed for every kind (no answer, 5xx, 403 everywhere) is a cluster the watch cannot read.
+    this.setClusterConnected(discovery.served.length > 0 || discovery.failed.length === 0);
     if (this.expectedScopes.size === 0) this.markReady();
     // The cluster may well serve the kinds whose discovery failed: ask again until it answers, then watch them.
     if (discovery.failed.length) this.discoveryRetry = this.retryDiscovery(reader, discovery.failed);

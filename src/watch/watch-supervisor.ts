@@ -254,6 +254,8 @@ class WatchSupervisor extends EventEmitter<WatchEvents> implements WatchHandle {
     if (this.watches.get(id) !== w) return;
     this.watches.delete(id);
     this.parts.metrics?.held.set({ fabric: w.name }, 0);
+    // Whether its API server answers is the holder's to say: a replica that let go exports nothing stale.
+    this.parts.metrics?.clusterConnected.remove({ fabric: w.name });
     this.emit('released', { fabric: w.name, reason });
   }
 
