@@ -11,8 +11,8 @@ import { colorsFor, type GlobalOptions, type Output } from './cli-output.js';
 import { resolveLogFormat, textLogLine, type LogFormat } from './watch-log-format.js';
 
 /** Where the watch's log lines go: stderr, as JSON lines or as readable text. */
-function logDestination(context: CliContext, format: LogFormat): DestinationStream {
-  const stderr = context.stderr as CliContext['stderr'] & { isTTY?: boolean };
+export function watchLogDestination(context: Pick<CliContext, 'stderr'>, format: LogFormat): DestinationStream {
+  const stderr = context.stderr;
   if (resolveLogFormat(format, stderr.isTTY) === 'text') {
     const colors = colorsFor(stderr);
     return { write: (line: string) => void stderr.write(textLogLine(line, colors)) };
@@ -35,7 +35,7 @@ export async function runWatch(
 ): Promise<number> {
   const logger = pino(
     { name: 'hh-sync', level: out.verbose ? 'debug' : out.quiet ? 'warn' : 'info' },
-    logDestination(context, logFormat),
+    watchLogDestination(context, logFormat),
   );
   const ledger = await openLedgerFor(g, out, context);
   try {
