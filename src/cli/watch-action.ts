@@ -44,7 +44,7 @@ export async function runWatch(
       metricsHost: metrics.host,
       logger,
       onStart: (handle) => {
-        const served = handle.metrics ? `; metrics on ${handle.metrics.url}` : '';
+        const served = handle.metrics ? `; metrics on ${handle.metrics.url} (probes: /healthz, /readyz)` : '';
         out.info(
           `watching ${names.join(', ')} (lease: ${handle.lease})${served}; Ctrl-C to stop, SIGHUP to re-read Git now`,
         );
