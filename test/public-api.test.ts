@@ -162,6 +162,7 @@ const API: Record<string, string[]> = {
     'type ClusterInformerOptions',
     'type ClusterReaderOptions',
     'type DiscoveryResult',
+    'type InClusterEnvironment',
     'type InformerStats',
     'type KindInfo',
     'type KindListResult',

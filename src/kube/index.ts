@@ -5,7 +5,13 @@
  * (object validation, retries, error texts) are imported from their modules.
  */
 export { FABRIC_KINDS, kindInfo, isFabricKind, type KindInfo } from './catalog.js';
-export { loadKubeConfig, contextName, KubeConfigError, type KubeAccess } from './kube-config.js';
+export {
+  loadKubeConfig,
+  contextName,
+  KubeConfigError,
+  type KubeAccess,
+  type InClusterEnvironment,
+} from './kube-config.js';
 export { DEFAULT_MAX_OBJECT_BYTES } from './object-validation.js';
 export {
   ClusterReader,

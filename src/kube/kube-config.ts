@@ -6,6 +6,7 @@
  * js-yaml, whose messages quote the offending lines — which may hold a token or a client key.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { KubeConfig, type User } from '@kubernetes/client-node';
@@ -18,6 +19,16 @@ export interface KubeAccess {
   context?: string | null;
   /** Use the pod's service account (KUBERNETES_SERVICE_HOST/PORT and the mounted token). */
   inCluster?: boolean;
+  /** Where the in-cluster configuration is read from (tests, sidecars with another mount); default the pod's. */
+  inClusterEnvironment?: InClusterEnvironment;
+}
+
+/** The pod's view of its cluster, as kubelet provides it. */
+export interface InClusterEnvironment {
+  /** Read KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT from here. Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** The mounted service account: `token`, `ca.crt` and (optional) `namespace`. Default SERVICE_ACCOUNT_DIR. */
+  serviceAccountDir?: string;
 }
 
 /** A kubeconfig that cannot be used; the message says which file/context and what to do. */
@@ -25,7 +36,8 @@ export class KubeConfigError extends Error {
   override name = 'KubeConfigError';
 }
 
-const SA_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+/** Where kubelet mounts the pod's service account. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** `~` as client-node's default loading rules see it: $HOME first (as shells do), else the OS's answer. */
 function homeDir(): string {
@@ -83,16 +95,39 @@ function loadFile(kc: KubeConfig, file: string): void {
   if (kc.getContexts().length === 0) throw new KubeConfigError(`kubeconfig file ${file} defines no contexts`);
 }
 
-function loadInCluster(kc: KubeConfig): void {
-  if (!process.env.KUBERNETES_SERVICE_HOST || !process.env.KUBERNETES_SERVICE_PORT) {
+/**
+ * What client-node's loadFromCluster() builds — https to KUBERNETES_SERVICE_HOST:PORT (http on 80/8080/8001, as
+ * client-node does), verified with the mounted ca.crt, the token re-read from its file (bound tokens rotate) —
+ * with the environment and the mount directory injectable, and a clear error for each missing piece.
+ */
+function loadInCluster(kc: KubeConfig, where: InClusterEnvironment = {}): void {
+  const env = where.env ?? process.env;
+  const dir = where.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
+  const host = env.KUBERNETES_SERVICE_HOST;
+  const port = env.KUBERNETES_SERVICE_PORT;
+  if (!host || !port) {
     throw new KubeConfigError(
       'in-cluster access requested but KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT are not set: run inside a pod, or give a kubeconfig path',
     );
   }
-  if (!fs.existsSync(SA_TOKEN)) {
-    throw new KubeConfigError(`in-cluster access requested but no service account token is mounted at ${SA_TOKEN}`);
+  const token = path.join(dir, 'token');
+  const ca = path.join(dir, 'ca.crt');
+  if (!fs.existsSync(token)) {
+    throw new KubeConfigError(`in-cluster access requested but no service account token is mounted at ${token}`);
   }
-  kc.loadFromCluster();
+  if (!fs.existsSync(ca)) {
+    throw new KubeConfigError(`in-cluster access requested but no cluster CA certificate is mounted at ${ca}`);
+  }
+  const namespaceFile = path.join(dir, 'namespace');
+  const namespace = fs.existsSync(namespaceFile) ? fs.readFileSync(namespaceFile, 'utf8').trim() : undefined;
+  const scheme = port === '80' || port === '8080' || port === '8001' ? 'http' : 'https';
+  const server = `${scheme}://${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
+  kc.loadFromOptions({
+    clusters: [{ name: 'inCluster', server, caFile: ca, skipTLSVerify: false }],
+    users: [{ name: 'inClusterUser', authProvider: { name: 'tokenFile', config: { tokenFile: token } } }],
+    contexts: [{ name: 'inClusterContext', cluster: 'inCluster', user: 'inClusterUser', namespace }],
+    currentContext: 'inClusterContext',
+  });
 }
 
 function loadDefault(kc: KubeConfig): void {
@@ -130,7 +165,7 @@ export function loadKubeConfig(access: KubeAccess = {}): KubeConfig {
   const kc = new KubeConfig();
   const file = access.kubeconfigPath ? path.resolve(expandHome(access.kubeconfigPath)) : undefined;
   if (file) loadFile(kc, file);
-  else if (access.inCluster) loadInCluster(kc);
+  else if (access.inCluster) loadInCluster(kc, access.inClusterEnvironment);
   else loadDefault(kc);
 
   const where = file

@@ -196,3 +196,23 @@ export function selectResourceHistory(
     [...key, ...key],
   );
 }
+
+export interface FabricDriftCountRow {
+  fabric_id: number;
+  drift_status: string;
+  drift_severity: string;
+  n: number;
+}
+
+/** Rows per fabric, drift status and severity, for the given fabrics (a row not yet compared counts as `unknown`). */
+export function countDriftByStatusAndSeverity(
+  em: EntityManager,
+  fabricIds: readonly number[],
+): Promise<FabricDriftCountRow[]> {
+  return query<FabricDriftCountRow>(
+    em,
+    `SELECT fabric_id, coalesce(drift_status, 'unknown') AS drift_status, drift_severity, count(*)::int AS n
+       FROM hedgehog_resource WHERE fabric_id = ANY(?::int[]) GROUP BY 1, 2, 3`,
+    [intArray(fabricIds)],
+  );
+}

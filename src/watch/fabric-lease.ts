@@ -121,6 +121,14 @@ export class FabricLeases extends EventEmitter<FabricLeasesEvents> {
     return this.backend.stillHolds(em, fabricId);
   }
 
+  /**
+   * Whether this replica knows which fabrics it holds: it is running, its lease connection is up and the leases were
+   * renewed within the lease period (readiness: /readyz). False before the first connection and during an outage.
+   */
+  stateKnown(): boolean {
+    return this.isRunning() && this.backend.connected && this.renewedInTime();
+  }
+
   private renewedInTime(): boolean {
     return this.now() - this.renewedAt <= this.leasePeriodMs;
   }

@@ -44,6 +44,7 @@ import type { RunCounts, SyncRunReport } from '../sync/run-recorder.js';
 import { ping } from '../store/database.js';
 import type { WatchMetrics } from './metrics.js';
 import { WatchRunWindow } from './watch-run-window.js';
+import { recordRunOutcome } from './run-outcome.js';
 import { isDatabaseOutage } from './write-failure.js';
 import { checkLedgerSchema, LedgerSchemaUnhealthyError } from '../db/schema-preflight.js';
 import { errorText } from '../sync/error-text.js';
@@ -161,6 +162,8 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
   private lastSummaryAt = 0;
   private summaryStale = false;
   private housekeepingTimer?: TimerHandle;
+  /** The API server answered the last list/watch attempt (hh_sync_cluster_connected). */
+  private clusterAnswers = false;
 
   private desiredTimer?: TimerHandle;
   private desiredRun?: Promise<SyncRunReport | null>;
@@ -180,8 +183,7 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
     this.window = new WatchRunWindow(deps.em, deps.fabric, opts.runWindowMs ?? 60_000, {
       opened: (run) => deps.sync.emit('run:start', { fabric: this.fabric.name, type: 'watch', id: run.id }),
       closed: (report) => {
-        deps.metrics?.runs.inc({ fabric: report.fabric, type: 'watch', status: report.status });
-        if (report.status === 'failed') deps.metrics?.failures.inc({ fabric: report.fabric, type: 'watch' });
+        recordRunOutcome(report, deps.metrics, this.log);
         deps.sync.emit('run:end', report);
         this.emit('run', report);
       },
@@ -263,6 +265,7 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
         break;
       } catch (err) {
         if (this.isStopped()) return;
+        this.setClusterConnected(false);
         const delayMs = backoffDelay(attempt, this.retry);
         this.problem(
           new Error(
@@ -313,6 +316,8 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
       this.enqueue({ type: 'write', write: { source: 'batch', batch }, handedOutAt: this.clock.now() }),
     );
     watcher.on('restart', (r: WatchRestart) => {
+      // attempt > 0: the previous attempt to list or watch failed, so the API server is not answering.
+      if (r.attempt > 0) this.setClusterConnected(false);
       this.window.noteRestart();
       this.deps.metrics?.restarts.inc({ fabric: this.name, kind: r.kind.kind });
       this.log.debug(
@@ -329,6 +334,8 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
       this.watcher = undefined;
       throw err;
     }
+    // Discovery that failed for every kind (no answer, 5xx, 403 everywhere) is a cluster the watch cannot read.
+    this.setClusterConnected(discovery.served.length > 0 || discovery.failed.length === 0);
     if (this.expectedScopes.size === 0) this.markReady();
     // The cluster may well serve the kinds whose discovery failed: ask again until it answers, then watch them.
     if (discovery.failed.length) this.discoveryRetry = this.retryDiscovery(reader, discovery.failed);
@@ -483,6 +490,7 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
       if (write.batch.deletes.length)
         m?.events.inc({ fabric: this.name, kind, op: 'delete' }, write.batch.deletes.length);
     }
+    this.setClusterConnected(true); // what was written came from the API server just now
     // Announced as soon as it is committed; the bookkeeping below is another round trip.
     this.emit('applied', { kind, source: write.source, counts, objects, lagMs });
     if (!this.isReady && this.listedScopes.size >= this.expectedScopes.size) this.markReady();
@@ -498,6 +506,7 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
   }
 
   private async housekeeping(): Promise<void> {
+    this.noteCurrent();
     if (this.summaryStale && this.clock.now() - this.lastSummaryAt >= (this.opts.summaryIntervalMs ?? 5000)) {
       await refreshWatchSummary(this.deps.em, this.fabric, {
         stillHolds: this.deps.stillHolds,
@@ -509,9 +518,22 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
     if (this.window.due) await this.window.close();
   }
 
+  private setClusterConnected(up: boolean): void {
+    this.clusterAnswers = up;
+    this.deps.metrics?.clusterConnected.set({ fabric: this.name }, up ? 1 : 0);
+    if (up) this.noteCurrent();
+  }
+
+  /** The ledger is current with the cluster now (every kind listed, writes flowing, the cluster answering): say when. */
+  private noteCurrent(): void {
+    if (this.isReady && !this.paused && this.clusterAnswers && !this.isStopped())
+      this.deps.metrics?.lastSuccess.set({ fabric: this.name, type: 'watch' }, this.clock.now() / 1000);
+  }
+
   private markReady(): void {
     if (this.isReady) return;
     this.isReady = true;
+    this.noteCurrent();
     const kinds = this.served.map((k) => k.kind);
     this.log.info({ fabric: this.name, kinds: kinds.length }, 'watch ready: every kind listed and written');
     this.emit('ready', { kinds, skipped: this.skipped });
@@ -656,8 +678,7 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
           return null;
         }
         report = await this.deps.sync.syncDesiredState(this.fabric.id);
-        this.deps.metrics?.runs.inc({ fabric: this.name, type: 'desired', status: report.status });
-        if (report.status === 'failed') this.deps.metrics?.failures.inc({ fabric: this.name, type: 'desired' });
+        recordRunOutcome(report, this.deps.metrics, this.log);
         this.emit('desired', report);
       } while (this.desiredRunAgain());
       return report;

@@ -10,7 +10,7 @@
  * that expires (a frozen replica loses them); on the embedded PGlite
  * (one shared backend, one process) they are an in-process table — see lease-backend.ts.
  */
-import { assertLedgerSchemaHealthy, checkLedgerSchema } from '../db/schema-preflight.js';
+import { assertLedgerSchemaHealthy, checkLedgerSchema, LedgerSchemaUnhealthyError } from '../db/schema-preflight.js';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { PgConnectionConfig } from '../db/pg-connection-config.js';
@@ -21,7 +21,10 @@ import type { WatchRestart } from '../kube/cluster-informer.js';
 import type { FabricSyncService } from '../sync/fabric-sync-service.js';
 import { silentLogger, type Logger } from '../sync/logger.js';
 import type { SyncRunReport } from '../sync/run-recorder.js';
-import { countObjectsByKindAndDrift } from '../store/resource-reads.js';
+import { countDriftByStatusAndSeverity, countObjectsByKindAndDrift } from '../store/resource-reads.js';
+import { ping } from '../store/database.js';
+import { redactUrlCredentials } from '../kube/redact.js';
+import { EventLoopWatchdog, WatchHealth, type EventLoopWatchdogOptions } from './health.js';
 import { FabricLeases } from './fabric-lease.js';
 import { LeasedFabricSync, type AppliedWrite, type LeasedFabricSyncOptions } from './leased-fabric-sync.js';
 import {
@@ -32,7 +35,7 @@ import {
   leaseConnectionConfig,
   type LeaseBackend,
 } from './lease-backend.js';
-import { WatchMetrics, type ObjectCount } from './metrics.js';
+import { WatchMetrics, type DriftCount, type ObjectCount } from './metrics.js';
 import { embeddedServedByOtherProcess } from '../db/embedded-postgres.js';
 
 /** What the watch runs on: an opened ledger (`openLedger()`), or a host's own EntityManager + sync service. */
@@ -48,6 +51,11 @@ export interface WatchOptions extends LeasedFabricSyncOptions {
   metricsPort?: number;
   /** Address the metrics server binds. Default 0.0.0.0. */
   metricsHost?: string;
+  /**
+   * The event-loop watchdog behind GET /healthz on the metrics server (beat every 1 s; stalled after 10 s without a
+   * beat). /readyz needs nothing: database, schema and lease checks.
+   */
+  healthz?: EventLoopWatchdogOptions;
   logger?: Logger;
   /** How often a replica tries the fabrics it does not hold. Default 1000 ms. */
   leasePollMs?: number;
@@ -113,6 +121,7 @@ interface SupervisorParts {
   fabrics: Map<number, HedgehogFabric>;
   leases: FabricLeases;
   metrics?: WatchMetrics;
+  health?: WatchHealth;
   logger: Logger;
   /** Builds one fabric's sync; `stillHolds` is its fencing check. */
   createSync: (fabric: HedgehogFabric, stillHolds: (tem: EntityManager) => Promise<boolean>) => LeasedFabricSync;
@@ -245,6 +254,8 @@ class WatchSupervisor extends EventEmitter<WatchEvents> implements WatchHandle {
     if (this.watches.get(id) !== w) return;
     this.watches.delete(id);
     this.parts.metrics?.held.set({ fabric: w.name }, 0);
+    // Whether its API server answers is the holder's to say: a replica that let go exports nothing stale.
+    this.parts.metrics?.clusterConnected.remove({ fabric: w.name });
     this.emit('released', { fabric: w.name, reason });
   }
 
@@ -261,6 +272,7 @@ class WatchSupervisor extends EventEmitter<WatchEvents> implements WatchHandle {
     );
     await leases.close();
     await metrics?.close();
+    this.parts.health?.watchdog.stop();
     logger.info({ fabrics: this.fabrics }, 'watch stopped');
   }
 }
@@ -284,15 +296,23 @@ export async function startWatch(
   let supervisor: WatchSupervisor | undefined; // the metrics count what it holds once it exists
   const heldIds = (): number[] => [...(supervisor?.watches.keys() ?? [])];
   const metrics = options.metricsPort !== undefined ? createMetrics(em, fabrics, heldIds, preflight) : undefined;
+  const health = metrics ? createHealth(em, leases, preflight, options) : undefined;
   const kubeConfigFor = options.kubeConfigFor ?? ((f: HedgehogFabric) => sync.kubeConfigFor(f));
   const createSync = (fabric: HedgehogFabric, stillHolds: (tem: EntityManager) => Promise<boolean>) =>
     new LeasedFabricSync(
       { sync, em, fabric, kubeConfigFor, schemas: sync.schemas, stillHolds, metrics, logger: log },
       options,
     );
-  const handle = (supervisor = new WatchSupervisor(names, mode, { fabrics, leases, metrics, logger: log, createSync }));
+  const handle = (supervisor = new WatchSupervisor(names, mode, {
+    fabrics,
+    leases,
+    metrics,
+    health,
+    logger: log,
+    createSync,
+  }));
 
-  if (metrics) handle.metrics = await serveMetrics(metrics, options, log);
+  if (metrics) handle.metrics = await serveMetrics(metrics, health, options, log);
   await handle.start();
   log.info({ fabrics: names, lease: mode, held: handle.held() }, 'watch started');
   return handle;
@@ -341,18 +361,49 @@ function createMetrics(
   heldIds: () => number[],
   preflight: boolean,
 ): WatchMetrics {
-  return new WatchMetrics(
+  const metrics = new WatchMetrics(
     () => countObjects(em, heldIds(), fabrics),
     preflight ? async () => (await checkLedgerSchema(em.fork())).healthy : undefined,
+    {
+      countDrift: () => countDrift(em, heldIds(), fabrics),
+      databaseReachable: () => ping(em.fork()),
+    },
   );
+  for (const f of fabrics.values()) {
+    // Every fabric of the list has a series, 0 until held: "held by no replica" is then max(...) == 0, not absent.
+    metrics.held.set({ fabric: f.name }, 0);
+    metrics.info.set(
+      { fabric: f.name, git: f.gitRepository ? redactUrlCredentials(f.gitRepository) : '', ref: f.gitRef ?? '' },
+      1,
+    );
+  }
+  return metrics;
+}
+
+function createHealth(em: EntityManager, leases: FabricLeases, preflight: boolean, options: WatchOptions): WatchHealth {
+  const watchdog = new EventLoopWatchdog({ clock: options.clock, ...options.healthz });
+  return new WatchHealth(watchdog, {
+    database: () => ping(em.fork()),
+    schemaHealthy: preflight
+      ? async () => {
+          const check = await checkLedgerSchema(em.fork());
+          return check.healthy
+            ? { healthy: true }
+            : { healthy: false, reason: new LedgerSchemaUnhealthyError(check).message.split('\n')[0] };
+        }
+      : undefined,
+    leaseStateKnown: () => leases.stateKnown(),
+  });
 }
 
 async function serveMetrics(
   metrics: WatchMetrics,
+  health: WatchHealth | undefined,
   options: WatchOptions,
   log: Logger,
 ): Promise<WatchHandle['metrics']> {
-  const port = await metrics.listen(options.metricsPort!, options.metricsHost);
+  const port = await metrics.listen(options.metricsPort!, options.metricsHost, health);
+  health?.watchdog.start(); // stopped by the supervisor's shutdown
   const host = !options.metricsHost || options.metricsHost === '0.0.0.0' ? '127.0.0.1' : options.metricsHost;
   log.info({ port }, 'metrics served');
   return { port, url: `http://${host}:${port}/metrics`, registry: metrics.registry };
@@ -394,6 +445,21 @@ async function countObjects(
     fabric: fabrics.get(r.fabric_id)?.name ?? String(r.fabric_id),
     kind: r.kind,
     driftStatus: r.drift_status,
+    count: r.n,
+  }));
+}
+
+async function countDrift(
+  em: EntityManager,
+  heldIds: number[],
+  fabrics: Map<number, HedgehogFabric>,
+): Promise<DriftCount[]> {
+  if (heldIds.length === 0) return [];
+  const rows = await countDriftByStatusAndSeverity(em.fork(), heldIds);
+  return rows.map((r) => ({
+    fabric: fabrics.get(r.fabric_id)?.name ?? String(r.fabric_id),
+    driftStatus: r.drift_status,
+    severity: r.drift_severity,
     count: r.n,
   }));
 }
