@@ -7,12 +7,16 @@ import { format } from 'node:util';
 import pc from 'picocolors';
 import type { Logger } from '../sync/logger.js';
 import { safeText } from './terminal-text.js';
+import { resolveOutputFormat, type OutputFormat } from './output-format.js';
 
 /** Flags every command accepts (declared once on the program). */
 export interface GlobalOptions {
   databaseUrl?: string;
   dataDir?: string;
+  /** `--json`: the alias of `-o json`. */
   json?: boolean;
+  /** `-o, --output`: table (default), json, yaml, wide, name. */
+  output?: string;
   /** Seconds one database connection attempt may take (--connect-timeout; default HH_SYNC_CONNECT_TIMEOUT, then 10). */
   connectTimeout?: string;
   /** Seconds one database statement may take (--statement-timeout; default HH_SYNC_STATEMENT_TIMEOUT, then 300). */
@@ -39,7 +43,15 @@ export function colorsFor(stream: Stream, env: NodeJS.ProcessEnv = process.env):
 }
 
 export class Output {
-  readonly json: boolean;
+  /** What stdout holds: `table` (for people; `wide` and `name` are its variants) or one `json`/`yaml` document. */
+  readonly format: OutputFormat;
+  /** stdout holds one structured document (JSON or YAML) and nothing else: results for people are suppressed. */
+  readonly structured: boolean;
+  /**
+   * Serializes a value as YAML; set by the runner when `-o yaml` is asked for (the YAML library is loaded only
+   * then, so the other commands do not pay for it).
+   */
+  yamlStringify?: (value: unknown) => string;
   readonly quiet: boolean;
   readonly verbose: boolean;
   /** Colours for what goes to stdout / stderr. */
@@ -54,7 +66,8 @@ export class Output {
     readonly stderr: Stream = process.stderr,
     env: NodeJS.ProcessEnv = process.env,
   ) {
-    this.json = opts.json === true;
+    this.format = resolveOutputFormat(opts);
+    this.structured = this.format === 'json' || this.format === 'yaml';
     this.quiet = opts.quiet === true;
     this.verbose = opts.verbose === true;
     this.c = colorsFor(stdout, env);
@@ -66,17 +79,28 @@ export class Output {
     return this.stderr.isTTY === true && !this.quiet;
   }
 
-  /** The command's result for people (suppressed by --json: stdout then holds JSON only). */
+  /** `-o wide`: every column, nothing cut to the terminal's width. */
+  get wide(): boolean {
+    return this.format === 'wide';
+  }
+
+  /** The command's result for people (suppressed by -o json|yaml: stdout then holds that document only). */
   result(text: string): void {
-    if (this.json) return;
+    if (this.structured) return;
     this.wroteStdout = true;
     this.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 
-  /** The command's result for machines. */
-  printJson(value: unknown): void {
+  /**
+   * The command's result for machines: JSON, or YAML with `-o yaml` (the same document either way, so the JSON
+   * shapes in docs/cli.md describe both).
+   */
+  printData(value: unknown): void {
     this.wroteStdout = true;
-    this.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    if (this.format === 'yaml' && this.yamlStringify) {
+      const text = this.yamlStringify(value);
+      this.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    } else this.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   }
 
   /** Progress and side notes: stderr, silenced by --quiet. Foreign text in them is made inert (terminal-text.ts). */

@@ -21,18 +21,35 @@ export class CommandRunner {
 
   async run(command: Command, work: CommandWork): Promise<void> {
     const g = command.optsWithGlobals<GlobalOptions>();
-    const out = this.output(g);
+    let out: Output;
+    try {
+      out = this.output(g);
+    } catch (err) {
+      // --json with -o yaml: the one usage error that exists before there is an Output to print it.
+      out = this.output({ ...g, output: undefined, json: true });
+      out.error(classifyError(err).line);
+      out.printData(errorJson(classifyError(err)));
+      this.exitCode = classifyError(err).code;
+      return;
+    }
+    if (out.format === 'yaml') out.yamlStringify = await yamlStringifier();
     try {
       this.exitCode = await work(g, out, this.context);
     } catch (err) {
       const classified = classifyError(err);
       out.error(classified.line);
       if (out.verbose && err instanceof Error && err.stack) out.debug(err.stack);
-      // With --json, stdout holds one JSON document whatever happened: the error when there is no result.
-      if (out.json && !out.wroteStdout) out.printJson(errorJson(classified));
+      // With -o json|yaml, stdout holds one document whatever happened: the error when there is no result.
+      if (out.structured && !out.wroteStdout) out.printData(errorJson(classified));
       this.exitCode = classified.code;
     }
   }
+}
+
+/** YAML as `kubectl get -o yaml` prints it: block style, no line folding, keys in the document's order. */
+export async function yamlStringifier(): Promise<(value: unknown) => string> {
+  const { stringify } = await import('yaml');
+  return (value) => stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 /** `Examples:` help section shown after a command's own help. */

@@ -110,9 +110,9 @@ export async function runDemo(flags: DemoFlags, g: GlobalOptions, out: Output, c
     unfollow = followRuns(ledger, progress);
     const reports = await runDirections(ledger, fabric, ['desired', 'actual'], { signal: interrupt.signal });
     unfollow();
-    if (!out.json) for (const r of reports) out.info(describeRun(r, c));
+    if (!out.structured) for (const r of reports) out.info(describeRun(r, c));
     const before = await ledger.driftReport(fabric);
-    if (!out.json) out.result(`\n${formatDriftReport(before, out.c)}\n\n`);
+    if (!out.structured) out.result(`\n${formatDriftReport(before, out.c)}\n\n`);
     const writeBack = await adoptHandMadeObject(ledger, out, step);
     printDemoResult(out, dir, remove, reports, before, writeBack);
     if (interrupt.received()) {
@@ -219,7 +219,7 @@ async function adoptHandMadeObject(
     `${handMade.kind} ${handMade.name} drafted from the cluster, published to Git as ${publish.commit?.slice(0, 12) ?? '(no commit)'} (${file}) and read back: ${driftAfter.summary.byStatus.in_sync} of ${driftAfter.summary.total} objects in sync now`,
     started,
   );
-  if (!out.json) out.result(`${formatDriftReport(driftAfter, out.c)}\n\n`);
+  if (!out.structured) out.result(`${formatDriftReport(driftAfter, out.c)}\n\n`);
   return { publish, desired, driftAfter };
 }
 
@@ -232,8 +232,8 @@ function printDemoResult(
   report: DriftReport,
   writeBack: DemoWriteBack,
 ): void {
-  if (out.json) {
-    out.printJson({
+  if (out.structured) {
+    out.printData({
       directory: dir,
       kept: !remove,
       runs: [...reports, writeBack.desired].map(runJson),

@@ -103,13 +103,13 @@ export function refusedLine(e: ObjectError): string {
 
 /** Prints a draft call's result; exit 1 when anything was refused (left out), else 0. */
 function reportCall(kind: CallKind, result: DraftCallResult, out: Output): number {
-  if (out.json) out.printJson(draftCallJson(result));
+  if (out.structured) out.printData(draftCallJson(result));
   else {
     for (const r of result.results) out.result(`${safeLine(resourceName(r))} ${outcomeWords(kind, r)}`);
     if (result.results.length === 0 && result.refused.length === 0) out.result('No drafts to discard.');
   }
   for (const e of result.refused) out.error(refusedLine(e));
-  if (result.refused.length && !out.json)
+  if (result.refused.length && !out.structured)
     out.info(
       `${result.refused.length} object(s) left out; the others above were ${kind === 'discard' ? 'discarded' : 'drafted'}`,
     );
@@ -198,7 +198,7 @@ export function formatDraftList(fabric: string, drafts: Draft[], c: Output['c'])
 export async function listDrafts(fabric: string, g: GlobalOptions, out: Output, context: CliContext): Promise<number> {
   return withLedger(g, out, context, async (ledger) => {
     const drafts = await ledger.drafts.list(fabric);
-    if (out.json) out.printJson(draftListJson(fabric, drafts));
+    if (out.structured) out.printData(draftListJson(fabric, drafts));
     else out.result(formatDraftList(fabric, drafts, out.c));
     return EXIT.ok;
   });
@@ -234,7 +234,7 @@ export async function diffDrafts(
     }
     const drift = await driftOf(ledger, fabric, drafts);
     const diffs = drafts.map((d) => draftDiff(d, drift.get(keyOf(d))));
-    if (out.json) out.printJson(draftDiffJson(fabric, diffs, missing));
+    if (out.structured) out.printData(draftDiffJson(fabric, diffs, missing));
     else if (diffs.length || !missing.length) out.result(formatDraftDiffs(diffs, out.c));
     for (const m of missing) out.error(`${safeLine(shortRef(m))}: holds no draft in fabric ${safeLine(fabric)}`);
     return missing.length ? EXIT.findings : EXIT.ok;

@@ -23,7 +23,7 @@ export async function runDrift(
     const fabric = await ledger.fabrics.get(name);
     if (!fabric) throw new FabricNotFoundError(name);
     const report = await ledger.driftReport(fabric, filter);
-    if (out.json) out.printJson(driftJson(report));
+    if (out.structured) out.printData(driftJson(report));
     else out.result(formatDriftReport(report, out.c, { maxPaths: o.maxPaths }));
     if (report.summary.total === 0 && !fabric.lastSync)
       out.warn(`fabric ${name} was never synced: run \`hh-sync sync ${shellArg(name)}\` first`);

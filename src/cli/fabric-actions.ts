@@ -61,7 +61,7 @@ export async function addFabric(
   try {
     const fabric = await ledger.fabrics.create(name, settings);
     for (const n of notes) out.info(`note: ${n}`);
-    if (out.json) out.printJson(fabricJson(fabric));
+    if (out.structured) out.printData(fabricJson(fabric));
     else {
       out.result(`${out.c.green('✓')} added fabric ${describeFabric(fabric, out)}`);
       out.info(`next: hh-sync sync ${shellArg(name)}`);
@@ -89,7 +89,7 @@ export async function setFabric(
     const { settings, notes } = await fabricSettingsFromFlags(flags, existing, context);
     const fabric = (await ledger.fabrics.update(name, settings))!;
     for (const n of notes) out.info(`note: ${n}`);
-    if (out.json) out.printJson(fabricJson(fabric));
+    if (out.structured) out.printData(fabricJson(fabric));
     else out.result(`${out.c.green('✓')} updated fabric ${describeFabric(fabric, out)}`);
     return 0;
   } finally {
@@ -101,8 +101,8 @@ export async function listFabrics(g: GlobalOptions, out: Output, context: CliCon
   const ledger = await openReaderFor(g, out, context);
   try {
     const fabrics = await ledger.fabrics.list();
-    if (out.json) {
-      out.printJson(fabrics.map(fabricJson));
+    if (out.structured) {
+      out.printData(fabrics.map(fabricJson));
       return 0;
     }
     if (fabrics.length === 0) {
@@ -148,7 +148,7 @@ export async function removeFabric(name: string, g: GlobalOptions, out: Output, 
   const ledger = await openReaderFor(g, out, context);
   try {
     if (!(await ledger.fabrics.remove(name))) throw new FabricNotFoundError(name);
-    if (out.json) out.printJson({ removed: name });
+    if (out.structured) out.printData({ removed: name });
     else out.result(`${out.c.green('✓')} removed fabric ${name} with its ledger objects, runs and history`);
     return 0;
   } finally {

@@ -11,7 +11,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { DoctorCommandOptions } from './doctor-command.js';
 import { EXIT, classifyError, errorJson } from './cli-errors.js';
 import { cliContext, type CliContext } from './cli-context.js';
-import { CommandRunner, examples } from './command-runner.js';
+import { CommandRunner, examples, yamlStringifier } from './command-runner.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerDraftCommands } from './draft-command.js';
 import { registerDriftCommand } from './drift-command.js';
@@ -19,6 +19,7 @@ import { registerFabricCommand } from './fabric-command.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerSyncCommand } from './sync-command.js';
 import { registerWatchCommand } from './watch-command.js';
+import { formatInArgv, outputOption } from './output-format.js';
 
 /** Exit code 2 for usage errors, as every hh-sync command. */
 export const USAGE_EXIT = EXIT.usage;
@@ -66,6 +67,7 @@ export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule)
     )
     .option('--data-dir <dir>', 'embedded ledger directory when no URL is configured (default .hh-sync/pgdata)')
     .option('--json', 'machine-readable output on stdout (logs and progress stay on stderr); on failure {"error": {…}}')
+    .addOption(outputOption())
     .option(
       '--connect-timeout <seconds>',
       'how long one database connection attempt may take (default: HH_SYNC_CONNECT_TIMEOUT, then 10)',
@@ -161,20 +163,20 @@ export async function main(argv: string[], given: Partial<CliContext> = {}): Pro
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
-    // Usage errors never reach the runner: with --json, stdout still gets its one document.
-    const json = argv.includes('--json') && !argv.includes('--help') && !argv.includes('-h');
+    // Usage errors never reach the runner: with --json or -o json|yaml, stdout still gets its one document.
+    const format = formatInArgv(argv);
+    const structured = format === 'json' || format === 'yaml';
+    const out = runner.output({ output: structured ? format : undefined });
+    if (format === 'yaml') out.yamlStringify = await yamlStringifier();
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return EXIT.ok;
-      if (json)
-        runner
-          .output({ json })
-          .printJson(errorJson({ code: EXIT.usage, kind: 'usage', line: err.message.replace(/^error: /, '') }));
+      if (structured)
+        out.printData(errorJson({ code: EXIT.usage, kind: 'usage', line: err.message.replace(/^error: /, '') }));
       return EXIT.usage;
     }
     const classified = classifyError(err);
-    const out = runner.output({ json });
     out.error(classified.line);
-    if (json) out.printJson(errorJson(classified));
+    if (structured) out.printData(errorJson(classified));
     return classified.code;
   }
   return runner.exitCode;

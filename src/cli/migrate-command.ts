@@ -32,7 +32,7 @@ async function migrate(cmd: Command, runner: CommandRunner, flags: { createDatab
     }
     try {
       const applied = db.appliedMigrations;
-      if (out.json) out.printJson({ database: where.display, applied });
+      if (out.structured) out.printData({ database: where.display, applied });
       else if (applied.length)
         out.result(
           `${out.c.green('✓')} ${where.display}: applied ${applied.length} migration${applied.length === 1 ? '' : 's'}: ${applied.join(', ')}`,

@@ -58,7 +58,7 @@ export async function runPublish(
       ...(flags.strategy !== undefined ? { strategy: flags.strategy } : {}),
       ...(actor !== undefined ? { actor } : {}),
     });
-    if (out.json) out.printJson(publishJson(report));
+    if (out.structured) out.printData(publishJson(report));
     printReport(report, out);
     if (report.status === 'failed') return EXIT.failure;
     return report.leftOut.length ? EXIT.findings : EXIT.ok;

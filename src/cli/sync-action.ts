@@ -72,11 +72,11 @@ function runnableDirections(ledger: Ledger, fabric: HedgehogFabric, directions: 
 
 /** `--json`: the run(s) as documented — an array for both directions, one object for one. */
 function printRunsJson(out: Output, reports: SyncRunReport[], directions: Direction[]): void {
-  if (directions.length > 1) out.printJson(reports.map(runJson));
-  else if (reports[0]) out.printJson(runJson(reports[0]));
+  if (directions.length > 1) out.printData(reports.map(runJson));
+  else if (reports[0]) out.printData(runJson(reports[0]));
   // Interrupted before the one run started: stdout still holds one document.
   else
-    out.printJson(
+    out.printData(
       errorJson({ code: EXIT.interrupted, kind: 'interrupted', line: 'interrupted before the run started' }),
     );
 }
@@ -113,7 +113,7 @@ export async function runSync(
     unfollow();
     const report = await ledger.driftReport(fabric);
     const drifted = report.summary.total - report.summary.byStatus.in_sync - report.summary.unchecked;
-    if (out.json) printRunsJson(out, reports, directions);
+    if (out.structured) printRunsJson(out, reports, directions);
     else {
       for (const r of reports) out.result(describeRun(r, out.c, out.verbose));
       out.result(
@@ -131,7 +131,7 @@ export async function runSync(
   } catch (err) {
     // The runs done before the failure are recorded: they are printed with it, never lost.
     if (reports.length && !out.wroteStdout) {
-      if (out.json) out.printJson({ runs: reports.map(runJson), ...errorJson(classifyError(err)) });
+      if (out.structured) out.printData({ runs: reports.map(runJson), ...errorJson(classifyError(err)) });
       else for (const r of reports) out.result(describeRun(r, out.c, out.verbose));
     }
     throw err;
