@@ -58,12 +58,21 @@ export {
   type ReleaseReason,
 } from './watch/watch-supervisor.js';
 
-// Reports: runs, drift, the history of one object, the schema doctor.
+// Reports: runs, drift, read-only diffs, the history of one object, the schema doctor.
 export type { SyncRunReport, RunCounts, RunStatus, RunType } from './sync/run-recorder.js';
 export type { RunDetails, RunFailure, RecreatedObject, RunOutage } from './sync/run-details.js';
 export type { ObjectError } from './observations.js';
 export type { TransitionContext } from './sync/transitions.js';
 export type { DriftReport, DriftReportFilter, DriftedResource, UnreadableResource } from './sync/drift-report.js';
+export {
+  DiffInputError,
+  NoActualStateError,
+  type FabricDiffOptions,
+  type FabricDiffReport,
+  type DiffDesiredSource,
+  type DiffActualSource,
+} from './sync/fabric-diff.js';
+export type { DiffOperation, DiffedObject, DiffSummary, NotCompared } from './sync/diff-sides.js';
 export { resourceHistory, type ResourceHistoryEntry, type ResourceIdentity } from './sync/history.js';
 export type { DoctorReport, DoctorFinding, SchemaDoctorOptions } from './db/schema-doctor.js';
 

@@ -15,6 +15,7 @@ import path from 'node:path';
 import type { HedgehogFabric } from './entities/index.js';
 import { FabricSyncService, type FabricRef, type FabricSyncServiceOptions } from './sync/fabric-sync-service.js';
 import { Drafts } from './drafts/drafts.js';
+import type { FabricDiffOptions, FabricDiffReport } from './sync/fabric-diff.js';
 import { Publisher, type PublishOptions, type PublishReport } from './writeback/publish.js';
 import { openLedgerDatabase, readerOnOrm, type LedgerDatabaseOptions, type LedgerReader } from './ledger-reader.js';
 
@@ -34,6 +35,11 @@ export interface Ledger extends LedgerReader {
    * moved). Drafts in conflict with Git are left out unless `strategy` says otherwise.
    */
   publish(fabric: FabricRef, options: PublishOptions): Promise<PublishReport>;
+  /**
+   * Compare a local directory or a ref of the fabric's repository with the cluster's actual state (the ledger's, or
+   * the cluster now with `live`), through the drift engine and the fabric's ignore rules. Writes nothing.
+   */
+  diff(fabric: FabricRef, options?: FabricDiffOptions): Promise<FabricDiffReport>;
 }
 
 export async function openLedger(options: LedgerOptions = {}): Promise<Ledger> {
@@ -68,5 +74,6 @@ export function ledgerOnOrm(
     drafts: new Drafts(em, sync, { lockTimeoutMs: options.sync?.lockTimeoutMs, preflight: options.sync?.preflight }),
     publish: (fabric, o) => publisher.publish(fabric, o),
     driftReport: (fabric, filter) => sync.driftReport(fabric, filter),
+    diff: (fabric, o) => sync.diff(fabric, o),
   };
 }

@@ -260,3 +260,15 @@ export async function readDesiredState(source: GitSource, opts: DesiredReadOptio
     throw e;
   }
 }
+
+/**
+ * Read a plain directory of manifests as it is on disk (uncommitted work included), even when it is a Git checkout:
+ * `hh-sync diff --local`. The same parser, limits and validation as readDesiredState; no commit, no ref.
+ */
+export async function readDesiredDirectory(dir: string, opts: DesiredReadOptions = {}): Promise<DesiredReadResult> {
+  const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  if (!(maxFileBytes > 0)) throw new DesiredSourceError(`maxFileBytes must be positive (got ${maxFileBytes})`);
+  const collector = new Collector(opts);
+  await readDirectoryTree(path.resolve(dir), '', maxFileBytes, collector);
+  return collector.finish(null, null);
+}

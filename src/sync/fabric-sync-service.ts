@@ -57,6 +57,7 @@ import {
 import { ClusterUnreachableError, FabricNotFoundError } from './sync-errors.js';
 import type { ResourceChange, WritePlan } from './write-plan.js';
 import { driftReport, type DriftReport, type DriftReportFilter } from './drift-report.js';
+import { diffFabric, type FabricDiffOptions, type FabricDiffReport } from './fabric-diff.js';
 import { checkLedgerSchema, LedgerSchemaUnhealthyError } from '../db/schema-preflight.js';
 
 export interface FabricSyncServiceOptions {
@@ -446,6 +447,32 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
   async driftReport(ref: FabricRef, filter: DriftReportFilter = {}): Promise<DriftReport> {
     const fabric = await this.resolveFabric(ref);
     return driftReport(this.em.fork(), fabric, filter);
+  }
+
+  /**
+   * Compare a local directory or any ref of the fabric's repository with the ledger's actual state (or, with `live`,
+   * the cluster now) without writing anything (src/sync/fabric-diff.ts).
+   */
+  async diff(ref: FabricRef, options: FabricDiffOptions = {}): Promise<FabricDiffReport> {
+    const fabric = await this.resolveFabric(ref);
+    const readOnlySchemas = new FabricSchemas(
+      { save: async () => 0, load: async (fabricId) => (await loadCrdSchemas(this.em.fork(), fabricId)).objects },
+      this.log,
+    );
+    return diffFabric(this.em, fabric, options, {
+      schemas: readOnlySchemas,
+      readGit: (source, o) => (this.options.desiredSource ?? gitDesiredSource).read(source, o),
+      desiredOptions: this.options.desired,
+      gitSource: fabric.gitRepository ? this.gitSourceOf(fabric) : null,
+      actualSource: () =>
+        (this.options.actualSource ?? clusterActualSource)(fabric, {
+          kubeConfig: () => this.kubeConfigFor(fabric),
+          reader: {
+            ...this.options.reader,
+            listDeadlineMs: this.options.reader?.listDeadlineMs ?? DEFAULT_LIST_DEADLINE_MS,
+          },
+        }),
+    });
   }
 
   // ---------------------------------------------------------------- internals
