@@ -38,7 +38,7 @@ const WHOLE_OBJECT: Record<DriftStatus, string> = {
   deletion_pending: 'removed from Git; the cluster was not read since',
 };
 
-function severityColor(c: Colors, s: DriftSeverity): (t: string) => string {
+export function severityColor(c: Colors, s: DriftSeverity): (t: string) => string {
   switch (s) {
     case 'critical':
       return (t) => c.bold(c.red(t));
@@ -53,7 +53,7 @@ function severityColor(c: Colors, s: DriftSeverity): (t: string) => string {
   }
 }
 
-function valueText(v: unknown, max: number): string {
+export function valueText(v: unknown, max: number): string {
   if (v === undefined) return '∅';
   // JSON escapes C0 controls but not C1 ones (U+0080–U+009F): those are removed.
   return truncate(safeLine(typeof v === 'string' ? JSON.stringify(v) : jsonOrString(v)), max);

@@ -13,6 +13,7 @@ import { EXIT, classifyError, errorJson } from './cli-errors.js';
 import { cliContext, type CliContext } from './cli-context.js';
 import { CommandRunner, examples, yamlStringifier } from './command-runner.js';
 import { registerDemoCommand } from './demo-command.js';
+import { registerDiffCommand } from './diff-command.js';
 import { registerDraftCommands } from './draft-command.js';
 import { registerDriftCommand } from './drift-command.js';
 import { registerFabricCommand } from './fabric-command.js';
@@ -122,6 +123,7 @@ export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule)
   registerFabricCommand(program, runner);
   registerSyncCommand(program, runner);
   registerDriftCommand(program, runner);
+  registerDiffCommand(program, runner);
   registerDraftCommands(program, runner);
   registerWatchCommand(program, runner);
   registerDemoCommand(program, runner);

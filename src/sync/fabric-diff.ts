@@ -178,7 +178,7 @@ async function readDesiredSide(
     desired = { type: 'local', directory };
   } else {
     if (!deps.gitSource)
-      throw new DiffInputError(`fabric "${fabric.name}" has no Git source: compare a local directory instead`);
+      throw new DiffInputError(`fabric "${fabric.name}" has no Git source to read (compare a local directory instead)`);
     const source = { ...deps.gitSource, ref: options.ref ?? deps.gitSource.ref };
     read = await deps.readGit(source, readOptions).catch((err: unknown) => {
       if (

@@ -456,7 +456,10 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
   async diff(ref: FabricRef, options: FabricDiffOptions = {}): Promise<FabricDiffReport> {
     const fabric = await this.resolveFabric(ref);
     const readOnlySchemas = new FabricSchemas(
-      { save: async () => 0, load: async (fabricId) => (await loadCrdSchemas(this.em.fork(), fabricId)).objects },
+      {
+        save: () => Promise.resolve(0),
+        load: async (fabricId) => (await loadCrdSchemas(this.em.fork(), fabricId)).objects,
+      },
       this.log,
     );
     return diffFabric(this.em, fabric, options, {
