@@ -17,8 +17,8 @@ import {
   git,
   toManifestFiles,
 } from '../src/testing/index.js';
-import { messageLines } from './helpers/cli.js';
-import { createSharedCliLedger, type Captured, type SharedCliLedger } from './helpers/cli-in-process.js';
+import { cliEnv, messageLines } from './helpers/cli.js';
+import { createSharedCliLedger, hh as hhAlone, type Captured, type SharedCliLedger } from './helpers/cli-in-process.js';
 import { ifSetUp } from './helpers/if-set-up.js';
 
 const demo = demoGitFabric();
@@ -334,6 +334,33 @@ test('bad input is one line with the right exit code, and one JSON document with
     expect({ args, code: j.code }).toEqual({ args, code });
     expect(json(j)).toEqual({ error: expect.objectContaining({ exitCode: code }) });
   }
+});
+
+test('hostile text in a file name or an object name reaches the terminal inert', async () => {
+  const local = localCopy('hostile');
+  const evil = 'evil\u001b[2J\u001b]0;owned\u0007.yaml';
+  writeFileSync(
+    join(local, evil),
+    `apiVersion: ${'vpc.githedgehog.com/v1beta1'}\nkind: VPC\nmetadata:\n  name: "x\\e[31mred"\nspec: {}\n`,
+  );
+  const r = await hh(['diff', 'dc', '--local', 'hostile']);
+  expect(r.code).toBe(0);
+  const text = `${r.stdout}${r.stderr}`;
+  // Named, the escape sequences removed whole (the screen is not cleared, the window title not set).
+  expect(messageLines(r.stderr)).toEqual([
+    expect.stringMatching(/^hh-sync: refused evil\.yaml:4: metadata\.name 'xred' must be/),
+  ]);
+  expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+});
+
+test('a database that is down: one line, exit 3, and one JSON document with -o json', async () => {
+  const down = ['--database-url', 'postgres://postgres@127.0.0.1:1/nowhere', 'diff', 'dc'];
+  const r = await hhAlone(down, { env: cliEnv(), cwd: work });
+  expect(r.code).toBe(3);
+  expect(messageLines(r.stderr)).toEqual([expect.stringMatching(/cannot open the ledger/)]);
+  const j = await hhAlone([...down, '-o', 'json'], { env: cliEnv(), cwd: work });
+  expect(j.code).toBe(3);
+  expect(JSON.parse(j.stdout)).toEqual({ error: expect.objectContaining({ code: 'database', exitCode: 3 }) });
 });
 
 test('a token in the Git URL is never printed, even when the repository cannot be read', async () => {
