@@ -71,6 +71,7 @@ export {
   type FabricDiffReport,
   type DiffDesiredSource,
   type DiffActualSource,
+  type RefusedEntry,
 } from './sync/fabric-diff.js';
 export type { DiffOperation, DiffedObject, DiffSummary, NotCompared } from './sync/diff-sides.js';
 export { resourceHistory, type ResourceHistoryEntry, type ResourceIdentity } from './sync/history.js';

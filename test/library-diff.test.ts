@@ -97,7 +97,7 @@ describe('diffSides (pure)', () => {
     // Never declared by anyone: the cluster's extra field is a default, not drift.
     expect(diffSides({ ...input, stored: new Map() }).summary.differing).toBe(0);
     const removed = diffSides({ ...input, stored: new Map([[key('a'), storedRow('a', { vlan: 1, mtu: 9000 })]]) });
-    expect(removed.objects[0]!.differences).toEqual([{ op: 'remove', path: '/spec/mtu', actual: 9000 }]);
+    expect(removed.objects[0]!.differences).toEqual([{ op: 'remove', path: '/spec/mtu', value: null, actual: 9000 }]);
   });
 
   test('an object no longer declared is pending while the cluster side is older than the change, else only in cluster', () => {
@@ -111,7 +111,7 @@ describe('diffSides (pure)', () => {
     const live = diffSides({ ...input, ctx: ctx(NOW) }).objects[0]!;
     expect(live).toMatchObject({ status: 'actual_only', file: null });
     // The root operation carries the whole object the cluster holds.
-    expect(live.differences).toEqual([{ op: 'remove', path: '', actual: { spec: { vlan: 1 } } }]);
+    expect(live.differences).toEqual([{ op: 'remove', path: '', value: null, actual: { spec: { vlan: 1 } } }]);
   });
 
   test('skipped objects are not compared (nor counted), with their reason; filters apply to them too', () => {

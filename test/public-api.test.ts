@@ -100,6 +100,7 @@ const API: Record<string, string[]> = {
     'type PublishReport',
     'type PublishedEntry',
     'type RecreatedObject',
+    'type RefusedEntry',
     'type ReleaseReason',
     'type ResourceChange',
     'type ResourceEvent',

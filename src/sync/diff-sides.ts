@@ -26,14 +26,15 @@ export interface ActualSide extends ResourceKey {
 
 /**
  * One difference as an RFC 6902 operation that would turn the cluster's object into the desired one: `value` is the
- * desired value (`add`, `replace`); `actual`, a member RFC 6902 consumers ignore, is the cluster's (`remove`,
- * `replace`). `path` is a JSON pointer from the object root (`''`: the whole object).
+ * desired value (`add`, `replace`; null for `remove`, which RFC 6902 consumers read without one); `actual`, a member
+ * such consumers ignore, is the cluster's (`remove`, `replace`; null for `add`). `path` is a JSON pointer from the
+ * object root (`''`: the whole object).
  */
 export interface DiffOperation {
   op: 'add' | 'remove' | 'replace';
   path: string;
-  value?: unknown;
-  actual?: unknown;
+  value: unknown;
+  actual: unknown;
 }
 
 export interface DiffedObject extends ResourceKey {
@@ -189,12 +190,14 @@ function sameJson(a: unknown, b: unknown): boolean {
 
 /** The engine's op as RFC 6902; a whole-object op gets the whole side back as its value. */
 function operationOf(d: DriftOp, o: DesiredObservation | undefined, a: ActualSide | undefined): DiffOperation {
-  const op: DiffOperation = { op: d.op, path: d.path };
   let desired = d.desired;
   let actual = d.actual;
   if (d.path === '' && d.op === 'add' && o && desired === undefined) desired = wholeSideValue(o, o.kind, o.name);
   if (d.path === '' && d.op === 'remove' && a && actual === undefined) actual = wholeSideValue(a, a.kind, a.name);
-  if (d.op !== 'remove') op.value = desired;
-  if (d.op !== 'add') op.actual = actual;
-  return op;
+  return {
+    op: d.op,
+    path: d.path,
+    value: d.op === 'remove' ? null : (desired ?? null),
+    actual: d.op === 'add' ? null : (actual ?? null),
+  };
 }

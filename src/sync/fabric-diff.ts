@@ -65,9 +65,19 @@ export interface FabricDiffReport extends DiffSidesResult {
   desired: DiffDesiredSource;
   actual: DiffActualSource;
   /** Problems of the desired read: files and documents refused (file, line, reason), duplicate declarations. */
-  refused: ObjectError[];
+  refused: RefusedEntry[];
   /** Where the CRD schemas (validation, server defaults) came from. */
   schemaSource: SchemaSource;
+}
+
+/** A file, document or declaration the desired read refused: where (what is known of it) and why. */
+export interface RefusedEntry {
+  kind: string | null;
+  namespace: string | null;
+  name: string | null;
+  file: string | null;
+  line: number | null;
+  reason: string;
 }
 
 /** A diff asked for something that is not there: a missing `local` directory, an unknown `ref`, no Git source. */
@@ -157,7 +167,7 @@ export async function diffFabric(
 interface DesiredSide extends DesiredReadResult {
   schemas: CrdSchemas | null;
   schemaSource: SchemaSource;
-  refusedList: ObjectError[];
+  refusedList: RefusedEntry[];
 }
 
 /** The desired side, read as a desired sync reads it (same parser, validation and limits) but into memory. */
@@ -197,8 +207,20 @@ async function readDesiredSide(
       path: source.path ?? '',
     };
   }
-  const refusedList = [...read.errors, ...read.conflicts.map(conflictEntry)];
+  const refusedList = [...read.errors, ...read.conflicts.map(conflictEntry)].map(refusedEntry);
   return { desired, read: { ...read, schemas: schemaSet.schemas, schemaSource: schemaSet.source, refusedList } };
+}
+
+/** A problem of the desired read with every key present (null when unknown), as the reports' JSON has it. */
+function refusedEntry(e: ObjectError): RefusedEntry {
+  return {
+    kind: e.kind ?? null,
+    namespace: e.namespace ?? null,
+    name: e.name ?? null,
+    file: e.file ?? null,
+    line: e.line ?? null,
+    reason: e.reason,
+  };
 }
 
 async function requireDirectory(directory: string): Promise<void> {
