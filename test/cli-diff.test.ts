@@ -34,7 +34,6 @@ let repo: string;
 let mainCommit: string;
 
 const hh = (args: string[]) => shared.hh(args, { cwd: work });
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the JSON shapes are checked field by field
 const json = (r: Captured): any => JSON.parse(r.stdout);
 
 /** The manifest file (relative to `dir`, '/'-separated) declaring `kind` `name`. */
@@ -62,6 +61,14 @@ function setVlan(dir: string, name: string, from: number, to: number): void {
   const at = text.indexOf(`vlan: ${from}\n`, start);
   expect(at).toBeGreaterThan(start);
   writeFileSync(file, `${text.slice(0, at)}vlan: ${to}\n${text.slice(at + `vlan: ${from}\n`.length)}`);
+}
+
+/** The C0 (but newline and tab), DEL and C1 control characters in `text`. */
+function controlCharacters(text: string): string[] {
+  return Array.from(text).filter((ch) => {
+    const c = ch.codePointAt(0)!;
+    return (c < 0x20 && ch !== '\n' && ch !== '\t') || (c >= 0x7f && c <= 0x9f);
+  });
 }
 
 /** kind/name → [status, paths] of every differing object of a diff or drift JSON document. */
@@ -341,7 +348,7 @@ test('hostile text in a file name or an object name reaches the terminal inert',
   const evil = 'evil\u001b[2J\u001b]0;owned\u0007.yaml';
   writeFileSync(
     join(local, evil),
-    `apiVersion: ${'vpc.githedgehog.com/v1beta1'}\nkind: VPC\nmetadata:\n  name: "x\\e[31mred"\nspec: {}\n`,
+    'apiVersion: vpc.githedgehog.com/v1beta1\nkind: VPC\nmetadata:\n  name: "x\\e[31mred"\nspec: {}\n',
   );
   const r = await hh(['diff', 'dc', '--local', 'hostile']);
   expect(r.code).toBe(0);
@@ -350,7 +357,7 @@ test('hostile text in a file name or an object name reaches the terminal inert',
   expect(messageLines(r.stderr)).toEqual([
     expect.stringMatching(/^hh-sync: refused evil\.yaml:4: metadata\.name 'xred' must be/),
   ]);
-  expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+  expect(controlCharacters(text)).toEqual([]);
 });
 
 test('a database that is down: one line, exit 3, and one JSON document with -o json', async () => {

@@ -13,7 +13,7 @@ import type { DriftContext } from '../src/sync/drift-evaluation.js';
 import type { StoredResource } from '../src/store/stored-resources.js';
 import type { DesiredObservation } from '../src/observations.js';
 import type { ActualSource } from '../src/sync/sources.js';
-import { FABRIC_KINDS } from '../src/kube/catalog.js';
+import { FABRIC_KINDS, type KindInfo } from '../src/kube/catalog.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { ifSetUp } from './helpers/if-set-up.js';
 
@@ -153,14 +153,15 @@ describe('ledger.diff', () => {
     labels: {},
     annotations: {},
   });
+  const discoverVpcs = (kinds: readonly KindInfo[]) =>
+    Promise.resolve({
+      served: kinds.filter((k) => k.kind === 'VPC'),
+      skipped: kinds.filter((k) => k.kind !== 'VPC').map((k) => ({ kind: k.kind, reason: 'not served' })),
+      failed: [],
+    });
   // The cluster in memory: serves VPCs only, one object.
   const cluster: ActualSource = {
-    discover: (kinds) =>
-      Promise.resolve({
-        served: kinds.filter((k) => k.kind === 'VPC'),
-        skipped: kinds.filter((k) => k.kind !== 'VPC').map((k) => ({ kind: k.kind, reason: 'not served' })),
-        failed: [],
-      }),
+    discover: discoverVpcs,
     listKind: (kind) => {
       listCalls++;
       return Promise.resolve({
@@ -233,17 +234,16 @@ describe('ledger.diff', () => {
 
   test('a kind filter reaches the live read: only the kinds asked for are discovered', async () => {
     const asked: string[][] = [];
-    const discover = cluster.discover;
     cluster.discover = (kinds) => {
       asked.push(kinds.map((k) => k.kind));
-      return discover(kinds);
+      return discoverVpcs(kinds);
     };
     try {
       const r = await ledger.diff('f', { live: true, kinds: ['VPC'] });
       expect(asked).toEqual([['VPC']]);
       expect(r.summary.total).toBe(1);
     } finally {
-      cluster.discover = discover;
+      cluster.discover = discoverVpcs;
     }
     expect(FABRIC_KINDS.length).toBeGreaterThan(1); // so the filter above did narrow something
   });
