@@ -63,7 +63,7 @@ function commandError(err: unknown, fabric: string, request: DiffRequest): unkno
     return new RuntimeFailure(
       err.message,
       `run \`hh-sync sync ${shellArg(fabric)} --actual\` first, or compare with the cluster now: \`hh-sync diff ${shellArg(fabric)} --live\``,
-      { cause: err, kind: 'state' },
+      { cause: err, kind: 'failure' },
     );
   return err;
 }
