@@ -17,12 +17,15 @@ import {
   git,
   toManifestFiles,
 } from '../src/testing/index.js';
+import { FABRIC_KINDS } from '../src/kube/catalog.js';
 import { cliEnv, messageLines } from './helpers/cli.js';
 import { createSharedCliLedger, hh as hhAlone, type Captured, type SharedCliLedger } from './helpers/cli-in-process.js';
 import { ifSetUp } from './helpers/if-set-up.js';
 
 const demo = demoGitFabric();
 const VLAN = '/spec/subnets/default/vlan';
+/** The list path of every fabric kind. */
+const EVERY_LIST = new RegExp(`/(${FABRIC_KINDS.map((k) => k.plural).join('|')})$`);
 const TOKEN = 'glpat-DiffTok3n0123456789x';
 
 let shared: SharedCliLedger;
@@ -358,6 +361,57 @@ test('hostile text in a file name or an object name reaches the terminal inert',
     expect.stringMatching(/^hh-sync: refused evil\.yaml:4: metadata\.name 'xred' must be/),
   ]);
   expect(controlCharacters(text)).toEqual([]);
+});
+
+test('--live with the cluster refusing every list: one line, exit 3, the ledger diff unaffected', async () => {
+  api.injectFault({ type: 'status', code: 403, match: { watch: false, path: EVERY_LIST } });
+  try {
+    const r = await hh(['diff', 'dc', '--live']);
+    expect(r.code).toBe(3);
+    expect(messageLines(r.stderr)).toEqual([
+      expect.stringMatching(
+        /no fabric kind could be read from the cluster: every list failed: .*check that the cluster is reachable/,
+      ),
+    ]);
+    const j = await hh(['diff', 'dc', '--live', '-o', 'json']);
+    expect(json(j)).toEqual({ error: expect.objectContaining({ code: 'cluster', exitCode: 3 }) });
+    expect((await hh(['diff', 'dc'])).code).toBe(0); // the ledger's side needs no cluster
+  } finally {
+    api.clearFaults();
+  }
+});
+
+test('one kind the cluster will not list with --live: its objects are not compared, the others are', async () => {
+  api.injectFault({ type: 'status', code: 403, match: { plural: 'vpcs' } });
+  try {
+    const r = await hh(['diff', 'dc', '--live', '-o', 'json', '--exit-code']);
+    expect(r.code).toBe(1);
+    const report = json(r);
+    expect(report.actual.failedKinds).toEqual([{ kind: 'VPC', reason: expect.any(String) }]);
+    const notCompared = report.notCompared.map((n: { kind: string; name: string }) => `${n.kind}/${n.name}`);
+    expect(notCompared).toEqual(expect.arrayContaining(['VPC/vpc-01', 'VPC/vpc-02', 'VPC/vpc-03']));
+    expect(report.objects.map((o: { kind: string }) => o.kind)).not.toContain('VPC');
+    expect(differing(report.objects)).toMatchObject({
+      [`VPCAttachment/${demo.differences.onlyInCluster.name}`]: ['actual_only', ['']],
+    });
+  } finally {
+    api.clearFaults();
+  }
+});
+
+test('help lists diff with its flags', async () => {
+  const [top, diff] = await Promise.all([hhAlone(['--help']), hhAlone(['diff', '--help'])]);
+  expect(top.stdout).toMatch(/^ {2}diff\b/m);
+  for (const flag of [
+    '--local <dir>',
+    '--ref <ref>',
+    '--live',
+    '--kind <kind>',
+    '-n, --namespace',
+    '-A, --all-namespaces',
+    '--exit-code',
+  ])
+    expect(diff.stdout).toContain(flag);
 });
 
 test('a database that is down: one line, exit 3, and one JSON document with -o json', async () => {
