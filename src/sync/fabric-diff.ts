@@ -20,7 +20,7 @@ import {
 import { redactUrl } from '../gitops/git-cli.js';
 import { normalizeSubPath } from '../gitops/source-files.js';
 import { FABRIC_KINDS } from '../kube/catalog.js';
-import { keyOf, type ObjectError, type ResourceKey } from '../observations.js';
+import { keyOf, type ObjectError } from '../observations.js';
 import { lastActualSync } from '../store/fabrics.js';
 import { selectUnreadableRows } from '../store/resource-reads.js';
 import { loadStoredResources, type StoredResource } from '../store/stored-resources.js';
@@ -120,48 +120,78 @@ export async function diffFabric(
   if (options.local !== undefined && options.ref !== undefined)
     throw new DiffInputError('a local directory and a ref exclude each other: compare one of them');
   const now = options.now ?? new Date();
-  const { desired, read } = await readDesiredSide(fabric, options, deps);
+  // The ledger first: a fabric never read from its cluster is refused before a repository is fetched.
   const ledger = await readLedger(em, fabric, options.kinds);
+  if (!options.live && !ledger.lastActual) throw new NoActualStateError(fabric.name);
+  const { desired, read } = await readDesiredSide(fabric, options, deps);
   const kinds = options.kinds?.length ? new Set(options.kinds) : null;
   const namespaces = options.namespaces?.length ? new Set(options.namespaces) : null;
-  const keep = (k: ResourceKey) => (!kinds || kinds.has(k.kind)) && (!namespaces || namespaces.has(k.namespace));
-
+  const cluster = options.live
+    ? await liveSide(fabric, deps, kinds, read, now)
+    : ledgerSide(ledger, ledger.lastActual!, read, now);
   const skip = refusedFileObjects(read, ledger.stored, options.local !== undefined ? fabric.gitPath : '');
-  let actual: DiffActualSource;
-  let sides: Map<string, ActualSide>;
-  let schemaSource: SchemaSource;
-  let defaults: Map<string, SchemaDefaults | null>;
-  let lastRead: Date;
-  if (options.live) {
-    const live = await readLive(fabric, deps, kinds);
-    for (const [k, reason] of live.skip) skip.set(k, reason);
-    for (const o of read.observations) {
-      const unread = live.unread.get(o.kind);
-      if (unread) skip.set(keyOf(o), unread);
-    }
-    actual = { type: 'live', readAt: now.toISOString(), failedKinds: live.failedKinds };
-    ({ sides, schemaSource, defaults } = live);
-    lastRead = now; // read just now: nothing declared is newer than the read
-  } else {
-    if (!ledger.lastActual) throw new NoActualStateError(fabric.name);
-    for (const u of ledger.unreadable)
-      skip.set(keyOf(u), `its current version could not be read from the cluster at the last sync: ${u.reason}`);
-    const ageMs = Math.max(0, now.getTime() - ledger.lastActual.getTime());
-    actual = { type: 'ledger', asOf: ledger.lastActual.toISOString(), ageSeconds: Math.floor(ageMs / 1000) };
-    sides = ledgerSides(ledger.stored);
-    schemaSource = read.schemaSource;
-    defaults = defaultsOf(read.schemas);
-    lastRead = ledger.lastActual;
-  }
+  for (const [key, reason] of cluster.skip) skip.set(key, reason);
   const result = diffSides({
     desired: read.observations,
     stored: ledger.stored,
-    actual: sides,
+    actual: cluster.sides,
     skip,
-    keep,
-    ctx: driftContextFor(fabric, defaults, lastRead, now),
+    keep: (k) => (!kinds || kinds.has(k.kind)) && (!namespaces || namespaces.has(k.namespace)),
+    ctx: driftContextFor(fabric, cluster.defaults, cluster.lastRead, now),
   });
-  return { fabric: fabric.name, desired, actual, refused: read.refusedList, schemaSource, ...result };
+  const { schemaSource } = cluster;
+  return { fabric: fabric.name, desired, actual: cluster.source, refused: read.refusedList, schemaSource, ...result };
+}
+
+/** The cluster's side of a diff, whichever it came from. */
+interface ClusterSide {
+  source: DiffActualSource;
+  sides: Map<string, ActualSide>;
+  /** Objects not to compare, with why. */
+  skip: Map<string, string>;
+  schemaSource: SchemaSource;
+  defaults: Map<string, SchemaDefaults | null>;
+  /** When the cluster was read: a declaration newer than that is pending, as in a sync's drift. */
+  lastRead: Date;
+}
+
+/** The ledger's actual state, as of the last actual sync; rows whose object could not be read then are not compared. */
+function ledgerSide(ledger: LedgerState, lastActual: Date, read: DesiredSide, now: Date): ClusterSide {
+  const skip = new Map<string, string>();
+  for (const u of ledger.unreadable)
+    skip.set(keyOf(u), `its current version could not be read from the cluster at the last sync: ${u.reason}`);
+  const ageMs = Math.max(0, now.getTime() - lastActual.getTime());
+  return {
+    source: { type: 'ledger', asOf: lastActual.toISOString(), ageSeconds: Math.floor(ageMs / 1000) },
+    sides: ledgerSides(ledger.stored),
+    skip,
+    schemaSource: read.schemaSource,
+    defaults: defaultsOf(read.schemas),
+    lastRead: lastActual,
+  };
+}
+
+/** The cluster read now; declared objects of a kind that could not be read are not compared. */
+async function liveSide(
+  fabric: HedgehogFabric,
+  deps: FabricDiffDeps,
+  kinds: ReadonlySet<string> | null,
+  read: DesiredSide,
+  now: Date,
+): Promise<ClusterSide> {
+  const live = await readLive(fabric, deps, kinds);
+  for (const o of read.observations) {
+    const unread = live.unread.get(o.kind);
+    if (unread) live.skip.set(keyOf(o), unread);
+  }
+  return {
+    source: { type: 'live', readAt: now.toISOString(), failedKinds: live.failedKinds },
+    sides: live.sides,
+    skip: live.skip,
+    schemaSource: live.schemaSource,
+    defaults: live.defaults,
+    lastRead: now, // read just now: nothing declared is newer than the read
+  };
 }
 
 interface DesiredSide extends DesiredReadResult {
