@@ -58,7 +58,7 @@ export function registerDiffCommand(program: Command, runner: CommandRunner): vo
     .option('--ref <ref>', "a branch, tag or commit of the fabric's repository (default: the fabric's ref)")
     .option('--live', "read the cluster now instead of the ledger's actual state as of the last actual sync")
     .option('--kind <kind>', 'only these kinds (VPC, Connection, …); repeat or comma-separate', collect)
-    .option('--exit-code', 'exit 1 when an object differs (for CI), 0 when none does');
+    .option('--exit-code', 'exit 1 when an object differs or could not be compared (for CI), 0 otherwise');
   addNamespaceFilter(command);
   examples(command, [
     [
