@@ -74,7 +74,7 @@ test("sync --ref with another ref than the fabric's is refused, pointing at fabr
   const r = await hh(['sync', 'onmain', '--desired', '--ref', 'feature']);
   expect(r.code).toBe(2);
   expect(messageLines(r.stderr).join('\n')).toMatch(
-    /--ref 'feature' is not the ref of fabric "onmain" \('main'\).*hh-sync fabric set onmain --ref feature/,
+    /--ref 'feature' is not the ref of fabric "onmain" \('main'\).*hh-sync fabric set onmain --ref feature.*hh-sync diff onmain --ref feature/,
   );
 });
 

@@ -549,8 +549,8 @@ export function otherRefProblem(fabric: HedgehogFabric, ref: string | undefined)
   const configured = fabric.gitRef ? `'${fabric.gitRef}'` : "the repository's HEAD";
   return (
     `--ref '${ref}' is not the ref of fabric "${fabric.name}" (${configured}): its desired state would then come from a ref ` +
-    `that \`hh-sync fabric list\` does not show; to follow '${ref}', run \`hh-sync fabric set ${fabric.name} --ref ${ref}\` ` +
-    `(a read-only comparison of another ref is planned)`
+    `that \`hh-sync fabric list\` does not show; to follow '${ref}', run \`hh-sync fabric set ${fabric.name} --ref ${ref}\`; ` +
+    `to compare it with the cluster without writing, \`hh-sync diff ${fabric.name} --ref ${ref}\``
   );
 }
 
