@@ -155,11 +155,35 @@ describe('completion zsh', () => {
     // Every case opens and closes (the structure zsh -n would check where zsh is missing).
     expect(zshScript.match(/^\s*case /gm)?.length).toBe(zshScript.match(/^\s*esac$/gm)?.length);
     if (hasZsh) {
-      const file = join(work, '_hh-sync');
+      const dir = mkdtempSync(join(work, 'fpath-'));
+      const file = join(dir, '_hh-sync');
       writeFileSync(file, zshScript);
       const check = spawnSync('zsh', ['-n', file], { encoding: 'utf8' });
       expect(check.stderr).toBe('');
       expect(check.status).toBe(0);
+      // Run for real, sourced and autoloaded from $fpath; compadd and _files (zsh's completion system) recorded.
+      const stubs =
+        'compdef() { print -r -- "compdef $*"; }; compadd() { shift; print -r -- "$*"; }; _files() { print -r -- "<files>"; }';
+      const calls =
+        'words=(hh-sync fabric ""); CURRENT=3; _hh-sync; words=(hh-sync -o ""); CURRENT=3; _hh-sync; words=(hh-sync --git fabric ""); CURRENT=4; _hh-sync; words=(hh-sync fabric add --git ""); CURRENT=5; _hh-sync';
+      const expectRuns = (out: string) => {
+        const [fabric, output, top, files] = out
+          .trim()
+          .split('\n')
+          .filter((l) => !l.startsWith('compdef'));
+        expect(fabric!.split(' ')).toEqual(expect.arrayContaining(['add', 'set', 'list', 'remove', '--json']));
+        expect(output).toBe(OUTPUT_FORMATS.join(' '));
+        expect(top!.split(' ')).toEqual(expect.arrayContaining(['fabric', 'sync', 'completion']));
+        expect(files).toBe('<files>');
+      };
+      const sourced = execFileSync('zsh', ['-f', '-c', `${stubs}; source '${file}'; ${calls}`], { encoding: 'utf8' });
+      expect(sourced).toMatch(/^compdef _hh-sync hh-sync$/m);
+      expectRuns(sourced);
+      expectRuns(
+        execFileSync('zsh', ['-f', '-c', `${stubs}; fpath=('${dir}' $fpath); autoload -Uz _hh-sync; ${calls}`], {
+          encoding: 'utf8',
+        }),
+      );
     }
   });
 });
