@@ -41,9 +41,9 @@ async function hh(argv: string[], { env = {}, cwd = freshDir() }: { env?: NodeJS
   const out = { text: '', write: (t: string) => (out.text += t) };
   const err = { text: '', write: (t: string) => (err.text += t) };
   let opened: LedgerDatabaseOptions | undefined;
-  const recordingOpener = async (options: LedgerDatabaseOptions): Promise<never> => {
+  const recordingOpener = (options: LedgerDatabaseOptions): Promise<never> => {
     opened = options;
-    throw new Error('recording opener: nothing is opened');
+    return Promise.reject(new Error('recording opener: nothing is opened'));
   };
   const code = await main(argv, {
     stdout: out,
