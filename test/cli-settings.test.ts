@@ -262,6 +262,10 @@ describe('settings that exclude each other', () => {
     expect(quietEnv.stderr).not.toMatch(/^ledger: /m);
     const verboseFlag = await hh(['-v', 'fabric', 'list'], { env: { HH_SYNC_QUIET: '1' }, cwd });
     expect(verboseFlag.stderr).toMatch(/^ledger: /m);
+    expectUsageLine(
+      await hh(['fabric', 'list'], { env: { HH_SYNC_QUIET: '1', HH_SYNC_VERBOSE: 'yes' }, cwd }),
+      /^hh-sync: HH_SYNC_QUIET and HH_SYNC_VERBOSE exclude each other: choose one$/,
+    );
     const both = withConfig('quiet: true\nverbose: true\n');
     expectUsageLine(
       await hh(['fabric', 'list'], { cwd: both }),
@@ -416,5 +420,26 @@ describe('bad settings: one line naming the file, line and key (or the variable)
     );
     expect(r.stdout + r.stderr).not.toContain('file-pass-77');
     expect(JSON.parse(r.stdout).error.message).toContain('postgres://hh:***@db.example/hh');
+  });
+});
+
+describe('doctor reads the same settings', () => {
+  // The doctor has its own opener: which ledger it looked for shows in its "no database to examine" line.
+  test('--data-dir beats DATABASE_URL; a dataDir from the file is resolved against the file', async () => {
+    const cwd = withConfig('dataDir: ./file-ledger\n');
+    const flag = await hh(['doctor', '--data-dir', 'typed-ledger'], {
+      env: { DATABASE_URL: 'postgres://x@127.0.0.1:1/x' },
+      cwd,
+    });
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/no database to examine: .*\(no embedded ledger at .*typed-ledger\)/);
+    const file = await hh(['doctor'], { cwd });
+    expect(file.code).toBe(2);
+    expect(file.stderr).toContain(`(no embedded ledger at ${join(cwd, 'file-ledger')})`);
+  });
+
+  test("HH_SYNC_CONNECT_TIMEOUT's bad value is refused before the doctor runs", async () => {
+    const r = await hh(['doctor'], { env: { HH_SYNC_CONNECT_TIMEOUT: 'never' }, cwd: withLedgerDefault() });
+    expectUsageLine(r, /^hh-sync: HH_SYNC_CONNECT_TIMEOUT "never": must be a number of seconds/);
   });
 });

@@ -253,36 +253,30 @@ function pickSetting(
 
 /**
  * Two settings that cannot both apply (quiet and verbose; a database URL and a data directory): the one from the
- * higher tier wins; both from the command line or both from the file is a usage error; both from the environment:
- * `prefer` wins (DATABASE_URL is often set for other programs, so a URL beats a data directory there).
+ * higher tier wins. Both from the same tier is a usage error — except in the environment when `environmentWinner`
+ * is given: DATABASE_URL is often set for other programs, so there a URL simply beats a data directory.
  */
 function settleExclusive(
   settings: Map<SettingKey, Setting>,
   [a, b]: [SettingKey, SettingKey],
-  prefer: SettingKey,
   what: string,
+  environmentWinner?: SettingKey,
 ): string | undefined {
   const sa = settings.get(a);
   const sb = settings.get(b);
   if (!sa || !sb || sa.value === false || sb.value === false) return undefined;
-  if (sa.tier === sb.tier && sa.tier !== 'env')
-    throw new UsageError(`${sa.origin} and ${sb.origin} exclude each other: ${what}`);
-  const loser =
-    TIER_RANK[sa.tier] === TIER_RANK[sb.tier]
-      ? prefer === a
-        ? b
-        : a
-      : TIER_RANK[sa.tier] > TIER_RANK[sb.tier]
-        ? b
-        : a;
+  let winner: SettingKey;
+  if (sa.tier !== sb.tier) winner = TIER_RANK[sa.tier] > TIER_RANK[sb.tier] ? a : b;
+  else if (sa.tier === 'env' && environmentWinner) winner = environmentWinner;
+  else throw new UsageError(`${sa.origin} and ${sb.origin} exclude each other: ${what}`);
+  const loser = winner === a ? b : a;
+  const won = settings.get(winner)!;
   const lost = settings.get(loser)!;
-  const won = settings.get(loser === a ? b : a)!;
   settings.delete(loser);
   // A flag overriding the environment or the file is what flags are for; anything else is said aloud.
   if (won.tier === 'cli') return undefined;
-  const shown = (key: SettingKey, s: Setting) =>
-    key === 'databaseUrl' ? `${s.origin} (${redactDatabaseUrl(String(s.value))})` : s.origin;
-  return `${lost.origin} ignored: ${shown(loser === a ? b : a, won)} takes precedence`;
+  const shown = winner === 'databaseUrl' ? `${won.origin} (${redactDatabaseUrl(String(won.value))})` : won.origin;
+  return `${lost.origin} ignored: ${shown} takes precedence`;
 }
 
 /** The effective global settings of one invocation. */
@@ -301,8 +295,8 @@ export async function resolveSettings(
     if (setting) settings.set(spec.key, setting);
   }
   const warnings = [
-    settleExclusive(settings, ['databaseUrl', 'dataDir'], 'databaseUrl', 'one ledger at a time'),
-    settleExclusive(settings, ['quiet', 'verbose'], 'verbose', 'choose one'),
+    settleExclusive(settings, ['databaseUrl', 'dataDir'], 'one ledger at a time', 'databaseUrl'),
+    settleExclusive(settings, ['quiet', 'verbose'], 'choose one'),
   ].filter((w): w is string => w !== undefined);
   const resolved: ResolvedSettings = { values: {}, tiers: {}, origins: {}, configFile: file?.path, warnings };
   for (const [key, s] of settings) {
