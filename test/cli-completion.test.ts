@@ -113,10 +113,12 @@ describe('completion bash', () => {
   });
 
   test('values: the choices of -o and of the shell argument, files after other flags; a flag value is not a command', () => {
-    const [output, longOutput, prefix, shells, afterValue, file] = bashCompletions([
+    const [output, longOutput, prefix, equals, equalsPrefix, shells, afterValue, file] = bashCompletions([
       ['fabric', 'list', '-o', ''],
       ['--output', ''],
       ['-o', 'y'],
+      ['--output', '='], // `--output=` as bash splits it
+      ['--output', '=', 'js'],
       ['completion', ''],
       ['--database-url', 'fabric', ''],
       ['--data-dir', join(work, 'hh-sync.b')],
@@ -124,6 +126,8 @@ describe('completion bash', () => {
     expect(output).toEqual([...OUTPUT_FORMATS]);
     expect(longOutput).toEqual([...OUTPUT_FORMATS]);
     expect(prefix).toEqual(['yaml']);
+    expect(equals).toEqual([...OUTPUT_FORMATS]);
+    expect(equalsPrefix).toEqual(['json']);
     expect(shells).toEqual(expect.arrayContaining(['bash', 'zsh']));
     // `fabric` was the URL's value: still at the top, so top-level commands, not fabric's subcommands.
     expect(afterValue).toEqual(expect.arrayContaining(['sync', 'drift', 'fabric']));

@@ -113,6 +113,9 @@ function bashScript(model: CompletionModel, name: string): string {
     `${fn}() {`,
     '  local cur="${COMP_WORDS[COMP_CWORD]}" prev="" cmdpath="" word i',
     '  (( COMP_CWORD > 0 )) && prev="${COMP_WORDS[COMP_CWORD-1]}"',
+    // bash splits `--output=js` into `--output`, `=`, `js` (COMP_WORDBREAKS): the flag is the word before the `=`.
+    '  if [[ "$cur" == "=" ]]; then cur=""; prev="${COMP_WORDS[COMP_CWORD-1]}"',
+    '  elif [[ "$prev" == "=" ]] && (( COMP_CWORD > 1 )); then prev="${COMP_WORDS[COMP_CWORD-2]}"; fi',
     '  for (( i = 1; i < COMP_CWORD; i++ )); do',
     '    word="${COMP_WORDS[i]}"',
     '    case "$word" in',
