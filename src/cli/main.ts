@@ -76,7 +76,7 @@ export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule)
     })
     .option(
       '--config <file>',
-      `configuration file of global settings (default: HH_SYNC_CONFIG, then hh-sync.yaml in the working directory if there)`,
+      'configuration file of global settings (default: HH_SYNC_CONFIG, then hh-sync.yaml in the working directory if there)',
     )
     .option(
       '--database-url <url>',
