@@ -6,7 +6,7 @@
  * are what stderr holds. No database is needed.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
@@ -246,6 +246,12 @@ describe('precedence: flag > HH_SYNC_* variable > configuration file > default, 
     const cwd = freshDir();
     const opened = await openedWith(['--config', join(configDir, 'ops.yaml')], {}, cwd);
     expect(opened.dataDir).toBe(join(configDir, 'ledger'));
+  });
+  test("`~/` in the file's dataDir is the home directory", async () => {
+    const cwd = withConfig('dataDir: ~/hh-settings-ledger\n');
+    const r = await hh(['fabric', 'list'], { cwd });
+    expect(r.code).toBe(2); // no ledger there: the line names where it looked
+    expect(r.stderr).toContain(`no ledger at ${join(homedir(), 'hh-settings-ledger')}:`);
   });
 });
 

@@ -8,6 +8,7 @@
  * Light on purpose: the YAML library is loaded only when a configuration file exists.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { redactDatabaseUrl } from '../db/database-url.js';
@@ -180,8 +181,8 @@ function fileValue(spec: SettingSpec, value: unknown, path: string, line: number
       return checkedOutput(value, `${path}:${line}: ${spec.key}`);
     case 'path':
       if (typeof value !== 'string' || value === '') throw bad('a directory');
-      // Relative to the file, not to wherever the command happens to run.
-      return resolve(dirname(path), value);
+      // Relative to the file, not to wherever the command happens to run; `~/` is the home directory, as in a shell.
+      return resolve(dirname(path), value === '~' || value.startsWith('~/') ? homedir() + value.slice(1) : value);
     case 'url':
       if (typeof value !== 'string' || value === '') throw bad('a PostgreSQL URL');
       return value;
