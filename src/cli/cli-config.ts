@@ -14,7 +14,7 @@ import type { Command } from 'commander';
 import { redactDatabaseUrl } from '../db/database-url.js';
 import { UsageError } from './cli-errors.js';
 import type { GlobalOptions } from './cli-output.js';
-import { OUTPUT_FORMATS, formatInArgv, type OutputFormat } from './output-format.js';
+import { OUTPUT_FORMATS, type OutputFormat } from './output-format.js';
 
 /** The configuration file looked for in the working directory when neither --config nor HH_SYNC_CONFIG names one. */
 export const DEFAULT_CONFIG_FILE = 'hh-sync.yaml';
@@ -357,17 +357,16 @@ export function configInArgv(argv: readonly string[]): string | undefined {
 }
 
 /**
- * The output format asked for, for a usage error found before the settings are resolved (an unknown command or
- * flag): the command line, else HH_SYNC_OUTPUT, else the configuration file's `output` — so with `output: json`
- * in the file stdout still gets its one JSON document. Never fails: a broken setting gives no format.
+ * The output format HH_SYNC_OUTPUT or the configuration file's `output` asks for, for a usage error found before
+ * the settings are resolved (an unknown command or flag; the command line's own -o/--json is looked at first): so
+ * with `output: json` in the file stdout still gets its one JSON document. Never fails: a broken setting gives none.
  */
-export async function outputFormatBeforeSettings(
+export async function outputFormatFromSettings(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
   cwd: string,
 ): Promise<OutputFormat | undefined> {
-  const typed = formatInArgv(argv);
-  if (typed || argv.includes('--help') || argv.includes('-h')) return typed;
+  if (argv.includes('--help') || argv.includes('-h')) return undefined;
   const fromEnv = env.HH_SYNC_OUTPUT?.trim();
   if (fromEnv) return (OUTPUT_FORMATS as readonly string[]).includes(fromEnv) ? (fromEnv as OutputFormat) : undefined;
   const where = configFilePath(configInArgv(argv), env, cwd);

@@ -11,6 +11,15 @@ import { Command, CommanderError, Option } from 'commander';
 import type { DoctorCommandOptions } from './doctor-command.js';
 import { EXIT, classifyError, errorJson } from './cli-errors.js';
 import { cliContext, type CliContext } from './cli-context.js';
+import {
+  applySettings,
+  commandLineSettings,
+  outputFormatFromSettings,
+  resolveSettings,
+  settingsOrigins,
+  withoutSettingVariables,
+} from './cli-config.js';
+import { registerCompletionCommand } from './completion-command.js';
 import { CommandRunner, examples, yamlStringifier } from './command-runner.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerDraftCommands } from './draft-command.js';
@@ -19,16 +28,7 @@ import { registerFabricCommand } from './fabric-command.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerSyncCommand } from './sync-command.js';
 import { registerWatchCommand } from './watch-command.js';
-import { outputOption } from './output-format.js';
-import {
-  applySettings,
-  commandLineSettings,
-  outputFormatBeforeSettings,
-  resolveSettings,
-  settingsOrigins,
-  withoutSettingVariables,
-} from './cli-config.js';
-import { registerCompletionCommand } from './completion-command.js';
+import { formatInArgv, outputOption } from './output-format.js';
 
 /** Exit code 2 for usage errors, as every hh-sync command. */
 export const USAGE_EXIT = EXIT.usage;
@@ -155,6 +155,28 @@ export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule)
   return program;
 }
 
+/** The doctor's line-oriented IO on this invocation's streams (it predates Output and keeps its own). */
+function doctorIO(context: CliContext): import('./doctor-command.js').CommandIO {
+  const line = (text: string) => (text.endsWith('\n') ? text : `${text}\n`);
+  return {
+    stdout: (text) => context.stdout.write(line(text)),
+    stderr: (text) => context.stderr.write(line(text)),
+    env: context.env,
+    cwd: context.cwd,
+  };
+}
+
+/** `hh-sync … | head`: the reader went away; stop quietly instead of crashing on EPIPE. */
+function exitQuietlyOnBrokenPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') > 0) continue;
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+  }
+}
+
 /**
  * Before any command's work: the global settings from the command line, the environment and the configuration file
  * (cli-config.ts), put into the program's options. The command then sees an environment without those variables,
@@ -207,28 +229,6 @@ function printVersion(out: import('./cli-output.js').Output, version: string): v
   else out.result(version);
 }
 
-/** The doctor's line-oriented IO on this invocation's streams (it predates Output and keeps its own). */
-function doctorIO(context: CliContext): import('./doctor-command.js').CommandIO {
-  const line = (text: string) => (text.endsWith('\n') ? text : `${text}\n`);
-  return {
-    stdout: (text) => context.stdout.write(line(text)),
-    stderr: (text) => context.stderr.write(line(text)),
-    env: context.env,
-    cwd: context.cwd,
-  };
-}
-
-/** `hh-sync … | head`: the reader went away; stop quietly instead of crashing on EPIPE. */
-function exitQuietlyOnBrokenPipe(): void {
-  for (const stream of [process.stdout, process.stderr]) {
-    if (stream.listenerCount('error') > 0) continue;
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') process.exit(0);
-      throw err;
-    });
-  }
-}
-
 /**
  * Runs one command line; returns the exit code. `given` replaces parts of the process the command would
  * otherwise use (streams, environment, working directory, the ledger opener): tests run the CLI in-process
@@ -244,7 +244,7 @@ export async function main(argv: string[], given: Partial<CliContext> = {}): Pro
   } catch (err) {
     // Usage errors never reach the runner: with --json or -o json|yaml (typed, from HH_SYNC_OUTPUT or from the
     // settings file), stdout still gets its one document.
-    const format = await outputFormatBeforeSettings(argv, runner.context.env, runner.context.cwd);
+    const format = formatInArgv(argv) ?? (await outputFormatFromSettings(argv, runner.context.env, runner.context.cwd));
     const structured = format === 'json' || format === 'yaml';
     const out = runner.output({ output: format });
     if (format === 'yaml') out.yamlStringify = await yamlStringifier();
