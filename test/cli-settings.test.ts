@@ -449,3 +449,16 @@ describe('doctor reads the same settings', () => {
     expectUsageLine(r, /^hh-sync: HH_SYNC_CONNECT_TIMEOUT "never": must be a number of seconds/);
   });
 });
+
+describe('demo', () => {
+  test('refuses a typed --database-url; a URL from the environment or the file is not used (nor refused)', async () => {
+    const cwd = withConfig('databaseUrl: postgres://file@db.example/hh\n');
+    const dir = join(cwd, 'demo');
+    const r = await hh(['demo', '--dir', dir], { env: { HH_SYNC_DATABASE_URL: 'postgres://env@db.example/hh' }, cwd });
+    expect(r.stderr).not.toMatch(/always uses its own embedded ledger/);
+    expect(r.opened).toMatchObject({ dataDir: join(dir, 'pgdata'), embedded: true });
+    expect(r.opened?.databaseUrl).toBeUndefined();
+    const typed = await hh(['demo', '--database-url', 'postgres://typed@db.example/hh'], { cwd });
+    expectUsageLine(typed, /the demo always uses its own embedded ledger/);
+  });
+});
