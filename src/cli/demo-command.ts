@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { UsageError } from './cli-errors.js';
 import { CommandRunner, examples } from './command-runner.js';
+import { REPORT_FORMATS, requireFormat } from './output-format.js';
 
 export interface DemoFlags {
   dir?: string;
@@ -22,6 +23,7 @@ export function registerDemoCommand(program: Command, runner: CommandRunner): vo
     ['hh-sync demo --json', '{"directory", "kept", "runs": [desired, actual], "drift": {…}}'],
   ]).action((flags: DemoFlags, cmd: Command) =>
     runner.run(cmd, async (g, out, context) => {
+      requireFormat('demo', out.format, REPORT_FORMATS);
       if (g.databaseUrl || g.dataDir) {
         throw new UsageError(
           'the demo always uses its own embedded ledger: leave out --database-url and --data-dir (use --dir to choose where)',
