@@ -94,7 +94,7 @@ function differencesCell(r: DriftedResource, o: TableSettings, c: Colors): strin
   if (r.differences.length === 0) return r.driftStatus === 'in_sync' ? '' : c.dim('(no details)');
   const shown = r.differences.slice(0, o.maxPaths).map((d) => describeDifference(d, r.driftStatus, o.maxValue));
   const more = r.differences.length - shown.length;
-  if (more > 0) shown.push(c.dim(`… ${more} more (-o wide shows all)`));
+  if (more > 0) shown.push(c.dim(`… ${more} more (-o wide)`));
   return shown.join('\n');
 }
 

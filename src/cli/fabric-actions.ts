@@ -169,7 +169,7 @@ function wideCells(f: HedgehogFabric): string[] {
     f.syncDirection,
     safeLine(f.ignoreRules.length ? f.ignoreRules.map(ignoreRuleText).join(',') : '-'),
     safeLine(f.managedFileTemplate),
-    safeLine(f.description ?? '-'),
+    safeLine(f.description || '-'),
   ];
 }
 
