@@ -101,6 +101,7 @@ describe('display width', () => {
     expect(fitLine('one two three four', 9)).toEqual(['one two', '  three', '  four']);
     expect(fitLine(`x ${'y'.repeat(20)}`, 10)).toEqual(['x', `  ${'y'.repeat(7)}…`]);
     expect(fitLine('whatever the length', undefined)).toEqual(['whatever the length']);
+    expect(fitLine('  an indented line', 12)).toEqual(['  an', '    indented', '    line']);
   });
 
   test("the width: a terminal's columns, else COLUMNS, else 80", () => {

@@ -180,17 +180,11 @@ function unreadableLines(report: PrintableDriftReport, c: Colors, width?: number
   return [
     '',
     ...fitLine(
-      c.yellow(
-        `${n} object${n === 1 ? '' : 's'} could not be read (the ledger holds an older version; drift may be stale):`,
-      ),
+      c.yellow(`${n} object${n === 1 ? '' : 's'} could not be read (their drift is as of an older version):`),
       width,
     ),
     ...unreadable.flatMap((u) =>
-      fitLine(
-        `  ${safeLine(u.kind)} ${safeLine(u.namespace)}/${safeLine(u.name)} — ${safeLine(u.reason)}`,
-        width,
-        '    ',
-      ),
+      fitLine(`  ${safeLine(u.kind)} ${safeLine(u.namespace)}/${safeLine(u.name)} — ${safeLine(u.reason)}`, width),
     ),
   ];
 }

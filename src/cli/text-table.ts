@@ -106,16 +106,18 @@ export function renderTable(header: string[], rows: (string | undefined)[][], la
  */
 export function fitLine(line: string, width: number | undefined, indent = '  '): string[] {
   if (width === undefined || visibleLength(line) <= width) return [line];
+  // The line's own indentation is kept; continuation lines are indented further.
+  const lead = /^ */.exec(line)![0];
   const lines: string[] = [];
-  let current = '';
-  for (const word of line.split(' ')) {
-    const candidate = current === '' ? word : `${current} ${word}`;
+  let current = lead;
+  for (const word of line.slice(lead.length).split(' ')) {
+    const candidate = current.trim() === '' ? `${current}${word}` : `${current} ${word}`;
     if (visibleLength(candidate) <= width || current.trim() === '') {
       current = candidate;
       continue;
     }
     lines.push(current);
-    current = `${indent}${word}`;
+    current = `${lead}${indent}${word}`;
   }
   lines.push(current);
   return lines.map((l) => truncate(l, width));
