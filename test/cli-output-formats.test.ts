@@ -13,7 +13,7 @@ import stringWidth from 'string-width';
 import { parse as parseYaml } from 'yaml';
 import { main } from '../src/cli/main.js';
 import { FakeKubeApi, createGitRepo, demoClusterFabric, demoGitFabric, toManifestFiles } from '../src/testing/index.js';
-import { createSharedCliLedger, type Captured, type SharedCliLedger } from './helpers/cli-in-process.js';
+import { createSharedCliLedger, hh as hhAlone, type Captured, type SharedCliLedger } from './helpers/cli-in-process.js';
 import { cliEnv, messageLines } from './helpers/cli.js';
 import { ifSetUp } from './helpers/if-set-up.js';
 
@@ -233,6 +233,26 @@ describe('drift: -o name, json, yaml, -n/-A', () => {
     expect(clash.code).toBe(2);
     expect(messageLines(clash.stderr)).toHaveLength(1);
     expect(JSON.parse(clash.stdout).error.code).toBe('usage');
+  });
+
+  test('the database down with -o yaml: exit 3 and one YAML error document, the password not in it', async () => {
+    const r = await hhAlone(
+      [
+        'drift',
+        FABRIC,
+        '-o',
+        'yaml',
+        '--database-url',
+        'postgres://hh:s3cret-pw@127.0.0.1:1/hh',
+        '--connect-timeout',
+        '5',
+      ],
+      { env: env() },
+    );
+    expect(r.code).toBe(3);
+    expect(parseYaml(r.stdout)).toEqual({ error: expect.objectContaining({ code: 'database', exitCode: 3 }) });
+    expect(r.stdout + r.stderr).not.toContain('s3cret-pw');
+    expect(messageLines(r.stderr)).toHaveLength(1);
   });
 
   test('an unknown fabric with -o yaml: exit 2 and one YAML error document', async () => {

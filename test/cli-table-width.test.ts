@@ -5,7 +5,7 @@
  */
 import pc from 'picocolors';
 import stringWidth from 'string-width';
-import { formatDriftReport, type PrintableDriftReport } from '../src/cli/drift-table.js';
+import { driftNames, formatDriftReport, type PrintableDriftReport } from '../src/cli/drift-table.js';
 import { fitLine, renderTable, truncate, visibleLength } from '../src/cli/text-table.js';
 import { terminalColumns } from '../src/cli/cli-output.js';
 import { DRIFT_SEVERITIES, DRIFT_STATUSES, type DriftOp } from '../src/drift/types.js';
@@ -135,6 +135,11 @@ describe('the drift report in a width', () => {
     expect(text).toContain(`refused: ${'r'.repeat(200)}`);
     expect(text).not.toMatch(/… \d+ more/);
     expect(text).not.toContain('\u001b[2J');
+  });
+
+  test('-o name: one inert line per object, Kind/namespace/name outside default', () => {
+    expect(driftNames(report())).toBe(`VPC/tenant-a/${NAME}\nSwitch/leaf-01 x\n`);
+    expect(driftNames({ ...report(), resources: [] })).toBe('');
   });
 
   test('no width (a library caller): as before, values cut at 40 and three paths, lines as long as they are', () => {
