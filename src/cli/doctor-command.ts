@@ -175,23 +175,23 @@ function writeMigration(
 }
 
 /**
- * Declares the doctor's options on a commander command. In the hh-sync CLI (`ownJsonFlag: false`) `--json` is the
- * program's global flag (with `-o json|yaml`), so the doctor does not declare it again; runDoctorCli, parsing the
- * doctor's arguments alone, does.
+ * Declares the doctor's options on a commander command. In the hh-sync CLI (`standalone: false`) `--database-url`,
+ * `--data-dir` and `--json` are the program's global flags (`--json` with `-o json|yaml`), so the doctor does not
+ * declare them again (its help would list them twice); runDoctorCli, parsing the doctor's arguments alone, does.
  */
-export function configureDoctorCommand(command: Command, { ownJsonFlag = true } = {}): Command {
-  command
-    .description(
-      'find NOT NULL columns without a default (any PostgreSQL database) and ledger schema drift; --fix repairs our defaults',
-    )
-    .option(
-      '--database-url <url>',
-      'PostgreSQL URL (default: HH_SYNC_DATABASE_URL, DATABASE_URL, else the embedded ledger)',
-    )
-    .option('--data-dir <dir>', 'embedded ledger directory when no URL is configured (default .hh-sync/pgdata)')
-    .option('--schema <schema>', 'only this schema')
-    .option('--table <table>', 'only this table');
-  if (ownJsonFlag) command.option('--json', 'print the report as JSON');
+export function configureDoctorCommand(command: Command, { standalone = true } = {}): Command {
+  command.description(
+    'find NOT NULL columns without a default (any PostgreSQL database) and ledger schema drift; --fix repairs our defaults',
+  );
+  if (standalone)
+    command
+      .option(
+        '--database-url <url>',
+        'PostgreSQL URL (default: HH_SYNC_DATABASE_URL, DATABASE_URL, else the embedded ledger)',
+      )
+      .option('--data-dir <dir>', 'embedded ledger directory when no URL is configured (default .hh-sync/pgdata)');
+  command.option('--schema <schema>', 'only this schema').option('--table <table>', 'only this table');
+  if (standalone) command.option('--json', 'print the report as JSON');
   return command
     .option(
       '--fix',

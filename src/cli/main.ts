@@ -96,7 +96,7 @@ export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule)
   registerMigrateCommand(program, runner);
 
   if (doctorModule) {
-    const doctor = doctorModule.configureDoctorCommand(program.command('doctor'), { ownJsonFlag: false });
+    const doctor = doctorModule.configureDoctorCommand(program.command('doctor'), { standalone: false });
     examples(doctor, [
       ['hh-sync doctor', 'the embedded ledger'],
       [
