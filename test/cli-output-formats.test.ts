@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import stringWidth from 'string-width';
 import { parse as parseYaml } from 'yaml';
 import { main } from '../src/cli/main.js';
+import { query } from '../src/store/sql.js';
 import { FakeKubeApi, createGitRepo, demoClusterFabric, demoGitFabric, toManifestFiles } from '../src/testing/index.js';
 import { createSharedCliLedger, hh as hhAlone, type Captured, type SharedCliLedger } from './helpers/cli-in-process.js';
 import { cliEnv, messageLines } from './helpers/cli.js';
@@ -233,6 +234,27 @@ describe('drift: -o name, json, yaml, -n/-A', () => {
     expect(clash.code).toBe(2);
     expect(messageLines(clash.stderr)).toHaveLength(1);
     expect(JSON.parse(clash.stdout).error.code).toBe('usage');
+  });
+
+  test('-n filters the objects that could not be read too', async () => {
+    const mark = (reason: string | null) =>
+      query(
+        shared.db.orm.em.fork(),
+        `UPDATE hedgehog_resource SET last_sync_error = ? WHERE name = ? AND namespace = 'tenant-a'`,
+        [reason, TENANT_VPC],
+      );
+    await mark('refused: a test reason');
+    try {
+      const unreadable = async (ns: string) =>
+        JSON.parse((await hh(['drift', FABRIC, '-n', ns, '--json'])).stdout).unreadable as { name: string }[];
+      expect((await unreadable('tenant-a')).map((u) => u.name)).toEqual([TENANT_VPC]);
+      expect(await unreadable('default')).toEqual([]);
+      const text = await hh(['drift', FABRIC, '-n', 'tenant-a']);
+      expect(text.stdout).toMatch(/^1 object could not be read/m);
+      expect(text.stdout).toMatch(/^ {2}VPC tenant-a\/vpc-tenant — refused: a test reason$/m);
+    } finally {
+      await mark(null);
+    }
   });
 
   test('the database down with -o yaml: exit 3 and one YAML error document, the password not in it', async () => {
