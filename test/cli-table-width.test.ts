@@ -102,6 +102,9 @@ describe('display width', () => {
     expect(fitLine(`x ${'y'.repeat(20)}`, 10)).toEqual(['x', `  ${'y'.repeat(7)}…`]);
     expect(fitLine('whatever the length', undefined)).toEqual(['whatever the length']);
     expect(fitLine('  an indented line', 12)).toEqual(['  an', '    indented', '    line']);
+    // Colours: kept on a line that fits, dropped from one that is wrapped (none left open).
+    expect(fitLine(colored.yellow('short'), 10)).toEqual([colored.yellow('short')]);
+    expect(fitLine(colored.yellow('one two three'), 9)).toEqual(['one two', '  three']);
   });
 
   test("the width: a terminal's columns, else COLUMNS, else 80", () => {

@@ -102,10 +102,12 @@ export function renderTable(header: string[], rows: (string | undefined)[][], la
 
 /**
  * One line of prose fitted to `width`: wrapped at spaces (continuation lines indented by `indent`), a word longer
- * than a line cut with "…". Undefined width: the line as it is.
+ * than a line cut with "…". Undefined width, or a line that fits: the line as it is. A wrapped line loses its colours
+ * (a colour opened on one line and closed on a cut word would spill onto what follows).
  */
-export function fitLine(line: string, width: number | undefined, indent = '  '): string[] {
-  if (width === undefined || visibleLength(line) <= width) return [line];
+export function fitLine(text: string, width: number | undefined, indent = '  '): string[] {
+  if (width === undefined || visibleLength(text) <= width) return [text];
+  const line = text.replace(ANSI, '');
   // The line's own indentation is kept; continuation lines are indented further.
   const lead = /^ */.exec(line)![0];
   const lines: string[] = [];
