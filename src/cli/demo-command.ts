@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { UsageError } from './cli-errors.js';
 import { CommandRunner, examples } from './command-runner.js';
 import { typedOnCommandLine } from './cli-config.js';
+import { REPORT_FORMATS, requireFormat } from './output-format.js';
 
 export interface DemoFlags {
   dir?: string;
@@ -23,6 +24,7 @@ export function registerDemoCommand(program: Command, runner: CommandRunner): vo
     ['hh-sync demo --json', '{"directory", "kept", "runs": [desired, actual], "drift": {…}}'],
   ]).action((flags: DemoFlags, cmd: Command) =>
     runner.run(cmd, async (g, out, context) => {
+      requireFormat('demo', out.format, REPORT_FORMATS);
       // Only what was typed is refused: a URL from the environment or the settings file is simply not used.
       if (typedOnCommandLine(cmd, 'databaseUrl') || typedOnCommandLine(cmd, 'dataDir')) {
         throw new UsageError(

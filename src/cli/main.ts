@@ -28,7 +28,8 @@ import { registerFabricCommand } from './fabric-command.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerSyncCommand } from './sync-command.js';
 import { registerWatchCommand } from './watch-command.js';
-import { formatInArgv, outputOption } from './output-format.js';
+import { STRUCTURED_FORMATS, formatInArgv, outputOption, requireFormat } from './output-format.js';
+import type { Output } from './cli-output.js';
 
 /** Exit code 2 for usage errors, as every hh-sync command. */
 export const USAGE_EXIT = EXIT.usage;
@@ -119,7 +120,7 @@ export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule)
   registerMigrateCommand(program, runner);
 
   if (doctorModule) {
-    const doctor = doctorModule.configureDoctorCommand(program.command('doctor'));
+    const doctor = doctorModule.configureDoctorCommand(program.command('doctor'), { standalone: false });
     examples(doctor, [
       ['hh-sync doctor', 'the embedded ledger'],
       [
@@ -132,10 +133,12 @@ export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule)
         'type defaults for another table, as a migration file',
       ],
     ]).action(async (_opts: DoctorCommandOptions, cmd: Command) => {
-      // --database-url, --data-dir and --json are parsed as global flags: optsWithGlobals has them all.
-      await runner.run(cmd, (_g, _out, context) =>
-        doctorModule.runDoctor(cmd.optsWithGlobals<DoctorCommandOptions>(), doctorIO(context)),
-      );
+      // --database-url, --data-dir, --json and -o are parsed as global flags: optsWithGlobals has them all.
+      await runner.run(cmd, async (_g, out, context) => {
+        requireFormat('doctor', out.format, STRUCTURED_FORMATS);
+        const options = { ...cmd.optsWithGlobals<DoctorCommandOptions>(), json: out.structured };
+        return doctorModule.runDoctor(options, doctorIO(context, out));
+      });
     });
   } else {
     program
@@ -155,14 +158,18 @@ export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule)
   return program;
 }
 
-/** The doctor's line-oriented IO on this invocation's streams (it predates Output and keeps its own). */
-function doctorIO(context: CliContext): import('./doctor-command.js').CommandIO {
+/**
+ * The doctor's line-oriented IO on this invocation's streams (it predates Output and keeps its own); its document
+ * goes through Output, as JSON or YAML.
+ */
+function doctorIO(context: CliContext, out: Output): import('./doctor-command.js').CommandIO {
   const line = (text: string) => (text.endsWith('\n') ? text : `${text}\n`);
   return {
     stdout: (text) => context.stdout.write(line(text)),
     stderr: (text) => context.stderr.write(line(text)),
     env: context.env,
     cwd: context.cwd,
+    data: (value) => out.printData(value),
   };
 }
 
