@@ -36,7 +36,8 @@ let repo: string;
 /** The commit the fabric's ref (main) points at. */
 let mainCommit: string;
 
-const hh = (args: string[]) => shared.hh(args, { cwd: work });
+// Wide enough that no table is cut (a pipe's table is cut to COLUMNS, else 80).
+const hh = (args: string[]) => shared.hh(args, { cwd: work, env: cliEnv({ COLUMNS: '250' }) });
 const json = (r: Captured): any => JSON.parse(r.stdout);
 
 /** The manifest file (relative to `dir`, '/'-separated) declaring `kind` `name`. */
@@ -196,6 +197,16 @@ test('the table says what was compared with what and how old the cluster side is
       'm',
     ),
   );
+});
+
+test('a table for a narrow terminal fits it; -o wide is never cut', async () => {
+  const narrow = await shared.hh(['diff', 'dc'], { cwd: work, env: cliEnv({ COLUMNS: '80' }) });
+  const lines = narrow.stdout.trimEnd().split('\n');
+  expect(lines.filter((l) => /^VPC\s/.test(l))).toHaveLength(2);
+  for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
+  const wide = await shared.hh(['diff', 'dc', '-o', 'wide'], { cwd: work, env: cliEnv({ COLUMNS: '80' }) });
+  expect(wide.stdout).toContain(demo.differences.onlyInCluster.name);
+  expect(Math.max(...wide.stdout.split('\n').map((l) => l.length))).toBeGreaterThan(80);
 });
 
 test('--local with an uncommitted edit shows exactly that difference more, as an RFC 6902 path', async () => {

@@ -47,7 +47,8 @@ function print(report: FabricDiffReport, request: DiffRequest, out: Output): voi
   else if (out.format === 'name') {
     const names = diffNames(report);
     if (names) out.result(names);
-  } else out.result(formatDiffReport(report, out.c, { localAsGiven: request.local, wide: out.wide }));
+  } else
+    out.result(formatDiffReport(report, out.c, { localAsGiven: request.local, wide: out.wide, width: out.tableWidth }));
 }
 
 /** The library's refusals as the command's: the flag at fault named (exit 2), a missing actual state with what to do. */

@@ -7,7 +7,8 @@ import type { DiffOperation, DiffedObject } from '../sync/diff-sides.js';
 import type { FabricDiffReport } from '../sync/fabric-diff.js';
 import type { Colors } from './cli-output.js';
 import { severityColor, valueText } from './drift-table.js';
-import { renderTable } from './text-table.js';
+import { fitLine, renderTable } from './text-table.js';
+import { shortRef } from './object-ref.js';
 import { safeLine } from './terminal-text.js';
 
 /** Status words of a diff: its desired side may be a local directory, so none says "Git". */
@@ -35,6 +36,8 @@ export interface DiffTableOptions {
   localAsGiven?: string;
   /** `-o wide`: every difference, values uncut, score and file columns. */
   wide?: boolean;
+  /** Columns the table is cut to (NAME and DIFFERENCES first); none: nothing is cut. */
+  width?: number;
 }
 
 /** "3 min ago", "2 h 5 min ago": the age of the ledger's actual side. */
@@ -104,8 +107,8 @@ export function diffSummaryLine(report: FabricDiffReport, c: Colors): string {
 /** The whole report for a terminal. */
 export function formatDiffReport(report: FabricDiffReport, c: Colors, o: DiffTableOptions = {}): string {
   const lines = [
-    `${c.bold(`Diff of fabric ${safeLine(report.fabric)}`)}: ${comparedLine(report, o)}`,
-    diffSummaryLine(report, c),
+    ...fitLine(`${c.bold(`Diff of fabric ${safeLine(report.fabric)}`)}: ${comparedLine(report, o)}`, o.width),
+    ...fitLine(diffSummaryLine(report, c), o.width),
   ];
   if (report.objects.length === 0) {
     lines.push(
@@ -134,7 +137,8 @@ export function formatDiffReport(report: FabricDiffReport, c: Colors, o: DiffTab
       ...(wide ? [r.score.toFixed(2), r.file ? `${safeLine(r.file)}:${r.line}` : '-'] : []),
       differencesCell(r, wide, c),
     ]);
-    lines.push('', ...renderTable(header, rows));
+    const name = showNamespace ? 2 : 1;
+    lines.push('', ...renderTable(header, rows, { width: o.width, shrinkable: [name, header.length - 1] }));
   }
   return [...lines, ...notComparedLines(report, c)].join('\n');
 }
@@ -167,8 +171,5 @@ export function refusedText(e: FabricDiffReport['refused'][number]): string {
 
 /** `-o name`: the differing objects as `Kind/name` (`Kind/namespace/name` outside `default`), as `draft` takes them. */
 export function diffNames(report: FabricDiffReport): string {
-  return report.objects
-    .map((r) => (r.namespace === 'default' ? `${r.kind}/${r.name}` : `${r.kind}/${r.namespace}/${r.name}`))
-    .map(safeLine)
-    .join('\n');
+  return report.objects.map((r) => safeLine(shortRef(r))).join('\n');
 }

@@ -307,7 +307,7 @@ function readLedger(em: EntityManager, fabric: HedgehogFabric, kinds?: readonly 
     async (tem) => ({
       lastActual: await lastActualSync(tem, fabric.id),
       stored: await loadStoredResources(tem, fabric.id),
-      unreadable: await selectUnreadableRows(tem, fabric.id, kinds),
+      unreadable: await selectUnreadableRows(tem, fabric.id, { kind: kinds }),
     }),
     { isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true },
   );
