@@ -17,6 +17,7 @@ import { registerDraftCommands } from './draft-command.js';
 import { registerDriftCommand } from './drift-command.js';
 import { registerFabricCommand } from './fabric-command.js';
 import { registerMigrateCommand } from './migrate-command.js';
+import { registerReadCommands } from './reads-command.js';
 import { registerSyncCommand } from './sync-command.js';
 import { registerWatchCommand } from './watch-command.js';
 import { formatInArgv, outputOption } from './output-format.js';
@@ -122,6 +123,7 @@ export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule)
   registerFabricCommand(program, runner);
   registerSyncCommand(program, runner);
   registerDriftCommand(program, runner);
+  registerReadCommands(program, runner);
   registerDraftCommands(program, runner);
   registerWatchCommand(program, runner);
   registerDemoCommand(program, runner);
