@@ -20,7 +20,9 @@ import {
   type WatchLeaseRow,
 } from '../store/ledger-reads.js';
 import { driftSummary, type DriftReport } from '../sync/drift-report.js';
-import { resourceHistory, type ResourceHistoryEntry, type ResourceIdentity } from '../sync/history.js';
+// Types only: sync/history.js itself imports the sync errors, and with them the Kubernetes client.
+import type { ResourceHistoryEntry, ResourceIdentity } from '../sync/history.js';
+import { selectResourceHistory } from '../store/resource-reads.js';
 import type { RunCounts } from '../sync/run-recorder.js';
 
 /** The CLI watch's lease period (src/watch/lease-backend.ts DEFAULT_LEASE_PERIOD_MS); a library watch may set another. */
@@ -252,7 +254,10 @@ export async function objectHistory(
   object: ResourceIdentity,
 ): Promise<ObjectHistory> {
   const namespace = object.namespace ?? 'default';
-  const entries = await resourceHistory(em, fabric.id, { ...object, namespace });
+  const entries = (await selectResourceHistory(em, fabric.id, object.kind, namespace, object.name)).map((r) => ({
+    ...r,
+    at: new Date(r.at),
+  }));
   const runs = new Map(
     (await selectRunsByIds(em, [...new Set(entries.flatMap((e) => (e.runId === null ? [] : [e.runId])))])).map((r) => [
       r.id,
