@@ -23,7 +23,7 @@ import {
   type KubeObjectLike,
 } from '../src/testing/index.js';
 import { cliEnv, messageLines } from './helpers/cli.js';
-import { createSharedCliLedger, type Captured, type SharedCliLedger } from './helpers/cli-in-process.js';
+import { createSharedCliLedger, hh as hhAlone, type Captured, type SharedCliLedger } from './helpers/cli-in-process.js';
 import { testWithServer } from './helpers/database.js';
 import { ifSetUp } from './helpers/if-set-up.js';
 
@@ -82,6 +82,19 @@ afterAll(async () => {
   await ifSetUp(api)?.stop();
   await ifSetUp(shared)?.close();
   if (work) rmSync(work, { recursive: true, force: true });
+});
+
+test('help lists runs, history, get and fabric show; fabric remove offers --yes', async () => {
+  const [top, fabric, remove, get] = await Promise.all([
+    hhAlone(['--help']),
+    hhAlone(['fabric', '--help']),
+    hhAlone(['fabric', 'remove', '--help']),
+    hhAlone(['get', '--help']),
+  ]);
+  for (const cmd of ['runs', 'history', 'get']) expect(top.stdout).toMatch(new RegExp(`^  ${cmd}\\b`, 'm'));
+  expect(fabric.stdout).toMatch(/^ {2}show <name>/m);
+  expect(remove.stdout).toContain('-y, --yes');
+  for (const flag of ['-n, --namespace', '-A, --all-namespaces']) expect(get.stdout).toContain(flag);
 });
 
 describe('runs', () => {
@@ -442,6 +455,26 @@ describe('fabric show', () => {
       expect(r.stdout).toContain('example.com/net/f.git');
     }
   });
+
+  test('on the embedded ledger the lease holder is unknown, not "none": its leases live in the watch process', async () => {
+    const dataDir = join(work, 'embedded-ledger');
+    const env = cliEnv();
+    expect((await hhAlone(['--data-dir', dataDir, 'fabric', 'add', 'emb', '--quiet'], { env, cwd: work })).code).toBe(
+      0,
+    );
+    const r = await hhAlone(['--data-dir', dataDir, 'fabric', 'show', 'emb', '--json'], { env, cwd: work });
+    expect(r.code).toBe(0);
+    expect(json(r).lease).toMatchObject({
+      state: 'unknown',
+      reason: expect.stringMatching(/embedded ledger/),
+      pid: null,
+    });
+    const text = await hhAlone(['--data-dir', dataDir, 'fabric', 'show', 'emb'], { env, cwd: work });
+    expect(text.stdout).toMatch(
+      /watch lease unknown: the embedded ledger's watch leases live in the watch's own process/,
+    );
+    expect(text.stdout).not.toMatch(/no watch holds the lease/);
+  }, 120_000);
 
   test('an unknown fabric: exit 2, one line, one JSON document', async () => {
     const r = await hh(['fabric', 'show', 'ghost']);
