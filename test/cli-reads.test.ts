@@ -383,6 +383,7 @@ describe('get', () => {
     const fileLines = readFileSync(join(repo, doc.desired.file), 'utf8').split('\n');
     const line = doc.desired.line as number;
     expect(line).toBeGreaterThanOrEqual(1);
+    expect(fileLines[line - 1]).toMatch(/^(apiVersion|kind|metadata|spec):/); // not a comment or `---`
     const documentText = fileLines.slice(line - 1, line + 12).join('\n');
     expect(documentText).toMatch(new RegExp(`name: ${changedVlan.name}\\b`));
 

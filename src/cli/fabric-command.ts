@@ -45,7 +45,9 @@ function fabricFlags(command: Command, forSet: boolean): Command {
 }
 
 export function registerFabricCommand(program: Command, runner: CommandRunner): void {
-  const fabric = program.command('fabric').description('add, change, list, show and remove the fabrics the ledger tracks');
+  const fabric = program
+    .command('fabric')
+    .description('add, change, list, show and remove the fabrics the ledger tracks');
   examples(fabric, [
     ['hh-sync fabric add dc1 --kubeconfig ~/.kube/dc1 --git git@github.com:acme/dc1-fabric.git --path fabric', ''],
     ['hh-sync fabric list', ''],

@@ -209,7 +209,8 @@ function objectsTable(objects: readonly LedgerObject[], c: Colors, wide: boolean
         o.desired.commit ?? '-',
         safeLine(file),
         o.actual.resourceVersion ?? '-',
-        o.actual.updatedAt ? shownTime(o.actual.updatedAt) : '-',
+        // Only an object the cluster has was seen there (a row's cluster side is also written when found absent).
+        o.actual.spec !== null && o.actual.updatedAt ? shownTime(o.actual.updatedAt) : '-',
         o.draft ?? '-',
       );
     }
