@@ -97,6 +97,41 @@ test('help lists runs, history, get and fabric show; fabric remove offers --yes'
   for (const flag of ['-n, --namespace', '-A, --all-namespaces']) expect(get.stdout).toContain(flag);
 });
 
+test('an empty fabric: no runs, no objects, said so (exit 0); -o json an empty list', async () => {
+  expect((await hh(['fabric', 'add', 'empty', '--quiet'])).code).toBe(0);
+  expect(await hh(['runs', 'empty'])).toMatchObject({
+    code: 0,
+    stdout: 'No runs recorded for fabric empty yet: `hh-sync sync empty` records one.\n',
+  });
+  expect(json(await hh(['runs', 'empty', '--json']))).toEqual({ fabric: 'empty', runs: [] });
+  expect(await hh(['get', 'empty'])).toMatchObject({ code: 0, stdout: 'No objects in fabric empty yet.\n' });
+  expect(json(await hh(['get', 'empty', '-o', 'json']))).toEqual({ fabric: 'empty', items: [] });
+  const show = json(await hh(['fabric', 'show', 'empty', '--json']));
+  expect(show).toMatchObject({ lastRuns: [], rows: { objects: 0, runs: 0, transitions: 0, crdSchemas: 0 } });
+  expect(show.drift).toMatchObject({ total: 0, unchecked: 0 });
+});
+
+test('the database down: each command fails with one line, exit 3, and -o json|yaml one error document', async () => {
+  const down = ['--database-url', 'postgres://postgres@127.0.0.1:1/nowhere', '--connect-timeout', '2'];
+  for (const args of [
+    ['runs', 'x'],
+    ['history', 'x', 'vpc/a'],
+    ['get', 'x'],
+    ['fabric', 'show', 'x'],
+    ['fabric', 'remove', 'x', '--yes'],
+  ]) {
+    const text = await hhAlone([...down, ...args], { cwd: work });
+    expect({ args, code: text.code, stdout: text.stdout }).toEqual({ args, code: 3, stdout: '' });
+    expect(oneErrorLine(text)).toMatch(/cannot open the ledger .*ECONNREFUSED/);
+    const r = await hhAlone([...down, ...args, '--json'], { cwd: work });
+    expect(json(r)).toEqual({
+      error: { message: expect.stringMatching(/ECONNREFUSED/), code: 'database', exitCode: 3 },
+    });
+    const y = await hhAlone([...down, ...args, '-o', 'yaml'], { cwd: work });
+    expect(parseYaml(y.stdout)).toEqual(json(r));
+  }
+}, 60_000);
+
 describe('runs', () => {
   test('lists the runs the sync recorded, newest first, with its counts; the table shows the same numbers', async () => {
     const synced = await syncedFabric('runs-a');
@@ -302,6 +337,17 @@ describe('history', () => {
     expect(lines[2]).toMatch(/\(new\)/);
     expect(lines.at(-1)).toMatch(/\sdeleted\s/);
     expect(table.stdout).toContain(changeCommit.slice(0, 12));
+
+    // A reason carries foreign text (a file name from Git): control sequences never reach the terminal.
+    await query(
+      shared.db.orm.em.fork(),
+      `UPDATE state_transition SET reason = ? WHERE id = (SELECT max(id) FROM state_transition WHERE fabric_id = ?)`,
+      ['declared in \u001b[2Jevil\rname.yaml\nnext', await fabricId('hist')],
+    );
+    const hostile = await hh(['history', 'hist', `vpc/${name}`]);
+    expect([hostile.stdout.includes('\u001b'), hostile.stdout.includes('\r')]).toEqual([false, false]);
+    expect(hostile.stdout.trimEnd().split('\n')).toHaveLength(lines.length);
+    expect(hostile.stdout).toMatch(/evilname\.yaml next/);
   }, 120_000);
 
   test('errors: an object never held, a malformed reference, an unknown kind or fabric, -n against the reference', async () => {
