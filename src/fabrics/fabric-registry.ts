@@ -2,7 +2,7 @@
  * Fabric management: create, update, list and remove fabrics with their settings.
  * Only where credentials are (kubeconfig path + context, or in-cluster) is stored — never a token.
  */
-import type { EntityManager } from '@mikro-orm/core';
+import { LockMode, type EntityManager } from '@mikro-orm/core';
 import { HedgehogFabric } from '../entities/index.js';
 import type { IgnoreRule } from '../drift/types.js';
 import { ignoreRuleProblem } from '../drift/ignore-rules.js';
@@ -172,7 +172,9 @@ export class FabricRegistry {
   /** `remove`, returning how many rows of each table went with the fabric; null when there is no such fabric. */
   async removeCounting(name: string): Promise<RemovedFabricRows | null> {
     return this.em.fork().transactional(async (em) => {
-      const fabric = await em.findOne(HedgehogFabric, { name });
+      // The fabric row locked FOR UPDATE: a row that references it (an object, a run, a CRD schema) takes a key-share
+      // lock on it to be inserted, so none can slip in between the count and the delete — the counts are exact.
+      const fabric = await em.findOne(HedgehogFabric, { name }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!fabric) return null;
       const rows = await countFabricRows(em, fabric.id);
       await deleteFabricHistory(em, fabric.id);
