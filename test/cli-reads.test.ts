@@ -164,6 +164,12 @@ describe('runs', () => {
         new RegExp(`\\s${c.listed}\\s+${c.created}\\s+${c.updated}\\s+${c.cleared}\\s+${c.failed}$`),
       );
     }
+
+    const wide = (await hh(['runs', 'runs-a', '-o', 'wide'])).stdout.trimEnd().split('\n');
+    expect(wide[0]).toMatch(/\sFAILED\s+UNCHANGED\s+FINISHED\s+COMMIT\s+ERROR$/);
+    const desiredRun = doc.runs.find((x: any) => x.type === 'desired');
+    expect(desiredRun.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(wide.find((l) => l.startsWith(`${desiredRun.id} `))).toContain(desiredRun.commit);
   }, 90_000);
 
   test('--limit, --type and --status filter; success and running are the recorded statuses', async () => {
