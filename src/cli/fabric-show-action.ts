@@ -65,7 +65,7 @@ function driftLine(d: FabricOverview['drift']): string {
 function leaseLine(l: WatchLeaseState, c: Colors): string {
   if (l.state === 'none') return 'no watch holds the lease';
   if (l.state === 'unknown') return c.dim(`unknown: ${l.reason}`);
-  const who = `${safeLine(l.group)} (pid ${l.pid} on ${safeLine(l.host)}, session since ${shownTime(l.since)})`;
+  const who = `${safeLine(l.group)} (pid ${l.pid} on ${safeLine(l.host)}, session since ${l.since ? shownTime(l.since) : 'unknown'})`;
   const renewed = l.renewedAt ? `renewed ${shownTime(l.renewedAt)}` : 'never renewed';
   if (l.state === 'held') return `held by ${who}, ${renewed}, expires ${l.expiresAt ? shownTime(l.expiresAt) : '-'}`;
   return c.red(

@@ -62,7 +62,7 @@ function runStatus(r: RunRecord, c: Colors): string {
 
 /** A run's DURATION cell: how long it took, or has been running; none for an abandoned run. */
 function runDuration(r: RunRecord): string {
-  if (r.progress === 'abandoned') return '-';
+  if (r.durationMs === null) return '-';
   if (r.progress === 'unknown') return `${shownDuration(r.durationMs)}?`;
   return r.progress === 'running' ? `${shownDuration(r.durationMs)}…` : shownDuration(r.durationMs);
 }

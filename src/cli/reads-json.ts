@@ -51,7 +51,7 @@ export function runRecordJson(r: RunRecord): RunRecordJson {
     progress: r.progress,
     startedAt: r.startedAt.toISOString(),
     finishedAt: iso(r.finishedAt),
-    durationMs: r.progress === 'abandoned' ? null : r.durationMs,
+    durationMs: r.durationMs,
     counts: { ...r.counts },
     commit: r.commit,
     errorMessage: r.errorMessage,
@@ -214,7 +214,7 @@ export type LeaseJson =
       group: string;
       pid: number;
       host: string;
-      since: string;
+      since: string | null;
       renewedAt: string | null;
       expiresAt: string | null;
     };
@@ -238,7 +238,7 @@ export function leaseJson(l: WatchLeaseState): LeaseJson {
     group: l.group,
     pid: l.pid,
     host: l.host,
-    since: l.since.toISOString(),
+    since: iso(l.since),
     renewedAt: iso(l.renewedAt),
     expiresAt: iso(l.expiresAt),
   };

@@ -62,8 +62,11 @@ export interface RunRecord {
   status: SyncOperationStatus;
   startedAt: Date;
   finishedAt: Date | null;
-  /** A finished run's duration; for one in progress, the time elapsed so far (on the database's clock). */
-  durationMs: number;
+  /**
+   * A finished run's duration; for one in progress, the time elapsed so far (on the database's clock); null for an
+   * abandoned run, which has none (it neither finished nor still runs).
+   */
+  durationMs: number | null;
   counts: RunCounts;
   /** The Git commit read (desired runs) or pushed (publish runs). */
   commit: string | null;
@@ -103,7 +106,7 @@ function runRecord(r: RunRow, progress: RunProgress | null): RunRecord {
     startedAt,
     finishedAt,
     // A clock step between start and finish must not print a negative duration.
-    durationMs: Math.max(0, end.getTime() - startedAt.getTime()),
+    durationMs: progress === 'abandoned' ? null : Math.max(0, end.getTime() - startedAt.getTime()),
     counts: {
       listed: r.listed,
       created: r.created,
@@ -159,8 +162,8 @@ export type WatchLeaseState =
       pid: number;
       /** Where the holder connects from (client host name or address; `local` for a Unix socket). */
       host: string;
-      /** When the holder's lease session started. */
-      since: Date;
+      /** When the holder's lease session started; null when its session is another role's, hidden from this one. */
+      since: Date | null;
       /** The holder's last renewal (database clock); null when it has written none. */
       renewedAt: Date | null;
       /** renewedAt + the lease period: after this the lease is expired. */
@@ -177,7 +180,7 @@ function leaseState(row: WatchLeaseRow | null, options: ReadOptions): Exclude<Wa
     group: parts.slice(0, Math.max(1, parts.length - 2)).join(':'),
     pid: row.pid,
     host: row.client_hostname ?? row.client_addr ?? 'local',
-    since: new Date(row.backend_start),
+    since: row.backend_start === null ? null : new Date(row.backend_start),
     renewedAt: renewed === null ? null : new Date(renewed),
     expiresAt: renewed === null ? null : new Date(renewed + period),
   };

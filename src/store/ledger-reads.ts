@@ -105,7 +105,8 @@ export interface WatchLeaseRow {
   application_name: string;
   client_addr: string | null;
   client_hostname: string | null;
-  backend_start: Date;
+  /** null (as client_addr) when the holder is another database role and this one may not see its session details. */
+  backend_start: Date | null;
   /** The holder's last heartbeat on the database's clock (epoch ms, as text: bigint); null if none written. */
   heartbeat_ms: string | null;
   now_ms: string;
