@@ -14,7 +14,8 @@
  *   --no-drift             skip the drift benchmark
  *   --only SECTIONS        run only these sections (comma-separated): sync (actual + desired side), drift,
  *                          publish (write-back: 1,000 drafts published as one commit), cli (command latency,
- *                          PostgreSQL only); default all
+ *                          PostgreSQL only), embedded (a new embedded data directory vs an existing one, and
+ *                          `hh-sync demo`); default all
  *   --json FILE            also write every figure as JSON
  */
 import { parseArgs } from 'node:util';
@@ -36,6 +37,8 @@ export interface BenchOptions {
   publish: boolean;
   /** CLI latency against its floors (bench/cli-bench.ts; PostgreSQL only). */
   cli: boolean;
+  /** Embedded ledger start and the demo (bench/embedded-bench.ts). */
+  embedded: boolean;
   json: string | null;
 }
 
@@ -51,11 +54,11 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]
   --naive-sample N       objects the naive path writes before extrapolating (default 1000)
   --seed N               sample fabric seed (default 42)
   --no-drift             skip the drift benchmark
-  --only SECTIONS        only these sections, comma-separated: sync, drift, publish, cli (default all)
+  --only SECTIONS        only these sections, comma-separated: sync, drift, publish, cli, embedded (default all)
   --json FILE            also write every figure as JSON
 Method and figures: docs/benchmarks.md`;
 
-export const BENCH_SECTIONS = ['sync', 'drift', 'publish', 'cli'] as const;
+export const BENCH_SECTIONS = ['sync', 'drift', 'publish', 'cli', 'embedded'] as const;
 export type BenchSection = (typeof BENCH_SECTIONS)[number];
 
 function sectionsOf(only: string | undefined): Set<BenchSection> {
@@ -121,6 +124,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     sync: sections.has('sync'),
     publish: sections.has('publish'),
     cli: sections.has('cli'),
+    embedded: sections.has('embedded'),
     json: values.json ?? null,
   };
 }

@@ -23,7 +23,8 @@ import { redactDatabaseUrl } from '../src/db/database-url.js';
 import { benchDrift } from './drift-bench.js';
 import { BENCH_USAGE, parseBenchOptions, repeatsFor, type BenchOptions } from './options.js';
 import { median } from './stats.js';
-import { cliVerdicts, judge, perObjectUs, type DriftFigures } from './targets.js';
+import { cliVerdicts, embeddedVerdicts, judge, perObjectUs, type DriftFigures } from './targets.js';
+import { benchEmbeddedStart, type EmbeddedBenchResult } from './embedded-bench.js';
 import { CLI_COMMANDS, type CliBenchOptions, type CliBenchResult } from './cli-bench.js';
 import type { CommitSize, PublishBenchOptions, PublishBenchResult, Spread } from './publish-bench.js';
 import type { SyncBenchOptions, SyncBenchResult } from './sync-bench.js';
@@ -292,6 +293,49 @@ async function measureCli(opts: BenchOptions, failures: string[]): Promise<{ cli
   }
 }
 
+/** The embedded-start section: new vs existing data directory, peak RSS, the demo (bench/embedded-bench.ts). */
+async function measureEmbedded(opts: BenchOptions, failures: string[]): Promise<EmbeddedBenchResult | undefined> {
+  const repeat = Math.max(5, opts.repeat ?? 5);
+  const t = performance.now();
+  process.stdout.write(`measuring the embedded ledger's start, ${repeat} interleaved rounds, and the demo … `);
+  try {
+    const result = await benchEmbeddedStart(repeat);
+    console.log(`done in ${((performance.now() - t) / 1000).toFixed(0)} s (load ${load()})`);
+    return result;
+  } catch (err) {
+    console.log('FAILED');
+    failures.push(`embedded start: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+function embeddedTable(e: EmbeddedBenchResult): string {
+  const sp = (x: { median: number; min: number; max: number }, unit: (v: number) => string) =>
+    `${unit(x.median)} (${unit(x.min)} – ${unit(x.max)})`;
+  const mb = (v: number) => `${v.toFixed(0)} MB`;
+  const s = (v: number) => `${(v / 1000).toFixed(1)} s`;
+  return table(
+    [
+      'Embedded ledger start: a fresh node process, start to first answer',
+      `median (min – max) of ${e.repeat} interleaved rounds`,
+    ],
+    [
+      ['new data directory (restored from the template)', sp(e.newDir, ms)],
+      ['existing data directory', sp(e.existingDir, ms)],
+      [
+        'new / existing (per round)',
+        [...e.roundRatios]
+          .sort((a, b) => a - b)
+          .map((r) => `${r.toFixed(2)}×`)
+          .join(', '),
+      ],
+      ['peak RSS: new / existing', `${sp(e.newDirPeakRssMb, mb)} / ${sp(e.existingDirPeakRssMb, mb)}`],
+      ['new data directory by initdb (before the template; 1 run)', ms(e.initdbMs)],
+      [`hh-sync demo, spawn to exit (${e.demoRuns} runs)`, sp(e.demo, s)],
+    ],
+  );
+}
+
 async function main(opts: BenchOptions): Promise<number> {
   const cpus = os.cpus();
   const startLoad = load();
@@ -303,7 +347,7 @@ async function main(opts: BenchOptions): Promise<number> {
   console.log(
     `database: ${opts.databaseUrl ? `PostgreSQL server ${redactDatabaseUrl(opts.databaseUrl)} (a fresh database per size)` : 'embedded PGlite in each benchmark process, data in a temporary directory (set DATABASE_URL or --db url for a server)'}`,
   );
-  const sections = (['sync', 'drift', 'publish', 'cli'] as const).filter((k) => opts[k]);
+  const sections = (['sync', 'drift', 'publish', 'cli', 'embedded'] as const).filter((k) => opts[k]);
   console.log(`sections: ${sections.join(', ')}`);
   if (opts.sync)
     console.log(
@@ -374,6 +418,7 @@ async function main(opts: BenchOptions): Promise<number> {
   }
 
   const cliRun = opts.cli ? await measureCli(opts, failures) : undefined;
+  const embedded = opts.embedded ? await measureEmbedded(opts, failures) : undefined;
 
   const database = results[0] ?? desiredOf;
   if (database) console.log(`\ndatabase measured: ${database.database}\n  ${database.serverVersion}`);
@@ -386,10 +431,12 @@ async function main(opts: BenchOptions): Promise<number> {
 
   if (publish) console.log(`\n${publishTable(publish)}`);
   if (cliRun?.cli) console.log(`\n${cliTable(cliRun.cli)}`);
+  if (embedded) console.log(`\n${embeddedTable(embedded)}`);
 
   const verdicts = [
     ...judge(results, desiredOf, drift, publish),
     ...(opts.cli ? cliVerdicts(cliRun?.cli, cliRun?.skipped) : []),
+    ...(opts.embedded ? embeddedVerdicts(embedded) : []),
   ];
   console.log(
     `\n${table(
@@ -403,7 +450,7 @@ async function main(opts: BenchOptions): Promise<number> {
   if (opts.json) {
     writeFileSync(
       opts.json,
-      `${JSON.stringify({ startedLoad: startLoad, endLoad: load(), cpus: cpus.length, node: process.version, options: { ...opts, databaseUrl: opts.databaseUrl && redactDatabaseUrl(opts.databaseUrl) }, results, desired: desiredOf?.desired, drift, publish, cli: cliRun?.cli, verdicts, failures }, null, 2)}\n`,
+      `${JSON.stringify({ startedLoad: startLoad, endLoad: load(), cpus: cpus.length, node: process.version, options: { ...opts, databaseUrl: opts.databaseUrl && redactDatabaseUrl(opts.databaseUrl) }, results, desired: desiredOf?.desired, drift, publish, cli: cliRun?.cli, embedded, verdicts, failures }, null, 2)}\n`,
     );
     console.log(`figures written to ${opts.json}`);
   }

@@ -3,6 +3,7 @@
  * same run are compared, not absolute times, wherever the target allows it.
  */
 import type { CliBenchResult, CliCommand } from './cli-bench.js';
+import type { EmbeddedBenchResult } from './embedded-bench.js';
 import type { PublishBenchResult } from './publish-bench.js';
 import { median } from './stats.js';
 import type { SyncBenchResult } from './sync-bench.js';
@@ -205,4 +206,38 @@ function memoryVerdict(r: SyncBenchResult): Verdict {
       (r.embedded ? '; the process holds the embedded PGlite' : ''),
     pass: firstSyncPeakMb <= limit,
   };
+}
+
+/** Issue 12, goal 2: a new embedded data directory opens within this factor of an existing one … */
+export const EMBEDDED_NEW_DIR_RATIO = 2;
+/** … with no process above this peak RSS while it does … */
+export const EMBEDDED_PEAK_RSS_MB = 350;
+/** … and `hh-sync demo` from nothing takes less than this. */
+export const DEMO_LIMIT_MS = 10_000;
+
+/** The embedded start, judged on the median of the per-round ratios (each new start paired with an existing one). */
+export function embeddedVerdicts(e: EmbeddedBenchResult | undefined): Verdict[] {
+  const ratioTarget = `new embedded data directory ≤ ${EMBEDDED_NEW_DIR_RATIO}× opening an existing one`;
+  const rssTarget = `no process above ${EMBEDDED_PEAK_RSS_MB} MB peak RSS opening a new directory`;
+  const demoTarget = `hh-sync demo from nothing < ${DEMO_LIMIT_MS / 1000} s`;
+  if (!e) return [ratioTarget, rssTarget, demoTarget].map((target) => ({ target, measured: 'not run', pass: null }));
+  const ratio = median(e.roundRatios);
+  const ratios = [...e.roundRatios].sort((a, b) => a - b);
+  return [
+    {
+      target: ratioTarget,
+      measured: `${f2(ratio)}× per round (${f2(ratios[0]!)}–${f2(ratios.at(-1)!)}); ${f1(e.newDir.median)} ms vs ${f1(e.existingDir.median)} ms`,
+      pass: ratio <= EMBEDDED_NEW_DIR_RATIO,
+    },
+    {
+      target: rssTarget,
+      measured: `${f1(e.newDirPeakRssMb.max)} MB (median ${f1(e.newDirPeakRssMb.median)})`,
+      pass: e.newDirPeakRssMb.max <= EMBEDDED_PEAK_RSS_MB,
+    },
+    {
+      target: demoTarget,
+      measured: `${f1(e.demo.median / 1000)} s (${f1(e.demo.min / 1000)}–${f1(e.demo.max / 1000)}, ${e.demoRuns} runs)`,
+      pass: e.demo.median < DEMO_LIMIT_MS,
+    },
+  ];
 }

@@ -322,7 +322,8 @@ describe('the ledger, command by command', () => {
     expect(unknown.code).toBe(2);
     expectOneLine(unknown, /no fabric named "ghost"; list them with `hh-sync fabric list`/);
 
-    const list = await hh(['fabric', 'list']);
+    // Wide enough for the whole temporary paths (a pipe's table is cut to COLUMNS, else 80: cli-output-formats).
+    const list = await shared.hh(['fabric', 'list'], { env: cliEnv({ COLUMNS: '300' }) });
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/^NAME\s+CLUSTER\s+GIT\s+STATUS\s+DRIFTED\s+LAST SYNC/m);
     expect(list.stdout).toMatch(
@@ -443,7 +444,8 @@ describe('the ledger, command by command', () => {
     }, 90_000);
 
     test('drift: the table a person reads, and filters', async () => {
-      const r = await hh(['drift', 'driftlab']);
+      // Wide enough not to cut (a pipe's table is cut to COLUMNS, else 80: cli-output-formats).
+      const r = await shared.hh(['drift', 'driftlab'], { env: cliEnv({ COLUMNS: '200' }) });
       expect(r.code).toBe(0); // drift without --exit-code is not an error
       const d = git.differences;
       expect(r.stdout).toMatch(/^KIND\s+NAME\s+STATUS\s+SEVERITY\s+DIFFERENCES/m);

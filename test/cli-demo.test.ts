@@ -30,7 +30,8 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 test('hh-sync demo: both syncs, the three deliberate differences and nothing else, then nothing left running', async () => {
   // A database URL in the environment must not matter: the demo brings its own embedded ledger.
   const r = await runCli(['demo'], {
-    env: cliEnv({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere' }),
+    // COLUMNS: the drift tables whole (a pipe's table is cut to COLUMNS, else 80: cli-output-formats).
+    env: cliEnv({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere', COLUMNS: '200' }),
     timeoutMs: 90_000,
   });
   expect(r.stderr).not.toMatch(/^hh-sync:/m);

@@ -1,5 +1,6 @@
 /**
- * The first start of a new embedded data directory runs initdb in a child process. When the starting process is
+ * Without a template (embedded-template.ts), the first start of a new embedded data directory runs initdb in a
+ * child process; the test forces that path (`template: false`). When the starting process is
  * killed (-9) while that child runs, the next start ends the orphaned child and removes its ~40 MB directory — but
  * never kills an unrelated process that happens to have the recorded pid.
  */
@@ -58,7 +59,7 @@ test('kill -9 during initdb: the next start kills the orphaned initdb child, rem
     [
       '--input-type=module',
       '-e',
-      `import { startEmbeddedPostgres } from ${JSON.stringify(BUILT)}; await startEmbeddedPostgres({ dataDir: process.argv[1] });`,
+      `import { startEmbeddedPostgres } from ${JSON.stringify(BUILT)}; await startEmbeddedPostgres({ dataDir: process.argv[1], template: false });`,
       dataDir,
     ],
     { stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } },

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { templateFileName } from '../src/db/embedded-template.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -39,6 +40,8 @@ test('the tarball ships the library, its types, the CLI, docs and LICENSE; no be
       'dist/src/index.d.ts',
       'dist/src/testing/index.js',
       'docs/cli.md',
+      // The embedded ledger's template (a new data directory is restored from it, not made by initdb).
+      `dist/src/db/${templateFileName()}`,
     ]),
   );
   expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);

@@ -100,7 +100,7 @@ describe('a full actual sync', () => {
     ]);
     expect(driftJson(drift).unreadable).toHaveLength(1);
     const text = formatDriftReport(drift, pc.createColors(false));
-    expect(text).toMatch(/^1 object could not be read \(the ledger holds an older version; drift may be stale\):$/m);
+    expect(text).toMatch(/^1 object could not be read \(their drift is as of an older version\):$/m);
     expect(text).toMatch(
       /^ {2}VPC default\/vpc-01 — the cluster's current version could not be read \(spec\.description contains a NUL character /m,
     );

@@ -7,6 +7,7 @@ import type { Ledger, LedgerOptions } from '../ledger.js';
 import type { LedgerDatabaseOptions, LedgerReader } from '../ledger-reader.js';
 import { databaseFailureKind, databaseHint, errorText } from '../sync/error-text.js';
 import { DATABASE_HINT, RuntimeFailure, UsageError, missingDatabaseLine } from './cli-errors.js';
+import { checkedSeconds } from './cli-config.js';
 import type { CliContext } from './cli-context.js';
 import type { GlobalOptions, Output } from './cli-output.js';
 
@@ -56,16 +57,14 @@ export function statementTimeoutMs(opts: GlobalOptions, env: NodeJS.ProcessEnv =
   );
 }
 
-/** A number of seconds from a flag or an environment variable, in ms; a bad value is a usage error naming its source. */
+/**
+ * A number of seconds from a flag or an environment variable, in ms; a bad value is a usage error naming its source.
+ * (The CLI resolves the variables and the settings file into the options first, cli-config.ts; the environment is
+ * read here only by callers that skip that, such as `runDoctorCli`.)
+ */
 function secondsOption([source, value]: [string, string | undefined], maxSeconds: number): number | undefined {
   if (value === undefined || value === '') return undefined;
-  const seconds = Number(value);
-  if (!/^\s*\d*\.?\d+\s*$/.test(value) || !(seconds > 0) || seconds > maxSeconds) {
-    throw new UsageError(
-      `${source} ${JSON.stringify(value)}: must be a number of seconds greater than 0 (at most ${maxSeconds})`,
-    );
-  }
-  return Math.round(seconds * 1000);
+  return Math.round(Number(checkedSeconds(value, maxSeconds, source)) * 1000);
 }
 
 /** The RuntimeFailure for a ledger that could not be opened: the server's own reason, one line, what to check. */
@@ -132,12 +131,8 @@ async function openWith<T>(
   if (opts.databaseUrl && opts.dataDir) {
     throw new UsageError('--database-url and --data-dir exclude each other: one ledger at a time');
   }
+  // A URL and a data directory from different places were settled with the other settings (cli-config.ts).
   const where = ledgerLocation(opts, env, context.cwd);
-  if (where.url && opts.dataDir) {
-    out.warn(
-      `--data-dir ignored: the database URL from ${env.HH_SYNC_DATABASE_URL ? 'HH_SYNC_DATABASE_URL' : 'DATABASE_URL'} (${where.display}) takes precedence`,
-    );
-  }
   if (where.dataDir) {
     const exists = existsSync(join(where.dataDir, 'db'));
     if (!exists && !o.create) {

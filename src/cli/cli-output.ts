@@ -30,6 +30,22 @@ export type Colors = ReturnType<typeof pc.createColors>;
 export interface Stream {
   write(text: string): unknown;
   isTTY?: boolean;
+  /** A terminal's width in columns (Node sets it on a TTY stream; tests give it). */
+  columns?: number;
+}
+
+/** The default width of tables when neither the terminal nor COLUMNS gives one. */
+export const DEFAULT_COLUMNS = 80;
+
+/**
+ * How many columns a table on `stream` may take: the terminal's own width, else COLUMNS from the environment (a
+ * pipe into a pager, `watch`, CI logs), else 80.
+ */
+export function terminalColumns(stream: Stream, env: NodeJS.ProcessEnv = process.env): number {
+  if (stream.isTTY === true && Number.isInteger(stream.columns) && stream.columns! > 0) return stream.columns!;
+  const fromEnv = env.COLUMNS?.trim();
+  if (fromEnv && /^\d+$/.test(fromEnv) && Number(fromEnv) > 0) return Number(fromEnv);
+  return DEFAULT_COLUMNS;
 }
 
 /**
@@ -59,6 +75,8 @@ export class Output {
   readonly ce: Colors;
   /** Something was printed on stdout (with --json: the one document it may hold). */
   wroteStdout = false;
+  /** Columns a table on stdout may take (see terminalColumns). */
+  readonly columns: number;
 
   constructor(
     opts: GlobalOptions,
@@ -72,6 +90,7 @@ export class Output {
     this.verbose = opts.verbose === true;
     this.c = colorsFor(stdout, env);
     this.ce = colorsFor(stderr, env);
+    this.columns = terminalColumns(stdout, env);
   }
 
   /** A progress display makes sense: stderr is a terminal and nobody asked for silence. */
@@ -82,6 +101,11 @@ export class Output {
   /** `-o wide`: every column, nothing cut to the terminal's width. */
   get wide(): boolean {
     return this.format === 'wide';
+  }
+
+  /** The width tables are cut to: the terminal's (columns), or none with `-o wide`. */
+  get tableWidth(): number | undefined {
+    return this.wide ? undefined : this.columns;
   }
 
   /** The command's result for people (suppressed by -o json|yaml: stdout then holds that document only). */

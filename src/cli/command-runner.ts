@@ -12,7 +12,8 @@ export type CommandWork = (g: GlobalOptions, out: Output, context: CliContext) =
 export class CommandRunner {
   exitCode = 0;
 
-  constructor(readonly context: CliContext = cliContext()) {}
+  /** Replaced once the global settings are resolved (main.ts): by then their variables are out of its env. */
+  constructor(public context: CliContext = cliContext()) {}
 
   /** Output for these flags on this invocation's streams. */
   output(g: GlobalOptions): Output {

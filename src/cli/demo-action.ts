@@ -50,6 +50,9 @@ function workDirectory(flags: DemoFlags, cwd: string): { dir: string; remove: bo
   return { dir, remove: false };
 }
 
+/** The drift tables cut to the terminal's width, or whole with `-o wide`. */
+const tableLayout = (out: Output) => ({ width: out.tableWidth, wide: out.wide });
+
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
@@ -112,7 +115,7 @@ export async function runDemo(flags: DemoFlags, g: GlobalOptions, out: Output, c
     unfollow();
     if (!out.structured) for (const r of reports) out.info(describeRun(r, c));
     const before = await ledger.driftReport(fabric);
-    if (!out.structured) out.result(`\n${formatDriftReport(before, out.c)}\n\n`);
+    if (!out.structured) out.result(`\n${formatDriftReport(before, out.c, tableLayout(out))}\n\n`);
     const writeBack = await adoptHandMadeObject(ledger, out, step);
     printDemoResult(out, dir, remove, reports, before, writeBack);
     if (interrupt.received()) {
@@ -219,7 +222,7 @@ async function adoptHandMadeObject(
     `${handMade.kind} ${handMade.name} drafted from the cluster, published to Git as ${publish.commit?.slice(0, 12) ?? '(no commit)'} (${file}) and read back: ${driftAfter.summary.byStatus.in_sync} of ${driftAfter.summary.total} objects in sync now`,
     started,
   );
-  if (!out.structured) out.result(`${formatDriftReport(driftAfter, out.c)}\n\n`);
+  if (!out.structured) out.result(`${formatDriftReport(driftAfter, out.c, tableLayout(out))}\n\n`);
   return { publish, desired, driftAfter };
 }
 

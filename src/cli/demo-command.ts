@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { UsageError } from './cli-errors.js';
 import { CommandRunner, examples } from './command-runner.js';
+import { typedOnCommandLine } from './cli-config.js';
+import { REPORT_FORMATS, requireFormat } from './output-format.js';
 
 export interface DemoFlags {
   dir?: string;
@@ -22,7 +24,9 @@ export function registerDemoCommand(program: Command, runner: CommandRunner): vo
     ['hh-sync demo --json', '{"directory", "kept", "runs": [desired, actual], "drift": {…}}'],
   ]).action((flags: DemoFlags, cmd: Command) =>
     runner.run(cmd, async (g, out, context) => {
-      if (g.databaseUrl || g.dataDir) {
+      requireFormat('demo', out.format, REPORT_FORMATS);
+      // Only what was typed is refused: a URL from the environment or the settings file is simply not used.
+      if (typedOnCommandLine(cmd, 'databaseUrl') || typedOnCommandLine(cmd, 'dataDir')) {
         throw new UsageError(
           'the demo always uses its own embedded ledger: leave out --database-url and --data-dir (use --dir to choose where)',
         );

@@ -42,6 +42,17 @@ export interface CommandIO {
   env?: NodeJS.ProcessEnv;
   /** What relative --data-dir and --out paths are resolved against (default: this process's directory). */
   cwd?: string;
+  /**
+   * Prints the one document of `--json` (default: JSON on stdout); the hh-sync CLI passes its own, which writes YAML
+   * for `-o yaml`.
+   */
+  data?: (value: unknown) => void;
+}
+
+/** The report or error document on stdout, through the caller's printer when it has one. */
+function printDocument(io: CommandIO, value: unknown): void {
+  if (io.data) io.data(value);
+  else io.stdout(JSON.stringify(value, null, 2));
 }
 
 const defaultIO: CommandIO = {
@@ -64,7 +75,7 @@ function fail(
 ): number {
   const line = message.replace(/[\r\n]+/g, ' ');
   io.stderr(`hh-sync doctor: ${line}`);
-  if (options.json) io.stdout(JSON.stringify(errorJson({ line, kind: code, code: exitCode as 2 | 3 }), null, 2));
+  if (options.json) printDocument(io, errorJson({ line, kind: code, code: exitCode as 2 | 3 }));
   return exitCode;
 }
 
@@ -117,13 +128,12 @@ export async function runDoctor(options: DoctorCommandOptions, io: CommandIO = d
       wantsMigration(options) && report.repairs.length > 0 ? formatRepairMigration(report.repairs, report) : undefined;
     const written = writeMigration(options.out, outFile, migration, io);
     if (options.json) {
-      io.stdout(
-        JSON.stringify(
-          { database, ...report, ...(migration ? { migration } : {}), ...(written ? { migrationFile: written } : {}) },
-          null,
-          2,
-        ),
-      );
+      printDocument(io, {
+        database,
+        ...report,
+        ...(migration ? { migration } : {}),
+        ...(written ? { migrationFile: written } : {}),
+      });
     } else {
       const text = formatDoctorReport(report, { ...options, migration });
       io.stdout(`hh-sync doctor: ${database}\n${text}${written ? `\nWrote the migration to ${written}.` : ''}`);
@@ -164,20 +174,25 @@ function writeMigration(
   return path;
 }
 
-/** Declares the doctor's options on a commander command (used by the hh-sync CLI). */
-export function configureDoctorCommand(command: Command): Command {
+/**
+ * Declares the doctor's options on a commander command. In the hh-sync CLI (`standalone: false`) `--database-url`,
+ * `--data-dir` and `--json` are the program's global flags (`--json` with `-o json|yaml`), so the doctor does not
+ * declare them again (its help would list them twice); runDoctorCli, parsing the doctor's arguments alone, does.
+ */
+export function configureDoctorCommand(command: Command, { standalone = true } = {}): Command {
+  command.description(
+    'find NOT NULL columns without a default (any PostgreSQL database) and ledger schema drift; --fix repairs our defaults',
+  );
+  if (standalone)
+    command
+      .option(
+        '--database-url <url>',
+        'PostgreSQL URL (default: HH_SYNC_DATABASE_URL, DATABASE_URL, else the embedded ledger)',
+      )
+      .option('--data-dir <dir>', 'embedded ledger directory when no URL is configured (default .hh-sync/pgdata)');
+  command.option('--schema <schema>', 'only this schema').option('--table <table>', 'only this table');
+  if (standalone) command.option('--json', 'print the report as JSON');
   return command
-    .description(
-      'find NOT NULL columns without a default (any PostgreSQL database) and ledger schema drift; --fix repairs our defaults',
-    )
-    .option(
-      '--database-url <url>',
-      'PostgreSQL URL (default: HH_SYNC_DATABASE_URL, DATABASE_URL, else the embedded ledger)',
-    )
-    .option('--data-dir <dir>', 'embedded ledger directory when no URL is configured (default .hh-sync/pgdata)')
-    .option('--schema <schema>', 'only this schema')
-    .option('--table <table>', 'only this table')
-    .option('--json', 'print the report as JSON')
     .option(
       '--fix',
       'apply the SQL that restores the entity defaults (with --table, type defaults on any table), in one transaction',

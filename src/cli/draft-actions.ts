@@ -14,7 +14,7 @@ import type { DraftApplyFlags, DraftDiscardFlags } from './draft-command.js';
 import { draftDiff, formatDraftDiffs } from './draft-diff.js';
 import { draftCallJson, draftDiffJson, draftListJson } from './json-shapes.js';
 import { resourceName, shortRef, type ObjectRef } from './object-ref.js';
-import { renderTable, truncate } from './text-table.js';
+import { fitLine, renderTable } from './text-table.js';
 import { safeLine, shellArg } from './terminal-text.js';
 
 /** The name stdin is reported under in problems (`<stdin>:3: …`). */
@@ -104,7 +104,9 @@ export function refusedLine(e: ObjectError): string {
 /** Prints a draft call's result; exit 1 when anything was refused (left out), else 0. */
 function reportCall(kind: CallKind, result: DraftCallResult, out: Output): number {
   if (out.structured) out.printData(draftCallJson(result));
-  else {
+  else if (out.format === 'name') {
+    if (result.results.length) out.result(result.results.map((r) => safeLine(shortRef(r))).join('\n'));
+  } else {
     for (const r of result.results) out.result(`${safeLine(resourceName(r))} ${outcomeWords(kind, r)}`);
     if (result.results.length === 0 && result.refused.length === 0) out.result('No drafts to discard.');
   }
@@ -169,37 +171,67 @@ const when = (d: Date | null): string =>
         .replace(/:\d\d\.\d+Z$/, '')
     : '-';
 
-/** The drafts as a table that fits 80 columns, and a line on what to do about conflicts. */
-export function formatDraftList(fabric: string, drafts: Draft[], c: Output['c']): string {
+/** How the drafts table is laid out: cut to a width (default: none), or `-o wide` with its extra columns. */
+export interface DraftListLayout {
+  width?: number;
+  wide?: boolean;
+}
+
+/** The drafts as a table cut to the terminal's width, and a line on what to do about conflicts. */
+export function formatDraftList(fabric: string, drafts: Draft[], c: Output['c'], layout: DraftListLayout = {}): string {
   if (drafts.length === 0) return `No drafts in fabric ${safeLine(fabric)}.`;
   const rows = drafts.map((d) => [
-    truncate(safeLine(shortRef(d)), 30),
+    safeLine(shortRef(d)),
     d.operation,
     d.conflictStatus === 'detected' ? c.red('CONFLICT') : d.conflictStatus === 'none' ? '-' : d.conflictStatus,
     when(d.updated),
-    truncate(safeLine(d.updatedBy ?? '-'), 12),
+    safeLine(d.updatedBy ?? '-'),
+    ...(layout.wide
+      ? [safeLine(d.desiredFilePath ?? '-'), d.base.commit ? d.base.commit.slice(0, 12) : '-', d.effectiveSyncDirection]
+      : []),
   ]);
+  const header = [
+    'OBJECT',
+    'OP',
+    'CONFLICT',
+    'UPDATED (UTC)',
+    'BY',
+    ...(layout.wide ? ['FILE', 'BASE', 'DIRECTION'] : []),
+  ];
   const lines = renderTable(
-    ['OBJECT', 'OP', 'CONFLICT', 'UPDATED (UTC)', 'BY'].map((h) => c.dim(h)),
+    header.map((h) => c.dim(h)),
     rows,
+    { width: layout.wide ? undefined : layout.width, shrinkable: [0, 4] },
   );
   const deletes = drafts.filter((d) => d.operation === 'delete').length;
   lines.push('', `${drafts.length} draft(s): ${drafts.length - deletes} to apply, ${deletes} to delete`);
   const conflicts = drafts.filter((d) => d.conflictStatus === 'detected').length;
   if (conflicts)
     lines.push(
-      c.yellow(
-        `${conflicts} in conflict with Git: see \`hh-sync draft diff ${shellArg(fabric)}\`; publish with --strategy ours|theirs, or discard them`,
+      ...fitLine(
+        c.yellow(
+          `${conflicts} in conflict with Git: see \`hh-sync draft diff ${shellArg(fabric)}\`; publish with --strategy ours|theirs, or discard them`,
+        ),
+        layout.wide ? undefined : layout.width,
       ),
     );
   return lines.join('\n');
 }
 
-export async function listDrafts(fabric: string, g: GlobalOptions, out: Output, context: CliContext): Promise<number> {
+/** `drafts`: the fabric's drafts, those in `namespaces` when given (-n). */
+export async function listDrafts(
+  fabric: string,
+  namespaces: string[] | undefined,
+  g: GlobalOptions,
+  out: Output,
+  context: CliContext,
+): Promise<number> {
   return withLedger(g, out, context, async (ledger) => {
-    const drafts = await ledger.drafts.list(fabric);
+    const drafts = (await ledger.drafts.list(fabric)).filter((d) => !namespaces || namespaces.includes(d.namespace));
     if (out.structured) out.printData(draftListJson(fabric, drafts));
-    else out.result(formatDraftList(fabric, drafts, out.c));
+    else if (out.format === 'name') {
+      if (drafts.length) out.result(drafts.map((d) => safeLine(shortRef(d))).join('\n'));
+    } else out.result(formatDraftList(fabric, drafts, out.c, { width: out.tableWidth, wide: out.wide }));
     return EXIT.ok;
   });
 }

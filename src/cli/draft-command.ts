@@ -7,12 +7,23 @@ import type { Command } from 'commander';
 import { CommandRunner, examples } from './command-runner.js';
 import { UsageError } from './cli-errors.js';
 import { parseObjectRef, type ObjectRef } from './object-ref.js';
+import {
+  OBJECT_FORMATS,
+  STRUCTURED_FORMATS,
+  addNamespaceFilter,
+  namespaceFilter,
+  requireFormat,
+  type NamespaceFlags,
+  type OutputFormat,
+} from './output-format.js';
 
 const actions = () => import('./draft-actions.js');
 
 const ACTOR_HELP = 'who makes the change, recorded with the draft (default: the OS user name)';
 const REF_HELP =
   '<Kind>/<name> or <Kind>/<namespace>/<name>; the kind in any letter case, plural accepted (vpcs/vpc-1)';
+/** What `draft apply|delete|discard` print: the table, one document, or `Kind/name` per object done (-o name). */
+const CALL_FORMATS: readonly OutputFormat[] = ['table', 'json', 'yaml', 'name'];
 const EXIT_HELP =
   '\nExit codes: 0 done, 1 some objects left out (refused: invalid, unknown, or the fabric is git_to_ledger), 2 usage error, 3 runtime failure.';
 
@@ -64,7 +75,10 @@ function registerApply(draft: Command, runner: CommandRunner): void {
     ['hh-sync draft apply dc1 -f vpcs.yaml', ''],
     ['cat vpc.yaml | hh-sync draft apply dc1 -f - --json', 'from stdin, JSON result'],
   ]).action((fabric: string, flags: DraftApplyFlags, cmd: Command) =>
-    runner.run(cmd, async (g, out, context) => (await actions()).applyDrafts(fabric, flags, g, out, context)),
+    runner.run(cmd, async (g, out, context) => {
+      requireFormat('draft apply', out.format, CALL_FORMATS);
+      return (await actions()).applyDrafts(fabric, flags, g, out, context);
+    }),
   );
 }
 
@@ -79,6 +93,7 @@ function registerDelete(draft: Command, runner: CommandRunner): void {
   examples(del, [['hh-sync draft delete dc1 vpc/vpc-1 vpcattachment/vpc-1--server-1', '']]).action(
     (fabric: string, objects: string[], flags: { actor?: string }, cmd: Command) =>
       runner.run(cmd, async (g, out, context) => {
+        requireFormat('draft delete', out.format, CALL_FORMATS);
         const refs = objectRefs(objects);
         return (await actions()).deleteDrafts(fabric, refs, flags, g, out, context);
       }),
@@ -99,6 +114,7 @@ function registerDiscard(draft: Command, runner: CommandRunner): void {
     ['hh-sync draft discard dc1 --all', ''],
   ]).action((fabric: string, objects: string[], flags: DraftDiscardFlags, cmd: Command) =>
     runner.run(cmd, async (g, out, context) => {
+      requireFormat('draft discard', out.format, CALL_FORMATS);
       if (flags.all && objects.length) throw new UsageError('--all and named objects exclude each other');
       if (!flags.all && !objects.length) throw new UsageError('name the objects to discard, or give --all');
       const refs = flags.all ? 'all' : objectRefs(objects);
@@ -119,6 +135,7 @@ function registerDiff(draft: Command, runner: CommandRunner): void {
     ['hh-sync draft diff dc1 vpc/vpc-1 --json', ''],
   ]).action((fabric: string, objects: string[], _flags: unknown, cmd: Command) =>
     runner.run(cmd, async (g, out, context) => {
+      requireFormat('draft diff', out.format, STRUCTURED_FORMATS);
       const refs = objectRefs(objects);
       return (await actions()).diffDrafts(fabric, refs, g, out, context);
     }),
@@ -126,15 +143,22 @@ function registerDiff(draft: Command, runner: CommandRunner): void {
 }
 
 function registerList(program: Command, runner: CommandRunner): void {
-  const list = program
-    .command('drafts')
-    .argument('<fabric>', 'the fabric')
-    .description("list a fabric's drafts and those in conflict with Git");
+  const list = addNamespaceFilter(
+    program
+      .command('drafts')
+      .argument('<fabric>', 'the fabric')
+      .description("list a fabric's drafts and those in conflict with Git"),
+  );
   examples(list, [
     ['hh-sync drafts dc1', ''],
+    ['hh-sync drafts dc1 -n tenant-a -o wide', 'one namespace, with file, base commit and direction'],
+    ['hh-sync drafts dc1 -o name', 'Kind/name per draft, as `draft discard` takes them'],
     ['hh-sync drafts dc1 --json', 'every draft with its base, Git and cluster specs'],
-  ]).action((fabric: string, _flags: unknown, cmd: Command) =>
-    runner.run(cmd, async (g, out, context) => (await actions()).listDrafts(fabric, g, out, context)),
+  ]).action((fabric: string, flags: NamespaceFlags, cmd: Command) =>
+    runner.run(cmd, async (g, out, context) => {
+      requireFormat('drafts', out.format, OBJECT_FORMATS);
+      return (await actions()).listDrafts(fabric, namespaceFilter(flags), g, out, context);
+    }),
   );
 }
 
@@ -162,6 +186,7 @@ function registerPublish(program: Command, runner: CommandRunner): void {
     ['hh-sync publish dc1 -m "Take ours" --strategy ours --json', ''],
   ]).action((fabric: string, flags: PublishFlags, cmd: Command) =>
     runner.run(cmd, async (g, out, context) => {
+      requireFormat('publish', out.format, STRUCTURED_FORMATS);
       const strategy = publishStrategy(flags.strategy);
       if (flags.message.trim() === '') throw new UsageError('-m/--message must not be empty');
       return (await import('./publish-action.js')).runPublish(fabric, { ...flags, strategy }, g, out, context);

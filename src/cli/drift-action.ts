@@ -5,7 +5,7 @@ import { openReaderFor } from './cli-ledger.js';
 import type { CliContext } from './cli-context.js';
 import type { GlobalOptions, Output } from './cli-output.js';
 import { EXIT } from './cli-errors.js';
-import { formatDriftReport } from './drift-table.js';
+import { driftNames, formatDriftReport } from './drift-table.js';
 import { driftJson } from './json-shapes.js';
 import { shellArg } from './terminal-text.js';
 
@@ -24,7 +24,10 @@ export async function runDrift(
     if (!fabric) throw new FabricNotFoundError(name);
     const report = await ledger.driftReport(fabric, filter);
     if (out.structured) out.printData(driftJson(report));
-    else out.result(formatDriftReport(report, out.c, { maxPaths: o.maxPaths }));
+    else if (out.format === 'name') {
+      if (report.resources.length) out.result(driftNames(report));
+    } else
+      out.result(formatDriftReport(report, out.c, { maxPaths: o.maxPaths, width: out.tableWidth, wide: out.wide }));
     if (report.summary.total === 0 && !fabric.lastSync)
       out.warn(`fabric ${name} was never synced: run \`hh-sync sync ${shellArg(name)}\` first`);
     const drifted = report.resources.filter((r) => r.driftStatus !== 'in_sync').length;

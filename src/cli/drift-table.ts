@@ -9,7 +9,8 @@ import type { DriftReport, DriftedResource } from '../sync/drift-report.js';
 export type PrintableDriftReport = Omit<DriftReport, 'unreadable'> & Partial<Pick<DriftReport, 'unreadable'>>;
 import type { Colors } from './cli-output.js';
 import { jsonOrString } from '../common/values.js';
-import { renderTable, truncate } from './text-table.js';
+import { fitLine, renderTable, truncate, visibleLength } from './text-table.js';
+import { shortRef } from './object-ref.js';
 import { safeLine, shellArg } from './terminal-text.js';
 
 export interface DriftTableOptions {
@@ -17,6 +18,21 @@ export interface DriftTableOptions {
   maxPaths?: number;
   /** Characters of a value shown before "…" (default 40). */
   maxValue?: number;
+  /** Display columns every line must fit in (cells cut with "…"); default: no limit. */
+  width?: number;
+  /** `-o wide`: every differing path, whole values, nothing cut (overrides the three above). */
+  wide?: boolean;
+}
+
+interface TableSettings {
+  maxPaths: number;
+  maxValue: number;
+  width: number | undefined;
+}
+
+function tableSettings(options: DriftTableOptions): TableSettings {
+  if (options.wide) return { maxPaths: Infinity, maxValue: Infinity, width: undefined };
+  return { maxPaths: options.maxPaths ?? 3, maxValue: options.maxValue ?? 40, width: options.width };
 }
 
 const STATUS_WORDS: Record<DriftStatus, string> = {
@@ -74,11 +90,11 @@ export function describeDifference(d: DriftOp, status: DriftStatus, maxValue = 4
   }
 }
 
-function differencesCell(r: DriftedResource, o: Required<DriftTableOptions>, c: Colors): string {
+function differencesCell(r: DriftedResource, o: TableSettings, c: Colors): string {
   if (r.differences.length === 0) return r.driftStatus === 'in_sync' ? '' : c.dim('(no details)');
   const shown = r.differences.slice(0, o.maxPaths).map((d) => describeDifference(d, r.driftStatus, o.maxValue));
   const more = r.differences.length - shown.length;
-  if (more > 0) shown.push(c.dim(`… ${more} more (hh-sync drift --json)`));
+  if (more > 0) shown.push(c.dim(`… ${more} more (-o wide)`));
   return shown.join('\n');
 }
 
@@ -93,21 +109,41 @@ export function summaryLine(report: PrintableDriftReport, c: Colors): string {
   return `${s.total} object${s.total === 1 ? '' : 's'}${parts.length ? `: ${parts.join(', ')}` : ''}`;
 }
 
+/**
+ * The title and summary: one line when it fits the width, else the title above the summary (wrapped if need be).
+ */
+function headLines(report: PrintableDriftReport, c: Colors, width: number | undefined): string[] {
+  const title = c.bold(`Drift of fabric ${safeLine(report.fabric)}`);
+  const summary = summaryLine(report, c);
+  const oneLine = `${title} — ${summary}`;
+  if (width === undefined || visibleLength(oneLine) <= width) return [oneLine];
+  return [...fitLine(title, width), ...fitLine(summary, width)];
+}
+
 /** The whole report: summary line, then the table of drifted objects (or a line saying there is none). */
 export function formatDriftReport(report: PrintableDriftReport, c: Colors, options: DriftTableOptions = {}): string {
-  const o: Required<DriftTableOptions> = { maxPaths: options.maxPaths ?? 3, maxValue: options.maxValue ?? 40 };
-  const lines = [`${c.bold(`Drift of fabric ${safeLine(report.fabric)}`)} — ${summaryLine(report, c)}`];
+  const o = tableSettings(options);
+  const lines = headLines(report, c, o.width);
   if (report.resources.length === 0) {
     lines.push(
-      report.summary.total === 0
-        ? `The ledger holds no objects of this fabric yet: run \`hh-sync sync ${shellArg(report.fabric)}\`.`
-        : (report.unreadable ?? []).length
-          ? 'No object differs as far as the ledger knows (with these filters).'
-          : c.green('Nothing to show: no object differs (with these filters).'),
+      ...fitLine(
+        report.summary.total === 0
+          ? `The ledger holds no objects of this fabric yet: run \`hh-sync sync ${shellArg(report.fabric)}\`.`
+          : (report.unreadable ?? []).length
+            ? 'No object differs as far as the ledger knows (with these filters).'
+            : c.green('Nothing to show: no object differs (with these filters).'),
+        o.width,
+      ),
     );
-    return [...lines, ...unreadableLines(report, c)].join('\n');
+    return [...lines, ...unreadableLines(report, c, o.width)].join('\n');
   }
-  const showNamespace = report.resources.some((r) => r.namespace !== 'default');
+  lines.push('', ...driftTable(report.resources, o, c));
+  return [...lines, ...unreadableLines(report, c, o.width)].join('\n');
+}
+
+/** Kind, (namespace), name, status, severity and differences; NAME and DIFFERENCES are cut first to fit. */
+function driftTable(resources: DriftedResource[], o: TableSettings, c: Colors): string[] {
+  const showNamespace = resources.some((r) => r.namespace !== 'default');
   const header = [
     'KIND',
     ...(showNamespace ? ['NAMESPACE'] : []),
@@ -116,7 +152,7 @@ export function formatDriftReport(report: PrintableDriftReport, c: Colors, optio
     'SEVERITY',
     'DIFFERENCES (cluster → Git)',
   ].map((h) => c.dim(h));
-  const rows = report.resources.map((r) => [
+  const rows = resources.map((r) => [
     safeLine(r.kind),
     ...(showNamespace ? [safeLine(r.namespace)] : []),
     safeLine(r.name),
@@ -124,25 +160,31 @@ export function formatDriftReport(report: PrintableDriftReport, c: Colors, optio
     severityColor(c, r.driftSeverity)(r.driftSeverity),
     differencesCell(r, o, c),
   ]);
-  lines.push('', ...renderTable(header, rows));
-  return [...lines, ...unreadableLines(report, c)].join('\n');
+  const name = showNamespace ? 2 : 1;
+  return renderTable(header, rows, { width: o.width, shrinkable: [name, header.length - 1] });
+}
+
+/** `-o name`: `Kind/name` (`Kind/namespace/name` outside `default`) per object listed, as `draft` commands take them. */
+export function driftNames(report: PrintableDriftReport): string {
+  return report.resources.map((r) => `${safeLine(shortRef(r))}\n`).join('');
 }
 
 /**
  * The footnote naming objects whose current version could not be read: their rows (shown above or not) are as of
  * the last version read, so "no drift" would be a claim the ledger cannot make for them.
  */
-function unreadableLines(report: PrintableDriftReport, c: Colors): string[] {
+function unreadableLines(report: PrintableDriftReport, c: Colors, width?: number): string[] {
   const unreadable = report.unreadable ?? []; // a report built by an older caller has none
   const n = unreadable.length;
   if (n === 0) return [];
   return [
     '',
-    c.yellow(
-      `${n} object${n === 1 ? '' : 's'} could not be read (the ledger holds an older version; drift may be stale):`,
+    ...fitLine(
+      c.yellow(`${n} object${n === 1 ? '' : 's'} could not be read (their drift is as of an older version):`),
+      width,
     ),
-    ...unreadable.map(
-      (u) => `  ${safeLine(u.kind)} ${safeLine(u.namespace)}/${safeLine(u.name)} — ${safeLine(u.reason)}`,
+    ...unreadable.flatMap((u) =>
+      fitLine(`  ${safeLine(u.kind)} ${safeLine(u.namespace)}/${safeLine(u.name)} — ${safeLine(u.reason)}`, width),
     ),
   ];
 }

@@ -7,7 +7,8 @@ import type { GlobalOptions, Output } from './cli-output.js';
 import { UsageError } from './cli-errors.js';
 import { fabricSettingsFromFlags, type FabricFlags, type PreparedSettings } from './fabric-options.js';
 import { fabricJson } from './json-shapes.js';
-import { renderTable } from './text-table.js';
+import { fitLine, renderTable } from './text-table.js';
+import { OBJECT_FORMATS, STRUCTURED_FORMATS, requireFormat } from './output-format.js';
 import { safeLine, shellArg } from './terminal-text.js';
 import { stripUrlCredentials } from '../gitops/git-url.js';
 import { redactUrlCredentials } from '../kube/redact.js';
@@ -32,9 +33,7 @@ export function describeFabric(f: HedgehogFabric, out: Output): string {
   ];
   if (f.crdDirectory) lines.push(`  crds        ${f.crdDirectory}`);
   if (f.ignoreRules.length) {
-    lines.push(
-      `  ignore      ${f.ignoreRules.map((r) => `${r.kind ? `${r.kind}${r.name ? `/${r.name}` : ''}:` : ''}${r.pointer}`).join(', ')}`,
-    );
+    lines.push(`  ignore      ${f.ignoreRules.map(ignoreRuleText).join(', ')}`);
   }
   lines.push(`  interval    ${f.syncIntervalSeconds} s`);
   lines.push(
@@ -83,6 +82,7 @@ export async function setFabric(
   out: Output,
   context: CliContext,
 ): Promise<number> {
+  requireFormat('fabric set', out.format, STRUCTURED_FORMATS);
   const given = Object.entries(flags).filter(([, v]) => v !== undefined && v !== false);
   if (given.length === 0)
     throw new UsageError(`nothing to change: give at least one flag (see \`hh-sync fabric set --help\`)`);
@@ -102,51 +102,83 @@ export async function setFabric(
 }
 
 export async function listFabrics(g: GlobalOptions, out: Output, context: CliContext): Promise<number> {
+  requireFormat('fabric list', out.format, OBJECT_FORMATS);
   const ledger = await openReaderFor(g, out, context);
   try {
     const fabrics = await ledger.fabrics.list();
-    if (out.structured) {
-      out.printData(fabrics.map(fabricJson));
-      return 0;
-    }
-    if (fabrics.length === 0) {
+    if (out.structured) out.printData(fabrics.map(fabricJson));
+    else if (out.format === 'name') {
+      if (fabrics.length) out.result(fabrics.map((f) => `fabric/${safeLine(f.name)}`).join('\n'));
+    } else if (fabrics.length === 0)
       out.result('No fabrics yet. Add one with `hh-sync fabric add <name> --kubeconfig <path> --git <repo>`.');
-      return 0;
-    }
-    const c = out.c;
-    // Names and settings may predate name checks or come from a library caller: made inert before printing.
-    const rows = fabrics.map((f) => [
-      safeLine(f.name),
-      safeLine(
-        f.inCluster ? 'in-cluster' : f.apiServerUrl ? redactUrlCredentials(f.apiServerUrl) : (f.kubeconfigPath ?? '-'),
-      ),
-      safeLine(
-        f.gitRepository
-          ? `${shownUrl(f.gitRepository)}${f.gitRef ? `@${f.gitRef}` : ''}${f.gitPath ? `:${f.gitPath}` : ''}`
-          : '-',
-      ),
-      f.syncStatus === 'in_sync'
-        ? c.green(f.syncStatus)
-        : f.syncStatus === 'never_synced'
-          ? c.dim(f.syncStatus)
-          : c.yellow(f.syncStatus),
-      String(f.driftedCount),
-      lastSync(f),
-    ]);
-    out.result(
-      renderTable(
-        ['NAME', 'CLUSTER', 'GIT', 'STATUS', 'DRIFTED', 'LAST SYNC'].map((h) => c.dim(h)),
-        rows,
-      ).join('\n'),
-    );
-    const errors = fabrics.filter((f) => f.lastSyncError);
-    for (const f of errors)
-      out.result(c.yellow(`${safeLine(f.name)}: last sync error: ${safeLine(f.lastSyncError!.split('\n')[0]!)}`));
+    else out.result(fabricTable(fabrics, out));
     return 0;
   } finally {
     await ledger.close();
   }
 }
+
+/** Name, cluster, Git, status, drifted count, last sync (`-o wide`: every setting too), and last sync errors. */
+function fabricTable(fabrics: HedgehogFabric[], out: Output): string {
+  const c = out.c;
+  // Names and settings may predate name checks or come from a library caller: made inert before printing.
+  const rows = fabrics.map((f) => [
+    safeLine(f.name),
+    safeLine(
+      f.inCluster ? 'in-cluster' : f.apiServerUrl ? redactUrlCredentials(f.apiServerUrl) : (f.kubeconfigPath ?? '-'),
+    ),
+    safeLine(
+      f.gitRepository
+        ? `${shownUrl(f.gitRepository)}${f.gitRef ? `@${f.gitRef}` : ''}${f.gitPath ? `:${f.gitPath}` : ''}`
+        : '-',
+    ),
+    f.syncStatus === 'in_sync'
+      ? c.green(f.syncStatus)
+      : f.syncStatus === 'never_synced'
+        ? c.dim(f.syncStatus)
+        : c.yellow(f.syncStatus),
+    String(f.driftedCount),
+    lastSync(f),
+    ...(out.wide ? wideCells(f) : []),
+  ]);
+  const header = [
+    'NAME',
+    'CLUSTER',
+    'GIT',
+    'STATUS',
+    'DRIFTED',
+    'LAST SYNC',
+    ...(out.wide
+      ? ['CONTEXT', 'NAMESPACES', 'CRDS', 'INTERVAL', 'DIRECTION', 'IGNORE', 'NEW FILES', 'DESCRIPTION']
+      : []),
+  ].map((h) => c.dim(h));
+  const lines = renderTable(header, rows, { width: out.tableWidth, shrinkable: [0, 1, 2] });
+  for (const f of fabrics.filter((f) => f.lastSyncError))
+    lines.push(
+      ...fitLine(
+        c.yellow(`${safeLine(f.name)}: last sync error: ${safeLine(f.lastSyncError!.split('\n')[0]!)}`),
+        out.tableWidth,
+      ),
+    );
+  return lines.join('\n');
+}
+
+/** The settings `-o wide` adds to a fabric's row. */
+function wideCells(f: HedgehogFabric): string[] {
+  return [
+    safeLine(f.kubeContext ?? '-'),
+    safeLine(f.namespaces.length ? f.namespaces.join(',') : 'all'),
+    safeLine(f.crdDirectory ?? '-'),
+    `${f.syncIntervalSeconds}s`,
+    f.syncDirection,
+    safeLine(f.ignoreRules.length ? f.ignoreRules.map(ignoreRuleText).join(',') : '-'),
+    safeLine(f.managedFileTemplate),
+    safeLine(f.description || '-'),
+  ];
+}
+
+const ignoreRuleText = (r: HedgehogFabric['ignoreRules'][number]): string =>
+  `${r.kind ? `${r.kind}${r.name ? `/${r.name}` : ''}:` : ''}${r.pointer}`;
 
 /**
  * `fabric remove`: with `yes` at once; otherwise asks on a terminal, naming what would go, and refuses (usage error)

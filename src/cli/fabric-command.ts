@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { CommandRunner, examples } from './command-runner.js';
 import { UsageError } from './cli-errors.js';
+import { STRUCTURED_FORMATS, requireFormat } from './output-format.js';
 import { checkFabricName, collect, collectRaw, fabricSettingsFromFlags, type FabricFlags } from './fabric-options.js';
 
 /** The work lives in fabric-actions.ts, loaded only when a fabric command runs (help stays instant). */
@@ -70,6 +71,7 @@ export function registerFabricCommand(program: Command, runner: CommandRunner): 
   ).action((name: string, flags: FabricFlags, cmd: Command) =>
     runner.run(cmd, async (g, out, context) => {
       // Flags are checked before the database code is even loaded: a typo answers at once.
+      requireFormat('fabric add', out.format, STRUCTURED_FORMATS);
       checkFabricName(name);
       if (flags.clearIgnore) throw new UsageError('--clear-ignore is for `fabric set`');
       const prepared = await fabricSettingsFromFlags(flags, undefined, context);
@@ -97,6 +99,7 @@ export function registerFabricCommand(program: Command, runner: CommandRunner): 
   examples(fabric.command('list').description('list the fabrics with their sources and last sync'), [
     ['hh-sync fabric list', ''],
     ['hh-sync fabric list --json', 'settings and sync summaries as JSON'],
+    ['hh-sync fabric list -o wide', 'every setting as a column'],
   ]).action((_opts: unknown, cmd: Command) =>
     runner.run(cmd, async (g, out, context) => (await actions()).listFabrics(g, out, context)),
   );

@@ -45,7 +45,7 @@ function fabricShowText(o: FabricOverview, out: Output): string {
   if (o.lastRuns.length === 0) lines.push(`No runs yet: \`hh-sync sync ${shellArg(f.name)}\` records one.`);
   else {
     lines.push(`Last ${o.lastRuns.length} runs (all of them: \`hh-sync runs ${shellArg(f.name)}\`):`);
-    lines.push(...runsTable(o.lastRuns, c, out.wide));
+    lines.push(...runsTable(o.lastRuns, out));
   }
   return lines.join('\n');
 }

@@ -2,9 +2,11 @@
 import type { Command } from 'commander';
 import { UsageError } from './cli-errors.js';
 import { CommandRunner, examples } from './command-runner.js';
+import { STRUCTURED_FORMATS, requireFormat } from './output-format.js';
 
 async function migrate(cmd: Command, runner: CommandRunner, flags: { createDatabase?: boolean }): Promise<void> {
   await runner.run(cmd, async (g, out, { env, cwd }) => {
+    requireFormat('migrate', out.format, STRUCTURED_FORMATS);
     if (g.databaseUrl && g.dataDir)
       throw new UsageError('--database-url and --data-dir exclude each other: one ledger at a time');
     const [{ openDatabase }, { ledgerLocation, connectTimeoutMs, statementTimeoutMs, openFailure }] = await Promise.all(

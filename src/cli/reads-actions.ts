@@ -77,8 +77,12 @@ function runError(r: RunRecord): string {
   return `${safeLine(first.split('\n')[0]!)}${objects}`;
 }
 
-/** The run table of `runs` and `fabric show` (`wide`: more columns, nothing cut). */
-export function runsTable(runs: readonly RunRecord[], c: Colors, wide: boolean): string[] {
+/**
+ * The run table of `runs` and `fabric show` (`-o wide`: more columns, nothing cut). Not fitted to the terminal's
+ * width: its columns are times and counts, which a cut would make wrong; only ERROR is cut (80 characters).
+ */
+export function runsTable(runs: readonly RunRecord[], out: Output): string[] {
+  const { c, wide } = out;
   const header = ['ID', 'TYPE', 'STATUS', 'STARTED', 'DURATION', 'LISTED', 'CREATED', 'UPDATED', 'CLEARED', 'FAILED'];
   if (wide) header.push('UNCHANGED', 'FINISHED', 'COMMIT');
   header.push('ERROR');
@@ -128,7 +132,7 @@ export async function listRuns(
     );
     return 0;
   }
-  out.result(runsTable(runs, out.c, out.wide).join('\n'));
+  out.result(runsTable(runs, out).join('\n'));
   return 0;
 }
 
@@ -191,7 +195,8 @@ function driftCell(o: LedgerObject): string {
   return o.lastSyncError ? `${status} (stale)` : status;
 }
 
-function objectsTable(objects: readonly LedgerObject[], c: Colors, wide: boolean): string[] {
+function objectsTable(objects: readonly LedgerObject[], out: Output): string[] {
+  const { c, wide } = out;
   const header = ['KIND', 'NAMESPACE', 'NAME', 'STATE', 'DRIFT', 'SEVERITY'];
   if (wide) header.push('COMMIT', 'FILE', 'CLUSTER VERSION', 'LAST SEEN', 'DRAFT');
   const rows = objects.map((o) => {
@@ -219,6 +224,8 @@ function objectsTable(objects: readonly LedgerObject[], c: Colors, wide: boolean
   return renderTable(
     header.map((h) => c.dim(h)),
     rows,
+    // Fitted to the terminal like `drift`'s table: NAME is narrowed first.
+    { width: out.tableWidth, shrinkable: [2] },
   );
 }
 
@@ -257,6 +264,6 @@ export async function getObjects(
     out.result(`No objects in fabric ${fabric}${query.kind || query.namespaces ? ' match' : ' yet'}.`);
     return 0;
   }
-  out.result(objectsTable(objects, out.c, out.wide).join('\n'));
+  out.result(objectsTable(objects, out).join('\n'));
   return 0;
 }

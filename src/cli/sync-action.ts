@@ -115,7 +115,7 @@ export async function runSync(
     const drifted = report.summary.total - report.summary.byStatus.in_sync - report.summary.unchecked;
     if (out.structured) printRunsJson(out, reports, directions);
     else {
-      for (const r of reports) out.result(describeRun(r, out.c, out.verbose));
+      for (const r of reports) out.result(describeRun(r, out.c, out.verbose, out.wide));
       out.result(
         `drift: ${summaryLine(report, out.c)}${drifted > 0 ? ` — details: hh-sync drift ${shellArg(name)}` : ''}`,
       );
@@ -132,7 +132,7 @@ export async function runSync(
     // The runs done before the failure are recorded: they are printed with it, never lost.
     if (reports.length && !out.wroteStdout) {
       if (out.structured) out.printData({ runs: reports.map(runJson), ...errorJson(classifyError(err)) });
-      else for (const r of reports) out.result(describeRun(r, out.c, out.verbose));
+      else for (const r of reports) out.result(describeRun(r, out.c, out.verbose, out.wide));
     }
     throw err;
   } finally {

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { UsageError } from './cli-errors.js';
 import { CommandRunner, examples } from './command-runner.js';
+import { REPORT_FORMATS, requireFormat } from './output-format.js';
 
 export type Direction = 'desired' | 'actual';
 
@@ -43,6 +44,7 @@ export function registerSyncCommand(program: Command, runner: CommandRunner): vo
     ['hh-sync sync dc1 --exit-code --quiet', 'CI: fail the job on drift'],
   ]).action((fabric: string, flags: SyncFlags, cmd: Command) =>
     runner.run(cmd, async (g, out, context) => {
+      requireFormat('sync', out.format, REPORT_FORMATS);
       const directions = syncDirections(flags);
       return (await import('./sync-action.js')).runSync(fabric, directions, flags, g, out, context);
     }),

@@ -63,7 +63,7 @@ function seconds(r: SyncRunReport): string {
 }
 
 /** The lines a person reads for one run (stdout); `verbose` adds the files behind the summaries. */
-export function describeRun(r: SyncRunReport, c: Colors, verbose = false): string {
+export function describeRun(r: SyncRunReport, c: Colors, verbose = false, wide = false): string {
   const mark = r.status === 'failed' ? c.red('✗') : r.status === 'completed' ? c.green('✓') : c.yellow('!');
   const status =
     r.status === 'completed' ? c.green(r.status) : r.status === 'partial' ? c.yellow(r.status) : c.red(r.status);
@@ -75,14 +75,16 @@ export function describeRun(r: SyncRunReport, c: Colors, verbose = false): strin
   if (r.status === 'failed' && r.errorMessage) lines.push(`    ${c.red(safeLine(r.errorMessage.split('\n')[0]!))}`);
   for (const [reason, kinds] of groupSkipped(r))
     lines.push(c.dim(`    skipped ${kinds.join(', ')}: ${safeLine(reason)}`));
-  lines.push(...schemaLines(r, c), ...otherKindLines(r, c, verbose));
-  for (const e of r.errors.slice(0, MAX_ERRORS_SHOWN)) {
+  lines.push(...schemaLines(r, c), ...otherKindLines(r, c, verbose || wide));
+  // `-o wide` lists every problem; the table stops at MAX_ERRORS_SHOWN.
+  const shown = wide ? r.errors.length : MAX_ERRORS_SHOWN;
+  for (const e of r.errors.slice(0, shown)) {
     const where = e.file ? `${e.file}${e.line ? `:${e.line}` : ''} ` : '';
     const what = e.kind ? `${e.kind}${e.name ? ` ${e.namespace ? `${e.namespace}/` : ''}${e.name}` : ''}: ` : '';
     lines.push(`    ${c.yellow(safeLine(`${where}${what}`))}${safeLine(e.reason)}`);
   }
-  if (r.errors.length > MAX_ERRORS_SHOWN)
-    lines.push(c.dim(`    … ${r.errors.length - MAX_ERRORS_SHOWN} more (hh-sync sync --json lists them all)`));
+  if (r.errors.length > shown)
+    lines.push(c.dim(`    … ${r.errors.length - shown} more (-o wide or --json lists them all)`));
   return lines.join('\n');
 }
 

@@ -42,6 +42,11 @@ export function registerWatchCommand(program: Command, runner: CommandRunner): v
     ['hh-sync watch dc1 --log-format json 2>>watch.log', 'JSON lines (pino) even on a terminal'],
   ]).action((names: string[], flags: WatchFlags, cmd: Command) =>
     runner.run(cmd, async (g, out, context) => {
+      // The watch prints nothing on stdout (no object, no report): its logs go to stderr, as JSON lines or text.
+      if (out.format !== 'table')
+        throw new UsageError(
+          `-o ${out.format}: \`hh-sync watch\` prints no objects or report on stdout, only logs on stderr; for JSON log lines use --log-format json`,
+        );
       const port = flags.metricsPort !== undefined ? parsePort('--metrics-port', flags.metricsPort) : undefined;
       if (flags.metricsHost !== undefined && port === undefined)
         throw new UsageError('--metrics-host needs --metrics-port');

@@ -29,6 +29,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './database-probe.js';
 import { DEFAULT_DATA_DIR } from './default-data-dir.js';
+import { findEmbeddedTemplate, restoreEmbeddedTemplate } from './embedded-template.js';
 
 /** Default data directory, relative to the working directory. */
 export { DEFAULT_DATA_DIR };
@@ -60,6 +61,11 @@ export interface EmbeddedPostgresOptions {
    * running initdb — about six times faster, which is what a test suite creating one database per file needs.
    */
   loadDataDir?: Blob;
+  /**
+   * How a new data directory is made: from the template the build made for the installed PGlite (the default;
+   * initdb when there is none), from this template file, or `false` for initdb always (slow: 7–12 s).
+   */
+  template?: string | false;
 }
 
 export const DEFAULT_EMBEDDED_SHARED_BUFFERS = '16MB';
@@ -168,20 +174,44 @@ const INIT_SCRIPT = `const { PGlite } = require(process.argv[1]);
 PGlite.create(process.argv[2]).then((db) => db.close()).catch((err) => { console.error(err && err.stack || err); process.exit(1); });`;
 
 /**
- * Creates a new data directory (initdb) in a short-lived child process. PGlite's initdb peaks near
- * 800 MB of RSS, and V8 hands that memory back only slowly: done in-process, it would make the first run
- * of a synchronizer its heaviest by far, whatever the fabric's size. Opening an existing directory costs
- * about 250 MB. The directory is built beside its final place (`db.init-<our pid>`) and renamed into it,
- * so an interrupted initdb never leaves a half-made database behind; the child's pid is recorded beside it
- * (`db.init-<our pid>.child`) so that, when this process is killed mid-way, the next start can end the
- * orphaned child and remove its ~40 MB directory (cleanAbandonedSetups).
+ * Creates a new data directory. It is built beside its final place (`db.init-<our pid>`) and renamed into it, so
+ * an interrupted creation never leaves a half-made database behind (the next start removes what is left:
+ * cleanAbandonedSetups). Restored from the template when there is one (embedded-template.ts: a few hundred ms, in
+ * this process); otherwise, or when the template cannot be restored, made by initdb in a child process.
  */
-async function createDataDirectory(pgDir: string): Promise<void> {
+async function createDataDirectory(pgDir: string, template: string | false | undefined): Promise<void> {
   cleanAbandonedSetups(pgDir);
   if (existsSync(join(pgDir, 'PG_VERSION'))) return;
   const building = `${pgDir}${SETUP_MARK}${process.pid}`;
-  const childFile = `${building}.child`;
   rmSync(building, { recursive: true, force: true });
+  try {
+    const tarball = template === false ? undefined : (template ?? findEmbeddedTemplate());
+    let restored = false;
+    if (tarball) {
+      try {
+        await restoreEmbeddedTemplate(tarball, building);
+        restored = true;
+      } catch {
+        // A damaged or foreign template costs time, never the database: initdb makes it as before.
+        rmSync(building, { recursive: true, force: true });
+      }
+    }
+    if (!restored) await initdbInChild(pgDir, building);
+    rmSync(pgDir, { recursive: true, force: true }); // an empty or half-made directory from an older version
+    renameSync(building, pgDir);
+  } finally {
+    rmSync(building, { recursive: true, force: true });
+  }
+}
+
+/**
+ * initdb in a short-lived child process, into `building`. PGlite's initdb peaks near 800 MB of RSS, and V8 hands
+ * that memory back only slowly: done in-process, it would make the first run of a synchronizer its heaviest by
+ * far. The child's pid is recorded beside the directory (`db.init-<our pid>.child`) so that, when this process is
+ * killed mid-way, the next start can end the orphaned child and remove its ~40 MB directory.
+ */
+async function initdbInChild(pgDir: string, building: string): Promise<void> {
+  const childFile = `${building}.child`;
   const pglite = createRequire(import.meta.url).resolve('@electric-sql/pglite');
   try {
     await new Promise<void>((done, fail) => {
@@ -201,10 +231,7 @@ async function createDataDirectory(pgDir: string): Promise<void> {
       );
       if (child.pid !== undefined) writeFileSync(childFile, String(child.pid), { mode: 0o600 });
     });
-    rmSync(pgDir, { recursive: true, force: true }); // an empty or half-made directory from an older version
-    renameSync(building, pgDir);
   } finally {
-    rmSync(building, { recursive: true, force: true });
     rmSync(childFile, { force: true });
   }
 }
@@ -424,7 +451,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
   let db: PGlite | undefined;
   let server: PGLiteSocketServer | undefined;
   try {
-    if (dataDir) await createDataDirectory(join(dataDir, 'db'));
+    if (dataDir) await createDataDirectory(join(dataDir, 'db'), options.template);
     db = await PGlite.create(dataDir ? join(dataDir, 'db') : undefined, {
       startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffers}`],
       loadDataDir: options.loadDataDir,

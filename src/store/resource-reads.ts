@@ -29,6 +29,7 @@ export interface DriftedRowFilter {
   status?: readonly DriftStatus[];
   severity?: readonly DriftSeverity[];
   kind?: readonly string[];
+  namespace?: readonly string[];
   includeInSync?: boolean;
 }
 
@@ -73,6 +74,10 @@ export function selectDriftedRows(
     where.push(`kind = ANY(?::text[])`);
     params.push(textArray(filter.kind));
   }
+  if (filter.namespace?.length) {
+    where.push(`namespace = ANY(?::text[])`);
+    params.push(textArray(filter.namespace));
+  }
   return query<DriftedRow>(
     em,
     `SELECT kind, namespace, name, drift_status, drift_score, drift_severity, drift_details, managed_file_path, last_drift_check,
@@ -89,18 +94,28 @@ export interface UnreadableRow {
   reason: string;
 }
 
-/** The fabric's rows marked refused (last_sync_error), optionally of some kinds. */
+/** The fabric's rows marked refused (last_sync_error), optionally of some kinds and namespaces. */
 export function selectUnreadableRows(
   em: EntityManager,
   fabricId: number,
-  kinds?: readonly string[],
+  filter: { kind?: readonly string[]; namespace?: readonly string[] } = {},
 ): Promise<UnreadableRow[]> {
+  const where = ['fabric_id = ?', 'last_sync_error IS NOT NULL'];
+  const params: unknown[] = [fabricId];
+  if (filter.kind?.length) {
+    where.push('kind = ANY(?::text[])');
+    params.push(textArray(filter.kind));
+  }
+  if (filter.namespace?.length) {
+    where.push('namespace = ANY(?::text[])');
+    params.push(textArray(filter.namespace));
+  }
   return query<UnreadableRow>(
     em,
     `SELECT kind, namespace, name, last_sync_error AS reason FROM hedgehog_resource
-      WHERE fabric_id = ? AND last_sync_error IS NOT NULL${kinds?.length ? ' AND kind = ANY(?::text[])' : ''}
+      WHERE ${where.join(' AND ')}
       ORDER BY kind, namespace, name`,
-    kinds?.length ? [fabricId, textArray(kinds)] : [fabricId],
+    params,
   );
 }
 

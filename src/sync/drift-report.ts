@@ -20,6 +20,8 @@ export interface DriftReportFilter {
   status?: DriftStatus[];
   severity?: DriftSeverity[];
   kind?: string[];
+  /** Only objects in these namespaces (default: all). */
+  namespace?: string[];
   /** Include in-sync objects in `resources` too (default: only the ones that differ). */
   includeInSync?: boolean;
 }
@@ -69,7 +71,7 @@ export async function driftReport(
   const summary = await driftSummary(em, fabric.id);
 
   const rows = await selectDriftedRows(em, fabric.id, filter);
-  const unreadable = await selectUnreadableRows(em, fabric.id, filter.kind);
+  const unreadable = await selectUnreadableRows(em, fabric.id, filter);
   return {
     fabric: fabric.name,
     summary,

@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createEmptyDatabase, testServerUrl } from './database.js';
+import { SETTING_VARIABLES } from '../../src/cli/cli-config.js';
 
 export const BIN = resolve('bin', 'hh-sync.js');
 const COMPILED = resolve('dist', 'src', 'cli', 'main.js');
@@ -25,7 +26,8 @@ export interface CliResult {
 
 /** The environment of a spawned CLI: no database URLs, no forced colours, no jest NODE_OPTIONS. */
 export function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const dropped = new Set(['DATABASE_URL', 'HH_SYNC_DATABASE_URL', 'NODE_OPTIONS', 'FORCE_COLOR', 'NO_COLOR', 'CI']);
+  // The global settings' variables too (a developer's HH_SYNC_OUTPUT must not change what the tests see).
+  const dropped = new Set([...SETTING_VARIABLES, 'NODE_OPTIONS', 'FORCE_COLOR', 'NO_COLOR', 'CI']);
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !dropped.has(k)));
   return { ...env, ...extra };
 }
