@@ -22,7 +22,7 @@ export type { Logger } from './sync/logger.js';
 export type { ActualSource, ActualSourceFactory, DesiredSource } from './sync/sources.js';
 
 // Fabric management.
-export { FabricRegistry, type FabricSettings } from './fabrics/fabric-registry.js';
+export { FabricRegistry, type FabricSettings, type RemovedFabricRows } from './fabrics/fabric-registry.js';
 
 // Write-back: drafts prepared in the ledger, published to Git (`ledger.drafts`, `ledger.publish`).
 export {
@@ -76,6 +76,20 @@ export {
 export type { DiffOperation, DiffedObject, DiffSummary, NotCompared } from './sync/diff-sides.js';
 export { resourceHistory, type ResourceHistoryEntry, type ResourceIdentity } from './sync/history.js';
 export type { DoctorReport, DoctorFinding, SchemaDoctorOptions } from './db/schema-doctor.js';
+// What `ledger.runs`, `ledger.history`, `ledger.objects` and `ledger.fabricOverview` return.
+export type {
+  RunRecord,
+  RunFilter,
+  RunProgress,
+  ObjectHistory,
+  ObjectHistoryEntry,
+  LedgerObject,
+  ObjectFilter,
+  FabricOverview,
+  FabricRows,
+  WatchLeaseState,
+  ReadOptions,
+} from './reads/ledger-reads.js';
 
 // The ledger's entities and migrations (also for a host that brings its own MikroORM setup).
 export {

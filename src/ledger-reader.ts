@@ -16,6 +16,16 @@ import { FabricNotFoundError } from './fabrics/fabric-not-found.js';
 import type { FabricRef } from './sync/fabric-sync-service.js';
 import type { DriftReport, DriftReportFilter } from './sync/drift-report.js';
 import type { Logger } from './sync/logger.js';
+import type { ResourceIdentity } from './sync/history.js';
+import type {
+  FabricOverview,
+  LedgerObject,
+  ObjectFilter,
+  ObjectHistory,
+  ReadOptions,
+  RunFilter,
+  RunRecord,
+} from './reads/ledger-reads.js';
 
 /** Where the ledger's database is and how to reach it (the first half of LedgerOptions). */
 export interface LedgerDatabaseOptions {
@@ -43,6 +53,14 @@ export interface LedgerReader {
   fabrics: FabricRegistry;
   /** Counts per drift status and severity, and the drifted objects with their differences. */
   driftReport(fabric: FabricRef, filter?: DriftReportFilter): Promise<DriftReport>;
+  /** The fabric's runs, newest first (the last 20 unless `limit` says otherwise), and whether one in progress is. */
+  runs(fabric: FabricRef, filter?: RunFilter & ReadOptions): Promise<RunRecord[]>;
+  /** One object's state transitions, oldest first, deletions and earlier incarnations included. */
+  history(fabric: FabricRef, object: ResourceIdentity): Promise<ObjectHistory>;
+  /** The objects the ledger holds (both sides, drift, provenance), by kind, namespace and name. */
+  objects(fabric: FabricRef, filter?: ObjectFilter): Promise<LedgerObject[]>;
+  /** The fabric's settings, last runs (5 by default), drift counts, watch lease holder and row counts. */
+  fabricOverview(fabric: FabricRef, options?: { runs?: number } & ReadOptions): Promise<FabricOverview>;
   /** The schema doctor on this ledger's database. */
   doctor(options?: SchemaDoctorOptions): Promise<DoctorReport>;
   /** Where the ledger lives, safe to show (password redacted). */
@@ -91,6 +109,22 @@ export function readerOnOrm(orm: MikroORM, place: Pick<LedgerReader, 'location' 
     driftReport: async (ref, filter) => {
       const [fabric, { driftReport }] = await Promise.all([fabricOf(em, ref), import('./sync/drift-report.js')]);
       return driftReport(em.fork(), fabric, filter);
+    },
+    runs: async (ref, filter = {}) => {
+      const [fabric, reads] = await Promise.all([fabricOf(em, ref), import('./reads/ledger-reads.js')]);
+      return reads.fabricRuns(em.fork(), fabric, filter, { ...filter, embedded: place.embedded });
+    },
+    history: async (ref, object) => {
+      const [fabric, reads] = await Promise.all([fabricOf(em, ref), import('./reads/ledger-reads.js')]);
+      return reads.objectHistory(em.fork(), fabric, object);
+    },
+    objects: async (ref, filter = {}) => {
+      const [fabric, reads] = await Promise.all([fabricOf(em, ref), import('./reads/ledger-reads.js')]);
+      return reads.ledgerObjects(em.fork(), fabric, filter);
+    },
+    fabricOverview: async (ref, options = {}) => {
+      const [fabric, reads] = await Promise.all([fabricOf(em, ref), import('./reads/ledger-reads.js')]);
+      return reads.fabricOverview(em.fork(), fabric, { ...options, embedded: place.embedded });
     },
     doctor: async (o) => (await import('./db/schema-doctor.js')).runSchemaDoctor(orm, o),
     ...place,

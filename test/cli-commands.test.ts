@@ -545,10 +545,14 @@ describe('the ledger, command by command', () => {
   test('fabric remove forgets the fabric; commands naming it then exit 2', async () => {
     await addFabric('kept', ['--git', repo]);
     await addFabric('doomed', ['--git', brokenRepo]);
-    const r = await hh(['fabric', 'remove', 'doomed', '--json']);
+    const r = await hh(['fabric', 'remove', 'doomed', '--yes', '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ removed: 'doomed' });
-    const again = await hh(['fabric', 'remove', 'doomed']);
+    expect(JSON.parse(r.stdout)).toEqual({
+      fabric: 'doomed',
+      removed: true,
+      rows: { objects: 0, runs: 0, transitions: 0, crdSchemas: 0 },
+    });
+    const again = await hh(['fabric', 'remove', 'doomed', '--yes']);
     expect(again.code).toBe(2);
     expectOneLine(again, /no fabric named "doomed"/);
     // Other tests' fabrics share this ledger: only these two are this test's to judge.

@@ -81,11 +81,14 @@ test('the hook sees what a module loads: the full ledger pulls in the Kubernetes
   );
 });
 
-test('the CLI shell, the fabric and drift commands and the ledger reader import nothing of the cluster or Git side', async () => {
+test('the CLI shell, the fabric, drift, runs, history and get commands and the ledger reader import nothing of the cluster or Git side', async () => {
   const loaded = await modulesLoadedBy(
     'cli/main.js',
     'cli/fabric-actions.js',
+    'cli/fabric-show-action.js',
     'cli/drift-action.js',
+    'cli/reads-actions.js',
+    'reads/ledger-reads.js',
     'ledger-reader.js',
     'sync/drift-report.js',
     'db/open-database.js',

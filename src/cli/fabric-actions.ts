@@ -12,11 +12,15 @@ import { OBJECT_FORMATS, STRUCTURED_FORMATS, requireFormat } from './output-form
 import { safeLine, shellArg } from './terminal-text.js';
 import { stripUrlCredentials } from '../gitops/git-url.js';
 import { redactUrlCredentials } from '../kube/redact.js';
+import type { RemovedFabricRows } from '../fabrics/fabric-registry.js';
+import { fabricRows } from '../reads/ledger-reads.js';
+import type { FabricRemoveJson } from './reads-json.js';
 
 /** A Git URL as shown: without credentials, even one stored before they were removed on input. */
 const shownUrl = (url: string): string => stripUrlCredentials(url).url;
 
-function describeFabric(f: HedgehogFabric, out: Output): string {
+/** A fabric's settings as `fabric add|set|show` print them (URLs without credentials). */
+export function describeFabric(f: HedgehogFabric, out: Output): string {
   const c = out.c;
   const cluster = f.inCluster
     ? 'in-cluster service account'
@@ -176,14 +180,55 @@ function wideCells(f: HedgehogFabric): string[] {
 const ignoreRuleText = (r: HedgehogFabric['ignoreRules'][number]): string =>
   `${r.kind ? `${r.kind}${r.name ? `/${r.name}` : ''}:` : ''}${r.pointer}`;
 
-export async function removeFabric(name: string, g: GlobalOptions, out: Output, context: CliContext): Promise<number> {
+/**
+ * `fabric remove`: with `yes` at once; otherwise asks on a terminal, naming what would go, and refuses (usage error)
+ * when there is nobody to ask. Says how many rows went: the schema deletes the fabric's objects, runs and CRD schemas
+ * by cascade and its history explicitly (history outlives deleted objects, so a cascade would only detach it).
+ */
+export async function removeFabric(
+  name: string,
+  yes: boolean,
+  g: GlobalOptions,
+  out: Output,
+  context: CliContext,
+): Promise<number> {
   const ledger = await openReaderFor(g, out, context);
   try {
-    if (!(await ledger.fabrics.remove(name))) throw new FabricNotFoundError(name);
-    if (out.structured) out.printData({ removed: name });
-    else out.result(`${out.c.green('✓')} removed fabric ${name} with its ledger objects, runs and history`);
+    const fabric = await ledger.fabrics.get(name);
+    if (!fabric) throw new FabricNotFoundError(name);
+    if (!yes) {
+      const rows = await fabricRows(ledger.em.fork(), fabric.id);
+      const what = `fabric ${safeLine(name)} and its ${removalText(rows)}`;
+      if ((context.stdin as { isTTY?: boolean }).isTTY !== true)
+        throw new UsageError(`not removing ${what}: give --yes to confirm (stdin is not a terminal to ask on)`);
+      context.stderr.write(`remove ${what}? [y/N] `);
+      if (!/^y(es)?$/i.test((await firstLine(context.stdin)).trim())) {
+        out.info(`fabric ${safeLine(name)} not removed`);
+        if (out.structured) out.printData({ fabric: name, removed: false, rows } satisfies FabricRemoveJson);
+        return 0;
+      }
+    }
+    const removed = await ledger.fabrics.removeCounting(name);
+    if (!removed) throw new FabricNotFoundError(name); // removed by someone else since
+    if (out.structured) out.printData({ fabric: name, removed: true, rows: removed } satisfies FabricRemoveJson);
+    else out.result(`${out.c.green('✓')} removed fabric ${safeLine(name)}: deleted ${removalText(removed)}`);
     return 0;
   } finally {
     await ledger.close();
   }
+}
+
+function removalText(r: RemovedFabricRows): string {
+  return `${r.objects} objects, ${r.runs} runs, ${r.transitions} history rows and ${r.crdSchemas} CRD schemas`;
+}
+
+/** The first line typed on `stdin` (what is left of it unread). */
+async function firstLine(stdin: AsyncIterable<string | Uint8Array>): Promise<string> {
+  let text = '';
+  for await (const chunk of stdin) {
+    text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    const end = text.indexOf('\n');
+    if (end >= 0) return text.slice(0, end);
+  }
+  return text;
 }

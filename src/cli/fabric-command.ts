@@ -1,4 +1,4 @@
-/** `hh-sync fabric add|set|list|remove`: the fabrics the ledger tracks and where their two sides live. */
+/** `hh-sync fabric add|set|list|show|remove`: the fabrics the ledger tracks and where their two sides live. */
 import type { Command } from 'commander';
 import { CommandRunner, examples } from './command-runner.js';
 import { UsageError } from './cli-errors.js';
@@ -46,7 +46,9 @@ function fabricFlags(command: Command, forSet: boolean): Command {
 }
 
 export function registerFabricCommand(program: Command, runner: CommandRunner): void {
-  const fabric = program.command('fabric').description('add, change, list and remove the fabrics the ledger tracks');
+  const fabric = program
+    .command('fabric')
+    .description('add, change, list, show and remove the fabrics the ledger tracks');
   examples(fabric, [
     ['hh-sync fabric add dc1 --kubeconfig ~/.kube/dc1 --git git@github.com:acme/dc1-fabric.git --path fabric', ''],
     ['hh-sync fabric list', ''],
@@ -104,11 +106,34 @@ export function registerFabricCommand(program: Command, runner: CommandRunner): 
 
   examples(
     fabric
+      .command('show')
+      .argument('<name>', 'the fabric to show')
+      .description('show a fabric: its settings, drift counts, watch lease holder and last 5 runs'),
+    [
+      ['hh-sync fabric show dc1', ''],
+      ['hh-sync fabric show dc1 -o yaml', ''],
+    ],
+  ).action((name: string, _opts: unknown, cmd: Command) =>
+    runner.run(cmd, async (g, out, context) =>
+      (await import('./fabric-show-action.js')).showFabric(name, g, out, context),
+    ),
+  );
+
+  examples(
+    fabric
       .command('remove')
       .argument('<name>', 'the fabric to remove')
-      .description('remove a fabric and everything the ledger holds about it'),
-    [['hh-sync fabric remove lab-old', '']],
-  ).action((name: string, _opts: unknown, cmd: Command) =>
-    runner.run(cmd, async (g, out, context) => (await actions()).removeFabric(name, g, out, context)),
+      .option('-y, --yes', 'remove without asking (required when stdin is not a terminal)')
+      .description(
+        'remove a fabric and everything the ledger holds about it: its objects, runs, history and CRD schemas (nothing is kept)',
+      ),
+    [
+      ['hh-sync fabric remove lab-old', 'asks first, naming what goes'],
+      ['hh-sync fabric remove lab-old --yes', 'in a script'],
+    ],
+  ).action((name: string, opts: { yes?: boolean }, cmd: Command) =>
+    runner.run(cmd, async (g, out, context) =>
+      (await actions()).removeFabric(name, opts.yes === true, g, out, context),
+    ),
   );
 }

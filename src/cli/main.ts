@@ -27,6 +27,7 @@ import { registerDraftCommands } from './draft-command.js';
 import { registerDriftCommand } from './drift-command.js';
 import { registerFabricCommand } from './fabric-command.js';
 import { registerMigrateCommand } from './migrate-command.js';
+import { registerReadCommands } from './reads-command.js';
 import { registerSyncCommand } from './sync-command.js';
 import { registerWatchCommand } from './watch-command.js';
 import { STRUCTURED_FORMATS, formatInArgv, outputOption, requireFormat } from './output-format.js';
@@ -151,6 +152,7 @@ export function buildProgram(runner: CommandRunner, doctorModule?: DoctorModule)
   registerSyncCommand(program, runner);
   registerDriftCommand(program, runner);
   registerDiffCommand(program, runner);
+  registerReadCommands(program, runner);
   registerDraftCommands(program, runner);
   registerWatchCommand(program, runner);
   registerDemoCommand(program, runner);

@@ -2,7 +2,7 @@
  * Fabric management: create, update, list and remove fabrics with their settings.
  * Only where credentials are (kubeconfig path + context, or in-cluster) is stored — never a token.
  */
-import type { EntityManager } from '@mikro-orm/core';
+import { LockMode, type EntityManager } from '@mikro-orm/core';
 import { HedgehogFabric } from '../entities/index.js';
 import type { IgnoreRule } from '../drift/types.js';
 import { ignoreRuleProblem } from '../drift/ignore-rules.js';
@@ -14,6 +14,7 @@ export { managedFileTemplateProblem };
 import { redactUrlCredentials } from '../kube/redact.js';
 import { stripUrlCredentials as stripGitUrlCredentials } from '../gitops/git-url.js';
 import { deleteFabricHistory } from '../store/fabrics.js';
+import { countFabricRows } from '../store/ledger-reads.js';
 
 export interface FabricSettings {
   description?: string;
@@ -165,14 +166,31 @@ export class FabricRegistry {
    * its resource rows, so the resource cascade would only detach it).
    */
   async remove(name: string): Promise<boolean> {
+    return (await this.removeCounting(name)) !== null;
+  }
+
+  /** `remove`, returning how many rows of each table went with the fabric; null when there is no such fabric. */
+  async removeCounting(name: string): Promise<RemovedFabricRows | null> {
     return this.em.fork().transactional(async (em) => {
-      const fabric = await em.findOne(HedgehogFabric, { name });
-      if (!fabric) return false;
+      // The fabric row locked FOR UPDATE: a row that references it (an object, a run, a CRD schema) takes a key-share
+      // lock on it to be inserted, so none can slip in between the count and the delete — the counts are exact.
+      const fabric = await em.findOne(HedgehogFabric, { name }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!fabric) return null;
+      const rows = await countFabricRows(em, fabric.id);
       await deleteFabricHistory(em, fabric.id);
       await em.remove(fabric).flush();
-      return true;
+      return { objects: rows.objects, runs: rows.runs, transitions: rows.transitions, crdSchemas: rows.crd_schemas };
     });
   }
+}
+
+/** The rows a removed fabric took with it, per table. */
+export interface RemovedFabricRows {
+  objects: number;
+  runs: number;
+  /** Its state transitions, those of objects deleted earlier (detached history) included. */
+  transitions: number;
+  crdSchemas: number;
 }
 
 function applySettings(fabric: HedgehogFabric, settings: FabricSettings): void {

@@ -68,27 +68,13 @@ export async function driftReport(
   fabric: HedgehogFabric,
   filter: DriftReportFilter = {},
 ): Promise<DriftReport> {
-  const counts = await countResourcesByDrift(em, fabric.id);
-  const byStatus = Object.fromEntries(DRIFT_STATUSES.map((s) => [s, 0])) as Record<DriftStatus, number>;
-  const bySeverity = Object.fromEntries(DRIFT_SEVERITIES.map((s) => [s, 0])) as Record<DriftSeverity, number>;
-  let total = 0;
-  let unchecked = 0;
-  for (const r of counts) {
-    const n = r.count;
-    total += n;
-    if (r.drift_status === null) {
-      unchecked += n;
-      continue;
-    }
-    byStatus[r.drift_status] += n;
-    bySeverity[r.drift_severity] += n;
-  }
+  const summary = await driftSummary(em, fabric.id);
 
   const rows = await selectDriftedRows(em, fabric.id, filter);
   const unreadable = await selectUnreadableRows(em, fabric.id, filter);
   return {
     fabric: fabric.name,
-    summary: { total, byStatus, bySeverity, unchecked },
+    summary,
     unreadable: unreadable.map((u) => ({ kind: u.kind, namespace: u.namespace, name: u.name, reason: u.reason })),
     resources: rows.map((r) => ({
       kind: r.kind,
@@ -103,6 +89,26 @@ export async function driftReport(
       lastDriftCheck: r.last_drift_check ? new Date(r.last_drift_check).toISOString() : null,
     })),
   };
+}
+
+/** Counts per drift status and severity of the fabric's rows (`unchecked`: drift never computed). */
+export async function driftSummary(em: EntityManager, fabricId: number): Promise<DriftReport['summary']> {
+  const counts = await countResourcesByDrift(em, fabricId);
+  const byStatus = Object.fromEntries(DRIFT_STATUSES.map((s) => [s, 0])) as Record<DriftStatus, number>;
+  const bySeverity = Object.fromEntries(DRIFT_SEVERITIES.map((s) => [s, 0])) as Record<DriftSeverity, number>;
+  let total = 0;
+  let unchecked = 0;
+  for (const r of counts) {
+    const n = r.count;
+    total += n;
+    if (r.drift_status === null) {
+      unchecked += n;
+      continue;
+    }
+    byStatus[r.drift_status] += n;
+    bySeverity[r.drift_severity] += n;
+  }
+  return { total, byStatus, bySeverity, unchecked };
 }
 
 /** The ledger stores a whole-object op without its value (the row holds the side); the report puts it back. */
