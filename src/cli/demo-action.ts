@@ -77,7 +77,7 @@ export async function runDemo(flags: DemoFlags, g: GlobalOptions, out: Output, c
   });
   try {
     out.info(c.bold(`hh-sync demo — working in ${dir}`));
-    // The database's first start (a few seconds) overlaps with the fake cluster and the Git repository.
+    // The database's first start (restored from its template, about a second) overlaps with the fake cluster and Git.
     const ledgerStart = Date.now();
     const progressOptions = progressLedgerOptions(progress);
     opening = context.openLedger({
@@ -93,7 +93,7 @@ export async function runDemo(flags: DemoFlags, g: GlobalOptions, out: Output, c
     api = new FakeKubeApi();
     const { url, kubeconfig } = await startDemoCluster(api, dir, step);
     const repo = await createDemoRepository(dir, step, out);
-    out.info(c.dim('  starting the embedded database (the first start takes a few seconds) …'));
+    out.info(c.dim('  starting the embedded database …'));
     ledger = await opening;
     step(`embedded ledger in ${path.join(dir, 'pgdata')}`, ledgerStart);
     if (interrupt.received()) {
