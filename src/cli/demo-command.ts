@@ -19,7 +19,7 @@ export function registerDemoCommand(program: Command, runner: CommandRunner): vo
     .option('--dir <dir>', 'work in this directory and keep it (default: a temporary directory, removed afterwards)')
     .option('--keep', 'keep the temporary directory (embedded ledger, kubeconfig, Git repository)');
   examples(command, [
-    ['hh-sync demo', 'about ten seconds; leaves nothing behind'],
+    ['hh-sync demo', 'about 8 s; leaves nothing behind'],
     ['hh-sync demo --dir ./demo', 'then: hh-sync --data-dir ./demo/pgdata drift demo'],
     ['hh-sync demo --json', '{"directory", "kept", "runs": [desired, actual], "drift": {…}}'],
   ]).action((flags: DemoFlags, cmd: Command) =>
