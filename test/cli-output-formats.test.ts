@@ -396,6 +396,8 @@ describe('the other commands: their formats, the others refused in one line', ()
     [['watch', FABRIC], 'name', 'hh-sync watch'],
     [['watch', FABRIC], 'wide', 'hh-sync watch'],
     [['watch', FABRIC], 'yaml', 'hh-sync watch'],
+    [['fabric', 'remove', FABRIC, '--yes'], 'name', 'hh-sync fabric remove'],
+    [['fabric', 'remove', FABRIC, '--yes'], 'wide', 'hh-sync fabric remove'],
   ])('%j -o %s is refused', async (args, format, command) => {
     expectRefused(await hh([...args, '-o', format]), format, command);
   });

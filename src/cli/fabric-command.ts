@@ -132,8 +132,10 @@ export function registerFabricCommand(program: Command, runner: CommandRunner): 
       ['hh-sync fabric remove lab-old --yes', 'in a script'],
     ],
   ).action((name: string, opts: { yes?: boolean }, cmd: Command) =>
-    runner.run(cmd, async (g, out, context) =>
-      (await actions()).removeFabric(name, opts.yes === true, g, out, context),
-    ),
+    runner.run(cmd, async (g, out, context) => {
+      // A format it cannot print is refused before anything is asked or removed.
+      requireFormat('fabric remove', out.format, STRUCTURED_FORMATS);
+      return (await actions()).removeFabric(name, opts.yes === true, g, out, context);
+    }),
   );
 }
