@@ -14,7 +14,7 @@ import type {
 } from '../reads/ledger-reads.js';
 import type { DriftReport } from '../sync/drift-report.js';
 import type { RunCounts } from '../sync/run-recorder.js';
-import { fabricJson, type FabricJson } from './json-shapes.js';
+import { fabricJson, refusedJson, type FabricJson, type RefusedJson } from './json-shapes.js';
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
@@ -33,14 +33,7 @@ export interface RunRecordJson {
   counts: RunCounts;
   commit: string | null;
   errorMessage: string | null;
-  errors: {
-    kind: string | null;
-    namespace: string | null;
-    name: string | null;
-    file: string | null;
-    line: number | null;
-    reason: string;
-  }[];
+  errors: RefusedJson[];
 }
 
 export function runRecordJson(r: RunRecord): RunRecordJson {
@@ -55,14 +48,7 @@ export function runRecordJson(r: RunRecord): RunRecordJson {
     counts: { ...r.counts },
     commit: r.commit,
     errorMessage: r.errorMessage,
-    errors: r.errors.map((e) => ({
-      kind: e.kind ?? null,
-      namespace: e.namespace ?? null,
-      name: e.name ?? null,
-      file: e.file ?? null,
-      line: e.line ?? null,
-      reason: e.reason,
-    })),
+    errors: r.errors.map(refusedJson),
   };
 }
 

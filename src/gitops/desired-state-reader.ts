@@ -79,6 +79,19 @@ export interface DesiredConflict {
   locations: { file: string; line: number }[];
 }
 
+/** The error entry of an object declared more than once: which declaration was kept (the first by file, line) and which were ignored. */
+export function conflictError(c: DesiredConflict): ObjectError {
+  const [kept, ...ignored] = c.locations.map((l) => `${l.file}:${l.line}`);
+  return {
+    kind: c.kind,
+    namespace: c.namespace,
+    name: c.name,
+    file: c.locations[1]?.file,
+    line: c.locations[1]?.line,
+    reason: `declared more than once: kept ${kept}, ignored ${ignored.join(', ')}`,
+  };
+}
+
 export interface DesiredReadResult {
   /** The resolved commit SHA (null for a plain directory). */
   commit: string | null;

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { IsolationLevel, type EntityManager } from '@mikro-orm/core';
 import type { HedgehogFabric } from '../entities/index.js';
 import {
+  conflictError,
   DesiredSourceError,
   readDesiredDirectory,
   type DesiredReadOptions,
@@ -237,7 +238,7 @@ async function readDesiredSide(
       path: source.path ?? '',
     };
   }
-  const refusedList = [...read.errors, ...read.conflicts.map(conflictEntry)].map(refusedEntry);
+  const refusedList = [...read.errors, ...read.conflicts.map(conflictError)].map(refusedEntry);
   return { desired, read: { ...read, schemas: schemaSet.schemas, schemaSource: schemaSet.source, refusedList } };
 }
 
@@ -257,18 +258,6 @@ async function requireDirectory(directory: string): Promise<void> {
   const st = await fs.stat(directory).catch(() => null);
   if (!st) throw new DiffInputError(`no such directory: ${directory}`, 'local');
   if (!st.isDirectory()) throw new DiffInputError(`not a directory: ${directory}`, 'local');
-}
-
-function conflictEntry(c: DesiredReadResult['conflicts'][number]): ObjectError {
-  const [kept, ...ignored] = c.locations.map((l) => `${l.file}:${l.line}`);
-  return {
-    kind: c.kind,
-    namespace: c.namespace,
-    name: c.name,
-    file: c.locations[1]?.file,
-    line: c.locations[1]?.line,
-    reason: `declared more than once: kept ${kept}, ignored ${ignored.join(', ')}`,
-  };
 }
 
 /**

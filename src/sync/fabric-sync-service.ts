@@ -19,9 +19,9 @@ import { FABRIC_KINDS, type KindInfo } from '../kube/catalog.js';
 import type { SchemaDefaults } from '../crds/schema-defaults.js';
 import { DEFAULT_PAGE_SIZE, type ClusterReaderOptions, type DiscoveryResult } from '../kube/cluster-reader.js';
 import { loadKubeConfig } from '../kube/kube-config.js';
-import type { DesiredConflict, DesiredReadOptions } from '../gitops/desired-state-reader.js';
+import { conflictError, type DesiredReadOptions } from '../gitops/desired-state-reader.js';
 import { defaultCacheDir } from '../gitops/git-source.js';
-import { keyOf, type DesiredObservation, type ObjectError } from '../observations.js';
+import { keyOf, type DesiredObservation } from '../observations.js';
 import type { GitSource } from '../gitops/desired-state-reader.js';
 import type { StoredResource } from '../store/stored-resources.js';
 import { listKeysFor } from '../writeback/list-keys.js';
@@ -559,19 +559,6 @@ function sameRef(a: string | null | undefined, b: string | null | undefined): bo
   const norm = (r: string | null | undefined) =>
     r === undefined || r === null || r.trim() === '' || r === 'HEAD' ? 'HEAD' : r;
   return norm(a) === norm(b);
-}
-
-/** The error entry of an object declared more than once: which declaration was kept (the first by file, line) and which were ignored. */
-export function conflictError(c: DesiredConflict): ObjectError {
-  const [kept, ...ignored] = c.locations.map((l) => `${l.file}:${l.line}`);
-  return {
-    kind: c.kind,
-    namespace: c.namespace,
-    name: c.name,
-    file: c.locations[1]?.file,
-    line: c.locations[1]?.line,
-    reason: `declared more than once: kept ${kept}, ignored ${ignored.join(', ')}`,
-  };
 }
 
 export { ClusterUnreachableError, FabricNotFoundError } from './sync-errors.js';
