@@ -168,3 +168,24 @@ test('the template tarball is reproducible: sorted entries, no times or owners, 
   expect(statSync(path.join(into, 'a')).mode & 0o777).toBe(0o600);
   expect(statSync(path.join(into, 'b')).mode & 0o777).toBe(0o700);
 });
+
+test('a restore killed half-way (kill -9: no initdb child to record) leaves a directory the next start removes', async () => {
+  const dataDir = path.join(dir, 'killed-restore');
+  const halfRestored = path.join(dataDir, 'db.init-999998');
+  mkdirSync(dataDir);
+  await restoreEmbeddedTemplate(template(), halfRestored);
+  rmSync(path.join(halfRestored, 'global'), { recursive: true }); // cut short: part of it never written
+  const server = await startEmbeddedPostgres({ dataDir });
+  try {
+    expect(readdirSync(dataDir).filter((n) => n.startsWith('db.init-'))).toEqual([]);
+    const client = new pg.Client({ connectionString: server.url });
+    await client.connect();
+    try {
+      expect((await client.query('SELECT 1 AS one')).rows[0].one).toBe(1);
+    } finally {
+      await client.end();
+    }
+  } finally {
+    await server.stop();
+  }
+}, 60_000);
