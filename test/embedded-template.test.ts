@@ -102,6 +102,30 @@ test('a directory restored from the template is the database initdb makes; a dam
   expect(statSync(path.join(dir, 'restored', 'db', 'PG_VERSION')).mode & 0o077).toBe(0);
 }, 120_000);
 
+async function describeInMemory(tpl: string | false | undefined) {
+  const server = await startEmbeddedPostgres({ dataDir: 'memory', template: tpl });
+  try {
+    return await describe(server.url);
+  } finally {
+    await server.stop();
+  }
+}
+
+test('an in-memory database starts from the template too; a damaged template falls back to initdb', async () => {
+  const fromTemplate = await describeInMemory(undefined);
+  const onDisk = await describeNew('restored-for-memory', undefined);
+  for (const key of Object.keys(FINGERPRINT))
+    expect({ [key]: fromTemplate.catalog[key] }).toEqual({ [key]: onDisk.catalog[key] });
+  expect(fromTemplate.systemIdentifier).toBe(onDisk.systemIdentifier); // the template's identity: it was loaded
+
+  const whole = readFileSync(template());
+  const damaged = path.join(dir, 'damaged-for-memory.tar.gz');
+  writeFileSync(damaged, whole.subarray(0, Math.floor(whole.length / 3)));
+  const initialized = await describeInMemory(damaged);
+  expect(initialized.systemIdentifier).not.toBe(onDisk.systemIdentifier); // initdb made it
+  expect(initialized.catalog.relations).toEqual(onDisk.catalog.relations);
+}, 120_000);
+
 test('the WAL segment is restored sparse and byte-for-byte: the template’s 16 MB file, about 9 MB of it a hole', async () => {
   const into = path.join(dir, 'plain-restore');
   await restoreEmbeddedTemplate(template(), into);

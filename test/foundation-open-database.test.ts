@@ -64,7 +64,7 @@ describe('openDatabase (embedded)', () => {
     );
   });
 
-  test('a data-directory dump is for an in-memory database only (the test databases start from one)', async () => {
+  test('a data-directory dump is for an in-memory database only', async () => {
     await expect(
       startEmbeddedPostgres({ dataDir: join(dir, 'not-memory'), loadDataDir: new Blob([]) }),
     ).rejects.toThrow(/in-memory database .* only/);

@@ -24,6 +24,7 @@ import {
 import { createRequire } from 'node:module';
 import { createConnection } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
@@ -62,8 +63,9 @@ export interface EmbeddedPostgresOptions {
    */
   loadDataDir?: Blob;
   /**
-   * How a new data directory is made: from the template the build made for the installed PGlite (the default;
-   * initdb when there is none), from this template file, or `false` for initdb always (slow: 7–12 s).
+   * How a new database is made, on disk or in memory: from the template the build made for the installed PGlite
+   * (the default; initdb when there is none, or when it cannot be read), from this template file, or `false` for
+   * initdb always (slow: 7–12 s). An in-memory database given `loadDataDir` starts from that instead.
    */
   template?: string | false;
 }
@@ -410,6 +412,28 @@ export function embeddedServedByOtherProcess(
 }
 
 /**
+ * An in-memory PGlite, started from `loadDataDir` when given, else from the build's template (the same directory
+ * initdb makes, embedded-template.ts): initdb in memory takes 7–12 s, loading the template well under one. A
+ * template that cannot be read or loaded costs time, never the database: PGlite's own initdb runs instead.
+ */
+async function createInMemory(
+  startParams: string[],
+  loadDataDir: Blob | undefined,
+  template: string | false | undefined,
+): Promise<PGlite> {
+  if (loadDataDir) return PGlite.create({ startParams, loadDataDir });
+  const tarball = template === false ? undefined : (template ?? findEmbeddedTemplate());
+  if (tarball) {
+    try {
+      return await PGlite.create({ startParams, loadDataDir: new Blob([gunzipSync(readFileSync(tarball))]) });
+    } catch {
+      // Falls through to initdb, as a damaged template does for a data directory.
+    }
+  }
+  return PGlite.create({ startParams });
+}
+
+/**
  * Starts PGlite and its socket server; stop() shuts both down and releases the data directory.
  *
  * When another live process holds the data directory, this connects through the loopback port that process
@@ -452,10 +476,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
   let server: PGLiteSocketServer | undefined;
   try {
     if (dataDir) await createDataDirectory(join(dataDir, 'db'), options.template);
-    db = await PGlite.create(dataDir ? join(dataDir, 'db') : undefined, {
-      startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffers}`],
-      loadDataDir: options.loadDataDir,
-    });
+    const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffers}`];
+    db = dataDir
+      ? await PGlite.create(join(dataDir, 'db'), { startParams })
+      : await createInMemory(startParams, options.loadDataDir, options.template);
     server = new PGLiteSocketServer({
       db,
       host: '127.0.0.1',

@@ -8,11 +8,6 @@
  *   `pg` driver; close() stops it.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.js';
@@ -70,41 +65,12 @@ function withDatabase(url: string, database: string): string {
   return parsed.toString();
 }
 
-/**
- * A dump of a freshly initialised (empty) PGlite data directory, made once per PGlite version and machine and kept in
- * the temp directory: starting from it skips initdb, the bulk of an embedded test database's start-up (1.6 s instead
- * of 10 s measured under load). Read-only, so files sharing it stay independent. Written under a unique name and
- * renamed into place, so two workers making it at once never read half a file.
- */
-async function emptyPgliteTemplate(): Promise<Blob> {
-  // The package does not export its package.json: read it by path.
-  const pkg = path.resolve(
-    path.dirname(fileURLToPath(import.meta.url)),
-    '../../node_modules/@electric-sql/pglite/package.json',
-  );
-  const { version } = JSON.parse(await readFile(pkg, 'utf8')) as { version: string };
-  const file = path.join(tmpdir(), `hh-sync-test-pglite-${version}-empty.tar`);
-  try {
-    return new Blob([await readFile(file)]);
-  } catch {
-    const pg = await PGlite.create();
-    try {
-      const dump = await pg.dumpDataDir('none');
-      const partial = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-      await writeFile(partial, Buffer.from(await dump.arrayBuffer()));
-      await rename(partial, file);
-      return dump;
-    } finally {
-      await pg.close();
-    }
-  }
-}
-
 /** Creates an empty database (real server) or starts an in-memory PGlite; returns its URL and a disposer. */
 export async function createEmptyDatabase(): Promise<{ url: string; embedded: boolean; drop(): Promise<void> }> {
   const serverUrl = testServerUrl();
   if (!serverUrl) {
-    const server = await startEmbeddedPostgres({ dataDir: 'memory', loadDataDir: await emptyPgliteTemplate() });
+    // Started from the template the build made (src/db/embedded-template.ts), not by initdb: well under a second.
+    const server = await startEmbeddedPostgres({ dataDir: 'memory' });
     return { url: server.url, embedded: true, drop: () => server.stop() };
   }
   const name = `hh_test_${randomBytes(6).toString('hex')}`;
