@@ -3,7 +3,12 @@ import { existsSync, promises as fs, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DesiredSourceError, readDesiredState, type DesiredReadResult } from '../src/gitops/desired-state-reader.js';
+import {
+  DesiredSourceError,
+  readDesiredDirectory,
+  readDesiredState,
+  type DesiredReadResult,
+} from '../src/gitops/desired-state-reader.js';
 import { createGitRepo, writeFiles } from '../src/testing/git-repo.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -37,6 +42,22 @@ describe('plain directory source', () => {
       'wiring/switches.yaml:14 Switch/default/leaf-02',
     ]);
     expect(r.observations.every((o) => /^[0-9a-f]{64}$/.test(o.fileHash))).toBe(true);
+  });
+
+  test("a work tree's .git directory is not read (Git never declares anything from it); its manifests are", async () => {
+    const root = path.join(tmp, 'checkout');
+    await createGitRepo(root, { 'sw.yaml': serverDoc('declared') });
+    await writeFiles(root, {
+      '.git/stray/copy.yaml': serverDoc('inside-git'),
+      'nested/.git/x.yaml': serverDoc('in-submodule-git'),
+      'uncommitted.yaml': serverDoc('work-in-progress'),
+    });
+    const r = await readDesiredDirectory(root); // `hh-sync diff --local` at a checkout's root
+    expect(r.observations.map((o) => `${o.filePath} ${o.name}`)).toEqual([
+      'sw.yaml declared',
+      'uncommitted.yaml work-in-progress',
+    ]);
+    expect(r.errors).toEqual([]);
   });
 
   test('symlinks to files and directories are refused with their path and never read', async () => {

@@ -79,7 +79,8 @@ export async function readDirectoryTree(
       } else if (ent.isSymbolicLink()) {
         sink.refuse(relPath, 'refused: symbolic link (symlinks are never followed)');
       } else if (ent.isDirectory()) {
-        await walk(abs);
+        // A work tree's own repository (`--local` at a checkout's root) is never content: Git reads none of it.
+        if (name.path !== '.git') await walk(abs);
       } else if (!isManifestPath(name.path)) {
         continue;
       } else if (!ent.isFile()) {
