@@ -66,7 +66,7 @@ beforeAll(async () => {
   const kubeconfig = join(work, 'kubeconfig');
   writeFileSync(kubeconfig, api.kubeconfigYaml());
   const repo = join(work, 'repo');
-  await createGitRepo(repo, toManifestFiles(demoGitFabric().objects as never[]));
+  await createGitRepo(repo, toManifestFiles(demoGitFabric().objects));
   const added = await hh('orm', ['fabric', 'add', 'demo', '--kubeconfig', kubeconfig, '--git', repo, '--quiet']);
   expect(added.code).toBe(0);
   expect((await hh('orm', ['sync', 'demo', '--quiet'])).code).toBe(0);
@@ -127,9 +127,10 @@ describe('the pg mapping of a fabric row is the entity', () => {
   test('FABRIC_COLUMNS names every property of the entity that has a column, with its column', () => {
     const meta = shared.db.orm.getMetadata().get(HedgehogFabric.name);
     const fromEntity = Object.fromEntries(
-      Object.values(meta.properties)
+      // The metadata types declare fieldNames on every property; one without a column (a collection) has none.
+      (Object.values(meta.properties) as { name: string; fieldNames?: string[] }[])
         .filter((p) => p.fieldNames?.length)
-        .map((p) => [p.name, p.fieldNames[0]]),
+        .map((p) => [p.name, p.fieldNames![0]]),
     );
     expect(Object.keys(fromEntity).length).toBeGreaterThan(25);
     expect(FABRIC_COLUMNS).toEqual(fromEntity);

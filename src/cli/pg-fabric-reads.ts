@@ -39,16 +39,7 @@ export async function openPgFabricReads(
 ): Promise<FabricReads | undefined> {
   const debug = (m: string) => options.logger?.debug(m);
   debug(`database: ${redactDatabaseUrl(url)}`);
-  const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
-  const client = await connectDatabase(url, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, {
-    keepAlive: true,
-    keepAliveInitialDelayMillis: KEEPALIVE_INITIAL_DELAY_MS,
-    query_timeout: statementTimeoutMs,
-  });
-  if (client === 'missing') throw missingDatabase(url);
-  closeOnStatementTimeout(statementTimeoutMs)(client, () => undefined);
-  const close = () => client.end().catch(() => undefined);
-  const db = maskedErrors(pgExecutor(client), url);
+  const { db, close } = await connectForReads(url, options);
   try {
     const applied = new Set(await appliedMigrationNames(db, MIGRATIONS_TABLE));
     if (!MIGRATION_NAMES.every((name) => applied.has(name))) {
@@ -66,6 +57,26 @@ export async function openPgFabricReads(
     driftReport: async (fabric, filter) => (await import('../sync/drift-report.js')).driftReport(db, fabric, filter),
     close,
   };
+}
+
+/**
+ * One connection to `url` with openDatabase's bounds, as an executor: connect timeout (probeDatabase's errors), a
+ * missing database as DatabaseMissingError, a statement timeout that closes the connection, the password masked
+ * in every error.
+ */
+export async function connectForReads(
+  url: string,
+  options: Pick<LedgerDatabaseOptions, 'connectTimeoutMs' | 'statementTimeoutMs'> = {},
+): Promise<{ db: SqlExecutor; close: () => Promise<void> }> {
+  const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  const client = await connectDatabase(url, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, {
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_INITIAL_DELAY_MS,
+    query_timeout: statementTimeoutMs,
+  });
+  if (client === 'missing') throw missingDatabase(url);
+  closeOnStatementTimeout(statementTimeoutMs)(client, () => undefined);
+  return { db: maskedErrors(pgExecutor(client), url), close: () => client.end().catch(() => undefined) };
 }
 
 /** The executor with the URL's password masked in every error it throws. */
