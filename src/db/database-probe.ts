@@ -5,6 +5,8 @@
  */
 import pg from 'pg';
 import { databaseName, databaseServer, maskDatabaseUrl } from './database-url.js';
+import type { ConnectedPgClient } from './pg-bounds.js';
+import type { PgConnectionConfig } from './pg-connection-config.js';
 
 /** Default bound of one connection attempt (overridden by `connectTimeoutMs`, the CLI's --connect-timeout). */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -67,8 +69,8 @@ export async function probeDatabase(
 export async function connectDatabase(
   url: string,
   timeoutMs: number = DEFAULT_CONNECT_TIMEOUT_MS,
-  config: Omit<pg.ClientConfig, 'connectionString' | 'connectionTimeoutMillis'> = {},
-): Promise<pg.Client | 'missing'> {
+  config: Omit<PgConnectionConfig, 'connectionString' | 'connectionTimeoutMillis'> = {},
+): Promise<ConnectedPgClient | 'missing'> {
   const client = new pg.Client({ ...config, connectionString: url, connectionTimeoutMillis: timeoutMs });
   client.on('error', () => undefined);
   try {

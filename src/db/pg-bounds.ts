@@ -29,6 +29,16 @@ export type RawPgClient = {
   connection?: { stream?: { destroy(): void } };
 };
 
+/**
+ * A connected `pg` client as connectDatabase hands it out: what its callers use (statements with a callback, the
+ * statement-timeout hook, end). Declared here rather than as `pg.Client`: pg's types are a development dependency
+ * of this package, so a public declaration must not name them (see pg-connection-config.ts).
+ */
+export type ConnectedPgClient = RawPgClient & {
+  query(text: string, values: unknown[], callback: (err: Error | null, result?: { rows: unknown[] }) => void): unknown;
+  end(): Promise<void>;
+};
+
 // What pg says of a connection already lost: the server's reason came earlier, on the connection's 'error' event.
 const PG_CONNECTION_LOST = /^(Client has encountered a connection error|Connection terminated unexpectedly)/;
 
