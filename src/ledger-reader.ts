@@ -3,6 +3,8 @@
  * the fabric registry, the drift report, the schema doctor. `openLedger` (src/ledger.ts) builds the full ledger on
  * top of it; commands that need no more (`hh-sync fabric …`, `hh-sync drift`) open only this, so they never load
  * the Kubernetes client, the Git reader, the publisher or the migrator (see "CLI latency" in docs/benchmarks.md).
+ * (`fabric list` and `drift` go further on an up-to-date PostgreSQL ledger: they read it without MikroORM,
+ * src/cli/pg-fabric-reads.ts, and open this only for the embedded ledger or a pending migration.)
  * test/cli-module-loading.test.ts keeps it that way.
  */
 import type { MikroORM } from '@mikro-orm/postgresql';

@@ -60,6 +60,13 @@ function loggedNode(
 
 const forbiddenIn = (loaded: string[]) => loaded.filter((url) => NOT_FOR_READERS.some((part) => url.includes(part)));
 
+/**
+ * What `fabric list` and `drift` do not load on an up-to-date PostgreSQL ledger either: they read it on a plain pg
+ * client (src/cli/pg-fabric-reads.ts), so neither MikroORM nor the entities' class-validator.
+ */
+const ORM = ['/node_modules/@mikro-orm/', '/node_modules/class-validator/'];
+const ormIn = (loaded: string[]) => loaded.filter((url) => ORM.some((part) => url.includes(part)));
+
 /** Imports the given compiled modules in a fresh process and returns what the loader resolved. */
 async function modulesLoadedBy(...modules: string[]): Promise<string[]> {
   const body = modules.map((m) => `await import(${JSON.stringify(`file://${join(DIST, m)}`)});`).join(' ');
@@ -104,29 +111,46 @@ describe('running the commands on a ledger', () => {
   });
   afterAll(() => db.drop());
 
-  test('fabric add migrates a new database (the migrator loaded); fabric list and drift then load neither it nor the cluster side', async () => {
+  test('fabric list on a new database goes through the ORM (it migrates); fabric add migrates too; fabric list and drift then load neither the ORM nor the migrator nor the cluster side', async () => {
     const hh = (...args: string[]) => loggedNode([BIN, '--database-url', db.url, ...args]);
+
+    // The control: a migration pending (here all of them), so `fabric list` opens through the ORM, which applies
+    // them — and the hook sees MikroORM, class-validator and the migrator loaded.
+    const first = await hh('fabric', 'list', '--json');
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toEqual([]);
+    expect(ormIn(first.loaded)).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('/@mikro-orm/core/'),
+        expect.stringContaining('/class-validator/'),
+      ]),
+    );
+    expect(first.loaded.some((url) => url.includes('/@mikro-orm/migrations/'))).toBe(true);
 
     const added = await hh('fabric', 'add', 'lab', '--json');
     expect(added.stderr).not.toMatch(/error/i);
     expect(added.code).toBe(0);
-    // An empty database: its migrations pending, so the migrator was loaded and ran them. (`fabric add` also reads
-    // the kubeconfig for the server URL it shows, so it loads the Kubernetes client: that is its job.)
-    expect(added.loaded.some((url) => url.includes('/@mikro-orm/migrations/'))).toBe(true);
+    // `fabric add` writes through the ORM (the entity's rules); it also reads the kubeconfig for the server URL it
+    // shows, so it loads the Kubernetes client: that is its job.
+    expect(ormIn(added.loaded).length).toBeGreaterThan(0);
 
     const listed = await hh('fabric', 'list', '--json');
     expect(listed.code).toBe(0);
     expect((JSON.parse(listed.stdout) as { name: string }[]).map((f) => f.name)).toEqual(['lab']);
     expect(forbiddenIn(listed.loaded)).toEqual([]);
+    expect(ormIn(listed.loaded)).toEqual([]);
 
     const drift = await hh('drift', 'lab', '--json');
     expect(drift.code).toBe(0);
     expect(JSON.parse(drift.stdout)).toMatchObject({ fabric: 'lab', summary: { total: 0 } });
     expect(forbiddenIn(drift.loaded)).toEqual([]);
+    expect(ormIn(drift.loaded)).toEqual([]);
 
     // An unknown fabric is still the one-line error it always was.
     const missing = await hh('drift', 'nope');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no fabric named "nope"/);
+    expect(ormIn(missing.loaded)).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@
 import type { Ledger, LedgerOptions } from '../ledger.js';
 import type { LedgerDatabaseOptions, LedgerReader } from '../ledger-reader.js';
 import type { Stream } from './cli-output.js';
+import type { FabricReads } from './fabric-reads.js';
 
 export interface CliContext {
   stdout: Stream;
@@ -25,10 +26,20 @@ export interface CliContext {
    * of the cluster and Git code is loaded. Defaults to `openLedger` when only that is given (a full ledger reads).
    */
   openReader(options: LedgerDatabaseOptions): Promise<LedgerReader>;
+  /**
+   * Opens what `fabric list` and `drift` read. By default, on an up-to-date PostgreSQL ledger, a plain `pg`
+   * connection without MikroORM (src/cli/pg-fabric-reads.ts), else the reader; through `openReader` (or
+   * `openLedger`) when a test gives one of those.
+   */
+  openFabricReads(options: LedgerDatabaseOptions): Promise<FabricReads>;
 }
 
 /** The context with anything not given taken from this process (the ledger code is loaded only when opened). */
 export function cliContext(given: Partial<CliContext> = {}): CliContext {
+  const openReader =
+    given.openReader ??
+    given.openLedger ??
+    (async (options: LedgerDatabaseOptions) => (await import('../ledger-reader.js')).openLedgerReader(options));
   return {
     stdout: given.stdout ?? process.stdout,
     stderr: given.stderr ?? process.stderr,
@@ -36,9 +47,11 @@ export function cliContext(given: Partial<CliContext> = {}): CliContext {
     env: given.env ?? process.env,
     cwd: given.cwd ?? process.cwd(),
     openLedger: given.openLedger ?? (async (options) => (await import('../ledger.js')).openLedger(options)),
-    openReader:
-      given.openReader ??
-      given.openLedger ??
-      (async (options) => (await import('../ledger-reader.js')).openLedgerReader(options)),
+    openReader,
+    openFabricReads:
+      given.openFabricReads ??
+      (given.openReader || given.openLedger
+        ? async (options) => (await import('./fabric-reads.js')).readsOfReader(await openReader(options))
+        : async (options) => (await import('./pg-fabric-reads.js')).openFabricReads(options)),
   };
 }

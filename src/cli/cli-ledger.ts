@@ -10,6 +10,7 @@ import { DATABASE_HINT, RuntimeFailure, UsageError, missingDatabaseLine } from '
 import { checkedSeconds } from './cli-config.js';
 import type { CliContext } from './cli-context.js';
 import type { GlobalOptions, Output } from './cli-output.js';
+import type { FabricReads } from './fabric-reads.js';
 
 /** Where the ledger lives, decided from the flags and the environment (same order as `doctor`). */
 export interface LedgerLocation {
@@ -118,6 +119,14 @@ export async function openReaderFor(
   o: Pick<OpenLedgerOptions, 'create'> = {},
 ): Promise<LedgerReader> {
   return openWith(opts, out, context, o, (options) => context.openReader(options));
+}
+
+/**
+ * Opens what `fabric list` and `drift` read (CliContext.openFabricReads: without MikroORM on an up-to-date
+ * PostgreSQL ledger). Same checks and failures as openLedgerFor.
+ */
+export async function openFabricReadsFor(opts: GlobalOptions, out: Output, context: CliContext): Promise<FabricReads> {
+  return openWith(opts, out, context, {}, (options) => context.openFabricReads(options));
 }
 
 async function openWith<T>(

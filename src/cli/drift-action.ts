@@ -1,7 +1,7 @@
 /** The work of `hh-sync drift` (loaded when it runs). */
 import type { DriftReportFilter } from '../sync/drift-report.js';
 import { FabricNotFoundError } from '../fabrics/fabric-not-found.js';
-import { openReaderFor } from './cli-ledger.js';
+import { openFabricReadsFor } from './cli-ledger.js';
 import type { CliContext } from './cli-context.js';
 import type { GlobalOptions, Output } from './cli-output.js';
 import { EXIT } from './cli-errors.js';
@@ -18,9 +18,9 @@ export async function runDrift(
   out: Output,
   context: CliContext,
 ): Promise<number> {
-  const ledger = await openReaderFor(g, out, context);
+  const ledger = await openFabricReadsFor(g, out, context);
   try {
-    const fabric = await ledger.fabrics.get(name);
+    const fabric = await ledger.get(name);
     if (!fabric) throw new FabricNotFoundError(name);
     const report = await ledger.driftReport(fabric, filter);
     if (out.structured) out.printData(driftJson(report));

@@ -1,7 +1,7 @@
 /** The work of `hh-sync fabric add|set|list|remove` (loaded when one of them runs). */
-import type { HedgehogFabric } from '../entities/index.js';
+import type { FabricRecord } from '../store/fabric-rows.js';
 import { FabricNotFoundError } from '../fabrics/fabric-not-found.js';
-import { openReaderFor } from './cli-ledger.js';
+import { openFabricReadsFor, openReaderFor } from './cli-ledger.js';
 import type { CliContext } from './cli-context.js';
 import type { GlobalOptions, Output } from './cli-output.js';
 import { UsageError } from './cli-errors.js';
@@ -20,7 +20,7 @@ import type { FabricRemoveJson } from './reads-json.js';
 const shownUrl = (url: string): string => stripUrlCredentials(url).url;
 
 /** A fabric's settings as `fabric add|set|show` print them (URLs without credentials). */
-export function describeFabric(f: HedgehogFabric, out: Output): string {
+export function describeFabric(f: FabricRecord, out: Output): string {
   const c = out.c;
   const cluster = f.inCluster
     ? 'in-cluster service account'
@@ -43,7 +43,7 @@ export function describeFabric(f: HedgehogFabric, out: Output): string {
   return lines.join('\n');
 }
 
-function lastSync(f: HedgehogFabric): string {
+function lastSync(f: FabricRecord): string {
   if (!f.lastSync) return 'never';
   return new Date(f.lastSync)
     .toISOString()
@@ -103,9 +103,9 @@ export async function setFabric(
 
 export async function listFabrics(g: GlobalOptions, out: Output, context: CliContext): Promise<number> {
   requireFormat('fabric list', out.format, OBJECT_FORMATS);
-  const ledger = await openReaderFor(g, out, context);
+  const ledger = await openFabricReadsFor(g, out, context);
   try {
-    const fabrics = await ledger.fabrics.list();
+    const fabrics = await ledger.list();
     if (out.structured) out.printData(fabrics.map(fabricJson));
     else if (out.format === 'name') {
       if (fabrics.length) out.result(fabrics.map((f) => `fabric/${safeLine(f.name)}`).join('\n'));
@@ -119,7 +119,7 @@ export async function listFabrics(g: GlobalOptions, out: Output, context: CliCon
 }
 
 /** Name, cluster, Git, status, drifted count, last sync (`-o wide`: every setting too), and last sync errors. */
-function fabricTable(fabrics: HedgehogFabric[], out: Output): string {
+function fabricTable(fabrics: FabricRecord[], out: Output): string {
   const c = out.c;
   // Names and settings may predate name checks or come from a library caller: made inert before printing.
   const rows = fabrics.map((f) => [
@@ -164,7 +164,7 @@ function fabricTable(fabrics: HedgehogFabric[], out: Output): string {
 }
 
 /** The settings `-o wide` adds to a fabric's row. */
-function wideCells(f: HedgehogFabric): string[] {
+function wideCells(f: FabricRecord): string[] {
   return [
     safeLine(f.kubeContext ?? '-'),
     safeLine(f.namespaces.length ? f.namespaces.join(',') : 'all'),
@@ -177,7 +177,7 @@ function wideCells(f: HedgehogFabric): string[] {
   ];
 }
 
-const ignoreRuleText = (r: HedgehogFabric['ignoreRules'][number]): string =>
+const ignoreRuleText = (r: FabricRecord['ignoreRules'][number]): string =>
   `${r.kind ? `${r.kind}${r.name ? `/${r.name}` : ''}:` : ''}${r.pointer}`;
 
 /**

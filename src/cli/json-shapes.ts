@@ -3,6 +3,7 @@
  * present (null when it has no value), and nothing else is added, so a consumer can validate strictly.
  */
 import type { HedgehogFabric } from '../entities/index.js';
+import type { FabricRecord } from '../store/fabric-rows.js';
 import { stripUrlCredentials } from '../gitops/git-url.js';
 import { redactUrlCredentials } from '../kube/redact.js';
 import type { DriftReport } from '../sync/drift-report.js';
@@ -158,7 +159,7 @@ export interface FabricJson {
 
 const iso = (d: Date | string | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
 
-export function fabricJson(f: HedgehogFabric): FabricJson {
+export function fabricJson(f: FabricRecord): FabricJson {
   return {
     name: f.name,
     description: f.description,

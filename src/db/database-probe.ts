@@ -5,6 +5,8 @@
  */
 import pg from 'pg';
 import { databaseName, databaseServer, maskDatabaseUrl } from './database-url.js';
+import type { ConnectedPgClient } from './pg-bounds.js';
+import type { PgConnectionConfig } from './pg-connection-config.js';
 
 /** Default bound of one connection attempt (overridden by `connectTimeoutMs`, the CLI's --connect-timeout). */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -53,13 +55,29 @@ export async function probeDatabase(
   url: string,
   timeoutMs: number = DEFAULT_CONNECT_TIMEOUT_MS,
 ): Promise<'exists' | 'missing'> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
-  // A socket error after connect must not crash the process: the probe is over by then.
+  const client = await connectDatabase(url, timeoutMs);
+  if (client === 'missing') return 'missing';
+  await client.end().catch(() => undefined);
+  return 'exists';
+}
+
+/**
+ * One connection attempt as probeDatabase makes it, keeping the connection: the client (with `config` applied),
+ * `'missing'` when the database does not exist, or DatabaseUnavailableError. The caller ends the client; a socket
+ * error on it after connect is ignored unless the caller listens for it (the process must not crash on one).
+ */
+export async function connectDatabase(
+  url: string,
+  timeoutMs: number = DEFAULT_CONNECT_TIMEOUT_MS,
+  config: Omit<PgConnectionConfig, 'connectionString' | 'connectionTimeoutMillis'> = {},
+): Promise<ConnectedPgClient | 'missing'> {
+  const client = new pg.Client({ ...config, connectionString: url, connectionTimeoutMillis: timeoutMs });
   client.on('error', () => undefined);
   try {
     await client.connect();
-    return 'exists';
+    return client;
   } catch (err) {
+    await client.end().catch(() => undefined);
     if ((err as { code?: string }).code === '3D000') return 'missing';
     const { text, code } = connectFailureText(err);
     const why = /timeout/i.test(text) ? `no answer within ${Math.round(timeoutMs / 100) / 10} s (${text})` : text;
@@ -68,8 +86,6 @@ export async function probeDatabase(
       /timeout/i.test(text) ? 'ETIMEDOUT' : code,
       { cause: err },
     );
-  } finally {
-    await client.end().catch(() => undefined);
   }
 }
 

@@ -11,3 +11,6 @@ export const MIGRATION_NAMES: readonly string[] = [
   'Migration20261201033950_resource_identity_checks',
   'Migration20261201061447_write_back',
 ];
+
+/** Table MikroORM records applied migrations in (here, not in the ORM config, so a reader without MikroORM can name it). */
+export const MIGRATIONS_TABLE = 'mikro_orm_migrations';

@@ -7,13 +7,16 @@
  * migrator (`migrate: false`). A command reading an up-to-date ledger loads neither (docs/benchmarks.md).
  */
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
-import { databaseServer, maskDatabaseUrl, redactDatabaseUrl, resolveDatabaseUrl } from './database-url.js';
+import { maskDatabaseUrl, redactDatabaseUrl, resolveDatabaseUrl } from './database-url.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, missingDatabase, probeDatabase } from './database-probe.js';
+import {
+  DEFAULT_STATEMENT_TIMEOUT_MS,
+  KEEPALIVE_INITIAL_DELAY_MS,
+  closeOnStatementTimeout,
+  connectTimeoutText,
+} from './pg-bounds.js';
 
-/** Default client-side bound of one statement (OpenDatabaseOptions.statementTimeoutMs): 5 minutes. */
-export const DEFAULT_STATEMENT_TIMEOUT_MS = 5 * 60_000;
-/** TCP keepalive probes start after this much silence, so a vanished peer is noticed by the OS too. */
-const KEEPALIVE_INITIAL_DELAY_MS = 30_000;
+export { DEFAULT_STATEMENT_TIMEOUT_MS };
 
 /** The bounds every pooled connection gets. */
 interface ConnectionBounds {
@@ -108,51 +111,6 @@ function boundedDriverOptions(
   };
 }
 
-/** What pg's client-side query_timeout rejects a statement with. */
-const PG_QUERY_TIMEOUT = 'Query read timeout';
-
-type PgCallback = (err: Error | null, result?: unknown) => void;
-type RawPgClient = {
-  query: (...args: unknown[]) => unknown;
-  on(event: 'error', listener: (err: Error) => void): unknown;
-  connection?: { stream?: { destroy(): void } };
-};
-
-// What pg says of a connection already lost: the server's reason came earlier, on the connection's 'error' event.
-const PG_CONNECTION_LOST = /^(Client has encountered a connection error|Connection terminated unexpectedly)/;
-
-/**
- * A pool hook (knex `afterCreate`): when pg's query_timeout gives up on a statement, close the connection. pg
- * alone leaves the unanswered statement in place, so the ROLLBACK that follows would queue behind it and the
- * connection, returned to the pool, would hang the next user; closed, it is discarded, and the server ends the
- * transaction (and its transaction-scoped fabric lock) when it sees the connection go. The error says what happened.
- */
-function closeOnStatementTimeout(timeoutMs: number) {
-  return (conn: RawPgClient, done: (err: Error | null, conn: RawPgClient) => void): void => {
-    // The first error the connection reported ("terminating connection due to administrator command", 57P01):
-    // a later statement on it fails only with pg's "not queryable", so that error gets it as its cause and code.
-    let lost: (Error & { code?: unknown }) | undefined;
-    conn.on('error', (err) => (lost ??= err));
-    const query = conn.query.bind(conn);
-    conn.query = (...args: unknown[]) => {
-      const callback = args[args.length - 1];
-      if (typeof callback === 'function') {
-        args[args.length - 1] = (err: Error | null, result?: unknown) => {
-          if (err?.message === PG_QUERY_TIMEOUT) {
-            err.message = `the database did not answer a statement within ${timeoutMs / 1000} s (statement timeout); the connection was closed`;
-            conn.connection?.stream?.destroy();
-          } else if (err && lost && err !== lost && PG_CONNECTION_LOST.test(err.message)) {
-            Object.assign(err, { cause: lost, ...(typeof lost.code === 'string' ? { code: lost.code } : {}) });
-          }
-          (callback as PgCallback)(err, result);
-        };
-      }
-      return query(...args);
-    };
-    done(null, conn);
-  };
-}
-
 /**
  * A pooled connection attempt that times out mid-run (the server went silent) fails with pg's bare "timeout
  * expired": say which server and which bound, as the first connection's probe does.
@@ -167,10 +125,7 @@ function explainConnectTimeouts(orm: MikroORM, url: string, timeoutMs: number): 
         err instanceof Error &&
         /^(timeout expired|Connection terminated due to connection timeout)/.test(err.message)
       ) {
-        err.message = maskDatabaseUrl(
-          `cannot connect to ${databaseServer(url)}: no answer within ${timeoutMs / 1000} s (${err.message})`,
-          url,
-        );
+        err.message = connectTimeoutText(url, timeoutMs, err.message);
       }
       throw err;
     });

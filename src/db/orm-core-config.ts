@@ -7,9 +7,10 @@
 import { fileURLToPath } from 'node:url';
 import { PostgreSqlDriver, UnderscoreNamingStrategy, defineConfig, type Options } from '@mikro-orm/postgresql';
 import { ALL_ENTITIES } from '../entities/index.js';
+import { MIGRATIONS_TABLE } from './migration-names.js';
 
-/** Table MikroORM records applied migrations in. */
-export const MIGRATIONS_TABLE = 'mikro_orm_migrations';
+export { MIGRATIONS_TABLE };
+
 /** Name of the committed schema snapshot (independent of the database name). */
 export const SNAPSHOT_NAME = '.snapshot-hh-sync';
 /**

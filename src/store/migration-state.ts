@@ -1,6 +1,5 @@
 /** What the migrations table says was applied (MikroORM's bookkeeping table, read without loading the migrator). */
-import type { EntityManager } from '@mikro-orm/core';
-import { ident, query } from './sql.js';
+import { ident, query, type SqlTarget } from './sql.js';
 
 /** PostgreSQL's undefined_table: a database no migration ever ran on. */
 const UNDEFINED_TABLE = '42P01';
@@ -9,10 +8,10 @@ const UNDEFINED_TABLE = '42P01';
  * Names of the applied migrations, without a `.js`/`.ts` ending (older MikroORM versions stored file names);
  * empty when the table does not exist yet.
  */
-export async function appliedMigrationNames(em: EntityManager, table: string): Promise<string[]> {
+export async function appliedMigrationNames(db: SqlTarget, table: string): Promise<string[]> {
   try {
     const rows = await query<{ name: string }>(
-      em,
+      db,
       `SELECT regexp_replace(name, '\\.[jt]s$', '') AS name FROM ${ident(table)}`,
     );
     return rows.map((r) => r.name);

@@ -6,7 +6,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { DriftOp, DriftSeverity, DriftStatus } from '../drift/types.js';
 import type { ResourceState, TransitionState, TransitionTrigger } from '../entities/enums.js';
 import type { TransitionContext } from '../entities/state-transition.js';
-import { intArray, query } from './sql.js';
+import { intArray, query, type SqlTarget } from './sql.js';
 
 // ---------------------------------------------------------------- drift report
 
@@ -17,9 +17,9 @@ export interface DriftCountRow {
 }
 
 /** Rows per drift status and severity of a fabric (status null = drift never computed). */
-export function countResourcesByDrift(em: EntityManager, fabricId: number): Promise<DriftCountRow[]> {
+export function countResourcesByDrift(db: SqlTarget, fabricId: number): Promise<DriftCountRow[]> {
   return query<DriftCountRow>(
-    em,
+    db,
     `SELECT drift_status, drift_severity, count(*)::int AS count FROM hedgehog_resource WHERE fabric_id = ? GROUP BY drift_status, drift_severity`,
     [fabricId],
   );
@@ -53,11 +53,7 @@ export interface DriftedRow {
 const SEVERITY_ORDER = `CASE drift_severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END`;
 
 /** The fabric's rows the filter selects (by default those that differ), worst severity first. */
-export function selectDriftedRows(
-  em: EntityManager,
-  fabricId: number,
-  filter: DriftedRowFilter,
-): Promise<DriftedRow[]> {
+export function selectDriftedRows(db: SqlTarget, fabricId: number, filter: DriftedRowFilter): Promise<DriftedRow[]> {
   const where = ['fabric_id = ?'];
   const params: unknown[] = [fabricId];
   if (!filter.includeInSync && !filter.status?.length)
@@ -79,7 +75,7 @@ export function selectDriftedRows(
     params.push(textArray(filter.namespace));
   }
   return query<DriftedRow>(
-    em,
+    db,
     `SELECT kind, namespace, name, drift_status, drift_score, drift_severity, drift_details, managed_file_path, last_drift_check,
             desired_spec, actual_spec, labels, annotations, sync_metadata
        FROM hedgehog_resource WHERE ${where.join(' AND ')} ORDER BY ${SEVERITY_ORDER}, kind, namespace, name`,
@@ -96,7 +92,7 @@ export interface UnreadableRow {
 
 /** The fabric's rows marked refused (last_sync_error), optionally of some kinds and namespaces. */
 export function selectUnreadableRows(
-  em: EntityManager,
+  db: SqlTarget,
   fabricId: number,
   filter: { kind?: readonly string[]; namespace?: readonly string[] } = {},
 ): Promise<UnreadableRow[]> {
@@ -111,7 +107,7 @@ export function selectUnreadableRows(
     params.push(textArray(filter.namespace));
   }
   return query<UnreadableRow>(
-    em,
+    db,
     `SELECT kind, namespace, name, last_sync_error AS reason FROM hedgehog_resource
       WHERE ${where.join(' AND ')}
       ORDER BY kind, namespace, name`,

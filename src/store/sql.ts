@@ -11,14 +11,40 @@ import type { Knex, SqlEntityManager } from '@mikro-orm/postgresql';
 export type Row = Record<string, unknown>;
 
 /**
- * Run one statement in the entity manager's current transaction, if any; `?` placeholders. Values always
- * travel as protocol parameters ($1, $2, …), never spliced into the SQL text: MikroORM's own `execute`
+ * Where a statement runs: an EntityManager (the ORM's connection, in its current transaction if any), or any
+ * SqlExecutor — a plain `pg` client for the CLI's reads without MikroORM (src/store/pg-executor.ts). The store's
+ * read statements that `hh-sync fabric list` and `drift` need take either, so their SQL has one home.
+ */
+export type SqlTarget = EntityManager | SqlExecutor;
+
+/**
+ * Runs one statement written as `query` takes it: `?` placeholders (knex's raw syntax: `\\?` is a literal
+ * question mark), values bound as protocol parameters, never spliced into the text.
+ */
+export interface SqlExecutor {
+  query<T = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+}
+
+/**
+ * Run one statement on `db`; `?` placeholders. On an EntityManager, in its current transaction, if any. Values
+ * always travel as protocol parameters ($1, $2, …), never spliced into the SQL text: MikroORM's own `execute`
  * inlines every value as an escaped literal, which for the multi-megabyte jsonb payloads of the bulk
  * statements costs more than the write itself (about 4× the time — see docs/benchmarks.md). An array value
  * would expand into a list, so pass arrays as PostgreSQL array literals (`intArray`) with a cast
- * (`= ANY(?::int[])`). Errors are converted as MikroORM converts its own (the same exception classes).
+ * (`= ANY(?::int[])`). Errors are converted as MikroORM converts its own (the same exception classes); an
+ * executor's errors are its own.
  */
-export async function query<T = Row>(em: EntityManager, sql: string, params: readonly unknown[] = []): Promise<T[]> {
+export async function query<T = Row>(db: SqlTarget, sql: string, params: readonly unknown[] = []): Promise<T[]> {
+  if (isEntityManager(db)) return emQuery<T>(db, sql, params);
+  return db.query<T>(sql, params);
+}
+
+// An executor is anything with `query`; an EntityManager has no such method but always has getConnection.
+function isEntityManager(db: SqlTarget): db is EntityManager {
+  return typeof (db as { getConnection?: unknown }).getConnection === 'function';
+}
+
+async function emQuery<T>(em: EntityManager, sql: string, params: readonly unknown[]): Promise<T[]> {
   const sem = em as unknown as SqlEntityManager;
   const connection = sem.getConnection();
   await connection.ensureConnection();

@@ -1,6 +1,5 @@
 /** `driftReport(fabric)`: counts per drift status and severity, and the drifted objects with their differences. */
-import type { EntityManager } from '@mikro-orm/core';
-import type { HedgehogFabric } from '../entities/index.js';
+import type { SqlTarget } from '../store/sql.js';
 import { wholeSideValue } from '../drift/compute-drift.js';
 import {
   DRIFT_SEVERITIES,
@@ -63,15 +62,18 @@ export interface UnreadableResource {
   reason: string;
 }
 
+/**
+ * The report of `fabric` (its id and name are all it needs: a HedgehogFabric, or a row the CLI read without the
+ * ORM), on an EntityManager or any SqlExecutor.
+ */
 export async function driftReport(
-  em: EntityManager,
-  fabric: HedgehogFabric,
+  db: SqlTarget,
+  fabric: { id: number; name: string },
   filter: DriftReportFilter = {},
 ): Promise<DriftReport> {
-  const summary = await driftSummary(em, fabric.id);
-
-  const rows = await selectDriftedRows(em, fabric.id, filter);
-  const unreadable = await selectUnreadableRows(em, fabric.id, filter);
+  const summary = await driftSummary(db, fabric.id);
+  const rows = await selectDriftedRows(db, fabric.id, filter);
+  const unreadable = await selectUnreadableRows(db, fabric.id, filter);
   return {
     fabric: fabric.name,
     summary,
@@ -92,8 +94,8 @@ export async function driftReport(
 }
 
 /** Counts per drift status and severity of the fabric's rows (`unchecked`: drift never computed). */
-export async function driftSummary(em: EntityManager, fabricId: number): Promise<DriftReport['summary']> {
-  const counts = await countResourcesByDrift(em, fabricId);
+export async function driftSummary(db: SqlTarget, fabricId: number): Promise<DriftReport['summary']> {
+  const counts = await countResourcesByDrift(db, fabricId);
   const byStatus = Object.fromEntries(DRIFT_STATUSES.map((s) => [s, 0])) as Record<DriftStatus, number>;
   const bySeverity = Object.fromEntries(DRIFT_SEVERITIES.map((s) => [s, 0])) as Record<DriftSeverity, number>;
   let total = 0;
