@@ -9,7 +9,9 @@ export default {
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
   },
-  // Two cores: two workers. Every database test file gets its own database.
-  maxWorkers: 2,
+  // Three workers on two cores: with two, the test processes kept only about one core busy on average (many tests
+  // wait on a server, a timer or a child process they are testing); a third overlaps those waits (7.1 → 6.0 min for
+  // the suite in one same-hour comparison, the same CPU time). Every database test file gets its own database.
+  maxWorkers: 3,
   testTimeout: 60000,
 };
