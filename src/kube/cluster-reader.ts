@@ -44,6 +44,7 @@ import {
   notFoundObjectName,
 } from './kube-errors.js';
 import { contextName, ExecPluginError, guardExecPlugin } from './kube-config.js';
+import { KeepAliveAgents } from './keep-alive.js';
 
 export { KubeAuthError, KubeRequestError } from './kube-errors.js';
 
@@ -265,6 +266,8 @@ export class ClusterReader {
   private readonly context: string | undefined;
   private readonly clock: Clock;
   private readonly metadataPageSize: number;
+  /** Every request of this reader reuses its connections (src/kube/keep-alive.ts). */
+  private readonly keepAlive = new KeepAliveAgents().middleware();
 
   constructor(kc: KubeConfig, opts: ClusterReaderOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -686,7 +689,11 @@ export class ClusterReader {
     try {
       return await Promise.race([
         op({
-          middleware: [signalMiddleware(controller.signal), ...(accept ? [acceptMiddleware(accept)] : [])],
+          middleware: [
+            this.keepAlive,
+            signalMiddleware(controller.signal),
+            ...(accept ? [acceptMiddleware(accept)] : []),
+          ],
           middlewareMergeStrategy: 'append',
         }),
         timedOut,
