@@ -28,8 +28,11 @@ import {
  */
 export const KEEP_ALIVE_IDLE_MS = 1_000;
 
-/** The options client-node's createAgent sets: two agents with equal values connect alike. */
-const AGENT_OPTION_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
+/**
+ * The options client-node's createAgent sets, beside rejectUnauthorized and servername: two agents with equal values
+ * connect alike.
+ */
+const SECRET_OPTION_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase'] as const;
 
 type AgentOptions = http.AgentOptions & https.AgentOptions;
 
@@ -65,10 +68,12 @@ export class KeepAliveAgents {
   }
 }
 
-/** A digest of what makes two agents' connections alike (certificates and keys are never kept in clear). */
+/** What makes two agents' connections alike; certificates and keys enter it as a digest, never in clear. */
 function agentKey(secure: boolean, options: AgentOptions): string {
-  const hash = createHash('sha256').update(secure ? 'https' : 'http');
-  for (const k of AGENT_OPTION_KEYS) {
+  const plain = `${secure ? 'https' : 'http'}|${String(options.rejectUnauthorized)}|${options.servername ?? ''}`;
+  if (SECRET_OPTION_KEYS.every((k) => options[k] === undefined)) return plain; // no hashing for every request
+  const hash = createHash('sha256').update(plain);
+  for (const k of SECRET_OPTION_KEYS) {
     const v = options[k] as unknown;
     hash.update(`\0${k}=`);
     if (v === undefined) continue;
@@ -77,8 +82,8 @@ function agentKey(secure: boolean, options: AgentOptions): string {
         hash.update(part).update('\0');
         continue;
       }
-      hash.update(JSON.stringify(part)).update('\0'); // a boolean, or a pfx entry object
+      hash.update(JSON.stringify(part)).update('\0'); // a pfx entry object
     }
   }
-  return hash.digest('hex');
+  return `${plain}|${hash.digest('hex')}`;
 }
