@@ -29,7 +29,13 @@ import { FABRIC_KINDS, type KindInfo } from './catalog.js';
 import { keyOf, type ActualObservation, type ObjectError, type ObjectStamp } from '../observations.js';
 import { backoffDelay, parseRetryAfter, sleep, AbortedError } from './backoff.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
-import { toActualObservation, toObjectStamp, DEFAULT_MAX_OBJECT_BYTES } from './object-validation.js';
+import {
+  DEFAULT_MAX_OBJECT_BYTES,
+  pageFacts,
+  toActualObservation,
+  toObjectStamp,
+  type PageFacts,
+} from './object-validation.js';
 import {
   KubeAuthError,
   KubeRequestError,
@@ -227,6 +233,24 @@ function acceptMiddleware(accept: string): ObservableMiddleware {
       return new Observable(Promise.resolve(ctx));
     },
     post: (rsp: ResponseContext) => new Observable(Promise.resolve(rsp)),
+  };
+}
+
+/**
+ * Middleware that hands the answer's text to `keep` and gives client-node the same text to parse (a body reads once):
+ * a list page's text tells what its items need checked (pageFacts).
+ */
+function textMiddleware(keep: (text: string) => void): ObservableMiddleware {
+  return {
+    pre: (ctx: RequestContext) => new Observable(Promise.resolve(ctx)),
+    post: (rsp: ResponseContext) =>
+      new Observable(
+        rsp.body.text().then((text) => {
+          keep(text);
+          rsp.body = { text: () => Promise.resolve(text), binary: () => Promise.resolve(Buffer.from(text)) };
+          return rsp;
+        }),
+      ),
   };
 }
 
@@ -585,6 +609,7 @@ export class ClusterReader {
       });
       do {
         let body: ListBody;
+        let facts: PageFacts | undefined;
         try {
           body = await this.withRetry(
             `list ${where}`,
@@ -607,6 +632,7 @@ export class ClusterReader {
               return b;
             },
             accept,
+            (f) => (facts = f),
           );
         } catch (err) {
           // RBAC refusing one kind leaves that kind unread, like any failed list; 401 concerns every kind.
@@ -639,7 +665,7 @@ export class ClusterReader {
         } else {
           if (accept !== undefined) fullPages++;
           for (const item of body.items) {
-            const r = toActualObservation(item, kind, { maxObjectBytes: this.o.maxObjectBytes });
+            const r = toActualObservation(item, kind, { maxObjectBytes: this.o.maxObjectBytes, page: facts });
             if (r.ok) byKey.set(`${r.value.namespace}/${r.value.name}`, r.value);
             else errors.push(r.error);
           }
@@ -673,6 +699,8 @@ export class ClusterReader {
     op: (options: RequestOptions) => Promise<T>,
     ms: number,
     accept?: string,
+    /** Told the facts of the answer's text (pageFacts) — only by the attempt whose answer is returned. */
+    onPage?: (facts: PageFacts) => void,
   ): Promise<T> {
     const controller = new AbortController();
     const caller = this.o.signal;
@@ -686,18 +714,22 @@ export class ClusterReader {
         reject(err);
       }, ms);
     });
+    let facts: PageFacts | undefined;
     try {
-      return await Promise.race([
+      const answer = await Promise.race([
         op({
           middleware: [
             this.keepAlive,
             signalMiddleware(controller.signal),
             ...(accept ? [acceptMiddleware(accept)] : []),
+            ...(onPage ? [textMiddleware((text) => (facts = pageFacts(text)))] : []),
           ],
           middlewareMergeStrategy: 'append',
         }),
         timedOut,
       ]);
+      if (facts) onPage?.(facts);
+      return answer;
     } catch (err) {
       // node-fetch reports our own abort as "The user aborted a request": say what happened instead.
       const reason: unknown = controller.signal.reason;
@@ -712,7 +744,12 @@ export class ClusterReader {
    * Run `op` until it succeeds, a non-retryable error occurs, or retries run out. Waits an
    * exponential backoff with jitter between attempts — or what the answer's Retry-After asks.
    */
-  private async withRetry<T>(what: string, op: (options: RequestOptions) => Promise<T>, accept?: string): Promise<T> {
+  private async withRetry<T>(
+    what: string,
+    op: (options: RequestOptions) => Promise<T>,
+    accept?: string,
+    onPage?: (facts: PageFacts) => void,
+  ): Promise<T> {
     const maxRetries = this.serverSilent ? Math.min(this.o.maxRetries, SILENT_SERVER_RETRIES) : this.o.maxRetries;
     let answered = false;
     for (let attempt = 0; ; attempt++) {
@@ -723,7 +760,7 @@ export class ClusterReader {
           `${what}: not listed: the run's list deadline (${this.o.listDeadlineMs} ms) passed`,
         );
       try {
-        const result = await this.attempt(what, op, Math.min(this.o.requestTimeoutMs, left), accept);
+        const result = await this.attempt(what, op, Math.min(this.o.requestTimeoutMs, left), accept, onPage);
         this.serverSilent = false;
         return result;
       } catch (err) {
