@@ -29,13 +29,7 @@ import { FABRIC_KINDS, type KindInfo } from './catalog.js';
 import { keyOf, type ActualObservation, type ObjectError, type ObjectStamp } from '../observations.js';
 import { backoffDelay, parseRetryAfter, sleep, AbortedError } from './backoff.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
-import {
-  DEFAULT_MAX_OBJECT_BYTES,
-  pageFacts,
-  toActualObservation,
-  toObjectStamp,
-  type PageFacts,
-} from './object-validation.js';
+import { DEFAULT_MAX_OBJECT_BYTES, pageFacts, toActualObservation, toObjectStamp } from './object-validation.js';
 import {
   KubeAuthError,
   KubeRequestError,
@@ -609,7 +603,7 @@ export class ClusterReader {
       });
       do {
         let body: ListBody;
-        let facts: PageFacts | undefined;
+        let text: string | undefined; // the page's text, for pageFacts when its items are full objects
         try {
           body = await this.withRetry(
             `list ${where}`,
@@ -632,7 +626,7 @@ export class ClusterReader {
               return b;
             },
             accept,
-            (f) => (facts = f),
+            (t) => (text = t),
           );
         } catch (err) {
           // RBAC refusing one kind leaves that kind unread, like any failed list; 401 concerns every kind.
@@ -664,6 +658,8 @@ export class ClusterReader {
           }
         } else {
           if (accept !== undefined) fullPages++;
+          const facts = text === undefined ? undefined : pageFacts(text);
+          text = undefined;
           for (const item of body.items) {
             const r = toActualObservation(item, kind, { maxObjectBytes: this.o.maxObjectBytes, page: facts });
             if (r.ok) byKey.set(`${r.value.namespace}/${r.value.name}`, r.value);
@@ -699,8 +695,8 @@ export class ClusterReader {
     op: (options: RequestOptions) => Promise<T>,
     ms: number,
     accept?: string,
-    /** Told the facts of the answer's text (pageFacts) — only by the attempt whose answer is returned. */
-    onPage?: (facts: PageFacts) => void,
+    /** Given the answer's text — only by the attempt whose answer is returned. */
+    onText?: (text: string) => void,
   ): Promise<T> {
     const controller = new AbortController();
     const caller = this.o.signal;
@@ -714,7 +710,7 @@ export class ClusterReader {
         reject(err);
       }, ms);
     });
-    let facts: PageFacts | undefined;
+    let text: string | undefined;
     try {
       const answer = await Promise.race([
         op({
@@ -722,13 +718,13 @@ export class ClusterReader {
             this.keepAlive,
             signalMiddleware(controller.signal),
             ...(accept ? [acceptMiddleware(accept)] : []),
-            ...(onPage ? [textMiddleware((text) => (facts = pageFacts(text)))] : []),
+            ...(onText ? [textMiddleware((t) => (text = t))] : []),
           ],
           middlewareMergeStrategy: 'append',
         }),
         timedOut,
       ]);
-      if (facts) onPage?.(facts);
+      if (text !== undefined) onText?.(text);
       return answer;
     } catch (err) {
       // node-fetch reports our own abort as "The user aborted a request": say what happened instead.
@@ -748,7 +744,7 @@ export class ClusterReader {
     what: string,
     op: (options: RequestOptions) => Promise<T>,
     accept?: string,
-    onPage?: (facts: PageFacts) => void,
+    onText?: (text: string) => void,
   ): Promise<T> {
     const maxRetries = this.serverSilent ? Math.min(this.o.maxRetries, SILENT_SERVER_RETRIES) : this.o.maxRetries;
     let answered = false;
@@ -760,7 +756,7 @@ export class ClusterReader {
           `${what}: not listed: the run's list deadline (${this.o.listDeadlineMs} ms) passed`,
         );
       try {
-        const result = await this.attempt(what, op, Math.min(this.o.requestTimeoutMs, left), accept, onPage);
+        const result = await this.attempt(what, op, Math.min(this.o.requestTimeoutMs, left), accept, onText);
         this.serverSilent = false;
         return result;
       } catch (err) {
