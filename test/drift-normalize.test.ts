@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { canonicalJson, normalizeSide, normalizeValue } from '../src/drift/index.js';
-import { isAbsentValue, truncateAnnotationValue } from '../src/drift/normalize.js';
+import {
+  IGNORED_LABELS,
+  isAbsentValue,
+  metadataCount,
+  metadataMap,
+  truncateAnnotationValue,
+} from '../src/drift/normalize.js';
 
 describe('normalizeSide', () => {
   const k8sObject = {
@@ -112,4 +118,14 @@ test('truncateAnnotationValue cuts at 1024 characters and says how much is gone'
   expect(truncateAnnotationValue('short')).toBe('short');
   expect(truncateAnnotationValue('x'.repeat(1024))).toBe('x'.repeat(1024));
   expect(truncateAnnotationValue('x'.repeat(3000))).toBe(`${'x'.repeat(1024)}…[truncated 1976 characters]`);
+});
+
+test('metadataCount counts exactly the entries metadataMap keeps (null values and tool-written keys left out)', () => {
+  const key = fc.oneof(fc.constantFrom(...IGNORED_LABELS, '__proto__', 'app'), fc.string());
+  const value = fc.oneof(fc.string(), fc.constant(null), fc.constant(undefined));
+  fc.assert(
+    fc.property(fc.oneof(fc.dictionary(key, value), fc.constant(null), fc.string()), (v) => {
+      expect(metadataCount(v, IGNORED_LABELS)).toBe(Object.keys(metadataMap(v, IGNORED_LABELS)).length);
+    }),
+  );
 });

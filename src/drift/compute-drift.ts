@@ -31,6 +31,7 @@ import {
   IGNORED_ANNOTATIONS,
   IGNORED_LABELS,
   isAbsentValue,
+  metadataCount,
   metadataMap,
   truncateAnnotationValue,
 } from './normalize.js';
@@ -355,8 +356,8 @@ function oneSidedResult(input: DriftInput, which: 'desired' | 'actual'): DriftRe
     const op: DriftOp = { op: isDesired ? 'add' : 'remove', path: '' };
     const compared =
       leafCount(specOf(side, input, which)) +
-      Object.keys(metadataMap(side.labels, IGNORED_LABELS)).length +
-      Object.keys(metadataMap(side.annotations, IGNORED_ANNOTATIONS)).length;
+      metadataCount(side.labels, IGNORED_LABELS) +
+      metadataCount(side.annotations, IGNORED_ANNOTATIONS);
     return {
       status,
       score: 1,

@@ -83,6 +83,18 @@ export function metadataMap(v: unknown, ignored: ReadonlySet<string>): Record<st
   return out;
 }
 
+/** How many entries metadataMap(v, ignored) would hold, without building it (a one-sided drift only counts them). */
+export function metadataCount(v: unknown, ignored: ReadonlySet<string>): number {
+  if (!isRecord(v)) return 0;
+  let n = 0;
+  for (const k of Object.keys(v)) {
+    const val = v[k];
+    // metadataMap's plain-object assignment drops a `__proto__` key (not a valid Kubernetes key anyway): so does this.
+    if (val !== undefined && val !== null && !ignored.has(k) && k !== '__proto__') n++;
+  }
+  return n;
+}
+
 /** Anything with a spec and labels/annotations: a Kubernetes object, an observation, or a SideState. */
 export interface Normalizable {
   spec?: unknown;

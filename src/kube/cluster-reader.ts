@@ -29,7 +29,7 @@ import { FABRIC_KINDS, type KindInfo } from './catalog.js';
 import { keyOf, type ActualObservation, type ObjectError, type ObjectStamp } from '../observations.js';
 import { backoffDelay, parseRetryAfter, sleep, AbortedError } from './backoff.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
-import { toActualObservation, toObjectStamp, DEFAULT_MAX_OBJECT_BYTES } from './object-validation.js';
+import { DEFAULT_MAX_OBJECT_BYTES, pageFacts, toActualObservation, toObjectStamp } from './object-validation.js';
 import {
   KubeAuthError,
   KubeRequestError,
@@ -44,6 +44,7 @@ import {
   notFoundObjectName,
 } from './kube-errors.js';
 import { contextName, ExecPluginError, guardExecPlugin } from './kube-config.js';
+import { KeepAliveAgents } from './keep-alive.js';
 
 export { KubeAuthError, KubeRequestError } from './kube-errors.js';
 
@@ -229,6 +230,24 @@ function acceptMiddleware(accept: string): ObservableMiddleware {
   };
 }
 
+/**
+ * Middleware that hands the answer's text to `keep` and gives client-node the same text to parse (a body reads once):
+ * a list page's text tells what its items need checked (pageFacts).
+ */
+function textMiddleware(keep: (text: string) => void): ObservableMiddleware {
+  return {
+    pre: (ctx: RequestContext) => new Observable(Promise.resolve(ctx)),
+    post: (rsp: ResponseContext) =>
+      new Observable(
+        rsp.body.text().then((text) => {
+          keep(text);
+          rsp.body = { text: () => Promise.resolve(text), binary: () => Promise.resolve(Buffer.from(text)) };
+          return rsp;
+        }),
+      ),
+  };
+}
+
 interface ScopeResult {
   complete: boolean;
   observations: ActualObservation[];
@@ -265,6 +284,8 @@ export class ClusterReader {
   private readonly context: string | undefined;
   private readonly clock: Clock;
   private readonly metadataPageSize: number;
+  /** Every request of this reader reuses its connections (src/kube/keep-alive.ts). */
+  private readonly keepAlive = new KeepAliveAgents().middleware();
 
   constructor(kc: KubeConfig, opts: ClusterReaderOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -582,6 +603,7 @@ export class ClusterReader {
       });
       do {
         let body: ListBody;
+        let text: string | undefined; // the page's text, for pageFacts when its items are full objects
         try {
           body = await this.withRetry(
             `list ${where}`,
@@ -604,6 +626,7 @@ export class ClusterReader {
               return b;
             },
             accept,
+            (t) => (text = t),
           );
         } catch (err) {
           // RBAC refusing one kind leaves that kind unread, like any failed list; 401 concerns every kind.
@@ -635,8 +658,10 @@ export class ClusterReader {
           }
         } else {
           if (accept !== undefined) fullPages++;
+          const facts = text === undefined ? undefined : pageFacts(text);
+          text = undefined;
           for (const item of body.items) {
-            const r = toActualObservation(item, kind, { maxObjectBytes: this.o.maxObjectBytes });
+            const r = toActualObservation(item, kind, { maxObjectBytes: this.o.maxObjectBytes, page: facts });
             if (r.ok) byKey.set(`${r.value.namespace}/${r.value.name}`, r.value);
             else errors.push(r.error);
           }
@@ -670,6 +695,8 @@ export class ClusterReader {
     op: (options: RequestOptions) => Promise<T>,
     ms: number,
     accept?: string,
+    /** Given the answer's text — only by the attempt whose answer is returned. */
+    onText?: (text: string) => void,
   ): Promise<T> {
     const controller = new AbortController();
     const caller = this.o.signal;
@@ -683,14 +710,22 @@ export class ClusterReader {
         reject(err);
       }, ms);
     });
+    let text: string | undefined;
     try {
-      return await Promise.race([
+      const answer = await Promise.race([
         op({
-          middleware: [signalMiddleware(controller.signal), ...(accept ? [acceptMiddleware(accept)] : [])],
+          middleware: [
+            this.keepAlive,
+            signalMiddleware(controller.signal),
+            ...(accept ? [acceptMiddleware(accept)] : []),
+            ...(onText ? [textMiddleware((t) => (text = t))] : []),
+          ],
           middlewareMergeStrategy: 'append',
         }),
         timedOut,
       ]);
+      if (text !== undefined) onText?.(text);
+      return answer;
     } catch (err) {
       // node-fetch reports our own abort as "The user aborted a request": say what happened instead.
       const reason: unknown = controller.signal.reason;
@@ -705,7 +740,12 @@ export class ClusterReader {
    * Run `op` until it succeeds, a non-retryable error occurs, or retries run out. Waits an
    * exponential backoff with jitter between attempts — or what the answer's Retry-After asks.
    */
-  private async withRetry<T>(what: string, op: (options: RequestOptions) => Promise<T>, accept?: string): Promise<T> {
+  private async withRetry<T>(
+    what: string,
+    op: (options: RequestOptions) => Promise<T>,
+    accept?: string,
+    onText?: (text: string) => void,
+  ): Promise<T> {
     const maxRetries = this.serverSilent ? Math.min(this.o.maxRetries, SILENT_SERVER_RETRIES) : this.o.maxRetries;
     let answered = false;
     for (let attempt = 0; ; attempt++) {
@@ -716,7 +756,7 @@ export class ClusterReader {
           `${what}: not listed: the run's list deadline (${this.o.listDeadlineMs} ms) passed`,
         );
       try {
-        const result = await this.attempt(what, op, Math.min(this.o.requestTimeoutMs, left), accept);
+        const result = await this.attempt(what, op, Math.min(this.o.requestTimeoutMs, left), accept, onText);
         this.serverSilent = false;
         return result;
       } catch (err) {

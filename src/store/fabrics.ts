@@ -20,32 +20,42 @@ export const FABRIC_SYNC_STATUS_SQL = `CASE WHEN drifted_count > 0 OR coalesce((
 // raw() returns a marker MikroORM recognizes in place of a value; it is typed as the column it computes.
 const statusFromSummary = () => raw<HedgehogFabric, FabricSyncStatus>(FABRIC_SYNC_STATUS_SQL);
 
-/** Recompute the fabric's cached summaries (per-kind counts, drift counts) from its resource rows. */
+/**
+ * Recompute the fabric's cached summaries (per-kind counts, drift counts) from its resource rows. One pass over the
+ * rows: they are grouped once by kind, drift status and severity (a few dozen groups for any fabric size), and every
+ * summary is summed from those groups — not one scan of the rows per figure.
+ */
 export async function refreshFabricSummary(em: EntityManager, fabricId: number): Promise<void> {
-  await query(
-    em,
-    `WITH r AS (SELECT kind, drift_status, drift_severity, actual_spec IS NOT NULL AS has_actual,
-                       desired_spec IS NOT NULL AS has_desired, last_sync_error IS NOT NULL AS unreadable
-                FROM hedgehog_resource WHERE fabric_id = ?),
-          kinds AS (SELECT kind, jsonb_build_object('total', count(*), 'actual', count(*) FILTER (WHERE has_actual),
-                                                    'desired', count(*) FILTER (WHERE has_desired)) AS c
-                    FROM r GROUP BY kind),
-          st AS (SELECT coalesce(drift_status, 'unchecked') AS k, count(*) AS c FROM r GROUP BY 1),
-          sev AS (SELECT drift_severity AS k, count(*) AS c FROM r GROUP BY drift_severity)
-     UPDATE hedgehog_fabric SET
-       kind_counts = (SELECT coalesce(jsonb_object_agg(kind, c), '{}'::jsonb) FROM kinds),
-       drift_summary = jsonb_build_object(
-         'byStatus', (SELECT coalesce(jsonb_object_agg(k, c), '{}'::jsonb) FROM st),
-         'bySeverity', (SELECT coalesce(jsonb_object_agg(k, c), '{}'::jsonb) FROM sev),
-         'total', (SELECT count(*) FROM r),
-         'unreadable', (SELECT count(*) FROM r WHERE unreadable)),
-       drifted_count = (SELECT count(*) FROM r WHERE drift_status IS NOT NULL AND drift_status <> 'in_sync'),
-       in_sync_count = (SELECT count(*) FROM r WHERE drift_status = 'in_sync'),
-       last_updated = now()
-     WHERE id = ?`,
-    [fabricId, fabricId],
-  );
+  await query(em, REFRESH_SUMMARY_SQL, [fabricId, fabricId]);
 }
+
+const REFRESH_SUMMARY_SQL = `
+  WITH g AS (SELECT kind, drift_status, drift_severity, count(*) AS n,
+                    count(*) FILTER (WHERE actual_spec IS NOT NULL) AS actual,
+                    count(*) FILTER (WHERE desired_spec IS NOT NULL) AS desired,
+                    count(*) FILTER (WHERE last_sync_error IS NOT NULL) AS unreadable
+             FROM hedgehog_resource WHERE fabric_id = ? GROUP BY kind, drift_status, drift_severity),
+       kinds AS (SELECT kind, jsonb_build_object('total', sum(n)::bigint, 'actual', sum(actual)::bigint,
+                                                 'desired', sum(desired)::bigint) AS c
+                 FROM g GROUP BY kind),
+       st AS (SELECT coalesce(drift_status, 'unchecked') AS k, sum(n)::bigint AS c FROM g GROUP BY 1),
+       sev AS (SELECT drift_severity AS k, sum(n)::bigint AS c FROM g GROUP BY drift_severity),
+       total AS (SELECT coalesce(sum(n), 0)::bigint AS n, coalesce(sum(unreadable), 0)::bigint AS unreadable,
+                        coalesce(sum(n) FILTER (WHERE drift_status <> 'in_sync'), 0)::int AS drifted,
+                        coalesce(sum(n) FILTER (WHERE drift_status = 'in_sync'), 0)::int AS in_sync
+                 FROM g)
+  UPDATE hedgehog_fabric SET
+    kind_counts = (SELECT coalesce(jsonb_object_agg(kind, c), '{}'::jsonb) FROM kinds),
+    drift_summary = jsonb_build_object(
+      'byStatus', (SELECT coalesce(jsonb_object_agg(k, c), '{}'::jsonb) FROM st),
+      'bySeverity', (SELECT coalesce(jsonb_object_agg(k, c), '{}'::jsonb) FROM sev),
+      'total', total.n,
+      'unreadable', total.unreadable),
+    drifted_count = total.drifted,
+    in_sync_count = total.in_sync,
+    last_updated = now()
+  FROM total
+  WHERE id = ?`;
 
 /** After a complete actual read (refreshFabricSummary first): connected, synced at `at`, status from the summary. */
 export async function markActualSynced(
