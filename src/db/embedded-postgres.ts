@@ -31,6 +31,7 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './database-probe.js';
 import { DEFAULT_DATA_DIR } from './default-data-dir.js';
 import { findEmbeddedTemplate, restoreEmbeddedTemplate } from './embedded-template.js';
+import { withWholeExchanges } from './pglite-exchanges.js';
 
 /** Default data directory, relative to the working directory. */
 export { DEFAULT_DATA_DIR };
@@ -481,7 +482,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
       ? await PGlite.create(join(dataDir, 'db'), { startParams })
       : await createInMemory(startParams, options.loadDataDir, options.template);
     server = new PGLiteSocketServer({
-      db,
+      // Each client's query or extended-query sequence is served whole, never interleaved with another's.
+      db: withWholeExchanges(db),
       host: '127.0.0.1',
       port: options.port ?? 0,
       maxConnections: options.maxConnections ?? 8,
