@@ -10,7 +10,7 @@
 import type { LedgerDatabaseOptions } from '../ledger-reader.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, connectDatabase, missingDatabase } from '../db/database-probe.js';
 import { maskDatabaseUrl, redactDatabaseUrl, resolveDatabaseUrl } from '../db/database-url.js';
-import { MIGRATIONS_TABLE, MIGRATION_NAMES } from '../db/migration-names.js';
+import { MIGRATIONS_TABLE, pendingMigrationNames } from '../db/migration-names.js';
 import { DEFAULT_STATEMENT_TIMEOUT_MS, KEEPALIVE_INITIAL_DELAY_MS, closeOnStatementTimeout } from '../db/pg-bounds.js';
 import { appliedMigrationNames } from '../store/migration-state.js';
 import { pgExecutor } from '../store/pg-executor.js';
@@ -41,8 +41,7 @@ export async function openPgFabricReads(
   debug(`database: ${redactDatabaseUrl(url)}`);
   const { db, close } = await connectForReads(url, options);
   try {
-    const applied = new Set(await appliedMigrationNames(db, MIGRATIONS_TABLE));
-    if (!MIGRATION_NAMES.every((name) => applied.has(name))) {
+    if (pendingMigrationNames(await appliedMigrationNames(db, MIGRATIONS_TABLE)).length > 0) {
       debug('database: a migration is pending; opening the ledger through the ORM to apply it');
       await close();
       return undefined;

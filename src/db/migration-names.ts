@@ -12,5 +12,11 @@ export const MIGRATION_NAMES: readonly string[] = [
   'Migration20261201061447_write_back',
 ];
 
+/** The migrations of this version not among `applied` (names without a .js/.ts ending), in the order they run. */
+export function pendingMigrationNames(applied: Iterable<string>): string[] {
+  const done = new Set(applied);
+  return MIGRATION_NAMES.filter((name) => !done.has(name));
+}
+
 /** Table MikroORM records applied migrations in (here, not in the ORM config, so a reader without MikroORM can name it). */
 export const MIGRATIONS_TABLE = 'mikro_orm_migrations';

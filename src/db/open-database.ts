@@ -24,7 +24,7 @@ interface ConnectionBounds {
   statementTimeoutMs: number;
 }
 import type { EmbeddedPostgres } from './embedded-postgres.js';
-import { MIGRATION_NAMES } from './migration-names.js';
+import { pendingMigrationNames } from './migration-names.js';
 import { createCoreOrmConfig, MIGRATIONS_TABLE } from './orm-core-config.js';
 import { appliedMigrationNames } from '../store/migration-state.js';
 
@@ -141,9 +141,9 @@ function knexLog(
 
 /**
  * Applies the pending migrations (`migrate`), loading the migrator only when one is pending: one query compares
- * the applied names with MIGRATION_NAMES. Whatever that query concludes, the migrator decides what it runs, as
- * before; the query only spares loading it for a ledger that is up to date. With `migrate: false` the migrator
- * is attached for the caller.
+ * the applied names with MIGRATION_NAMES (pendingMigrationNames). Whatever that query concludes, the migrator
+ * decides what it runs, as before; the query only spares loading it for a ledger that is up to date. With
+ * `migrate: false` the migrator is attached for the caller.
  */
 async function migrateIfNeeded(orm: MikroORM, migrate: boolean): Promise<string[]> {
   if (!migrate) {
@@ -154,8 +154,7 @@ async function migrateIfNeeded(orm: MikroORM, migrate: boolean): Promise<string[
   const table = settings.tableName ?? MIGRATIONS_TABLE;
   // A caller's own migration list, or a schema-qualified or quoted table name, is left to the migrator itself.
   if (!settings.migrationsList && /^[a-z_][a-z0-9_]*$/.test(table)) {
-    const applied = new Set(await appliedMigrationNames(orm.em, table));
-    if (MIGRATION_NAMES.every((name) => applied.has(name))) {
+    if (pendingMigrationNames(await appliedMigrationNames(orm.em, table)).length === 0) {
       orm.config.registerExtension('@mikro-orm/migrator', () => {
         throw new Error(
           'openDatabase loaded no migrator: every migration was applied when it opened (open with migrate: false for one)',

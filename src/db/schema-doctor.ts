@@ -19,7 +19,7 @@
  * MikroORM's migrator).
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { MIGRATION_NAMES } from './migration-names.js';
+import { pendingMigrationNames } from './migration-names.js';
 import { ledgerColumns, ledgerTables, type LedgerColumn } from './ledger-columns.js';
 import { MIGRATIONS_TABLE } from './orm-core-config.js';
 import { columnKey, columnsRequiredByChecks, loadCheckConstraints, type CheckConstraint } from './check-not-null.js';
@@ -331,7 +331,7 @@ async function pendingMigrations(exec: Exec, scope: Examined): Promise<string[]>
         r.name.replace(/\.[jt]s$/, ''),
       )
     : [];
-  return [...MIGRATION_NAMES].filter((name) => !executed.includes(name));
+  return pendingMigrationNames(executed);
 }
 
 /** Where a column's NOT NULL comes from, as a message fragment ('' = the column itself); null = nullable. */
