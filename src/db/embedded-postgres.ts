@@ -176,6 +176,11 @@ function isAlive(pid: number): boolean {
 const INIT_SCRIPT = `const { PGlite } = require(process.argv[1]);
 PGlite.create(process.argv[2]).then((db) => db.close()).catch((err) => { console.error(err && err.stack || err); process.exit(1); });`;
 
+/** The template file a new database starts from: the one given, none (`false`: initdb), or the build's. */
+function templateFile(template: string | false | undefined): string | undefined {
+  return template === false ? undefined : (template ?? findEmbeddedTemplate());
+}
+
 /**
  * Creates a new data directory. It is built beside its final place (`db.init-<our pid>`) and renamed into it, so
  * an interrupted creation never leaves a half-made database behind (the next start removes what is left:
@@ -188,7 +193,7 @@ async function createDataDirectory(pgDir: string, template: string | false | und
   const building = `${pgDir}${SETUP_MARK}${process.pid}`;
   rmSync(building, { recursive: true, force: true });
   try {
-    const tarball = template === false ? undefined : (template ?? findEmbeddedTemplate());
+    const tarball = templateFile(template);
     let restored = false;
     if (tarball) {
       try {
@@ -423,7 +428,7 @@ async function createInMemory(
   template: string | false | undefined,
 ): Promise<PGlite> {
   if (loadDataDir) return PGlite.create({ startParams, loadDataDir });
-  const tarball = template === false ? undefined : (template ?? findEmbeddedTemplate());
+  const tarball = templateFile(template);
   if (tarball) {
     try {
       return await PGlite.create({ startParams, loadDataDir: new Blob([gunzipSync(readFileSync(tarball))]) });
