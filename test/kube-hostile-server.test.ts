@@ -8,7 +8,7 @@ import 'reflect-metadata';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { KubeConfig } from '@kubernetes/client-node';
+import { kubeConfigFor } from './helpers/kube-config.js';
 import { kindInfo } from '../src/kube/catalog.js';
 import { ClusterReader, type ClusterReaderOptions } from '../src/kube/cluster-reader.js';
 import { ClusterInformer, type WatchRestart } from '../src/kube/cluster-informer.js';
@@ -22,17 +22,6 @@ import { ManualClock } from './helpers/manual-clock.js';
 
 const VPC = kindInfo('VPC')!;
 const FAST: ClusterReaderOptions = { baseDelayMs: 1, maxDelayMs: 5, maxRetries: 1, requestTimeoutMs: 150 };
-
-function kubeConfigFor(url: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: url, skipTLSVerify: true }],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
-    currentContext: 'ctx',
-  });
-  return kc;
-}
 
 describe('a server that accepts the connection and never answers', () => {
   let silent: Awaited<ReturnType<typeof silentServer>>;

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import { kubeConfigFor } from './helpers/kube-config.js';
 import { kindInfo } from '../src/kube/catalog.js';
 import { ClusterReader, type ClusterReaderOptions } from '../src/kube/cluster-reader.js';
 import { KEEP_ALIVE_IDLE_MS, KeepAliveAgents } from '../src/kube/keep-alive.js';
@@ -85,17 +85,6 @@ async function listServer(behaviour: Behaviour): Promise<ListServer> {
         server.close(() => resolve());
       }),
   };
-}
-
-function kubeConfigFor(url: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: url, skipTLSVerify: true }],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
-    currentContext: 'ctx',
-  });
-  return kc;
 }
 
 let server: ListServer | undefined;
