@@ -60,6 +60,27 @@ export interface ObjectError {
   reason: string;
 }
 
+/** An ObjectError with every key present (null when unknown), as the reports' JSON has it. */
+export interface RefusedEntry {
+  kind: string | null;
+  namespace: string | null;
+  name: string | null;
+  file: string | null;
+  line: number | null;
+  reason: string;
+}
+
+export function refusedEntry(e: ObjectError): RefusedEntry {
+  return {
+    kind: e.kind ?? null,
+    namespace: e.namespace ?? null,
+    name: e.name ?? null,
+    file: e.file ?? null,
+    line: e.line ?? null,
+    reason: e.reason,
+  };
+}
+
 /** Key string used in maps: kind/namespace/name (none of the three may contain '/'). */
 export function keyOf(r: ResourceKey): string {
   return `${r.kind}/${r.namespace}/${r.name}`;

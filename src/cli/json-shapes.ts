@@ -12,7 +12,7 @@ import type { RunDetails } from '../sync/run-details.js';
 import type { RunCounts, RunStatus, RunType, SyncRunReport } from '../sync/run-recorder.js';
 import type { DriftSeverity, DriftStatus } from '../drift/types.js';
 import type { Draft, DraftCallResult, DraftConflictDetails } from '../drafts/drafts.js';
-import type { ObjectError } from '../observations.js';
+import { refusedEntry, type RefusedEntry } from '../observations.js';
 import type { PublishReport } from '../writeback/publish.js';
 import type { DiffOp, DraftDiff } from './draft-diff.js';
 
@@ -192,27 +192,6 @@ export function fabricJson(f: FabricRecord): FabricJson {
   };
 }
 
-/** An object that could not be drafted (or published): where it came from and why. */
-export interface RefusedJson {
-  kind: string | null;
-  namespace: string | null;
-  name: string | null;
-  file: string | null;
-  line: number | null;
-  reason: string;
-}
-
-export function refusedJson(e: ObjectError): RefusedJson {
-  return {
-    kind: e.kind ?? null,
-    namespace: e.namespace ?? null,
-    name: e.name ?? null,
-    file: e.file ?? null,
-    line: e.line ?? null,
-    reason: e.reason,
-  };
-}
-
 /** `hh-sync draft apply|delete|discard --json`: what happened to each object, and what was refused. */
 export interface DraftCallJson {
   fabric: string;
@@ -223,7 +202,7 @@ export interface DraftCallJson {
     outcome: 'created' | 'updated' | 'unchanged' | 'discarded';
     operation: 'apply' | 'delete' | null;
   }[];
-  refused: RefusedJson[];
+  refused: RefusedEntry[];
 }
 
 export function draftCallJson(r: DraftCallResult): DraftCallJson {
@@ -236,7 +215,7 @@ export function draftCallJson(r: DraftCallResult): DraftCallJson {
       outcome: x.outcome,
       operation: x.operation ?? null,
     })),
-    refused: r.refused.map(refusedJson),
+    refused: r.refused.map(refusedEntry),
   };
 }
 

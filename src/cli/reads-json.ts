@@ -14,7 +14,8 @@ import type {
 } from '../reads/ledger-reads.js';
 import type { DriftReport } from '../sync/drift-report.js';
 import type { RunCounts } from '../sync/run-recorder.js';
-import { fabricJson, refusedJson, type FabricJson, type RefusedJson } from './json-shapes.js';
+import { fabricJson, type FabricJson } from './json-shapes.js';
+import { refusedEntry, type RefusedEntry } from '../observations.js';
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
@@ -33,7 +34,7 @@ export interface RunRecordJson {
   counts: RunCounts;
   commit: string | null;
   errorMessage: string | null;
-  errors: RefusedJson[];
+  errors: RefusedEntry[];
 }
 
 export function runRecordJson(r: RunRecord): RunRecordJson {
@@ -48,7 +49,7 @@ export function runRecordJson(r: RunRecord): RunRecordJson {
     counts: { ...r.counts },
     commit: r.commit,
     errorMessage: r.errorMessage,
-    errors: r.errors.map(refusedJson),
+    errors: r.errors.map(refusedEntry),
   };
 }
 

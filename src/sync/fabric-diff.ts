@@ -21,7 +21,7 @@ import {
 import { redactUrl } from '../gitops/git-cli.js';
 import { normalizeSubPath } from '../gitops/source-files.js';
 import { FABRIC_KINDS } from '../kube/catalog.js';
-import { keyOf, type ObjectError } from '../observations.js';
+import { keyOf, refusedEntry, type RefusedEntry } from '../observations.js';
 import { lastActualSync } from '../store/fabrics.js';
 import { selectUnreadableRows } from '../store/resource-reads.js';
 import { loadStoredResources, type StoredResource } from '../store/stored-resources.js';
@@ -72,14 +72,7 @@ export interface FabricDiffReport extends DiffSidesResult {
 }
 
 /** A file, document or declaration the desired read refused: where (what is known of it) and why. */
-export interface RefusedEntry {
-  kind: string | null;
-  namespace: string | null;
-  name: string | null;
-  file: string | null;
-  line: number | null;
-  reason: string;
-}
+export type { RefusedEntry };
 
 /** A diff asked for something that is not there: a missing `local` directory, an unknown `ref`, no Git source. */
 export class DiffInputError extends Error {
@@ -240,18 +233,6 @@ async function readDesiredSide(
   }
   const refusedList = [...read.errors, ...read.conflicts.map(conflictError)].map(refusedEntry);
   return { desired, read: { ...read, schemas: schemaSet.schemas, schemaSource: schemaSet.source, refusedList } };
-}
-
-/** A problem of the desired read with every key present (null when unknown), as the reports' JSON has it. */
-function refusedEntry(e: ObjectError): RefusedEntry {
-  return {
-    kind: e.kind ?? null,
-    namespace: e.namespace ?? null,
-    name: e.name ?? null,
-    file: e.file ?? null,
-    line: e.line ?? null,
-    reason: e.reason,
-  };
 }
 
 async function requireDirectory(directory: string): Promise<void> {
