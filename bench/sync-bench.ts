@@ -224,6 +224,9 @@ export async function benchSync(opts: SyncBenchOptions): Promise<SyncBenchResult
     const syncFloorRuns: SyncFloorRun[] = [];
     for (let i = 0; i < opts.repeat; i++) {
       const fabric = await newFabric(db.orm, 'actual');
+      // Each side of the pair starts from a collected heap: the floor gets one below, and without one here the
+      // sync would pay for the garbage the previous round's floor variants left behind.
+      collectGarbage();
       const sync = () => timed(() => svc.syncActualState(fabric));
       const { ms, value: report } = i === 0 ? await sampler.during(() => firstSampler.during(sync)) : await sync();
       expectCompleted(report, 'first sync');
