@@ -1,7 +1,8 @@
 /**
  * The embedded database: PGlite (PostgreSQL compiled to WebAssembly) served on a
  * loopback TCP port by pglite-socket, so the ledger talks to it through the very
- * same `pg` driver and SQL as to a real server.
+ * same `pg` driver and SQL as to a real server. Both run in a worker thread of their
+ * own (pglite-server-worker.ts), so the database's work never stops this thread's.
  *
  * PGlite is one backend. pglite-socket multiplexes several client connections
  * onto it (a transaction keeps it exclusive until it ends); callers should still
@@ -24,14 +25,11 @@ import {
 import { createRequire } from 'node:module';
 import { createConnection } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import pg from 'pg';
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './database-probe.js';
 import { DEFAULT_DATA_DIR } from './default-data-dir.js';
 import { findEmbeddedTemplate, restoreEmbeddedTemplate } from './embedded-template.js';
-import { withWholeExchanges } from './pglite-exchanges.js';
+import { startServerThread, type ServerThread } from './pglite-server-thread.js';
 
 /** Default data directory, relative to the working directory. */
 export { DEFAULT_DATA_DIR };
@@ -397,12 +395,6 @@ async function probe(url: string, timeoutMs: number): Promise<void> {
 /** How long stop() waits for other processes' connections to close. */
 export const DEFAULT_CLIENT_DRAIN_MS = 30_000;
 
-async function drainClients(server: PGLiteSocketServer, waitMs: number): Promise<void> {
-  for (const until = Date.now() + waitMs; server.getStats().activeConnections > 0 && Date.now() < until;) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Database servers (`127.0.0.1:<port>`) this process reaches through another process that holds them → its pid. */
 const SHARED = new Map<string, number>();
 
@@ -418,29 +410,8 @@ export function embeddedServedByOtherProcess(
 }
 
 /**
- * An in-memory PGlite, started from `loadDataDir` when given, else from the build's template (the same directory
- * initdb makes, embedded-template.ts): initdb in memory takes 7–12 s, loading the template well under one. A
- * template that cannot be read or loaded costs time, never the database: PGlite's own initdb runs instead.
- */
-async function createInMemory(
-  startParams: string[],
-  loadDataDir: Blob | undefined,
-  template: string | false | undefined,
-): Promise<PGlite> {
-  if (loadDataDir) return PGlite.create({ startParams, loadDataDir });
-  const tarball = templateFile(template);
-  if (tarball) {
-    try {
-      return await PGlite.create({ startParams, loadDataDir: new Blob([gunzipSync(readFileSync(tarball))]) });
-    } catch {
-      // Falls through to initdb, as a damaged template does for a data directory.
-    }
-  }
-  return PGlite.create({ startParams });
-}
-
-/**
- * Starts PGlite and its socket server; stop() shuts both down and releases the data directory.
+ * Starts PGlite and its socket server in a thread of their own (pglite-server-worker.ts); stop() shuts both down
+ * and releases the data directory.
  *
  * When another live process holds the data directory, this connects through the loopback port that process
  * publishes in the lock instead (servedBy: its pid; stop() then only forgets it). PGlite is one backend:
@@ -478,30 +449,22 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
       if (joined) return joined;
     }
   }
-  let db: PGlite | undefined;
-  let server: PGLiteSocketServer | undefined;
+  let server: ServerThread | undefined;
   try {
     if (dataDir) await createDataDirectory(join(dataDir, 'db'), options.template);
-    const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffers}`];
-    db = dataDir
-      ? await PGlite.create(join(dataDir, 'db'), { startParams })
-      : await createInMemory(startParams, options.loadDataDir, options.template);
-    server = new PGLiteSocketServer({
-      // Each client's query or extended-query sequence is served whole, never interleaved with another's.
-      db: withWholeExchanges(db),
-      host: '127.0.0.1',
+    server = await startServerThread({
+      pgDir: dataDir ? join(dataDir, 'db') : null,
+      sharedBuffers,
       port: options.port ?? 0,
       maxConnections: options.maxConnections ?? 8,
+      loadDataDir: options.loadDataDir ? await options.loadDataDir.arrayBuffer() : undefined,
+      templateTarball: dataDir ? undefined : templateFile(options.template),
     });
-    await server.start();
-    const conn = server.getServerConn(); // "127.0.0.1:<port>"
-    const port = Number(conn.slice(conn.lastIndexOf(':') + 1));
-    if (!Number.isInteger(port) || port <= 0) throw new Error(`pglite-socket reported an unusable address: ${conn}`);
-    const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    const url = `postgres://postgres@127.0.0.1:${server.port}/postgres`;
     // Other hh-sync processes find the port here and use this database through it.
-    publish(port);
+    publish(server.port);
     let stopped = false;
-    const [s, d] = [server, db];
+    const s = server;
     return {
       url,
       dataDir,
@@ -510,22 +473,15 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
         if (stopped) return;
         stopped = true;
         try {
-          // Other processes may be using this database through the port (see joinHolder): let their work end
-          // before it goes away — bounded, so a client that never disconnects cannot keep this process alive.
-          if (dataDir) await drainClients(s, options.clientDrainMs ?? DEFAULT_CLIENT_DRAIN_MS);
-          await s.stop();
+          // Other processes may be using this database through the port (see joinHolder): their work ends first.
+          await s.stop(dataDir ? (options.clientDrainMs ?? DEFAULT_CLIENT_DRAIN_MS) : 0);
         } finally {
-          try {
-            await d.close();
-          } finally {
-            release();
-          }
+          release();
         }
       },
     };
   } catch (err) {
-    await server?.stop().catch(() => {});
-    await db?.close().catch(() => {});
+    await server?.stop(0).catch(() => {});
     release();
     throw err;
   }

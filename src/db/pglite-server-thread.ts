@@ -1,0 +1,100 @@
+/**
+ * Starts the embedded database in its own worker thread (pglite-server-worker.ts: PGlite and its socket server)
+ * and gives back its port and a way to stop it. Everything else — the data directory, its lock, the template,
+ * joining another process's server — stays with the caller (embedded-postgres.ts).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { templateDirectory } from './embedded-template.js';
+
+/** What the server thread is given (its workerData). */
+export interface ServerThreadInput {
+  /** PGlite's data directory, or null for an in-memory database. */
+  pgDir: string | null;
+  /** PostgreSQL's shared_buffers (`16MB`). */
+  sharedBuffers: string;
+  port: number;
+  maxConnections: number;
+  /** In memory only: a PGlite data-directory dump to start from (moved to the thread, not copied). */
+  loadDataDir?: ArrayBuffer;
+  /** In memory only, without loadDataDir: the template to start from (else initdb). */
+  templateTarball?: string;
+}
+
+export type ServerThreadRequest = { type: 'stop'; drainMs: number };
+
+export type ServerThreadMessage =
+  | { type: 'listening'; port: number }
+  | { type: 'failed'; message: string }
+  | { type: 'stopped' }
+  | { type: 'stop-failed'; message: string };
+
+export interface ServerThread {
+  port: number;
+  /** Waits up to `drainMs` for other connections to close, then stops the server and closes PGlite. */
+  stop(drainMs: number): Promise<void>;
+}
+
+const WORKER_FILE = 'pglite-server-worker.js';
+
+/**
+ * The thread's script: beside this module when it runs compiled; from the TypeScript sources (ts-jest), the
+ * build's copy, which `npm test` makes first (as it makes the template: embedded-template.ts, templateDirectory).
+ */
+function workerScript(): URL {
+  const beside = new URL(`./${WORKER_FILE}`, import.meta.url);
+  if (existsSync(fileURLToPath(beside))) return beside;
+  const built = join(templateDirectory(), WORKER_FILE);
+  if (!existsSync(built))
+    throw new Error(`the embedded database's server thread (${built}) is missing: run npm run build`);
+  return pathToFileURL(built);
+}
+
+/**
+ * Starts the thread and waits until it serves the database, or rejects with why it could not (naming the data
+ * directory). A thread that dies later (PGlite aborting) ends every connection; stop() then rejects with its error.
+ */
+export function startServerThread(input: ServerThreadInput): Promise<ServerThread> {
+  const where = input.pgDir ?? 'memory';
+  const transfer = input.loadDataDir ? [input.loadDataDir] : [];
+  const worker = new Worker(workerScript(), { workerData: input, transferList: transfer });
+  let crash: Error | undefined;
+  worker.on('error', (err) => {
+    crash ??= err;
+  });
+  const exit = new Promise<number>((done) => worker.once('exit', done));
+  let outcome: ServerThreadMessage | undefined;
+  worker.on('message', (m: ServerThreadMessage) => {
+    if (m.type === 'stopped' || m.type === 'stop-failed') outcome = m;
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = (drainMs: number): Promise<void> => {
+    stopping ??= new Promise<void>((done, fail) => {
+      void exit.then((code) => {
+        if (outcome?.type === 'stop-failed') fail(new Error(`embedded database (${where}): ${outcome.message}`));
+        else if (outcome?.type === 'stopped') done();
+        else fail(crash ?? new Error(`embedded database (${where}): its thread ended with exit code ${code}`));
+      });
+      worker.postMessage({ type: 'stop', drainMs } satisfies ServerThreadRequest);
+    });
+    return stopping;
+  };
+  return new Promise<ServerThread>((started, failed) => {
+    let refusal: Error | undefined;
+    // Settled once the thread is gone, so a caller told "no" has nothing of it left running.
+    void exit.then((code) =>
+      failed(
+        refusal ??
+          crash ??
+          new Error(`embedded database (${where}): its thread ended (exit code ${code}) before serving it`),
+      ),
+    );
+    worker.once('message', (m: ServerThreadMessage) => {
+      if (m.type === 'listening') started({ port: m.port, stop });
+      else if (m.type === 'failed')
+        refusal = new Error(`could not open the embedded database (${where}): ${m.message}`);
+    });
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * The embedded database runs in a thread of its own (src/db/pglite-server-worker.ts): while PGlite works on a
+ * statement, the process that uses the ledger keeps running — its timers fire, other I/O is served. On the caller's
+ * thread (as before), a long statement froze the whole process until it was done. Also: a data directory PGlite
+ * cannot open is refused with the directory named and its lock released, and stop() ends the thread.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded-postgres.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+let dir: string;
+
+beforeAll(() => {
+  // From the sources, the thread runs the build's copy of its script (pglite-server-thread.ts): it must be current.
+  const built = path.join(ROOT, 'dist/src/db/pglite-server-worker.js');
+  const src = path.join(ROOT, 'src/db/pglite-server-worker.ts');
+  if (!existsSync(built) || statSync(built).mtimeMs < statSync(src).mtimeMs)
+    throw new Error(
+      'dist/src/db/pglite-server-worker.js is missing or older than its source; build first: `npm run build`',
+    );
+  dir = mkdtempSync(path.join(tmpdir(), 'hh-server-thread-'));
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function withClient<T>(db: EmbeddedPostgres, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+test('while the embedded database works on a long statement, the calling thread keeps running its timers', async () => {
+  const db = await startEmbeddedPostgres({ dataDir: 'memory' });
+  try {
+    await withClient(db, async (client) => {
+      // Grow the statement until it keeps PGlite busy for a measurable while, whatever the machine's speed.
+      for (let rows = 100_000; ; rows *= 2) {
+        let ticks = 0;
+        const timer = setInterval(() => ticks++, 5);
+        const started = performance.now();
+        const result = await client.query<{ n: string }>('SELECT count(*) AS n FROM generate_series(1, $1::int)', [
+          rows,
+        ]);
+        const ms = performance.now() - started;
+        clearInterval(timer);
+        expect(result.rows[0]!.n).toBe(String(rows));
+        if (ms < 300 && rows < 10_000_000) continue;
+        // A 5 ms timer over ≥ 300 ms: ~60 ticks when this thread is free. On the database's thread it got at most
+        // one or two (before the statement started and after it ended).
+        expect(ticks).toBeGreaterThanOrEqual(10);
+        return;
+      }
+    });
+  } finally {
+    await db.stop();
+  }
+});
+
+test('a data directory PGlite cannot open: refused with the directory named, nothing left running or locked', async () => {
+  const dataDir = path.join(dir, 'damaged');
+  mkdirSync(path.join(dataDir, 'db'), { recursive: true });
+  writeFileSync(path.join(dataDir, 'db', 'PG_VERSION'), 'not a version\n');
+  await expect(startEmbeddedPostgres({ dataDir })).rejects.toThrow(
+    `could not open the embedded database (${path.join(dataDir, 'db')})`,
+  );
+  expect(existsSync(path.join(dataDir, 'hh-sync.lock'))).toBe(false);
+  expect(process.getActiveResourcesInfo()).not.toContain('MessagePort');
+});
+
+test('stop() ends the thread and closes the port; the data directory opens again afterwards with its rows', async () => {
+  const dataDir = path.join(dir, 'reopen');
+  const first = await startEmbeddedPostgres({ dataDir });
+  await withClient(first, (c) => c.query('CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)'));
+  const { port } = new URL(first.url);
+  await first.stop();
+  expect(process.getActiveResourcesInfo()).not.toContain('MessagePort');
+  const refused = new pg.Client({
+    host: '127.0.0.1',
+    port: Number(port),
+    user: 'postgres',
+    connectionTimeoutMillis: 2000,
+  });
+  await expect(refused.connect()).rejects.toThrow(/ECONNREFUSED|terminated|timeout/);
+  const second = await startEmbeddedPostgres({ dataDir });
+  try {
+    const rows = await withClient(second, (c) => c.query<{ v: number }>('SELECT v FROM kept'));
+    expect(rows.rows).toEqual([{ v: 42 }]);
+  } finally {
+    await second.stop();
+  }
+});
