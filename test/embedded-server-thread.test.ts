@@ -4,10 +4,11 @@
  * thread (as before), a long statement froze the whole process until it was done. Also: a data directory PGlite
  * cannot open is refused with the directory named and its lock released, and stop() ends the thread.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded-postgres.js';
 
@@ -98,4 +99,16 @@ test('stop() ends the thread and closes the port; the data directory opens again
   } finally {
     await second.stop();
   }
+});
+
+test('a process run as `node --input-type=module -e …` starts the embedded database (the thread takes none of its options)', () => {
+  const script = `import { startEmbeddedPostgres } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist/src/db/embedded-postgres.js')).href)};
+const db = await startEmbeddedPostgres({ dataDir: process.argv[1] });
+await db.stop();
+process.stdout.write('served');`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, path.join(dir, 'eval')], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(out).toBe('served');
 });

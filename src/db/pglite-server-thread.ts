@@ -59,7 +59,9 @@ function workerScript(): URL {
 export function startServerThread(input: ServerThreadInput): Promise<ServerThread> {
   const where = input.pgDir ?? 'memory';
   const transfer = input.loadDataDir ? [input.loadDataDir] : [];
-  const worker = new Worker(workerScript(), { workerData: input, transferList: transfer });
+  // None of the caller's Node options: the thread needs none, and some refuse a worker's script file (a caller run
+  // as `node --input-type=module -e …` would otherwise fail to start the database: ERR_INPUT_TYPE_NOT_ALLOWED).
+  const worker = new Worker(workerScript(), { workerData: input, transferList: transfer, execArgv: [] });
   let crash: Error | undefined;
   worker.on('error', (err) => {
     crash ??= err;
