@@ -69,7 +69,10 @@ export function startServerThread(input: ServerThreadInput): Promise<ServerThrea
   const exit = new Promise<number>((done) => worker.once('exit', done));
   let outcome: ServerThreadMessage | undefined;
   worker.on('message', (m: ServerThreadMessage) => {
-    if (m.type === 'stopped' || m.type === 'stop-failed') outcome = m;
+    if (m.type !== 'stopped' && m.type !== 'stop-failed') return;
+    outcome = m;
+    // PGlite is closed and the server stopped: nothing in the thread is left to finish, so it is ended at once.
+    void worker.terminate();
   });
   let stopping: Promise<void> | undefined;
   const stop = (drainMs: number): Promise<void> => {
