@@ -63,8 +63,12 @@ export function startServerThread(input: ServerThreadInput): Promise<ServerThrea
   // as `node --input-type=module -e …` would otherwise fail to start the database: ERR_INPUT_TYPE_NOT_ALLOWED).
   const worker = new Worker(workerScript(), { workerData: input, transferList: transfer, execArgv: [] });
   let crash: Error | undefined;
+  let serving = false;
   worker.on('error', (err) => {
     crash ??= err;
+    // Once it serves, nothing awaits the thread until stop(): its connections end, and this says why (stderr), as
+    // the uncaught error it was when PGlite ran on the caller's thread.
+    if (serving) process.emitWarning(`the embedded database (${where}) stopped: ${err.message}`, 'EmbeddedDatabase');
   });
   const exit = new Promise<number>((done) => worker.once('exit', done));
   let outcome: ServerThreadMessage | undefined;
@@ -97,8 +101,10 @@ export function startServerThread(input: ServerThreadInput): Promise<ServerThrea
       ),
     );
     worker.once('message', (m: ServerThreadMessage) => {
-      if (m.type === 'listening') started({ port: m.port, stop });
-      else if (m.type === 'failed')
+      if (m.type === 'listening') {
+        serving = true;
+        started({ port: m.port, stop });
+      } else if (m.type === 'failed')
         refusal = new Error(`could not open the embedded database (${where}): ${m.message}`);
     });
   });
