@@ -1,8 +1,9 @@
 /**
  * The embedded database runs in a thread of its own (src/db/pglite-server-worker.ts): while PGlite works on a
  * statement, the process that uses the ledger keeps running — its timers fire, other I/O is served. On the caller's
- * thread (as before), a long statement froze the whole process until it was done. Also: a data directory PGlite
- * cannot open is refused with the directory named and its lock released, and stop() ends the thread.
+ * thread (as before), a long statement froze the whole process until it was done — and with it the ledger's
+ * statement bound, the only one there is on PGlite. Also: a data directory PGlite cannot open is refused with the
+ * directory named and its lock released, and stop() ends the thread.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded-postgres.js';
+import { openDatabase } from '../src/db/open-database.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 let dir: string;
@@ -30,8 +32,12 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function withClient<T>(db: EmbeddedPostgres, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: db.url });
+function withClient<T>(db: EmbeddedPostgres, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  return withUrl(db.url, fn);
+}
+
+async function withUrl<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return await fn(client);
@@ -64,6 +70,30 @@ test('while the embedded database works on a long statement, the calling thread 
     });
   } finally {
     await db.stop();
+  }
+});
+
+test("the ledger's statement bound holds on the embedded database: a statement that runs on is given up on time", async () => {
+  // PGlite ignores statement_timeout (single-user PostgreSQL has no timer signal), so the client-side bound (pg's
+  // query_timeout, set by openDatabase) is the only one — and on the database's own thread it could not fire before
+  // the statement ended.
+  const db = await openDatabase({ embedded: true, dataDir: 'memory', statementTimeoutMs: 300 });
+  try {
+    const sql = (rows: number) => `SELECT count(*) FROM generate_series(1, ${rows})`;
+    // A statement that runs ≥ 1.5 s on this machine (grown until it does), timed on a plain client without a bound.
+    let rows = 500_000;
+    for (;;) {
+      const started = performance.now();
+      await withUrl(db.url, (c) => c.query(sql(rows)));
+      if (performance.now() - started >= 1500 || rows >= 50_000_000) break;
+      rows *= 2;
+    }
+    const started = performance.now();
+    await expect(db.orm.em.getConnection().execute(sql(rows))).rejects.toThrow(/timeout/i);
+    // Given up at its bound (300 ms), not when the statement ended (≥ 1,500 ms).
+    expect(performance.now() - started).toBeLessThan(1000);
+  } finally {
+    await db.close();
   }
 });
 
