@@ -70,7 +70,16 @@ export function startServerThread(input: ServerThreadInput): Promise<ServerThrea
     // the uncaught error it was when PGlite ran on the caller's thread.
     if (serving) process.emitWarning(`the embedded database (${where}) stopped: ${err.message}`, 'EmbeddedDatabase');
   });
+  let stopRequested = false;
   const exit = new Promise<number>((done) => worker.once('exit', done));
+  void exit.then((code) => {
+    // Ended by itself (PGlite exiting, say) while serving, with no error to report above: say so too.
+    if (serving && !stopRequested && !crash)
+      process.emitWarning(
+        `the embedded database (${where}) stopped: its thread ended (exit code ${code})`,
+        'EmbeddedDatabase',
+      );
+  });
   let outcome: ServerThreadMessage | undefined;
   worker.on('message', (m: ServerThreadMessage) => {
     if (m.type !== 'stopped' && m.type !== 'stop-failed') return;
@@ -80,6 +89,7 @@ export function startServerThread(input: ServerThreadInput): Promise<ServerThrea
   });
   let stopping: Promise<void> | undefined;
   const stop = (drainMs: number): Promise<void> => {
+    stopRequested = true;
     stopping ??= new Promise<void>((done, fail) => {
       void exit.then((code) => {
         if (outcome?.type === 'stop-failed') fail(new Error(`embedded database (${where}): ${outcome.message}`));
