@@ -2,8 +2,8 @@
  * The embedded database's own thread (a worker thread, started by pglite-server-thread.ts): PGlite and the
  * pglite-socket server that serves it on a loopback port run here, never on the thread that uses the ledger.
  *
- * Why: PGlite runs each statement synchronously (PostgreSQL compiled to WebAssembly). On the caller's thread, an
- * upsert of 5,000 rows held its event loop for as long as PostgreSQL worked: no page of the next kind was read,
+ * Why: PGlite runs each statement synchronously (PostgreSQL compiled to WebAssembly). On the caller's thread, a
+ * batch upsert held its event loop for as long as PostgreSQL worked: no page of the next kind was read,
  * no JSON parsed, no timer fired (a client's statement timeout among them). Here the database works on one core
  * while the sync lists, validates and plans on the other, as it does beside a PostgreSQL server.
  *
@@ -20,11 +20,11 @@ import { withWholeExchanges } from './pglite-exchanges.js';
 import type { ServerThreadInput, ServerThreadMessage, ServerThreadRequest } from './pglite-server-thread.js';
 
 const input = workerData as ServerThreadInput;
-const port = ((): MessagePort => {
+const parent = ((): MessagePort => {
   if (!parentPort) throw new Error('pglite-server-worker runs as a worker thread only');
   return parentPort;
 })();
-const post = (message: ServerThreadMessage) => port.postMessage(message);
+const post = (message: ServerThreadMessage) => parent.postMessage(message);
 
 /**
  * An in-memory PGlite, from the dump given, else from the template (the same directory initdb makes, made by the
@@ -52,9 +52,18 @@ async function drainClients(server: PGLiteSocketServer, waitMs: number): Promise
   }
 }
 
+/** The port the server listens on, from its address ("127.0.0.1:<port>"); anything else is refused. */
+function listeningPort(server: PGLiteSocketServer): number {
+  const conn = server.getServerConn();
+  const port = Number(conn.slice(conn.lastIndexOf(':') + 1));
+  if (!Number.isInteger(port) || port <= 0) throw new Error(`pglite-socket reported an unusable address: ${conn}`);
+  return port;
+}
+
 async function serve(): Promise<void> {
   let db: PGlite | undefined;
   let server: PGLiteSocketServer | undefined;
+  let port: number;
   try {
     const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${input.sharedBuffers}`];
     db = input.pgDir ? await PGlite.create(input.pgDir, { startParams }) : await createInMemory(startParams);
@@ -66,18 +75,18 @@ async function serve(): Promise<void> {
       maxConnections: input.maxConnections,
     });
     await server.start();
+    port = listeningPort(server);
   } catch (err) {
     await server?.stop().catch(() => {});
     await db?.close().catch(() => {});
     post({ type: 'failed', message: (err as Error).message || String(err) });
-    port.close();
+    parent.close();
     return;
   }
-  const conn = server.getServerConn(); // "127.0.0.1:<port>"
-  post({ type: 'listening', port: Number(conn.slice(conn.lastIndexOf(':') + 1)) });
+  post({ type: 'listening', port });
   const [s, d] = [server, db];
   // The one request there is: stop (ServerThreadRequest).
-  port.once('message', (request: ServerThreadRequest) => {
+  parent.once('message', (request: ServerThreadRequest) => {
     void (async () => {
       let failure: string | undefined;
       try {
@@ -94,7 +103,7 @@ async function serve(): Promise<void> {
         failure ??= (err as Error).message;
       }
       post(failure === undefined ? { type: 'stopped' } : { type: 'stop-failed', message: failure });
-      port.close();
+      parent.close();
     })();
   });
 }
