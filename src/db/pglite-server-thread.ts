@@ -3,7 +3,7 @@
  * and gives back its port and a way to stop it. Everything else — the data directory, its lock, the template,
  * joining another process's server — stays with the caller (embedded-postgres.ts).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -37,19 +37,26 @@ export interface ServerThread {
   stop(drainMs: number): Promise<void>;
 }
 
-const WORKER_FILE = 'pglite-server-worker.js';
+/** This project's modules the thread runs: its script and what that imports. */
+const THREAD_MODULES = ['pglite-server-worker', 'pglite-exchanges'];
 
 /**
- * The thread's script: beside this module when it runs compiled; from the TypeScript sources (ts-jest), the
- * build's copy, which `npm test` makes first (as it makes the template: embedded-template.ts, templateDirectory).
+ * The thread's script: beside this module when it runs compiled. From the TypeScript sources (ts-jest), the build's
+ * copy, which `npm test` makes first (as it makes the template: embedded-template.ts, templateDirectory) — refused
+ * when missing or older than its source, so no test runs yesterday's thread against today's code.
  */
 function workerScript(): URL {
-  const beside = new URL(`./${WORKER_FILE}`, import.meta.url);
+  const beside = new URL('./pglite-server-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(beside))) return beside;
-  const built = join(templateDirectory(), WORKER_FILE);
-  if (!existsSync(built))
-    throw new Error(`the embedded database's server thread (${built}) is missing: run npm run build`);
-  return pathToFileURL(built);
+  for (const name of THREAD_MODULES) {
+    const built = join(templateDirectory(), `${name}.js`);
+    const source = fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
+    if (!existsSync(built) || (existsSync(source) && statSync(built).mtimeMs < statSync(source).mtimeMs))
+      throw new Error(
+        `the embedded database's thread runs ${built}, missing or older than its source: run npm run build`,
+      );
+  }
+  return pathToFileURL(join(templateDirectory(), 'pglite-server-worker.js'));
 }
 
 /**
@@ -70,11 +77,11 @@ export function startServerThread(input: ServerThreadInput): Promise<ServerThrea
     // the uncaught error it was when PGlite ran on the caller's thread.
     if (serving) process.emitWarning(`the embedded database (${where}) stopped: ${err.message}`, 'EmbeddedDatabase');
   });
-  let stopRequested = false;
+  let stopping: Promise<void> | undefined;
   const exit = new Promise<number>((done) => worker.once('exit', done));
   void exit.then((code) => {
     // Ended by itself (PGlite exiting, say) while serving, with no error to report above: say so too.
-    if (serving && !stopRequested && !crash)
+    if (serving && !stopping && !crash)
       process.emitWarning(
         `the embedded database (${where}) stopped: its thread ended (exit code ${code})`,
         'EmbeddedDatabase',
@@ -87,9 +94,7 @@ export function startServerThread(input: ServerThreadInput): Promise<ServerThrea
     // PGlite is closed and the server stopped: nothing in the thread is left to finish, so it is ended at once.
     void worker.terminate();
   });
-  let stopping: Promise<void> | undefined;
   const stop = (drainMs: number): Promise<void> => {
-    stopRequested = true;
     stopping ??= new Promise<void>((done, fail) => {
       void exit.then((code) => {
         if (outcome?.type === 'stop-failed') fail(new Error(`embedded database (${where}): ${outcome.message}`));
