@@ -6,25 +6,19 @@
  * directory named and its lock released, and stop() ends the thread.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded-postgres.js';
+import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js';
 import { openDatabase } from '../src/db/open-database.js';
+import { withPg } from './helpers/database.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 let dir: string;
 
 beforeAll(() => {
-  // From the sources, the thread runs the build's copy of its script (pglite-server-thread.ts): it must be current.
-  const built = path.join(ROOT, 'dist/src/db/pglite-server-worker.js');
-  const src = path.join(ROOT, 'src/db/pglite-server-worker.ts');
-  if (!existsSync(built) || statSync(built).mtimeMs < statSync(src).mtimeMs)
-    throw new Error(
-      'dist/src/db/pglite-server-worker.js is missing or older than its source; build first: `npm run build`',
-    );
   dir = mkdtempSync(path.join(tmpdir(), 'hh-server-thread-'));
 });
 
@@ -32,24 +26,10 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function withClient<T>(db: EmbeddedPostgres, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  return withUrl(db.url, fn);
-}
-
-async function withUrl<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
 test('while the embedded database works on a long statement, the calling thread keeps running its timers', async () => {
   const db = await startEmbeddedPostgres({ dataDir: 'memory' });
   try {
-    await withClient(db, async (client) => {
+    await withPg(db.url, async (client) => {
       // Grow the statement until it keeps PGlite busy for a measurable while, whatever the machine's speed.
       for (let rows = 100_000; ; rows *= 2) {
         let ticks = 0;
@@ -84,7 +64,7 @@ test("the ledger's statement bound holds on the embedded database: a statement t
     let rows = 500_000;
     for (;;) {
       const started = performance.now();
-      await withUrl(db.url, (c) => c.query(sql(rows)));
+      await withPg(db.url, (c) => c.query(sql(rows)));
       if (performance.now() - started >= 1500 || rows >= 50_000_000) break;
       rows *= 2;
     }
@@ -111,7 +91,7 @@ test('a data directory PGlite cannot open: refused with the directory named, not
 test('stop() ends the thread and closes the port; the data directory opens again afterwards with its rows', async () => {
   const dataDir = path.join(dir, 'reopen');
   const first = await startEmbeddedPostgres({ dataDir });
-  await withClient(first, (c) => c.query('CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)'));
+  await withPg(first.url, (c) => c.query('CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)'));
   const { port } = new URL(first.url);
   await first.stop();
   expect(process.getActiveResourcesInfo()).not.toContain('MessagePort');
@@ -124,7 +104,7 @@ test('stop() ends the thread and closes the port; the data directory opens again
   await expect(refused.connect()).rejects.toThrow(/ECONNREFUSED|terminated|timeout/);
   const second = await startEmbeddedPostgres({ dataDir });
   try {
-    const rows = await withClient(second, (c) => c.query<{ v: number }>('SELECT v FROM kept'));
+    const rows = await withPg(second.url, (c) => c.query<{ v: number }>('SELECT v FROM kept'));
     expect(rows.rows).toEqual([{ v: 42 }]);
   } finally {
     await second.stop();
