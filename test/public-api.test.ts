@@ -189,6 +189,8 @@ const API: Record<string, string[]> = {
     'type InformerStats',
     'type KindInfo',
     'type KindListResult',
+    'type KindPageSink',
+    'type KindPagesResult',
     'type KubeAccess',
     'type ObjectError',
     'type ResourceKey',

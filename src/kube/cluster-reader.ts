@@ -90,6 +90,20 @@ export interface KindMetadataListResult {
   restarts: number;
 }
 
+/**
+ * Where listKindPages hands a kind's list, page by page, as it arrives; the list waits for each call, so a slow
+ * consumer (the database) holds the list back instead of letting pages pile up in memory.
+ */
+export interface KindPageSink {
+  /** One page's valid objects (an object repeated by the server is given once, the first time). */
+  page(observations: ActualObservation[]): Promise<void>;
+  /** The list starts over from its first page (an expired continue token): every page given so far is void. */
+  restart(): Promise<void>;
+}
+
+/** How a list given page by page ended: KindListResult without the objects, which went to the sink. */
+export type KindPagesResult = Omit<KindListResult, 'observations'>;
+
 /** One object read by GET: its current version, gone since it was listed (404 naming it), or refused (why). */
 export type ObjectReadResult =
   | { outcome: 'read'; observation: ActualObservation }
@@ -250,6 +264,8 @@ function textMiddleware(keep: (text: string) => void): ObservableMiddleware {
 
 interface ScopeResult {
   complete: boolean;
+  /** Given a page sink: the continue token expired, and the caller restarts the whole kind (pages were given). */
+  expired?: boolean;
   observations: ActualObservation[];
   stamps: ObjectStamp[];
   fullPages: number;
@@ -421,6 +437,66 @@ export class ClusterReader {
   }
 
   /**
+   * List one kind completely like listKind, but hand each page to `sink` as it arrives instead of keeping the
+   * objects: a kind of any size then costs one page of memory. An expired continue token (410) restarts the whole
+   * kind, every scope of it (`sink.restart()` first), within the same bound as listKind; the refusals returned are
+   * those of the last, complete attempt. Throws only a 401 KubeAuthError / AbortError, or what the sink throws.
+   */
+  async listKindPages(kind: KindInfo, sink: KindPageSink): Promise<KindPagesResult> {
+    const scopes: (string | null)[] = this.namespaces ?? [null];
+    let pages = 0;
+    let restarts = 0;
+    attempt: for (;;) {
+      const errors: ObjectError[] = [];
+      // Keyed by namespace/name across the kind's scopes: a server repeating an item (it should not) gives no duplicate.
+      const seen = new Set<string>();
+      const givePage = (observations: ActualObservation[]) => {
+        const fresh = observations.filter((o) => {
+          const key = `${o.namespace}/${o.name}`;
+          if (seen.has(key)) return false;
+          seen.add(key);
+          return true;
+        });
+        return sink.page(fresh);
+      };
+      let resourceVersion: string | undefined;
+      for (const ns of scopes) {
+        const r = await this.listScopeInner(kind, ns, undefined, givePage);
+        pages += r.pages;
+        for (const e of r.errors) errors.push(e);
+        if (r.expired) {
+          restarts++;
+          if (restarts > this.o.maxRestarts) {
+            const where = `${kind.plural}.${kind.group}${ns ? ` in namespace ${ns}` : ''}`;
+            return this.incompletePages(
+              kind,
+              errors,
+              `list ${where}: continue token expired ${restarts} times; gave up`,
+              pages,
+              restarts,
+            );
+          }
+          await sink.restart();
+          continue attempt;
+        }
+        if (!r.complete) return this.incompletePages(kind, errors, r.failure, pages, restarts);
+        resourceVersion = scopes.length === 1 ? r.resourceVersion : undefined;
+      }
+      return { kind, complete: true, errors, resourceVersion, namespaces: this.namespaces, pages, restarts };
+    }
+  }
+
+  private incompletePages(
+    kind: KindInfo,
+    errors: ObjectError[],
+    failure: string | undefined,
+    pages: number,
+    restarts: number,
+  ): KindPagesResult {
+    return { kind, complete: false, errors, failure, namespaces: this.namespaces, pages, restarts };
+  }
+
+  /**
    * List one kind completely asking for metadata only (uid, resourceVersion of each object): what a re-sync needs to
    * tell the changed objects from the others. Same paging, retries, restarts and failures as listKind; pages the
    * server answers in full (it ignored the Accept header) come back as full observations, with no second request.
@@ -577,7 +653,13 @@ export class ClusterReader {
    * One scope's complete list, page by page. `accept` (metadata only) asks for PartialObjectMetadataList pages;
    * each page is taken for what its `kind` says it is, so a server that ignores the header still yields the list.
    */
-  private async listScopeInner(kind: KindInfo, namespace: string | null, accept?: string): Promise<ScopeResult> {
+  private async listScopeInner(
+    kind: KindInfo,
+    namespace: string | null,
+    accept?: string,
+    /** Given: each page's objects go here as it arrives (not into the result), and a 410 returns `expired`. */
+    sink?: (observations: ActualObservation[]) => Promise<void>,
+  ): Promise<ScopeResult> {
     const where = `${kind.plural}.${kind.group}${namespace ? ` in namespace ${namespace}` : ''}`;
     let pages = 0;
     let restarts = 0;
@@ -634,7 +716,9 @@ export class ClusterReader {
           if (err instanceof KubeAuthError || this.o.signal?.aborted) throw err;
           const status = httpStatusOf(err);
           if (status === 410 && cont !== undefined) {
-            // The continue token expired (the server compacted past our snapshot): start over.
+            // The continue token expired (the server compacted past our snapshot): start over — the whole kind when
+            // its pages went to a sink already.
+            if (sink) return { ...failed('continue token expired'), expired: true };
             restarts++;
             if (restarts > this.o.maxRestarts)
               return failed(`list ${where}: continue token expired ${restarts} times; gave up`);
@@ -660,11 +744,14 @@ export class ClusterReader {
           if (accept !== undefined) fullPages++;
           const facts = text === undefined ? undefined : pageFacts(text);
           text = undefined;
+          const page: ActualObservation[] = [];
           for (const item of body.items) {
             const r = toActualObservation(item, kind, { maxObjectBytes: this.o.maxObjectBytes, page: facts });
-            if (r.ok) byKey.set(`${r.value.namespace}/${r.value.name}`, r.value);
-            else errors.push(r.error);
+            if (!r.ok) errors.push(r.error);
+            else if (sink) page.push(r.value);
+            else byKey.set(`${r.value.namespace}/${r.value.name}`, r.value);
           }
+          if (sink) await sink(page);
         }
         this.o.onPage?.(kind, body.items.length);
         cont = body.metadata?.continue || undefined;

@@ -19,6 +19,8 @@ export {
   type ClusterReaderOptions,
   type DiscoveryResult,
   type KindListResult,
+  type KindPageSink,
+  type KindPagesResult,
   type RetryInfo,
 } from './cluster-reader.js';
 export { KubeAuthError, KubeRequestError } from './kube-errors.js';

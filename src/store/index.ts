@@ -61,5 +61,5 @@ export {
 export { lockFabric, setTransactionSetting, LOCK_NAMESPACE } from './fabric-lock.js';
 export { replaceCrdSchemas, selectCrdSchemas, type CrdSchemaRow } from './crd-schemas.js';
 export { watchLeaseHeld, LOCK_NAMESPACE_WATCH } from './watch-lease.js';
-export { ping, serverVersion } from './database.js';
+export { ping, serverVersion, createSavepoint, rollbackToSavepoint, releaseSavepoint } from './database.js';
 export { updateFileHashes } from './file-hashes.js';

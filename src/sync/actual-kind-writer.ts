@@ -16,7 +16,15 @@ import {
   type ActualIndexEntry,
   type StoredResource,
 } from '../store/stored-resources.js';
-import { ACTUAL_COLUMNS, addOutcome, diffAgainstIndex, planActualWriteChunks } from './actual-plan.js';
+import {
+  ACTUAL_COLUMNS,
+  addOutcome,
+  classifyListed,
+  diffAgainstIndex,
+  planActualWriteChunks,
+  unseenInIndex,
+  type IndexDiff,
+} from './actual-plan.js';
 import type { DriftContext } from './drift-evaluation.js';
 import { markRefusedObjects, refusedByKey, type RefusedObject } from './refused-objects.js';
 import { ResourceWriter, WRITE_BATCH_ROWS } from './resource-writer.js';
@@ -99,22 +107,22 @@ export class ActualKindWriter {
     writer?: ResourceWriter,
     runId: number | null = null,
   ): Promise<KindWriteResult> {
+    if (mode.sweep) {
+      const session = await this.begin(em, fabric, kind, mode.index, ctx, trigger, writer, runId);
+      await session.addPage(observations);
+      return session.finish(mode.namespaces, mode.refused ?? []);
+    }
     // Refusals are rare: a watch batch without any builds nothing for them.
     const refused = mode.refused?.length
-      ? refusedByKey(kind.kind, mode.refused, mode.sweep ? observations : [...observations, ...mode.deletes])
+      ? refusedByKey(kind.kind, mode.refused, [...observations, ...mode.deletes])
       : new Map<string, RefusedObject>();
-    const diff = await this.diff(em, fabric, kind, observations, mode, refused);
-    const stored = diff.idsToLoad.length
-      ? await loadStoredResourcesByIds(em, diff.idsToLoad)
-      : new Map<string, StoredResource>();
-    // Planned in chunks, each handed to the writer as it is built: the database works on one while the next is planned.
+    const deleted = mode.deletes.map((d) => ({ kind: kind.kind, ...d }));
+    const index = await loadActualIndexForKeys(em, fabric.id, kind.kind, [...observations, ...deleted]);
+    const diff = diffAgainstIndex(observations, index, deleted.map(keyOf));
     const own = !writer;
     writer ??= new ResourceWriter(em, ACTUAL_COLUMNS, trigger, ctx.now, this.writeBatchRows, runId);
     const plan = emptyPlan(); // the outcome
-    for (const chunk of planActualWriteChunks(fabric.id, diff, stored, ctx, this.writeBatchRows)) {
-      await writer.add(chunk);
-      addOutcome(plan, chunk);
-    }
+    await writePlanned(em, fabric.id, diff, ctx, writer, this.writeBatchRows, plan);
     if (own) await writer.flush();
     // The marks of refused rows go after this kind's statements (rare: only then is the statement in flight awaited).
     else if (refused.size) await writer.settle();
@@ -134,32 +142,130 @@ export class ActualKindWriter {
     };
   }
 
-  /** The observations against the ledger's index: the whole kind's (sweep) or just the keys involved (a batch). */
-  private async diff(
+  /**
+   * Start writing one kind's complete list, which may come in pages (KindWriteSession): against the kind's whole
+   * index, so rows the list lacks are swept when it ends. With a run-wide `writer` the caller flushes it.
+   */
+  async begin(
     em: EntityManager,
     fabric: HedgehogFabric,
     kind: KindInfo,
-    observations: readonly ListedObject[],
-    mode: ActualWriteMode,
-    refused: Map<string, RefusedObject>,
-  ) {
-    if (mode.sweep) {
-      const index = mode.index ?? (await loadActualIndex(em, fabric.id, kind.kind));
-      if (mode.namespaces) {
-        // A list of some namespaces says nothing about objects in the others: never sweep those.
-        const covered = new Set(mode.namespaces);
-        for (const key of index.keys()) {
-          // Keys are kind/namespace/name; a key without a namespace part is never covered.
-          const namespace = key.split('/')[1];
-          if (namespace === undefined || !covered.has(namespace)) index.delete(key);
-        }
+    /** the kind's index, when the caller loaded it already (loadActualIndexes); it is consumed */
+    index: Map<string, ActualIndexEntry> | undefined,
+    ctx: DriftContext,
+    trigger: TransitionTrigger,
+    writer?: ResourceWriter,
+    runId: number | null = null,
+  ): Promise<KindWriteSession> {
+    index ??= await loadActualIndex(em, fabric.id, kind.kind);
+    const own = !writer;
+    writer ??= new ResourceWriter(em, ACTUAL_COLUMNS, trigger, ctx.now, this.writeBatchRows, runId);
+    return new KindWriteSession(em, fabric, kind, index, ctx, writer, own, this.writeBatchRows, this.options.onChanges);
+  }
+}
+
+/**
+ * One kind's complete list written as it comes: `addPage` for each part of it (each is planned and handed to the
+ * writer at once, so only a page is held), then `finish` once the list is complete, which sweeps what it lacked,
+ * marks the refused rows and tells onChanges. Nothing is told before finish: a caller that abandons the session
+ * (its list failed) rolls its rows back itself, and the session leaves no count or event behind.
+ */
+export class KindWriteSession {
+  private readonly seen = new Set<string>();
+  private readonly outcome = emptyPlan();
+  private listed = 0;
+  private unchanged = 0;
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly fabric: HedgehogFabric,
+    private readonly kind: KindInfo,
+    /** The kind's index; finish takes out the keys outside the namespaces listed and those refused. */
+    private readonly index: Map<string, ActualIndexEntry>,
+    private readonly ctx: DriftContext,
+    private readonly writer: ResourceWriter,
+    private readonly ownWriter: boolean,
+    private readonly rowsPerChunk: number,
+    private readonly onChanges?: (fabric: HedgehogFabric, plan: WritePlan) => void,
+  ) {}
+
+  /** Plan and write one part of the list (any size; an object already given is the caller's error, never sent twice). */
+  async addPage(observations: readonly ListedObject[]): Promise<void> {
+    this.listed += observations.length;
+    const diff = classifyListed(observations, this.index, this.seen, true);
+    this.unchanged += diff.unchanged;
+    await writePlanned(
+      this.em,
+      this.fabric.id,
+      { ...diff, stale: [] },
+      this.ctx,
+      this.writer,
+      this.rowsPerChunk,
+      this.outcome,
+    );
+  }
+
+  /**
+   * The list is complete: sweep what it lacked within the `namespaces` it covered (null: all), mark the rows of
+   * `refusedErrors`, and say what the kind's write did.
+   */
+  async finish(namespaces: readonly string[] | null, refusedErrors: readonly ObjectError[]): Promise<KindWriteResult> {
+    if (namespaces) {
+      // A list of some namespaces says nothing about objects in the others: never sweep those.
+      const covered = new Set(namespaces);
+      for (const key of this.index.keys()) {
+        // Keys are kind/namespace/name; a key without a namespace part is never covered.
+        const namespace = key.split('/')[1];
+        if (namespace === undefined || !covered.has(namespace)) this.index.delete(key);
       }
-      // Listed but refused: present in the cluster, only unreadable. Their rows stay (and are marked).
-      for (const key of refused.keys()) index.delete(key);
-      return diffAgainstIndex(observations, index);
     }
-    const deleted = mode.deletes.map((d) => ({ kind: kind.kind, ...d }));
-    const index = await loadActualIndexForKeys(em, fabric.id, kind.kind, [...observations, ...deleted]);
-    return diffAgainstIndex(observations, index, deleted.map(keyOf));
+    const refused = refusedByKey(this.kind.kind, refusedErrors, []);
+    for (const key of refused.keys()) {
+      if (this.seen.has(key))
+        refused.delete(key); // a valid version of it was listed too
+      else this.index.delete(key); // listed but refused: present in the cluster, only unreadable; its row stays
+    }
+    const unseen = unseenInIndex(this.index, this.seen, this.index.keys(), true);
+    await writePlanned(this.em, this.fabric.id, unseen, this.ctx, this.writer, this.rowsPerChunk, this.outcome);
+    if (this.ownWriter) await this.writer.flush();
+    // The marks of refused rows go after this kind's statements (rare: only then is the statement in flight awaited).
+    else if (refused.size) await this.writer.settle();
+    await markRefusedObjects(this.em, this.fabric.id, this.kind.kind, refused);
+    this.onChanges?.(this.fabric, this.outcome);
+    return {
+      counts: {
+        listed: this.listed,
+        created: this.outcome.created,
+        updated: this.outcome.updated,
+        unchanged: this.unchanged,
+        cleared: this.outcome.cleared,
+        failed: 0,
+      },
+      recreated: this.outcome.recreated,
+      reevaluated: this.outcome.reevaluated,
+    };
+  }
+}
+
+/**
+ * Phase 2 of `diff` into `writer`: the stored details of the rows involved, then the plan in chunks, each handed to
+ * the writer as it is built (the database works on one while the next is planned); the outcome is added to `outcome`.
+ */
+async function writePlanned(
+  em: EntityManager,
+  fabricId: number,
+  diff: IndexDiff,
+  ctx: DriftContext,
+  writer: ResourceWriter,
+  rowsPerChunk: number,
+  outcome: WritePlan,
+): Promise<void> {
+  if (!diff.changed.length && !diff.stale.length && !diff.reevaluate.length) return;
+  const stored = diff.idsToLoad.length
+    ? await loadStoredResourcesByIds(em, diff.idsToLoad)
+    : new Map<string, StoredResource>();
+  for (const chunk of planActualWriteChunks(fabricId, diff, stored, ctx, rowsPerChunk)) {
+    await writer.add(chunk);
+    addOutcome(outcome, chunk);
   }
 }

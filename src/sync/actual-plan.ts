@@ -44,9 +44,31 @@ export function diffAgainstIndex(
   deletes?: readonly string[],
 ): IndexDiff {
   const complete = deletes === undefined;
+  const seen = new Set<string>();
+  const listed = classifyListed(observations, index, seen, complete);
+  const unseen = unseenInIndex(index, seen, complete ? index.keys() : deletes, complete);
+  return {
+    changed: listed.changed,
+    unchanged: listed.unchanged,
+    stale: unseen.stale,
+    reevaluate: [...listed.reevaluate, ...unseen.reevaluate],
+    idsToLoad: [...listed.idsToLoad, ...unseen.idsToLoad],
+  };
+}
+
+/**
+ * Phase 1 for listed objects only — one page of a kind's list or all of it: what changed, what is unchanged, and
+ * (`complete`: the page belongs to a complete list) the unchanged rows whose pending drift this read settles. Each
+ * key is added to `seen`, which `unseenInIndex` needs once the list has ended.
+ */
+export function classifyListed(
+  observations: readonly ListedObject[],
+  index: ReadonlyMap<string, ActualIndexEntry>,
+  seen: Set<string>,
+  complete: boolean,
+): Omit<IndexDiff, 'stale'> {
   const changed: ActualObservation[] = [];
   const idsToLoad: number[] = [];
-  const seen = new Set<string>();
   const reevaluate: string[] = [];
   let unchanged = 0;
   for (const o of observations) {
@@ -67,8 +89,23 @@ export function diffAgainstIndex(
     changed.push(o);
     if (e) idsToLoad.push(e.id);
   }
+  return { changed, unchanged, reevaluate, idsToLoad };
+}
+
+/**
+ * Phase 1 for what the list did not have, once it has ended: of `candidates` (every key of the index after a
+ * complete list, the named deletes of a batch), the rows holding an actual state are stale; after a complete list,
+ * a pending row declared in Git and still absent from the cluster is settled too.
+ */
+export function unseenInIndex(
+  index: ReadonlyMap<string, ActualIndexEntry>,
+  seen: ReadonlySet<string>,
+  candidates: Iterable<string>,
+  complete: boolean,
+): IndexDiff {
   const stale: string[] = [];
-  const candidates: Iterable<string> = complete ? index.keys() : deletes;
+  const reevaluate: string[] = [];
+  const idsToLoad: number[] = [];
   for (const key of candidates) {
     const e = index.get(key);
     if (!e || seen.has(key)) continue;
@@ -80,7 +117,7 @@ export function diffAgainstIndex(
       idsToLoad.push(e.id);
     }
   }
-  return { changed, unchanged, stale, reevaluate, idsToLoad };
+  return { changed: [], unchanged: 0, stale, reevaluate, idsToLoad };
 }
 
 /** Columns the actual side writes; everything else keeps its value (or takes its database default on insert). */

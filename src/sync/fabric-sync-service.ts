@@ -21,7 +21,7 @@ import { DEFAULT_PAGE_SIZE, type ClusterReaderOptions, type DiscoveryResult } fr
 import { loadKubeConfig } from '../kube/kube-config.js';
 import { conflictError, type DesiredReadOptions } from '../gitops/desired-state-reader.js';
 import { defaultCacheDir } from '../gitops/git-source.js';
-import { keyOf, type DesiredObservation } from '../observations.js';
+import { keyOf, type DesiredObservation, type ListedObject, type ObjectError } from '../observations.js';
 import type { GitSource } from '../gitops/desired-state-reader.js';
 import type { StoredResource } from '../store/stored-resources.js';
 import { listKeysFor } from '../writeback/list-keys.js';
@@ -38,12 +38,14 @@ import {
   validatorOf,
 } from './fabric-schemas.js';
 import { loadCrdSchemas, saveCrdSchemas } from './crd-schema-store.js';
-import { ActualKindWriter, driftContextFor } from './actual-kind-writer.js';
+import { ActualKindWriter, driftContextFor, type KindWriteResult } from './actual-kind-writer.js';
+import type { DriftContext } from './drift-evaluation.js';
+import { DEFAULT_HOLD_OBJECTS, listKindStreamed } from './streamed-kind.js';
 import { DESIRED_COLUMNS, planDesiredWrites } from './desired-plan.js';
 import { lockFabricForTransaction } from './fabric-lock.js';
 import { KindReads, noteKindRead } from './kind-read.js';
 import { silentLogger, type Logger } from './logger.js';
-import { applyWritePlan } from './resource-writer.js';
+import { applyWritePlan, type ResourceWriter } from './resource-writer.js';
 import { addCounts, closeAbandonedRuns, type RunType, type SyncRunReport } from './run-recorder.js';
 import { runEnvelope, type RunAccumulator } from './run-envelope.js';
 import {
@@ -74,6 +76,12 @@ export interface FabricSyncServiceOptions {
   lockTimeoutMs?: number;
   /** Rows per write statement (and per plan chunk); default WRITE_BATCH_ROWS (1,000), measured best. A tuning knob. */
   writeBatchRows?: number;
+  /**
+   * Objects of one kind an actual run holds in memory whole; a kind listed in full that has more is written as its
+   * pages arrive, in a savepoint of its own (src/sync/streamed-kind.ts). Default 5,000. A tuning knob: memory
+   * against the cross-kind batching of small kinds.
+   */
+  holdObjects?: number;
   /**
    * Check the ledger's schema (NOT NULL columns without a default, pending migrations) before every run; an
    * unhealthy schema fails the run before anything is written (LedgerSchemaUnhealthyError). Default true;
@@ -241,21 +249,11 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     try {
       indexes = await rec.timer.time('write', () => loadActualIndexes(tem, fabric.id));
       const writer = this.actualKindWriter.runWriter(tem, 'sync_actual', now, rec.runId);
-      for (const kind of served) {
-        const list = await rec.timer.time('list', () => reads.read(kind));
-        noteKindRead(rec, list.stats);
-        // counts.failed counts refused objects; a failed kind is an error entry, not an object.
-        rec.errors.push(...list.errors);
-        rec.counts.failed += list.errors.length;
-        if (!list.complete) {
-          this.noteFailedKind(rec, 'list', kind.kind, list.failure ?? 'list did not complete');
-          continue;
-        }
+      for (const [i, kind] of served.entries()) {
+        const step = { em: tem, fabric, reader, reads, ctx, writer, rec, savepoint: `hh_sync_kind_${i}` };
+        const r = await this.readAndWriteKind(kind, step, indexOf(kind));
+        if (!r) continue;
         listed++;
-        const scope = { sweep: true as const, namespaces: list.namespaces, index: indexOf(kind), refused: list.errors };
-        const r = await rec.timer.time('write', () =>
-          this.actualKindWriter.write(tem, fabric, kind, list.listed, scope, ctx, 'sync_actual', writer),
-        );
         rec.counts = addCounts(rec.counts, r.counts);
         rec.recreated.push(...r.recreated);
         if (r.reevaluated) rec.details.reevaluated = (rec.details.reevaluated ?? 0) + r.reevaluated;
@@ -276,6 +274,72 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         : null;
       await markActualSynced(tem, fabric.id, now, listFailures);
     });
+  }
+
+  /**
+   * One kind of an actual run: read (by its metadata list, in full, or page by page when the source can and the kind
+   * is large: src/sync/streamed-kind.ts) and written with the run's writer. Undefined when the kind could not be read:
+   * it is noted as failed, and its rows are as the run found them.
+   */
+  private async readAndWriteKind(
+    kind: KindInfo,
+    step: {
+      em: EntityManager;
+      fabric: HedgehogFabric;
+      reader: ActualSource;
+      reads: KindReads;
+      ctx: DriftContext;
+      writer: ResourceWriter;
+      rec: RunAccumulator;
+      savepoint: string;
+    },
+    index: Map<string, ActualIndexEntry>,
+  ): Promise<KindWriteResult | undefined> {
+    const { em, fabric, reader, reads, ctx, writer, rec } = step;
+    const read = await rec.timer.time('list', () => reads.read(kind));
+    noteKindRead(rec, read.stats);
+    let list: { complete: boolean; failure?: string; errors: ObjectError[]; namespaces: string[] | null };
+    let listed: readonly ListedObject[];
+    if ('fullListNeeded' in read && reader.listKindPages) {
+      const streamed = await rec.timer.time('list', () =>
+        listKindStreamed(reader as Required<Pick<ActualSource, 'listKindPages'>>, kind, {
+          em,
+          writer,
+          holdObjects: this.options.holdObjects ?? DEFAULT_HOLD_OBJECTS,
+          savepoint: step.savepoint,
+          begin: () => this.actualKindWriter.begin(em, fabric, kind, index, ctx, 'sync_actual', writer),
+          timeWrite: (work) => rec.timer.time('write', work),
+        }),
+      );
+      if (!this.noteKindListed(rec, kind, streamed.list)) return undefined;
+      if (streamed.written) return streamed.written;
+      list = streamed.list;
+      listed = streamed.held ?? [];
+    } else {
+      const whole =
+        'fullListNeeded' in read ? await rec.timer.time('list', () => reads.listInFull(kind, read.stats)) : read;
+      if (!this.noteKindListed(rec, kind, whole)) return undefined;
+      list = whole;
+      listed = whole.listed;
+    }
+    const scope = { sweep: true as const, namespaces: list.namespaces, index, refused: list.errors };
+    return rec.timer.time('write', () =>
+      this.actualKindWriter.write(em, fabric, kind, listed, scope, ctx, 'sync_actual', writer),
+    );
+  }
+
+  /** A kind's list in the run's record: its refused objects, and whether it completed (a failed kind is noted). */
+  private noteKindListed(
+    rec: RunAccumulator,
+    kind: KindInfo,
+    list: { complete: boolean; failure?: string; errors: readonly ObjectError[] },
+  ): boolean {
+    // counts.failed counts refused objects; a failed kind is an error entry, not an object.
+    rec.errors.push(...list.errors);
+    rec.counts.failed += list.errors.length;
+    if (list.complete) return true;
+    this.noteFailedKind(rec, 'list', kind.kind, list.failure ?? 'list did not complete');
+    return false;
   }
 
   /** A desired run without schemas says why when it can: the last actual sync could not read the CRDs. */

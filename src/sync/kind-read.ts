@@ -63,7 +63,7 @@ function sameVersion(entry: ActualIndexEntry | undefined, stamp: ObjectStamp): b
   return !!entry && entry.uid === stamp.uid && entry.resourceVersion === stamp.resourceVersion;
 }
 
-function fromFullList(list: KindListResult, stats: Omit<KindReadStats, 'fullList'>): KindRead {
+function fromFullList(list: KindListResult, stats: KindReadStats): KindRead {
   return {
     kind: list.kind,
     complete: list.complete,
@@ -108,10 +108,13 @@ export class KindReads {
     this.stopLists = started.stop;
   }
 
-  /** Read `kind`: by its metadata-only list and the GETs of what changed, or in full. */
-  async read(kind: KindInfo): Promise<KindRead> {
+  /**
+   * Read `kind` by its metadata-only list and the GETs of what changed; or say that it must be listed in full (no
+   * metadata-only list for it, or too many changed), which the caller does — page by page or with listInFull.
+   */
+  async read(kind: KindInfo): Promise<KindRead | FullListNeeded> {
     const pending = this.metadata.get(kind);
-    if (!pending) return fromFullList(await this.source.listKind(kind), NO_METADATA);
+    if (!pending) return { fullListNeeded: true, stats: { ...NO_METADATA, fullList: true } };
     const meta = await pending;
     const stats: KindReadStats = { ...NO_METADATA, metadataList: true, fullList: false, fullPages: meta.fullPages };
     if (!meta.complete) return { ...readOf(meta, []), stats };
@@ -122,7 +125,7 @@ export class KindReads {
     const listedCount = meta.stamps.length + meta.observations.length;
     if (toFetch.length > oneByOneLimit(listedCount, this.pageSize)) {
       // Many changed (a mass update): one full list is cheaper than their GETs.
-      return fromFullList(await this.source.listKind(kind), stats);
+      return { fullListNeeded: true, stats: { ...stats, fullList: true } };
     }
     const fetched: ActualObservation[] = [];
     const refused: ObjectError[] = [];
@@ -139,6 +142,11 @@ export class KindReads {
     return { ...read, stats };
   }
 
+  /** `kind` listed in full and held whole (a source that cannot give its list page by page). */
+  async listInFull(kind: KindInfo, stats: KindReadStats): Promise<KindRead> {
+    return fromFullList(await this.source.listKind(kind), stats);
+  }
+
   stop(): void {
     this.stopLists();
   }
@@ -150,6 +158,12 @@ const NO_METADATA: Omit<KindReadStats, 'fullList'> = {
   gets: 0,
   goneSinceListed: 0,
 };
+
+/** A kind the caller lists in full: `stats` says how it was read so far (a metadata-only list, maybe). */
+export interface FullListNeeded {
+  fullListNeeded: true;
+  stats: KindReadStats;
+}
 
 function readOf(meta: KindMetadataListResult, listed: ListedObject[]): Omit<KindRead, 'stats'> {
   return {

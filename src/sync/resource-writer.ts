@@ -92,6 +92,30 @@ export class ResourceWriter {
     await running;
   }
 
+  /**
+   * Send every buffered row and wait for it, the deletes staying buffered: what a caller needs before a savepoint
+   * that must cover only rows added after it. Returns the totals so far, for discardBuffered.
+   */
+  async sendBuffered(): Promise<AppliedPlan> {
+    await this.send(1);
+    await this.settle();
+    return { ...this.totals };
+  }
+
+  /**
+   * Wait for the statement in flight, then drop the buffered rows (not the deletes): the caller rolls back to a
+   * savepoint it took after sendBuffered, so every row added since — sent or not — is undone, and the totals go
+   * back to what sendBuffered returned.
+   */
+  async discardBuffered(totalsBefore: AppliedPlan): Promise<void> {
+    await this.settle();
+    this.created.length = 0;
+    this.others.length = 0;
+    this.drafts.clear();
+    this.totals.written = totalsBefore.written;
+    this.totals.transitions = totalsBefore.transitions;
+  }
+
   /** Send every buffered row, then the deletes; the totals of everything this writer wrote. */
   async flush(): Promise<AppliedPlan> {
     await this.send(1);

@@ -12,6 +12,8 @@ import {
   type DiscoveryResult,
   type KindListResult,
   type KindMetadataListResult,
+  type KindPageSink,
+  type KindPagesResult,
   type ObjectReadResult,
 } from '../kube/cluster-reader.js';
 import {
@@ -29,6 +31,11 @@ export interface ActualSource {
   discover(kinds: readonly KindInfo[]): Promise<DiscoveryResult>;
   /** One kind's complete list, or why it is not complete. */
   listKind(kind: KindInfo): Promise<KindListResult>;
+  /**
+   * Optional: the same list handed to `sink` page by page as it arrives (a restart voids the pages given), so a
+   * large kind need not be held whole; a source without it is read with listKind.
+   */
+  listKindPages?(kind: KindInfo, sink: KindPageSink): Promise<KindPagesResult>;
   /**
    * Optional, with getObject: one kind's complete list as uid + resourceVersion per object (full objects where the
    * server answered in full). A re-sync then reads in full only what changed (src/sync/kind-read.ts); a source
