@@ -348,6 +348,10 @@ describe('ClusterReader.listKindPages', () => {
   });
 });
 
+test.each([-1, 1.5, Number.NaN])('holdObjects %s is refused when the service is made, naming it', (hold) => {
+  expect(() => new FabricSyncService(orm.em, { holdObjects: hold })).toThrow(/holdObjects must be a whole number/);
+});
+
 test('PhaseTimer: a phase timed inside another counts for itself only', async () => {
   let now = 0;
   const clock = jest.spyOn(performance, 'now').mockImplementation(() => now);

@@ -134,6 +134,9 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       },
       this.log,
     );
+    const hold = options.holdObjects;
+    if (hold !== undefined && !(Number.isInteger(hold) && hold >= 0))
+      throw new RangeError(`holdObjects must be a whole number of objects (0 or more), got ${hold}`);
     this.actualKindWriter = new ActualKindWriter({
       writeBatchRows: options.writeBatchRows,
       onChanges: (fabric, plan) => this.emitResources(fabric, plan),
