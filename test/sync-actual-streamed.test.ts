@@ -242,6 +242,40 @@ test('a re-sync that lists a changed kind in full streams it too, and sweeps wha
   expect(Math.max(...pages.Connection!)).toBeLessThanOrEqual(HOLD + PAGE);
 });
 
+test.each([
+  ['held whole', 1_000_000],
+  ['streamed', 5],
+])(
+  'a namespace-scoped fabric (%s): each namespace has its own bound of 410 restarts, as a whole-kind list gives it',
+  async (_how, holdObjects) => {
+    const namespaces = ['ns-a', 'ns-b', 'ns-c', 'ns-d'];
+    const api = new FakeKubeApi();
+    api.load(
+      objects().map((o, i) =>
+        o.kind === 'Connection' ? { ...o, metadata: { ...o.metadata, namespace: namespaces[i % 4] } } : o,
+      ),
+    );
+    await api.start();
+    apis.push(api);
+    // One expiry in each namespace, on its second page: four in all — one more than a kind's bound of three.
+    const expired = new Set<string>();
+    const svc = service(api, holdObjects, (kind) => {
+      const last = api.requests.at(-1)!;
+      const namespace = /\/namespaces\/([^/]+)\/connections$/.exec(last.path)?.[1];
+      if (kind !== 'Connection' || !namespace || !last.query.continue || expired.has(namespace)) return;
+      expired.add(namespace);
+      api.expireContinueTokens();
+    });
+    const fabric = await new FabricRegistry(orm.em).create(`streamed-${++fabricSeq}`, { namespaces });
+    const run = await svc.syncActualState(fabric);
+    expect(run.details.failedKinds ?? []).toEqual([]);
+    expect(run.status).toBe('completed');
+    expect(expired.size).toBe(4);
+    const connections = (await ledger(fabric.id)).filter((r) => r.kind === 'Connection');
+    expect(connections).toHaveLength(CONNECTIONS);
+  },
+);
+
 test('the database connection dies while a streamed kind is written: the run fails whole, nothing of it stays, the next run lands', async () => {
   const api = await fake();
   const proxy = await startTcpProxy(db.url);

@@ -439,13 +439,15 @@ export class ClusterReader {
   /**
    * List one kind completely like listKind, but hand each page to `sink` as it arrives instead of keeping the
    * objects: a kind of any size then costs one page of memory. An expired continue token (410) restarts the whole
-   * kind, every scope of it (`sink.restart()` first), within the same bound as listKind; the refusals returned are
-   * those of the last, complete attempt. Throws only a 401 KubeAuthError / AbortError, or what the sink throws.
+   * kind, every scope of it (`sink.restart()` first: the pages given are void), each scope within listKind's bound of
+   * restarts; the refusals returned are those of the last, complete attempt. Throws only a 401 KubeAuthError / AbortError, or what the sink throws.
    */
   async listKindPages(kind: KindInfo, sink: KindPageSink): Promise<KindPagesResult> {
     const scopes: (string | null)[] = this.namespaces ?? [null];
     let pages = 0;
     let restarts = 0;
+    // Each scope has its own bound, as in listKind: a fabric of many namespaces gets no smaller budget of restarts.
+    const restartsOf = scopes.map(() => 0);
     attempt: for (;;) {
       const errors: ObjectError[] = [];
       // Keyed by namespace/name across the kind's scopes: a server repeating an item (it should not) gives no duplicate.
@@ -460,18 +462,18 @@ export class ClusterReader {
         return sink.page(fresh);
       };
       let resourceVersion: string | undefined;
-      for (const ns of scopes) {
+      for (const [i, ns] of scopes.entries()) {
         const r = await this.listScopeInner(kind, ns, undefined, givePage);
         pages += r.pages;
         for (const e of r.errors) errors.push(e);
         if (r.expired) {
           restarts++;
-          if (restarts > this.o.maxRestarts) {
+          if (++restartsOf[i]! > this.o.maxRestarts) {
             const where = `${kind.plural}.${kind.group}${ns ? ` in namespace ${ns}` : ''}`;
             return this.incompletePages(
               kind,
               errors,
-              `list ${where}: continue token expired ${restarts} times; gave up`,
+              `list ${where}: continue token expired ${restartsOf[i]} times; gave up`,
               pages,
               restarts,
             );
