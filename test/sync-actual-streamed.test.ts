@@ -242,6 +242,37 @@ test('a re-sync that lists a changed kind in full streams it too, and sweeps wha
   expect(Math.max(...pages.Connection!)).toBeLessThanOrEqual(HOLD + PAGE);
 });
 
+test('objects the reader refuses (a NUL PostgreSQL cannot store) inside a streamed kind keep and mark their rows, as held', async () => {
+  const api = await fake();
+  const [held, streamed] = [service(api, 1_000_000), service(api, HOLD)];
+  const [a, b] = [await newFabric(), await newFabric()];
+  expect((await held.syncActualState(a)).status).toBe('completed');
+  expect((await streamed.syncActualState(b)).status).toBe('completed');
+  // Every Connection relabelled (the kind is listed in full); two of them, one among the pages held before writing
+  // starts and one in a late page, get a spec the ledger cannot store.
+  const connections = api.list('Connection');
+  const refused = [connections[5]!, connections[100]!].map((o) => (o.metadata as { name: string }).name);
+  for (const o of connections) {
+    const changed = structuredClone(o) as { metadata: { name: string; labels?: Record<string, string> }; spec: object };
+    changed.metadata.labels = { ...changed.metadata.labels, relabelled: 'yes' };
+    if (refused.includes(changed.metadata.name)) changed.spec = { ...changed.spec, note: 'a\u0000b' };
+    api.update(changed);
+  }
+  const streamedRun = await streamed.syncActualState(b);
+  const heldRun = await held.syncActualState(a);
+
+  expect(streamedRun.status).toBe(heldRun.status);
+  expect(streamedRun.counts).toEqual(heldRun.counts);
+  expect(streamedRun.counts).toMatchObject({ updated: CONNECTIONS - 2, cleared: 0, failed: 2 });
+  const rows = await ledger(b.id);
+  expect(rows).toEqual(await ledger(a.id));
+  for (const name of refused) {
+    const row = rows.find((r) => r.kind === 'Connection' && r.name === name)!;
+    expect(row.last_sync_error).toMatch(/could not be read/);
+    expect(row.labels).not.toHaveProperty('relabelled'); // the last version read stays
+  }
+});
+
 test.each([
   ['held whole', 1_000_000],
   ['streamed', 5],
