@@ -219,3 +219,24 @@ test('a run rolled back at commit: nothing lands, the record says failed, the ne
   expect(r.counts).toMatchObject({ updated: 1, unchanged: 24 });
   expect((await row(fabric.id, 'VPC', 'vpc-00006')).actual_spec).toEqual({ vlan: 66 });
 });
+
+test('an unchanged object whose drift is pending is settled by a metadata-only re-sync; the others stay untouched', async () => {
+  const api = await fakeWith(cluster());
+  const { fabric, svc } = await synced(api);
+  // As a Git change leaves it until the cluster is read again (the object removed from Git, still in the cluster).
+  await orm.em
+    .fork()
+    .getConnection()
+    .execute(
+      `UPDATE hedgehog_resource SET drift_status = 'deletion_pending' WHERE fabric_id = ? AND name = 'vpc-00003'`,
+      [fabric.id],
+    );
+  const before = await rowVersions(fabric.id);
+  const r = await svc.syncActualState(fabric);
+  expect(r.status).toBe('completed');
+  expect(r.counts).toMatchObject({ listed: 25, created: 0, updated: 0, unchanged: 25, cleared: 0, failed: 0 });
+  expect(r.details.reevaluated).toBe(1);
+  expect(reads(api)).toEqual({ fullLists: 0, metadataLists: 14, gets: [] });
+  expect(changedRows(before, await rowVersions(fabric.id))).toEqual(['VPC/vpc-00003']);
+  expect((await row(fabric.id, 'VPC', 'vpc-00003')).drift_status).not.toBe('deletion_pending');
+});

@@ -103,7 +103,9 @@ export interface ActualIndexEntry {
   pending: boolean;
 }
 
-const PENDING_SQL = `drift_status IN ('creation_pending', 'deletion_pending') AS pending`;
+/** Drift creation_pending / deletion_pending (false for a row never evaluated), of the row `table` names. */
+const isPendingSql = (table = '') =>
+  `coalesce(${table}drift_status IN ('creation_pending', 'deletion_pending'), false)`;
 
 interface IndexRow {
   id: number;
@@ -133,27 +135,38 @@ export async function loadActualIndex(
 
 /**
  * The index of every kind of a fabric (or of one kind), in one query, by kind: a full sync reads all
- * kinds, and one round trip per kind costs more than the rows of a small kind.
+ * kinds, and one round trip per kind costs more than the rows of a small kind. Each kind comes as one JSON array
+ * built by the server, its keys made there too: a re-sync of 100,000 objects parses one text per kind natively
+ * instead of 100,000 rows through the driver's row parser, each with a key built here.
  */
 export async function loadActualIndexes(
   em: EntityManager,
   fabricId: number,
   kind?: string,
 ): Promise<Map<string, Map<string, ActualIndexEntry>>> {
-  const rows = await query<IndexRow>(
-    em,
-    `SELECT id, kind, namespace, name, actual_uid AS uid, actual_resource_version AS rv, ${PENDING_SQL}
-       FROM hedgehog_resource WHERE fabric_id = ?${kind ? ' AND kind = ?' : ''}`,
-    kind ? [fabricId, kind] : [fabricId],
-  );
+  const rows = await query<{ kind: string; entries: string }>(em, aggregatedIndexSql(kind !== undefined), [
+    fabricId,
+    ...(kind !== undefined ? [kind] : []),
+  ]);
   const out = new Map<string, Map<string, ActualIndexEntry>>();
   for (const r of rows) {
-    let index = out.get(r.kind);
-    if (!index) out.set(r.kind, (index = new Map<string, ActualIndexEntry>()));
-    index.set(keyOf(r), toEntry(r));
+    const index = new Map<string, ActualIndexEntry>();
+    for (const [key, id, uid, rv, pending] of JSON.parse(r.entries) as AggregatedEntry[]) {
+      index.set(key, { id, uid, resourceVersion: rv, hasActual: uid !== null, pending });
+    }
+    out.set(r.kind, index);
   }
   return out;
 }
+
+/** One index entry as the server aggregates it: key (kind/namespace/name, as keyOf), id, uid, resourceVersion, pending. */
+type AggregatedEntry = [string, number, string | null, string | null, boolean];
+
+// Cast to text: the text is parsed here, whatever the driver does with json values.
+const aggregatedIndexSql = (oneKind: boolean) =>
+  `SELECT kind, json_agg(json_build_array(kind || '/' || namespace || '/' || name, id, actual_uid,
+                                          actual_resource_version, ${isPendingSql()}))::text AS entries
+     FROM hedgehog_resource WHERE fabric_id = ?${oneKind ? ' AND kind = ?' : ''} GROUP BY kind`;
 
 /** The same index, for just the given keys of one kind (watch batches touch a handful of objects). */
 export async function loadActualIndexForKeys(
@@ -166,7 +179,7 @@ export async function loadActualIndexForKeys(
   if (keys.length === 0) return out;
   const rows = await query<IndexRow>(
     em,
-    `SELECT r.id, r.kind, r.namespace, r.name, r.actual_uid AS uid, r.actual_resource_version AS rv, r.${PENDING_SQL}
+    `SELECT r.id, r.kind, r.namespace, r.name, r.actual_uid AS uid, r.actual_resource_version AS rv, ${isPendingSql('r.')} AS pending
        FROM hedgehog_resource r
        JOIN jsonb_to_recordset(?::jsonb) AS k(namespace text, name text) ON k.namespace = r.namespace AND k.name = r.name
       WHERE r.fabric_id = ? AND r.kind = ?`,

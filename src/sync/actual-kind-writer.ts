@@ -22,6 +22,7 @@ import {
   classifyListed,
   diffAgainstIndex,
   planActualWriteChunks,
+  ListedSoFar,
   unseenInIndex,
   type IndexDiff,
 } from './actual-plan.js';
@@ -45,6 +46,8 @@ export type ActualWriteMode =
       index?: Map<string, ActualIndexEntry>;
       /** objects the list holds but the reader refused: never swept, their rows marked */
       refused?: readonly ObjectError[];
+      /** index entries of objects the list holds unchanged, matched by the reader (KindRead.unchanged) */
+      unchanged?: readonly ActualIndexEntry[];
     }
   | { sweep: false; deletes: readonly { namespace: string; name: string }[]; refused?: readonly ObjectError[] };
 
@@ -109,6 +112,7 @@ export class ActualKindWriter {
   ): Promise<KindWriteResult> {
     if (mode.sweep) {
       const session = await this.begin(em, fabric, kind, mode.index, ctx, trigger, writer, runId);
+      session.addUnchanged(mode.unchanged ?? []);
       await session.addPage(observations);
       return session.finish(mode.namespaces, mode.refused ?? []);
     }
@@ -171,7 +175,7 @@ export class ActualKindWriter {
  * (its list failed) rolls its rows back itself, and the session leaves no count or event behind.
  */
 export class KindWriteSession {
-  private readonly seen = new Set<string>();
+  private readonly seen = new ListedSoFar();
   private readonly outcome = emptyPlan();
   private listed = 0;
   private unchanged = 0;
@@ -206,10 +210,26 @@ export class KindWriteSession {
   }
 
   /**
+   * Objects of the list whose uid and resourceVersion the index holds already, matched by the caller (a metadata-only
+   * list, src/sync/kind-read.ts), with no pending drift to settle: nothing to write, only to keep from the sweep.
+   */
+  addUnchanged(entries: readonly ActualIndexEntry[]): void {
+    this.listed += entries.length;
+    this.unchanged += entries.length;
+    for (const e of entries) this.seen.entries.add(e);
+  }
+
+  /**
    * The list is complete: sweep what it lacked within the `namespaces` it covered (null: all), mark the rows of
    * `refusedErrors`, and say what the kind's write did.
    */
   async finish(namespaces: readonly string[] | null, refusedErrors: readonly ObjectError[]): Promise<KindWriteResult> {
+    const refused = refusedByKey(this.kind.kind, refusedErrors, []);
+    for (const key of refused.keys()) {
+      if (this.seen.has(key, this.index))
+        refused.delete(key); // a valid version of it was listed too
+      else this.index.delete(key); // listed but refused: present in the cluster, only unreadable; its row stays
+    }
     if (namespaces) {
       // A list of some namespaces says nothing about objects in the others: never sweep those.
       const covered = new Set(namespaces);
@@ -219,13 +239,7 @@ export class KindWriteSession {
         if (namespace === undefined || !covered.has(namespace)) this.index.delete(key);
       }
     }
-    const refused = refusedByKey(this.kind.kind, refusedErrors, []);
-    for (const key of refused.keys()) {
-      if (this.seen.has(key))
-        refused.delete(key); // a valid version of it was listed too
-      else this.index.delete(key); // listed but refused: present in the cluster, only unreadable; its row stays
-    }
-    const unseen = unseenInIndex(this.index, this.seen, this.index.keys(), true);
+    const unseen = unseenInIndex(this.index, this.seen, true);
     await writePlanned(this.em, this.fabric.id, unseen, this.ctx, this.writer, this.rowsPerChunk, this.outcome);
     if (this.ownWriter) await this.writer.flush();
     // The marks of refused rows go after this kind's statements (rare: only then is the statement in flight awaited).

@@ -33,10 +33,26 @@ export interface IndexDiff {
 }
 
 /**
+ * What a kind's list has shown so far: the index entries it matched (by identity: no key is built or hashed twice),
+ * and the keys it had that the index lacks. `unseenInIndex` needs it once the list has ended.
+ */
+export class ListedSoFar {
+  readonly entries = new Set<ActualIndexEntry>();
+  readonly newKeys = new Set<string>();
+
+  /** The list had `key`. */
+  has(key: string, index: ReadonlyMap<string, ActualIndexEntry>): boolean {
+    const e = index.get(key);
+    return e ? this.entries.has(e) : this.newKeys.has(key);
+  }
+}
+
+/**
  * `deletes` absent: the observations are a kind's complete list — rows it lacks are stale, and pending rows
  * are settled. An object of the list may be its stamp only (a metadata-only list, src/sync/kind-read.ts) when the
- * index holds that very uid and resourceVersion; a stamp that differs is a caller's error, never guessed at. `deletes` given: the observations are a partial batch (a watch) — only the named keys are
- * stale, and nothing is settled, since the batch says nothing about the other objects.
+ * index holds that very uid and resourceVersion; a stamp that differs is a caller's error, never guessed at.
+ * `deletes` given: the observations are a partial batch (a watch) — only the named keys are stale, and nothing is
+ * settled, since the batch says nothing about the other objects.
  */
 export function diffAgainstIndex(
   observations: readonly ListedObject[],
@@ -44,9 +60,9 @@ export function diffAgainstIndex(
   deletes?: readonly string[],
 ): IndexDiff {
   const complete = deletes === undefined;
-  const seen = new Set<string>();
+  const seen = new ListedSoFar();
   const listed = classifyListed(observations, index, seen, complete);
-  const unseen = unseenInIndex(index, seen, complete ? index.keys() : deletes, complete);
+  const unseen = complete ? unseenInIndex(index, seen, true) : unseenOfKeys(index, seen, deletes);
   return {
     changed: listed.changed,
     unchanged: listed.unchanged,
@@ -59,12 +75,12 @@ export function diffAgainstIndex(
 /**
  * Phase 1 for listed objects only — one page of a kind's list or all of it: what changed, what is unchanged, and
  * (`complete`: the page belongs to a complete list) the unchanged rows whose pending drift this read settles. Each
- * key is added to `seen`, which `unseenInIndex` needs once the list has ended.
+ * object is noted in `seen`, which `unseenInIndex` needs once the list has ended.
  */
 export function classifyListed(
   observations: readonly ListedObject[],
   index: ReadonlyMap<string, ActualIndexEntry>,
-  seen: Set<string>,
+  seen: ListedSoFar,
   complete: boolean,
 ): Omit<IndexDiff, 'stale'> {
   const changed: ActualObservation[] = [];
@@ -73,8 +89,9 @@ export function classifyListed(
   let unchanged = 0;
   for (const o of observations) {
     const key = keyOf(o);
-    seen.add(key);
     const e = index.get(key);
+    if (e) seen.entries.add(e);
+    else seen.newKeys.add(key);
     if (e && e.uid === o.uid && e.resourceVersion === o.resourceVersion) {
       unchanged++;
       if (complete && e.pending) {
@@ -93,31 +110,40 @@ export function classifyListed(
 }
 
 /**
- * Phase 1 for what the list did not have, once it has ended: of `candidates` (every key of the index after a
- * complete list, the named deletes of a batch), the rows holding an actual state are stale; after a complete list,
- * a pending row declared in Git and still absent from the cluster is settled too.
+ * Phase 1 for what a list did not have, once it has ended: of the index's rows the list did not show, those holding
+ * an actual state are stale; after a complete list (`complete`), a pending row declared in Git and still absent from
+ * the cluster is settled too.
  */
 export function unseenInIndex(
   index: ReadonlyMap<string, ActualIndexEntry>,
-  seen: ReadonlySet<string>,
-  candidates: Iterable<string>,
+  seen: ListedSoFar,
   complete: boolean,
 ): IndexDiff {
-  const stale: string[] = [];
-  const reevaluate: string[] = [];
-  const idsToLoad: number[] = [];
-  for (const key of candidates) {
+  const out = emptyDiff();
+  for (const [key, e] of index) if (!seen.entries.has(e)) noteUnseen(out, key, e, complete);
+  return out;
+}
+
+/** The same for the named keys only (the deletes of a watch batch): nothing is settled. */
+function unseenOfKeys(index: ReadonlyMap<string, ActualIndexEntry>, seen: ListedSoFar, keys: Iterable<string>) {
+  const out = emptyDiff();
+  for (const key of keys) {
     const e = index.get(key);
-    if (!e || seen.has(key)) continue;
-    if (e.hasActual) {
-      stale.push(key);
-      idsToLoad.push(e.id);
-    } else if (complete && e.pending) {
-      reevaluate.push(key); // declared in Git, still absent from the cluster after a complete read
-      idsToLoad.push(e.id);
-    }
+    if (e && !seen.entries.has(e)) noteUnseen(out, key, e, false);
   }
-  return { changed: [], unchanged: 0, stale, reevaluate, idsToLoad };
+  return out;
+}
+
+const emptyDiff = (): IndexDiff => ({ changed: [], unchanged: 0, stale: [], reevaluate: [], idsToLoad: [] });
+
+function noteUnseen(out: IndexDiff, key: string, e: ActualIndexEntry, complete: boolean): void {
+  if (e.hasActual) {
+    out.stale.push(key);
+    out.idsToLoad.push(e.id);
+  } else if (complete && e.pending) {
+    out.reevaluate.push(key); // declared in Git, still absent from the cluster after a complete read
+    out.idsToLoad.push(e.id);
+  }
 }
 
 /** Columns the actual side writes; everything else keeps its value (or takes its database default on insert). */

@@ -303,6 +303,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     noteKindRead(rec, read.stats);
     let list: { complete: boolean; failure?: string; errors: ObjectError[]; namespaces: string[] | null };
     let listed: readonly ListedObject[];
+    let unchanged: readonly ActualIndexEntry[] = [];
     if ('fullListNeeded' in read && reader.listKindPages) {
       const streamed = await rec.timer.time('list', () =>
         listKindStreamed(reader as Required<Pick<ActualSource, 'listKindPages'>>, kind, {
@@ -324,8 +325,9 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       if (!this.noteKindListed(rec, kind, whole)) return undefined;
       list = whole;
       listed = whole.listed;
+      unchanged = whole.unchanged;
     }
-    const scope = { sweep: true as const, namespaces: list.namespaces, index, refused: list.errors };
+    const scope = { sweep: true as const, namespaces: list.namespaces, index, refused: list.errors, unchanged };
     return rec.timer.time('write', () =>
       this.actualKindWriter.write(em, fabric, kind, listed, scope, ctx, 'sync_actual', writer),
     );

@@ -47,20 +47,21 @@ export interface KindRead {
   /** Objects refused (invalid, or unreadable by GET): never swept, their rows marked. */
   errors: ObjectError[];
   /**
-   * The kind's complete list: full objects for what is new or changed (all of them after a full list), stamps for
-   * the objects whose uid and resourceVersion the ledger holds already.
+   * The kind's complete list, with `unchanged`: full objects for what is new or changed (all of them after a full
+   * list), stamps for the objects whose uid and resourceVersion the ledger holds already and whose drift is pending.
    */
   listed: ListedObject[];
+  /**
+   * The index entries of the rest of the list: objects whose uid and resourceVersion the ledger holds already, with
+   * nothing to settle — matched here once, so the writer neither builds their keys again nor looks them up.
+   */
+  unchanged: ActualIndexEntry[];
   stats: KindReadStats;
 }
 
 /** The most objects fetched one by one before a full list is cheaper: as many GET rounds as the list has pages. */
 export function oneByOneLimit(listedCount: number, pageSize: number): number {
   return GET_CONCURRENCY * Math.max(1, Math.ceil(listedCount / Math.max(1, pageSize)));
-}
-
-function sameVersion(entry: ActualIndexEntry | undefined, stamp: ObjectStamp): boolean {
-  return !!entry && entry.uid === stamp.uid && entry.resourceVersion === stamp.resourceVersion;
 }
 
 function fromFullList(list: KindListResult, stats: KindReadStats): KindRead {
@@ -71,6 +72,7 @@ function fromFullList(list: KindListResult, stats: KindReadStats): KindRead {
     namespaces: list.namespaces,
     errors: list.errors,
     listed: list.observations,
+    unchanged: [],
     stats: { ...stats, fullList: true },
   };
 }
@@ -119,9 +121,15 @@ export class KindReads {
     const stats: KindReadStats = { ...NO_METADATA, metadataList: true, fullList: false, fullPages: meta.fullPages };
     if (!meta.complete) return { ...readOf(meta, []), stats };
     const index = this.indexOf(kind);
-    const unchanged: ObjectStamp[] = [];
+    const unchanged: ActualIndexEntry[] = [];
+    const unchangedPending: ObjectStamp[] = []; // unchanged, but a complete read settles their drift: the writer needs them
     const toFetch: ObjectStamp[] = [];
-    for (const st of meta.stamps) (sameVersion(index.get(keyOf(st)), st) ? unchanged : toFetch).push(st);
+    for (const st of meta.stamps) {
+      const e = index.get(keyOf(st));
+      if (!e || e.uid !== st.uid || e.resourceVersion !== st.resourceVersion) toFetch.push(st);
+      else if (e.pending) unchangedPending.push(st);
+      else unchanged.push(e);
+    }
     const listedCount = meta.stamps.length + meta.observations.length;
     if (toFetch.length > oneByOneLimit(listedCount, this.pageSize)) {
       // Many changed (a mass update): one full list is cheaper than their GETs.
@@ -137,7 +145,7 @@ export class KindReads {
       else if (r.outcome === 'gone') stats.goneSinceListed++;
       else refused.push(r.error);
     });
-    const read = readOf(meta, [...meta.observations, ...unchanged, ...fetched]);
+    const read = readOf(meta, [...meta.observations, ...unchangedPending, ...fetched], unchanged);
     read.errors.push(...refused);
     return { ...read, stats };
   }
@@ -165,7 +173,11 @@ export interface FullListNeeded {
   stats: KindReadStats;
 }
 
-function readOf(meta: KindMetadataListResult, listed: ListedObject[]): Omit<KindRead, 'stats'> {
+function readOf(
+  meta: KindMetadataListResult,
+  listed: ListedObject[],
+  unchanged: ActualIndexEntry[] = [],
+): Omit<KindRead, 'stats'> {
   return {
     kind: meta.kind,
     complete: meta.complete,
@@ -173,6 +185,7 @@ function readOf(meta: KindMetadataListResult, listed: ListedObject[]): Omit<Kind
     namespaces: meta.namespaces,
     errors: [...meta.errors],
     listed,
+    unchanged,
   };
 }
 
