@@ -526,12 +526,14 @@ describe('syncActualState', () => {
     const changes: Record<string, number> = {};
     svc.on('run:start', (e) => seen.push(`start:${e.type}:${e.fabric}`));
     svc.on('run:end', (r) => seen.push(`end:${r.type}:${r.status}`));
+    const fabrics = new Set<string>();
     svc.on('resource', (e) => {
       changes[e.change] = (changes[e.change] ?? 0) + 1;
-      expect(e.fabric).toBe(fabric.name);
+      fabrics.add(e.fabric); // asserted below: a listener's throw is caught (the run has committed)
     });
     await svc.syncActualState(fabric);
     expect(changes).toEqual({ created: objs.length });
+    expect([...fabrics]).toEqual([fabric.name]);
     const server = objs.find((o) => o.kind === 'Server')!;
     api.delete('Server', server.metadata.namespace, server.metadata.name);
     const vpc = structuredClone(api.list('VPC')[0]!);
@@ -545,6 +547,32 @@ describe('syncActualState', () => {
       `start:actual:${fabric.name}`,
       'end:actual:completed',
     ]);
+  });
+
+  test('a `resource` listener that throws: the committed run stays completed, and every change is still told', async () => {
+    const objs = small();
+    const api = await fakeWith(objs);
+    const fabric = await newFabric();
+    const svc = service(api);
+    const heard: string[] = [];
+    svc.on('resource', (e) => {
+      heard.push(`${e.kind}/${e.name} ${e.change}`);
+      throw new Error('listener fault');
+    });
+    const r = await svc.syncActualState(fabric);
+    expect(r.status).toBe('completed');
+    expect(r.counts.created).toBe(objs.length);
+    expect(await rows(fabric.id)).toHaveLength(objs.length);
+    expect(heard).toHaveLength(objs.length); // the first throw did not stop the rest
+    heard.length = 0;
+    const [a, b] = api.list('VPC').map((o) => structuredClone(o));
+    for (const v of [a!, b!]) {
+      (v.metadata as any).labels = { y: 'z' };
+      api.update(v);
+    }
+    const again = await svc.syncActualState(fabric);
+    expect(again.status).toBe('completed');
+    expect(heard.sort()).toEqual([`VPC/${a!.metadata.name} updated`, `VPC/${b!.metadata.name} updated`].sort());
   });
 
   test('a cluster that serves no fabric kind, or cannot be reached, fails the run and touches nothing', async () => {

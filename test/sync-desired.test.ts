@@ -125,6 +125,31 @@ describe('syncDesiredState', () => {
     expect(f.lastDesiredSync).toBeInstanceOf(Date);
   });
 
+  test('a run rolled back at commit tells no `resource` event; the next run tells what it wrote, once committed', async () => {
+    const dir = await repo({ 'vpcs.yaml': `${vpc('vpc-a', 1001)}---\n${vpc('vpc-b', 1002)}` });
+    const fabric = await fabricFor(dir);
+    const s = svc();
+    const told: string[] = [];
+    s.on('resource', (e) => told.push(`${e.kind}/${e.name} ${e.change}`));
+    await q(`CREATE FUNCTION hh_test_desired_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'injected failure at commit'; END $$`);
+    await q(`CREATE TRIGGER hh_test_desired_fail BEFORE UPDATE OF last_desired_sync ON hedgehog_fabric
+      FOR EACH ROW WHEN (NEW.id = ${fabric.id}) EXECUTE FUNCTION hh_test_desired_fail()`);
+    try {
+      const failed = await s.syncDesiredState(fabric);
+      expect(failed.status).toBe('failed');
+      expect(failed.errorMessage).toMatch(/injected failure at commit/);
+    } finally {
+      await q('DROP TRIGGER hh_test_desired_fail ON hedgehog_fabric');
+      await q('DROP FUNCTION hh_test_desired_fail()');
+    }
+    expect(await q(`SELECT id FROM hedgehog_resource WHERE fabric_id = ?`, [fabric.id])).toEqual([]);
+    expect(told).toEqual([]);
+    const run = await s.syncDesiredState(fabric);
+    expect(run.status).toBe('completed');
+    expect(told.sort()).toEqual(['VPC/vpc-a created', 'VPC/vpc-b created']);
+  });
+
   test('a commit changing one spec updates only that row and keeps the previous spec; a deleted file clears desired state', async () => {
     const dir = await repo({ 'a.yaml': vpc('vpc-a', 1001), 'b.yaml': vpc('vpc-b', 1002), 'c.yaml': sw('leaf-1') });
     const fabric = await fabricFor(dir);

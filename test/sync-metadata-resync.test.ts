@@ -192,9 +192,11 @@ test('a server that ignores the metadata-only header: its full lists are used as
   expect(changedRows(before, await rowVersions(fabric.id))).toEqual(['VPC/vpc-00005']);
 });
 
-test('a run rolled back at commit: nothing lands, the record says failed, the next run finds the change again', async () => {
+test('a run rolled back at commit: nothing lands, no change is told, the record says failed, the next run finds the change again', async () => {
   const api = await fakeWith(cluster());
   const { fabric, svc } = await synced(api);
+  const told: string[] = [];
+  svc.on('resource', (e) => told.push(`${e.kind}/${e.name} ${e.change}`));
   const before = await rowVersions(fabric.id);
   api.update(obj('VPC', 'vpc-00006', 'default', { vlan: 66 }));
   await withPg(db.url, async (c) => {
@@ -208,6 +210,7 @@ test('a run rolled back at commit: nothing lands, the record says failed, the ne
     expect(failed.status).toBe('failed');
     expect(failed.errorMessage).toMatch(/injected failure at commit/);
     expect(changedRows(before, await rowVersions(fabric.id))).toEqual([]);
+    expect(told).toEqual([]); // the update was written, then rolled back: it never happened
   } finally {
     await withPg(db.url, async (c) => {
       await c.query('DROP TRIGGER hh_test_meta_fail ON hedgehog_fabric');
@@ -218,6 +221,7 @@ test('a run rolled back at commit: nothing lands, the record says failed, the ne
   expect(r.status).toBe('completed');
   expect(r.counts).toMatchObject({ updated: 1, unchanged: 24 });
   expect((await row(fabric.id, 'VPC', 'vpc-00006')).actual_spec).toEqual({ vlan: 66 });
+  expect(told).toEqual(['VPC/vpc-00006 updated']);
 });
 
 test('an unchanged object whose drift is pending is settled by a metadata-only re-sync; the others stay untouched', async () => {

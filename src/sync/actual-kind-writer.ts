@@ -54,6 +54,11 @@ export type ActualWriteMode =
 /** What writing one kind did. */
 export interface KindWriteResult {
   counts: RunCounts;
+  /**
+   * What changed, object by object: written in the caller's transaction, so the caller tells them (the service's
+   * `resource` events) only once that transaction has committed.
+   */
+  changes: WritePlan['changes'];
   recreated: WritePlan['recreated'];
   reevaluated: number;
 }
@@ -76,8 +81,6 @@ export function driftContextFor(
 export interface ActualKindWriterOptions {
   /** Rows per write statement (and per plan chunk). */
   writeBatchRows?: number;
-  /** Told what each write changed (the service's `resource` events). */
-  onChanges?: (fabric: HedgehogFabric, plan: WritePlan) => void;
 }
 
 export class ActualKindWriter {
@@ -131,8 +134,8 @@ export class ActualKindWriter {
     // The marks of refused rows go after this kind's statements (rare: only then is the statement in flight awaited).
     else if (refused.size) await writer.settle();
     await markRefusedObjects(em, fabric.id, kind.kind, refused);
-    this.options.onChanges?.(fabric, plan);
     return {
+      changes: plan.changes,
       counts: {
         listed: observations.length,
         created: plan.created,
@@ -164,15 +167,15 @@ export class ActualKindWriter {
     index ??= await loadActualIndex(em, fabric.id, kind.kind);
     const own = !writer;
     writer ??= new ResourceWriter(em, ACTUAL_COLUMNS, trigger, ctx.now, this.writeBatchRows, runId);
-    return new KindWriteSession(em, fabric, kind, index, ctx, writer, own, this.writeBatchRows, this.options.onChanges);
+    return new KindWriteSession(em, fabric, kind, index, ctx, writer, own, this.writeBatchRows);
   }
 }
 
 /**
  * One kind's complete list written as it comes: `addPage` for each part of it (each is planned and handed to the
  * writer at once, so only a page is held), then `finish` once the list is complete, which sweeps what it lacked,
- * marks the refused rows and tells onChanges. Nothing is told before finish: a caller that abandons the session
- * (its list failed) rolls its rows back itself, and the session leaves no count or event behind.
+ * marks the refused rows and says what changed. Nothing is said before finish: a caller that abandons the session
+ * (its list failed) rolls its rows back itself, and the session leaves no count or change behind.
  */
 export class KindWriteSession {
   private readonly seen = new ListedSoFar();
@@ -190,7 +193,6 @@ export class KindWriteSession {
     private readonly writer: ResourceWriter,
     private readonly ownWriter: boolean,
     private readonly rowsPerChunk: number,
-    private readonly onChanges?: (fabric: HedgehogFabric, plan: WritePlan) => void,
   ) {}
 
   /** Plan and write one part of the list (any size; an object already given is the caller's error, never sent twice). */
@@ -245,8 +247,8 @@ export class KindWriteSession {
     // The marks of refused rows go after this kind's statements (rare: only then is the statement in flight awaited).
     else if (refused.size) await this.writer.settle();
     await markRefusedObjects(this.em, this.fabric.id, this.kind.kind, refused);
-    this.onChanges?.(this.fabric, this.outcome);
     return {
+      changes: this.outcome.changes,
       counts: {
         listed: this.listed,
         created: this.outcome.created,

@@ -57,7 +57,8 @@ import {
   type FileCommit,
 } from './sources.js';
 import { ClusterUnreachableError, FabricNotFoundError } from './sync-errors.js';
-import type { ResourceChange, WritePlan } from './write-plan.js';
+import { errorText } from './error-text.js';
+import type { ResourceChange } from './write-plan.js';
 import { driftReport, type DriftReport, type DriftReportFilter } from './drift-report.js';
 import { diffFabric, type FabricDiffOptions, type FabricDiffReport } from './fabric-diff.js';
 import { checkLedgerSchema, LedgerSchemaUnhealthyError } from '../db/schema-preflight.js';
@@ -137,10 +138,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     const hold = options.holdObjects;
     if (hold !== undefined && !(Number.isInteger(hold) && hold >= 0))
       throw new RangeError(`holdObjects must be a whole number of objects (0 or more), got ${hold}`);
-    this.actualKindWriter = new ActualKindWriter({
-      writeBatchRows: options.writeBatchRows,
-      onChanges: (fabric, plan) => this.emitResources(fabric, plan),
-    });
+    this.actualKindWriter = new ActualKindWriter({ writeBatchRows: options.writeBatchRows });
   }
 
   /** Find a fabric by entity, name or id. */
@@ -180,9 +178,10 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         },
       });
       const { discovery, schemaDefaults } = await this.discoverActual(fabric, reader, rec);
-      await em.transactional((tem) =>
+      const changes = await em.transactional((tem) =>
         this.writeActualKinds(tem, fabric, reader, discovery.served, schemaDefaults, rec),
       );
+      this.emitChanges(fabric, changes); // committed: a run rolled back tells no change
     });
   }
 
@@ -232,11 +231,12 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     served: readonly KindInfo[],
     schemaDefaults: Map<string, SchemaDefaults | null>,
     rec: RunAccumulator,
-  ): Promise<void> {
+  ): Promise<ResourceChange[]> {
     await lockFabricForTransaction(tem, fabric.id, fabric.name, this.lockTimeout);
     await closeAbandonedRuns(tem, fabric.id, rec.runId, this.lockTimeout);
     const now = new Date();
     const ctx = driftContextFor(fabric, schemaDefaults, now, now);
+    const changes: ResourceChange[] = []; // held for the `resource` events only while someone listens
     // A fabric read before: metadata first (every kind's list at once, started now, while the index loads), full
     // objects only for what changed; a first read lists in full (src/sync/kind-read.ts).
     const readBefore = (await lastActualSync(tem, fabric.id)) !== null;
@@ -257,6 +257,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         const r = await this.readAndWriteKind(kind, step, indexOf(kind));
         if (!r) continue;
         listed++;
+        if (this.listenerCount('resource') > 0) for (const c of r.changes) changes.push(c);
         rec.counts = addCounts(rec.counts, r.counts);
         rec.recreated.push(...r.recreated);
         if (r.reevaluated) rec.details.reevaluated = (rec.details.reevaluated ?? 0) + r.reevaluated;
@@ -277,6 +278,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
         : null;
       await markActualSynced(tem, fabric.id, now, listFailures);
     });
+    return changes;
   }
 
   /**
@@ -409,7 +411,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       rec.counts.failed = read.refused;
       rec.counts.listed = read.observations.length;
       const schemaDefaults = defaultsOf(schemaSet.schemas);
-      await rec.timer.time('write', () =>
+      const changes = await rec.timer.time('write', () =>
         em.transactional(async (tem) => {
           await lockFabricForTransaction(tem, fabric.id, fabric.name, this.lockTimeout);
           await closeAbandonedRuns(tem, fabric.id, rec.runId, this.lockTimeout);
@@ -440,7 +442,6 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
             this.actualKindWriter.writeBatchRows,
             rec.runId,
           );
-          this.emitResources(fabric, plan);
           rec.counts.created = plan.created;
           rec.counts.updated = plan.updated;
           rec.counts.unchanged = plan.unchanged;
@@ -450,8 +451,10 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
           rec.details.filesRead = read.filesRead;
           await refreshFabricSummary(tem, fabric.id);
           await markDesiredSynced(tem, fabric.id, now, read.commit);
+          return plan.changes;
         }),
       );
+      this.emitChanges(fabric, changes); // committed: a run rolled back tells no change
     });
   }
 
@@ -506,9 +509,25 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     return this.run(fabric, 'publish', work);
   }
 
-  /** @internal `resource` events for a plan another module wrote (drafts, publish). */
-  emitChanges(fabric: HedgehogFabric, plan: WritePlan): void {
-    this.emitResources(fabric, plan);
+  /**
+   * @internal `resource` events for changes written by this service or another module (publish, the watch): called
+   * once the transaction that wrote them has committed, never before — a rolled-back write changed nothing.
+   */
+  emitChanges(fabric: HedgehogFabric, changes: readonly ResourceChange[]): void {
+    if (this.listenerCount('resource') === 0) return;
+    // The changes are committed: a listener's fault must not make the run (or the watch's write) look failed, nor
+    // keep the changes after it from being told. One warning per batch, not one per change.
+    let faults = 0;
+    let first: unknown;
+    for (const c of changes) {
+      try {
+        this.emit('resource', { fabric: fabric.name, ...c });
+      } catch (err) {
+        if (faults++ === 0) first = err;
+      }
+    }
+    if (faults)
+      this.log.warn({ fabric: fabric.name, faults, err: errorText(first) }, 'a resource event listener threw');
   }
 
   // ---------------------------------------------------------------- reports
@@ -556,11 +575,6 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
 
   private get lockTimeout(): number {
     return this.options.lockTimeoutMs ?? 30_000;
-  }
-
-  private emitResources(fabric: HedgehogFabric, plan: WritePlan): void {
-    if (this.listenerCount('resource') === 0) return;
-    for (const c of plan.changes) this.emit('resource', { fabric: fabric.name, ...c });
   }
 
   /**

@@ -48,6 +48,7 @@ import { recordRunOutcome } from './run-outcome.js';
 import { isDatabaseOutage } from './write-failure.js';
 import { checkLedgerSchema, LedgerSchemaUnhealthyError } from '../db/schema-preflight.js';
 import { errorText } from '../sync/error-text.js';
+import type { ResourceChange } from '../sync/write-plan.js';
 import { LeaseLostError, applyWatchWrite, kindOf, refreshWatchSummary, type WatchWrite } from './watch-writer.js';
 
 export interface LeasedFabricSyncOptions {
@@ -462,19 +463,23 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
       write.source === 'relist' || this.clock.now() - this.lastSummaryAt >= (this.opts.summaryIntervalMs ?? 5000);
     if (write.source === 'relist') this.listedScopes.add(scopeKey(write.list));
     let counts: RunCounts;
+    let changes: ResourceChange[];
     try {
       const runId = await this.window.openRunId();
-      counts = await applyWatchWrite(
+      const written = await applyWatchWrite(
         this.deps.sync.actualKindWriter,
         this.deps.em,
         this.fabric,
         write,
         this.writeOptions(summaryDue, runId),
       );
+      counts = written.counts;
+      changes = written.changes;
     } catch (err) {
       if (write.source === 'relist') this.listedScopes.delete(scopeKey(write.list));
       throw err;
     }
+    this.deps.sync.emitChanges(this.fabric, changes); // committed
     if (summaryDue) this.lastSummaryAt = this.clock.now();
     else this.summaryStale = true;
     const lagMs = this.clock.now() - handedOutAt;

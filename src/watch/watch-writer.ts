@@ -17,6 +17,7 @@ import { markWatchWritten, refreshFabricSummary, refreshSyncStatus } from '../st
 import { driftContextFor, type ActualKindWriter } from '../sync/actual-kind-writer.js';
 import { lockFabricForTransaction } from '../sync/fabric-lock.js';
 import type { RunCounts } from '../sync/run-recorder.js';
+import type { ResourceChange } from '../sync/write-plan.js';
 
 /** The fencing check failed: another replica may hold the fabric now. */
 export class LeaseLostError extends Error {
@@ -39,6 +40,12 @@ export interface WatchWriteOptions {
   runId?: number | null;
 }
 
+/** What one watch write did: its counts, and the objects it changed (told once its transaction has committed). */
+export interface WatchWriteResult {
+  counts: RunCounts;
+  changes: ResourceChange[];
+}
+
 export type WatchWrite = { source: 'relist'; list: KindListResult } | { source: 'batch'; batch: WatchEventBatch };
 
 export function kindOf(w: WatchWrite): KindInfo {
@@ -51,7 +58,7 @@ export async function applyWatchWrite(
   fabric: HedgehogFabric,
   write: WatchWrite,
   opts: WatchWriteOptions,
-): Promise<RunCounts> {
+): Promise<WatchWriteResult> {
   return em.fork().transactional(async (tem) => {
     await lockFabricForTransaction(tem, fabric.id, fabric.name, opts.lockTimeoutMs);
     if (!(await opts.stillHolds(tem))) throw new LeaseLostError(fabric.name);
@@ -86,7 +93,7 @@ export async function applyWatchWrite(
     const errors = write.source === 'relist' ? write.list.errors.length : write.batch.errors.length;
     if (opts.refreshSummary) await refreshFabricSummary(tem, fabric.id);
     await markWatchWritten(tem, fabric.id, now, { current: opts.current, statusFromSummary: opts.refreshSummary });
-    return { ...r.counts, failed: r.counts.failed + errors };
+    return { counts: { ...r.counts, failed: r.counts.failed + errors }, changes: r.changes };
   });
 }
 

@@ -72,7 +72,7 @@ export async function recordPublished(
   r: PublishRecord,
 ): Promise<void> {
   const schemaDefaults = defaultsOf(r.schemas);
-  await em.fork().transactional(async (tem) => {
+  const changes = await em.fork().transactional(async (tem) => {
     await lockFabricForTransaction(tem, fabric.id, fabric.name, r.lockTimeoutMs);
     const now = new Date();
     const ctx = driftContextFor(fabric, schemaDefaults, await lastActualSync(tem, fabric.id), now);
@@ -80,14 +80,13 @@ export async function recordPublished(
     const fresh = await loadStoredResourcesForKeys(tem, fabric.id, keys);
     const conflicts = conflictPlan(r, fresh, fabric.id, now);
     await applyWritePlan(tem, conflicts, CONFLICT_COLUMNS, 'publish', now, undefined, r.runId);
-    if (!r.recordDesired) return;
+    if (!r.recordDesired) return [];
     const plan = emptyPlan();
     for (const o of r.plan.objects) {
       const s = fresh.get(keyOf(o));
       if (s) publishedRow(plan, o, s, r, ctx, fabric.id);
     }
     await applyWritePlan(tem, plan, PUBLISH_COLUMNS, 'publish', now, undefined, r.runId);
-    sync.emitChanges(fabric, plan);
     const rewritten = [...r.fileHashes].filter(([file]) => r.plan.edits.has(file));
     await updateFileHashes(
       tem,
@@ -95,7 +94,9 @@ export async function recordPublished(
       rewritten.map(([path, hash]) => ({ path, hash })),
       now,
     );
+    return plan.changes;
   });
+  sync.emitChanges(fabric, changes); // committed: a rolled-back record tells no change
 }
 
 function conflictPlan(r: PublishRecord, fresh: Map<string, StoredResource>, fabricId: number, now: Date): WritePlan {
