@@ -13,7 +13,7 @@ import { FabricRegistry } from '../src/fabrics/fabric-registry.js';
 import { kindInfo } from '../src/kube/catalog.js';
 import { ClusterReader, type KindPageSink } from '../src/kube/cluster-reader.js';
 import type { ActualObservation } from '../src/observations.js';
-import { KindWriteSession } from '../src/sync/actual-kind-writer.js';
+import { ActualKindWriter, KindWriteSession } from '../src/sync/actual-kind-writer.js';
 import { PhaseTimer } from '../src/sync/phase-timings.js';
 import { FabricSyncService, type ResourceEvent } from '../src/sync/fabric-sync-service.js';
 import { FakeKubeApi, generateSampleFabric, withServerDefaults } from '../src/testing/index.js';
@@ -333,6 +333,120 @@ test('the database connection dies while a streamed kind is written: the run fai
     await viaProxy.close(true);
     await proxy.close();
   }
+});
+
+/** Resolves after `ms` without keeping the process alive. */
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/** Counts VPCAttachment's pages as the reader hands them on, and says when `n` have been. */
+function aheadPageCounter(n: number) {
+  let pages = 0;
+  let reached!: () => void;
+  let passed!: () => void;
+  const reachedN = new Promise<void>((resolve) => (reached = resolve));
+  const passedN = new Promise<void>((resolve) => (passed = resolve));
+  return {
+    onPage: (kind: string) => {
+      if (kind !== 'VPCAttachment') return;
+      if (++pages === n) reached();
+      if (pages > n) passed();
+    },
+    pages: () => pages,
+    reachedN,
+    /** Resolved if a page past the n-th is handed on. */
+    passedN,
+  };
+}
+
+/**
+ * Holds VPC's write (the first kind, 9 objects, held whole) until VPCAttachment (the next kind, 79 objects, past HOLD)
+ * has handed on `ahead.reachedN` pages, then runs `then`: possible only if that list runs ahead of its turn. Gives up
+ * after 5 s, so a run without it ends (and the test says so) instead of waiting for ever.
+ */
+function holdVpcWriteUntilAhead(ahead: ReturnType<typeof aheadPageCounter>, then: () => void = () => undefined) {
+  const seen = { aheadPages: -1, begunBeforeTurn: [] as string[] };
+  const begun: string[] = [];
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the writer as `this`
+  const begin = ActualKindWriter.prototype.begin;
+  jest.spyOn(ActualKindWriter.prototype, 'begin').mockImplementation(function (this: ActualKindWriter, ...args) {
+    begun.push(args[2].kind);
+    return begin.apply(this, args);
+  });
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the writer as `this`
+  const write = ActualKindWriter.prototype.write;
+  jest.spyOn(ActualKindWriter.prototype, 'write').mockImplementation(async function (this: ActualKindWriter, ...args) {
+    if (args[2].kind === 'VPC') {
+      await Promise.race([ahead.reachedN, delay(5000)]);
+      // A list that did not wait for its turn would hand its next page on at once (and begin writing): give it the
+      // chance. Waiting the whole half second is the outcome that passes.
+      await Promise.race([ahead.passedN, delay(500)]);
+      seen.aheadPages = ahead.pages();
+      seen.begunBeforeTurn = begun.filter((k) => k !== 'VPC');
+      then();
+    }
+    return write.apply(this, args);
+  });
+  return seen;
+}
+
+test("the next kind's full list runs while a kind is written, holding its pages: no database work before its turn", async () => {
+  const api = await fake();
+  const ahead = aheadPageCounter(HOLD / PAGE);
+  const svc = service(api, HOLD, ahead.onPage);
+  const seen = holdVpcWriteUntilAhead(ahead);
+  const fabric = await newFabric();
+  const run = await svc.syncActualState(fabric);
+
+  expect(run.status).toBe('completed');
+  expect(run.counts.created).toBe(300);
+  // While VPC was written, VPCAttachment listed its first pages — and stopped at its hold (the fourth page, 40 > 30,
+  // waits for its turn), without starting its write session.
+  expect(seen.aheadPages).toBe(HOLD / PAGE);
+  expect(seen.begunBeforeTurn).toEqual([]);
+  const attachments = (await ledger(fabric.id)).filter((r) => r.kind === 'VPCAttachment');
+  expect(attachments).toHaveLength(79);
+  expect((await transitionsByKind(fabric.id)).VPCAttachment).toBe(79);
+});
+
+test('a run that fails while the next kind is listed ahead: that list ends at its next page, and nothing of it is written', async () => {
+  const api = await fake();
+  const ahead = aheadPageCounter(HOLD / PAGE);
+  const svc = service(api, HOLD, ahead.onPage);
+  const lists: Promise<unknown>[] = [];
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the reader as `this`
+  const listKindPages = ClusterReader.prototype.listKindPages;
+  jest.spyOn(ClusterReader.prototype, 'listKindPages').mockImplementation(function (this: ClusterReader, ...args) {
+    const p = listKindPages.apply(this, args);
+    lists.push(
+      p.then(
+        () => `${args[0].kind} complete`,
+        (err: Error) => `${args[0].kind} ${err.message}`,
+      ),
+    );
+    return p;
+  });
+  holdVpcWriteUntilAhead(ahead, () => {
+    throw new Error('the database went away (injected)');
+  });
+  const fabric = await newFabric();
+  const run = await svc.syncActualState(fabric);
+
+  expect(run.status).toBe('failed');
+  expect(run.errorMessage).toMatch(/the database went away \(injected\)/);
+  expect(await ledger(fabric.id)).toEqual([]);
+  // Every list the run started has ended (a list left waiting for its turn would keep this await from returning).
+  expect(await Promise.all(lists)).toEqual([
+    'VPC complete',
+    "VPCAttachment list ended: the run ended before this kind's turn",
+  ]);
+  // The page that outgrew the hold was never handed on: the list ended there.
+  expect(ahead.pages()).toBe(HOLD / PAGE);
+
+  // The next run, unhindered, lands everything.
+  jest.restoreAllMocks();
+  const next = await svc.syncActualState(fabric);
+  expect(next.status).toBe('completed');
+  expect(next.counts.created).toBe(300);
 });
 
 describe('ClusterReader.listKindPages', () => {

@@ -40,7 +40,7 @@ import {
 import { loadCrdSchemas, saveCrdSchemas } from './crd-schema-store.js';
 import { ActualKindWriter, driftContextFor, type KindWriteResult } from './actual-kind-writer.js';
 import type { DriftContext } from './drift-evaluation.js';
-import { DEFAULT_HOLD_OBJECTS, listKindStreamed } from './streamed-kind.js';
+import { DEFAULT_HOLD_OBJECTS, StartedKindList, type StreamedKindContext } from './streamed-kind.js';
 import { DESIRED_COLUMNS, planDesiredWrites } from './desired-plan.js';
 import { lockFabricForTransaction } from './fabric-lock.js';
 import { KindReads, noteKindRead } from './kind-read.js';
@@ -248,12 +248,21 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     };
     const pageSize = this.options.reader?.pageSize ?? DEFAULT_PAGE_SIZE;
     const reads = new KindReads(reader, served, indexOf, pageSize, readBefore ? 'metadata-first' : 'full');
+    const writer = this.actualKindWriter.runWriter(tem, 'sync_actual', now, rec.runId);
+    const fullLists = new FullListsAhead(reader, reads, served, (kind, i) => ({
+      em: tem,
+      writer,
+      holdObjects: this.options.holdObjects ?? DEFAULT_HOLD_OBJECTS,
+      savepoint: `hh_sync_kind_${i}`,
+      begin: () => this.actualKindWriter.begin(tem, fabric, kind, indexOf(kind), ctx, 'sync_actual', writer),
+      timeWrite: (work) => rec.timer.time('write', work),
+    }));
     let listed = 0;
     try {
+      fullLists.startAfter(-1); // the first kind's full list runs while the index loads
       indexes = await rec.timer.time('write', () => loadActualIndexes(tem, fabric.id));
-      const writer = this.actualKindWriter.runWriter(tem, 'sync_actual', now, rec.runId);
       for (const [i, kind] of served.entries()) {
-        const step = { em: tem, fabric, reader, reads, ctx, writer, rec, savepoint: `hh_sync_kind_${i}` };
+        const step = { em: tem, fabric, reader, reads, ctx, writer, rec, fullLists, index: i };
         const r = await this.readAndWriteKind(kind, step, indexOf(kind));
         if (!r) continue;
         listed++;
@@ -270,6 +279,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       await rec.timer.time('write', () => writer.flush());
     } finally {
       reads.stop(); // a run ended early starts no further list
+      fullLists.cancel();
     }
     await rec.timer.time('write', async () => {
       await refreshFabricSummary(tem, fabric.id);
@@ -296,27 +306,22 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       ctx: DriftContext;
       writer: ResourceWriter;
       rec: RunAccumulator;
-      savepoint: string;
+      fullLists: FullListsAhead;
+      /** The kind's place in the run's list of kinds. */
+      index: number;
     },
     index: Map<string, ActualIndexEntry>,
   ): Promise<KindWriteResult | undefined> {
-    const { em, fabric, reader, reads, ctx, writer, rec } = step;
+    const { em, fabric, reader, reads, ctx, writer, rec, fullLists } = step;
     const read = await rec.timer.time('list', () => reads.read(kind));
     noteKindRead(rec, read.stats);
     let list: { complete: boolean; failure?: string; errors: ObjectError[]; namespaces: string[] | null };
     let listed: readonly ListedObject[];
     let unchanged: readonly ActualIndexEntry[] = [];
     if ('fullListNeeded' in read && reader.listKindPages) {
-      const streamed = await rec.timer.time('list', () =>
-        listKindStreamed(reader as Required<Pick<ActualSource, 'listKindPages'>>, kind, {
-          em,
-          writer,
-          holdObjects: this.options.holdObjects ?? DEFAULT_HOLD_OBJECTS,
-          savepoint: step.savepoint,
-          begin: () => this.actualKindWriter.begin(em, fabric, kind, index, ctx, 'sync_actual', writer),
-          timeWrite: (work) => rec.timer.time('write', work),
-        }),
-      );
+      const streamed = await rec.timer.time('list', () => fullLists.take(kind, step.index).finish());
+      // This kind is listed: the next one's full list, if it needs one, fills the wait for this kind's writes.
+      fullLists.startAfter(step.index);
       if (!this.noteKindListed(rec, kind, streamed.list)) return undefined;
       if (streamed.written) return streamed.written;
       list = streamed.list;
@@ -324,6 +329,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     } else {
       const whole =
         'fullListNeeded' in read ? await rec.timer.time('list', () => reads.listInFull(kind, read.stats)) : read;
+      fullLists.startAfter(step.index);
       if (!this.noteKindListed(rec, kind, whole)) return undefined;
       list = whole;
       listed = whole.listed;
@@ -645,3 +651,48 @@ function sameRef(a: string | null | undefined, b: string | null | undefined): bo
 }
 
 export { ClusterUnreachableError, FabricNotFoundError } from './sync-errors.js';
+
+/**
+ * The full lists of an actual run, each started one kind ahead of its turn (StartedKindList): while a kind's rows are
+ * planned and written, the next kind's pages are requested and parsed in the time the run would spend waiting for the
+ * database. One list ahead at most, so a run holds at most one more kind's first `holdObjects` objects. Only kinds
+ * known to need a full list (a first sync, or a source without metadata-only lists) are started ahead.
+ */
+class FullListsAhead {
+  private readonly ahead = new Map<KindInfo, StartedKindList>();
+  private ended = false;
+
+  constructor(
+    private readonly reader: ActualSource,
+    private readonly reads: KindReads,
+    private readonly kinds: readonly KindInfo[],
+    private readonly contextOf: (kind: KindInfo, index: number) => StreamedKindContext,
+  ) {}
+
+  /** Start the full list of the kind after `index`, when it needs one and the source lists page by page. */
+  startAfter(index: number): void {
+    const kind = this.kinds[index + 1];
+    if (this.ended || !kind || this.ahead.has(kind) || !this.reader.listKindPages || !this.reads.listsInFull(kind))
+      return;
+    this.ahead.set(kind, this.start(kind, index + 1));
+  }
+
+  /** The kind's full list: the one started ahead, or one started now. */
+  take(kind: KindInfo, index: number): StartedKindList {
+    const started = this.ahead.get(kind);
+    this.ahead.delete(kind);
+    return started ?? this.start(kind, index);
+  }
+
+  /** The run ended: a list started ahead stops at its next page, and nothing of it is written. */
+  cancel(): void {
+    this.ended = true;
+    for (const list of this.ahead.values()) list.cancel();
+    this.ahead.clear();
+  }
+
+  private start(kind: KindInfo, index: number): StartedKindList {
+    const source = this.reader as Required<Pick<ActualSource, 'listKindPages'>>;
+    return new StartedKindList(source, kind, this.contextOf(kind, index));
+  }
+}

@@ -150,6 +150,11 @@ export class KindReads {
     return { ...read, stats };
   }
 
+  /** Whether `kind` is listed in full, known before its read: no metadata-only list of it was started. */
+  listsInFull(kind: KindInfo): boolean {
+    return !this.metadata.has(kind);
+  }
+
   /** `kind` listed in full and held whole (a source that cannot give its list page by page). */
   async listInFull(kind: KindInfo, stats: KindReadStats): Promise<KindRead> {
     return fromFullList(await this.source.listKind(kind), stats);

@@ -42,39 +42,94 @@ export type StreamedKindRead =
   | { list: KindPagesResult; held?: undefined; written: KindWriteResult | undefined };
 
 /** List `kind` page by page (see the file's comment). Throws what the list or a statement throws: the run then fails. */
-export async function listKindStreamed(
+export function listKindStreamed(
   source: Required<Pick<ActualSource, 'listKindPages'>>,
   kind: KindInfo,
   ctx: StreamedKindContext,
 ): Promise<StreamedKindRead> {
-  const sink = new KindPageWriter(ctx);
-  const list = await source.listKindPages(kind, sink);
-  if (!list.complete) {
-    const streamed = sink.streaming;
-    await ctx.timeWrite(() => sink.abandon());
-    return streamed ? { list, written: undefined } : { list, held: [] };
-  }
-  if (!sink.streaming) return { list, held: sink.held };
-  return { list, written: await ctx.timeWrite(() => sink.complete(list)) };
+  return new StartedKindList(source, kind, ctx).finish();
 }
+
+/**
+ * A kind's paged list started ahead of its turn, so its requests and parsing fill the time the run spends waiting
+ * for the database on the kinds before it. Until `finish` it touches no database: its pages are only held, and a
+ * list that grows past `holdObjects` waits there (one kind ahead holds at most that, plus a page). `finish` lets it
+ * write and ends it as listKindStreamed does; `cancel` (the run ended first) stops it at its next page.
+ */
+export class StartedKindList {
+  private readonly sink: KindPageWriter;
+  private readonly listing: Promise<KindPagesResult>;
+
+  constructor(source: Required<Pick<ActualSource, 'listKindPages'>>, kind: KindInfo, ctx: StreamedKindContext) {
+    this.sink = new KindPageWriter(ctx);
+    this.listing = source.listKindPages(kind, this.sink);
+    this.listing.catch(() => undefined); // a list ended early is awaited by finish, or by nobody (cancelled)
+  }
+
+  /** The kind's turn: its pages may be written from now on; the list's outcome once it has ended. */
+  async finish(): Promise<StreamedKindRead> {
+    const sink = this.sink;
+    sink.adopt();
+    const list = await this.listing;
+    if (!list.complete) {
+      const streamed = sink.streaming;
+      await sink.ctx.timeWrite(() => sink.abandon());
+      return streamed ? { list, written: undefined } : { list, held: [] };
+    }
+    if (!sink.streaming) return { list, held: sink.held };
+    return { list, written: await sink.ctx.timeWrite(() => sink.complete(list)) };
+  }
+
+  /** The run ended before this kind's turn: the list ends at its next page, and nothing of it is written. */
+  cancel(): void {
+    this.sink.cancel();
+  }
+}
+
+const CANCELLED = "list ended: the run ended before this kind's turn";
 
 class KindPageWriter implements KindPageSink {
   held: ActualObservation[] = [];
   private session: KindWriteSession | undefined;
   /** The writer's totals when the savepoint was taken. */
   private totalsBefore: AppliedPlan | undefined;
+  /** Open once the run reached this kind (`adopt`): only then may the list write. Rejected by `cancel`. */
+  private readonly turn: Promise<void>;
+  private openTurn!: () => void;
+  private refuseTurn!: (reason: Error) => void;
+  private cancelled = false;
 
-  constructor(private readonly ctx: StreamedKindContext) {}
+  constructor(readonly ctx: StreamedKindContext) {
+    this.turn = new Promise<void>((resolve, reject) => {
+      this.openTurn = resolve;
+      this.refuseTurn = reject;
+    });
+    this.turn.catch(() => undefined); // awaited only by a list that outgrew holdObjects before its turn
+  }
 
   get streaming(): boolean {
     return this.session !== undefined;
   }
 
+  adopt(): void {
+    this.openTurn();
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    this.held = [];
+    this.refuseTurn(new Error(CANCELLED));
+  }
+
   async page(observations: ActualObservation[]): Promise<void> {
+    if (this.cancelled) throw new Error(CANCELLED);
     const session = this.session;
     if (session) return this.ctx.timeWrite(() => session.addPage(observations));
     for (const o of observations) this.held.push(o);
-    if (this.held.length > this.ctx.holdObjects) await this.ctx.timeWrite(() => this.startWriting());
+    if (this.held.length > this.ctx.holdObjects) {
+      await this.turn; // a list started ahead of its turn waits for it before writing anything
+      await this.ctx.timeWrite(() => this.startWriting());
+    }
   }
 
   /** From now on, the kind's pages are written as they arrive: first the ones held, inside the kind's savepoint. */
