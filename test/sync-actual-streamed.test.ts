@@ -420,7 +420,7 @@ test('a run that fails while the next kind is listed ahead: that list ends at it
     lists.push(
       p.then(
         () => `${args[0].kind} complete`,
-        (err: Error) => `${args[0].kind} ${err.message}`,
+        (err: unknown) => `${args[0].kind} ${(err as Error).message}`,
       ),
     );
     return p;
