@@ -83,7 +83,8 @@ export const METADATA_LIST_CONCURRENCY = 4;
 /**
  * The kind reads of one actual run. The metadata-only lists of every kind the ledger holds are started at once
  * (METADATA_LIST_CONCURRENCY at a time: stamps are small) so a re-sync waits for them in parallel; a kind the ledger
- * has never read is listed in full when its turn comes, as before (full lists stay one kind at a time: memory).
+ * has never read is listed in full by the caller, started at most one kind ahead of its turn and holding no more than
+ * `holdObjects` until then (FullListsAhead in src/sync/fabric-sync-service.ts: memory).
  * `stop()` starts no further list; the caller calls it when the run ends, however it ends.
  */
 export class KindReads {
