@@ -419,7 +419,7 @@ test('a run that fails while the next kind is listed ahead: that list ends at it
     const p = listKindPages.apply(this, args);
     lists.push(
       p.then(
-        () => `${args[0].kind} complete`,
+        (r) => `${args[0].kind} ${r.complete ? 'complete' : `incomplete: ${r.failure}`}`,
         (err: unknown) => `${args[0].kind} ${(err as Error).message}`,
       ),
     );
@@ -447,6 +447,53 @@ test('a run that fails while the next kind is listed ahead: that list ends at it
   const next = await svc.syncActualState(fabric);
   expect(next.status).toBe('completed');
   expect(next.counts.created).toBe(300);
+});
+
+test('a run that fails while a list ahead waits on a hung server: its request is aborted with the run, none is retried after', async () => {
+  const api = await fake();
+  const ahead = aheadPageCounter(1);
+  void ahead.reachedN.then(() => api.injectFault({ type: 'hang', match: { plural: 'vpcattachments' } }));
+  const svc = new FabricSyncService(orm.em, {
+    kubeConfigFor: () => api.kubeConfig(),
+    // Retried for seconds if nothing stopped it: 300 ms per attempt, five retries.
+    reader: {
+      baseDelayMs: 1,
+      maxDelayMs: 5,
+      pageSize: PAGE,
+      requestTimeoutMs: 300,
+      maxRetries: 5,
+      onPage: (k) => ahead.onPage(k.kind),
+    },
+    holdObjects: HOLD,
+    writeBatchRows: PAGE,
+  });
+  const lists: Promise<string>[] = [];
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the reader as `this`
+  const listKindPages = ClusterReader.prototype.listKindPages;
+  jest.spyOn(ClusterReader.prototype, 'listKindPages').mockImplementation(function (this: ClusterReader, ...args) {
+    const p = listKindPages.apply(this, args);
+    lists.push(
+      p.then(
+        (r) => `${args[0].kind} ${r.complete ? 'complete' : `incomplete: ${r.failure}`}`,
+        (err: unknown) => `${args[0].kind} ${(err as Error).message}`,
+      ),
+    );
+    return p;
+  });
+  const attachmentRequests = () => api.requests.filter((r) => r.path.endsWith('/vpcattachments')).length;
+  holdVpcWriteUntilAhead(ahead, () => {
+    throw new Error('the database went away (injected)');
+  });
+  const fabric = await newFabric();
+  const run = await svc.syncActualState(fabric);
+  const askedWhenTheRunEnded = attachmentRequests();
+
+  expect(run.status).toBe('failed');
+  const ended = await Promise.all(lists);
+  expect(ended[0]).toBe('VPC complete');
+  expect(ended[1]).toMatch(/^VPCAttachment .*aborted/);
+  expect(attachmentRequests()).toBe(askedWhenTheRunEnded);
+  expect(await ledger(fabric.id)).toEqual([]);
 });
 
 describe('ClusterReader.listKindPages', () => {

@@ -168,20 +168,34 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
   ): Promise<SyncRunReport> {
     const fabric = await this.resolveFabric(ref);
     return this.run(fabric, 'actual', async (em, rec) => {
-      // The run holds the fabric lock while it lists: its lists get a deadline, so a wedged server cannot hold it for long.
-      const reader = (this.options.actualSource ?? clusterActualSource)(fabric, {
-        kubeConfig: () => opts.kubeConfig ?? this.kubeConfigFor(fabric),
-        signal: opts.signal,
-        reader: {
-          ...this.options.reader,
-          listDeadlineMs: this.options.reader?.listDeadlineMs ?? DEFAULT_LIST_DEADLINE_MS,
-        },
-      });
-      const { discovery, schemaDefaults } = await this.discoverActual(fabric, reader, rec);
-      const changes = await em.transactional((tem) =>
-        this.writeActualKinds(tem, fabric, reader, discovery.served, schemaDefaults, rec),
-      );
-      this.emitChanges(fabric, changes); // committed: a run rolled back tells no change
+      // Whatever the run started and did not await — a list started ahead of its kind's turn, the metadata lists of
+      // kinds it never reached — ends with it: its requests in flight are aborted, and none is retried after.
+      // (The caller's signal is relayed by a listener removed at the end, not AbortSignal.any: a long-lived caller
+      // signal — a watch's, the CLI's — would otherwise keep every run's combined signal.)
+      const runEnded = new AbortController();
+      const relayAbort = () => runEnded.abort(opts.signal?.reason);
+      if (opts.signal?.aborted) relayAbort();
+      else opts.signal?.addEventListener('abort', relayAbort, { once: true });
+      const signal = runEnded.signal;
+      try {
+        // The run holds the fabric lock while it lists: its lists get a deadline, so a wedged server cannot hold it for long.
+        const reader = (this.options.actualSource ?? clusterActualSource)(fabric, {
+          kubeConfig: () => opts.kubeConfig ?? this.kubeConfigFor(fabric),
+          signal,
+          reader: {
+            ...this.options.reader,
+            listDeadlineMs: this.options.reader?.listDeadlineMs ?? DEFAULT_LIST_DEADLINE_MS,
+          },
+        });
+        const { discovery, schemaDefaults } = await this.discoverActual(fabric, reader, rec);
+        const changes = await em.transactional((tem) =>
+          this.writeActualKinds(tem, fabric, reader, discovery.served, schemaDefaults, rec),
+        );
+        this.emitChanges(fabric, changes); // committed: a run rolled back tells no change
+      } finally {
+        opts.signal?.removeEventListener('abort', relayAbort);
+        runEnded.abort(new Error('the run ended'));
+      }
     });
   }
 
