@@ -28,7 +28,12 @@ import { listKeysFor } from '../writeback/list-keys.js';
 import { crdSchemaOf } from '../crds/crd-schemas.js';
 import { lastActualSync, markActualSynced, markDesiredSynced, refreshFabricSummary } from '../store/fabrics.js';
 import { commitsPushedByPublish, lastCrdReadProblem } from '../store/runs.js';
-import { loadActualIndexes, loadStoredResources, type ActualIndexEntry } from '../store/stored-resources.js';
+import {
+  loadActualIndexTexts,
+  loadStoredResources,
+  parseActualIndex,
+  type ActualIndexEntry,
+} from '../store/stored-resources.js';
 import {
   crdProblemError,
   crdReadFailureError,
@@ -254,10 +259,20 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     // A fabric read before: metadata first (every kind's list at once, started now, while the index loads), full
     // objects only for what changed; a first read lists in full (src/sync/kind-read.ts).
     const readBefore = (await lastActualSync(tem, fabric.id)) !== null;
-    let indexes = new Map<string, Map<string, ActualIndexEntry>>();
+    // Each kind's index stays the server's JSON text until the kind's turn, and is dropped once the kind is written:
+    // a run over 100,000 objects holds one kind's index as objects, not all of them.
+    let indexTexts = new Map<string, string>();
+    const indexes = new Map<string, Map<string, ActualIndexEntry>>();
     const indexOf = (kind: KindInfo) => {
       let index = indexes.get(kind.kind);
-      if (!index) indexes.set(kind.kind, (index = new Map<string, ActualIndexEntry>()));
+      if (!index) {
+        const text = indexTexts.get(kind.kind);
+        indexTexts.delete(kind.kind);
+        indexes.set(
+          kind.kind,
+          (index = text === undefined ? new Map<string, ActualIndexEntry>() : parseActualIndex(text)),
+        );
+      }
       return index;
     };
     const pageSize = this.options.reader?.pageSize ?? DEFAULT_PAGE_SIZE;
@@ -274,10 +289,11 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     let listed = 0;
     try {
       fullLists.startAfter(-1); // the first kind's full list runs while the index loads
-      indexes = await rec.timer.time('write', () => loadActualIndexes(tem, fabric.id));
+      indexTexts = await rec.timer.time('write', () => loadActualIndexTexts(tem, fabric.id));
       for (const [i, kind] of served.entries()) {
         const step = { em: tem, fabric, reader, reads, ctx, writer, rec, fullLists, index: i };
         const r = await this.readAndWriteKind(kind, step, indexOf(kind));
+        indexes.delete(kind.kind); // written (or left as it was): its index is not needed again
         if (!r) continue;
         listed++;
         if (this.listenerCount('resource') > 0) for (const c of r.changes) changes.push(c);

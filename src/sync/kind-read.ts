@@ -88,7 +88,9 @@ export const METADATA_LIST_CONCURRENCY = 4;
  * `stop()` starts no further list; the caller calls it when the run ends, however it ends.
  */
 export class KindReads {
+  /** The metadata-only lists not read yet: each is dropped at its kind's read, so a run holds no stamps it is done with. */
   private readonly metadata: Map<KindInfo, Promise<KindMetadataListResult>>;
+  private readonly metadataKinds: ReadonlySet<KindInfo>;
   private readonly stopLists: () => void;
 
   constructor(
@@ -108,6 +110,7 @@ export class KindReads {
     const eligible = mode === 'metadata-first' && listMetadata && source.getObject ? kinds : [];
     const started = startLimited(eligible, METADATA_LIST_CONCURRENCY, (k) => listMetadata!(k));
     this.metadata = started.results;
+    this.metadataKinds = new Set(eligible);
     this.stopLists = started.stop;
   }
 
@@ -118,6 +121,7 @@ export class KindReads {
   async read(kind: KindInfo): Promise<KindRead | FullListNeeded> {
     const pending = this.metadata.get(kind);
     if (!pending) return { fullListNeeded: true, stats: { ...NO_METADATA, fullList: true } };
+    this.metadata.delete(kind);
     const meta = await pending;
     const stats: KindReadStats = { ...NO_METADATA, metadataList: true, fullList: false, fullPages: meta.fullPages };
     if (!meta.complete) return { ...readOf(meta, []), stats };
@@ -153,7 +157,7 @@ export class KindReads {
 
   /** Whether `kind` is listed in full, known before its read: no metadata-only list of it was started. */
   listsInFull(kind: KindInfo): boolean {
-    return !this.metadata.has(kind);
+    return !this.metadataKinds.has(kind);
   }
 
   /** `kind` listed in full and held whole (a source that cannot give its list page by page). */
@@ -259,6 +263,8 @@ function startLimited<K, V>(
       } catch (err) {
         settle.get(k)!.reject(err);
         haltRest(err);
+      } finally {
+        settle.delete(k); // settled: only the caller's promise holds the result now
       }
     }
   };
