@@ -41,20 +41,12 @@ export type StreamedKindRead =
   /** `written` is set when the list completed; a failed list left nothing behind. */
   | { list: KindPagesResult; held?: undefined; written: KindWriteResult | undefined };
 
-/** List `kind` page by page (see the file's comment). Throws what the list or a statement throws: the run then fails. */
-export function listKindStreamed(
-  source: Required<Pick<ActualSource, 'listKindPages'>>,
-  kind: KindInfo,
-  ctx: StreamedKindContext,
-): Promise<StreamedKindRead> {
-  return new StartedKindList(source, kind, ctx).finish();
-}
-
 /**
- * A kind's paged list started ahead of its turn, so its requests and parsing fill the time the run spends waiting
- * for the database on the kinds before it. Until `finish` it touches no database: its pages are only held, and a
- * list that grows past `holdObjects` waits there (one kind ahead holds at most that, plus a page). `finish` lets it
- * write and ends it as listKindStreamed does; `cancel` (the run ended first) stops it at its next page.
+ * One kind listed page by page (see the file's comment), started when it is made — possibly ahead of its turn, so its
+ * requests and parsing fill the time the run spends waiting for the database on the kinds before it. Until `finish`
+ * it touches no database: its pages are only held, and a list that grows past `holdObjects` waits there (one kind
+ * ahead holds at most that, plus a page). `finish` lets it write and ends it (it throws what the list or a statement
+ * throws: the run then fails); `cancel` (the run ended first) stops it at its next page.
  */
 export class StartedKindList {
   private readonly sink: KindPageWriter;
