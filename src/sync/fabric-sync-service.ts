@@ -291,7 +291,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       fullLists.startAfter(-1); // the first kind's full list runs while the index loads
       indexTexts = await rec.timer.time('write', () => loadActualIndexTexts(tem, fabric.id));
       for (const [i, kind] of served.entries()) {
-        const step = { em: tem, fabric, reader, reads, ctx, writer, rec, fullLists, index: i };
+        const step = { em: tem, fabric, reader, reads, ctx, writer, rec, fullLists, position: i };
         const r = await this.readAndWriteKind(kind, step, indexOf(kind));
         indexes.delete(kind.kind); // written (or left as it was): its index is not needed again
         if (!r) continue;
@@ -338,7 +338,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       rec: RunAccumulator;
       fullLists: FullListsAhead;
       /** The kind's place in the run's list of kinds. */
-      index: number;
+      position: number;
     },
     index: Map<string, ActualIndexEntry>,
   ): Promise<KindWriteResult | undefined> {
@@ -349,9 +349,9 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     let listed: readonly ListedObject[];
     let unchanged: readonly ActualIndexEntry[] = [];
     if ('fullListNeeded' in read && reader.listKindPages) {
-      const streamed = await rec.timer.time('list', () => fullLists.take(kind, step.index).finish());
+      const streamed = await rec.timer.time('list', () => fullLists.take(kind, step.position).finish());
       // This kind is listed: the next one's full list, if it needs one, fills the wait for this kind's writes.
-      fullLists.startAfter(step.index);
+      fullLists.startAfter(step.position);
       if (!this.noteKindListed(rec, kind, streamed.list)) return undefined;
       if (streamed.written) return streamed.written;
       list = streamed.list;
@@ -359,7 +359,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     } else {
       const whole =
         'fullListNeeded' in read ? await rec.timer.time('list', () => reads.listInFull(kind, read.stats)) : read;
-      fullLists.startAfter(step.index);
+      fullLists.startAfter(step.position);
       if (!this.noteKindListed(rec, kind, whole)) return undefined;
       list = whole;
       listed = whole.listed;
