@@ -48,8 +48,14 @@ import { recordRunOutcome } from './run-outcome.js';
 import { isDatabaseOutage } from './write-failure.js';
 import { checkLedgerSchema, LedgerSchemaUnhealthyError } from '../db/schema-preflight.js';
 import { errorText } from '../sync/error-text.js';
-import type { ResourceChange } from '../sync/write-plan.js';
-import { LeaseLostError, applyWatchWrite, kindOf, refreshWatchSummary, type WatchWrite } from './watch-writer.js';
+import {
+  LeaseLostError,
+  applyWatchWrite,
+  kindOf,
+  refreshWatchSummary,
+  type WatchWrite,
+  type WatchWriteResult,
+} from './watch-writer.js';
 
 export interface LeasedFabricSyncOptions {
   /** Longest time a watch event waits before it is handed out (watcher batching). Default 250 ms. */
@@ -462,23 +468,21 @@ export class LeasedFabricSync extends EventEmitter<LeasedFabricSyncEvents> {
     const summaryDue =
       write.source === 'relist' || this.clock.now() - this.lastSummaryAt >= (this.opts.summaryIntervalMs ?? 5000);
     if (write.source === 'relist') this.listedScopes.add(scopeKey(write.list));
-    let counts: RunCounts;
-    let changes: ResourceChange[];
+    let written: WatchWriteResult;
     try {
       const runId = await this.window.openRunId();
-      const written = await applyWatchWrite(
+      written = await applyWatchWrite(
         this.deps.sync.actualKindWriter,
         this.deps.em,
         this.fabric,
         write,
         this.writeOptions(summaryDue, runId),
       );
-      counts = written.counts;
-      changes = written.changes;
     } catch (err) {
       if (write.source === 'relist') this.listedScopes.delete(scopeKey(write.list));
       throw err;
     }
+    const { counts, changes } = written;
     this.deps.sync.emitChanges(this.fabric, changes); // committed
     if (summaryDue) this.lastSummaryAt = this.clock.now();
     else this.summaryStale = true;
