@@ -389,6 +389,24 @@ function holdVpcWriteUntilAhead(ahead: ReturnType<typeof aheadPageCounter>, then
   return seen;
 }
 
+/** How each paged list the runs start ends ("<Kind> complete", "<Kind> incomplete: …" or "<Kind> <error>"), in order. */
+function listEndings(): Promise<string>[] {
+  const lists: Promise<string>[] = [];
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the reader as `this`
+  const listKindPages = ClusterReader.prototype.listKindPages;
+  jest.spyOn(ClusterReader.prototype, 'listKindPages').mockImplementation(function (this: ClusterReader, ...args) {
+    const p = listKindPages.apply(this, args);
+    lists.push(
+      p.then(
+        (r) => `${args[0].kind} ${r.complete ? 'complete' : `incomplete: ${r.failure}`}`,
+        (err: unknown) => `${args[0].kind} ${(err as Error).message}`,
+      ),
+    );
+    return p;
+  });
+  return lists;
+}
+
 test("the next kind's full list runs while a kind is written, holding its pages: no database work before its turn", async () => {
   const api = await fake();
   const ahead = aheadPageCounter(HOLD / PAGE);
@@ -412,19 +430,7 @@ test('a run that fails while the next kind is listed ahead: that list ends at it
   const api = await fake();
   const ahead = aheadPageCounter(HOLD / PAGE);
   const svc = service(api, HOLD, ahead.onPage);
-  const lists: Promise<unknown>[] = [];
-  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the reader as `this`
-  const listKindPages = ClusterReader.prototype.listKindPages;
-  jest.spyOn(ClusterReader.prototype, 'listKindPages').mockImplementation(function (this: ClusterReader, ...args) {
-    const p = listKindPages.apply(this, args);
-    lists.push(
-      p.then(
-        (r) => `${args[0].kind} ${r.complete ? 'complete' : `incomplete: ${r.failure}`}`,
-        (err: unknown) => `${args[0].kind} ${(err as Error).message}`,
-      ),
-    );
-    return p;
-  });
+  const lists = listEndings();
   holdVpcWriteUntilAhead(ahead, () => {
     throw new Error('the database went away (injected)');
   });
@@ -467,19 +473,7 @@ test('a run that fails while a list ahead waits on a hung server: its request is
     holdObjects: HOLD,
     writeBatchRows: PAGE,
   });
-  const lists: Promise<string>[] = [];
-  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the reader as `this`
-  const listKindPages = ClusterReader.prototype.listKindPages;
-  jest.spyOn(ClusterReader.prototype, 'listKindPages').mockImplementation(function (this: ClusterReader, ...args) {
-    const p = listKindPages.apply(this, args);
-    lists.push(
-      p.then(
-        (r) => `${args[0].kind} ${r.complete ? 'complete' : `incomplete: ${r.failure}`}`,
-        (err: unknown) => `${args[0].kind} ${(err as Error).message}`,
-      ),
-    );
-    return p;
-  });
+  const lists = listEndings();
   const attachmentRequests = () => api.requests.filter((r) => r.path.endsWith('/vpcattachments')).length;
   holdVpcWriteUntilAhead(ahead, () => {
     throw new Error('the database went away (injected)');
