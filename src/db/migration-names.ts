@@ -10,6 +10,7 @@ export const MIGRATION_NAMES: readonly string[] = [
   'Migration20261201002747_crd_schemas',
   'Migration20261201033950_resource_identity_checks',
   'Migration20261201061447_write_back',
+  'Migration20261203095031_history_one_index',
 ];
 
 /** The migrations of this version not among `applied` (names without a .js/.ts ending), in the order they run. */

@@ -10,6 +10,7 @@ import { Migration20261201002405_counters_non_negative } from '../migrations/Mig
 import { Migration20261201002747_crd_schemas } from '../migrations/Migration20261201002747_crd_schemas.js';
 import { Migration20261201033950_resource_identity_checks } from '../migrations/Migration20261201033950_resource_identity_checks.js';
 import { Migration20261201061447_write_back } from '../migrations/Migration20261201061447_write_back.js';
+import { Migration20261203095031_history_one_index } from '../migrations/Migration20261203095031_history_one_index.js';
 
 export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261126043410_ledger', class: Migration20261126043410_ledger },
@@ -21,4 +22,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261201002747_crd_schemas', class: Migration20261201002747_crd_schemas },
   { name: 'Migration20261201033950_resource_identity_checks', class: Migration20261201033950_resource_identity_checks },
   { name: 'Migration20261201061447_write_back', class: Migration20261201061447_write_back },
+  { name: 'Migration20261203095031_history_one_index', class: Migration20261203095031_history_one_index },
 ];

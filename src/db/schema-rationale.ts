@@ -129,9 +129,9 @@ export const SCHEMA_RATIONALE: Readonly<Record<string, Readonly<Record<string, s
   state_transition: {
     id: 'Surrogate key (serial).',
     resource_id:
-      'Null = the resource row was deleted (on delete set null): the history outlives the row, identified by kind/namespace/name.',
+      'Null = the resource row was deleted (the deleting statement detaches it; no foreign key, whose check cost every history row): the history outlives the row, identified by kind/namespace/name.',
     fabric_id:
-      'Identity: denormalised fabric for per-fabric history queries; a plain indexed column (removing a fabric deletes its history explicitly).',
+      'Identity: denormalised fabric for per-fabric history queries; a plain column leading the one history index (removing a fabric deletes its history explicitly).',
     kind: 'Null while the resource row exists; its kind once the row is deleted.',
     namespace: 'Null while the resource row exists; its namespace once the row is deleted.',
     name: 'Null while the resource row exists; its name once the row is deleted.',

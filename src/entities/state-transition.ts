@@ -34,7 +34,13 @@ export type TransitionContext = { oldUid?: string; newUid?: string };
  * (kind/namespace/name) is copied onto its history, so "when did X disappear, in which run?" keeps an answer.
  */
 @Entity({ tableName: 'state_transition' })
-@Index({ name: 'state_transition_resource_timestamp_index', properties: ['resource', 'timestamp'] })
+// One index serves every read and the deletion's detach: a fabric's history (count, removal) by its prefix, a
+// resource's (fabric, resource) in time order. Two indexes, (fabric) and (resource, timestamp), cost each history
+// row a second index insert: ~20 % of the first sync's write at 10,000 objects (docs/benchmarks.md, sixth slice).
+@Index({
+  name: 'state_transition_fabric_resource_timestamp_index',
+  properties: ['fabricId', 'resource', 'timestamp'],
+})
 // Only detached history (its resource deleted) is looked up by identity; live history goes through resource_id.
 @Index({
   name: 'state_transition_detached_identity_index',
@@ -45,17 +51,23 @@ export class StateTransition {
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;
 
-  /** null = the resource row was deleted; `kind`/`namespace`/`name` then say which object this was. */
-  @ManyToOne({ entity: () => HedgehogResource, deleteRule: 'set null', updateRule: 'cascade', nullable: true })
+  /**
+   * null = the resource row was deleted; `kind`/`namespace`/`name` then say which object this was. No foreign key:
+   * its check on every history row was ~40 % of the history insert (a first sync writes one per object). The one
+   * statement that deletes resource rows detaches their history itself, before the delete (recordResourceDeletions),
+   * and removing a fabric deletes its history first; ids are never reused, so a row deleted by hand leaves history
+   * that names no other object.
+   */
+  @ManyToOne({ entity: () => HedgehogResource, nullable: true, createForeignKeyConstraint: false })
   @IsOptional()
   resource: Rel<HedgehogResource> | null = null;
 
   /**
-   * Denormalised from the resource so a fabric's history is one indexed query. A plain column, not a
-   * foreign key: a second key check on every history row cost the bulk writer ~7 % (docs/benchmarks.md).
-   * Removing a fabric deletes its history explicitly (FabricRegistry.remove).
+   * Denormalised from the resource so a fabric's history is one indexed query (the leading column of the index
+   * above). A plain column, not a foreign key: a second key check on every history row cost the bulk writer ~7 %
+   * (docs/benchmarks.md). Removing a fabric deletes its history explicitly (FabricRegistry.remove).
    */
-  @Property({ type: 'integer', index: 'state_transition_fabric_id_index' })
+  @Property({ type: 'integer' })
   fabricId!: number;
 
   /**

@@ -115,9 +115,10 @@ export function transitionsJson(rows: readonly Row[], drafts: Map<string, Transi
 
 /**
  * Before rows are deleted: a `deleted` transition for each (from its current state, for the plan's reason),
- * and their identity copied onto all their history, which the foreign key then detaches (ON DELETE SET NULL)
- * instead of deleting. Returns the number of transitions recorded. A separate statement from the DELETE: the
- * key's SET NULL must not touch rows this statement updates.
+ * and all their history detached (resource_id null) with their identity copied onto it, so it outlives them.
+ * Returns the number of transitions recorded. There is no foreign key to do the detaching (its check cost every
+ * history row, src/entities/state-transition.ts): this statement is what keeps no history pointing at a deleted row,
+ * so deleteResources runs only after it, in the same transaction.
  */
 export async function recordResourceDeletions(
   em: EntityManager,
@@ -150,7 +151,8 @@ export async function recordResourceDeletions(
 /** Parameters: ids (PostgreSQL array literal), trigger, timestamp, run id, reasons (keyed kind/namespace/name). */
 const DELETION_HISTORY =
   `WITH r AS (SELECT id, fabric_id, kind, namespace, name, resource_state FROM hedgehog_resource WHERE id = ANY(?::int[])), ` +
-  `hist AS (UPDATE state_transition st SET kind = r.kind, namespace = r.namespace, name = r.name FROM r WHERE st.resource_id = r.id RETURNING 1), ` +
+  `hist AS (UPDATE state_transition st SET resource_id = NULL, kind = r.kind, namespace = r.namespace, name = r.name ` +
+  `FROM r WHERE st.fabric_id = r.fabric_id AND st.resource_id = r.id RETURNING 1), ` +
   `tr AS (INSERT INTO state_transition (resource_id, fabric_id, kind, namespace, name, from_state, to_state, "trigger", reason, context, "timestamp", sync_operation_id) ` +
   `SELECT NULL, r.fabric_id, r.kind, r.namespace, r.name, r.resource_state, 'deleted', ?, coalesce(d.reason, 'deleted'), '{}'::jsonb, ?::timestamptz, ?::int ` +
   `FROM r LEFT JOIN jsonb_to_recordset(?::jsonb) AS d(kind text, namespace text, name text, reason text) USING (kind, namespace, name) RETURNING 1) ` +

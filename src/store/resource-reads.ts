@@ -198,7 +198,7 @@ export function selectResourceHistory(
   return query<HistoryRow>(
     em,
     `SELECT ${ENTRY} FROM state_transition st
-       JOIN hedgehog_resource r ON r.id = st.resource_id
+       JOIN hedgehog_resource r ON r.id = st.resource_id AND st.fabric_id = r.fabric_id
       WHERE r.fabric_id = ? AND r.kind = ? AND r.namespace = ? AND r.name = ?
      UNION ALL
      SELECT ${ENTRY} FROM state_transition st
