@@ -113,7 +113,11 @@ export function renderSchemaDoc(metadata: MetadataStorage): string {
       constraints.push(`- check \`${ch.name}\`: \`${String(ch.expression)}\``);
     }
     for (const p of meta.props) {
-      if (p.kind === ReferenceKind.MANY_TO_ONE) {
+      if (p.kind === ReferenceKind.MANY_TO_ONE && !p.createForeignKeyConstraint) {
+        constraints.push(
+          `- reference \`${p.fieldNames[0]}\` → \`${p.targetMeta?.tableName}\`(id), no foreign key (kept by the code)`,
+        );
+      } else if (p.kind === ReferenceKind.MANY_TO_ONE) {
         constraints.push(
           `- foreign key \`${p.fieldNames[0]}\` → \`${p.targetMeta?.tableName}\`(id) on delete ${p.deleteRule ?? 'no action'}`,
         );
