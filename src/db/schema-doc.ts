@@ -113,15 +113,13 @@ export function renderSchemaDoc(metadata: MetadataStorage): string {
       constraints.push(`- check \`${ch.name}\`: \`${String(ch.expression)}\``);
     }
     for (const p of meta.props) {
-      if (p.kind === ReferenceKind.MANY_TO_ONE && !p.createForeignKeyConstraint) {
-        constraints.push(
-          `- reference \`${p.fieldNames[0]}\` → \`${p.targetMeta?.tableName}\`(id), no foreign key (kept by the code)`,
-        );
-      } else if (p.kind === ReferenceKind.MANY_TO_ONE) {
-        constraints.push(
-          `- foreign key \`${p.fieldNames[0]}\` → \`${p.targetMeta?.tableName}\`(id) on delete ${p.deleteRule ?? 'no action'}`,
-        );
-      }
+      if (p.kind !== ReferenceKind.MANY_TO_ONE) continue;
+      const reference = `\`${p.fieldNames[0]}\` → \`${p.targetMeta?.tableName}\`(id)`;
+      constraints.push(
+        p.createForeignKeyConstraint
+          ? `- foreign key ${reference} on delete ${p.deleteRule ?? 'no action'}`
+          : `- reference ${reference}, no foreign key (kept by the code)`,
+      );
     }
     if (constraints.length > 0) out.push('', 'Constraints:', '', ...constraints.sort());
     out.push('');

@@ -36,7 +36,7 @@ export type TransitionContext = { oldUid?: string; newUid?: string };
 @Entity({ tableName: 'state_transition' })
 // One index serves every read and the deletion's detach: a fabric's history (count, removal) by its prefix, a
 // resource's (fabric, resource) in time order. Two indexes, (fabric) and (resource, timestamp), cost each history
-// row a second index insert: ~20 % of the first sync's write at 10,000 objects (docs/benchmarks.md, sixth slice).
+// row a second index insert: the (fabric) one alone was 7–13 % of the history insert (docs/benchmarks.md, sixth slice).
 @Index({
   name: 'state_transition_fabric_resource_timestamp_index',
   properties: ['fabricId', 'resource', 'timestamp'],

@@ -13,7 +13,7 @@ import { managedFileTemplateProblem } from './managed-file-template.js';
 export { managedFileTemplateProblem };
 import { redactUrlCredentials } from '../kube/redact.js';
 import { stripUrlCredentials as stripGitUrlCredentials } from '../gitops/git-url.js';
-import { deleteFabricHistory } from '../store/fabrics.js';
+import { deleteFabricHistory, fabricIdOf } from '../store/fabrics.js';
 import { countFabricRows } from '../store/ledger-reads.js';
 import { lockFabricForTransaction } from '../sync/fabric-lock.js';
 
@@ -177,16 +177,16 @@ export class FabricRegistry {
   /** `remove`, returning how many rows of each table went with the fabric; null when there is no such fabric. */
   async removeCounting(name: string): Promise<RemovedFabricRows | null> {
     return this.em.fork().transactional(async (em) => {
-      const found = await em.findOne(HedgehogFabric, { name }, { fields: ['id'] });
-      if (!found) return null;
+      const id = await fabricIdOf(em, name);
+      if (id === undefined) return null;
       // First the lock every writer of the fabric's rows takes (sync, watch, drafts, publish): a draft updating an
       // object never touches the fabric row, so without it its history row could land between the history delete
       // and the cascade, left naming a deleted row. Taken before the row lock, in the writers' order (they update
       // the fabric row last), so the two never wait on each other.
-      await lockFabricForTransaction(em, found.id, name, this.options.lockTimeoutMs ?? 30_000);
+      await lockFabricForTransaction(em, id, name, this.options.lockTimeoutMs ?? 30_000);
       // The fabric row locked FOR UPDATE: a row that references it (an object, a run, a CRD schema) takes a key-share
       // lock on it to be inserted, so none can slip in between the count and the delete — the counts are exact.
-      const fabric = await em.findOne(HedgehogFabric, { name }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      const fabric = await em.findOne(HedgehogFabric, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!fabric) return null;
       const rows = await countFabricRows(em, fabric.id);
       await deleteFabricHistory(em, fabric.id);
