@@ -8,6 +8,8 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
 import { FabricRegistry } from '../src/fabrics/fabric-registry.js';
 import { ClusterReader } from '../src/kube/cluster-reader.js';
+import { resourceRowWriteCount } from '../src/store/fabrics.js';
+import { query } from '../src/store/sql.js';
 import type { ActualSource } from '../src/sync/sources.js';
 import { FakeKubeApi, type FakeKubeRequest } from '../src/testing/index.js';
 import { createTestDatabase, withPg, type TestDatabase } from './helpers/database.js';
@@ -119,6 +121,67 @@ test('one changed, one new, one deleted object: one GET each for the first two; 
   expect((await row(fabric.id, 'VPC', 'vpc-00003')).actual_spec).toEqual({ vlan: 4242 });
   expect((await row(fabric.id, 'VPC', 'vpc-new')).actual_uid).toBe(api.get('VPC', 'default', 'vpc-new')!.metadata.uid);
   expect(await row(fabric.id, 'Server', 'srv-2')).toBeUndefined(); // declared nowhere: gone with its history
+});
+
+/** The fabric's cached summary as stored. */
+async function summaryOf(fabricId: number): Promise<any> {
+  const [f] = await orm.em
+    .fork()
+    .getConnection()
+    .execute<any[]>(
+      `SELECT kind_counts, drift_summary, drifted_count, in_sync_count, sync_status FROM hedgehog_fabric WHERE id = ?`,
+      [fabricId],
+    );
+  return f;
+}
+
+test('the summary stays true: recomputed from the rows when a re-sync writes nothing, and after the writes of one that does', async () => {
+  const api = await fakeWith(cluster());
+  const { fabric, svc } = await synced(api);
+  const truth = await summaryOf(fabric.id);
+  expect(truth.kind_counts).toMatchObject({ VPC: { total: 20, actual: 20 }, Server: { total: 5, actual: 5 } });
+  // A summary gone wrong (a hand edit, a writer of an older version): a run that writes no row still corrects it.
+  await orm.em
+    .fork()
+    .getConnection()
+    .execute(
+      `UPDATE hedgehog_fabric SET kind_counts = '{}', drift_summary = '{}', drifted_count = 99, in_sync_count = 0 WHERE id = ?`,
+      [fabric.id],
+    );
+  const before = await rowVersions(fabric.id);
+  expect((await svc.syncActualState(fabric)).counts).toMatchObject({ created: 0, updated: 0, cleared: 0 });
+  expect(changedRows(before, await rowVersions(fabric.id))).toEqual([]);
+  expect(await summaryOf(fabric.id)).toEqual(truth);
+  // A run that writes: the summary taken before its writes is stale, and is not what is left.
+  api.create(obj('VPC', 'vpc-new'));
+  api.delete('Server', 'default', 'srv-2');
+  expect((await svc.syncActualState(fabric)).counts).toMatchObject({ created: 1, cleared: 1 });
+  expect((await summaryOf(fabric.id)).kind_counts).toMatchObject({
+    VPC: { total: 21, actual: 21 },
+    Server: { total: 4, actual: 4 },
+  });
+});
+
+test('the resource-row write count grows by every row a transaction writes, rolled back or not; null when uncounted', async () => {
+  const api = await fakeWith(cluster());
+  const { fabric } = await synced(api);
+  const probe = orm.em.fork().transactional(async (tem) => {
+    // Writes of transactions just before may still be in it: only the difference of two readings is said.
+    const start = await resourceRowWriteCount(tem);
+    expect(start).not.toBeNull();
+    await query(tem, `SELECT count(*) FROM hedgehog_resource WHERE fabric_id = ?`, [fabric.id]);
+    expect(await resourceRowWriteCount(tem)).toBe(start);
+    await query(tem, 'SAVEPOINT probe');
+    await query(tem, `UPDATE hedgehog_resource SET sync_attempts = sync_attempts + 1 WHERE fabric_id = ?`, [fabric.id]);
+    await query(tem, 'ROLLBACK TO SAVEPOINT probe');
+    expect(await resourceRowWriteCount(tem)).toBe(start! + 25); // too high is safe: the summary is refreshed
+    await query(tem, `DELETE FROM hedgehog_resource WHERE fabric_id = ? AND name = 'srv-0'`, [fabric.id]);
+    expect(await resourceRowWriteCount(tem)).toBe(start! + 26);
+    await query(tem, 'SET LOCAL track_counts = off');
+    expect(await resourceRowWriteCount(tem)).toBeNull(); // unknown, never "nothing written"
+    throw new Error('roll back');
+  });
+  await expect(probe).rejects.toThrow('roll back');
 });
 
 test('many changed objects of a kind: one full list of it instead of their GETs', async () => {

@@ -57,6 +57,25 @@ const REFRESH_SUMMARY_SQL = `
   FROM total
   WHERE id = ?`;
 
+/**
+ * PostgreSQL's count of `hedgehog_resource` rows this connection inserted, updated or deleted and has not yet
+ * reported to its statistics; null when the server keeps no such counts (`track_counts` off). It holds the current
+ * transaction's writes and may hold those of transactions shortly before (the server reports them at most once a
+ * second, and only between transactions), so one reading says little; but within one transaction it only grows, and
+ * by every row the transaction writes, rolled back to a savepoint or not. Two readings that are equal mean the
+ * transaction wrote no such row between them.
+ */
+export async function resourceRowWriteCount(em: EntityManager): Promise<number | null> {
+  const [row] = await query<{ n: string | null }>(em, RESOURCE_ROW_WRITE_COUNT_SQL);
+  return row?.n == null ? null : Number(row.n);
+}
+
+const RESOURCE_ROW_WRITE_COUNT_SQL = `
+  SELECT CASE WHEN current_setting('track_counts')::boolean
+              THEN pg_stat_get_xact_tuples_inserted(t.oid) + pg_stat_get_xact_tuples_updated(t.oid)
+                   + pg_stat_get_xact_tuples_deleted(t.oid) END AS n
+    FROM (SELECT 'hedgehog_resource'::regclass::oid AS oid) t`;
+
 /** After a complete actual read (refreshFabricSummary first): connected, synced at `at`, status from the summary. */
 export async function markActualSynced(
   em: EntityManager,

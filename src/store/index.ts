@@ -49,6 +49,7 @@ export {
 export {
   FABRIC_SYNC_STATUS_SQL,
   refreshFabricSummary,
+  resourceRowWriteCount,
   markActualSynced,
   markDesiredSynced,
   markWatchWritten,

@@ -26,7 +26,13 @@ import type { GitSource } from '../gitops/desired-state-reader.js';
 import type { StoredResource } from '../store/stored-resources.js';
 import { listKeysFor } from '../writeback/list-keys.js';
 import { crdSchemaOf } from '../crds/crd-schemas.js';
-import { lastActualSync, markActualSynced, markDesiredSynced, refreshFabricSummary } from '../store/fabrics.js';
+import {
+  lastActualSync,
+  markActualSynced,
+  markDesiredSynced,
+  refreshFabricSummary,
+  resourceRowWriteCount,
+} from '../store/fabrics.js';
 import { commitsPushedByPublish, lastCrdReadProblem } from '../store/runs.js';
 import {
   loadActualIndexTexts,
@@ -287,9 +293,15 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       timeWrite: (work) => rec.timer.time('write', work),
     }));
     let listed = 0;
+    /** The resource-row write count when the summary was refreshed before the writes (null: it was not). */
+    let writesAtSummary: number | null = null;
     try {
       fullLists.startAfter(-1); // the first kind's full list runs while the index loads
       indexTexts = await rec.timer.time('write', () => loadActualIndexTexts(tem, fabric.id));
+      // A re-read usually writes nothing. The summary refreshed now, under the lock and before any write, is then
+      // already the summary of the rows the run leaves, and the end needs no second scan of every row. It runs while
+      // the kinds' lists are still arriving.
+      if (readBefore) writesAtSummary = await rec.timer.time('write', () => refreshSummaryBeforeWrites(tem, fabric.id));
       for (const [i, kind] of served.entries()) {
         const step = { em: tem, fabric, reader, reads, ctx, writer, rec, fullLists, position: i };
         const r = await this.readAndWriteKind(kind, step, indexOf(kind));
@@ -312,7 +324,8 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       fullLists.cancel();
     }
     await rec.timer.time('write', async () => {
-      await refreshFabricSummary(tem, fabric.id);
+      const unwritten = writesAtSummary !== null && (await resourceRowWriteCount(tem)) === writesAtSummary;
+      if (!unwritten) await refreshFabricSummary(tem, fabric.id);
       const listFailures = rec.failedKinds.length
         ? `kinds not listed: ${rec.failedKinds.map((k) => k.kind).join(', ')}`
         : null;
@@ -725,4 +738,13 @@ class FullListsAhead {
     const source = this.reader as Required<Pick<ActualSource, 'listKindPages'>>;
     return new StartedKindList(source, kind, this.contextOf(kind, index));
   }
+}
+
+/**
+ * Refresh the fabric's summary before a run writes, and say how many resource rows the transaction had written by
+ * then (resourceRowWriteCount): the same count at the end means the summary is still the rows' own.
+ */
+async function refreshSummaryBeforeWrites(em: EntityManager, fabricId: number): Promise<number | null> {
+  await refreshFabricSummary(em, fabricId);
+  return resourceRowWriteCount(em);
 }
