@@ -8,7 +8,8 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { FabricSyncService } from '../src/sync/fabric-sync-service.js';
 import { FabricRegistry } from '../src/fabrics/fabric-registry.js';
 import { ClusterReader } from '../src/kube/cluster-reader.js';
-import { resourceRowWriteCount } from '../src/store/fabrics.js';
+import { refreshFabricSummary, resourceRowWriteCount, writeFabricSummary } from '../src/store/fabrics.js';
+import { loadActualIndexTexts } from '../src/store/stored-resources.js';
 import { query } from '../src/store/sql.js';
 import type { ActualSource } from '../src/sync/sources.js';
 import { FakeKubeApi, type FakeKubeRequest } from '../src/testing/index.js';
@@ -160,6 +161,37 @@ test('the summary stays true: recomputed from the rows when a re-sync writes not
     VPC: { total: 21, actual: 21 },
     Server: { total: 4, actual: 4 },
   });
+});
+
+test("the summary written from the index load's counts is the summary recomputed from the rows", async () => {
+  const fabric = await new FabricRegistry(orm.em).create(`meta-${++seq}`);
+  const insert = (name: string, cols: string, values: string) =>
+    query(
+      orm.em.fork(),
+      `INSERT INTO hedgehog_resource (fabric_id, kind, namespace, name${cols}) VALUES (?, 'VPC', 'default', ?${values})`,
+      [fabric.id, name],
+    );
+  // Every figure the summary has: sides present or not, drift statuses (none yet too), severities, unreadable rows.
+  await insert('a', ', actual_spec, drift_status', `, '{}', 'actual_only'`);
+  await insert('b', ', desired_spec, drift_status, drift_severity', `, '{}', 'desired_only', 'high'`);
+  await insert('c', ', desired_spec, actual_spec, drift_status', `, '{}', '{}', 'in_sync'`);
+  await insert('d', ', desired_spec, actual_spec, drift_status, drift_severity', `, '{}', '{}', 'spec_drift', 'low'`);
+  await insert('e', ', actual_spec, last_sync_error', `, '{}', 'refused'`);
+  await insert('f', '', '');
+  await query(
+    orm.em.fork(),
+    `INSERT INTO hedgehog_resource (fabric_id, kind, namespace, name, actual_spec, drift_status) VALUES (?, 'Server', 'default', 's', '{}', 'in_sync')`,
+    [fabric.id],
+  );
+  await refreshFabricSummary(orm.em.fork(), fabric.id);
+  const fromRows = await summaryOf(fabric.id);
+  expect(fromRows.drift_summary).toMatchObject({ total: 7, unreadable: 1 });
+  await query(orm.em.fork(), `UPDATE hedgehog_fabric SET kind_counts = '{}', drift_summary = '{}' WHERE id = ?`, [
+    fabric.id,
+  ]);
+  const { summaryGroups } = await loadActualIndexTexts(orm.em.fork(), fabric.id);
+  await writeFabricSummary(orm.em.fork(), fabric.id, summaryGroups);
+  expect(await summaryOf(fabric.id)).toEqual(fromRows);
 });
 
 test('the resource-row write count grows by every row a transaction writes, rolled back or not; null when uncounted', async () => {

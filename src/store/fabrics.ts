@@ -26,15 +26,50 @@ const statusFromSummary = () => raw<HedgehogFabric, FabricSyncStatus>(FABRIC_SYN
  * summary is summed from those groups — not one scan of the rows per figure.
  */
 export async function refreshFabricSummary(em: EntityManager, fabricId: number): Promise<void> {
-  await query(em, REFRESH_SUMMARY_SQL, [fabricId, fabricId]);
+  await query(em, summaryUpdateSql(SUMMARY_GROUPS_OF_ROWS), [fabricId, fabricId]);
 }
 
-const REFRESH_SUMMARY_SQL = `
-  WITH g AS (SELECT kind, drift_status, drift_severity, count(*) AS n,
-                    count(*) FILTER (WHERE actual_spec IS NOT NULL) AS actual,
-                    count(*) FILTER (WHERE desired_spec IS NOT NULL) AS desired,
-                    count(*) FILTER (WHERE last_sync_error IS NOT NULL) AS unreadable
-             FROM hedgehog_resource WHERE fabric_id = ? GROUP BY kind, drift_status, drift_severity),
+/**
+ * Write the fabric's cached summaries from groups counted earlier in the same transaction (summaryGroupsSql, as the
+ * actual index load counts them). Only true while no row has been written since: see resourceRowWriteCount.
+ */
+export async function writeFabricSummary(
+  em: EntityManager,
+  fabricId: number,
+  groups: readonly SummaryGroup[],
+): Promise<void> {
+  await query(em, summaryUpdateSql(SUMMARY_GROUPS_GIVEN), [JSON.stringify(groups), fabricId]);
+}
+
+/** A fabric's rows of one kind, drift status and severity, counted as the summary needs them. */
+export interface SummaryGroup {
+  kind: string;
+  drift_status: string | null;
+  drift_severity: string;
+  n: number;
+  actual: number;
+  desired: number;
+  unreadable: number;
+}
+
+/**
+ * The counts of a SummaryGroup, as select-list items over `hedgehog_resource` grouped by kind, drift_status and
+ * drift_severity: for a statement that scans the rows anyway to count them on the way (the actual index load).
+ */
+export const SUMMARY_GROUP_COUNTS_SQL = `count(*)::int AS n,
+  count(*) FILTER (WHERE actual_spec IS NOT NULL)::int AS actual,
+  count(*) FILTER (WHERE desired_spec IS NOT NULL)::int AS desired,
+  count(*) FILTER (WHERE last_sync_error IS NOT NULL)::int AS unreadable`;
+
+const SUMMARY_GROUPS_OF_ROWS = `SELECT kind, drift_status, drift_severity, ${SUMMARY_GROUP_COUNTS_SQL}
+             FROM hedgehog_resource WHERE fabric_id = ? GROUP BY kind, drift_status, drift_severity`;
+
+const SUMMARY_GROUPS_GIVEN = `SELECT * FROM jsonb_to_recordset(?::jsonb)
+               AS x(kind text, drift_status text, drift_severity text, n int, actual int, desired int, unreadable int)`;
+
+/** The summary update, its groups from `groups` (a SELECT with one `?`, before the fabric id's). */
+const summaryUpdateSql = (groups: string) => `
+  WITH g AS (${groups}),
        kinds AS (SELECT kind, jsonb_build_object('total', sum(n)::bigint, 'actual', sum(actual)::bigint,
                                                  'desired', sum(desired)::bigint) AS c
                  FROM g GROUP BY kind),

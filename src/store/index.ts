@@ -49,7 +49,9 @@ export {
 export {
   FABRIC_SYNC_STATUS_SQL,
   refreshFabricSummary,
+  writeFabricSummary,
   resourceRowWriteCount,
+  type SummaryGroup,
   markActualSynced,
   markDesiredSynced,
   markWatchWritten,

@@ -5,6 +5,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { keyOf } from '../observations.js';
 import { IDS_PER_STATEMENT, intArray, query } from './sql.js';
+import { SUMMARY_GROUP_COUNTS_SQL, type SummaryGroup } from './fabrics.js';
 import type { DraftOperation, DriftStatus, ResourceState, ResourceSyncDirection } from '../entities/enums.js';
 
 export interface DesiredMetadata {
@@ -135,8 +136,8 @@ export async function loadActualIndex(
 
 /**
  * The index of every kind of a fabric (or of one kind), in one query, by kind: a full sync reads all
- * kinds, and one round trip per kind costs more than the rows of a small kind. Each kind comes as one JSON array
- * built by the server, its keys made there too: a re-sync of 100,000 objects parses one text per kind natively
+ * kinds, and one round trip per kind costs more than the rows of a small kind. Each kind comes as JSON arrays
+ * built by the server, its keys made there too: a re-sync of 100,000 objects parses a few texts per kind natively
  * instead of 100,000 rows through the driver's row parser, each with a key built here.
  */
 export async function loadActualIndexes(
@@ -145,12 +146,23 @@ export async function loadActualIndexes(
   kind?: string,
 ): Promise<Map<string, Map<string, ActualIndexEntry>>> {
   const out = new Map<string, Map<string, ActualIndexEntry>>();
-  for (const [k, text] of await loadActualIndexTexts(em, fabricId, kind)) out.set(k, parseActualIndex(text));
+  for (const [k, texts] of (await loadActualIndexTexts(em, fabricId, kind)).texts) out.set(k, parseActualIndex(texts));
   return out;
 }
 
+/** A fabric's actual index as the server sent it (loadActualIndexTexts). */
+export interface ActualIndexTexts {
+  /** Each kind's index as JSON texts (one per drift status and severity of its rows), for parseActualIndex. */
+  texts: Map<string, string[]>;
+  /**
+   * The same rows counted for the fabric's summary, by the same scan (src/store/fabrics.ts): a run that then writes
+   * no row has its summary without a second scan of every row.
+   */
+  summaryGroups: SummaryGroup[];
+}
+
 /**
- * loadActualIndexes as the server sent it: each kind's index as one JSON text, parsed by parseActualIndex when the
+ * loadActualIndexes as the server sent it: each kind's index as JSON text, parsed by parseActualIndex when the
  * kind's turn comes. A run over a large fabric then holds one kind's index as objects at a time, not every kind's
  * (the text is about a third of the objects' size).
  */
@@ -158,19 +170,29 @@ export async function loadActualIndexTexts(
   em: EntityManager,
   fabricId: number,
   kind?: string,
-): Promise<Map<string, string>> {
-  const rows = await query<{ kind: string; entries: string }>(em, aggregatedIndexSql(kind !== undefined), [
+): Promise<ActualIndexTexts> {
+  const rows = await query<SummaryGroup & { entries: string }>(em, aggregatedIndexSql(kind !== undefined), [
     fabricId,
     ...(kind !== undefined ? [kind] : []),
   ]);
-  return new Map(rows.map((r) => [r.kind, r.entries]));
+  const texts = new Map<string, string[]>();
+  const summaryGroups: SummaryGroup[] = [];
+  for (const { entries, ...group } of rows) {
+    const kindTexts = texts.get(group.kind);
+    if (kindTexts) kindTexts.push(entries);
+    else texts.set(group.kind, [entries]);
+    summaryGroups.push(group);
+  }
+  return { texts, summaryGroups };
 }
 
-/** One kind's index from its text (loadActualIndexTexts). */
-export function parseActualIndex(text: string): Map<string, ActualIndexEntry> {
+/** One kind's index from its texts (loadActualIndexTexts). */
+export function parseActualIndex(texts: readonly string[]): Map<string, ActualIndexEntry> {
   const index = new Map<string, ActualIndexEntry>();
-  for (const [key, id, uid, rv, pending] of JSON.parse(text) as AggregatedEntry[]) {
-    index.set(key, { id, uid, resourceVersion: rv, hasActual: uid !== null, pending });
+  for (const text of texts) {
+    for (const [key, id, uid, rv, pending] of JSON.parse(text) as AggregatedEntry[]) {
+      index.set(key, { id, uid, resourceVersion: rv, hasActual: uid !== null, pending });
+    }
   }
   return index;
 }
@@ -178,11 +200,14 @@ export function parseActualIndex(text: string): Map<string, ActualIndexEntry> {
 /** One index entry as the server aggregates it: key (kind/namespace/name, as keyOf), id, uid, resourceVersion, pending. */
 type AggregatedEntry = [string, number, string | null, string | null, boolean];
 
-// Cast to text: the text is parsed here, whatever the driver does with json values.
+// Cast to text: the text is parsed here, whatever the driver does with json values. Grouped as the summary groups
+// its rows, so the one scan also counts them (SUMMARY_GROUP_COUNTS_SQL).
 const aggregatedIndexSql = (oneKind: boolean) =>
-  `SELECT kind, json_agg(json_build_array(kind || '/' || namespace || '/' || name, id, actual_uid,
-                                          actual_resource_version, ${isPendingSql()}))::text AS entries
-     FROM hedgehog_resource WHERE fabric_id = ?${oneKind ? ' AND kind = ?' : ''} GROUP BY kind`;
+  `SELECT kind, drift_status, drift_severity, ${SUMMARY_GROUP_COUNTS_SQL},
+          json_agg(json_build_array(kind || '/' || namespace || '/' || name, id, actual_uid,
+                                    actual_resource_version, ${isPendingSql()}))::text AS entries
+     FROM hedgehog_resource WHERE fabric_id = ?${oneKind ? ' AND kind = ?' : ''}
+    GROUP BY kind, drift_status, drift_severity`;
 
 /** The same index, for just the given keys of one kind (watch batches touch a handful of objects). */
 export async function loadActualIndexForKeys(

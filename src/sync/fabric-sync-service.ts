@@ -32,6 +32,8 @@ import {
   markDesiredSynced,
   refreshFabricSummary,
   resourceRowWriteCount,
+  writeFabricSummary,
+  type SummaryGroup,
 } from '../store/fabrics.js';
 import { commitsPushedByPublish, lastCrdReadProblem } from '../store/runs.js';
 import {
@@ -267,7 +269,7 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
     const readBefore = (await lastActualSync(tem, fabric.id)) !== null;
     // Each kind's index stays the server's JSON text until the kind's turn, and is dropped once the kind is written:
     // a run over 100,000 objects holds one kind's index as objects, not all of them.
-    let indexTexts = new Map<string, string>();
+    let indexTexts = new Map<string, string[]>();
     const indexes = new Map<string, Map<string, ActualIndexEntry>>();
     const indexOf = (kind: KindInfo) => {
       let index = indexes.get(kind.kind);
@@ -293,15 +295,18 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       timeWrite: (work) => rec.timer.time('write', work),
     }));
     let listed = 0;
-    /** The resource-row write count when the summary was refreshed before the writes (null: it was not). */
-    let writesAtSummary: number | null = null;
+    /** The index's summary counts, and the resource-row write count just before they were taken. */
+    let summaryGroups: SummaryGroup[] = [];
+    let writesBeforeIndex: number | null = null;
     try {
       fullLists.startAfter(-1); // the first kind's full list runs while the index loads
-      indexTexts = await rec.timer.time('write', () => loadActualIndexTexts(tem, fabric.id));
-      // A re-read usually writes nothing. The summary refreshed now, under the lock and before any write, is then
-      // already the summary of the rows the run leaves, and the end needs no second scan of every row. It runs while
-      // the kinds' lists are still arriving.
-      if (readBefore) writesAtSummary = await rec.timer.time('write', () => refreshSummaryBeforeWrites(tem, fabric.id));
+      // A re-read usually writes nothing. The index's scan also counts the rows for the summary, under the lock; when
+      // no row is written from before that scan to the end, those counts are the summary of the rows the run leaves,
+      // and the end needs no second scan of every row.
+      writesBeforeIndex = await resourceRowWriteCount(tem);
+      const loaded = await rec.timer.time('write', () => loadActualIndexTexts(tem, fabric.id));
+      indexTexts = loaded.texts;
+      summaryGroups = loaded.summaryGroups;
       for (const [i, kind] of served.entries()) {
         const step = { em: tem, fabric, reader, reads, ctx, writer, rec, fullLists, position: i };
         const r = await this.readAndWriteKind(kind, step, indexOf(kind));
@@ -324,8 +329,9 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       fullLists.cancel();
     }
     await rec.timer.time('write', async () => {
-      const unwritten = writesAtSummary !== null && (await resourceRowWriteCount(tem)) === writesAtSummary;
-      if (!unwritten) await refreshFabricSummary(tem, fabric.id);
+      const unwritten = writesBeforeIndex !== null && (await resourceRowWriteCount(tem)) === writesBeforeIndex;
+      if (unwritten) await writeFabricSummary(tem, fabric.id, summaryGroups);
+      else await refreshFabricSummary(tem, fabric.id);
       const listFailures = rec.failedKinds.length
         ? `kinds not listed: ${rec.failedKinds.map((k) => k.kind).join(', ')}`
         : null;
@@ -738,13 +744,4 @@ class FullListsAhead {
     const source = this.reader as Required<Pick<ActualSource, 'listKindPages'>>;
     return new StartedKindList(source, kind, this.contextOf(kind, index));
   }
-}
-
-/**
- * Refresh the fabric's summary before a run writes, and say how many resource rows the transaction had written by
- * then (resourceRowWriteCount): the same count at the end means the summary is still the rows' own.
- */
-async function refreshSummaryBeforeWrites(em: EntityManager, fabricId: number): Promise<number | null> {
-  await refreshFabricSummary(em, fabricId);
-  return resourceRowWriteCount(em);
 }
