@@ -13,7 +13,7 @@ import { loadActualIndexTexts } from '../src/store/stored-resources.js';
 import { query } from '../src/store/sql.js';
 import type { ActualSource } from '../src/sync/sources.js';
 import { FakeKubeApi, type FakeKubeRequest } from '../src/testing/index.js';
-import { createTestDatabase, withPg, type TestDatabase } from './helpers/database.js';
+import { createTestDatabase, testWithServer, withPg, type TestDatabase } from './helpers/database.js';
 import { obj, vpcs } from './helpers/kube-objects.js';
 
 let db: TestDatabase;
@@ -193,6 +193,63 @@ test("the summary written from the index load's counts is the summary recomputed
   await writeFabricSummary(orm.em.fork(), fabric.id, summaryGroups);
   expect(await summaryOf(fabric.id)).toEqual(fromRows);
 });
+
+// Every hh-sync writer of the rows takes the fabric lock, so none can write during a run. A writer that does not (a
+// hand edit, another program on the tables) is outside that contract: a run that writes nothing reports the rows as its
+// index scan saw them (the summary is stamped with the run's start), and the next run counts the outside write.
+// PostgreSQL only: PGlite serves one transaction at a time, so the other writer would wait for the run to end.
+testWithServer(
+  'a row committed outside the fabric lock during a no-op run is in the summary from the next run on',
+  async () => {
+    let paused!: () => void;
+    const pausedAtServers = new Promise<void>((resolve) => (paused = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let armed = false;
+    const gated = (reader: ClusterReader): ActualSource => {
+      const source: ActualSource = Object.create(reader) as ActualSource;
+      source.listKindMetadata = async (kind) => {
+        const listed = await reader.listKindMetadata(kind);
+        if (armed && kind.kind === 'Server') {
+          paused();
+          await gate;
+        }
+        return listed;
+      };
+      return source;
+    };
+    const api = await fakeWith(cluster());
+    const { fabric, svc } = await synced(api, service(api, gated));
+    armed = true;
+    const run = svc.syncActualState(fabric);
+    await pausedAtServers;
+    await withPg(db.url, async (c) => {
+      // The run has loaded its index (and counted its rows) once its transaction sits idle after that statement.
+      for (let i = 0; i < 400; i++) {
+        const { rows } = await c.query(
+          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'
+            AND query LIKE '%json_agg(json_build_array%'`,
+        );
+        if (rows.length) break;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      await c.query(
+        `INSERT INTO hedgehog_resource (fabric_id, kind, namespace, name, desired_spec, drift_status, drift_severity)
+       VALUES ($1, 'VPC', 'default', 'made-by-hand', '{}', 'desired_only', 'high')`,
+        [fabric.id],
+      );
+    });
+    release();
+    armed = false;
+    expect((await run).status).toBe('completed');
+    expect((await summaryOf(fabric.id)).kind_counts.VPC.total).toBe(20); // the rows as the run's scan saw them
+    expect((await svc.syncActualState(fabric)).status).toBe('completed');
+    const after = await summaryOf(fabric.id);
+    expect(after.kind_counts.VPC).toEqual({ total: 21, actual: 20, desired: 1 });
+    expect(after.drifted_count).toBe(26);
+    expect(after.sync_status).toBe('out_of_sync');
+  },
+);
 
 test('the resource-row write count grows by every row a transaction writes, rolled back or not; null when uncounted', async () => {
   const api = await fakeWith(cluster());

@@ -302,7 +302,8 @@ export class FabricSyncService extends EventEmitter<SyncServiceEvents> {
       fullLists.startAfter(-1); // the first kind's full list runs while the index loads
       // A re-read usually writes nothing. The index's scan also counts the rows for the summary, under the lock; when
       // no row is written from before that scan to the end, those counts are the summary of the rows the run leaves,
-      // and the end needs no second scan of every row.
+      // and the end needs no second scan of every row. Every writer of the rows takes the fabric lock; a writer that
+      // does not (a hand edit) and commits during the run is counted by the next run, not this one.
       writesBeforeIndex = await resourceRowWriteCount(tem);
       const loaded = await rec.timer.time('write', () => loadActualIndexTexts(tem, fabric.id));
       indexTexts = loaded.texts;
