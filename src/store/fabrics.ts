@@ -30,8 +30,8 @@ export async function refreshFabricSummary(em: EntityManager, fabricId: number):
 }
 
 /**
- * Write the fabric's cached summaries from groups counted earlier in the same transaction (summaryGroupsSql, as the
- * actual index load counts them). Only true while no row has been written since: see resourceRowWriteCount.
+ * Write the fabric's cached summaries from groups counted earlier in the same transaction (by loadActualIndexTexts,
+ * with SUMMARY_GROUP_COUNTS_SQL). Only true while no row has been written since: see resourceRowWriteCount.
  */
 export async function writeFabricSummary(
   em: EntityManager,
@@ -52,17 +52,20 @@ export interface SummaryGroup {
   unreadable: number;
 }
 
+/** How the summary groups a fabric's rows; a statement that counts them on the way groups them the same. */
+export const SUMMARY_GROUP_KEYS_SQL = 'kind, drift_status, drift_severity';
+
 /**
- * The counts of a SummaryGroup, as select-list items over `hedgehog_resource` grouped by kind, drift_status and
- * drift_severity: for a statement that scans the rows anyway to count them on the way (the actual index load).
+ * The counts of a SummaryGroup, as select-list items over `hedgehog_resource` grouped by SUMMARY_GROUP_KEYS_SQL: for
+ * a statement that scans the rows anyway to count them on the way (the actual index load).
  */
 export const SUMMARY_GROUP_COUNTS_SQL = `count(*)::int AS n,
   count(*) FILTER (WHERE actual_spec IS NOT NULL)::int AS actual,
   count(*) FILTER (WHERE desired_spec IS NOT NULL)::int AS desired,
   count(*) FILTER (WHERE last_sync_error IS NOT NULL)::int AS unreadable`;
 
-const SUMMARY_GROUPS_OF_ROWS = `SELECT kind, drift_status, drift_severity, ${SUMMARY_GROUP_COUNTS_SQL}
-             FROM hedgehog_resource WHERE fabric_id = ? GROUP BY kind, drift_status, drift_severity`;
+const SUMMARY_GROUPS_OF_ROWS = `SELECT ${SUMMARY_GROUP_KEYS_SQL}, ${SUMMARY_GROUP_COUNTS_SQL}
+             FROM hedgehog_resource WHERE fabric_id = ? GROUP BY ${SUMMARY_GROUP_KEYS_SQL}`;
 
 const SUMMARY_GROUPS_GIVEN = `SELECT * FROM jsonb_to_recordset(?::jsonb)
                AS x(kind text, drift_status text, drift_severity text, n int, actual int, desired int, unreadable int)`;

@@ -5,7 +5,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { keyOf } from '../observations.js';
 import { IDS_PER_STATEMENT, intArray, query } from './sql.js';
-import { SUMMARY_GROUP_COUNTS_SQL, type SummaryGroup } from './fabrics.js';
+import { SUMMARY_GROUP_COUNTS_SQL, SUMMARY_GROUP_KEYS_SQL, type SummaryGroup } from './fabrics.js';
 import type { DraftOperation, DriftStatus, ResourceState, ResourceSyncDirection } from '../entities/enums.js';
 
 export interface DesiredMetadata {
@@ -201,13 +201,13 @@ export function parseActualIndex(texts: readonly string[]): Map<string, ActualIn
 type AggregatedEntry = [string, number, string | null, string | null, boolean];
 
 // Cast to text: the text is parsed here, whatever the driver does with json values. Grouped as the summary groups
-// its rows, so the one scan also counts them (SUMMARY_GROUP_COUNTS_SQL).
+// its rows (SUMMARY_GROUP_KEYS_SQL), so the one scan also counts them (SUMMARY_GROUP_COUNTS_SQL).
 const aggregatedIndexSql = (oneKind: boolean) =>
-  `SELECT kind, drift_status, drift_severity, ${SUMMARY_GROUP_COUNTS_SQL},
+  `SELECT ${SUMMARY_GROUP_KEYS_SQL}, ${SUMMARY_GROUP_COUNTS_SQL},
           json_agg(json_build_array(kind || '/' || namespace || '/' || name, id, actual_uid,
                                     actual_resource_version, ${isPendingSql()}))::text AS entries
      FROM hedgehog_resource WHERE fabric_id = ?${oneKind ? ' AND kind = ?' : ''}
-    GROUP BY kind, drift_status, drift_severity`;
+    GROUP BY ${SUMMARY_GROUP_KEYS_SQL}`;
 
 /** The same index, for just the given keys of one kind (watch batches touch a handful of objects). */
 export async function loadActualIndexForKeys(
