@@ -20,6 +20,8 @@ export interface BenchDatabase {
   embedded: boolean;
   /** The URL of this benchmark's own database (for the raw `pg` client of the floor). */
   url: string;
+  /** Processes whose memory the figures add to the benchmark's own: the embedded database's process. */
+  memoryPids: number[];
   close(): Promise<void>;
 }
 
@@ -40,9 +42,10 @@ export async function openBenchDatabase(serverUrl: string | null): Promise<Bench
       const db = await openDatabase({ embedded: true, dataDir });
       return {
         orm: db.orm,
-        label: 'embedded PGlite (in this process; data directory on disk)',
+        label: 'embedded PGlite (in a process of its own, counted with this one; data directory on disk)',
         embedded: true,
         url: db.url,
+        memoryPids: db.embeddedServerPid === null ? [] : [db.embeddedServerPid],
         async close() {
           try {
             await db.close();
@@ -69,6 +72,7 @@ export async function openBenchDatabase(serverUrl: string | null): Promise<Bench
       label: `PostgreSQL ${redactDatabaseUrl(serverUrl)} (fresh database ${name})`,
       embedded: false,
       url: url.toString(),
+      memoryPids: [],
       async close() {
         try {
           await db.close();

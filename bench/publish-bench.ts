@@ -259,9 +259,9 @@ export async function benchPublish(opts: PublishBenchOptions): Promise<PublishBe
   );
   try {
     const { initial, remote, floorRemote } = await setUp(ledger, dir, opts);
-    const bench: Bench = { ledger, dir, remote, floorRemote, opts, sampler: new RssSampler() };
+    const bench: Bench = { ledger, dir, remote, floorRemote, opts, sampler: new RssSampler(db.memoryPids) };
     const expected: Record<string, string> = { ...initial };
-    const beforeMb = rssMb();
+    const beforeMb = rssMb(db.memoryPids);
     const rounds: Round[] = [];
     // Round 1 is the warm-up (JIT, the publisher's one clone of the remote); rounds 2… are counted.
     for (let round = 1; round <= opts.repeat + 1; round++) {
@@ -281,7 +281,7 @@ export async function benchPublish(opts: PublishBenchOptions): Promise<PublishBe
       phases: medianPhases(rounds.map((r) => r.phases)),
       publishCommit: rounds[0]!.publishCommit,
       floorCommit: rounds[0]!.floorCommit,
-      rss: { beforeMb, peakMb: bench.sampler.peakMb, processPeakMb: peakRssMb() },
+      rss: { beforeMb, peakMb: bench.sampler.peakMb, processPeakMb: peakRssMb(db.memoryPids) },
     };
   } finally {
     await ledger.close().catch(() => undefined);

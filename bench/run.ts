@@ -120,7 +120,16 @@ function actualTable(results: readonly SyncBenchResult[]): string {
           `${r.rss.beforeSyncMb.toFixed(0)} / ${r.rss.firstSyncPeakMb.toFixed(0)} / ${r.rss.syncPeakMb.toFixed(0)} MB`,
       ),
     ],
-    ['process peak RSS (all of the above)', col((r) => `${r.rss.processPeakMb.toFixed(0)} MB`)],
+    [
+      'peak RSS, high-water marks (all of the above)',
+      col(
+        (r) =>
+          `${r.rss.processPeakMb.toFixed(0)} MB` +
+          (r.rss.databaseProcessPeakMb === null
+            ? ''
+            : ` (the database's process ${r.rss.databaseProcessPeakMb.toFixed(0)} MB of it)`),
+      ),
+    ],
   ];
   return table(
     ['actual side', ...results.map((r) => `${n(r.objects)} objects`)],

@@ -34,7 +34,18 @@ import { startFakeCluster, type FakeCluster } from './fake-cluster.js';
 import { timeFirstSyncFloor, type SyncFloorRun } from './first-sync-floor.js';
 import { FLOOR_COLUMNS, FLOOR_VARIANTS, HISTORY_FLOOR, timeFloor, type FloorRow } from './floor.js';
 import { sampleRows, timeNaive } from './naive.js';
-import { collectGarbage, median, medianBy, peakRssMb, round1, round2, RssSampler, rssMb, timed } from './stats.js';
+import {
+  collectGarbage,
+  median,
+  medianBy,
+  otherProcessPeakMb,
+  peakRssMb,
+  round1,
+  round2,
+  RssSampler,
+  rssMb,
+  timed,
+} from './stats.js';
 
 export interface SyncBenchOptions {
   objects: number;
@@ -76,7 +87,15 @@ export interface SyncBenchResult {
    * RSS now before the first sync; highest RSS sampled during the actual syncs (first and no-op);
    * the process's high-water mark at the end (floor, naive path and desired side included).
    */
-  rss: { beforeSyncMb: number; syncPeakMb: number; firstSyncPeakMb: number; processPeakMb: number };
+  rss: {
+    beforeSyncMb: number;
+    syncPeakMb: number;
+    firstSyncPeakMb: number;
+    /** High-water marks: this process's plus the embedded database process's. */
+    processPeakMb: number;
+    /** The embedded database process's high-water mark alone (null beside a server). */
+    databaseProcessPeakMb: number | null;
+  };
   desired?: {
     files: number;
     objects: number;
@@ -208,9 +227,9 @@ export async function benchSync(opts: SyncBenchOptions): Promise<SyncBenchResult
     await warmUp(db, opts.seed);
     collectGarbage();
     await new Promise((resolve) => setTimeout(resolve, 500)); // V8 returns freed pages to the system lazily
-    const beforeSyncMb = rssMb();
-    const sampler = new RssSampler();
-    const firstSampler = new RssSampler();
+    const beforeSyncMb = rssMb(db.memoryPids);
+    const sampler = new RssSampler(db.memoryPids);
+    const firstSampler = new RssSampler(db.memoryPids);
 
     // ---- first sync into fresh fabrics, each followed by the floor writing the same rows. The first
     // one is followed by the no-op re-syncs, and the RSS is sampled during those only: nothing the
@@ -257,7 +276,7 @@ export async function benchSync(opts: SyncBenchOptions): Promise<SyncBenchResult
       embedded: db.embedded,
       repeat: opts.repeat,
       first,
-      rss: { beforeSyncMb, syncPeakMb: 0, firstSyncPeakMb: 0, processPeakMb: 0 },
+      rss: { beforeSyncMb, syncPeakMb: 0, firstSyncPeakMb: 0, processPeakMb: 0, databaseProcessPeakMb: null },
       noop,
       syncFloor: {
         runs: syncFloorRuns,
@@ -342,7 +361,8 @@ export async function benchSync(opts: SyncBenchOptions): Promise<SyncBenchResult
     }
     result.rss.syncPeakMb = sampler.peakMb;
     result.rss.firstSyncPeakMb = firstSampler.peakMb;
-    result.rss.processPeakMb = peakRssMb();
+    result.rss.processPeakMb = peakRssMb(db.memoryPids);
+    result.rss.databaseProcessPeakMb = db.memoryPids.length ? otherProcessPeakMb(db.memoryPids[0]!) : null;
     return result;
   } finally {
     await cluster?.stop().catch(() => undefined);

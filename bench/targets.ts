@@ -203,7 +203,7 @@ function memoryVerdict(r: SyncBenchResult): Verdict {
     measured:
       `${f1(firstSyncPeakMb)} MB during the first sync (${f1(beforeSyncMb)} MB before, +${f1(firstSyncPeakMb - beforeSyncMb)} MB; ` +
       `${f1(syncPeakMb)} MB with the no-op re-syncs)` +
-      (r.embedded ? '; the process holds the embedded PGlite' : ''),
+      (r.embedded ? "; the sync's process and the embedded database's process together" : ''),
     pass: firstSyncPeakMb <= limit,
   };
 }

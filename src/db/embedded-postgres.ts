@@ -1,8 +1,9 @@
 /**
  * The embedded database: PGlite (PostgreSQL compiled to WebAssembly) served on a
  * loopback TCP port by pglite-socket, so the ledger talks to it through the very
- * same `pg` driver and SQL as to a real server. Both run in a worker thread of their
- * own (pglite-server-worker.ts), so the database's work never stops this thread's.
+ * same `pg` driver and SQL as to a real server. Both run in a child process of their
+ * own (pglite-server-child.ts), so the database's work never stops this process's, and that process starts with
+ * the memory settings a library cannot give its own process.
  *
  * PGlite is one backend. pglite-socket multiplexes several client connections
  * onto it (a transaction keeps it exclusive until it ends); callers should still
@@ -29,7 +30,7 @@ import pg from 'pg';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './database-probe.js';
 import { DEFAULT_DATA_DIR } from './default-data-dir.js';
 import { findEmbeddedTemplate, restoreEmbeddedTemplate } from './embedded-template.js';
-import { startServerThread, type ServerThread } from './pglite-server-thread.js';
+import { startServerProcess, type ServerProcess } from './pglite-server-process.js';
 
 /** Default data directory, relative to the working directory. */
 export { DEFAULT_DATA_DIR };
@@ -78,16 +79,41 @@ export interface EmbeddedPostgres {
   dataDir: string | null;
   /** null: this process serves the database; else the pid of the process serving it, which this one joined. */
   servedBy: number | null;
+  /** The pid of the database process this process started (its memory is not in this process's); null when joined. */
+  serverPid: number | null;
   stop(): Promise<void>;
 }
 
 /** How long a process waits for the holder of a data directory to serve it. */
 export const DEFAULT_HOLDER_WAIT_MS = 60_000;
 
-/** The data directory's lock file: `{"pid":…,"port":…}` (port once the holder serves the database), mode 0600. */
+/**
+ * The data directory's lock file, mode 0600: `{"pid":…,"server":…,"port":…}` — the process that opened the
+ * directory, the child process running its database (from before it opens any file), and the port, once served.
+ */
 interface LockRecord {
   pid: number;
+  server?: number;
   port?: number;
+}
+
+/**
+ * Whether the lock is held: its process lives, or the database process it started still does. A database process
+ * outlives its owner for a moment when the owner is killed (it stops once it sees its channel close), and a second
+ * PGlite on the same files before it is gone would corrupt them.
+ */
+function lockHeld(lock: LockRecord): boolean {
+  return isAlive(lock.pid) || (lock.server !== undefined && isDatabaseProcess(lock.server));
+}
+
+/** The database process of a lock, alive, and not a process that took its pid since (checked where /proc is). */
+function isDatabaseProcess(pid: number): boolean {
+  if (!isAlive(pid) || isZombie(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('pglite-server-child');
+  } catch {
+    return !existsSync('/proc/self'); // no /proc to ask: alive is all we know
+  }
 }
 
 function readLock(lockPath: string): LockRecord | 'unreadable' | 'missing' {
@@ -101,8 +127,8 @@ function readLock(lockPath: string): LockRecord | 'unreadable' | 'missing' {
   if (/^\d+$/.test(text)) return { pid: Number(text) }; // written by an older version: pid only
   try {
     const r = JSON.parse(text) as LockRecord;
-    if (Number.isInteger(r.pid) && r.pid > 0 && (r.port === undefined || (Number.isInteger(r.port) && r.port > 0)))
-      return r;
+    const positive = (n: unknown) => n === undefined || (Number.isInteger(n) && (n as number) > 0);
+    if (Number.isInteger(r.pid) && r.pid > 0 && positive(r.port) && positive(r.server)) return r;
   } catch {
     /* being written, or damaged */
   }
@@ -117,7 +143,8 @@ function writeLock(lockPath: string, record: LockRecord): void {
 }
 
 type LockResult =
-  { owner: true; release: () => void; publish: (port: number) => void } | { owner: false; holder: LockRecord };
+  | { owner: true; release: () => void; claimServer: (server: number) => void; publish: (port: number) => void }
+  | { owner: false; holder: LockRecord };
 
 /**
  * Two processes opening the same PGlite directory would corrupt it, so the data directory is locked with a pid
@@ -131,10 +158,12 @@ function acquireLock(dir: string): LockResult {
       const fd = openSync(lockPath, 'wx', 0o600);
       writeSync(fd, JSON.stringify({ pid: process.pid }));
       closeSync(fd);
+      let server: number | undefined;
       return {
         owner: true,
         release: () => rmSync(lockPath, { force: true }),
-        publish: (port) => writeLock(lockPath, { pid: process.pid, port }),
+        claimServer: (pid) => writeLock(lockPath, { pid: process.pid, server: (server = pid) }),
+        publish: (port) => writeLock(lockPath, { pid: process.pid, server, port }),
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -149,7 +178,7 @@ function acquireLock(dir: string): LockResult {
       }
     } else if (lock.pid === process.pid) {
       throw new Error(`embedded database ${dir} is already open in this process`);
-    } else if (isAlive(lock.pid)) {
+    } else if (lockHeld(lock)) {
       return { owner: false, holder: lock };
     }
     rmSync(lockPath, { force: true });
@@ -313,7 +342,10 @@ async function joinHolder(
   let holder = first;
   let lastError = '';
   for (;;) {
-    if (holder.port !== undefined) {
+    // Its owner is gone and its database process is stopping (lockHeld): nothing to join, wait for it to end.
+    const orphaned = !isAlive(holder.pid);
+    if (orphaned) lastError = '';
+    else if (holder.port !== undefined) {
       const url = `postgres://postgres@127.0.0.1:${holder.port}/postgres`;
       const pingMs = Math.min(silentMs, Math.max(1, deadline - Date.now()));
       if ((await pingHolder(holder.port, pingMs)) === 'silent') {
@@ -330,13 +362,24 @@ async function joinHolder(
           const server = `127.0.0.1:${holder.port}`;
           SHARED.set(server, holder.pid);
           // Nothing of ours runs; stop() forgets the holder, so a later server on a reused port is not taken for it.
-          return { url, dataDir: dir, servedBy: holder.pid, stop: () => Promise.resolve(void SHARED.delete(server)) };
+          return {
+            url,
+            dataDir: dir,
+            servedBy: holder.pid,
+            serverPid: null,
+            stop: () => Promise.resolve(void SHARED.delete(server)),
+          };
         } catch (err) {
           lastError = (err as Error).message; // its connections are all taken, or it is busy: try again
         }
       }
     }
     if (Date.now() >= deadline) {
+      if (orphaned)
+        throw new Error(
+          `embedded database ${dir} is still held by its database process ${holder.server}, started by process ${holder.pid}, which is gone ` +
+            `(it stops on its own once it sees that; if it does not, end it); waited ${Math.round(waitMs / 1000)} s`,
+        );
       const why =
         holder.port === undefined
           ? 'which does not serve it (still starting, or an older hh-sync)'
@@ -345,9 +388,9 @@ async function joinHolder(
         `embedded database ${dir} is in use by process ${holder.pid}, ${why}; waited ${Math.round(waitMs / 1000)} s`,
       );
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, orphaned ? 50 : 200));
     const now = readLock(join(dir, 'hh-sync.lock'));
-    if (now === 'missing' || (now !== 'unreadable' && (now.pid !== holder.pid || !isAlive(now.pid)))) return null;
+    if (now === 'missing' || (now !== 'unreadable' && (now.pid !== holder.pid || !lockHeld(now)))) return null;
     if (now !== 'unreadable') holder = now;
   }
 }
@@ -410,7 +453,7 @@ export function embeddedServedByOtherProcess(
 }
 
 /**
- * Starts PGlite and its socket server in a thread of their own (pglite-server-worker.ts); stop() shuts both down
+ * Starts PGlite and its socket server in a process of their own (pglite-server-child.ts); stop() shuts both down
  * and releases the data directory.
  *
  * When another live process holds the data directory, this connects through the loopback port that process
@@ -430,6 +473,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
   if (options.loadDataDir && !inMemory)
     throw new Error('loadDataDir is for an in-memory database (dataDir: "memory") only');
   let release = () => {};
+  let claimServer: (server: number) => void = () => {};
   let publish: (port: number) => void = () => {};
   if (dataDir) {
     // PGlite keeps its files in <dir>/db; the lock file sits beside it.
@@ -437,7 +481,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     for (;;) {
       const lock = acquireLock(dataDir);
       if (lock.owner) {
-        ({ release, publish } = lock);
+        ({ release, claimServer, publish } = lock);
         break;
       }
       const joined = await joinHolder(
@@ -449,17 +493,20 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
       if (joined) return joined;
     }
   }
-  let server: ServerThread | undefined;
+  let server: ServerProcess | undefined;
   try {
     if (dataDir) await createDataDirectory(join(dataDir, 'db'), options.template);
-    server = await startServerThread({
-      pgDir: dataDir ? join(dataDir, 'db') : null,
-      sharedBuffers,
-      port: options.port ?? 0,
-      maxConnections: options.maxConnections ?? 8,
-      loadDataDir: options.loadDataDir ? await options.loadDataDir.arrayBuffer() : undefined,
-      templateTarball: dataDir ? undefined : templateFile(options.template),
-    });
+    server = await startServerProcess(
+      {
+        pgDir: dataDir ? join(dataDir, 'db') : null,
+        sharedBuffers,
+        port: options.port ?? 0,
+        maxConnections: options.maxConnections ?? 8,
+        loadDataDir: options.loadDataDir ? await options.loadDataDir.arrayBuffer() : undefined,
+        templateTarball: dataDir ? undefined : templateFile(options.template),
+      },
+      claimServer,
+    );
     const url = `postgres://postgres@127.0.0.1:${server.port}/postgres`;
     // Other hh-sync processes find the port here and use this database through it.
     publish(server.port);
@@ -469,6 +516,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
       url,
       dataDir,
       servedBy: null,
+      serverPid: s.pid,
       async stop() {
         if (stopped) return;
         stopped = true;

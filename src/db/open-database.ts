@@ -70,6 +70,11 @@ export interface OpenedDatabase {
   url: string;
   /** True when the embedded PGlite was started for this handle. */
   embedded: boolean;
+  /**
+   * The pid of the embedded database's own process, when this handle started it (null for a server, or when another
+   * process serves the data directory): its memory is that process's, not this one's.
+   */
+  embeddedServerPid: number | null;
   /** Names of the migrations applied while opening. */
   appliedMigrations: string[];
   /** Closes the ORM and, when embedded, the database server. Safe to call twice. */
@@ -230,6 +235,7 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
       orm: opened,
       url,
       embedded: Boolean(server),
+      embeddedServerPid: server?.serverPid ?? null,
       appliedMigrations,
       async close() {
         if (closed) return;

@@ -1,0 +1,265 @@
+/**
+ * The embedded database runs in a process of its own (src/db/pglite-server-child.ts): while PGlite works on a
+ * statement, the process that uses the ledger keeps running — its timers fire, other I/O is served. On the caller's
+ * thread (as it once ran), a long statement froze the whole process until it was done — and with it the ledger's
+ * statement bound, the only one there is on PGlite. Also: a data directory PGlite cannot open is refused with the
+ * directory named and its lock released; stop() ends the process; the process starts with its memory settings and
+ * none of the caller's options; an owner killed with kill -9 leaves no database running, and the directory is not
+ * taken over while its database process still runs; Ctrl-C to the terminal's process group leaves the database to
+ * its owner, which can still roll back and close (so do SIGTERM and SIGHUP to the group).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js';
+import { openDatabase } from '../src/db/open-database.js';
+import { withPg } from './helpers/database.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+let dir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'hh-server-process-'));
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test('while the embedded database works on a long statement, the calling thread keeps running its timers', async () => {
+  const db = await startEmbeddedPostgres({ dataDir: 'memory' });
+  try {
+    await withPg(db.url, async (client) => {
+      // Grow the statement until it keeps PGlite busy for a measurable while, whatever the machine's speed.
+      for (let rows = 100_000; ; rows *= 2) {
+        let ticks = 0;
+        const timer = setInterval(() => ticks++, 5);
+        const started = performance.now();
+        const result = await client.query<{ n: string }>('SELECT count(*) AS n FROM generate_series(1, $1::int)', [
+          rows,
+        ]);
+        const ms = performance.now() - started;
+        clearInterval(timer);
+        expect(result.rows[0]!.n).toBe(String(rows));
+        if (ms < 300 && rows < 10_000_000) continue;
+        // A 5 ms timer over ≥ 300 ms: ~60 ticks when this thread is free. On the database's thread it got at most
+        // one or two (before the statement started and after it ended).
+        expect(ticks).toBeGreaterThanOrEqual(10);
+        return;
+      }
+    });
+  } finally {
+    await db.stop();
+  }
+});
+
+test("the ledger's statement bound holds on the embedded database: a statement that runs on is given up on time", async () => {
+  // PGlite ignores statement_timeout (single-user PostgreSQL has no timer signal), so the client-side bound (pg's
+  // query_timeout, set by openDatabase) is the only one — and on the database's own thread it could not fire before
+  // the statement ended.
+  // No migrations: on a loaded machine (CI runs the lint beside the tests) a migration's DDL alone can outrun 300 ms.
+  const db = await openDatabase({ embedded: true, dataDir: 'memory', statementTimeoutMs: 300, migrate: false });
+  try {
+    const sql = (rows: number) => `SELECT count(*) FROM generate_series(1, ${rows})`;
+    // A statement that runs ≥ 1.5 s on this machine (grown until it does), timed on a plain client without a bound.
+    let rows = 500_000;
+    for (;;) {
+      const started = performance.now();
+      await withPg(db.url, (c) => c.query(sql(rows)));
+      if (performance.now() - started >= 1500 || rows >= 50_000_000) break;
+      rows *= 2;
+    }
+    const started = performance.now();
+    await expect(db.orm.em.getConnection().execute(sql(rows))).rejects.toThrow(/timeout/i);
+    // Given up at its bound (300 ms), not when the statement ended (≥ 1,500 ms).
+    expect(performance.now() - started).toBeLessThan(1000);
+  } finally {
+    await db.close();
+  }
+});
+
+test('a data directory PGlite cannot open: refused with the directory named, nothing left running or locked', async () => {
+  const handlesBefore = childProcessHandles();
+  const dataDir = path.join(dir, 'damaged');
+  mkdirSync(path.join(dataDir, 'db'), { recursive: true });
+  writeFileSync(path.join(dataDir, 'db', 'PG_VERSION'), 'not a version\n');
+  await expect(startEmbeddedPostgres({ dataDir })).rejects.toThrow(
+    `could not open the embedded database (${path.join(dataDir, 'db')})`,
+  );
+  expect(existsSync(path.join(dataDir, 'hh-sync.lock'))).toBe(false);
+  expect(childProcessHandles()).toBe(handlesBefore);
+});
+
+test('stop() ends the process and closes the port; the data directory opens again afterwards with its rows', async () => {
+  const handlesBefore = childProcessHandles();
+  const dataDir = path.join(dir, 'reopen');
+  const first = await startEmbeddedPostgres({ dataDir });
+  expect(alive(first.serverPid!)).toBe(true);
+  await withPg(first.url, (c) => c.query('CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)'));
+  const { port } = new URL(first.url);
+  await first.stop();
+  expect(alive(first.serverPid!)).toBe(false);
+  expect(childProcessHandles()).toBe(handlesBefore);
+  const refused = new pg.Client({
+    host: '127.0.0.1',
+    port: Number(port),
+    user: 'postgres',
+    connectionTimeoutMillis: 2000,
+  });
+  await expect(refused.connect()).rejects.toThrow(/ECONNREFUSED|terminated|timeout/);
+  const second = await startEmbeddedPostgres({ dataDir });
+  try {
+    const rows = await withPg(second.url, (c) => c.query<{ v: number }>('SELECT v FROM kept'));
+    expect(rows.rows).toEqual([{ v: 42 }]);
+  } finally {
+    await second.stop();
+  }
+});
+
+test('a process run as `node --input-type=module -e …` starts the embedded database (its database process takes none of its options)', () => {
+  const script = `import { startEmbeddedPostgres } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist/src/db/embedded-postgres.js')).href)};
+const db = await startEmbeddedPostgres({ dataDir: process.argv[1] });
+await db.stop();
+process.stdout.write('served');`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, path.join(dir, 'eval')], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(out).toBe('served');
+});
+
+/** This process's child-process handles (jest keeps one of its own). */
+function childProcessHandles(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'ProcessWrap').length;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+async function until(what: string, check: () => boolean, ms = 20_000): Promise<void> {
+  for (const end = Date.now() + ms; !check();) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test("the database's process starts with its memory settings and none of the caller's Node options", async () => {
+  // Jest runs with NODE_OPTIONS=--experimental-vm-modules: the database's process must not inherit it.
+  process.env.NODE_OPTIONS ??= '--no-warnings';
+  const db = await startEmbeddedPostgres({ dataDir: 'memory' });
+  try {
+    const pid = db.serverPid!;
+    expect(pid).not.toBe(process.pid);
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    expect(argv).toContain('--v8-pool-size=1');
+    expect(argv.some((a) => a.endsWith('pglite-server-child.js'))).toBe(true);
+    const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    expect(env).toContain('MALLOC_TRIM_THRESHOLD_=131072');
+    expect(env.some((e) => e.startsWith('NODE_OPTIONS='))).toBe(false);
+  } finally {
+    await db.stop();
+  }
+});
+
+/** A process that opens `dataDir`, writes a row, prints its database process's pid, and waits for a signal. */
+function startOwner(dataDir: string, onSigint = '') {
+  const script = `import { startEmbeddedPostgres } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist/src/db/embedded-postgres.js')).href)};
+import pg from 'pg';
+const db = await startEmbeddedPostgres({ dataDir: process.argv[1] });
+const client = new pg.Client({ connectionString: db.url });
+await client.connect();
+await client.query('CREATE TABLE IF NOT EXISTS kept (v int); INSERT INTO kept VALUES (7)');
+${onSigint}
+process.stdout.write(JSON.stringify({ server: db.serverPid }) + '\\n');
+setInterval(() => {}, 1000);`;
+  // Its own process group, as a command started from a terminal is: a signal to the group reaches its children too.
+  const owner = spawn(process.execPath, ['--input-type=module', '-e', script, dataDir], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  let out = '';
+  let err = '';
+  owner.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  owner.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const exited = new Promise<number | null>((r) => owner.once('exit', (code) => r(code)));
+  const ready = (async () => {
+    await until('the owner serves the database', () => out.includes('\n') || owner.exitCode !== null, 30_000);
+    if (!out.includes('\n')) throw new Error(`the owner failed: ${err}`);
+    return JSON.parse(out.split('\n')[0]!) as { server: number };
+  })();
+  return { owner, ready, exited, output: () => out, errors: () => err };
+}
+
+test('an owner killed with kill -9 leaves no database running; the directory waits for it, then opens with its rows', async () => {
+  const dataDir = path.join(dir, 'killed-owner');
+  const { owner, ready, exited } = startOwner(dataDir);
+  let server: number | undefined;
+  try {
+    server = (await ready).server;
+    // Held stopped, the orphaned database process cannot end: the directory must not be taken over meanwhile, or two
+    // PGlites would write the same files.
+    process.kill(server, 'SIGSTOP');
+    process.kill(owner.pid!, 'SIGKILL');
+    await exited;
+    const early = startEmbeddedPostgres({ dataDir, holderWaitMs: 600 });
+    // Taken over anyway (the check broken): stop that second database before failing, so nothing is left running.
+    await early.then(
+      (db) => db.stop(),
+      () => undefined,
+    );
+    await expect(early).rejects.toThrow(
+      new RegExp(`still held by its database process ${server}, started by process ${owner.pid}, which is gone`),
+    );
+    // Let go, it sees its owner gone and stops by itself.
+    process.kill(server, 'SIGCONT');
+    await until('the orphaned database process stops', () => !alive(server!));
+    const next = await startEmbeddedPostgres({ dataDir });
+    try {
+      const rows = await withPg(next.url, (c) => c.query<{ v: number }>('SELECT v FROM kept'));
+      expect(rows.rows).toEqual([{ v: 7 }]);
+    } finally {
+      await next.stop();
+    }
+  } finally {
+    for (const pid of [owner.pid, server]) if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+});
+
+test.each([
+  ['SIGINT', 'Ctrl-C in a terminal'],
+  ['SIGTERM', "a service manager's stop (systemd signals every process of the service)"],
+  ['SIGHUP', 'a closed terminal'],
+])("%s to the owner's whole process group (%s): the database stays up for the owner's clean-up", async (signal) => {
+  const dataDir = path.join(dir, `group-${signal}`);
+  const onSigint = `process.on('${signal}', async () => {
+  await new Promise((r) => setTimeout(r, 300));
+  const { rows } = await client.query('SELECT count(*)::int AS n FROM kept');
+  await client.end();
+  await db.stop();
+  process.stdout.write('cleaned up, rows: ' + rows[0].n + '\\n');
+  process.exit(0);
+});`;
+  const { owner, ready, exited, output, errors } = startOwner(dataDir, onSigint);
+  let server: number | undefined;
+  try {
+    server = (await ready).server;
+    process.kill(-owner.pid!, signal); // to every process of the group
+    expect(await exited).toBe(0);
+    expect(output()).toContain('cleaned up, rows: 1');
+    expect(errors()).toBe('');
+    expect(alive(server)).toBe(false);
+  } finally {
+    for (const pid of [owner.pid, server]) if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+});
