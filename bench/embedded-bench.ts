@@ -31,8 +31,10 @@ export interface EmbeddedBenchResult {
   existingDir: Spread;
   /** Per round: new / existing. */
   roundRatios: number[];
-  /** Peak RSS of the processes that opened a new directory, MB. */
+  /** Peak RSS of the larger process (the one opening it, or its database's) when a new directory opened, MB. */
   newDirPeakRssMb: Spread;
+  /** The two processes' peaks added, for a new directory, MB. */
+  newDirBothPeakRssMb: Spread;
   existingDirPeakRssMb: Spread;
   /** One start of a new directory by initdb (`template: false`), ms and peak RSS of its initdb child excluded. */
   initdbMs: number;
@@ -63,7 +65,8 @@ await client.end();
 const hwm = /^VmHWM:\\s+(\\d+) kB/m.exec(readFileSync('/proc/' + server.serverPid + '/status', 'utf8'));
 const databaseKb = hwm ? Number(hwm[1]) : 0;
 await server.stop();
-process.stdout.write(JSON.stringify({ ms, peakRssMb: Math.max(process.resourceUsage().maxRSS, databaseKb) / 1024 }));
+const ownKb = process.resourceUsage().maxRSS;
+process.stdout.write(JSON.stringify({ ms, peakRssMb: Math.max(ownKb, databaseKb) / 1024, bothPeakRssMb: (ownKb + databaseKb) / 1024 }));
 `;
 
 function runNode(args: string[], cwd: string): Promise<{ stdout: string; ms: number }> {
@@ -93,7 +96,7 @@ function runNode(args: string[], cwd: string): Promise<{ stdout: string; ms: num
 async function start(dataDir: string, mode: 'template' | 'initdb', cwd: string) {
   // The script needs `pg` from the package: run it with the package root as its working directory.
   const { stdout } = await runNode(['--input-type=module', '-e', START_SCRIPT, dataDir, mode], cwd);
-  return JSON.parse(stdout) as { ms: number; peakRssMb: number };
+  return JSON.parse(stdout) as { ms: number; peakRssMb: number; bothPeakRssMb: number };
 }
 
 const spread = (xs: number[]): Spread => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
@@ -104,8 +107,8 @@ export async function benchEmbeddedStart(repeat: number): Promise<EmbeddedBenchR
     const existing = path.join(work, 'existing');
     await start(existing, 'template', root); // made here, reopened by every round; also the warm-up
     await start(path.join(work, 'warm-up'), 'template', root);
-    const news: { ms: number; peakRssMb: number }[] = [];
-    const olds: { ms: number; peakRssMb: number }[] = [];
+    const news: { ms: number; peakRssMb: number; bothPeakRssMb: number }[] = [];
+    const olds: { ms: number; peakRssMb: number; bothPeakRssMb: number }[] = [];
     for (let i = 0; i < repeat; i++) {
       news.push(await start(path.join(work, `new-${i}`), 'template', root));
       olds.push(await start(existing, 'template', root));
@@ -125,6 +128,7 @@ export async function benchEmbeddedStart(repeat: number): Promise<EmbeddedBenchR
       existingDir: spread(olds.map((r) => r.ms)),
       roundRatios: news.map((r, i) => Math.round((r.ms / olds[i]!.ms) * 100) / 100),
       newDirPeakRssMb: spread(news.map((r) => r.peakRssMb)),
+      newDirBothPeakRssMb: spread(news.map((r) => r.bothPeakRssMb)),
       existingDirPeakRssMb: spread(olds.map((r) => r.peakRssMb)),
       initdbMs: initdb.ms,
       demo: spread(demos),

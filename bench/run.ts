@@ -338,7 +338,11 @@ function embeddedTable(e: EmbeddedBenchResult): string {
           .map((r) => `${r.toFixed(2)}×`)
           .join(', '),
       ],
-      ['peak RSS: new / existing', `${sp(e.newDirPeakRssMb, mb)} / ${sp(e.existingDirPeakRssMb, mb)}`],
+      [
+        'peak RSS of the larger process: new / existing',
+        `${sp(e.newDirPeakRssMb, mb)} / ${sp(e.existingDirPeakRssMb, mb)}`,
+      ],
+      ['peak RSS of both processes added (new directory)', sp(e.newDirBothPeakRssMb, mb)],
       ['new data directory by initdb (before the template; 1 run)', ms(e.initdbMs)],
       [`hh-sync demo, spawn to exit (${e.demoRuns} runs)`, sp(e.demo, s)],
     ],

@@ -9,7 +9,7 @@
  * its owner, which can still roll back and close (so do SIGTERM and SIGHUP to the group).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -170,15 +170,37 @@ test("the database's process starts with its memory settings and none of the cal
   }
 });
 
-/** A process that opens `dataDir`, writes a row, prints its database process's pid, and waits for a signal. */
-function startOwner(dataDir: string, onSigint = '') {
+test("an empty MALLOC_TRIM_THRESHOLD_ starts the database's process with glibc's own behaviour; a value given is kept", async () => {
+  const saved = process.env.MALLOC_TRIM_THRESHOLD_;
+  try {
+    for (const [given, expected] of [
+      ['', undefined],
+      ['4194304', 'MALLOC_TRIM_THRESHOLD_=4194304'],
+    ] as const) {
+      process.env.MALLOC_TRIM_THRESHOLD_ = given;
+      const db = await startEmbeddedPostgres({ dataDir: 'memory' });
+      try {
+        const env = readFileSync(`/proc/${db.serverPid}/environ`, 'utf8').split('\0');
+        expect(env.find((e) => e.startsWith('MALLOC_TRIM_THRESHOLD_='))).toBe(expected);
+      } finally {
+        await db.stop();
+      }
+    }
+  } finally {
+    if (saved === undefined) delete process.env.MALLOC_TRIM_THRESHOLD_;
+    else process.env.MALLOC_TRIM_THRESHOLD_ = saved;
+  }
+});
+
+/** A process that opens `dataDir`, writes a row, runs `then`, prints its database process's pid, and waits. */
+function startOwner(dataDir: string, then = '') {
   const script = `import { startEmbeddedPostgres } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist/src/db/embedded-postgres.js')).href)};
 import pg from 'pg';
 const db = await startEmbeddedPostgres({ dataDir: process.argv[1] });
 const client = new pg.Client({ connectionString: db.url });
 await client.connect();
 await client.query('CREATE TABLE IF NOT EXISTS kept (v int); INSERT INTO kept VALUES (7)');
-${onSigint}
+${then}
 process.stdout.write(JSON.stringify({ server: db.serverPid }) + '\\n');
 setInterval(() => {}, 1000);`;
   // Its own process group, as a command started from a terminal is: a signal to the group reaches its children too.
@@ -263,3 +285,110 @@ test.each([
     for (const pid of [owner.pid, server]) if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
   }
 });
+
+/** Sent, not awaited: a statement PGlite works on for minutes (it runs to the end once started). */
+const RUNAWAY_STATEMENT = `client.query('SELECT count(*) FROM generate_series(1, 3000000000)').catch(() => {});
+await new Promise((r) => setTimeout(r, 300));`;
+
+test('an owner that exits while its database is busy in a statement takes the database process with it', async () => {
+  const { owner, ready, exited } = startOwner(
+    path.join(dir, 'exit-busy'),
+    `${RUNAWAY_STATEMENT}\nsetTimeout(() => process.exit(130), 200);`,
+  );
+  let server: number | undefined;
+  try {
+    server = (await ready).server;
+    await exited;
+    await until('the database process ends with its owner', () => !alive(server!), 3000);
+  } finally {
+    for (const pid of [owner.pid, server]) if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+});
+
+test('an owner killed with kill -9 while its database is busy in a statement: the database process ends within seconds', async () => {
+  const dataDir = path.join(dir, 'killed-busy');
+  const { owner, ready, exited } = startOwner(dataDir, RUNAWAY_STATEMENT);
+  let server: number | undefined;
+  try {
+    server = (await ready).server;
+    process.kill(owner.pid!, 'SIGKILL');
+    await exited;
+    // The statement would run for minutes; the watchdog gives it a second to stop by itself, then ends it.
+    await until('the orphaned database process ends', () => !alive(server!), 6000);
+    const next = await startEmbeddedPostgres({ dataDir });
+    try {
+      const rows = await withPg(next.url, (c) => c.query<{ v: number }>('SELECT v FROM kept'));
+      expect(rows.rows).toEqual([{ v: 7 }]);
+    } finally {
+      await next.stop();
+    }
+  } finally {
+    for (const pid of [owner.pid, server]) if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+});
+
+test('an owner stopped (SIGSTOP) in a transaction: a joiner fails within the connection timeout, naming it', async () => {
+  const dataDir = path.join(dir, 'stopped-owner');
+  const { owner, ready } = startOwner(dataDir, `await client.query('BEGIN; INSERT INTO kept VALUES (8)');`);
+  try {
+    await ready;
+    process.kill(owner.pid!, 'SIGSTOP');
+    const t0 = Date.now();
+    // Its database process still answers, but the stopped owner's transaction would hold the joiner for holderWaitMs.
+    await expect(startEmbeddedPostgres({ dataDir, connectTimeoutMs: 1000, holderWaitMs: 30_000 })).rejects.toThrow(
+      new RegExp(`in use by process ${owner.pid}, .*no answer at all within 1 s`),
+    );
+    expect(Date.now() - t0).toBeLessThan(5000);
+  } finally {
+    process.kill(owner.pid!, 'SIGCONT');
+    process.kill(owner.pid!, 'SIGKILL');
+  }
+});
+
+test("a stale lock naming another directory's live database process as its server is taken over", async () => {
+  const dataDir = path.join(dir, 'reused-pid');
+  mkdirSync(dataDir, { recursive: true });
+  const other = await startEmbeddedPostgres({ dataDir: 'memory' });
+  try {
+    const gone = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => gone.once('exit', r));
+    // The owner is gone; the pid named as its server now runs a database, but of another directory.
+    writeFileSync(path.join(dataDir, 'hh-sync.lock'), JSON.stringify({ pid: gone.pid, server: other.serverPid }));
+    const db = await startEmbeddedPostgres({ dataDir, holderWaitMs: 2000 });
+    expect(db.servedBy).toBeNull();
+    await db.stop();
+  } finally {
+    await other.stop();
+  }
+});
+
+test('a lock that cannot name the database process: the start fails, no process is left, and the caller can exit', () => {
+  const dataDir = path.join(dir, 'unwritable-lock');
+  // The lock is rewritten through a temporary file beside it: a directory in its place makes that write fail.
+  const script = `import { mkdirSync } from 'node:fs';
+import { startEmbeddedPostgres } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist/src/db/embedded-postgres.js')).href)};
+mkdirSync(process.argv[1] + '/hh-sync.lock.' + process.pid + '.tmp', { recursive: true });
+await startEmbeddedPostgres({ dataDir: process.argv[1] }).catch((err) => process.stdout.write(err.code));`;
+  // Nothing left running may keep it alive: it ends by itself, or the timeout fails the test.
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, dataDir], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  expect(out).toBe('EISDIR');
+  expect(databaseProcessesOf(path.join(dataDir, 'db'))).toEqual([]);
+});
+
+/** The live processes whose command line says they serve `pgDir` (pglite-server-process.ts, serverProcessArgument). */
+function databaseProcessesOf(pgDir: string): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(`--pgdata=${pgDir}`);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number)
+    .filter(alive);
+}

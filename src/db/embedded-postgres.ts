@@ -30,7 +30,7 @@ import pg from 'pg';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './database-probe.js';
 import { DEFAULT_DATA_DIR } from './default-data-dir.js';
 import { findEmbeddedTemplate, restoreEmbeddedTemplate } from './embedded-template.js';
-import { startServerProcess, type ServerProcess } from './pglite-server-process.js';
+import { serverProcessArgument, startServerProcess, type ServerProcess } from './pglite-server-process.js';
 
 /** Default data directory, relative to the working directory. */
 export { DEFAULT_DATA_DIR };
@@ -102,17 +102,33 @@ interface LockRecord {
  * outlives its owner for a moment when the owner is killed (it stops once it sees its channel close), and a second
  * PGlite on the same files before it is gone would corrupt them.
  */
-function lockHeld(lock: LockRecord): boolean {
-  return isAlive(lock.pid) || (lock.server !== undefined && isDatabaseProcess(lock.server));
+function lockHeld(lock: LockRecord, dir: string): boolean {
+  return isAlive(lock.pid) || (lock.server !== undefined && isDatabaseProcess(lock.server, join(dir, 'db')));
 }
 
-/** The database process of a lock, alive, and not a process that took its pid since (checked where /proc is). */
-function isDatabaseProcess(pid: number): boolean {
-  if (!isAlive(pid) || isZombie(pid)) return false;
+/**
+ * The lock's database process, alive and serving `pgDir` — not a process that took its pid since, another
+ * directory's database among them (its command line names what it serves: serverProcessArgument). Without /proc
+ * to ask, alive is all there is to know.
+ */
+function isDatabaseProcess(pid: number, pgDir: string): boolean {
+  if (!isAlive(pid)) return false;
+  if (!existsSync('/proc/self')) return true;
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('pglite-server-child');
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return !isZombie(pid) && argv.includes(serverProcessArgument(pgDir));
   } catch {
-    return !existsSync('/proc/self'); // no /proc to ask: alive is all we know
+    return false; // gone meanwhile
+  }
+}
+
+/** Stopped (SIGSTOP, Ctrl-Z, a debugger): false where /proc cannot tell. */
+function isStopped(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    return /^\d+ \(.*\) [Tt]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
   }
 }
 
@@ -178,7 +194,7 @@ function acquireLock(dir: string): LockResult {
       }
     } else if (lock.pid === process.pid) {
       throw new Error(`embedded database ${dir} is already open in this process`);
-    } else if (lockHeld(lock)) {
+    } else if (lockHeld(lock, dir)) {
       return { owner: false, holder: lock };
     }
     rmSync(lockPath, { force: true });
@@ -348,7 +364,7 @@ async function joinHolder(
     else if (holder.port !== undefined) {
       const url = `postgres://postgres@127.0.0.1:${holder.port}/postgres`;
       const pingMs = Math.min(silentMs, Math.max(1, deadline - Date.now()));
-      if ((await pingHolder(holder.port, pingMs)) === 'silent') {
+      if ((await holderAnswers(holder, holder.port, pingMs)) === 'silent') {
         if (pingMs >= silentMs) {
           throw new Error(
             `embedded database ${dir} is in use by process ${holder.pid}, which serves it on 127.0.0.1:${holder.port} but did not answer ` +
@@ -378,7 +394,7 @@ async function joinHolder(
       if (orphaned)
         throw new Error(
           `embedded database ${dir} is still held by its database process ${holder.server}, started by process ${holder.pid}, which is gone ` +
-            `(it stops on its own once it sees that; if it does not, end it); waited ${Math.round(waitMs / 1000)} s`,
+            `(it ends within a second or two on its own unless it is stopped; if it does not, kill -9 it); waited ${Math.round(waitMs / 1000)} s`,
         );
       const why =
         holder.port === undefined
@@ -390,7 +406,7 @@ async function joinHolder(
     }
     await new Promise((r) => setTimeout(r, orphaned ? 50 : 200));
     const now = readLock(join(dir, 'hh-sync.lock'));
-    if (now === 'missing' || (now !== 'unreadable' && (now.pid !== holder.pid || !lockHeld(now)))) return null;
+    if (now === 'missing' || (now !== 'unreadable' && (now.pid !== holder.pid || !lockHeld(now, dir)))) return null;
     if (now !== 'unreadable') holder = now;
   }
 }
@@ -408,6 +424,17 @@ const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
  * connections") or closing it. Only a process that does not run (SIGSTOP) or whose event loop is stuck says
  * nothing: 'silent' after `timeoutMs`.
  */
+/**
+ * Does the holder answer? Its database process answers the ping even while the owner is stopped (SIGSTOP, Ctrl-Z),
+ * yet a stopped owner in a transaction holds every other client until it runs again: a stopped owner (or database
+ * process) that is still stopped after `timeoutMs` counts as silent, as a holder that does not answer at all.
+ */
+async function holderAnswers(holder: LockRecord, port: number, timeoutMs: number): Promise<'answered' | 'silent'> {
+  if (!isStopped(holder.pid) && !isStopped(holder.server)) return pingHolder(port, timeoutMs);
+  await new Promise((r) => setTimeout(r, timeoutMs));
+  return isStopped(holder.pid) || isStopped(holder.server) ? 'silent' : pingHolder(port, 1000);
+}
+
 function pingHolder(port: number, timeoutMs: number): Promise<'answered' | 'silent'> {
   return new Promise((done) => {
     const socket = createConnection({ host: '127.0.0.1', port });

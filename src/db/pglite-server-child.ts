@@ -18,6 +18,7 @@
  * still roll back, record its run and close through it. Its owner stops it, or its owner's end does.
  */
 import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { gunzipSync } from 'node:zlib';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
@@ -26,6 +27,7 @@ import type { ServerProcessInput, ServerProcessMessage, ServerProcessRequest } f
 
 if (!process.send) throw new Error('pglite-server-child runs as a child process with an IPC channel only');
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
+watchForOwnersEnd(process.ppid);
 /** Resolves once the message is handed to the channel (or the channel is gone), so exiting after it loses nothing. */
 const post = (message: ServerProcessMessage) =>
   new Promise<void>((sent) => {
@@ -59,6 +61,29 @@ async function createInMemory(startParams: string[]): Promise<PGlite> {
     }
   }
   return PGlite.create({ startParams });
+}
+
+/**
+ * The owner killed while this process is in a statement: PGlite runs it synchronously, so the channel's 'disconnect'
+ * waits for it to end — maybe never (the owner's statement bound gave up on it, PGlite did not), with the data
+ * directory locked meanwhile and every signal but SIGKILL ignored. A thread of its own sees the owner's end (this
+ * process's parent changes) and, unless this process stopped by itself in the grace period, ends it, as a database
+ * in a thread ended with its process. Unreferenced: it never keeps this process alive.
+ */
+function watchForOwnersEnd(owner: number): void {
+  // How long this process may take to stop by itself once its owner is gone (a function, not a module constant:
+  // it runs before the module's constants are set).
+  const graceMs = 1000;
+  const watchdog = new Worker(
+    `const { workerData: w } = require('node:worker_threads');
+    const timer = setInterval(() => {
+      if (process.ppid === w.owner) return;
+      clearInterval(timer);
+      setTimeout(() => process.kill(process.pid, 'SIGKILL'), w.graceMs);
+    }, 100);`,
+    { eval: true, workerData: { owner, graceMs }, stdout: true, stderr: true },
+  );
+  watchdog.unref();
 }
 
 async function drainClients(server: PGLiteSocketServer, waitMs: number): Promise<void> {

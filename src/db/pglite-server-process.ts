@@ -62,21 +62,32 @@ function childScript(): string {
 }
 
 /**
- * How the database's process starts (docs/benchmarks.md, eighth slice: about 60 MB less at 100,000 objects, no
- * time lost). `MALLOC_TRIM_THRESHOLD_` makes glibc give freed memory back to the system, which it otherwise keeps in
- * the arenas V8's compiler threads left behind; one V8 background thread means one such arena. A value the user set
- * is kept. None of the caller's Node options (`execArgv`, `NODE_OPTIONS`): the database needs none, and some break
- * it — `--inspect` would bind the caller's debug port twice, `--input-type=module` refuses a script file.
+ * How the database's process starts (docs/benchmarks.md, eighth slice). V8 compiles PGlite's 9 MB of WebAssembly on
+ * its background threads, and glibc keeps what they freed: `MALLOC_TRIM_THRESHOLD_` makes it give that back, and one
+ * V8 background thread leaves one such arena. Measured at 100,000 objects: the first sync's peak (both processes)
+ * 460–498 MB against 513–527 MB without it. The price is time on small syncs — glibc then maps memory anew where it
+ * would have reused it: the 10,000-object first sync took 0.89–0.96 s against 0.75–0.76 s without (the same at
+ * 100,000, within the noise). A value the user set is kept; an empty one leaves glibc's default. None of
+ * the caller's Node options (`execArgv`, `NODE_OPTIONS`): the database needs none, and some break it — `--inspect`
+ * would bind the caller's debug port twice, `--input-type=module` refuses a script file.
  */
 export const SERVER_PROCESS_EXEC_ARGV = ['--v8-pool-size=1'];
 
 function serverProcessEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? '131072',
-  };
+  const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_OPTIONS;
+  // A value the user gave is kept; an empty one leaves glibc's own behaviour (the time back, the memory kept).
+  if (env.MALLOC_TRIM_THRESHOLD_ === undefined) env.MALLOC_TRIM_THRESHOLD_ = '131072';
+  else if (env.MALLOC_TRIM_THRESHOLD_ === '') delete env.MALLOC_TRIM_THRESHOLD_;
   return env;
+}
+
+/**
+ * The argument that names the database a process serves, on its command line: how a lock's `server` pid is told
+ * from another process that took the pid since (embedded-postgres.ts).
+ */
+export function serverProcessArgument(pgDir: string | null): string {
+  return `--pgdata=${pgDir ?? 'memory'}`;
 }
 
 /**
@@ -86,7 +97,7 @@ function serverProcessEnv(): NodeJS.ProcessEnv {
  */
 export function startServerProcess(input: ServerProcessInput, onSpawn?: (pid: number) => void): Promise<ServerProcess> {
   const where = input.pgDir ?? 'memory';
-  const child = fork(childScript(), [], {
+  const child = fork(childScript(), [serverProcessArgument(input.pgDir)], {
     execArgv: SERVER_PROCESS_EXEC_ARGV,
     env: serverProcessEnv(),
     // ArrayBuffers (loadDataDir) cross the channel as bytes, not as JSON.
@@ -124,8 +135,19 @@ export function startServerProcess(input: ServerProcessInput, onSpawn?: (pid: nu
     });
     return stopping;
   };
+  // This process ending by itself (process.exit, an uncaught error) takes its database along, as a thread did; one
+  // killed outright leaves it to notice on its own (pglite-server-child.ts).
+  const killChild = () => child.kill('SIGKILL');
+  process.once('exit', killChild);
+  void exit.then(() => process.off('exit', killChild));
   const pid = child.pid;
-  if (pid !== undefined) onSpawn?.(pid);
+  try {
+    if (pid !== undefined) onSpawn?.(pid);
+  } catch (err) {
+    // The lock could not name it (a full disk): it has opened nothing yet, and must not run on unnamed.
+    child.kill('SIGKILL');
+    return exit.then(() => Promise.reject(err as Error));
+  }
   if (child.connected) child.send(input);
   return new Promise<ServerProcess>((started, failed) => {
     let refusal: Error | undefined;
