@@ -45,8 +45,8 @@ test('while the embedded database works on a long statement, the calling thread 
         clearInterval(timer);
         expect(result.rows[0]!.n).toBe(String(rows));
         if (ms < 300 && rows < 10_000_000) continue;
-        // A 5 ms timer over ≥ 300 ms: ~60 ticks when this thread is free. On the database's thread it got at most
-        // one or two (before the statement started and after it ended).
+        // A 5 ms timer over ≥ 300 ms: ~60 ticks when this thread is free. With the database on this thread (as it
+        // once ran) it got at most one or two (before the statement started and after it ended).
         expect(ticks).toBeGreaterThanOrEqual(10);
         return;
       }
@@ -58,8 +58,8 @@ test('while the embedded database works on a long statement, the calling thread 
 
 test("the ledger's statement bound holds on the embedded database: a statement that runs on is given up on time", async () => {
   // PGlite ignores statement_timeout (single-user PostgreSQL has no timer signal), so the client-side bound (pg's
-  // query_timeout, set by openDatabase) is the only one — and on the database's own thread it could not fire before
-  // the statement ended.
+  // query_timeout, set by openDatabase) is the only one — and with the database on the caller's thread (as it once
+  // ran) it could not fire before the statement ended.
   // No migrations: on a loaded machine (CI runs the lint beside the tests) a migration's DDL alone can outrun 300 ms.
   const db = await openDatabase({ embedded: true, dataDir: 'memory', statementTimeoutMs: 300, migrate: false });
   try {
