@@ -124,12 +124,8 @@ function isDatabaseProcess(pid: number, pgDir: string): boolean {
 
 /** Stopped (SIGSTOP, Ctrl-Z, a debugger): false where /proc cannot tell. */
 function isStopped(pid: number | undefined): boolean {
-  if (pid === undefined) return false;
-  try {
-    return /^\d+ \(.*\) [Tt]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
+  const state = pid === undefined ? undefined : processState(pid);
+  return state === 'T' || state === 't';
 }
 
 function readLock(lockPath: string): LockRecord | 'unreadable' | 'missing' {
@@ -331,10 +327,16 @@ function killOrphanedInit(building: string): void {
 }
 
 function isZombie(pid: number): boolean {
+  const state = processState(pid);
+  return state === undefined || state === 'Z'; // unreadable: gone
+}
+
+/** The process's state letter from /proc/<pid>/stat (R, S, T, Z, …); undefined when it cannot be read. */
+function processState(pid: number): string | undefined {
   try {
-    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
   } catch {
-    return true; // gone
+    return undefined;
   }
 }
 
@@ -360,8 +362,7 @@ async function joinHolder(
   for (;;) {
     // Its owner is gone and its database process is stopping (lockHeld): nothing to join, wait for it to end.
     const orphaned = !isAlive(holder.pid);
-    if (orphaned) lastError = '';
-    else if (holder.port !== undefined) {
+    if (!orphaned && holder.port !== undefined) {
       const url = `postgres://postgres@127.0.0.1:${holder.port}/postgres`;
       const pingMs = Math.min(silentMs, Math.max(1, deadline - Date.now()));
       if ((await holderAnswers(holder, holder.port, pingMs)) === 'silent') {
@@ -419,12 +420,6 @@ function seconds(ms: number): string {
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 
 /**
- * Is the process behind `port` alive? pglite-socket answers an SSLRequest at once ('N'), outside its query queue,
- * so a holder busy with another client's transaction still answers; so does one refusing a connection ("Too many
- * connections") or closing it. Only a process that does not run (SIGSTOP) or whose event loop is stuck says
- * nothing: 'silent' after `timeoutMs`.
- */
-/**
  * Does the holder answer? Its database process answers the ping even while the owner is stopped (SIGSTOP, Ctrl-Z),
  * yet a stopped owner in a transaction holds every other client until it runs again: a stopped owner (or database
  * process) that is still stopped after `timeoutMs` counts as silent, as a holder that does not answer at all.
@@ -432,9 +427,15 @@ const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 async function holderAnswers(holder: LockRecord, port: number, timeoutMs: number): Promise<'answered' | 'silent'> {
   if (!isStopped(holder.pid) && !isStopped(holder.server)) return pingHolder(port, timeoutMs);
   await new Promise((r) => setTimeout(r, timeoutMs));
-  return isStopped(holder.pid) || isStopped(holder.server) ? 'silent' : pingHolder(port, 1000);
+  return isStopped(holder.pid) || isStopped(holder.server) ? 'silent' : pingHolder(port, timeoutMs);
 }
 
+/**
+ * Is the process behind `port` alive? pglite-socket answers an SSLRequest at once ('N'), outside its query queue,
+ * so a holder busy with another client's transaction still answers; so does one refusing a connection ("Too many
+ * connections") or closing it. Only a process that does not run (SIGSTOP) or whose event loop is stuck says
+ * nothing: 'silent' after `timeoutMs`.
+ */
 function pingHolder(port: number, timeoutMs: number): Promise<'answered' | 'silent'> {
   return new Promise((done) => {
     const socket = createConnection({ host: '127.0.0.1', port });

@@ -81,7 +81,7 @@ function watchForOwnersEnd(owner: number): void {
       clearInterval(timer);
       setTimeout(() => process.kill(process.pid, 'SIGKILL'), w.graceMs);
     }, 100);`,
-    { eval: true, workerData: { owner, graceMs }, stdout: true, stderr: true },
+    { eval: true, workerData: { owner, graceMs } },
   );
   watchdog.unref();
 }

@@ -71,7 +71,7 @@ function childScript(): string {
  * the caller's Node options (`execArgv`, `NODE_OPTIONS`): the database needs none, and some break it — `--inspect`
  * would bind the caller's debug port twice, `--input-type=module` refuses a script file.
  */
-export const SERVER_PROCESS_EXEC_ARGV = ['--v8-pool-size=1'];
+const SERVER_PROCESS_EXEC_ARGV = ['--v8-pool-size=1'];
 
 function serverProcessEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
