@@ -223,12 +223,34 @@ setInterval(() => {}, 1000);`;
   return { owner, ready, exited, output: () => out, errors: () => err };
 }
 
-test('an owner killed with kill -9 leaves no database running; the directory waits for it, then opens with its rows', async () => {
-  const dataDir = path.join(dir, 'killed-owner');
-  const { owner, ready, exited } = startOwner(dataDir);
+type Owner = ReturnType<typeof startOwner> & { server: number };
+
+/** Runs `body` once an owner (startOwner) serves `dataDir`; after it, neither the owner nor its database process runs. */
+async function withOwner(dataDir: string, then: string, body: (o: Owner) => Promise<void>): Promise<void> {
+  const started = startOwner(dataDir, then);
   let server: number | undefined;
   try {
-    server = (await ready).server;
+    server = (await started.ready).server;
+    await body({ ...started, server });
+  } finally {
+    for (const pid of [started.owner.pid, server]) if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+}
+
+/** `dataDir` opens in this process, with the row its owner wrote. */
+async function expectKeptRow(dataDir: string): Promise<void> {
+  const db = await startEmbeddedPostgres({ dataDir });
+  try {
+    const rows = await withPg(db.url, (c) => c.query<{ v: number }>('SELECT v FROM kept'));
+    expect(rows.rows).toEqual([{ v: 7 }]);
+  } finally {
+    await db.stop();
+  }
+}
+
+test('an owner killed with kill -9 leaves no database running; the directory waits for it, then opens with its rows', async () => {
+  const dataDir = path.join(dir, 'killed-owner');
+  await withOwner(dataDir, '', async ({ owner, server, exited }) => {
     // Held stopped, the orphaned database process cannot end: the directory must not be taken over meanwhile, or two
     // PGlites would write the same files.
     process.kill(server, 'SIGSTOP');
@@ -245,17 +267,9 @@ test('an owner killed with kill -9 leaves no database running; the directory wai
     );
     // Let go, it sees its owner gone and stops by itself.
     process.kill(server, 'SIGCONT');
-    await until('the orphaned database process stops', () => !alive(server!));
-    const next = await startEmbeddedPostgres({ dataDir });
-    try {
-      const rows = await withPg(next.url, (c) => c.query<{ v: number }>('SELECT v FROM kept'));
-      expect(rows.rows).toEqual([{ v: 7 }]);
-    } finally {
-      await next.stop();
-    }
-  } finally {
-    for (const pid of [owner.pid, server]) if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
-  }
+    await until('the orphaned database process stops', () => !alive(server));
+    await expectKeptRow(dataDir);
+  });
 });
 
 test.each([
@@ -272,18 +286,13 @@ test.each([
   process.stdout.write('cleaned up, rows: ' + rows[0].n + '\\n');
   process.exit(0);
 });`;
-  const { owner, ready, exited, output, errors } = startOwner(dataDir, onSigint);
-  let server: number | undefined;
-  try {
-    server = (await ready).server;
+  await withOwner(dataDir, onSigint, async ({ owner, server, exited, output, errors }) => {
     process.kill(-owner.pid!, signal); // to every process of the group
     expect(await exited).toBe(0);
     expect(output()).toContain('cleaned up, rows: 1');
     expect(errors()).toBe('');
     expect(alive(server)).toBe(false);
-  } finally {
-    for (const pid of [owner.pid, server]) if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
-  }
+  });
 });
 
 /** Sent, not awaited: a statement PGlite works on for minutes (it runs to the end once started). */
@@ -291,47 +300,27 @@ const RUNAWAY_STATEMENT = `client.query('SELECT count(*) FROM generate_series(1,
 await new Promise((r) => setTimeout(r, 300));`;
 
 test('an owner that exits while its database is busy in a statement takes the database process with it', async () => {
-  const { owner, ready, exited } = startOwner(
-    path.join(dir, 'exit-busy'),
-    `${RUNAWAY_STATEMENT}\nsetTimeout(() => process.exit(130), 200);`,
-  );
-  let server: number | undefined;
-  try {
-    server = (await ready).server;
+  const exitSoon = `${RUNAWAY_STATEMENT}\nsetTimeout(() => process.exit(130), 200);`;
+  await withOwner(path.join(dir, 'exit-busy'), exitSoon, async ({ server, exited }) => {
     await exited;
-    await until('the database process ends with its owner', () => !alive(server!), 3000);
-  } finally {
-    for (const pid of [owner.pid, server]) if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
-  }
+    await until('the database process ends with its owner', () => !alive(server), 3000);
+  });
 });
 
 test('an owner killed with kill -9 while its database is busy in a statement: the database process ends within seconds', async () => {
   const dataDir = path.join(dir, 'killed-busy');
-  const { owner, ready, exited } = startOwner(dataDir, RUNAWAY_STATEMENT);
-  let server: number | undefined;
-  try {
-    server = (await ready).server;
+  await withOwner(dataDir, RUNAWAY_STATEMENT, async ({ owner, server, exited }) => {
     process.kill(owner.pid!, 'SIGKILL');
     await exited;
     // The statement would run for minutes; the watchdog gives it a second to stop by itself, then ends it.
-    await until('the orphaned database process ends', () => !alive(server!), 6000);
-    const next = await startEmbeddedPostgres({ dataDir });
-    try {
-      const rows = await withPg(next.url, (c) => c.query<{ v: number }>('SELECT v FROM kept'));
-      expect(rows.rows).toEqual([{ v: 7 }]);
-    } finally {
-      await next.stop();
-    }
-  } finally {
-    for (const pid of [owner.pid, server]) if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
-  }
+    await until('the orphaned database process ends', () => !alive(server), 6000);
+    await expectKeptRow(dataDir);
+  });
 });
 
 test('an owner stopped (SIGSTOP) in a transaction: a joiner fails within the connection timeout, naming it', async () => {
   const dataDir = path.join(dir, 'stopped-owner');
-  const { owner, ready } = startOwner(dataDir, `await client.query('BEGIN; INSERT INTO kept VALUES (8)');`);
-  try {
-    await ready;
+  await withOwner(dataDir, `await client.query('BEGIN; INSERT INTO kept VALUES (8)');`, async ({ owner }) => {
     process.kill(owner.pid!, 'SIGSTOP');
     const t0 = Date.now();
     // Its database process still answers, but the stopped owner's transaction would hold the joiner for holderWaitMs.
@@ -339,10 +328,7 @@ test('an owner stopped (SIGSTOP) in a transaction: a joiner fails within the con
       new RegExp(`in use by process ${owner.pid}, .*no answer at all within 1 s`),
     );
     expect(Date.now() - t0).toBeLessThan(5000);
-  } finally {
-    process.kill(owner.pid!, 'SIGCONT');
-    process.kill(owner.pid!, 'SIGKILL');
-  }
+  });
 });
 
 test("a stale lock naming another directory's live database process as its server is taken over", async () => {
