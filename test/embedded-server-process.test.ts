@@ -378,3 +378,21 @@ function databaseProcessesOf(pgDir: string): number[] {
     .map(Number)
     .filter(alive);
 }
+
+test('its database process killed under the owner: queries fail at once, stop() says why, the directory opens again', async () => {
+  const dataDir = path.join(dir, 'database-killed');
+  const db = await startEmbeddedPostgres({ dataDir });
+  await withPg(db.url, (c) => c.query('CREATE TABLE kept (v int); INSERT INTO kept VALUES (7)'));
+  const client = new pg.Client({ connectionString: db.url });
+  client.on('error', () => undefined); // the reset arrives as an event too; the query's rejection is what is checked
+  await client.connect();
+  try {
+    process.kill(db.serverPid!, 'SIGKILL');
+    await until('the database process is gone', () => !alive(db.serverPid!));
+    await expect(client.query('SELECT 1')).rejects.toThrow();
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  await expect(db.stop()).rejects.toThrow(/its process ended \(signal SIGKILL\)/);
+  await expectKeptRow(dataDir);
+});
