@@ -73,6 +73,9 @@ function childScript(): string {
  */
 const SERVER_PROCESS_EXEC_ARGV = ['--v8-pool-size=1'];
 
+/** A send's failure, given a callback, is not an 'error' event: the process's exit says why it is gone. */
+const ignoreSendError = () => undefined;
+
 function serverProcessEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_OPTIONS;
@@ -131,7 +134,8 @@ export function startServerProcess(input: ServerProcessInput, onSpawn?: (pid: nu
         else if (outcome?.type === 'stopped') done();
         else fail(crash ?? new Error(`embedded database (${where}): its process ended (${how})`));
       });
-      if (child.connected) child.send({ type: 'stop', drainMs } satisfies ServerProcessRequest);
+      // A process already gone fails the send (EPIPE); its exit, awaited above, is the reason to report.
+      if (child.connected) child.send({ type: 'stop', drainMs } satisfies ServerProcessRequest, ignoreSendError);
     });
     return stopping;
   };
@@ -148,7 +152,7 @@ export function startServerProcess(input: ServerProcessInput, onSpawn?: (pid: nu
     child.kill('SIGKILL');
     return exit.then(() => Promise.reject(err as Error));
   }
-  if (child.connected) child.send(input);
+  if (child.connected) child.send(input, ignoreSendError);
   return new Promise<ServerProcess>((started, failed) => {
     let refusal: Error | undefined;
     // Not started at all (no node to run, too many processes): 'exit' may never come.
