@@ -145,6 +145,15 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Is `pid` stopped (SIGSTOP)? The kernel marks it so only once the process has taken the signal, not when kill() returns. */
+function stopped(pid: number): boolean {
+  try {
+    return /^\d+ \(.*\) T/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 async function until(what: string, check: () => boolean, ms = 20_000): Promise<void> {
   for (const end = Date.now() + ms; !check();) {
     if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
@@ -254,6 +263,7 @@ test('an owner killed with kill -9 leaves no database running; the directory wai
     // Held stopped, the orphaned database process cannot end: the directory must not be taken over meanwhile, or two
     // PGlites would write the same files.
     process.kill(server, 'SIGSTOP');
+    await until('the database process is stopped', () => stopped(server));
     process.kill(owner.pid!, 'SIGKILL');
     await exited;
     const early = startEmbeddedPostgres({ dataDir, holderWaitMs: 600 });
@@ -322,6 +332,9 @@ test('an owner stopped (SIGSTOP) in a transaction: a joiner fails within the con
   const dataDir = path.join(dir, 'stopped-owner');
   await withOwner(dataDir, `await client.query('BEGIN; INSERT INTO kept VALUES (8)');`, async ({ owner }) => {
     process.kill(owner.pid!, 'SIGSTOP');
+    // Not yet stopped, the owner is only busy in its transaction, and the joiner rightly waits on it (up to 5 s a try):
+    // under load, kill() returns well before the owner takes the signal.
+    await until('the owner is stopped', () => stopped(owner.pid!));
     const t0 = Date.now();
     // Its database process still answers, but the stopped owner's transaction would hold the joiner for holderWaitMs.
     await expect(startEmbeddedPostgres({ dataDir, connectTimeoutMs: 1000, holderWaitMs: 30_000 })).rejects.toThrow(
