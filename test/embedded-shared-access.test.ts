@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js';
 import { FakeKubeApi, generateSampleFabric } from '../src/testing/index.js';
 import { BIN, cliEnv } from './helpers/cli.js';
@@ -162,7 +162,10 @@ describe('a live holder that does not answer: a bounded wait, then one line nami
   });
 
   test('a port that accepts but never answers', async () => {
-    const silent = createServer(() => undefined); // takes connections, says nothing
+    // Takes connections and says nothing. Its connections are ended by hand: a socket never read never sees its
+    // peer leave, and one left open keeps Jest's worker from exiting.
+    const accepted: Socket[] = [];
+    const silent = createServer((socket) => void accepted.push(socket));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const port = (silent.address() as { port: number }).port;
     const held = path.join(dir, 'silent');
@@ -177,6 +180,7 @@ describe('a live holder that does not answer: a bounded wait, then one line nami
       );
       expect(Date.now() - t0).toBeLessThan(5000);
     } finally {
+      for (const socket of accepted) socket.destroy();
       silent.close();
     }
   });
