@@ -110,13 +110,7 @@ test('stop() ends the process and closes the port; the data directory opens agai
     connectionTimeoutMillis: 2000,
   });
   await expect(refused.connect()).rejects.toThrow(/ECONNREFUSED|terminated|timeout/);
-  const second = await startEmbeddedPostgres({ dataDir });
-  try {
-    const rows = await withPg(second.url, (c) => c.query<{ v: number }>('SELECT v FROM kept'));
-    expect(rows.rows).toEqual([{ v: 42 }]);
-  } finally {
-    await second.stop();
-  }
+  await expectKeptRow(dataDir, 42);
 });
 
 test('a process run as `node --input-type=module -e …` starts the embedded database (its database process takes none of its options)', () => {
@@ -255,12 +249,12 @@ async function withOwner(dataDir: string, then: string, body: (o: Owner) => Prom
   }
 }
 
-/** `dataDir` opens in this process, with the row its owner wrote. */
-async function expectKeptRow(dataDir: string): Promise<void> {
+/** `dataDir` opens in this process, with the row its owner wrote (`v`). */
+async function expectKeptRow(dataDir: string, v = 7): Promise<void> {
   const db = await startEmbeddedPostgres({ dataDir });
   try {
     const rows = await withPg(db.url, (c) => c.query<{ v: number }>('SELECT v FROM kept'));
-    expect(rows.rows).toEqual([{ v: 7 }]);
+    expect(rows.rows).toEqual([{ v }]);
   } finally {
     await db.stop();
   }
