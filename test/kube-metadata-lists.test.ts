@@ -31,7 +31,8 @@ describe('listKindMetadata', () => {
   test("every object's uid and resourceVersion, no spec read; the metadata-only Accept header sent on every page", async () => {
     await startFake({}, vpcs(7));
     const r = await reader({ metadataPageSize: 3 }).listKindMetadata(VPC);
-    expect(r).toMatchObject({ complete: true, pages: 3, fullPages: 0, restarts: 0, observations: [], errors: [] });
+    expect(r).toMatchObject({ complete: true, pages: 3, fullPages: 0, scannedPages: 3, restarts: 0, observations: [] });
+    expect(r.errors).toEqual([]);
     expect(r.stamps).toEqual(
       fake.list('VPC').map((o) => ({
         kind: 'VPC',
@@ -50,13 +51,37 @@ describe('listKindMetadata', () => {
   test('a server that ignores the header: its full pages are kept as validated observations, with no second request', async () => {
     await startFake({ ignoreMetadataAccept: true }, [...vpcs(5), obj('VPC', 'Bad_Name')]);
     const r = await reader({ metadataPageSize: 2 }).listKindMetadata(VPC);
-    expect(r).toMatchObject({ complete: true, pages: 3, fullPages: 3, stamps: [] });
+    expect(r).toMatchObject({ complete: true, pages: 3, fullPages: 3, scannedPages: 0, stamps: [] });
     expect(names(r.observations)).toEqual(names(vpcs(5).map((v) => v.metadata)));
     expect(r.observations[0]!.spec).toEqual({ vlan: 1000 });
     expect(r.errors).toHaveLength(1); // the invalid object, refused as from any full list
     expect(r.errors[0]).toMatchObject({ kind: 'VPC', name: 'Bad_Name' });
     expect(vpcLists()).toHaveLength(3);
     expect(vpcLists().every((q) => q.representation === 'full' && q.accept === METADATA_LIST_ACCEPT)).toBe(true);
+  });
+
+  test('labels and annotations holding escapes, quotes, non-ASCII, \\u0000 and lone surrogates: the pages are still scanned, the stamps exact', async () => {
+    const odd = 'é "q" \\ \u0000 \ud800 \u2028 😀';
+    const objects = vpcs(4).map((v, i) => ({
+      ...v,
+      metadata: { ...v.metadata, labels: { [`k${i}`]: odd }, annotations: { [odd]: odd } },
+    }));
+    await startFake({}, objects);
+    const r = await reader({ metadataPageSize: 3 }).listKindMetadata(VPC);
+    expect(r).toMatchObject({ complete: true, pages: 2, scannedPages: 2, errors: [] });
+    expect(r.stamps.map((s) => [s.name, s.uid, s.resourceVersion])).toEqual(
+      fake.list('VPC').map((o) => [o.metadata.name, o.metadata.uid, o.metadata.resourceVersion]),
+    );
+  });
+
+  test('a page the scanner cannot read (malformed) falls back to parsing it: refused and retried as before, then read', async () => {
+    await startFake({}, vpcs(5));
+    fake.injectFault({ type: 'malformed', times: 1, match: { kind: 'VPC' } });
+    const retries: string[] = [];
+    const r = await reader({ metadataPageSize: 2, onRetry: (i) => retries.push(i.error) }).listKindMetadata(VPC);
+    expect(retries).toHaveLength(1);
+    expect(r).toMatchObject({ complete: true, pages: 3, scannedPages: 3 });
+    expect(names(r.stamps)).toEqual(names(vpcs(5).map((v) => v.metadata)));
   });
 
   test('a continue token expiring mid-list restarts the kind: complete, none missing, none twice', async () => {

@@ -45,6 +45,7 @@ import {
 } from './kube-errors.js';
 import { contextName, ExecPluginError, guardExecPlugin } from './kube-config.js';
 import { KeepAliveAgents } from './keep-alive.js';
+import { scanMetadataListPage, type ScannedMetadataPage } from './metadata-page-scan.js';
 
 export { KubeAuthError, KubeRequestError } from './kube-errors.js';
 
@@ -87,6 +88,8 @@ export interface KindMetadataListResult {
   pages: number;
   /** Pages answered with full objects although metadata only was asked for. */
   fullPages: number;
+  /** Metadata-only pages read by scanMetadataListPage, never parsed whole; the others were parsed as a whole. */
+  scannedPages: number;
   restarts: number;
 }
 
@@ -245,20 +248,51 @@ function acceptMiddleware(accept: string): ObservableMiddleware {
 }
 
 /**
- * Middleware that hands the answer's text to `keep` and gives client-node the same text to parse (a body reads once):
- * a list page's text tells what its items need checked (pageFacts).
+ * A list page's answer as the page middleware read it: its text (a list page's text tells what its items need
+ * checked: pageFacts), or — a metadata-only page the scanner could read — the scanned page instead.
  */
-function textMiddleware(keep: (text: string) => void): ObservableMiddleware {
+type PageAnswer = { text: string } | { scanned: ScannedMetadataPage };
+
+/** What client-node is given to parse in place of a scanned page: the caller takes the scanned page instead. */
+const SCANNED_PAGE_PLACEHOLDER = JSON.stringify({
+  kind: 'PartialObjectMetadataList',
+  apiVersion: 'meta.k8s.io/v1',
+  items: [],
+});
+
+function bodyOf(text: string): ResponseContext['body'] {
+  return { text: () => Promise.resolve(text), binary: () => Promise.resolve(Buffer.from(text)) };
+}
+
+/**
+ * Middleware that hands a list page's answer to `keep` and gives client-node something to parse (a body reads
+ * once). With `scan` (a metadata-only list), a successful answer's bytes go through scanMetadataListPage first: a
+ * page it reads is never decoded to text or parsed whole, and client-node parses a placeholder; any other answer
+ * is handed on as its text, exactly as before.
+ */
+function pageMiddleware(keep: (answer: PageAnswer) => void, scan: boolean): ObservableMiddleware {
+  const readAnswer = async (rsp: ResponseContext): Promise<ResponseContext> => {
+    if (scan && rsp.httpStatusCode === 200) {
+      const bytes = await rsp.body.binary();
+      const scanned = scanMetadataListPage(bytes);
+      if (scanned) {
+        keep({ scanned });
+        rsp.body = bodyOf(SCANNED_PAGE_PLACEHOLDER);
+        return rsp;
+      }
+      const text = bytes.toString('utf8'); // what the body's text() gives
+      keep({ text });
+      rsp.body = bodyOf(text);
+      return rsp;
+    }
+    const text = await rsp.body.text();
+    keep({ text });
+    rsp.body = bodyOf(text);
+    return rsp;
+  };
   return {
     pre: (ctx: RequestContext) => new Observable(Promise.resolve(ctx)),
-    post: (rsp: ResponseContext) =>
-      new Observable(
-        rsp.body.text().then((text) => {
-          keep(text);
-          rsp.body = { text: () => Promise.resolve(text), binary: () => Promise.resolve(Buffer.from(text)) };
-          return rsp;
-        }),
-      ),
+    post: (rsp: ResponseContext) => new Observable(readAnswer(rsp)),
   };
 }
 
@@ -269,6 +303,7 @@ interface ScopeResult {
   observations: ActualObservation[];
   stamps: ObjectStamp[];
   fullPages: number;
+  scannedPages: number;
   errors: ObjectError[];
   failure?: string;
   resourceVersion?: string;
@@ -514,12 +549,14 @@ export class ClusterReader {
       namespaces: this.namespaces,
       pages: 0,
       fullPages: 0,
+      scannedPages: 0,
       restarts: 0,
     };
     for (const ns of scopes) {
       const r = await this.listScopeInner(kind, ns, METADATA_LIST_ACCEPT);
       out.pages += r.pages;
       out.fullPages += r.fullPages;
+      out.scannedPages += r.scannedPages;
       out.restarts += r.restarts;
       for (const e of r.errors) out.errors.push(e);
       if (!r.complete) return { ...out, stamps: [], observations: [], failure: r.failure };
@@ -673,6 +710,7 @@ export class ClusterReader {
       const stamps = new Map<string, ObjectStamp>();
       const errors: ObjectError[] = [];
       let fullPages = 0;
+      let scannedPages = 0;
       let cont: string | undefined;
       let resourceVersion: string | undefined;
       const failed = (failure: string): ScopeResult => ({
@@ -683,11 +721,12 @@ export class ClusterReader {
         failure,
         pages,
         fullPages,
+        scannedPages,
         restarts,
       });
       do {
         let body: ListBody;
-        let text: string | undefined; // the page's text, for pageFacts when its items are full objects
+        let answer: PageAnswer | undefined; // the page's text (pageFacts, when its items are full objects) or scan
         try {
           body = await this.withRetry(
             `list ${where}`,
@@ -710,7 +749,7 @@ export class ClusterReader {
               return b;
             },
             accept,
-            (t) => (text = t),
+            (a) => (answer = a),
           );
         } catch (err) {
           // RBAC refusing one kind leaves that kind unread, like any failed list; 401 concerns every kind.
@@ -734,6 +773,10 @@ export class ClusterReader {
                 : `list ${where} failed: ${describeKubeError(err)}`,
           );
         }
+        if (answer !== undefined && 'scanned' in answer) {
+          body = answer.scanned;
+          scannedPages++;
+        }
         pages++;
         if (resourceVersion === undefined) resourceVersion = body.metadata?.resourceVersion;
         if (accept !== undefined && isPartialList(body)) {
@@ -744,8 +787,8 @@ export class ClusterReader {
           }
         } else {
           if (accept !== undefined) fullPages++;
-          const facts = text === undefined ? undefined : pageFacts(text);
-          text = undefined;
+          const facts = answer !== undefined && 'text' in answer ? pageFacts(answer.text) : undefined;
+          answer = undefined;
           const page: ActualObservation[] = [];
           for (const item of body.items) {
             const r = toActualObservation(item, kind, { maxObjectBytes: this.o.maxObjectBytes, page: facts });
@@ -768,6 +811,7 @@ export class ClusterReader {
         resourceVersion,
         pages,
         fullPages,
+        scannedPages,
         restarts,
       };
     }
@@ -784,8 +828,8 @@ export class ClusterReader {
     op: (options: RequestOptions) => Promise<T>,
     ms: number,
     accept?: string,
-    /** Given the answer's text — only by the attempt whose answer is returned. */
-    onText?: (text: string) => void,
+    /** Given the answer's text or scanned page — only by the attempt whose answer is returned. */
+    onAnswer?: (answer: PageAnswer) => void,
   ): Promise<T> {
     const controller = new AbortController();
     const caller = this.o.signal;
@@ -799,7 +843,7 @@ export class ClusterReader {
         reject(err);
       }, ms);
     });
-    let text: string | undefined;
+    let pageAnswer: PageAnswer | undefined;
     try {
       const answer = await Promise.race([
         op({
@@ -807,13 +851,13 @@ export class ClusterReader {
             this.keepAlive,
             signalMiddleware(controller.signal),
             ...(accept ? [acceptMiddleware(accept)] : []),
-            ...(onText ? [textMiddleware((t) => (text = t))] : []),
+            ...(onAnswer ? [pageMiddleware((a) => (pageAnswer = a), accept === METADATA_LIST_ACCEPT)] : []),
           ],
           middlewareMergeStrategy: 'append',
         }),
         timedOut,
       ]);
-      if (text !== undefined) onText?.(text);
+      if (pageAnswer !== undefined) onAnswer?.(pageAnswer);
       return answer;
     } catch (err) {
       // node-fetch reports our own abort as "The user aborted a request": say what happened instead.
@@ -833,7 +877,7 @@ export class ClusterReader {
     what: string,
     op: (options: RequestOptions) => Promise<T>,
     accept?: string,
-    onText?: (text: string) => void,
+    onAnswer?: (answer: PageAnswer) => void,
   ): Promise<T> {
     const maxRetries = this.serverSilent ? Math.min(this.o.maxRetries, SILENT_SERVER_RETRIES) : this.o.maxRetries;
     let answered = false;
@@ -845,7 +889,7 @@ export class ClusterReader {
           `${what}: not listed: the run's list deadline (${this.o.listDeadlineMs} ms) passed`,
         );
       try {
-        const result = await this.attempt(what, op, Math.min(this.o.requestTimeoutMs, left), accept, onText);
+        const result = await this.attempt(what, op, Math.min(this.o.requestTimeoutMs, left), accept, onAnswer);
         this.serverSilent = false;
         return result;
       } catch (err) {
