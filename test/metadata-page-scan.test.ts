@@ -23,9 +23,9 @@ function expectedFromParse(text: string): ScannedMetadataPage | undefined {
     kind: b.kind,
     apiVersion: b.apiVersion,
     metadata: keep(b.metadata, ['resourceVersion', 'continue']),
-    items: (b.items as { metadata?: Record<string, unknown> }[]).map((item) => ({
-      metadata: keep(item.metadata, ['name', 'namespace', 'uid', 'resourceVersion']),
-    })),
+    itemMetadata: (b.items as { metadata?: Record<string, unknown> }[]).map((item) =>
+      keep(item.metadata, ['name', 'namespace', 'uid', 'resourceVersion']),
+    ),
   };
 }
 
@@ -67,17 +67,20 @@ describe('scanMetadataListPage reads what JSON.parse reads', () => {
       kind: 'PartialObjectMetadataList',
       apiVersion: 'meta.k8s.io/v1',
       metadata: { resourceVersion: '77', continue: 'tok' },
-      items: [1, 2, 3].map((i) => ({
-        metadata: { name: `conn-${i}`, namespace: 'default', uid: `0000-${i}`, resourceVersion: String(1000 + i) },
+      itemMetadata: [1, 2, 3].map((i) => ({
+        name: `conn-${i}`,
+        namespace: 'default',
+        uid: `0000-${i}`,
+        resourceVersion: String(1000 + i),
       })),
     });
   });
 
   test('an empty page, a last page without continue, and pretty-printed JSON (every kind of whitespace)', () => {
-    expect(expectScanAgreesWithParse(JSON.stringify(page([], {})))).toMatchObject({ items: [], metadata: {} });
+    expect(expectScanAgreesWithParse(JSON.stringify(page([], {})))).toMatchObject({ itemMetadata: [], metadata: {} });
     const pretty = JSON.stringify(page([item(1), item(2)], { resourceVersion: '9' }), null, 2).replace(/\n/g, '\r\n\t');
-    expect(expectScanAgreesWithParse(pretty)?.items).toHaveLength(2);
-    expect(expectScanAgreesWithParse(` \n${JSON.stringify(page([item(1)]))}\r\n `)?.items).toHaveLength(1);
+    expect(expectScanAgreesWithParse(pretty)?.itemMetadata).toHaveLength(2);
+    expect(expectScanAgreesWithParse(` \n${JSON.stringify(page([item(1)]))}\r\n `)?.itemMetadata).toHaveLength(1);
   });
 
   test('strings with escapes, non-ASCII, \\u0000 and lone surrogates: skipped where not kept, decoded as JSON.parse does where kept', () => {
@@ -86,10 +89,34 @@ describe('scanMetadataListPage reads what JSON.parse reads', () => {
       page([item(1, { labels: { [odd]: odd }, annotations: { a: odd } }), item(2, { uid: odd, resourceVersion: odd })]),
     );
     const scanned = expectScanAgreesWithParse(text);
-    expect(scanned?.items[1]!.metadata.uid).toBe(odd);
+    expect(scanned?.itemMetadata[1]!.uid).toBe(odd);
     // A lone surrogate written as an escape reaches the caller as JSON.parse gives it (the caller's checks decide).
     const lone = JSON.stringify(page([item(1, { uid: 'x' })])).replace('"uid":"x"', '"uid":"\\ud800x"');
-    expect(expectScanAgreesWithParse(lone)?.items[0]!.metadata.uid).toBe('\ud800x');
+    expect(expectScanAgreesWithParse(lone)?.itemMetadata[0]!.uid).toBe('\ud800x');
+  });
+
+  test('namespaces: repeated, or differing from the previous one by length, a byte, an escape or a non-ASCII character — each read as JSON.parse reads it', () => {
+    const text = JSON.stringify(
+      page([
+        item(1),
+        item(2),
+        item(3, { namespace: 'def' }),
+        item(4, { namespace: 'defaultx' }),
+        item(5, { namespace: 'd\u00e9f' }),
+        item(6, { namespace: 'd\u00e9f' }),
+        item(7),
+      ]),
+    ).replace('"namespace":"default"', '"namespace":"def\\u0061ult"'); // item 1's namespace written with an escape
+    const scanned = expectScanAgreesWithParse(text);
+    expect(scanned?.itemMetadata.map((m) => m.namespace)).toEqual([
+      'default',
+      'default',
+      'def',
+      'defaultx',
+      'd\u00e9f',
+      'd\u00e9f',
+      'default',
+    ]);
   });
 
   test('a repeated key: the last one wins, as in JSON.parse, at every level read', () => {
@@ -101,14 +128,14 @@ describe('scanMetadataListPage reads what JSON.parse reads', () => {
       kind: 'PartialObjectMetadataList',
       apiVersion: 'meta.k8s.io/v1',
       metadata: { resourceVersion: '2' },
-      items: [{ metadata: { name: 'd', uid: 'u2' } }],
+      itemMetadata: [{ name: 'd', uid: 'u2' }],
     });
   });
 
   test('values nested 100,000 deep inside a skipped field are skipped without overflowing the stack', () => {
     const deep = '['.repeat(100_000) + ']'.repeat(100_000);
     const text = JSON.stringify(page([item(1, { labels: 'X' })])).replace('"labels":"X"', `"labels":${deep}`);
-    expect(expectScanAgreesWithParse(text)?.items).toHaveLength(1);
+    expect(expectScanAgreesWithParse(text)?.itemMetadata).toHaveLength(1);
   });
 
   test('every number JSON allows is skipped; the ones it refuses make the page unscannable', () => {

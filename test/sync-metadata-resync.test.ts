@@ -273,6 +273,29 @@ test('the resource-row write count grows by every row a transaction writes, roll
   await expect(probe).rejects.toThrow('roll back');
 });
 
+test('a server repeating items in a metadata-only list: each object is read, fetched and counted once', async () => {
+  const api = await fakeWith(cluster());
+  // The reader hands the stamps on as listed (src/kube/cluster-reader.ts): this source lists every VPC twice.
+  const repeating = (reader: ClusterReader): ActualSource => {
+    const source = reader as unknown as ActualSource & ClusterReader;
+    return Object.assign(Object.create(source) as ActualSource, {
+      listKindMetadata: async (kind: Parameters<ClusterReader['listKindMetadata']>[0]) => {
+        const r = await reader.listKindMetadata(kind);
+        return kind.kind === 'VPC' ? { ...r, stamps: [...r.stamps, ...[...r.stamps].reverse()] } : r;
+      },
+    });
+  };
+  const { fabric, svc } = await synced(api, service(api, repeating));
+  const before = await rowVersions(fabric.id);
+  api.update({ ...obj('VPC', 'vpc-00003', 'default', { vlan: 4242 }) });
+  api.create(obj('VPC', 'vpc-new'));
+  const r = await svc.syncActualState(fabric);
+  expect(r.status).toBe('completed');
+  expect(r.counts).toMatchObject({ listed: 26, created: 1, updated: 1, unchanged: 24, cleared: 0, failed: 0 });
+  expect(reads(api).gets.sort()).toEqual(['vpc-00003', 'vpc-new']);
+  expect(changedRows(before, await rowVersions(fabric.id))).toEqual(['VPC/vpc-00003', 'VPC/vpc-new']);
+});
+
 test('many changed objects of a kind: one full list of it instead of their GETs', async () => {
   const api = await fakeWith(cluster());
   const { fabric, svc } = await synced(api);

@@ -26,10 +26,17 @@ import {
   type V1APIResourceList,
 } from '@kubernetes/client-node';
 import { FABRIC_KINDS, type KindInfo } from './catalog.js';
-import { keyOf, type ActualObservation, type ObjectError, type ObjectStamp } from '../observations.js';
+import type { ActualObservation, ObjectError, ObjectStamp } from '../observations.js';
 import { backoffDelay, parseRetryAfter, sleep, AbortedError } from './backoff.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
-import { DEFAULT_MAX_OBJECT_BYTES, pageFacts, toActualObservation, toObjectStamp } from './object-validation.js';
+import {
+  DEFAULT_MAX_OBJECT_BYTES,
+  pageFacts,
+  stampOfMetadata,
+  toActualObservation,
+  toObjectStamp,
+  type StampOutcome,
+} from './object-validation.js';
 import {
   KubeAuthError,
   KubeRequestError,
@@ -76,7 +83,12 @@ export interface KindMetadataListResult {
   kind: KindInfo;
   /** True only when every page of every listed namespace arrived. */
   complete: boolean;
-  /** uid + resourceVersion of the objects served as metadata; always empty when `complete` is false. */
+  /**
+   * uid + resourceVersion of the objects served as metadata, in list order; always empty when `complete` is false. A
+   * server that repeats an item (it should not) repeats its stamp here: the read (src/sync/kind-read.ts) takes each
+   * object once, while it looks the stamp up in the index anyway — deduplicating here cost a key and a map entry per
+   * object.
+   */
   stamps: ObjectStamp[];
   /** Full objects of the pages served in full (a server that ignored the header); empty when `complete` is false. */
   observations: ActualObservation[];
@@ -707,7 +719,7 @@ export class ClusterReader {
       // Keyed by namespace/name: a restart starts from empty, and a server repeating an item
       // (it should not) cannot produce a duplicate row.
       const byKey = new Map<string, ActualObservation>();
-      const stamps = new Map<string, ObjectStamp>();
+      const stamps: ObjectStamp[] = []; // as listed: the read takes each object once (KindMetadataListResult.stamps)
       const errors: ObjectError[] = [];
       let fullPages = 0;
       let scannedPages = 0;
@@ -773,18 +785,19 @@ export class ClusterReader {
                 : `list ${where} failed: ${describeKubeError(err)}`,
           );
         }
-        if (answer !== undefined && 'scanned' in answer) {
-          body = answer.scanned;
-          scannedPages++;
-        }
+        const scanned = answer !== undefined && 'scanned' in answer ? answer.scanned : undefined;
+        const listMetadata = scanned ? scanned.metadata : body.metadata;
         pages++;
-        if (resourceVersion === undefined) resourceVersion = body.metadata?.resourceVersion;
-        if (accept !== undefined && isPartialList(body)) {
-          for (const item of body.items) {
-            const r = toObjectStamp(item, kind);
-            if (r.ok) stamps.set(keyOf(r.value), r.value);
-            else errors.push(r.error);
-          }
+        if (resourceVersion === undefined) resourceVersion = listMetadata?.resourceVersion;
+        const keepStamp = (r: StampOutcome) => {
+          if (r.ok) stamps.push(r.value);
+          else errors.push(r.error);
+        };
+        if (scanned) {
+          scannedPages++;
+          for (const meta of scanned.itemMetadata) keepStamp(stampOfMetadata(meta, kind));
+        } else if (accept !== undefined && isPartialList(body)) {
+          for (const item of body.items) keepStamp(toObjectStamp(item, kind));
         } else {
           if (accept !== undefined) fullPages++;
           const facts = answer !== undefined && 'text' in answer ? pageFacts(answer.text) : undefined;
@@ -798,15 +811,15 @@ export class ClusterReader {
           }
           if (sink) await sink(page);
         }
-        this.o.onPage?.(kind, body.items.length);
-        cont = body.metadata?.continue || undefined;
+        this.o.onPage?.(kind, scanned ? scanned.itemMetadata.length : body.items.length);
+        cont = listMetadata?.continue || undefined;
       } while (cont);
       // A page in full and another as metadata (servers of two versions behind one address) never list an object twice.
-      for (const o of byKey.values()) stamps.delete(keyOf(o));
+      const metadataOnly = byKey.size === 0 ? stamps : stamps.filter((st) => !byKey.has(`${st.namespace}/${st.name}`));
       return {
         complete: true,
         observations: [...byKey.values()],
-        stamps: [...stamps.values()],
+        stamps: metadataOnly,
         errors,
         resourceVersion,
         pages,

@@ -16,12 +16,16 @@
  * (test/metadata-page-scan.test.ts checks it against JSON.parse on generated pages).
  */
 
-/** What JSON.parse of the page would give for the fields a re-sync reads (each item's other fields are left out). */
+/**
+ * What JSON.parse of the page would give for the fields a re-sync reads: the list's metadata, and each item's
+ * `metadata` (its other fields, and the metadata's other fields, are left out).
+ */
 export interface ScannedMetadataPage {
   kind: 'PartialObjectMetadataList';
   apiVersion: 'meta.k8s.io/v1';
   metadata: { resourceVersion?: string; continue?: string };
-  items: { metadata: ScannedItemMetadata }[];
+  /** Each item's `metadata`, in order. */
+  itemMetadata: ScannedItemMetadata[];
 }
 
 export interface ScannedItemMetadata {
@@ -117,6 +121,8 @@ class PageScanner {
   private strPlain = true;
   /** Closing bytes of the containers `skipValue` is inside. */
   private readonly closers: number[] = [];
+  /** The last namespace read: items of a page mostly share one, so its string is made once. */
+  private namespace: string | undefined;
 
   constructor(private readonly b: Buffer) {}
 
@@ -124,98 +130,111 @@ class PageScanner {
     let kind: string | undefined;
     let apiVersion: string | undefined;
     let metadata: ScannedMetadataPage['metadata'] = {};
-    let items: ScannedMetadataPage['items'] | undefined;
-    this.object(() => {
+    let itemMetadata: ScannedItemMetadata[] | undefined;
+    for (let more = this.openObject(); more; more = this.nextMember()) {
+      this.key();
       if (this.keyIs('kind')) {
         kind = this.stringValue();
         // A full list (the server ignored the Accept header): stop now rather than scan it for nothing.
         if (kind !== PARTIAL_LIST_KIND) throw NOT_SCANNABLE;
       } else if (this.keyIs('apiVersion')) apiVersion = this.stringValue();
       else if (this.keyIs('metadata')) metadata = this.listMetadata();
-      else if (this.keyIs('items')) items = this.items();
+      else if (this.keyIs('items')) itemMetadata = this.items();
       else this.skipValue();
-    });
+    }
     this.skipWhitespace();
     if (this.pos !== this.b.length) throw NOT_SCANNABLE; // trailing bytes: JSON.parse refuses the page
-    if (kind !== PARTIAL_LIST_KIND || apiVersion !== META_API_VERSION || items === undefined) throw NOT_SCANNABLE;
-    return { kind, apiVersion, metadata, items };
+    if (kind !== PARTIAL_LIST_KIND || apiVersion !== META_API_VERSION || itemMetadata === undefined)
+      throw NOT_SCANNABLE;
+    return { kind, apiVersion, metadata, itemMetadata };
   }
 
   private listMetadata(): ScannedMetadataPage['metadata'] {
     const m: ScannedMetadataPage['metadata'] = {};
-    this.object(() => {
+    for (let more = this.openObject(); more; more = this.nextMember()) {
+      this.key();
       if (this.keyIs('resourceVersion')) m.resourceVersion = this.stringValue();
       else if (this.keyIs('continue')) m.continue = this.stringValue();
       else this.skipValue();
-    });
+    }
     return m;
   }
 
-  private items(): ScannedMetadataPage['items'] {
-    const items: ScannedMetadataPage['items'] = [];
+  private items(): ScannedItemMetadata[] {
+    const out: ScannedItemMetadata[] = [];
     this.expect(CH.openBracket);
     this.skipWhitespace();
     if (this.b[this.pos] === CH.closeBracket) {
       this.pos++;
-      return items;
+      return out;
     }
     for (;;) {
-      items.push(this.item());
+      out.push(this.item());
       this.skipWhitespace();
       const next = this.b[this.pos++];
       if (next === CH.comma) continue;
-      if (next === CH.closeBracket) return items;
+      if (next === CH.closeBracket) return out;
       throw NOT_SCANNABLE;
     }
   }
 
-  private item(): { metadata: ScannedItemMetadata } {
+  /** One item's metadata; an item without one is not scanned (the caller's validation names that error). */
+  private item(): ScannedItemMetadata {
     let metadata: ScannedItemMetadata | undefined;
-    this.object(() => {
+    for (let more = this.openObject(); more; more = this.nextMember()) {
+      this.key();
       if (this.keyIs('metadata')) metadata = this.itemMetadata();
       else this.skipValue();
-    });
-    if (metadata === undefined) throw NOT_SCANNABLE; // the caller's validation names this error
-    return { metadata };
+    }
+    if (metadata === undefined) throw NOT_SCANNABLE;
+    return metadata;
   }
 
   private itemMetadata(): ScannedItemMetadata {
     const m: ScannedItemMetadata = {};
-    this.object(() => {
+    for (let more = this.openObject(); more; more = this.nextMember()) {
+      this.key();
       if (this.keyIs('name')) m.name = this.stringValue();
-      else if (this.keyIs('namespace')) m.namespace = this.stringValue();
+      else if (this.keyIs('namespace')) m.namespace = this.namespaceValue();
       else if (this.keyIs('uid')) m.uid = this.stringValue();
       else if (this.keyIs('resourceVersion')) m.resourceVersion = this.stringValue();
       else this.skipValue();
-    });
+    }
     return m;
   }
 
   /**
-   * An object whose keys are read: `member` is called with the key as the last string read and the position at its
-   * value, which it must consume. A key written with escapes or non-ASCII bytes could spell a key that is read, so
-   * it is not scanned. A repeated key is read again and the last wins, as in JSON.parse.
+   * Opens an object whose keys are read, member by member: true when it has a first member (then `key()` reads its
+   * key, the caller its value, and `nextMember()` goes on). A repeated key is read again and the last wins, as in
+   * JSON.parse.
    */
-  private object(member: () => void): void {
+  private openObject(): boolean {
     this.expect(CH.openBrace);
     this.skipWhitespace();
-    if (this.b[this.pos] === CH.closeBrace) {
-      this.pos++;
-      return;
-    }
-    for (;;) {
-      this.skipWhitespace();
-      this.string();
-      if (!this.strPlain) throw NOT_SCANNABLE;
-      this.expect(CH.colon);
-      this.skipWhitespace();
-      member();
-      this.skipWhitespace();
-      const next = this.b[this.pos++];
-      if (next === CH.comma) continue;
-      if (next === CH.closeBrace) return;
-      throw NOT_SCANNABLE;
-    }
+    if (this.b[this.pos] !== CH.closeBrace) return true;
+    this.pos++;
+    return false;
+  }
+
+  /** After a member's value: true at a comma (another member follows), false at the object's end. */
+  private nextMember(): boolean {
+    this.skipWhitespace();
+    const next = this.b[this.pos++];
+    if (next === CH.comma) return true;
+    if (next === CH.closeBrace) return false;
+    throw NOT_SCANNABLE;
+  }
+
+  /**
+   * A member's key and colon, leaving the position at its value. A key written with escapes or non-ASCII bytes
+   * could spell a key that is read, so such a page is not scanned.
+   */
+  private key(): void {
+    this.skipWhitespace();
+    this.string();
+    if (!this.strPlain) throw NOT_SCANNABLE;
+    this.expect(CH.colon);
+    this.skipWhitespace();
   }
 
   /** Whether the last string read is `key` (plain ASCII). */
@@ -230,8 +249,26 @@ class PageScanner {
     if (this.b[this.pos] !== CH.quote) throw NOT_SCANNABLE;
     this.string();
     return this.strPlain
-      ? this.b.toString('latin1', this.strStart, this.strEnd) // ASCII: latin1 gives the same text, faster
+      ? this.b.toString('latin1', this.strStart, this.strEnd) // ASCII: latin1 gives the same text, and faster
       : (JSON.parse(this.b.toString('utf8', this.strStart - 1, this.strEnd + 1)) as string);
+  }
+
+  /** A namespace: the previous item's string when the bytes are the same. */
+  private namespaceValue(): string {
+    const last = this.namespace;
+    if (this.b[this.pos] === CH.quote && last !== undefined) {
+      const start = this.pos + 1;
+      let same = this.b[start + last.length] === CH.quote;
+      for (let i = 0; same && i < last.length; i++) same = this.b[start + i] === last.charCodeAt(i);
+      if (same) {
+        this.pos = start + last.length + 1;
+        return last;
+      }
+    }
+    const value = this.stringValue();
+    // Only a plain one is kept: its bytes are its characters, so the comparison above is exact.
+    this.namespace = this.strPlain ? value : undefined;
+    return value;
   }
 
   /** A string, its bounds kept in strStart/strEnd; escapes checked as JSON.parse checks them. */

@@ -368,6 +368,14 @@ export function toObjectStamp(raw: unknown, kind: KindInfo): StampOutcome {
       : `item is ${wrongType(raw, 'an object')}`;
     return { ok: false, error: { kind: kind.kind, reason: `metadata-only list: ${what}` } };
   }
+  return stampOfMetadata(meta, kind);
+}
+
+/** An item's `metadata` (already known to be an object) as an ObjectStamp, as toObjectStamp. */
+export function stampOfMetadata(
+  meta: { name?: unknown; namespace?: unknown; uid?: unknown; resourceVersion?: unknown },
+  kind: KindInfo,
+): StampOutcome {
   const { name, namespace, uid, resourceVersion } = meta;
   const nameOk =
     typeof name === 'string' && name.length > 0 && name.length <= DNS1123_SUBDOMAIN_MAX && DNS1123_SUBDOMAIN.test(name);

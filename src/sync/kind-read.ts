@@ -129,13 +129,21 @@ export class KindReads {
     const unchanged: ActualIndexEntry[] = [];
     const unchangedPending: ObjectStamp[] = []; // unchanged, but a complete read settles their drift: the writer needs them
     const toFetch: ObjectStamp[] = [];
+    // Each object once, should the server repeat an item: known objects by their index entry, new ones by key.
+    const seenEntries = new Set<ActualIndexEntry>();
+    const seenNewKeys = new Set<string>();
+    let listedCount = meta.observations.length;
     for (const st of meta.stamps) {
-      const e = index.get(keyOf(st));
+      const key = keyOf(st);
+      const e = index.get(key);
+      if (e ? seenEntries.has(e) : seenNewKeys.has(key)) continue;
+      if (e) seenEntries.add(e);
+      else seenNewKeys.add(key);
+      listedCount++;
       if (!e || e.uid !== st.uid || e.resourceVersion !== st.resourceVersion) toFetch.push(st);
       else if (e.pending) unchangedPending.push(st);
       else unchanged.push(e);
     }
-    const listedCount = meta.stamps.length + meta.observations.length;
     if (toFetch.length > oneByOneLimit(listedCount, this.pageSize)) {
       // Many changed (a mass update): one full list is cheaper than their GETs.
       return { fullListNeeded: true, stats: { ...stats, fullList: true } };
